@@ -1,0 +1,334 @@
+//! The epoch: a recipe of numbered steps, each a small pure function.
+
+use crate::{
+    math::{self, one, zero, Row},
+    BondModel, CommitReveal, LiquidAlpha, YumaError, YumaInput, YumaOutput,
+};
+use tao_primitives::{
+    fixed::{
+        fixed64_to_fixed32, per_million_to_fixed64, saturating_sum, u16_proportion_to_fixed,
+        u16_to_fixed, SafeDiv, I32F32, I64F64, I96F32,
+    },
+    AlphaRao, Uid,
+};
+
+/// Runs one Yuma Consensus epoch (`chain-protocol.md` §4.3, the sparse production path).
+///
+/// Pure and deterministic: the same input gives the same bits. A malformed input is an
+/// error, never a partial result.
+pub fn epoch(input: &YumaInput) -> Result<YumaOutput, YumaError> {
+    let n = input.validate()?;
+    let params = &input.params;
+
+    // 1. Activity: a neuron that has not updated its weights within the cutoff is inactive.
+    let active = activity(input);
+
+    // 2. Stake, thresholded (the owner is exempt), normalized in I64F64, narrowed to I32F32.
+    let stake = normalized_stake(input);
+
+    // 3. Permits: last epoch's decide who counts now; this epoch's are the top stakes.
+    let owner = input.owner.map(Uid::index);
+    let mut permit = input.validator_permit.clone();
+    let mut new_permit = math::is_topk_nonzero(&stake, usize::from(params.max_allowed_validators));
+    if let Some(owner) = owner {
+        for permits in [&mut permit, &mut new_permit] {
+            if let Some(cell) = permits.get_mut(owner) {
+                *cell = true;
+            }
+        }
+    }
+
+    // 4. Active stake: stake of active neurons that held a permit, renormalized.
+    let mut active_stake: Vec<I32F32> = stake
+        .iter()
+        .zip(active.iter().zip(&permit))
+        .map(|(s, (is_active, has_permit))| if *is_active && *has_permit { *s } else { zero() })
+        .collect();
+    math::normalize(&mut active_stake);
+
+    // 5-10. Weights: permitted rows, no self-weight (but the owner's), nothing outdated or
+    // committed before the target registered; row-normalized.
+    let weights = prepared_weights(input, &permit);
+
+    // 11. Consensus: the stake-weighted median of each column at majority kappa.
+    let kappa = u16_proportion_to_fixed(params.kappa);
+    let consensus = math::weighted_median_col(&active_stake, &weights, n, kappa);
+
+    // 12-13. Clip weights to consensus; validator trust is what survives of each row.
+    let clipped = math::col_clip(&weights, &consensus);
+    let validator_trust = math::row_sum(&clipped);
+
+    // 14. Rank, trust (informative), incentive.
+    let rank = math::matmul(&clipped, &active_stake, n);
+    let unclipped_rank = math::matmul(&weights, &active_stake, n);
+    let trust = rank.iter().zip(&unclipped_rank).map(|(r, u)| r.safe_div(*u)).collect();
+    let mut incentive = rank.clone();
+    math::normalize(&mut incentive);
+
+    // 15. Weights for bonds: from raw (penalty 0) to clipped (penalty 1).
+    let penalty = u16_proportion_to_fixed(params.bonds_penalty);
+    let weights_for_bonds = math::interpolate(&weights, &clipped, penalty);
+
+    // 16. Bonds and dividends.
+    let bonds = masked_bonds(input, n);
+    let (dividends, bonds) = match params.bond_model {
+        BondModel::Yuma3 => {
+            yuma3_bonds(input, &weights_for_bonds, bonds, &consensus, &incentive, &active_stake, n)
+        }
+        BondModel::Classic => {
+            classic_bonds(input, &weights_for_bonds, bonds, &incentive, &active_stake, n)
+        }
+    };
+
+    // 17. Emission split.
+    let split = emission_split(&incentive, &dividends, &stake, &active_stake, input.emission);
+
+    // 18. Bond rows are kept only for neurons holding a permit after this epoch.
+    let bonds = bonds
+        .into_iter()
+        .zip(&new_permit)
+        .map(|(row, keep)| {
+            if *keep {
+                row.into_iter().map(|(j, v)| (Uid::new(j), v)).collect()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+
+    Ok(YumaOutput {
+        active,
+        stake,
+        active_stake,
+        validator_permit: new_permit,
+        consensus,
+        rank,
+        trust,
+        incentive,
+        dividends,
+        validator_trust,
+        bonds,
+        server_emission: split.server,
+        validator_emission: split.validator,
+        combined_emission: split.combined,
+    })
+}
+
+/// Step 1: `active_i = last_update_i + cutoff ≥ block`.
+fn activity(input: &YumaInput) -> Vec<bool> {
+    input
+        .last_update
+        .iter()
+        .map(|updated| updated.get().saturating_add(input.activity_cutoff) >= input.block.get())
+        .collect()
+}
+
+/// Step 2: stake below the threshold (except the owner's) is ignored; normalized in I64F64.
+fn normalized_stake(input: &YumaInput) -> Vec<I32F32> {
+    let owner = input.owner.map(Uid::index);
+    let mut stake: Vec<I64F64> = input
+        .stake
+        .iter()
+        .enumerate()
+        .map(|(uid, s)| {
+            let below = s.saturating_to_num::<u64>() < input.stake_threshold;
+            if below && owner != Some(uid) {
+                I64F64::from_num(0)
+            } else {
+                *s
+            }
+        })
+        .collect();
+    math::normalize_64(&mut stake);
+    stake.into_iter().map(fixed64_to_fixed32).collect()
+}
+
+/// Steps 5-10: the weight matrix the consensus sees.
+fn prepared_weights(input: &YumaInput, permit: &[bool]) -> Vec<Row> {
+    let registered = |j: u16| {
+        input.block_at_registration.get(usize::from(j)).map_or(0, |b| b.get())
+    };
+    let first_commit = |i: usize| match &input.commit_reveal {
+        CommitReveal::Off => None,
+        CommitReveal::On { first_commit } => first_commit.get(i).copied().flatten(),
+    };
+    let owner = input.owner.map(Uid::get);
+    let mut rows: Vec<Row> = input
+        .weights
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            // 6. Only rows of validators that held a permit.
+            if !permit.get(i).copied().unwrap_or(false) {
+                return Vec::new();
+            }
+            let updated = input.last_update.get(i).map_or(0, |b| b.get());
+            let committed = first_commit(i);
+            let mut row: Row = row
+                .iter()
+                .map(|(uid, w)| (uid.get(), *w))
+                // 7. No self-weight, except the subnet owner's.
+                .filter(|(j, _)| usize::from(*j) != i || owner == Some(*j))
+                // 8. A weight set before the target (re)registered is outdated.
+                .filter(|(j, _)| updated > registered(*j))
+                // 9. A commit made before the target registered cannot pay it.
+                .filter(|(j, _)| committed.is_none_or(|c| c.get() >= registered(*j)))
+                .map(|(j, w)| (j, u16_to_fixed(w)))
+                .collect();
+            row.sort_by_key(|(j, _)| *j);
+            row
+        })
+        .collect();
+    // 10. Row-normalize.
+    math::row_normalize(&mut rows);
+    rows
+}
+
+/// Stored bonds without the columns of neurons registered since the last epoch. Yuma3 reads
+/// them as proportions of 65535, the classic model as raw integers.
+fn masked_bonds(input: &YumaInput, n: usize) -> Vec<Row> {
+    let last_tempo = if input.last_epoch_block.get() == 0 {
+        input.block.get().saturating_sub(u64::from(input.tempo))
+    } else {
+        input.last_epoch_block.get().saturating_add(1)
+    };
+    let to_fixed = match input.params.bond_model {
+        BondModel::Yuma3 => u16_proportion_to_fixed,
+        BondModel::Classic => u16_to_fixed,
+    };
+    input
+        .bonds
+        .iter()
+        .take(n)
+        .map(|row| {
+            let mut row: Row = row
+                .iter()
+                .filter(|(j, _)| {
+                    let registered = input.block_at_registration.get(j.index()).map_or(0, |b| b.get());
+                    last_tempo > registered
+                })
+                .map(|(j, b)| (j.get(), to_fixed(*b)))
+                .collect();
+            row.sort_by_key(|(j, _)| *j);
+            row
+        })
+        .collect()
+}
+
+/// The fixed bond EMA rate `1 − bonds_moving_average / 10^6`.
+fn fixed_alpha(bonds_moving_average: u64) -> I32F32 {
+    one().saturating_sub(fixed64_to_fixed32(per_million_to_fixed64(bonds_moving_average)))
+}
+
+/// §4.5: Yuma3 bonds (absolute, EMA toward the weights) and dividends (bond share ×
+/// incentive, weighted by active stake). Returns the dividends and the bonds to store.
+fn yuma3_bonds(
+    input: &YumaInput,
+    weights_for_bonds: &[Row],
+    bonds: Vec<Row>,
+    consensus: &[I32F32],
+    incentive: &[I32F32],
+    active_stake: &[I32F32],
+    n: usize,
+) -> (Vec<I32F32>, Vec<Row>) {
+    let params = &input.params;
+    let has_consensus = consensus.iter().any(|c| *c != zero());
+    let ema_bonds = match params.liquid_alpha {
+        LiquidAlpha::On { alpha_low, alpha_high, steepness } if has_consensus => {
+            let low = u16_proportion_to_fixed(alpha_low);
+            let high = u16_proportion_to_fixed(alpha_high);
+            let steepness = I32F32::from_num(steepness);
+            math::ema_per_cell(weights_for_bonds, &bonds, |_, j, weight, bond| {
+                let c = consensus.get(usize::from(j)).copied().unwrap_or_default();
+                math::alpha_sigmoid(c, weight, bond, low, high, steepness)
+            })
+        }
+        _ => math::ema(weights_for_bonds, &bonds, fixed_alpha(params.bonds_moving_average)),
+    };
+    let mut share = ema_bonds.clone();
+    math::col_normalize(&mut share, n);
+    let bonded_incentive = math::row_sum(&math::col_scale(&share, incentive));
+    let mut dividends: Vec<I32F32> = bonded_incentive
+        .iter()
+        .zip(active_stake)
+        .map(|(b, s)| b.checked_mul(*s).unwrap_or_default())
+        .collect();
+    math::normalize(&mut dividends);
+    (dividends, ema_bonds)
+}
+
+/// §4.6: classic bonds (column-normalized stake-weighted weights, EMA) and dividends
+/// (bonds × incentive). Returns the dividends and the column-max-upscaled bonds to store.
+fn classic_bonds(
+    input: &YumaInput,
+    weights_for_bonds: &[Row],
+    mut bonds: Vec<Row>,
+    incentive: &[I32F32],
+    active_stake: &[I32F32],
+    n: usize,
+) -> (Vec<I32F32>, Vec<Row>) {
+    math::col_normalize(&mut bonds, n);
+    let mut delta = math::row_scale(weights_for_bonds, active_stake);
+    math::col_normalize(&mut delta, n);
+    let mut ema_bonds = math::ema(&delta, &bonds, fixed_alpha(input.params.bonds_moving_average));
+    math::col_normalize(&mut ema_bonds, n);
+    let mut dividends = math::matmul_transpose(&ema_bonds, incentive);
+    math::normalize(&mut dividends);
+    math::col_max_upscale(&mut ema_bonds, n);
+    (dividends, ema_bonds)
+}
+
+/// The epoch's emission in alpha per UID.
+struct EmissionSplit {
+    server: Vec<AlphaRao>,
+    validator: Vec<AlphaRao>,
+    combined: Vec<AlphaRao>,
+}
+
+/// §4.6.3: miners get incentive, validators dividends, both over `Σ(I + D)`; if nobody
+/// earned anything, validators are paid by active stake (or by stake if none is active).
+fn emission_split(
+    incentive: &[I32F32],
+    dividends: &[I32F32],
+    stake: &[I32F32],
+    active_stake: &[I32F32],
+    emission: AlphaRao,
+) -> EmissionSplit {
+    let combined: Vec<I32F32> =
+        incentive.iter().zip(dividends).map(|(i, d)| i.saturating_add(*d)).collect();
+    let total = saturating_sum(combined.iter());
+    let mut server = incentive.to_vec();
+    let mut validator = dividends.to_vec();
+    let mut combined_share = combined;
+    math::normalize_with_sum(&mut server, total);
+    math::normalize_with_sum(&mut validator, total);
+    math::normalize(&mut combined_share);
+    if total == zero() {
+        let fallback = if saturating_sum(active_stake.iter()) == zero() { stake } else { active_stake };
+        validator = fallback.to_vec();
+        combined_share = fallback.to_vec();
+    }
+    let amount = I96F32::saturating_from_num(emission.get());
+    let to_alpha = |shares: &[I32F32]| -> Vec<AlphaRao> {
+        shares
+            .iter()
+            .map(|s| {
+                let raw = I96F32::saturating_from_num(*s).saturating_mul(amount);
+                AlphaRao::new(raw.saturating_to_num::<u64>())
+            })
+            .collect()
+    };
+    EmissionSplit {
+        server: to_alpha(&server),
+        validator: to_alpha(&validator),
+        combined: to_alpha(&combined_share),
+    }
+}
+
+/// Deletes every bond pointing to `uid` (a new miner took the UID, or it asked for a reset
+/// as in `do_reset_bonds`).
+pub fn reset_bonds_to(bonds: &mut [Vec<(Uid, u16)>], uid: Uid) {
+    for row in bonds.iter_mut() {
+        row.retain(|(j, _)| *j != uid);
+    }
+}

@@ -1,0 +1,195 @@
+//! What an epoch reads: the subnet's neurons, weights, bonds and hyperparameters.
+
+use crate::YumaError;
+use tao_primitives::{fixed::I64F64, AlphaRao, BlockNumber, Uid};
+
+/// A sparse matrix row: `(column UID, value)` pairs. Rows need not be sorted on input, but a
+/// UID may appear only once per row.
+pub type SparseRow<T> = Vec<(Uid, T)>;
+
+/// Which bond model a subnet uses (`Yuma3On`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BondModel {
+    /// The original model: bonds are column-normalized stake-weighted weights, stored
+    /// column-max-upscaled (`Yuma3On = false`, the runtime default).
+    Classic,
+    /// Yuma3: bonds are absolute proportions in [0, 1] that buy into miners over time;
+    /// dividends follow bond share × incentive × stake (every newly created subnet).
+    Yuma3,
+}
+
+/// The bond EMA rate (`LiquidAlphaOn`, `AlphaValues`, `AlphaSigmoidSteepness`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiquidAlpha {
+    /// One fixed rate, `1 - bonds_moving_average / 10^6`.
+    Off,
+    /// A per-bond rate between `alpha_low/65535` and `alpha_high/65535` from a sigmoid of how
+    /// far the validator's weight is above consensus (buying) or below its bond (selling).
+    /// Only the Yuma3 model uses it.
+    On {
+        /// Lowest rate, a u16 proportion.
+        alpha_low: u16,
+        /// Highest rate, a u16 proportion.
+        alpha_high: u16,
+        /// Sigmoid steepness (reference default 1000).
+        steepness: i16,
+    },
+}
+
+/// The commit-reveal column mask (`CommitRevealWeightsEnabled`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommitReveal {
+    /// Weights are set directly; no mask.
+    Off,
+    /// Weights are committed before they are revealed: a weight committed before a miner
+    /// (re)registered cannot pay that miner. One entry per neuron: the block of its earliest
+    /// unexpired commit, or `None`.
+    On {
+        /// Earliest unexpired commit block per UID.
+        first_commit: Vec<Option<BlockNumber>>,
+    },
+}
+
+/// The subnet hyperparameters the epoch uses, in the chain's storage units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Params {
+    /// Majority threshold as a u16 proportion (`Kappa`, default 32767 ≈ 0.5).
+    pub kappa: u16,
+    /// How far bonds follow clipped rather than raw weights, u16 proportion (default 65535).
+    pub bonds_penalty: u16,
+    /// Bond EMA memory in millionths (default 900_000 ⇒ rate 0.1). At most 1_000_000.
+    pub bonds_moving_average: u64,
+    /// How many validator permits the top stakes get (`MaxAllowedValidators`).
+    pub max_allowed_validators: u16,
+    /// Bond model.
+    pub bond_model: BondModel,
+    /// Bond EMA rate.
+    pub liquid_alpha: LiquidAlpha,
+}
+
+impl Default for Params {
+    /// The reference defaults for a newly created subnet.
+    fn default() -> Self {
+        Self {
+            kappa: 32_767,
+            bonds_penalty: u16::MAX,
+            bonds_moving_average: 900_000,
+            max_allowed_validators: 64,
+            bond_model: BondModel::Yuma3,
+            liquid_alpha: LiquidAlpha::Off,
+        }
+    }
+}
+
+/// One epoch's input for one subnet. Per-neuron vectors are indexed by UID and all have
+/// `n = stake.len()` entries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct YumaInput {
+    /// The block the epoch runs in.
+    pub block: BlockNumber,
+    /// The subnet's tempo (used for the recently-registered bond mask on the first epoch).
+    pub tempo: u16,
+    /// The block the previous epoch ran in (`LastMechansimStepBlock`), 0 if none.
+    pub last_epoch_block: BlockNumber,
+    /// A neuron whose last weight update is more than this many blocks old is inactive.
+    pub activity_cutoff: u64,
+    /// Stake weight per UID (alpha plus TAO × tao weight), any unit.
+    pub stake: Vec<I64F64>,
+    /// Stake below this (in whole units of `stake`) is ignored, except the owner's.
+    pub stake_threshold: u64,
+    /// The UID of the subnet owner's hotkey, if registered.
+    pub owner: Option<Uid>,
+    /// Validator permits from the previous epoch.
+    pub validator_permit: Vec<bool>,
+    /// Block of each UID's last weight update.
+    pub last_update: Vec<BlockNumber>,
+    /// Block each UID's current hotkey registered.
+    pub block_at_registration: Vec<BlockNumber>,
+    /// Weights as stored: row `i` is validator `i`'s u16 weights (row-max-upscaled).
+    pub weights: Vec<SparseRow<u16>>,
+    /// Bonds as stored by the previous epoch (u16).
+    pub bonds: Vec<SparseRow<u16>>,
+    /// The commit-reveal mask.
+    pub commit_reveal: CommitReveal,
+    /// Hyperparameters.
+    pub params: Params,
+    /// Alpha to split between miners and validators this epoch.
+    pub emission: AlphaRao,
+}
+
+impl YumaInput {
+    /// Checks shapes, UIDs and parameters; returns the number of neurons.
+    pub fn validate(&self) -> Result<usize, YumaError> {
+        let n = self.stake.len();
+        if n > usize::from(u16::MAX) {
+            return Err(YumaError::TooManyNeurons(n));
+        }
+        check_len("validator_permit", n, self.validator_permit.len())?;
+        check_len("last_update", n, self.last_update.len())?;
+        check_len("block_at_registration", n, self.block_at_registration.len())?;
+        check_len("weights", n, self.weights.len())?;
+        check_len("bonds", n, self.bonds.len())?;
+        if let CommitReveal::On { first_commit } = &self.commit_reveal {
+            check_len("commit_reveal.first_commit", n, first_commit.len())?;
+        }
+        check_rows("weights", n, &self.weights)?;
+        check_rows("bonds", n, &self.bonds)?;
+        if let Some(owner) = self.owner {
+            if owner.index() >= n {
+                return Err(YumaError::OwnerOutOfRange { uid: owner.get(), n });
+            }
+        }
+        self.params.validate()?;
+        Ok(n)
+    }
+}
+
+impl Params {
+    /// Checks the parameters' domains.
+    pub fn validate(&self) -> Result<(), YumaError> {
+        if self.bonds_moving_average > 1_000_000 {
+            return Err(YumaError::InvalidParam {
+                name: "bonds_moving_average",
+                value: self.bonds_moving_average.to_string(),
+                reason: "millionths of one: at most 1000000",
+            });
+        }
+        if let LiquidAlpha::On { alpha_low, alpha_high, .. } = self.liquid_alpha {
+            if alpha_low > alpha_high {
+                return Err(YumaError::InvalidParam {
+                    name: "alpha_low",
+                    value: alpha_low.to_string(),
+                    reason: "must not exceed alpha_high",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_len(field: &'static str, expected: usize, actual: usize) -> Result<(), YumaError> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(YumaError::LengthMismatch { field, expected, actual })
+    }
+}
+
+fn check_rows<T>(field: &'static str, n: usize, rows: &[SparseRow<T>]) -> Result<(), YumaError> {
+    let mut seen = vec![usize::MAX; n];
+    for (row, entries) in rows.iter().enumerate() {
+        for (uid, _) in entries {
+            let slot = seen.get_mut(uid.index()).ok_or(YumaError::UidOutOfRange {
+                field,
+                row,
+                uid: uid.get(),
+                n,
+            })?;
+            if *slot == row {
+                return Err(YumaError::DuplicateUid { field, row, uid: uid.get() });
+            }
+            *slot = row;
+        }
+    }
+    Ok(())
+}

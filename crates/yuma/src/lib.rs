@@ -1,0 +1,55 @@
+//! Yuma Consensus: stake-weighted weights in, incentive, dividends and bonds out,
+//! bit-exact with the reference chain.
+//!
+//! One call, [`epoch`], turns a subnet's state ([`YumaInput`]) into a [`YumaOutput`]. It
+//! follows the reference chain's sparse production path (`chain-protocol.md` §4) step by step,
+//! in the reference's fixed-point types and rounding, so its u16 outputs match the chain's.
+//!
+//! # The equations
+//!
+//! With `S` the normalized stake, `A` the active stake (active, permitted, renormalized),
+//! `W` the row-normalized weights and `κ` the majority:
+//!
+//! | symbol | meaning | field |
+//! |---|---|---|
+//! | `C_j = median_κ(A, W_·j)` | consensus: the highest weight a κ-majority of stake supports | `consensus` |
+//! | `W̄_ij = min(W_ij, C_j)` | clipped weights | |
+//! | `VT_i = Σ_j W̄_ij` | validator trust | `validator_trust` |
+//! | `R_j = Σ_i A_i W̄_ij` | rank | `rank` |
+//! | `I = R / ΣR` | incentive | `incentive` |
+//! | `WB = W + β(W̄ − W)` | weights for bonds, β = bonds penalty | |
+//! | Yuma3: `B ← EMA_α(B, WB)`, `D ∝ A ∘ Σ_j (B_ij/Σ_k B_kj) I_j` | bonds, dividends | `bonds`, `dividends` |
+//! | classic: `ΔB = colnorm(WB ∘ A)`, `B ← colnorm(EMA_α(colnorm B, ΔB))`, `D ∝ B I` | | |
+//! | `E_miner = I/Σ(I+D)·e`, `E_validator = D/Σ(I+D)·e` | emission split of `e` | `*_emission` |
+//!
+//! # Invariants
+//! * Pure and deterministic: no I/O, no clock, no floats, no hash-map iteration; the same
+//!   input gives the same bits.
+//! * Never panics; a malformed input (length mismatch, UID out of range, repeated UID,
+//!   parameter out of domain) is a [`YumaError`].
+//! * `incentive` and `dividends` each sum to 1 (up to fixed-point truncation) or are all 0;
+//!   every fraction is in [0, 1]; the emission paid never exceeds `emission`.
+//! * Relabelling UIDs permutes the outputs (up to the reference's tie-breaks by UID order).
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::arithmetic_side_effects,
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::float_arithmetic
+    )
+)]
+
+mod epoch;
+mod error;
+mod input;
+pub mod math;
+mod output;
+
+pub use epoch::{epoch, reset_bonds_to};
+pub use error::YumaError;
+pub use input::{BondModel, CommitReveal, LiquidAlpha, Params, SparseRow, YumaInput};
+pub use output::{to_u16, YumaOutput};

@@ -1,0 +1,44 @@
+//! Integration tests of `tao-yuma`: the reference vectors, a chain-like harness that replays
+//! the reference's epoch tests, and property tests. One binary for fast builds.
+
+mod harness;
+mod properties;
+mod vectors_epoch;
+mod vectors_math;
+
+use std::sync::OnceLock;
+
+/// The reference vectors (`shared/spec/vectors/chain.json`), by name.
+pub fn vector(name: &str) -> &'static serde_json::Value {
+    static VECTORS: OnceLock<serde_json::Value> = OnceLock::new();
+    let all = VECTORS.get_or_init(|| {
+        let dir = std::env::var("TAO_SPEC_VECTORS").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/vectors").to_owned()
+        });
+        let path = format!("{dir}/chain.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {path} (shared/ must sit beside the repo): {e}"));
+        serde_json::from_str(&text).expect("chain.json is JSON")
+    });
+    all["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no vector named {name}"))
+}
+
+/// A JSON number as the reference tests write it: an `f32` literal through `I32F32::from_num`.
+pub fn fx(value: &serde_json::Value) -> substrate_fixed::types::I32F32 {
+    substrate_fixed::types::I32F32::from_num(value.as_f64().unwrap() as f32)
+}
+
+/// A JSON array of numbers as `I32F32`s.
+pub fn fx_vec(value: &serde_json::Value) -> Vec<substrate_fixed::types::I32F32> {
+    value.as_array().unwrap().iter().map(fx).collect()
+}
+
+/// `I32F32` to `f64`, for tolerance checks.
+pub fn to_f64(x: substrate_fixed::types::I32F32) -> f64 {
+    x.to_num::<f64>()
+}

@@ -1,0 +1,1 @@
+//! The epoch vectors of `chain.json`, replayed through the harness.
