@@ -123,7 +123,10 @@ mod tests {
     /// Every public key / address pair in the SDK's wallet vectors.
     #[test]
     fn matches_wallet_vectors() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/vectors/wallet_vectors.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/spec/vectors/wallet_vectors.json"
+        );
         let text = std::fs::read_to_string(path).expect("shared/spec/vectors beside the repo");
         let vectors: serde_json::Value = serde_json::from_str(&text).unwrap();
         let mut checked = 0;

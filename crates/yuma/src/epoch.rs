@@ -145,9 +145,8 @@ fn normalized_stake(input: &YumaInput) -> Vec<I32F32> {
 
 /// Steps 5-10: the weight matrix the consensus sees.
 fn prepared_weights(input: &YumaInput, permit: &[bool]) -> Vec<Row> {
-    let registered = |j: u16| {
-        input.block_at_registration.get(usize::from(j)).map_or(0, |b| b.get())
-    };
+    let registered =
+        |j: u16| input.block_at_registration.get(usize::from(j)).map_or(0, |b| b.get());
     let first_commit = |i: usize| match &input.commit_reveal {
         CommitReveal::Off => None,
         CommitReveal::On { first_commit } => first_commit.get(i).copied().flatten(),
@@ -204,7 +203,8 @@ fn masked_bonds(input: &YumaInput, n: usize) -> Vec<Row> {
             let mut row: Row = row
                 .iter()
                 .filter(|(j, _)| {
-                    let registered = input.block_at_registration.get(j.index()).map_or(0, |b| b.get());
+                    let registered =
+                        input.block_at_registration.get(j.index()).map_or(0, |b| b.get());
                     last_tempo > registered
                 })
                 .map(|(j, b)| (j.get(), to_fixed(*b)))
@@ -304,7 +304,8 @@ fn emission_split(
     math::normalize_with_sum(&mut validator, total);
     math::normalize(&mut combined_share);
     if total == zero() {
-        let fallback = if saturating_sum(active_stake.iter()) == zero() { stake } else { active_stake };
+        let fallback =
+            if saturating_sum(active_stake.iter()) == zero() { stake } else { active_stake };
         validator = fallback.to_vec();
         combined_share = fallback.to_vec();
     }

@@ -92,7 +92,11 @@ pub fn row_sum(rows: &[Row]) -> Vec<I32F32> {
 }
 
 /// Per-column sums (saturating) or maxima over `columns` columns.
-fn column_fold(rows: &[Row], columns: usize, fold: impl Fn(I32F32, I32F32) -> I32F32) -> Vec<I32F32> {
+fn column_fold(
+    rows: &[Row],
+    columns: usize,
+    fold: impl Fn(I32F32, I32F32) -> I32F32,
+) -> Vec<I32F32> {
     let mut acc = vec![zero(); columns];
     for row in rows {
         for &(j, value) in row {
@@ -286,7 +290,8 @@ pub fn ema_per_cell(
                 .filter_map(|(j, vn, vo)| {
                     let vn = vn?;
                     let a = alpha(i, j, vn, vo.unwrap_or_default());
-                    let decayed = vo.map_or(zero(), |vo| one().saturating_sub(a).saturating_mul(vo));
+                    let decayed =
+                        vo.map_or(zero(), |vo| one().saturating_sub(a).saturating_mul(vo));
                     let value = decayed.saturating_add(a.saturating_mul(vn).max(zero())).min(one());
                     (value > zero()).then_some((j, value))
                 })
@@ -344,9 +349,16 @@ pub fn weighted_median(
 
 /// Consensus: per column, the [`weighted_median`] of the column's weights over the rows
 /// with positive stake (that stake renormalized), with majority `kappa`.
-pub fn weighted_median_col(stake: &[I32F32], rows: &[Row], columns: usize, kappa: I32F32) -> Vec<I32F32> {
-    let voters: Vec<usize> = (0..stake.len()).filter(|&i| stake.get(i).is_some_and(|s| *s > zero())).collect();
-    let mut voter_stake: Vec<I32F32> = voters.iter().filter_map(|&i| stake.get(i).copied()).collect();
+pub fn weighted_median_col(
+    stake: &[I32F32],
+    rows: &[Row],
+    columns: usize,
+    kappa: I32F32,
+) -> Vec<I32F32> {
+    let voters: Vec<usize> =
+        (0..stake.len()).filter(|&i| stake.get(i).is_some_and(|s| *s > zero())).collect();
+    let mut voter_stake: Vec<I32F32> =
+        voters.iter().filter_map(|&i| stake.get(i).copied()).collect();
     normalize(&mut voter_stake);
     let total = saturating_sum(voter_stake.iter());
     let minority = total.saturating_sub(kappa);
@@ -370,8 +382,13 @@ pub fn weighted_median_col(stake: &[I32F32], rows: &[Row], columns: usize, kappa
 /// `e^x` with the input clamped to [−20, 20]; on overflow 0 for x ≤ 0, else the maximum.
 pub fn exp_safe(x: I32F32) -> I32F32 {
     let clamped = x.clamp(I32F32::from_num(-20), I32F32::from_num(20));
-    exp::<I32F32, I32F32>(clamped)
-        .unwrap_or_else(|()| if clamped <= zero() { zero() } else { I32F32::max_value() })
+    exp::<I32F32, I32F32>(clamped).unwrap_or_else(|()| {
+        if clamped <= zero() {
+            zero()
+        } else {
+            I32F32::max_value()
+        }
+    })
 }
 
 /// `1 / (1 + e^(−rho·(x − kappa)))` (the reference's `sigmoid_safe`).
@@ -392,8 +409,11 @@ pub fn alpha_sigmoid(
     steepness: I32F32,
 ) -> I32F32 {
     let unit = |v: I32F32| v.clamp(zero(), one());
-    let diff =
-        if weight >= bond { unit(weight.saturating_sub(consensus)) } else { unit(bond.saturating_sub(weight)) };
+    let diff = if weight >= bond {
+        unit(weight.saturating_sub(consensus))
+    } else {
+        unit(bond.saturating_sub(weight))
+    };
     let slope = steepness.safe_div(I32F32::from_num(-100));
     let exponent = slope.saturating_mul(diff.saturating_sub(I32F32::from_num(0.5)));
     let sigmoid = one().safe_div(one().saturating_add(exp_safe(exponent)));
@@ -412,9 +432,15 @@ pub fn vec_max_upscale_to_u16(values: &[I32F32]) -> Vec<u16> {
     }
     if max > I32F32::from_num(32_768) {
         let factor = u16_max.safe_div(max);
-        return values.iter().map(|v| to_u16(v.saturating_mul(factor).saturating_round())).collect();
+        return values
+            .iter()
+            .map(|v| to_u16(v.saturating_mul(factor).saturating_round()))
+            .collect();
     }
-    values.iter().map(|v| to_u16(v.saturating_mul(u16_max).safe_div(max).saturating_round())).collect()
+    values
+        .iter()
+        .map(|v| to_u16(v.saturating_mul(u16_max).safe_div(max).saturating_round()))
+        .collect()
 }
 
 /// [`vec_max_upscale_to_u16`] of a `u16` vector.

@@ -52,7 +52,8 @@ fn weighted_median_cases_are_exact() {
         let minority = one - fx(&v["inputs"]["majority"]);
         let total = stake.iter().fold(I32F32::from_num(0), |a, s| a + *s);
         let idx: Vec<usize> = (0..stake.len()).collect();
-        let median = math::weighted_median(&stake, &score, &idx, minority, I32F32::from_num(0), total);
+        let median =
+            math::weighted_median(&stake, &score, &idx, minority, I32F32::from_num(0), total);
         assert_eq!(median, fx(&v["expected"]["median"]), "weighted_median_case_{case}");
     }
 }
@@ -88,15 +89,18 @@ fn max_upscale_to_u16_is_exact() {
                 other => fx(other),
             })
             .collect();
-        let want: Vec<u16> = want.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u16).collect();
+        let want: Vec<u16> =
+            want.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u16).collect();
         assert_eq!(math::vec_max_upscale_to_u16(&input), want, "input {case}");
     }
 
     let v = vector("vec_u16_max_upscale_to_u16 (set_weights normalization)");
     let expected = v["expected"]["outputs"].as_array().unwrap();
     for (case, want) in v["inputs"]["cases"].as_array().unwrap().iter().zip(expected) {
-        let input: Vec<u16> = case.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u16).collect();
-        let want: Vec<u16> = want.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u16).collect();
+        let input: Vec<u16> =
+            case.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u16).collect();
+        let want: Vec<u16> =
+            want.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u16).collect();
         assert_eq!(math::vec_u16_max_upscale_to_u16(&input), want, "input {case}");
     }
 }
@@ -120,7 +124,8 @@ fn topk_is_exact_and_nonzero_variant_drops_zeros() {
     for (case, want) in v["inputs"]["cases"].as_array().unwrap().iter().zip(expected) {
         let values = fx_vec(&case["vector"]);
         let k = case["k"].as_u64().unwrap() as usize;
-        let want: Vec<bool> = want.as_array().unwrap().iter().map(|b| b.as_bool().unwrap()).collect();
+        let want: Vec<bool> =
+            want.as_array().unwrap().iter().map(|b| b.as_bool().unwrap()).collect();
         assert_eq!(math::is_topk(&values, k), want, "{case}");
         let nonzero: Vec<bool> =
             want.iter().zip(&values).map(|(t, v)| *t && *v != I32F32::from_num(0)).collect();
@@ -132,7 +137,12 @@ fn topk_is_exact_and_nonzero_variant_drops_zeros() {
 fn sigmoid_is_bit_exact() {
     let half = I32F32::from_num(0.5);
     let v = vector("sigmoid_safe_rho30_kappa0.5");
-    let bits: Vec<i64> = v["expected"]["raw_i32f32_bits"].as_array().unwrap().iter().map(|b| b.as_i64().unwrap()).collect();
+    let bits: Vec<i64> = v["expected"]["raw_i32f32_bits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_i64().unwrap())
+        .collect();
     for (x, want) in v["inputs"]["input"].as_array().unwrap().iter().zip(&bits) {
         let x = I32F32::from_num(x.as_f64().unwrap());
         assert_eq!(math::sigmoid_safe(x, I32F32::from_num(30), half).to_bits(), *want, "x = {x}");
@@ -143,7 +153,12 @@ fn sigmoid_is_bit_exact() {
     assert_eq!(math::sigmoid_safe(I32F32::max_value(), rho, half), I32F32::from_num(0.9999999981));
 
     let v = vector("sigmoid_safe_rho40_kappa0.5");
-    let bits: Vec<i64> = v["expected"]["raw_i32f32_bits"].as_array().unwrap().iter().map(|b| b.as_i64().unwrap()).collect();
+    let bits: Vec<i64> = v["expected"]["raw_i32f32_bits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_i64().unwrap())
+        .collect();
     for (x, want) in fx_vec(&v["inputs"]["input"]).iter().zip(&bits) {
         assert_eq!(math::sigmoid_safe(*x, I32F32::from_num(40), half).to_bits(), *want, "x = {x}");
     }
@@ -152,7 +167,9 @@ fn sigmoid_is_bit_exact() {
 /// The dense EMA vectors: every cell present (explicit zeros), one rate everywhere.
 #[test]
 fn dense_alpha_ema_matches() {
-    for name in ["mat_ema_alpha_dense_alpha0.1", "mat_ema_alpha_dense_alpha0", "mat_ema_alpha_dense_alpha1"] {
+    for name in
+        ["mat_ema_alpha_dense_alpha0.1", "mat_ema_alpha_dense_alpha0", "mat_ema_alpha_dense_alpha1"]
+    {
         let v = vector(name);
         let alpha = fx(&v["inputs"]["alpha"]);
         let old = sparse(&fx_vec(&v["inputs"]["old_bonds"]), 3, true);
@@ -163,7 +180,9 @@ fn dense_alpha_ema_matches() {
 
     let v = vector("mat_ema_alpha_dense_small");
     let expected = v["expected"]["results"].as_array().unwrap();
-    for (k, (case, want)) in v["inputs"]["cases"].as_array().unwrap().iter().zip(expected).enumerate() {
+    for (k, (case, want)) in
+        v["inputs"]["cases"].as_array().unwrap().iter().zip(expected).enumerate()
+    {
         let matrix = |key: &str| -> (Vec<I32F32>, usize) {
             let rows = case[key].as_array().unwrap();
             (rows.iter().flat_map(|r| fx_vec(r)).collect(), rows[0].as_array().unwrap().len())
@@ -171,9 +190,11 @@ fn dense_alpha_ema_matches() {
         let (new, columns) = matrix("new");
         let (old, _) = matrix("old");
         let (alpha, _) = matrix("alpha");
-        let result = math::ema_per_cell(&sparse(&new, columns, true), &sparse(&old, columns, true), |i, j, _, _| {
-            alpha[i * columns + usize::from(j)]
-        });
+        let result = math::ema_per_cell(
+            &sparse(&new, columns, true),
+            &sparse(&old, columns, true),
+            |i, j, _, _| alpha[i * columns + usize::from(j)],
+        );
         let want: Vec<I32F32> = want.as_array().unwrap().iter().flat_map(|r| f64s(r)).collect();
         let tolerance = if k == 1 { 1e-6 } else { 0.0 };
         assert_close(&dense(&result, columns), &want, tolerance, "mat_ema_alpha_dense_small");
@@ -214,7 +235,12 @@ fn sparse_alpha_ema_matches_and_drops_absent_columns() {
                 row.as_array()
                     .unwrap()
                     .iter()
-                    .map(|cell| (cell[0].as_u64().unwrap() as u16, I32F32::from_num(cell[1].as_f64().unwrap())))
+                    .map(|cell| {
+                        (
+                            cell[0].as_u64().unwrap() as u16,
+                            I32F32::from_num(cell[1].as_f64().unwrap()),
+                        )
+                    })
                     .collect()
             })
             .collect()
@@ -223,12 +249,24 @@ fn sparse_alpha_ema_matches_and_drops_absent_columns() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r.as_array().unwrap().iter().map(|a| I32F32::from_num(a.as_f64().unwrap())).collect())
+        .map(|r| {
+            r.as_array().unwrap().iter().map(|a| I32F32::from_num(a.as_f64().unwrap())).collect()
+        })
         .collect();
-    let result = math::ema_per_cell(&rows("weights"), &rows("bonds"), |i, j, _, _| alpha[i][usize::from(j)]);
-    let want: Vec<I32F32> = v["expected"]["result"].as_array().unwrap().iter().flat_map(|row| {
-        row.as_array().unwrap().iter().map(|cell| I32F32::from_num(cell[1].as_f64().unwrap())).collect::<Vec<_>>()
-    }).collect();
+    let result =
+        math::ema_per_cell(&rows("weights"), &rows("bonds"), |i, j, _, _| alpha[i][usize::from(j)]);
+    let want: Vec<I32F32> = v["expected"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|cell| I32F32::from_num(cell[1].as_f64().unwrap()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
     let got: Vec<I32F32> = result.iter().flatten().map(|(_, x)| *x).collect();
     assert_close(&got, &want, 1e-6, "mat_ema_alpha_sparse_varying_alpha");
 }
@@ -240,7 +278,8 @@ fn liquid_alpha_with_equal_bounds_is_the_fixed_rate() {
     let weights = sparse(&fx_vec(&v["inputs"]["weights_4x3"]), 3, true);
     let bonds = sparse(&fx_vec(&v["inputs"]["bonds_4x3"]), 3, true);
     let consensus = fx_vec(&v["inputs"]["consensus"]);
-    let bound = I32F32::from_num(v["inputs"]["alpha_low_u16"].as_u64().unwrap()) / I32F32::from_num(65535);
+    let bound =
+        I32F32::from_num(v["inputs"]["alpha_low_u16"].as_u64().unwrap()) / I32F32::from_num(65535);
     let liquid = math::ema_per_cell(&weights, &bonds, |_, j, w, b| {
         math::alpha_sigmoid(consensus[usize::from(j)], w, b, bound, bound, I32F32::from_num(1000))
     });
