@@ -7,13 +7,12 @@ use tao_primitives::{AlphaRao, BlockNumber, Uid};
 use tao_yuma::{epoch, BondModel, CommitReveal, LiquidAlpha, Params, YumaError, YumaInput};
 
 fn params() -> impl Strategy<Value = Params> {
-    let liquid =
-        prop_oneof![
-            Just(LiquidAlpha::Off),
-            (any::<u16>(), any::<u16>(), any::<i16>()).prop_map(|(a, b, steepness)| {
-                LiquidAlpha::On { alpha_low: a.min(b), alpha_high: a.max(b), steepness }
-            }),
-        ];
+    let liquid = prop_oneof![
+        Just(LiquidAlpha::Off),
+        (any::<u16>(), any::<u16>(), any::<i16>()).prop_map(|(a, b, steepness)| {
+            LiquidAlpha::On { alpha_low: a.min(b), alpha_high: a.max(b), steepness }
+        }),
+    ];
     let model = prop_oneof![Just(BondModel::Classic), Just(BondModel::Yuma3)];
     (any::<u16>(), any::<u16>(), 0u64..=1_000_000, model, liquid).prop_map(
         |(kappa, bonds_penalty, bonds_moving_average, bond_model, liquid_alpha)| Params {

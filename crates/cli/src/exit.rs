@@ -1,0 +1,42 @@
+//! How a command fails: a message, an optional hint, and an exit code by kind.
+
+use std::process::ExitCode;
+
+/// What kind of failure, which decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Something the user gave is wrong (arguments, a file): exit 2.
+    User,
+}
+
+/// A failed command.
+#[derive(Debug)]
+pub struct Failure {
+    kind: FailureKind,
+    message: String,
+    hint: Option<String>,
+}
+
+impl Failure {
+    /// A problem with the user's input.
+    pub fn user(message: impl Into<String>) -> Self {
+        Self { kind: FailureKind::User, message: message.into(), hint: None }
+    }
+
+    /// Adds a hint: what to do about it.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Prints the failure to stderr and returns its exit code.
+    pub fn report(&self) -> ExitCode {
+        eprintln!("error: {}", self.message);
+        if let Some(hint) = &self.hint {
+            eprintln!("hint: {hint}");
+        }
+        match self.kind {
+            FailureKind::User => ExitCode::from(2),
+        }
+    }
+}
