@@ -235,12 +235,14 @@ fn yuma3_bonds(
     let has_consensus = consensus.iter().any(|c| *c != zero());
     let ema_bonds = match params.liquid_alpha {
         LiquidAlpha::On { alpha_low, alpha_high, steepness } if has_consensus => {
-            let low = u16_proportion_to_fixed(alpha_low);
-            let high = u16_proportion_to_fixed(alpha_high);
-            let steepness = I32F32::from_num(steepness);
+            let curve = math::AlphaCurve::new(
+                u16_proportion_to_fixed(alpha_low),
+                u16_proportion_to_fixed(alpha_high),
+                I32F32::from_num(steepness),
+            );
             math::ema_per_cell(weights_for_bonds, &bonds, |_, j, weight, bond| {
                 let c = consensus.get(usize::from(j)).copied().unwrap_or_default();
-                math::alpha_sigmoid(c, weight, bond, low, high, steepness)
+                curve.alpha(c, weight, bond)
             })
         }
         _ => math::ema(weights_for_bonds, &bonds, fixed_alpha(params.bonds_moving_average)),

@@ -1,7 +1,10 @@
 //! Integration tests of `tao-yuma`: the reference vectors, a chain-like harness that replays
 //! the reference's epoch tests, and property tests. One binary for fast builds.
 
+#![allow(missing_docs)] // test helpers, not an API
+
 mod harness;
+pub mod oracle;
 mod properties;
 mod vectors_epoch;
 mod vectors_math;

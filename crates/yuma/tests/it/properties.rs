@@ -310,3 +310,40 @@ fn commit_reveal_masks_weights_committed_before_registration() {
     input.commit_reveal = CommitReveal::On { first_commit: vec![Some(BlockNumber::new(4)), None] };
     assert_eq!(epoch(&input).unwrap().incentive[1], I32F32::from_num(1));
 }
+
+fn assert_near(
+    fixed: &[I32F32],
+    float: &[f64],
+    tolerance: f64,
+    what: &str,
+) -> Result<(), TestCaseError> {
+    for (k, (a, b)) in fixed.iter().zip(float).enumerate() {
+        let a = a.to_num::<f64>();
+        prop_assert!((a - b).abs() <= tolerance, "{what}[{k}]: fixed {a} vs float {b}");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The fixed-point sparse epoch agrees with a dense floating-point epoch written
+    /// independently from the equations.
+    #[test]
+    fn agrees_with_the_float_oracle(input in subnet()) {
+        let out = epoch(&input).unwrap();
+        let oracle = crate::oracle::epoch(&input);
+        let tolerance = 1e-6;
+        assert_near(&out.consensus, &oracle.consensus, tolerance, "consensus")?;
+        assert_near(&out.validator_trust, &oracle.validator_trust, tolerance, "validator_trust")?;
+        assert_near(&out.incentive, &oracle.incentive, tolerance, "incentive")?;
+        assert_near(&out.dividends, &oracle.dividends, tolerance, "dividends")?;
+        for (i, row) in out.bonds.iter().enumerate() {
+            let mut dense = vec![I32F32::from_num(0); input.stake.len()];
+            for (j, b) in row {
+                dense[j.index()] = *b;
+            }
+            assert_near(&dense, &oracle.bonds[i], tolerance, &format!("bonds row {i}"))?;
+        }
+    }
+}

@@ -66,7 +66,7 @@ fn column_weighted_median_is_exact() {
     for (case, want) in cases.iter().zip(expected) {
         let stake = fx_vec(&case["stake"]);
         let rows: Vec<I32F32> =
-            case["weights_rows"].as_array().unwrap().iter().flat_map(|r| fx_vec(r)).collect();
+            case["weights_rows"].as_array().unwrap().iter().flat_map(fx_vec).collect();
         let columns = case["weights_rows"][0].as_array().unwrap().len();
         let weights = sparse(&rows, columns, false);
         let consensus = math::weighted_median_col(&stake, &weights, columns, fx(&case["majority"]));
@@ -185,7 +185,7 @@ fn dense_alpha_ema_matches() {
     {
         let matrix = |key: &str| -> (Vec<I32F32>, usize) {
             let rows = case[key].as_array().unwrap();
-            (rows.iter().flat_map(|r| fx_vec(r)).collect(), rows[0].as_array().unwrap().len())
+            (rows.iter().flat_map(fx_vec).collect(), rows[0].as_array().unwrap().len())
         };
         let (new, columns) = matrix("new");
         let (old, _) = matrix("old");
@@ -195,7 +195,7 @@ fn dense_alpha_ema_matches() {
             &sparse(&old, columns, true),
             |i, j, _, _| alpha[i * columns + usize::from(j)],
         );
-        let want: Vec<I32F32> = want.as_array().unwrap().iter().flat_map(|r| f64s(r)).collect();
+        let want: Vec<I32F32> = want.as_array().unwrap().iter().flat_map(f64s).collect();
         let tolerance = if k == 1 { 1e-6 } else { 0.0 };
         assert_close(&dense(&result, columns), &want, tolerance, "mat_ema_alpha_dense_small");
     }
@@ -281,7 +281,11 @@ fn liquid_alpha_with_equal_bounds_is_the_fixed_rate() {
     let bound =
         I32F32::from_num(v["inputs"]["alpha_low_u16"].as_u64().unwrap()) / I32F32::from_num(65535);
     let liquid = math::ema_per_cell(&weights, &bonds, |_, j, w, b| {
-        math::alpha_sigmoid(consensus[usize::from(j)], w, b, bound, bound, I32F32::from_num(1000))
+        math::AlphaCurve::new(bound, bound, I32F32::from_num(1000)).alpha(
+            consensus[usize::from(j)],
+            w,
+            b,
+        )
     });
     let fixed = math::ema(&weights, &bonds, I32F32::from_num(0.1));
     assert_close(&dense(&liquid, 3), &dense(&fixed, 3), 1e-3, "liquid vs fixed alpha");
