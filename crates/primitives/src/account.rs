@@ -148,7 +148,7 @@ mod tests {
         let alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
         let parsed: AccountId = alice.parse().unwrap();
         assert_eq!(parsed.to_string(), alice);
-        let typo = alice.replace('G', "H");
+        let typo = alice.replace("utQY", "utQZ");
         assert_eq!(AccountId::from_ss58(&typo), Err(Ss58Error::Checksum));
         assert!(matches!(AccountId::from_ss58("0OIl"), Err(Ss58Error::Base58(_))));
         assert!(matches!(AccountId::from_ss58("5Grw"), Err(Ss58Error::Length(_))));
