@@ -108,6 +108,15 @@ macro_rules! amount_type {
 
 amount_type!(
     /// An amount of TAO in RAO (1 TAO = 10^9 RAO).
+    ///
+    /// ```
+    /// use tao_primitives::Rao;
+    /// let amount: Rao = "1.25".parse()?;
+    /// assert_eq!(amount, Rao::new(1_250_000_000));
+    /// assert_eq!(amount.to_string(), "1.25");
+    /// assert!("0.0000000001".parse::<Rao>().is_err()); // finer than one RAO
+    /// # Ok::<(), tao_primitives::ParseAmountError>(())
+    /// ```
     Rao
 );
 amount_type!(

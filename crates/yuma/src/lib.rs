@@ -22,6 +22,40 @@
 //! | classic: `ΔB = colnorm(WB ∘ A)`, `B ← colnorm(EMA_α(colnorm B, ΔB))`, `D ∝ B I` | | |
 //! | `E_miner = I/Σ(I+D)·e`, `E_validator = D/Σ(I+D)·e` | emission split of `e` | `*_emission` |
 //!
+//! # Example
+//!
+//! Two validators weight the only miner; the miner gets all incentive and the validators
+//! share the dividends by stake:
+//!
+//! ```
+//! use tao_primitives::{fixed::I64F64, AlphaRao, BlockNumber, Uid};
+//! use tao_yuma::{epoch, CommitReveal, Params, YumaInput};
+//!
+//! let miner = Uid::new(2);
+//! let input = YumaInput {
+//!     block: BlockNumber::new(100),
+//!     tempo: 360,
+//!     last_epoch_block: BlockNumber::new(0),
+//!     activity_cutoff: 5_000,
+//!     stake: vec![I64F64::from_num(3_000), I64F64::from_num(1_000), I64F64::from_num(0)],
+//!     stake_threshold: 0,
+//!     owner: None,
+//!     validator_permit: vec![true, true, false],
+//!     last_update: vec![BlockNumber::new(99); 3],
+//!     block_at_registration: vec![BlockNumber::new(1); 3],
+//!     weights: vec![vec![(miner, u16::MAX)], vec![(miner, u16::MAX)], vec![]],
+//!     bonds: vec![vec![]; 3],
+//!     commit_reveal: CommitReveal::Off,
+//!     params: Params::default(),
+//!     emission: AlphaRao::new(1_000_000_000),
+//! };
+//! let out = epoch(&input)?;
+//! assert_eq!(tao_yuma::to_u16(&out.incentive), vec![0, 0, 65535]);
+//! assert_eq!(tao_yuma::to_u16(&out.dividends), vec![49151, 16383, 0]);
+//! assert_eq!(out.server_emission[2], AlphaRao::new(500_000_000)); // half to the miner
+//! # Ok::<(), tao_yuma::YumaError>(())
+//! ```
+//!
 //! # Invariants
 //! * Pure and deterministic: no I/O, no clock, no floats, no hash-map iteration; the same
 //!   input gives the same bits.
