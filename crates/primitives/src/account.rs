@@ -31,7 +31,9 @@ pub enum Ss58Error {
 }
 
 /// A 32-byte account id (public key).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, codec::Encode, codec::Decode,
+)]
 pub struct AccountId([u8; KEY_LEN]);
 
 impl AccountId {

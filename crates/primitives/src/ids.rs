@@ -7,7 +7,9 @@
 use core::fmt;
 
 /// A subnet id. Subnet 0 is the root network.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, codec::Encode, codec::Decode,
+)]
 #[repr(transparent)]
 pub struct NetUid(u16);
 
@@ -38,7 +40,9 @@ impl fmt::Display for NetUid {
 }
 
 /// A neuron's position in a subnet, `0..n`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, codec::Encode, codec::Decode,
+)]
 #[repr(transparent)]
 pub struct Uid(u16);
 
@@ -66,7 +70,9 @@ impl fmt::Display for Uid {
 }
 
 /// A block height. Genesis is block 0.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, codec::Encode, codec::Decode,
+)]
 #[repr(transparent)]
 pub struct BlockNumber(u64);
 

@@ -30,7 +30,9 @@ pub enum ParseAmountError {
 macro_rules! amount_type {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, codec::Encode, codec::Decode,
+)]
         #[repr(transparent)]
         pub struct $name(u64);
 

@@ -1,0 +1,372 @@
+//! Calls: one variant per transaction kind, with typed arguments.
+
+use codec::{Decode, Encode};
+use tao_primitives::{AccountId, BlockNumber, NetUid, Rao};
+
+/// Whether a transfer may empty the sender's account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Existence {
+    /// The sender keeps at least the existential deposit.
+    KeepAlive,
+    /// The sender may go to zero.
+    AllowDeath,
+}
+
+/// IP version of an axon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum IpType {
+    /// IPv4 (the address is the low 32 bits).
+    V4,
+    /// IPv6.
+    V6,
+}
+
+impl IpType {
+    /// The reference chain's `ip_type` number (4 or 6).
+    pub fn number(self) -> u8 {
+        match self {
+            IpType::V4 => 4,
+            IpType::V6 => 6,
+        }
+    }
+}
+
+/// Where a neuron serves (`AxonInfo` without the block, which the chain sets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct AxonInfo {
+    /// Software version of the axon.
+    pub version: u32,
+    /// IP address as an integer (IPv4 in the low 32 bits).
+    pub ip: u128,
+    /// TCP port.
+    pub port: u16,
+    /// IP version.
+    pub ip_type: IpType,
+    /// Protocol number (reference: 0 = TCP, 4 = HTTP…); informative.
+    pub protocol: u8,
+}
+
+/// Who may set a subnet hyperparameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setter {
+    /// The subnet owner (rate-limited, not in the freeze window) or root.
+    OwnerOrRoot,
+    /// Root only.
+    Root,
+}
+
+/// A subnet hyperparameter with its new value (`chain-protocol.md` §9). Names follow the
+/// reference's RPC names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Hyperparameter {
+    /// Unused trust-sigmoid steepness (`Rho`).
+    Rho(u16),
+    /// Consensus majority threshold, a u16 proportion (`Kappa`).
+    Kappa(u16),
+    /// Blocks a new neuron is protected from replacement (`ImmunityPeriod`).
+    ImmunityPeriod(u16),
+    /// Minimum number of weights a validator must set (`MinAllowedWeights`).
+    MinAllowedWeights(u16),
+    /// Blocks between epochs (`Tempo`); owners may choose 360..=50_400.
+    Tempo(u16),
+    /// Activity cutoff in thousandths of a tempo (`ActivityCutoffFactorMilli`), 1_000..=50_000.
+    ActivityCutoffFactor(u32),
+    /// Minimum weights version key (`WeightsVersionKey`).
+    WeightsVersion(u64),
+    /// Blocks between two weight updates of a neuron (`WeightsSetRateLimit`).
+    WeightsRateLimit(u64),
+    /// Whether neurons may register (`NetworkRegistrationAllowed`).
+    RegistrationAllowed(bool),
+    /// Whether proof-of-work registration is accepted on this subnet.
+    PowRegistrationAllowed(bool),
+    /// Proof-of-work difficulty (`Difficulty`).
+    Difficulty(u64),
+    /// Lowest registration price (`MinBurn`), below 1 TAO.
+    MinBurn(Rao),
+    /// Highest registration price (`MaxBurn`), above 0.1 TAO.
+    MaxBurn(Rao),
+    /// Registration price half-life in blocks (`BurnHalfLife`), 1..=36_100.
+    BurnHalfLife(u16),
+    /// Price multiplier per registration as `U64F64` bits (`BurnIncreaseMult`), 1..=3.
+    BurnIncreaseMult(u128),
+    /// Bond EMA memory in millionths (`BondsMovingAverage`); owners up to 975_000.
+    BondsMovingAverage(u64),
+    /// How far bonds follow clipped weights, a u16 proportion (`BondsPenalty`).
+    BondsPenalty(u16),
+    /// Blocks between two `serve_axon` of a neuron (`ServingRateLimit`).
+    ServingRateLimit(u64),
+    /// Validator permits per epoch (`MaxAllowedValidators`), at most `MaxAllowedUids`.
+    MaxAllowedValidators(u16),
+    /// Neuron slots (`MaxAllowedUids`), from `MinAllowedUids` to 256, not below the count.
+    MaxAllowedUids(u16),
+    /// Lower bound for `MaxAllowedUids` (`MinAllowedUids`).
+    MinAllowedUids(u16),
+    /// Epochs between a weights commit and its reveal (`RevealPeriodEpochs`), 1..=100.
+    CommitRevealPeriod(u64),
+    /// Whether weights go through commit-reveal (`CommitRevealWeightsEnabled`).
+    CommitRevealEnabled(bool),
+    /// Whether the bond EMA rate is liquid (`LiquidAlphaOn`).
+    LiquidAlphaEnabled(bool),
+    /// Liquid alpha bounds, u16 proportions (`AlphaValues`): 1638 ≤ low ≤ high.
+    AlphaValues {
+        /// Lowest rate.
+        low: u16,
+        /// Highest rate.
+        high: u16,
+    },
+    /// Liquid alpha sigmoid steepness (`AlphaSigmoidSteepness`); owners non-negative.
+    AlphaSigmoidSteepness(i16),
+    /// Yuma3 bonds (`Yuma3On`).
+    Yuma3Enabled(bool),
+    /// Whether miners may reset their bonds (`BondsResetOn`).
+    BondsResetEnabled(bool),
+    /// Whether stake may be transferred between coldkeys (`TransferToggle`).
+    TransfersEnabled(bool),
+    /// Owner hotkeys protected from replacement (`ImmuneOwnerUidsLimit`), 1..=10.
+    ImmuneOwnerUidsLimit(u16),
+    /// Non-immune neurons kept before immune ones may be replaced (`MinNonImmuneUids`).
+    MinNonImmuneUids(u16),
+}
+
+impl Hyperparameter {
+    /// Who may set it.
+    pub fn setter(&self) -> Setter {
+        match self {
+            Hyperparameter::Kappa(_)
+            | Hyperparameter::WeightsRateLimit(_)
+            | Hyperparameter::RegistrationAllowed(_)
+            | Hyperparameter::Difficulty(_)
+            | Hyperparameter::MaxAllowedValidators(_)
+            | Hyperparameter::MinAllowedUids(_)
+            | Hyperparameter::MinNonImmuneUids(_) => Setter::Root,
+            _ => Setter::OwnerOrRoot,
+        }
+    }
+
+    /// A stable index per parameter (for per-parameter rate limits).
+    pub fn key(&self) -> u8 {
+        self.encode().first().copied().unwrap_or(0)
+    }
+
+    /// The reference's RPC name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Hyperparameter::Rho(_) => "rho",
+            Hyperparameter::Kappa(_) => "kappa",
+            Hyperparameter::ImmunityPeriod(_) => "immunity_period",
+            Hyperparameter::MinAllowedWeights(_) => "min_allowed_weights",
+            Hyperparameter::Tempo(_) => "tempo",
+            Hyperparameter::ActivityCutoffFactor(_) => "activity_cutoff_factor",
+            Hyperparameter::WeightsVersion(_) => "weights_version",
+            Hyperparameter::WeightsRateLimit(_) => "weights_rate_limit",
+            Hyperparameter::RegistrationAllowed(_) => "registration_allowed",
+            Hyperparameter::PowRegistrationAllowed(_) => "pow_registration_allowed",
+            Hyperparameter::Difficulty(_) => "difficulty",
+            Hyperparameter::MinBurn(_) => "min_burn",
+            Hyperparameter::MaxBurn(_) => "max_burn",
+            Hyperparameter::BurnHalfLife(_) => "burn_half_life",
+            Hyperparameter::BurnIncreaseMult(_) => "burn_increase_mult",
+            Hyperparameter::BondsMovingAverage(_) => "bonds_moving_avg",
+            Hyperparameter::BondsPenalty(_) => "bonds_penalty",
+            Hyperparameter::ServingRateLimit(_) => "serving_rate_limit",
+            Hyperparameter::MaxAllowedValidators(_) => "max_validators",
+            Hyperparameter::MaxAllowedUids(_) => "max_allowed_uids",
+            Hyperparameter::MinAllowedUids(_) => "min_allowed_uids",
+            Hyperparameter::CommitRevealPeriod(_) => "commit_reveal_period",
+            Hyperparameter::CommitRevealEnabled(_) => "commit_reveal_weights_enabled",
+            Hyperparameter::LiquidAlphaEnabled(_) => "liquid_alpha_enabled",
+            Hyperparameter::AlphaValues { .. } => "alpha_values",
+            Hyperparameter::AlphaSigmoidSteepness(_) => "alpha_sigmoid_steepness",
+            Hyperparameter::Yuma3Enabled(_) => "yuma_version",
+            Hyperparameter::BondsResetEnabled(_) => "bonds_reset_enabled",
+            Hyperparameter::TransfersEnabled(_) => "transfers_enabled",
+            Hyperparameter::ImmuneOwnerUidsLimit(_) => "immune_owner_uids_limit",
+            Hyperparameter::MinNonImmuneUids(_) => "min_non_immune_uids",
+        }
+    }
+}
+
+/// A chain-wide parameter only root may set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum GlobalParameter {
+    /// Most non-root subnets at once (`SubnetLimit`, default 128).
+    SubnetLimit(u16),
+    /// Minimum subnet lock (`NetworkMinLockCost`, default 1000 TAO).
+    NetworkMinLockCost(Rao),
+    /// Blocks between two subnet registrations (`NetworkRateLimit`).
+    NetworkRateLimit(u64),
+    /// Lock cost decay interval in blocks (`NetworkLockReductionInterval`).
+    NetworkLockReductionInterval(u64),
+    /// Epochs that may run in one block (`MaxEpochsPerBlock`).
+    MaxEpochsPerBlock(u16),
+    /// Blocks before an epoch in which owners cannot change parameters (`AdminFreezeWindow`).
+    AdminFreezeWindow(u16),
+    /// Tempos between two changes of one parameter by an owner (`OwnerHyperparamRateLimit`).
+    OwnerHyperparamRateLimit(u16),
+    /// Stake needed to set weights (`StakeThreshold`).
+    StakeThreshold(u64),
+}
+
+/// What a transaction asks the chain to do.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Call {
+    /// Send TAO (the sender may go to zero; a new account needs the existential deposit).
+    Transfer {
+        /// Receiver.
+        dest: AccountId,
+        /// Amount.
+        amount: Rao,
+    },
+    /// Send TAO, keeping the sender at or above the existential deposit.
+    TransferKeepAlive {
+        /// Receiver.
+        dest: AccountId,
+        /// Amount.
+        amount: Rao,
+    },
+    /// Send the whole free balance (less the fee, and less the existential deposit when
+    /// keeping alive).
+    TransferAll {
+        /// Receiver.
+        dest: AccountId,
+        /// Whether to keep the existential deposit.
+        existence: Existence,
+    },
+    /// Create a subnet owned by the signing coldkey, locking the current lock cost; the
+    /// hotkey becomes UID 0.
+    RegisterNetwork {
+        /// The owner's hotkey.
+        hotkey: AccountId,
+    },
+    /// Start a subnet's emission (owner, once).
+    StartCall {
+        /// The subnet.
+        netuid: NetUid,
+    },
+    /// Set a subnet hyperparameter (owner or root, per parameter).
+    SetHyperparameter {
+        /// The subnet.
+        netuid: NetUid,
+        /// Parameter and value.
+        value: Hyperparameter,
+    },
+    /// Set a chain-wide parameter (root).
+    SetGlobalParameter {
+        /// Parameter and value.
+        value: GlobalParameter,
+    },
+    /// Remove a subnet, refunding its lock to the owner (root).
+    DissolveNetwork {
+        /// The subnet.
+        netuid: NetUid,
+    },
+    /// Register a hotkey on a subnet by burning the current price, optionally capped.
+    BurnedRegister {
+        /// The subnet.
+        netuid: NetUid,
+        /// The hotkey to register (owned by the signing coldkey).
+        hotkey: AccountId,
+        /// Fail instead of paying more than this.
+        limit_price: Option<Rao>,
+    },
+    /// Register a hotkey by proof of work, where the subnet allows it.
+    PowRegister {
+        /// The subnet.
+        netuid: NetUid,
+        /// The hotkey to register.
+        hotkey: AccountId,
+        /// The block whose hash the work is on (within the last 3 blocks).
+        block_number: BlockNumber,
+        /// The nonce found.
+        nonce: u64,
+        /// The seal computed from it.
+        work: [u8; 32],
+    },
+    /// Publish where the signing hotkey serves.
+    ServeAxon {
+        /// The subnet.
+        netuid: NetUid,
+        /// Address and version.
+        axon: AxonInfo,
+    },
+    /// Set the signing hotkey's weights (commit-reveal off).
+    SetWeights {
+        /// The subnet.
+        netuid: NetUid,
+        /// Target UIDs.
+        uids: Vec<u16>,
+        /// Weights, any scale (max-upscaled to u16).
+        values: Vec<u16>,
+        /// The validator software's weights version.
+        version_key: u64,
+    },
+    /// Commit to weights by their hash (commit-reveal on).
+    CommitWeights {
+        /// The subnet.
+        netuid: NetUid,
+        /// BLAKE2b-256 of the SCALE tuple (hotkey, netuid, uids, values, salt, version_key).
+        commit_hash: [u8; 32],
+    },
+    /// Reveal weights committed earlier.
+    RevealWeights {
+        /// The subnet.
+        netuid: NetUid,
+        /// Target UIDs.
+        uids: Vec<u16>,
+        /// Weights.
+        values: Vec<u16>,
+        /// The salt used in the commit.
+        salt: Vec<u16>,
+        /// The weights version.
+        version_key: u64,
+    },
+}
+
+impl Call {
+    /// Whether the call is free: calls hotkeys make as part of mining and validating
+    /// (they hold no TAO) and proof-of-work registration (the work is the price).
+    pub fn is_free(&self) -> bool {
+        matches!(
+            self,
+            Call::SetWeights { .. }
+                | Call::CommitWeights { .. }
+                | Call::RevealWeights { .. }
+                | Call::ServeAxon { .. }
+                | Call::PowRegister { .. }
+        )
+    }
+
+    /// A short name for logs and receipts.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Call::Transfer { .. } => "transfer",
+            Call::TransferKeepAlive { .. } => "transfer_keep_alive",
+            Call::TransferAll { .. } => "transfer_all",
+            Call::RegisterNetwork { .. } => "register_network",
+            Call::StartCall { .. } => "start_call",
+            Call::SetHyperparameter { .. } => "set_hyperparameter",
+            Call::SetGlobalParameter { .. } => "set_global_parameter",
+            Call::DissolveNetwork { .. } => "dissolve_network",
+            Call::BurnedRegister { .. } => "burned_register",
+            Call::PowRegister { .. } => "register",
+            Call::ServeAxon { .. } => "serve_axon",
+            Call::SetWeights { .. } => "set_weights",
+            Call::CommitWeights { .. } => "commit_weights",
+            Call::RevealWeights { .. } => "reveal_weights",
+        }
+    }
+}
+
+/// The hash a weights commit commits to: BLAKE2b-256 of the SCALE encoding of
+/// `(hotkey, netuid, uids, values, salt, version_key)`.
+pub fn weights_commit_hash(
+    hotkey: &AccountId,
+    netuid: NetUid,
+    uids: &[u16],
+    values: &[u16],
+    salt: &[u16],
+    version_key: u64,
+) -> [u8; 32] {
+    let encoded = (hotkey, netuid, uids, values, salt, version_key).encode();
+    crate::blake2_256(&encoded).0
+}

@@ -1,0 +1,323 @@
+//! What a transaction did: its receipt, its events, and why it failed.
+
+use crate::{GlobalParameter, Hash, Hyperparameter};
+use codec::{Decode, Encode};
+use tao_primitives::{AccountId, BlockNumber, NetUid, Rao, Uid};
+
+/// Why a transaction was not executed at all (no fee, no nonce change). The mempool
+/// rejects these; a block that carries one records it and skips it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, thiserror::Error)]
+pub enum InvalidTransaction {
+    /// The signature is not the signer's.
+    #[error("bad signature")]
+    BadSignature,
+    /// Signed for another chain (its genesis hash differs).
+    #[error("transaction is for another chain")]
+    WrongChain,
+    /// The nonce was already used.
+    #[error("nonce {got} already used (next is {expected})")]
+    StaleNonce {
+        /// The account's next nonce.
+        expected: u64,
+        /// The transaction's nonce.
+        got: u64,
+    },
+    /// The nonce is ahead of the account's next nonce.
+    #[error("nonce {got} is in the future (next is {expected})")]
+    FutureNonce {
+        /// The account's next nonce.
+        expected: u64,
+        /// The transaction's nonce.
+        got: u64,
+    },
+    /// The signer cannot pay the fee.
+    #[error("cannot pay the fee of {fee} TAO with a balance of {balance} TAO")]
+    CannotPayFee {
+        /// The fee.
+        fee: Rao,
+        /// The signer's free balance.
+        balance: Rao,
+    },
+}
+
+/// Why an executed transaction failed. It paid its fee and used its nonce; nothing else
+/// changed. Names follow the reference chain's errors where one exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, thiserror::Error)]
+pub enum DispatchError {
+    /// Not enough free balance (`InsufficientBalance`).
+    #[error("insufficient balance")]
+    InsufficientBalance,
+    /// A new account would hold less than the existential deposit (`ExistentialDeposit`).
+    #[error("a new account needs at least the existential deposit (500 RAO)")]
+    ExistentialDeposit,
+    /// The sender would drop below the existential deposit (`KeepAlive`).
+    #[error("transfer would take the sender below the existential deposit")]
+    KeepAlive,
+    /// Only root may do this (`BadOrigin`).
+    #[error("only root may do this")]
+    BadOrigin,
+    /// Only the subnet owner (or root) may do this (`NotSubnetOwner`).
+    #[error("only the subnet owner may do this")]
+    NotSubnetOwner,
+    /// No such subnet (`SubnetNotExists`).
+    #[error("subnet does not exist")]
+    SubnetNotExists,
+    /// The root network takes no neurons (`RegistrationNotPermittedOnRootSubnet`).
+    #[error("the root network takes no neuron registrations")]
+    RegistrationNotPermittedOnRootSubnet,
+    /// Weights cannot be set on root (`CanNotSetRootNetworkWeights`).
+    #[error("weights cannot be set on the root network")]
+    CanNotSetRootNetworkWeights,
+    /// Subnet registrations are rate-limited (`NetworkTxRateLimitExceeded`).
+    #[error("a subnet was registered too recently; wait for the network rate limit")]
+    NetworkTxRateLimitExceeded,
+    /// All subnet slots are taken and none may be pruned (`SubnetLimitReached`).
+    #[error("the subnet limit is reached")]
+    SubnetLimitReached,
+    /// The hotkey belongs to another coldkey (`NonAssociatedColdKey`).
+    #[error("the hotkey belongs to another coldkey")]
+    NonAssociatedColdKey,
+    /// The hotkey is already registered on this subnet (`HotKeyAlreadyRegisteredInSubNet`).
+    #[error("the hotkey is already registered on this subnet")]
+    HotKeyAlreadyRegisteredInSubNet,
+    /// The hotkey is not registered on this subnet (`HotKeyNotRegisteredInSubNet`).
+    #[error("the hotkey is not registered on this subnet")]
+    HotKeyNotRegisteredInSubNet,
+    /// `start_call` was already made (`FirstEmissionBlockNumberAlreadySet`).
+    #[error("emission has already started")]
+    FirstEmissionBlockNumberAlreadySet,
+    /// Registration is closed on this subnet (`SubNetRegistrationDisabled`).
+    #[error("registration is disabled on this subnet")]
+    SubNetRegistrationDisabled,
+    /// The subnet is full and every neuron is protected (`NoNeuronIdAvailable`).
+    #[error("the subnet is full and no neuron can be replaced")]
+    NoNeuronIdAvailable,
+    /// The registration price is above the caller's limit (`RegistrationPriceLimitExceeded`).
+    #[error("the registration price is above your limit")]
+    RegistrationPriceLimitExceeded,
+    /// Proof-of-work registration is off on this subnet (`POWRegistrationDisabled`).
+    #[error("proof-of-work registration is disabled on this subnet")]
+    PowRegistrationDisabled,
+    /// The work's block is in the future or too old (`InvalidWorkBlock`).
+    #[error("the work is for a block that is not among the last 3")]
+    InvalidWorkBlock,
+    /// The seal does not meet the difficulty (`InvalidDifficulty`).
+    #[error("the work does not meet the difficulty")]
+    InvalidDifficulty,
+    /// The seal is not the hash of the nonce (`InvalidSeal`).
+    #[error("the seal does not match the nonce, block and hotkey")]
+    InvalidSeal,
+    /// This work was already used (`WorkRepeated`).
+    #[error("this work was already used")]
+    WorkRepeated,
+    /// IP type other than 4 or 6 (`InvalidIpType`).
+    #[error("invalid IP type")]
+    InvalidIpType,
+    /// Loopback, broadcast or out-of-range address (`InvalidIpAddress`).
+    #[error("invalid IP address")]
+    InvalidIpAddress,
+    /// Port 0 (`InvalidPort`).
+    #[error("invalid port")]
+    InvalidPort,
+    /// `serve_axon` again too soon (`ServingRateLimitExceeded`).
+    #[error("axon served too recently; wait for the serving rate limit")]
+    ServingRateLimitExceeded,
+    /// Direct weights while commit-reveal is on (`CommitRevealEnabled`).
+    #[error("commit-reveal is on: commit and reveal weights instead")]
+    CommitRevealEnabled,
+    /// Commit or reveal while commit-reveal is off (`CommitRevealDisabled`).
+    #[error("commit-reveal is off: set weights directly")]
+    CommitRevealDisabled,
+    /// `uids` and `values` differ in length (`WeightVecNotEqualSize`).
+    #[error("uids and values differ in length")]
+    WeightVecNotEqualSize,
+    /// More weights than neurons (`UidsLengthExceedUidsInSubNet`).
+    #[error("more weights than neurons on the subnet")]
+    UidsLengthExceedUidsInSubNet,
+    /// Stake below the threshold (`NotEnoughStakeToSetWeights`).
+    #[error("not enough stake to set weights")]
+    NotEnoughStakeToSetWeights,
+    /// Version key below the subnet's (`IncorrectWeightVersionKey`).
+    #[error("weights version key is below the subnet's")]
+    IncorrectWeightVersionKey,
+    /// Weights set again too soon (`SettingWeightsTooFast`).
+    #[error("weights set too recently; wait for the weights rate limit")]
+    SettingWeightsTooFast,
+    /// Weights on others without a validator permit (`NeuronNoValidatorPermit`).
+    #[error("no validator permit")]
+    NeuronNoValidatorPermit,
+    /// A UID twice (`DuplicateUids`).
+    #[error("a UID appears twice")]
+    DuplicateUids,
+    /// A UID that is not a neuron (`UidVecContainInvalidOne`).
+    #[error("a UID is not a neuron of the subnet")]
+    UidVecContainInvalidOne,
+    /// Fewer weights than the subnet's minimum (`WeightVecLengthIsLow`).
+    #[error("fewer weights than the subnet's minimum")]
+    WeightVecLengthIsLow,
+    /// Ten commits are waiting already (`TooManyUnrevealedCommits`).
+    #[error("too many unrevealed commits")]
+    TooManyUnrevealedCommits,
+    /// No commit matches (`NoWeightsCommitFound`).
+    #[error("no weights commit found")]
+    NoWeightsCommitFound,
+    /// The reveal window has not opened (`RevealTooEarly`).
+    #[error("too early to reveal these weights")]
+    RevealTooEarly,
+    /// The commit's reveal window has passed (`ExpiredWeightCommit`).
+    #[error("the commit expired")]
+    ExpiredWeightCommit,
+    /// The revealed weights do not hash to any commit (`InvalidRevealCommitHashNotMatch`).
+    #[error("the revealed weights do not match the commit")]
+    InvalidRevealCommitHashNotMatch,
+    /// Emission cannot start yet (`NeedWaitingMoreBlocksToStarCall`).
+    #[error("emission cannot start yet")]
+    NeedWaitingMoreBlocksToStarCall,
+    /// Owners cannot change parameters just before an epoch (`AdminActionProhibitedDuringWeightsWindow`).
+    #[error("parameters are frozen just before the epoch")]
+    AdminActionProhibitedDuringWeightsWindow,
+    /// The owner changed this parameter too recently (`TxRateLimitExceeded`).
+    #[error("this parameter was changed too recently")]
+    TxRateLimitExceeded,
+    /// A parameter outside its allowed range (`InvalidValue`).
+    #[error("value outside the parameter's allowed range")]
+    InvalidValue,
+    /// Alpha values need liquid alpha on (`LiquidAlphaDisabled`).
+    #[error("liquid alpha is disabled")]
+    LiquidAlphaDisabled,
+    /// `MaxAllowedUids` below the current number of neurons (`MaxAllowedUIdsLessThanCurrentUIds`).
+    #[error("max allowed UIDs below the current number of neurons")]
+    MaxAllowedUidsLessThanCurrentUids,
+    /// A balance or counter would overflow.
+    #[error("arithmetic overflow")]
+    Overflow,
+}
+
+/// Something that happened, for receipts and subscribers.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Event {
+    /// TAO moved between accounts.
+    Transfer {
+        /// Sender.
+        from: AccountId,
+        /// Receiver.
+        to: AccountId,
+        /// Amount.
+        amount: Rao,
+    },
+    /// A subnet was created.
+    NetworkAdded {
+        /// Its id.
+        netuid: NetUid,
+        /// Owner coldkey.
+        owner: AccountId,
+        /// TAO locked.
+        lock: Rao,
+    },
+    /// A subnet was removed and its lock refunded.
+    NetworkRemoved {
+        /// Its id.
+        netuid: NetUid,
+        /// TAO returned to the owner.
+        refund: Rao,
+    },
+    /// A subnet's emission starts at `block`.
+    EmissionStarted {
+        /// The subnet.
+        netuid: NetUid,
+        /// First emission block.
+        block: BlockNumber,
+    },
+    /// A subnet hyperparameter changed.
+    HyperparameterSet {
+        /// The subnet.
+        netuid: NetUid,
+        /// The parameter and its value.
+        value: Hyperparameter,
+    },
+    /// A chain-wide parameter changed.
+    GlobalParameterSet(GlobalParameter),
+    /// A neuron registered, possibly replacing another.
+    NeuronRegistered {
+        /// The subnet.
+        netuid: NetUid,
+        /// Its UID.
+        uid: Uid,
+        /// Its hotkey.
+        hotkey: AccountId,
+        /// The hotkey it replaced, if the subnet was full.
+        replaced: Option<AccountId>,
+        /// TAO burned (0 for proof of work).
+        cost: Rao,
+    },
+    /// A neuron published its axon.
+    AxonServed {
+        /// The subnet.
+        netuid: NetUid,
+        /// The hotkey.
+        hotkey: AccountId,
+    },
+    /// A validator's weights changed.
+    WeightsSet {
+        /// The subnet.
+        netuid: NetUid,
+        /// The validator.
+        uid: Uid,
+    },
+    /// A validator committed to weights.
+    WeightsCommitted {
+        /// The subnet.
+        netuid: NetUid,
+        /// The validator's hotkey.
+        hotkey: AccountId,
+        /// The commit.
+        commit_hash: [u8; 32],
+    },
+    /// An epoch ran.
+    EpochCompleted {
+        /// The subnet.
+        netuid: NetUid,
+        /// Its emission held for payout (TAO).
+        emission: Rao,
+    },
+    /// A due epoch was deferred by the per-block cap.
+    EpochDeferred {
+        /// The subnet.
+        netuid: NetUid,
+    },
+    /// New TAO minted this block.
+    Minted {
+        /// Amount.
+        amount: Rao,
+    },
+}
+
+/// How a transaction ended.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Outcome {
+    /// Executed.
+    Success,
+    /// Executed and failed: fee and nonce used, nothing else changed.
+    Failed(DispatchError),
+    /// Not executed (no fee, no nonce change).
+    Invalid(InvalidTransaction),
+}
+
+/// The record of one transaction in a block.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Receipt {
+    /// The transaction hash.
+    pub tx_hash: Hash,
+    /// Block it was included in.
+    pub block: BlockNumber,
+    /// Position in the block.
+    pub index: u32,
+    /// The signer.
+    pub signer: AccountId,
+    /// The fee paid.
+    pub fee: Rao,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// What it caused.
+    pub events: Vec<Event>,
+}
