@@ -4,7 +4,7 @@
 use tao_primitives::{BlockNumber, Rao};
 
 /// What the lock cost remembers of the last subnet registration.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, codec::Encode, codec::Decode)]
 pub struct LockState {
     /// The amount locked by the last registration (`NetworkLastLockCost`).
     pub last_lock: Rao,

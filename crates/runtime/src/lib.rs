@@ -1,1 +1,57 @@
-//! placeholder
+//! The state-transition function of the tao chain: the state schema and `execute_block`.
+//!
+//! Sans-IO: `execute_block(state, context, transactions)` is the whole interface the node
+//! calls; it reads no clock, does no I/O, uses no floats and iterates no hash maps. Every
+//! node that executes the same block on the same state reaches the same state root.
+//!
+//! ```text
+//! execute_block
+//! ├─ begin       block number, parent hash, registration price decay
+//! ├─ txs         validate (chain, nonce, fee, signature) → fee + nonce → dispatch
+//! │              balances · subnets · neurons · weights
+//! ├─ emission    mint the block emission (halving, 21M cap) into emitting subnets
+//! └─ epochs      due subnets run Yuma Consensus (at most MaxEpochsPerBlock)
+//! ```
+//!
+//! Invariants:
+//! * A failed call changes nothing but its fee and the signer's nonce; an invalid
+//!   transaction (wrong chain, bad nonce, unpaid fee, bad signature) changes nothing.
+//! * TAO is conserved: `total_issuance = Σ free balances + Σ subnet locks + Σ pending
+//!   subnet emission` after every block; minting raises it by the block emission, and
+//!   registration burns and fees lower it.
+//! * A neuron table is always well-formed for the epoch: one UID per hotkey, weights and
+//!   bonds name existing UIDs, sorted, without repeats.
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::arithmetic_side_effects,
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::float_arithmetic
+    )
+)]
+
+mod balances;
+mod block;
+mod cached;
+mod dispatch;
+mod emission;
+pub mod epoch;
+mod genesis;
+pub mod neurons;
+mod state;
+pub mod subnets;
+mod weights;
+
+pub use balances::EXISTENTIAL_DEPOSIT;
+pub use block::{execute_block, fee, validate_transaction, BlockContext, BlockError, BlockOutcome, BASE_FEE, FEE_PER_BYTE};
+pub use cached::Cached;
+pub use genesis::{genesis, GenesisError};
+pub use state::{
+    Account, ChainInfo, GlobalParams, Hyperparams, Neuron, NeuronEpochOutput, NeuronTable, State, Subnet, SubnetInfo,
+    WeightCommit,
+};
+pub use weights::MAX_UNREVEALED_COMMITS;

@@ -269,13 +269,13 @@ pub enum Call {
         /// Fail instead of paying more than this.
         limit_price: Option<Rao>,
     },
-    /// Register a hotkey by proof of work, where the subnet allows it.
+    /// Register the signing hotkey by proof of work, where the subnet allows it.
     PowRegister {
         /// The subnet.
         netuid: NetUid,
-        /// The hotkey to register.
-        hotkey: AccountId,
-        /// The block whose hash the work is on (within the last 3 blocks).
+        /// The coldkey that owns the hotkey.
+        coldkey: AccountId,
+        /// The block whose hash the work is on (one of the last 3 blocks).
         block_number: BlockNumber,
         /// The nonce found.
         nonce: u64,

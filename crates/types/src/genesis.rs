@@ -133,6 +133,9 @@ pub struct GenesisConfig {
     /// Blocks between subnet registrations (default 7200).
     #[serde(default)]
     pub network_rate_limit: Option<u64>,
+    /// Accept axons on loopback addresses (local and development chains only).
+    #[serde(default)]
+    pub allow_loopback_axons: bool,
 }
 
 #[cfg(test)]

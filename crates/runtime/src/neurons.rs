@@ -1,0 +1,278 @@
+//! Neurons: registration by burn or proof of work, replacement of the weakest when full,
+//! and axon serving (`chain-protocol.md` §7, §11).
+
+use crate::{
+    state::{Neuron, NeuronEpochOutput, State, SubnetInfo},
+    Subnet,
+};
+use sha2::{Digest, Sha256};
+use sha3::Keccak256;
+use substrate_fixed::types::U64F64;
+use tao_economics::{bump_burn, BurnBounds};
+use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid, Rao, Uid};
+use tao_types::{AxonInfo, DispatchError, Event, Hash, IpType};
+
+type Outcome = Result<Vec<Event>, DispatchError>;
+
+/// Blocks back a proof of work may refer to.
+pub const POW_BLOCK_WINDOW: u64 = 3;
+
+/// Appends a neuron with a new UID.
+pub(crate) fn append_neuron(subnet: &mut Subnet, hotkey: AccountId, coldkey: AccountId, now: BlockNumber) -> Uid {
+    let table = subnet.neurons.make_mut();
+    let uid = Uid::new(u16::try_from(table.neurons.len()).unwrap_or(u16::MAX));
+    table.neurons.push(fresh_neuron(hotkey, coldkey, now));
+    table.uids.insert(hotkey, uid);
+    uid
+}
+
+fn fresh_neuron(hotkey: AccountId, coldkey: AccountId, now: BlockNumber) -> Neuron {
+    Neuron {
+        hotkey,
+        coldkey,
+        block_at_registration: now,
+        last_update: now,
+        axon: None,
+        stake: AlphaRao::ZERO,
+        weights: Vec::new(),
+        bonds: Vec::new(),
+        epoch: NeuronEpochOutput::default(),
+    }
+}
+
+/// Where a new neuron goes: a new UID, or the UID of the neuron it replaces.
+enum Slot {
+    Append,
+    Replace(Uid),
+}
+
+/// The checks every registration shares; returns where the neuron goes.
+fn check_registration(state: &State, netuid: NetUid, hotkey: &AccountId, coldkey: &AccountId) -> Result<Slot, DispatchError> {
+    if netuid.is_root() {
+        return Err(DispatchError::RegistrationNotPermittedOnRootSubnet);
+    }
+    let subnet = state.subnet(netuid).ok_or(DispatchError::SubnetNotExists)?;
+    let info = subnet.info.get();
+    if !info.params.registration_allowed {
+        return Err(DispatchError::SubNetRegistrationDisabled);
+    }
+    if subnet.neurons.get().uids.contains_key(hotkey) {
+        return Err(DispatchError::HotKeyAlreadyRegisteredInSubNet);
+    }
+    if state.hotkey_owner(hotkey).is_some_and(|owner| owner != *coldkey) {
+        return Err(DispatchError::NonAssociatedColdKey);
+    }
+    slot(subnet, state.block())
+}
+
+fn slot(subnet: &Subnet, now: BlockNumber) -> Result<Slot, DispatchError> {
+    let info = subnet.info.get();
+    let n = subnet.neurons.get().neurons.len();
+    if info.params.max_allowed_uids == 0 {
+        return Err(DispatchError::NoNeuronIdAvailable);
+    }
+    if n < usize::from(info.params.max_allowed_uids) {
+        return Ok(Slot::Append);
+    }
+    neuron_to_prune(subnet, now).map(Slot::Replace).ok_or(DispatchError::NoNeuronIdAvailable)
+}
+
+/// The neuron a full subnet replaces (§7.3): never the owner's protected hotkeys; the
+/// lowest emission, then the earliest registration, then the lowest UID; non-immune
+/// neurons first while more than `MinNonImmuneUids` of them remain, immune ones otherwise.
+pub fn neuron_to_prune(subnet: &Subnet, now: BlockNumber) -> Option<Uid> {
+    let info = subnet.info.get();
+    let neurons = &subnet.neurons.get().neurons;
+    let protected = owner_protected(info, neurons);
+    let immune = |n: &Neuron| now.saturating_since(n.block_at_registration) < u64::from(info.params.immunity_period);
+    let candidates = || {
+        neurons
+            .iter()
+            .enumerate()
+            .filter(|(uid, _)| !protected.contains(uid))
+            .map(|(uid, n)| ((n.epoch.emission, n.block_at_registration, uid), immune(n)))
+    };
+    let non_immune = candidates().filter(|(_, is_immune)| !is_immune).count();
+    let prefer_immune = non_immune <= usize::from(info.params.min_non_immune_uids);
+    let best = |want_immune: bool| candidates().filter(|(_, i)| *i == want_immune).map(|(key, _)| key).min();
+    let choice = best(prefer_immune).or_else(|| best(!prefer_immune))?;
+    u16::try_from(choice.2).ok().map(Uid::new)
+}
+
+/// UIDs of the owner's protected hotkeys: the owner hotkey, then the owner coldkey's other
+/// hotkeys by registration, up to `ImmuneOwnerUidsLimit`.
+fn owner_protected(info: &SubnetInfo, neurons: &[Neuron]) -> Vec<usize> {
+    let mut owned: Vec<(bool, BlockNumber, usize)> = neurons
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.hotkey == info.owner_hotkey || n.coldkey == info.owner_coldkey)
+        .map(|(uid, n)| (n.hotkey != info.owner_hotkey, n.block_at_registration, uid))
+        .collect();
+    owned.sort();
+    owned.into_iter().take(usize::from(info.params.immune_owner_uids_limit)).map(|(_, _, uid)| uid).collect()
+}
+
+/// Puts the hotkey in its slot, clearing what the replaced neuron left.
+fn place(state: &mut State, netuid: NetUid, slot: Slot, hotkey: AccountId, coldkey: AccountId) -> (Uid, Option<AccountId>) {
+    let now = state.block();
+    state.set_hotkey_owner(hotkey, coldkey);
+    let Some(subnet) = state.subnet_mut(netuid) else { return (Uid::new(0), None) };
+    match slot {
+        Slot::Append => (append_neuron(subnet, hotkey, coldkey, now), None),
+        Slot::Replace(uid) => {
+            let table = subnet.neurons.make_mut();
+            let Some(old) = table.neurons.get_mut(uid.index()) else { return (uid, None) };
+            let replaced = old.hotkey;
+            *old = fresh_neuron(hotkey, coldkey, now);
+            table.uids.remove(&replaced);
+            table.uids.insert(hotkey, uid);
+            table.commits.remove(&replaced);
+            // Weights pointing to the replaced neuron are kept at zero.
+            for neuron in &mut table.neurons {
+                for (target, weight) in &mut neuron.weights {
+                    if *target == uid {
+                        *weight = 0;
+                    }
+                }
+            }
+            (uid, Some(replaced))
+        }
+    }
+}
+
+/// `burned_register`: burn the current price to register `hotkey` on `netuid`.
+pub(crate) fn burned_register(
+    state: &mut State,
+    coldkey: AccountId,
+    netuid: NetUid,
+    hotkey: AccountId,
+    limit_price: Option<Rao>,
+) -> Outcome {
+    let slot = check_registration(state, netuid, &hotkey, &coldkey)?;
+    let info = state.subnet(netuid).ok_or(DispatchError::SubnetNotExists)?.info.get();
+    let cost = info.burn;
+    if limit_price.is_some_and(|limit| cost > limit) {
+        return Err(DispatchError::RegistrationPriceLimitExceeded);
+    }
+    let remaining = state.account(&coldkey).free.checked_sub(cost).ok_or(DispatchError::InsufficientBalance)?;
+
+    state.account_mut(&coldkey).free = remaining;
+    let chain = state.chain_mut();
+    chain.total_issuance = chain.total_issuance.saturating_sub(cost);
+    chain.total_registration_burn = chain.total_registration_burn.saturating_add(cost);
+    let (uid, replaced) = place(state, netuid, slot, hotkey, coldkey);
+    if let Some(subnet) = state.subnet_mut(netuid) {
+        let info = subnet.info.make_mut();
+        let bounds = BurnBounds { min: info.params.min_burn, max: info.params.max_burn };
+        info.burn = bump_burn(info.burn, U64F64::from_bits(info.params.burn_increase_mult), bounds);
+    }
+    Ok(vec![Event::NeuronRegistered { netuid, uid, hotkey, replaced, cost }])
+}
+
+/// The proof-of-work seal: `keccak256(sha256(nonce_le ‖ keccak256(block_hash ‖ hotkey)))`.
+pub fn pow_seal(block_hash: &Hash, hotkey: &AccountId, nonce: u64) -> [u8; 32] {
+    let mut inner = Keccak256::new();
+    inner.update(block_hash.0);
+    inner.update(hotkey.as_bytes());
+    let h1 = inner.finalize();
+    let mut sha = Sha256::new();
+    sha.update(nonce.to_le_bytes());
+    sha.update(h1);
+    let mut outer = Keccak256::new();
+    outer.update(sha.finalize());
+    outer.finalize().into()
+}
+
+/// Whether `seal` (a little-endian 256-bit number) times `difficulty` fits in 256 bits.
+pub fn seal_meets_difficulty(seal: &[u8; 32], difficulty: u64) -> bool {
+    let mut carry: u128 = 0;
+    for chunk in seal.chunks_exact(8) {
+        let mut limb = [0u8; 8];
+        limb.copy_from_slice(chunk);
+        let product = u128::from(u64::from_le_bytes(limb)).saturating_mul(u128::from(difficulty)).saturating_add(carry);
+        carry = product >> 64;
+    }
+    carry == 0
+}
+
+/// `register`: the signing hotkey registers by proof of work on a subnet that allows it.
+pub(crate) fn pow_register(
+    state: &mut State,
+    hotkey: AccountId,
+    netuid: NetUid,
+    coldkey: AccountId,
+    block_number: BlockNumber,
+    nonce: u64,
+    work: [u8; 32],
+) -> Outcome {
+    let slot = check_registration(state, netuid, &hotkey, &coldkey)?;
+    let subnet = state.subnet(netuid).ok_or(DispatchError::SubnetNotExists)?;
+    let params = &subnet.info.get().params;
+    if !params.pow_registration_allowed {
+        return Err(DispatchError::PowRegistrationDisabled);
+    }
+    let now = state.block();
+    let age = now.get().checked_sub(block_number.get()).ok_or(DispatchError::InvalidWorkBlock)?;
+    if age == 0 || age > POW_BLOCK_WINDOW {
+        return Err(DispatchError::InvalidWorkBlock);
+    }
+    let block_hash = state
+        .chain()
+        .recent_hashes
+        .iter()
+        .find(|(number, _)| *number == block_number)
+        .map(|(_, hash)| *hash)
+        .ok_or(DispatchError::InvalidWorkBlock)?;
+    if pow_seal(&block_hash, &hotkey, nonce) != work {
+        return Err(DispatchError::InvalidSeal);
+    }
+    if !seal_meets_difficulty(&work, params.difficulty) {
+        return Err(DispatchError::InvalidDifficulty);
+    }
+    let used = subnet.neurons.get().used_work.get(&block_number).is_some_and(|seals| seals.contains(&work));
+    if used {
+        return Err(DispatchError::WorkRepeated);
+    }
+
+    let (uid, replaced) = place(state, netuid, slot, hotkey, coldkey);
+    if let Some(subnet) = state.subnet_mut(netuid) {
+        let table = subnet.neurons.make_mut();
+        let oldest = BlockNumber::new(now.get().saturating_sub(POW_BLOCK_WINDOW));
+        table.used_work.retain(|block, _| *block >= oldest);
+        table.used_work.entry(block_number).or_default().push(work);
+    }
+    Ok(vec![Event::NeuronRegistered { netuid, uid, hotkey, replaced, cost: Rao::ZERO }])
+}
+
+/// Whether an axon address is acceptable (§11).
+fn valid_ip(axon: &AxonInfo, allow_loopback: bool) -> bool {
+    match axon.ip_type {
+        IpType::V4 => axon.ip < u128::from(u32::MAX) && (allow_loopback || axon.ip != 0x7f00_0001),
+        IpType::V6 => axon.ip != u128::MAX && (allow_loopback || axon.ip != 1),
+    }
+}
+
+/// `serve_axon`: the signing hotkey publishes where it serves.
+pub(crate) fn serve_axon(state: &mut State, hotkey: AccountId, netuid: NetUid, axon: AxonInfo) -> Outcome {
+    let now = state.block();
+    let allow_loopback = state.chain().params.allow_loopback_axons;
+    let subnet = state.subnet_mut(netuid).ok_or(DispatchError::SubnetNotExists)?;
+    let uid = *subnet.neurons.get().uids.get(&hotkey).ok_or(DispatchError::HotKeyNotRegisteredInSubNet)?;
+    if !valid_ip(&axon, allow_loopback) {
+        return Err(DispatchError::InvalidIpAddress);
+    }
+    if axon.port == 0 {
+        return Err(DispatchError::InvalidPort);
+    }
+    let limit = subnet.info.get().params.serving_rate_limit;
+    let previous = subnet.neurons.get().neurons.get(uid.index()).and_then(|n| n.axon).map(|(block, _)| block);
+    if let Some(previous) = previous {
+        if limit != 0 && previous.get() != 0 && now.saturating_since(previous) < limit {
+            return Err(DispatchError::ServingRateLimitExceeded);
+        }
+    }
+    if let Some(neuron) = subnet.neurons.make_mut().neurons.get_mut(uid.index()) {
+        neuron.axon = Some((now, axon));
+    }
+    Ok(vec![Event::AxonServed { netuid, hotkey }])
+}

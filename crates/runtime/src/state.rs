@@ -1,0 +1,413 @@
+//! The state schema: every item the chain stores, declared once, and the state root.
+//!
+//! ```text
+//! State
+//! ├─ chain: ChainInfo                      block, issuance, global parameters, lock cost, recent hashes
+//! ├─ accounts[256]: AccountId → Account    nonce and free balance (bucketed by first key byte)
+//! ├─ hotkey_owners[256]: hotkey → coldkey  who owns each hotkey
+//! └─ subnets: NetUid → Subnet
+//!    ├─ info: SubnetInfo                   owner, hyperparameters, price, lock, pending emission, epoch clock
+//!    └─ neurons: NeuronTable               neurons by UID (weights, bonds, axon, epoch outputs),
+//!                                          UID by hotkey, weight commits, used proof-of-work seals
+//! ```
+//! The state root is BLAKE2b-256 over the digests of these parts, each cached until the
+//! part changes, so a block re-hashes only what it touched.
+
+use crate::cached::Cached;
+use codec::{Decode, Encode};
+use std::collections::BTreeMap;
+use tao_economics::LockState;
+use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid, Rao, Uid};
+use tao_types::{blake2_256, AxonInfo, Hash};
+
+/// Number of buckets of the account maps.
+const BUCKETS: usize = 256;
+
+/// Chain-wide parameters (root may change them).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct GlobalParams {
+    /// Most non-root subnets at once.
+    pub subnet_limit: u16,
+    /// Minimum subnet lock.
+    pub network_min_lock: Rao,
+    /// Blocks between two subnet registrations.
+    pub network_rate_limit: u64,
+    /// Lock cost decay interval.
+    pub network_lock_reduction_interval: u64,
+    /// Epochs per block at most.
+    pub max_epochs_per_block: u16,
+    /// Blocks before an epoch in which owners cannot change parameters.
+    pub admin_freeze_window: u16,
+    /// Tempos between two owner changes of one parameter.
+    pub owner_hyperparam_rate_limit: u16,
+    /// Stake needed to set weights.
+    pub stake_threshold: u64,
+    /// Blocks after registration before `start_call` is allowed.
+    pub start_call_delay: u64,
+    /// Blocks a new subnet is safe from being pruned for a newer one.
+    pub network_immunity_period: u64,
+    /// Whether axons may be served on loopback addresses (local chains).
+    pub allow_loopback_axons: bool,
+}
+
+impl Default for GlobalParams {
+    fn default() -> Self {
+        Self {
+            subnet_limit: 128,
+            network_min_lock: Rao::new(1_000 * 1_000_000_000),
+            network_rate_limit: 7_200,
+            network_lock_reduction_interval: 100_800,
+            max_epochs_per_block: 2,
+            admin_freeze_window: 10,
+            owner_hyperparam_rate_limit: 2,
+            stake_threshold: 0,
+            start_call_delay: 0,
+            network_immunity_period: 1_296_000,
+            allow_loopback_axons: false,
+        }
+    }
+}
+
+/// The chain's own record.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ChainInfo {
+    /// Name from the genesis config.
+    pub chain_name: String,
+    /// The genesis hash (what transactions sign for).
+    pub genesis_hash: Hash,
+    /// The root key.
+    pub sudo: Option<AccountId>,
+    /// The last executed block (0 = genesis).
+    pub block: BlockNumber,
+    /// Hashes of the last few blocks (for proof-of-work registration), newest last.
+    pub recent_hashes: Vec<(BlockNumber, Hash)>,
+    /// All TAO in existence.
+    pub total_issuance: Rao,
+    /// TAO minted by block emission so far.
+    pub total_minted: Rao,
+    /// TAO burned by registrations so far.
+    pub total_registration_burn: Rao,
+    /// TAO burned as fees so far.
+    pub total_fees: Rao,
+    /// Chain-wide parameters.
+    pub params: GlobalParams,
+    /// The lock cost's memory of the last subnet registration.
+    pub lock: LockState,
+}
+
+/// An account: its next nonce and free TAO.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct Account {
+    /// The next nonce to use.
+    pub nonce: u64,
+    /// Free balance.
+    pub free: Rao,
+}
+
+/// A subnet's hyperparameters (`chain-protocol.md` §9), storage units.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[allow(missing_docs)] // each field is the `Hyperparameter` variant of the same name
+pub struct Hyperparams {
+    pub rho: u16,
+    pub kappa: u16,
+    pub immunity_period: u16,
+    pub min_allowed_weights: u16,
+    pub tempo: u16,
+    pub activity_cutoff_factor: u32,
+    pub weights_version: u64,
+    pub weights_rate_limit: u64,
+    pub registration_allowed: bool,
+    pub pow_registration_allowed: bool,
+    pub difficulty: u64,
+    pub min_burn: Rao,
+    pub max_burn: Rao,
+    pub burn_half_life: u16,
+    pub burn_increase_mult: u128,
+    pub bonds_moving_average: u64,
+    pub bonds_penalty: u16,
+    pub serving_rate_limit: u64,
+    pub max_allowed_validators: u16,
+    pub max_allowed_uids: u16,
+    pub min_allowed_uids: u16,
+    pub commit_reveal_period: u64,
+    pub commit_reveal_enabled: bool,
+    pub liquid_alpha_enabled: bool,
+    pub alpha_low: u16,
+    pub alpha_high: u16,
+    pub alpha_sigmoid_steepness: i16,
+    pub yuma3: bool,
+    pub bonds_reset_enabled: bool,
+    pub transfers_enabled: bool,
+    pub immune_owner_uids_limit: u16,
+    pub min_non_immune_uids: u16,
+}
+
+impl Hyperparams {
+    /// What `init_new_network` writes for a new subnet (runtime defaults elsewhere).
+    pub fn new_subnet() -> Self {
+        Self {
+            rho: 10,
+            kappa: 32_767,
+            immunity_period: 5_000,
+            min_allowed_weights: 1,
+            tempo: 360,
+            activity_cutoff_factor: 13_889,
+            weights_version: 0,
+            weights_rate_limit: 100,
+            registration_allowed: true,
+            pow_registration_allowed: false,
+            difficulty: 10_000_000,
+            min_burn: Rao::new(500_000),
+            max_burn: Rao::new(100 * 1_000_000_000),
+            burn_half_life: 360,
+            burn_increase_mult: tao_economics::DEFAULT_BURN_INCREASE_MULT.to_bits(),
+            bonds_moving_average: 900_000,
+            bonds_penalty: u16::MAX,
+            serving_rate_limit: 50,
+            max_allowed_validators: 64,
+            max_allowed_uids: 256,
+            min_allowed_uids: 64,
+            commit_reveal_period: 1,
+            commit_reveal_enabled: true,
+            liquid_alpha_enabled: false,
+            alpha_low: 45_875,
+            alpha_high: 58_982,
+            alpha_sigmoid_steepness: 1_000,
+            yuma3: true,
+            bonds_reset_enabled: false,
+            transfers_enabled: true,
+            immune_owner_uids_limit: 1,
+            min_non_immune_uids: 10,
+        }
+    }
+
+    /// Activity cutoff in blocks: `max(1, factor × tempo / 1000)`.
+    pub fn activity_cutoff(&self) -> u64 {
+        (u64::from(self.activity_cutoff_factor).saturating_mul(u64::from(self.tempo)) / 1000).max(1)
+    }
+}
+
+/// A subnet's small, often-written record.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SubnetInfo {
+    /// Owner coldkey.
+    pub owner_coldkey: AccountId,
+    /// Owner hotkey.
+    pub owner_hotkey: AccountId,
+    /// Block of creation.
+    pub registered_at: BlockNumber,
+    /// Hyperparameters.
+    pub params: Hyperparams,
+    /// Current registration price.
+    pub burn: Rao,
+    /// Per-block price decay factor (Q32) for the current half-life.
+    pub burn_decay_q32: u64,
+    /// First block of emission (`start_call`), if started.
+    pub first_emission_block: Option<BlockNumber>,
+    /// TAO locked by the owner at creation.
+    pub locked: Rao,
+    /// TAO emission accrued to the subnet and not yet paid out.
+    pub pending_emission: Rao,
+    /// Block of the last epoch.
+    pub last_epoch_block: BlockNumber,
+    /// An epoch deferred or triggered to this block (0 = none).
+    pub pending_epoch_at: BlockNumber,
+    /// Blocks since the last epoch ran.
+    pub blocks_since_last_step: u64,
+    /// Epochs run so far.
+    pub epoch_index: u64,
+    /// Block the last epoch ran at, 0 if none (bond masking reference).
+    pub last_step_block: BlockNumber,
+    /// Last block the owner set each parameter (by `Hyperparameter::key`).
+    pub param_last_set: BTreeMap<u8, BlockNumber>,
+}
+
+/// A weights commit waiting for its reveal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct WeightCommit {
+    /// The committed hash.
+    pub hash: [u8; 32],
+    /// The epoch index it was committed in (with lookahead).
+    pub epoch: u64,
+    /// The block it was committed at.
+    pub block: BlockNumber,
+}
+
+/// One neuron of a subnet.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Neuron {
+    /// Its hotkey.
+    pub hotkey: AccountId,
+    /// The coldkey owning the hotkey.
+    pub coldkey: AccountId,
+    /// Block its hotkey registered.
+    pub block_at_registration: BlockNumber,
+    /// Block of its last weight update (registration block initially).
+    pub last_update: BlockNumber,
+    /// Where it serves, and the block it said so.
+    pub axon: Option<(BlockNumber, AxonInfo)>,
+    /// Alpha staked to it (set at genesis; staking arrives with the economics).
+    pub stake: AlphaRao,
+    /// Its weights (validators), sorted by UID, zeros kept.
+    pub weights: Vec<(Uid, u16)>,
+    /// Its bonds after the last epoch.
+    pub bonds: Vec<(Uid, u16)>,
+    /// Outputs of the last epoch.
+    pub epoch: NeuronEpochOutput,
+}
+
+/// What the last epoch decided for a neuron (u16 proportions as the chain stores them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct NeuronEpochOutput {
+    /// Updated its weights recently.
+    pub active: bool,
+    /// Holds a validator permit.
+    pub validator_permit: bool,
+    /// Consensus weight.
+    pub consensus: u16,
+    /// Incentive.
+    pub incentive: u16,
+    /// Dividends.
+    pub dividends: u16,
+    /// Validator trust.
+    pub validator_trust: u16,
+    /// Normalized stake.
+    pub stake_weight: u16,
+    /// Combined emission of the epoch (pruning uses it).
+    pub emission: u64,
+}
+
+/// A subnet's neurons and everything indexed by them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct NeuronTable {
+    /// Neurons by UID.
+    pub neurons: Vec<Neuron>,
+    /// UID by hotkey.
+    pub uids: BTreeMap<AccountId, Uid>,
+    /// Unrevealed weight commits by hotkey, oldest first.
+    pub commits: BTreeMap<AccountId, Vec<WeightCommit>>,
+    /// Proof-of-work seals used, by the block they were for (only recent blocks kept).
+    pub used_work: BTreeMap<BlockNumber, Vec<[u8; 32]>>,
+}
+
+/// A subnet.
+#[derive(Clone, Debug)]
+pub struct Subnet {
+    /// Its record.
+    pub info: Cached<SubnetInfo>,
+    /// Its neurons.
+    pub neurons: Cached<NeuronTable>,
+}
+
+/// The whole chain state.
+#[derive(Clone, Debug)]
+pub struct State {
+    pub(crate) chain: Cached<ChainInfo>,
+    pub(crate) accounts: Vec<Cached<BTreeMap<AccountId, Account>>>,
+    pub(crate) hotkey_owners: Vec<Cached<BTreeMap<AccountId, AccountId>>>,
+    pub(crate) subnets: BTreeMap<NetUid, Subnet>,
+}
+
+fn bucket(id: &AccountId) -> usize {
+    usize::from(id.as_bytes()[0])
+}
+
+impl State {
+    /// An empty state with the given chain record.
+    pub(crate) fn empty(chain: ChainInfo) -> Self {
+        Self {
+            chain: Cached::new(chain),
+            accounts: vec![Cached::default(); BUCKETS],
+            hotkey_owners: vec![Cached::default(); BUCKETS],
+            subnets: BTreeMap::new(),
+        }
+    }
+
+    /// The chain record.
+    pub fn chain(&self) -> &ChainInfo {
+        self.chain.get()
+    }
+
+    /// The last executed block.
+    pub fn block(&self) -> BlockNumber {
+        self.chain.get().block
+    }
+
+    /// The genesis hash transactions must sign for.
+    pub fn genesis_hash(&self) -> Hash {
+        self.chain.get().genesis_hash
+    }
+
+    /// All TAO in existence.
+    pub fn total_issuance(&self) -> Rao {
+        self.chain.get().total_issuance
+    }
+
+    /// An account (zero if it never held anything).
+    pub fn account(&self, id: &AccountId) -> Account {
+        self.accounts.get(bucket(id)).and_then(|b| b.get().get(id).copied()).unwrap_or_default()
+    }
+
+    /// Every account with a balance or a nonce, in key order.
+    pub fn accounts(&self) -> impl Iterator<Item = (&AccountId, &Account)> {
+        self.accounts.iter().flat_map(|b| b.get().iter())
+    }
+
+    /// The coldkey owning a hotkey.
+    pub fn hotkey_owner(&self, hotkey: &AccountId) -> Option<AccountId> {
+        self.hotkey_owners.get(bucket(hotkey)).and_then(|b| b.get().get(hotkey).copied())
+    }
+
+    /// A subnet.
+    pub fn subnet(&self, netuid: NetUid) -> Option<&Subnet> {
+        self.subnets.get(&netuid)
+    }
+
+    /// All subnets in netuid order.
+    pub fn subnets(&self) -> impl Iterator<Item = (&NetUid, &Subnet)> {
+        self.subnets.iter()
+    }
+
+    /// The state root: BLAKE2b-256 over the chain record, every account bucket, every
+    /// owner bucket, and each subnet's id and part digests.
+    pub fn state_root(&self) -> Hash {
+        let mut parts: Vec<u8> = Vec::new();
+        parts.extend_from_slice(&self.chain.digest().0);
+        for bucket in &self.accounts {
+            parts.extend_from_slice(&bucket.digest().0);
+        }
+        for bucket in &self.hotkey_owners {
+            parts.extend_from_slice(&bucket.digest().0);
+        }
+        for (netuid, subnet) in &self.subnets {
+            parts.extend_from_slice(&netuid.get().to_le_bytes());
+            parts.extend_from_slice(&subnet.info.digest().0);
+            parts.extend_from_slice(&subnet.neurons.digest().0);
+        }
+        blake2_256(&parts)
+    }
+
+    // ---- writes (crate only) ----
+
+    pub(crate) fn chain_mut(&mut self) -> &mut ChainInfo {
+        self.chain.make_mut()
+    }
+
+    pub(crate) fn account_mut(&mut self, id: &AccountId) -> &mut Account {
+        match self.accounts.get_mut(bucket(id)) {
+            Some(bucket) => bucket.make_mut().entry(*id).or_default(),
+            // `bucket` is a byte and there are 256 buckets.
+            None => unreachable!("256 account buckets exist"),
+        }
+    }
+
+    pub(crate) fn set_hotkey_owner(&mut self, hotkey: AccountId, coldkey: AccountId) {
+        if let Some(bucket) = self.hotkey_owners.get_mut(bucket(&hotkey)) {
+            bucket.make_mut().insert(hotkey, coldkey);
+        }
+    }
+
+    pub(crate) fn subnet_mut(&mut self, netuid: NetUid) -> Option<&mut Subnet> {
+        self.subnets.get_mut(&netuid)
+    }
+}

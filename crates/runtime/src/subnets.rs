@@ -1,0 +1,342 @@
+//! Subnets: creation with a lock, start of emission, hyperparameters, dissolution
+//! (`chain-protocol.md` §8, §9).
+
+use crate::{
+    neurons::append_neuron,
+    state::{Hyperparams, NeuronTable, State, SubnetInfo},
+    Cached, Subnet,
+};
+use tao_economics::{block_emission, decay_factor_q32, lock_reduction_interval, network_lock_cost, LockState};
+use tao_primitives::{AccountId, BlockNumber, NetUid, Rao};
+use tao_types::{DispatchError, Event, GlobalParameter, Hyperparameter, Setter};
+
+/// One TAO in RAO.
+const TAO: u64 = 1_000_000_000;
+/// Most subnets a chain can address (netuids 1..4096).
+pub const MAX_SUBNETS: u16 = 4_095;
+
+type Outcome = Result<Vec<Event>, DispatchError>;
+
+/// Adds a subnet with the new-subnet defaults; the owner hotkey becomes UID 0.
+pub(crate) fn new_subnet(state: &mut State, netuid: NetUid, coldkey: AccountId, hotkey: AccountId, locked: Rao) {
+    let now = state.block();
+    let params = Hyperparams::new_subnet();
+    let stagger = u64::from(netuid.get()).checked_rem(u64::from(params.tempo)).unwrap_or(0);
+    let info = SubnetInfo {
+        owner_coldkey: coldkey,
+        owner_hotkey: hotkey,
+        registered_at: now,
+        burn: Rao::new(TAO),
+        burn_decay_q32: decay_factor_q32(params.burn_half_life),
+        first_emission_block: None,
+        locked,
+        pending_emission: Rao::ZERO,
+        last_epoch_block: BlockNumber::new(now.get().saturating_sub(stagger)),
+        pending_epoch_at: BlockNumber::GENESIS,
+        blocks_since_last_step: 0,
+        epoch_index: 0,
+        last_step_block: BlockNumber::GENESIS,
+        param_last_set: Default::default(),
+        params,
+    };
+    let mut subnet = Subnet { info: Cached::new(info), neurons: Cached::new(NeuronTable::default()) };
+    append_neuron(&mut subnet, hotkey, coldkey, now);
+    state.set_hotkey_owner(hotkey, coldkey);
+    state.subnets.insert(netuid, subnet);
+}
+
+/// The current subnet lock cost.
+pub fn lock_cost(state: &State) -> Rao {
+    let chain = state.chain();
+    let interval =
+        lock_reduction_interval(chain.params.network_lock_reduction_interval, block_emission(chain.total_issuance));
+    network_lock_cost(chain.lock, chain.params.network_min_lock, interval, state.block())
+}
+
+/// `register_network`: lock the lock cost and create a subnet owned by `coldkey`.
+pub(crate) fn register_network(state: &mut State, coldkey: AccountId, hotkey: AccountId) -> Outcome {
+    let now = state.block();
+    let chain = state.chain();
+    let last = chain.lock.last_lock_block;
+    if last.get() != 0 && now.saturating_since(last) < chain.params.network_rate_limit {
+        return Err(DispatchError::NetworkTxRateLimitExceeded);
+    }
+    if state.hotkey_owner(&hotkey).is_some_and(|owner| owner != coldkey) {
+        return Err(DispatchError::NonAssociatedColdKey);
+    }
+    let cost = lock_cost(state);
+    let free = state.account(&coldkey).free;
+    let remaining = free.checked_sub(cost).ok_or(DispatchError::InsufficientBalance)?;
+    // A slot: the lowest unused netuid, or one freed by pruning the oldest unprotected subnet.
+    let limit = usize::from(state.chain().params.subnet_limit);
+    let prune = if state.subnets.len() >= limit { Some(subnet_to_prune(state)?) } else { None };
+    let netuid = match prune {
+        Some(netuid) => netuid,
+        None => lowest_free_netuid(state).ok_or(DispatchError::SubnetLimitReached)?,
+    };
+
+    let mut events = Vec::new();
+    if let Some(pruned) = prune {
+        events.push(remove_subnet(state, pruned));
+    }
+    state.account_mut(&coldkey).free = remaining;
+    new_subnet(state, netuid, coldkey, hotkey, cost);
+    state.chain_mut().lock = LockState { last_lock: cost, last_lock_block: now };
+    events.push(Event::NetworkAdded { netuid, owner: coldkey, lock: cost });
+    Ok(events)
+}
+
+fn lowest_free_netuid(state: &State) -> Option<NetUid> {
+    (1..=MAX_SUBNETS).map(NetUid::new).find(|n| !state.subnets.contains_key(n))
+}
+
+/// The subnet to prune for a new one: the earliest registered among those past the
+/// network immunity period (subnet prices arrive with the economics; until then every
+/// subnet's moving price is equal, so age decides).
+fn subnet_to_prune(state: &State) -> Result<NetUid, DispatchError> {
+    let now = state.block();
+    let immunity = state.chain().params.network_immunity_period;
+    state
+        .subnets
+        .iter()
+        .filter(|(_, s)| now.saturating_since(s.info.get().registered_at) >= immunity)
+        .min_by_key(|(netuid, s)| (s.info.get().registered_at, **netuid))
+        .map(|(netuid, _)| *netuid)
+        .ok_or(DispatchError::SubnetLimitReached)
+}
+
+/// Removes a subnet: the lock goes back to the owner, unpaid emission is recycled.
+fn remove_subnet(state: &mut State, netuid: NetUid) -> Event {
+    let Some(subnet) = state.subnets.remove(&netuid) else {
+        return Event::NetworkRemoved { netuid, refund: Rao::ZERO };
+    };
+    let info = subnet.info.get();
+    let owner = state.account_mut(&info.owner_coldkey);
+    owner.free = owner.free.saturating_add(info.locked);
+    let chain = state.chain_mut();
+    chain.total_issuance = chain.total_issuance.saturating_sub(info.pending_emission);
+    Event::NetworkRemoved { netuid, refund: info.locked }
+}
+
+/// `dissolve_network` (root).
+pub(crate) fn dissolve_network(state: &mut State, signer: AccountId, netuid: NetUid) -> Outcome {
+    if !is_root(state, &signer) {
+        return Err(DispatchError::BadOrigin);
+    }
+    if !state.subnets.contains_key(&netuid) {
+        return Err(DispatchError::SubnetNotExists);
+    }
+    Ok(vec![remove_subnet(state, netuid)])
+}
+
+/// `start_call`: the owner starts emission from the next block.
+pub(crate) fn start_call(state: &mut State, signer: AccountId, netuid: NetUid) -> Outcome {
+    let now = state.block();
+    let delay = state.chain().params.start_call_delay;
+    let subnet = state.subnet_mut(netuid).ok_or(DispatchError::SubnetNotExists)?;
+    let info = subnet.info.get();
+    if info.owner_coldkey != signer {
+        return Err(DispatchError::NotSubnetOwner);
+    }
+    if info.first_emission_block.is_some() {
+        return Err(DispatchError::FirstEmissionBlockNumberAlreadySet);
+    }
+    if now.saturating_since(info.registered_at) < delay {
+        return Err(DispatchError::NeedWaitingMoreBlocksToStarCall);
+    }
+    let first = now.next().ok_or(DispatchError::Overflow)?;
+    subnet.info.make_mut().first_emission_block = Some(first);
+    Ok(vec![Event::EmissionStarted { netuid, block: first }])
+}
+
+/// Whether `account` is the root key.
+pub(crate) fn is_root(state: &State, account: &AccountId) -> bool {
+    state.chain().sudo.as_ref() == Some(account)
+}
+
+/// Whether owners are locked out of parameter changes: an epoch is pending, or the next
+/// one is fewer than `AdminFreezeWindow` blocks away.
+fn in_freeze_window(info: &SubnetInfo, now: BlockNumber, window: u16) -> bool {
+    if info.pending_epoch_at > now {
+        return true;
+    }
+    let next = info.last_epoch_block.get().saturating_add(u64::from(info.params.tempo));
+    next.saturating_sub(now.get()) < u64::from(window)
+}
+
+/// `set_hyperparameter`: owner (rate-limited, outside the freeze window) or root.
+pub(crate) fn set_hyperparameter(state: &mut State, signer: AccountId, netuid: NetUid, value: Hyperparameter) -> Outcome {
+    let now = state.block();
+    let root = is_root(state, &signer);
+    let globals = state.chain().params.clone();
+    let subnet = state.subnet_mut(netuid).ok_or(DispatchError::SubnetNotExists)?;
+    let info = subnet.info.get();
+    let as_owner = !root;
+    if as_owner {
+        if value.setter() == Setter::Root {
+            return Err(DispatchError::BadOrigin);
+        }
+        if info.owner_coldkey != signer {
+            return Err(DispatchError::NotSubnetOwner);
+        }
+        if in_freeze_window(info, now, globals.admin_freeze_window) {
+            return Err(DispatchError::AdminActionProhibitedDuringWeightsWindow);
+        }
+        let tempos = match value {
+            Hyperparameter::WeightsVersion(_) => 5,
+            _ => u64::from(globals.owner_hyperparam_rate_limit),
+        };
+        let limit = tempos.saturating_mul(u64::from(info.params.tempo));
+        if let Some(last) = info.param_last_set.get(&value.key()) {
+            if now.saturating_since(*last) < limit {
+                return Err(DispatchError::TxRateLimitExceeded);
+            }
+        }
+    }
+    let n = subnet.neurons.get().neurons.len();
+    let mut params = info.params.clone();
+    apply_hyperparameter(&mut params, value, as_owner, n)?;
+
+    let info = subnet.info.make_mut();
+    if params.burn_half_life != info.params.burn_half_life {
+        info.burn_decay_q32 = decay_factor_q32(params.burn_half_life);
+    }
+    if as_owner && params.tempo != info.params.tempo {
+        info.last_epoch_block = now;
+    }
+    info.params = params;
+    if as_owner {
+        info.param_last_set.insert(value.key(), now);
+    }
+    Ok(vec![Event::HyperparameterSet { netuid, value }])
+}
+
+fn check(ok: bool) -> Result<(), DispatchError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(DispatchError::InvalidValue)
+    }
+}
+
+/// Validates a value against its bounds and writes it into `params`.
+fn apply_hyperparameter(params: &mut Hyperparams, value: Hyperparameter, as_owner: bool, n: usize) -> Result<(), DispatchError> {
+    use Hyperparameter as H;
+    match value {
+        H::Rho(v) => params.rho = v,
+        H::Kappa(v) => params.kappa = v,
+        H::ImmunityPeriod(v) => params.immunity_period = v,
+        H::MinAllowedWeights(v) => params.min_allowed_weights = v,
+        H::Tempo(v) => {
+            check(!as_owner || (360..=50_400).contains(&v))?;
+            params.tempo = v;
+        }
+        H::ActivityCutoffFactor(v) => {
+            check((1_000..=50_000).contains(&v))?;
+            params.activity_cutoff_factor = v;
+        }
+        H::WeightsVersion(v) => params.weights_version = v,
+        H::WeightsRateLimit(v) => params.weights_rate_limit = v,
+        H::RegistrationAllowed(v) => params.registration_allowed = v,
+        H::PowRegistrationAllowed(v) => params.pow_registration_allowed = v,
+        H::Difficulty(v) => {
+            check(v >= 1)?;
+            params.difficulty = v;
+        }
+        H::MinBurn(v) => {
+            check(v.get() < TAO && v < params.max_burn)?;
+            params.min_burn = v;
+        }
+        H::MaxBurn(v) => {
+            check(v.get() > TAO / 10 && v > params.min_burn)?;
+            params.max_burn = v;
+        }
+        H::BurnHalfLife(v) => {
+            check((1..=36_100).contains(&v))?;
+            params.burn_half_life = v;
+        }
+        H::BurnIncreaseMult(bits) => {
+            check((1u128 << 64..=3u128 << 64).contains(&bits))?;
+            params.burn_increase_mult = bits;
+        }
+        H::BondsMovingAverage(v) => {
+            check(v <= if as_owner { 975_000 } else { 1_000_000 })?;
+            params.bonds_moving_average = v;
+        }
+        H::BondsPenalty(v) => params.bonds_penalty = v,
+        H::ServingRateLimit(v) => params.serving_rate_limit = v,
+        H::MaxAllowedValidators(v) => {
+            check(v <= params.max_allowed_uids)?;
+            params.max_allowed_validators = v;
+        }
+        H::MaxAllowedUids(v) => {
+            if usize::from(v) < n {
+                return Err(DispatchError::MaxAllowedUidsLessThanCurrentUids);
+            }
+            check(v >= params.min_allowed_uids && (1..=256).contains(&v))?;
+            params.max_allowed_uids = v;
+            params.max_allowed_validators = params.max_allowed_validators.min(v);
+        }
+        H::MinAllowedUids(v) => {
+            check(v <= params.max_allowed_uids)?;
+            params.min_allowed_uids = v;
+        }
+        H::CommitRevealPeriod(v) => {
+            check((1..=100).contains(&v))?;
+            params.commit_reveal_period = v;
+        }
+        H::CommitRevealEnabled(v) => params.commit_reveal_enabled = v,
+        H::LiquidAlphaEnabled(v) => params.liquid_alpha_enabled = v,
+        H::AlphaValues { low, high } => {
+            if !params.liquid_alpha_enabled {
+                return Err(DispatchError::LiquidAlphaDisabled);
+            }
+            let floor = u16::MAX / 40;
+            check(high >= floor && low >= floor && low <= high)?;
+            params.alpha_low = low;
+            params.alpha_high = high;
+        }
+        H::AlphaSigmoidSteepness(v) => {
+            check(!as_owner || v >= 0)?;
+            params.alpha_sigmoid_steepness = v;
+        }
+        H::Yuma3Enabled(v) => params.yuma3 = v,
+        H::BondsResetEnabled(v) => params.bonds_reset_enabled = v,
+        H::TransfersEnabled(v) => params.transfers_enabled = v,
+        H::ImmuneOwnerUidsLimit(v) => {
+            check((1..=10).contains(&v))?;
+            params.immune_owner_uids_limit = v;
+        }
+        H::MinNonImmuneUids(v) => params.min_non_immune_uids = v,
+    }
+    Ok(())
+}
+
+/// `set_global_parameter` (root).
+pub(crate) fn set_global_parameter(state: &mut State, signer: AccountId, value: GlobalParameter) -> Outcome {
+    if !is_root(state, &signer) {
+        return Err(DispatchError::BadOrigin);
+    }
+    let mut params = state.chain().params.clone();
+    match value {
+        GlobalParameter::SubnetLimit(v) => {
+            check((1..=MAX_SUBNETS).contains(&v))?;
+            params.subnet_limit = v;
+        }
+        GlobalParameter::NetworkMinLockCost(v) => params.network_min_lock = v,
+        GlobalParameter::NetworkRateLimit(v) => params.network_rate_limit = v,
+        GlobalParameter::NetworkLockReductionInterval(v) => {
+            check(v >= 1)?;
+            params.network_lock_reduction_interval = v;
+        }
+        GlobalParameter::MaxEpochsPerBlock(v) => {
+            check(v >= 1)?;
+            params.max_epochs_per_block = v;
+        }
+        GlobalParameter::AdminFreezeWindow(v) => params.admin_freeze_window = v,
+        GlobalParameter::OwnerHyperparamRateLimit(v) => params.owner_hyperparam_rate_limit = v,
+        GlobalParameter::StakeThreshold(v) => params.stake_threshold = v,
+    }
+    state.chain_mut().params = params;
+    Ok(vec![Event::GlobalParameterSet(value)])
+}
