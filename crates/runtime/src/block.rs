@@ -1,6 +1,9 @@
 //! `execute_block`: the recipe every node runs for every block.
 
-use crate::{dispatch::dispatch, emission::mint_block_emission, epoch::run_due_epochs, neurons::POW_BLOCK_WINDOW, State};
+use crate::{
+    dispatch::dispatch, emission::mint_block_emission, epoch::run_due_epochs,
+    neurons::POW_BLOCK_WINDOW, State,
+};
 use codec::Encode;
 use tao_economics::{decay_burn, BurnBounds};
 use tao_primitives::{BlockNumber, Rao};
@@ -56,7 +59,10 @@ pub fn fee(tx: &SignedTransaction) -> Rao {
 
 /// Whether a transaction can be executed on `state` now: chain, signature, nonce and fee.
 /// Read-only; the mempool uses it to admit transactions. Returns the fee.
-pub fn validate_transaction(state: &State, tx: &SignedTransaction) -> Result<Rao, InvalidTransaction> {
+pub fn validate_transaction(
+    state: &State,
+    tx: &SignedTransaction,
+) -> Result<Rao, InvalidTransaction> {
     let t = &tx.transaction;
     if t.genesis_hash != state.genesis_hash() {
         return Err(InvalidTransaction::WrongChain);

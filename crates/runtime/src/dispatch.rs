@@ -8,16 +8,26 @@ use tao_primitives::AccountId;
 use tao_types::{Call, DispatchError, Event, Existence};
 
 /// Applies `call` signed by `signer`.
-pub(crate) fn dispatch(state: &mut State, signer: AccountId, call: &Call) -> Result<Vec<Event>, DispatchError> {
+pub(crate) fn dispatch(
+    state: &mut State,
+    signer: AccountId,
+    call: &Call,
+) -> Result<Vec<Event>, DispatchError> {
     match call {
-        Call::Transfer { dest, amount } => balances::transfer(state, signer, *dest, *amount, Existence::AllowDeath),
+        Call::Transfer { dest, amount } => {
+            balances::transfer(state, signer, *dest, *amount, Existence::AllowDeath)
+        }
         Call::TransferKeepAlive { dest, amount } => {
             balances::transfer(state, signer, *dest, *amount, Existence::KeepAlive)
         }
-        Call::TransferAll { dest, existence } => balances::transfer_all(state, signer, *dest, *existence),
+        Call::TransferAll { dest, existence } => {
+            balances::transfer_all(state, signer, *dest, *existence)
+        }
         Call::RegisterNetwork { hotkey } => subnets::register_network(state, signer, *hotkey),
         Call::StartCall { netuid } => subnets::start_call(state, signer, *netuid),
-        Call::SetHyperparameter { netuid, value } => subnets::set_hyperparameter(state, signer, *netuid, *value),
+        Call::SetHyperparameter { netuid, value } => {
+            subnets::set_hyperparameter(state, signer, *netuid, *value)
+        }
         Call::SetGlobalParameter { value } => subnets::set_global_parameter(state, signer, *value),
         Call::DissolveNetwork { netuid } => subnets::dissolve_network(state, signer, *netuid),
         Call::BurnedRegister { netuid, hotkey, limit_price } => {
@@ -30,7 +40,9 @@ pub(crate) fn dispatch(state: &mut State, signer: AccountId, call: &Call) -> Res
         Call::SetWeights { netuid, uids, values, version_key } => {
             weights::set_weights(state, signer, *netuid, uids, values, *version_key)
         }
-        Call::CommitWeights { netuid, commit_hash } => weights::commit_weights(state, signer, *netuid, *commit_hash),
+        Call::CommitWeights { netuid, commit_hash } => {
+            weights::commit_weights(state, signer, *netuid, *commit_hash)
+        }
         Call::RevealWeights { netuid, uids, values, salt, version_key } => {
             weights::reveal_weights(state, signer, *netuid, uids, values, salt, *version_key)
         }

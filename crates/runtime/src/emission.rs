@@ -17,12 +17,14 @@ pub(crate) fn mint_block_emission(state: &mut State, events: &mut Vec<Event>) {
         .iter()
         .filter(|(_, s)| {
             let info = s.info.get();
-            info.params.registration_allowed && info.first_emission_block.is_some_and(|first| first <= now)
+            info.params.registration_allowed
+                && info.first_emission_block.is_some_and(|first| first <= now)
         })
         .map(|(netuid, _)| *netuid)
         .collect();
     let issuance = state.total_issuance();
-    let amount = block_emission(issuance).get().min(TOTAL_SUPPLY.get().saturating_sub(issuance.get()));
+    let amount =
+        block_emission(issuance).get().min(TOTAL_SUPPLY.get().saturating_sub(issuance.get()));
     let count = u64::try_from(emitting.len()).unwrap_or(u64::MAX);
     if amount == 0 || count == 0 {
         return;
@@ -33,7 +35,8 @@ pub(crate) fn mint_block_emission(state: &mut State, events: &mut Vec<Event>) {
         let extra = if k == 0 { remainder } else { 0 };
         if let Some(subnet) = state.subnet_mut(*netuid) {
             let info = subnet.info.make_mut();
-            info.pending_emission = info.pending_emission.saturating_add(Rao::new(share.saturating_add(extra)));
+            info.pending_emission =
+                info.pending_emission.saturating_add(Rao::new(share.saturating_add(extra)));
         }
     }
     let chain = state.chain_mut();

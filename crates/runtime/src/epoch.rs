@@ -72,7 +72,10 @@ pub fn epoch_input(subnet: &Subnet, now: BlockNumber, stake_threshold: u64) -> Y
             .iter()
             .map(|n| {
                 table.commits.get(&n.hotkey).and_then(|queue| {
-                    queue.iter().find(|c| current <= c.epoch.saturating_add(p.commit_reveal_period)).map(|c| c.block)
+                    queue
+                        .iter()
+                        .find(|c| current <= c.epoch.saturating_add(p.commit_reveal_period))
+                        .map(|c| c.block)
                 })
             })
             .collect();
@@ -101,7 +104,11 @@ pub fn epoch_input(subnet: &Subnet, now: BlockNumber, stake_threshold: u64) -> Y
             max_allowed_validators: p.max_allowed_validators,
             bond_model: if p.yuma3 { BondModel::Yuma3 } else { BondModel::Classic },
             liquid_alpha: if p.liquid_alpha_enabled {
-                LiquidAlpha::On { alpha_low: p.alpha_low, alpha_high: p.alpha_high, steepness: p.alpha_sigmoid_steepness }
+                LiquidAlpha::On {
+                    alpha_low: p.alpha_low,
+                    alpha_high: p.alpha_high,
+                    steepness: p.alpha_sigmoid_steepness,
+                }
             } else {
                 LiquidAlpha::Off
             },
@@ -117,7 +124,9 @@ fn run_epoch(netuid: NetUid, subnet: &mut Subnet, now: BlockNumber, stake_thresh
     let emission = subnet.info.get().pending_emission;
     // The state keeps every invariant `validate` checks (lengths, UIDs < n, no repeats),
     // so the epoch cannot reject it; if it ever did, the outputs stay as they were.
-    let Ok(output) = tao_yuma::epoch(&input) else { return Event::EpochCompleted { netuid, emission } };
+    let Ok(output) = tao_yuma::epoch(&input) else {
+        return Event::EpochCompleted { netuid, emission };
+    };
     let consensus = to_u16(&output.consensus);
     let incentive = to_u16(&output.incentive);
     let dividends = to_u16(&output.dividends);
@@ -128,7 +137,8 @@ fn run_epoch(netuid: NetUid, subnet: &mut Subnet, now: BlockNumber, stake_thresh
     for (uid, neuron) in table.neurons.iter_mut().enumerate() {
         let get = |v: &[u16]| v.get(uid).copied().unwrap_or_default();
         neuron.epoch.active = output.active.get(uid).copied().unwrap_or_default();
-        neuron.epoch.validator_permit = output.validator_permit.get(uid).copied().unwrap_or_default();
+        neuron.epoch.validator_permit =
+            output.validator_permit.get(uid).copied().unwrap_or_default();
         neuron.epoch.consensus = get(&consensus);
         neuron.epoch.incentive = get(&incentive);
         neuron.epoch.dividends = get(&dividends);

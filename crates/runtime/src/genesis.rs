@@ -52,7 +52,10 @@ pub fn genesis(config: &GenesisConfig) -> Result<State, GenesisError> {
         total_minted: Rao::ZERO,
         total_registration_burn: Rao::ZERO,
         total_fees: Rao::ZERO,
-        lock: LockState { last_lock: params.network_min_lock, last_lock_block: BlockNumber::GENESIS },
+        lock: LockState {
+            last_lock: params.network_min_lock,
+            last_lock_block: BlockNumber::GENESIS,
+        },
         params,
     };
     let mut state = State::empty(chain);
@@ -75,7 +78,11 @@ pub fn genesis(config: &GenesisConfig) -> Result<State, GenesisError> {
         return Err(GenesisError::TooManySubnets(config.subnets.len()));
     }
     for (index, spec) in config.subnets.iter().enumerate() {
-        let netuid = NetUid::new(u16::try_from(index).map_err(|_| GenesisError::TooManySubnets(index))?.saturating_add(1));
+        let netuid = NetUid::new(
+            u16::try_from(index)
+                .map_err(|_| GenesisError::TooManySubnets(index))?
+                .saturating_add(1),
+        );
         if spec.neurons.len() >= 256 {
             return Err(GenesisError::TooManyNeurons(spec.neurons.len().saturating_add(1)));
         }
@@ -114,7 +121,11 @@ pub fn genesis(config: &GenesisConfig) -> Result<State, GenesisError> {
 }
 
 /// Records `coldkey` as the hotkey's owner, unless another coldkey owns it.
-fn claim_hotkey(state: &mut State, hotkey: AccountId, coldkey: AccountId) -> Result<(), GenesisError> {
+fn claim_hotkey(
+    state: &mut State,
+    hotkey: AccountId,
+    coldkey: AccountId,
+) -> Result<(), GenesisError> {
     match state.hotkey_owner(&hotkey) {
         Some(owner) if owner != coldkey => Err(GenesisError::DuplicateHotkey(hotkey)),
         _ => {

@@ -47,11 +47,14 @@ pub mod subnets;
 mod weights;
 
 pub use balances::EXISTENTIAL_DEPOSIT;
-pub use block::{execute_block, fee, validate_transaction, BlockContext, BlockError, BlockOutcome, BASE_FEE, FEE_PER_BYTE};
+pub use block::{
+    execute_block, fee, validate_transaction, BlockContext, BlockError, BlockOutcome, BASE_FEE,
+    FEE_PER_BYTE,
+};
 pub use cached::Cached;
 pub use genesis::{genesis, GenesisError};
 pub use state::{
-    Account, ChainInfo, GlobalParams, Hyperparams, Neuron, NeuronEpochOutput, NeuronTable, State, Subnet, SubnetInfo,
-    WeightCommit,
+    Account, ChainInfo, GlobalParams, Hyperparams, Neuron, NeuronEpochOutput, NeuronTable, State,
+    Subnet, SubnetInfo, WeightCommit,
 };
 pub use weights::MAX_UNREVEALED_COMMITS;

@@ -18,7 +18,12 @@ type Outcome = Result<Vec<Event>, DispatchError>;
 pub const POW_BLOCK_WINDOW: u64 = 3;
 
 /// Appends a neuron with a new UID.
-pub(crate) fn append_neuron(subnet: &mut Subnet, hotkey: AccountId, coldkey: AccountId, now: BlockNumber) -> Uid {
+pub(crate) fn append_neuron(
+    subnet: &mut Subnet,
+    hotkey: AccountId,
+    coldkey: AccountId,
+    now: BlockNumber,
+) -> Uid {
     let table = subnet.neurons.make_mut();
     let uid = Uid::new(u16::try_from(table.neurons.len()).unwrap_or(u16::MAX));
     table.neurons.push(fresh_neuron(hotkey, coldkey, now));
@@ -47,7 +52,12 @@ enum Slot {
 }
 
 /// The checks every registration shares; returns where the neuron goes.
-fn check_registration(state: &State, netuid: NetUid, hotkey: &AccountId, coldkey: &AccountId) -> Result<Slot, DispatchError> {
+fn check_registration(
+    state: &State,
+    netuid: NetUid,
+    hotkey: &AccountId,
+    coldkey: &AccountId,
+) -> Result<Slot, DispatchError> {
     if netuid.is_root() {
         return Err(DispatchError::RegistrationNotPermittedOnRootSubnet);
     }
@@ -78,13 +88,15 @@ fn slot(subnet: &Subnet, now: BlockNumber) -> Result<Slot, DispatchError> {
 }
 
 /// The neuron a full subnet replaces (§7.3): never the owner's protected hotkeys; the
-/// lowest emission, then the earliest registration, then the lowest UID; non-immune
-/// neurons first while more than `MinNonImmuneUids` of them remain, immune ones otherwise.
+/// lowest emission, then the earliest registration, then the lowest UID; a non-immune
+/// neuron while more than `MinNonImmuneUids` of them remain, else an immune one.
 pub fn neuron_to_prune(subnet: &Subnet, now: BlockNumber) -> Option<Uid> {
     let info = subnet.info.get();
     let neurons = &subnet.neurons.get().neurons;
     let protected = owner_protected(info, neurons);
-    let immune = |n: &Neuron| now.saturating_since(n.block_at_registration) < u64::from(info.params.immunity_period);
+    let immune = |n: &Neuron| {
+        now.saturating_since(n.block_at_registration) < u64::from(info.params.immunity_period)
+    };
     let candidates = || {
         neurons
             .iter()
@@ -93,9 +105,16 @@ pub fn neuron_to_prune(subnet: &Subnet, now: BlockNumber) -> Option<Uid> {
             .map(|(uid, n)| ((n.epoch.emission, n.block_at_registration, uid), immune(n)))
     };
     let non_immune = candidates().filter(|(_, is_immune)| !is_immune).count();
-    let prefer_immune = non_immune <= usize::from(info.params.min_non_immune_uids);
-    let best = |want_immune: bool| candidates().filter(|(_, i)| *i == want_immune).map(|(key, _)| key).min();
-    let choice = best(prefer_immune).or_else(|| best(!prefer_immune))?;
+    let best = |want_immune: bool| {
+        candidates().filter(|(_, i)| *i == want_immune).map(|(key, _)| key).min()
+    };
+    // Non-immune neurons go first, but only while more than `MinNonImmuneUids` of them
+    // remain; below that floor the best immune neuron goes instead (or none).
+    let choice = if non_immune > usize::from(info.params.min_non_immune_uids) {
+        best(false)
+    } else {
+        best(true)
+    }?;
     u16::try_from(choice.2).ok().map(Uid::new)
 }
 
@@ -109,11 +128,21 @@ fn owner_protected(info: &SubnetInfo, neurons: &[Neuron]) -> Vec<usize> {
         .map(|(uid, n)| (n.hotkey != info.owner_hotkey, n.block_at_registration, uid))
         .collect();
     owned.sort();
-    owned.into_iter().take(usize::from(info.params.immune_owner_uids_limit)).map(|(_, _, uid)| uid).collect()
+    owned
+        .into_iter()
+        .take(usize::from(info.params.immune_owner_uids_limit))
+        .map(|(_, _, uid)| uid)
+        .collect()
 }
 
 /// Puts the hotkey in its slot, clearing what the replaced neuron left.
-fn place(state: &mut State, netuid: NetUid, slot: Slot, hotkey: AccountId, coldkey: AccountId) -> (Uid, Option<AccountId>) {
+fn place(
+    state: &mut State,
+    netuid: NetUid,
+    slot: Slot,
+    hotkey: AccountId,
+    coldkey: AccountId,
+) -> (Uid, Option<AccountId>) {
     let now = state.block();
     state.set_hotkey_owner(hotkey, coldkey);
     let Some(subnet) = state.subnet_mut(netuid) else { return (Uid::new(0), None) };
@@ -154,7 +183,8 @@ pub(crate) fn burned_register(
     if limit_price.is_some_and(|limit| cost > limit) {
         return Err(DispatchError::RegistrationPriceLimitExceeded);
     }
-    let remaining = state.account(&coldkey).free.checked_sub(cost).ok_or(DispatchError::InsufficientBalance)?;
+    let remaining =
+        state.account(&coldkey).free.checked_sub(cost).ok_or(DispatchError::InsufficientBalance)?;
 
     state.account_mut(&coldkey).free = remaining;
     let chain = state.chain_mut();
@@ -189,7 +219,9 @@ pub fn seal_meets_difficulty(seal: &[u8; 32], difficulty: u64) -> bool {
     for chunk in seal.chunks_exact(8) {
         let mut limb = [0u8; 8];
         limb.copy_from_slice(chunk);
-        let product = u128::from(u64::from_le_bytes(limb)).saturating_mul(u128::from(difficulty)).saturating_add(carry);
+        let product = u128::from(u64::from_le_bytes(limb))
+            .saturating_mul(u128::from(difficulty))
+            .saturating_add(carry);
         carry = product >> 64;
     }
     carry == 0
@@ -229,7 +261,12 @@ pub(crate) fn pow_register(
     if !seal_meets_difficulty(&work, params.difficulty) {
         return Err(DispatchError::InvalidDifficulty);
     }
-    let used = subnet.neurons.get().used_work.get(&block_number).is_some_and(|seals| seals.contains(&work));
+    let used = subnet
+        .neurons
+        .get()
+        .used_work
+        .get(&block_number)
+        .is_some_and(|seals| seals.contains(&work));
     if used {
         return Err(DispatchError::WorkRepeated);
     }
@@ -253,11 +290,21 @@ fn valid_ip(axon: &AxonInfo, allow_loopback: bool) -> bool {
 }
 
 /// `serve_axon`: the signing hotkey publishes where it serves.
-pub(crate) fn serve_axon(state: &mut State, hotkey: AccountId, netuid: NetUid, axon: AxonInfo) -> Outcome {
+pub(crate) fn serve_axon(
+    state: &mut State,
+    hotkey: AccountId,
+    netuid: NetUid,
+    axon: AxonInfo,
+) -> Outcome {
     let now = state.block();
     let allow_loopback = state.chain().params.allow_loopback_axons;
     let subnet = state.subnet_mut(netuid).ok_or(DispatchError::SubnetNotExists)?;
-    let uid = *subnet.neurons.get().uids.get(&hotkey).ok_or(DispatchError::HotKeyNotRegisteredInSubNet)?;
+    let uid = *subnet
+        .neurons
+        .get()
+        .uids
+        .get(&hotkey)
+        .ok_or(DispatchError::HotKeyNotRegisteredInSubNet)?;
     if !valid_ip(&axon, allow_loopback) {
         return Err(DispatchError::InvalidIpAddress);
     }
@@ -265,7 +312,8 @@ pub(crate) fn serve_axon(state: &mut State, hotkey: AccountId, netuid: NetUid, a
         return Err(DispatchError::InvalidPort);
     }
     let limit = subnet.info.get().params.serving_rate_limit;
-    let previous = subnet.neurons.get().neurons.get(uid.index()).and_then(|n| n.axon).map(|(block, _)| block);
+    let previous =
+        subnet.neurons.get().neurons.get(uid.index()).and_then(|n| n.axon).map(|(block, _)| block);
     if let Some(previous) = previous {
         if limit != 0 && previous.get() != 0 && now.saturating_since(previous) < limit {
             return Err(DispatchError::ServingRateLimitExceeded);

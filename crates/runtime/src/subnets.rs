@@ -6,7 +6,9 @@ use crate::{
     state::{Hyperparams, NeuronTable, State, SubnetInfo},
     Cached, Subnet,
 };
-use tao_economics::{block_emission, decay_factor_q32, lock_reduction_interval, network_lock_cost, LockState};
+use tao_economics::{
+    block_emission, decay_factor_q32, lock_reduction_interval, network_lock_cost, LockState,
+};
 use tao_primitives::{AccountId, BlockNumber, NetUid, Rao};
 use tao_types::{DispatchError, Event, GlobalParameter, Hyperparameter, Setter};
 
@@ -18,7 +20,13 @@ pub const MAX_SUBNETS: u16 = 4_095;
 type Outcome = Result<Vec<Event>, DispatchError>;
 
 /// Adds a subnet with the new-subnet defaults; the owner hotkey becomes UID 0.
-pub(crate) fn new_subnet(state: &mut State, netuid: NetUid, coldkey: AccountId, hotkey: AccountId, locked: Rao) {
+pub(crate) fn new_subnet(
+    state: &mut State,
+    netuid: NetUid,
+    coldkey: AccountId,
+    hotkey: AccountId,
+    locked: Rao,
+) {
     let now = state.block();
     let params = Hyperparams::new_subnet();
     let stagger = u64::from(netuid.get()).checked_rem(u64::from(params.tempo)).unwrap_or(0);
@@ -39,7 +47,8 @@ pub(crate) fn new_subnet(state: &mut State, netuid: NetUid, coldkey: AccountId, 
         param_last_set: Default::default(),
         params,
     };
-    let mut subnet = Subnet { info: Cached::new(info), neurons: Cached::new(NeuronTable::default()) };
+    let mut subnet =
+        Subnet { info: Cached::new(info), neurons: Cached::new(NeuronTable::default()) };
     append_neuron(&mut subnet, hotkey, coldkey, now);
     state.set_hotkey_owner(hotkey, coldkey);
     state.subnets.insert(netuid, subnet);
@@ -48,13 +57,19 @@ pub(crate) fn new_subnet(state: &mut State, netuid: NetUid, coldkey: AccountId, 
 /// The current subnet lock cost.
 pub fn lock_cost(state: &State) -> Rao {
     let chain = state.chain();
-    let interval =
-        lock_reduction_interval(chain.params.network_lock_reduction_interval, block_emission(chain.total_issuance));
+    let interval = lock_reduction_interval(
+        chain.params.network_lock_reduction_interval,
+        block_emission(chain.total_issuance),
+    );
     network_lock_cost(chain.lock, chain.params.network_min_lock, interval, state.block())
 }
 
 /// `register_network`: lock the lock cost and create a subnet owned by `coldkey`.
-pub(crate) fn register_network(state: &mut State, coldkey: AccountId, hotkey: AccountId) -> Outcome {
+pub(crate) fn register_network(
+    state: &mut State,
+    coldkey: AccountId,
+    hotkey: AccountId,
+) -> Outcome {
     let now = state.block();
     let chain = state.chain();
     let last = chain.lock.last_lock_block;
@@ -165,7 +180,12 @@ fn in_freeze_window(info: &SubnetInfo, now: BlockNumber, window: u16) -> bool {
 }
 
 /// `set_hyperparameter`: owner (rate-limited, outside the freeze window) or root.
-pub(crate) fn set_hyperparameter(state: &mut State, signer: AccountId, netuid: NetUid, value: Hyperparameter) -> Outcome {
+pub(crate) fn set_hyperparameter(
+    state: &mut State,
+    signer: AccountId,
+    netuid: NetUid,
+    value: Hyperparameter,
+) -> Outcome {
     let now = state.block();
     let root = is_root(state, &signer);
     let globals = state.chain().params.clone();
@@ -220,7 +240,12 @@ fn check(ok: bool) -> Result<(), DispatchError> {
 }
 
 /// Validates a value against its bounds and writes it into `params`.
-fn apply_hyperparameter(params: &mut Hyperparams, value: Hyperparameter, as_owner: bool, n: usize) -> Result<(), DispatchError> {
+fn apply_hyperparameter(
+    params: &mut Hyperparams,
+    value: Hyperparameter,
+    as_owner: bool,
+    n: usize,
+) -> Result<(), DispatchError> {
     use Hyperparameter as H;
     match value {
         H::Rho(v) => params.rho = v,
@@ -313,7 +338,11 @@ fn apply_hyperparameter(params: &mut Hyperparams, value: Hyperparameter, as_owne
 }
 
 /// `set_global_parameter` (root).
-pub(crate) fn set_global_parameter(state: &mut State, signer: AccountId, value: GlobalParameter) -> Outcome {
+pub(crate) fn set_global_parameter(
+    state: &mut State,
+    signer: AccountId,
+    value: GlobalParameter,
+) -> Outcome {
     if !is_root(state, &signer) {
         return Err(DispatchError::BadOrigin);
     }
@@ -336,6 +365,8 @@ pub(crate) fn set_global_parameter(state: &mut State, signer: AccountId, value: 
         GlobalParameter::AdminFreezeWindow(v) => params.admin_freeze_window = v,
         GlobalParameter::OwnerHyperparamRateLimit(v) => params.owner_hyperparam_rate_limit = v,
         GlobalParameter::StakeThreshold(v) => params.stake_threshold = v,
+        GlobalParameter::NetworkImmunityPeriod(v) => params.network_immunity_period = v,
+        GlobalParameter::StartCallDelay(v) => params.start_call_delay = v,
     }
     state.chain_mut().params = params;
     Ok(vec![Event::GlobalParameterSet(value)])

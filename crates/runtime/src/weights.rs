@@ -41,7 +41,8 @@ fn checked_weights(
         return Err(DispatchError::UidsLengthExceedUidsInSubNet);
     }
     let uid = *table.uids.get(hotkey).ok_or(DispatchError::HotKeyNotRegisteredInSubNet)?;
-    let neuron = table.neurons.get(uid.index()).ok_or(DispatchError::HotKeyNotRegisteredInSubNet)?;
+    let neuron =
+        table.neurons.get(uid.index()).ok_or(DispatchError::HotKeyNotRegisteredInSubNet)?;
     let is_owner = *hotkey == info.owner_hotkey;
     if !is_owner && neuron.stake.get() < state.chain().params.stake_threshold {
         return Err(DispatchError::NotEnoughStakeToSetWeights);
@@ -71,7 +72,8 @@ fn checked_weights(
         return Err(DispatchError::WeightVecLengthIsLow);
     }
     let upscaled = vec_u16_max_upscale_to_u16(values);
-    let mut row: Vec<(Uid, u16)> = uids.iter().zip(upscaled).map(|(u, w)| (Uid::new(*u), w)).collect();
+    let mut row: Vec<(Uid, u16)> =
+        uids.iter().zip(upscaled).map(|(u, w)| (Uid::new(*u), w)).collect();
     row.sort_by_key(|(u, _)| *u);
     Ok((uid, row))
 }
@@ -79,7 +81,9 @@ fn checked_weights(
 /// Stores a validated row.
 fn store_weights(state: &mut State, netuid: NetUid, uid: Uid, row: Vec<(Uid, u16)>, touch: bool) {
     let now = state.block();
-    if let Some(neuron) = state.subnet_mut(netuid).and_then(|s| s.neurons.make_mut().neurons.get_mut(uid.index())) {
+    if let Some(neuron) =
+        state.subnet_mut(netuid).and_then(|s| s.neurons.make_mut().neurons.get_mut(uid.index()))
+    {
         neuron.weights = row;
         if touch {
             neuron.last_update = now;
@@ -107,7 +111,8 @@ pub(crate) fn set_weights(
     if check_subnet(state, netuid)? {
         return Err(DispatchError::CommitRevealEnabled);
     }
-    let (uid, row) = checked_weights(state, &hotkey, netuid, uids, values, version_key, RateLimit::Check)?;
+    let (uid, row) =
+        checked_weights(state, &hotkey, netuid, uids, values, version_key, RateLimit::Check)?;
     store_weights(state, netuid, uid, row, true);
     Ok(vec![Event::WeightsSet { netuid, uid }])
 }
@@ -118,7 +123,12 @@ fn live(commits: &[WeightCommit], current: u64, period: u64) -> Vec<WeightCommit
 }
 
 /// `commit_weights`: the signing hotkey commits to weights by hash.
-pub(crate) fn commit_weights(state: &mut State, hotkey: AccountId, netuid: NetUid, commit_hash: [u8; 32]) -> Outcome {
+pub(crate) fn commit_weights(
+    state: &mut State,
+    hotkey: AccountId,
+    netuid: NetUid,
+    commit_hash: [u8; 32],
+) -> Outcome {
     if !check_subnet(state, netuid)? {
         return Err(DispatchError::CommitRevealDisabled);
     }
@@ -132,7 +142,11 @@ pub(crate) fn commit_weights(state: &mut State, hotkey: AccountId, netuid: NetUi
         return Err(DispatchError::SettingWeightsTooFast);
     }
     let epoch = current_epoch_with_lookahead(info, now);
-    let mut queue = live(table.commits.get(&hotkey).map_or(&[], Vec::as_slice), epoch, info.params.commit_reveal_period);
+    let mut queue = live(
+        table.commits.get(&hotkey).map_or(&[], Vec::as_slice),
+        epoch,
+        info.params.commit_reveal_period,
+    );
     if queue.len() >= MAX_UNREVEALED_COMMITS {
         return Err(DispatchError::TooManyUnrevealedCommits);
     }
@@ -182,7 +196,8 @@ pub(crate) fn reveal_weights(
     if current != commit.epoch.saturating_add(period) {
         return Err(DispatchError::RevealTooEarly);
     }
-    let (uid, row) = checked_weights(state, &hotkey, netuid, uids, values, version_key, RateLimit::Skip)?;
+    let (uid, row) =
+        checked_weights(state, &hotkey, netuid, uids, values, version_key, RateLimit::Skip)?;
 
     let remaining: Vec<WeightCommit> = queue.into_iter().skip(position.saturating_add(1)).collect();
     if let Some(subnet) = state.subnet_mut(netuid) {

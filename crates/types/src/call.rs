@@ -205,6 +205,10 @@ pub enum GlobalParameter {
     OwnerHyperparamRateLimit(u16),
     /// Stake needed to set weights (`StakeThreshold`).
     StakeThreshold(u64),
+    /// Blocks a new subnet cannot be pruned for a newer one (`NetworkImmunityPeriod`).
+    NetworkImmunityPeriod(u64),
+    /// Blocks after creation before the owner may start emission (`StartCallDelay`).
+    StartCallDelay(u64),
 }
 
 /// What a transaction asks the chain to do.

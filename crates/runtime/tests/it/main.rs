@@ -1,0 +1,13 @@
+//! Integration tests of `tao-runtime`: every call's happy path and rejections, the
+//! emission/price/lock vectors through the runtime, epochs, and properties over random
+//! transaction sequences. One binary.
+
+#![allow(missing_docs)] // test helpers
+
+mod balances;
+mod chain;
+mod epochs;
+mod properties;
+mod registration;
+mod subnets;
+mod weights;

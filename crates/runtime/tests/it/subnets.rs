@@ -1,0 +1,287 @@
+//! Genesis, subnet creation and lock cost, start of emission, hyperparameters, dissolution.
+
+use crate::chain::*;
+use tao_primitives::{NetUid, Rao};
+use tao_runtime::{genesis, subnets::lock_cost, GenesisError};
+use tao_types::{
+    Call, DispatchError, Event, GenesisBalance, GlobalParameter, Hyperparameter, Outcome,
+};
+
+#[test]
+fn genesis_sets_balances_and_rejects_bad_configs() {
+    let chain = Chain::standard();
+    assert_eq!(chain.state.total_issuance(), Rao::new(50_000 * TAO));
+    assert_eq!(chain.free(1), Rao::new(10_000 * TAO));
+
+    let mut other = config();
+    other.chain_name = "another".into();
+    assert_ne!(genesis(&other).unwrap().genesis_hash(), chain.state.genesis_hash());
+
+    let mut duplicate = config();
+    duplicate.balances.push(GenesisBalance { account: id(1), rao: Rao::new(1) });
+    assert_eq!(genesis(&duplicate).unwrap_err(), GenesisError::DuplicateBalance(id(1)));
+
+    let mut huge = config();
+    huge.balances.push(GenesisBalance { account: id(9), rao: Rao::new(21_000_000 * TAO) });
+    assert_eq!(genesis(&huge).unwrap_err(), GenesisError::IssuanceTooLarge);
+
+    let with_subnet = Chain::new(config_with_subnet(10, &[5, 6], true));
+    let subnet = with_subnet.state.subnet(NET).unwrap();
+    assert_eq!(subnet.neurons.get().neurons.len(), 3, "owner plus two neurons");
+    assert_eq!(with_subnet.state.hotkey_owner(&id(21)), Some(id(41)));
+}
+
+#[test]
+fn register_network_locks_the_doubling_lock_cost() {
+    let mut chain = Chain::standard();
+    assert_eq!(lock_cost(&chain.state), Rao::new(100 * TAO), "the minimum before any registration");
+    let before = chain.free(2);
+    let receipt = chain.ok(&key(2), Call::RegisterNetwork { hotkey: id(12) });
+    assert!(
+        matches!(receipt.events[..], [Event::NetworkAdded { netuid, lock, .. }] if netuid == NET && lock == Rao::new(100 * TAO))
+    );
+    assert_eq!(chain.free(2).get(), before.get() - 100 * TAO - receipt.fee.get());
+    let subnet = chain.state.subnet(NET).unwrap();
+    assert_eq!(subnet.info.get().owner_coldkey, id(2));
+    assert_eq!(subnet.neurons.get().neurons[0].hotkey, id(12), "the owner hotkey is UID 0");
+    // Next registration costs double, decaying back linearly.
+    let doubled = lock_cost(&chain.state);
+    assert!(doubled.get() > 199 * TAO && doubled.get() <= 200 * TAO, "{doubled}");
+    chain.ok(&key(3), Call::RegisterNetwork { hotkey: id(13) });
+    assert_eq!(chain.state.subnet(NetUid::new(2)).unwrap().info.get().owner_coldkey, id(3));
+}
+
+#[test]
+fn register_network_rejections() {
+    let mut chain = Chain::standard();
+    chain.ok(&key(2), Call::RegisterNetwork { hotkey: id(12) });
+    // The hotkey belongs to key 2 now.
+    chain.fails(
+        &key(3),
+        Call::RegisterNetwork { hotkey: id(12) },
+        DispatchError::NonAssociatedColdKey,
+    );
+    chain.ok(&key(1), Call::SetGlobalParameter { value: GlobalParameter::NetworkRateLimit(100) });
+    chain.fails(
+        &key(3),
+        Call::RegisterNetwork { hotkey: id(13) },
+        DispatchError::NetworkTxRateLimitExceeded,
+    );
+    chain.ok(&key(1), Call::SetGlobalParameter { value: GlobalParameter::NetworkRateLimit(0) });
+    chain.ok(
+        &key(1),
+        Call::SetGlobalParameter {
+            value: GlobalParameter::NetworkMinLockCost(Rao::new(50_000 * TAO)),
+        },
+    );
+    chain.fails(
+        &key(3),
+        Call::RegisterNetwork { hotkey: id(13) },
+        DispatchError::InsufficientBalance,
+    );
+}
+
+#[test]
+fn a_full_chain_prunes_its_oldest_unprotected_subnet() {
+    let mut chain = Chain::standard();
+    chain.ok(&key(1), Call::SetGlobalParameter { value: GlobalParameter::SubnetLimit(2) });
+    chain.ok(&key(2), Call::RegisterNetwork { hotkey: id(12) });
+    chain.ok(&key(3), Call::RegisterNetwork { hotkey: id(13) });
+    chain.fails(
+        &key(4),
+        Call::RegisterNetwork { hotkey: id(14) },
+        DispatchError::SubnetLimitReached,
+    );
+    chain
+        .ok(&key(1), Call::SetGlobalParameter { value: GlobalParameter::NetworkImmunityPeriod(0) });
+    let refund_to = chain.free(2);
+    let receipt = chain.ok(&key(4), Call::RegisterNetwork { hotkey: id(14) });
+    assert!(matches!(receipt.events[0], Event::NetworkRemoved { netuid, .. } if netuid == NET));
+    assert_eq!(
+        chain.state.subnet(NET).unwrap().info.get().owner_coldkey,
+        id(4),
+        "netuid 1 is reused"
+    );
+    assert_eq!(
+        chain.free(2).get(),
+        refund_to.get() + 100 * TAO,
+        "the pruned owner gets the lock back"
+    );
+}
+
+#[test]
+fn start_call_starts_emission_once() {
+    let mut chain = Chain::standard();
+    chain.ok(&key(2), Call::RegisterNetwork { hotkey: id(12) });
+    chain.fails(&key(3), Call::StartCall { netuid: NET }, DispatchError::NotSubnetOwner);
+    chain.fails(
+        &key(2),
+        Call::StartCall { netuid: NetUid::new(9) },
+        DispatchError::SubnetNotExists,
+    );
+    let minted_before = chain.state.chain().total_minted;
+    chain.advance(3);
+    assert_eq!(chain.state.chain().total_minted, minted_before, "no emission before start_call");
+    chain.ok(&key(2), Call::StartCall { netuid: NET });
+    chain.fails(
+        &key(2),
+        Call::StartCall { netuid: NET },
+        DispatchError::FirstEmissionBlockNumberAlreadySet,
+    );
+    chain.advance(2);
+    assert!(chain.state.subnet(NET).unwrap().info.get().pending_emission.get() >= 2 * TAO);
+
+    chain.ok(&key(1), Call::SetGlobalParameter { value: GlobalParameter::StartCallDelay(1_000) });
+    chain.ok(&key(3), Call::RegisterNetwork { hotkey: id(13) });
+    chain.fails(
+        &key(3),
+        Call::StartCall { netuid: NetUid::new(2) },
+        DispatchError::NeedWaitingMoreBlocksToStarCall,
+    );
+}
+
+#[test]
+fn hyperparameters_follow_permissions_bounds_and_rate_limits() {
+    let mut chain = Chain::standard();
+    chain.ok(&key(2), Call::RegisterNetwork { hotkey: id(12) });
+    let set = |v| Call::SetHyperparameter { netuid: NET, value: v };
+    // Keep away from the freeze window before the first epoch.
+    chain.ok(&key(1), set(Hyperparameter::Tempo(1_000)));
+
+    chain.ok(&key(2), set(Hyperparameter::ImmunityPeriod(77)));
+    assert_eq!(chain.state.subnet(NET).unwrap().info.get().params.immunity_period, 77);
+    chain.fails(
+        &key(2),
+        set(Hyperparameter::ImmunityPeriod(78)),
+        DispatchError::TxRateLimitExceeded,
+    );
+    chain.fails(&key(3), set(Hyperparameter::BondsPenalty(5)), DispatchError::NotSubnetOwner);
+    chain.fails(&key(2), set(Hyperparameter::Kappa(5)), DispatchError::BadOrigin);
+    chain.fails(
+        &key(2),
+        set(Hyperparameter::BondsMovingAverage(980_000)),
+        DispatchError::InvalidValue,
+    );
+    chain.fails(&key(2), set(Hyperparameter::Tempo(100)), DispatchError::InvalidValue);
+    chain.fails(
+        &key(2),
+        set(Hyperparameter::ActivityCutoffFactor(999)),
+        DispatchError::InvalidValue,
+    );
+    chain.fails(
+        &key(2),
+        set(Hyperparameter::AlphaValues { low: 2_000, high: 3_000 }),
+        DispatchError::LiquidAlphaDisabled,
+    );
+    chain.fails(
+        &key(2),
+        set(Hyperparameter::MaxBurn(Rao::new(TAO / 20))),
+        DispatchError::InvalidValue,
+    );
+    chain.fails(&key(2), set(Hyperparameter::BurnHalfLife(0)), DispatchError::InvalidValue);
+    chain.fails(
+        &key(2),
+        set(Hyperparameter::AlphaSigmoidSteepness(-5)),
+        DispatchError::InvalidValue,
+    );
+    chain.fails(
+        &key(1),
+        set(Hyperparameter::MaxAllowedUids(0)),
+        DispatchError::MaxAllowedUidsLessThanCurrentUids,
+    );
+    chain.fails(&key(1), set(Hyperparameter::MaxAllowedUids(300)), DispatchError::InvalidValue);
+    chain.fails(
+        &key(2),
+        Call::SetHyperparameter { netuid: NetUid::new(5), value: Hyperparameter::Rho(1) },
+        DispatchError::SubnetNotExists,
+    );
+
+    // Root bypasses rate limits and owner bounds.
+    chain.ok(&key(1), set(Hyperparameter::ImmunityPeriod(79)));
+    chain.ok(&key(1), set(Hyperparameter::BondsMovingAverage(990_000)));
+    chain.ok(&key(1), set(Hyperparameter::Kappa(40_000)));
+    let params = &chain.state.subnet(NET).unwrap().info.get().params;
+    assert_eq!(
+        (params.immunity_period, params.bonds_moving_average, params.kappa),
+        (79, 990_000, 40_000)
+    );
+
+    chain.ok(&key(2), set(Hyperparameter::LiquidAlphaEnabled(true)));
+    chain.fails(
+        &key(2),
+        set(Hyperparameter::AlphaValues { low: 1_000, high: 3_000 }),
+        DispatchError::InvalidValue,
+    );
+    chain.ok(&key(2), set(Hyperparameter::AlphaValues { low: 2_000, high: 3_000 }));
+    chain.ok(&key(2), set(Hyperparameter::BurnHalfLife(10)));
+    assert_ne!(
+        chain.state.subnet(NET).unwrap().info.get().burn_decay_q32,
+        tao_economics::decay_factor_q32(360)
+    );
+
+    chain.fails(
+        &key(2),
+        Call::SetGlobalParameter { value: GlobalParameter::SubnetLimit(5) },
+        DispatchError::BadOrigin,
+    );
+}
+
+#[test]
+fn owners_are_frozen_just_before_an_epoch() {
+    let mut chain = Chain::standard();
+    chain.ok(&key(2), Call::RegisterNetwork { hotkey: id(12) });
+    let info = chain.state.subnet(NET).unwrap().info.get().clone();
+    let next_epoch = info.last_epoch_block.get() + u64::from(info.params.tempo);
+    let now = chain.state.block().get();
+    chain.advance(next_epoch - now - 5);
+    chain.fails(
+        &key(2),
+        Call::SetHyperparameter { netuid: NET, value: Hyperparameter::Rho(3) },
+        DispatchError::AdminActionProhibitedDuringWeightsWindow,
+    );
+    // Root is not frozen.
+    chain.ok(&key(1), Call::SetHyperparameter { netuid: NET, value: Hyperparameter::Rho(3) });
+}
+
+#[test]
+fn dissolve_refunds_the_lock_and_recycles_pending_emission() {
+    let mut chain = Chain::standard();
+    chain.ok(&key(2), Call::RegisterNetwork { hotkey: id(12) });
+    chain.ok(&key(2), Call::StartCall { netuid: NET });
+    chain.advance(5);
+    chain.fails(&key(2), Call::DissolveNetwork { netuid: NET }, DispatchError::BadOrigin);
+    let owner_before = chain.free(2);
+    let receipt = chain.ok(&key(1), Call::DissolveNetwork { netuid: NET });
+    assert!(
+        matches!(receipt.events[0], Event::NetworkRemoved { refund, .. } if refund == Rao::new(100 * TAO))
+    );
+    assert_eq!(chain.free(2).get(), owner_before.get() + 100 * TAO);
+    assert!(chain.state.subnet(NET).is_none());
+    let receipt = chain.run(&key(1), Call::DissolveNetwork { netuid: NET });
+    assert_eq!(receipt.outcome, Outcome::Failed(DispatchError::SubnetNotExists));
+}
+
+/// The subnet limit works at 1024: register that many subnets and run blocks over them.
+#[test]
+fn a_thousand_and_twenty_four_subnets() {
+    let mut config = config();
+    config.balances = vec![GenesisBalance { account: id(1), rao: Rao::new(10_000_000 * TAO) }];
+    config.network_min_lock = Some(TAO);
+    let mut chain = Chain::new(config);
+    chain.ok(&key(1), Call::SetGlobalParameter { value: GlobalParameter::SubnetLimit(1024) });
+    chain.ok(
+        &key(1),
+        Call::SetGlobalParameter { value: GlobalParameter::NetworkLockReductionInterval(1) },
+    );
+    // One per block: within a block the lock cost doubles with every registration.
+    for n in 0..1024u32 {
+        let mut seed = [0xAAu8; 32];
+        seed[..4].copy_from_slice(&n.to_le_bytes());
+        let hotkey = tao_types::Keypair::from_seed(&seed).account();
+        let receipt = chain.run(&key(1), Call::RegisterNetwork { hotkey });
+        assert_eq!(receipt.outcome, Outcome::Success, "subnet {n}");
+    }
+    assert_eq!(chain.state.subnets().count(), 1024);
+    assert_eq!(chain.state.subnets().last().map(|(n, _)| n.get()), Some(1024));
+    chain.advance(3);
+}
