@@ -141,8 +141,7 @@ fn the_owner_hotkey_is_never_replaced() {
 }
 
 /// Finds a nonce whose seal meets `difficulty` for `hotkey` on the block `number`.
-fn solve(chain: &Chain, number: BlockNumber, hotkey: u8, difficulty: u64) -> (u64, [u8; 32]) {
-    let _ = chain;
+fn solve(number: BlockNumber, hotkey: u8, difficulty: u64) -> (u64, [u8; 32]) {
     let hash = block_hash(number);
     (0u64..)
         .map(|nonce| (nonce, pow_seal(&hash, &id(hotkey), nonce)))
@@ -154,7 +153,7 @@ fn solve(chain: &Chain, number: BlockNumber, hotkey: u8, difficulty: u64) -> (u6
 fn proof_of_work_registration_where_the_subnet_allows_it() {
     let mut chain = subnet_chain();
     chain.advance(2);
-    let pow = |chain: &Chain, number: BlockNumber, nonce: u64, work: [u8; 32]| Call::PowRegister {
+    let pow = |number: BlockNumber, nonce: u64, work: [u8; 32]| Call::PowRegister {
         netuid: NET,
         coldkey: id(3),
         block_number: number,
@@ -162,8 +161,8 @@ fn proof_of_work_registration_where_the_subnet_allows_it() {
         work,
     };
     let recent = BlockNumber::new(chain.state.block().get());
-    let (nonce, work) = solve(&chain, recent, 50, 1_000);
-    chain.fails(&key(50), pow(&chain, recent, nonce, work), DispatchError::PowRegistrationDisabled);
+    let (nonce, work) = solve(recent, 50, 1_000);
+    chain.fails(&key(50), pow(recent, nonce, work), DispatchError::PowRegistrationDisabled);
     chain.ok(
         &key(2),
         Call::SetHyperparameter {
@@ -177,13 +176,13 @@ fn proof_of_work_registration_where_the_subnet_allows_it() {
     );
 
     let recent = BlockNumber::new(chain.state.block().get());
-    let (nonce, work) = solve(&chain, recent, 50, 1_000);
+    let (nonce, work) = solve(recent, 50, 1_000);
     let mut wrong = work;
     wrong[0] ^= 1;
-    chain.fails(&key(50), pow(&chain, recent, nonce, wrong), DispatchError::InvalidSeal);
+    chain.fails(&key(50), pow(recent, nonce, wrong), DispatchError::InvalidSeal);
     let recent = BlockNumber::new(chain.state.block().get());
-    let (nonce, work) = solve(&chain, recent, 50, 1_000);
-    let receipt = chain.ok(&key(50), pow(&chain, recent, nonce, work));
+    let (nonce, work) = solve(recent, 50, 1_000);
+    let receipt = chain.ok(&key(50), pow(recent, nonce, work));
     assert_eq!(receipt.fee, Rao::ZERO, "the work is the price");
     assert!(
         matches!(receipt.events[..], [Event::NeuronRegistered { cost, .. }] if cost == Rao::ZERO)
@@ -196,12 +195,12 @@ fn proof_of_work_registration_where_the_subnet_allows_it() {
         Call::SetHyperparameter { netuid: NET, value: Hyperparameter::Difficulty(u64::MAX) },
     );
     let recent = BlockNumber::new(chain.state.block().get());
-    let (nonce, work) = solve(&chain, recent, 51, 1);
+    let (nonce, work) = solve(recent, 51, 1);
     if !seal_meets_difficulty(&work, u64::MAX) {
-        chain.fails(&key(51), pow(&chain, recent, nonce, work), DispatchError::InvalidDifficulty);
+        chain.fails(&key(51), pow(recent, nonce, work), DispatchError::InvalidDifficulty);
     }
     let old = BlockNumber::new(1);
-    chain.fails(&key(51), pow(&chain, old, 0, [0; 32]), DispatchError::InvalidWorkBlock);
+    chain.fails(&key(51), pow(old, 0, [0; 32]), DispatchError::InvalidWorkBlock);
 }
 
 #[test]
