@@ -135,8 +135,11 @@ fn begin_block(state: &mut State, context: &BlockContext) {
     }
 }
 
-/// Applies one transaction and returns its receipt.
-pub(crate) fn apply_transaction(state: &mut State, tx: &SignedTransaction, index: u32) -> Receipt {
+/// Applies one transaction to the state as part of the current block and returns its
+/// receipt: an invalid transaction changes nothing; a valid one pays its fee and uses its
+/// nonce, and its call takes effect only if it succeeds. `execute_block` calls it for each
+/// transaction; on a copy of the state it is a dry run.
+pub fn apply_transaction(state: &mut State, tx: &SignedTransaction, index: u32) -> Receipt {
     let signer = tx.transaction.signer;
     let mut receipt = Receipt {
         tx_hash: tx.hash(),

@@ -42,6 +42,9 @@ pub fn genesis(config: &GenesisConfig) -> Result<State, GenesisError> {
         params.network_rate_limit = limit;
     }
     params.allow_loopback_axons = config.allow_loopback_axons;
+    if let Some(limit) = config.subnet_limit {
+        params.subnet_limit = limit.clamp(1, crate::subnets::MAX_SUBNETS);
+    }
     let chain = ChainInfo {
         chain_name: config.chain_name.clone(),
         genesis_hash: Hash::default(),

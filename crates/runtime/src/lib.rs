@@ -48,8 +48,8 @@ mod weights;
 
 pub use balances::EXISTENTIAL_DEPOSIT;
 pub use block::{
-    execute_block, fee, validate_transaction, BlockContext, BlockError, BlockOutcome, BASE_FEE,
-    FEE_PER_BYTE,
+    apply_transaction, execute_block, fee, validate_transaction, BlockContext, BlockError,
+    BlockOutcome, BASE_FEE, FEE_PER_BYTE,
 };
 pub use cached::Cached;
 pub use genesis::{genesis, GenesisError};

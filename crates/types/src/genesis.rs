@@ -133,6 +133,9 @@ pub struct GenesisConfig {
     /// Blocks between subnet registrations (default 7200).
     #[serde(default)]
     pub network_rate_limit: Option<u64>,
+    /// Most subnets at once (default 128).
+    #[serde(default)]
+    pub subnet_limit: Option<u16>,
     /// Accept axons on loopback addresses (local and development chains only).
     #[serde(default)]
     pub allow_loopback_axons: bool,

@@ -31,6 +31,7 @@ pub fn config() -> GenesisConfig {
         subnets: Vec::new(),
         network_min_lock: Some(100 * TAO),
         network_rate_limit: Some(0),
+        subnet_limit: None,
         allow_loopback_axons: false,
     }
 }
