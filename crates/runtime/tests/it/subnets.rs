@@ -285,3 +285,28 @@ fn a_thousand_and_twenty_four_subnets() {
     assert_eq!(chain.state.subnets().last().map(|(n, _)| n.get()), Some(1024));
     chain.advance(3);
 }
+
+/// A genesis config as a node operator writes it, in JSON.
+#[test]
+fn genesis_from_json() {
+    let alice = id(1).to_ss58();
+    let bob = id(2).to_ss58();
+    let text = format!(
+        r#"{{"chain_name": "tao-local", "sudo": "{alice}",
+            "balances": [{{"account": "{alice}", "rao": 1000000000000}}, {{"account": "{bob}", "rao": 5}}],
+            "authorities": ["00"],
+            "subnets": [{{"owner_coldkey": "{alice}", "owner_hotkey": "{bob}", "tempo": 10, "start_emission": true,
+                          "neurons": [{{"hotkey": "{}", "coldkey": "{alice}", "stake": 100}}]}}],
+            "subnet_limit": 1024, "allow_loopback_axons": true}}"#,
+        id(3).to_ss58()
+    );
+    let config: tao_types::GenesisConfig = serde_json::from_str(&text).unwrap();
+    let state = genesis(&config).unwrap();
+    assert_eq!(state.total_issuance(), Rao::new(1_000_000_000_005));
+    assert_eq!(state.chain().params.subnet_limit, 1024);
+    assert!(state.chain().params.allow_loopback_axons);
+    let subnet = state.subnet(NET).unwrap();
+    assert_eq!(subnet.info.get().params.tempo, 10);
+    assert_eq!(subnet.neurons.get().neurons[1].stake, tao_primitives::AlphaRao::new(100));
+    assert_eq!(state.hotkey_owner(&id(2)), Some(id(1)));
+}
