@@ -24,6 +24,7 @@
 
 pub mod emission;
 pub mod lock;
+pub mod pool;
 pub mod registration;
 
 pub use emission::{block_emission, DEFAULT_BLOCK_EMISSION, TOTAL_SUPPLY};
