@@ -22,6 +22,7 @@
     )
 )]
 
+pub mod coinbase;
 pub mod emission;
 pub mod lock;
 pub mod pool;
