@@ -45,6 +45,7 @@ impl Perquintill {
     }
 
     /// `p / q` rounded down, clamped to one; one half if `q` is 0.
+    #[allow(clippy::arithmetic_side_effects)] // BigUint cannot overflow; q ≠ 0 is checked
     pub fn from_rational(p: u128, q: u128) -> Self {
         if q == 0 {
             return Self::HALF;
@@ -62,6 +63,7 @@ impl Perquintill {
     }
 
     /// `round_half_up(value × self)` (the reference's `mul_perquintill_round`).
+    #[allow(clippy::arithmetic_side_effects)] // BigUint cannot overflow; ACCURACY ≠ 0
     pub fn mul_round(self, value: u128) -> u128 {
         let num = BigUint::from(value) * BigUint::from(self.0) + BigUint::from(ACCURACY / 2);
         u128::try_from(num / BigUint::from(ACCURACY)).unwrap_or(u128::MAX)
@@ -240,7 +242,7 @@ impl Pool {
         };
         let power = match power.to_u64() {
             Some(p) => U64F64::saturating_from_num(p),
-            None if power > SafeInt::from(u64::MAX) => U64F64::saturating_from_num(u64::MAX),
+            None if power > u64::MAX => U64F64::saturating_from_num(u64::MAX),
             None => U64F64::from_num(0),
         };
         let ratio = power
@@ -261,7 +263,7 @@ impl Pool {
 
     /// Alpha to sell for `tao` out (`get_base_needed_for_quote`).
     pub fn base_needed_for_quote(&self, tao: u64) -> u64 {
-        let e = self.exp_scaled(self.tao, -i128::from(tao), false);
+        let e = self.exp_scaled(self.tao, i128::from(tao).saturating_neg(), false);
         U64F64::saturating_from_num(self.alpha)
             .saturating_mul(e.saturating_sub(U64F64::from_num(1)))
             .saturating_to_num()
