@@ -49,6 +49,7 @@ fn config(accounts: u32, subnets: u32, neurons: u32) -> GenesisConfig {
                             stake: AlphaRao::new(if k < 8 { 1_000_000 + u64::from(k) } else { 0 }),
                         })
                         .collect(),
+                    pool_tao: None,
                 }
             })
             .collect(),

@@ -1,8 +1,8 @@
 //! `execute_block`: the recipe every node runs for every block.
 
 use crate::{
-    dispatch::dispatch, emission::mint_block_emission, epoch::run_due_epochs,
-    neurons::POW_BLOCK_WINDOW, State,
+    coinbase::run_coinbase, dispatch::dispatch, epoch::run_due_epochs, neurons::POW_BLOCK_WINDOW,
+    State,
 };
 use codec::Encode;
 use tao_economics::{decay_burn, BurnBounds};
@@ -88,8 +88,8 @@ pub fn validate_transaction(
 /// 1. begin: advance the block number, remember the parent hash, decay registration prices;
 /// 2. transactions, each valid one paying its fee and using its nonce, its call applied
 ///    only if it succeeds as a whole;
-/// 3. the block emission, minted into the emitting subnets;
-/// 4. the epochs that are due;
+/// 3. the coinbase: block emission into the emitting subnets' pools and pending alpha;
+/// 4. the epochs that are due, each paying its pending alpha out;
 /// 5. the state root.
 ///
 /// Deterministic: the same state, context and transactions give the same state and root.
@@ -109,7 +109,7 @@ pub fn execute_block(
         .map(|(index, tx)| apply_transaction(state, tx, u32::try_from(index).unwrap_or(u32::MAX)))
         .collect();
     let mut events = Vec::new();
-    mint_block_emission(state, &mut events);
+    run_coinbase(state, &mut events);
     run_due_epochs(state, &mut events);
     Ok(BlockOutcome { receipts, events, state_root: state.state_root() })
 }

@@ -3,7 +3,11 @@
 //! Every handler validates everything before its first write, so a failed call changes
 //! nothing (the fee and nonce were taken before dispatch).
 
-use crate::{balances, neurons, subnets, weights, State};
+use crate::{
+    balances, neurons,
+    staking::{self, Place},
+    subnets, weights, State,
+};
 use tao_primitives::AccountId;
 use tao_types::{Call, DispatchError, Event, Existence};
 
@@ -45,6 +49,51 @@ pub(crate) fn dispatch(
         }
         Call::RevealWeights { netuid, uids, values, salt, version_key } => {
             weights::reveal_weights(state, signer, *netuid, uids, values, salt, *version_key)
+        }
+        Call::AddStake { hotkey, netuid, amount, limit_price } => {
+            staking::add_stake(state, signer, *hotkey, *netuid, *amount, *limit_price)
+        }
+        Call::RemoveStake { hotkey, netuid, amount, limit_price } => {
+            staking::remove_stake(state, signer, *hotkey, *netuid, *amount, *limit_price)
+        }
+        Call::UnstakeAll { hotkey } => staking::unstake_all(state, signer, *hotkey),
+        Call::MoveStake {
+            origin_hotkey,
+            destination_hotkey,
+            origin_netuid,
+            destination_netuid,
+            amount,
+        } => {
+            let from = Place { netuid: *origin_netuid, hotkey: *origin_hotkey, coldkey: signer };
+            let to =
+                Place { netuid: *destination_netuid, hotkey: *destination_hotkey, coldkey: signer };
+            staking::relocate(state, from, to, *amount, None)
+        }
+        Call::TransferStake {
+            destination_coldkey,
+            hotkey,
+            origin_netuid,
+            destination_netuid,
+            amount,
+        } => {
+            let from = Place { netuid: *origin_netuid, hotkey: *hotkey, coldkey: signer };
+            let to = Place {
+                netuid: *destination_netuid,
+                hotkey: *hotkey,
+                coldkey: *destination_coldkey,
+            };
+            staking::transfer_stake(state, from, to, *amount)
+        }
+        Call::SwapStake { hotkey, origin_netuid, destination_netuid, amount, limit_price } => {
+            let from = Place { netuid: *origin_netuid, hotkey: *hotkey, coldkey: signer };
+            let to = Place { netuid: *destination_netuid, hotkey: *hotkey, coldkey: signer };
+            staking::relocate(state, from, to, *amount, *limit_price)
+        }
+        Call::IncreaseTake { hotkey, take } => {
+            staking::set_take(state, signer, *hotkey, *take, true)
+        }
+        Call::DecreaseTake { hotkey, take } => {
+            staking::set_take(state, signer, *hotkey, *take, false)
         }
     }
 }

@@ -1,9 +1,15 @@
 //! Epoch scheduling and running Yuma Consensus on a subnet's state (`chain-protocol.md`
 //! §3.6, §4).
 
-use crate::{state::SubnetInfo, State, Subnet};
-use substrate_fixed::types::I64F64;
-use tao_primitives::{AlphaRao, BlockNumber, NetUid};
+use crate::{
+    stake::{Delegate, RootStake},
+    state::SubnetInfo,
+    State, Subnet,
+};
+use std::collections::BTreeMap;
+use substrate_fixed::types::{I64F64, U96F32};
+use tao_economics::coinbase::tao_weight;
+use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid};
 use tao_types::Event;
 use tao_yuma::{to_u16, BondModel, CommitReveal, LiquidAlpha, Params, YumaInput};
 
@@ -32,13 +38,36 @@ pub fn current_epoch_with_lookahead(info: &SubnetInfo, b: BlockNumber) -> u64 {
     info.epoch_index.saturating_add(u64::from(should_run_epoch(info, b)))
 }
 
+/// What the payout needs from the rest of the state.
+pub(crate) struct PayoutContext<'a> {
+    /// Root stake by hotkey.
+    pub root_stakes: &'a BTreeMap<AccountId, RootStake>,
+    /// Delegate takes by hotkey.
+    pub delegates: &'a BTreeMap<AccountId, Delegate>,
+    /// The default (maximum) take.
+    pub default_take: u16,
+    /// `TaoWeight` as a fraction.
+    pub tao_weight: U96F32,
+    /// `StakeThreshold`.
+    pub stake_threshold: u64,
+}
+
 /// Runs the epochs due this block, in netuid order, at most `MaxEpochsPerBlock`; a due
-/// subnet beyond the cap is deferred to the next block.
+/// subnet beyond the cap is deferred to the next block. Each epoch pays out its pending
+/// alpha.
 pub(crate) fn run_due_epochs(state: &mut State, events: &mut Vec<Event>) {
     let now = state.block();
-    let params = state.chain().params.clone();
+    let State { chain, subnets, root_stakes, delegates, .. } = state;
+    let params = &chain.get().params;
+    let context = PayoutContext {
+        root_stakes: root_stakes.get(),
+        delegates: delegates.get(),
+        default_take: params.max_take,
+        tao_weight: tao_weight(params.tao_weight),
+        stake_threshold: params.stake_threshold,
+    };
     let mut ran: u16 = 0;
-    for (netuid, subnet) in state.subnets.iter_mut() {
+    for (netuid, subnet) in subnets.iter_mut() {
         let info = subnet.info.make_mut();
         info.blocks_since_last_step = info.blocks_since_last_step.saturating_add(1);
         if !should_run_epoch(info, now) {
@@ -50,7 +79,7 @@ pub(crate) fn run_due_epochs(state: &mut State, events: &mut Vec<Event>) {
             continue;
         }
         ran = ran.saturating_add(1);
-        events.push(run_epoch(*netuid, subnet, now, params.stake_threshold));
+        events.push(run_epoch(*netuid, subnet, now, &context));
         let info = subnet.info.make_mut();
         info.blocks_since_last_step = 0;
         info.last_epoch_block = now;
@@ -60,8 +89,27 @@ pub(crate) fn run_due_epochs(state: &mut State, events: &mut Vec<Event>) {
     }
 }
 
+/// A hotkey's stake weight on a subnet: its alpha plus its root TAO × `TaoWeight`.
+pub fn stake_weight(
+    subnet: &Subnet,
+    root_stakes: &BTreeMap<AccountId, RootStake>,
+    hotkey: &AccountId,
+    weight: U96F32,
+) -> I64F64 {
+    let alpha = subnet.stakes.get().get(hotkey).map_or(0, |p| p.total);
+    let root = root_stakes.get(hotkey).map_or(0, |r| r.total);
+    let root_part = U96F32::saturating_from_num(root).saturating_mul(weight);
+    I64F64::saturating_from_num(alpha).saturating_add(I64F64::saturating_from_num(root_part))
+}
+
 /// The epoch's input, read from the subnet.
-pub fn epoch_input(subnet: &Subnet, now: BlockNumber, stake_threshold: u64) -> YumaInput {
+pub fn epoch_input(
+    subnet: &Subnet,
+    root_stakes: &BTreeMap<AccountId, RootStake>,
+    weight: U96F32,
+    now: BlockNumber,
+    stake_threshold: u64,
+) -> YumaInput {
     let info = subnet.info.get();
     let table = subnet.neurons.get();
     let p = &info.params;
@@ -83,12 +131,17 @@ pub fn epoch_input(subnet: &Subnet, now: BlockNumber, stake_threshold: u64) -> Y
     } else {
         CommitReveal::Off
     };
+    let pending = &info.pending;
     YumaInput {
         block: now,
         tempo: p.tempo,
         last_epoch_block: info.last_step_block,
         activity_cutoff: p.activity_cutoff(),
-        stake: table.neurons.iter().map(|n| I64F64::from_num(n.stake.get())).collect(),
+        stake: table
+            .neurons
+            .iter()
+            .map(|n| stake_weight(subnet, root_stakes, &n.hotkey, weight))
+            .collect(),
         stake_threshold,
         owner: table.uids.get(&info.owner_hotkey).copied(),
         validator_permit: table.neurons.iter().map(|n| n.epoch.validator_permit).collect(),
@@ -113,19 +166,26 @@ pub fn epoch_input(subnet: &Subnet, now: BlockNumber, stake_threshold: u64) -> Y
                 LiquidAlpha::Off
             },
         },
-        emission: AlphaRao::new(info.pending_emission.get()),
+        emission: AlphaRao::new(
+            pending.server.saturating_add(pending.validator).saturating_add(pending.root),
+        ),
     }
 }
 
-/// Runs Yuma on the subnet and stores its outputs for the metagraph. The pending emission
-/// is left for the payout (the economics).
-fn run_epoch(netuid: NetUid, subnet: &mut Subnet, now: BlockNumber, stake_threshold: u64) -> Event {
-    let input = epoch_input(subnet, now, stake_threshold);
-    let emission = subnet.info.get().pending_emission;
+/// Runs Yuma on the subnet, stores its outputs for the metagraph, and pays the pending
+/// alpha out.
+fn run_epoch(
+    netuid: NetUid,
+    subnet: &mut Subnet,
+    now: BlockNumber,
+    context: &PayoutContext<'_>,
+) -> Event {
+    let input =
+        epoch_input(subnet, context.root_stakes, context.tao_weight, now, context.stake_threshold);
     // The state keeps every invariant `validate` checks (lengths, UIDs < n, no repeats),
-    // so the epoch cannot reject it; if it ever did, the outputs stay as they were.
+    // so the epoch cannot reject it; if it ever did, nothing is paid and pending stays.
     let Ok(output) = tao_yuma::epoch(&input) else {
-        return Event::EpochCompleted { netuid, emission };
+        return Event::EpochCompleted { netuid, emission: AlphaRao::ZERO };
     };
     let consensus = to_u16(&output.consensus);
     let incentive = to_u16(&output.incentive);
@@ -147,5 +207,6 @@ fn run_epoch(netuid: NetUid, subnet: &mut Subnet, now: BlockNumber, stake_thresh
         neuron.epoch.emission = output.combined_emission.get(uid).map_or(0, |e| e.get());
         neuron.bonds = bonds.get(uid).cloned().unwrap_or_default();
     }
-    Event::EpochCompleted { netuid, emission }
+    let paid = crate::payout::distribute(subnet, &output, context);
+    Event::EpochCompleted { netuid, emission: AlphaRao::new(paid) }
 }

@@ -72,10 +72,6 @@ pub fn genesis(config: &GenesisConfig) -> Result<State, GenesisError> {
         issuance = issuance.checked_add(entry.rao).ok_or(GenesisError::IssuanceTooLarge)?;
         state.account_mut(&entry.account).free = entry.rao;
     }
-    if issuance > TOTAL_SUPPLY {
-        return Err(GenesisError::IssuanceTooLarge);
-    }
-    state.chain_mut().total_issuance = issuance;
 
     if config.subnets.len() > usize::from(state.chain().params.subnet_limit) {
         return Err(GenesisError::TooManySubnets(config.subnets.len()));
@@ -90,7 +86,9 @@ pub fn genesis(config: &GenesisConfig) -> Result<State, GenesisError> {
             return Err(GenesisError::TooManyNeurons(spec.neurons.len().saturating_add(1)));
         }
         claim_hotkey(&mut state, spec.owner_hotkey, spec.owner_coldkey)?;
-        new_subnet(&mut state, netuid, spec.owner_coldkey, spec.owner_hotkey, Rao::ZERO);
+        let pool_tao = spec.pool_tao.map_or(state.chain().params.network_min_lock, Rao::new);
+        issuance = issuance.checked_add(pool_tao).ok_or(GenesisError::IssuanceTooLarge)?;
+        new_subnet(&mut state, netuid, spec.owner_coldkey, spec.owner_hotkey, Rao::ZERO, pool_tao);
         let Some(subnet) = state.subnet_mut(netuid) else { continue };
         let info = subnet.info.make_mut();
         if let Some(tempo) = spec.tempo {
@@ -110,11 +108,23 @@ pub fn genesis(config: &GenesisConfig) -> Result<State, GenesisError> {
                 return Err(GenesisError::DuplicateHotkey(neuron.hotkey));
             }
             append_neuron(subnet, neuron.hotkey, neuron.coldkey, BlockNumber::GENESIS);
-            if let Some(last) = subnet.neurons.make_mut().neurons.last_mut() {
-                last.stake = neuron.stake;
+            if !neuron.stake.is_zero() {
+                subnet
+                    .stakes
+                    .make_mut()
+                    .entry(neuron.hotkey)
+                    .or_default()
+                    .add(neuron.coldkey, neuron.stake.get());
+                let info = subnet.info.make_mut();
+                info.alpha_out = info.alpha_out.saturating_add(neuron.stake);
             }
         }
     }
+
+    if issuance > TOTAL_SUPPLY {
+        return Err(GenesisError::IssuanceTooLarge);
+    }
+    state.chain_mut().total_issuance = issuance;
 
     let mut seed = b"tao-genesis".to_vec();
     config.chain_name.encode_to(&mut seed);

@@ -37,11 +37,14 @@
 mod balances;
 mod block;
 mod cached;
+mod coinbase;
 mod dispatch;
-mod emission;
 pub mod epoch;
 mod genesis;
 pub mod neurons;
+mod payout;
+pub mod stake;
+mod staking;
 mod state;
 pub mod subnets;
 mod weights;
@@ -54,7 +57,7 @@ pub use block::{
 pub use cached::Cached;
 pub use genesis::{genesis, GenesisError};
 pub use state::{
-    Account, ChainInfo, GlobalParams, Hyperparams, Neuron, NeuronEpochOutput, NeuronTable, State,
-    Subnet, SubnetInfo, WeightCommit,
+    Account, ChainInfo, GlobalParams, Hyperparams, Neuron, NeuronEpochOutput, NeuronTable,
+    PendingAlpha, StakeTable, State, Subnet, SubnetInfo, WeightCommit,
 };
 pub use weights::MAX_UNREVEALED_COMMITS;

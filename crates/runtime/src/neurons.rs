@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use sha3::Keccak256;
 use substrate_fixed::types::U64F64;
 use tao_economics::{bump_burn, BurnBounds};
-use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid, Rao, Uid};
+use tao_primitives::{AccountId, BlockNumber, NetUid, Rao, Uid};
 use tao_types::{AxonInfo, DispatchError, Event, Hash, IpType};
 
 type Outcome = Result<Vec<Event>, DispatchError>;
@@ -38,7 +38,6 @@ fn fresh_neuron(hotkey: AccountId, coldkey: AccountId, now: BlockNumber) -> Neur
         block_at_registration: now,
         last_update: now,
         axon: None,
-        stake: AlphaRao::ZERO,
         weights: Vec::new(),
         bonds: Vec::new(),
         epoch: NeuronEpochOutput::default(),
@@ -186,9 +185,24 @@ pub(crate) fn burned_register(
     let remaining =
         state.account(&coldkey).free.checked_sub(cost).ok_or(DispatchError::InsufficientBalance)?;
 
+    // The burn buys alpha from the pool, which is destroyed: the TAO stays in the pool and
+    // raises the price. If the pool cannot take it, the TAO is recycled instead.
+    let bought = info.pool.buy(cost.get(), tao_economics::pool::max_price(), info.fee_rate).ok();
+
     state.account_mut(&coldkey).free = remaining;
+    let recycled = match bought {
+        Some(swap) => {
+            if let Some(subnet) = state.subnet_mut(netuid) {
+                let info = subnet.info.make_mut();
+                info.pool.tao = info.pool.tao.saturating_add(swap.amount_in);
+                info.pool.alpha = info.pool.alpha.saturating_sub(swap.amount_out);
+            }
+            swap.fee
+        }
+        None => cost.get(),
+    };
     let chain = state.chain_mut();
-    chain.total_issuance = chain.total_issuance.saturating_sub(cost);
+    chain.total_issuance = chain.total_issuance.saturating_sub(Rao::new(recycled));
     chain.total_registration_burn = chain.total_registration_burn.saturating_add(cost);
     let (uid, replaced) = place(state, netuid, slot, hotkey, coldkey);
     if let Some(subnet) = state.subnet_mut(netuid) {

@@ -13,10 +13,14 @@
 //! The state root is BLAKE2b-256 over the digests of these parts, each cached until the
 //! part changes, so a block re-hashes only what it touched.
 
-use crate::cached::Cached;
+use crate::{
+    cached::Cached,
+    stake::{Delegate, RootStake, StakePool},
+};
 use codec::{Decode, Encode};
 use std::collections::BTreeMap;
-use tao_economics::LockState;
+use substrate_fixed::types::{I96F32, U96F32};
+use tao_economics::{pool::Pool, LockState};
 use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid, Rao, Uid};
 use tao_types::{blake2_256, AxonInfo, Hash};
 
@@ -48,6 +52,18 @@ pub struct GlobalParams {
     pub network_immunity_period: u64,
     /// Whether axons may be served on loopback addresses (local chains).
     pub allow_loopback_axons: bool,
+    /// Weight of root TAO in stake, a fraction of `u64::MAX` (`TaoWeight`).
+    pub tao_weight: u64,
+    /// Owners' cut of alpha emission, a u16 proportion (`SubnetOwnerCut`).
+    pub subnet_owner_cut: u16,
+    /// The least TAO a stake operation may move (`DefaultMinStake`).
+    pub min_stake: Rao,
+    /// Highest delegate take (`MaxDelegateTake`), also the default.
+    pub max_take: u16,
+    /// Lowest delegate take (`MinDelegateTake`).
+    pub min_take: u16,
+    /// Blocks between two take increases (`TxDelegateTakeRateLimit`).
+    pub take_rate_limit: u64,
 }
 
 impl Default for GlobalParams {
@@ -64,6 +80,12 @@ impl Default for GlobalParams {
             start_call_delay: 0,
             network_immunity_period: 1_296_000,
             allow_loopback_axons: false,
+            tao_weight: tao_economics::coinbase::DEFAULT_TAO_WEIGHT,
+            subnet_owner_cut: tao_economics::coinbase::DEFAULT_SUBNET_OWNER_CUT,
+            min_stake: Rao::new(2_000_000),
+            max_take: 11_796,
+            min_take: 0,
+            take_rate_limit: 216_000,
         }
     }
 }
@@ -138,6 +160,7 @@ pub struct Hyperparams {
     pub yuma3: bool,
     pub bonds_reset_enabled: bool,
     pub transfers_enabled: bool,
+    pub owner_cut_enabled: bool,
     pub immune_owner_uids_limit: u16,
     pub min_non_immune_uids: u16,
 }
@@ -176,6 +199,7 @@ impl Hyperparams {
             yuma3: true,
             bonds_reset_enabled: false,
             transfers_enabled: true,
+            owner_cut_enabled: true,
             immune_owner_uids_limit: 1,
             min_non_immune_uids: 10,
         }
@@ -204,10 +228,24 @@ pub struct SubnetInfo {
     pub burn_decay_q32: u64,
     /// First block of emission (`start_call`), if started.
     pub first_emission_block: Option<BlockNumber>,
-    /// TAO locked by the owner at creation.
+    /// TAO locked by the owner at creation (it seeded the pool).
     pub locked: Rao,
-    /// TAO emission accrued to the subnet and not yet paid out.
-    pub pending_emission: Rao,
+    /// The TAO/alpha pool.
+    pub pool: Pool,
+    /// The pool's swap fee, a u16 proportion.
+    pub fee_rate: u16,
+    /// Alpha outside the pool: stakes, protocol alpha, pending emission, burned alpha.
+    pub alpha_out: AlphaRao,
+    /// Alpha bought by the protocol with excess TAO (`SubnetProtocolAlpha`).
+    pub protocol_alpha: AlphaRao,
+    /// Alpha withheld for good (owner-hotkey miner emission), still counted in `alpha_out`.
+    pub alpha_burned: AlphaRao,
+    /// Alpha emitted and waiting for the next epoch.
+    pub pending: PendingAlpha,
+    /// The moving (EMA) price, capped spot price averaged (`SubnetMovingPrice`).
+    pub moving_price: I96F32,
+    /// Fraction of the last epoch's miner emission withheld (`MinerBurned`).
+    pub miner_burned: U96F32,
     /// Block of the last epoch.
     pub last_epoch_block: BlockNumber,
     /// An epoch deferred or triggered to this block (0 = none).
@@ -220,6 +258,29 @@ pub struct SubnetInfo {
     pub last_step_block: BlockNumber,
     /// Last block the owner set each parameter (by `Hyperparameter::key`).
     pub param_last_set: BTreeMap<u8, BlockNumber>,
+}
+
+/// Alpha accrued since the last epoch, by destination.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct PendingAlpha {
+    /// For miners.
+    pub server: u64,
+    /// For validators and their nominators.
+    pub validator: u64,
+    /// For validators' root stakers.
+    pub root: u64,
+    /// For the owner.
+    pub owner: u64,
+}
+
+impl PendingAlpha {
+    /// All of it.
+    pub fn total(&self) -> u64 {
+        self.server
+            .saturating_add(self.validator)
+            .saturating_add(self.root)
+            .saturating_add(self.owner)
+    }
 }
 
 /// A weights commit waiting for its reveal.
@@ -246,8 +307,6 @@ pub struct Neuron {
     pub last_update: BlockNumber,
     /// Where it serves, and the block it said so.
     pub axon: Option<(BlockNumber, AxonInfo)>,
-    /// Alpha staked to it (set at genesis; staking arrives with the economics).
-    pub stake: AlphaRao,
     /// Its weights (validators), sorted by UID, zeros kept.
     pub weights: Vec<(Uid, u16)>,
     /// Its bonds after the last epoch.
@@ -290,6 +349,9 @@ pub struct NeuronTable {
     pub used_work: BTreeMap<BlockNumber, Vec<[u8; 32]>>,
 }
 
+/// Stake pools of a subnet by hotkey.
+pub type StakeTable = BTreeMap<AccountId, StakePool>;
+
 /// A subnet.
 #[derive(Clone, Debug)]
 pub struct Subnet {
@@ -297,6 +359,8 @@ pub struct Subnet {
     pub info: Cached<SubnetInfo>,
     /// Its neurons.
     pub neurons: Cached<NeuronTable>,
+    /// Alpha staked on it, by hotkey.
+    pub stakes: Cached<StakeTable>,
 }
 
 /// The whole chain state.
@@ -306,6 +370,8 @@ pub struct State {
     pub(crate) accounts: Vec<Cached<BTreeMap<AccountId, Account>>>,
     pub(crate) hotkey_owners: Vec<Cached<BTreeMap<AccountId, AccountId>>>,
     pub(crate) subnets: BTreeMap<NetUid, Subnet>,
+    pub(crate) root_stakes: Cached<BTreeMap<AccountId, RootStake>>,
+    pub(crate) delegates: Cached<BTreeMap<AccountId, Delegate>>,
 }
 
 fn bucket(id: &AccountId) -> usize {
@@ -320,6 +386,8 @@ impl State {
             accounts: vec![Cached::default(); BUCKETS],
             hotkey_owners: vec![Cached::default(); BUCKETS],
             subnets: BTreeMap::new(),
+            root_stakes: Cached::default(),
+            delegates: Cached::default(),
         }
     }
 
@@ -379,12 +447,55 @@ impl State {
         for bucket in &self.hotkey_owners {
             parts.extend_from_slice(&bucket.digest().0);
         }
+        parts.extend_from_slice(&self.root_stakes.digest().0);
+        parts.extend_from_slice(&self.delegates.digest().0);
         for (netuid, subnet) in &self.subnets {
             parts.extend_from_slice(&netuid.get().to_le_bytes());
             parts.extend_from_slice(&subnet.info.digest().0);
             parts.extend_from_slice(&subnet.neurons.digest().0);
+            parts.extend_from_slice(&subnet.stakes.digest().0);
         }
         blake2_256(&parts)
+    }
+
+    /// Root stake (TAO) on a hotkey.
+    pub fn root_stake(&self, hotkey: &AccountId) -> Option<&RootStake> {
+        self.root_stakes.get().get(hotkey)
+    }
+
+    /// All root stake, by hotkey.
+    pub fn root_stakes(&self) -> &BTreeMap<AccountId, RootStake> {
+        self.root_stakes.get()
+    }
+
+    /// A hotkey's delegate take (the maximum until it chooses one).
+    pub fn take(&self, hotkey: &AccountId) -> u16 {
+        self.delegates.get().get(hotkey).map_or(self.chain().params.max_take, |d| d.take)
+    }
+
+    /// A coldkey's alpha on a hotkey on a subnet.
+    pub fn stake_of(&self, netuid: NetUid, hotkey: &AccountId, coldkey: &AccountId) -> AlphaRao {
+        let value = self
+            .subnets
+            .get(&netuid)
+            .and_then(|s| s.stakes.get().get(hotkey))
+            .map_or(0, |pool| pool.value(coldkey));
+        AlphaRao::new(value)
+    }
+
+    /// A hotkey's total alpha on a subnet.
+    pub fn hotkey_alpha(&self, netuid: NetUid, hotkey: &AccountId) -> AlphaRao {
+        AlphaRao::new(
+            self.subnets
+                .get(&netuid)
+                .and_then(|s| s.stakes.get().get(hotkey))
+                .map_or(0, |p| p.total),
+        )
+    }
+
+    /// All TAO on root.
+    pub fn total_root_stake(&self) -> u64 {
+        self.root_stakes.get().values().fold(0u64, |acc, r| acc.saturating_add(r.total))
     }
 
     // ---- writes (crate only) ----

@@ -3,12 +3,15 @@
 
 use crate::{
     neurons::append_neuron,
-    state::{Hyperparams, NeuronTable, State, SubnetInfo},
+    state::{Hyperparams, NeuronTable, PendingAlpha, StakeTable, State, SubnetInfo},
     Cached, Subnet,
 };
+use substrate_fixed::types::{I96F32, U64F64, U96F32};
+use tao_economics::pool::{Pool, DEFAULT_FEE_RATE, MAX_FEE_RATE};
 use tao_economics::{
     block_emission, decay_factor_q32, lock_reduction_interval, network_lock_cost, LockState,
 };
+use tao_primitives::{fixed::SafeDiv, AlphaRao};
 use tao_primitives::{AccountId, BlockNumber, NetUid, Rao};
 use tao_types::{DispatchError, Event, GlobalParameter, Hyperparameter, Setter};
 
@@ -19,15 +22,39 @@ pub const MAX_SUBNETS: u16 = 4_095;
 
 type Outcome = Result<Vec<Event>, DispatchError>;
 
-/// Adds a subnet with the new-subnet defaults; the owner hotkey becomes UID 0.
+/// The median spot price of the existing subnets (1 if none has a price).
+fn median_price(state: &State) -> U64F64 {
+    let mut prices: Vec<U64F64> = state
+        .subnets
+        .values()
+        .map(|s| s.info.get().pool.price())
+        .filter(|p| *p > U64F64::from_num(0))
+        .collect();
+    prices.sort();
+    let mid = prices.len() / 2;
+    match (prices.get(mid.wrapping_sub(1)), prices.get(mid)) {
+        (_, None) => U64F64::from_num(1),
+        (Some(low), Some(high)) if prices.len() % 2 == 0 => {
+            low.saturating_add(*high).safe_div(U64F64::from_num(2))
+        }
+        (_, Some(middle)) => *middle,
+    }
+}
+
+/// Adds a subnet with the new-subnet defaults; the owner hotkey becomes UID 0. The pool
+/// starts with `pool_tao` and the alpha that buys at the median subnet price.
 pub(crate) fn new_subnet(
     state: &mut State,
     netuid: NetUid,
     coldkey: AccountId,
     hotkey: AccountId,
     locked: Rao,
+    pool_tao: Rao,
 ) {
     let now = state.block();
+    let pool_alpha = U64F64::saturating_from_num(pool_tao.get())
+        .safe_div(median_price(state))
+        .saturating_to_num::<u64>();
     let params = Hyperparams::new_subnet();
     let stagger = u64::from(netuid.get()).checked_rem(u64::from(params.tempo)).unwrap_or(0);
     let info = SubnetInfo {
@@ -38,7 +65,14 @@ pub(crate) fn new_subnet(
         burn_decay_q32: decay_factor_q32(params.burn_half_life),
         first_emission_block: None,
         locked,
-        pending_emission: Rao::ZERO,
+        pool: Pool::new(pool_tao.get(), pool_alpha),
+        fee_rate: DEFAULT_FEE_RATE,
+        alpha_out: AlphaRao::ZERO,
+        protocol_alpha: AlphaRao::ZERO,
+        alpha_burned: AlphaRao::ZERO,
+        pending: PendingAlpha::default(),
+        moving_price: I96F32::from_num(0),
+        miner_burned: U96F32::from_num(0),
         last_epoch_block: BlockNumber::new(now.get().saturating_sub(stagger)),
         pending_epoch_at: BlockNumber::GENESIS,
         blocks_since_last_step: 0,
@@ -47,8 +81,11 @@ pub(crate) fn new_subnet(
         param_last_set: Default::default(),
         params,
     };
-    let mut subnet =
-        Subnet { info: Cached::new(info), neurons: Cached::new(NeuronTable::default()) };
+    let mut subnet = Subnet {
+        info: Cached::new(info),
+        neurons: Cached::new(NeuronTable::default()),
+        stakes: Cached::new(StakeTable::default()),
+    };
     append_neuron(&mut subnet, hotkey, coldkey, now);
     state.set_hotkey_owner(hotkey, coldkey);
     state.subnets.insert(netuid, subnet);
@@ -95,7 +132,7 @@ pub(crate) fn register_network(
         events.push(remove_subnet(state, pruned));
     }
     state.account_mut(&coldkey).free = remaining;
-    new_subnet(state, netuid, coldkey, hotkey, cost);
+    new_subnet(state, netuid, coldkey, hotkey, cost, cost);
     state.chain_mut().lock = LockState { last_lock: cost, last_lock_block: now };
     events.push(Event::NetworkAdded { netuid, owner: coldkey, lock: cost });
     Ok(events)
@@ -120,17 +157,38 @@ fn subnet_to_prune(state: &State) -> Result<NetUid, DispatchError> {
         .ok_or(DispatchError::SubnetLimitReached)
 }
 
-/// Removes a subnet: the lock goes back to the owner, unpaid emission is recycled.
+/// Removes a subnet: the pool's TAO goes to its alpha holders pro rata (the protocol's
+/// alpha, in the pool and bought, is a holder too: its share is recycled), and so does
+/// whatever rounding leaves.
 fn remove_subnet(state: &mut State, netuid: NetUid) -> Event {
     let Some(subnet) = state.subnets.remove(&netuid) else {
         return Event::NetworkRemoved { netuid, refund: Rao::ZERO };
     };
     let info = subnet.info.get();
-    let owner = state.account_mut(&info.owner_coldkey);
-    owner.free = owner.free.saturating_add(info.locked);
+    let mut holders: Vec<(AccountId, u64)> = Vec::new();
+    for pool in subnet.stakes.get().values() {
+        for coldkey in pool.coldkeys() {
+            holders.push((*coldkey, pool.value(coldkey)));
+        }
+    }
+    let protocol = info.pool.alpha.saturating_add(info.protocol_alpha.get());
+    let total_alpha =
+        holders.iter().fold(u128::from(protocol), |acc, (_, v)| acc.saturating_add(u128::from(*v)));
+    let pot = u128::from(info.pool.tao);
+    let mut paid: u64 = 0;
+    for (coldkey, alpha) in holders {
+        let share = u64::try_from(
+            pot.saturating_mul(u128::from(alpha)).checked_div(total_alpha).unwrap_or(0),
+        )
+        .unwrap_or(0);
+        let account = state.account_mut(&coldkey);
+        account.free = account.free.saturating_add(Rao::new(share));
+        paid = paid.saturating_add(share);
+    }
     let chain = state.chain_mut();
-    chain.total_issuance = chain.total_issuance.saturating_sub(info.pending_emission);
-    Event::NetworkRemoved { netuid, refund: info.locked }
+    chain.total_issuance =
+        chain.total_issuance.saturating_sub(Rao::new(info.pool.tao.saturating_sub(paid)));
+    Event::NetworkRemoved { netuid, refund: Rao::new(paid) }
 }
 
 /// `dissolve_network` (root).
@@ -225,6 +283,12 @@ pub(crate) fn set_hyperparameter(
         info.last_epoch_block = now;
     }
     info.params = params;
+    if let Hyperparameter::FeeRate(rate) = value {
+        if rate > MAX_FEE_RATE {
+            return Err(DispatchError::InvalidValue);
+        }
+        info.fee_rate = rate;
+    }
     if as_owner {
         info.param_last_set.insert(value.key(), now);
     }
@@ -328,6 +392,8 @@ fn apply_hyperparameter(
         H::Yuma3Enabled(v) => params.yuma3 = v,
         H::BondsResetEnabled(v) => params.bonds_reset_enabled = v,
         H::TransfersEnabled(v) => params.transfers_enabled = v,
+        H::OwnerCutEnabled(v) => params.owner_cut_enabled = v,
+        H::FeeRate(_) => {}
         H::ImmuneOwnerUidsLimit(v) => {
             check((1..=10).contains(&v))?;
             params.immune_owner_uids_limit = v;
@@ -367,6 +433,8 @@ pub(crate) fn set_global_parameter(
         GlobalParameter::StakeThreshold(v) => params.stake_threshold = v,
         GlobalParameter::NetworkImmunityPeriod(v) => params.network_immunity_period = v,
         GlobalParameter::StartCallDelay(v) => params.start_call_delay = v,
+        GlobalParameter::TaoWeight(v) => params.tao_weight = v,
+        GlobalParameter::SubnetOwnerCut(v) => params.subnet_owner_cut = v,
     }
     state.chain_mut().params = params;
     Ok(vec![Event::GlobalParameterSet(value)])

@@ -44,7 +44,9 @@ fn checked_weights(
     let neuron =
         table.neurons.get(uid.index()).ok_or(DispatchError::HotKeyNotRegisteredInSubNet)?;
     let is_owner = *hotkey == info.owner_hotkey;
-    if !is_owner && neuron.stake.get() < state.chain().params.stake_threshold {
+    let weight = tao_economics::coinbase::tao_weight(state.chain().params.tao_weight);
+    let stake = crate::epoch::stake_weight(subnet, state.root_stakes(), hotkey, weight);
+    if !is_owner && stake.saturating_to_num::<u64>() < state.chain().params.stake_threshold {
         return Err(DispatchError::NotEnoughStakeToSetWeights);
     }
     if info.params.weights_version != 0 && version_key < info.params.weights_version {

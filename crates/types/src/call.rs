@@ -1,7 +1,7 @@
 //! Calls: one variant per transaction kind, with typed arguments.
 
 use codec::{Decode, Encode};
-use tao_primitives::{AccountId, BlockNumber, NetUid, Rao};
+use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid, Rao};
 
 /// Whether a transfer may empty the sender's account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
@@ -122,6 +122,10 @@ pub enum Hyperparameter {
     BondsResetEnabled(bool),
     /// Whether stake may be transferred between coldkeys (`TransferToggle`).
     TransfersEnabled(bool),
+    /// Whether the owner takes its cut of alpha emission (`OwnerCutEnabled`).
+    OwnerCutEnabled(bool),
+    /// Swap fee of the subnet's pool, a u16 proportion (`FeeRate`), at most 10_000.
+    FeeRate(u16),
     /// Owner hotkeys protected from replacement (`ImmuneOwnerUidsLimit`), 1..=10.
     ImmuneOwnerUidsLimit(u16),
     /// Non-immune neurons kept before immune ones may be replaced (`MinNonImmuneUids`).
@@ -138,7 +142,8 @@ impl Hyperparameter {
             | Hyperparameter::Difficulty(_)
             | Hyperparameter::MaxAllowedValidators(_)
             | Hyperparameter::MinAllowedUids(_)
-            | Hyperparameter::MinNonImmuneUids(_) => Setter::Root,
+            | Hyperparameter::MinNonImmuneUids(_)
+            | Hyperparameter::FeeRate(_) => Setter::Root,
             _ => Setter::OwnerOrRoot,
         }
     }
@@ -180,6 +185,8 @@ impl Hyperparameter {
             Hyperparameter::Yuma3Enabled(_) => "yuma_version",
             Hyperparameter::BondsResetEnabled(_) => "bonds_reset_enabled",
             Hyperparameter::TransfersEnabled(_) => "transfers_enabled",
+            Hyperparameter::OwnerCutEnabled(_) => "owner_cut_enabled",
+            Hyperparameter::FeeRate(_) => "fee_rate",
             Hyperparameter::ImmuneOwnerUidsLimit(_) => "immune_owner_uids_limit",
             Hyperparameter::MinNonImmuneUids(_) => "min_non_immune_uids",
         }
@@ -209,6 +216,10 @@ pub enum GlobalParameter {
     NetworkImmunityPeriod(u64),
     /// Blocks after creation before the owner may start emission (`StartCallDelay`).
     StartCallDelay(u64),
+    /// Weight of root TAO in stake (`TaoWeight`, a fraction of `u64::MAX`).
+    TaoWeight(u64),
+    /// Owners' cut of alpha emission (`SubnetOwnerCut`, a u16 proportion).
+    SubnetOwnerCut(u16),
 }
 
 /// What a transaction asks the chain to do.
@@ -311,6 +322,90 @@ pub enum Call {
         /// BLAKE2b-256 of the SCALE tuple (hotkey, netuid, uids, values, salt, version_key).
         commit_hash: [u8; 32],
     },
+    /// Stake TAO to a hotkey on a subnet: buys alpha from the subnet's pool (on the root
+    /// network, netuid 0, TAO is staked 1:1). Fails instead of buying above `limit_price`
+    /// (RAO of TAO per alpha).
+    AddStake {
+        /// The validator hotkey.
+        hotkey: AccountId,
+        /// The subnet.
+        netuid: NetUid,
+        /// TAO to stake (the swap fee included).
+        amount: Rao,
+        /// Highest acceptable price, RAO per alpha.
+        limit_price: Option<Rao>,
+    },
+    /// Unstake alpha from a hotkey on a subnet: sells it to the pool for TAO. Fails instead
+    /// of selling below `limit_price`.
+    RemoveStake {
+        /// The hotkey.
+        hotkey: AccountId,
+        /// The subnet.
+        netuid: NetUid,
+        /// Alpha to unstake (capped at the stake; on root, TAO).
+        amount: AlphaRao,
+        /// Lowest acceptable price, RAO per alpha.
+        limit_price: Option<Rao>,
+    },
+    /// Unstake everything the signer has on `hotkey`, on every subnet and root, to the last RAO.
+    UnstakeAll {
+        /// The hotkey.
+        hotkey: AccountId,
+    },
+    /// Move stake between hotkeys and/or subnets, keeping the coldkey.
+    MoveStake {
+        /// From this hotkey.
+        origin_hotkey: AccountId,
+        /// To this hotkey.
+        destination_hotkey: AccountId,
+        /// From this subnet.
+        origin_netuid: NetUid,
+        /// To this subnet.
+        destination_netuid: NetUid,
+        /// Alpha of the origin subnet to move.
+        amount: AlphaRao,
+    },
+    /// Give stake to another coldkey (same hotkey), optionally into another subnet.
+    TransferStake {
+        /// The receiving coldkey.
+        destination_coldkey: AccountId,
+        /// The hotkey.
+        hotkey: AccountId,
+        /// From this subnet.
+        origin_netuid: NetUid,
+        /// To this subnet.
+        destination_netuid: NetUid,
+        /// Alpha of the origin subnet to transfer.
+        amount: AlphaRao,
+    },
+    /// Swap stake of one hotkey from one subnet to another, with an optional price limit
+    /// (origin price over destination price, in RAO).
+    SwapStake {
+        /// The hotkey.
+        hotkey: AccountId,
+        /// From this subnet.
+        origin_netuid: NetUid,
+        /// To this subnet.
+        destination_netuid: NetUid,
+        /// Alpha of the origin subnet to swap.
+        amount: AlphaRao,
+        /// Lowest acceptable origin/destination price ratio, ×10^9.
+        limit_price: Option<Rao>,
+    },
+    /// Raise the signer's hotkey's delegate take (rate-limited).
+    IncreaseTake {
+        /// The hotkey (owned by the signer).
+        hotkey: AccountId,
+        /// New take, a u16 proportion.
+        take: u16,
+    },
+    /// Lower the signer's hotkey's delegate take.
+    DecreaseTake {
+        /// The hotkey (owned by the signer).
+        hotkey: AccountId,
+        /// New take, a u16 proportion.
+        take: u16,
+    },
     /// Reveal weights committed earlier.
     RevealWeights {
         /// The subnet.
@@ -357,6 +452,14 @@ impl Call {
             Call::SetWeights { .. } => "set_weights",
             Call::CommitWeights { .. } => "commit_weights",
             Call::RevealWeights { .. } => "reveal_weights",
+            Call::AddStake { .. } => "add_stake",
+            Call::RemoveStake { .. } => "remove_stake",
+            Call::UnstakeAll { .. } => "unstake_all",
+            Call::MoveStake { .. } => "move_stake",
+            Call::TransferStake { .. } => "transfer_stake",
+            Call::SwapStake { .. } => "swap_stake",
+            Call::IncreaseTake { .. } => "increase_take",
+            Call::DecreaseTake { .. } => "decrease_take",
         }
     }
 }

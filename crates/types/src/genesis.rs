@@ -103,6 +103,9 @@ pub struct GenesisSubnet {
     /// Further neurons, UIDs 1, 2, … in order.
     #[serde(default)]
     pub neurons: Vec<GenesisNeuron>,
+    /// TAO in the subnet's pool, RAO (default: the minimum lock, as a registered subnet).
+    #[serde(default)]
+    pub pool_tao: Option<u64>,
 }
 
 /// The genesis config of a chain.

@@ -2,7 +2,7 @@
 
 use crate::{GlobalParameter, Hash, Hyperparameter};
 use codec::{Decode, Encode};
-use tao_primitives::{AccountId, BlockNumber, NetUid, Rao, Uid};
+use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid, Rao, Uid};
 
 /// Why a transaction was not executed at all (no fee, no nonce change). The mempool
 /// rejects these; a block that carries one records it and skips it.
@@ -191,6 +191,39 @@ pub enum DispatchError {
     /// A balance or counter would overflow.
     #[error("arithmetic overflow")]
     Overflow,
+    /// The subnet's token is not trading yet (`SubtokenDisabled`): the owner has not started it.
+    #[error("the subnet has not started (no start_call yet)")]
+    SubtokenDisabled,
+    /// The hotkey is not known to the chain (`HotKeyAccountNotExists`).
+    #[error("the hotkey is not registered anywhere")]
+    HotKeyAccountNotExists,
+    /// Below the minimum stake (`AmountTooLow`).
+    #[error("amount below the minimum stake (0.002 TAO)")]
+    AmountTooLow,
+    /// Not enough free TAO to stake (`NotEnoughBalanceToStake`).
+    #[error("not enough free balance to stake")]
+    NotEnoughBalanceToStake,
+    /// Not enough stake (`NotEnoughStakeToWithdraw`).
+    #[error("not enough stake")]
+    NotEnoughStakeToWithdraw,
+    /// The swap would go past the limit price (`SlippageTooHigh`).
+    #[error("the price would move past your limit")]
+    SlippageTooHigh,
+    /// The pool cannot take or pay this amount (`InsufficientLiquidity`).
+    #[error("the pool cannot take or pay this amount")]
+    InsufficientLiquidity,
+    /// Stake transfers are off on a subnet (`TransferDisallowed`).
+    #[error("stake transfers are disabled on this subnet")]
+    TransferDisallowed,
+    /// The take is above the maximum or not higher for an increase (`DelegateTakeTooHigh`).
+    #[error("take too high")]
+    DelegateTakeTooHigh,
+    /// The take is below the minimum or not lower for a decrease (`DelegateTakeTooLow`).
+    #[error("take too low")]
+    DelegateTakeTooLow,
+    /// Takes may be raised only every 216,000 blocks (`DelegateTxRateLimitExceeded`).
+    #[error("take raised too recently")]
+    DelegateTxRateLimitExceeded,
 }
 
 /// Something that happened, for receipts and subscribers.
@@ -273,12 +306,54 @@ pub enum Event {
         /// The commit.
         commit_hash: [u8; 32],
     },
-    /// An epoch ran.
+    /// An epoch ran and paid out.
     EpochCompleted {
         /// The subnet.
         netuid: NetUid,
-        /// Its emission held for payout (TAO).
-        emission: Rao,
+        /// Alpha paid to miners, validators, root stakers and the owner.
+        emission: AlphaRao,
+    },
+    /// Stake was added.
+    StakeAdded {
+        /// Coldkey.
+        coldkey: AccountId,
+        /// Hotkey.
+        hotkey: AccountId,
+        /// Subnet.
+        netuid: NetUid,
+        /// TAO spent (fee included).
+        tao: Rao,
+        /// Alpha credited.
+        alpha: AlphaRao,
+    },
+    /// Stake was removed.
+    StakeRemoved {
+        /// Coldkey.
+        coldkey: AccountId,
+        /// Hotkey.
+        hotkey: AccountId,
+        /// Subnet.
+        netuid: NetUid,
+        /// Alpha debited.
+        alpha: AlphaRao,
+        /// TAO received.
+        tao: Rao,
+    },
+    /// Stake moved between hotkeys, subnets or coldkeys.
+    StakeMoved {
+        /// From (coldkey, hotkey, subnet).
+        from: (AccountId, AccountId, NetUid),
+        /// To (coldkey, hotkey, subnet).
+        to: (AccountId, AccountId, NetUid),
+        /// Alpha credited at the destination.
+        alpha: AlphaRao,
+    },
+    /// A hotkey's delegate take changed.
+    TakeChanged {
+        /// Hotkey.
+        hotkey: AccountId,
+        /// New take (u16 proportion).
+        take: u16,
     },
     /// A due epoch was deferred by the per-block cap.
     EpochDeferred {

@@ -28,6 +28,7 @@ fn base() -> &'static State {
                 start_emission: true,
                 commit_reveal: Some(false),
                 neurons: vec![GenesisNeuron { hotkey: account(3), coldkey: account(1), stake: AlphaRao::new(5) }],
+                pool_tao: None,
             }],
             network_min_lock: None,
             network_rate_limit: None,

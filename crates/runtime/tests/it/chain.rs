@@ -55,6 +55,7 @@ pub fn config_with_subnet(tempo: u16, stakes: &[u64], commit_reveal: bool) -> Ge
                 stake: AlphaRao::new(*s),
             })
             .collect(),
+        pool_tao: None,
     });
     config.balances.push(GenesisBalance { account: id(10), rao: Rao::new(1_000 * TAO) });
     config
@@ -125,6 +126,14 @@ impl Chain {
         let before = self.state.clone();
         let receipt = self.run(signer, call);
         assert_eq!(receipt.outcome, Outcome::Failed(error), "{receipt:?}");
+        let epoch_ran = self
+            .last
+            .as_ref()
+            .unwrap()
+            .events
+            .iter()
+            .any(|e| matches!(e, tao_types::Event::EpochCompleted { .. }));
+        assert_eq!(self.state.root_stakes(), before.root_stakes(), "root stakes changed");
         let signer_before = before.account(&signer.account());
         let signer_after = self.state.account(&signer.account());
         assert_eq!(signer_after.nonce, signer_before.nonce + 1);
@@ -137,12 +146,25 @@ impl Chain {
         assert_eq!(self.state.subnets().count(), before.subnets().count());
         for (netuid, subnet) in self.state.subnets() {
             let old = before.subnet(*netuid).expect("no subnet appeared");
-            assert_eq!(subnet.neurons.get(), old.neurons.get(), "subnet {netuid} neurons changed");
+            if !epoch_ran {
+                assert_eq!(
+                    subnet.neurons.get(),
+                    old.neurons.get(),
+                    "subnet {netuid} neurons changed"
+                );
+                assert_eq!(subnet.stakes.get(), old.stakes.get(), "subnet {netuid} stakes changed");
+            }
             let (mut a, mut b) = (subnet.info.get().clone(), old.info.get().clone());
             // Per-block bookkeeping moves regardless of the transaction.
             for info in [&mut a, &mut b] {
                 info.burn = Rao::ZERO;
-                info.pending_emission = Rao::ZERO;
+                info.pool = tao_economics::pool::Pool::new(0, 0);
+                info.alpha_out = AlphaRao::ZERO;
+                info.protocol_alpha = AlphaRao::ZERO;
+                info.alpha_burned = AlphaRao::ZERO;
+                info.pending = Default::default();
+                info.moving_price = Default::default();
+                info.miner_burned = Default::default();
                 info.blocks_since_last_step = 0;
                 info.last_epoch_block = BlockNumber::GENESIS;
                 info.epoch_index = 0;
@@ -154,18 +176,38 @@ impl Chain {
         receipt
     }
 
-    /// `total_issuance = Σ free + Σ locks + Σ pending emission`, to the RAO.
+    /// TAO: `total_issuance = Σ free + Σ pool TAO + Σ root stake`, to the RAO. Alpha, per
+    /// subnet: `alpha_out = Σ stakes + protocol alpha + pending + burned`, to the unit.
     pub fn check_conservation(&self) {
         let free: u128 = self.state.accounts().map(|(_, a)| u128::from(a.free.get())).sum();
-        let held: u128 = self
-            .state
-            .subnets()
-            .map(|(_, s)| {
-                u128::from(s.info.get().locked.get())
-                    + u128::from(s.info.get().pending_emission.get())
-            })
-            .sum();
-        assert_eq!(u128::from(self.state.total_issuance().get()), free + held, "TAO not conserved");
+        let pools: u128 =
+            self.state.subnets().map(|(_, s)| u128::from(s.info.get().pool.tao)).sum();
+        let root = u128::from(self.state.total_root_stake());
+        assert_eq!(
+            u128::from(self.state.total_issuance().get()),
+            free + pools + root,
+            "TAO not conserved"
+        );
+        for (netuid, subnet) in self.state.subnets() {
+            let info = subnet.info.get();
+            let staked: u128 = subnet.stakes.get().values().map(|p| u128::from(p.total)).sum();
+            let accounted = staked
+                + u128::from(info.protocol_alpha.get())
+                + u128::from(info.pending.total())
+                + u128::from(info.alpha_burned.get());
+            assert_eq!(
+                u128::from(info.alpha_out.get()),
+                accounted,
+                "alpha not conserved on subnet {netuid}"
+            );
+            for pool in subnet.stakes.get().values() {
+                let values: u128 = pool.coldkeys().map(|c| u128::from(pool.value(c))).sum();
+                assert!(
+                    values <= u128::from(pool.total),
+                    "stake values exceed the pool on {netuid}"
+                );
+            }
+        }
     }
 
     pub fn advance(&mut self, blocks: u64) {

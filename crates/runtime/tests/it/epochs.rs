@@ -26,60 +26,93 @@ fn epochs_run_every_tempo_blocks() {
     assert_eq!(epoch_blocks(&mut chain, 30, NET), vec![7, 14, 21, 28]);
 }
 
+/// Every block mints at most the block emission (what the pools take), and alpha accrues
+/// to the started subnet: 1 alpha per block minus what root does not sell.
 #[test]
-fn emission_is_minted_every_block_into_emitting_subnets() {
+fn emission_flows_into_pools_and_pending_alpha() {
     let mut chain = Chain::new(config_with_subnet(100, &[10], false));
     for _ in 0..5 {
         let issuance = chain.state.total_issuance();
-        let pending = chain.state.subnet(NET).unwrap().info.get().pending_emission;
-        let outcome = chain.block(Vec::new());
-        let expected = block_emission(issuance);
-        assert_eq!(expected, Rao::new(TAO));
-        assert!(outcome.events.contains(&Event::Minted { amount: expected }));
-        assert_eq!(chain.state.total_issuance().get(), issuance.get() + expected.get());
-        assert_eq!(
-            chain.state.subnet(NET).unwrap().info.get().pending_emission.get(),
-            pending.get() + expected.get()
-        );
+        let before = chain.state.subnet(NET).unwrap().info.get().clone();
+        chain.block(Vec::new());
+        let after = chain.state.subnet(NET).unwrap().info.get().clone();
+        let minted = chain.state.total_issuance().get() - issuance.get();
+        assert!(minted <= block_emission(issuance).get());
+        assert_eq!(after.pool.tao - before.pool.tao, minted, "minted TAO is in the pool");
+        let accrued = after.pending.total() - before.pending.total();
+        assert!(accrued > 999_000_000 / 2 && accrued <= 1_000_000_000, "{accrued}");
     }
+    // One subnet takes the whole block emission once its moving price shows (in I96F32 that
+    // takes ~16 blocks after start_call; until then no TAO is minted).
+    chain.advance(20);
+    let issuance = chain.state.total_issuance();
+    chain.block(Vec::new());
+    assert_eq!(chain.state.total_issuance().get() - issuance.get(), TAO);
 }
 
 #[test]
 fn emission_halves_at_ten_and_a_half_million() {
     let mut config = config_with_subnet(100, &[10], false);
-    // Just below the first halving.
-    let total: u64 = config.balances.iter().map(|b| b.rao.get()).sum();
+    let pool = tao_primitives::Rao::new(1_000 * TAO);
+    config.subnets[0].pool_tao = Some(pool.get());
+    let total: u64 = config.balances.iter().map(|b| b.rao.get()).sum::<u64>() + pool.get();
     config.balances.push(GenesisBalance {
         account: id(99),
         rao: Rao::new(10_500_000 * TAO - total - TAO / 2),
     });
     let mut chain = Chain::new(config);
-    let outcome = chain.block(Vec::new());
-    assert!(outcome.events.contains(&Event::Minted { amount: Rao::new(TAO) }));
-    let outcome = chain.block(Vec::new());
-    assert!(
-        outcome.events.contains(&Event::Minted { amount: Rao::new(TAO / 2) }),
-        "{:?}",
-        outcome.events
-    );
+    assert_eq!(block_emission(chain.state.total_issuance()), Rao::new(TAO));
+    chain.advance(25);
+    let issuance = chain.state.total_issuance();
+    assert!(issuance.get() >= 10_500_000 * TAO);
+    assert_eq!(block_emission(issuance), Rao::new(TAO / 2), "{issuance}");
+    let before = chain.state.total_issuance();
+    chain.block(Vec::new());
+    assert_eq!(chain.state.total_issuance().get() - before.get(), TAO / 2);
 }
 
+/// Two subnets; the second's price is pushed down by a big unstake. Over the next blocks
+/// each receives TAO in proportion to its moving price.
 #[test]
-fn emission_splits_evenly_with_the_remainder_to_the_first() {
-    let mut config = config_with_subnet(100, &[10], false);
-    let second = GenesisSubnet { owner_hotkey: id(12), ..config.subnets[0].clone() };
-    let mut third = second.clone();
-    third.owner_hotkey = id(13);
-    third.neurons.clear();
-    let mut second = second;
-    second.neurons.clear();
+fn emission_splits_by_moving_price() {
+    let mut config = config_with_subnet(1_000, &[10], false);
+    let mut second = config.subnets[0].clone();
+    second.owner_hotkey = id(12);
+    second.neurons = vec![tao_types::GenesisNeuron {
+        hotkey: id(25),
+        coldkey: id(45),
+        stake: tao_primitives::AlphaRao::new(100 * TAO),
+    }];
     config.subnets.push(second);
-    config.subnets.push(third);
+    config.balances.push(GenesisBalance { account: id(45), rao: Rao::new(TAO) });
     let mut chain = Chain::new(config);
-    chain.block(Vec::new());
-    let pending: Vec<u64> =
-        chain.state.subnets().map(|(_, s)| s.info.get().pending_emission.get()).collect();
-    assert_eq!(pending, vec![333_333_334, 333_333_333, 333_333_333]);
+    chain
+        .ok(
+            &key(45),
+            Call::RemoveStake {
+                hotkey: id(25),
+                netuid: NetUid::new(2),
+                amount: tao_primitives::AlphaRao::new(100 * TAO),
+                limit_price: None,
+            },
+        )
+        .events
+        .len();
+    chain.advance(400);
+    let pool =
+        |chain: &Chain, n: u16| chain.state.subnet(NetUid::new(n)).unwrap().info.get().pool.tao;
+    let moving = |chain: &Chain, n: u16| {
+        chain.state.subnet(NetUid::new(n)).unwrap().info.get().moving_price.to_num::<f64>()
+    };
+    let (a0, b0) = (pool(&chain, 1), pool(&chain, 2));
+    let (pa, pb) = (moving(&chain, 1), moving(&chain, 2));
+    chain.advance(10);
+    let (a, b) = ((pool(&chain, 1) - a0) as f64, (pool(&chain, 2) - b0) as f64);
+    assert!(pb < pa * 0.9, "the second subnet's price fell: {pa} vs {pb}");
+    assert!(
+        (b / a) / (pb / pa) > 0.9 && (b / a) / (pb / pa) < 1.1,
+        "TAO {a} vs {b}, prices {pa} vs {pb}"
+    );
 }
 
 #[test]

@@ -34,10 +34,13 @@ fn burned_registration_burns_the_price_and_bumps_it() {
     assert!(cost <= price && cost.get() >= price.get() * 99 / 100, "{price} → {cost}");
     let price = cost;
     assert_eq!(chain.free(3).get(), before.get() - price.get() - receipt.fee.get());
+    // The price entered the pool (buying alpha that was destroyed); only the swap fee and
+    // the transaction fee left circulation.
     let minted = chain.state.chain().total_minted.get();
+    let swap_fee = tao_economics::pool::fee_of(price.get(), tao_economics::pool::DEFAULT_FEE_RATE);
     assert_eq!(
         chain.state.total_issuance().get(),
-        issuance.get() + minted - price.get() - receipt.fee.get()
+        issuance.get() + minted - swap_fee - receipt.fee.get()
     );
     assert_eq!(chain.state.hotkey_owner(&id(30)), Some(id(3)));
     // ×1.26 on registration (then one block of decay at the next block's start).

@@ -1,0 +1,145 @@
+//! The per-block coinbase (`chain-protocol.md` §3): mint the block emission, split it
+//! across emitting subnets by moving price, inject TAO and alpha into their pools (capped by
+//! the root proportion; the excess TAO buys alpha for the protocol), emit alpha out and
+//! split it into pending amounts for the next epoch, then update the moving prices.
+
+use crate::State;
+use substrate_fixed::types::{U64F64, U96F32};
+use tao_economics::{
+    block_emission,
+    coinbase::{
+        default_moving_alpha, root_proportion, split_alpha_out, subnet_shares, subnet_terms,
+        tao_weight, update_moving_price, EMA_PRICE_HALVING_BLOCKS,
+    },
+    pool::max_price,
+    TOTAL_SUPPLY,
+};
+use tao_primitives::{AlphaRao, NetUid, Rao};
+use tao_types::Event;
+
+/// Whether a subnet receives emission this block.
+fn emitting(state: &State, netuid: NetUid) -> bool {
+    state.subnet(netuid).is_some_and(|s| {
+        let info = s.info.get();
+        info.params.registration_allowed
+            && info.first_emission_block.is_some_and(|first| first <= state.block())
+    })
+}
+
+/// Runs the coinbase for the current block.
+pub(crate) fn run_coinbase(state: &mut State, events: &mut Vec<Event>) {
+    let netuids: Vec<NetUid> =
+        state.subnets.keys().copied().filter(|n| emitting(state, *n)).collect();
+    if netuids.is_empty() {
+        return;
+    }
+    let issuance = state.total_issuance();
+    let emission =
+        block_emission(issuance).get().min(TOTAL_SUPPLY.get().saturating_sub(issuance.get()));
+    let params = state.chain().params.clone();
+    let weight = tao_weight(params.tao_weight);
+    let root_tao = state.total_root_stake();
+
+    // 1. Shares by moving price (damped by last epoch's burned miner emission).
+    let moving: Vec<U64F64> = netuids
+        .iter()
+        .filter_map(|n| state.subnet(*n))
+        .map(|s| {
+            U64F64::saturating_from_num(
+                s.info.get().moving_price.max(substrate_fixed::types::I96F32::from_num(0)),
+            )
+        })
+        .collect();
+    let burned: Vec<U96F32> = netuids
+        .iter()
+        .filter_map(|n| state.subnet(*n))
+        .map(|s| s.info.get().miner_burned)
+        .collect();
+    let shares = subnet_shares(&moving, &burned);
+    let root_sell =
+        moving.iter().fold(U64F64::from_num(0), |a, p| a.saturating_add(*p)) > U64F64::from_num(1);
+
+    let mut minted: u64 = 0;
+    for (netuid, share) in netuids.iter().zip(&shares) {
+        let tao_emission = U96F32::saturating_from_num(
+            U64F64::saturating_from_num(emission).saturating_mul(*share),
+        );
+        let Some(subnet) = state.subnet_mut(*netuid) else { continue };
+        let info = subnet.info.make_mut();
+        let alpha_issuance = info.pool.alpha.saturating_add(info.alpha_out.get());
+        let alpha_emission = block_emission(Rao::new(alpha_issuance)).get();
+        let price = U96F32::saturating_from_num(info.pool.price());
+        let terms = subnet_terms(
+            tao_emission,
+            alpha_emission,
+            price,
+            root_proportion(root_tao, weight, alpha_issuance),
+        );
+        let (mut tao_in, mut alpha_in) =
+            (terms.tao_in.saturating_to_num::<u64>(), terms.alpha_in.saturating_to_num::<u64>());
+        let excess = terms.excess_tao.saturating_to_num::<u64>();
+
+        // 2. Injection: re-weight for the future reserves (refused if out of bounds), then the
+        // chain buy with the excess against the current reserves, then the reserves.
+        if !info.pool.reweight_for_liquidity(tao_in, alpha_in) {
+            tao_in = 0;
+            alpha_in = 0;
+        }
+        if excess > 0 {
+            if let Ok(bought) = info.pool.buy(excess, max_price(), 0) {
+                info.pool.tao = info.pool.tao.saturating_add(bought.amount_in);
+                info.pool.alpha = info.pool.alpha.saturating_sub(bought.amount_out);
+                info.alpha_out = info.alpha_out.saturating_add(AlphaRao::new(bought.amount_out));
+                info.protocol_alpha =
+                    info.protocol_alpha.saturating_add(AlphaRao::new(bought.amount_out));
+                minted = minted.saturating_add(bought.amount_in);
+            }
+        }
+        info.pool.alpha = info.pool.alpha.saturating_add(alpha_in);
+        info.pool.tao = info.pool.tao.saturating_add(tao_in);
+        minted = minted.saturating_add(tao_in);
+
+        // 3. Alpha out: minted outside the pool and split into pending amounts; what the
+        // floors leave, and root's part when root does not sell, is recycled.
+        let issuance_now = info
+            .pool
+            .alpha
+            .saturating_add(info.alpha_out.get())
+            .saturating_add(terms.alpha_out.saturating_to_num());
+        let cut = if info.params.owner_cut_enabled { params.subnet_owner_cut } else { 0 };
+        let split =
+            split_alpha_out(terms.alpha_out, cut, root_proportion(root_tao, weight, issuance_now));
+        let root = if root_sell { split.root } else { 0 };
+        let kept = split
+            .owner_cut
+            .saturating_add(split.server)
+            .saturating_add(split.validator)
+            .saturating_add(root);
+        info.alpha_out = info.alpha_out.saturating_add(AlphaRao::new(kept));
+        info.pending.owner = info.pending.owner.saturating_add(split.owner_cut);
+        info.pending.server = info.pending.server.saturating_add(split.server);
+        info.pending.validator = info.pending.validator.saturating_add(split.validator);
+        info.pending.root = info.pending.root.saturating_add(root);
+    }
+    let chain = state.chain_mut();
+    chain.total_issuance = chain.total_issuance.saturating_add(Rao::new(minted));
+    chain.total_minted = chain.total_minted.saturating_add(Rao::new(minted));
+    if minted > 0 {
+        events.push(Event::Minted { amount: Rao::new(minted) });
+    }
+
+    // 4. Moving prices, after they were used.
+    let now = state.block();
+    for netuid in &netuids {
+        let Some(subnet) = state.subnet_mut(*netuid) else { continue };
+        let info = subnet.info.make_mut();
+        let start = info.first_emission_block.map_or(0, |b| b.get().saturating_sub(1));
+        info.moving_price = update_moving_price(
+            info.moving_price,
+            info.pool.price(),
+            default_moving_alpha(),
+            now.get().saturating_sub(start),
+            EMA_PRICE_HALVING_BLOCKS,
+        );
+    }
+}
