@@ -3,7 +3,7 @@
 use crate::chain::*;
 use tao_economics::block_emission;
 use tao_primitives::{NetUid, Rao};
-use tao_types::{Call, Event, GenesisBalance, GenesisSubnet, GlobalParameter};
+use tao_types::{Call, Event, GenesisBalance, GlobalParameter};
 
 fn epoch_blocks(chain: &mut Chain, blocks: u64, netuid: NetUid) -> Vec<u64> {
     let mut at = Vec::new();
