@@ -9,5 +9,6 @@ mod chain;
 mod epochs;
 mod properties;
 mod registration;
+mod staking;
 mod subnets;
 mod weights;

@@ -3,13 +3,13 @@
 
 use crate::chain::*;
 use proptest::prelude::*;
-use tao_primitives::{BlockNumber, NetUid, Rao};
+use tao_primitives::{AlphaRao, BlockNumber, NetUid, Rao};
 use tao_runtime::apply_transaction;
 use tao_types::{AxonInfo, Call, Existence, Hyperparameter, IpType, Outcome, SignedTransaction};
 
 /// The keys random transactions are signed by: funded coldkeys, the subnet owner's keys,
 /// genesis neurons' hotkeys, and strangers.
-const SIGNERS: [u8; 12] = [1, 2, 3, 4, 5, 10, 11, 20, 21, 22, 30, 31];
+const SIGNERS: [u8; 14] = [1, 2, 3, 4, 5, 10, 11, 20, 21, 22, 30, 31, 40, 41];
 
 fn netuid() -> impl Strategy<Value = NetUid> {
     (0u16..4).prop_map(NetUid::new)
