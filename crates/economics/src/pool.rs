@@ -197,9 +197,18 @@ impl Pool {
         let (w1, w2) =
             (u128::from(self.base_weight().parts()), u128::from(self.quote_weight.parts()));
         let (exp_num, exp_den) = if base_quote { (w1, w2) } else { (w2, w1) };
-        let Some(result) = pow_ratio(u128::from(x), u128::from(x_plus_dx), exp_num, exp_den, 256)
-            .and_then(|r| r.to_u64())
-        else {
+        let result = if w1 == w2 {
+            // Equal weights: the power is 1 and `pow_ratio_scaled` returns the exact floor of
+            // 10^18·x/(x+dx); compute it without big integers (< 2^124 fits in u128).
+            u128::from(ACCURACY)
+                .saturating_mul(u128::from(x))
+                .checked_div(u128::from(x_plus_dx))
+                .and_then(|r| u64::try_from(r).ok())
+        } else {
+            pow_ratio(u128::from(x), u128::from(x_plus_dx), exp_num, exp_den, 256)
+                .and_then(|r| r.to_u64())
+        };
+        let Some(result) = result else {
             return U64F64::from_num(0);
         };
         let result =
@@ -376,6 +385,24 @@ impl Pool {
 
 fn valid_weight(weight: Perquintill) -> bool {
     weight.parts() >= MIN_WEIGHT && weight.complement().parts() >= MIN_WEIGHT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The equal-weight shortcut is what `safe-bigmath` computes.
+        #[test]
+        fn equal_weight_shortcut_matches_bigmath(x in 1u64..u64::MAX / 2, dx in 0u64..u64::MAX / 2) {
+            let pool = Pool::new(0, 0);
+            let fast = pool.exp_scaled(x, i128::from(dx), true);
+            let slow = pow_ratio(u128::from(x), u128::from(x + dx), 1, 1, 256).and_then(|r| r.to_u64()).unwrap();
+            let slow = U64F64::saturating_from_num(slow).safe_div(U64F64::saturating_from_num(ACCURACY)).min(U64F64::from_num(1));
+            prop_assert_eq!(fast, slow);
+        }
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -159,8 +159,105 @@ fn many_subnets(quick: bool) {
     );
 }
 
+/// A full subnet: 256 UIDs, 64 validators with dense weights, 1,000 nominators. Times the
+/// block whose epoch pays everyone out, against the bare Yuma epoch on the same input.
+fn payout(quick: bool) {
+    let nominators = 1_000u32;
+    let mut config = config(nominators, 1, 255);
+    config.subnets[0].tempo = Some(50);
+    let mut state = genesis(&config).expect("genesis");
+    let netuid = tao_primitives::NetUid::new(1);
+    let block = |state: &mut State, txs: &[SignedTransaction]| {
+        let context = BlockContext {
+            number: BlockNumber::new(state.block().get() + 1),
+            parent_hash: Hash::default(),
+        };
+        execute_block(state, &context, txs).expect("executes")
+    };
+    let validators: Vec<AccountId> = (0..64u32).map(|k| key(1_000_000 + 2 + k).account()).collect();
+    let sign = |state: &State, signer: &Keypair, call: Call| {
+        Transaction {
+            genesis_hash: state.genesis_hash(),
+            signer: signer.account(),
+            nonce: state.account(&signer.account()).nonce,
+            call,
+        }
+        .sign(signer)
+    };
+    let stakes: Vec<SignedTransaction> = (0..nominators)
+        .map(|n| {
+            sign(
+                &state,
+                &key(n),
+                Call::AddStake {
+                    hotkey: validators[(n % 64) as usize],
+                    netuid,
+                    amount: Rao::new(1_000_000_000),
+                    limit_price: None,
+                },
+            )
+        })
+        .collect();
+    block(&mut state, &stakes);
+    while state.subnet(netuid).unwrap().info.get().epoch_index == 0 {
+        block(&mut state, &[]);
+    }
+    let weights: Vec<SignedTransaction> = (0..64u32)
+        .map(|k| {
+            let uids: Vec<u16> = (65..256).collect();
+            let values: Vec<u16> = uids.iter().map(|u| (u * 37 % 1000) as u16 + 1).collect();
+            sign(
+                &state,
+                &key(1_000_000 + 2 + k),
+                Call::SetWeights { netuid, uids, values, version_key: 0 },
+            )
+        })
+        .collect();
+    block(&mut state, &weights);
+    let index = state.subnet(netuid).unwrap().info.get().epoch_index;
+    // Run to the block before the next epoch.
+    loop {
+        let mut probe = state.clone();
+        block(&mut probe, &[]);
+        if probe.subnet(netuid).unwrap().info.get().epoch_index > index {
+            break;
+        }
+        block(&mut state, &[]);
+    }
+    let runs = if quick { 3 } else { 11 };
+    let next = state.block().get() + 1;
+    let epoch_block = median(runs, || {
+        let mut copy = state.clone();
+        let context = BlockContext { number: BlockNumber::new(next), parent_hash: Hash::default() };
+        let start = Instant::now();
+        execute_block(&mut copy, &context, &[]).expect("executes");
+        start.elapsed()
+    });
+    let subnet = state.subnet(netuid).unwrap();
+    let weight = tao_economics::coinbase::tao_weight(state.chain().params.tao_weight);
+    let input = tao_runtime::epoch::epoch_input(
+        subnet,
+        state.root_stakes(),
+        weight,
+        BlockNumber::new(next),
+        0,
+    );
+    let bare = median(runs, || {
+        let start = Instant::now();
+        std::hint::black_box(tao_yuma::epoch(&input).expect("valid"));
+        start.elapsed()
+    });
+    println!(
+        "256 UIDs, 64 validators, {nominators} nominators: epoch block with payout {:.2} ms; bare Yuma epoch {:.2} ms; ratio {:.2}x",
+        epoch_block.as_secs_f64() * 1e3,
+        bare.as_secs_f64() * 1e3,
+        epoch_block.as_secs_f64() / bare.as_secs_f64()
+    );
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     transfers(quick);
     many_subnets(quick);
+    payout(quick);
 }
