@@ -205,7 +205,7 @@ fn payout(quick: bool) {
     let weights: Vec<SignedTransaction> = (0..64u32)
         .map(|k| {
             let uids: Vec<u16> = (65..256).collect();
-            let values: Vec<u16> = uids.iter().map(|u| (u * 37 % 1000) as u16 + 1).collect();
+            let values: Vec<u16> = uids.iter().map(|u| u * 37 % 1000 + 1).collect();
             sign(
                 &state,
                 &key(1_000_000 + 2 + k),
