@@ -19,7 +19,7 @@ fn account() -> impl Strategy<Value = u8> {
     prop_oneof![Just(1u8), Just(2), Just(9), Just(20), Just(30), 30u8..40]
 }
 
-fn call() -> impl Strategy<Value = Call> {
+fn base_call() -> BoxedStrategy<Call> {
     let uids = || proptest::collection::vec(0u16..8, 0..6);
     prop_oneof![
         (account(), 0u64..3_000 * TAO)
@@ -78,6 +78,76 @@ fn call() -> impl Strategy<Value = Call> {
         )
             .prop_map(|(netuid, value)| Call::SetHyperparameter { netuid, value }),
     ]
+    .boxed()
+}
+
+fn staking_call() -> BoxedStrategy<Call> {
+    // Mostly the live subnet and the genesis validators, so most calls go through.
+    let netuid = || prop_oneof![3 => Just(NET), 1 => netuid()];
+    let account = || prop_oneof![2 => Just(20u8), 2 => Just(21u8), 1 => account()];
+    let amount = || prop_oneof![0u64..20 * TAO, 0u64..2_000 * TAO, any::<u64>()];
+    prop_oneof![
+        (account(), netuid(), amount(), proptest::option::of(0u64..3 * TAO)).prop_map(
+            |(h, netuid, a, limit)| {
+                Call::AddStake {
+                    hotkey: id(h),
+                    netuid,
+                    amount: Rao::new(a),
+                    limit_price: limit.map(Rao::new),
+                }
+            }
+        ),
+        (account(), netuid(), amount(), proptest::option::of(0u64..3 * TAO)).prop_map(
+            |(h, netuid, a, limit)| {
+                Call::RemoveStake {
+                    hotkey: id(h),
+                    netuid,
+                    amount: AlphaRao::new(a),
+                    limit_price: limit.map(Rao::new),
+                }
+            }
+        ),
+        account().prop_map(|h| Call::UnstakeAll { hotkey: id(h) }),
+        (account(), account(), netuid(), netuid(), amount()).prop_map(
+            |(a, b, from, to, amount)| Call::MoveStake {
+                origin_hotkey: id(a),
+                destination_hotkey: id(b),
+                origin_netuid: from,
+                destination_netuid: to,
+                amount: AlphaRao::new(amount),
+            }
+        ),
+        (account(), account(), netuid(), netuid(), amount()).prop_map(
+            |(c, h, from, to, amount)| Call::TransferStake {
+                destination_coldkey: id(c),
+                hotkey: id(h),
+                origin_netuid: from,
+                destination_netuid: to,
+                amount: AlphaRao::new(amount),
+            }
+        ),
+        (account(), netuid(), netuid(), amount(), proptest::option::of(0u64..3 * TAO)).prop_map(
+            |(h, from, to, amount, limit)| {
+                Call::SwapStake {
+                    hotkey: id(h),
+                    origin_netuid: from,
+                    destination_netuid: to,
+                    amount: AlphaRao::new(amount),
+                    limit_price: limit.map(Rao::new),
+                }
+            }
+        ),
+        (account(), any::<u16>(), any::<bool>()).prop_map(|(h, take, up)| if up {
+            Call::IncreaseTake { hotkey: id(h), take }
+        } else {
+            Call::DecreaseTake { hotkey: id(h), take }
+        }),
+    ]
+    .boxed()
+}
+
+fn call() -> BoxedStrategy<Call> {
+    prop_oneof![3 => base_call(), 2 => staking_call()].boxed()
 }
 
 /// Blocks of `(signer index, call)`.
