@@ -119,7 +119,7 @@ impl Keypair {
     pub fn from_mnemonic(phrase: &str, crypto: CryptoType) -> Result<Self, WalletError> {
         let mut pair = Self::from_seed(mini_secret(phrase)?, crypto);
         if let Some(secret) = pair.secret.as_mut() {
-            secret.phrase = Some(phrase.trim().split_whitespace().collect::<Vec<_>>().join(" "));
+            secret.phrase = Some(phrase.split_whitespace().collect::<Vec<_>>().join(" "));
         }
         Ok(pair)
     }
