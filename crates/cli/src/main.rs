@@ -9,6 +9,7 @@
 //! files), 3 a network or node error.
 
 mod exit;
+mod wallet;
 mod yuma;
 
 use clap::{Parser, Subcommand};
@@ -22,12 +23,18 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    #[command(flatten)]
+    wallet: wallet::WalletArgs,
+
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Wallets: create, regenerate and list keys (Bittensor-compatible files).
+    #[command(subcommand)]
+    Wallet(wallet::WalletCommand),
     /// Yuma Consensus: simulate what validators and miners would earn.
     #[command(subcommand)]
     Yuma(yuma::YumaCommand),
@@ -36,6 +43,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Wallet(command) => wallet::run(command, &cli.wallet.wallet(), cli.json),
         Command::Yuma(command) => yuma::run(command, cli.json),
     };
     match result {
