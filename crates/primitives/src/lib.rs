@@ -33,6 +33,7 @@
 
 pub mod account;
 pub mod fixed;
+pub mod hex;
 pub mod ids;
 pub mod units;
 

@@ -22,12 +22,14 @@
     )
 )]
 
+mod block;
 mod call;
 mod crypto;
 mod genesis;
 mod receipt;
 mod transaction;
 
+pub use block::{transactions_root, Block, Header};
 pub use call::{
     weights_commit_hash, AxonInfo, Call, Existence, GlobalParameter, Hyperparameter, IpType, Setter,
 };

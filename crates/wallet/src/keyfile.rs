@@ -15,27 +15,10 @@ const SALT: [u8; 16] = [
 const OPS_LIMIT: u32 = 8;
 const MEM_LIMIT_KIB: u32 = 512 * 1024;
 
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(2 + 2 * bytes.len());
-    out.push_str("0x");
-    for b in bytes {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
+use tao_primitives::hex::encode as hex;
 
 fn unhex(text: &str) -> Result<Vec<u8>, WalletError> {
-    let text = text.trim().trim_start_matches("0x");
-    if text.len() % 2 != 0 {
-        return Err(WalletError::Corrupt("odd-length hex".into()));
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&text[i..i + 2], 16)
-                .map_err(|_| WalletError::Corrupt("bad hex".into()))
-        })
-        .collect()
+    tao_primitives::hex::decode(text).map_err(|e| WalletError::Corrupt(e.to_string()))
 }
 
 /// The keyfile JSON of a key (with its secret parts if it has them).

@@ -1,0 +1,117 @@
+//! The node's chain: the runtime state at the head, the store, and the pool; producing a
+//! block executes the ready transactions, commits the block durably, then moves the head.
+
+use crate::{
+    mempool::{Mempool, SubmitError},
+    store::Store,
+};
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use tao_primitives::BlockNumber;
+use tao_runtime::{execute_block, genesis, BlockContext, BlockOutcome, State};
+use tao_types::{transactions_root, Block, GenesisConfig, Hash, Header, SignedTransaction};
+
+/// Most transactions in one block.
+pub const MAX_BLOCK_TRANSACTIONS: usize = 2_000;
+
+/// The chain as one node sees it.
+pub struct Chain {
+    /// State after the head block.
+    pub state: State,
+    /// The head block's header.
+    pub head: Header,
+    /// Durable blocks and receipts.
+    pub store: Store,
+    /// Pending transactions.
+    pub mempool: Mempool,
+}
+
+/// The genesis header of a genesis state.
+pub fn genesis_header(state: &State) -> Header {
+    Header {
+        number: BlockNumber::GENESIS,
+        parent_hash: Hash::default(),
+        state_root: state.state_root(),
+        transactions_root: transactions_root(&[]),
+        timestamp_ms: 0,
+    }
+}
+
+impl Chain {
+    /// Opens the chain in `dir`: a new store starts from `config`; an existing one must have
+    /// the same genesis, and its blocks are replayed (each must reproduce its state root).
+    pub fn open(dir: &Path, config: &GenesisConfig) -> Result<Self> {
+        let store = Store::open(dir)?;
+        let config_bytes = serde_json::to_vec(config)?;
+        match store.meta("genesis")? {
+            Some(stored) if stored != config_bytes => {
+                bail!(
+                    "{} holds another chain (its genesis differs); use another --base-path",
+                    dir.display()
+                )
+            }
+            Some(_) => {}
+            None => store.set_meta("genesis", &config_bytes)?,
+        }
+        let mut state = genesis(config).context("genesis config")?;
+        let mut head = genesis_header(&state);
+        let blocks = store.len()?;
+        for number in 1..=blocks {
+            let block = store
+                .block(number)?
+                .with_context(|| format!("block {number} missing from the store"))?;
+            let context =
+                BlockContext { number: block.header.number, parent_hash: block.header.parent_hash };
+            let outcome = execute_block(&mut state, &context, &block.transactions)
+                .with_context(|| format!("replaying block {number}"))?;
+            if outcome.state_root != block.header.state_root {
+                bail!("block {number} does not reproduce its state root: the store or the binary differs");
+            }
+            head = block.header;
+        }
+        Ok(Self { state, head, store, mempool: Mempool::new(20_000) })
+    }
+
+    /// Admits a transaction to the pool.
+    pub fn submit(&mut self, tx: SignedTransaction) -> Result<Hash, SubmitError> {
+        self.mempool.submit(&self.state, tx)
+    }
+
+    /// Produces, executes and durably commits the next block; returns it with its outcome.
+    pub fn produce(&mut self, timestamp_ms: u64) -> Result<(Block, BlockOutcome)> {
+        let transactions = self.mempool.ready(&self.state, MAX_BLOCK_TRANSACTIONS);
+        let number = self.head.number.next().context("block number overflow")?;
+        let parent_hash = self.head.hash();
+        let mut next = self.state.clone();
+        let outcome =
+            execute_block(&mut next, &BlockContext { number, parent_hash }, &transactions)?;
+        // Only transactions that were executed (not skipped as invalid) go in the block.
+        let included: Vec<SignedTransaction> = transactions
+            .into_iter()
+            .zip(&outcome.receipts)
+            .filter(|(_, r)| !matches!(r.outcome, tao_types::Outcome::Invalid(_)))
+            .map(|(tx, _)| tx)
+            .collect();
+        let (next, outcome) = if included.len() == outcome.receipts.len() {
+            (next, outcome)
+        } else {
+            let mut again = self.state.clone();
+            let outcome =
+                execute_block(&mut again, &BlockContext { number, parent_hash }, &included)?;
+            (again, outcome)
+        };
+        let header = Header {
+            number,
+            parent_hash,
+            state_root: outcome.state_root,
+            transactions_root: transactions_root(&included),
+            timestamp_ms,
+        };
+        let block = Block { header, transactions: included };
+        self.store.commit_block(&block, &outcome.receipts)?;
+        self.state = next;
+        self.head = block.header.clone();
+        self.mempool.prune(&self.state);
+        Ok((block, outcome))
+    }
+}

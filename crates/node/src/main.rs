@@ -1,0 +1,239 @@
+//! `tao-node`: runs a tao chain on this machine.
+//!
+//! `tao-node --dev` starts a single-node development chain (Alice … Ferdie funded, Alice is
+//! sudo, one subnet already emitting) that produces a block every 250 ms and serves JSON-RPC
+//! on 127.0.0.1:9944. Every produced block is committed to the on-disk store before it
+//! becomes the head, so a node killed at any moment restarts with every block it announced.
+
+mod chain;
+mod mempool;
+mod rpc;
+mod store;
+mod views;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+use tao_types::{GenesisBalance, GenesisConfig, GenesisNeuron, GenesisSubnet};
+use tao_wallet::Keypair;
+use tokio::sync::broadcast;
+use tracing::{error, info, warn};
+
+#[derive(Parser, Debug)]
+#[command(name = "tao-node", version, about = "Runs a tao chain node")]
+struct Args {
+    /// Run a development chain: built-in genesis (Alice..Ferdie funded, Alice sudo, subnet 1
+    /// emitting), 250 ms blocks unless --block-time-ms says otherwise.
+    #[arg(long)]
+    dev: bool,
+    /// A genesis config (JSON); `--print-dev-genesis` shows the format.
+    #[arg(long, value_name = "FILE", conflicts_with = "dev")]
+    genesis: Option<PathBuf>,
+    /// Where the chain's database lives (default: ~/.tao/node/<chain name>).
+    #[arg(long, value_name = "DIR")]
+    base_path: Option<PathBuf>,
+    /// JSON-RPC address (HTTP and WebSocket on one port).
+    #[arg(long, default_value = "127.0.0.1:9944")]
+    rpc_addr: SocketAddr,
+    /// Milliseconds between blocks (default 12000, or 250 with --dev).
+    #[arg(long)]
+    block_time_ms: Option<u64>,
+    /// Print the development genesis config as JSON and exit.
+    #[arg(long)]
+    print_dev_genesis: bool,
+}
+
+/// The development chain's genesis: the well-known dev accounts, Alice as sudo, and one
+/// subnet (netuid 1, tempo 10, owned by Alice) already emitting, with open weights.
+fn dev_genesis() -> Result<GenesisConfig> {
+    const TAO: u64 = 1_000_000_000;
+    let names = ["Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie"];
+    let accounts = names
+        .iter()
+        .map(|name| Ok(Keypair::from_uri(&format!("//{name}"))?.account()))
+        .collect::<Result<Vec<_>>>()?;
+    let alice = accounts[0];
+    let alice_stash = Keypair::from_uri("//Alice//stash")?.account();
+    Ok(GenesisConfig {
+        chain_name: "tao-dev".into(),
+        sudo: Some(alice),
+        balances: accounts
+            .iter()
+            .map(|&account| GenesisBalance {
+                account,
+                rao: tao_primitives::Rao::new(1_000_000 * TAO),
+            })
+            .collect(),
+        authorities: Vec::new(),
+        subnets: vec![GenesisSubnet {
+            owner_coldkey: alice,
+            owner_hotkey: alice_stash,
+            tempo: Some(10),
+            start_emission: true,
+            commit_reveal: Some(false),
+            neurons: Vec::<GenesisNeuron>::new(),
+            pool_tao: None,
+        }],
+        network_min_lock: Some(100 * TAO),
+        network_rate_limit: Some(1),
+        subnet_limit: None,
+        allow_loopback_axons: true,
+    })
+}
+
+fn default_base_path(chain_name: &str) -> Result<PathBuf> {
+    let home = std::env::var_os("HOME").context("HOME is not set; pass --base-path")?;
+    Ok(PathBuf::from(home).join(".tao").join("node").join(chain_name))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.print_dev_genesis {
+        println!("{}", serde_json::to_string_pretty(&dev_genesis()?)?);
+        return Ok(());
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,jsonrpsee=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let config = match (&args.genesis, args.dev) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a valid genesis config", path.display()))?
+        }
+        (None, true) => dev_genesis()?,
+        (None, false) => bail!("give --dev for a development chain, or --genesis FILE"),
+    };
+    let block_time = Duration::from_millis(
+        args.block_time_ms.unwrap_or(if args.dev { 250 } else { 12_000 }).max(1),
+    );
+    let base_path = match &args.base_path {
+        Some(path) => path.clone(),
+        None => default_base_path(&config.chain_name)?,
+    };
+    std::fs::create_dir_all(&base_path)
+        .with_context(|| format!("creating {}", base_path.display()))?;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(run(config, base_path, args.rpc_addr, block_time))
+}
+
+async fn run(
+    config: GenesisConfig,
+    base_path: PathBuf,
+    rpc_addr: SocketAddr,
+    block_time: Duration,
+) -> Result<()> {
+    let chain = chain::Chain::open(&base_path, &config)?;
+    info!(
+        chain = %config.chain_name,
+        genesis = %chain.state.genesis_hash(),
+        head = chain.head.number.get(),
+        path = %base_path.display(),
+        "chain opened"
+    );
+    let (heads, _) = broadcast::channel(64);
+    let node = Arc::new(rpc::Node { chain: Mutex::new(chain), heads });
+    let server = jsonrpsee::server::Server::builder()
+        .build(rpc_addr)
+        .await
+        .with_context(|| format!("cannot listen on {rpc_addr} (is another node running?)"))?;
+    let local = server.local_addr()?;
+    let handle = server.start(rpc::module(node.clone())?);
+    info!(%local, "JSON-RPC listening (HTTP and WebSocket)");
+
+    let producer = tokio::spawn(produce_blocks(node.clone(), block_time));
+    let outcome = tokio::select! {
+        result = producer => match result {
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(())) => Ok(()),
+            Err(e) => Err(anyhow::anyhow!("block production stopped: {e}")),
+        },
+        () = shutdown_signal() => {
+            info!("shutting down");
+            Ok(())
+        }
+    };
+    let _ = handle.stop();
+    handle.stopped().await;
+    outcome
+}
+
+async fn produce_blocks(node: Arc<rpc::Node>, block_time: Duration) -> Result<()> {
+    let mut ticks = tokio::time::interval(block_time);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let produced = {
+            let mut chain =
+                node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
+            chain.produce(now_ms())
+        };
+        match produced {
+            Ok((block, outcome)) => {
+                let failed = outcome
+                    .receipts
+                    .iter()
+                    .filter(|r| !matches!(r.outcome, tao_types::Outcome::Success))
+                    .count();
+                if block.transactions.is_empty() {
+                    tracing::debug!(number = block.header.number.get(), "block");
+                } else {
+                    info!(
+                        number = block.header.number.get(),
+                        hash = %block.header.hash(),
+                        transactions = block.transactions.len(),
+                        failed,
+                        "block"
+                    );
+                }
+                let _ = node.heads.send(rpc::header_json(&block.header));
+            }
+            Err(e) => {
+                error!("cannot produce block: {e:#}");
+                return Err(e);
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                warn!("cannot watch SIGTERM: {e}");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

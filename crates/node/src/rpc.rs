@@ -1,0 +1,277 @@
+//! JSON-RPC over HTTP and WebSocket (`docs/rpc.md` lists every method).
+//!
+//! Values are JSON at this boundary only: amounts are integers in RAO (or alpha units),
+//! accounts SS58, hashes and transactions `0x`-hex.
+
+use crate::{chain::Chain, mempool::SubmitError};
+use jsonrpsee::{
+    core::SubscriptionResult,
+    types::{ErrorObject, ErrorObjectOwned, Params},
+    PendingSubscriptionSink, RpcModule, SubscriptionMessage,
+};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use tao_primitives::{AccountId, NetUid};
+use tao_types::{Block, Hash, Header, Outcome, Receipt, SignedTransaction};
+use tokio::sync::broadcast;
+
+/// What the RPC handlers share.
+pub struct Node {
+    /// The chain.
+    pub chain: Mutex<Chain>,
+    /// New finalized heads (dev mode: every produced block is final).
+    pub heads: broadcast::Sender<Value>,
+}
+
+/// Error codes beyond JSON-RPC's own.
+pub mod codes {
+    /// The transaction was refused by the pool (invalid, duplicate, pool full).
+    pub const TX_REJECTED: i32 = -32010;
+    /// Not found (block, receipt, subnet).
+    pub const NOT_FOUND: i32 = -32004;
+    /// Internal error.
+    pub const INTERNAL: i32 = -32603;
+    /// Invalid parameters.
+    pub const INVALID_PARAMS: i32 = -32602;
+}
+
+fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObject::owned(code, message.into(), None::<()>)
+}
+
+fn bad_params(message: impl Into<String>) -> ErrorObjectOwned {
+    error(codes::INVALID_PARAMS, message)
+}
+
+fn hash_param(text: &str) -> Result<Hash, ErrorObjectOwned> {
+    let bytes =
+        tao_primitives::hex::decode(text).map_err(|e| bad_params(format!("{text:?}: {e}")))?;
+    let array: [u8; 32] = bytes.try_into().map_err(|_| bad_params("a hash is 32 bytes"))?;
+    Ok(Hash(array))
+}
+
+fn account_param(text: &str) -> Result<AccountId, ErrorObjectOwned> {
+    AccountId::from_ss58(text).map_err(|e| bad_params(format!("{text:?}: {e}")))
+}
+
+/// A header as JSON.
+pub fn header_json(header: &Header) -> Value {
+    json!({
+        "number": header.number.get(),
+        "hash": header.hash().to_string(),
+        "parent_hash": header.parent_hash.to_string(),
+        "state_root": header.state_root.to_string(),
+        "transactions_root": header.transactions_root.to_string(),
+        "timestamp_ms": header.timestamp_ms,
+    })
+}
+
+/// A receipt as JSON.
+pub fn receipt_json(receipt: &Receipt, block_hash: Option<&Hash>) -> Value {
+    let (outcome, error) = match &receipt.outcome {
+        Outcome::Success => ("success", Value::Null),
+        Outcome::Failed(e) => {
+            ("failed", json!({"name": format!("{e:?}"), "message": e.to_string()}))
+        }
+        Outcome::Invalid(e) => {
+            ("invalid", json!({"name": format!("{e:?}"), "message": e.to_string()}))
+        }
+    };
+    json!({
+        "tx_hash": receipt.tx_hash.to_string(),
+        "block": receipt.block.get(),
+        "block_hash": block_hash.map(Hash::to_string),
+        "index": receipt.index,
+        "signer": receipt.signer.to_ss58(),
+        "fee": receipt.fee.get(),
+        "outcome": outcome,
+        "error": error,
+        "events": receipt.events.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>(),
+    })
+}
+
+fn block_json(block: &Block) -> Value {
+    json!({
+        "header": header_json(&block.header),
+        "transactions": block.transactions.iter().map(|tx| json!({
+            "hash": tx.hash().to_string(),
+            "signer": tx.transaction.signer.to_ss58(),
+            "nonce": tx.transaction.nonce,
+            "call": tx.transaction.call.name(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn decode_tx(hex: &str) -> Result<SignedTransaction, ErrorObjectOwned> {
+    let bytes = tao_primitives::hex::decode(hex)
+        .map_err(|e| bad_params(format!("the transaction must be 0x-hex: {e}")))?;
+    SignedTransaction::decode_bounded(&bytes).map_err(|e| bad_params(e.to_string()))
+}
+
+type Rpc = RpcModule<Arc<Node>>;
+
+fn lock(node: &Node) -> Result<std::sync::MutexGuard<'_, Chain>, ErrorObjectOwned> {
+    node.chain.lock().map_err(|_| error(codes::INTERNAL, "chain lock poisoned"))
+}
+
+/// Every method of the node's RPC.
+pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
+    let mut rpc = RpcModule::new(node);
+    rpc.register_method("tao_health", |_, node, _| -> Result<Value, ErrorObjectOwned> {
+        let chain = lock(node)?;
+        Ok(json!({"block": chain.head.number.get(), "finalized": chain.head.number.get(), "pending": chain.mempool.len()}))
+    })?;
+    rpc.register_method("tao_genesisHash", |_, node, _| -> Result<Value, ErrorObjectOwned> {
+        Ok(json!(lock(node)?.state.genesis_hash().to_string()))
+    })?;
+    rpc.register_method("tao_chainHead", |_, node, _| -> Result<Value, ErrorObjectOwned> {
+        Ok(header_json(&lock(node)?.head))
+    })?;
+    rpc.register_method(
+        "tao_getBlock",
+        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
+            let chain = lock(node)?;
+            let which: Value = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
+            let number = match &which {
+                Value::Number(n) => n.as_u64().ok_or_else(|| bad_params("block number"))?,
+                Value::String(s) => chain
+                    .store
+                    .number_of(&hash_param(s)?)
+                    .map_err(|e| error(codes::INTERNAL, e.to_string()))?
+                    .ok_or_else(|| error(codes::NOT_FOUND, "no block with that hash"))?,
+                _ => return Err(bad_params("give a block number or a block hash")),
+            };
+            let block =
+                chain.store.block(number).map_err(|e| error(codes::INTERNAL, e.to_string()))?;
+            block
+                .map(|b| block_json(&b))
+                .ok_or_else(|| error(codes::NOT_FOUND, format!("no block {number}")))
+        },
+    )?;
+    rpc.register_method(
+        "tao_submitTransaction",
+        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
+            let hex: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
+            let tx = decode_tx(&hex)?;
+            let mut chain = lock(node)?;
+            match chain.submit(tx) {
+                Ok(hash) => Ok(json!(hash.to_string())),
+                Err(e @ SubmitError::AlreadyKnown) => Err(error(codes::TX_REJECTED, e.to_string())),
+                Err(e) => Err(error(codes::TX_REJECTED, e.to_string())),
+            }
+        },
+    )?;
+    rpc.register_method("tao_transactionStatus", |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
+        let hex: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
+        let hash = hash_param(&hex)?;
+        let chain = lock(node)?;
+        if let Some(stored) = chain.store.receipt(&hash).map_err(|e| error(codes::INTERNAL, e.to_string()))? {
+            return Ok(json!({"status": "finalized", "receipt": receipt_json(&stored.receipt, Some(&stored.block_hash))}));
+        }
+        if chain.mempool.contains(&hash) {
+            return Ok(json!({"status": "pending"}));
+        }
+        Ok(json!({"status": "unknown"}))
+    })?;
+    rpc.register_method(
+        "tao_dryRun",
+        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
+            let hex: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
+            let tx = decode_tx(&hex)?;
+            let chain = lock(node)?;
+            let mut state = chain.state.clone();
+            let receipt = tao_runtime::apply_transaction(&mut state, &tx, 0);
+            Ok(receipt_json(&receipt, None))
+        },
+    )?;
+    rpc.register_method(
+        "tao_accountInfo",
+        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
+            let address: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
+            let id = account_param(&address)?;
+            let chain = lock(node)?;
+            let account = chain.state.account(&id);
+            Ok(json!({"address": address, "free": account.free.get(), "nonce": account.nonce}))
+        },
+    )?;
+    rpc.register_method("tao_subnets", |_, node, _| -> Result<Value, ErrorObjectOwned> {
+        let chain = lock(node)?;
+        Ok(Value::Array(chain.state.subnets().map(|(n, s)| subnet_summary(*n, s)).collect()))
+    })?;
+    rpc.register_method(
+        "tao_metagraph",
+        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
+            let netuid: u16 = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
+            let chain = lock(node)?;
+            crate::views::metagraph(&chain.state, NetUid::new(netuid))
+                .ok_or_else(|| error(codes::NOT_FOUND, format!("no subnet {netuid}")))
+        },
+    )?;
+    rpc.register_method("tao_lockCost", |_, node, _| -> Result<Value, ErrorObjectOwned> {
+        Ok(json!(tao_runtime::subnets::lock_cost(&lock(node)?.state).get()))
+    })?;
+    rpc.register_method(
+        "tao_stake",
+        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
+            let (netuid, hotkey, coldkey): (u16, String, String) =
+                params.parse().map_err(|e| bad_params(e.message().to_owned()))?;
+            let (hotkey, coldkey) = (account_param(&hotkey)?, account_param(&coldkey)?);
+            let chain = lock(node)?;
+            let netuid = NetUid::new(netuid);
+            let amount = if netuid.is_root() {
+                chain
+                    .state
+                    .root_stake(&hotkey)
+                    .and_then(|r| r.by_coldkey.get(&coldkey).copied())
+                    .unwrap_or(0)
+            } else {
+                chain.state.stake_of(netuid, &hotkey, &coldkey).get()
+            };
+            Ok(json!(amount))
+        },
+    )?;
+    rpc.register_subscription(
+        "tao_subscribeNewHeads",
+        "tao_newHead",
+        "tao_unsubscribeNewHeads",
+        |_, pending: PendingSubscriptionSink, node, _| async move {
+            forward_heads(pending, Arc::clone(&node)).await
+        },
+    )?;
+    Ok(rpc)
+}
+
+async fn forward_heads(pending: PendingSubscriptionSink, node: Arc<Node>) -> SubscriptionResult {
+    let mut heads = node.heads.subscribe();
+    let sink = pending.accept().await?;
+    loop {
+        match heads.recv().await {
+            Ok(head) => {
+                let message: SubscriptionMessage = serde_json::value::to_raw_value(&head)?.into();
+                if sink.send(message).await.is_err() {
+                    return Ok(());
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return Ok(()),
+        }
+    }
+}
+
+fn subnet_summary(netuid: NetUid, subnet: &tao_runtime::Subnet) -> Value {
+    let info = subnet.info.get();
+    json!({
+        "netuid": netuid.get(),
+        "owner_coldkey": info.owner_coldkey.to_ss58(),
+        "owner_hotkey": info.owner_hotkey.to_ss58(),
+        "tempo": info.params.tempo,
+        "neurons": subnet.neurons.get().neurons.len(),
+        "max_uids": info.params.max_allowed_uids,
+        "burn": info.burn.get(),
+        "pool_tao": info.pool.tao,
+        "pool_alpha": info.pool.alpha,
+        "price": info.pool.price().to_num::<f64>(),
+        "moving_price": info.moving_price.to_num::<f64>(),
+        "emission_started": info.first_emission_block.is_some(),
+    })
+}
