@@ -7,6 +7,10 @@ use std::process::ExitCode;
 pub enum FailureKind {
     /// Something the user gave is wrong (arguments, a file): exit 2.
     User,
+    /// The node cannot be reached or answered with an error: exit 3.
+    Network,
+    /// The chain refused or failed the transaction: exit 4.
+    Chain,
 }
 
 /// A failed command.
@@ -23,6 +27,16 @@ impl Failure {
         Self { kind: FailureKind::User, message: message.into(), hint: None }
     }
 
+    /// The node cannot be reached or misbehaved.
+    pub fn network(message: impl Into<String>) -> Self {
+        Self { kind: FailureKind::Network, message: message.into(), hint: None }
+    }
+
+    /// The chain refused or failed a transaction.
+    pub fn chain(message: impl Into<String>) -> Self {
+        Self { kind: FailureKind::Chain, message: message.into(), hint: None }
+    }
+
     /// Adds a hint: what to do about it.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -37,6 +51,8 @@ impl Failure {
         }
         match self.kind {
             FailureKind::User => ExitCode::from(2),
+            FailureKind::Network => ExitCode::from(3),
+            FailureKind::Chain => ExitCode::from(4),
         }
     }
 }

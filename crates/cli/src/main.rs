@@ -1,13 +1,15 @@
 //! `tao`: the command line of the tao network.
 //!
-//! Today it carries the Yuma Consensus simulator (`tao yuma simulate`); the wallet, chain
-//! and local-network commands join it as the node lands. Every command prints a readable
-//! table by default and a stable JSON document with `--json`, and never waits for input when
-//! stdin is not a terminal.
+//! Wallets (`tao wallet`), the chain (`tao subnets`, `tao stake`, `tao weights`, `tao axon`,
+//! `tao chain`) and the Yuma Consensus simulator (`tao yuma simulate`). Every command prints
+//! a readable table by default and a stable JSON document with `--json`, and never waits for
+//! input when stdin is not a terminal.
 //!
 //! Exit codes: 0 success, 1 internal error, 2 a problem with what the user gave (arguments,
-//! files), 3 a network or node error.
+//! files, keys), 3 the node cannot be reached or answered an error, 4 the chain refused or
+//! failed the transaction.
 
+mod chain;
 mod exit;
 mod wallet;
 mod yuma;
@@ -26,6 +28,9 @@ struct Cli {
     #[command(flatten)]
     wallet: wallet::WalletArgs,
 
+    #[command(flatten)]
+    endpoint: chain::client::EndpointArgs,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -35,6 +40,21 @@ enum Command {
     /// Wallets: create, regenerate and list keys (Bittensor-compatible files).
     #[command(subcommand)]
     Wallet(wallet::WalletCommand),
+    /// Subnets: list, show the metagraph, create, register, hyperparameters.
+    #[command(subcommand)]
+    Subnets(chain::SubnetsCommand),
+    /// Staking: add, remove, list.
+    #[command(subcommand)]
+    Stake(chain::StakeCommand),
+    /// Validators' weights.
+    #[command(subcommand)]
+    Weights(chain::WeightsCommand),
+    /// Publishing a miner's address.
+    #[command(subcommand)]
+    Axon(chain::AxonCommand),
+    /// Blocks and transactions.
+    #[command(subcommand)]
+    Chain(chain::ChainCommand),
     /// Yuma Consensus: simulate what validators and miners would earn.
     #[command(subcommand)]
     Yuma(yuma::YumaCommand),
@@ -42,8 +62,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let wallet = cli.wallet.wallet();
+    let ctx = chain::Context { wallet: &wallet, endpoint: &cli.endpoint, json: cli.json };
     let result = match cli.command {
-        Command::Wallet(command) => wallet::run(command, &cli.wallet.wallet(), cli.json),
+        Command::Wallet(wallet::WalletCommand::Balance(args)) => chain::balance(&ctx, &args),
+        Command::Wallet(wallet::WalletCommand::Transfer(args)) => chain::transfer(&ctx, &args),
+        Command::Wallet(command) => wallet::run(command, &wallet, cli.json),
+        Command::Subnets(command) => chain::subnets(&ctx, command),
+        Command::Stake(command) => chain::stake(&ctx, command),
+        Command::Weights(command) => chain::weights(&ctx, command),
+        Command::Axon(command) => chain::axon(&ctx, command),
+        Command::Chain(command) => chain::chain(&ctx, command),
         Command::Yuma(command) => yuma::run(command, cli.json),
     };
     match result {

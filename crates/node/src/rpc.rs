@@ -230,6 +230,26 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
             Ok(json!(amount))
         },
     )?;
+    rpc.register_method("tao_stakesOf", |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
+        let address: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
+        let coldkey = account_param(&address)?;
+        let chain = lock(node)?;
+        let mut stakes = Vec::new();
+        for (netuid, subnet) in chain.state.subnets() {
+            for (hotkey, pool) in subnet.stakes.get() {
+                let alpha = pool.value(&coldkey);
+                if alpha > 0 {
+                    stakes.push(json!({"netuid": netuid.get(), "hotkey": hotkey.to_ss58(), "alpha": alpha}));
+                }
+            }
+        }
+        for (hotkey, root) in chain.state.root_stakes() {
+            if let Some(&tao) = root.by_coldkey.get(&coldkey).filter(|&&tao| tao > 0) {
+                stakes.push(json!({"netuid": 0, "hotkey": hotkey.to_ss58(), "alpha": tao}));
+            }
+        }
+        Ok(Value::Array(stakes))
+    })?;
     rpc.register_subscription(
         "tao_subscribeNewHeads",
         "tao_newHead",

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 /// Lower-case hex with a `0x` prefix.
 pub fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(2 + 2 * bytes.len());
+    let mut out = String::with_capacity(bytes.len().saturating_mul(2).saturating_add(2));
     out.push_str("0x");
     for b in bytes {
         // Writing to a String cannot fail.
@@ -31,13 +31,19 @@ pub fn decode(text: &str) -> Result<Vec<u8>, HexError> {
     if text.len() % 2 != 0 {
         return Err(HexError::OddLength);
     }
-    let digit = |c: u8| match c {
-        b'0'..=b'9' => Ok(c - b'0'),
-        b'a'..=b'f' => Ok(c - b'a' + 10),
-        b'A'..=b'F' => Ok(c - b'A' + 10),
-        _ => Err(HexError::BadDigit(char::from(c))),
+    let digit = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+            .ok_or(HexError::BadDigit(char::from(c)))
     };
-    text.as_bytes().chunks_exact(2).map(|pair| Ok(digit(pair[0])? << 4 | digit(pair[1])?)).collect()
+    text.as_bytes()
+        .chunks_exact(2)
+        .map(|pair| match *pair {
+            [high, low] => Ok(digit(high)?.wrapping_shl(4) | digit(low)?),
+            _ => Err(HexError::OddLength),
+        })
+        .collect()
 }
 
 #[cfg(test)]

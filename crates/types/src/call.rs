@@ -153,6 +153,115 @@ impl Hyperparameter {
         self.encode().first().copied().unwrap_or(0)
     }
 
+    /// Every parameter's name, as [`Hyperparameter::name`] gives it.
+    pub const NAMES: [&'static str; 33] = [
+        "rho",
+        "kappa",
+        "immunity_period",
+        "min_allowed_weights",
+        "tempo",
+        "activity_cutoff_factor",
+        "weights_version",
+        "weights_rate_limit",
+        "registration_allowed",
+        "pow_registration_allowed",
+        "difficulty",
+        "min_burn",
+        "max_burn",
+        "burn_half_life",
+        "burn_increase_mult",
+        "bonds_moving_avg",
+        "bonds_penalty",
+        "serving_rate_limit",
+        "max_validators",
+        "max_allowed_uids",
+        "min_allowed_uids",
+        "commit_reveal_period",
+        "commit_reveal_weights_enabled",
+        "liquid_alpha_enabled",
+        "alpha_values",
+        "alpha_sigmoid_steepness",
+        "yuma_version",
+        "bonds_reset_enabled",
+        "transfers_enabled",
+        "owner_cut_enabled",
+        "fee_rate",
+        "immune_owner_uids_limit",
+        "min_non_immune_uids",
+    ];
+
+    /// Parses `name` (as [`Hyperparameter::name`] gives it) and a value in text: integers,
+    /// `true`/`false`, TAO amounts for burns (`"0.5"`), `low,high` for `alpha_values`, and
+    /// `2` or `3` for `yuma_version`.
+    pub fn parse(name: &str, value: &str) -> Result<Self, String> {
+        fn num<T: core::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
+            value
+                .trim()
+                .parse()
+                .map_err(|_| format!("{name} takes an integer in range, not {value:?}"))
+        }
+        fn flag(name: &str, value: &str) -> Result<bool, String> {
+            match value.trim() {
+                "true" | "on" | "1" => Ok(true),
+                "false" | "off" | "0" => Ok(false),
+                _ => Err(format!("{name} takes true or false, not {value:?}")),
+            }
+        }
+        fn tao(name: &str, value: &str) -> Result<Rao, String> {
+            value.trim().parse().map_err(|e| format!("{name} takes a TAO amount: {e}"))
+        }
+        Ok(match name {
+            "rho" => Self::Rho(num(name, value)?),
+            "kappa" => Self::Kappa(num(name, value)?),
+            "immunity_period" => Self::ImmunityPeriod(num(name, value)?),
+            "min_allowed_weights" => Self::MinAllowedWeights(num(name, value)?),
+            "tempo" => Self::Tempo(num(name, value)?),
+            "activity_cutoff_factor" => Self::ActivityCutoffFactor(num(name, value)?),
+            "weights_version" => Self::WeightsVersion(num(name, value)?),
+            "weights_rate_limit" => Self::WeightsRateLimit(num(name, value)?),
+            "registration_allowed" => Self::RegistrationAllowed(flag(name, value)?),
+            "pow_registration_allowed" => Self::PowRegistrationAllowed(flag(name, value)?),
+            "difficulty" => Self::Difficulty(num(name, value)?),
+            "min_burn" => Self::MinBurn(tao(name, value)?),
+            "max_burn" => Self::MaxBurn(tao(name, value)?),
+            "burn_half_life" => Self::BurnHalfLife(num(name, value)?),
+            "burn_increase_mult" => Self::BurnIncreaseMult(num(name, value)?),
+            "bonds_moving_avg" => Self::BondsMovingAverage(num(name, value)?),
+            "bonds_penalty" => Self::BondsPenalty(num(name, value)?),
+            "serving_rate_limit" => Self::ServingRateLimit(num(name, value)?),
+            "max_validators" => Self::MaxAllowedValidators(num(name, value)?),
+            "max_allowed_uids" => Self::MaxAllowedUids(num(name, value)?),
+            "min_allowed_uids" => Self::MinAllowedUids(num(name, value)?),
+            "commit_reveal_period" => Self::CommitRevealPeriod(num(name, value)?),
+            "commit_reveal_weights_enabled" => Self::CommitRevealEnabled(flag(name, value)?),
+            "liquid_alpha_enabled" => Self::LiquidAlphaEnabled(flag(name, value)?),
+            "alpha_values" => {
+                let (low, high) = value
+                    .split_once(',')
+                    .ok_or_else(|| format!("alpha_values takes low,high, not {value:?}"))?;
+                Self::AlphaValues { low: num(name, low)?, high: num(name, high)? }
+            }
+            "alpha_sigmoid_steepness" => Self::AlphaSigmoidSteepness(num(name, value)?),
+            "yuma_version" => match value.trim() {
+                "3" => Self::Yuma3Enabled(true),
+                "2" => Self::Yuma3Enabled(false),
+                _ => return Err(format!("yuma_version takes 2 or 3, not {value:?}")),
+            },
+            "bonds_reset_enabled" => Self::BondsResetEnabled(flag(name, value)?),
+            "transfers_enabled" => Self::TransfersEnabled(flag(name, value)?),
+            "owner_cut_enabled" => Self::OwnerCutEnabled(flag(name, value)?),
+            "fee_rate" => Self::FeeRate(num(name, value)?),
+            "immune_owner_uids_limit" => Self::ImmuneOwnerUidsLimit(num(name, value)?),
+            "min_non_immune_uids" => Self::MinNonImmuneUids(num(name, value)?),
+            _ => {
+                return Err(format!(
+                    "unknown hyperparameter {name:?}; known: {}",
+                    Self::NAMES.join(", ")
+                ))
+            }
+        })
+    }
+
     /// The reference's RPC name.
     pub fn name(&self) -> &'static str {
         match self {
@@ -476,4 +585,37 @@ pub fn weights_commit_hash(
 ) -> [u8; 32] {
     let encoded = (hotkey, netuid, uids, values, salt, version_key).encode();
     crate::blake2_256(&encoded).0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_parses_back_to_itself() {
+        let sample = |name: &str| match name {
+            "alpha_values" => "1638,60000",
+            "yuma_version" => "3",
+            "min_burn" | "max_burn" => "0.5",
+            n if n.ends_with("enabled") || n.ends_with("allowed") => "true",
+            _ => "7",
+        };
+        for name in Hyperparameter::NAMES {
+            let parsed =
+                Hyperparameter::parse(name, sample(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(parsed.name(), name);
+        }
+        assert_eq!(
+            Hyperparameter::parse("min_burn", "0.5"),
+            Ok(Hyperparameter::MinBurn(Rao::new(500_000_000)))
+        );
+        assert_eq!(
+            Hyperparameter::parse("yuma_version", "2"),
+            Ok(Hyperparameter::Yuma3Enabled(false))
+        );
+        assert!(Hyperparameter::parse("tempo", "70000").is_err());
+        assert!(Hyperparameter::parse("tempo", "-1").is_err());
+        assert!(Hyperparameter::parse("transfers_enabled", "maybe").is_err());
+        assert!(Hyperparameter::parse("nope", "1").unwrap_err().contains("known: rho"));
+    }
 }

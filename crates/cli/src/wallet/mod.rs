@@ -51,7 +51,7 @@ pub struct PasswordArgs {
 
 impl PasswordArgs {
     /// The password to open an existing key, if it is encrypted.
-    fn for_existing_key(&self, wallet: &Wallet) -> Result<Option<String>, Failure> {
+    pub(crate) fn for_existing_key(&self, wallet: &Wallet) -> Result<Option<String>, Failure> {
         if !wallet.coldkey_encrypted().map_err(wallet_failure)? {
             return Ok(None);
         }
@@ -134,6 +134,10 @@ pub enum WalletCommand {
     List,
     /// Show a wallet's addresses; `--unlock` also decrypts the coldkey (checks the password).
     Show(ShowArgs),
+    /// The coldkey's free balance and stakes (asks the node).
+    Balance(crate::chain::BalanceArgs),
+    /// Send TAO from the coldkey.
+    Transfer(crate::chain::TransferArgs),
 }
 
 /// Arguments of `show`.
@@ -169,8 +173,11 @@ pub struct RegenArgs {
     #[arg(long, conflicts_with = "seed")]
     mnemonic: Option<String>,
     /// The 32-byte seed as 0x-hex.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "uri")]
     seed: Option<String>,
+    /// A development key URI such as `//Alice` (sr25519; for local chains).
+    #[arg(long, conflicts_with = "mnemonic")]
+    uri: Option<String>,
     /// Replace existing keys.
     #[arg(long)]
     overwrite: bool,
@@ -203,17 +210,16 @@ fn key_from(args: &RegenArgs) -> Result<Keypair, Failure> {
             Keypair::from_mnemonic(phrase, CryptoType::Sr25519).map_err(wallet_failure)
         }
         (None, Some(seed)) => {
-            let hex = seed.trim().trim_start_matches("0x");
-            let bytes: Option<Vec<u8>> = (0..hex.len())
-                .step_by(2)
-                .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
-                .collect();
-            let seed: [u8; 32] = bytes
+            let seed: [u8; 32] = tao_primitives::hex::decode(seed)
+                .ok()
                 .and_then(|b| b.try_into().ok())
                 .ok_or_else(|| Failure::user("--seed must be 32 bytes of 0x-hex"))?;
             Ok(Keypair::from_seed(seed, CryptoType::Sr25519))
         }
-        (None, None) => Err(Failure::user("give --mnemonic or --seed")),
+        (None, None) => match &args.uri {
+            Some(uri) => Keypair::from_uri(uri).map_err(wallet_failure),
+            None => Err(Failure::user("give --mnemonic, --seed or --uri")),
+        },
     }
 }
 
@@ -340,6 +346,11 @@ pub fn run(command: WalletCommand, wallet: &Wallet, json: bool) -> Result<(), Fa
                     println!("  coldkey unlocked: the password is right");
                 }
             }
+        }
+        WalletCommand::Balance(_) | WalletCommand::Transfer(_) => {
+            return Err(Failure::user(
+                "this wallet command needs a node; it runs through the chain commands",
+            ));
         }
         WalletCommand::List => {
             let wallets = Wallet::list(&wallet.path).map_err(wallet_failure)?;

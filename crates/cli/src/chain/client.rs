@@ -1,0 +1,249 @@
+//! Talking to a node: which endpoint, JSON-RPC calls, and submitting signed transactions.
+
+use crate::exit::Failure;
+use clap::Args;
+use jsonrpsee::{
+    core::{client::ClientT, ClientError},
+    http_client::{HttpClient, HttpClientBuilder},
+};
+use serde_json::Value;
+use std::{
+    io::{IsTerminal, Write},
+    time::{Duration, Instant},
+};
+use tao_primitives::AccountId;
+use tao_types::{Call, Hash, Signature, SignedTransaction, Transaction};
+use tao_wallet::Keypair;
+
+/// The local development node's endpoint.
+pub const LOCAL: &str = "http://127.0.0.1:9944";
+
+/// Which node to talk to. Precedence: `--endpoint`, then `TAO_ENDPOINT`, then `--network`
+/// (only `local` is built in), then `local`.
+#[derive(Debug, Args, Clone)]
+pub struct EndpointArgs {
+    /// The node's JSON-RPC URL (e.g. http://127.0.0.1:9944) [env: TAO_ENDPOINT].
+    #[arg(long, global = true)]
+    endpoint: Option<String>,
+    /// A named network; `local` is 127.0.0.1:9944.
+    #[arg(long, global = true)]
+    network: Option<String>,
+}
+
+impl EndpointArgs {
+    /// The URL to use.
+    pub fn url(&self) -> Result<String, Failure> {
+        if let Some(url) = &self.endpoint {
+            return Ok(url.clone());
+        }
+        if let Some(url) = std::env::var("TAO_ENDPOINT").ok().filter(|u| !u.is_empty()) {
+            return Ok(url);
+        }
+        match self.network.as_deref() {
+            None | Some("local") => Ok(LOCAL.to_owned()),
+            Some(other) => Err(Failure::user(format!("unknown network {other:?}"))
+                .hint("the built-in network is `local`; give any node with --endpoint URL")),
+        }
+    }
+}
+
+/// A connection to one node.
+pub struct Client {
+    url: String,
+    http: HttpClient,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Client {
+    /// A client of `url` (no request is made yet).
+    pub fn new(url: String) -> Result<Self, Failure> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::network(format!("cannot start the I/O runtime: {e}")))?;
+        let http = {
+            let _guard = runtime.enter();
+            HttpClientBuilder::default()
+                .request_timeout(Duration::from_secs(30))
+                .build(&url)
+                .map_err(|e| Failure::user(format!("bad endpoint {url:?}: {e}")))?
+        };
+        Ok(Self { url, http, runtime })
+    }
+
+    /// The endpoint's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Calls `method` with positional `params`.
+    pub fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, Failure> {
+        let mut array = jsonrpsee::core::params::ArrayParams::new();
+        for p in params {
+            array
+                .insert(p)
+                .map_err(|e| Failure::network(format!("cannot encode parameters: {e}")))?;
+        }
+        let result: Result<Value, ClientError> =
+            self.runtime.block_on(self.http.request(method, array));
+        result.map_err(|e| match e {
+            ClientError::Call(err) if err.code() == -32602 => Failure::user(err.message()),
+            ClientError::Call(err) if err.code() == -32010 => {
+                Failure::chain(format!("the node refused the transaction: {}", err.message()))
+            }
+            ClientError::Call(err) if err.code() == -32004 => Failure::user(err.message()),
+            ClientError::Call(err) => {
+                Failure::network(format!("the node answered an error: {}", err.message()))
+            }
+            other => Failure::network(format!("cannot reach the node at {}: {other}", self.url))
+                .hint("start one with `tao-node --dev`, or give another with --endpoint URL"),
+        })
+    }
+
+    /// Calls a method without parameters.
+    pub fn get(&self, method: &str) -> Result<Value, Failure> {
+        self.call(method, Vec::new())
+    }
+}
+
+/// Reads a u64 field of a JSON answer.
+pub fn field_u64(value: &Value, key: &str) -> Result<u64, Failure> {
+    value
+        .get(key)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| Failure::network(format!("the node's answer lacks {key:?}")))
+}
+
+/// How a transaction is sent.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SendArgs {
+    /// Show the fee and the effect without submitting.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Return once the node has accepted the transaction, without waiting for finality.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Do not ask for confirmation (nothing is asked when stdin is not a terminal).
+    #[arg(long, short = 'y', alias = "no-prompt")]
+    pub yes: bool,
+    /// Seconds to wait for finality.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+}
+
+/// Signs `call` with `key` at the signer's next nonce and sends it as `args` say; returns
+/// the receipt (or the dry-run result, or the pending status) as JSON.
+pub fn send(
+    client: &Client,
+    key: &Keypair,
+    call: Call,
+    summary: &str,
+    args: &SendArgs,
+) -> Result<Value, Failure> {
+    let signer = key.account();
+    let genesis = client.get("tao_genesisHash")?;
+    let genesis = parse_hash(genesis.as_str().unwrap_or_default())?;
+    let account = client.call("tao_accountInfo", vec![Value::from(signer.to_ss58())])?;
+    let nonce = field_u64(&account, "nonce")?;
+    let transaction = Transaction { genesis_hash: genesis, signer, nonce, call };
+    let signature = key
+        .sign(&transaction.signing_payload())
+        .ok_or_else(|| Failure::user("this key has no secret part (a public key only)"))?;
+    let signed = SignedTransaction { transaction, signature: Signature(signature) };
+    let hex = tao_primitives::hex::encode(&codec::Encode::encode(&signed));
+
+    // Every transaction is tried first: one that would fail is not sent (so it costs nothing).
+    let receipt = client.call("tao_dryRun", vec![Value::from(hex.clone())])?;
+    if args.dry_run {
+        return Ok(serde_json::json!({"dry_run": true, "receipt": receipt}));
+    }
+    if receipt.get("outcome").and_then(Value::as_str) != Some("success") {
+        let why =
+            receipt.pointer("/error/message").and_then(Value::as_str).unwrap_or("unknown reason");
+        return Err(Failure::chain(format!(
+            "the transaction would fail: {why}; nothing was submitted"
+        )));
+    }
+    if !args.yes && std::io::stdin().is_terminal() && !confirm(summary)? {
+        return Err(Failure::user("cancelled"));
+    }
+    let hash = client.call("tao_submitTransaction", vec![Value::from(hex)])?;
+    let hash = hash.as_str().unwrap_or_default().to_owned();
+    if args.no_wait {
+        return Ok(serde_json::json!({"status": "pending", "tx_hash": hash}));
+    }
+    wait_final(client, &hash, Duration::from_secs(args.timeout))
+}
+
+fn confirm(summary: &str) -> Result<bool, Failure> {
+    eprint!("{summary}\nSubmit? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Failure::user(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+/// Polls until the transaction is final; shows a progress line on a terminal.
+fn wait_final(client: &Client, hash: &str, timeout: Duration) -> Result<Value, Failure> {
+    let started = Instant::now();
+    let show = std::io::stderr().is_terminal();
+    let frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+    let mut frame = 0;
+    loop {
+        let status = client.call("tao_transactionStatus", vec![Value::from(hash)])?;
+        if status.get("status").and_then(Value::as_str) == Some("finalized") {
+            if show {
+                eprint!("\r\x1b[2K");
+            }
+            let receipt = status.get("receipt").cloned().unwrap_or(Value::Null);
+            return match receipt.get("outcome").and_then(Value::as_str) {
+                Some("success") => Ok(receipt),
+                _ => {
+                    let why = receipt
+                        .pointer("/error/message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("unknown reason")
+                        .to_owned();
+                    let block = receipt.get("block").and_then(Value::as_u64).unwrap_or(0);
+                    Err(Failure::chain(format!(
+                        "the transaction failed in block #{block}: {why} (the fee was charged)"
+                    )))
+                }
+            };
+        }
+        if started.elapsed() > timeout {
+            return Err(Failure::network(format!(
+                "transaction {hash} not final after {}s",
+                timeout.as_secs()
+            ))
+            .hint(format!("check later with `tao chain tx {hash}`")));
+        }
+        if show {
+            eprint!(
+                "\r{} waiting for finality… {:.1}s",
+                frames[frame % frames.len()],
+                started.elapsed().as_secs_f32()
+            );
+            let _ = std::io::stderr().flush();
+            frame += 1;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Parses a 32-byte hash.
+pub fn parse_hash(text: &str) -> Result<Hash, Failure> {
+    let bytes = tao_primitives::hex::decode(text)
+        .map_err(|e| Failure::user(format!("{text:?} is not a hash: {e}")))?;
+    let array: [u8; 32] =
+        bytes.try_into().map_err(|_| Failure::user(format!("{text:?} is not 32 bytes")))?;
+    Ok(Hash(array))
+}
+
+/// Parses an SS58 address.
+pub fn parse_account(text: &str) -> Result<AccountId, Failure> {
+    AccountId::from_ss58(text.trim())
+        .map_err(|e| Failure::user(format!("{text:?} is not a valid address: {e}")))
+}

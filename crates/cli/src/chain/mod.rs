@@ -1,0 +1,773 @@
+//! The chain commands: balances and transfers, subnets, staking, weights, axons, blocks.
+//!
+//! Every transaction is signed locally (the coldkey for funds, the hotkey for weights and
+//! axons), can be dry-run (`--dry-run`: fee and effect, nothing submitted), and is followed to
+//! finality unless `--no-wait`. A refused or failed transaction exits 4 and says why.
+
+pub mod client;
+
+use crate::{
+    exit::Failure,
+    wallet::{wallet_failure, PasswordArgs},
+};
+use clap::{Args, Subcommand};
+use client::{field_u64, parse_account, send, Client, EndpointArgs, SendArgs};
+use serde_json::{json, Value};
+use std::net::IpAddr;
+use tao_primitives::{AccountId, AlphaRao, NetUid, Rao};
+use tao_types::{AxonInfo, Call, Existence, Hyperparameter, IpType};
+use tao_wallet::{Keypair, Wallet};
+
+/// What a chain command needs besides its own arguments.
+pub struct Context<'a> {
+    /// The wallet named by the global flags.
+    pub wallet: &'a Wallet,
+    /// Which node.
+    pub endpoint: &'a EndpointArgs,
+    /// `--json`.
+    pub json: bool,
+}
+
+impl Context<'_> {
+    fn client(&self) -> Result<Client, Failure> {
+        let client = Client::new(self.endpoint.url()?)?;
+        if !self.json {
+            eprintln!("node: {}", client.url());
+        }
+        Ok(client)
+    }
+
+    fn coldkey(&self, password: &PasswordArgs) -> Result<Keypair, Failure> {
+        let password = password.for_existing_key(self.wallet)?;
+        self.wallet.coldkey(password.as_deref()).map_err(wallet_failure)
+    }
+
+    fn coldkeypub(&self) -> Result<AccountId, Failure> {
+        Ok(self.wallet.coldkeypub().map_err(wallet_failure)?.account())
+    }
+
+    fn hotkey(&self) -> Result<Keypair, Failure> {
+        self.wallet.hotkey_pair(None).map_err(wallet_failure)
+    }
+
+    /// Prints a transaction's result.
+    fn report_tx(&self, what: &str, result: &Value) {
+        if self.json {
+            println!("{result}");
+            return;
+        }
+        if result.get("dry_run").is_some() {
+            let receipt = &result["receipt"];
+            let fee = Rao::new(receipt["fee"].as_u64().unwrap_or(0));
+            match receipt["outcome"].as_str() {
+                Some("success") => {
+                    println!("{what}: would succeed; fee {fee} TAO (dry run, nothing submitted)")
+                }
+                _ => println!(
+                    "{what}: would fail: {} (dry run, nothing submitted)",
+                    receipt.pointer("/error/message").and_then(Value::as_str).unwrap_or("?")
+                ),
+            }
+            return;
+        }
+        if result.get("status").and_then(Value::as_str) == Some("pending") {
+            println!("{what}: submitted, tx {}", result["tx_hash"].as_str().unwrap_or("?"));
+            return;
+        }
+        let fee = Rao::new(result["fee"].as_u64().unwrap_or(0));
+        println!(
+            "{what}: finalized in block #{} (fee {fee} TAO), tx {}",
+            result["block"].as_u64().unwrap_or(0),
+            result["tx_hash"].as_str().unwrap_or("?")
+        );
+    }
+}
+
+fn netuid(n: u16) -> NetUid {
+    NetUid::new(n)
+}
+
+// ---------------------------------------------------------------- wallet balance/transfer
+
+/// Arguments of `tao wallet balance`.
+#[derive(Debug, Args)]
+pub struct BalanceArgs {
+    /// Any address instead of the wallet's coldkey.
+    #[arg(long)]
+    ss58: Option<String>,
+}
+
+/// Arguments of `tao wallet transfer`.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// The receiver's address.
+    #[arg(long)]
+    dest: String,
+    /// TAO to send (e.g. 1.5).
+    #[arg(long, required_unless_present = "all")]
+    amount: Option<Rao>,
+    /// Send everything (less the fee).
+    #[arg(long, conflicts_with = "amount")]
+    all: bool,
+    /// Allow the sender's balance to fall below the existential deposit (the account is then
+    /// reaped).
+    #[arg(long)]
+    allow_death: bool,
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    send: SendArgs,
+}
+
+/// `tao wallet balance`.
+pub fn balance(ctx: &Context<'_>, args: &BalanceArgs) -> Result<(), Failure> {
+    let address = match &args.ss58 {
+        Some(a) => parse_account(a)?,
+        None => ctx.coldkeypub()?,
+    };
+    let client = ctx.client()?;
+    let info = client.call("tao_accountInfo", vec![json!(address.to_ss58())])?;
+    let stakes = client.call("tao_stakesOf", vec![json!(address.to_ss58())])?;
+    let free = field_u64(&info, "free")?;
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"address": address.to_ss58(), "free": free, "nonce": info["nonce"], "stakes": stakes})
+        );
+    } else {
+        println!("{}  free {} TAO", address.to_ss58(), Rao::new(free));
+        for s in stakes.as_array().into_iter().flatten() {
+            println!(
+                "  stake on subnet {:>3} to {}: {} {}",
+                s["netuid"],
+                s["hotkey"].as_str().unwrap_or("?"),
+                AlphaRao::new(s["alpha"].as_u64().unwrap_or(0)),
+                if s["netuid"] == 0 { "TAO" } else { "alpha" }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `tao wallet transfer`.
+pub fn transfer(ctx: &Context<'_>, args: &TransferArgs) -> Result<(), Failure> {
+    let dest = parse_account(&args.dest)?;
+    let call = match (args.all, args.amount) {
+        (true, _) => Call::TransferAll {
+            dest,
+            existence: if args.allow_death { Existence::AllowDeath } else { Existence::KeepAlive },
+        },
+        (false, Some(amount)) if args.allow_death => Call::Transfer { dest, amount },
+        (false, Some(amount)) => Call::TransferKeepAlive { dest, amount },
+        (false, None) => return Err(Failure::user("give --amount TAO or --all")),
+    };
+    if args.amount.is_some_and(Rao::is_zero) {
+        return Err(Failure::user("the amount is zero"));
+    }
+    let key = ctx.coldkey(&args.password)?;
+    let client = ctx.client()?;
+    let summary = match args.amount {
+        Some(a) => format!("Transfer {a} TAO from {} to {}", key.ss58(), dest.to_ss58()),
+        None => format!("Transfer everything from {} to {}", key.ss58(), dest.to_ss58()),
+    };
+    let result = send(&client, &key, call, &summary, &args.send)?;
+    ctx.report_tx("transfer", &result);
+    Ok(())
+}
+
+// ---------------------------------------------------------------- subnets
+
+/// `tao subnets` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SubnetsCommand {
+    /// Every subnet: owner, tempo, neurons, pool and price.
+    List,
+    /// A subnet's metagraph as a table.
+    Show(NetuidArg),
+    /// Create a subnet owned by the wallet's coldkey, its hotkey as UID 0 (locks the lock cost).
+    Create(SendOnly),
+    /// Start a subnet's emission (owner).
+    Start(NetuidSend),
+    /// Register the wallet's hotkey on a subnet by burning the current price.
+    Register(RegisterArgs),
+    /// The current registration price of a subnet.
+    BurnCost(NetuidArg),
+    /// The current cost to create a subnet.
+    LockCost,
+    /// A subnet's alpha price in TAO.
+    Price(NetuidArg),
+    /// A subnet's hyperparameters, with who may set each.
+    Hyperparameters(NetuidArg),
+    /// Set a hyperparameter (the owner, or root for root-only ones).
+    SetHyperparameter(SetHyperparameterArgs),
+}
+
+/// A subnet.
+#[derive(Debug, Args)]
+pub struct NetuidArg {
+    /// The subnet.
+    #[arg(long)]
+    netuid: u16,
+}
+
+/// A transaction with no further arguments.
+#[derive(Debug, Args)]
+pub struct SendOnly {
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    send: SendArgs,
+}
+
+/// A transaction on a subnet.
+#[derive(Debug, Args)]
+pub struct NetuidSend {
+    /// The subnet.
+    #[arg(long)]
+    netuid: u16,
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    send: SendArgs,
+}
+
+/// Arguments of `tao subnets register`.
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The subnet.
+    #[arg(long)]
+    netuid: u16,
+    /// Fail instead of paying more than this many TAO.
+    #[arg(long)]
+    max_burn: Option<Rao>,
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    send: SendArgs,
+}
+
+/// Arguments of `tao subnets set-hyperparameter`.
+#[derive(Debug, Args)]
+pub struct SetHyperparameterArgs {
+    /// The subnet.
+    #[arg(long)]
+    netuid: u16,
+    /// The parameter's name (see `tao subnets hyperparameters`).
+    #[arg(long)]
+    name: String,
+    /// Its new value.
+    #[arg(long)]
+    value: String,
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    send: SendArgs,
+}
+
+fn metagraph(client: &Client, n: u16) -> Result<Value, Failure> {
+    client.call("tao_metagraph", vec![json!(n)])
+}
+
+/// One-line descriptions of the hyperparameters.
+fn describe(name: &str) -> &'static str {
+    match name {
+        "rho" => "steepness of the trust sigmoid",
+        "kappa" => "stake share that decides consensus (0.5 = majority)",
+        "immunity_period" => "blocks a new neuron cannot be replaced",
+        "min_allowed_weights" => "fewest weights a validator must set",
+        "tempo" => "blocks between epochs",
+        "activity_cutoff_factor" => "epochs without weights before a validator is inactive",
+        "weights_version" => "weights version key validators must send",
+        "weights_rate_limit" => "blocks between a hotkey's weight updates",
+        "registration_allowed" => "whether registration is open",
+        "pow_registration_allowed" => "whether proof-of-work registration is open",
+        "difficulty" => "proof-of-work difficulty",
+        "min_burn" | "max_burn" => "bounds of the registration price (TAO)",
+        "burn" => "current registration price (RAO)",
+        "burn_half_life" => "blocks for the price to halve",
+        "bonds_moving_avg" => "bond EMA factor (millionths)",
+        "bonds_penalty" => "penalty on bonds to out-of-consensus weights",
+        "serving_rate_limit" => "blocks between axon updates",
+        "max_validators" => "validator permits per subnet",
+        "max_allowed_uids" => "neuron slots",
+        "commit_reveal_period" => "tempos before committed weights are revealed",
+        "commit_reveal_weights_enabled" => "whether weights go through commit-reveal",
+        "liquid_alpha_enabled" => "whether the bond EMA rate adapts per pair",
+        "alpha_low" | "alpha_high" => "bounds of the liquid bond EMA rate",
+        "alpha_sigmoid_steepness" => "liquid alpha sigmoid steepness",
+        "yuma_version" => "Yuma Consensus version (2 or 3)",
+        "transfers_enabled" => "whether stake may move between coldkeys",
+        "owner_cut_enabled" => "whether the owner takes its cut",
+        "fee_rate" => "swap fee of the pool (u16 proportion)",
+        _ => "",
+    }
+}
+
+fn who_sets(name: &str) -> &'static str {
+    let root_only = [
+        "kappa",
+        "weights_rate_limit",
+        "registration_allowed",
+        "difficulty",
+        "max_validators",
+        "fee_rate",
+    ];
+    if name == "burn" {
+        "chain"
+    } else if root_only.contains(&name) {
+        "root"
+    } else {
+        "owner"
+    }
+}
+
+/// Runs a `tao subnets` command.
+pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure> {
+    let client = ctx.client()?;
+    match command {
+        SubnetsCommand::List => {
+            let list = client.get("tao_subnets")?;
+            if ctx.json {
+                println!("{list}");
+                return Ok(());
+            }
+            println!(
+                "{:>6} {:>6} {:>8} {:>16} {:>12}  owner",
+                "netuid", "tempo", "neurons", "pool TAO", "price"
+            );
+            for s in list.as_array().into_iter().flatten() {
+                let int = |k: &str| s[k].as_u64().unwrap_or(0);
+                println!(
+                    "{:>6} {:>6} {:>8} {:>16} {:>12.6}  {}",
+                    int("netuid"),
+                    int("tempo"),
+                    int("neurons"),
+                    Rao::new(s["pool_tao"].as_u64().unwrap_or(0)).to_string(),
+                    s["price"].as_f64().unwrap_or(0.0),
+                    s["owner_coldkey"].as_str().unwrap_or("?")
+                );
+            }
+        }
+        SubnetsCommand::Show(a) => {
+            let m = metagraph(&client, a.netuid)?;
+            if ctx.json {
+                println!("{m}");
+                return Ok(());
+            }
+            println!(
+                "subnet {} at block {}: {} neurons, tempo {}, price {:.6} TAO",
+                a.netuid,
+                m["block"],
+                m["n"],
+                m["tempo"],
+                m["pool"]["price"].as_f64().unwrap_or(0.0)
+            );
+            println!(
+                "{:>4}  {:<48} {:>14} {:>9} {:>9} {:>9} {:>9} {:>6}  axon",
+                "uid",
+                "hotkey",
+                "stake α",
+                "trust",
+                "consensus",
+                "incentive",
+                "dividends",
+                "vpermit"
+            );
+            let n = m["n"].as_u64().unwrap_or(0) as usize;
+            let at = |k: &str, i: usize| m[k].get(i).cloned().unwrap_or(Value::Null);
+            let prop = |v: Value| {
+                f64::from(u16::try_from(v.as_u64().unwrap_or(0)).unwrap_or(0)) / 65_535.0
+            };
+            for i in 0..n {
+                let axon = at("axons", i);
+                let axon = if axon.is_null() {
+                    "-".to_owned()
+                } else {
+                    format!("{}:{}", axon["ip"].as_str().unwrap_or("?"), axon["port"])
+                };
+                println!(
+                    "{:>4}  {:<48} {:>14} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>6}  {}",
+                    i,
+                    at("hotkeys", i).as_str().unwrap_or("?"),
+                    AlphaRao::new(at("alpha_stake", i).as_u64().unwrap_or(0)).to_string(),
+                    prop(at("validator_trust", i)),
+                    prop(at("consensus", i)),
+                    prop(at("incentive", i)),
+                    prop(at("dividends", i)),
+                    if at("validator_permit", i).as_bool() == Some(true) { "yes" } else { "" },
+                    axon
+                );
+            }
+        }
+        SubnetsCommand::Create(a) => {
+            let key = ctx.coldkey(&a.password)?;
+            let hotkey = ctx.wallet.hotkey_pair(None).map_err(wallet_failure)?.account();
+            let cost = Rao::new(client.get("tao_lockCost")?.as_u64().unwrap_or(0));
+            let summary =
+                format!("Create a subnet, locking {cost} TAO, owner hotkey {}", hotkey.to_ss58());
+            let result = send(&client, &key, Call::RegisterNetwork { hotkey }, &summary, &a.send)?;
+            let created = result["events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .find_map(|e| e.strip_prefix("NetworkAdded { netuid: NetUid("))
+                .and_then(|rest| rest.split(')').next())
+                .map(str::to_owned);
+            if let (Some(n), false) = (&created, ctx.json) {
+                println!(
+                    "created subnet {n}; start its emission with `tao subnets start --netuid {n}`"
+                );
+            }
+            ctx.report_tx("subnets create", &result);
+        }
+        SubnetsCommand::Start(a) => {
+            let key = ctx.coldkey(&a.password)?;
+            let summary = format!("Start emission on subnet {}", a.netuid);
+            let result = send(
+                &client,
+                &key,
+                Call::StartCall { netuid: netuid(a.netuid) },
+                &summary,
+                &a.send,
+            )?;
+            ctx.report_tx("subnets start", &result);
+        }
+        SubnetsCommand::Register(a) => {
+            let m = metagraph(&client, a.netuid)?;
+            let price = Rao::new(m["hyperparameters"]["burn"].as_u64().unwrap_or(0));
+            if let Some(max) = a.max_burn.filter(|&max| price > max) {
+                return Err(Failure::user(format!(
+                    "registration on subnet {} costs {price} TAO, above --max-burn {max}",
+                    a.netuid
+                ))
+                .hint("wait for the price to fall, or raise --max-burn"));
+            }
+            let key = ctx.coldkey(&a.password)?;
+            let hotkey = ctx.wallet.hotkey_pair(None).map_err(wallet_failure)?.account();
+            let call =
+                Call::BurnedRegister { netuid: netuid(a.netuid), hotkey, limit_price: a.max_burn };
+            let summary =
+                format!("Register {} on subnet {} for {price} TAO", hotkey.to_ss58(), a.netuid);
+            let result = send(&client, &key, call, &summary, &a.send)?;
+            ctx.report_tx("subnets register", &result);
+        }
+        SubnetsCommand::BurnCost(a) => {
+            let burn =
+                metagraph(&client, a.netuid)?["hyperparameters"]["burn"].as_u64().unwrap_or(0);
+            print_amount(ctx.json, "burn_cost", burn, "TAO");
+        }
+        SubnetsCommand::LockCost => {
+            let cost = client.get("tao_lockCost")?.as_u64().unwrap_or(0);
+            print_amount(ctx.json, "lock_cost", cost, "TAO");
+        }
+        SubnetsCommand::Price(a) => {
+            let m = metagraph(&client, a.netuid)?;
+            if ctx.json {
+                println!("{}", m["pool"]);
+            } else {
+                println!(
+                    "subnet {}: {:.9} TAO per alpha (moving {:.9}); pool {} TAO / {} alpha",
+                    a.netuid,
+                    m["pool"]["price"].as_f64().unwrap_or(0.0),
+                    m["pool"]["moving_price"].as_f64().unwrap_or(0.0),
+                    Rao::new(m["pool"]["tao"].as_u64().unwrap_or(0)),
+                    AlphaRao::new(m["pool"]["alpha_in"].as_u64().unwrap_or(0))
+                );
+            }
+        }
+        SubnetsCommand::Hyperparameters(a) => {
+            let m = metagraph(&client, a.netuid)?;
+            let params = m["hyperparameters"].as_object().cloned().unwrap_or_default();
+            if ctx.json {
+                let rows: Vec<Value> = params
+                    .iter()
+                    .map(|(k, v)| json!({"name": k, "value": v, "setter": who_sets(k), "description": describe(k)}))
+                    .collect();
+                println!("{}", Value::Array(rows));
+            } else {
+                for (k, v) in &params {
+                    println!("{k:<32} {:>22}  {:<6} {}", v.to_string(), who_sets(k), describe(k));
+                }
+            }
+        }
+        SubnetsCommand::SetHyperparameter(a) => {
+            let value = Hyperparameter::parse(&a.name, &a.value).map_err(Failure::user)?;
+            let key = ctx.coldkey(&a.password)?;
+            let summary = format!("Set {} = {} on subnet {}", a.name, a.value, a.netuid);
+            let call = Call::SetHyperparameter { netuid: netuid(a.netuid), value };
+            let result = send(&client, &key, call, &summary, &a.send)?;
+            ctx.report_tx("subnets set-hyperparameter", &result);
+        }
+    }
+    Ok(())
+}
+
+fn print_amount(json: bool, key: &str, raw: u64, unit: &str) {
+    if json {
+        println!("{}", json!({ key: raw }));
+    } else {
+        println!("{} {unit}", Rao::new(raw));
+    }
+}
+
+// ---------------------------------------------------------------- stake
+
+/// `tao stake` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StakeCommand {
+    /// Stake TAO to a hotkey on a subnet (buys alpha from its pool).
+    Add(StakeAddArgs),
+    /// Unstake alpha from a hotkey on a subnet (sells it to the pool).
+    Remove(StakeRemoveArgs),
+    /// The wallet's stakes on every subnet.
+    List(BalanceArgs),
+}
+
+/// Arguments of `tao stake add`.
+#[derive(Debug, Args)]
+pub struct StakeAddArgs {
+    /// The subnet (0 is root: TAO staked 1:1).
+    #[arg(long)]
+    netuid: u16,
+    /// TAO to stake.
+    #[arg(long)]
+    amount: Rao,
+    /// The validator's hotkey address (default: the wallet's hotkey).
+    #[arg(long)]
+    hotkey_ss58: Option<String>,
+    /// Fail instead of buying above this price (TAO per alpha).
+    #[arg(long)]
+    max_price: Option<Rao>,
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    send: SendArgs,
+}
+
+/// Arguments of `tao stake remove`.
+#[derive(Debug, Args)]
+pub struct StakeRemoveArgs {
+    /// The subnet.
+    #[arg(long)]
+    netuid: u16,
+    /// Alpha to unstake.
+    #[arg(long, required_unless_present = "all")]
+    amount: Option<AlphaRao>,
+    /// Unstake everything from this hotkey on this subnet.
+    #[arg(long, conflicts_with = "amount")]
+    all: bool,
+    /// The validator's hotkey address (default: the wallet's hotkey).
+    #[arg(long)]
+    hotkey_ss58: Option<String>,
+    /// Fail instead of selling below this price (TAO per alpha).
+    #[arg(long)]
+    min_price: Option<Rao>,
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    send: SendArgs,
+}
+
+fn hotkey_or_own(ctx: &Context<'_>, given: Option<&String>) -> Result<AccountId, Failure> {
+    match given {
+        Some(a) => parse_account(a),
+        None => Ok(ctx.wallet.hotkey_pair(None).map_err(wallet_failure)?.account()),
+    }
+}
+
+/// Runs a `tao stake` command.
+pub fn stake(ctx: &Context<'_>, command: StakeCommand) -> Result<(), Failure> {
+    match command {
+        StakeCommand::Add(a) => {
+            let hotkey = hotkey_or_own(ctx, a.hotkey_ss58.as_ref())?;
+            let key = ctx.coldkey(&a.password)?;
+            let client = ctx.client()?;
+            let call = Call::AddStake {
+                hotkey,
+                netuid: netuid(a.netuid),
+                amount: a.amount,
+                limit_price: a.max_price,
+            };
+            let summary =
+                format!("Stake {} TAO to {} on subnet {}", a.amount, hotkey.to_ss58(), a.netuid);
+            let result = send(&client, &key, call, &summary, &a.send)?;
+            ctx.report_tx("stake add", &result);
+        }
+        StakeCommand::Remove(a) => {
+            let hotkey = hotkey_or_own(ctx, a.hotkey_ss58.as_ref())?;
+            let key = ctx.coldkey(&a.password)?;
+            let client = ctx.client()?;
+            let amount = match a.amount {
+                Some(amount) => amount,
+                None => {
+                    let held = client.call(
+                        "tao_stake",
+                        vec![json!(a.netuid), json!(hotkey.to_ss58()), json!(key.ss58())],
+                    )?;
+                    AlphaRao::new(held.as_u64().unwrap_or(0))
+                }
+            };
+            if amount.is_zero() {
+                return Err(Failure::user(format!(
+                    "nothing to unstake from {} on subnet {}",
+                    hotkey.to_ss58(),
+                    a.netuid
+                )));
+            }
+            let call = Call::RemoveStake {
+                hotkey,
+                netuid: netuid(a.netuid),
+                amount,
+                limit_price: a.min_price,
+            };
+            let summary =
+                format!("Unstake {amount} alpha from {} on subnet {}", hotkey.to_ss58(), a.netuid);
+            let result = send(&client, &key, call, &summary, &a.send)?;
+            ctx.report_tx("stake remove", &result);
+        }
+        StakeCommand::List(a) => balance(ctx, &a)?,
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- weights and axons
+
+/// `tao weights` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WeightsCommand {
+    /// Set the wallet hotkey's weights on a subnet (where commit-reveal is off).
+    Set(WeightsSetArgs),
+}
+
+/// Arguments of `tao weights set`.
+#[derive(Debug, Args)]
+pub struct WeightsSetArgs {
+    /// The subnet.
+    #[arg(long)]
+    netuid: u16,
+    /// Target UIDs, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    uids: Vec<u16>,
+    /// Weights, comma-separated, any scale (normalized on chain).
+    #[arg(long, value_delimiter = ',', required = true)]
+    weights: Vec<u16>,
+    /// The weights version key the subnet expects.
+    #[arg(long, default_value_t = 0)]
+    version_key: u64,
+    #[command(flatten)]
+    send: SendArgs,
+}
+
+/// Runs a `tao weights` command.
+pub fn weights(ctx: &Context<'_>, command: WeightsCommand) -> Result<(), Failure> {
+    let WeightsCommand::Set(a) = command;
+    if a.uids.len() != a.weights.len() {
+        return Err(Failure::user(format!(
+            "{} uids but {} weights",
+            a.uids.len(),
+            a.weights.len()
+        )));
+    }
+    let client = ctx.client()?;
+    let m = metagraph(&client, a.netuid)?;
+    if m["hyperparameters"]["commit_reveal_weights_enabled"].as_bool() == Some(true) {
+        return Err(Failure::user(format!("subnet {} uses commit-reveal for weights", a.netuid))
+            .hint("commit-reveal from the CLI is not available yet; the subnet owner can turn it off with `tao subnets set-hyperparameter --name commit_reveal_weights_enabled --value false`"));
+    }
+    let key = ctx.hotkey()?;
+    let call = Call::SetWeights {
+        netuid: netuid(a.netuid),
+        uids: a.uids,
+        values: a.weights,
+        version_key: a.version_key,
+    };
+    let summary = format!("Set weights of {} on subnet {}", key.ss58(), a.netuid);
+    let result = send(&client, &key, call, &summary, &a.send)?;
+    ctx.report_tx("weights set", &result);
+    Ok(())
+}
+
+/// `tao axon` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AxonCommand {
+    /// Publish where the wallet's hotkey serves on a subnet.
+    Serve(AxonServeArgs),
+}
+
+/// Arguments of `tao axon serve`.
+#[derive(Debug, Args)]
+pub struct AxonServeArgs {
+    /// The subnet.
+    #[arg(long)]
+    netuid: u16,
+    /// The public IP address.
+    #[arg(long)]
+    ip: IpAddr,
+    /// The port.
+    #[arg(long)]
+    port: u16,
+    #[command(flatten)]
+    send: SendArgs,
+}
+
+/// Runs a `tao axon` command.
+pub fn axon(ctx: &Context<'_>, command: AxonCommand) -> Result<(), Failure> {
+    let AxonCommand::Serve(a) = command;
+    let (ip, ip_type) = match a.ip {
+        IpAddr::V4(v4) => (u128::from(u32::from(v4)), IpType::V4),
+        IpAddr::V6(v6) => (u128::from(v6), IpType::V6),
+    };
+    let key = ctx.hotkey()?;
+    let client = ctx.client()?;
+    let call = Call::ServeAxon {
+        netuid: netuid(a.netuid),
+        axon: AxonInfo { version: 1, ip, port: a.port, ip_type, protocol: 4 },
+    };
+    let summary = format!("Serve {} at {}:{} on subnet {}", key.ss58(), a.ip, a.port, a.netuid);
+    let result = send(&client, &key, call, &summary, &a.send)?;
+    ctx.report_tx("axon serve", &result);
+    Ok(())
+}
+
+// ---------------------------------------------------------------- chain
+
+/// `tao chain` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ChainCommand {
+    /// The head block.
+    Head,
+    /// A block by number or hash.
+    Block {
+        /// Number or 0x-hash.
+        which: String,
+    },
+    /// A transaction's status and receipt.
+    Tx {
+        /// The transaction hash.
+        hash: String,
+    },
+}
+
+/// Runs a `tao chain` command.
+pub fn chain(ctx: &Context<'_>, command: ChainCommand) -> Result<(), Failure> {
+    let client = ctx.client()?;
+    let value = match command {
+        ChainCommand::Head => client.get("tao_chainHead")?,
+        ChainCommand::Block { which } => {
+            let param = match which.parse::<u64>() {
+                Ok(n) => json!(n),
+                Err(_) => json!(client::parse_hash(&which)?.to_string()),
+            };
+            client.call("tao_getBlock", vec![param])?
+        }
+        ChainCommand::Tx { hash } => client
+            .call("tao_transactionStatus", vec![json!(client::parse_hash(&hash)?.to_string())])?,
+    };
+    if ctx.json {
+        println!("{value}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+    }
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! `tao-node --dev` as a real process on 127.0.0.1: transactions over JSON-RPC, SIGKILL and
+//! restart with every block and receipt intact, malformed requests answered, not crashed on.
+
+use serde_json::{json, Value};
+use std::{
+    io::{Read, Write},
+    net::{SocketAddr, TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+use tao_primitives::{hex, Rao};
+use tao_types::{Call, Hash, Signature, SignedTransaction, Transaction};
+use tao_wallet::Keypair;
+
+struct Node {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Node {
+    fn start(base: &Path, addr: SocketAddr) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_tao-node"))
+            .args(["--dev", "--block-time-ms", "100", "--rpc-addr", &addr.to_string()])
+            .arg("--base-path")
+            .arg(base)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let node = Self { child, addr };
+        let started = Instant::now();
+        while node.try_rpc("tao_health", json!([])).is_none() {
+            assert!(started.elapsed() < Duration::from_secs(30), "node did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        node
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Sends raw HTTP; returns the status code and body.
+    fn http(&self, body: &str) -> Option<(u16, String)> {
+        let mut stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(2)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        let status = response.split_whitespace().nth(1)?.parse().ok()?;
+        let body = response.split_once("\r\n\r\n")?.1.to_owned();
+        Some((status, body))
+    }
+
+    fn try_rpc(&self, method: &str, params: Value) -> Option<Value> {
+        let body =
+            json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+        let (_, body) = self.http(&body)?;
+        serde_json::from_str(&body).ok()
+    }
+
+    fn rpc(&self, method: &str, params: Value) -> Value {
+        let answer = self.try_rpc(method, params).expect("node answers");
+        assert!(answer.get("error").is_none(), "{method}: {answer}");
+        answer["result"].clone()
+    }
+
+    fn rpc_error(&self, method: &str, params: Value) -> Value {
+        let answer = self.try_rpc(method, params).expect("node answers");
+        answer.get("error").cloned().unwrap_or_else(|| panic!("{method} should fail: {answer}"))
+    }
+
+    fn wait_final(&self, tx: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let status = self.rpc("tao_transactionStatus", json!([tx]));
+            if status["status"] == "finalized" {
+                return status["receipt"].clone();
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "{tx} never finalized");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+fn temp(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tao-node-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn signed(node: &Node, key: &Keypair, nonce: u64, call: Call) -> String {
+    let genesis = node.rpc("tao_genesisHash", json!([]));
+    let bytes: [u8; 32] = hex::decode(genesis.as_str().unwrap()).unwrap().try_into().unwrap();
+    let transaction = Transaction { genesis_hash: Hash(bytes), signer: key.account(), nonce, call };
+    let signature = Signature(key.sign(&transaction.signing_payload()).unwrap());
+    hex::encode(&codec::Encode::encode(&SignedTransaction { transaction, signature }))
+}
+
+#[test]
+fn transfers_survive_sigkill_and_restart() {
+    let base = temp("restart");
+    let addr = free_addr();
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let dest = Keypair::from_uri("//Recipient").unwrap().account();
+    let node = Node::start(&base, addr);
+
+    // Ten transfers at consecutive nonces, all submitted before any is final.
+    let hashes: Vec<String> = (0..10)
+        .map(|nonce| {
+            let call =
+                Call::TransferKeepAlive { dest, amount: Rao::from_whole(nonce + 1).unwrap() };
+            let tx = signed(&node, &alice, nonce, call);
+            node.rpc("tao_submitTransaction", json!([tx])).as_str().unwrap().to_owned()
+        })
+        .collect();
+    let receipts: Vec<Value> = hashes.iter().map(|h| node.wait_final(h)).collect();
+    assert!(receipts.iter().all(|r| r["outcome"] == "success"), "{receipts:?}");
+    let expected = (1..=10u64).sum::<u64>() * 1_000_000_000;
+    let balance = node.rpc("tao_accountInfo", json!([dest.to_ss58()]));
+    assert_eq!(balance["free"], expected);
+    let head = node.rpc("tao_chainHead", json!([]));
+    node.kill();
+
+    // Restart on the same store: every block and receipt is there, with the same roots.
+    let node = Node::start(&base, addr);
+    let after = node.rpc("tao_getBlock", json!([head["number"]]));
+    assert_eq!(after["header"], head, "the head block survives SIGKILL unchanged");
+    for (hash, receipt) in hashes.iter().zip(&receipts) {
+        let status = node.rpc("tao_transactionStatus", json!([hash]));
+        assert_eq!(&status["receipt"], receipt);
+    }
+    assert_eq!(node.rpc("tao_accountInfo", json!([dest.to_ss58()]))["free"], expected);
+    assert_eq!(node.rpc("tao_accountInfo", json!([alice.ss58()]))["nonce"], 10);
+    // And it keeps producing blocks on top.
+    let started = Instant::now();
+    while node.rpc("tao_chainHead", json!([]))["number"].as_u64() <= head["number"].as_u64() {
+        assert!(started.elapsed() < Duration::from_secs(10), "no block after restart");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(node);
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+#[test]
+fn bad_requests_and_transactions_get_errors_and_change_nothing() {
+    let base = temp("bad");
+    let node = Node::start(&base, free_addr());
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let bob = Keypair::from_uri("//Bob").unwrap();
+    let before = node.rpc("tao_accountInfo", json!([alice.ss58()]));
+
+    // Not JSON at all, and an unknown method.
+    let (status, body) = node.http("{not json").unwrap();
+    assert!(status == 200 || status == 400, "{status}");
+    assert!(body.contains("Parse error"), "{body}");
+    assert_eq!(node.rpc_error("tao_nope", json!([]))["code"], -32601);
+    // Bad parameters.
+    assert_eq!(node.rpc_error("tao_accountInfo", json!(["not an address"]))["code"], -32602);
+    assert_eq!(node.rpc_error("tao_submitTransaction", json!(["0xzz"]))["code"], -32602);
+    assert_eq!(node.rpc_error("tao_submitTransaction", json!(["0x00"]))["code"], -32602);
+    assert_eq!(node.rpc_error("tao_getBlock", json!([1_000_000]))["code"], -32004);
+    assert_eq!(node.rpc_error("tao_metagraph", json!([999]))["code"], -32004);
+    let huge = format!("0x{}", "00".repeat(70 * 1024));
+    assert_eq!(node.rpc_error("tao_submitTransaction", json!([huge]))["code"], -32602);
+
+    // A transaction signed by the wrong key, one with a stale nonce, one far in the future.
+    let call = Call::TransferKeepAlive { dest: bob.account(), amount: Rao::from_whole(1).unwrap() };
+    let mut forged = signed(&node, &bob, 0, call.clone());
+    let alice_hex = hex::encode(alice.account().as_bytes());
+    let bob_hex = hex::encode(bob.account().as_bytes());
+    forged = forged.replacen(&bob_hex[2..], &alice_hex[2..], 1);
+    let refused = node.rpc_error("tao_submitTransaction", json!([forged]));
+    assert_eq!(refused["code"], -32010, "{refused}");
+    let far = signed(&node, &alice, 1_000, call.clone());
+    assert_eq!(node.rpc_error("tao_submitTransaction", json!([far]))["code"], -32010);
+    // The same transaction twice: the second is a duplicate.
+    let good = signed(&node, &alice, 0, call);
+    node.rpc("tao_submitTransaction", json!([good.clone()]));
+    assert_eq!(node.rpc_error("tao_submitTransaction", json!([good.clone()]))["code"], -32010);
+    let receipt = node.wait_final(&tx_hash(&good).to_string());
+    assert_eq!(receipt["outcome"], "success");
+    let after = node.rpc("tao_accountInfo", json!([alice.ss58()]));
+    assert_eq!(after["nonce"], 1, "only the good transaction was executed");
+    assert!(after["free"].as_u64() < before["free"].as_u64());
+    assert!(node.rpc("tao_health", json!([]))["block"].as_u64() > Some(0));
+    drop(node);
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+fn tx_hash(hex_tx: &str) -> Hash {
+    let bytes = hex::decode(hex_tx).unwrap();
+    SignedTransaction::decode_bounded(&bytes).unwrap().hash()
+}
