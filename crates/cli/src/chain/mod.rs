@@ -254,7 +254,7 @@ pub struct SetHyperparameterArgs {
     netuid: u16,
     /// The parameter's name (see `tao subnets hyperparameters`).
     #[arg(long)]
-    name: String,
+    param: String,
     /// Its new value.
     #[arg(long)]
     value: String,
@@ -282,7 +282,7 @@ fn describe(name: &str) -> &'static str {
         "registration_allowed" => "whether registration is open",
         "pow_registration_allowed" => "whether proof-of-work registration is open",
         "difficulty" => "proof-of-work difficulty",
-        "min_burn" | "max_burn" => "bounds of the registration price (TAO)",
+        "min_burn" | "max_burn" => "bounds of the registration price (RAO; set in TAO)",
         "burn" => "current registration price (RAO)",
         "burn_half_life" => "blocks for the price to halve",
         "bonds_moving_avg" => "bond EMA factor (millionths)",
@@ -492,9 +492,9 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
             }
         }
         SubnetsCommand::SetHyperparameter(a) => {
-            let value = Hyperparameter::parse(&a.name, &a.value).map_err(Failure::user)?;
+            let value = Hyperparameter::parse(&a.param, &a.value).map_err(Failure::user)?;
             let key = ctx.coldkey(&a.password)?;
-            let summary = format!("Set {} = {} on subnet {}", a.name, a.value, a.netuid);
+            let summary = format!("Set {} = {} on subnet {}", a.param, a.value, a.netuid);
             let call = Call::SetHyperparameter { netuid: netuid(a.netuid), value };
             let result = send(&client, &key, call, &summary, &a.send)?;
             ctx.report_tx("subnets set-hyperparameter", &result);
@@ -673,7 +673,7 @@ pub fn weights(ctx: &Context<'_>, command: WeightsCommand) -> Result<(), Failure
     let m = metagraph(&client, a.netuid)?;
     if m["hyperparameters"]["commit_reveal_weights_enabled"].as_bool() == Some(true) {
         return Err(Failure::user(format!("subnet {} uses commit-reveal for weights", a.netuid))
-            .hint("commit-reveal from the CLI is not available yet; the subnet owner can turn it off with `tao subnets set-hyperparameter --name commit_reveal_weights_enabled --value false`"));
+            .hint("commit-reveal from the CLI is not available yet; the subnet owner can turn it off with `tao subnets set-hyperparameter --param commit_reveal_weights_enabled --value false`"));
     }
     let key = ctx.hotkey()?;
     let call = Call::SetWeights {

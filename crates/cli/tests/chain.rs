@@ -1,0 +1,350 @@
+//! The `tao` chain commands against a real `tao-node --dev` process on 127.0.0.1: a user
+//! funds wallets, creates a subnet, registers, stakes, sets weights, serves an axon and reads
+//! the metagraph, all through the binary, checking the chain after each step; bad input gets
+//! a clear error and changes nothing.
+
+use serde_json::Value;
+use std::{
+    net::{SocketAddr, TcpListener},
+    path::PathBuf,
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+/// The `tao-node` binary, built beside `tao` (built here if a narrower build skipped it).
+fn node_binary() -> PathBuf {
+    let tao = PathBuf::from(env!("CARGO_BIN_EXE_tao"));
+    let node = tao.with_file_name(format!("tao-node{}", std::env::consts::EXE_SUFFIX));
+    if !node.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "tao-node", "--bin", "tao-node"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "building tao-node");
+    }
+    node
+}
+
+struct Net {
+    node: Child,
+    endpoint: String,
+    wallets: PathBuf,
+    base: PathBuf,
+}
+
+impl Net {
+    fn start(tag: &str) -> Self {
+        let root = std::env::temp_dir().join(format!("tao-cli-chain-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let addr: SocketAddr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let node = Command::new(node_binary())
+            .args(["--dev", "--block-time-ms", "100", "--rpc-addr", &addr.to_string()])
+            .arg("--base-path")
+            .arg(root.join("node"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let net = Self {
+            node,
+            endpoint: format!("http://{addr}"),
+            wallets: root.join("wallets"),
+            base: root,
+        };
+        let started = Instant::now();
+        while !net.tao(&["chain", "head"]).status.success() {
+            assert!(started.elapsed() < Duration::from_secs(30), "node did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        net
+    }
+
+    fn tao(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_tao"))
+            .args(["--endpoint", &self.endpoint, "--wallet-path"])
+            .arg(&self.wallets)
+            .args(args)
+            .env("TAO_PW", "correct horse battery")
+            .env("TAO_WRONG_PW", "nope")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs `tao --json <args>` for wallet `name`, which must succeed; returns its JSON.
+    fn ok(&self, name: &str, args: &[&str]) -> Value {
+        let out = self.tao(&[&["--json", "--wallet-name", name], args].concat());
+        assert!(
+            out.status.success(),
+            "tao {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Runs a command that must fail with `code`; returns its stderr.
+    fn fails(&self, name: &str, args: &[&str], code: i32) -> String {
+        let out = self.tao(&[&["--wallet-name", name], args].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(code), "tao {args:?}: {stderr}");
+        stderr
+    }
+
+    fn address(&self, name: &str) -> String {
+        self.ok(name, &["wallet", "show"])["coldkey"].as_str().unwrap().to_owned()
+    }
+
+    fn hotkey(&self, name: &str) -> String {
+        self.ok(name, &["wallet", "show"])["hotkey"].as_str().unwrap().to_owned()
+    }
+
+    fn free(&self, name: &str) -> u64 {
+        self.ok(name, &["wallet", "balance"])["free"].as_u64().unwrap()
+    }
+
+    fn nonce(&self, name: &str) -> u64 {
+        self.ok(name, &["wallet", "balance"])["nonce"].as_u64().unwrap()
+    }
+
+    fn metagraph(&self, netuid: u16) -> Value {
+        self.ok("alice", &["subnets", "show", "--netuid", &netuid.to_string()])
+    }
+
+    fn uid_of(&self, netuid: u16, hotkey: &str) -> usize {
+        let m = self.metagraph(netuid);
+        m["hotkeys"].as_array().unwrap().iter().position(|h| h == hotkey).expect("registered")
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        let _ = self.node.kill();
+        let _ = self.node.wait();
+        let _ = std::fs::remove_dir_all(&self.base);
+    }
+}
+
+const TAO: u64 = 1_000_000_000;
+
+fn wallets(net: &Net, names: &[&str]) {
+    net.ok("alice", &["wallet", "regen-coldkey", "--uri", "//Alice", "--no-password"]);
+    net.ok("alice", &["wallet", "new-hotkey", "--no-password"]);
+    for name in names {
+        net.ok(name, &["wallet", "create", "--no-password"]);
+    }
+}
+
+fn fund(net: &Net, name: &str, tao: &str) {
+    let dest = net.address(name);
+    let receipt = net.ok("alice", &["wallet", "transfer", "--dest", &dest, "--amount", tao]);
+    assert_eq!(receipt["outcome"], "success");
+}
+
+#[test]
+fn a_subnet_at_work_through_the_cli() {
+    let net = Net::start("work");
+    wallets(&net, &["miner", "validator"]);
+    fund(&net, "miner", "10");
+    fund(&net, "validator", "1000");
+    assert_eq!(net.free("miner"), 10 * TAO);
+    assert_eq!(net.free("validator"), 1000 * TAO);
+
+    // Root (Alice) lifts the weights rate limit on the dev subnet, so the test need not wait.
+    net.ok(
+        "alice",
+        &[
+            "subnets",
+            "set-hyperparameter",
+            "--netuid",
+            "1",
+            "--param",
+            "weights_rate_limit",
+            "--value",
+            "0",
+        ],
+    );
+    let m = net.metagraph(1);
+    assert_eq!(m["hyperparameters"]["weights_rate_limit"], 0);
+
+    // A price guard below the price refuses, and nothing is paid.
+    let before = net.free("miner");
+    let err =
+        net.fails("miner", &["subnets", "register", "--netuid", "1", "--max-burn", "0.000001"], 2);
+    assert!(err.contains("above --max-burn"), "{err}");
+    assert_eq!(net.free("miner"), before);
+
+    let burn =
+        net.ok("miner", &["subnets", "burn-cost", "--netuid", "1"])["burn_cost"].as_u64().unwrap();
+    net.ok("miner", &["subnets", "register", "--netuid", "1", "--max-burn", "5"]);
+    net.ok("validator", &["subnets", "register", "--netuid", "1"]);
+    let miner_hot = net.hotkey("miner");
+    let validator_hot = net.hotkey("validator");
+    let miner_uid = net.uid_of(1, &miner_hot);
+    let validator_uid = net.uid_of(1, &validator_hot);
+    // The burn decays a little each block between the quote and the registration.
+    let paid = before - net.free("miner");
+    assert!(paid >= burn * 9 / 10 && paid <= burn + TAO / 1000, "the miner paid the burn: {paid} vs {burn}");
+
+    // The validator stakes to its own hotkey and gets alpha.
+    net.ok("validator", &["stake", "add", "--netuid", "1", "--amount", "500"]);
+    let stakes = net.ok("validator", &["stake", "list"])["stakes"].clone();
+    let alpha = stakes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["netuid"] == 1 && s["hotkey"] == validator_hot.as_str())
+        .map(|s| s["alpha"].as_u64().unwrap())
+        .expect("a stake on subnet 1");
+    assert!(alpha > 0);
+    assert_eq!(net.metagraph(1)["alpha_stake"][validator_uid], alpha);
+
+    // The miner publishes its axon; the validator weights the miner.
+    net.ok("miner", &["axon", "serve", "--netuid", "1", "--ip", "127.0.0.1", "--port", "8091"]);
+    let m = net.metagraph(1);
+    assert_eq!(m["axons"][miner_uid]["ip"], "127.0.0.1");
+    assert_eq!(m["axons"][miner_uid]["port"], 8091);
+    net.ok(
+        "validator",
+        &["weights", "set", "--netuid", "1", "--uids", &miner_uid.to_string(), "--weights", "1"],
+    );
+    let row = net.metagraph(1)["weights"][validator_uid].clone();
+    assert_eq!(row, serde_json::json!([[miner_uid, 65535]]));
+
+    // Within a few epochs (tempo 10 blocks of 100 ms) Yuma pays the miner.
+    let started = Instant::now();
+    loop {
+        let m = net.metagraph(1);
+        if m["incentive"][miner_uid].as_u64().unwrap_or(0) > 0 {
+            assert_eq!(
+                m["incentive"][miner_uid], 65535,
+                "the only weighted miner gets all incentive"
+            );
+            assert!(m["dividends"][validator_uid].as_u64().unwrap() > 0);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(40), "no incentive: {m}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Unstake everything back.
+    let free = net.free("validator");
+    net.ok("validator", &["stake", "remove", "--netuid", "1", "--all"]);
+    assert!(net.free("validator") > free);
+}
+
+#[test]
+fn create_a_subnet_and_configure_it() {
+    let net = Net::start("create");
+    wallets(&net, &["owner"]);
+    let lock = net.ok("owner", &["subnets", "lock-cost"])["lock_cost"].as_u64().unwrap();
+    // Without funds the creation is refused before anything is sent.
+    let err = net.fails("owner", &["subnets", "create"], 4);
+    assert!(err.contains("nothing was submitted"), "{err}");
+    assert_eq!(net.nonce("owner"), 0);
+
+    fund(&net, "owner", "1000");
+    let receipt = net.ok("owner", &["subnets", "create"]);
+    assert_eq!(receipt["outcome"], "success");
+    let list = net.ok("owner", &["subnets", "list"]);
+    let owner = net.address("owner");
+    let created = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["owner_coldkey"] == owner.as_str())
+        .expect("listed");
+    let netuid = created["netuid"].as_u64().unwrap().to_string();
+    assert_eq!(created["pool_tao"], lock);
+    assert!(net.free("owner") <= 1000 * TAO - lock);
+
+    net.ok("owner", &["subnets", "start", "--netuid", &netuid]);
+    assert_eq!(net.ok("owner", &["subnets", "list"])[1]["emission_started"], true);
+    let set = ["subnets", "set-hyperparameter", "--netuid", &netuid];
+    net.ok(
+        "owner",
+        &[&set[..], &["--param", "commit_reveal_weights_enabled", "--value", "false"]].concat(),
+    );
+    assert_eq!(
+        net.metagraph(netuid.parse().unwrap())["hyperparameters"]["commit_reveal_weights_enabled"],
+        false
+    );
+    // Root-only parameters and out-of-range values are refused with the reason, unsent.
+    let nonce = net.nonce("owner");
+    let err = net.fails("owner", &[&set[..], &["--param", "kappa", "--value", "100"]].concat(), 4);
+    assert!(err.contains("only root"), "{err}");
+    let err = net.fails("owner", &[&set[..], &["--param", "tempo", "--value", "10"]].concat(), 4);
+    assert!(err.contains("range"), "{err}");
+    let err = net.fails("owner", &[&set[..], &["--param", "nope", "--value", "1"]].concat(), 2);
+    assert!(err.contains("unknown hyperparameter"), "{err}");
+    assert_eq!(net.nonce("owner"), nonce);
+}
+
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    let net = Net::start("bad");
+    wallets(&net, &["poor"]);
+    net.ok("locked", &["wallet", "create", "--password-env", "TAO_PW"]);
+    fund(&net, "locked", "10");
+    let alice_before = net.free("alice");
+    let alice_nonce = net.nonce("alice");
+
+    // Malformed address, missing wallet, zero amount: user errors (exit 2).
+    let err = net.fails("alice", &["wallet", "transfer", "--dest", "5Nope", "--amount", "1"], 2);
+    assert!(err.contains("not a valid address"), "{err}");
+    let err = net.fails(
+        "ghost",
+        &["wallet", "transfer", "--dest", &net.address("poor"), "--amount", "1"],
+        2,
+    );
+    assert!(err.contains("tao wallet create"), "{err}");
+    net.fails("alice", &["wallet", "transfer", "--dest", &net.address("poor"), "--amount", "0"], 2);
+    net.fails(
+        "alice",
+        &["wallet", "transfer", "--dest", &net.address("poor"), "--amount", "1.0000000001"],
+        2,
+    );
+
+    // Wrong password: refused before anything is signed.
+    let poor = net.address("poor");
+    let err = net.fails(
+        "locked",
+        &["wallet", "transfer", "--dest", &poor, "--amount", "1", "--password-env", "TAO_WRONG_PW"],
+        2,
+    );
+    assert!(err.to_lowercase().contains("password"), "{err}");
+    assert_eq!(net.free("locked"), 10 * TAO);
+    // The right password works.
+    net.ok(
+        "locked",
+        &["wallet", "transfer", "--dest", &poor, "--amount", "1", "--password-env", "TAO_PW"],
+    );
+    assert_eq!(net.free("poor"), TAO);
+
+    // Insufficient balance: the chain would refuse, so nothing is sent (exit 4).
+    let err = net.fails(
+        "poor",
+        &["wallet", "transfer", "--dest", &net.address("alice"), "--amount", "5"],
+        4,
+    );
+    assert!(err.contains("nothing was submitted"), "{err}");
+    assert_eq!(net.free("poor"), TAO);
+    assert_eq!(net.nonce("poor"), 0);
+
+    // A dry run shows the fee and sends nothing.
+    let dry =
+        net.ok("alice", &["wallet", "transfer", "--dest", &poor, "--amount", "1", "--dry-run"]);
+    assert_eq!(dry["dry_run"], true);
+    assert!(dry["receipt"]["fee"].as_u64().unwrap() > 0);
+    assert_eq!(net.nonce("alice"), alice_nonce);
+    assert_eq!(net.free("alice"), alice_before);
+
+    // No node at the endpoint: a network error (exit 3) with a hint.
+    let out = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["--endpoint", "http://127.0.0.1:9", "chain", "head"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tao-node --dev"));
+}
