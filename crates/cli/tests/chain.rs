@@ -184,7 +184,10 @@ fn a_subnet_at_work_through_the_cli() {
     let validator_uid = net.uid_of(1, &validator_hot);
     // The burn decays a little each block between the quote and the registration.
     let paid = before - net.free("miner");
-    assert!(paid >= burn * 9 / 10 && paid <= burn + TAO / 1000, "the miner paid the burn: {paid} vs {burn}");
+    assert!(
+        paid >= burn * 9 / 10 && paid <= burn + TAO / 1000,
+        "the miner paid the burn: {paid} vs {burn}"
+    );
 
     // The validator stakes to its own hotkey and gets alpha.
     net.ok("validator", &["stake", "add", "--netuid", "1", "--amount", "500"]);

@@ -77,7 +77,8 @@ fn dev_genesis() -> Result<GenesisConfig> {
             start_emission: true,
             commit_reveal: Some(false),
             neurons: Vec::<GenesisNeuron>::new(),
-            pool_tao: None,
+            // A deep pool, so staking in the demo moves the price by percents, not multiples.
+            pool_tao: Some(10_000 * TAO),
         }],
         network_min_lock: Some(100 * TAO),
         network_rate_limit: Some(1),

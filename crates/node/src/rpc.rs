@@ -295,3 +295,36 @@ fn subnet_summary(netuid: NetUid, subnet: &tao_runtime::Subnet) -> Value {
         "emission_started": info.first_emission_block.is_some(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_is_documented() {
+        let dir = std::env::temp_dir().join(format!("tao-rpc-doc-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = tao_types::GenesisConfig {
+            chain_name: "doc".into(),
+            sudo: None,
+            balances: Vec::new(),
+            authorities: Vec::new(),
+            subnets: Vec::new(),
+            network_min_lock: None,
+            network_rate_limit: None,
+            subnet_limit: None,
+            allow_loopback_axons: false,
+        };
+        let chain = Chain::open(&dir, &config).unwrap();
+        let (heads, _) = broadcast::channel(1);
+        let module = module(Arc::new(Node { chain: Mutex::new(chain), heads })).unwrap();
+        let doc = include_str!("../../../docs/rpc.md");
+        let mut names: Vec<&str> = module.method_names().collect();
+        names.sort_unstable();
+        assert!(names.len() >= 14, "{names:?}");
+        for name in names.iter().filter(|n| !n.starts_with("tao_unsubscribe")) {
+            assert!(doc.contains(&format!("### `{name}`")), "docs/rpc.md lacks {name}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -71,11 +71,6 @@ impl Client {
         Ok(Self { url, http, runtime })
     }
 
-    /// The endpoint's URL.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Calls `method` with positional `params`.
     pub fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, Failure> {
         let mut array = jsonrpsee::core::params::ArrayParams::new();

@@ -30,11 +30,7 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     fn client(&self) -> Result<Client, Failure> {
-        let client = Client::new(self.endpoint.url()?)?;
-        if !self.json {
-            eprintln!("node: {}", client.url());
-        }
-        Ok(client)
+        Client::new(self.endpoint.url()?)
     }
 
     fn coldkey(&self, password: &PasswordArgs) -> Result<Keypair, Failure> {
@@ -76,8 +72,9 @@ impl Context<'_> {
         }
         let fee = Rao::new(result["fee"].as_u64().unwrap_or(0));
         println!(
-            "{what}: finalized in block #{} (fee {fee} TAO), tx {}",
+            "{what}: finalized in block #{} on {} (fee {fee} TAO), tx {}",
             result["block"].as_u64().unwrap_or(0),
+            self.endpoint.url().unwrap_or_default(),
             result["tx_hash"].as_str().unwrap_or("?")
         );
     }
@@ -367,7 +364,7 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
                 "uid",
                 "hotkey",
                 "stake α",
-                "trust",
+                "vtrust",
                 "consensus",
                 "incentive",
                 "dividends",
