@@ -1,0 +1,213 @@
+//! End-to-end throughput and latency of a `tao-node` process, against its own runtime.
+//!
+//! 1. Finalized transfers per second: 200 funded accounts each send 25 transfers (5,000 in
+//!    all) over JSON-RPC (batches of 250) to a node producing a block every 100 ms; the clock
+//!    runs from the first submission to the last receipt. The peer, measured in the same
+//!    run, is `tao_runtime::execute_block` of the same 5,000 transactions in-process (the
+//!    ceiling: no RPC, no pool, no disk). The ratio says what the node's plumbing costs.
+//! 2. Submission to finality of one transfer on an idle node, 30 samples submitted at spread
+//!    phases of the block interval (p50, p90), reported against the block time (the wait
+//!    for the next block is the floor: ideally p50 ≈ half a block).
+//!
+//! Run: `cargo bench -p tao-node --bench throughput`.
+
+use codec::Encode;
+use jsonrpsee::{
+    core::{client::ClientT, params::BatchRequestBuilder},
+    http_client::{HttpClient, HttpClientBuilder},
+    rpc_params,
+};
+use serde_json::Value;
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+use tao_primitives::{BlockNumber, Rao};
+use tao_runtime::{execute_block, genesis, BlockContext};
+use tao_types::{
+    Call, GenesisBalance, GenesisConfig, Hash, Signature, SignedTransaction, Transaction,
+};
+use tao_wallet::Keypair;
+
+const ACCOUNTS: usize = 200;
+const PER_ACCOUNT: u64 = 25;
+const BLOCK_MS: u64 = 100;
+
+struct Guard(Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn config(keys: &[Keypair]) -> GenesisConfig {
+    GenesisConfig {
+        chain_name: "bench".into(),
+        sudo: None,
+        balances: keys
+            .iter()
+            .map(|k| GenesisBalance { account: k.account(), rao: Rao::new(10_000_000_000_000) })
+            .collect(),
+        authorities: Vec::new(),
+        subnets: Vec::new(),
+        network_min_lock: None,
+        network_rate_limit: None,
+        subnet_limit: None,
+        allow_loopback_axons: false,
+    }
+}
+
+fn transfers(keys: &[Keypair], genesis_hash: Hash) -> Vec<SignedTransaction> {
+    let dest = Keypair::from_uri("//Sink").unwrap().account();
+    let mut txs = Vec::new();
+    for nonce in 0..PER_ACCOUNT {
+        for key in keys {
+            let call = Call::TransferKeepAlive { dest, amount: Rao::new(1_000_000_000) };
+            let transaction = Transaction { genesis_hash, signer: key.account(), nonce, call };
+            let signature = Signature(key.sign(&transaction.signing_payload()).unwrap());
+            txs.push(SignedTransaction { transaction, signature });
+        }
+    }
+    txs
+}
+
+fn main() {
+    let keys: Vec<Keypair> =
+        (0..ACCOUNTS).map(|i| Keypair::from_uri(&format!("//bench/{i}")).unwrap()).collect();
+    let config = config(&keys);
+    let dir = std::env::temp_dir().join(format!("tao-node-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let genesis_file = dir.join("genesis.json");
+    std::fs::write(&genesis_file, serde_json::to_vec(&config).unwrap()).unwrap();
+    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let _node = Guard(
+        Command::new(env!("CARGO_BIN_EXE_tao-node"))
+            .arg("--genesis")
+            .arg(&genesis_file)
+            .arg("--base-path")
+            .arg(dir.join("db"))
+            .args(["--rpc-addr", &addr.to_string(), "--block-time-ms", &BLOCK_MS.to_string()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("node.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client: HttpClient = {
+        let _guard = runtime.enter();
+        HttpClientBuilder::default()
+            .max_request_size(64 * 1024 * 1024)
+            .max_response_size(64 * 1024 * 1024)
+            .build(format!("http://{addr}"))
+            .unwrap()
+    };
+    let call = |method: &str| -> Option<Value> {
+        runtime.block_on(client.request(method, rpc_params![])).ok()
+    };
+    let started = Instant::now();
+    while call("tao_health").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "node did not start: {}",
+            std::fs::read_to_string(dir.join("node.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let genesis_hex = call("tao_genesisHash").unwrap();
+    let bytes = tao_primitives::hex::decode(genesis_hex.as_str().unwrap()).unwrap();
+    let genesis_hash = Hash(bytes.try_into().unwrap());
+    let txs = transfers(&keys, genesis_hash);
+    let hexes: Vec<String> =
+        txs.iter().map(|tx| tao_primitives::hex::encode(&tx.encode())).collect();
+
+    // Peer: the runtime alone, in-process, one block of all of them.
+    let mut state = genesis(&config).unwrap();
+    assert_eq!(state.genesis_hash(), genesis_hash, "the bench built the node's genesis");
+    let t = Instant::now();
+    let outcome = execute_block(
+        &mut state,
+        &BlockContext { number: BlockNumber::new(1), parent_hash: genesis_hash },
+        &txs,
+    )
+    .unwrap();
+    let runtime_secs = t.elapsed().as_secs_f64();
+    assert!(outcome.receipts.iter().all(|r| matches!(r.outcome, tao_types::Outcome::Success)));
+
+    // The node: submit in batches, then wait for the last receipt of every account.
+    let t = Instant::now();
+    for chunk in hexes.chunks(250) {
+        let mut batch = BatchRequestBuilder::new();
+        for hex in chunk {
+            batch.insert("tao_submitTransaction", rpc_params![hex]).unwrap();
+        }
+        let responses = runtime.block_on(client.batch_request::<Value>(batch)).unwrap();
+        assert_eq!(responses.num_failed_calls(), 0, "every transaction admitted");
+    }
+    let submit_secs = t.elapsed().as_secs_f64();
+    let last: Vec<String> =
+        txs.iter().rev().take(ACCOUNTS).map(|tx| tx.hash().to_string()).collect();
+    for hash in &last {
+        loop {
+            let status: Value = runtime
+                .block_on(client.request("tao_transactionStatus", rpc_params![hash]))
+                .unwrap();
+            if status["status"] == "finalized" {
+                assert_eq!(status["receipt"]["outcome"], "success");
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(300), "not finalized");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let node_secs = t.elapsed().as_secs_f64();
+    let n = txs.len() as f64;
+    println!(
+        "finalized transfers: node {:.0} tx/s ({} in {:.2} s; submission alone {:.2} s) vs runtime alone {:.0} tx/s; ratio {:.2}",
+        n / node_secs,
+        txs.len(),
+        node_secs,
+        submit_secs,
+        n / runtime_secs,
+        runtime_secs / node_secs
+    );
+
+    // Latency: one transfer at a time on an idle node.
+    let mut samples = Vec::new();
+    let extra = Keypair::from_uri("//bench/0").unwrap();
+    for i in 0..30u64 {
+        let nonce = PER_ACCOUNT + i;
+        let call = Call::TransferKeepAlive { dest: keys[1].account(), amount: Rao::new(1) };
+        let transaction = Transaction { genesis_hash, signer: extra.account(), nonce, call };
+        let signature = Signature(extra.sign(&transaction.signing_payload()).unwrap());
+        let tx = SignedTransaction { transaction, signature };
+        let hex = tao_primitives::hex::encode(&tx.encode());
+        let hash = tx.hash().to_string();
+        // Submit at a spread of phases within the block interval, not just after a block.
+        std::thread::sleep(Duration::from_millis((i * 37) % BLOCK_MS));
+        let t = Instant::now();
+        let _: Value =
+            runtime.block_on(client.request("tao_submitTransaction", rpc_params![hex])).unwrap();
+        loop {
+            let status: Value = runtime
+                .block_on(client.request("tao_transactionStatus", rpc_params![&hash]))
+                .unwrap();
+            if status["status"] == "finalized" {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        samples.push(t.elapsed());
+    }
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "submission to finality: p50 {:.1} ms, p90 {:.1} ms with {BLOCK_MS} ms blocks (p50 / block time {:.2}; ideal ≈ 0.5)",
+        ms(samples[samples.len() / 2]),
+        ms(samples[samples.len() * 9 / 10]),
+        ms(samples[samples.len() / 2]) / BLOCK_MS as f64
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
