@@ -12,6 +12,7 @@
 //! no panics on any input. The HTTP axon and dendrite, the chain client and the
 //! miner/validator loops are not built yet.
 
+pub mod axon;
 pub mod body_hash;
 pub mod btauth;
 pub mod python;

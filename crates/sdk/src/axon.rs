@@ -1,0 +1,313 @@
+//! An axon: the miner's HTTP server, speaking the bittensor 10.x protocol so that Python
+//! dendrites (and ours) can query it.
+//!
+//! Per request, in the Python axon's order: route by the first path segment (404), rebuild
+//! the "header synapse" (every required field needs its `bt_header_input_obj_*` header, and a
+//! `Content-Type`: else 500), the blacklist hook (403), signature and nonce (401), then the
+//! body: JSON (422), required fields and the body hash (500), the handler, and a reply with
+//! the Python status, message and `bt_header_axon_*` headers. Bodies are capped at
+//! [`MAX_BODY_BYTES`] (413).
+
+use crate::{
+    body_hash::body_hash,
+    v10::{self, NonceTracker, RequestAuth},
+};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::{
+    body::{Bytes, Incoming},
+    header::{HeaderMap, HeaderValue, CONTENT_TYPE},
+    server::conn::http1,
+    service::service_fn,
+    Request, Response, StatusCode,
+};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Map, Value};
+use std::{
+    collections::BTreeMap,
+    convert::Infallible,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Instant, SystemTime, UNIX_EPOCH},
+};
+use tao_wallet::Keypair;
+use tokio::{net::TcpListener, sync::watch};
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// The protocol version this axon announces (bittensor 10.5.0 as `version_as_int`).
+pub const VERSION: u64 = 10_005_000;
+
+/// A handler: the request body's fields in, the fields to set on the reply out (or an error
+/// message, answered as 500).
+pub type Handler =
+    Arc<dyn Fn(&Map<String, Value>) -> Result<Map<String, Value>, String> + Send + Sync>;
+/// A blacklist hook: the caller's hotkey and the synapse name; `Some(reason)` refuses.
+pub type Blacklist = Arc<dyn Fn(&str, &str) -> Option<String> + Send + Sync>;
+
+/// A synapse the axon serves.
+#[derive(Clone)]
+pub struct SynapseSpec {
+    /// Fields without a default (their `bt_header_input_obj_*` headers are required).
+    pub required: Vec<String>,
+    /// `required_hash_fields`, in order.
+    pub hash_fields: Vec<String>,
+    /// What to do.
+    pub handler: Handler,
+}
+
+/// An axon before it serves.
+pub struct Axon {
+    key: Keypair,
+    synapses: BTreeMap<String, SynapseSpec>,
+    blacklist: Option<Blacklist>,
+}
+
+struct Shared {
+    key: Keypair,
+    hotkey: String,
+    uuid: String,
+    synapses: BTreeMap<String, SynapseSpec>,
+    blacklist: Option<Blacklist>,
+    nonces: Mutex<NonceTracker>,
+}
+
+/// A serving axon; dropping it (or [`Serving::stop`]) stops it.
+pub struct Serving {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+}
+
+impl Serving {
+    /// Stops accepting connections.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn now_ns() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+fn uuid() -> String {
+    let mut b = [0u8; 16];
+    let _ = getrandom::getrandom(&mut b);
+    let h = tao_primitives::hex::encode(&b);
+    let h = h.trim_start_matches("0x");
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+impl Axon {
+    /// An axon signing with `key` (its hotkey).
+    pub fn new(key: Keypair) -> Self {
+        Self { key, synapses: BTreeMap::new(), blacklist: None }
+    }
+
+    /// Serves synapse `name` (the Python class name).
+    pub fn attach(mut self, name: &str, spec: SynapseSpec) -> Self {
+        self.synapses.insert(name.to_owned(), spec);
+        self
+    }
+
+    /// Refuses callers for whom `hook` gives a reason.
+    pub fn blacklist(mut self, hook: Blacklist) -> Self {
+        self.blacklist = Some(hook);
+        self
+    }
+
+    /// Binds `addr` and serves on the current tokio runtime.
+    pub async fn serve(mut self, addr: SocketAddr) -> std::io::Result<Serving> {
+        // Every axon answers the base class, as a health check.
+        let ping: Handler = Arc::new(|_| Ok(Map::new()));
+        self.synapses.entry("Synapse".into()).or_insert(SynapseSpec {
+            required: Vec::new(),
+            hash_fields: Vec::new(),
+            handler: ping,
+        });
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            hotkey: self.key.ss58(),
+            key: self.key,
+            uuid: uuid(),
+            synapses: self.synapses,
+            blacklist: self.blacklist,
+            nonces: Mutex::new(NonceTracker::new(100_000)),
+        });
+        let (stop, mut stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((stream, peer)) = accepted else { continue };
+                        let shared = shared.clone();
+                        tokio::spawn(async move {
+                            let service = service_fn(move |req| handle(shared.clone(), peer, req));
+                            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                        });
+                    }
+                    _ = stopped.changed() => return,
+                }
+            }
+        });
+        Ok(Serving { addr, stop })
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// An error reply as the Python axon sends it: `{"message": …}` and signed axon headers.
+fn error_reply(
+    shared: &Shared,
+    status: u16,
+    message: String,
+    dendrite_hotkey: &str,
+    name: &str,
+) -> Response<Full<Bytes>> {
+    let nonce = u64::try_from(now_ns()).unwrap_or(u64::MAX);
+    let signed = v10::response_message(nonce, dendrite_hotkey, &shared.hotkey, &shared.uuid);
+    let signature = v10::sign(&shared.key, &signed).unwrap_or_default();
+    let mut response =
+        Response::new(Full::new(Bytes::from(json!({ "message": message }).to_string())));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    let mut put = |k: &'static str, v: String| {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            headers.insert(k, v);
+        }
+    };
+    put("content-type", "application/json".into());
+    put("name", name.to_owned());
+    put("bt_header_axon_status_code", status.to_string());
+    put("bt_header_axon_status_message", message.clone());
+    put("bt_header_axon_version", VERSION.to_string());
+    put("bt_header_axon_nonce", nonce.to_string());
+    put("bt_header_axon_uuid", shared.uuid.clone());
+    put("bt_header_axon_hotkey", shared.hotkey.clone());
+    put("bt_header_axon_signature", signature);
+    response
+}
+
+fn internal_error(shared: &Shared, dendrite: &str, name: &str) -> Response<Full<Bytes>> {
+    error_reply(shared, 500, format!("Internal Server Error #{}", uuid()), dendrite, name)
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let started = Instant::now();
+    let headers = req.headers().clone();
+    let dendrite = header(&headers, "bt_header_dendrite_hotkey").unwrap_or_default();
+    let name = req.uri().path().split('/').nth(1).unwrap_or_default().to_owned();
+    let Some(spec) = shared.synapses.get(&name).cloned() else {
+        let available: Vec<String> = shared.synapses.keys().map(|k| format!("'{k}'")).collect();
+        let message = format!(
+            "Synapse name '{name}' not found. Available synapses [{}]",
+            available.join(", ")
+        );
+        return Ok(error_reply(&shared, 404, message, &dendrite, "Synapse"));
+    };
+    // The header synapse: required inputs and a content type must be there.
+    if headers.get(CONTENT_TYPE).is_none()
+        || spec
+            .required
+            .iter()
+            .any(|f| headers.get(format!("bt_header_input_obj_{f}").as_str()).is_none())
+    {
+        return Ok(internal_error(&shared, &dendrite, "Synapse"));
+    }
+    if let Some(reason) = shared.blacklist.as_ref().and_then(|hook| hook(&dendrite, &name)) {
+        return Ok(error_reply(
+            &shared,
+            403,
+            format!("Forbidden. Key is blacklisted: {reason}."),
+            &dendrite,
+            &name,
+        ));
+    }
+    let auth = RequestAuth {
+        nonce: header(&headers, "bt_header_dendrite_nonce").and_then(|n| n.parse().ok()),
+        version: header(&headers, "bt_header_dendrite_version").and_then(|v| v.parse().ok()),
+        hotkey: header(&headers, "bt_header_dendrite_hotkey"),
+        uuid: header(&headers, "bt_header_dendrite_uuid"),
+        signature: header(&headers, "bt_header_dendrite_signature"),
+        body_hash: header(&headers, "computed_body_hash").unwrap_or_default(),
+        timeout_secs: header(&headers, "timeout").and_then(|t| t.parse().ok()),
+    };
+    let verified = match shared.nonces.lock() {
+        Ok(mut nonces) => nonces.verify(&auth, &shared.hotkey, now_ns()),
+        Err(_) => return Ok(internal_error(&shared, &dendrite, &name)),
+    };
+    if let Err(e) = verified {
+        return Ok(error_reply(&shared, e.status(), e.reply_message(), &dendrite, &name));
+    }
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return Ok(error_reply(&shared, 413, "Request body too large".into(), &dendrite, &name))
+        }
+    };
+    let Ok(Value::Object(mut synapse)) = serde_json::from_slice::<Value>(&body) else {
+        let detail = json!({"detail": [{"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error"}]});
+        let mut response = Response::new(Full::new(Bytes::from(detail.to_string())));
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        return Ok(response);
+    };
+    if spec.required.iter().any(|f| synapse.get(f).is_none_or(Value::is_null)) {
+        return Ok(internal_error(&shared, &dendrite, &name));
+    }
+    let values: Vec<String> = spec
+        .hash_fields
+        .iter()
+        .map(|f| synapse.get(f).map(Value::to_string).unwrap_or_else(|| "null".into()))
+        .collect();
+    match body_hash(values.iter().map(String::as_str)) {
+        Ok(hash) if hash == auth.body_hash => {}
+        _ => return Ok(internal_error(&shared, &dendrite, &name)),
+    }
+    let output = match (spec.handler)(&synapse) {
+        Ok(output) => output,
+        Err(_) => return Ok(internal_error(&shared, &dendrite, &name)),
+    };
+    synapse.extend(output);
+    let process_time = started.elapsed().as_secs_f64();
+    synapse.insert("name".into(), json!(name));
+    let mut axon = synapse.get("axon").and_then(Value::as_object).cloned().unwrap_or_default();
+    axon.insert("status_code".into(), json!(200));
+    axon.insert("status_message".into(), json!("Success"));
+    axon.insert("process_time".into(), json!(process_time));
+    axon.insert("hotkey".into(), json!(shared.hotkey));
+    synapse.insert("axon".into(), Value::Object(axon));
+    let mut dendrite_info =
+        synapse.get("dendrite").and_then(Value::as_object).cloned().unwrap_or_default();
+    dendrite_info.insert("ip".into(), json!(peer.ip().to_string()));
+    dendrite_info.insert("port".into(), json!(peer.port()));
+    synapse.insert("dendrite".into(), Value::Object(dendrite_info));
+    let mut response = Response::new(Full::new(Bytes::from(Value::Object(synapse).to_string())));
+    let headers = response.headers_mut();
+    let mut put = |k: &'static str, v: String| {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            headers.insert(k, v);
+        }
+    };
+    put("content-type", "application/json".into());
+    put("name", name);
+    put("bt_header_axon_status_code", "200".into());
+    put("bt_header_axon_status_message", "Success".into());
+    put("bt_header_axon_process_time", process_time.to_string());
+    put("bt_header_axon_hotkey", shared.hotkey.clone());
+    put("computed_body_hash", auth.body_hash);
+    Ok(response)
+}

@@ -1,0 +1,137 @@
+//! The real Python bittensor 10 dendrite (`shared/interop/py_dendrite.py`, `$BT10_PY`)
+//! queries our axon over 127.0.0.1: plain and hashed synapses succeed with the Python
+//! client's verdict; a blacklisted caller and an unknown synapse get the codes it expects.
+
+use serde_json::{json, Map, Value};
+use std::{net::SocketAddr, process::Command, sync::Arc};
+use tao_sdk::axon::{Axon, Handler, Serving, SynapseSpec};
+use tao_wallet::Keypair;
+
+fn python() -> String {
+    std::env::var("BT10_PY").expect(
+        "BT10_PY must point at the bittensor 10 venv's python: run `eval \"$(bash ../shared/interop/setup.sh)\"` (scripts/test does)",
+    )
+}
+
+fn interop_dir() -> String {
+    format!("{}/../../../shared/interop", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the Python dendrite; returns its exit success and JSON report.
+fn py_dendrite(
+    axon: SocketAddr,
+    axon_hotkey: &str,
+    synapse: &str,
+    input: i64,
+    wallets: &str,
+) -> (bool, Value) {
+    let out = Command::new(python())
+        .arg(format!("{}/py_dendrite.py", interop_dir()))
+        .args([
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            &axon.port().to_string(),
+            "--axon-hotkey",
+            axon_hotkey,
+        ])
+        .args([
+            "--synapse",
+            synapse,
+            "--input",
+            &input.to_string(),
+            "--timeout",
+            "10",
+            "--wallet-path",
+            wallets,
+        ])
+        .env("READ_ONLY", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let start = stdout.find('{').unwrap_or_else(|| {
+        panic!("no JSON from the dendrite: {stdout} {}", String::from_utf8_lossy(&out.stderr))
+    });
+    (out.status.success(), serde_json::from_str(&stdout[start..]).unwrap())
+}
+
+fn doubler() -> Handler {
+    Arc::new(|body: &Map<String, Value>| {
+        let input = body.get("input").and_then(Value::as_i64).ok_or("input is not an integer")?;
+        let mut out = Map::new();
+        out.insert("output".into(), json!(input.checked_mul(2).ok_or("overflow")?));
+        Ok(out)
+    })
+}
+
+fn axon(runtime: &tokio::runtime::Runtime, key: Keypair, blacklist_all: bool) -> Serving {
+    let spec = |hash: bool| SynapseSpec {
+        required: vec!["input".into()],
+        hash_fields: if hash { vec!["input".into()] } else { Vec::new() },
+        handler: doubler(),
+    };
+    let mut axon = Axon::new(key).attach("Dummy", spec(false)).attach("DummyHashed", spec(true));
+    if blacklist_all {
+        axon = axon
+            .blacklist(Arc::new(|_hotkey: &str, _name: &str| Some("not a validator".to_owned())));
+    }
+    runtime.block_on(axon.serve("127.0.0.1:0".parse().unwrap())).unwrap()
+}
+
+#[test]
+fn the_python_dendrite_queries_our_axon() {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let wallets = std::env::temp_dir().join(format!("tao-sdk-interop-{}", std::process::id()));
+    let wallets = wallets.to_str().unwrap();
+    let key = Keypair::from_uri("//InteropAxon").unwrap();
+    let hotkey = key.ss58();
+    let serving = axon(&runtime, key, false);
+
+    for (synapse, input) in [("Dummy", 21), ("DummyHashed", -7), ("Dummy", 1_000_000)] {
+        let (ok, report) = py_dendrite(serving.addr, &hotkey, synapse, input, wallets);
+        assert!(ok, "{synapse}: {report}");
+        assert_eq!(report["status_code"], 200, "{report}");
+        assert_eq!(report["status_message"], "Success");
+        assert_eq!(report["output"], input * 2);
+        assert_eq!(report["synapse"]["axon"]["hotkey"], hotkey.as_str());
+    }
+
+    // Signed for another axon's hotkey: 401 with the Python message.
+    let (ok, report) = py_dendrite(
+        serving.addr,
+        &Keypair::from_uri("//Else").unwrap().ss58(),
+        "Dummy",
+        1,
+        wallets,
+    );
+    assert!(!ok);
+    assert_eq!(report["status_code"], 401, "{report}");
+    assert!(report["status_message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Not Verified with error: Signature mismatch"));
+
+    // The streaming synapse is not attached here: 404 naming what is served.
+    let (ok, report) = py_dendrite(serving.addr, &hotkey, "DummyStream", 3, wallets);
+    assert!(!ok);
+    assert_eq!(report["status_code"], 404, "{report}");
+    assert!(
+        report["status_message"].as_str().unwrap().contains("'DummyStream' not found"),
+        "{report}"
+    );
+
+    // A blacklisting axon: 403 with the reason.
+    let strict = axon(&runtime, Keypair::from_uri("//StrictAxon").unwrap(), true);
+    let (ok, report) = py_dendrite(
+        strict.addr,
+        &Keypair::from_uri("//StrictAxon").unwrap().ss58(),
+        "Dummy",
+        1,
+        wallets,
+    );
+    assert!(!ok);
+    assert_eq!(report["status_code"], 403, "{report}");
+    assert_eq!(report["status_message"], "Forbidden. Key is blacklisted: not a validator.");
+    let _ = std::fs::remove_dir_all(wallets);
+}
