@@ -135,3 +135,114 @@ fn the_python_dendrite_queries_our_axon() {
     assert_eq!(report["status_message"], "Forbidden. Key is blacklisted: not a validator.");
     let _ = std::fs::remove_dir_all(wallets);
 }
+
+struct PyAxon(std::process::Child);
+impl Drop for PyAxon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the real Python axon; returns it with its address and hotkey.
+fn py_axon(wallets: &str) -> (PyAxon, SocketAddr, String) {
+    use std::io::{BufRead, BufReader};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(python())
+        .arg(format!("{}/py_axon.py", interop_dir()))
+        .args(["--port", &port.to_string(), "--wallet-path", wallets])
+        .env("READ_ONLY", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let guard = PyAxon(child);
+    let line = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("AXON_READY"))
+        .expect("the Python axon started");
+    let hotkey = line.split_whitespace().nth(2).unwrap().to_owned();
+    (guard, format!("127.0.0.1:{port}").parse().unwrap(), hotkey)
+}
+
+fn dummy(name: &str, input: i64, hashed: bool) -> tao_sdk::dendrite::Query {
+    let mut fields = Map::new();
+    fields.insert("input".into(), json!(input));
+    tao_sdk::dendrite::Query {
+        name: name.into(),
+        fields,
+        required: vec!["input".into()],
+        hash_fields: if hashed { vec!["input".into()] } else { Vec::new() },
+        timeout: std::time::Duration::from_secs(10),
+    }
+}
+
+#[test]
+fn our_dendrite_queries_the_python_axon() {
+    use tao_sdk::dendrite::{Dendrite, Target};
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let wallets = std::env::temp_dir().join(format!("tao-sdk-pyaxon-{}", std::process::id()));
+    let (_axon, addr, hotkey) = py_axon(wallets.to_str().unwrap());
+    let dendrite = Dendrite::new(Keypair::from_uri("//InteropDendrite").unwrap());
+    let target = Target { addr, hotkey: hotkey.clone() };
+
+    for (name, hashed) in [("Dummy", false), ("DummyHashed", true), ("Dummy", false)] {
+        let reply = runtime.block_on(dendrite.query(&target, &dummy(name, 21, hashed)));
+        assert_eq!(reply.status, 200, "{name}: {reply:?}");
+        assert_eq!(reply.message, "Success");
+        assert_eq!(reply.synapse.unwrap()["output"], 42);
+        assert_eq!(reply.hotkey, hotkey);
+    }
+    // The Python axon blacklists negative inputs, but its blacklist sees the header
+    // synapse, whose inputs are placeholders (`0`), exactly as with the Python dendrite:
+    // so a negative input passes and is answered.
+    let reply = runtime.block_on(dendrite.query(&target, &dummy("Dummy", -1, false)));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.synapse.unwrap()["output"], -2);
+    // Unknown synapse, and a request signed for another hotkey.
+    let reply = runtime.block_on(dendrite.query(&target, &dummy("Nope", 1, false)));
+    assert_eq!(reply.status, 404, "{reply:?}");
+    let wrong = Target { addr, hotkey: Keypair::from_uri("//Else").unwrap().ss58() };
+    let reply = runtime.block_on(dendrite.query(&wrong, &dummy("Dummy", 1, false)));
+    assert_eq!(reply.status, 401, "{reply:?}");
+    assert!(reply.message.contains("Signature mismatch"), "{reply:?}");
+    // Nothing listening: 503, as the Python dendrite reports it.
+    let closed: SocketAddr =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let reply = runtime
+        .block_on(dendrite.query(&Target { addr: closed, hotkey }, &dummy("Dummy", 1, false)));
+    assert_eq!(reply.status, 503, "{reply:?}");
+    let _ = std::fs::remove_dir_all(wallets);
+}
+
+#[test]
+fn our_dendrite_fans_out_to_our_axons_and_replays_are_refused() {
+    use tao_sdk::dendrite::{Dendrite, Target};
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let axons: Vec<(Serving, String)> = (0..16)
+        .map(|i| {
+            let key = Keypair::from_uri(&format!("//Fan/{i}")).unwrap();
+            let hotkey = key.ss58();
+            (axon(&runtime, key, false), hotkey)
+        })
+        .collect();
+    let targets: Vec<Target> =
+        axons.iter().map(|(s, h)| Target { addr: s.addr, hotkey: h.clone() }).collect();
+    let dendrite = Dendrite::new(Keypair::from_uri("//FanDendrite").unwrap());
+    let replies = runtime.block_on(dendrite.query_all(&targets, &dummy("DummyHashed", 5, true)));
+    assert_eq!(replies.len(), 16);
+    for (reply, target) in replies.iter().zip(&targets) {
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.hotkey, target.hotkey);
+        assert_eq!(reply.synapse.as_ref().unwrap()["output"], 10);
+    }
+    // A body whose hashed field was changed after signing: the axon refuses it (500).
+    let mut tampered = dummy("DummyHashed", 5, true);
+    tampered.hash_fields.clear();
+    let reply = runtime.block_on(dendrite.query(&targets[0], &tampered));
+    assert_eq!(reply.status, 500, "{reply:?}");
+}

@@ -1,0 +1,358 @@
+//! A dendrite: the validator's client, querying axons (ours or Python's) with the bittensor
+//! 10.x headers, signatures and strictly increasing nonces, many at once, each with its own
+//! timeout. Results carry the status the Python dendrite would report (200, 401, 403, 404,
+//! 408 timeout, 422 unreadable reply, 503 unreachable, …), the message, the latency and the
+//! axon's hotkey.
+
+use crate::{body_hash::body_hash, v10};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::{body::Bytes, client::conn::http1, Request};
+use hyper_util::rt::TokioIo;
+use serde_json::{Map, Value};
+use std::{
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+use tao_wallet::Keypair;
+use tokio::net::TcpStream;
+
+/// Largest reply body read.
+pub const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
+
+/// An axon to query.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its hotkey (SS58): the request is signed for it.
+    pub hotkey: String,
+}
+
+/// A synapse to send: its class name, body fields, and which fields are required (no
+/// default) and hashed.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// The class name (the URL path).
+    pub name: String,
+    /// The fields the subclass adds (e.g. `{"input": 21}`).
+    pub fields: Map<String, Value>,
+    /// Fields without defaults.
+    pub required: Vec<String>,
+    /// `required_hash_fields`, in order.
+    pub hash_fields: Vec<String>,
+    /// Total time allowed.
+    pub timeout: Duration,
+}
+
+/// The outcome of one query.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    /// The status the Python dendrite would report.
+    pub status: u16,
+    /// Its message.
+    pub message: String,
+    /// The returned synapse's fields (on success).
+    pub synapse: Option<Map<String, Value>>,
+    /// Time from sending to the reply.
+    pub latency: Duration,
+    /// The axon queried.
+    pub hotkey: String,
+}
+
+impl Reply {
+    /// Whether the axon answered 200.
+    pub fn is_success(&self) -> bool {
+        self.status == 200
+    }
+}
+
+/// A dendrite signing with a hotkey.
+#[derive(Clone)]
+pub struct Dendrite {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    key: Keypair,
+    hotkey: String,
+    uuid: String,
+    last_nonce: AtomicU64,
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4usize {
+            if i <= chunk.len() {
+                let index = (n >> (18 - 6 * i)) & 63;
+                out.push(char::from(ALPHABET[index as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The JSON of an empty value of `value`'s type, as the Python dendrite puts in
+/// `bt_header_input_obj_*` (`"0"`, `"0.0"`, `'""'`, `"false"`, `"[]"`, `"{}"`).
+fn placeholder(value: &Value) -> &'static str {
+    match value {
+        Value::Number(n) if n.is_f64() => "0.0",
+        Value::Number(_) => "0",
+        Value::String(_) => "\"\"",
+        Value::Bool(_) => "false",
+        Value::Array(_) => "[]",
+        Value::Object(_) => "{}",
+        Value::Null => "null",
+    }
+}
+
+impl Dendrite {
+    /// A dendrite signing with `key`.
+    pub fn new(key: Keypair) -> Self {
+        let mut b = [0u8; 16];
+        let _ = getrandom::getrandom(&mut b);
+        let h = tao_primitives::hex::encode(&b);
+        let h = h.trim_start_matches("0x");
+        let uuid = format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]);
+        Self {
+            inner: Arc::new(Inner { hotkey: key.ss58(), key, uuid, last_nonce: AtomicU64::new(0) }),
+        }
+    }
+
+    /// The dendrite's hotkey.
+    pub fn hotkey(&self) -> &str {
+        &self.inner.hotkey
+    }
+
+    /// A nonce: nanoseconds now, and always above the last one.
+    fn nonce(&self) -> u64 {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let now = u64::try_from(now).unwrap_or(u64::MAX);
+        let mut last = self.inner.last_nonce.load(Ordering::Relaxed);
+        loop {
+            let next = now.max(last.saturating_add(1));
+            match self.inner.last_nonce.compare_exchange(
+                last,
+                next,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return next,
+                Err(seen) => last = seen,
+            }
+        }
+    }
+
+    /// Queries every target concurrently; replies in the targets' order.
+    pub async fn query_all(&self, targets: &[Target], query: &Query) -> Vec<Reply> {
+        let mut tasks = Vec::with_capacity(targets.len());
+        for target in targets {
+            let (this, target, query) = (self.clone(), target.clone(), query.clone());
+            tasks.push(tokio::spawn(async move { this.query(&target, &query).await }));
+        }
+        let mut replies = Vec::with_capacity(tasks.len());
+        for (task, target) in tasks.into_iter().zip(targets) {
+            replies.push(task.await.unwrap_or_else(|e| Reply {
+                status: 500,
+                message: format!("query task failed: {e}"),
+                synapse: None,
+                latency: Duration::ZERO,
+                hotkey: target.hotkey.clone(),
+            }));
+        }
+        replies
+    }
+
+    /// Queries one axon.
+    pub async fn query(&self, target: &Target, query: &Query) -> Reply {
+        let started = Instant::now();
+        let reply = |status: u16, message: String, synapse: Option<Map<String, Value>>| Reply {
+            status,
+            message,
+            synapse,
+            latency: started.elapsed(),
+            hotkey: target.hotkey.clone(),
+        };
+        let request = match self.request(target, query) {
+            Ok(request) => request,
+            Err(message) => return reply(400, message, None),
+        };
+        match tokio::time::timeout(query.timeout, send(target.addr, request)).await {
+            Err(_) => reply(
+                408,
+                format!("Request timeout after {} seconds", query.timeout.as_secs_f64()),
+                None,
+            ),
+            Ok(Err(SendError::Connect)) => reply(
+                503,
+                format!(
+                    "Service unavailable at {}:{}/{}",
+                    target.addr.ip(),
+                    target.addr.port(),
+                    query.name
+                ),
+                None,
+            ),
+            Ok(Err(SendError::Other(e))) => reply(503, format!("Server disconnected: {e}"), None),
+            Ok(Ok((status, headers, body))) => {
+                let json_reply = headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("application/json"));
+                let parsed: Option<Map<String, Value>> =
+                    if json_reply { serde_json::from_slice(&body).ok() } else { None };
+                let Some(parsed) = parsed else {
+                    return reply(422, "Failed to parse response: not a JSON object".into(), None);
+                };
+                let header =
+                    |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                if status != 200 {
+                    let message = header("bt_header_axon_status_message")
+                        .or_else(|| {
+                            parsed.get("message").and_then(Value::as_str).map(str::to_owned)
+                        })
+                        .unwrap_or_default();
+                    let status = header("bt_header_axon_status_code")
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(status);
+                    return reply(status, message, None);
+                }
+                if query.required.iter().any(|f| parsed.get(f).is_none_or(Value::is_null)) {
+                    return reply(
+                        422,
+                        "Failed to parse response: a required field is missing".into(),
+                        None,
+                    );
+                }
+                let axon = parsed.get("axon").and_then(Value::as_object);
+                let status = header("bt_header_axon_status_code")
+                    .and_then(|s| s.parse().ok())
+                    .or_else(|| {
+                        axon.and_then(|a| a.get("status_code"))
+                            .and_then(Value::as_u64)
+                            .and_then(|s| u16::try_from(s).ok())
+                    });
+                let message = header("bt_header_axon_status_message")
+                    .or_else(|| {
+                        axon.and_then(|a| a.get("status_message"))
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                    })
+                    .unwrap_or_default();
+                match status {
+                    Some(status) => reply(status, message, Some(parsed)),
+                    // The Python dendrite reports no status when the axon gave none.
+                    None => reply(0, message, Some(parsed)),
+                }
+            }
+        }
+    }
+
+    fn request(&self, target: &Target, query: &Query) -> Result<Request<Full<Bytes>>, String> {
+        let inner = &self.inner;
+        let values: Vec<String> = query
+            .hash_fields
+            .iter()
+            .map(|f| query.fields.get(f).map(Value::to_string).unwrap_or_else(|| "null".into()))
+            .collect();
+        let hash = body_hash(values.iter().map(String::as_str)).map_err(|e| e.to_string())?;
+        let nonce = self.nonce();
+        let message =
+            v10::request_message(nonce, &inner.hotkey, &target.hotkey, &inner.uuid, &hash);
+        let signature =
+            v10::sign(&inner.key, &message).ok_or("the dendrite's key has no secret")?;
+        let timeout = query.timeout.as_secs_f64();
+        let mut body = query.fields.clone();
+        body.insert("name".into(), Value::from(query.name.clone()));
+        body.insert("timeout".into(), Value::from(timeout));
+        body.insert(
+            "dendrite".into(),
+            serde_json::json!({"version": crate::axon::VERSION, "nonce": nonce, "uuid": inner.uuid,
+                               "hotkey": inner.hotkey, "signature": signature}),
+        );
+        body.insert(
+            "axon".into(),
+            serde_json::json!({"ip": target.addr.ip().to_string(), "port": target.addr.port(), "hotkey": target.hotkey}),
+        );
+        let mut builder = Request::post(format!("/{}", query.name))
+            .header("host", target.addr.to_string())
+            .header("content-type", "application/json")
+            .header("name", &query.name)
+            .header("timeout", format!("{timeout:?}"))
+            .header("bt_header_axon_ip", target.addr.ip().to_string())
+            .header("bt_header_axon_port", target.addr.port().to_string())
+            .header("bt_header_axon_hotkey", &target.hotkey)
+            .header("bt_header_dendrite_version", crate::axon::VERSION.to_string())
+            .header("bt_header_dendrite_nonce", nonce.to_string())
+            .header("bt_header_dendrite_uuid", &inner.uuid)
+            .header("bt_header_dendrite_hotkey", &inner.hotkey)
+            .header("bt_header_dendrite_signature", signature)
+            .header("computed_body_hash", hash);
+        for field in &query.required {
+            let value = query
+                .fields
+                .get(field)
+                .ok_or_else(|| format!("required field {field} is missing"))?;
+            builder = builder.header(
+                format!("bt_header_input_obj_{field}"),
+                base64(placeholder(value).as_bytes()),
+            );
+        }
+        builder
+            .body(Full::new(Bytes::from(Value::Object(body).to_string())))
+            .map_err(|e| e.to_string())
+    }
+}
+
+enum SendError {
+    Connect,
+    Other(String),
+}
+
+async fn send(
+    addr: SocketAddr,
+    request: Request<Full<Bytes>>,
+) -> Result<(u16, hyper::HeaderMap, Bytes), SendError> {
+    let stream = TcpStream::connect(addr).await.map_err(|_| SendError::Connect)?;
+    let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| SendError::Other(e.to_string()))?;
+    tokio::spawn(connection);
+    let response =
+        sender.send_request(request).await.map_err(|e| SendError::Other(e.to_string()))?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = Limited::new(response.into_body(), MAX_REPLY_BYTES)
+        .collect()
+        .await
+        .map_err(|e| SendError::Other(e.to_string()))?
+        .to_bytes();
+    Ok((status, headers, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_match_the_python_dendrite() {
+        assert_eq!(base64(placeholder(&Value::from(21)).as_bytes()), "MA==");
+        assert_eq!(base64(placeholder(&Value::from("x")).as_bytes()), "IiI=");
+        assert_eq!(base64(placeholder(&Value::from(vec![1])).as_bytes()), "W10=");
+        assert_eq!(base64(placeholder(&Value::from(1.5)).as_bytes()), "MC4w");
+        assert_eq!(base64(placeholder(&Value::from(true)).as_bytes()), "ZmFsc2U=");
+    }
+}
