@@ -207,6 +207,12 @@ fn a_subnet_at_work_through_the_cli() {
     let m = net.metagraph(1);
     assert_eq!(m["axons"][miner_uid]["ip"], "127.0.0.1");
     assert_eq!(m["axons"][miner_uid]["port"], 8091);
+    // Validator permits are handed out at the next epoch.
+    let started = Instant::now();
+    while net.metagraph(1)["validator_permit"][validator_uid] != true {
+        assert!(started.elapsed() < Duration::from_secs(20), "no validator permit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     net.ok(
         "validator",
         &["weights", "set", "--netuid", "1", "--uids", &miner_uid.to_string(), "--weights", "1"],
@@ -341,6 +347,23 @@ fn bad_input_is_refused_and_changes_nothing() {
     assert!(dry["receipt"]["fee"].as_u64().unwrap() > 0);
     assert_eq!(net.nonce("alice"), alice_nonce);
     assert_eq!(net.free("alice"), alice_before);
+
+    // Back-to-back sends without waiting take consecutive nonces and all land.
+    let poor_before = net.free("poor");
+    for _ in 0..3 {
+        let pending =
+            net.ok("alice", &["wallet", "transfer", "--dest", &poor, "--amount", "1", "--no-wait"]);
+        assert_eq!(pending["status"], "pending");
+    }
+    let started = Instant::now();
+    while net.free("poor") != poor_before + 3 * TAO {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the queued transfers did not all land"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(net.nonce("alice"), alice_nonce + 3);
 
     // No node at the endpoint: a network error (exit 3) with a hint.
     let out = Command::new(env!("CARGO_BIN_EXE_tao"))

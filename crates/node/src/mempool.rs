@@ -50,6 +50,25 @@ impl Mempool {
         self.hashes.len()
     }
 
+    /// The signer's pending transactions, in nonce order.
+    pub fn pending_of(&self, signer: &AccountId) -> impl Iterator<Item = &SignedTransaction> {
+        self.by_sender.get(signer).into_iter().flat_map(|lane| lane.values())
+    }
+
+    /// The nonce a new transaction of `signer` should carry: after its state nonce and every
+    /// consecutive pending one.
+    pub fn next_nonce(&self, signer: &AccountId, state_nonce: u64) -> u64 {
+        let mut next = state_nonce;
+        for nonce in self.by_sender.get(signer).into_iter().flat_map(|lane| lane.keys()) {
+            if *nonce == next {
+                next = next.saturating_add(1);
+            } else if *nonce > next {
+                break;
+            }
+        }
+        next
+    }
+
     /// Whether a transaction is pending.
     pub fn contains(&self, hash: &Hash) -> bool {
         self.hashes.contains(hash)

@@ -180,6 +180,16 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
             let tx = decode_tx(&hex)?;
             let chain = lock(node)?;
             let mut state = chain.state.clone();
+            // The signer's earlier pending transactions first: the effect is "after what
+            // you already sent".
+            let signer = tx.transaction.signer;
+            let earlier = chain
+                .mempool
+                .pending_of(&signer)
+                .take_while(|p| p.transaction.nonce < tx.transaction.nonce);
+            for (index, pending) in (0u32..).zip(earlier) {
+                tao_runtime::apply_transaction(&mut state, pending, index);
+            }
             let receipt = tao_runtime::apply_transaction(&mut state, &tx, 0);
             Ok(receipt_json(&receipt, None))
         },
@@ -191,7 +201,8 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
             let id = account_param(&address)?;
             let chain = lock(node)?;
             let account = chain.state.account(&id);
-            Ok(json!({"address": address, "free": account.free.get(), "nonce": account.nonce}))
+            let next_nonce = chain.mempool.next_nonce(&id, account.nonce);
+            Ok(json!({"address": address, "free": account.free.get(), "nonce": account.nonce, "next_nonce": next_nonce}))
         },
     )?;
     rpc.register_method("tao_subnets", |_, node, _| -> Result<Value, ErrorObjectOwned> {

@@ -139,7 +139,8 @@ pub fn send(
     let genesis = client.get("tao_genesisHash")?;
     let genesis = parse_hash(genesis.as_str().unwrap_or_default())?;
     let account = client.call("tao_accountInfo", vec![Value::from(signer.to_ss58())])?;
-    let nonce = field_u64(&account, "nonce")?;
+    // After the signer's pending transactions, so back-to-back `--no-wait` sends queue up.
+    let nonce = field_u64(&account, "next_nonce").or_else(|_| field_u64(&account, "nonce"))?;
     let transaction = Transaction { genesis_hash: genesis, signer, nonce, call };
     let signature = key
         .sign(&transaction.signing_payload())
