@@ -44,18 +44,11 @@ impl Drop for Guard {
 
 fn config(keys: &[Keypair]) -> GenesisConfig {
     GenesisConfig {
-        chain_name: "bench".into(),
-        sudo: None,
         balances: keys
             .iter()
             .map(|k| GenesisBalance { account: k.account(), rao: Rao::new(10_000_000_000_000) })
             .collect(),
-        authorities: Vec::new(),
-        subnets: Vec::new(),
-        network_min_lock: None,
-        network_rate_limit: None,
-        subnet_limit: None,
-        allow_loopback_axons: false,
+        ..GenesisConfig::empty("bench")
     }
 }
 

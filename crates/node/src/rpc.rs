@@ -315,17 +315,7 @@ mod tests {
     fn every_method_is_documented() {
         let dir = std::env::temp_dir().join(format!("tao-rpc-doc-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let config = tao_types::GenesisConfig {
-            chain_name: "doc".into(),
-            sudo: None,
-            balances: Vec::new(),
-            authorities: Vec::new(),
-            subnets: Vec::new(),
-            network_min_lock: None,
-            network_rate_limit: None,
-            subnet_limit: None,
-            allow_loopback_axons: false,
-        };
+        let config = tao_types::GenesisConfig::empty("doc");
         let chain = Chain::open(&dir, &config).unwrap();
         let (heads, _) = broadcast::channel(1);
         let module = module(Arc::new(Node { chain: Mutex::new(chain), heads })).unwrap();

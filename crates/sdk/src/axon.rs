@@ -95,7 +95,8 @@ fn now_ns() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
 }
 
-fn uuid() -> String {
+/// A random UUID-shaped identifier (one per axon or dendrite instance).
+pub(crate) fn uuid() -> String {
     let mut b = [0u8; 16];
     let _ = getrandom::getrandom(&mut b);
     let h = tao_primitives::hex::encode(&b);

@@ -122,11 +122,7 @@ fn placeholder(value: &Value) -> &'static str {
 impl Dendrite {
     /// A dendrite signing with `key`.
     pub fn new(key: Keypair) -> Self {
-        let mut b = [0u8; 16];
-        let _ = getrandom::getrandom(&mut b);
-        let h = tao_primitives::hex::encode(&b);
-        let h = h.trim_start_matches("0x");
-        let uuid = format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]);
+        let uuid = crate::axon::uuid();
         Self {
             inner: Arc::new(Inner { hotkey: key.ss58(), key, uuid, last_nonce: AtomicU64::new(0) }),
         }

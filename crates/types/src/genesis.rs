@@ -144,6 +144,24 @@ pub struct GenesisConfig {
     pub allow_loopback_axons: bool,
 }
 
+impl GenesisConfig {
+    /// A chain named `chain_name` with nothing in it: no root, balances, authorities or
+    /// subnets, default limits. Fill what a test or tool needs with struct-update syntax.
+    pub fn empty(chain_name: &str) -> Self {
+        Self {
+            chain_name: chain_name.to_owned(),
+            sudo: None,
+            balances: Vec::new(),
+            authorities: Vec::new(),
+            subnets: Vec::new(),
+            network_min_lock: None,
+            network_rate_limit: None,
+            subnet_limit: None,
+            allow_loopback_axons: false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
