@@ -18,6 +18,7 @@
 pub mod axon;
 pub mod body_hash;
 pub mod btauth;
+pub mod chain;
 pub mod dendrite;
 pub mod python;
 pub mod v10;
