@@ -7,13 +7,14 @@
 //! * [`v10`]: the dendrite's request signature and the axon's verification with its nonce
 //!   rules (replay, staleness) and status codes;
 //! * [`btauth`]: `btauth/1` signed headers, both sides;
-//! * [`axon`]: the miner's HTTP server; [`dendrite`]: the validator's client.
+//! * [`axon`]: the miner's HTTP server; [`dendrite`]: the validator's client;
+//! * [`chain`]: the metagraph and signed submissions (`serve_axon`, `set_weights`).
 //!
 //! Invariants: byte-for-byte what the Python packages produce and accept (checked against
 //! `shared/spec/vectors` and the real packages); the protocol functions take "now" from
 //! the caller, so every rule is testable;
-//! no panics on any input. Streaming synapses, the chain client and the miner/validator loops
-//! are not built yet.
+//! no panics on any input. Streaming synapses and a reusable miner/validator loop are not
+//! built yet (`examples/sum_subnet.rs` writes its own).
 
 pub mod axon;
 pub mod body_hash;

@@ -1,0 +1,145 @@
+//! A miner and a validator built on the SDK against a real `tao-node --dev` process: they
+//! register, the miner serves and publishes its axon, the validator finds it in the
+//! metagraph, queries it, and its weights appear on chain.
+
+use serde_json::{json, Map, Value};
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tao_primitives::{NetUid, Rao};
+use tao_sdk::{
+    axon::{Axon, SynapseSpec},
+    chain::ChainClient,
+    dendrite::{Dendrite, Query, Target},
+};
+use tao_types::{Call, Hyperparameter};
+use tao_wallet::Keypair;
+
+/// `tao-node`, built beside this test's executable (built here if a narrower build skipped it).
+fn node_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf();
+    let node = dir.join(format!("tao-node{}", std::env::consts::EXE_SUFFIX));
+    if !node.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "tao-node", "--bin", "tao-node"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "building tao-node");
+    }
+    node
+}
+
+struct Node(Child, PathBuf);
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+#[test]
+fn a_miner_and_a_validator_on_the_sdk() {
+    let base = std::env::temp_dir().join(format!("tao-sdk-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let child = Command::new(node_binary())
+        .args(["--dev", "--block-time-ms", "100", "--rpc-addr", &addr.to_string()])
+        .arg("--base-path")
+        .arg(&base)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _node = Node(child, base);
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let chain = {
+        let _guard = runtime.enter();
+        ChainClient::new(&format!("http://{addr}")).unwrap()
+    };
+    let started = Instant::now();
+    while runtime.block_on(chain.call("tao_health", Vec::new())).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "node did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let miner = Keypair::from_uri("//SdkMiner").unwrap();
+    let validator = Keypair::from_uri("//SdkValidator").unwrap();
+    let long = Duration::from_secs(30);
+    let submit =
+        |key: &Keypair, call: Call| runtime.block_on(chain.submit(key, call, long)).unwrap();
+    let netuid = NetUid::new(1);
+    submit(&alice, Call::SetHyperparameter { netuid, value: Hyperparameter::WeightsRateLimit(0) });
+    for hotkey in [&miner, &validator] {
+        submit(
+            &alice,
+            Call::BurnedRegister { netuid, hotkey: hotkey.account(), limit_price: None },
+        );
+    }
+    let amount = Rao::from_whole(100).unwrap();
+    submit(
+        &alice,
+        Call::AddStake { hotkey: validator.account(), netuid, amount, limit_price: None },
+    );
+
+    // The miner serves a synapse and publishes its axon.
+    let spec = SynapseSpec {
+        required: vec!["numbers".into()],
+        hash_fields: vec!["numbers".into()],
+        handler: Arc::new(|body: &Map<String, Value>| {
+            let sum: i64 =
+                body["numbers"].as_array().ok_or("list")?.iter().filter_map(Value::as_i64).sum();
+            let mut out = Map::new();
+            out.insert("sum".into(), json!(sum));
+            Ok(out)
+        }),
+    };
+    let serving = runtime
+        .block_on(
+            Axon::new(miner.clone()).attach("Sum", spec).serve("127.0.0.1:0".parse().unwrap()),
+        )
+        .unwrap();
+    runtime.block_on(chain.serve_axon(&miner, 1, serving.addr)).unwrap();
+
+    // The validator finds it in the metagraph (after its permit arrives with an epoch).
+    let neurons = loop {
+        let neurons = runtime.block_on(chain.neurons(1)).unwrap();
+        if neurons.iter().any(|n| n.hotkey == validator.ss58() && n.validator_permit) {
+            break neurons;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no validator permit");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let found = neurons.iter().find(|n| n.hotkey == miner.ss58()).unwrap();
+    assert_eq!(found.axon, Some(serving.addr));
+    let mut fields = Map::new();
+    fields.insert("numbers".into(), json!([1, 2, 3, 40]));
+    let query = Query {
+        name: "Sum".into(),
+        fields,
+        required: vec!["numbers".into()],
+        hash_fields: vec!["numbers".into()],
+        timeout: Duration::from_secs(5),
+    };
+    let dendrite = Dendrite::new(validator.clone());
+    let target = Target { addr: found.axon.unwrap(), hotkey: found.hotkey.clone() };
+    let reply = runtime.block_on(dendrite.query(&target, &query));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.synapse.unwrap()["sum"], 46);
+
+    // Its weights appear on chain.
+    runtime.block_on(chain.set_weights(&validator, 1, &[(found.uid, 65535)])).unwrap();
+    let m = runtime.block_on(chain.call("tao_metagraph", vec![json!(1)])).unwrap();
+    let vuid = neurons.iter().find(|n| n.hotkey == validator.ss58()).unwrap().uid;
+    assert_eq!(m["weights"][usize::from(vuid)], json!([[found.uid, 65535]]));
+    // A transaction that would fail is refused before sending.
+    let refused = runtime.block_on(chain.set_weights(&miner, 1, &[(found.uid, 1), (999, 1)]));
+    assert!(refused.is_err());
+}
