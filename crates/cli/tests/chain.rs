@@ -236,6 +236,30 @@ fn a_subnet_at_work_through_the_cli() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
+    // Give one alpha to the miner's coldkey, and move one to the miner's hotkey.
+    let miner_cold = net.address("miner");
+    net.ok(
+        "validator",
+        &["stake", "transfer", "--origin-netuid", "1", "--amount", "1", "--dest", &miner_cold],
+    );
+    let given = net.ok("miner", &["stake", "list"])["stakes"].clone();
+    assert_eq!(given[0]["hotkey"], validator_hot.as_str(), "{given}");
+    assert!(given[0]["alpha"].as_u64().unwrap().abs_diff(TAO) <= 2, "{given}");
+    net.ok(
+        "validator",
+        &["stake", "move", "--origin-netuid", "1", "--amount", "1", "--dest", &miner_hot],
+    );
+    let moved = net.ok("validator", &["stake", "list"])["stakes"].clone();
+    let on_miner = moved
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["hotkey"] == miner_hot.as_str())
+        .expect("moved");
+    assert!(on_miner["alpha"].as_u64().unwrap().abs_diff(TAO) <= 2, "{moved}");
+    // A swap to the same subnet is refused before anything is sent.
+    net.fails("validator", &["stake", "swap", "--origin-netuid", "1", "--amount", "1"], 2);
+
     // Unstake everything back.
     let free = net.free("validator");
     net.ok("validator", &["stake", "remove", "--netuid", "1", "--all"]);

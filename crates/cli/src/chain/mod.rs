@@ -519,6 +519,42 @@ pub enum StakeCommand {
     Remove(StakeRemoveArgs),
     /// The wallet's stakes on every subnet.
     List(BalanceArgs),
+    /// Move stake to another hotkey and/or subnet (same coldkey).
+    Move(StakeMoveArgs),
+    /// Give stake to another coldkey (same hotkey), possibly on another subnet.
+    Transfer(StakeMoveArgs),
+    /// Swap stake between subnets on the same hotkey (sells one alpha, buys the other).
+    Swap(StakeMoveArgs),
+}
+
+/// Arguments of `tao stake move|transfer|swap`.
+#[derive(Debug, Args)]
+pub struct StakeMoveArgs {
+    /// The subnet the stake is on.
+    #[arg(long)]
+    origin_netuid: u16,
+    /// The subnet it goes to (default: the same).
+    #[arg(long)]
+    dest_netuid: Option<u16>,
+    /// Alpha to move (default with --all: everything on the origin hotkey and subnet).
+    #[arg(long, required_unless_present = "all")]
+    amount: Option<AlphaRao>,
+    /// Move everything.
+    #[arg(long, conflicts_with = "amount")]
+    all: bool,
+    /// The hotkey the stake is on (default: the wallet's hotkey).
+    #[arg(long)]
+    hotkey_ss58: Option<String>,
+    /// `move`: the hotkey it goes to; `transfer`: the coldkey that receives it.
+    #[arg(long)]
+    dest: Option<String>,
+    /// `swap`: fail instead of a worse price than this (TAO per alpha of the origin).
+    #[arg(long)]
+    limit_price: Option<Rao>,
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    send: SendArgs,
 }
 
 /// Arguments of `tao stake add`.
@@ -624,7 +660,104 @@ pub fn stake(ctx: &Context<'_>, command: StakeCommand) -> Result<(), Failure> {
             ctx.report_tx("stake remove", &result);
         }
         StakeCommand::List(a) => balance(ctx, &a)?,
+        StakeCommand::Move(a) => move_stake(ctx, &a, "move")?,
+        StakeCommand::Transfer(a) => move_stake(ctx, &a, "transfer")?,
+        StakeCommand::Swap(a) => move_stake(ctx, &a, "swap")?,
     }
+    Ok(())
+}
+
+/// `tao stake move|transfer|swap`.
+fn move_stake(ctx: &Context<'_>, a: &StakeMoveArgs, kind: &str) -> Result<(), Failure> {
+    let hotkey = hotkey_or_own(ctx, a.hotkey_ss58.as_ref())?;
+    let key = ctx.coldkey(&a.password)?;
+    let client = ctx.client()?;
+    let origin = netuid(a.origin_netuid);
+    let destination = netuid(a.dest_netuid.unwrap_or(a.origin_netuid));
+    let amount = match a.amount {
+        Some(amount) => amount,
+        None => {
+            let held = client.call(
+                "tao_stake",
+                vec![json!(a.origin_netuid), json!(hotkey.to_ss58()), json!(key.ss58())],
+            )?;
+            AlphaRao::new(held.as_u64().unwrap_or(0))
+        }
+    };
+    if amount.is_zero() {
+        return Err(Failure::user(format!(
+            "nothing to {kind}: no stake on {} on subnet {}",
+            hotkey.to_ss58(),
+            a.origin_netuid
+        )));
+    }
+    let dest = || {
+        a.dest
+            .as_deref()
+            .map(parse_account)
+            .unwrap_or_else(|| Err(Failure::user(format!("`stake {kind}` needs --dest ADDRESS"))))
+    };
+    let (call, summary) = match kind {
+        "move" => {
+            let to = dest()?;
+            let summary = format!(
+                "Move {amount} alpha from {} on subnet {} to {} on subnet {}",
+                hotkey.to_ss58(),
+                origin.get(),
+                to.to_ss58(),
+                destination.get()
+            );
+            let call = Call::MoveStake {
+                origin_hotkey: hotkey,
+                destination_hotkey: to,
+                origin_netuid: origin,
+                destination_netuid: destination,
+                amount,
+            };
+            (call, summary)
+        }
+        "transfer" => {
+            let to = dest()?;
+            let summary = format!(
+                "Give {amount} alpha on {} (subnet {}) to coldkey {} on subnet {}",
+                hotkey.to_ss58(),
+                origin.get(),
+                to.to_ss58(),
+                destination.get()
+            );
+            let call = Call::TransferStake {
+                destination_coldkey: to,
+                hotkey,
+                origin_netuid: origin,
+                destination_netuid: destination,
+                amount,
+            };
+            (call, summary)
+        }
+        _ => {
+            if origin == destination {
+                return Err(Failure::user(
+                    "a swap needs --dest-netuid different from --origin-netuid",
+                ));
+            }
+            let summary = format!(
+                "Swap {amount} alpha on {} from subnet {} to subnet {}",
+                hotkey.to_ss58(),
+                origin.get(),
+                destination.get()
+            );
+            let call = Call::SwapStake {
+                hotkey,
+                origin_netuid: origin,
+                destination_netuid: destination,
+                amount,
+                limit_price: a.limit_price,
+            };
+            (call, summary)
+        }
+    };
+    let result = send(&client, &key, call, &summary, &a.send)?;
+    ctx.report_tx(&format!("stake {kind}"), &result);
     Ok(())
 }
 
