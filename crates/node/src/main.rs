@@ -7,6 +7,7 @@
 
 mod chain;
 mod mempool;
+mod metrics;
 mod rpc;
 mod store;
 mod views;
@@ -40,6 +41,9 @@ struct Args {
     /// JSON-RPC address (HTTP and WebSocket on one port).
     #[arg(long, default_value = "127.0.0.1:9944")]
     rpc_addr: SocketAddr,
+    /// Serve Prometheus metrics on this address (`GET /metrics`), e.g. 127.0.0.1:9615.
+    #[arg(long)]
+    metrics_addr: Option<SocketAddr>,
     /// Milliseconds between blocks (default 12000, or 250 with --dev).
     #[arg(long)]
     block_time_ms: Option<u64>,
@@ -133,13 +137,14 @@ fn main() -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?
-        .block_on(run(config, base_path, args.rpc_addr, block_time))
+        .block_on(run(config, base_path, args.rpc_addr, args.metrics_addr, block_time))
 }
 
 async fn run(
     config: GenesisConfig,
     base_path: PathBuf,
     rpc_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     block_time: Duration,
 ) -> Result<()> {
     let chain = chain::Chain::open(&base_path, &config)?;
@@ -151,7 +156,11 @@ async fn run(
         "chain opened"
     );
     let (heads, _) = broadcast::channel(64);
-    let node = Arc::new(rpc::Node { chain: Mutex::new(chain), heads });
+    let node = Arc::new(rpc::Node {
+        chain: Mutex::new(chain),
+        heads,
+        metrics: metrics::Metrics::default(),
+    });
     let server = jsonrpsee::server::Server::builder()
         .build(rpc_addr)
         .await
@@ -159,6 +168,12 @@ async fn run(
     let local = server.local_addr()?;
     let handle = server.start(rpc::module(node.clone())?);
     info!(%local, "JSON-RPC listening (HTTP and WebSocket)");
+    if let Some(addr) = metrics_addr {
+        let local = metrics::serve(addr, node.clone())
+            .await
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+        info!(%local, "Prometheus metrics on /metrics");
+    }
 
     let producer = tokio::spawn(produce_blocks(node.clone(), block_time));
     let outcome = tokio::select! {
@@ -183,13 +198,16 @@ async fn produce_blocks(node: Arc<rpc::Node>, block_time: Duration) -> Result<()
     ticks.tick().await;
     loop {
         ticks.tick().await;
+        let started = std::time::Instant::now();
         let produced = {
             let mut chain =
                 node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
             chain.produce(now_ms())
         };
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         match produced {
             Ok((block, outcome)) => {
+                node.metrics.block(micros, block.transactions.len() as u64);
                 let failed = outcome
                     .receipts
                     .iter()

@@ -21,6 +21,8 @@ pub struct Node {
     pub chain: Mutex<Chain>,
     /// New finalized heads (dev mode: every produced block is final).
     pub heads: broadcast::Sender<Value>,
+    /// Counters for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Error codes beyond JSON-RPC's own.
@@ -318,7 +320,9 @@ mod tests {
         let config = tao_types::GenesisConfig::empty("doc");
         let chain = Chain::open(&dir, &config).unwrap();
         let (heads, _) = broadcast::channel(1);
-        let module = module(Arc::new(Node { chain: Mutex::new(chain), heads })).unwrap();
+        let module =
+            module(Arc::new(Node { chain: Mutex::new(chain), heads, metrics: Default::default() }))
+                .unwrap();
         let doc = include_str!("../../../docs/rpc.md");
         let mut names: Vec<&str> = module.method_names().collect();
         names.sort_unstable();

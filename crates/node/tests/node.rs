@@ -210,3 +210,54 @@ fn tx_hash(hex_tx: &str) -> Hash {
     let bytes = hex::decode(hex_tx).unwrap();
     SignedTransaction::decode_bounded(&bytes).unwrap().hash()
 }
+
+#[test]
+fn prometheus_metrics_follow_the_chain() {
+    let base = temp("metrics");
+    let rpc = free_addr();
+    let metrics = free_addr();
+    let child = Command::new(env!("CARGO_BIN_EXE_tao-node"))
+        .args(["--dev", "--block-time-ms", "100", "--rpc-addr", &rpc.to_string()])
+        .args(["--metrics-addr", &metrics.to_string()])
+        .arg("--base-path")
+        .arg(&base)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let node = Node { child, addr: rpc };
+    let started = Instant::now();
+    while node.try_rpc("tao_health", json!([])).is_none() {
+        assert!(started.elapsed() < Duration::from_secs(30), "node did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let get = |path: &str| {
+        let mut stream = TcpStream::connect(metrics).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {metrics}\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    let value = |text: &str, name: &str| -> u64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name}: {text}"));
+        line.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() as u64
+    };
+    // Blocks advance, and the metric follows the RPC head.
+    std::thread::sleep(Duration::from_millis(500));
+    let page = get("/metrics");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("# TYPE tao_block_height gauge"));
+    let height = value(&page, "tao_block_height");
+    assert!(height >= 2, "{page}");
+    assert!(value(&page, "tao_blocks_produced_total") >= 2);
+    let head = node.rpc("tao_chainHead", json!([]))["number"].as_u64().unwrap();
+    assert!(head >= height);
+    assert_eq!(value(&page, "tao_peers"), 0);
+    assert!(get("/other").starts_with("HTTP/1.1 404"));
+    drop(node);
+    std::fs::remove_dir_all(&base).unwrap();
+}

@@ -1,0 +1,118 @@
+//! Prometheus metrics over HTTP (`GET /metrics`, text format 0.0.4).
+
+use crate::rpc::Node;
+use http_body_util::Full;
+use hyper::{body::Bytes, server::conn::http1, service::service_fn, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::{
+    convert::Infallible,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+};
+use tokio::net::TcpListener;
+
+/// Counters the block producer updates.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Microseconds the last block took to execute and commit.
+    pub last_block_micros: AtomicU64,
+    /// Transactions included since start.
+    pub transactions: AtomicU64,
+    /// Blocks produced since start.
+    pub blocks: AtomicU64,
+}
+
+impl Metrics {
+    /// Records a produced block.
+    pub fn block(&self, micros: u64, transactions: u64) {
+        self.last_block_micros.store(micros, Ordering::Relaxed);
+        self.transactions.fetch_add(transactions, Ordering::Relaxed);
+        self.blocks.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn render(node: &Node) -> String {
+    let (height, pending) = match node.chain.lock() {
+        Ok(chain) => (chain.head.number.get(), chain.mempool.len()),
+        Err(_) => (0, 0),
+    };
+    let m = &node.metrics;
+    let rows: [(&str, &str, &str, String); 7] = [
+        ("tao_block_height", "gauge", "Number of the head block.", height.to_string()),
+        (
+            "tao_finalized_height",
+            "gauge",
+            "Number of the newest finalized block.",
+            height.to_string(),
+        ),
+        ("tao_peers", "gauge", "Connected peers (a single-authority node has none).", "0".into()),
+        (
+            "tao_mempool_transactions",
+            "gauge",
+            "Transactions waiting in the pool.",
+            pending.to_string(),
+        ),
+        (
+            "tao_block_execution_seconds",
+            "gauge",
+            "Time the last block took to execute and commit.",
+            format!("{:.6}", m.last_block_micros.load(Ordering::Relaxed) as f64 / 1e6),
+        ),
+        (
+            "tao_blocks_produced_total",
+            "counter",
+            "Blocks produced since start.",
+            m.blocks.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "tao_transactions_included_total",
+            "counter",
+            "Transactions included since start.",
+            m.transactions.load(Ordering::Relaxed).to_string(),
+        ),
+    ];
+    let mut out = String::new();
+    for (name, kind, help, value) in rows {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+    }
+    out
+}
+
+/// Serves `/metrics` on `addr` until the runtime stops.
+pub async fn serve(addr: SocketAddr, node: Arc<Node>) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let node = node.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let node = node.clone();
+                    async move {
+                        let response = if req.uri().path() == "/metrics" {
+                            let mut r = Response::new(Full::new(Bytes::from(render(&node))));
+                            r.headers_mut().insert(
+                                "content-type",
+                                hyper::header::HeaderValue::from_static(
+                                    "text/plain; version=0.0.4",
+                                ),
+                            );
+                            r
+                        } else {
+                            let mut r =
+                                Response::new(Full::new(Bytes::from_static(b"try /metrics\n")));
+                            *r.status_mut() = StatusCode::NOT_FOUND;
+                            r
+                        };
+                        Ok::<_, Infallible>(response)
+                    }
+                });
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    Ok(local)
+}
