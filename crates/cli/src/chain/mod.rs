@@ -631,23 +631,7 @@ pub fn stake(ctx: &Context<'_>, command: StakeCommand) -> Result<(), Failure> {
             let hotkey = hotkey_or_own(ctx, a.hotkey_ss58.as_ref())?;
             let key = ctx.coldkey(&a.password)?;
             let client = ctx.client()?;
-            let amount = match a.amount {
-                Some(amount) => amount,
-                None => {
-                    let held = client.call(
-                        "tao_stake",
-                        vec![json!(a.netuid), json!(hotkey.to_ss58()), json!(key.ss58())],
-                    )?;
-                    AlphaRao::new(held.as_u64().unwrap_or(0))
-                }
-            };
-            if amount.is_zero() {
-                return Err(Failure::user(format!(
-                    "nothing to unstake from {} on subnet {}",
-                    hotkey.to_ss58(),
-                    a.netuid
-                )));
-            }
+            let amount = stake_amount(&client, a.amount, a.netuid, &hotkey, &key.account())?;
             let call = Call::RemoveStake {
                 hotkey,
                 netuid: netuid(a.netuid),
@@ -667,6 +651,34 @@ pub fn stake(ctx: &Context<'_>, command: StakeCommand) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The amount given, or (for `--all`) the coldkey's whole stake on the hotkey and subnet;
+/// zero is refused.
+fn stake_amount(
+    client: &Client,
+    given: Option<AlphaRao>,
+    netuid: u16,
+    hotkey: &AccountId,
+    coldkey: &AccountId,
+) -> Result<AlphaRao, Failure> {
+    let amount = match given {
+        Some(amount) => amount,
+        None => {
+            let held = client.call(
+                "tao_stake",
+                vec![json!(netuid), json!(hotkey.to_ss58()), json!(coldkey.to_ss58())],
+            )?;
+            AlphaRao::new(held.as_u64().unwrap_or(0))
+        }
+    };
+    if amount.is_zero() {
+        return Err(Failure::user(format!(
+            "nothing to do: no stake of yours on {} on subnet {netuid}",
+            hotkey.to_ss58()
+        )));
+    }
+    Ok(amount)
+}
+
 /// `tao stake move|transfer|swap`.
 fn move_stake(ctx: &Context<'_>, a: &StakeMoveArgs, kind: &str) -> Result<(), Failure> {
     let hotkey = hotkey_or_own(ctx, a.hotkey_ss58.as_ref())?;
@@ -674,23 +686,7 @@ fn move_stake(ctx: &Context<'_>, a: &StakeMoveArgs, kind: &str) -> Result<(), Fa
     let client = ctx.client()?;
     let origin = netuid(a.origin_netuid);
     let destination = netuid(a.dest_netuid.unwrap_or(a.origin_netuid));
-    let amount = match a.amount {
-        Some(amount) => amount,
-        None => {
-            let held = client.call(
-                "tao_stake",
-                vec![json!(a.origin_netuid), json!(hotkey.to_ss58()), json!(key.ss58())],
-            )?;
-            AlphaRao::new(held.as_u64().unwrap_or(0))
-        }
-    };
-    if amount.is_zero() {
-        return Err(Failure::user(format!(
-            "nothing to {kind}: no stake on {} on subnet {}",
-            hotkey.to_ss58(),
-            a.origin_netuid
-        )));
-    }
+    let amount = stake_amount(&client, a.amount, a.origin_netuid, &hotkey, &key.account())?;
     let dest = || {
         a.dest
             .as_deref()
