@@ -247,7 +247,11 @@ fn prometheus_metrics_follow_the_chain() {
         line.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() as u64
     };
     // Blocks advance, and the metric follows the RPC head.
-    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    while value(&get("/metrics"), "tao_block_height") < 2 {
+        assert!(started.elapsed() < Duration::from_secs(20), "no blocks");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let page = get("/metrics");
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("# TYPE tao_block_height gauge"));
