@@ -265,3 +265,42 @@ fn prometheus_metrics_follow_the_chain() {
     drop(node);
     std::fs::remove_dir_all(&base).unwrap();
 }
+
+#[test]
+fn a_store_of_another_chain_is_refused_with_a_clear_error() {
+    let base = temp("other");
+    let node = Node::start(&base, free_addr());
+    let genesis_hash = node.rpc("tao_genesisHash", json!([]));
+    node.kill();
+    // Same directory, another genesis: refused, and the store is left as it was.
+    let genesis = base.join("other-genesis.json");
+    let config = tao_types::GenesisConfig::empty("another-chain");
+    std::fs::write(&genesis, serde_json::to_vec(&config).unwrap()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tao-node"))
+        .arg("--genesis")
+        .arg(&genesis)
+        .arg("--base-path")
+        .arg(&base)
+        .args(["--rpc-addr", &free_addr().to_string()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("holds another chain") && stderr.contains("--base-path"), "{stderr}");
+    // A genesis file that is not valid names the file.
+    std::fs::write(&genesis, b"{\"chain_name\": 5}").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tao-node"))
+        .arg("--genesis")
+        .arg(&genesis)
+        .arg("--base-path")
+        .arg(base.join("fresh"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a valid genesis config"));
+    // The dev chain still opens on it.
+    let node = Node::start(&base, free_addr());
+    assert_eq!(node.rpc("tao_genesisHash", json!([])), genesis_hash);
+    drop(node);
+    std::fs::remove_dir_all(&base).unwrap();
+}
