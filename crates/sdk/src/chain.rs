@@ -23,7 +23,18 @@ pub enum ChainError {
     /// The node's answer lacked something.
     #[error("unexpected answer: {0}")]
     Answer(String),
-    /// The transaction was refused, or failed on chain.
+    /// The transaction was refused before submission (its dry run failed), or failed on
+    /// chain; `name` is the chain's error name (e.g. `RevealTooEarly`).
+    #[error("transaction {stage}: {message} ({name})")]
+    Rejected {
+        /// Where: "would fail" (dry run) or "failed" (on chain).
+        stage: &'static str,
+        /// The chain's error name.
+        name: String,
+        /// The chain's error message.
+        message: String,
+    },
+    /// The transaction could not be built or was refused by the node.
     #[error("transaction: {0}")]
     Transaction(String),
     /// Not final in time.
@@ -44,6 +55,23 @@ pub struct Neuron {
     pub validator_permit: bool,
     /// Its alpha stake.
     pub stake: u64,
+}
+
+/// The error of a failed dry run or receipt.
+fn rejected(stage: &'static str, outcome: &Value) -> ChainError {
+    let text =
+        |key: &str| outcome.pointer(key).and_then(Value::as_str).unwrap_or("unknown").to_owned();
+    ChainError::Rejected { stage, name: text("/error/name"), message: text("/error/message") }
+}
+
+impl ChainError {
+    /// The chain's error name, if the chain refused the transaction.
+    pub fn chain_error(&self) -> Option<&str> {
+        match self {
+            Self::Rejected { name, .. } => Some(name),
+            _ => None,
+        }
+    }
 }
 
 /// A client of one node.
@@ -132,8 +160,7 @@ impl ChainClient {
         let hex = tao_primitives::hex::encode(&codec::Encode::encode(&signed));
         let dry = self.call("tao_dryRun", vec![Value::from(hex.clone())]).await?;
         if dry.get("outcome").and_then(Value::as_str) != Some("success") {
-            let why = dry.pointer("/error/message").and_then(Value::as_str).unwrap_or("unknown");
-            return Err(ChainError::Transaction(format!("would fail: {why}")));
+            return Err(rejected("would fail", &dry));
         }
         let hash = self.call("tao_submitTransaction", vec![Value::from(hex)]).await?;
         let hash = hash.as_str().unwrap_or_default().to_owned();
@@ -146,9 +173,7 @@ impl ChainClient {
                 if receipt.get("outcome").and_then(Value::as_str) == Some("success") {
                     return Ok(receipt);
                 }
-                let why =
-                    receipt.pointer("/error/message").and_then(Value::as_str).unwrap_or("unknown");
-                return Err(ChainError::Transaction(format!("failed: {why}")));
+                return Err(rejected("failed", &receipt));
             }
             if started.elapsed() > timeout {
                 return Err(ChainError::Timeout(hash));
@@ -177,6 +202,15 @@ impl ChainClient {
         .await
     }
 
+    /// The hyperparameters of subnet `netuid` (the `hyperparameters` object of
+    /// `tao_metagraph`, see `docs/rpc.md`).
+    pub async fn hyperparameters(&self, netuid: u16) -> Result<Value, ChainError> {
+        let m = self.call("tao_metagraph", vec![Value::from(netuid)]).await?;
+        m.get("hyperparameters")
+            .cloned()
+            .ok_or_else(|| ChainError::Answer(format!("subnet {netuid} has no hyperparameters")))
+    }
+
     /// Sets `hotkey`'s weights on subnet `netuid` (scores of any scale; max-upscaled on chain).
     pub async fn set_weights(
         &self,
@@ -191,5 +225,146 @@ impl ChainClient {
             version_key: 0,
         };
         self.submit(hotkey, call, Duration::from_secs(60)).await
+    }
+}
+
+/// What [`WeightSetter`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WeightsOutcome {
+    /// Weights set directly, in this block.
+    Set {
+        /// The block.
+        block: u64,
+    },
+    /// A commit of the weights' hash, in this block; the weights follow at the reveal.
+    Committed {
+        /// The block.
+        block: u64,
+    },
+    /// Earlier committed weights revealed, in this block.
+    Revealed {
+        /// The block.
+        block: u64,
+    },
+    /// A commit waits for its reveal window; nothing was sent.
+    Waiting,
+}
+
+struct PendingCommit {
+    uids: Vec<u16>,
+    values: Vec<u16>,
+    salt: Vec<u16>,
+    version_key: u64,
+}
+
+/// Sets a validator's weights the way its subnet wants: directly, or by commit-reveal when
+/// the subnet has `commit_reveal_weights_enabled` (commit a salted hash now, reveal the
+/// weights in the commit's reveal epoch). Call [`WeightSetter::offer`] with new weights and
+/// [`WeightSetter::reveal_due`] often (every round): it reveals as soon as the window opens.
+pub struct WeightSetter {
+    netuid: u16,
+    pending: Option<PendingCommit>,
+}
+
+fn block_of(receipt: &Value) -> u64 {
+    receipt.get("block").and_then(Value::as_u64).unwrap_or(0)
+}
+
+impl WeightSetter {
+    /// A setter for subnet `netuid`.
+    pub fn new(netuid: u16) -> Self {
+        Self { netuid, pending: None }
+    }
+
+    /// Whether a commit waits for its reveal.
+    pub fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Offers new weights: set directly, or committed (a commit still waiting for its reveal
+    /// is revealed first if it can be, else kept, and the new weights wait for the next offer).
+    pub async fn offer(
+        &mut self,
+        chain: &ChainClient,
+        hotkey: &Keypair,
+        weights: &[(u16, u16)],
+    ) -> Result<WeightsOutcome, ChainError> {
+        let params = chain.hyperparameters(self.netuid).await?;
+        let commit_reveal =
+            params.get("commit_reveal_weights_enabled").and_then(Value::as_bool).unwrap_or(false);
+        let version_key = params.get("weights_version").and_then(Value::as_u64).unwrap_or(0);
+        let uids: Vec<u16> = weights.iter().map(|(u, _)| *u).collect();
+        let values: Vec<u16> = weights.iter().map(|(_, w)| *w).collect();
+        let netuid = NetUid::new(self.netuid);
+        if !commit_reveal {
+            self.pending = None;
+            let call = Call::SetWeights { netuid, uids, values, version_key };
+            let receipt = chain.submit(hotkey, call, Duration::from_secs(60)).await?;
+            return Ok(WeightsOutcome::Set { block: block_of(&receipt) });
+        }
+        if let Some(outcome) = self.reveal_due(chain, hotkey).await? {
+            return Ok(outcome);
+        }
+        if self.pending.is_some() {
+            return Ok(WeightsOutcome::Waiting);
+        }
+        let mut bytes = [0u8; 16];
+        getrandom::getrandom(&mut bytes).map_err(|e| ChainError::Transaction(e.to_string()))?;
+        let salt: Vec<u16> =
+            bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        let commit_hash = tao_types::weights_commit_hash(
+            &hotkey.account(),
+            netuid,
+            &uids,
+            &values,
+            &salt,
+            version_key,
+        );
+        let receipt = chain
+            .submit(hotkey, Call::CommitWeights { netuid, commit_hash }, Duration::from_secs(60))
+            .await?;
+        self.pending = Some(PendingCommit { uids, values, salt, version_key });
+        Ok(WeightsOutcome::Committed { block: block_of(&receipt) })
+    }
+
+    /// Reveals the waiting commit if its window is open: `Some(Revealed)`, `Some(Waiting)`
+    /// while too early, `None` when nothing waits (a commit the chain no longer has, expired
+    /// or replaced, is forgotten).
+    pub async fn reveal_due(
+        &mut self,
+        chain: &ChainClient,
+        hotkey: &Keypair,
+    ) -> Result<Option<WeightsOutcome>, ChainError> {
+        let Some(p) = &self.pending else { return Ok(None) };
+        let call = Call::RevealWeights {
+            netuid: NetUid::new(self.netuid),
+            uids: p.uids.clone(),
+            values: p.values.clone(),
+            salt: p.salt.clone(),
+            version_key: p.version_key,
+        };
+        match chain.submit(hotkey, call, Duration::from_secs(60)).await {
+            Ok(receipt) => {
+                self.pending = None;
+                Ok(Some(WeightsOutcome::Revealed { block: block_of(&receipt) }))
+            }
+            Err(e) if e.chain_error() == Some("RevealTooEarly") => {
+                Ok(Some(WeightsOutcome::Waiting))
+            }
+            Err(e)
+                if matches!(
+                    e.chain_error(),
+                    Some(
+                        "ExpiredWeightCommit"
+                            | "NoWeightsCommitFound"
+                            | "InvalidRevealCommitHashNotMatch"
+                    )
+                ) =>
+            {
+                self.pending = None;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 }

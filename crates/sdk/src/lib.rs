@@ -8,18 +8,21 @@
 //!   rules (replay, staleness) and status codes;
 //! * [`btauth`]: `btauth/1` signed headers, both sides;
 //! * [`axon`]: the miner's HTTP server; [`dendrite`]: the validator's client;
-//! * [`chain`]: the metagraph and signed submissions (`serve_axon`, `set_weights`).
+//! * [`chain`]: the metagraph and signed submissions (`serve_axon`, weights directly or by
+//!   commit-reveal with [`chain::WeightSetter`]);
+//! * [`neuron`]: the miner and validator loops (`run_miner`, `run_validator` with a
+//!   subnet's [`neuron::Scorer`]).
 //!
 //! Invariants: byte-for-byte what the Python packages produce and accept (checked against
 //! `shared/spec/vectors` and the real packages); the protocol functions take "now" from
 //! the caller, so every rule is testable;
-//! no panics on any input. Streaming synapses and a reusable miner/validator loop are not
-//! built yet (`examples/sum_subnet.rs` writes its own).
+//! no panics on any input. Streaming synapses are not built yet.
 
 pub mod axon;
 pub mod body_hash;
 pub mod btauth;
 pub mod chain;
 pub mod dendrite;
+pub mod neuron;
 pub mod python;
 pub mod v10;

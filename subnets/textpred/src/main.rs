@@ -1,0 +1,246 @@
+//! `textpred`: the text-prediction subnet's miner and validator.
+//!
+//! ```sh
+//! textpred --wallet-name miner1 miner --model 6-gram --port 8091
+//! textpred --wallet-name validator1 validator --report v1.json
+//! textpred eval            # every model's held-out loss, measured off-chain
+//! ```
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tao_sdk::{
+    axon::Axon,
+    chain::{ChainClient, WeightsOutcome},
+    neuron::{run_miner, run_validator, ValidatorConfig},
+};
+use tao_textpred::{
+    corpus::Corpus,
+    model::{self, Alphabet},
+    protocol::{self, CONTEXT_CHARS},
+    validator::{report, TextScorer},
+};
+use tao_wallet::{Keypair, Wallet};
+
+#[derive(Parser)]
+#[command(name = "textpred", version, about = "The text-prediction subnet: miner, validator, eval")]
+struct Args {
+    /// The node's JSON-RPC URL.
+    #[arg(long, global = true, default_value = "http://127.0.0.1:9944")]
+    endpoint: String,
+    /// Wallets directory (default ~/.bittensor/wallets).
+    #[arg(long, global = true)]
+    wallet_path: Option<PathBuf>,
+    /// Wallet name.
+    #[arg(long, global = true, default_value = "default")]
+    wallet_name: String,
+    /// Hotkey name.
+    #[arg(long, global = true, default_value = "default")]
+    wallet_hotkey: String,
+    /// The subnet.
+    #[arg(long, global = true, default_value_t = 1)]
+    netuid: u16,
+    #[command(subcommand)]
+    role: Role,
+}
+
+#[derive(Subcommand)]
+enum Role {
+    /// Train a model and serve its predictions.
+    Miner {
+        /// unigram, bigram, trigram, N-gram (N ≤ 12) or mlp.
+        #[arg(long, default_value = "trigram")]
+        model: String,
+        /// Port to serve on.
+        #[arg(long, default_value_t = 8091)]
+        port: u16,
+        /// Address to serve on.
+        #[arg(long, default_value = "127.0.0.1")]
+        ip: std::net::IpAddr,
+    },
+    /// Ask miners, score them, set weights.
+    Validator {
+        /// Seconds between rounds.
+        #[arg(long, default_value_t = 1.0)]
+        round_secs: f64,
+        /// Rounds between weight updates.
+        #[arg(long, default_value_t = 5)]
+        weights_every: u64,
+        /// Contexts per round.
+        #[arg(long, default_value_t = 32)]
+        contexts: usize,
+        /// Per-query timeout in milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        timeout_ms: u64,
+        /// Write a JSON report here every round.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Stop after this many rounds (0: never).
+        #[arg(long, default_value_t = 0)]
+        rounds: u64,
+    },
+    /// Train the models and print their held-out loss (no chain needed).
+    Eval {
+        /// Models to evaluate, comma-separated.
+        #[arg(long, default_value = "unigram,trigram,6-gram,mlp")]
+        models: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn hotkey(args: &Args) -> Result<Keypair> {
+    let wallet = Wallet::new(
+        args.wallet_path.clone().unwrap_or_else(Wallet::default_path),
+        &args.wallet_name,
+        &args.wallet_hotkey,
+    );
+    wallet.hotkey_pair(None).with_context(|| {
+        format!(
+            "cannot open hotkey {} of wallet {} (create it with `tao wallet create`)",
+            args.wallet_hotkey, args.wallet_name
+        )
+    })
+}
+
+fn write_atomically(path: &Path, value: &Value) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(value).unwrap_or_default())?;
+    std::fs::rename(&tmp, path)
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let corpus = Corpus::standard();
+    let alphabet = Alphabet::of(&corpus.train);
+    if let Role::Eval { models, json } = &args.role {
+        let mut rows = Vec::new();
+        for name in models.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let started = Instant::now();
+            let m = model::build(name, &corpus.train, &alphabet).map_err(anyhow::Error::msg)?;
+            let trained = started.elapsed();
+            let bits =
+                model::heldout_bits(m.as_ref(), &corpus.heldout, &alphabet, CONTEXT_CHARS, 20_000);
+            rows.push(
+                json!({"model": m.name(), "bits_per_char": bits, "train_ms": trained.as_millis()}),
+            );
+        }
+        if *json {
+            println!("{}", Value::Array(rows));
+        } else {
+            println!("{:<10} {:>14} {:>10}", "model", "bits/char", "train ms");
+            for r in rows {
+                println!(
+                    "{:<10} {:>14.4} {:>10}",
+                    r["model"].as_str().unwrap_or(""),
+                    r["bits_per_char"].as_f64().unwrap_or(f64::NAN),
+                    r["train_ms"]
+                );
+            }
+        }
+        return Ok(());
+    }
+    let key = hotkey(&args)?;
+    let chain = ChainClient::new(&args.endpoint).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    match &args.role {
+        Role::Miner { model: name, port, ip } => {
+            let started = Instant::now();
+            let m: Arc<dyn model::Model> =
+                model::build(name, &corpus.train, &alphabet).map_err(anyhow::Error::msg)?.into();
+            let bits =
+                model::heldout_bits(m.as_ref(), &corpus.heldout, &alphabet, CONTEXT_CHARS, 5_000);
+            println!(
+                "miner {}: {} trained in {:.1} s on {} KB of text ({bits:.3} bits/char on held-out text)",
+                key.ss58(),
+                m.name(),
+                started.elapsed().as_secs_f64(),
+                corpus.train.len() / 1000
+            );
+            let axon =
+                Axon::new(key.clone()).attach(protocol::SYNAPSE, protocol::spec(m, alphabet));
+            let addr = SocketAddr::new(*ip, *port);
+            runtime
+                .block_on(run_miner(&chain, &key, args.netuid, axon, addr, |serving, block| {
+                    println!(
+                        "miner {}: serving on {} (published in block #{block})",
+                        key.ss58(),
+                        serving.addr
+                    );
+                }))
+                .with_context(|| format!("cannot serve on {addr}"))?;
+        }
+        Role::Validator {
+            round_secs,
+            weights_every,
+            contexts,
+            timeout_ms,
+            report: path,
+            rounds,
+        } => {
+            if !(*round_secs > 0.0 && round_secs.is_finite()) {
+                bail!("--round-secs must be a positive number");
+            }
+            let seed = u64::from_le_bytes(key.public()[..8].try_into().unwrap_or_default())
+                ^ std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+            let mut scorer = TextScorer::new(
+                &corpus.heldout,
+                alphabet,
+                seed,
+                *contexts,
+                Duration::from_millis(*timeout_ms),
+            );
+            let config = ValidatorConfig {
+                netuid: args.netuid,
+                round: Duration::from_secs_f64(*round_secs),
+                weights_every: *weights_every,
+                smoothing: 0.2,
+                rounds: *rounds,
+            };
+            let me = key.ss58();
+            println!("validator {me}: {contexts} contexts per round, weights every {weights_every} rounds");
+            let mut last_weights = Value::Null;
+            runtime
+                .block_on(run_validator(&chain, &key, &mut scorer, &config, |scorer, round| {
+                    if let Some(outcome) = &round.weights {
+                        last_weights = match outcome {
+                            Ok(WeightsOutcome::Set { block }) => {
+                                json!({"action": "set", "block": block})
+                            }
+                            Ok(WeightsOutcome::Committed { block }) => {
+                                json!({"action": "committed", "block": block})
+                            }
+                            Ok(WeightsOutcome::Revealed { block }) => {
+                                json!({"action": "revealed", "block": block})
+                            }
+                            Ok(WeightsOutcome::Waiting) => last_weights.clone(),
+                            Err(e) => json!({"action": "error", "error": e}),
+                        };
+                        if !matches!(outcome, Ok(WeightsOutcome::Waiting)) {
+                            println!("validator: round {}: weights {last_weights}", round.round);
+                        }
+                    }
+                    if let Some(path) = path {
+                        if let Err(e) =
+                            write_atomically(path, &report(&me, scorer, round, &last_weights))
+                        {
+                            eprintln!("validator: cannot write {}: {e}", path.display());
+                        }
+                    }
+                }))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        Role::Eval { .. } => {}
+    }
+    Ok(())
+}
