@@ -1,7 +1,8 @@
 //! `tao`: the command line of the tao network.
 //!
 //! Wallets (`tao wallet`), the chain (`tao subnets`, `tao stake`, `tao weights`, `tao axon`,
-//! `tao chain`) and the Yuma Consensus simulator (`tao yuma simulate`). Every command prints
+//! `tao chain`), a local network with a subnet at work (`tao localnet up|down|status`) and
+//! the Yuma Consensus simulator (`tao yuma simulate`). Every command prints
 //! a readable table by default and a stable JSON document with `--json`, and never waits for
 //! input when stdin is not a terminal.
 //!
@@ -11,6 +12,7 @@
 
 mod chain;
 mod exit;
+mod localnet;
 mod wallet;
 mod yuma;
 
@@ -55,6 +57,9 @@ enum Command {
     /// Blocks and transactions.
     #[command(subcommand)]
     Chain(chain::ChainCommand),
+    /// A whole network on this machine: chain, subnet, miners and validators.
+    #[command(subcommand)]
+    Localnet(localnet::LocalnetCommand),
     /// Yuma Consensus: simulate what validators and miners would earn.
     #[command(subcommand)]
     Yuma(yuma::YumaCommand),
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
         Command::Axon(command) => chain::axon(&ctx, command),
         Command::Chain(command) => chain::chain(&ctx, command),
         Command::Yuma(command) => yuma::run(command, cli.json),
+        Command::Localnet(command) => localnet::run(command, cli.json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

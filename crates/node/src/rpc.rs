@@ -220,6 +220,19 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
                 .ok_or_else(|| error(codes::NOT_FOUND, format!("no subnet {netuid}")))
         },
     )?;
+    rpc.register_method("tao_issuance", |_, node, _| -> Result<Value, ErrorObjectOwned> {
+        let chain = lock(node)?;
+        let info = chain.state.chain();
+        let (free, pools, root) = chain.state.tao_holdings();
+        Ok(json!({
+            "block": chain.head.number.get(),
+            "total_issuance": info.total_issuance.get(),
+            "total_minted": info.total_minted.get(),
+            "total_fees": info.total_fees.get(),
+            "total_registration_burn": info.total_registration_burn.get(),
+            "held": {"free": free.to_string(), "pools": pools.to_string(), "root_stake": root.to_string()},
+        }))
+    })?;
     rpc.register_method("tao_lockCost", |_, node, _| -> Result<Value, ErrorObjectOwned> {
         Ok(json!(tao_runtime::subnets::lock_cost(&lock(node)?.state).get()))
     })?;

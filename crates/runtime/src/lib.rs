@@ -16,9 +16,9 @@
 //! Invariants:
 //! * A failed call changes nothing but its fee and the signer's nonce; an invalid
 //!   transaction (wrong chain, bad nonce, unpaid fee, bad signature) changes nothing.
-//! * TAO is conserved: `total_issuance = Σ free balances + Σ subnet locks + Σ pending
-//!   subnet emission` after every block; minting raises it by the block emission, and
-//!   registration burns and fees lower it.
+//! * TAO is conserved: `total_issuance = Σ free balances + Σ subnet pools' TAO + Σ root
+//!   stake` after every block ([`State::tao_holdings`]); minting raises it, registration
+//!   burns and fees lower it.
 //! * A neuron table is always well-formed for the epoch: one UID per hotkey, weights and
 //!   bonds name existing UIDs, sorted, without repeats.
 

@@ -498,6 +498,14 @@ impl State {
         self.root_stakes.get().values().fold(0u64, |acc, r| acc.saturating_add(r.total))
     }
 
+    /// Where all TAO is: `(Σ free balances, Σ subnet pools' TAO, Σ root stake)`. Their sum
+    /// equals [`State::total_issuance`] after every block (the conservation invariant).
+    pub fn tao_holdings(&self) -> (u128, u128, u128) {
+        let free = self.accounts().map(|(_, a)| u128::from(a.free.get())).sum();
+        let pools = self.subnets().map(|(_, s)| u128::from(s.info.get().pool.tao)).sum();
+        (free, pools, u128::from(self.total_root_stake()))
+    }
+
     // ---- writes (crate only) ----
 
     pub(crate) fn chain_mut(&mut self) -> &mut ChainInfo {

@@ -1,0 +1,837 @@
+//! `tao localnet`: a whole network on this machine, in one directory.
+//!
+//! `up` starts a chain (`tao-node`, 250 ms blocks), creates and funds wallets, creates and
+//! starts a subnet, registers and stakes validators, registers miners, and runs the
+//! text-prediction subnet (`textpred`: one miner per model, validators scoring them), then
+//! prints a table every epoch. Every step checks the chain first, so `up` on a directory
+//! that ran before resumes it (the chain restarts from its store) and only starts the
+//! processes that are not running. `down` stops them all (SIGTERM, then SIGKILL after
+//! 10 s); `status` reports, as a table or `--json`.
+//!
+//! The directory: `localnet.json` (processes, wallets, the subnet), `genesis.json`,
+//! `node/` (the chain's store), `wallets/`, `logs/`, `reports/` (each validator's scores).
+
+use crate::exit::Failure;
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+use std::{
+    collections::BTreeMap,
+    os::unix::process::CommandExt,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+use tao_primitives::{NetUid, Rao};
+use tao_sdk::chain::{ChainClient, ChainError};
+use tao_types::{Call, GlobalParameter, Hyperparameter};
+use tao_wallet::{Keypair, Overwrite, Wallet};
+
+const TAO: u64 = 1_000_000_000;
+
+/// `tao localnet …`
+#[derive(Debug, Subcommand)]
+pub enum LocalnetCommand {
+    /// Start (or resume) the local network and show it at work; Ctrl-C stops it.
+    Up(UpArgs),
+    /// Stop every process of the local network (its state stays; `--clean` removes it).
+    Down(DownArgs),
+    /// Where the local network stands: processes, miners, validators.
+    Status(DirArg),
+}
+
+/// The local network's directory.
+#[derive(Debug, Args)]
+pub struct DirArg {
+    /// Where everything lives (default ~/.tao/localnet).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `tao localnet up`
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// Chain validators. Only 1 today: multi-validator BFT consensus is not built yet.
+    #[arg(long, default_value_t = 1)]
+    validators: usize,
+    /// The miners' models, one miner each (unigram, bigram, trigram, N-gram, mlp).
+    #[arg(long, value_delimiter = ',', default_value = "unigram,trigram,mlp,6-gram")]
+    miners: Vec<String>,
+    /// Subnet validators (each with its own wallet and stake).
+    #[arg(long, default_value_t = 2)]
+    subnet_validators: usize,
+    /// Blocks per epoch.
+    #[arg(long, default_value_t = 20)]
+    tempo: u16,
+    /// Milliseconds between blocks.
+    #[arg(long, default_value_t = 250)]
+    block_time_ms: u64,
+    /// The node's JSON-RPC port on 127.0.0.1.
+    #[arg(long, default_value_t = 9944)]
+    rpc_port: u16,
+    /// Weights go directly on chain instead of by commit-reveal.
+    #[arg(long)]
+    no_commit_reveal: bool,
+    /// Return once everything runs (stop it later with `tao localnet down`).
+    #[arg(long)]
+    detach: bool,
+    /// Stop after this many epochs (0: run until Ctrl-C).
+    #[arg(long, default_value_t = 0)]
+    epochs: u64,
+}
+
+/// `tao localnet down`
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// Also delete the directory (the chain, wallets and logs).
+    #[arg(long)]
+    clean: bool,
+}
+
+impl DirArg {
+    fn path(&self) -> Result<PathBuf, Failure> {
+        if let Some(dir) = &self.dir {
+            return Ok(dir.clone());
+        }
+        let home = std::env::var_os("HOME")
+            .ok_or_else(|| Failure::user("HOME is not set").hint("give --dir DIR"))?;
+        Ok(PathBuf::from(home).join(".tao").join("localnet"))
+    }
+}
+
+/// Runs a `tao localnet` command.
+pub fn run(command: LocalnetCommand, json_output: bool) -> Result<(), Failure> {
+    match command {
+        LocalnetCommand::Up(args) => up(&args, json_output),
+        LocalnetCommand::Down(args) => {
+            let dir = args.dir.path()?;
+            let stopped = down(&dir)?;
+            if args.clean {
+                std::fs::remove_dir_all(&dir)
+                    .map_err(|e| Failure::user(format!("cannot remove {}: {e}", dir.display())))?;
+            }
+            if json_output {
+                println!("{}", json!({"stopped": stopped, "removed": args.clean}));
+            } else {
+                println!(
+                    "stopped {} process(es){}",
+                    stopped.len(),
+                    if args.clean { "; directory removed" } else { "" }
+                );
+            }
+            Ok(())
+        }
+        LocalnetCommand::Status(dir) => {
+            let dir = dir.path()?;
+            let state = State::load(&dir)?.ok_or_else(|| {
+                Failure::user(format!("no local network in {}", dir.display()))
+                    .hint("start one: tao localnet up")
+            })?;
+            let status = runtime()?.block_on(status(&dir, &state));
+            if json_output {
+                println!("{status}");
+            } else {
+                print_table(&status);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::user(format!("cannot start the async runtime: {e}")))
+}
+
+/// What `localnet.json` holds.
+#[derive(Debug, Clone, Default)]
+struct State {
+    endpoint: String,
+    netuid: Option<u16>,
+    /// Process name → pid.
+    pids: BTreeMap<String, u32>,
+    /// Miner wallet name → model.
+    miners: BTreeMap<String, String>,
+    validators: Vec<String>,
+}
+
+impl State {
+    fn path(dir: &Path) -> PathBuf {
+        dir.join("localnet.json")
+    }
+
+    fn load(dir: &Path) -> Result<Option<Self>, Failure> {
+        let path = Self::path(dir);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Failure::user(format!("cannot read {}: {e}", path.display()))),
+        };
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| Failure::user(format!("{} is damaged: {e}", path.display())))?;
+        let map = |key: &str| -> BTreeMap<String, Value> {
+            v.get(key)
+                .and_then(Value::as_object)
+                .map(|m| m.clone().into_iter().collect())
+                .unwrap_or_default()
+        };
+        Ok(Some(Self {
+            endpoint: v["endpoint"].as_str().unwrap_or_default().to_owned(),
+            netuid: v["netuid"].as_u64().and_then(|n| u16::try_from(n).ok()),
+            pids: map("pids")
+                .into_iter()
+                .filter_map(|(k, p)| Some((k, u32::try_from(p.as_u64()?).ok()?)))
+                .collect(),
+            miners: map("miners")
+                .into_iter()
+                .filter_map(|(k, m)| Some((k, m.as_str()?.to_owned())))
+                .collect(),
+            validators: v["validators"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
+        }))
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), Failure> {
+        let v = json!({
+            "endpoint": self.endpoint, "netuid": self.netuid, "pids": self.pids,
+            "miners": self.miners, "validators": self.validators,
+        });
+        let path = Self::path(dir);
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&v).unwrap_or_default())
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| Failure::user(format!("cannot write {}: {e}", path.display())))
+    }
+}
+
+/// Whether `pid` is a live (not zombie) process running `program`.
+fn alive(pid: u32, program: &str) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+    let name = Path::new(std::str::from_utf8(argv0).unwrap_or_default()).file_name();
+    matches!(state, Some(s) if s != 'Z' && s != 'X') && name.is_some_and(|n| n == program)
+}
+
+fn program_of(name: &str) -> &'static str {
+    if name == "node" {
+        "tao-node"
+    } else {
+        "textpred"
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Stops every process of the network in `dir` (subnet first, the node last); returns
+/// the names of those that were running.
+fn down(dir: &Path) -> Result<Vec<String>, Failure> {
+    let Some(mut state) = State::load(dir)? else {
+        return Err(Failure::user(format!("no local network in {}", dir.display())));
+    };
+    let mut order: Vec<(String, u32)> =
+        state.pids.iter().filter(|(n, _)| *n != "node").map(|(n, p)| (n.clone(), *p)).collect();
+    order.extend(state.pids.get("node").map(|p| ("node".to_owned(), *p)));
+    let mut stopped = Vec::new();
+    for (name, pid) in order {
+        let program = program_of(&name);
+        if alive(pid, program) {
+            signal(pid, "-TERM");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while alive(pid, program) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if alive(pid, program) {
+                signal(pid, "-KILL");
+            }
+            stopped.push(name.clone());
+        }
+        state.pids.remove(&name);
+    }
+    state.save(dir)?;
+    Ok(stopped)
+}
+
+/// `tao-node` and `textpred`, installed beside `tao`.
+fn sibling(program: &str) -> Result<PathBuf, Failure> {
+    let exe =
+        std::env::current_exe().map_err(|e| Failure::user(format!("cannot find myself: {e}")))?;
+    let path = exe.with_file_name(program);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(Failure::user(format!("{program} is not installed beside {}", exe.display())).hint(
+            "build everything: cargo build --release --bin tao --bin tao-node --bin textpred",
+        ))
+    }
+}
+
+fn spawn(dir: &Path, name: &str, program: &Path, args: &[String]) -> Result<u32, Failure> {
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs)
+        .map_err(|e| Failure::user(format!("cannot create {}: {e}", logs.display())))?;
+    let log = logs.join(format!("{name}.log"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map_err(|e| Failure::user(format!("cannot open {}: {e}", log.display())))?;
+    let err = file.try_clone().map_err(|e| Failure::user(e.to_string()))?;
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(err)
+        // Its own process group: Ctrl-C reaches `tao`, which stops the network in order.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Failure::user(format!("cannot start {}: {e}", program.display())))?;
+    Ok(child.id())
+}
+
+fn node_error(e: ChainError) -> Failure {
+    match e {
+        ChainError::Rejected { .. } | ChainError::Transaction(_) | ChainError::Timeout(_) => {
+            Failure::chain(e.to_string())
+        }
+        _ => Failure::network(e.to_string()),
+    }
+}
+
+/// A wallet of the network: created on first use, unencrypted (a local test network).
+fn wallet(dir: &Path, name: &str) -> Result<(Keypair, Keypair), Failure> {
+    let w = Wallet::new(dir.join("wallets"), name, "default");
+    let fail = |e: tao_wallet::WalletError| Failure::user(format!("wallet {name}: {e}"));
+    if !w.coldkey_path().exists() {
+        w.create_coldkey(12, None, Overwrite::Deny).map_err(fail)?;
+    }
+    if !w.hotkey_path().exists() {
+        w.create_hotkey(12, Overwrite::Deny).map_err(fail)?;
+    }
+    Ok((w.coldkey(None).map_err(fail)?, w.hotkey_pair(None).map_err(fail)?))
+}
+
+struct Setup<'a> {
+    chain: &'a ChainClient,
+    json: bool,
+}
+
+impl Setup<'_> {
+    fn say(&self, line: &str) {
+        if !self.json {
+            eprintln!("{line}");
+        }
+    }
+
+    async fn send(&self, key: &Keypair, call: Call) -> Result<Value, Failure> {
+        self.chain.submit(key, call, Duration::from_secs(60)).await.map_err(node_error)
+    }
+
+    async fn free(&self, account: &Keypair) -> Result<u64, Failure> {
+        let info = self
+            .chain
+            .call("tao_accountInfo", vec![Value::from(account.ss58())])
+            .await
+            .map_err(node_error)?;
+        Ok(info["free"].as_u64().unwrap_or(0))
+    }
+
+    /// Tops `key` up to `tao` TAO from `alice`.
+    async fn fund(
+        &self,
+        alice: &Keypair,
+        who: &str,
+        key: &Keypair,
+        tao: u64,
+    ) -> Result<(), Failure> {
+        let (free, wanted) = (self.free(key).await?, tao * TAO);
+        if free < wanted {
+            let amount = Rao::new(wanted - free);
+            self.say(&format!("  funding {who} with {amount} TAO"));
+            self.send(alice, Call::TransferKeepAlive { dest: key.account(), amount }).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn wait_for_node(chain: &ChainClient, pid: u32, log: &Path) -> Result<(), Failure> {
+    let started = Instant::now();
+    loop {
+        if chain.call("tao_chainHead", Vec::new()).await.is_ok() {
+            return Ok(());
+        }
+        if !alive(pid, "tao-node") || started.elapsed() > Duration::from_secs(60) {
+            let tail = std::fs::read_to_string(log).unwrap_or_default();
+            let tail: Vec<&str> = tail.lines().rev().take(5).collect();
+            return Err(Failure::network(format!(
+                "the node did not start; the end of {}:\n{}",
+                log.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
+    if args.validators != 1 {
+        return Err(Failure::user("--validators: only 1 chain validator is supported today")
+            .hint("multi-validator BFT consensus (issue 5) is not built yet; subnet validators are --subnet-validators"));
+    }
+    if args.miners.is_empty() || args.subnet_validators == 0 {
+        return Err(Failure::user("a subnet needs at least one miner and one validator"));
+    }
+    if args.tempo < 2 {
+        return Err(Failure::user("--tempo must be at least 2 blocks"));
+    }
+    let dir = args.dir.path()?;
+    std::fs::create_dir_all(dir.join("reports"))
+        .map_err(|e| Failure::user(format!("cannot create {}: {e}", dir.display())))?;
+    let (node_bin, textpred_bin) = (sibling("tao-node")?, sibling("textpred")?);
+    let mut state = State::load(&dir)?.unwrap_or_default();
+    state.endpoint = format!("http://127.0.0.1:{}", args.rpc_port);
+    let say = |line: &str| {
+        if !json_output {
+            eprintln!("{line}");
+        }
+    };
+    say(&format!("local network in {} (logs in {}/logs)", dir.display(), dir.display()));
+
+    // The chain: the development genesis without its demo subnet (ours is created below).
+    let genesis = dir.join("genesis.json");
+    if !genesis.exists() {
+        let out = Command::new(&node_bin)
+            .arg("--print-dev-genesis")
+            .output()
+            .map_err(|e| Failure::user(format!("cannot run {}: {e}", node_bin.display())))?;
+        let mut config: Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| Failure::user(format!("tao-node --print-dev-genesis: {e}")))?;
+        config["chain_name"] = json!("tao-localnet");
+        config["subnets"] = json!([]);
+        std::fs::write(&genesis, serde_json::to_vec_pretty(&config).unwrap_or_default())
+            .map_err(|e| Failure::user(format!("cannot write {}: {e}", genesis.display())))?;
+    }
+    let rt = runtime()?;
+    let chain = ChainClient::new(&state.endpoint).map_err(node_error)?;
+    let node_running = state.pids.get("node").is_some_and(|p| alive(*p, "tao-node"));
+    if !node_running {
+        say(&format!("starting tao-node on {}", state.endpoint));
+        let node_args: Vec<String> = vec![
+            "--genesis".into(),
+            genesis.display().to_string(),
+            "--base-path".into(),
+            dir.join("node").display().to_string(),
+            "--rpc-addr".into(),
+            format!("127.0.0.1:{}", args.rpc_port),
+            "--block-time-ms".into(),
+            args.block_time_ms.to_string(),
+        ];
+        let pid = spawn(&dir, "node", &node_bin, &node_args)?;
+        state.pids.insert("node".into(), pid);
+        state.save(&dir)?;
+    }
+    let node_pid = state.pids.get("node").copied().unwrap_or(0);
+    rt.block_on(wait_for_node(&chain, node_pid, &dir.join("logs").join("node.log")))?;
+
+    let setup = Setup { chain: &chain, json: json_output };
+    let netuid = rt.block_on(prepare(&setup, &dir, args, &mut state))?;
+    state.netuid = Some(netuid);
+    state.save(&dir)?;
+
+    // The subnet's processes.
+    let common = |name: &str| -> Vec<String> {
+        vec![
+            "--endpoint".into(),
+            state.endpoint.clone(),
+            "--wallet-path".into(),
+            dir.join("wallets").display().to_string(),
+            "--wallet-name".into(),
+            name.into(),
+            "--netuid".into(),
+            netuid.to_string(),
+        ]
+    };
+    let mut started = Vec::new();
+    for (name, model) in &state.miners {
+        if state.pids.get(name).is_some_and(|p| alive(*p, "textpred")) {
+            continue;
+        }
+        let mut a = common(name);
+        a.extend(["miner".into(), "--model".into(), model.clone(), "--port".into(), "0".into()]);
+        let pid = spawn(&dir, name, &textpred_bin, &a)?;
+        started.push(json!({"name": name, "pid": pid}));
+        state.pids.insert(name.clone(), pid);
+    }
+    for name in &state.validators {
+        if state.pids.get(name).is_some_and(|p| alive(*p, "textpred")) {
+            continue;
+        }
+        let mut a = common(name);
+        let report = dir.join("reports").join(format!("{name}.json"));
+        a.extend(
+            ["validator", "--round-secs", "1", "--weights-every", "3", "--report"]
+                .map(String::from),
+        );
+        a.push(report.display().to_string());
+        let pid = spawn(&dir, name, &textpred_bin, &a)?;
+        started.push(json!({"name": name, "pid": pid}));
+        state.pids.insert(name.clone(), pid);
+    }
+    state.save(&dir)?;
+    say(&format!(
+        "running: {} miner(s) ({}), {} validator(s) on subnet {netuid}; started now: {}",
+        state.miners.len(),
+        state.miners.values().cloned().collect::<Vec<_>>().join(", "),
+        state.validators.len(),
+        started.len()
+    ));
+    if args.detach {
+        let status = rt.block_on(status(&dir, &state));
+        if json_output {
+            println!("{status}");
+        } else {
+            say("detached; follow it with `tao localnet status`, stop it with `tao localnet down`");
+        }
+        return Ok(());
+    }
+    say("the table refreshes every epoch; Ctrl-C stops the network");
+    let outcome = rt.block_on(watch(&dir, &state, args.epochs, json_output));
+    let stopped = down(&dir)?;
+    say(&format!(
+        "stopped {} process(es); the chain and wallets stay in {}",
+        stopped.len(),
+        dir.display()
+    ));
+    outcome
+}
+
+/// The subnet owned by `owner`, if any: (netuid, emission started).
+async fn owned_subnet(
+    chain: &ChainClient,
+    owner: &Keypair,
+) -> Result<Option<(u16, bool)>, Failure> {
+    let subnets = chain.call("tao_subnets", Vec::new()).await.map_err(node_error)?;
+    Ok(subnets
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| n["owner_coldkey"] == json!(owner.ss58()))
+        .map(|n| {
+            (
+                n["netuid"].as_u64().unwrap_or(0) as u16,
+                n["emission_started"].as_bool().unwrap_or(false),
+            )
+        }))
+}
+
+/// Funds, creates and configures the subnet, registers and stakes; returns the netuid.
+/// Each step is skipped when the chain shows it done, so a resumed network spends nothing.
+async fn prepare(
+    s: &Setup<'_>,
+    dir: &Path,
+    args: &UpArgs,
+    state: &mut State,
+) -> Result<u16, Failure> {
+    let alice = Keypair::from_uri("//Alice").map_err(|e| Failure::user(e.to_string()))?;
+    let (owner_cold, owner_hot) = wallet(dir, "owner")?;
+    state.validators = (1..=args.subnet_validators).map(|i| format!("validator{i}")).collect();
+    if state.miners.len() != args.miners.len() {
+        state.miners = args
+            .miners
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (format!("miner{}", i + 1), m.clone()))
+            .collect();
+    }
+    let mut validators = Vec::new();
+    for (i, name) in state.validators.iter().enumerate() {
+        validators.push((name.clone(), wallet(dir, name)?, 10_000 / (i as u64 + 1)));
+    }
+    let mut miners = Vec::new();
+    for name in state.miners.keys() {
+        miners.push((name.clone(), wallet(dir, name)?));
+    }
+
+    // The subnet: the owner's, or a new one with a deep pool (a 10,000 TAO lock).
+    let (netuid, started) = match owned_subnet(s.chain, &owner_cold).await? {
+        Some(found) => found,
+        None => {
+            s.say(
+                "creating the subnet (lock 10,000 TAO, paid by wallet `owner`, funded by //Alice)",
+            );
+            s.fund(&alice, "owner", &owner_cold, 10_100).await?;
+            let lock = GlobalParameter::NetworkMinLockCost(Rao::new(10_000 * TAO));
+            s.send(&alice, Call::SetGlobalParameter { value: lock }).await?;
+            s.send(&owner_cold, Call::RegisterNetwork { hotkey: owner_hot.account() }).await?;
+            owned_subnet(s.chain, &owner_cold)
+                .await?
+                .ok_or_else(|| Failure::chain("the subnet was registered but is not listed"))?
+        }
+    };
+    let net = NetUid::new(netuid);
+    s.say(&format!(
+        "subnet {netuid}: tempo {} blocks, commit-reveal {}",
+        args.tempo,
+        if args.no_commit_reveal { "off" } else { "on" }
+    ));
+    let current = s.chain.hyperparameters(netuid).await.map_err(node_error)?;
+    let params = [
+        ("tempo", json!(args.tempo), Hyperparameter::Tempo(args.tempo)),
+        ("weights_rate_limit", json!(2), Hyperparameter::WeightsRateLimit(2)),
+        (
+            "commit_reveal_weights_enabled",
+            json!(!args.no_commit_reveal),
+            Hyperparameter::CommitRevealEnabled(!args.no_commit_reveal),
+        ),
+        (
+            "max_validators",
+            json!(args.subnet_validators),
+            Hyperparameter::MaxAllowedValidators(args.subnet_validators as u16),
+        ),
+    ];
+    for (key, wanted, value) in params {
+        if current.get(key) != Some(&wanted) {
+            // As root (//Alice): a tempo this short is below what an owner may set.
+            s.send(&alice, Call::SetHyperparameter { netuid: net, value }).await?;
+        }
+    }
+    if !started {
+        s.say("starting emission");
+        s.send(&owner_cold, Call::StartCall { netuid: net }).await?;
+    }
+    let metagraph = s.chain.neurons(netuid).await.map_err(node_error)?;
+    let registered = |hotkey: &Keypair| metagraph.iter().any(|n| n.hotkey == hotkey.ss58());
+    for (name, (cold, hot)) in
+        miners.iter().map(|(n, k)| (n, k)).chain(validators.iter().map(|(n, k, _)| (n, k)))
+    {
+        if !registered(hot) {
+            s.say(&format!("  registering {name}"));
+            let burn = s.chain.hyperparameters(netuid).await.map_err(node_error)?["burn"]
+                .as_u64()
+                .unwrap_or(0);
+            s.fund(&alice, name, cold, burn.div_ceil(TAO) + 1).await?;
+            s.send(
+                cold,
+                Call::BurnedRegister { netuid: net, hotkey: hot.account(), limit_price: None },
+            )
+            .await?;
+        }
+    }
+    for (name, (cold, hot), tao) in &validators {
+        let staked = s
+            .chain
+            .call("tao_stake", vec![json!(netuid), json!(hot.ss58()), json!(cold.ss58())])
+            .await
+            .map_err(node_error)?;
+        if staked.as_u64().unwrap_or(0) == 0 {
+            s.say(&format!("  {name} stakes {tao} TAO"));
+            s.fund(&alice, name, cold, tao + 1).await?;
+            let amount = Rao::new(tao * TAO);
+            s.send(
+                cold,
+                Call::AddStake { hotkey: hot.account(), netuid: net, amount, limit_price: None },
+            )
+            .await?;
+        }
+    }
+    Ok(netuid)
+}
+
+/// The network's state as JSON: the chain, every process, miners and validators.
+async fn status(dir: &Path, state: &State) -> Value {
+    let processes: Vec<Value> = state
+        .pids
+        .iter()
+        .map(
+            |(name, pid)| json!({"name": name, "pid": pid, "alive": alive(*pid, program_of(name))}),
+        )
+        .collect();
+    let mut out = json!({"dir": dir.display().to_string(), "endpoint": state.endpoint, "netuid": state.netuid, "processes": processes});
+    let (Ok(chain), Some(netuid)) = (ChainClient::new(&state.endpoint), state.netuid) else {
+        return out;
+    };
+    let head = chain.call("tao_chainHead", Vec::new()).await;
+    let Ok(m) = chain.call("tao_metagraph", vec![json!(netuid)]).await else {
+        out["chain"] = json!({"reachable": head.is_ok()});
+        return out;
+    };
+    out["chain"] = json!({"reachable": true, "block": m["block"], "tempo": m["tempo"], "last_epoch_block": m["last_epoch_block"],
+                          "pool": m["pool"], "owner_hotkey": m["owner_hotkey"]});
+    if let Ok(issuance) = chain.call("tao_issuance", Vec::new()).await {
+        out["chain"]["issuance"] = issuance;
+    }
+    let hotkeys: Vec<String> = m["hotkeys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h.as_str().map(str::to_owned))
+        .collect();
+    let uid_of = |hotkey: &str| hotkeys.iter().position(|h| h == hotkey);
+    let column = |key: &str, uid: usize| m[key].get(uid).cloned().unwrap_or(Value::Null);
+    // Each validator's report: the loss it measured per miner.
+    let mut losses: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut reports = BTreeMap::new();
+    for name in &state.validators {
+        let path = dir.join("reports").join(format!("{name}.json"));
+        let Ok(report) = std::fs::read(&path)
+            .map(|b| serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null))
+        else {
+            continue;
+        };
+        for miner in report["miners"].as_array().into_iter().flatten() {
+            if let (Some(h), Some(b)) = (miner["hotkey"].as_str(), miner["bits_per_char"].as_f64())
+            {
+                losses.entry(h.to_owned()).or_default().push(b);
+            }
+        }
+        reports.insert(name.clone(), report);
+    }
+    let hotkey_of = |name: &str| {
+        Wallet::new(dir.join("wallets"), name, "default").hotkey_pair(None).map(|k| k.ss58()).ok()
+    };
+    let miners: Vec<Value> = state
+        .miners
+        .iter()
+        .map(|(name, model)| {
+            let hotkey = hotkey_of(name).unwrap_or_default();
+            let uid = uid_of(&hotkey);
+            let loss = losses.get(&hotkey).filter(|l| !l.is_empty()).map(|l| l.iter().sum::<f64>() / l.len() as f64);
+            json!({"name": name, "model": model, "hotkey": hotkey, "uid": uid,
+                   "alive": state.pids.get(name).is_some_and(|p| alive(*p, "textpred")),
+                   "bits_per_char": loss,
+                   "incentive": uid.map(|u| column("incentive", u)), "emission": uid.map(|u| column("emission", u)),
+                   "earned_alpha": uid.map(|u| column("alpha_stake", u))})
+        })
+        .collect();
+    let validators: Vec<Value> = state
+        .validators
+        .iter()
+        .map(|name| {
+            let hotkey = hotkey_of(name).unwrap_or_default();
+            let uid = uid_of(&hotkey);
+            let report = reports.get(name);
+            json!({"name": name, "hotkey": hotkey, "uid": uid,
+                   "alive": state.pids.get(name).is_some_and(|p| alive(*p, "textpred")),
+                   "stake": uid.map(|u| column("alpha_stake", u)), "validator_permit": uid.map(|u| column("validator_permit", u)),
+                   "validator_trust": uid.map(|u| column("validator_trust", u)), "dividends": uid.map(|u| column("dividends", u)),
+                   "emission": uid.map(|u| column("emission", u)),
+                   "rounds": report.map(|r| r["round"].clone()), "weights": report.map(|r| r["weights"].clone())})
+        })
+        .collect();
+    out["miners"] = Value::Array(miners);
+    out["validators"] = Value::Array(validators);
+    out
+}
+
+fn fraction(v: &Value) -> String {
+    v.as_f64().map_or("-".into(), |x| format!("{:.3}", x / f64::from(u16::MAX)))
+}
+
+fn alpha(v: &Value) -> String {
+    v.as_f64().map_or("-".into(), |x| format!("{:.3}", x / 1e9))
+}
+
+fn print_table(s: &Value) {
+    let c = &s["chain"];
+    println!(
+        "subnet {} · block {} · last epoch at block {} · tempo {} · {}",
+        s["netuid"],
+        c["block"],
+        c["last_epoch_block"],
+        c["tempo"],
+        s["endpoint"].as_str().unwrap_or("")
+    );
+    println!(
+        "{:<9} {:>3} {:<8} {:>10} {:>9} {:>13} {:>12}  {}",
+        "MINER", "uid", "model", "bits/char", "incentive", "emission α/ep", "earned α", "process"
+    );
+    for m in s["miners"].as_array().into_iter().flatten() {
+        println!(
+            "{:<9} {:>3} {:<8} {:>10} {:>9} {:>13} {:>12}  {}",
+            m["name"].as_str().unwrap_or(""),
+            m["uid"].as_u64().map_or("-".into(), |u| u.to_string()),
+            m["model"].as_str().unwrap_or(""),
+            m["bits_per_char"].as_f64().map_or("-".into(), |b| format!("{b:.3}")),
+            fraction(&m["incentive"]),
+            alpha(&m["emission"]),
+            alpha(&m["earned_alpha"]),
+            if m["alive"] == json!(true) { "running" } else { "stopped" }
+        );
+    }
+    println!(
+        "{:<10} {:>3} {:>14} {:>7} {:>9} {:>13} {:>7}  {}",
+        "VALIDATOR",
+        "uid",
+        "stake α",
+        "vtrust",
+        "dividends",
+        "emission α/ep",
+        "rounds",
+        "last weights"
+    );
+    for v in s["validators"].as_array().into_iter().flatten() {
+        let w = &v["weights"];
+        let weights = match w["action"].as_str() {
+            Some("error") => format!("error: {}", w["error"].as_str().unwrap_or("")),
+            Some(action) => format!("{action} in #{}", w["block"]),
+            None => "-".into(),
+        };
+        println!(
+            "{:<10} {:>3} {:>14} {:>7} {:>9} {:>13} {:>7}  {}",
+            v["name"].as_str().unwrap_or(""),
+            v["uid"].as_u64().map_or("-".into(), |u| u.to_string()),
+            alpha(&v["stake"]),
+            fraction(&v["validator_trust"]),
+            fraction(&v["dividends"]),
+            alpha(&v["emission"]),
+            v["rounds"].as_u64().map_or("-".into(), |r| r.to_string()),
+            weights
+        );
+    }
+}
+
+/// Prints the network after every epoch until Ctrl-C/SIGTERM (or `epochs` epochs).
+async fn watch(dir: &Path, state: &State, epochs: u64, json_output: bool) -> Result<(), Failure> {
+    let stop = tao_sdk::neuron::stopped();
+    tokio::pin!(stop);
+    let mut last = None;
+    let mut seen = 0;
+    loop {
+        let s = status(dir, state).await;
+        let epoch = s["chain"]["last_epoch_block"].as_u64();
+        if epoch.is_some() && epoch != last {
+            if last.is_some() {
+                seen += 1;
+                if json_output {
+                    println!("{s}");
+                } else {
+                    println!();
+                    print_table(&s);
+                }
+                if epochs != 0 && seen >= epochs {
+                    return Ok(());
+                }
+            }
+            last = epoch;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = &mut stop => return Ok(()),
+        }
+    }
+}
