@@ -301,7 +301,13 @@ fn spawn(dir: &Path, name: &str, program: &Path, args: &[String]) -> Result<u32,
         .process_group(0)
         .spawn()
         .map_err(|e| Failure::user(format!("cannot start {}: {e}", program.display())))?;
-    Ok(child.id())
+    // Until its exec completes, the child still looks like `tao` in /proc: wait for that.
+    let (pid, started) = (child.id(), Instant::now());
+    let name = program.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    while !alive(pid, name) && started.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(pid)
 }
 
 fn node_error(e: ChainError) -> Failure {
@@ -757,8 +763,8 @@ fn print_table(s: &Value) {
         s["endpoint"].as_str().unwrap_or("")
     );
     println!(
-        "{:<9} {:>3} {:<8} {:>10} {:>9} {:>13} {:>12}  {}",
-        "MINER", "uid", "model", "bits/char", "incentive", "emission α/ep", "earned α", "process"
+        "{:<9} {:>3} {:<8} {:>10} {:>9} {:>13} {:>12}  process",
+        "MINER", "uid", "model", "bits/char", "incentive", "emission α/ep", "earned α"
     );
     for m in s["miners"].as_array().into_iter().flatten() {
         println!(
@@ -774,15 +780,8 @@ fn print_table(s: &Value) {
         );
     }
     println!(
-        "{:<10} {:>3} {:>14} {:>7} {:>9} {:>13} {:>7}  {}",
-        "VALIDATOR",
-        "uid",
-        "stake α",
-        "vtrust",
-        "dividends",
-        "emission α/ep",
-        "rounds",
-        "last weights"
+        "{:<10} {:>3} {:>14} {:>7} {:>9} {:>13} {:>7}  last weights",
+        "VALIDATOR", "uid", "stake α", "vtrust", "dividends", "emission α/ep", "rounds"
     );
     for v in s["validators"].as_array().into_iter().flatten() {
         let w = &v["weights"];

@@ -319,6 +319,7 @@ fn subnet_summary(netuid: NetUid, subnet: &tao_runtime::Subnet) -> Value {
         "price": info.pool.price().to_num::<f64>(),
         "moving_price": info.moving_price.to_num::<f64>(),
         "emission_started": info.first_emission_block.is_some(),
+        "first_emission_block": info.first_emission_block.map(|b| b.get()),
     })
 }
 

@@ -97,9 +97,18 @@ impl ChainClient {
         Ok(Self { http })
     }
 
-    /// Calls `method`.
+    /// Calls `method`. A request that could not be sent (the node restarted and the pooled
+    /// connection died, or it is not up yet) is retried for up to two seconds.
     pub async fn call(&self, method: &str, args: Vec<Value>) -> Result<Value, ChainError> {
-        let result: Result<Value, ClientError> = self.http.request(method, params(args)?).await;
+        let started = Instant::now();
+        let mut result: Result<Value, ClientError> =
+            self.http.request(method, params(args.clone())?).await;
+        while matches!(result, Err(ClientError::Transport(_)))
+            && started.elapsed() < Duration::from_secs(2)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            result = self.http.request(method, params(args.clone())?).await;
+        }
         result.map_err(|e| match e {
             ClientError::Call(err) if err.code() == -32010 => {
                 ChainError::Transaction(err.message().to_owned())

@@ -144,7 +144,7 @@ impl Mlp {
     /// Trains on `text` for `steps` SGD steps on random positions (deterministic seed).
     pub fn train(text: &str, alphabet: &Alphabet, steps: usize) -> Self {
         let v = alphabet.len();
-        let mut rng = Rng::new(0x5eed_0f_3a1e);
+        let mut rng = Rng::new(0x5eed_0f3a_1e00);
         let mut init = |n: usize, scale: f32| -> Vec<f32> {
             (0..n)
                 .map(|_| ((rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * scale)
@@ -215,10 +215,9 @@ impl Mlp {
         for (c, s) in context.iter().enumerate() {
             x[c * EMBED..(c + 1) * EMBED].copy_from_slice(&self.embed[s * EMBED..(s + 1) * EMBED]);
         }
-        for j in 0..HIDDEN {
-            let row = &self.w1[j * INPUT..(j + 1) * INPUT];
-            let z: f32 = self.b1[j] + row.iter().zip(x.iter()).map(|(w, xi)| w * xi).sum::<f32>();
-            h[j] = z.tanh();
+        for ((hj, row), b) in h.iter_mut().zip(self.w1.chunks_exact(INPUT)).zip(&self.b1) {
+            let z: f32 = b + row.iter().zip(x.iter()).map(|(w, xi)| w * xi).sum::<f32>();
+            *hj = z.tanh();
         }
         let mut max = f32::MIN;
         for (o, p) in probs.iter_mut().enumerate() {

@@ -1,0 +1,279 @@
+//! The whole network on one machine, through `tao localnet`: a chain, the text-prediction
+//! subnet with three miners of clearly different quality and two validators, all real
+//! processes on 127.0.0.1.
+//!
+//! Checked: miners are paid in the order of their models' held-out loss measured here,
+//! independently of the network (Spearman 1.0); validators earn dividends; the owner
+//! earns the owner cut; the issuance follows the emission schedule to the RAO; a killed
+//! miner's incentive falls; a node killed with SIGKILL restarts with every block intact.
+
+use serde_json::{json, Value};
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+use tao_primitives::Rao;
+use tao_sdk::chain::ChainClient;
+use tao_textpred::{corpus::Corpus, model, protocol::CONTEXT_CHARS};
+use tao_wallet::Wallet;
+
+const MINERS: [&str; 3] = ["unigram", "trigram", "6-gram"];
+
+/// Builds `tao-node` and `textpred` beside `tao` when a narrower build skipped them.
+fn siblings() {
+    let tao = PathBuf::from(env!("CARGO_BIN_EXE_tao"));
+    for (package, bin) in [("tao-node", "tao-node"), ("tao-textpred", "textpred")] {
+        if !tao.with_file_name(bin).exists() {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "-p", package, "--bin", bin])
+                .status()
+                .unwrap();
+            assert!(status.success(), "building {bin}");
+        }
+    }
+}
+
+fn tao(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tao"))
+        .arg("--json")
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> Value {
+    let out = tao(dir, args);
+    assert!(
+        out.status.success(),
+        "tao {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every (block, total minted) the test saw, in order.
+static MINTED: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
+
+fn status(dir: &Path) -> Value {
+    let s = ok(dir, &["localnet", "status"]);
+    let issuance = &s["chain"]["issuance"];
+    if let (Some(block), Some(minted)) =
+        (issuance["block"].as_u64(), issuance["total_minted"].as_u64())
+    {
+        MINTED.lock().unwrap().push((block, minted));
+    }
+    s
+}
+
+/// Polls the status until `done` holds (panics with the last status after `timeout`).
+fn wait(dir: &Path, what: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let s = status(dir);
+        if done(&s) {
+            return s;
+        }
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}; status:\n{s:#}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn epoch(s: &Value) -> u64 {
+    s["chain"]["last_epoch_block"].as_u64().unwrap_or(0)
+}
+
+/// Waits for `n` more epochs.
+fn epochs(dir: &Path, n: u64) -> Value {
+    let tempo = status(dir)["chain"]["tempo"].as_u64().unwrap();
+    let from = epoch(&status(dir));
+    wait(dir, "epochs", Duration::from_secs(40 * n), |s| epoch(s) >= from + n * tempo)
+}
+
+fn miner<'a>(s: &'a Value, model: &str) -> &'a Value {
+    s["miners"].as_array().unwrap().iter().find(|m| m["model"] == json!(model)).unwrap()
+}
+
+fn incentive(s: &Value, model: &str) -> u64 {
+    miner(s, model)["incentive"].as_u64().unwrap_or(0)
+}
+
+/// Spearman's rank correlation (no ties expected).
+fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    let ranks = |x: &[f64]| -> Vec<f64> {
+        let mut order: Vec<usize> = (0..x.len()).collect();
+        order.sort_by(|i, j| x[*i].total_cmp(&x[*j]));
+        let mut r = vec![0.0; x.len()];
+        for (rank, i) in order.into_iter().enumerate() {
+            r[i] = rank as f64;
+        }
+        r
+    };
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = a.len() as f64;
+    let d2: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - y).powi(2)).sum();
+    1.0 - 6.0 * d2 / (n * (n * n - 1.0))
+}
+
+struct Network(PathBuf);
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = tao(&self.0, &["localnet", "down", "--clean"]);
+    }
+}
+
+#[test]
+fn a_local_network_pays_miners_by_the_quality_of_their_models() {
+    siblings();
+    let dir = std::env::temp_dir().join(format!("tao-localnet-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let network = Network(dir.clone());
+    let up = [
+        "localnet",
+        "up",
+        "--detach",
+        "--miners",
+        &MINERS.join(","),
+        "--rpc-port",
+        &port.to_string(),
+    ];
+    let s = ok(&dir, &up);
+    let processes = s["processes"].as_array().unwrap();
+    assert_eq!(processes.len(), 1 + MINERS.len() + 2, "{s:#}");
+    assert!(processes.iter().all(|p| p["alive"] == json!(true)), "{s:#}");
+
+    // The miners' quality, measured here without the network.
+    let corpus = Corpus::standard();
+    let alphabet = model::Alphabet::of(&corpus.train);
+    let loss: Vec<f64> = MINERS
+        .iter()
+        .map(|name| {
+            let m = model::build(name, &corpus.train, &alphabet).unwrap();
+            model::heldout_bits(m.as_ref(), &corpus.heldout, &alphabet, CONTEXT_CHARS, 5_000)
+        })
+        .collect();
+
+    // Every miner paid and every validator earning, then a few epochs to settle.
+    wait(&dir, "incentives and dividends", Duration::from_secs(240), |s| {
+        MINERS.iter().all(|m| incentive(s, m) > 0)
+            && s["validators"].as_array().unwrap().iter().all(|v| v["dividends"].as_u64() > Some(0))
+    });
+    let owner = Wallet::new(dir.join("wallets"), "owner", "default");
+    let (owner_cold, owner_hot) =
+        (owner.coldkeypub().unwrap().ss58(), owner.hotkey_pair(None).unwrap().ss58());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let chain = ChainClient::new(&format!("http://127.0.0.1:{port}")).unwrap();
+    let rpc = |method: &str, args: Vec<Value>| runtime.block_on(chain.call(method, args)).unwrap();
+    let owner_stake = |netuid: &Value| {
+        rpc("tao_stake", vec![netuid.clone(), json!(owner_hot), json!(owner_cold)])
+            .as_u64()
+            .unwrap()
+    };
+    let netuid = s["netuid"].clone();
+    let owner_before = owner_stake(&netuid);
+    for _ in 0..2 {
+        let s = epochs(&dir, 2);
+        let incentives: Vec<f64> = MINERS.iter().map(|m| incentive(&s, m) as f64).collect();
+        let quality: Vec<f64> = loss.iter().map(|l| -l).collect();
+        assert_eq!(
+            spearman(&incentives, &quality),
+            1.0,
+            "incentive {incentives:?} vs loss {loss:?}\n{s:#}"
+        );
+        // The validators measured the same order.
+        let measured: Vec<f64> =
+            MINERS.iter().map(|m| -miner(&s, m)["bits_per_char"].as_f64().unwrap()).collect();
+        assert_eq!(spearman(&measured, &quality), 1.0, "{measured:?} vs {loss:?}");
+        for v in s["validators"].as_array().unwrap() {
+            assert!(v["dividends"].as_u64().unwrap() > 0, "{v}");
+            assert!(v["validator_trust"].as_u64().unwrap() > 0, "{v}");
+        }
+    }
+    assert!(owner_stake(&netuid) > owner_before, "the owner cut reaches the owner's hotkey");
+
+    // Issuance: every RAO accounted for, and (checked at the end, over the whole run)
+    // every block minted exactly the schedule's emission.
+    let issuance = rpc("tao_issuance", Vec::new());
+    let total = issuance["total_issuance"].as_u64().unwrap();
+    let genesis: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("genesis.json")).unwrap()).unwrap();
+    let genesis_total: u64 =
+        genesis["balances"].as_array().unwrap().iter().map(|b| b["rao"].as_u64().unwrap()).sum();
+    let per_block = tao_economics::block_emission(Rao::new(genesis_total));
+    assert_eq!(per_block, tao_economics::block_emission(Rao::new(total)), "no halving crossed");
+    let held: u128 = ["free", "pools", "root_stake"]
+        .iter()
+        .map(|k| issuance["held"][k].as_str().unwrap().parse::<u128>().unwrap())
+        .sum();
+    assert_eq!(held, u128::from(total), "{issuance}");
+    let burned = issuance["total_fees"].as_u64().unwrap();
+    assert!(total <= genesis_total + issuance["total_minted"].as_u64().unwrap() - burned);
+
+    // A miner killed mid-run: its incentive falls in the following epochs.
+    let s = status(&dir);
+    let best = MINERS[2];
+    let before = incentive(&s, best);
+    let pid = s["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == miner(&s, best)["name"])
+        .unwrap()["pid"]
+        .as_u64()
+        .unwrap();
+    assert!(Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
+    let s = epochs(&dir, 4);
+    assert_eq!(miner(&s, best)["alive"], json!(false));
+    assert!(incentive(&s, best) < before / 2, "{before} → {}\n{s:#}", incentive(&s, best));
+
+    // The node killed with SIGKILL: restarted by `up`, every block it had is still there.
+    let head = rpc("tao_chainHead", Vec::new());
+    let height = head["number"].as_u64().unwrap();
+    let hashes: Vec<Value> = (1..=height)
+        .map(|n| rpc("tao_getBlock", vec![json!(n)])["header"]["hash"].clone())
+        .collect();
+    let node = s["processes"].as_array().unwrap().iter().find(|p| p["name"] == "node").unwrap()
+        ["pid"]
+        .as_u64()
+        .unwrap();
+    assert!(Command::new("kill").args(["-KILL", &node.to_string()]).status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(300));
+    let s = ok(&dir, &up);
+    assert!(s["processes"].as_array().unwrap().iter().all(|p| p["alive"] == json!(true)), "{s:#}");
+    for (n, hash) in (1..=height).zip(&hashes) {
+        assert_eq!(&rpc("tao_getBlock", vec![json!(n)])["header"]["hash"], hash, "block {n}");
+    }
+    wait(&dir, "new blocks", Duration::from_secs(30), |s| {
+        s["chain"]["block"].as_u64() > Some(height)
+    });
+
+    // The emission schedule, to the RAO: from the first block that minted (emission starts
+    // once the subnet's moving price leaves zero), every block minted exactly the block
+    // emission, through the node's crash and restart.
+    let subnets = rpc("tao_subnets", Vec::new());
+    let ours = subnets.as_array().unwrap().iter().find(|n| n["netuid"] == netuid).unwrap();
+    let first = ours["first_emission_block"].as_u64().unwrap();
+    let minted: Vec<(u64, u64)> =
+        MINTED.lock().unwrap().iter().copied().filter(|(_, m)| *m > 0).collect();
+    assert!(minted.len() >= 20, "{minted:?}");
+    let (b0, m0) = minted[0];
+    assert_eq!(m0 % per_block.get(), 0);
+    assert!(m0 <= (b0 - first + 1) * per_block.get());
+    for pair in minted.windows(2) {
+        let ((b0, m0), (b1, m1)) = (pair[0], pair[1]);
+        assert_eq!(m1 - m0, (b1 - b0) * per_block.get(), "blocks {b0}..{b1}");
+    }
+
+    // Down: every process stops, the directory goes.
+    let down = ok(&dir, &["localnet", "down", "--clean"]);
+    assert_eq!(down["stopped"].as_array().unwrap().len(), 1 + MINERS.len() + 2, "{down}");
+    assert!(!dir.exists());
+    drop(network);
+}
