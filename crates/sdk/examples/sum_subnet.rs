@@ -7,16 +7,18 @@
 //! ```
 //! A miner serves the `Sum` synapse (`numbers: list[int]` in, `sum: int` out) on its axon and
 //! publishes the axon on chain; `--skill P` makes it answer correctly P % of the time. A
-//! validator queries all served axons each round, keeps a moving score per miner (correct and
-//! answered in time), and sets its weights every few rounds.
+//! validator (a `Scorer` for `tao_sdk::neuron::run_validator`) asks every served miner each
+//! round and scores 1 for a right answer in time; the SDK keeps the moving scores and sets
+//! weights (directly, or by commit-reveal when the subnet requires it).
 
 use clap::{Parser, Subcommand};
 use serde_json::{json, Map, Value};
-use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use tao_sdk::{
     axon::{Axon, SynapseSpec},
-    chain::ChainClient,
-    dendrite::{Dendrite, Query, Target},
+    chain::{ChainClient, Neuron},
+    dendrite::{Query, Reply},
+    neuron::{run_miner, run_validator, Scorer, ValidatorConfig},
 };
 use tao_wallet::{Keypair, Wallet};
 
@@ -106,6 +108,39 @@ fn sum_spec(skill: u64) -> SynapseSpec {
     }
 }
 
+/// The validator's part: ask for the sum of 8 random numbers, score 1 for the right answer.
+struct SumScorer {
+    seed: u64,
+}
+
+impl Scorer for SumScorer {
+    type Task = i64;
+
+    fn next_query(&mut self, _round: u64) -> (Query, i64) {
+        let numbers: Vec<i64> = (0..8).map(|_| (next(&mut self.seed) % 1000) as i64).collect();
+        let expected = numbers.iter().sum();
+        let mut fields = Map::new();
+        fields.insert("numbers".into(), json!(numbers));
+        let query = Query {
+            name: "Sum".into(),
+            fields,
+            required: vec!["numbers".into()],
+            hash_fields: vec!["numbers".into()],
+            timeout: Duration::from_secs(2),
+        };
+        (query, expected)
+    }
+
+    fn score(&mut self, expected: &i64, _miner: &Neuron, reply: &Reply) -> f64 {
+        let answer = reply.synapse.as_ref().and_then(|s| s.get("sum")).and_then(Value::as_i64);
+        if reply.is_success() && answer == Some(*expected) {
+            1.0
+        } else {
+            0.0
+        }
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args = Args::parse();
@@ -117,93 +152,36 @@ async fn main() {
     match args.role {
         Role::Miner { port, skill } => {
             let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-            let serving = Axon::new(key.clone()).attach("Sum", sum_spec(skill)).serve(addr).await;
-            let serving = serving.unwrap_or_else(|e| {
-                eprintln!("error: cannot serve on {addr}: {e}");
-                std::process::exit(2)
-            });
-            match chain.serve_axon(&key, args.netuid, serving.addr).await {
-                Ok(r) => println!(
-                    "miner {}: serving on {} (published in block #{})",
-                    key.ss58(),
-                    serving.addr,
-                    r["block"]
-                ),
-                Err(e) => eprintln!(
-                    "miner {}: serving on {}, but publishing failed: {e}",
+            let axon = Axon::new(key.clone()).attach("Sum", sum_spec(skill));
+            let served = run_miner(&chain, &key, args.netuid, axon, addr, |serving, block| {
+                println!(
+                    "miner {}: serving on {} (published in block #{block})",
                     key.ss58(),
                     serving.addr
-                ),
+                )
+            });
+            if let Err(e) = served.await {
+                eprintln!("error: cannot serve on {addr}: {e}");
+                std::process::exit(2)
             }
-            let _ = tokio::signal::ctrl_c().await;
         }
         Role::Validator { round_secs, weights_every, rounds } => {
-            let dendrite = Dendrite::new(key.clone());
-            let mut scores: BTreeMap<u16, f64> = BTreeMap::new();
-            let mut seed = u64::from(key.public()[0]) | 1;
-            let mut round = 0u64;
-            loop {
-                round += 1;
-                let neurons = match chain.neurons(args.netuid).await {
-                    Ok(n) => n,
-                    Err(e) => {
-                        eprintln!("validator: {e}");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                };
-                let miners: Vec<_> =
-                    neurons.iter().filter(|n| n.axon.is_some() && n.hotkey != key.ss58()).collect();
-                let numbers: Vec<i64> = (0..8).map(|_| (next(&mut seed) % 1000) as i64).collect();
-                let expected: i64 = numbers.iter().sum();
-                let mut fields = Map::new();
-                fields.insert("numbers".into(), json!(numbers));
-                let query = Query {
-                    name: "Sum".into(),
-                    fields,
-                    required: vec!["numbers".into()],
-                    hash_fields: vec!["numbers".into()],
-                    timeout: Duration::from_secs(2),
-                };
-                let targets: Vec<Target> = miners
-                    .iter()
-                    .filter_map(|n| Some(Target { addr: n.axon?, hotkey: n.hotkey.clone() }))
-                    .collect();
-                let replies = dendrite.query_all(&targets, &query).await;
-                for (miner, reply) in miners.iter().zip(&replies) {
-                    let right = reply.is_success()
-                        && reply
-                            .synapse
-                            .as_ref()
-                            .and_then(|s| s.get("sum"))
-                            .and_then(Value::as_i64)
-                            == Some(expected);
-                    let score = scores.entry(miner.uid).or_insert(0.0);
-                    *score = 0.8 * *score + 0.2 * if right { 1.0 } else { 0.0 };
+            let mut scorer = SumScorer { seed: u64::from(key.public()[0]) | 1 };
+            let config = ValidatorConfig {
+                netuid: args.netuid,
+                round: Duration::from_secs_f64(round_secs),
+                weights_every,
+                smoothing: 0.2,
+                rounds,
+            };
+            let result = run_validator(&chain, &key, &mut scorer, &config, |_, report| {
+                if let Some(weights) = &report.weights {
+                    println!("validator: round {}: weights {weights:?}", report.round);
                 }
-                if round % weights_every == 0 && !scores.is_empty() {
-                    let best = scores.values().cloned().fold(0.0, f64::max).max(1e-9);
-                    let weights: Vec<(u16, u16)> = scores
-                        .iter()
-                        .map(|(uid, s)| (*uid, ((s / best) * 65535.0).round() as u16))
-                        .collect();
-                    match chain.set_weights(&key, args.netuid, &weights).await {
-                        Ok(r) => println!(
-                            "validator {}: round {round}, scores {:?}, weights set in block #{}",
-                            &key.ss58()[..8],
-                            scores
-                                .iter()
-                                .map(|(u, s)| (*u, (s * 100.0).round() / 100.0))
-                                .collect::<Vec<_>>(),
-                            r["block"]
-                        ),
-                        Err(e) => eprintln!("validator: round {round}: weights not set: {e}"),
-                    }
-                }
-                if rounds != 0 && round >= rounds {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_secs_f64(round_secs)).await;
+            });
+            if let Err(e) = result.await {
+                eprintln!("validator: {e}");
+                std::process::exit(3)
             }
         }
     }
