@@ -51,6 +51,12 @@ enum Command {
     /// Validators' weights.
     #[command(subcommand)]
     Weights(chain::WeightsCommand),
+    /// Delegates: the list, and a hotkey's take.
+    #[command(subcommand)]
+    Delegate(chain::DelegateCommand),
+    /// The root network: TAO staked 1:1.
+    #[command(subcommand)]
+    Root(chain::RootCommand),
     /// Publishing a miner's address.
     #[command(subcommand)]
     Axon(chain::AxonCommand),
@@ -72,11 +78,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Wallet(wallet::WalletCommand::Balance(args)) => chain::balance(&ctx, &args),
         Command::Wallet(wallet::WalletCommand::Transfer(args)) => chain::transfer(&ctx, &args),
+        Command::Wallet(wallet::WalletCommand::Overview) => chain::overview(&ctx),
         Command::Wallet(command) => wallet::run(command, &wallet, cli.json),
         Command::Subnets(command) => chain::subnets(&ctx, command),
         Command::Stake(command) => chain::stake(&ctx, command),
         Command::Weights(command) => chain::weights(&ctx, command),
         Command::Axon(command) => chain::axon(&ctx, command),
+        Command::Delegate(command) => chain::delegate(&ctx, command),
+        Command::Root(command) => chain::root(&ctx, command),
         Command::Chain(command) => chain::chain(&ctx, command),
         Command::Yuma(command) => yuma::run(command, cli.json),
         Command::Localnet(command) => localnet::run(command, cli.json),

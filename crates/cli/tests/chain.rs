@@ -3,7 +3,7 @@
 //! the metagraph, all through the binary, checking the chain after each step; bad input gets
 //! a clear error and changes nothing.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::{
     net::{SocketAddr, TcpListener},
     path::PathBuf,
@@ -80,7 +80,12 @@ impl Net {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).unwrap()
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "tao {args:?} printed no single JSON document ({e}):\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
     }
 
     /// Runs a command that must fail with `code`; returns its stderr.
@@ -403,4 +408,103 @@ fn bad_input_is_refused_and_changes_nothing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("tao-node --dev"));
+}
+
+#[test]
+fn commit_reveal_pow_delegates_root_overview_and_config() {
+    let net = Net::start("more");
+    wallets(&net, &["val", "m1", "m2"]);
+    fund(&net, "val", "2000");
+    let set = ["subnets", "set-hyperparameter", "--netuid", "1"];
+    for (param, value) in [
+        ("pow_registration_allowed", "true"),
+        ("difficulty", "1000"),
+        ("weights_rate_limit", "0"),
+        ("commit_reveal_weights_enabled", "true"),
+    ] {
+        net.ok("alice", &[&set[..], &["--param", param, "--value", value]].concat());
+    }
+
+    // Proof of work: the hotkey registers without paying (its coldkey holds nothing).
+    for miner in ["m1", "m2"] {
+        let receipt = net.ok(miner, &["subnets", "register", "--netuid", "1", "--pow"]);
+        assert_eq!(receipt["outcome"], "success", "{receipt}");
+        assert!(receipt["hashes"].as_u64().unwrap() > 0);
+        assert_eq!(net.free(miner), 0);
+    }
+    let (m1, m2) = (net.uid_of(1, &net.hotkey("m1")), net.uid_of(1, &net.hotkey("m2")));
+    net.ok("val", &["subnets", "register", "--netuid", "1"]);
+    net.ok("val", &["stake", "add", "--netuid", "1", "--amount", "1000"]);
+    let val = net.uid_of(1, &net.hotkey("val"));
+    let started = Instant::now();
+    while net.metagraph(1)["validator_permit"][val] != true {
+        assert!(started.elapsed() < Duration::from_secs(30), "no validator permit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Commit-reveal by hand: the reveal data waits in the wallet until revealed.
+    let weights = |uids: &str, values: &str| {
+        ["--netuid", "1", "--uids", uids, "--weights", values].map(str::to_owned).to_vec()
+    };
+    let args = weights(&m1.to_string(), "1");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    net.ok("val", &[&["weights", "commit"][..], &args].concat());
+    let pending = net.wallets.join("val/commits").join(format!("{}-1.json", net.hotkey("val")));
+    assert!(pending.exists());
+    net.ok("val", &["weights", "reveal", "--netuid", "1", "--wait"]);
+    assert!(!pending.exists(), "revealed commits are forgotten");
+    assert_eq!(net.metagraph(1)["weights"][val], json!([[m1, 65535]]));
+    let err = net.fails("val", &["weights", "reveal", "--netuid", "1"], 2);
+    assert!(err.contains("no committed weights"), "{err}");
+
+    // `set` chooses commit-reveal by itself here.
+    let args = weights(&format!("{m1},{m2}"), "1,3");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let receipt = net.ok("val", &[&["weights", "set"][..], &args].concat());
+    assert!(receipt["events"][0].as_str().unwrap().contains("WeightsSet"), "{receipt}");
+    assert_eq!(net.metagraph(1)["weights"][val], json!([[m1, 21845], [m2, 65535]]));
+
+    // Delegates: the take, lowered freely; root stake in and out.
+    let hotkey = net.hotkey("val");
+    let find = |list: &Value| {
+        list.as_array().unwrap().iter().find(|d| d["hotkey"] == hotkey.as_str()).cloned()
+    };
+    let before = find(&net.ok("val", &["delegate", "list"])).expect("listed");
+    assert!(before["nominators"].as_u64().unwrap() >= 1);
+    net.ok("val", &["delegate", "set-take", "--take", "0.1"]);
+    assert_eq!(find(&net.ok("val", &["delegate", "list"])).unwrap()["take"], 6554);
+    let err = net.fails("val", &["delegate", "set-take", "--take", "0.1"], 2);
+    assert!(err.contains("already"), "{err}");
+    net.ok("val", &["root", "stake", "--amount", "10"]);
+    let roots = net.ok("val", &["root", "list"]);
+    assert_eq!(roots["root_stakes"], json!([{"hotkey": hotkey, "tao": 10 * TAO}]));
+    net.ok("val", &["root", "unstake", "--all"]);
+    assert_eq!(net.ok("val", &["root", "list"])["root_stakes"], json!([]));
+
+    // The overview finds the wallet's neuron.
+    let overview = net.ok("val", &["wallet", "overview"]);
+    let neuron = &overview["neurons"][0];
+    assert_eq!((neuron["netuid"].as_u64(), neuron["uid"].as_u64()), (Some(1), Some(val as u64)));
+    assert!(neuron["stake"].as_u64().unwrap() > 0);
+
+    // The endpoint from a config file, below flags and the environment.
+    let config = net.base.join("config.json");
+    std::fs::write(&config, format!(r#"{{"endpoint": "{}"}}"#, net.endpoint)).unwrap();
+    let head = |envs: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tao"));
+        command
+            .args(["--json", "chain", "head"])
+            .env("TAO_CONFIG", &config)
+            .env_remove("TAO_ENDPOINT");
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        command.stdin(Stdio::null()).output().unwrap()
+    };
+    assert!(head(&[]).status.success(), "the config file's endpoint is used");
+    assert_eq!(head(&[("TAO_ENDPOINT", "http://127.0.0.1:9")]).status.code(), Some(3));
+    std::fs::write(&config, "{not json").unwrap();
+    let out = head(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON"));
 }

@@ -233,6 +233,10 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
             "held": {"free": free.to_string(), "pools": pools.to_string(), "root_stake": root.to_string()},
         }))
     })?;
+    rpc.register_method("tao_delegates", |_, node, _| -> Result<Value, ErrorObjectOwned> {
+        let chain = lock(node)?;
+        Ok(Value::Array(delegates(&chain.state)))
+    })?;
     rpc.register_method("tao_lockCost", |_, node, _| -> Result<Value, ErrorObjectOwned> {
         Ok(json!(tao_runtime::subnets::lock_cost(&lock(node)?.state).get()))
     })?;
@@ -302,6 +306,42 @@ async fn forward_heads(pending: PendingSubscriptionSink, node: Arc<Node>) -> Sub
             Err(broadcast::error::RecvError::Closed) => return Ok(()),
         }
     }
+}
+
+/// Every hotkey anyone stakes to (on root or a subnet), with its take and nominators.
+fn delegates(state: &tao_runtime::State) -> Vec<Value> {
+    use std::collections::{BTreeMap, BTreeSet};
+    #[derive(Default)]
+    struct Entry {
+        root: u64,
+        subnets: BTreeMap<u16, u64>,
+        nominators: BTreeSet<tao_primitives::AccountId>,
+    }
+    let mut all: BTreeMap<tao_primitives::AccountId, Entry> = BTreeMap::new();
+    for (hotkey, root) in state.root_stakes() {
+        let e = all.entry(*hotkey).or_default();
+        e.root = root.total;
+        e.nominators.extend(root.by_coldkey.iter().filter(|(_, v)| **v > 0).map(|(c, _)| *c));
+    }
+    for (netuid, subnet) in state.subnets() {
+        for (hotkey, pool) in subnet.stakes.get() {
+            let e = all.entry(*hotkey).or_default();
+            e.subnets.insert(netuid.get(), pool.total);
+            e.nominators.extend(pool.coldkeys().filter(|c| pool.value(c) > 0).copied());
+        }
+    }
+    all.into_iter()
+        .map(|(hotkey, e)| {
+            json!({
+                "hotkey": hotkey.to_ss58(),
+                "owner": state.hotkey_owner(&hotkey).map(|o| o.to_ss58()),
+                "take": state.take(&hotkey),
+                "root_stake": e.root,
+                "alpha_stake": e.subnets.iter().map(|(n, a)| json!({"netuid": n, "alpha": a})).collect::<Vec<_>>(),
+                "nominators": e.nominators.len(),
+            })
+        })
+        .collect()
 }
 
 fn subnet_summary(netuid: NetUid, subnet: &tao_runtime::Subnet) -> Value {

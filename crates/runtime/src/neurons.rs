@@ -5,17 +5,14 @@ use crate::{
     state::{Neuron, NeuronEpochOutput, State, SubnetInfo},
     Subnet,
 };
-use sha2::{Digest, Sha256};
-use sha3::Keccak256;
 use substrate_fixed::types::U64F64;
 use tao_economics::{bump_burn, BurnBounds};
 use tao_primitives::{AccountId, BlockNumber, NetUid, Rao, Uid};
-use tao_types::{AxonInfo, DispatchError, Event, Hash, IpType};
+use tao_types::{AxonInfo, DispatchError, Event, IpType};
 
 type Outcome = Result<Vec<Event>, DispatchError>;
 
-/// Blocks back a proof of work may refer to.
-pub const POW_BLOCK_WINDOW: u64 = 3;
+pub use tao_types::pow::{pow_seal, seal_meets_difficulty, POW_BLOCK_WINDOW};
 
 /// Appends a neuron with a new UID.
 pub(crate) fn append_neuron(
@@ -211,34 +208,6 @@ pub(crate) fn burned_register(
         info.burn = bump_burn(info.burn, U64F64::from_bits(info.params.burn_increase_mult), bounds);
     }
     Ok(vec![Event::NeuronRegistered { netuid, uid, hotkey, replaced, cost }])
-}
-
-/// The proof-of-work seal: `keccak256(sha256(nonce_le ‖ keccak256(block_hash ‖ hotkey)))`.
-pub fn pow_seal(block_hash: &Hash, hotkey: &AccountId, nonce: u64) -> [u8; 32] {
-    let mut inner = Keccak256::new();
-    inner.update(block_hash.0);
-    inner.update(hotkey.as_bytes());
-    let h1 = inner.finalize();
-    let mut sha = Sha256::new();
-    sha.update(nonce.to_le_bytes());
-    sha.update(h1);
-    let mut outer = Keccak256::new();
-    outer.update(sha.finalize());
-    outer.finalize().into()
-}
-
-/// Whether `seal` (a little-endian 256-bit number) times `difficulty` fits in 256 bits.
-pub fn seal_meets_difficulty(seal: &[u8; 32], difficulty: u64) -> bool {
-    let mut carry: u128 = 0;
-    for chunk in seal.chunks_exact(8) {
-        let mut limb = [0u8; 8];
-        limb.copy_from_slice(chunk);
-        let product = u128::from(u64::from_le_bytes(limb))
-            .saturating_mul(u128::from(difficulty))
-            .saturating_add(carry);
-        carry = product >> 64;
-    }
-    carry == 0
 }
 
 /// `register`: the signing hotkey registers by proof of work on a subnet that allows it.

@@ -29,6 +29,8 @@ mod genesis;
 mod receipt;
 mod transaction;
 
+pub mod pow;
+
 pub use block::{transactions_root, Block, Header};
 pub use call::{
     weights_commit_hash, AxonInfo, Call, Existence, GlobalParameter, Hyperparameter, IpType, Setter,

@@ -251,27 +251,29 @@ impl Wallet {
             .map(|name| {
                 let wallet = Wallet::new(path, name.clone(), "default");
                 let coldkey = wallet.coldkeypub().ok().map(|k| k.ss58());
-                let mut hotkeys: Vec<(String, Option<String>)> =
-                    fs::read_dir(wallet.dir().join("hotkeys"))
-                        .map(|entries| {
-                            entries
-                                .filter_map(Result::ok)
-                                .map(|e| e.file_name().to_string_lossy().into_owned())
-                                .filter(|n| !n.ends_with("pub.txt") && !n.starts_with('.'))
-                                .map(|n| {
-                                    let address = Wallet::new(path, name.clone(), n.clone())
-                                        .hotkey_pair(None)
-                                        .ok()
-                                        .map(|k| k.ss58());
-                                    (n, address)
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                hotkeys.sort();
-                WalletSummary { name, coldkey, hotkeys }
+                WalletSummary { hotkeys: wallet.hotkeys(), name, coldkey }
             })
             .collect())
+    }
+
+    /// This wallet's hotkeys, by name, with their addresses where readable.
+    pub fn hotkeys(&self) -> Vec<(String, Option<String>)> {
+        let mut hotkeys: Vec<(String, Option<String>)> = fs::read_dir(self.dir().join("hotkeys"))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.ends_with("pub.txt") && !n.starts_with('.'))
+                    .map(|n| {
+                        let key = Wallet { hotkey: n.clone(), ..self.clone() };
+                        let address = key.hotkey_pair(None).ok().map(|k| k.ss58());
+                        (n, address)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        hotkeys.sort();
+        hotkeys
     }
 }
 

@@ -18,8 +18,9 @@ use tao_wallet::Keypair;
 /// The local development node's endpoint.
 pub const LOCAL: &str = "http://127.0.0.1:9944";
 
-/// Which node to talk to. Precedence: `--endpoint`, then `TAO_ENDPOINT`, then `--network`
-/// (only `local` is built in), then `local`.
+/// Which node to talk to. Precedence: `--endpoint`, then `--network`, then `TAO_ENDPOINT`,
+/// then the config file's `endpoint` (`$TAO_CONFIG`, default `~/.tao/config.json`), then
+/// `local`.
 #[derive(Debug, Args, Clone)]
 pub struct EndpointArgs {
     /// The node's JSON-RPC URL (e.g. http://127.0.0.1:9944) [env: TAO_ENDPOINT].
@@ -30,20 +31,56 @@ pub struct EndpointArgs {
     network: Option<String>,
 }
 
+/// The config file: `$TAO_CONFIG`, else `~/.tao/config.json`.
+fn config_path() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("TAO_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(path.into());
+    }
+    std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".tao/config.json"))
+}
+
+fn network_url(name: &str) -> Result<String, Failure> {
+    match name {
+        "local" => Ok(LOCAL.to_owned()),
+        other => Err(Failure::user(format!("unknown network {other:?}"))
+            .hint("the built-in network is `local`; give any node with --endpoint URL")),
+    }
+}
+
 impl EndpointArgs {
     /// The URL to use.
     pub fn url(&self) -> Result<String, Failure> {
         if let Some(url) = &self.endpoint {
             return Ok(url.clone());
         }
+        if let Some(network) = &self.network {
+            return network_url(network);
+        }
         if let Some(url) = std::env::var("TAO_ENDPOINT").ok().filter(|u| !u.is_empty()) {
             return Ok(url);
         }
-        match self.network.as_deref() {
-            None | Some("local") => Ok(LOCAL.to_owned()),
-            Some(other) => Err(Failure::user(format!("unknown network {other:?}"))
-                .hint("the built-in network is `local`; give any node with --endpoint URL")),
+        if let Some(path) = config_path() {
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    let config: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                        Failure::user(format!("{} is not valid JSON: {e}", path.display())).hint(
+                            r#"the config file looks like {"endpoint": "http://127.0.0.1:9944"}"#,
+                        )
+                    })?;
+                    if let Some(url) = config.get("endpoint").and_then(Value::as_str) {
+                        return Ok(url.to_owned());
+                    }
+                    if let Some(network) = config.get("network").and_then(Value::as_str) {
+                        return network_url(network);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(Failure::user(format!("cannot read {}: {e}", path.display())))
+                }
+            }
         }
+        Ok(LOCAL.to_owned())
     }
 }
 

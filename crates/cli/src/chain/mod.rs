@@ -5,6 +5,14 @@
 //! finality unless `--no-wait`. A refused or failed transaction exits 4 and says why.
 
 pub mod client;
+mod delegate;
+mod overview;
+mod pow;
+mod weights;
+
+pub use delegate::{delegate, root, DelegateCommand, RootCommand};
+pub use overview::overview;
+pub use weights::{weights, WeightsCommand};
 
 use crate::{
     exit::Failure,
@@ -44,6 +52,14 @@ impl Context<'_> {
 
     fn hotkey(&self) -> Result<Keypair, Failure> {
         self.wallet.hotkey_pair(None).map_err(wallet_failure)
+    }
+
+    /// Reports an intermediate transaction of a multi-step command (not in `--json`, whose
+    /// one document comes at the end).
+    fn report_progress(&self, what: &str, result: &Value) {
+        if !self.json {
+            self.report_tx(what, result);
+        }
     }
 
     /// Prints a transaction's result.
@@ -237,6 +253,10 @@ pub struct RegisterArgs {
     /// Fail instead of paying more than this many TAO.
     #[arg(long)]
     max_burn: Option<Rao>,
+    /// Register by proof of work instead of burning TAO (where the subnet allows it; the
+    /// hotkey signs, nothing is paid).
+    #[arg(long, conflicts_with = "max_burn")]
+    pow: bool,
     #[command(flatten)]
     password: PasswordArgs,
     #[command(flatten)]
@@ -430,6 +450,7 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
             )?;
             ctx.report_tx("subnets start", &result);
         }
+        SubnetsCommand::Register(a) if a.pow => pow::register(ctx, &client, a.netuid, &a.send)?,
         SubnetsCommand::Register(a) => {
             let m = metagraph(&client, a.netuid)?;
             let price = Rao::new(m["hyperparameters"]["burn"].as_u64().unwrap_or(0));
@@ -758,61 +779,6 @@ fn move_stake(ctx: &Context<'_>, a: &StakeMoveArgs, kind: &str) -> Result<(), Fa
 }
 
 // ---------------------------------------------------------------- weights and axons
-
-/// `tao weights` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum WeightsCommand {
-    /// Set the wallet hotkey's weights on a subnet (where commit-reveal is off).
-    Set(WeightsSetArgs),
-}
-
-/// Arguments of `tao weights set`.
-#[derive(Debug, Args)]
-pub struct WeightsSetArgs {
-    /// The subnet.
-    #[arg(long)]
-    netuid: u16,
-    /// Target UIDs, comma-separated.
-    #[arg(long, value_delimiter = ',', required = true)]
-    uids: Vec<u16>,
-    /// Weights, comma-separated, any scale (normalized on chain).
-    #[arg(long, value_delimiter = ',', required = true)]
-    weights: Vec<u16>,
-    /// The weights version key the subnet expects.
-    #[arg(long, default_value_t = 0)]
-    version_key: u64,
-    #[command(flatten)]
-    send: SendArgs,
-}
-
-/// Runs a `tao weights` command.
-pub fn weights(ctx: &Context<'_>, command: WeightsCommand) -> Result<(), Failure> {
-    let WeightsCommand::Set(a) = command;
-    if a.uids.len() != a.weights.len() {
-        return Err(Failure::user(format!(
-            "{} uids but {} weights",
-            a.uids.len(),
-            a.weights.len()
-        )));
-    }
-    let client = ctx.client()?;
-    let m = metagraph(&client, a.netuid)?;
-    if m["hyperparameters"]["commit_reveal_weights_enabled"].as_bool() == Some(true) {
-        return Err(Failure::user(format!("subnet {} uses commit-reveal for weights", a.netuid))
-            .hint("commit-reveal from the CLI is not available yet; the subnet owner can turn it off with `tao subnets set-hyperparameter --param commit_reveal_weights_enabled --value false`"));
-    }
-    let key = ctx.hotkey()?;
-    let call = Call::SetWeights {
-        netuid: netuid(a.netuid),
-        uids: a.uids,
-        values: a.weights,
-        version_key: a.version_key,
-    };
-    let summary = format!("Set weights of {} on subnet {}", key.ss58(), a.netuid);
-    let result = send(&client, &key, call, &summary, &a.send)?;
-    ctx.report_tx("weights set", &result);
-    Ok(())
-}
 
 /// `tao axon` subcommands.
 #[derive(Debug, Subcommand)]

@@ -136,6 +136,8 @@ pub enum WalletCommand {
     Show(ShowArgs),
     /// The coldkey's free balance and stakes (asks the node).
     Balance(crate::chain::BalanceArgs),
+    /// The wallet on the chain: balance, stakes, and every hotkey's neurons on every subnet.
+    Overview,
     /// Send TAO from the coldkey.
     Transfer(crate::chain::TransferArgs),
 }
@@ -347,7 +349,7 @@ pub fn run(command: WalletCommand, wallet: &Wallet, json: bool) -> Result<(), Fa
                 }
             }
         }
-        WalletCommand::Balance(_) | WalletCommand::Transfer(_) => {
+        WalletCommand::Balance(_) | WalletCommand::Transfer(_) | WalletCommand::Overview => {
             return Err(Failure::user(
                 "this wallet command needs a node; it runs through the chain commands",
             ));
