@@ -12,7 +12,7 @@ use crate::{
     body_hash::body_hash,
     v10::{self, NonceTracker, RequestAuth},
 };
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
 use hyper::{
     body::{Bytes, Incoming},
     header::{HeaderMap, HeaderValue, CONTENT_TYPE},
@@ -30,7 +30,10 @@ use std::{
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
 use tao_wallet::Keypair;
-use tokio::{net::TcpListener, sync::watch};
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, watch},
+};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -41,8 +44,67 @@ pub const VERSION: u64 = 10_005_000;
 /// message, answered as 500).
 pub type Handler =
     Arc<dyn Fn(&Map<String, Value>) -> Result<Map<String, Value>, String> + Send + Sync>;
+/// A streaming handler: the request body's fields in, a channel of raw chunks out (sent
+/// as they come, chunked, `text/event-stream`; the chunk format is the subnet's). Errors
+/// before the first chunk are answered as 500.
+pub type StreamHandler =
+    Arc<dyn Fn(&Map<String, Value>) -> Result<mpsc::Receiver<Bytes>, String> + Send + Sync>;
 /// A blacklist hook: the caller's hotkey and the synapse name; `Some(reason)` refuses.
 pub type Blacklist = Arc<dyn Fn(&str, &str) -> Option<String> + Send + Sync>;
+
+/// A streaming synapse the axon serves (Python's `StreamingSynapse`).
+#[derive(Clone)]
+pub struct StreamSpec {
+    /// Fields without a default (their `bt_header_input_obj_*` headers are required).
+    pub required: Vec<String>,
+    /// `required_hash_fields`, in order.
+    pub hash_fields: Vec<String>,
+    /// What to do.
+    pub handler: StreamHandler,
+}
+
+#[derive(Clone)]
+enum Served {
+    Unary(SynapseSpec),
+    Stream(StreamSpec),
+}
+
+impl Served {
+    fn required(&self) -> &[String] {
+        match self {
+            Self::Unary(s) => &s.required,
+            Self::Stream(s) => &s.required,
+        }
+    }
+    fn hash_fields(&self) -> &[String] {
+        match self {
+            Self::Unary(s) => &s.hash_fields,
+            Self::Stream(s) => &s.hash_fields,
+        }
+    }
+}
+
+/// The axon's reply bodies: whole, or streamed from a channel.
+type Body = BoxBody<Bytes, Infallible>;
+
+/// A body fed by a channel, one data frame per chunk.
+struct ChannelBody(mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        self.0.poll_recv(cx).map(|chunk| chunk.map(|c| Ok(hyper::body::Frame::data(c))))
+    }
+}
+
+fn whole(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed()
+}
 
 /// A synapse the axon serves.
 #[derive(Clone)]
@@ -58,7 +120,7 @@ pub struct SynapseSpec {
 /// An axon before it serves.
 pub struct Axon {
     key: Keypair,
-    synapses: BTreeMap<String, SynapseSpec>,
+    synapses: BTreeMap<String, Served>,
     blacklist: Option<Blacklist>,
 }
 
@@ -66,7 +128,7 @@ struct Shared {
     key: Keypair,
     hotkey: String,
     uuid: String,
-    synapses: BTreeMap<String, SynapseSpec>,
+    synapses: BTreeMap<String, Served>,
     blacklist: Option<Blacklist>,
     nonces: Mutex<NonceTracker>,
 }
@@ -112,7 +174,13 @@ impl Axon {
 
     /// Serves synapse `name` (the Python class name).
     pub fn attach(mut self, name: &str, spec: SynapseSpec) -> Self {
-        self.synapses.insert(name.to_owned(), spec);
+        self.synapses.insert(name.to_owned(), Served::Unary(spec));
+        self
+    }
+
+    /// Serves streaming synapse `name` (a Python `StreamingSynapse` class name).
+    pub fn attach_stream(mut self, name: &str, spec: StreamSpec) -> Self {
+        self.synapses.insert(name.to_owned(), Served::Stream(spec));
         self
     }
 
@@ -126,11 +194,11 @@ impl Axon {
     pub async fn serve(mut self, addr: SocketAddr) -> std::io::Result<Serving> {
         // Every axon answers the base class, as a health check.
         let ping: Handler = Arc::new(|_| Ok(Map::new()));
-        self.synapses.entry("Synapse".into()).or_insert(SynapseSpec {
+        self.synapses.entry("Synapse".into()).or_insert(Served::Unary(SynapseSpec {
             required: Vec::new(),
             hash_fields: Vec::new(),
             handler: ping,
-        });
+        }));
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -172,12 +240,11 @@ fn error_reply(
     message: String,
     dendrite_hotkey: &str,
     name: &str,
-) -> Response<Full<Bytes>> {
+) -> Response<Body> {
     let nonce = u64::try_from(now_ns()).unwrap_or(u64::MAX);
     let signed = v10::response_message(nonce, dendrite_hotkey, &shared.hotkey, &shared.uuid);
     let signature = v10::sign(&shared.key, &signed).unwrap_or_default();
-    let mut response =
-        Response::new(Full::new(Bytes::from(json!({ "message": message }).to_string())));
+    let mut response = Response::new(whole(json!({ "message": message }).to_string()));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
@@ -198,7 +265,7 @@ fn error_reply(
     response
 }
 
-fn internal_error(shared: &Shared, dendrite: &str, name: &str) -> Response<Full<Bytes>> {
+fn internal_error(shared: &Shared, dendrite: &str, name: &str) -> Response<Body> {
     error_reply(shared, 500, format!("Internal Server Error #{}", uuid()), dendrite, name)
 }
 
@@ -206,7 +273,7 @@ async fn handle(
     shared: Arc<Shared>,
     peer: SocketAddr,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let headers = req.headers().clone();
     let dendrite = header(&headers, "bt_header_dendrite_hotkey").unwrap_or_default();
@@ -222,7 +289,7 @@ async fn handle(
     // The header synapse: required inputs and a content type must be there.
     if headers.get(CONTENT_TYPE).is_none()
         || spec
-            .required
+            .required()
             .iter()
             .any(|f| headers.get(format!("bt_header_input_obj_{f}").as_str()).is_none())
     {
@@ -261,16 +328,16 @@ async fn handle(
     };
     let Ok(Value::Object(mut synapse)) = serde_json::from_slice::<Value>(&body) else {
         let detail = json!({"detail": [{"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error"}]});
-        let mut response = Response::new(Full::new(Bytes::from(detail.to_string())));
+        let mut response = Response::new(whole(detail.to_string()));
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         return Ok(response);
     };
-    if spec.required.iter().any(|f| synapse.get(f).is_none_or(Value::is_null)) {
+    if spec.required().iter().any(|f| synapse.get(f).is_none_or(Value::is_null)) {
         return Ok(internal_error(&shared, &dendrite, &name));
     }
     let values: Vec<String> = spec
-        .hash_fields
+        .hash_fields()
         .iter()
         .map(|f| synapse.get(f).map(Value::to_string).unwrap_or_else(|| "null".into()))
         .collect();
@@ -278,6 +345,16 @@ async fn handle(
         Ok(hash) if hash == auth.body_hash => {}
         _ => return Ok(internal_error(&shared, &dendrite, &name)),
     }
+    let spec = match spec {
+        Served::Unary(spec) => spec,
+        Served::Stream(stream) => {
+            let chunks = match (stream.handler)(&synapse) {
+                Ok(chunks) => chunks,
+                Err(_) => return Ok(internal_error(&shared, &dendrite, &name)),
+            };
+            return Ok(streaming_reply(&shared, &headers, &name, started, chunks));
+        }
+    };
     let output = match (spec.handler)(&synapse) {
         Ok(output) => output,
         Err(_) => return Ok(internal_error(&shared, &dendrite, &name)),
@@ -296,7 +373,7 @@ async fn handle(
     dendrite_info.insert("ip".into(), json!(peer.ip().to_string()));
     dendrite_info.insert("port".into(), json!(peer.port()));
     synapse.insert("dendrite".into(), Value::Object(dendrite_info));
-    let mut response = Response::new(Full::new(Bytes::from(Value::Object(synapse).to_string())));
+    let mut response = Response::new(whole(Value::Object(synapse).to_string()));
     let headers = response.headers_mut();
     let mut put = |k: &'static str, v: String| {
         if let Ok(v) = HeaderValue::from_str(&v) {
@@ -311,4 +388,40 @@ async fn handle(
     put("bt_header_axon_hotkey", shared.hotkey.clone());
     put("computed_body_hash", auth.body_hash);
     Ok(response)
+}
+
+/// A streaming reply as the Python axon sends it: status 200 and the synapse's headers
+/// (the request's, with the axon's status) before the first chunk, then the chunks.
+fn streaming_reply(
+    shared: &Shared,
+    request: &HeaderMap,
+    name: &str,
+    started: Instant,
+    chunks: mpsc::Receiver<Bytes>,
+) -> Response<Body> {
+    let mut response = Response::new(ChannelBody(chunks).boxed());
+    let headers = response.headers_mut();
+    for (key, value) in request {
+        let k = key.as_str();
+        let echoed = k.starts_with("bt_header_")
+            || matches!(
+                k,
+                "name" | "timeout" | "header_size" | "total_size" | "computed_body_hash"
+            );
+        if echoed {
+            headers.insert(key.clone(), value.clone());
+        }
+    }
+    let mut put = |k: &'static str, v: String| {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            headers.insert(k, v);
+        }
+    };
+    put("content-type", "text/event-stream".into());
+    put("name", name.to_owned());
+    put("bt_header_axon_status_code", "200".into());
+    put("bt_header_axon_status_message", "Success".into());
+    put("bt_header_axon_process_time", started.elapsed().as_secs_f64().to_string());
+    put("bt_header_axon_hotkey", shared.hotkey.clone());
+    response
 }

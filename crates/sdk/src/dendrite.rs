@@ -313,6 +313,135 @@ impl Dendrite {
     }
 }
 
+/// A streaming reply: the axon's status (from its headers) at once, then the chunks as they
+/// arrive. The query's timeout bounds the whole stream; a stream cut short ends with an
+/// `Err` item.
+#[derive(Debug)]
+pub struct StreamReply {
+    /// The status (200 when the axon streams; else as for [`Reply`]).
+    pub status: u16,
+    /// The status message.
+    pub message: String,
+    /// Time to the reply's headers.
+    pub latency: Duration,
+    /// The axon's hotkey.
+    pub hotkey: String,
+    /// The reply's headers (the final synapse state of a streaming synapse travels here).
+    pub headers: Vec<(String, String)>,
+    /// The raw chunks (their format is the subnet's).
+    pub chunks: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,
+}
+
+impl StreamReply {
+    /// Collects the rest of the stream (or the error that cut it).
+    pub async fn collect(mut self) -> Result<Vec<Bytes>, String> {
+        let mut all = Vec::new();
+        while let Some(chunk) = self.chunks.recv().await {
+            all.push(chunk?);
+        }
+        Ok(all)
+    }
+}
+
+impl Dendrite {
+    /// Queries a streaming synapse on one axon.
+    pub async fn query_stream(&self, target: &Target, query: &Query) -> StreamReply {
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + query.timeout;
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let done = |status: u16, message: String, headers: Vec<(String, String)>| StreamReply {
+            status,
+            message,
+            latency: started.elapsed(),
+            hotkey: target.hotkey.clone(),
+            headers,
+            chunks: tokio::sync::mpsc::channel(1).1,
+        };
+        let request = match self.request(target, query) {
+            Ok(request) => request,
+            Err(message) => return done(400, message, Vec::new()),
+        };
+        let response = match tokio::time::timeout_at(deadline, open(target.addr, request)).await {
+            Err(_) => {
+                let message =
+                    format!("Request timeout after {} seconds", query.timeout.as_secs_f64());
+                return done(408, message, Vec::new());
+            }
+            Ok(Err(SendError::Connect)) => {
+                let message = format!(
+                    "Service unavailable at {}:{}/{}",
+                    target.addr.ip(),
+                    target.addr.port(),
+                    query.name
+                );
+                return done(503, message, Vec::new());
+            }
+            Ok(Err(SendError::Other(e))) => {
+                return done(503, format!("Server disconnected: {e}"), Vec::new())
+            }
+            Ok(Ok(response)) => response,
+        };
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let status = header("bt_header_axon_status_code")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(response.status().as_u16());
+        let message = header("bt_header_axon_status_message").unwrap_or_default();
+        if status != 200 {
+            return done(status, message, headers);
+        }
+        let mut body = response.into_body();
+        tokio::spawn(async move {
+            loop {
+                match tokio::time::timeout_at(deadline, body.frame()).await {
+                    Err(_) => {
+                        let _ =
+                            tx.send(Err("timeout: the stream did not end in time".into())).await;
+                        return;
+                    }
+                    Ok(None) => return,
+                    Ok(Some(Err(e))) => {
+                        let _ = tx.send(Err(format!("stream broken: {e}"))).await;
+                        return;
+                    }
+                    Ok(Some(Ok(frame))) => {
+                        if let Ok(data) = frame.into_data() {
+                            if !data.is_empty() && tx.send(Ok(data)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        StreamReply {
+            status,
+            message,
+            latency: started.elapsed(),
+            hotkey: target.hotkey.clone(),
+            headers,
+            chunks: rx,
+        }
+    }
+}
+
+/// Sends `request` and returns the response with its body unread.
+async fn open(
+    addr: SocketAddr,
+    request: Request<Full<Bytes>>,
+) -> Result<hyper::Response<hyper::body::Incoming>, SendError> {
+    let stream = TcpStream::connect(addr).await.map_err(|_| SendError::Connect)?;
+    let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| SendError::Other(e.to_string()))?;
+    tokio::spawn(connection);
+    sender.send_request(request).await.map_err(|e| SendError::Other(e.to_string()))
+}
+
 enum SendError {
     Connect,
     Other(String),
@@ -322,13 +451,7 @@ async fn send(
     addr: SocketAddr,
     request: Request<Full<Bytes>>,
 ) -> Result<(u16, hyper::HeaderMap, Bytes), SendError> {
-    let stream = TcpStream::connect(addr).await.map_err(|_| SendError::Connect)?;
-    let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| SendError::Other(e.to_string()))?;
-    tokio::spawn(connection);
-    let response =
-        sender.send_request(request).await.map_err(|e| SendError::Other(e.to_string()))?;
+    let response = open(addr, request).await?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = Limited::new(response.into_body(), MAX_REPLY_BYTES)

@@ -2,9 +2,10 @@
 //! queries our axon over 127.0.0.1: plain and hashed synapses succeed with the Python
 //! client's verdict; a blacklisted caller and an unknown synapse get the codes it expects.
 
+use hyper::body::Bytes;
 use serde_json::{json, Map, Value};
 use std::{net::SocketAddr, process::Command, sync::Arc};
-use tao_sdk::axon::{Axon, Handler, Serving, SynapseSpec};
+use tao_sdk::axon::{Axon, Handler, Serving, StreamSpec, SynapseSpec};
 use tao_wallet::Keypair;
 
 fn python() -> String {
@@ -25,6 +26,17 @@ fn py_dendrite(
     input: i64,
     wallets: &str,
 ) -> (bool, Value) {
+    py_dendrite_timeout(axon, axon_hotkey, synapse, input, wallets, 10.0)
+}
+
+fn py_dendrite_timeout(
+    axon: SocketAddr,
+    axon_hotkey: &str,
+    synapse: &str,
+    input: i64,
+    wallets: &str,
+    timeout: f64,
+) -> (bool, Value) {
     let out = Command::new(python())
         .arg(format!("{}/py_dendrite.py", interop_dir()))
         .args([
@@ -41,7 +53,7 @@ fn py_dendrite(
             "--input",
             &input.to_string(),
             "--timeout",
-            "10",
+            &timeout.to_string(),
             "--wallet-path",
             wallets,
         ])
@@ -64,6 +76,26 @@ fn doubler() -> Handler {
     })
 }
 
+/// `DummyStream`: `input` tokens `tok0 tok1 …`, one chunk each, as the Python axon streams them.
+fn streamer() -> StreamSpec {
+    StreamSpec {
+        required: vec!["input".into()],
+        hash_fields: Vec::new(),
+        handler: Arc::new(|body: &Map<String, Value>| {
+            let n = body.get("input").and_then(Value::as_u64).ok_or("input is not a count")?;
+            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            tokio::spawn(async move {
+                for i in 0..n.min(1000) {
+                    if tx.send(Bytes::from(format!("tok{i} "))).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            Ok(rx)
+        }),
+    }
+}
+
 fn axon(runtime: &tokio::runtime::Runtime, key: Keypair, blacklist_all: bool) -> Serving {
     let spec = |hash: bool| SynapseSpec {
         required: vec!["input".into()],
@@ -74,6 +106,8 @@ fn axon(runtime: &tokio::runtime::Runtime, key: Keypair, blacklist_all: bool) ->
     if blacklist_all {
         axon = axon
             .blacklist(Arc::new(|_hotkey: &str, _name: &str| Some("not a validator".to_owned())));
+    } else {
+        axon = axon.attach_stream("DummyStream", streamer());
     }
     runtime.block_on(axon.serve("127.0.0.1:0".parse().unwrap())).unwrap()
 }
@@ -112,17 +146,67 @@ fn the_python_dendrite_queries_our_axon() {
         .unwrap()
         .starts_with("Not Verified with error: Signature mismatch"));
 
-    // The streaming synapse is not attached here: 404 naming what is served.
-    let (ok, report) = py_dendrite(serving.addr, &hotkey, "DummyStream", 3, wallets);
+    // Streaming: the Python dendrite's generator yields our chunks, then the synapse.
+    let (ok, report) = py_dendrite(serving.addr, &hotkey, "DummyStream", 4, wallets);
+    assert!(ok, "{report}");
+    assert_eq!(report["status_code"], 200, "{report}");
+    let tokens: Vec<Value> = report["stream_chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c.as_array().unwrap().clone())
+        .collect();
+    assert_eq!(
+        tokens,
+        vec![json!("tok0"), json!("tok1"), json!("tok2"), json!("tok3")],
+        "{report}"
+    );
+    assert_eq!(report["synapse"]["tokens"], json!(["tok0", "tok1", "tok2", "tok3"]));
+
+    // A handler slower than the caller's timeout: the Python dendrite reports 408.
+    let slow = Axon::new(Keypair::from_uri("//SlowAxon").unwrap()).attach(
+        "Dummy",
+        SynapseSpec {
+            required: vec!["input".into()],
+            hash_fields: Vec::new(),
+            handler: Arc::new(|_: &Map<String, Value>| {
+                std::thread::sleep(std::time::Duration::from_millis(1500));
+                Ok(Map::new())
+            }),
+        },
+    );
+    let slow = runtime.block_on(slow.serve("127.0.0.1:0".parse().unwrap())).unwrap();
+    let slow_hotkey = Keypair::from_uri("//SlowAxon").unwrap().ss58();
+    let (ok, report) = py_dendrite_timeout(slow.addr, &slow_hotkey, "Dummy", 1, wallets, 0.5);
+    assert!(!ok);
+    assert_eq!(report["status_code"], 408, "{report}");
+
+    // A request replayed on the wire: captured from the Python dendrite through a relay,
+    // answered once, then sent again byte for byte: 401, the Python axon's verdict.
+    let (relay, captured) = relay_once(&runtime, serving.addr);
+    let (ok, report) = py_dendrite(relay, &hotkey, "Dummy", 5, wallets);
+    assert!(ok, "{report}");
+    let request = runtime.block_on(captured).unwrap();
+    let reply = runtime.block_on(raw_exchange(serving.addr, &request));
+    assert!(reply.starts_with("HTTP/1.1 401"), "{reply}");
+    assert!(reply.contains("Nonce is too old"), "{reply}");
+
+    // A blacklisting axon (without the streaming synapse): 404 for an unknown synapse,
+    // 403 with the reason.
+    let strict = axon(&runtime, Keypair::from_uri("//StrictAxon").unwrap(), true);
+    let (ok, report) = py_dendrite(
+        strict.addr,
+        &Keypair::from_uri("//StrictAxon").unwrap().ss58(),
+        "DummyStream",
+        3,
+        wallets,
+    );
     assert!(!ok);
     assert_eq!(report["status_code"], 404, "{report}");
     assert!(
         report["status_message"].as_str().unwrap().contains("'DummyStream' not found"),
         "{report}"
     );
-
-    // A blacklisting axon: 403 with the reason.
-    let strict = axon(&runtime, Keypair::from_uri("//StrictAxon").unwrap(), true);
     let (ok, report) = py_dendrite(
         strict.addr,
         &Keypair::from_uri("//StrictAxon").unwrap().ss58(),
@@ -136,6 +220,58 @@ fn the_python_dendrite_queries_our_axon() {
     let _ = std::fs::remove_dir_all(wallets);
 }
 
+/// Reads one HTTP/1.1 request (headers and a Content-Length body) from `stream`.
+async fn read_request(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "the request ended early");
+        buf.extend_from_slice(&chunk[..n]);
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map_or(0, |v| v.trim().parse().unwrap());
+        if buf.len() >= end + 4 + length {
+            return buf;
+        }
+    }
+}
+
+/// Sends raw request bytes on a fresh connection; returns the reply as text.
+async fn raw_exchange(addr: SocketAddr, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut reply = vec![0u8; 65536];
+    let n = stream.read(&mut reply).await.unwrap();
+    String::from_utf8_lossy(&reply[..n]).into_owned()
+}
+
+/// A relay in front of `axon` for one request; yields the request's bytes.
+fn relay_once(
+    runtime: &tokio::runtime::Runtime,
+    axon: SocketAddr,
+) -> (SocketAddr, tokio::task::JoinHandle<Vec<u8>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = runtime.spawn(async move {
+        let (mut client, _) = listener.accept().await.unwrap();
+        let request = read_request(&mut client).await;
+        let mut upstream = tokio::net::TcpStream::connect(axon).await.unwrap();
+        upstream.write_all(&request).await.unwrap();
+        let mut reply = vec![0u8; 65536];
+        let n = upstream.read(&mut reply).await.unwrap();
+        client.write_all(&reply[..n]).await.unwrap();
+        request
+    });
+    (addr, task)
+}
+
 struct PyAxon(std::process::Child);
 impl Drop for PyAxon {
     fn drop(&mut self) {
@@ -146,11 +282,17 @@ impl Drop for PyAxon {
 
 /// Starts the real Python axon; returns it with its address and hotkey.
 fn py_axon(wallets: &str) -> (PyAxon, SocketAddr, String) {
+    py_axon_with(wallets, &[])
+}
+
+/// The real Python axon with extra arguments (e.g. `--sleep 2`).
+fn py_axon_with(wallets: &str, extra: &[&str]) -> (PyAxon, SocketAddr, String) {
     use std::io::{BufRead, BufReader};
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = Command::new(python())
         .arg(format!("{}/py_axon.py", interop_dir()))
         .args(["--port", &port.to_string(), "--wallet-path", wallets])
+        .args(extra)
         .env("READ_ONLY", "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -209,6 +351,28 @@ fn our_dendrite_queries_the_python_axon() {
     let reply = runtime.block_on(dendrite.query(&wrong, &dummy("Dummy", 1, false)));
     assert_eq!(reply.status, 401, "{reply:?}");
     assert!(reply.message.contains("Signature mismatch"), "{reply:?}");
+    // Streaming from the Python axon: its chunks arrive as sent.
+    let stream = runtime.block_on(dendrite.query_stream(&target, &dummy("DummyStream", 4, false)));
+    assert_eq!(stream.status, 200, "{stream:?}");
+    assert!(stream.headers.iter().any(|(k, v)| k == "content-type" && v == "text/event-stream"));
+    let chunks = runtime.block_on(stream.collect()).unwrap();
+    let text: String = chunks.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    assert_eq!(text, "tok0 tok1 tok2 tok3 ");
+    // Our own streaming axon answers our dendrite the same way.
+    let ours = axon(&runtime, Keypair::from_uri("//StreamAxon").unwrap(), false);
+    let own = Target { addr: ours.addr, hotkey: Keypair::from_uri("//StreamAxon").unwrap().ss58() };
+    let stream = runtime.block_on(dendrite.query_stream(&own, &dummy("DummyStream", 3, false)));
+    assert_eq!(stream.status, 200, "{stream:?}");
+    assert_eq!(runtime.block_on(stream.collect()).unwrap().concat(), b"tok0 tok1 tok2 ".to_vec());
+    // A Python axon slower than our timeout: 408, as the Python dendrite reports it.
+    let (_slow, slow_addr, slow_hotkey) =
+        py_axon_with(wallets.to_str().unwrap(), &["--sleep", "2", "--wallet-name", "slow"]);
+    let mut quick = dummy("Dummy", 1, false);
+    quick.timeout = std::time::Duration::from_millis(500);
+    let reply =
+        runtime.block_on(dendrite.query(&Target { addr: slow_addr, hotkey: slow_hotkey }, &quick));
+    assert_eq!(reply.status, 408, "{reply:?}");
+    assert!(reply.message.starts_with("Request timeout"), "{reply:?}");
     // Nothing listening: 503, as the Python dendrite reports it.
     let closed: SocketAddr =
         std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
