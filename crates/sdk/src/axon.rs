@@ -131,6 +131,7 @@ struct Shared {
     synapses: BTreeMap<String, Served>,
     blacklist: Option<Blacklist>,
     nonces: Mutex<NonceTracker>,
+    btauth: Mutex<crate::btauth::Verifier>,
 }
 
 /// A serving axon; dropping it (or [`Serving::stop`]) stops it.
@@ -201,6 +202,7 @@ impl Axon {
         }));
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let verifier = crate::btauth::Verifier::new(self.key.ss58());
         let shared = Arc::new(Shared {
             hotkey: self.key.ss58(),
             key: self.key,
@@ -208,6 +210,7 @@ impl Axon {
             synapses: self.synapses,
             blacklist: self.blacklist,
             nonces: Mutex::new(NonceTracker::new(100_000)),
+            btauth: Mutex::new(verifier),
         });
         let (stop, mut stopped) = watch::channel(false);
         tokio::spawn(async move {
@@ -275,6 +278,9 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
+    if req.headers().contains_key("x-bittensor-signature") {
+        return Ok(handle_btauth(shared, req).await);
+    }
     let headers = req.headers().clone();
     let dendrite = header(&headers, "bt_header_dendrite_hotkey").unwrap_or_default();
     let name = req.uri().path().split('/').nth(1).unwrap_or_default().to_owned();
@@ -424,4 +430,66 @@ fn streaming_reply(
     put("bt_header_axon_process_time", started.elapsed().as_secs_f64().to_string());
     put("bt_header_axon_hotkey", shared.hotkey.clone());
     response
+}
+
+fn json_reply(status: u16, value: &Value) -> Response<Body> {
+    let mut response = Response::new(whole(value.to_string()));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A bittensor 11 request, authenticated by `btauth/1` headers instead of the 10.x
+/// synapse headers: `POST /<synapse>` with the synapse's fields as a JSON object; the reply
+/// is the handler's fields. Errors: `{"error", "message"}` with 401 (403 for another
+/// receiver), 404 for an unknown synapse, 400 for a body that is not a JSON object.
+async fn handle_btauth(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    let headers = req.headers().clone();
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let name = req.uri().path().split('/').nth(1).unwrap_or_default().to_owned();
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return json_reply(
+                413,
+                &json!({"error": "TooLarge", "message": "Request body too large"}),
+            )
+        }
+    };
+    let lookup = |name: &str| header(&headers, name);
+    let verified = match shared.btauth.lock() {
+        Ok(mut verifier) => verifier.verify(lookup, &method, &path, &body, now_ns()),
+        Err(_) => {
+            return json_reply(500, &json!({"error": "Internal", "message": "lock poisoned"}))
+        }
+    };
+    let caller = match verified {
+        Ok(caller) => caller,
+        Err(e) => {
+            let kind = format!("{e:?}");
+            let kind = kind.split('(').next().unwrap_or_default();
+            return json_reply(e.status(), &json!({"error": kind, "message": e.to_string()}));
+        }
+    };
+    let Some(Served::Unary(spec)) = shared.synapses.get(&name).cloned() else {
+        return json_reply(
+            404,
+            &json!({"error": "NotFound", "message": format!("no synapse '{name}'")}),
+        );
+    };
+    if let Some(reason) = shared.blacklist.as_ref().and_then(|hook| hook(&caller, &name)) {
+        return json_reply(403, &json!({"error": "Blacklisted", "message": reason}));
+    }
+    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&body) else {
+        return json_reply(
+            400,
+            &json!({"error": "BadBody", "message": "the body must be a JSON object"}),
+        );
+    };
+    match (spec.handler)(&fields) {
+        Ok(output) => json_reply(200, &Value::Object(output)),
+        Err(e) => json_reply(500, &json!({"error": "HandlerFailed", "message": e})),
+    }
 }

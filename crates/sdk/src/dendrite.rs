@@ -429,6 +429,43 @@ impl Dendrite {
     }
 }
 
+impl Dendrite {
+    /// A bittensor 11 call: `POST path` with `body` (JSON), signed with `btauth/1` headers
+    /// for `target`'s hotkey. Returns the HTTP status and the JSON reply (`Null` if none).
+    pub async fn post_btauth(
+        &self,
+        target: &Target,
+        path: &str,
+        body: &Value,
+        timeout: Duration,
+    ) -> (u16, Value) {
+        let bytes = body.to_string().into_bytes();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nonce = u128::from(self.nonce()).max(now);
+        let Some(signed) =
+            crate::btauth::sign(&self.inner.key, "POST", path, &bytes, nonce, Some(&target.hotkey))
+        else {
+            return (400, Value::from("the dendrite's key has no secret"));
+        };
+        let mut builder = Request::post(path)
+            .header("host", target.addr.to_string())
+            .header("content-type", "application/json");
+        for (name, value) in signed {
+            builder = builder.header(name, value);
+        }
+        let Ok(request) = builder.body(Full::new(Bytes::from(bytes))) else {
+            return (400, Value::from("bad request"));
+        };
+        match tokio::time::timeout(timeout, send(target.addr, request)).await {
+            Err(_) => (408, Value::Null),
+            Ok(Err(_)) => (503, Value::Null),
+            Ok(Ok((status, _, body))) => {
+                (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+            }
+        }
+    }
+}
+
 /// Sends `request` and returns the response with its body unread.
 async fn open(
     addr: SocketAddr,

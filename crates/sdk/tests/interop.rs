@@ -410,3 +410,102 @@ fn our_dendrite_fans_out_to_our_axons_and_replays_are_refused() {
     let reply = runtime.block_on(dendrite.query(&targets[0], &tampered));
     assert_eq!(reply.status, 500, "{reply:?}");
 }
+
+fn python11() -> String {
+    std::env::var("BT11_PY").expect(
+        "BT11_PY must point at the bittensor 11 venv's python: run `eval \"$(bash ../shared/interop/setup.sh)\"` (scripts/test does)",
+    )
+}
+
+#[test]
+fn btauth_both_ways_with_bittensor_11() {
+    use std::io::{BufRead, BufReader};
+    use tao_sdk::dendrite::{Dendrite, Target};
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let wallets = std::env::temp_dir().join(format!("tao-sdk-btauth-{}", std::process::id()));
+    let wallets = wallets.to_str().unwrap().to_owned();
+
+    // The bittensor 11 client signs with btauth/1 (its wallet written by tao-wallet); our
+    // axon verifies and answers.
+    let caller = tao_wallet::Wallet::new(&wallets, "dendrite", "default");
+    caller.create_coldkey(12, None, tao_wallet::Overwrite::Deny).unwrap();
+    let caller_hotkey = caller.create_hotkey(12, tao_wallet::Overwrite::Deny).unwrap().ss58();
+    let key = Keypair::from_uri("//BtauthAxon").unwrap();
+    let hotkey = key.ss58();
+    let spec =
+        SynapseSpec { required: vec!["input".into()], hash_fields: Vec::new(), handler: doubler() };
+    let serving = runtime
+        .block_on(Axon::new(key).attach("double", spec).serve("127.0.0.1:0".parse().unwrap()))
+        .unwrap();
+    let client = |receiver: &str| {
+        let out = Command::new(python11())
+            .arg(format!("{}/py_btauth_client.py", interop_dir()))
+            .args(["--url", &format!("http://{}/double", serving.addr), "--receiver", receiver])
+            .args(["--input", "21", "--wallet-path", &wallets])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let start = stdout.find('{').unwrap_or_else(|| {
+            panic!("no JSON from the client: {stdout} {}", String::from_utf8_lossy(&out.stderr))
+        });
+        serde_json::from_str::<Value>(&stdout[start..]).unwrap()
+    };
+    let report = client(&hotkey);
+    assert_eq!(report["status"], 200, "{report}");
+    assert_eq!(report["response"]["output"], 42);
+    assert_eq!(report["sent_headers"]["X-Bittensor-Hotkey"], caller_hotkey.as_str());
+    let report = client(&Keypair::from_uri("//Else").unwrap().ss58());
+    assert_eq!(report["status"], 403, "{report}");
+    assert_eq!(report["response"]["error"], "WrongReceiver");
+
+    // Our dendrite signs with btauth/1; the bittensor 11 server (its wallet also written by
+    // tao-wallet) verifies and answers.
+    let server = tao_wallet::Wallet::new(&wallets, "btauth_server", "default");
+    server.create_coldkey(12, None, tao_wallet::Overwrite::Deny).unwrap();
+    let server_key = server.create_hotkey(12, tao_wallet::Overwrite::Deny).unwrap().ss58();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(python11())
+        .arg(format!("{}/py_btauth_server.py", interop_dir()))
+        .args(["--port", &port.to_string(), "--wallet-path", &wallets])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _server = PyAxon(child);
+    let line = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("BTAUTH_READY"))
+        .expect("the bittensor 11 server started");
+    let server_hotkey = line.split_whitespace().nth(2).unwrap().to_owned();
+    assert_eq!(server_hotkey, server_key, "the server runs on the wallet tao-wallet wrote");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let dendrite = Dendrite::new(Keypair::from_uri("//BtauthDendrite").unwrap());
+    let timeout = std::time::Duration::from_secs(10);
+    let call = |hotkey: &str| {
+        let target = Target { addr, hotkey: hotkey.to_owned() };
+        let started = std::time::Instant::now();
+        loop {
+            // aiohttp prints READY just before it listens: retry a refused connection.
+            let (status, reply) = runtime.block_on(dendrite.post_btauth(
+                &target,
+                "/double",
+                &json!({"input": 21}),
+                timeout,
+            ));
+            if status != 503 || started.elapsed() > timeout {
+                return (status, reply);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let (status, reply) = call(&server_hotkey);
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["output"], 42);
+    assert_eq!(reply["caller"], dendrite.hotkey());
+    let (status, reply) = call(&Keypair::from_uri("//Else").unwrap().ss58());
+    assert_eq!(status, 403, "{reply}");
+    let _ = std::fs::remove_dir_all(&wallets);
+}
