@@ -122,6 +122,8 @@ pub struct Axon {
     key: Keypair,
     synapses: BTreeMap<String, Served>,
     blacklist: Option<Blacklist>,
+    allow: Option<AllowList>,
+    rate: Option<(u32, std::time::Duration)>,
 }
 
 struct Shared {
@@ -130,6 +132,10 @@ struct Shared {
     uuid: String,
     synapses: BTreeMap<String, Served>,
     blacklist: Option<Blacklist>,
+    allow: Option<AllowList>,
+    rate: Option<(u32, std::time::Duration)>,
+    /// Per caller: the start of its current window and the requests in it.
+    calls: Mutex<BTreeMap<String, (Instant, u32)>>,
     nonces: Mutex<NonceTracker>,
     btauth: Mutex<crate::btauth::Verifier>,
 }
@@ -170,7 +176,7 @@ pub(crate) fn uuid() -> String {
 impl Axon {
     /// An axon signing with `key` (its hotkey).
     pub fn new(key: Keypair) -> Self {
-        Self { key, synapses: BTreeMap::new(), blacklist: None }
+        Self { key, synapses: BTreeMap::new(), blacklist: None, allow: None, rate: None }
     }
 
     /// Serves synapse `name` (the Python class name).
@@ -188,6 +194,19 @@ impl Axon {
     /// Refuses callers for whom `hook` gives a reason.
     pub fn blacklist(mut self, hook: Blacklist) -> Self {
         self.blacklist = Some(hook);
+        self
+    }
+
+    /// Serves only callers the allow-list admits (checked with the blacklist, 403 otherwise).
+    pub fn allow(mut self, list: AllowList) -> Self {
+        self.allow = Some(list);
+        self
+    }
+
+    /// At most `requests` per `per` from each caller (counted after its signature verifies,
+    /// so no one can spend another's quota); 429 beyond.
+    pub fn rate_limit(mut self, requests: u32, per: std::time::Duration) -> Self {
+        self.rate = Some((requests, per));
         self
     }
 
@@ -209,6 +228,9 @@ impl Axon {
             uuid: uuid(),
             synapses: self.synapses,
             blacklist: self.blacklist,
+            allow: self.allow,
+            rate: self.rate,
+            calls: Mutex::new(BTreeMap::new()),
             nonces: Mutex::new(NonceTracker::new(100_000)),
             btauth: Mutex::new(verifier),
         });
@@ -301,7 +323,7 @@ async fn handle(
     {
         return Ok(internal_error(&shared, &dendrite, "Synapse"));
     }
-    if let Some(reason) = shared.blacklist.as_ref().and_then(|hook| hook(&dendrite, &name)) {
+    if let Some(reason) = refused(&shared, &dendrite, &name) {
         return Ok(error_reply(
             &shared,
             403,
@@ -325,6 +347,9 @@ async fn handle(
     };
     if let Err(e) = verified {
         return Ok(error_reply(&shared, e.status(), e.reply_message(), &dendrite, &name));
+    }
+    if let Some(message) = over_rate(&shared, &dendrite) {
+        return Ok(error_reply(&shared, 429, message, &dendrite, &name));
     }
     let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
         Ok(body) => body.to_bytes(),
@@ -479,8 +504,11 @@ async fn handle_btauth(shared: Arc<Shared>, req: Request<Incoming>) -> Response<
             &json!({"error": "NotFound", "message": format!("no synapse '{name}'")}),
         );
     };
-    if let Some(reason) = shared.blacklist.as_ref().and_then(|hook| hook(&caller, &name)) {
+    if let Some(reason) = refused(&shared, &caller, &name) {
         return json_reply(403, &json!({"error": "Blacklisted", "message": reason}));
+    }
+    if let Some(message) = over_rate(&shared, &caller) {
+        return json_reply(429, &json!({"error": "RateLimited", "message": message}));
     }
     let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&body) else {
         return json_reply(
@@ -492,4 +520,90 @@ async fn handle_btauth(shared: Arc<Shared>, req: Request<Incoming>) -> Response<
         Ok(output) => json_reply(200, &Value::Object(output)),
         Err(e) => json_reply(500, &json!({"error": "HandlerFailed", "message": e})),
     }
+}
+
+/// Hotkeys admitted by stake: those holding at least `min_stake` (alpha RAO) on a subnet.
+/// Shared and cheap to clone; [`AllowList::sync`] keeps it current from the chain.
+#[derive(Clone, Debug)]
+pub struct AllowList {
+    min_stake: u64,
+    stakes: Arc<std::sync::RwLock<BTreeMap<String, u64>>>,
+}
+
+impl AllowList {
+    /// An empty list admitting stakes of at least `min_stake`.
+    pub fn new(min_stake: u64) -> Self {
+        Self { min_stake, stakes: Arc::default() }
+    }
+
+    /// Replaces the known stakes.
+    pub fn set(&self, stakes: impl IntoIterator<Item = (String, u64)>) {
+        if let Ok(mut known) = self.stakes.write() {
+            *known = stakes.into_iter().collect();
+        }
+    }
+
+    /// Why `hotkey` is refused, if it is.
+    pub fn refuses(&self, hotkey: &str) -> Option<String> {
+        let stake = self.stakes.read().ok()?.get(hotkey).copied();
+        match stake {
+            None => Some("not registered on the subnet".into()),
+            Some(s) if s < self.min_stake => {
+                Some(format!("stake {s} is below the minimum {}", self.min_stake))
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// Refreshes the list from subnet `netuid`'s metagraph every `every`, until the list's
+    /// last clone is dropped.
+    pub fn sync(
+        &self,
+        chain: Arc<crate::chain::ChainClient>,
+        netuid: u16,
+        every: std::time::Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(&self.stakes);
+        let min_stake = self.min_stake;
+        tokio::spawn(async move {
+            loop {
+                let Some(stakes) = weak.upgrade() else { return };
+                if let Ok(neurons) = chain.neurons(netuid).await {
+                    let list = AllowList { min_stake, stakes };
+                    list.set(neurons.into_iter().map(|n| (n.hotkey, n.stake)));
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+}
+
+/// The blacklist stage: the allow-list, then the subnet's own hook.
+fn refused(shared: &Shared, caller: &str, name: &str) -> Option<String> {
+    if name == "Synapse" {
+        return None;
+    }
+    shared
+        .allow
+        .as_ref()
+        .and_then(|list| list.refuses(caller))
+        .or_else(|| shared.blacklist.as_ref().and_then(|hook| hook(caller, name)))
+}
+
+/// Counts a verified call; the message if the caller is over its rate.
+fn over_rate(shared: &Shared, caller: &str) -> Option<String> {
+    let (limit, per) = shared.rate?;
+    let mut calls = shared.calls.lock().ok()?;
+    let now = Instant::now();
+    if calls.len() > 100_000 {
+        calls.retain(|_, (start, _)| now.duration_since(*start) < per);
+    }
+    let entry = calls.entry(caller.to_owned()).or_insert((now, 0));
+    if now.duration_since(entry.0) >= per {
+        *entry = (now, 0);
+    }
+    entry.1 = entry.1.saturating_add(1);
+    (entry.1 > limit).then(|| {
+        format!("Too Many Requests: at most {limit} per {:.0} s from one caller", per.as_secs_f64())
+    })
 }

@@ -211,6 +211,39 @@ impl ChainClient {
         .await
     }
 
+    /// Registers `hotkey` on subnet `netuid` by burning TAO from `coldkey` (refused above
+    /// `max_burn` RAO, when given); returns the receipt.
+    pub async fn register(
+        &self,
+        coldkey: &Keypair,
+        hotkey: &Keypair,
+        netuid: u16,
+        max_burn: Option<u64>,
+    ) -> Result<Value, ChainError> {
+        let call = Call::BurnedRegister {
+            netuid: NetUid::new(netuid),
+            hotkey: hotkey.account(),
+            limit_price: max_burn.map(tao_primitives::Rao::new),
+        };
+        self.submit(coldkey, call, Duration::from_secs(60)).await
+    }
+
+    /// New heads as the node produces them (a WebSocket subscription to
+    /// `tao_subscribeNewHeads` on `url`, `ws://` or `http://`); each item is a header.
+    pub async fn new_heads(url: &str) -> Result<Heads, ChainError> {
+        use jsonrpsee::core::client::SubscriptionClientT;
+        let ws = url.replacen("http://", "ws://", 1).replacen("https://", "wss://", 1);
+        let client = jsonrpsee::ws_client::WsClientBuilder::default()
+            .build(&ws)
+            .await
+            .map_err(|e| ChainError::Node(e.to_string()))?;
+        let subscription = client
+            .subscribe("tao_subscribeNewHeads", ArrayParams::new(), "tao_unsubscribeNewHeads")
+            .await
+            .map_err(|e| ChainError::Node(e.to_string()))?;
+        Ok(Heads { _client: client, subscription })
+    }
+
     /// The hyperparameters of subnet `netuid` (the `hyperparameters` object of
     /// `tao_metagraph`, see `docs/rpc.md`).
     pub async fn hyperparameters(&self, netuid: u16) -> Result<Value, ChainError> {
@@ -234,6 +267,20 @@ impl ChainClient {
             version_key: 0,
         };
         self.submit(hotkey, call, Duration::from_secs(60)).await
+    }
+}
+
+/// A subscription to new heads ([`ChainClient::new_heads`]).
+pub struct Heads {
+    _client: jsonrpsee::ws_client::WsClient,
+    subscription: jsonrpsee::core::client::Subscription<Value>,
+}
+
+impl Heads {
+    /// The next head; `None` once the node closed the subscription.
+    pub async fn next(&mut self) -> Option<Result<Value, ChainError>> {
+        let item = self.subscription.next().await?;
+        Some(item.map_err(|e| ChainError::Answer(e.to_string())))
     }
 }
 

@@ -12,7 +12,7 @@ use std::{
 };
 use tao_primitives::{NetUid, Rao};
 use tao_sdk::{
-    axon::{Axon, SynapseSpec},
+    axon::{AllowList, Axon, SynapseSpec},
     chain::ChainClient,
     dendrite::{Dendrite, Query, Target},
 };
@@ -69,6 +69,13 @@ fn a_miner_and_a_validator_on_the_sdk() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
+    // Heads arrive by subscription, in order.
+    let mut heads = runtime.block_on(ChainClient::new_heads(&format!("http://{addr}"))).unwrap();
+    let first = runtime.block_on(heads.next()).unwrap().unwrap()["number"].as_u64().unwrap();
+    let second = runtime.block_on(heads.next()).unwrap().unwrap()["number"].as_u64().unwrap();
+    assert_eq!(second, first + 1);
+    drop(heads);
+
     let alice = Keypair::from_uri("//Alice").unwrap();
     let miner = Keypair::from_uri("//SdkMiner").unwrap();
     let validator = Keypair::from_uri("//SdkValidator").unwrap();
@@ -78,10 +85,7 @@ fn a_miner_and_a_validator_on_the_sdk() {
     let netuid = NetUid::new(1);
     submit(&alice, Call::SetHyperparameter { netuid, value: Hyperparameter::WeightsRateLimit(0) });
     for hotkey in [&miner, &validator] {
-        submit(
-            &alice,
-            Call::BurnedRegister { netuid, hotkey: hotkey.account(), limit_price: None },
-        );
+        runtime.block_on(chain.register(&alice, hotkey, 1, Some(100_000_000_000))).unwrap();
     }
     let amount = Rao::from_whole(100).unwrap();
     submit(
@@ -101,9 +105,19 @@ fn a_miner_and_a_validator_on_the_sdk() {
             Ok(out)
         }),
     };
+    // Only staked callers are served: the allow-list follows the metagraph.
+    let allow = AllowList::new(1);
+    let chain_for_sync = Arc::new(ChainClient::new(&format!("http://{addr}")).unwrap());
+    let _sync = {
+        let _guard = runtime.enter();
+        allow.sync(chain_for_sync, 1, Duration::from_millis(200))
+    };
     let serving = runtime
         .block_on(
-            Axon::new(miner.clone()).attach("Sum", spec).serve("127.0.0.1:0".parse().unwrap()),
+            Axon::new(miner.clone())
+                .attach("Sum", spec)
+                .allow(allow.clone())
+                .serve("127.0.0.1:0".parse().unwrap()),
         )
         .unwrap();
     runtime.block_on(chain.serve_axon(&miner, 1, serving.addr)).unwrap();
@@ -133,6 +147,9 @@ fn a_miner_and_a_validator_on_the_sdk() {
     let reply = runtime.block_on(dendrite.query(&target, &query));
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.synapse.unwrap()["sum"], 46);
+    let outsider = Dendrite::new(Keypair::from_uri("//NotOnTheSubnet").unwrap());
+    let reply = runtime.block_on(outsider.query(&target, &query));
+    assert_eq!(reply.status, 403, "{reply:?}");
 
     // Its weights appear on chain.
     runtime.block_on(chain.set_weights(&validator, 1, &[(found.uid, 65535)])).unwrap();

@@ -509,3 +509,45 @@ fn btauth_both_ways_with_bittensor_11() {
     assert_eq!(status, 403, "{reply}");
     let _ = std::fs::remove_dir_all(&wallets);
 }
+
+#[test]
+fn the_allow_list_admits_by_stake_and_the_rate_limit_is_per_caller() {
+    use tao_sdk::{
+        axon::AllowList,
+        dendrite::{Dendrite, Target},
+    };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let key = Keypair::from_uri("//GuardedAxon").unwrap();
+    let target = Target { addr: "127.0.0.1:1".parse().unwrap(), hotkey: key.ss58() };
+    let [rich, poor, stranger] = ["//Rich", "//Poor", "//Stranger"]
+        .map(|uri| Dendrite::new(Keypair::from_uri(uri).unwrap()));
+    let list = AllowList::new(100);
+    list.set([(rich.hotkey().to_owned(), 150), (poor.hotkey().to_owned(), 50)]);
+    let spec =
+        SynapseSpec { required: vec!["input".into()], hash_fields: Vec::new(), handler: doubler() };
+    let axon = Axon::new(key)
+        .attach("Dummy", spec)
+        .allow(list.clone())
+        .rate_limit(3, std::time::Duration::from_secs(60));
+    let serving = runtime.block_on(axon.serve("127.0.0.1:0".parse().unwrap())).unwrap();
+    let target = Target { addr: serving.addr, ..target };
+    let ask = |d: &Dendrite| runtime.block_on(d.query(&target, &dummy("Dummy", 2, false)));
+
+    for _ in 0..3 {
+        assert_eq!(ask(&rich).status, 200);
+    }
+    let over = ask(&rich);
+    assert_eq!(over.status, 429, "{over:?}");
+    assert!(over.message.contains("at most 3 per 60 s"), "{over:?}");
+    let poor_reply = ask(&poor);
+    assert_eq!(poor_reply.status, 403, "{poor_reply:?}");
+    assert!(poor_reply.message.contains("below the minimum 100"), "{poor_reply:?}");
+    let stranger_reply = ask(&stranger);
+    assert_eq!(stranger_reply.status, 403);
+    assert!(stranger_reply.message.contains("not registered"), "{stranger_reply:?}");
+    // The list is live: new stake admits the caller at once (its quota is its own).
+    list.set([(poor.hotkey().to_owned(), 500)]);
+    assert_eq!(ask(&poor).status, 200);
+    assert_eq!(ask(&rich).status, 403, "no longer on the list");
+}
