@@ -9,6 +9,7 @@ mod chain;
 mod mempool;
 mod metrics;
 mod rpc;
+mod settings;
 mod store;
 mod views;
 
@@ -26,27 +27,42 @@ use tokio::sync::broadcast;
 use tracing::{error, info, warn};
 
 #[derive(Parser, Debug)]
-#[command(name = "tao-node", version, about = "Runs a tao chain node")]
+#[command(
+    name = "tao-node",
+    version,
+    about = "Runs a tao chain node",
+    after_help = "Settings: flags, then environment variables (TAO_NODE_*), then --config FILE, then defaults; see the table in the README."
+)]
 struct Args {
     /// Run a development chain: built-in genesis (Alice..Ferdie funded, Alice sudo, subnet 1
-    /// emitting), 250 ms blocks unless --block-time-ms says otherwise.
+    /// emitting), 250 ms blocks unless --block-time-ms says otherwise [env: TAO_NODE_DEV].
     #[arg(long)]
     dev: bool,
-    /// A genesis config (JSON); `--print-dev-genesis` shows the format.
+    /// A genesis config (JSON); `--print-dev-genesis` shows the format [env: TAO_NODE_GENESIS].
     #[arg(long, value_name = "FILE", conflicts_with = "dev")]
     genesis: Option<PathBuf>,
-    /// Where the chain's database lives (default: ~/.tao/node/<chain name>).
+    /// Where the chain's database lives (default: ~/.tao/node/<chain name>) [env: TAO_NODE_BASE_PATH].
     #[arg(long, value_name = "DIR")]
     base_path: Option<PathBuf>,
-    /// JSON-RPC address (HTTP and WebSocket on one port).
-    #[arg(long, default_value = "127.0.0.1:9944")]
-    rpc_addr: SocketAddr,
-    /// Serve Prometheus metrics on this address (`GET /metrics`), e.g. 127.0.0.1:9615.
+    /// JSON-RPC address, HTTP and WebSocket on one port (default 127.0.0.1:9944) [env: TAO_NODE_RPC_ADDR].
+    #[arg(long)]
+    rpc_addr: Option<SocketAddr>,
+    /// Serve Prometheus metrics on this address (`GET /metrics`), e.g. 127.0.0.1:9615 [env: TAO_NODE_METRICS_ADDR].
     #[arg(long)]
     metrics_addr: Option<SocketAddr>,
-    /// Milliseconds between blocks (default 12000, or 250 with --dev).
+    /// Milliseconds between blocks (default 12000, or 250 with --dev) [env: TAO_NODE_BLOCK_TIME_MS].
     #[arg(long)]
     block_time_ms: Option<u64>,
+    /// Log format: text or json (one object per line) [env: TAO_NODE_LOG_FORMAT].
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<String>,
+    /// Log filter, e.g. `info` or `debug,jsonrpsee=warn` [env: RUST_LOG].
+    #[arg(long, value_name = "FILTER")]
+    log: Option<String>,
+    /// A JSON file of settings (keys as in the README's table); flags and environment
+    /// variables override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Print the development genesis config as JSON and exit.
     #[arg(long)]
     print_dev_genesis: bool,
@@ -100,21 +116,47 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match start() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn start() -> Result<()> {
     let args = Args::parse();
     if args.print_dev_genesis {
         println!("{}", serde_json::to_string_pretty(&dev_genesis()?)?);
         return Ok(());
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,jsonrpsee=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let config = match (&args.genesis, args.dev) {
+    let config = match &args.config {
+        Some(path) => settings::read_config(path)?,
+        None => Default::default(),
+    };
+    let flags = settings::Flags {
+        dev: args.dev,
+        genesis: args.genesis.clone(),
+        base_path: args.base_path.clone(),
+        rpc_addr: args.rpc_addr,
+        metrics_addr: args.metrics_addr,
+        block_time_ms: args.block_time_ms,
+        log_format: args.log_format.clone(),
+        log: args.log.clone(),
+    };
+    let settings = settings::resolve(&flags, |var| std::env::var(var).ok(), &config)?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
+        .with_context(|| format!("log filter {:?}", settings.log))?;
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match settings.log_format {
+        settings::LogFormat::Json => logs.json().with_ansi(false).init(),
+        settings::LogFormat::Text => {
+            logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init()
+        }
+    }
+    let config = match (&settings.genesis, settings.dev) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
@@ -124,10 +166,8 @@ fn main() -> Result<()> {
         (None, true) => dev_genesis()?,
         (None, false) => bail!("give --dev for a development chain, or --genesis FILE"),
     };
-    let block_time = Duration::from_millis(
-        args.block_time_ms.unwrap_or(if args.dev { 250 } else { 12_000 }).max(1),
-    );
-    let base_path = match &args.base_path {
+    let block_time = Duration::from_millis(settings.block_time_ms);
+    let base_path = match &settings.base_path {
         Some(path) => path.clone(),
         None => default_base_path(&config.chain_name)?,
     };
@@ -137,7 +177,7 @@ fn main() -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?
-        .block_on(run(config, base_path, args.rpc_addr, args.metrics_addr, block_time))
+        .block_on(run(config, base_path, settings.rpc_addr, settings.metrics_addr, block_time))
 }
 
 async fn run(
