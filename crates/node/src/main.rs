@@ -196,9 +196,11 @@ async fn run(
         "chain opened"
     );
     let (heads, _) = broadcast::channel(64);
+    let (events, _) = broadcast::channel(64);
     let node = Arc::new(rpc::Node {
         chain: Mutex::new(chain),
         heads,
+        events,
         metrics: metrics::Metrics::default(),
     });
     let server = jsonrpsee::server::Server::builder()
@@ -264,6 +266,7 @@ async fn produce_blocks(node: Arc<rpc::Node>, block_time: Duration) -> Result<()
                         "block"
                     );
                 }
+                let _ = node.events.send(rpc::events_json(&block, &outcome));
                 let _ = node.heads.send(rpc::header_json(&block.header));
             }
             Err(e) => {

@@ -21,6 +21,8 @@ pub struct Node {
     pub chain: Mutex<Chain>,
     /// New finalized heads (dev mode: every produced block is final).
     pub heads: broadcast::Sender<Value>,
+    /// Each new block's events: `{"block", "hash", "events": [{"tx_hash"?, "event"}]}`.
+    pub events: broadcast::Sender<Value>,
     /// Counters for `/metrics`.
     pub metrics: crate::metrics::Metrics,
 }
@@ -35,6 +37,8 @@ pub mod codes {
     pub const INTERNAL: i32 = -32603;
     /// Invalid parameters.
     pub const INVALID_PARAMS: i32 = -32602;
+    /// Not done in the time given (the transaction may still be included).
+    pub const TIMEOUT: i32 = -32011;
 }
 
 fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
@@ -66,6 +70,18 @@ pub fn header_json(header: &Header) -> Value {
         "transactions_root": header.transactions_root.to_string(),
         "timestamp_ms": header.timestamp_ms,
     })
+}
+
+/// A block's events as JSON: the block's own (emission, epochs), then each transaction's.
+pub fn events_json(block: &Block, outcome: &tao_runtime::BlockOutcome) -> Value {
+    let own = outcome.events.iter().map(|e| json!({"event": format!("{e:?}")}));
+    let of_txs = outcome.receipts.iter().flat_map(|r| {
+        r.events
+            .iter()
+            .map(move |e| json!({"tx_hash": r.tx_hash.to_string(), "event": format!("{e:?}")}))
+    });
+    json!({"block": block.header.number.get(), "hash": block.header.hash().to_string(),
+           "events": own.chain(of_txs).collect::<Vec<_>>()})
 }
 
 /// A receipt as JSON.
@@ -285,19 +301,69 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
         "tao_newHead",
         "tao_unsubscribeNewHeads",
         |_, pending: PendingSubscriptionSink, node, _| async move {
-            forward_heads(pending, Arc::clone(&node)).await
+            forward(pending, node.heads.subscribe()).await
         },
     )?;
+    rpc.register_subscription(
+        "tao_subscribeFinalizedHeads",
+        "tao_finalizedHead",
+        "tao_unsubscribeFinalizedHeads",
+        |_, pending: PendingSubscriptionSink, node, _| async move {
+            forward(pending, node.heads.subscribe()).await
+        },
+    )?;
+    rpc.register_subscription(
+        "tao_subscribeEvents",
+        "tao_events",
+        "tao_unsubscribeEvents",
+        |_, pending: PendingSubscriptionSink, node, _| async move {
+            forward(pending, node.events.subscribe()).await
+        },
+    )?;
+    rpc.register_async_method("tao_submitAndWait", |params: Params<'static>, node, _| async move {
+        let (hex, timeout_ms): (String, Option<u64>) = params
+            .parse()
+            .or_else(|_| params.one::<String>().map(|h| (h, None)))
+            .map_err(|e| bad_params(e.message().to_owned()))?;
+        let tx = decode_tx(&hex)?;
+        // Subscribe before submitting, so the block that includes it cannot be missed.
+        let mut heads = node.heads.subscribe();
+        let hash = {
+            let mut chain = lock(&node)?;
+            chain.submit(tx).map_err(|e| error(codes::TX_REJECTED, e.to_string()))?
+        };
+        let deadline = tokio::time::Instant::now()
+            + std::time::Duration::from_millis(timeout_ms.unwrap_or(60_000).min(600_000));
+        loop {
+            {
+                let chain = lock(&node)?;
+                if let Some(stored) = chain.store.receipt(&hash).map_err(|e| error(codes::INTERNAL, e.to_string()))? {
+                    return Ok::<Value, ErrorObjectOwned>(receipt_json(&stored.receipt, Some(&stored.block_hash)));
+                }
+            }
+            match tokio::time::timeout_at(deadline, heads.recv()).await {
+                Err(_) => {
+                    return Err(error(codes::TIMEOUT, format!("transaction {hash} not final in time; it may still be included (tao_transactionStatus)")))
+                }
+                Ok(Err(broadcast::error::RecvError::Closed)) => {
+                    return Err(error(codes::INTERNAL, "the node is shutting down"))
+                }
+                Ok(_) => {}
+            }
+        }
+    })?;
     Ok(rpc)
 }
 
-async fn forward_heads(pending: PendingSubscriptionSink, node: Arc<Node>) -> SubscriptionResult {
-    let mut heads = node.heads.subscribe();
+async fn forward(
+    pending: PendingSubscriptionSink,
+    mut items: broadcast::Receiver<Value>,
+) -> SubscriptionResult {
     let sink = pending.accept().await?;
     loop {
-        match heads.recv().await {
-            Ok(head) => {
-                let message: SubscriptionMessage = serde_json::value::to_raw_value(&head)?.into();
+        match items.recv().await {
+            Ok(item) => {
+                let message: SubscriptionMessage = serde_json::value::to_raw_value(&item)?.into();
                 if sink.send(message).await.is_err() {
                     return Ok(());
                 }

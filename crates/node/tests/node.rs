@@ -304,3 +304,73 @@ fn a_store_of_another_chain_is_refused_with_a_clear_error() {
     drop(node);
     std::fs::remove_dir_all(&base).unwrap();
 }
+
+#[test]
+fn submit_and_wait_and_event_and_finalized_head_subscriptions() {
+    use jsonrpsee::{
+        core::client::{ClientT, SubscriptionClientT},
+        rpc_params,
+        ws_client::WsClientBuilder,
+    };
+    let base = temp("subscriptions");
+    let node = Node::start(&base, free_addr());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let ws =
+        runtime.block_on(WsClientBuilder::default().build(format!("ws://{}", node.addr))).unwrap();
+    let mut finalized = runtime
+        .block_on(ws.subscribe::<Value, _>(
+            "tao_subscribeFinalizedHeads",
+            rpc_params![],
+            "tao_unsubscribeFinalizedHeads",
+        ))
+        .unwrap();
+    let mut events = runtime
+        .block_on(ws.subscribe::<Value, _>(
+            "tao_subscribeEvents",
+            rpc_params![],
+            "tao_unsubscribeEvents",
+        ))
+        .unwrap();
+    let first = runtime.block_on(finalized.next()).unwrap().unwrap();
+    let second = runtime.block_on(finalized.next()).unwrap().unwrap();
+    assert_eq!(second["number"].as_u64().unwrap(), first["number"].as_u64().unwrap() + 1);
+    assert_eq!(second["parent_hash"], first["hash"]);
+
+    // One call submits and answers with the final receipt.
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let bob = Keypair::from_uri("//Bob").unwrap();
+    let call = Call::TransferKeepAlive { dest: bob.account(), amount: tao_primitives::Rao::new(7) };
+    let tx = signed(&node, &alice, 0, call);
+    let receipt: Value =
+        runtime.block_on(ws.request("tao_submitAndWait", rpc_params![tx.clone(), 30_000])).unwrap();
+    assert_eq!(receipt["outcome"], "success", "{receipt}");
+    let block = receipt["block"].as_u64().unwrap();
+    // Its event arrives on the events subscription, tagged with the transaction.
+    let tx_hash = receipt["tx_hash"].clone();
+    loop {
+        let item = runtime.block_on(events.next()).unwrap().unwrap();
+        let n = item["block"].as_u64().unwrap();
+        assert!(n <= block, "the block with the transfer passed without its event: {item}");
+        if n == block {
+            let ours: Vec<&Value> = item["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["tx_hash"] == tx_hash)
+                .collect();
+            assert!(!ours.is_empty(), "{item}");
+            assert!(
+                ours.iter().any(|e| e["event"].as_str().unwrap().contains("Transfer")),
+                "{item}"
+            );
+            break;
+        }
+    }
+    // The same transaction again: refused by the pool (already executed: stale nonce).
+    let again: Result<Value, _> =
+        runtime.block_on(ws.request("tao_submitAndWait", rpc_params![tx]));
+    let err = again.unwrap_err().to_string();
+    assert!(err.contains("-32010") || err.contains("nonce"), "{err}");
+    drop(node);
+    let _ = std::fs::remove_dir_all(base);
+}
