@@ -439,8 +439,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let config = tao_types::GenesisConfig::empty(tag);
         let chain = Chain::open(&dir, &config).unwrap();
-        let (heads, _) = broadcast::channel(1);
-        (Arc::new(Node { chain: Mutex::new(chain), heads, metrics: Default::default() }), dir)
+        let ((heads, _), (events, _)) = (broadcast::channel(1), broadcast::channel(1));
+        let node = Node { chain: Mutex::new(chain), heads, events, metrics: Default::default() };
+        (Arc::new(node), dir)
     }
 
     /// Arbitrary JSON parameters: hex-ish strings, numbers, nesting.
