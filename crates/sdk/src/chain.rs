@@ -57,6 +57,20 @@ pub struct Neuron {
     pub stake: u64,
 }
 
+/// `call` signed by `key` at `nonce` for the chain `genesis_hash`, as the 0x-hex the node's
+/// RPC takes; `None` if the key has no secret part.
+pub fn sign_transaction(
+    key: &Keypair,
+    genesis_hash: Hash,
+    nonce: u64,
+    call: Call,
+) -> Option<String> {
+    let transaction = Transaction { genesis_hash, signer: key.account(), nonce, call };
+    let signature = key.sign(&transaction.signing_payload())?;
+    let signed = SignedTransaction { transaction, signature: Signature(signature) };
+    Some(tao_primitives::hex::encode(&codec::Encode::encode(&signed)))
+}
+
 /// The error of a failed dry run or receipt.
 fn rejected(stage: &'static str, outcome: &Value) -> ChainError {
     let text =
@@ -161,12 +175,8 @@ impl ChainClient {
             .get("next_nonce")
             .and_then(Value::as_u64)
             .ok_or_else(|| ChainError::Answer("no next_nonce".into()))?;
-        let transaction = Transaction { genesis_hash, signer: key.account(), nonce, call };
-        let signature = key
-            .sign(&transaction.signing_payload())
+        let hex = sign_transaction(key, genesis_hash, nonce, call)
             .ok_or_else(|| ChainError::Transaction("the key has no secret".into()))?;
-        let signed = SignedTransaction { transaction, signature: Signature(signature) };
-        let hex = tao_primitives::hex::encode(&codec::Encode::encode(&signed));
         let dry = self.call("tao_dryRun", vec![Value::from(hex.clone())]).await?;
         if dry.get("outcome").and_then(Value::as_str) != Some("success") {
             return Err(rejected("would fail", &dry));

@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 use tao_primitives::AccountId;
-use tao_types::{Call, Hash, Signature, SignedTransaction, Transaction};
+use tao_types::{Call, Hash};
 use tao_wallet::Keypair;
 
 /// The local development node's endpoint.
@@ -178,12 +178,8 @@ pub fn send(
     let account = client.call("tao_accountInfo", vec![Value::from(signer.to_ss58())])?;
     // After the signer's pending transactions, so back-to-back `--no-wait` sends queue up.
     let nonce = field_u64(&account, "next_nonce").or_else(|_| field_u64(&account, "nonce"))?;
-    let transaction = Transaction { genesis_hash: genesis, signer, nonce, call };
-    let signature = key
-        .sign(&transaction.signing_payload())
+    let hex = tao_sdk::chain::sign_transaction(key, genesis, nonce, call)
         .ok_or_else(|| Failure::user("this key has no secret part (a public key only)"))?;
-    let signed = SignedTransaction { transaction, signature: Signature(signature) };
-    let hex = tao_primitives::hex::encode(&codec::Encode::encode(&signed));
 
     // Every transaction is tried first: one that would fail is not sent (so it costs nothing).
     let receipt = client.call("tao_dryRun", vec![Value::from(hex.clone())])?;
