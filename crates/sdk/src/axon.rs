@@ -49,6 +49,9 @@ pub type Handler =
 /// before the first chunk are answered as 500.
 pub type StreamHandler =
     Arc<dyn Fn(&Map<String, Value>) -> Result<mpsc::Receiver<Bytes>, String> + Send + Sync>;
+/// A priority hook: the caller's hotkey and the synapse name; higher is served first when
+/// every handler slot is busy (e.g. the caller's stake).
+pub type Priority = Arc<dyn Fn(&str, &str) -> f64 + Send + Sync>;
 /// A blacklist hook: the caller's hotkey and the synapse name; `Some(reason)` refuses.
 pub type Blacklist = Arc<dyn Fn(&str, &str) -> Option<String> + Send + Sync>;
 
@@ -124,6 +127,7 @@ pub struct Axon {
     blacklist: Option<Blacklist>,
     allow: Option<AllowList>,
     rate: Option<(u32, std::time::Duration)>,
+    priority: Option<(Priority, usize)>,
 }
 
 struct Shared {
@@ -136,6 +140,8 @@ struct Shared {
     rate: Option<(u32, std::time::Duration)>,
     /// Per caller: the start of its current window and the requests in it.
     calls: Mutex<BTreeMap<String, (Instant, u32)>>,
+    priority: Option<Priority>,
+    slots: Arc<Slots>,
     nonces: Mutex<NonceTracker>,
     btauth: Mutex<crate::btauth::Verifier>,
 }
@@ -176,7 +182,14 @@ pub(crate) fn uuid() -> String {
 impl Axon {
     /// An axon signing with `key` (its hotkey).
     pub fn new(key: Keypair) -> Self {
-        Self { key, synapses: BTreeMap::new(), blacklist: None, allow: None, rate: None }
+        Self {
+            key,
+            synapses: BTreeMap::new(),
+            blacklist: None,
+            allow: None,
+            rate: None,
+            priority: None,
+        }
     }
 
     /// Serves synapse `name` (the Python class name).
@@ -210,6 +223,13 @@ impl Axon {
         self
     }
 
+    /// Runs at most `slots` handlers at once; waiting requests are served highest `hook`
+    /// first (then in arrival order).
+    pub fn priority(mut self, hook: Priority, slots: usize) -> Self {
+        self.priority = Some((hook, slots.max(1)));
+        self
+    }
+
     /// Binds `addr` and serves on the current tokio runtime.
     pub async fn serve(mut self, addr: SocketAddr) -> std::io::Result<Serving> {
         // Every axon answers the base class, as a health check.
@@ -231,6 +251,8 @@ impl Axon {
             allow: self.allow,
             rate: self.rate,
             calls: Mutex::new(BTreeMap::new()),
+            slots: Arc::new(Slots::new(self.priority.as_ref().map_or(usize::MAX, |(_, n)| *n))),
+            priority: self.priority.map(|(hook, _)| hook),
             nonces: Mutex::new(NonceTracker::new(100_000)),
             btauth: Mutex::new(verifier),
         });
@@ -386,9 +408,15 @@ async fn handle(
             return Ok(streaming_reply(&shared, &headers, &name, started, chunks));
         }
     };
-    let output = match (spec.handler)(&synapse) {
-        Ok(output) => output,
-        Err(_) => return Ok(internal_error(&shared, &dendrite, &name)),
+    let rank = shared.priority.as_ref().map_or(0.0, |hook| hook(&dendrite, &name));
+    let slot = shared.slots.acquire(rank).await;
+    // Handlers may compute for a while: off the async workers.
+    let input = synapse.clone();
+    let ran = tokio::task::spawn_blocking(move || (spec.handler)(&input)).await;
+    drop(slot);
+    let output = match ran {
+        Ok(Ok(output)) => output,
+        _ => return Ok(internal_error(&shared, &dendrite, &name)),
     };
     synapse.extend(output);
     let process_time = started.elapsed().as_secs_f64();
@@ -606,4 +634,118 @@ fn over_rate(shared: &Shared, caller: &str) -> Option<String> {
     (entry.1 > limit).then(|| {
         format!("Too Many Requests: at most {limit} per {:.0} s from one caller", per.as_secs_f64())
     })
+}
+
+/// Handler slots: at most `limit` at once; waiters are woken highest priority first.
+struct Slots {
+    state: Mutex<SlotState>,
+}
+
+struct SlotState {
+    free: usize,
+    next: u64,
+    waiting: std::collections::BinaryHeap<Waiter>,
+}
+
+struct Waiter {
+    rank: f64,
+    seq: u64,
+    wake: tokio::sync::oneshot::Sender<()>,
+}
+
+impl PartialEq for Waiter {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for Waiter {}
+impl PartialOrd for Waiter {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Waiter {
+    /// Higher rank first; among equals, earlier arrival first.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank.total_cmp(&other.rank).then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// A held slot; dropping it hands the slot to the best waiter.
+struct Slot(Arc<Slots>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        release(&self.0);
+    }
+}
+
+/// Hands a slot to the best live waiter, or frees it.
+fn release(slots: &Slots) {
+    let Ok(mut state) = slots.state.lock() else { return };
+    while let Some(waiter) = state.waiting.pop() {
+        if waiter.wake.send(()).is_ok() {
+            return; // the slot passes to it
+        }
+    }
+    state.free = state.free.saturating_add(1);
+}
+
+/// A request waiting for a slot; if it is abandoned after a slot was handed to it (the
+/// caller went away), the slot goes back.
+struct Waiting {
+    slots: Arc<Slots>,
+    woken: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Some(mut woken) = self.woken.take() {
+            if woken.try_recv().is_ok() {
+                release(&self.slots);
+            }
+        }
+    }
+}
+
+impl Slots {
+    fn new(limit: usize) -> Self {
+        Self {
+            state: Mutex::new(SlotState {
+                free: limit,
+                next: 0,
+                waiting: std::collections::BinaryHeap::new(),
+            }),
+        }
+    }
+}
+
+trait Acquire {
+    async fn acquire(&self, rank: f64) -> Slot;
+}
+
+impl Acquire for Arc<Slots> {
+    async fn acquire(&self, rank: f64) -> Slot {
+        let wait = {
+            let Ok(mut state) = self.state.lock() else { return Slot(self.clone()) };
+            if state.free > 0 {
+                state.free -= 1;
+                None
+            } else {
+                let (wake, woken) = tokio::sync::oneshot::channel();
+                let seq = state.next;
+                state.next = state.next.wrapping_add(1);
+                state.waiting.push(Waiter { rank, seq, wake });
+                Some(woken)
+            }
+        };
+        if let Some(woken) = wait {
+            let mut waiting = Waiting { slots: self.clone(), woken: Some(woken) };
+            if let Some(woken) = waiting.woken.as_mut() {
+                let _ = woken.await;
+            }
+            waiting.woken = None; // the slot is ours now
+        }
+        Slot(self.clone())
+    }
 }

@@ -551,3 +551,44 @@ fn the_allow_list_admits_by_stake_and_the_rate_limit_is_per_caller() {
     assert_eq!(ask(&poor).status, 200);
     assert_eq!(ask(&rich).status, 403, "no longer on the list");
 }
+
+#[test]
+fn busy_axons_serve_the_highest_priority_caller_first() {
+    use std::time::Duration;
+    use tao_sdk::dendrite::{Dendrite, Target};
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let key = Keypair::from_uri("//BusyAxon").unwrap();
+    let hotkey = key.ss58();
+    let [first, low, high] =
+        ["//First", "//Low", "//High"].map(|uri| Dendrite::new(Keypair::from_uri(uri).unwrap()));
+    let high_key = high.hotkey().to_owned();
+    let slow = SynapseSpec {
+        required: vec!["input".into()],
+        hash_fields: Vec::new(),
+        handler: Arc::new(|_: &Map<String, Value>| {
+            std::thread::sleep(Duration::from_millis(300));
+            Ok(Map::new())
+        }),
+    };
+    let axon = Axon::new(key).attach("Dummy", slow).priority(
+        Arc::new(move |caller: &str, _: &str| if caller == high_key { 10.0 } else { 1.0 }),
+        1,
+    );
+    let serving = runtime.block_on(axon.serve("127.0.0.1:0".parse().unwrap())).unwrap();
+    let target = Target { addr: serving.addr, hotkey };
+    let ask = |d: Dendrite, delay: u64| {
+        let target = target.clone();
+        runtime.spawn(async move {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            let reply = d.query(&target, &dummy("Dummy", 1, false)).await;
+            (reply.status, std::time::Instant::now())
+        })
+    };
+    // `first` holds the only slot; `low` queues, then `high` queues behind it.
+    let (a, b, c) = (ask(first, 0), ask(low, 100), ask(high, 200));
+    let (a, b, c) =
+        runtime.block_on(async { (a.await.unwrap(), b.await.unwrap(), c.await.unwrap()) });
+    assert_eq!((a.0, b.0, c.0), (200, 200, 200));
+    assert!(c.1 < b.1, "the higher priority caller was served first");
+}
