@@ -478,7 +478,9 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
             continue;
         }
         let mut a = common(name);
-        a.extend(["miner".into(), "--model".into(), model.clone(), "--port".into(), "0".into()]);
+        // Miners answer only staked callers (the validators), at most 600 a minute each.
+        a.extend(["miner", "--model", model, "--port", "0"].map(String::from));
+        a.extend(["--min-stake", "1", "--rate-limit", "600"].map(String::from));
         let pid = spawn(&dir, name, &textpred_bin, &a)?;
         started.push(json!({"name": name, "pid": pid}));
         state.pids.insert(name.clone(), pid);

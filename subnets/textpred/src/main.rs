@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 use tao_sdk::{
-    axon::Axon,
+    axon::{AllowList, Axon},
     chain::{ChainClient, WeightsOutcome},
     neuron::{run_miner, run_validator, ValidatorConfig},
 };
@@ -63,6 +63,12 @@ enum Role {
         /// Address to serve on.
         #[arg(long, default_value = "127.0.0.1")]
         ip: std::net::IpAddr,
+        /// Serve only callers holding at least this much alpha on the subnet (0: anyone).
+        #[arg(long, default_value_t = 0.0)]
+        min_stake: f64,
+        /// At most this many requests per minute from one caller (0: no limit).
+        #[arg(long, default_value_t = 0)]
+        rate_limit: u32,
     },
     /// Ask miners, score them, set weights.
     Validator {
@@ -152,7 +158,7 @@ fn main() -> Result<()> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     match &args.role {
-        Role::Miner { model: name, port, ip } => {
+        Role::Miner { model: name, port, ip, min_stake, rate_limit } => {
             let started = Instant::now();
             let m: Arc<dyn model::Model> =
                 model::build(name, &corpus.train, &alphabet).map_err(anyhow::Error::msg)?.into();
@@ -165,8 +171,19 @@ fn main() -> Result<()> {
                 started.elapsed().as_secs_f64(),
                 corpus.train.len() / 1000
             );
-            let axon =
+            let mut axon =
                 Axon::new(key.clone()).attach(protocol::SYNAPSE, protocol::spec(m, alphabet));
+            if *min_stake > 0.0 {
+                let list = AllowList::new((min_stake * 1e9) as u64);
+                let syncing =
+                    ChainClient::new(&args.endpoint).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let _guard = runtime.enter();
+                list.sync(Arc::new(syncing), args.netuid, Duration::from_secs(2));
+                axon = axon.allow(list);
+            }
+            if *rate_limit > 0 {
+                axon = axon.rate_limit(*rate_limit, Duration::from_secs(60));
+            }
             let addr = SocketAddr::new(*ip, *port);
             runtime
                 .block_on(run_miner(&chain, &key, args.netuid, axon, addr, |serving, block| {
