@@ -455,7 +455,12 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
     rt.block_on(wait_for_node(&chain, node_pid, &dir.join("logs").join("node.log")))?;
 
     let setup = Setup { chain: &chain, json: json_output };
-    let netuid = rt.block_on(prepare(&setup, &dir, args, &mut state))?;
+    let netuid = rt.block_on(prepare(&setup, &dir, args, &mut state)).map_err(|e| {
+        e.hint(format!(
+            "the chain keeps running (log: {}/logs/node.log); `tao localnet up` resumes, `tao localnet down` stops it",
+            dir.display()
+        ))
+    })?;
     state.netuid = Some(netuid);
     state.save(&dir)?;
 
