@@ -7,7 +7,9 @@
 //! * [`v10`]: the dendrite's request signature and the axon's verification with its nonce
 //!   rules (replay, staleness) and status codes;
 //! * [`btauth`]: `btauth/1` signed headers, both sides;
-//! * [`axon`]: the miner's HTTP server; [`dendrite`]: the validator's client;
+//! * [`axon`]: the miner's HTTP server (unary and streaming synapses, `btauth/1` callers,
+//!   blacklist, stake allow-list, rate limits, priority); [`dendrite`]: the validator's
+//!   client (fan-out, streaming, `btauth/1` requests);
 //! * [`chain`]: the metagraph and signed submissions (`serve_axon`, weights directly or by
 //!   commit-reveal with [`chain::WeightSetter`]);
 //! * [`neuron`]: the miner and validator loops (`run_miner`, `run_validator` with a
@@ -16,7 +18,7 @@
 //! Invariants: byte-for-byte what the Python packages produce and accept (checked against
 //! `shared/spec/vectors` and the real packages); the protocol functions take "now" from
 //! the caller, so every rule is testable;
-//! no panics on any input. Streaming synapses are not built yet.
+//! no panics on any input.
 
 pub mod axon;
 pub mod body_hash;
