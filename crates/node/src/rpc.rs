@@ -296,30 +296,29 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
         }
         Ok(Value::Array(stakes))
     })?;
-    rpc.register_subscription(
-        "tao_subscribeNewHeads",
-        "tao_newHead",
-        "tao_unsubscribeNewHeads",
-        |_, pending: PendingSubscriptionSink, node, _| async move {
-            forward(pending, node.heads.subscribe()).await
-        },
-    )?;
-    rpc.register_subscription(
-        "tao_subscribeFinalizedHeads",
-        "tao_finalizedHead",
-        "tao_unsubscribeFinalizedHeads",
-        |_, pending: PendingSubscriptionSink, node, _| async move {
-            forward(pending, node.heads.subscribe()).await
-        },
-    )?;
-    rpc.register_subscription(
-        "tao_subscribeEvents",
-        "tao_events",
-        "tao_unsubscribeEvents",
-        |_, pending: PendingSubscriptionSink, node, _| async move {
-            forward(pending, node.events.subscribe()).await
-        },
-    )?;
+    // (subscribe, notification, unsubscribe, the stream it follows). With one authority a
+    // new head is final at once, so new and finalized heads are the same stream.
+    type Stream = fn(&Node) -> &broadcast::Sender<Value>;
+    let streams: [(&'static str, &'static str, &'static str, Stream); 3] = [
+        ("tao_subscribeNewHeads", "tao_newHead", "tao_unsubscribeNewHeads", |n| &n.heads),
+        (
+            "tao_subscribeFinalizedHeads",
+            "tao_finalizedHead",
+            "tao_unsubscribeFinalizedHeads",
+            |n| &n.heads,
+        ),
+        ("tao_subscribeEvents", "tao_events", "tao_unsubscribeEvents", |n| &n.events),
+    ];
+    for (subscribe, notification, unsubscribe, stream) in streams {
+        rpc.register_subscription(
+            subscribe,
+            notification,
+            unsubscribe,
+            move |_, pending: PendingSubscriptionSink, node, _| async move {
+                forward(pending, stream(&node).subscribe()).await
+            },
+        )?;
+    }
     rpc.register_async_method("tao_submitAndWait", |params: Params<'static>, node, _| async move {
         let (hex, timeout_ms): (String, Option<u64>) = params
             .parse()

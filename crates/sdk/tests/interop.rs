@@ -287,12 +287,21 @@ fn py_axon(wallets: &str) -> (PyAxon, SocketAddr, String) {
 
 /// The real Python axon with extra arguments (e.g. `--sleep 2`).
 fn py_axon_with(wallets: &str, extra: &[&str]) -> (PyAxon, SocketAddr, String) {
+    let mut args = vec!["--wallet-path", wallets];
+    args.extend_from_slice(extra);
+    let (guard, addr, line) = py_peer(&python(), "py_axon.py", &args, "AXON_READY");
+    (guard, addr, line.split_whitespace().nth(2).unwrap().to_owned())
+}
+
+/// Starts a Python peer script on a free port; returns it, its address, and its line
+/// starting with `ready` (printed once it serves).
+fn py_peer(python: &str, script: &str, args: &[&str], ready: &str) -> (PyAxon, SocketAddr, String) {
     use std::io::{BufRead, BufReader};
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(python())
-        .arg(format!("{}/py_axon.py", interop_dir()))
-        .args(["--port", &port.to_string(), "--wallet-path", wallets])
-        .args(extra)
+    let mut child = Command::new(python)
+        .arg(format!("{}/{script}", interop_dir()))
+        .args(["--port", &port.to_string()])
+        .args(args)
         .env("READ_ONLY", "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -303,10 +312,9 @@ fn py_axon_with(wallets: &str, extra: &[&str]) -> (PyAxon, SocketAddr, String) {
     let line = BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
-        .find(|l| l.starts_with("AXON_READY"))
-        .expect("the Python axon started");
-    let hotkey = line.split_whitespace().nth(2).unwrap().to_owned();
-    (guard, format!("127.0.0.1:{port}").parse().unwrap(), hotkey)
+        .find(|l| l.starts_with(ready))
+        .unwrap_or_else(|| panic!("{script} did not start"));
+    (guard, format!("127.0.0.1:{port}").parse().unwrap(), line)
 }
 
 fn dummy(name: &str, input: i64, hashed: bool) -> tao_sdk::dendrite::Query {
@@ -419,7 +427,6 @@ fn python11() -> String {
 
 #[test]
 fn btauth_both_ways_with_bittensor_11() {
-    use std::io::{BufRead, BufReader};
     use tao_sdk::dendrite::{Dendrite, Target};
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -464,24 +471,10 @@ fn btauth_both_ways_with_bittensor_11() {
     let server = tao_wallet::Wallet::new(&wallets, "btauth_server", "default");
     server.create_coldkey(12, None, tao_wallet::Overwrite::Deny).unwrap();
     let server_key = server.create_hotkey(12, tao_wallet::Overwrite::Deny).unwrap().ss58();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(python11())
-        .arg(format!("{}/py_btauth_server.py", interop_dir()))
-        .args(["--port", &port.to_string(), "--wallet-path", &wallets])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _server = PyAxon(child);
-    let line = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find(|l| l.starts_with("BTAUTH_READY"))
-        .expect("the bittensor 11 server started");
+    let (_server, addr, line) =
+        py_peer(&python11(), "py_btauth_server.py", &["--wallet-path", &wallets], "BTAUTH_READY");
     let server_hotkey = line.split_whitespace().nth(2).unwrap().to_owned();
     assert_eq!(server_hotkey, server_key, "the server runs on the wallet tao-wallet wrote");
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let dendrite = Dendrite::new(Keypair::from_uri("//BtauthDendrite").unwrap());
     let timeout = std::time::Duration::from_secs(10);
     let call = |hotkey: &str| {
