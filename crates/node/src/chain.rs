@@ -72,6 +72,42 @@ impl Chain {
         Ok(Self { state, head, store, mempool: Mempool::new(20_000) })
     }
 
+    /// Imports the next block produced elsewhere (a follower's sync): it must extend the
+    /// head, its transactions must match its transactions root, and executing them must
+    /// reproduce its state root. Committed durably before the head moves.
+    pub fn import(&mut self, block: Block) -> Result<BlockOutcome> {
+        let expected = self.head.number.next().context("block number overflow")?;
+        if block.header.number != expected {
+            bail!(
+                "block {} does not follow the head {}",
+                block.header.number.get(),
+                self.head.number.get()
+            );
+        }
+        if block.header.parent_hash != self.head.hash() {
+            bail!("block {} does not build on our head (a different chain?)", expected.get());
+        }
+        if block.header.transactions_root != transactions_root(&block.transactions) {
+            bail!("block {}: its transactions do not match its transactions root", expected.get());
+        }
+        let mut next = self.state.clone();
+        let context = BlockContext { number: expected, parent_hash: block.header.parent_hash };
+        let outcome = execute_block(&mut next, &context, &block.transactions)?;
+        if outcome.state_root != block.header.state_root {
+            bail!(
+                "block {}: executing it gives state root {}, not the header's {}",
+                expected.get(),
+                outcome.state_root,
+                block.header.state_root
+            );
+        }
+        self.store.commit_block(&block, &outcome.receipts)?;
+        self.state = next;
+        self.head = block.header;
+        self.mempool.prune(&self.state);
+        Ok(outcome)
+    }
+
     /// Admits a transaction to the pool.
     pub fn submit(&mut self, tx: SignedTransaction) -> Result<Hash, SubmitError> {
         self.mempool.submit(&self.state, tx)

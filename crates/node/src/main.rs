@@ -59,6 +59,10 @@ struct Args {
     /// Log filter, e.g. `info` or `debug,jsonrpsee=warn` [env: RUST_LOG].
     #[arg(long, value_name = "FILTER")]
     log: Option<String>,
+    /// Follow the node at this JSON-RPC URL instead of producing blocks: import its blocks,
+    /// re-execute each and check its state root; serve reads (a replica) [env: TAO_NODE_FOLLOW].
+    #[arg(long, value_name = "URL")]
+    follow: Option<String>,
     /// A JSON file of settings (keys as in the README's table); flags and environment
     /// variables override it.
     #[arg(long, value_name = "FILE")]
@@ -145,6 +149,7 @@ fn start() -> Result<()> {
         block_time_ms: args.block_time_ms,
         log_format: args.log_format.clone(),
         log: args.log.clone(),
+        follow: args.follow.clone(),
     };
     let settings = settings::resolve(&flags, |var| std::env::var(var).ok(), &config)?;
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
@@ -177,16 +182,16 @@ fn start() -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?
-        .block_on(run(config, base_path, settings.rpc_addr, settings.metrics_addr, block_time))
+        .block_on(run(config, base_path, &settings, block_time))
 }
 
 async fn run(
     config: GenesisConfig,
     base_path: PathBuf,
-    rpc_addr: SocketAddr,
-    metrics_addr: Option<SocketAddr>,
+    settings: &settings::Settings,
     block_time: Duration,
 ) -> Result<()> {
+    let (rpc_addr, metrics_addr) = (settings.rpc_addr, settings.metrics_addr);
     let chain = chain::Chain::open(&base_path, &config)?;
     info!(
         chain = %config.chain_name,
@@ -202,6 +207,7 @@ async fn run(
         heads,
         events,
         metrics: metrics::Metrics::default(),
+        follows: settings.follow.clone(),
     });
     let server = jsonrpsee::server::Server::builder()
         .build(rpc_addr)
@@ -217,7 +223,13 @@ async fn run(
         info!(%local, "Prometheus metrics on /metrics");
     }
 
-    let producer = tokio::spawn(produce_blocks(node.clone(), block_time));
+    let producer = match &settings.follow {
+        Some(upstream) => {
+            info!(%upstream, "following: importing and re-executing its blocks");
+            tokio::spawn(follow_blocks(node.clone(), upstream.clone(), block_time))
+        }
+        None => tokio::spawn(produce_blocks(node.clone(), block_time)),
+    };
     let outcome = tokio::select! {
         result = producer => match result {
             Ok(Err(e)) => Err(e),
@@ -272,6 +284,78 @@ async fn produce_blocks(node: Arc<rpc::Node>, block_time: Duration) -> Result<()
             Err(e) => {
                 error!("cannot produce block: {e:#}");
                 return Err(e);
+            }
+        }
+    }
+}
+
+/// A follower: imports the blocks of `upstream` in order, re-executing each and checking
+/// its state root, and announces them as its own heads. Unreachable upstreams are retried;
+/// a block that does not verify stops the node (it will not follow a chain it cannot check).
+async fn follow_blocks(node: Arc<rpc::Node>, upstream: String, poll: Duration) -> Result<()> {
+    use jsonrpsee::core::client::ClientT;
+    let client = jsonrpsee::http_client::HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(10))
+        .build(&upstream)
+        .with_context(|| format!("--follow {upstream}"))?;
+    let ours =
+        node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?.state.genesis_hash();
+    let mut checked_genesis = false;
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let step: Result<usize> = async {
+            if !checked_genesis {
+                let theirs: String = client.request("tao_genesisHash", jsonrpsee::rpc_params![]).await?;
+                if theirs != ours.to_string() {
+                    bail!("{upstream} runs another chain (genesis {theirs}, ours {ours}): give the same --dev/--genesis");
+                }
+                checked_genesis = true;
+            }
+            let head: serde_json::Value = client.request("tao_chainHead", jsonrpsee::rpc_params![]).await?;
+            let theirs = head["number"].as_u64().context("upstream head without a number")?;
+            let mut imported = 0;
+            loop {
+                let next = node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?.head.number.get() + 1;
+                if next > theirs || imported >= 500 {
+                    return Ok(imported);
+                }
+                let raw: String = client.request("tao_getBlockRaw", jsonrpsee::rpc_params![next]).await?;
+                let bytes = tao_primitives::hex::decode(&raw).map_err(|e| anyhow::anyhow!("block {next}: {e}"))?;
+                if bytes.len() > 64 * 1024 * 1024 {
+                    bail!("block {next} is implausibly large");
+                }
+                let block = <tao_types::Block as codec::Decode>::decode(&mut &bytes[..])
+                    .map_err(|e| anyhow::anyhow!("block {next} does not decode: {e}"))?;
+                let started = std::time::Instant::now();
+                let outcome = {
+                    let mut chain = node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
+                    chain.import(block.clone()).map_err(|e| anyhow::anyhow!("VERIFY: {e:#}"))?
+                };
+                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                node.metrics.block(micros, block.transactions.len() as u64);
+                let _ = node.events.send(rpc::events_json(&block, &outcome));
+                let _ = node.heads.send(rpc::header_json(&block.header));
+                imported += 1;
+            }
+        }
+        .await;
+        match step {
+            Ok(0) => tokio::time::sleep(poll.min(Duration::from_millis(250))).await,
+            Ok(n) => {
+                tracing::debug!(imported = n, "synced");
+                backoff = Duration::from_millis(200);
+            }
+            Err(e)
+                if e.to_string().starts_with("VERIFY")
+                    || e.to_string().contains("another chain") =>
+            {
+                error!("{e:#}");
+                return Err(e);
+            }
+            Err(e) => {
+                warn!("following {upstream}: {e:#}; retrying in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
     }

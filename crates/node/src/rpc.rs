@@ -25,6 +25,8 @@ pub struct Node {
     pub events: broadcast::Sender<Value>,
     /// Counters for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// The node this one follows (a replica produces nothing and refuses submissions).
+    pub follows: Option<String>,
 }
 
 /// Error codes beyond JSON-RPC's own.
@@ -167,10 +169,28 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
         },
     )?;
     rpc.register_method(
+        "tao_getBlockRaw",
+        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
+            let number: u64 = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
+            let chain = lock(node)?;
+            let block =
+                chain.store.block(number).map_err(|e| error(codes::INTERNAL, e.to_string()))?;
+            block
+                .map(|b| json!(tao_primitives::hex::encode(&codec::Encode::encode(&b))))
+                .ok_or_else(|| error(codes::NOT_FOUND, format!("no block {number}")))
+        },
+    )?;
+    rpc.register_method(
         "tao_submitTransaction",
         |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
             let hex: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
             let tx = decode_tx(&hex)?;
+            if let Some(upstream) = &node.follows {
+                return Err(error(
+                    codes::TX_REJECTED,
+                    format!("this node follows {upstream} and produces no blocks; submit there"),
+                ));
+            }
             let mut chain = lock(node)?;
             match chain.submit(tx) {
                 Ok(hash) => Ok(json!(hash.to_string())),
@@ -325,6 +345,9 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
             .or_else(|_| params.one::<String>().map(|h| (h, None)))
             .map_err(|e| bad_params(e.message().to_owned()))?;
         let tx = decode_tx(&hex)?;
+        if let Some(upstream) = &node.follows {
+            return Err(error(codes::TX_REJECTED, format!("this node follows {upstream} and produces no blocks; submit there")));
+        }
         // Subscribe before submitting, so the block that includes it cannot be missed.
         let mut heads = node.heads.subscribe();
         let hash = {
@@ -439,7 +462,13 @@ mod tests {
         let config = tao_types::GenesisConfig::empty(tag);
         let chain = Chain::open(&dir, &config).unwrap();
         let ((heads, _), (events, _)) = (broadcast::channel(1), broadcast::channel(1));
-        let node = Node { chain: Mutex::new(chain), heads, events, metrics: Default::default() };
+        let node = Node {
+            chain: Mutex::new(chain),
+            heads,
+            events,
+            metrics: Default::default(),
+            follows: None,
+        };
         (Arc::new(node), dir)
     }
 

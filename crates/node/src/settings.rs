@@ -11,6 +11,7 @@
 //! | block time     | `--block-time-ms`  | `TAO_NODE_BLOCK_TIME_MS`| `block_time_ms` | 12000 (250 with dev) |
 //! | log format     | `--log-format`     | `TAO_NODE_LOG_FORMAT`   | `log_format`    | `text` (or `json`) |
 //! | log filter     | `--log`            | `RUST_LOG`              | `log`           | `info` |
+//! | follow a node  | `--follow URL`     | `TAO_NODE_FOLLOW`       | `follow`        | off (produce blocks) |
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -27,6 +28,7 @@ pub struct Flags {
     pub block_time_ms: Option<u64>,
     pub log_format: Option<String>,
     pub log: Option<String>,
+    pub follow: Option<String>,
 }
 
 /// How logs are written.
@@ -49,6 +51,7 @@ pub struct Settings {
     pub block_time_ms: u64,
     pub log_format: LogFormat,
     pub log: String,
+    pub follow: Option<String>,
 }
 
 const KEYS: [&str; 8] = [
@@ -151,6 +154,12 @@ pub fn resolve(
         };
     let log =
         text(flags.log.clone(), "RUST_LOG", "log")?.unwrap_or_else(|| "info,jsonrpsee=warn".into());
+    let follow = text(flags.follow.clone(), "TAO_NODE_FOLLOW", "follow")?;
+    if let Some(url) = &follow {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("follow: {url:?} is not an http(s) URL of a node's JSON-RPC");
+        }
+    }
     if dev && genesis.is_some() {
         bail!("give either a dev chain or a genesis file, not both");
     }
@@ -163,6 +172,7 @@ pub fn resolve(
         block_time_ms: block_time_ms.max(1),
         log_format,
         log,
+        follow,
     })
 }
 

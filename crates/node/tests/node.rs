@@ -20,10 +20,15 @@ struct Node {
 
 impl Node {
     fn start(base: &Path, addr: SocketAddr) -> Self {
+        Self::start_with(base, addr, &[])
+    }
+
+    fn start_with(base: &Path, addr: SocketAddr, extra: &[&str]) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_tao-node"))
             .args(["--dev", "--block-time-ms", "100", "--rpc-addr", &addr.to_string()])
             .arg("--base-path")
             .arg(base)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -373,4 +378,104 @@ fn submit_and_wait_and_event_and_finalized_head_subscriptions() {
     assert!(err.contains("-32010") || err.contains("nonce"), "{err}");
     drop(node);
     let _ = std::fs::remove_dir_all(base);
+}
+
+#[test]
+fn a_follower_syncs_verifies_and_catches_up_after_sigkill() {
+    let (leader_base, follower_base) = (temp("leader"), temp("follower"));
+    let leader = Node::start(&leader_base, free_addr());
+    let upstream = format!("http://{}", leader.addr);
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let bob = Keypair::from_uri("//Bob").unwrap();
+    let send = |nonce: u64| {
+        let call = Call::TransferKeepAlive {
+            dest: bob.account(),
+            amount: tao_primitives::Rao::new(1_000 + nonce),
+        };
+        let tx = signed(&leader, &alice, nonce, call);
+        let hash = leader.rpc("tao_submitTransaction", json!([tx]));
+        leader.wait_final(hash.as_str().unwrap())
+    };
+    for nonce in 0..3 {
+        send(nonce);
+    }
+    let caught_up = |follower: &Node| {
+        let target = leader.rpc("tao_chainHead", json!([]))["number"].as_u64().unwrap();
+        let started = Instant::now();
+        while follower.rpc("tao_chainHead", json!([]))["number"].as_u64().unwrap() < target {
+            assert!(started.elapsed() < Duration::from_secs(30), "the follower did not catch up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        target
+    };
+    let same_chain = |follower: &Node, upto: u64| {
+        for n in 1..=upto {
+            let ours = &follower.rpc("tao_getBlock", json!([n]))["header"];
+            assert_eq!(ours, &leader.rpc("tao_getBlock", json!([n]))["header"], "block {n}");
+        }
+        let bob_info =
+            |node: &Node| node.rpc("tao_accountInfo", json!([bob.ss58()]))["free"].clone();
+        let h = follower.rpc("tao_chainHead", json!([]));
+        assert!(h["number"].as_u64().unwrap() >= upto);
+        assert_eq!(bob_info(follower), bob_info(&leader));
+    };
+    let follower_addr = free_addr();
+    let follower = Node::start_with(&follower_base, follower_addr, &["--follow", &upstream]);
+    let height = caught_up(&follower);
+    same_chain(&follower, height);
+    // Receipts are there too, and the follower refuses submissions, naming the leader.
+    let tx = signed(
+        &leader,
+        &alice,
+        3,
+        Call::TransferKeepAlive { dest: bob.account(), amount: tao_primitives::Rao::new(5) },
+    );
+    let err = follower.rpc_error("tao_submitTransaction", json!([tx]));
+    assert!(err["message"].as_str().unwrap().contains("follows"), "{err}");
+
+    // Killed, the leader moves on, restarted: it catches up from where it stopped.
+    follower.kill();
+    for nonce in 3..6 {
+        send(nonce);
+    }
+    let follower = Node::start_with(&follower_base, follower_addr, &["--follow", &upstream]);
+    let height = caught_up(&follower);
+    same_chain(&follower, height);
+    drop(follower);
+    drop(leader);
+    let _ = std::fs::remove_dir_all(leader_base);
+    let _ = std::fs::remove_dir_all(follower_base);
+}
+
+#[test]
+fn a_follower_refuses_another_chain() {
+    let (leader_base, follower_base) = (temp("other-leader"), temp("other-follower"));
+    let leader = Node::start(&leader_base, free_addr());
+    let genesis = follower_base.with_extension("json");
+    let mut config: Value = serde_json::from_slice(
+        &Command::new(env!("CARGO_BIN_EXE_tao-node"))
+            .arg("--print-dev-genesis")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    config["chain_name"] = json!("somewhere-else");
+    std::fs::write(&genesis, config.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tao-node"))
+        .args(["--genesis", genesis.to_str().unwrap(), "--rpc-addr", &free_addr().to_string()])
+        .args(["--follow", &format!("http://{}", leader.addr), "--base-path"])
+        .arg(&follower_base)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("another chain"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(leader);
+    let _ = std::fs::remove_dir_all(leader_base);
+    let _ = std::fs::remove_dir_all(follower_base);
+    let _ = std::fs::remove_file(genesis);
 }
