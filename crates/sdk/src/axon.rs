@@ -198,6 +198,14 @@ impl Axon {
         self
     }
 
+    /// Serves typed synapse `S` with `handler` (see [`crate::synapse`]).
+    pub fn attach_typed<S: crate::synapse::Synapse>(
+        self,
+        handler: impl Fn(S) -> Result<S::Output, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.attach(S::NAME, crate::synapse::typed_spec(handler))
+    }
+
     /// Serves streaming synapse `name` (a Python `StreamingSynapse` class name).
     pub fn attach_stream(mut self, name: &str, spec: StreamSpec) -> Self {
         self.synapses.insert(name.to_owned(), Served::Stream(spec));

@@ -466,6 +466,57 @@ impl Dendrite {
     }
 }
 
+/// A typed reply: the status as for [`Reply`], and the miner's fields when it succeeded.
+#[derive(Debug)]
+pub struct Typed<T> {
+    /// The status the Python dendrite would report.
+    pub status: u16,
+    /// The status message.
+    pub message: String,
+    /// Time to the reply.
+    pub latency: Duration,
+    /// The axon's hotkey.
+    pub hotkey: String,
+    /// The reply's fields (`None` unless 200 and they parse).
+    pub output: Option<Result<T, String>>,
+}
+
+impl Dendrite {
+    /// Queries a typed synapse on one axon.
+    pub async fn call<S: crate::synapse::Synapse>(
+        &self,
+        target: &Target,
+        request: &S,
+        timeout: Duration,
+    ) -> Typed<S::Output> {
+        let query = match request.query(timeout) {
+            Ok(query) => query,
+            Err(message) => {
+                return Typed {
+                    status: 400,
+                    message,
+                    latency: Duration::ZERO,
+                    hotkey: target.hotkey.clone(),
+                    output: None,
+                }
+            }
+        };
+        let reply = self.query(target, &query).await;
+        let output = if reply.is_success() {
+            reply.synapse.as_ref().map(crate::synapse::output::<S::Output>)
+        } else {
+            None
+        };
+        Typed {
+            status: reply.status,
+            message: reply.message,
+            latency: reply.latency,
+            hotkey: reply.hotkey,
+            output,
+        }
+    }
+}
+
 /// Sends `request` and returns the response with its body unread.
 async fn open(
     addr: SocketAddr,

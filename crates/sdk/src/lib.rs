@@ -2,6 +2,8 @@
 //! (bittensor 10.x axon/dendrite, and bittensor 11's `btauth/1`) and an axon and dendrite
 //! speaking it:
 //!
+//! * [`synapse`]: typed synapses (a request struct, its reply struct, the Python class's
+//!   name and required/hashed fields);
 //! * [`python`]: Python's `str()` of JSON values, the input of body hashes;
 //! * [`body_hash`]: a synapse's `computed_body_hash`;
 //! * [`v10`]: the dendrite's request signature and the axon's verification with its nonce
@@ -27,4 +29,5 @@ pub mod chain;
 pub mod dendrite;
 pub mod neuron;
 pub mod python;
+pub mod synapse;
 pub mod v10;

@@ -585,3 +585,50 @@ fn busy_axons_serve_the_highest_priority_caller_first() {
     assert_eq!((a.0, b.0, c.0), (200, 200, 200));
     assert!(c.1 < b.1, "the higher priority caller was served first");
 }
+
+/// `Dummy` as a typed synapse (the Python class in `shared/interop/interop_synapses.py`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TypedDummy {
+    input: i64,
+}
+#[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+struct TypedDummyOutput {
+    output: Option<i64>,
+}
+impl tao_sdk::synapse::Synapse for TypedDummy {
+    const NAME: &'static str = "DummyHashed";
+    const REQUIRED: &'static [&'static str] = &["input"];
+    const HASH_FIELDS: &'static [&'static str] = &["input"];
+    type Output = TypedDummyOutput;
+}
+
+#[test]
+fn typed_synapses_interoperate_with_the_python_sdk() {
+    use tao_sdk::dendrite::{Dendrite, Target};
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let wallets = std::env::temp_dir().join(format!("tao-sdk-typed-{}", std::process::id()));
+    let wallets = wallets.to_str().unwrap().to_owned();
+    // Our typed axon, the Python dendrite.
+    let key = Keypair::from_uri("//TypedAxon").unwrap();
+    let hotkey = key.ss58();
+    let axon = Axon::new(key).attach_typed(|d: TypedDummy| {
+        Ok(TypedDummyOutput { output: Some(d.input.checked_mul(3).ok_or("overflow")?) })
+    });
+    let serving = runtime.block_on(axon.serve("127.0.0.1:0".parse().unwrap())).unwrap();
+    let (ok, report) = py_dendrite(serving.addr, &hotkey, "DummyHashed", 14, &wallets);
+    assert!(ok, "{report}");
+    assert_eq!(report["output"], 42);
+    // Our typed dendrite, the Python axon (which doubles).
+    let (_axon, addr, py_hotkey) = py_axon(&wallets);
+    let dendrite = Dendrite::new(Keypair::from_uri("//TypedDendrite").unwrap());
+    let target = Target { addr, hotkey: py_hotkey };
+    let reply = runtime.block_on(dendrite.call(
+        &target,
+        &TypedDummy { input: 21 },
+        std::time::Duration::from_secs(10),
+    ));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.output.unwrap().unwrap(), TypedDummyOutput { output: Some(42) });
+    let _ = std::fs::remove_dir_all(&wallets);
+}

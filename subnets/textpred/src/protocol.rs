@@ -9,9 +9,14 @@
 //! a character gets at least 2^-[`MAX_BITS`].
 
 use crate::model::{Alphabet, Model};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::{sync::Arc, time::Duration};
-use tao_sdk::{axon::SynapseSpec, dendrite::Query};
+use tao_sdk::{
+    axon::SynapseSpec,
+    dendrite::Query,
+    synapse::{typed_spec, Synapse},
+};
 
 /// The synapse's name.
 pub const SYNAPSE: &str = "TextPrediction";
@@ -24,29 +29,41 @@ pub const MIN_SENT: f64 = 1e-4;
 /// Most contexts per request.
 pub const MAX_CONTEXTS: usize = 256;
 
+/// The request: Python `class TextPrediction(bt.Synapse): contexts: list[str];
+/// predictions: Optional[list[dict[str, float]]] = None; required_hash_fields = ("contexts",)`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TextPrediction {
+    /// The texts to continue.
+    pub contexts: Vec<String>,
+}
+
+/// The reply: one distribution per context (validators read it defensively, as raw JSON).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Predictions {
+    /// `{char: probability}` per context.
+    pub predictions: Vec<Value>,
+}
+
+impl Synapse for TextPrediction {
+    const NAME: &'static str = SYNAPSE;
+    const REQUIRED: &'static [&'static str] = &["contexts"];
+    const HASH_FIELDS: &'static [&'static str] = &["contexts"];
+    type Output = Predictions;
+}
+
 /// The axon side: answers with `model`'s distributions.
 pub fn spec(model: Arc<dyn Model>, alphabet: Alphabet) -> SynapseSpec {
-    SynapseSpec {
-        required: vec!["contexts".into()],
-        hash_fields: vec!["contexts".into()],
-        handler: Arc::new(move |body: &Map<String, Value>| {
-            let contexts = body
-                .get("contexts")
-                .and_then(Value::as_array)
-                .ok_or("contexts must be a list of strings")?;
-            if contexts.len() > MAX_CONTEXTS {
-                return Err(format!("at most {MAX_CONTEXTS} contexts per request"));
-            }
-            let mut predictions = Vec::with_capacity(contexts.len());
-            for context in contexts {
-                let context = context.as_str().ok_or("contexts must be strings")?;
-                predictions.push(encode(&model.predict(context.as_bytes()), &alphabet));
-            }
-            let mut out = Map::new();
-            out.insert("predictions".into(), Value::Array(predictions));
-            Ok(out)
-        }),
-    }
+    typed_spec(move |request: TextPrediction| {
+        if request.contexts.len() > MAX_CONTEXTS {
+            return Err(format!("at most {MAX_CONTEXTS} contexts per request"));
+        }
+        let predictions = request
+            .contexts
+            .iter()
+            .map(|context| encode(&model.predict(context.as_bytes()), &alphabet))
+            .collect();
+        Ok(Predictions { predictions })
+    })
 }
 
 /// A distribution as the wire carries it: `{char: probability}`, tiny ones left out.
@@ -64,15 +81,8 @@ pub fn encode(probs: &[f64], alphabet: &Alphabet) -> Value {
 
 /// The validator's query for `contexts`.
 pub fn query(contexts: &[String], timeout: Duration) -> Query {
-    let mut fields = Map::new();
-    fields.insert("contexts".into(), Value::from(contexts.to_vec()));
-    Query {
-        name: SYNAPSE.into(),
-        fields,
-        required: vec!["contexts".into()],
-        hash_fields: vec!["contexts".into()],
-        timeout,
-    }
+    let request = TextPrediction { contexts: contexts.to_vec() };
+    request.query(timeout).expect("a list of strings always serializes to a JSON object")
 }
 
 /// Bits (−log2 p) a prediction pays for the true next character `truth`.
