@@ -547,7 +547,10 @@ fn the_allow_list_admits_by_stake_and_the_rate_limit_is_per_caller() {
 
 #[test]
 fn busy_axons_serve_the_highest_priority_caller_first() {
-    use std::time::Duration;
+    use std::{
+        sync::Mutex,
+        time::{Duration, Instant},
+    };
     use tao_sdk::dendrite::{Dendrite, Target};
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -556,11 +559,17 @@ fn busy_axons_serve_the_highest_priority_caller_first() {
     let [first, low, high] =
         ["//First", "//Low", "//High"].map(|uri| Dendrite::new(Keypair::from_uri(uri).unwrap()));
     let high_key = high.hotkey().to_owned();
+    // The handler records the order it runs in; the first request holds the only slot a
+    // while, so the other two queue behind it.
+    let order: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let seen = order.clone();
     let slow = SynapseSpec {
         required: vec!["input".into()],
         hash_fields: Vec::new(),
-        handler: Arc::new(|_: &Map<String, Value>| {
-            std::thread::sleep(Duration::from_millis(300));
+        handler: Arc::new(move |body: &Map<String, Value>| {
+            let input = body["input"].as_i64().unwrap_or(0);
+            seen.lock().unwrap().push(input);
+            std::thread::sleep(Duration::from_millis(if input == 1 { 1_000 } else { 10 }));
             Ok(Map::new())
         }),
     };
@@ -570,20 +579,27 @@ fn busy_axons_serve_the_highest_priority_caller_first() {
     );
     let serving = runtime.block_on(axon.serve("127.0.0.1:0".parse().unwrap())).unwrap();
     let target = Target { addr: serving.addr, hotkey };
-    let ask = |d: Dendrite, delay: u64| {
+    let ask = |d: Dendrite, input: i64| {
         let target = target.clone();
-        runtime.spawn(async move {
-            tokio::time::sleep(Duration::from_millis(delay)).await;
-            let reply = d.query(&target, &dummy("Dummy", 1, false)).await;
-            (reply.status, std::time::Instant::now())
-        })
+        runtime.spawn(async move { d.query(&target, &dummy("Dummy", input, false)).await.status })
     };
-    // `first` holds the only slot; `low` queues, then `high` queues behind it.
-    let (a, b, c) = (ask(first, 0), ask(low, 100), ask(high, 200));
-    let (a, b, c) =
-        runtime.block_on(async { (a.await.unwrap(), b.await.unwrap(), c.await.unwrap()) });
-    assert_eq!((a.0, b.0, c.0), (200, 200, 200));
-    assert!(c.1 < b.1, "the higher priority caller was served first");
+    let a = ask(first, 1);
+    let started = Instant::now();
+    while order.lock().unwrap().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the first request never ran");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let b = ask(low, 2);
+    std::thread::sleep(Duration::from_millis(100));
+    let c = ask(high, 3);
+    let statuses =
+        runtime.block_on(async { [a.await.unwrap(), b.await.unwrap(), c.await.unwrap()] });
+    assert_eq!(statuses, [200, 200, 200]);
+    assert_eq!(
+        *order.lock().unwrap(),
+        vec![1, 3, 2],
+        "the higher priority caller, queued later, ran first"
+    );
 }
 
 /// `Dummy` as a typed synapse (the Python class in `shared/interop/interop_synapses.py`).
