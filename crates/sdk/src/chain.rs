@@ -17,9 +17,17 @@ use tao_wallet::Keypair;
 /// Why a chain call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
-    /// The node could not be reached, or answered with an error.
+    /// The node could not be reached (or the request could not be made).
     #[error("node: {0}")]
     Node(String),
+    /// The node answered with a JSON-RPC error (see `docs/rpc.md` for the codes).
+    #[error("node error {code}: {message}")]
+    Rpc {
+        /// The JSON-RPC error code.
+        code: i32,
+        /// Its message.
+        message: String,
+    },
     /// The node's answer lacked something.
     #[error("unexpected answer: {0}")]
     Answer(String),
@@ -69,6 +77,22 @@ pub fn sign_transaction(
     let signature = key.sign(&transaction.signing_payload())?;
     let signed = SignedTransaction { transaction, signature: Signature(signature) };
     Some(tao_primitives::hex::encode(&codec::Encode::encode(&signed)))
+}
+
+/// A signed transaction and its dry run ([`ChainClient::prepare`]).
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The signed transaction, 0x-hex.
+    pub hex: String,
+    /// What it would do now: a receipt (`outcome`, `fee`, `error`, `events`).
+    pub dry_run: Value,
+}
+
+impl Prepared {
+    /// Whether the dry run succeeded.
+    pub fn would_succeed(&self) -> bool {
+        self.dry_run.get("outcome").and_then(Value::as_str) == Some("success")
+    }
 }
 
 /// The error of a failed dry run or receipt.
@@ -127,6 +151,9 @@ impl ChainClient {
             ClientError::Call(err) if err.code() == -32010 => {
                 ChainError::Transaction(err.message().to_owned())
             }
+            ClientError::Call(err) => {
+                ChainError::Rpc { code: err.code(), message: err.message().to_owned() }
+            }
             other => ChainError::Node(other.to_string()),
         })
     }
@@ -157,14 +184,9 @@ impl ChainClient {
             .collect())
     }
 
-    /// Signs `call` with `key` at its next nonce, submits it and waits until it is final;
-    /// returns the receipt. A transaction that would fail is not sent.
-    pub async fn submit(
-        &self,
-        key: &Keypair,
-        call: Call,
-        timeout: Duration,
-    ) -> Result<Value, ChainError> {
+    /// Signs `call` with `key` at its next nonce (after the signer's pending transactions)
+    /// and dry-runs it; nothing is submitted. The dry run's receipt says what it would do.
+    pub async fn prepare(&self, key: &Keypair, call: Call) -> Result<Prepared, ChainError> {
         let genesis = self.call("tao_genesisHash", Vec::new()).await?;
         let bytes = tao_primitives::hex::decode(genesis.as_str().unwrap_or_default())
             .map_err(|e| ChainError::Answer(e.to_string()))?;
@@ -177,16 +199,28 @@ impl ChainClient {
             .ok_or_else(|| ChainError::Answer("no next_nonce".into()))?;
         let hex = sign_transaction(key, genesis_hash, nonce, call)
             .ok_or_else(|| ChainError::Transaction("the key has no secret".into()))?;
-        let dry = self.call("tao_dryRun", vec![Value::from(hex.clone())]).await?;
-        if dry.get("outcome").and_then(Value::as_str) != Some("success") {
-            return Err(rejected("would fail", &dry));
-        }
-        let hash = self.call("tao_submitTransaction", vec![Value::from(hex)]).await?;
-        let hash = hash.as_str().unwrap_or_default().to_owned();
+        let dry_run = self.call("tao_dryRun", vec![Value::from(hex.clone())]).await?;
+        Ok(Prepared { hex, dry_run })
+    }
+
+    /// Submits a prepared transaction; returns its hash.
+    pub async fn send(&self, prepared: &Prepared) -> Result<String, ChainError> {
+        let hash =
+            self.call("tao_submitTransaction", vec![Value::from(prepared.hex.clone())]).await?;
+        Ok(hash.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Waits until transaction `hash` is final (`on_wait` hears the time waited so far,
+    /// every poll); a successful receipt, or `Rejected` with stage "failed".
+    pub async fn wait_final(
+        &self,
+        hash: &str,
+        timeout: Duration,
+        mut on_wait: impl FnMut(Duration),
+    ) -> Result<Value, ChainError> {
         let started = Instant::now();
         loop {
-            let status =
-                self.call("tao_transactionStatus", vec![Value::from(hash.clone())]).await?;
+            let status = self.call("tao_transactionStatus", vec![Value::from(hash)]).await?;
             if status.get("status").and_then(Value::as_str) == Some("finalized") {
                 let receipt = status.get("receipt").cloned().unwrap_or(Value::Null);
                 if receipt.get("outcome").and_then(Value::as_str) == Some("success") {
@@ -195,10 +229,27 @@ impl ChainClient {
                 return Err(rejected("failed", &receipt));
             }
             if started.elapsed() > timeout {
-                return Err(ChainError::Timeout(hash));
+                return Err(ChainError::Timeout(hash.to_owned()));
             }
+            on_wait(started.elapsed());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Signs `call` with `key` at its next nonce, submits it and waits until it is final;
+    /// returns the receipt. A transaction that would fail is not sent.
+    pub async fn submit(
+        &self,
+        key: &Keypair,
+        call: Call,
+        timeout: Duration,
+    ) -> Result<Value, ChainError> {
+        let prepared = self.prepare(key, call).await?;
+        if !prepared.would_succeed() {
+            return Err(rejected("would fail", &prepared.dry_run));
+        }
+        let hash = self.send(&prepared).await?;
+        self.wait_final(&hash, timeout, |_| {}).await
     }
 
     /// Publishes where `hotkey` serves on subnet `netuid`.

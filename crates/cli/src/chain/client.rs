@@ -2,16 +2,13 @@
 
 use crate::exit::Failure;
 use clap::Args;
-use jsonrpsee::{
-    core::{client::ClientT, ClientError},
-    http_client::{HttpClient, HttpClientBuilder},
-};
 use serde_json::Value;
 use std::{
     io::{IsTerminal, Write},
-    time::{Duration, Instant},
+    time::Duration,
 };
 use tao_primitives::AccountId;
+use tao_sdk::chain::{ChainClient, ChainError};
 use tao_types::{Call, Hash};
 use tao_wallet::Keypair;
 
@@ -84,10 +81,10 @@ impl EndpointArgs {
     }
 }
 
-/// A connection to one node.
+/// A connection to one node (the SDK's chain client, driven synchronously).
 pub struct Client {
     url: String,
-    http: HttpClient,
+    chain: ChainClient,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -98,38 +95,35 @@ impl Client {
             .enable_all()
             .build()
             .map_err(|e| Failure::network(format!("cannot start the I/O runtime: {e}")))?;
-        let http = {
+        let chain = {
             let _guard = runtime.enter();
-            HttpClientBuilder::default()
-                .request_timeout(Duration::from_secs(30))
-                .build(&url)
+            ChainClient::new(&url)
                 .map_err(|e| Failure::user(format!("bad endpoint {url:?}: {e}")))?
         };
-        Ok(Self { url, http, runtime })
+        Ok(Self { url, chain, runtime })
+    }
+
+    /// A failure as the CLI reports it (user, chain or network) for a chain client error.
+    fn failure(&self, error: ChainError) -> Failure {
+        match error {
+            ChainError::Rpc { code: -32602 | -32004, message } => Failure::user(message),
+            ChainError::Transaction(message) => {
+                Failure::chain(format!("the node refused the transaction: {message}"))
+            }
+            ChainError::Rpc { message, .. } => {
+                Failure::network(format!("the node answered an error: {message}"))
+            }
+            ChainError::Node(e) => {
+                Failure::network(format!("cannot reach the node at {}: {e}", self.url))
+                    .hint("start one with `tao-node --dev`, or give another with --endpoint URL")
+            }
+            other => Failure::network(other.to_string()),
+        }
     }
 
     /// Calls `method` with positional `params`.
     pub fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, Failure> {
-        let mut array = jsonrpsee::core::params::ArrayParams::new();
-        for p in params {
-            array
-                .insert(p)
-                .map_err(|e| Failure::network(format!("cannot encode parameters: {e}")))?;
-        }
-        let result: Result<Value, ClientError> =
-            self.runtime.block_on(self.http.request(method, array));
-        result.map_err(|e| match e {
-            ClientError::Call(err) if err.code() == -32602 => Failure::user(err.message()),
-            ClientError::Call(err) if err.code() == -32010 => {
-                Failure::chain(format!("the node refused the transaction: {}", err.message()))
-            }
-            ClientError::Call(err) if err.code() == -32004 => Failure::user(err.message()),
-            ClientError::Call(err) => {
-                Failure::network(format!("the node answered an error: {}", err.message()))
-            }
-            other => Failure::network(format!("cannot reach the node at {}: {other}", self.url))
-                .hint("start one with `tao-node --dev`, or give another with --endpoint URL"),
-        })
+        self.runtime.block_on(self.chain.call(method, params)).map_err(|e| self.failure(e))
     }
 
     /// Calls a method without parameters.
@@ -172,23 +166,23 @@ pub fn send(
     summary: &str,
     args: &SendArgs,
 ) -> Result<Value, Failure> {
-    let signer = key.account();
-    let genesis = client.get("tao_genesisHash")?;
-    let genesis = parse_hash(genesis.as_str().unwrap_or_default())?;
-    let account = client.call("tao_accountInfo", vec![Value::from(signer.to_ss58())])?;
-    // After the signer's pending transactions, so back-to-back `--no-wait` sends queue up.
-    let nonce = field_u64(&account, "next_nonce").or_else(|_| field_u64(&account, "nonce"))?;
-    let hex = tao_sdk::chain::sign_transaction(key, genesis, nonce, call)
-        .ok_or_else(|| Failure::user("this key has no secret part (a public key only)"))?;
-
+    let prepared =
+        client.runtime.block_on(client.chain.prepare(key, call)).map_err(|e| match e {
+            ChainError::Transaction(m) if m.contains("no secret") => {
+                Failure::user("this key has no secret part (a public key only)")
+            }
+            other => client.failure(other),
+        })?;
     // Every transaction is tried first: one that would fail is not sent (so it costs nothing).
-    let receipt = client.call("tao_dryRun", vec![Value::from(hex.clone())])?;
     if args.dry_run {
-        return Ok(serde_json::json!({"dry_run": true, "receipt": receipt}));
+        return Ok(serde_json::json!({"dry_run": true, "receipt": prepared.dry_run}));
     }
-    if receipt.get("outcome").and_then(Value::as_str) != Some("success") {
-        let why =
-            receipt.pointer("/error/message").and_then(Value::as_str).unwrap_or("unknown reason");
+    if !prepared.would_succeed() {
+        let why = prepared
+            .dry_run
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown reason");
         return Err(Failure::chain(format!(
             "the transaction would fail: {why}; nothing was submitted"
         )));
@@ -196,8 +190,8 @@ pub fn send(
     if !args.yes && std::io::stdin().is_terminal() && !confirm(summary)? {
         return Err(Failure::user("cancelled"));
     }
-    let hash = client.call("tao_submitTransaction", vec![Value::from(hex)])?;
-    let hash = hash.as_str().unwrap_or_default().to_owned();
+    let hash =
+        client.runtime.block_on(client.chain.send(&prepared)).map_err(|e| client.failure(e))?;
     if args.no_wait {
         return Ok(serde_json::json!({"status": "pending", "tx_hash": hash}));
     }
@@ -214,52 +208,43 @@ fn confirm(summary: &str) -> Result<bool, Failure> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
-/// Polls until the transaction is final; shows a progress line on a terminal.
+/// Waits until the transaction is final; shows a progress line on a terminal.
 fn wait_final(client: &Client, hash: &str, timeout: Duration) -> Result<Value, Failure> {
-    let started = Instant::now();
     let show = std::io::stderr().is_terminal();
     let frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
     let mut frame = 0;
-    loop {
-        let status = client.call("tao_transactionStatus", vec![Value::from(hash)])?;
-        if status.get("status").and_then(Value::as_str) == Some("finalized") {
-            if show {
-                eprint!("\r\x1b[2K");
-            }
-            let receipt = status.get("receipt").cloned().unwrap_or(Value::Null);
-            return match receipt.get("outcome").and_then(Value::as_str) {
-                Some("success") => Ok(receipt),
-                _ => {
-                    let why = receipt
-                        .pointer("/error/message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("unknown reason")
-                        .to_owned();
-                    let block = receipt.get("block").and_then(Value::as_u64).unwrap_or(0);
-                    Err(Failure::chain(format!(
-                        "the transaction failed in block #{block}: {why} (the fee was charged)"
-                    )))
-                }
-            };
-        }
-        if started.elapsed() > timeout {
-            return Err(Failure::network(format!(
-                "transaction {hash} not final after {}s",
-                timeout.as_secs()
-            ))
-            .hint(format!("check later with `tao chain tx {hash}`")));
-        }
+    let spinner = |waited: Duration| {
         if show {
             eprint!(
                 "\r{} waiting for finality… {:.1}s",
                 frames[frame % frames.len()],
-                started.elapsed().as_secs_f32()
+                waited.as_secs_f32()
             );
             let _ = std::io::stderr().flush();
             frame += 1;
         }
-        std::thread::sleep(Duration::from_millis(100));
+    };
+    let outcome = client.runtime.block_on(client.chain.wait_final(hash, timeout, spinner));
+    if show {
+        eprint!("\r\x1b[2K");
     }
+    outcome.map_err(|e| match e {
+        ChainError::Rejected { message, .. } => {
+            let block = client
+                .call("tao_transactionStatus", vec![Value::from(hash)])
+                .ok()
+                .and_then(|s| s.pointer("/receipt/block").and_then(Value::as_u64))
+                .unwrap_or(0);
+            Failure::chain(format!(
+                "the transaction failed in block #{block}: {message} (the fee was charged)"
+            ))
+        }
+        ChainError::Timeout(_) => {
+            Failure::network(format!("transaction {hash} not final after {}s", timeout.as_secs()))
+                .hint(format!("check later with `tao chain tx {hash}`"))
+        }
+        other => client.failure(other),
+    })
 }
 
 /// Parses a 32-byte hash.
