@@ -397,7 +397,7 @@ async fn wait_for_node(chain: &ChainClient, pid: u32, log: &Path) -> Result<(), 
 fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
     if args.validators != 1 {
         return Err(Failure::user("--validators: only 1 chain validator is supported today")
-            .hint("multi-validator BFT consensus (issue 5) is not built yet; subnet validators are --subnet-validators"));
+            .hint("multi-validator BFT consensus is not built yet (docs/consensus-plan.md); subnet validators are --subnet-validators"));
     }
     if args.miners.is_empty() || args.subnet_validators == 0 {
         return Err(Failure::user("a subnet needs at least one miner and one validator"));
