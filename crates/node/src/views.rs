@@ -38,7 +38,7 @@ pub fn metagraph(state: &State, netuid: NetUid) -> Option<Value> {
         "last_update": col(&|n| json!(n.last_update.get())),
         "block_at_registration": col(&|n| json!(n.block_at_registration.get())),
         "axons": col(&|n| match n.axon {
-            Some((block, a)) => json!({"block": block.get(), "version": a.version, "ip": ip_text(a.ip, a.ip_type), "port": a.port,
+            Some((block, a)) => json!({"block": block.get(), "version": a.version, "ip": a.ip_addr().to_string(), "port": a.port,
                                        "ip_type": a.ip_type.number(), "protocol": a.protocol}),
             None => Value::Null,
         }),
@@ -64,12 +64,4 @@ fn hyperparameters(info: &tao_runtime::SubnetInfo) -> Value {
         "yuma_version": if p.yuma3 { 3 } else { 2 }, "transfers_enabled": p.transfers_enabled,
         "owner_cut_enabled": p.owner_cut_enabled, "fee_rate": info.fee_rate,
     })
-}
-
-/// An axon's address as text (IPv4 in the low 32 bits, or IPv6).
-fn ip_text(ip: u128, ip_type: tao_types::IpType) -> String {
-    match (ip_type, u32::try_from(ip)) {
-        (tao_types::IpType::V4, Ok(v4)) => std::net::Ipv4Addr::from(v4).to_string(),
-        _ => std::net::Ipv6Addr::from(ip).to_string(),
-    }
 }

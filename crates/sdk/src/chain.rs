@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 use tao_primitives::NetUid;
-use tao_types::{AxonInfo, Call, Hash, IpType, Signature, SignedTransaction, Transaction};
+use tao_types::{AxonInfo, Call, Hash, Signature, SignedTransaction, Transaction};
 use tao_wallet::Keypair;
 
 /// Why a chain call failed.
@@ -259,11 +259,7 @@ impl ChainClient {
         netuid: u16,
         addr: SocketAddr,
     ) -> Result<Value, ChainError> {
-        let (ip, ip_type) = match addr.ip() {
-            IpAddr::V4(v4) => (u128::from(u32::from(v4)), IpType::V4),
-            IpAddr::V6(v6) => (u128::from(v6), IpType::V6),
-        };
-        let axon = AxonInfo { version: 1, ip, port: addr.port(), ip_type, protocol: 4 };
+        let axon = AxonInfo::new(addr.ip(), addr.port());
         self.submit(
             hotkey,
             Call::ServeAxon { netuid: NetUid::new(netuid), axon },

@@ -46,6 +46,25 @@ pub struct AxonInfo {
     pub protocol: u8,
 }
 
+impl AxonInfo {
+    /// An HTTP axon (version 1, protocol 4) at `ip:port`.
+    pub fn new(ip: std::net::IpAddr, port: u16) -> Self {
+        let (ip, ip_type) = match ip {
+            std::net::IpAddr::V4(v4) => (u128::from(u32::from(v4)), IpType::V4),
+            std::net::IpAddr::V6(v6) => (u128::from(v6), IpType::V6),
+        };
+        Self { version: 1, ip, port, ip_type, protocol: 4 }
+    }
+
+    /// The address as an `IpAddr` (an IPv4 type with an IP above 32 bits reads as IPv6).
+    pub fn ip_addr(&self) -> std::net::IpAddr {
+        match (self.ip_type, u32::try_from(self.ip)) {
+            (IpType::V4, Ok(v4)) => std::net::Ipv4Addr::from(v4).into(),
+            _ => std::net::Ipv6Addr::from(self.ip).into(),
+        }
+    }
+}
+
 /// Who may set a subnet hyperparameter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Setter {
@@ -590,6 +609,17 @@ pub fn weights_commit_hash(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn axon_addresses_round_trip() {
+        for ip in ["127.0.0.1", "203.0.113.7", "::1", "2001:db8::8"] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            let axon = AxonInfo::new(ip, 8091);
+            assert_eq!((axon.ip_addr(), axon.port, axon.version, axon.protocol), (ip, 8091, 1, 4));
+            assert_eq!(axon.ip_type, if ip.is_ipv4() { IpType::V4 } else { IpType::V6 });
+        }
+        assert_eq!(AxonInfo::new("10.0.0.2".parse().unwrap(), 1).ip, 0x0a00_0002);
+    }
 
     #[test]
     fn every_name_parses_back_to_itself() {

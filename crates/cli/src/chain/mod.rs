@@ -23,7 +23,7 @@ use client::{field_u64, parse_account, send, Client, EndpointArgs, SendArgs};
 use serde_json::{json, Value};
 use std::net::IpAddr;
 use tao_primitives::{AccountId, AlphaRao, NetUid, Rao};
-use tao_types::{AxonInfo, Call, Existence, Hyperparameter, IpType};
+use tao_types::{AxonInfo, Call, Existence, Hyperparameter};
 use tao_wallet::{Keypair, Wallet};
 
 /// What a chain command needs besides its own arguments.
@@ -806,16 +806,9 @@ pub struct AxonServeArgs {
 /// Runs a `tao axon` command.
 pub fn axon(ctx: &Context<'_>, command: AxonCommand) -> Result<(), Failure> {
     let AxonCommand::Serve(a) = command;
-    let (ip, ip_type) = match a.ip {
-        IpAddr::V4(v4) => (u128::from(u32::from(v4)), IpType::V4),
-        IpAddr::V6(v6) => (u128::from(v6), IpType::V6),
-    };
     let key = ctx.hotkey()?;
     let client = ctx.client()?;
-    let call = Call::ServeAxon {
-        netuid: netuid(a.netuid),
-        axon: AxonInfo { version: 1, ip, port: a.port, ip_type, protocol: 4 },
-    };
+    let call = Call::ServeAxon { netuid: netuid(a.netuid), axon: AxonInfo::new(a.ip, a.port) };
     let summary = format!("Serve {} at {}:{} on subnet {}", key.ss58(), a.ip, a.port, a.netuid);
     let result = send(&client, &key, call, &summary, &a.send)?;
     ctx.report_tx("axon serve", &result);
