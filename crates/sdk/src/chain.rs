@@ -341,6 +341,23 @@ impl Heads {
     }
 }
 
+/// A fresh random salt (8 × u16, as the Python SDK uses) and the commit hash of these
+/// weights under it: what a weights commit sends, and what its reveal must repeat.
+pub fn weights_commitment(
+    hotkey: &Keypair,
+    netuid: NetUid,
+    uids: &[u16],
+    values: &[u16],
+    version_key: u64,
+) -> Result<(Vec<u16>, [u8; 32]), String> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
+    let salt: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let hash =
+        tao_types::weights_commit_hash(&hotkey.account(), netuid, uids, values, &salt, version_key);
+    Ok((salt, hash))
+}
+
 /// What [`WeightSetter`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WeightsOutcome {
@@ -421,18 +438,8 @@ impl WeightSetter {
         if self.pending.is_some() {
             return Ok(WeightsOutcome::Waiting);
         }
-        let mut bytes = [0u8; 16];
-        getrandom::getrandom(&mut bytes).map_err(|e| ChainError::Transaction(e.to_string()))?;
-        let salt: Vec<u16> =
-            bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        let commit_hash = tao_types::weights_commit_hash(
-            &hotkey.account(),
-            netuid,
-            &uids,
-            &values,
-            &salt,
-            version_key,
-        );
+        let (salt, commit_hash) = weights_commitment(hotkey, netuid, &uids, &values, version_key)
+            .map_err(ChainError::Transaction)?;
         let receipt = chain
             .submit(hotkey, Call::CommitWeights { netuid, commit_hash }, Duration::from_secs(60))
             .await?;

@@ -236,18 +236,10 @@ fn commit(
         return Err(Failure::user("--no-wait cannot be used with commits")
             .hint("the reveal data is kept once the commit is final, so the CLI waits for it"));
     }
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).map_err(|e| Failure::user(format!("no randomness: {e}")))?;
-    let salt: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
     let version_key = version(a, params);
-    let hash = tao_types::weights_commit_hash(
-        &key.account(),
-        netuid(a.netuid),
-        &a.uids,
-        &a.weights,
-        &salt,
-        version_key,
-    );
+    let (salt, hash) =
+        tao_sdk::chain::weights_commitment(key, netuid(a.netuid), &a.uids, &a.weights, version_key)
+            .map_err(Failure::user)?;
     let call = Call::CommitWeights { netuid: netuid(a.netuid), commit_hash: hash };
     let summary = format!("Commit weights of {} on subnet {}", key.ss58(), a.netuid);
     let result = send(client, key, call, &summary, &a.send)?;
