@@ -253,11 +253,7 @@ async fn produce_blocks(node: Arc<rpc::Node>, block_time: Duration) -> Result<()
     loop {
         ticks.tick().await;
         let started = std::time::Instant::now();
-        let produced = {
-            let mut chain =
-                node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
-            chain.produce(now_ms())
-        };
+        let produced = locked(&node)?.produce(now_ms());
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         match produced {
             Ok((block, outcome)) => {
@@ -289,75 +285,97 @@ async fn produce_blocks(node: Arc<rpc::Node>, block_time: Duration) -> Result<()
     }
 }
 
+/// The chain, locked.
+fn locked(node: &rpc::Node) -> Result<std::sync::MutexGuard<'_, chain::Chain>> {
+    node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))
+}
+
+/// Why a follower's sync step stopped early.
+enum SyncError {
+    /// Following cannot go on: another chain, or a block that does not verify.
+    Fatal(anyhow::Error),
+    /// Worth retrying: the upstream is unreachable or answered oddly.
+    Retry(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for SyncError {
+    fn from(e: E) -> Self {
+        Self::Retry(e.into())
+    }
+}
+
 /// A follower: imports the blocks of `upstream` in order, re-executing each and checking
 /// its state root, and announces them as its own heads. Unreachable upstreams are retried;
 /// a block that does not verify stops the node (it will not follow a chain it cannot check).
 async fn follow_blocks(node: Arc<rpc::Node>, upstream: String, poll: Duration) -> Result<()> {
-    use jsonrpsee::core::client::ClientT;
     let client = jsonrpsee::http_client::HttpClientBuilder::default()
         .request_timeout(Duration::from_secs(10))
         .build(&upstream)
         .with_context(|| format!("--follow {upstream}"))?;
-    let ours =
-        node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?.state.genesis_hash();
     let mut checked_genesis = false;
     let mut backoff = Duration::from_millis(200);
     loop {
-        let step: Result<usize> = async {
-            if !checked_genesis {
-                let theirs: String = client.request("tao_genesisHash", jsonrpsee::rpc_params![]).await?;
-                if theirs != ours.to_string() {
-                    bail!("{upstream} runs another chain (genesis {theirs}, ours {ours}): give the same --dev/--genesis");
-                }
-                checked_genesis = true;
-            }
-            let head: serde_json::Value = client.request("tao_chainHead", jsonrpsee::rpc_params![]).await?;
-            let theirs = head["number"].as_u64().context("upstream head without a number")?;
-            let mut imported = 0;
-            loop {
-                let next = node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?.head.number.get() + 1;
-                if next > theirs || imported >= 500 {
-                    return Ok(imported);
-                }
-                let raw: String = client.request("tao_getBlockRaw", jsonrpsee::rpc_params![next]).await?;
-                let bytes = tao_primitives::hex::decode(&raw).map_err(|e| anyhow::anyhow!("block {next}: {e}"))?;
-                if bytes.len() > 64 * 1024 * 1024 {
-                    bail!("block {next} is implausibly large");
-                }
-                let block = <tao_types::Block as codec::Decode>::decode(&mut &bytes[..])
-                    .map_err(|e| anyhow::anyhow!("block {next} does not decode: {e}"))?;
-                let started = std::time::Instant::now();
-                let outcome = {
-                    let mut chain = node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
-                    chain.import(block.clone()).map_err(|e| anyhow::anyhow!("VERIFY: {e:#}"))?
-                };
-                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-                node.metrics.block(micros, block.transactions.len() as u64);
-                let _ = node.events.send(rpc::events_json(&block, &outcome));
-                let _ = node.heads.send(rpc::header_json(&block.header));
-                imported += 1;
-            }
-        }
-        .await;
-        match step {
+        match sync_step(&node, &client, &upstream, &mut checked_genesis).await {
             Ok(0) => tokio::time::sleep(poll.min(Duration::from_millis(250))).await,
             Ok(n) => {
                 tracing::debug!(imported = n, "synced");
                 backoff = Duration::from_millis(200);
             }
-            Err(e)
-                if e.to_string().starts_with("VERIFY")
-                    || e.to_string().contains("another chain") =>
-            {
+            Err(SyncError::Fatal(e)) => {
                 error!("{e:#}");
                 return Err(e);
             }
-            Err(e) => {
+            Err(SyncError::Retry(e)) => {
                 warn!("following {upstream}: {e:#}; retrying in {backoff:?}");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+/// Checks the upstream's genesis once, then imports up to 500 of its blocks beyond our head;
+/// returns how many.
+async fn sync_step(
+    node: &rpc::Node,
+    client: &jsonrpsee::http_client::HttpClient,
+    upstream: &str,
+    checked_genesis: &mut bool,
+) -> Result<usize, SyncError> {
+    use jsonrpsee::{core::client::ClientT, rpc_params};
+    if !*checked_genesis {
+        let theirs: String = client.request("tao_genesisHash", rpc_params![]).await?;
+        let ours = locked(node)?.state.genesis_hash();
+        if theirs != ours.to_string() {
+            return Err(SyncError::Fatal(anyhow::anyhow!(
+                "{upstream} runs another chain (genesis {theirs}, ours {ours}): give the same --dev/--genesis"
+            )));
+        }
+        *checked_genesis = true;
+    }
+    let head: serde_json::Value = client.request("tao_chainHead", rpc_params![]).await?;
+    let theirs = head["number"].as_u64().context("upstream head without a number")?;
+    let mut imported = 0;
+    loop {
+        let next = locked(node)?.head.number.get() + 1;
+        if next > theirs || imported >= 500 {
+            return Ok(imported);
+        }
+        let raw: String = client.request("tao_getBlockRaw", rpc_params![next]).await?;
+        let bytes =
+            tao_primitives::hex::decode(&raw).map_err(|e| anyhow::anyhow!("block {next}: {e}"))?;
+        if bytes.len() > 64 * 1024 * 1024 {
+            return Err(anyhow::anyhow!("block {next} is implausibly large").into());
+        }
+        let block = <tao_types::Block as codec::Decode>::decode(&mut &bytes[..])
+            .map_err(|e| anyhow::anyhow!("block {next} does not decode: {e}"))?;
+        let started = std::time::Instant::now();
+        let outcome = locked(node)?.import(block.clone()).map_err(SyncError::Fatal)?;
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        node.metrics.block(micros, block.transactions.len() as u64);
+        let _ = node.events.send(rpc::events_json(&block, &outcome));
+        let _ = node.heads.send(rpc::header_json(&block.header));
+        imported += 1;
     }
 }
 
