@@ -5,28 +5,15 @@
 
 use serde_json::{json, Value};
 use std::{
-    net::{SocketAddr, TcpListener},
     path::PathBuf,
-    process::{Child, Command, Output, Stdio},
+    process::{Command, Output, Stdio},
     time::{Duration, Instant},
 };
-
-/// The `tao-node` binary, built beside `tao` (built here if a narrower build skipped it).
-fn node_binary() -> PathBuf {
-    let tao = PathBuf::from(env!("CARGO_BIN_EXE_tao"));
-    let node = tao.with_file_name(format!("tao-node{}", std::env::consts::EXE_SUFFIX));
-    if !node.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "tao-node", "--bin", "tao-node"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building tao-node");
-    }
-    node
-}
+use tao_testkit::DevNode;
 
 struct Net {
-    node: Child,
+    /// Stopped (and its directory removed) when the network is dropped.
+    _node: DevNode,
     endpoint: String,
     wallets: PathBuf,
     base: PathBuf,
@@ -36,21 +23,9 @@ impl Net {
     fn start(tag: &str) -> Self {
         let root = std::env::temp_dir().join(format!("tao-cli-chain-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        let addr: SocketAddr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        let node = Command::new(node_binary())
-            .args(["--dev", "--block-time-ms", "100", "--rpc-addr", &addr.to_string()])
-            .arg("--base-path")
-            .arg(root.join("node"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let net = Self {
-            node,
-            endpoint: format!("http://{addr}"),
-            wallets: root.join("wallets"),
-            base: root,
-        };
+        let node = DevNode::start(&format!("cli-{tag}"));
+        let net =
+            Self { endpoint: node.url(), _node: node, wallets: root.join("wallets"), base: root };
         let started = Instant::now();
         while !net.tao(&["chain", "head"]).status.success() {
             assert!(started.elapsed() < Duration::from_secs(30), "node did not start");
@@ -124,8 +99,6 @@ impl Net {
 
 impl Drop for Net {
     fn drop(&mut self) {
-        let _ = self.node.kill();
-        let _ = self.node.wait();
         let _ = std::fs::remove_dir_all(&self.base);
     }
 }

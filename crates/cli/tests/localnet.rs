@@ -9,7 +9,6 @@
 
 use serde_json::{json, Value};
 use std::{
-    net::TcpListener,
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
     sync::Mutex,
@@ -24,16 +23,8 @@ const MINERS: [&str; 3] = ["unigram", "trigram", "6-gram"];
 
 /// Builds `tao-node` and `textpred` beside `tao` when a narrower build skipped them.
 fn siblings() {
-    let tao = PathBuf::from(env!("CARGO_BIN_EXE_tao"));
-    for (package, bin) in [("tao-node", "tao-node"), ("tao-textpred", "textpred")] {
-        if !tao.with_file_name(bin).exists() {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-p", package, "--bin", bin])
-                .status()
-                .unwrap();
-            assert!(status.success(), "building {bin}");
-        }
-    }
+    tao_testkit::binary("tao-node", "tao-node");
+    tao_testkit::binary("tao-textpred", "textpred");
 }
 
 fn tao(dir: &Path, args: &[&str]) -> Output {
@@ -133,7 +124,7 @@ fn a_local_network_pays_miners_by_the_quality_of_their_models() {
     siblings();
     let dir = std::env::temp_dir().join(format!("tao-localnet-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = tao_testkit::free_addr().port();
     let network = Network(dir.clone());
     let up = [
         "localnet",

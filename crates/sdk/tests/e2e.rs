@@ -4,9 +4,6 @@
 
 use serde_json::{json, Map, Value};
 use std::{
-    net::TcpListener,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -19,44 +16,10 @@ use tao_sdk::{
 use tao_types::{Call, Hyperparameter};
 use tao_wallet::Keypair;
 
-/// `tao-node`, built beside this test's executable (built here if a narrower build skipped it).
-fn node_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf();
-    let node = dir.join(format!("tao-node{}", std::env::consts::EXE_SUFFIX));
-    if !node.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "tao-node", "--bin", "tao-node"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building tao-node");
-    }
-    node
-}
-
-struct Node(Child, PathBuf);
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        let _ = std::fs::remove_dir_all(&self.1);
-    }
-}
-
 #[test]
 fn a_miner_and_a_validator_on_the_sdk() {
-    let base = std::env::temp_dir().join(format!("tao-sdk-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
-    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let child = Command::new(node_binary())
-        .args(["--dev", "--block-time-ms", "100", "--rpc-addr", &addr.to_string()])
-        .arg("--base-path")
-        .arg(&base)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _node = Node(child, base);
+    let node = tao_testkit::DevNode::start("sdk-e2e");
+    let addr = node.addr;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let chain = {
