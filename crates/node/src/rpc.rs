@@ -3,7 +3,7 @@
 //! Values are JSON at this boundary only: amounts are integers in RAO (or alpha units),
 //! accounts SS58, hashes and transactions `0x`-hex.
 
-use crate::{chain::Chain, mempool::SubmitError};
+use crate::chain::Chain;
 use jsonrpsee::{
     core::SubscriptionResult,
     types::{ErrorObject, ErrorObjectOwned, Params},
@@ -128,6 +128,17 @@ fn decode_tx(hex: &str) -> Result<SignedTransaction, ErrorObjectOwned> {
     SignedTransaction::decode_bounded(&bytes).map_err(|e| bad_params(e.to_string()))
 }
 
+/// Decodes a submitted transaction and admits it to the pool (a follower refuses it,
+/// naming the node it follows); `-32010` with the reason otherwise.
+fn admit(node: &Node, hex: &str) -> Result<Hash, ErrorObjectOwned> {
+    let tx = decode_tx(hex)?;
+    if let Some(upstream) = &node.follows {
+        let message = format!("this node follows {upstream} and produces no blocks; submit there");
+        return Err(error(codes::TX_REJECTED, message));
+    }
+    lock(node)?.submit(tx).map_err(|e| error(codes::TX_REJECTED, e.to_string()))
+}
+
 type Rpc = RpcModule<Arc<Node>>;
 
 fn lock(node: &Node) -> Result<std::sync::MutexGuard<'_, Chain>, ErrorObjectOwned> {
@@ -184,19 +195,7 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
         "tao_submitTransaction",
         |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
             let hex: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
-            let tx = decode_tx(&hex)?;
-            if let Some(upstream) = &node.follows {
-                return Err(error(
-                    codes::TX_REJECTED,
-                    format!("this node follows {upstream} and produces no blocks; submit there"),
-                ));
-            }
-            let mut chain = lock(node)?;
-            match chain.submit(tx) {
-                Ok(hash) => Ok(json!(hash.to_string())),
-                Err(e @ SubmitError::AlreadyKnown) => Err(error(codes::TX_REJECTED, e.to_string())),
-                Err(e) => Err(error(codes::TX_REJECTED, e.to_string())),
-            }
+            Ok(json!(admit(node, &hex)?.to_string()))
         },
     )?;
     rpc.register_method("tao_transactionStatus", |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
@@ -344,16 +343,9 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
             .parse()
             .or_else(|_| params.one::<String>().map(|h| (h, None)))
             .map_err(|e| bad_params(e.message().to_owned()))?;
-        let tx = decode_tx(&hex)?;
-        if let Some(upstream) = &node.follows {
-            return Err(error(codes::TX_REJECTED, format!("this node follows {upstream} and produces no blocks; submit there")));
-        }
         // Subscribe before submitting, so the block that includes it cannot be missed.
         let mut heads = node.heads.subscribe();
-        let hash = {
-            let mut chain = lock(&node)?;
-            chain.submit(tx).map_err(|e| error(codes::TX_REJECTED, e.to_string()))?
-        };
+        let hash = admit(&node, &hex)?;
         let deadline = tokio::time::Instant::now()
             + std::time::Duration::from_millis(timeout_ms.unwrap_or(60_000).min(600_000));
         loop {
