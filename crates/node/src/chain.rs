@@ -24,6 +24,8 @@ pub struct Chain {
     pub store: Store,
     /// Pending transactions.
     pub mempool: Mempool,
+    /// The genesis block's header.
+    genesis: Header,
 }
 
 /// The genesis header of a genesis state.
@@ -54,7 +56,8 @@ impl Chain {
             None => store.set_meta("genesis", &config_bytes)?,
         }
         let mut state = genesis(config).context("genesis config")?;
-        let mut head = genesis_header(&state);
+        let genesis = genesis_header(&state);
+        let mut head = genesis.clone();
         let blocks = store.len()?;
         for number in 1..=blocks {
             let block = store
@@ -69,43 +72,31 @@ impl Chain {
             }
             head = block.header;
         }
-        Ok(Self { state, head, store, mempool: Mempool::new(20_000) })
+        Ok(Self { state, head, store, mempool: Mempool::new(20_000), genesis })
     }
 
-    /// Imports the next block produced elsewhere (a follower's sync): it must extend the
-    /// head, its transactions must match its transactions root, and executing them must
-    /// reproduce its state root. Committed durably before the head moves.
+    /// The genesis block's header (its hash is the chain's identity in consensus).
+    pub fn genesis_header(&self) -> &Header {
+        &self.genesis
+    }
+
+    /// Imports the next block produced elsewhere (a follower's sync, a finalized block): it
+    /// must extend the head and verify (see [`check_block`]). Committed durably before the
+    /// head moves.
     pub fn import(&mut self, block: Block) -> Result<BlockOutcome> {
-        let expected = self.head.number.next().context("block number overflow")?;
-        if block.header.number != expected {
-            bail!(
-                "block {} does not follow the head {}",
-                block.header.number.get(),
-                self.head.number.get()
-            );
-        }
-        if block.header.parent_hash != self.head.hash() {
-            bail!("block {} does not build on our head (a different chain?)", expected.get());
-        }
-        if block.header.transactions_root != transactions_root(&block.transactions) {
-            bail!("block {}: its transactions do not match its transactions root", expected.get());
-        }
-        let mut next = self.state.clone();
-        let context = BlockContext { number: expected, parent_hash: block.header.parent_hash };
-        let outcome = execute_block(&mut next, &context, &block.transactions)?;
-        if outcome.state_root != block.header.state_root {
-            bail!(
-                "block {}: executing it gives state root {}, not the header's {}",
-                expected.get(),
-                outcome.state_root,
-                block.header.state_root
-            );
-        }
+        let (next, outcome) = check_block(&self.head, &self.state, &block)?;
+        self.commit(block, next, outcome.clone())?;
+        Ok(outcome)
+    }
+
+    /// Makes an executed block the head: stored durably (block and receipts) first, then the
+    /// state and head move and the pool drops what the block used.
+    pub fn commit(&mut self, block: Block, state: State, outcome: BlockOutcome) -> Result<()> {
         self.store.commit_block(&block, &outcome.receipts)?;
-        self.state = next;
+        self.state = state;
         self.head = block.header;
         self.mempool.prune(&self.state);
-        Ok(outcome)
+        Ok(())
     }
 
     /// Admits a transaction to the pool.
@@ -116,38 +107,80 @@ impl Chain {
     /// Produces, executes and durably commits the next block; returns it with its outcome.
     pub fn produce(&mut self, timestamp_ms: u64) -> Result<(Block, BlockOutcome)> {
         let transactions = self.mempool.ready(&self.state, MAX_BLOCK_TRANSACTIONS);
-        let number = self.head.number.next().context("block number overflow")?;
-        let parent_hash = self.head.hash();
-        let mut next = self.state.clone();
-        let outcome =
-            execute_block(&mut next, &BlockContext { number, parent_hash }, &transactions)?;
-        // Only transactions that were executed (not skipped as invalid) go in the block.
-        let included: Vec<SignedTransaction> = transactions
-            .into_iter()
-            .zip(&outcome.receipts)
-            .filter(|(_, r)| !matches!(r.outcome, tao_types::Outcome::Invalid(_)))
-            .map(|(tx, _)| tx)
-            .collect();
-        let (next, outcome) = if included.len() == outcome.receipts.len() {
-            (next, outcome)
-        } else {
-            let mut again = self.state.clone();
-            let outcome =
-                execute_block(&mut again, &BlockContext { number, parent_hash }, &included)?;
-            (again, outcome)
-        };
-        let header = Header {
-            number,
-            parent_hash,
-            state_root: outcome.state_root,
-            transactions_root: transactions_root(&included),
-            timestamp_ms,
-        };
-        let block = Block { header, transactions: included };
-        self.store.commit_block(&block, &outcome.receipts)?;
-        self.state = next;
-        self.head = block.header.clone();
-        self.mempool.prune(&self.state);
+        let (block, next, outcome) =
+            build_block(&self.head, &self.state, transactions, timestamp_ms)?;
+        self.commit(block.clone(), next, outcome.clone())?;
         Ok((block, outcome))
     }
+}
+
+/// Builds the block after `parent` (whose post-state is `state`) from `transactions`:
+/// executes them, keeps only those that executed (not skipped as invalid), and returns the
+/// block with its post-state and outcome. Nothing is stored.
+pub fn build_block(
+    parent: &Header,
+    state: &State,
+    transactions: Vec<SignedTransaction>,
+    timestamp_ms: u64,
+) -> Result<(Block, State, BlockOutcome)> {
+    let number = parent.number.next().context("block number overflow")?;
+    let parent_hash = parent.hash();
+    let mut next = state.clone();
+    let outcome = execute_block(&mut next, &BlockContext { number, parent_hash }, &transactions)?;
+    let included: Vec<SignedTransaction> = transactions
+        .into_iter()
+        .zip(&outcome.receipts)
+        .filter(|(_, r)| !matches!(r.outcome, tao_types::Outcome::Invalid(_)))
+        .map(|(tx, _)| tx)
+        .collect();
+    let (next, outcome) = if included.len() == outcome.receipts.len() {
+        (next, outcome)
+    } else {
+        let mut again = state.clone();
+        let outcome = execute_block(&mut again, &BlockContext { number, parent_hash }, &included)?;
+        (again, outcome)
+    };
+    let header = Header {
+        number,
+        parent_hash,
+        state_root: outcome.state_root,
+        transactions_root: transactions_root(&included),
+        timestamp_ms,
+    };
+    Ok((Block { header, transactions: included }, next, outcome))
+}
+
+/// Checks that `block` extends `parent` (whose post-state is `state`): number and parent
+/// hash, transactions root, no timestamp before the parent's, and that executing its
+/// transactions reproduces its state root. Returns the post-state and outcome.
+pub fn check_block(parent: &Header, state: &State, block: &Block) -> Result<(State, BlockOutcome)> {
+    let expected = parent.number.next().context("block number overflow")?;
+    if block.header.number != expected {
+        bail!(
+            "block {} does not follow block {}",
+            block.header.number.get(),
+            parent.number.get()
+        );
+    }
+    if block.header.parent_hash != parent.hash() {
+        bail!("block {} does not build on our head (a different chain?)", expected.get());
+    }
+    if block.header.timestamp_ms < parent.timestamp_ms {
+        bail!("block {}: its timestamp is before its parent's", expected.get());
+    }
+    if block.header.transactions_root != transactions_root(&block.transactions) {
+        bail!("block {}: its transactions do not match its transactions root", expected.get());
+    }
+    let mut next = state.clone();
+    let context = BlockContext { number: expected, parent_hash: block.header.parent_hash };
+    let outcome = execute_block(&mut next, &context, &block.transactions)?;
+    if outcome.state_root != block.header.state_root {
+        bail!(
+            "block {}: executing it gives state root {}, not the header's {}",
+            expected.get(),
+            outcome.state_root,
+            block.header.state_root
+        );
+    }
+    Ok((next, outcome))
 }

@@ -5,25 +5,17 @@
 //! on 127.0.0.1:9944. Every produced block is committed to the on-disk store before it
 //! becomes the head, so a node killed at any moment restarts with every block it announced.
 
-mod chain;
-mod mempool;
-mod metrics;
-mod rpc;
-mod settings;
-mod store;
-mod views;
+use tao_node::{chain, metrics, rpc, settings};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use std::{
     net::SocketAddr,
     path::PathBuf,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
-use tao_types::{GenesisBalance, GenesisConfig, GenesisNeuron, GenesisSubnet};
-use tao_wallet::Keypair;
-use tokio::sync::broadcast;
+use tao_types::GenesisConfig;
 use tracing::{error, info, warn};
 
 #[derive(Parser, Debug)]
@@ -72,45 +64,6 @@ struct Args {
     print_dev_genesis: bool,
 }
 
-/// The development chain's genesis: the well-known dev accounts, Alice as sudo, and one
-/// subnet (netuid 1, tempo 10, owned by Alice) already emitting, with open weights.
-fn dev_genesis() -> Result<GenesisConfig> {
-    const TAO: u64 = 1_000_000_000;
-    let names = ["Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie"];
-    let accounts = names
-        .iter()
-        .map(|name| Ok(Keypair::from_uri(&format!("//{name}"))?.account()))
-        .collect::<Result<Vec<_>>>()?;
-    let alice = accounts[0];
-    let alice_stash = Keypair::from_uri("//Alice//stash")?.account();
-    Ok(GenesisConfig {
-        chain_name: "tao-dev".into(),
-        sudo: Some(alice),
-        balances: accounts
-            .iter()
-            .map(|&account| GenesisBalance {
-                account,
-                rao: tao_primitives::Rao::new(1_000_000 * TAO),
-            })
-            .collect(),
-        authorities: Vec::new(),
-        subnets: vec![GenesisSubnet {
-            owner_coldkey: alice,
-            owner_hotkey: alice_stash,
-            tempo: Some(10),
-            start_emission: true,
-            commit_reveal: Some(false),
-            neurons: Vec::<GenesisNeuron>::new(),
-            // A deep pool, so staking in the demo moves the price by percents, not multiples.
-            pool_tao: Some(10_000 * TAO),
-        }],
-        network_min_lock: Some(100 * TAO),
-        network_rate_limit: Some(1),
-        subnet_limit: None,
-        allow_loopback_axons: true,
-    })
-}
-
 fn default_base_path(chain_name: &str) -> Result<PathBuf> {
     let home = std::env::var_os("HOME").context("HOME is not set; pass --base-path")?;
     Ok(PathBuf::from(home).join(".tao").join("node").join(chain_name))
@@ -133,7 +86,7 @@ fn main() -> std::process::ExitCode {
 fn start() -> Result<()> {
     let args = Args::parse();
     if args.print_dev_genesis {
-        println!("{}", serde_json::to_string_pretty(&dev_genesis()?)?);
+        println!("{}", serde_json::to_string_pretty(&tao_node::dev_genesis()?)?);
         return Ok(());
     }
     let config = match &args.config {
@@ -168,7 +121,7 @@ fn start() -> Result<()> {
             serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a valid genesis config", path.display()))?
         }
-        (None, true) => dev_genesis()?,
+        (None, true) => tao_node::dev_genesis()?,
         (None, false) => bail!("give --dev for a development chain, or --genesis FILE"),
     };
     let block_time = Duration::from_millis(settings.block_time_ms);
@@ -200,15 +153,7 @@ async fn run(
         path = %base_path.display(),
         "chain opened"
     );
-    let (heads, _) = broadcast::channel(64);
-    let (events, _) = broadcast::channel(64);
-    let node = Arc::new(rpc::Node {
-        chain: Mutex::new(chain),
-        heads,
-        events,
-        metrics: metrics::Metrics::default(),
-        follows: settings.follow.clone(),
-    });
+    let node = Arc::new(rpc::Node::new(chain, settings.follow.clone(), None));
     let server = jsonrpsee::server::Server::builder()
         .build(rpc_addr)
         .await

@@ -27,6 +27,27 @@ pub struct Node {
     pub metrics: crate::metrics::Metrics,
     /// The node this one follows (a replica produces nothing and refuses submissions).
     pub follows: Option<String>,
+    /// Where admitted transactions go to reach the other validators (BFT mode).
+    pub gossip: Option<tokio::sync::mpsc::UnboundedSender<SignedTransaction>>,
+}
+
+impl Node {
+    /// A node serving `chain`; `follows` names the node a replica follows, `gossip` takes
+    /// admitted transactions to the other validators.
+    pub fn new(
+        chain: Chain,
+        follows: Option<String>,
+        gossip: Option<tokio::sync::mpsc::UnboundedSender<SignedTransaction>>,
+    ) -> Self {
+        Self {
+            chain: Mutex::new(chain),
+            heads: broadcast::channel(64).0,
+            events: broadcast::channel(64).0,
+            metrics: crate::metrics::Metrics::default(),
+            follows,
+            gossip,
+        }
+    }
 }
 
 /// Error codes beyond JSON-RPC's own.
@@ -136,7 +157,12 @@ fn admit(node: &Node, hex: &str) -> Result<Hash, ErrorObjectOwned> {
         let message = format!("this node follows {upstream} and produces no blocks; submit there");
         return Err(error(codes::TX_REJECTED, message));
     }
-    lock(node)?.submit(tx).map_err(|e| error(codes::TX_REJECTED, e.to_string()))
+    let hash =
+        lock(node)?.submit(tx.clone()).map_err(|e| error(codes::TX_REJECTED, e.to_string()))?;
+    if let Some(gossip) = &node.gossip {
+        let _ = gossip.send(tx);
+    }
+    Ok(hash)
 }
 
 type Rpc = RpcModule<Arc<Node>>;
@@ -453,15 +479,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let config = tao_types::GenesisConfig::empty(tag);
         let chain = Chain::open(&dir, &config).unwrap();
-        let ((heads, _), (events, _)) = (broadcast::channel(1), broadcast::channel(1));
-        let node = Node {
-            chain: Mutex::new(chain),
-            heads,
-            events,
-            metrics: Default::default(),
-            follows: None,
-        };
-        (Arc::new(node), dir)
+        (Arc::new(Node::new(chain, None, None)), dir)
     }
 
     /// Arbitrary JSON parameters: hex-ish strings, numbers, nesting.

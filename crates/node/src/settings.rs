@@ -20,14 +20,23 @@ use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
 /// What the flags gave (everything optional: unset flags fall through).
 #[derive(Debug, Default, Clone)]
 pub struct Flags {
+    /// A development chain (`--dev`).
     pub dev: bool,
+    /// A genesis config file.
     pub genesis: Option<PathBuf>,
+    /// Where the database lives.
     pub base_path: Option<PathBuf>,
+    /// The JSON-RPC address.
     pub rpc_addr: Option<SocketAddr>,
+    /// The Prometheus address, if any.
     pub metrics_addr: Option<SocketAddr>,
+    /// Milliseconds between blocks.
     pub block_time_ms: Option<u64>,
+    /// How logs are written.
     pub log_format: Option<String>,
+    /// The log filter.
     pub log: Option<String>,
+    /// The node a replica follows.
     pub follow: Option<String>,
 }
 
@@ -43,14 +52,23 @@ pub enum LogFormat {
 /// The resolved settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
+    /// A development chain (`--dev`).
     pub dev: bool,
+    /// A genesis config file.
     pub genesis: Option<PathBuf>,
+    /// Where the database lives.
     pub base_path: Option<PathBuf>,
+    /// The JSON-RPC address.
     pub rpc_addr: SocketAddr,
+    /// The Prometheus address, if any.
     pub metrics_addr: Option<SocketAddr>,
+    /// Milliseconds between blocks.
     pub block_time_ms: u64,
+    /// How logs are written.
     pub log_format: LogFormat,
+    /// The log filter.
     pub log: String,
+    /// The node a replica follows.
     pub follow: Option<String>,
 }
 

@@ -1,0 +1,687 @@
+//! BFT consensus: the tao chain as the application of commonware's `simplex` engine.
+//!
+//! The engine orders digests; this module gives them meaning. A digest is the hash of a
+//! block header. The leader of a view builds a block on the view's parent (executing the
+//! pool's ready transactions on the parent's post-state; the header carries the state root)
+//! and broadcasts it on the block channel. Every other validator votes for it only after it
+//! has the block, its transactions match the transactions root, and re-executing them on
+//! the parent's post-state gives the header's state root (`verify`). When the engine
+//! reports a finalization, the finalized block and any of its ancestors not yet committed
+//! are committed to the store in height order, and only then announced.
+//!
+//! Blocks that are notarized but not finalized live in memory with their post-states. A
+//! validator missing a block (it was down, or the broadcast was lost) asks its peers for it
+//! by hash and walks back parent by parent until it reaches its own head; blocks are only
+//! accepted by hash, and the chain of hashes ends at a finalized digest, so a peer cannot
+//! feed it a block that was not finalized.
+//!
+//! Everything here is generic over the commonware runtime (a deterministic simulation in
+//! tests, tokio in the binary) and over the p2p channels (a simulated network in tests,
+//! the authenticated `lookup` network on real sockets).
+
+use crate::{
+    chain::{build_block, check_block, MAX_BLOCK_TRANSACTIONS},
+    rpc::{events_json, header_json, Node},
+};
+use codec::{Decode, Encode};
+use commonware_actor::Feedback;
+use commonware_consensus::{
+    simplex::{
+        self,
+        elector::RoundRobin,
+        types::{Activity, Context},
+        Plan,
+    },
+    types::{Epoch, ViewDelta},
+    Automaton, CertifiableAutomaton, Relay, Reporter,
+};
+use commonware_cryptography::{ed25519, sha256, Signer as _};
+use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
+use commonware_runtime::{buffer::paged::CacheRef, Clock, Handle, Metrics, Spawner, Storage};
+use rand_core::CryptoRng;
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    num::{NonZeroU16, NonZeroUsize},
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+use tao_runtime::{BlockOutcome, State};
+use tao_types::{Block, Hash, Header, SignedTransaction};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+
+/// What the engine agrees on: a block header's hash.
+pub type Digest = sha256::Digest;
+/// A validator's consensus identity (ed25519; accounts keep their sr25519 keys).
+pub type PublicKey = ed25519::PublicKey;
+/// The signing scheme: each vote is an ed25519 signature; a certificate is a quorum of them.
+pub type Scheme = simplex::scheme::ed25519::Scheme;
+
+/// The p2p channels a validator runs on, in this order on every transport.
+pub mod channels {
+    /// Votes.
+    pub const VOTES: u64 = 0;
+    /// Certificates (notarizations, nullifications, finalizations).
+    pub const CERTIFICATES: u64 = 1;
+    /// The engine's requests for certificates it missed.
+    pub const RESOLVER: u64 = 2;
+    /// Blocks, requests for blocks by hash, and gossiped transactions.
+    pub const BLOCKS: u64 = 3;
+}
+
+/// Largest message on any channel: a block of [`MAX_BLOCK_TRANSACTIONS`] transactions fits.
+pub const MAX_MESSAGE_SIZE: u32 = 4 * 1024 * 1024;
+
+/// How many unfinalized blocks a validator keeps from peers (bounds memory under spam).
+const MAX_PENDING_BLOCKS: usize = 4_096;
+
+/// How long before asking the network again for a block nobody sent.
+const WANT_RETRY: Duration = Duration::from_millis(500);
+
+/// The engine's digest of a block header hash.
+pub fn digest(hash: &Hash) -> Digest {
+    sha256::Digest(hash.0)
+}
+
+/// The block header hash a digest names.
+pub fn block_hash(digest: &Digest) -> Hash {
+    Hash(digest.0)
+}
+
+/// The domain all consensus signatures of one chain are made in: a vote on one chain is
+/// worthless on another.
+pub fn namespace(genesis: &Hash) -> Vec<u8> {
+    let mut namespace = b"tao-consensus/".to_vec();
+    namespace.extend_from_slice(&genesis.0);
+    namespace
+}
+
+/// How a validator behaves. Only tests choose anything but `Honest`: the faulty behaviours
+/// show that honest validators stay safe and live beside them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Follows the protocol.
+    Honest,
+    /// Proposes blocks whose header claims a state root execution does not give.
+    WrongStateRoot,
+}
+
+/// What the engine (through [`Mailbox`]) asks of the application.
+enum Message {
+    Propose { context: Context<Digest, PublicKey>, response: oneshot::Sender<Digest> },
+    Verify { context: Context<Digest, PublicKey>, payload: Digest, response: oneshot::Sender<bool> },
+    Broadcast { payload: Digest },
+    Finalized { payload: Digest },
+}
+
+/// The engine's handle on the application: automaton, relay and reporter in one.
+#[derive(Clone)]
+pub struct Mailbox {
+    sender: mpsc::UnboundedSender<Message>,
+}
+
+impl Mailbox {
+    fn send(&self, message: Message) -> Feedback {
+        match self.sender.send(message) {
+            Ok(()) => Feedback::Ok,
+            Err(_) => Feedback::Closed,
+        }
+    }
+}
+
+impl Automaton for Mailbox {
+    type Context = Context<Digest, PublicKey>;
+    type Digest = Digest;
+
+    async fn propose(&mut self, context: Self::Context) -> oneshot::Receiver<Digest> {
+        let (response, receiver) = oneshot::channel();
+        self.send(Message::Propose { context, response });
+        receiver
+    }
+
+    async fn verify(&mut self, context: Self::Context, payload: Digest) -> oneshot::Receiver<bool> {
+        let (response, receiver) = oneshot::channel();
+        self.send(Message::Verify { context, payload, response });
+        receiver
+    }
+}
+
+impl CertifiableAutomaton for Mailbox {}
+
+impl Relay for Mailbox {
+    type Digest = Digest;
+    type PublicKey = PublicKey;
+    type Plan = Plan<PublicKey>;
+
+    fn broadcast(&mut self, payload: Digest, plan: Plan<PublicKey>) -> Feedback {
+        match plan {
+            Plan::Propose { .. } | Plan::Prepare { .. } | Plan::Forward { .. } => {
+                self.send(Message::Broadcast { payload })
+            }
+        }
+    }
+}
+
+impl Reporter for Mailbox {
+    type Activity = Activity<Scheme, Digest>;
+
+    fn report(&mut self, activity: Self::Activity) -> Feedback {
+        match activity {
+            Activity::Finalization(finalization) => {
+                self.send(Message::Finalized { payload: finalization.proposal.payload })
+            }
+            _ => Feedback::Ok,
+        }
+    }
+}
+
+/// Messages on the block channel.
+#[derive(Encode, Decode, Debug)]
+enum Wire {
+    /// A block (a proposal, or an answer to `Want`).
+    Block(Block),
+    /// "Send me the block with this header hash."
+    Want(Hash),
+    /// A transaction one validator admitted to its pool, for the others' pools.
+    Transaction(SignedTransaction),
+}
+
+/// A validator's settings.
+pub struct Config {
+    /// This validator's consensus key.
+    pub signer: ed25519::PrivateKey,
+    /// Every validator's consensus key (from genesis).
+    pub authorities: Vec<PublicKey>,
+    /// Least time between a block and the next.
+    pub block_time: Duration,
+    /// Where the engine keeps its journal (a storage partition name).
+    pub partition: String,
+    /// Honest, unless a test says otherwise.
+    pub behaviour: Behaviour,
+}
+
+/// The running parts of a validator.
+pub struct Validator {
+    /// The consensus engine.
+    pub engine: Handle<()>,
+    /// The application (block building, verification, commitment).
+    pub application: Handle<()>,
+}
+
+/// Starts a validator: the application actor and the simplex engine on the four channels.
+/// Transactions admitted over RPC arrive on `gossip` and are forwarded to the peers.
+#[allow(clippy::too_many_arguments)]
+pub fn start<E, B>(
+    context: E,
+    node: Arc<Node>,
+    config: Config,
+    blocker: B,
+    gossip: mpsc::UnboundedReceiver<SignedTransaction>,
+    votes: (impl Sender<PublicKey = PublicKey>, impl Receiver<PublicKey = PublicKey>),
+    certificates: (impl Sender<PublicKey = PublicKey>, impl Receiver<PublicKey = PublicKey>),
+    resolver: (impl Sender<PublicKey = PublicKey>, impl Receiver<PublicKey = PublicKey>),
+    blocks: (impl Sender<PublicKey = PublicKey>, impl Receiver<PublicKey = PublicKey>),
+) -> anyhow::Result<Validator>
+where
+    E: Clock + CryptoRng + Spawner + Storage + Metrics,
+    B: Blocker<PublicKey = PublicKey>,
+{
+    let (genesis, participants) = {
+        let chain = node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
+        (chain.genesis_header().hash(), config.authorities.clone())
+    };
+    let participants = commonware_utils::ordered::Set::try_from(participants)
+        .map_err(|_| anyhow::anyhow!("the authorities list a key twice"))?;
+    let me = config.signer.public_key();
+    let scheme = Scheme::signer(&namespace(&genesis), participants, config.signer.clone())
+        .ok_or_else(|| anyhow::anyhow!("this node's key {me} is not one of the authorities"))?;
+    let (sender, receiver) = mpsc::unbounded_channel();
+    let mailbox = Mailbox { sender };
+    let engine_context = context.child("engine");
+    let block_time = config.block_time;
+    let behaviour = config.behaviour;
+    let application = context.child("application").spawn(move |context| Application {
+        context,
+        node,
+        behaviour,
+        block_time,
+        mailbox: receiver,
+        gossip,
+        blocks: BTreeMap::new(),
+        executed: BTreeMap::new(),
+        invalid: BTreeSet::new(),
+        wanted: BTreeMap::new(),
+        proposes: Vec::new(),
+        verifies: Vec::new(),
+        finalized: Vec::new(),
+    }
+    .run(blocks));
+    let leader_timeout = config.block_time + Duration::from_secs(1);
+    let engine_config = simplex::Config {
+        scheme,
+        elector: RoundRobin::<sha256::Sha256>::default(),
+        blocker,
+        automaton: mailbox.clone(),
+        relay: mailbox.clone(),
+        reporter: mailbox,
+        strategy: commonware_parallel::Sequential,
+        partition: config.partition,
+        mailbox_size: NonZeroUsize::new(1024).expect("non-zero"),
+        epoch: Epoch::new(0),
+        floor: simplex::Floor::Genesis(digest(&genesis)),
+        leader_timeout,
+        certification_timeout: leader_timeout + Duration::from_secs(1),
+        timeout_retry: Duration::from_secs(5),
+        view_retention: ViewDelta::new(256),
+        skip: simplex::SkipPolicy::Disabled,
+        fetch_timeout: commonware_utils::NZDuration!(Duration::from_secs(1)),
+        fetch_retry_delay: Duration::from_millis(100),
+        replay_buffer: NonZeroUsize::new(1 << 20).expect("non-zero"),
+        write_buffer: NonZeroUsize::new(1 << 20).expect("non-zero"),
+        page_cache: CacheRef::new(
+            NonZeroU16::new(1024).expect("non-zero"),
+            NonZeroUsize::new(16).expect("non-zero"),
+        ),
+        forward: simplex::ForwardPolicy::Disabled,
+        track_historical_votes: false,
+    };
+    let engine = simplex::Engine::new(engine_context, engine_config);
+    let engine = engine.start(votes, certificates, resolver);
+    info!(%me, "validator started");
+    Ok(Validator { engine, application })
+}
+
+/// A proposal waiting for its parent (or for the block time to pass).
+struct PendingPropose {
+    context: Context<Digest, PublicKey>,
+    response: oneshot::Sender<Digest>,
+}
+
+/// A verification waiting for the block or its ancestors.
+struct PendingVerify {
+    context: Context<Digest, PublicKey>,
+    payload: Digest,
+    response: oneshot::Sender<bool>,
+}
+
+/// Whether a block could be executed on its parent.
+enum Execution {
+    /// It (and its unfinalized ancestors) executed and match their headers.
+    Done,
+    /// It, or an ancestor, does not verify or does not extend the finalized chain.
+    Invalid,
+    /// A block on the way to the finalized head is not here yet (it has been asked for).
+    Missing,
+}
+
+/// The application actor: owns the unfinalized blocks and their post-states.
+struct Application<E> {
+    context: E,
+    node: Arc<Node>,
+    behaviour: Behaviour,
+    block_time: Duration,
+    mailbox: mpsc::UnboundedReceiver<Message>,
+    gossip: mpsc::UnboundedReceiver<SignedTransaction>,
+    /// Unfinalized blocks, ours and peers', by header hash.
+    blocks: BTreeMap<Hash, Block>,
+    /// Unfinalized blocks executed on their parents: post-state and outcome.
+    executed: BTreeMap<Hash, (State, BlockOutcome)>,
+    /// Blocks that do not verify (or build on one that does not).
+    invalid: BTreeSet<Hash>,
+    /// Blocks asked for, and when.
+    wanted: BTreeMap<Hash, SystemTime>,
+    proposes: Vec<PendingPropose>,
+    verifies: Vec<PendingVerify>,
+    /// Finalized digests not yet committed (their blocks are still on the way).
+    finalized: Vec<Hash>,
+}
+
+impl<E: Clock + Spawner> Application<E> {
+    async fn run(
+        mut self,
+        (mut sender, mut receiver): (
+            impl Sender<PublicKey = PublicKey>,
+            impl Receiver<PublicKey = PublicKey>,
+        ),
+    ) {
+        loop {
+            let tick = self.context.sleep(Duration::from_millis(25));
+            tokio::select! {
+                message = self.mailbox.recv() => {
+                    let Some(message) = message else { return };
+                    self.handle(message, &mut sender);
+                }
+                received = receiver.recv() => {
+                    let Ok((peer, bytes)) = received else {
+                        warn!("block channel closed");
+                        return;
+                    };
+                    self.receive(peer, bytes.as_ref(), &mut sender);
+                }
+                transaction = self.gossip.recv() => {
+                    if let Some(transaction) = transaction {
+                        let _ = sender.send(
+                            Recipients::All,
+                            Wire::Transaction(transaction).encode(),
+                            false,
+                        );
+                    }
+                }
+                () = tick => {}
+            }
+            if let Err(e) = self.progress(&mut sender) {
+                error!("cannot commit a finalized block: {e:#}");
+                return;
+            }
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.context
+            .current()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0)
+    }
+
+    /// The finalized head: header and post-state.
+    fn head(&self) -> (Header, State) {
+        let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        (chain.head.clone(), chain.state.clone())
+    }
+
+    fn head_header(&self) -> Header {
+        let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        chain.head.clone()
+    }
+
+    fn handle(&mut self, message: Message, sender: &mut impl Sender<PublicKey = PublicKey>) {
+        match message {
+            Message::Propose { context, response } => {
+                self.proposes.push(PendingPropose { context, response })
+            }
+            Message::Verify { context, payload, response } => {
+                self.verifies.push(PendingVerify { context, payload, response })
+            }
+            Message::Broadcast { payload } => {
+                if let Some(block) = self.blocks.get(&block_hash(&payload)) {
+                    let _ = sender.send(Recipients::All, Wire::Block(block.clone()).encode(), true);
+                }
+            }
+            Message::Finalized { payload } => self.finalized.push(block_hash(&payload)),
+        }
+    }
+
+    fn receive(
+        &mut self,
+        peer: PublicKey,
+        bytes: &[u8],
+        sender: &mut impl Sender<PublicKey = PublicKey>,
+    ) {
+        let Ok(wire) = Wire::decode(&mut &bytes[..]) else {
+            warn!(%peer, "undecodable message on the block channel");
+            return;
+        };
+        match wire {
+            Wire::Block(block) => {
+                let hash = block.header.hash();
+                let head = self.head_header().number.get();
+                let number = block.header.number.get();
+                if number > head
+                    && number <= head.saturating_add(MAX_PENDING_BLOCKS as u64)
+                    && self.blocks.len() < MAX_PENDING_BLOCKS
+                {
+                    self.wanted.remove(&hash);
+                    self.blocks.entry(hash).or_insert(block);
+                }
+            }
+            Wire::Want(hash) => {
+                let block = match self.blocks.get(&hash) {
+                    Some(block) => Some(block.clone()),
+                    None => {
+                        let chain =
+                            self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                        chain
+                            .store
+                            .number_of(&hash)
+                            .ok()
+                            .flatten()
+                            .and_then(|number| chain.store.block(number).ok().flatten())
+                    }
+                };
+                if let Some(block) = block {
+                    let _ =
+                        sender.send(Recipients::One(peer), Wire::Block(block).encode(), false);
+                }
+            }
+            Wire::Transaction(transaction) => {
+                let mut chain =
+                    self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let _ = chain.submit(transaction);
+            }
+        }
+    }
+
+    /// Asks the peers for a block, unless it was asked for moments ago.
+    fn want(&mut self, hash: Hash, sender: &mut impl Sender<PublicKey = PublicKey>) {
+        let now = self.context.current();
+        let due = match self.wanted.get(&hash) {
+            Some(asked) => now.duration_since(*asked).map(|d| d >= WANT_RETRY).unwrap_or(true),
+            None => true,
+        };
+        if due {
+            debug!(%hash, "asking peers for a block");
+            self.wanted.insert(hash, now);
+            let _ = sender.send(Recipients::All, Wire::Want(hash).encode(), false);
+        }
+    }
+
+    /// Executes `hash` and its unexecuted ancestors back to the finalized head.
+    fn execute(&mut self, hash: Hash, sender: &mut impl Sender<PublicKey = PublicKey>) -> Execution {
+        let (head, head_state) = self.head();
+        let head_hash = head.hash();
+        let mut path = Vec::new();
+        let mut cursor = hash;
+        while cursor != head_hash && !self.executed.contains_key(&cursor) {
+            if self.invalid.contains(&cursor) {
+                self.invalid.extend(path);
+                return Execution::Invalid;
+            }
+            let Some(block) = self.blocks.get(&cursor) else {
+                self.want(cursor, sender);
+                return Execution::Missing;
+            };
+            if block.header.number <= head.number {
+                // A fork below the finalized head: never part of the chain.
+                path.push(cursor);
+                self.invalid.extend(path);
+                return Execution::Invalid;
+            }
+            path.push(cursor);
+            cursor = block.header.parent_hash;
+        }
+        for hash in path.into_iter().rev() {
+            let block = &self.blocks[&hash];
+            let parent_hash = block.header.parent_hash;
+            let checked = if parent_hash == head_hash {
+                check_block(&head, &head_state, block)
+            } else {
+                let parent = &self.blocks[&parent_hash].header;
+                let (state, _) = &self.executed[&parent_hash];
+                check_block(parent, state, block)
+            };
+            match checked {
+                Ok(executed) => {
+                    self.executed.insert(hash, executed);
+                }
+                Err(e) => {
+                    warn!(number = block.header.number.get(), %hash, "block does not verify: {e:#}");
+                    self.invalid.insert(hash);
+                    return Execution::Invalid;
+                }
+            }
+        }
+        Execution::Done
+    }
+
+    /// Answers what can be answered, commits what is finalized.
+    fn progress(&mut self, sender: &mut impl Sender<PublicKey = PublicKey>) -> anyhow::Result<()> {
+        self.commit_finalized(sender)?;
+        let verifies = std::mem::take(&mut self.verifies);
+        for pending in verifies {
+            if pending.response.is_closed() {
+                continue;
+            }
+            let hash = block_hash(&pending.payload);
+            let parent = block_hash(&pending.context.parent.1);
+            let verdict = match self.blocks.get(&hash) {
+                None if self.invalid.contains(&hash) => Some(false),
+                None => {
+                    self.want(hash, sender);
+                    None
+                }
+                Some(block) if block.header.parent_hash != parent => Some(false),
+                Some(_) => match self.execute(hash, sender) {
+                    Execution::Done => Some(true),
+                    Execution::Invalid => Some(false),
+                    Execution::Missing => None,
+                },
+            };
+            match verdict {
+                Some(verdict) => {
+                    debug!(%hash, verdict, "verified");
+                    let _ = pending.response.send(verdict);
+                }
+                None => self.verifies.push(pending),
+            }
+        }
+        let proposes = std::mem::take(&mut self.proposes);
+        for pending in proposes {
+            if pending.response.is_closed() {
+                continue;
+            }
+            match self.try_propose(&pending.context, sender) {
+                Some(digest) => {
+                    let _ = pending.response.send(digest);
+                }
+                None => self.proposes.push(pending),
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the block for `context` once its parent is executed and the block time has
+    /// passed since the parent's timestamp.
+    fn try_propose(
+        &mut self,
+        context: &Context<Digest, PublicKey>,
+        sender: &mut impl Sender<PublicKey = PublicKey>,
+    ) -> Option<Digest> {
+        let parent_hash = block_hash(&context.parent.1);
+        let (head, head_state) = self.head();
+        let (parent, state) = if parent_hash == head.hash() {
+            (head, head_state)
+        } else {
+            match self.execute(parent_hash, sender) {
+                Execution::Done => {}
+                Execution::Invalid | Execution::Missing => return None,
+            }
+            (self.blocks[&parent_hash].header.clone(), self.executed[&parent_hash].0.clone())
+        };
+        let now = self.now_ms();
+        let due = parent.timestamp_ms.saturating_add(
+            u64::try_from(self.block_time.as_millis()).unwrap_or(u64::MAX),
+        );
+        if now < due {
+            return None;
+        }
+        let transactions = {
+            let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            chain.mempool.ready(&state, MAX_BLOCK_TRANSACTIONS)
+        };
+        let (mut block, next, outcome) = match build_block(&parent, &state, transactions, now) {
+            Ok(built) => built,
+            Err(e) => {
+                error!("cannot build a block: {e:#}");
+                return None;
+            }
+        };
+        if self.behaviour == Behaviour::WrongStateRoot {
+            block.header.state_root.0[0] ^= 1;
+        }
+        let hash = block.header.hash();
+        debug!(number = block.header.number.get(), %hash, transactions = block.transactions.len(), "proposing");
+        if self.behaviour == Behaviour::Honest {
+            self.executed.insert(hash, (next, outcome));
+        }
+        self.blocks.insert(hash, block);
+        Some(digest(&hash))
+    }
+
+    /// Commits every finalized block whose ancestry is here, in height order.
+    fn commit_finalized(
+        &mut self,
+        sender: &mut impl Sender<PublicKey = PublicKey>,
+    ) -> anyhow::Result<()> {
+        let targets = std::mem::take(&mut self.finalized);
+        for target in targets {
+            let known = {
+                let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                chain.head.hash() == target || chain.store.number_of(&target)?.is_some()
+            };
+            if known {
+                continue;
+            }
+            match self.execute(target, sender) {
+                Execution::Missing => {
+                    self.finalized.push(target);
+                    continue;
+                }
+                Execution::Invalid => anyhow::bail!(
+                    "block {target} was finalized by the validators but does not verify here: \
+                     this node's store or binary differs from theirs"
+                ),
+                Execution::Done => {}
+            }
+            let head_hash = self.head_header().hash();
+            let mut path = Vec::new();
+            let mut cursor = target;
+            while cursor != head_hash {
+                path.push(cursor);
+                cursor = self.blocks[&cursor].header.parent_hash;
+            }
+            for hash in path.into_iter().rev() {
+                let block = self.blocks.remove(&hash).expect("executed blocks are kept");
+                let (state, outcome) = self.executed.remove(&hash).expect("executed");
+                let started = std::time::Instant::now();
+                {
+                    let mut chain =
+                        self.node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
+                    chain.commit(block.clone(), state, outcome.clone())?;
+                }
+                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                self.node.metrics.block(micros, block.transactions.len() as u64);
+                if block.transactions.is_empty() {
+                    debug!(number = block.header.number.get(), "finalized");
+                } else {
+                    info!(
+                        number = block.header.number.get(),
+                        %hash,
+                        transactions = block.transactions.len(),
+                        "finalized"
+                    );
+                }
+                let _ = self.node.events.send(events_json(&block, &outcome));
+                let _ = self.node.heads.send(header_json(&block.header));
+            }
+            let head = self.head_header().number;
+            self.blocks.retain(|_, block| block.header.number > head);
+            let blocks = &self.blocks;
+            self.executed.retain(|hash, _| blocks.contains_key(hash));
+            if self.invalid.len() > MAX_PENDING_BLOCKS {
+                self.invalid.clear();
+            }
+        }
+        Ok(())
+    }
+}
