@@ -346,7 +346,9 @@ impl<E: Clock + Spawner> Application<E> {
     ) {
         loop {
             let tick = self.context.sleep(Duration::from_millis(25));
+            // `biased`: a fixed polling order, so a simulation replays exactly.
             tokio::select! {
+                biased;
                 message = self.mailbox.recv() => {
                     let Some(message) = message else { return };
                     self.handle(message, &mut sender);
