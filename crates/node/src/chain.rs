@@ -58,7 +58,7 @@ impl Chain {
         let mut state = genesis(config).context("genesis config")?;
         let genesis = genesis_header(&state);
         let mut head = genesis.clone();
-        let blocks = store.len()?;
+        let blocks = store.block_count()?;
         for number in 1..=blocks {
             let block = store
                 .block(number)?
@@ -156,11 +156,7 @@ pub fn build_block(
 pub fn check_block(parent: &Header, state: &State, block: &Block) -> Result<(State, BlockOutcome)> {
     let expected = parent.number.next().context("block number overflow")?;
     if block.header.number != expected {
-        bail!(
-            "block {} does not follow block {}",
-            block.header.number.get(),
-            parent.number.get()
-        );
+        bail!("block {} does not follow block {}", block.header.number.get(), parent.number.get());
     }
     if block.header.parent_hash != parent.hash() {
         bail!("block {} does not build on our head (a different chain?)", expected.get());

@@ -96,6 +96,81 @@ pub fn namespace(genesis: &Hash) -> Vec<u8> {
     namespace
 }
 
+/// A validator key or peer that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// Not 0x-hex of an ed25519 public key.
+    #[error("{0:?} is not a validator public key (0x and 64 hex digits)")]
+    PublicKey(String),
+    /// Not `KEY@IP:PORT`.
+    #[error("{0:?} is not a peer (KEY@IP:PORT, the key as in the genesis authorities)")]
+    Peer(String),
+    /// The key file does not hold a key.
+    #[error("{0}: not a validator key file (0x and 64 hex digits)")]
+    KeyFile(String),
+    /// Reading or writing the key file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A validator public key as written in genesis and on the command line: 0x-hex.
+pub fn public_key_hex(key: &PublicKey) -> String {
+    tao_primitives::hex::encode(&commonware_codec::Encode::encode(key))
+}
+
+/// Parses [`public_key_hex`]'s form.
+pub fn parse_public_key(text: &str) -> Result<PublicKey, KeyError> {
+    let bytes = tao_primitives::hex::decode(text.trim())
+        .map_err(|_| KeyError::PublicKey(text.to_owned()))?;
+    <PublicKey as commonware_codec::DecodeExt<()>>::decode(commonware_runtime::IoBuf::from(bytes))
+        .map_err(|_| KeyError::PublicKey(text.to_owned()))
+}
+
+/// Parses `KEY@IP:PORT`.
+pub fn parse_peer(text: &str) -> Result<(PublicKey, std::net::SocketAddr), KeyError> {
+    let (key, addr) = text.split_once('@').ok_or_else(|| KeyError::Peer(text.to_owned()))?;
+    let key = parse_public_key(key).map_err(|_| KeyError::Peer(text.to_owned()))?;
+    let addr = addr.trim().parse().map_err(|_| KeyError::Peer(text.to_owned()))?;
+    Ok((key, addr))
+}
+
+/// Reads a validator key file (0x-hex of the 32-byte ed25519 secret).
+pub fn read_signer(path: &std::path::Path) -> Result<ed25519::PrivateKey, KeyError> {
+    let io = |source| KeyError::Io { path: path.display().to_string(), source };
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let bad = || KeyError::KeyFile(path.display().to_string());
+    let bytes = tao_primitives::hex::decode(text.trim()).map_err(|_| bad())?;
+    <ed25519::PrivateKey as commonware_codec::DecodeExt<()>>::decode(
+        commonware_runtime::IoBuf::from(bytes),
+    )
+    .map_err(|_| bad())
+}
+
+/// Writes a new random validator key to `path` (owner-only, never over an existing file)
+/// and returns its public key.
+pub fn generate_signer(path: &std::path::Path) -> Result<PublicKey, KeyError> {
+    use std::io::Write as _;
+    let io = |source| KeyError::Io { path: path.display().to_string(), source };
+    let mut secret = [0u8; 32];
+    getrandom::getrandom(&mut secret).map_err(|e| io(std::io::Error::other(e.to_string())))?;
+    let signer = <ed25519::PrivateKey as commonware_codec::DecodeExt<()>>::decode(
+        commonware_runtime::IoBuf::from(secret.to_vec()),
+    )
+    .map_err(|_| KeyError::KeyFile(path.display().to_string()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(format!("{}\n", tao_primitives::hex::encode(&secret)).as_bytes()).map_err(io)?;
+    Ok(signer.public_key())
+}
+
 /// How a validator behaves. Only tests choose anything but `Honest`: the faulty behaviours
 /// show that honest validators stay safe and live beside them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -240,22 +315,24 @@ where
     let engine_context = context.child("engine");
     let block_time = config.block_time;
     let behaviour = config.behaviour;
-    let application = context.child("application").spawn(move |context| Application {
-        context,
-        node,
-        behaviour,
-        block_time,
-        mailbox: receiver,
-        gossip,
-        blocks: BTreeMap::new(),
-        executed: BTreeMap::new(),
-        invalid: BTreeSet::new(),
-        wanted: BTreeMap::new(),
-        proposes: Vec::new(),
-        verifies: Vec::new(),
-        finalized: Vec::new(),
-    }
-    .run(blocks));
+    let application = context.child("application").spawn(move |context| {
+        Application {
+            context,
+            node,
+            behaviour,
+            block_time,
+            mailbox: receiver,
+            gossip,
+            blocks: BTreeMap::new(),
+            executed: BTreeMap::new(),
+            invalid: BTreeSet::new(),
+            wanted: BTreeMap::new(),
+            proposes: Vec::new(),
+            verifies: Vec::new(),
+            finalized: Vec::new(),
+        }
+        .run(blocks)
+    });
     let leader_timeout = config.block_time + Duration::from_secs(1);
     let engine_config = simplex::Config {
         scheme,
@@ -452,8 +529,7 @@ impl<E: Clock + Spawner> Application<E> {
                     }
                 };
                 if let Some(block) = block {
-                    let _ =
-                        sender.send(Recipients::One(peer), Wire::Block(block).encode(), false);
+                    let _ = sender.send(Recipients::One(peer), Wire::Block(block).encode(), false);
                 }
             }
             Wire::Transaction(transaction) => {
@@ -479,7 +555,11 @@ impl<E: Clock + Spawner> Application<E> {
     }
 
     /// Executes `hash` and its unexecuted ancestors back to the finalized head.
-    fn execute(&mut self, hash: Hash, sender: &mut impl Sender<PublicKey = PublicKey>) -> Execution {
+    fn execute(
+        &mut self,
+        hash: Hash,
+        sender: &mut impl Sender<PublicKey = PublicKey>,
+    ) -> Execution {
         let (head, head_state) = self.head();
         let head_hash = head.hash();
         let mut path = Vec::new();
@@ -591,9 +671,9 @@ impl<E: Clock + Spawner> Application<E> {
             (self.blocks[&parent_hash].header.clone(), self.executed[&parent_hash].0.clone())
         };
         let now = self.now_ms();
-        let due = parent.timestamp_ms.saturating_add(
-            u64::try_from(self.block_time.as_millis()).unwrap_or(u64::MAX),
-        );
+        let due = parent
+            .timestamp_ms
+            .saturating_add(u64::try_from(self.block_time.as_millis()).unwrap_or(u64::MAX));
         if now < due {
             return None;
         }
@@ -657,8 +737,11 @@ impl<E: Clock + Spawner> Application<E> {
                 let (state, outcome) = self.executed.remove(&hash).expect("executed");
                 let started = std::time::Instant::now();
                 {
-                    let mut chain =
-                        self.node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
+                    let mut chain = self
+                        .node
+                        .chain
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
                     chain.commit(block.clone(), state, outcome.clone())?;
                 }
                 let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);

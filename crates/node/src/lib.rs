@@ -62,4 +62,3 @@ pub fn dev_genesis() -> Result<GenesisConfig> {
         allow_loopback_axons: true,
     })
 }
-

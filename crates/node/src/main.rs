@@ -5,6 +5,8 @@
 //! on 127.0.0.1:9944. Every produced block is committed to the on-disk store before it
 //! becomes the head, so a node killed at any moment restarts with every block it announced.
 
+mod validator;
+
 use tao_node::{chain, metrics, rpc, settings};
 
 use anyhow::{bail, Context, Result};
@@ -55,6 +57,19 @@ struct Args {
     /// re-execute each and check its state root; serve reads (a replica) [env: TAO_NODE_FOLLOW].
     #[arg(long, value_name = "URL")]
     follow: Option<String>,
+    /// Validate on a BFT network: this validator's consensus key file (its public key must be
+    /// among the genesis authorities) [env: TAO_NODE_VALIDATOR_KEY].
+    #[arg(long, value_name = "FILE")]
+    validator_key: Option<PathBuf>,
+    /// Where to listen for the other validators (default 127.0.0.1:30333) [env: TAO_NODE_P2P_ADDR].
+    #[arg(long, value_name = "ADDR")]
+    p2p_addr: Option<SocketAddr>,
+    /// The other validators, `KEY@IP:PORT,...` (keys as in the genesis authorities) [env: TAO_NODE_PEERS].
+    #[arg(long, value_name = "LIST")]
+    peers: Option<String>,
+    /// Write a new validator key to FILE, print its public key, and exit.
+    #[arg(long, value_name = "FILE")]
+    generate_validator_key: Option<PathBuf>,
     /// A JSON file of settings (keys as in the README's table); flags and environment
     /// variables override it.
     #[arg(long, value_name = "FILE")]
@@ -89,6 +104,11 @@ fn start() -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&tao_node::dev_genesis()?)?);
         return Ok(());
     }
+    if let Some(path) = &args.generate_validator_key {
+        let key = tao_node::consensus::generate_signer(path)?;
+        println!("{}", tao_node::consensus::public_key_hex(&key));
+        return Ok(());
+    }
     let config = match &args.config {
         Some(path) => settings::read_config(path)?,
         None => Default::default(),
@@ -103,6 +123,9 @@ fn start() -> Result<()> {
         log_format: args.log_format.clone(),
         log: args.log.clone(),
         follow: args.follow.clone(),
+        validator_key: args.validator_key.clone(),
+        p2p_addr: args.p2p_addr,
+        peers: args.peers.clone(),
     };
     let settings = settings::resolve(&flags, |var| std::env::var(var).ok(), &config)?;
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
@@ -131,6 +154,9 @@ fn start() -> Result<()> {
     };
     std::fs::create_dir_all(&base_path)
         .with_context(|| format!("creating {}", base_path.display()))?;
+    if !config.authorities.is_empty() && settings.follow.is_none() {
+        return validator::run(config, base_path, &settings, block_time);
+    }
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -154,19 +180,7 @@ async fn run(
         "chain opened"
     );
     let node = Arc::new(rpc::Node::new(chain, settings.follow.clone(), None));
-    let server = jsonrpsee::server::Server::builder()
-        .build(rpc_addr)
-        .await
-        .with_context(|| format!("cannot listen on {rpc_addr} (is another node running?)"))?;
-    let local = server.local_addr()?;
-    let handle = server.start(rpc::module(node.clone())?);
-    info!(%local, "JSON-RPC listening (HTTP and WebSocket)");
-    if let Some(addr) = metrics_addr {
-        let local = metrics::serve(addr, node.clone())
-            .await
-            .with_context(|| format!("cannot serve metrics on {addr}"))?;
-        info!(%local, "Prometheus metrics on /metrics");
-    }
+    let handle = serve(&node, rpc_addr, metrics_addr).await?;
 
     let producer = match &settings.follow {
         Some(upstream) => {
@@ -189,6 +203,28 @@ async fn run(
     let _ = handle.stop();
     handle.stopped().await;
     outcome
+}
+
+/// Serves JSON-RPC (and metrics, if asked) for `node`.
+pub(crate) async fn serve(
+    node: &Arc<rpc::Node>,
+    rpc_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
+) -> Result<jsonrpsee::server::ServerHandle> {
+    let server = jsonrpsee::server::Server::builder()
+        .build(rpc_addr)
+        .await
+        .with_context(|| format!("cannot listen on {rpc_addr} (is another node running?)"))?;
+    let local = server.local_addr()?;
+    let handle = server.start(rpc::module(node.clone())?);
+    info!(%local, "JSON-RPC listening (HTTP and WebSocket)");
+    if let Some(addr) = metrics_addr {
+        let local = metrics::serve(addr, node.clone())
+            .await
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+        info!(%local, "Prometheus metrics on /metrics");
+    }
+    Ok(handle)
 }
 
 async fn produce_blocks(node: Arc<rpc::Node>, block_time: Duration) -> Result<()> {
@@ -324,7 +360,7 @@ async fn sync_step(
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

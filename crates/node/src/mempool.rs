@@ -50,6 +50,11 @@ impl Mempool {
         self.hashes.len()
     }
 
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
     /// The signer's pending transactions, in nonce order.
     pub fn pending_of(&self, signer: &AccountId) -> impl Iterator<Item = &SignedTransaction> {
         self.by_sender.get(signer).into_iter().flat_map(|lane| lane.values())

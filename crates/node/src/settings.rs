@@ -38,6 +38,12 @@ pub struct Flags {
     pub log: Option<String>,
     /// The node a replica follows.
     pub follow: Option<String>,
+    /// This validator's consensus key file.
+    pub validator_key: Option<PathBuf>,
+    /// Where the validator listens for its peers.
+    pub p2p_addr: Option<SocketAddr>,
+    /// The other validators: `KEY@IP:PORT`, comma-separated.
+    pub peers: Option<String>,
 }
 
 /// How logs are written.
@@ -70,9 +76,15 @@ pub struct Settings {
     pub log: String,
     /// The node a replica follows.
     pub follow: Option<String>,
+    /// This validator's consensus key file (BFT networks).
+    pub validator_key: Option<PathBuf>,
+    /// Where the validator listens for its peers (default 127.0.0.1:30333).
+    pub p2p_addr: SocketAddr,
+    /// The other validators: `KEY@IP:PORT`.
+    pub peers: Vec<String>,
 }
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 11] = [
     "dev",
     "genesis",
     "base_path",
@@ -81,6 +93,9 @@ const KEYS: [&str; 8] = [
     "block_time_ms",
     "log_format",
     "log",
+    "validator_key",
+    "p2p_addr",
+    "peers",
 ];
 
 /// Reads a config file: a JSON object with the keys above (unknown keys are refused).
@@ -178,6 +193,22 @@ pub fn resolve(
             bail!("follow: {url:?} is not an http(s) URL of a node's JSON-RPC");
         }
     }
+    let validator_key = text(
+        flags.validator_key.as_ref().map(|p| p.display().to_string()),
+        "TAO_NODE_VALIDATOR_KEY",
+        "validator_key",
+    )?
+    .map(PathBuf::from);
+    let p2p_addr = parse(
+        "p2p_addr",
+        text(flags.p2p_addr.map(|a| a.to_string()), "TAO_NODE_P2P_ADDR", "p2p_addr")?,
+    )?
+    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 30333)));
+    let peers = text(flags.peers.clone(), "TAO_NODE_PEERS", "peers")?
+        .map(|list| {
+            list.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect()
+        })
+        .unwrap_or_default();
     if dev && genesis.is_some() {
         bail!("give either a dev chain or a genesis file, not both");
     }
@@ -191,6 +222,9 @@ pub fn resolve(
         log_format,
         log,
         follow,
+        validator_key,
+        p2p_addr,
+        peers,
     })
 }
 

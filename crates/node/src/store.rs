@@ -108,8 +108,8 @@ impl Store {
         }
     }
 
-    /// Number of stored blocks.
-    pub fn len(&self) -> Result<u64> {
+    /// Number of stored blocks (the genesis block is not stored).
+    pub fn block_count(&self) -> Result<u64> {
         let txn = self.db.begin_read()?;
         Ok(txn.open_table(BLOCKS)?.len()?)
     }

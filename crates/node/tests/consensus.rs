@@ -57,8 +57,7 @@ struct Net {
 
 impl Net {
     async fn new(context: deterministic::Context, tag: &str) -> Self {
-        let signers: Vec<_> =
-            (0..VALIDATORS as u64).map(ed25519::PrivateKey::from_seed).collect();
+        let signers: Vec<_> = (0..VALIDATORS as u64).map(ed25519::PrivateKey::from_seed).collect();
         let keys: Vec<_> = signers.iter().map(|s| s.public_key()).collect();
         let (network, oracle) = simulated::Network::new_with_peers(
             context.child("network"),
@@ -73,13 +72,15 @@ impl Net {
         .await;
         network.start();
         let mut genesis = tao_node::dev_genesis().unwrap();
-        genesis.authorities = keys.iter().map(|k| k.to_string()).collect();
-        let net =
-            Self { context, oracle, signers, keys, genesis, dir: temp_dir(tag) };
+        genesis.authorities = keys.iter().map(consensus::public_key_hex).collect();
+        let net = Self { context, oracle, signers, keys, genesis, dir: temp_dir(tag) };
         for a in 0..VALIDATORS {
             for b in 0..VALIDATORS {
                 if a != b {
-                    net.oracle.add_link(net.keys[a].clone(), net.keys[b].clone(), link()).await.unwrap();
+                    net.oracle
+                        .add_link(net.keys[a].clone(), net.keys[b].clone(), link())
+                        .await
+                        .unwrap();
                 }
             }
         }
@@ -141,8 +142,14 @@ impl Net {
     async fn heal(&self, i: usize) {
         for j in 0..VALIDATORS {
             if i != j {
-                self.oracle.add_link(self.keys[i].clone(), self.keys[j].clone(), link()).await.unwrap();
-                self.oracle.add_link(self.keys[j].clone(), self.keys[i].clone(), link()).await.unwrap();
+                self.oracle
+                    .add_link(self.keys[i].clone(), self.keys[j].clone(), link())
+                    .await
+                    .unwrap();
+                self.oracle
+                    .add_link(self.keys[j].clone(), self.keys[i].clone(), link())
+                    .await
+                    .unwrap();
             }
         }
     }
@@ -170,17 +177,28 @@ fn assert_agree(nodes: &[&Node], upto: u64) -> Vec<Hash> {
     for number in 1..=upto {
         let blocks: Vec<_> = nodes
             .iter()
-            .map(|n| n.chain.lock().unwrap().store.block(number).unwrap().expect("finalized block stored"))
+            .map(|n| {
+                n.chain
+                    .lock()
+                    .unwrap()
+                    .store
+                    .block(number)
+                    .unwrap()
+                    .expect("finalized block stored")
+            })
             .collect();
         for block in &blocks[1..] {
             assert_eq!(block.header, blocks[0].header, "validators disagree at block {number}");
         }
         hashes.push(blocks[0].header.hash());
     }
-    let roots: Vec<_> = nodes.iter().map(|n| {
-        let chain = n.chain.lock().unwrap();
-        (chain.head.number.get(), chain.state.state_root())
-    }).collect();
+    let roots: Vec<_> = nodes
+        .iter()
+        .map(|n| {
+            let chain = n.chain.lock().unwrap();
+            (chain.head.number.get(), chain.state.state_root())
+        })
+        .collect();
     for (number, root) in &roots {
         if *number == roots[0].0 {
             assert_eq!(*root, roots[0].1, "same head, different state");
@@ -192,9 +210,8 @@ fn assert_agree(nodes: &[&Node], upto: u64) -> Vec<Hash> {
 /// The gaps between consecutive finalized blocks' timestamps, in ms, up to `upto`.
 fn gaps(node: &Node, upto: u64) -> Vec<u64> {
     let chain = node.chain.lock().unwrap();
-    let stamps: Vec<u64> = (1..=upto)
-        .map(|n| chain.store.block(n).unwrap().unwrap().header.timestamp_ms)
-        .collect();
+    let stamps: Vec<u64> =
+        (1..=upto).map(|n| chain.store.block(n).unwrap().unwrap().header.timestamp_ms).collect();
     stamps.windows(2).map(|w| w[1] - w[0]).collect()
 }
 
@@ -299,7 +316,12 @@ fn honest_validators_stay_safe_and_live_beside_one_proposing_wrong_state_roots()
     deterministic::Runner::timed(Duration::from_secs(600)).start(|context| async move {
         let net = Net::new(context.child("net"), "wrong-root").await;
         let running = net
-            .start_all([Behaviour::WrongStateRoot, Behaviour::Honest, Behaviour::Honest, Behaviour::Honest])
+            .start_all([
+                Behaviour::WrongStateRoot,
+                Behaviour::Honest,
+                Behaviour::Honest,
+                Behaviour::Honest,
+            ])
             .await;
         let honest: Vec<&Node> = running[1..].iter().map(|r| r.node.as_ref()).collect();
         wait_for(&context, &honest, 25).await;
@@ -329,8 +351,7 @@ fn honest_validators_stay_safe_and_live_beside_an_equivocating_leader() {
         // Validator 0 is replaced by commonware's equivocator: whenever it leads, it signs
         // two different proposals and sends one to a victim, the other to the rest.
         let genesis = tao_node::chain::genesis_header(&tao_runtime::genesis(&net.genesis).unwrap());
-        let participants =
-            commonware_utils::ordered::Set::try_from(net.keys.clone()).unwrap();
+        let participants = commonware_utils::ordered::Set::try_from(net.keys.clone()).unwrap();
         let scheme = consensus::Scheme::signer(
             &consensus::namespace(&genesis.hash()),
             participants,

@@ -24,11 +24,16 @@ impl Node {
     }
 
     fn start_with(base: &Path, addr: SocketAddr, extra: &[&str]) -> Self {
+        Self::spawn(base, addr, &[&["--dev", "--block-time-ms", "100"], extra].concat())
+    }
+
+    /// Runs `tao-node ARGS --rpc-addr ADDR --base-path BASE` and waits until it answers.
+    fn spawn(base: &Path, addr: SocketAddr, args: &[&str]) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_tao-node"))
-            .args(["--dev", "--block-time-ms", "100", "--rpc-addr", &addr.to_string()])
+            .args(args)
+            .args(["--rpc-addr", &addr.to_string()])
             .arg("--base-path")
             .arg(base)
-            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -478,4 +483,135 @@ fn a_follower_refuses_another_chain() {
     let _ = std::fs::remove_dir_all(leader_base);
     let _ = std::fs::remove_dir_all(follower_base);
     let _ = std::fs::remove_file(genesis);
+}
+
+/// One validator of a 4-validator network: its key, addresses and directory.
+struct Member {
+    key_file: PathBuf,
+    public: String,
+    rpc: SocketAddr,
+    p2p: SocketAddr,
+    base: PathBuf,
+}
+
+impl Member {
+    fn start(&self, genesis: &Path, all: &[Member]) -> Node {
+        let peers: Vec<String> = all
+            .iter()
+            .filter(|m| m.public != self.public)
+            .map(|m| format!("{}@{}", m.public, m.p2p))
+            .collect();
+        Node::spawn(
+            &self.base,
+            self.rpc,
+            &[
+                "--genesis",
+                genesis.to_str().unwrap(),
+                "--validator-key",
+                self.key_file.to_str().unwrap(),
+                "--p2p-addr",
+                &self.p2p.to_string(),
+                "--peers",
+                &peers.join(","),
+                "--block-time-ms",
+                "200",
+            ],
+        )
+    }
+}
+
+fn head_number(node: &Node) -> u64 {
+    node.rpc("tao_chainHead", json!([]))["number"].as_u64().unwrap()
+}
+
+#[test]
+fn four_validator_processes_agree_across_a_sigkill() {
+    let dir = temp("bft");
+    std::fs::create_dir_all(&dir).unwrap();
+    let node_bin = env!("CARGO_BIN_EXE_tao-node");
+    let members: Vec<Member> = (0..4)
+        .map(|i| {
+            let key_file = dir.join(format!("validator-{i}.key"));
+            let out = Command::new(node_bin)
+                .arg("--generate-validator-key")
+                .arg(&key_file)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            let public = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+            Member {
+                key_file,
+                public,
+                rpc: free_addr(),
+                p2p: free_addr(),
+                base: dir.join(format!("v{i}")),
+            }
+        })
+        .collect();
+    let out = Command::new(node_bin).arg("--print-dev-genesis").output().unwrap();
+    let mut genesis: Value = serde_json::from_slice(&out.stdout).unwrap();
+    genesis["authorities"] = json!(members.iter().map(|m| m.public.clone()).collect::<Vec<_>>());
+    genesis["chain_name"] = json!("tao-bft-test");
+    let genesis_file = dir.join("genesis.json");
+    std::fs::write(&genesis_file, genesis.to_string()).unwrap();
+    let mut nodes: Vec<Option<Node>> =
+        members.iter().map(|m| Some(m.start(&genesis_file, &members))).collect();
+
+    // Transfers submitted to different validators, at consecutive nonces per sender.
+    let dest = Keypair::from_uri("//Recipient").unwrap().account();
+    let senders = ["//Alice", "//Bob"].map(|s| Keypair::from_uri(s).unwrap());
+    let mut hashes = Vec::new();
+    for nonce in 0..6u64 {
+        for (k, sender) in senders.iter().enumerate() {
+            let live: Vec<&Node> = nodes.iter().flatten().collect();
+            let node = live[(nonce as usize + k) % live.len()];
+            let call = Call::TransferKeepAlive { dest, amount: Rao::from_whole(1).unwrap() };
+            let tx = signed(node, sender, nonce, call);
+            hashes
+                .push(node.rpc("tao_submitTransaction", json!([tx])).as_str().unwrap().to_owned());
+        }
+        if nonce == 2 {
+            // Once the first half is final (a transaction lives only in pools until then),
+            // validator 3 is killed; the other three are a quorum and go on.
+            for hash in &hashes {
+                nodes[0].as_ref().unwrap().wait_final(hash);
+            }
+            nodes[3].take().unwrap().kill();
+        }
+    }
+    for hash in &hashes {
+        let receipt = nodes[0].as_ref().unwrap().wait_final(hash);
+        assert_eq!(receipt["outcome"], "success", "{receipt}");
+    }
+    // The network goes on without validator 3, then it restarts and catches up.
+    let live = head_number(nodes[0].as_ref().unwrap());
+    nodes[3] = Some(members[3].start(&genesis_file, &members));
+    let target = live + 5;
+    let started = Instant::now();
+    while nodes.iter().any(|n| head_number(n.as_ref().unwrap()) < target) {
+        assert!(started.elapsed() < Duration::from_secs(60), "validators did not reach {target}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Every validator has the same block at `target` (same hash, same state root) and
+    // every finalized transaction with the same receipt.
+    let blocks: Vec<Value> = nodes
+        .iter()
+        .map(|n| n.as_ref().unwrap().rpc("tao_getBlock", json!([target]))["header"].clone())
+        .collect();
+    assert!(blocks.iter().all(|b| *b == blocks[0]), "{blocks:#?}");
+    for hash in &hashes {
+        let receipts: Vec<Value> = nodes
+            .iter()
+            .map(|n| {
+                n.as_ref().unwrap().rpc("tao_transactionStatus", json!([hash]))["receipt"].clone()
+            })
+            .collect();
+        assert!(receipts.iter().all(|r| *r == receipts[0] && r["outcome"] == "success"));
+    }
+    for node in &nodes {
+        let info = node.as_ref().unwrap().rpc("tao_accountInfo", json!([dest.to_ss58()]));
+        assert_eq!(info["free"], 12 * 1_000_000_000u64, "twelve transfers of 1 TAO, each once");
+    }
+    drop(nodes);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
