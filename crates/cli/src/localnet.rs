@@ -52,7 +52,9 @@ pub struct DirArg {
 pub struct UpArgs {
     #[command(flatten)]
     dir: DirArg,
-    /// Chain validators. Only 1 today: multi-validator BFT consensus is not built yet.
+    /// Chain validators: 1 runs a single block producer; 2 or more a BFT network (simplex
+    /// consensus; 4 tolerate one faulty validator). Validator i serves JSON-RPC on
+    /// --rpc-port + i and talks to its peers on --p2p-port + i.
     #[arg(long, default_value_t = 1)]
     validators: usize,
     /// The miners' models, one miner each (unigram, bigram, trigram, N-gram, mlp).
@@ -70,6 +72,9 @@ pub struct UpArgs {
     /// The node's JSON-RPC port on 127.0.0.1.
     #[arg(long, default_value_t = 9944)]
     rpc_port: u16,
+    /// First p2p port of a BFT network's validators on 127.0.0.1.
+    #[arg(long, default_value_t = 30333)]
+    p2p_port: u16,
     /// Weights go directly on chain instead of by commit-reveal.
     #[arg(long)]
     no_commit_reveal: bool,
@@ -222,8 +227,17 @@ fn alive(pid: u32, program: &str) -> bool {
     matches!(state, Some(s) if s != 'Z' && s != 'X') && name.is_some_and(|n| n == program)
 }
 
+/// The process name of chain validator `i` (the first is "node", whose RPC is the endpoint).
+fn node_name(i: usize) -> String {
+    if i == 0 {
+        "node".into()
+    } else {
+        format!("node{i}")
+    }
+}
+
 fn program_of(name: &str) -> &'static str {
-    if name == "node" {
+    if name.starts_with("node") {
         "tao-node"
     } else {
         "textpred"
@@ -244,9 +258,9 @@ fn down(dir: &Path) -> Result<Vec<String>, Failure> {
     let Some(mut state) = State::load(dir)? else {
         return Err(Failure::user(format!("no local network in {}", dir.display())));
     };
-    let mut order: Vec<(String, u32)> =
-        state.pids.iter().filter(|(n, _)| *n != "node").map(|(n, p)| (n.clone(), *p)).collect();
-    order.extend(state.pids.get("node").map(|p| ("node".to_owned(), *p)));
+    // The subnet's processes first, the chain's last.
+    let mut order: Vec<(String, u32)> = state.pids.iter().map(|(n, p)| (n.clone(), *p)).collect();
+    order.sort_by_key(|(name, _)| name.starts_with("node"));
     let mut stopped = Vec::new();
     for (name, pid) in order {
         let program = program_of(&name);
@@ -265,6 +279,49 @@ fn down(dir: &Path) -> Result<Vec<String>, Failure> {
     }
     state.save(dir)?;
     Ok(stopped)
+}
+
+/// Creates (once) the consensus keys of `n` chain validators in `<dir>/validators`; their
+/// public keys, in order.
+fn validator_keys(dir: &Path, node_bin: &Path, n: usize) -> Result<Vec<String>, Failure> {
+    let keys = dir.join("validators");
+    std::fs::create_dir_all(&keys)
+        .map_err(|e| Failure::user(format!("cannot create {}: {e}", keys.display())))?;
+    (0..n)
+        .map(|i| {
+            let public = keys.join(format!("{i}.pub"));
+            if let Ok(text) = std::fs::read_to_string(&public) {
+                return Ok(text.trim().to_owned());
+            }
+            let out = Command::new(node_bin)
+                .arg("--generate-validator-key")
+                .arg(keys.join(format!("{i}.key")))
+                .output()
+                .map_err(|e| Failure::user(format!("cannot run {}: {e}", node_bin.display())))?;
+            if !out.status.success() {
+                return Err(Failure::user(format!(
+                    "tao-node --generate-validator-key: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )));
+            }
+            let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            std::fs::write(&public, &key)
+                .map_err(|e| Failure::user(format!("cannot write {}: {e}", public.display())))?;
+            Ok(key)
+        })
+        .collect()
+}
+
+/// The authorities of the genesis in `path` (empty: a single block producer).
+fn genesis_authorities(path: &Path) -> Result<Vec<String>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::user(format!("cannot read {}: {e}", path.display())))?;
+    let config: Value = serde_json::from_str(&text)
+        .map_err(|e| Failure::user(format!("{} is damaged: {e}", path.display())))?;
+    Ok(config["authorities"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default())
 }
 
 /// `tao-node` and `textpred`, installed beside `tao`.
@@ -395,9 +452,13 @@ async fn wait_for_node(chain: &ChainClient, pid: u32, log: &Path) -> Result<(), 
 }
 
 fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
-    if args.validators != 1 {
-        return Err(Failure::user("--validators: only 1 chain validator is supported today")
-            .hint("multi-validator BFT consensus is not built yet (docs/consensus-plan.md); subnet validators are --subnet-validators"));
+    if !(1..=16).contains(&args.validators) {
+        return Err(Failure::user("--validators: give 1 to 16 chain validators")
+            .hint("subnet validators are --subnet-validators"));
+    }
+    let last_port = |base: u16| usize::from(base) + args.validators - 1 <= usize::from(u16::MAX);
+    if !last_port(args.rpc_port) || !last_port(args.p2p_port) {
+        return Err(Failure::user("--rpc-port/--p2p-port: the validators' ports run past 65535"));
     }
     if args.miners.is_empty() || args.subnet_validators == 0 {
         return Err(Failure::user("a subnet needs at least one miner and one validator"));
@@ -429,26 +490,60 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
             .map_err(|e| Failure::user(format!("tao-node --print-dev-genesis: {e}")))?;
         config["chain_name"] = json!("tao-localnet");
         config["subnets"] = json!([]);
+        if args.validators > 1 {
+            config["authorities"] = json!(validator_keys(&dir, &node_bin, args.validators)?);
+        }
         std::fs::write(&genesis, serde_json::to_vec_pretty(&config).unwrap_or_default())
             .map_err(|e| Failure::user(format!("cannot write {}: {e}", genesis.display())))?;
     }
     let rt = runtime()?;
     let chain = ChainClient::new(&state.endpoint).map_err(node_error)?;
-    let node_running = state.pids.get("node").is_some_and(|p| alive(*p, "tao-node"));
-    if !node_running {
-        say(&format!("starting tao-node on {}", state.endpoint));
-        let node_args: Vec<String> = vec![
+    let authorities = genesis_authorities(&genesis)?;
+    if authorities.len().max(1) != args.validators {
+        return Err(Failure::user(format!(
+            "{} holds a network of {} chain validator(s), not {}",
+            dir.display(),
+            authorities.len().max(1),
+            args.validators
+        ))
+        .hint(
+            "give the same --validators, or another --dir (or `tao localnet down --clean` first)",
+        ));
+    }
+    for i in 0..args.validators {
+        let name = node_name(i);
+        if state.pids.get(&name).is_some_and(|p| alive(*p, "tao-node")) {
+            continue;
+        }
+        let rpc = format!("127.0.0.1:{}", usize::from(args.rpc_port) + i);
+        say(&format!("starting tao-node ({name}) on http://{rpc}"));
+        let mut node_args: Vec<String> = vec![
             "--genesis".into(),
             genesis.display().to_string(),
             "--base-path".into(),
-            dir.join("node").display().to_string(),
+            dir.join(&name).display().to_string(),
             "--rpc-addr".into(),
-            format!("127.0.0.1:{}", args.rpc_port),
+            rpc,
             "--block-time-ms".into(),
             args.block_time_ms.to_string(),
         ];
-        let pid = spawn(&dir, "node", &node_bin, &node_args)?;
-        state.pids.insert("node".into(), pid);
+        if authorities.len() > 1 {
+            let p2p = |j: usize| format!("127.0.0.1:{}", usize::from(args.p2p_port) + j);
+            let peers: Vec<String> = (0..authorities.len())
+                .filter(|&j| j != i)
+                .map(|j| format!("{}@{}", authorities[j], p2p(j)))
+                .collect();
+            node_args.extend([
+                "--validator-key".into(),
+                dir.join("validators").join(format!("{i}.key")).display().to_string(),
+                "--p2p-addr".into(),
+                p2p(i),
+                "--peers".into(),
+                peers.join(","),
+            ]);
+        }
+        let pid = spawn(&dir, &name, &node_bin, &node_args)?;
+        state.pids.insert(name, pid);
         state.save(&dir)?;
     }
     let node_pid = state.pids.get("node").copied().unwrap_or(0);

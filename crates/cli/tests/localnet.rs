@@ -268,3 +268,69 @@ fn a_local_network_pays_miners_by_the_quality_of_their_models() {
     assert!(!dir.exists());
     drop(network);
 }
+
+#[test]
+fn a_bft_local_network_of_four_validators_runs_the_subnet_through_a_validator_crash() {
+    siblings();
+    let dir = std::env::temp_dir().join(format!("tao-localnet-bft-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (rpc_port, p2p_port) = (tao_testkit::free_ports(4), tao_testkit::free_ports(4));
+    let network = Network(dir.clone());
+    let up = [
+        "localnet",
+        "up",
+        "--detach",
+        "--validators",
+        "4",
+        "--miners",
+        "unigram,6-gram",
+        "--rpc-port",
+        &rpc_port.to_string(),
+        "--p2p-port",
+        &p2p_port.to_string(),
+    ];
+    let s = ok(&dir, &up);
+    let processes = s["processes"].as_array().unwrap();
+    assert_eq!(processes.len(), 4 + 2 + 2, "{s:#}");
+    assert!(processes.iter().all(|p| p["alive"] == json!(true)), "{s:#}");
+    // The subnet works on the BFT chain: the better model earns more.
+    wait(&dir, "incentives", Duration::from_secs(240), |s| {
+        incentive(s, "6-gram") > incentive(s, "unigram") && incentive(s, "unigram") > 0
+    });
+
+    // A validator other than the endpoint's is SIGKILLed: the other three go on.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = |i: u16| ChainClient::new(&format!("http://127.0.0.1:{}", rpc_port + i)).unwrap();
+    let head = |i: u16| {
+        runtime.block_on(client(i).call("tao_chainHead", Vec::new())).unwrap()["number"]
+            .as_u64()
+            .unwrap()
+    };
+    let pid = s["processes"].as_array().unwrap().iter().find(|p| p["name"] == "node2").unwrap()
+        ["pid"]
+        .as_u64()
+        .unwrap();
+    assert!(Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
+    let killed_at = head(0);
+    wait(&dir, "blocks without validator 2", Duration::from_secs(30), |s| {
+        s["chain"]["block"].as_u64() > Some(killed_at + 10)
+    });
+    // `up` restarts it; it catches up and holds the same blocks as the others.
+    let s = ok(&dir, &up);
+    assert!(s["processes"].as_array().unwrap().iter().all(|p| p["alive"] == json!(true)), "{s:#}");
+    let target = head(0) + 5;
+    let started = Instant::now();
+    while (0..4).any(|i| head(i) < target) {
+        assert!(started.elapsed() < Duration::from_secs(60), "validator 2 did not catch up");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let block = |i: u16| {
+        runtime.block_on(client(i).call("tao_getBlock", vec![json!(target)])).unwrap()["header"]
+            .clone()
+    };
+    assert!((1..4).all(|i| block(i) == block(0)), "validators disagree at block {target}");
+
+    let down = ok(&dir, &["localnet", "down", "--clean"]);
+    assert_eq!(down["stopped"].as_array().unwrap().len(), 8, "{down}");
+    drop(network);
+}

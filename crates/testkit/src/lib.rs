@@ -34,6 +34,17 @@ pub fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port")
 }
 
+/// The first of `n` consecutive free ports on 127.0.0.1 (free when checked).
+pub fn free_ports(n: u16) -> u16 {
+    loop {
+        let base = free_addr().port();
+        let Some(last) = base.checked_add(n - 1) else { continue };
+        if (base..=last).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+}
+
 /// A `tao-node --dev` process (100 ms blocks) serving JSON-RPC on a free local port.
 pub struct DevNode {
     /// Its JSON-RPC address.
