@@ -9,6 +9,10 @@
 //!    phases of the block interval (p50, p90), reported against the block time (the wait
 //!    for the next block is the floor: ideally p50 ≈ half a block).
 //!
+//! 3. Both again on a BFT network of 4 validator processes on 127.0.0.1 (simplex
+//!    consensus, authenticated p2p; transactions submitted to each validator in turn and
+//!    gossiped), reported against the single node measured in the same run.
+//!
 //! Run: `cargo bench -p tao-node --bench throughput`.
 
 use codec::Encode;
@@ -66,6 +70,87 @@ fn transfers(keys: &[Keypair], genesis_hash: Hash) -> Vec<SignedTransaction> {
     txs
 }
 
+/// Figures of one network: finalized transfers per second, and submission to finality.
+struct Figures {
+    tps: f64,
+    p50_ms: f64,
+    p90_ms: f64,
+}
+
+fn free_port() -> std::net::SocketAddr {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+fn spawn_node(dir: &std::path::Path, name: &str, args: &[String]) -> Guard {
+    Guard(
+        Command::new(env!("CARGO_BIN_EXE_tao-node"))
+            .args(args)
+            .arg("--base-path")
+            .arg(dir.join(name))
+            .args(["--block-time-ms", &BLOCK_MS.to_string()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Starts `validators` nodes (1: a single block producer) on `config`; their RPC addresses.
+fn start_network(
+    dir: &std::path::Path,
+    config: &GenesisConfig,
+    validators: usize,
+) -> (Vec<Guard>, Vec<std::net::SocketAddr>) {
+    let mut config = config.clone();
+    let rpcs: Vec<_> = (0..validators).map(|_| free_port()).collect();
+    if validators == 1 {
+        let genesis_file = dir.join("genesis.json");
+        std::fs::write(&genesis_file, serde_json::to_vec(&config).unwrap()).unwrap();
+        let args = vec![
+            "--genesis".into(),
+            genesis_file.display().to_string(),
+            "--rpc-addr".into(),
+            rpcs[0].to_string(),
+        ];
+        return (vec![spawn_node(dir, "single", &args)], rpcs);
+    }
+    let p2ps: Vec<_> = (0..validators).map(|_| free_port()).collect();
+    let mut publics = Vec::new();
+    for i in 0..validators {
+        let out = Command::new(env!("CARGO_BIN_EXE_tao-node"))
+            .arg("--generate-validator-key")
+            .arg(dir.join(format!("v{i}.key")))
+            .output()
+            .unwrap();
+        publics.push(String::from_utf8(out.stdout).unwrap().trim().to_owned());
+    }
+    config.authorities = publics.clone();
+    let genesis_file = dir.join("genesis-bft.json");
+    std::fs::write(&genesis_file, serde_json::to_vec(&config).unwrap()).unwrap();
+    let guards = (0..validators)
+        .map(|i| {
+            let peers: Vec<String> = (0..validators)
+                .filter(|&j| j != i)
+                .map(|j| format!("{}@{}", publics[j], p2ps[j]))
+                .collect();
+            let args = vec![
+                "--genesis".into(),
+                genesis_file.display().to_string(),
+                "--rpc-addr".into(),
+                rpcs[i].to_string(),
+                "--validator-key".into(),
+                dir.join(format!("v{i}.key")).display().to_string(),
+                "--p2p-addr".into(),
+                p2ps[i].to_string(),
+                "--peers".into(),
+                peers.join(","),
+            ];
+            spawn_node(dir, &format!("v{i}"), &args)
+        })
+        .collect();
+    (guards, rpcs)
+}
+
 fn main() {
     let keys: Vec<Keypair> =
         (0..ACCOUNTS).map(|i| Keypair::from_uri(&format!("//bench/{i}")).unwrap()).collect();
@@ -73,30 +158,40 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("tao-node-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let genesis_file = dir.join("genesis.json");
-    std::fs::write(&genesis_file, serde_json::to_vec(&config).unwrap()).unwrap();
-    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let _node = Guard(
-        Command::new(env!("CARGO_BIN_EXE_tao-node"))
-            .arg("--genesis")
-            .arg(&genesis_file)
-            .arg("--base-path")
-            .arg(dir.join("db"))
-            .args(["--rpc-addr", &addr.to_string(), "--block-time-ms", &BLOCK_MS.to_string()])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("node.log")).unwrap())
-            .spawn()
-            .unwrap(),
-    );
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let client: HttpClient = {
-        let _guard = runtime.enter();
-        HttpClientBuilder::default()
-            .max_request_size(64 * 1024 * 1024)
-            .max_response_size(64 * 1024 * 1024)
-            .build(format!("http://{addr}"))
-            .unwrap()
-    };
+    let single = measure(&runtime, &dir, &config, &keys, 1);
+    let bft = measure(&runtime, &dir, &config, &keys, 4);
+    println!(
+        "4 BFT validators vs 1 node: throughput ratio {:.2}, finality ratio p50 {:.2}, p90 {:.2}",
+        bft.tps / single.tps,
+        bft.p50_ms / single.p50_ms,
+        bft.p90_ms / single.p90_ms
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    config: &GenesisConfig,
+    keys: &[Keypair],
+    validators: usize,
+) -> Figures {
+    let label =
+        if validators == 1 { "1 node".to_owned() } else { format!("{validators} BFT validators") };
+    let (_nodes, addrs) = start_network(dir, config, validators);
+    let clients: Vec<HttpClient> = addrs
+        .iter()
+        .map(|addr| {
+            let _guard = runtime.enter();
+            HttpClientBuilder::default()
+                .max_request_size(64 * 1024 * 1024)
+                .max_response_size(64 * 1024 * 1024)
+                .build(format!("http://{addr}"))
+                .unwrap()
+        })
+        .collect();
+    let client = &clients[0];
     let call = |method: &str| -> Option<Value> {
         runtime.block_on(client.request(method, rpc_params![])).ok()
     };
@@ -104,20 +199,20 @@ fn main() {
     while call("tao_health").is_none() {
         assert!(
             started.elapsed() < Duration::from_secs(30),
-            "node did not start: {}",
-            std::fs::read_to_string(dir.join("node.log")).unwrap_or_default()
+            "node did not start (logs in {})",
+            dir.display()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
     let genesis_hex = call("tao_genesisHash").unwrap();
     let bytes = tao_primitives::hex::decode(genesis_hex.as_str().unwrap()).unwrap();
     let genesis_hash = Hash(bytes.try_into().unwrap());
-    let txs = transfers(&keys, genesis_hash);
+    let txs = transfers(keys, genesis_hash);
     let hexes: Vec<String> =
         txs.iter().map(|tx| tao_primitives::hex::encode(&tx.encode())).collect();
 
     // Peer: the runtime alone, in-process, one block of all of them.
-    let mut state = genesis(&config).unwrap();
+    let mut state = genesis(config).unwrap();
     assert_eq!(state.genesis_hash(), genesis_hash, "the bench built the node's genesis");
     let t = Instant::now();
     let outcome = execute_block(
@@ -129,14 +224,16 @@ fn main() {
     let runtime_secs = t.elapsed().as_secs_f64();
     assert!(outcome.receipts.iter().all(|r| matches!(r.outcome, tao_types::Outcome::Success)));
 
-    // The node: submit in batches, then wait for the last receipt of every account.
+    // The network: submit in batches (to each validator in turn), then wait for the last
+    // receipt of every account.
     let t = Instant::now();
-    for chunk in hexes.chunks(250) {
+    for (i, chunk) in hexes.chunks(250).enumerate() {
         let mut batch = BatchRequestBuilder::new();
         for hex in chunk {
             batch.insert("tao_submitTransaction", rpc_params![hex]).unwrap();
         }
-        let responses = runtime.block_on(client.batch_request::<Value>(batch)).unwrap();
+        let target = &clients[i % clients.len()];
+        let responses = runtime.block_on(target.batch_request::<Value>(batch)).unwrap();
         assert_eq!(responses.num_failed_calls(), 0, "every transaction admitted");
     }
     let submit_secs = t.elapsed().as_secs_f64();
@@ -158,7 +255,7 @@ fn main() {
     let node_secs = t.elapsed().as_secs_f64();
     let n = txs.len() as f64;
     println!(
-        "finalized transfers: node {:.0} tx/s ({} in {:.2} s; submission alone {:.2} s) vs runtime alone {:.0} tx/s; ratio {:.2}",
+        "{label}: finalized transfers {:.0} tx/s ({} in {:.2} s; submission alone {:.2} s) vs runtime alone {:.0} tx/s; ratio {:.2}",
         n / node_secs,
         txs.len(),
         node_secs,
@@ -167,7 +264,7 @@ fn main() {
         runtime_secs / node_secs
     );
 
-    // Latency: one transfer at a time on an idle node.
+    // Latency: one transfer at a time on an idle network.
     let mut samples = Vec::new();
     let extra = Keypair::from_uri("//bench/0").unwrap();
     for i in 0..30u64 {
@@ -196,11 +293,10 @@ fn main() {
     }
     samples.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (p50_ms, p90_ms) = (ms(samples[samples.len() / 2]), ms(samples[samples.len() * 9 / 10]));
     println!(
-        "submission to finality: p50 {:.1} ms, p90 {:.1} ms with {BLOCK_MS} ms blocks (p50 / block time {:.2}; ideal ≈ 0.5)",
-        ms(samples[samples.len() / 2]),
-        ms(samples[samples.len() * 9 / 10]),
-        ms(samples[samples.len() / 2]) / BLOCK_MS as f64
+        "{label}: submission to finality p50 {p50_ms:.1} ms, p90 {p90_ms:.1} ms with {BLOCK_MS} ms blocks (p50 / block time {:.2}; ideal ≈ 0.5)",
+        p50_ms / BLOCK_MS as f64
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    Figures { tps: n / node_secs, p50_ms, p90_ms }
 }

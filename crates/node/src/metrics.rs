@@ -23,6 +23,40 @@ pub struct Metrics {
     pub transactions: AtomicU64,
     /// Blocks produced since start.
     pub blocks: AtomicU64,
+    /// A BFT validator's consensus and p2p metrics (commonware's own, Prometheus text).
+    pub engine: EngineMetrics,
+}
+
+/// Renders the consensus engine's and p2p network's metrics, once a validator sets it.
+#[derive(Default)]
+pub struct EngineMetrics(std::sync::OnceLock<Box<dyn Fn() -> String + Send + Sync>>);
+
+impl EngineMetrics {
+    /// Installs the renderer (the first call wins).
+    pub fn set(&self, render: impl Fn() -> String + Send + Sync + 'static) {
+        let _ = self.0.set(Box::new(render));
+    }
+
+    fn render(&self) -> Option<String> {
+        self.0.get().map(|render| render())
+    }
+}
+
+impl std::fmt::Debug for EngineMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "EngineMetrics(set)" } else { "EngineMetrics" })
+    }
+}
+
+/// Connected peers in commonware's p2p metrics: `…_connected{peer=…} <since>` lines.
+fn connected_peers(engine: &str) -> usize {
+    engine
+        .lines()
+        .filter(|line| !line.starts_with('#') && line.contains("_connected{"))
+        .filter(|line| {
+            line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).is_some_and(|v| v > 0.0)
+        })
+        .count()
 }
 
 impl Metrics {
@@ -40,6 +74,8 @@ fn render(node: &Node) -> String {
         Err(_) => (0, 0),
     };
     let m = &node.metrics;
+    let engine = m.engine.render();
+    let peers = engine.as_deref().map(connected_peers).unwrap_or(0);
     let rows: [(&str, &str, &str, String); 7] = [
         ("tao_block_height", "gauge", "Number of the head block.", height.to_string()),
         (
@@ -48,7 +84,12 @@ fn render(node: &Node) -> String {
             "Number of the newest finalized block.",
             height.to_string(),
         ),
-        ("tao_peers", "gauge", "Connected peers (a single-authority node has none).", "0".into()),
+        (
+            "tao_peers",
+            "gauge",
+            "Connected validator peers (a single-authority node has none).",
+            peers.to_string(),
+        ),
         (
             "tao_mempool_transactions",
             "gauge",
@@ -77,6 +118,12 @@ fn render(node: &Node) -> String {
     let mut out = String::new();
     for (name, kind, help, value) in rows {
         out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+    }
+    if let Some(engine) = engine {
+        out.push_str(&engine);
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
     }
     out
 }
@@ -115,4 +162,20 @@ pub async fn serve(addr: SocketAddr, node: Arc<Node>) -> std::io::Result<SocketA
         }
     });
     Ok(local)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connected_peers;
+
+    #[test]
+    fn connected_peers_counts_live_connections() {
+        let text = "# HELP p2p_tracker_connected When each peer became active\n\
+                    p2p_tracker_connected{peer=\"aa\"} 1795330387688\n\
+                    p2p_tracker_connected{peer=\"bb\"} 0\n\
+                    p2p_tracker_connected{peer=\"cc\"} 1795330387999\n\
+                    p2p_tracker_tracked 3\n";
+        assert_eq!(connected_peers(text), 2);
+        assert_eq!(connected_peers(""), 0);
+    }
 }

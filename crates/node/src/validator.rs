@@ -119,6 +119,8 @@ pub fn run(
         let blocks = network.register(channels::BLOCKS, quota);
         network.start();
         info!(%p2p_addr, "p2p listening");
+        let telemetry = context.child("telemetry");
+        node.metrics.engine.set(move || commonware_runtime::Metrics::encode(&telemetry));
         let validator = consensus::start(
             context.child("consensus"),
             node.clone(),

@@ -491,6 +491,7 @@ struct Member {
     public: String,
     rpc: SocketAddr,
     p2p: SocketAddr,
+    metrics: SocketAddr,
     base: PathBuf,
 }
 
@@ -515,6 +516,8 @@ impl Member {
                 &peers.join(","),
                 "--block-time-ms",
                 "200",
+                "--metrics-addr",
+                &self.metrics.to_string(),
             ],
         )
     }
@@ -544,6 +547,7 @@ fn four_validator_processes_agree_across_a_sigkill() {
                 public,
                 rpc: free_addr(),
                 p2p: free_addr(),
+                metrics: free_addr(),
                 base: dir.join(format!("v{i}")),
             }
         })
@@ -611,6 +615,27 @@ fn four_validator_processes_agree_across_a_sigkill() {
     for node in &nodes {
         let info = node.as_ref().unwrap().rpc("tao_accountInfo", json!([dest.to_ss58()]));
         assert_eq!(info["free"], 12 * 1_000_000_000u64, "twelve transfers of 1 TAO, each once");
+    }
+    // Each validator's metrics count its three peers (commonware's p2p metrics included),
+    // once the restarted one has been dialed again.
+    let metrics = |member: &Member| {
+        let mut stream = TcpStream::connect(member.metrics).unwrap();
+        write!(stream, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text
+    };
+    for member in &members {
+        let started = Instant::now();
+        loop {
+            let text = metrics(member);
+            if text.contains("\ntao_peers 3\n") {
+                assert!(text.contains("_connected{"), "{text}");
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "{text}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
     drop(nodes);
     std::fs::remove_dir_all(&dir).unwrap();
