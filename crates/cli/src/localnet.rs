@@ -1,6 +1,7 @@
 //! `tao localnet`: a whole network on this machine, in one directory.
 //!
-//! `up` starts a chain (`tao-node`, 250 ms blocks), creates and funds wallets, creates and
+//! `up` starts a chain (`tao-node`, 250 ms blocks; with `--validators N`, N BFT validators
+//! on 127.0.0.1 with keys in `validators/`), creates and funds wallets, creates and
 //! starts a subnet, registers and stakes validators, registers miners, and runs the
 //! text-prediction subnet (`textpred`: one miner per model, validators scoring them), then
 //! prints a table every epoch. Every step checks the chain first, so `up` on a directory
@@ -9,7 +10,7 @@
 //! 10 s); `status` reports, as a table or `--json`.
 //!
 //! The directory: `localnet.json` (processes, wallets, the subnet), `genesis.json`,
-//! `node/` (the chain's store), `wallets/`, `logs/`, `reports/` (each validator's scores).
+//! `node/` (the chain's store; `node1/`… for more validators), `wallets/`, `logs/`, `reports/` (each validator's scores).
 
 use crate::exit::Failure;
 use clap::{Args, Subcommand};

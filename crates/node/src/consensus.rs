@@ -250,9 +250,9 @@ impl Reporter for Mailbox {
     }
 }
 
-/// Messages on the block channel.
+/// Messages on the block channel (SCALE-encoded).
 #[derive(Encode, Decode, Debug)]
-enum Wire {
+pub enum Wire {
     /// A block (a proposal, or an answer to `Want`).
     Block(Block),
     /// "Send me the block with this header hash."
