@@ -389,6 +389,9 @@ enum Execution {
     Invalid,
     /// A block on the way to the finalized head is not here yet (it has been asked for).
     Missing,
+    /// It is already committed (a finalized block, e.g. replayed by the engine after a
+    /// restart).
+    Finalized,
 }
 
 /// The application actor: owns the unfinalized blocks and their post-states.
@@ -506,11 +509,12 @@ impl<E: Clock + Spawner> Application<E> {
                 let hash = block.header.hash();
                 let head = self.head_header().number.get();
                 let number = block.header.number.get();
-                if number > head
-                    && number <= head.saturating_add(MAX_PENDING_BLOCKS as u64)
-                    && self.blocks.len() < MAX_PENDING_BLOCKS
-                {
-                    self.wanted.remove(&hash);
+                // Blocks asked for (the way back to a finalized digest, however long) are
+                // always kept; unsolicited ones only within bounds.
+                let asked = self.wanted.remove(&hash).is_some();
+                let bounded = number <= head.saturating_add(MAX_PENDING_BLOCKS as u64)
+                    && self.blocks.len() < MAX_PENDING_BLOCKS;
+                if number > head && (asked || bounded) {
                     self.blocks.entry(hash).or_insert(block);
                 }
             }
@@ -554,13 +558,19 @@ impl<E: Clock + Spawner> Application<E> {
         }
     }
 
+    /// Whether `hash` is a committed (finalized) block.
+    fn is_finalized(&self, hash: &Hash) -> bool {
+        let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        chain.head.hash() == *hash || matches!(chain.store.number_of(hash), Ok(Some(_)))
+    }
+
     /// Executes `hash` and its unexecuted ancestors back to the finalized head.
     fn execute(
         &mut self,
         hash: Hash,
         sender: &mut impl Sender<PublicKey = PublicKey>,
     ) -> Execution {
-        let (head, head_state) = self.head();
+        let head = self.head_header();
         let head_hash = head.hash();
         let mut path = Vec::new();
         let mut cursor = hash;
@@ -570,6 +580,14 @@ impl<E: Clock + Spawner> Application<E> {
                 return Execution::Invalid;
             }
             let Some(block) = self.blocks.get(&cursor) else {
+                if self.is_finalized(&cursor) {
+                    if path.is_empty() {
+                        return Execution::Finalized;
+                    }
+                    // Builds on a finalized block below the head: a fork, never final.
+                    self.invalid.extend(path);
+                    return Execution::Invalid;
+                }
                 self.want(cursor, sender);
                 return Execution::Missing;
             };
@@ -582,11 +600,14 @@ impl<E: Clock + Spawner> Application<E> {
             path.push(cursor);
             cursor = block.header.parent_hash;
         }
+        // Only the first block of the path can build on the head: its state is cloned once.
+        let mut head_state = None;
         for hash in path.into_iter().rev() {
             let block = &self.blocks[&hash];
             let parent_hash = block.header.parent_hash;
             let checked = if parent_hash == head_hash {
-                check_block(&head, &head_state, block)
+                let state = head_state.get_or_insert_with(|| self.head().1);
+                check_block(&head, state, block)
             } else {
                 let parent = &self.blocks[&parent_hash].header;
                 let (state, _) = &self.executed[&parent_hash];
@@ -618,13 +639,15 @@ impl<E: Clock + Spawner> Application<E> {
             let parent = block_hash(&pending.context.parent.1);
             let verdict = match self.blocks.get(&hash) {
                 None if self.invalid.contains(&hash) => Some(false),
+                // Replayed after a restart: the block is already final.
+                None if self.is_finalized(&hash) => Some(true),
                 None => {
                     self.want(hash, sender);
                     None
                 }
                 Some(block) if block.header.parent_hash != parent => Some(false),
                 Some(_) => match self.execute(hash, sender) {
-                    Execution::Done => Some(true),
+                    Execution::Done | Execution::Finalized => Some(true),
                     Execution::Invalid => Some(false),
                     Execution::Missing => None,
                 },
@@ -660,15 +683,15 @@ impl<E: Clock + Spawner> Application<E> {
         sender: &mut impl Sender<PublicKey = PublicKey>,
     ) -> Option<Digest> {
         let parent_hash = block_hash(&context.parent.1);
-        let (head, head_state) = self.head();
-        let (parent, state) = if parent_hash == head.hash() {
-            (head, head_state)
+        let head = self.head_header();
+        let on_head = parent_hash == head.hash();
+        let parent = if on_head {
+            head
         } else {
             match self.execute(parent_hash, sender) {
-                Execution::Done => {}
-                Execution::Invalid | Execution::Missing => return None,
+                Execution::Done => self.blocks[&parent_hash].header.clone(),
+                Execution::Invalid | Execution::Missing | Execution::Finalized => return None,
             }
-            (self.blocks[&parent_hash].header.clone(), self.executed[&parent_hash].0.clone())
         };
         let now = self.now_ms();
         let due = parent
@@ -677,6 +700,7 @@ impl<E: Clock + Spawner> Application<E> {
         if now < due {
             return None;
         }
+        let state = if on_head { self.head().1 } else { self.executed[&parent_hash].0.clone() };
         let transactions = {
             let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             chain.mempool.ready(&state, MAX_BLOCK_TRANSACTIONS)
@@ -715,6 +739,7 @@ impl<E: Clock + Spawner> Application<E> {
                 continue;
             }
             match self.execute(target, sender) {
+                Execution::Finalized => continue,
                 Execution::Missing => {
                     self.finalized.push(target);
                     continue;

@@ -413,3 +413,24 @@ fn the_same_seed_replays_the_same_chain() {
     let other = seeded_run(8, "seed-c", transactions);
     assert_ne!(first, other, "another seed schedules differently (other timestamps)");
 }
+
+#[test]
+fn a_validator_with_an_empty_store_syncs_the_whole_chain_from_its_peers() {
+    deterministic::Runner::timed(Duration::from_secs(600)).start(|context| async move {
+        let net = Net::new(context.child("net"), "fresh").await;
+        let mut running = Vec::new();
+        for i in 0..3 {
+            running.push(net.start(i, Behaviour::Honest).await);
+        }
+        let three: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
+        wait_for(&context, &three, 60).await;
+        // The fourth joins late, from nothing: no blocks, no journal.
+        running.push(net.start(3, Behaviour::Honest).await);
+        assert_eq!(height(&running[3].node), 0);
+        let all: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
+        let target = height(all[0]) + 10;
+        wait_for(&context, &all, target).await;
+        assert_agree(&all, target);
+        running.iter().for_each(stop);
+    });
+}
