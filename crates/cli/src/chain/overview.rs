@@ -46,7 +46,7 @@ pub fn overview(ctx: &Context<'_>) -> Result<(), Failure> {
     for s in stakes.as_array().into_iter().flatten() {
         println!(
             "  stake on subnet {:>3} to {}: {}",
-            s["netuid"],
+            s["netuid"].as_u64().unwrap_or(0),
             s["hotkey"].as_str().unwrap_or("?"),
             Rao::new(s["alpha"].as_u64().unwrap_or(0))
         );
@@ -65,8 +65,9 @@ pub fn overview(ctx: &Context<'_>) -> Result<(), Failure> {
         println!(
             "  {:<10} {:>6} {:>4} {:>14} {:>9} {:>9} {:>12} {:>4}  {}",
             n["hotkey_name"].as_str().unwrap_or(""),
-            n["netuid"],
-            n["uid"],
+            // As numbers: a JSON value ignores the column width.
+            n["netuid"].as_u64().unwrap_or(0),
+            n["uid"].as_u64().unwrap_or(0),
             Rao::new(n["stake"].as_u64().unwrap_or(0)).to_string(),
             fraction(&n["incentive"]),
             fraction(&n["dividends"]),
