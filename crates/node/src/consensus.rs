@@ -424,6 +424,7 @@ impl<E: Clock + Spawner> Application<E> {
             impl Receiver<PublicKey = PublicKey>,
         ),
     ) {
+        let mut gossip_open = true;
         loop {
             let tick = self.context.sleep(Duration::from_millis(25));
             // `biased`: a fixed polling order, so a simulation replays exactly.
@@ -440,15 +441,16 @@ impl<E: Clock + Spawner> Application<E> {
                     };
                     self.receive(peer, bytes.as_ref(), &mut sender);
                 }
-                transaction = self.gossip.recv() => {
-                    if let Some(transaction) = transaction {
+                transaction = self.gossip.recv(), if gossip_open => match transaction {
+                    Some(transaction) => {
                         let _ = sender.send(
                             Recipients::All,
                             Wire::Transaction(transaction).encode(),
                             false,
                         );
                     }
-                }
+                    None => gossip_open = false,
+                },
                 () = tick => {}
             }
             if let Err(e) = self.progress(&mut sender) {
