@@ -189,19 +189,29 @@ async fn run(
         }
         None => tokio::spawn(produce_blocks(node.clone(), block_time)),
     };
-    let outcome = tokio::select! {
-        result = producer => match result {
-            Ok(Err(e)) => Err(e),
-            Ok(Ok(())) => Ok(()),
+    let work = async {
+        match producer.await {
+            Ok(result) => result,
             Err(e) => Err(anyhow::anyhow!("block production stopped: {e}")),
-        },
+        }
+    };
+    until_shutdown(work, handle).await
+}
+
+/// Runs `work` until it ends or SIGINT/SIGTERM arrives, then stops the RPC server.
+pub(crate) async fn until_shutdown(
+    work: impl std::future::Future<Output = Result<()>>,
+    rpc: jsonrpsee::server::ServerHandle,
+) -> Result<()> {
+    let outcome = tokio::select! {
+        result = work => result,
         () = shutdown_signal() => {
             info!("shutting down");
             Ok(())
         }
     };
-    let _ = handle.stop();
-    handle.stopped().await;
+    let _ = rpc.stop();
+    rpc.stopped().await;
     outcome
 }
 
@@ -360,7 +370,7 @@ async fn sync_step(
     }
 }
 
-pub(crate) async fn shutdown_signal() {
+async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

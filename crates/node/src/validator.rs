@@ -1,7 +1,7 @@
 //! A validator of a BFT network: the chain, JSON-RPC, commonware's authenticated `lookup`
 //! p2p network on real sockets, and the consensus engine, on commonware's tokio runtime.
 
-use crate::{serve, settings::Settings, shutdown_signal};
+use crate::{serve, settings::Settings, until_shutdown};
 use anyhow::{bail, Context as _, Result};
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _};
 use commonware_p2p::{authenticated::lookup, Address, AddressableManager as _};
@@ -138,18 +138,11 @@ pub fn run(
             resolver,
             blocks,
         )?;
-        let outcome = tokio::select! {
-            _ = validator.application => {
-                error!("the consensus application stopped");
-                Err(anyhow::anyhow!("the consensus application stopped (see the log)"))
-            }
-            () = shutdown_signal() => {
-                info!("shutting down");
-                Ok(())
-            }
+        let work = async {
+            let _ = validator.application.await;
+            error!("the consensus application stopped");
+            Err(anyhow::anyhow!("the consensus application stopped (see the log)"))
         };
-        let _ = handle.stop();
-        handle.stopped().await;
-        outcome
+        until_shutdown(work, handle).await
     })
 }

@@ -171,6 +171,14 @@ async fn wait_for(context: &deterministic::Context, nodes: &[&Node], target: u64
     panic!("not all validators reached block {target} within 100 s: heights {heights:?}");
 }
 
+/// Waits until every node is `more` blocks past the first one's head, then checks they
+/// agree on every block up to there.
+async fn go_on_and_agree(context: &deterministic::Context, nodes: &[&Node], more: u64) {
+    let target = height(nodes[0]) + more;
+    wait_for(context, nodes, target).await;
+    assert_agree(nodes, target);
+}
+
 /// Every block up to `upto` has the same hash (and so the same state root) on every node.
 fn assert_agree(nodes: &[&Node], upto: u64) -> Vec<Hash> {
     let mut hashes = Vec::new();
@@ -284,9 +292,7 @@ fn a_crashed_validator_restarts_and_catches_up() {
         running.push(net.start(3, Behaviour::Honest).await);
         assert_eq!(height(&running[3].node), stopped_at, "the store kept every finalized block");
         let all: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
-        let target = height(all[0]) + 10;
-        wait_for(&context, &all, target).await;
-        assert_agree(&all, target);
+        go_on_and_agree(&context, &all, 10).await;
         running.iter().for_each(stop);
     });
 }
@@ -304,9 +310,7 @@ fn a_partitioned_validator_rejoins_after_the_partition_heals() {
         wait_for(&context, &others, cut_at + 20).await;
         assert!(height(all[2]) <= cut_at + 1, "an isolated validator finalizes nothing new");
         net.heal(2).await;
-        let target = height(all[0]) + 10;
-        wait_for(&context, &all, target).await;
-        assert_agree(&all, target);
+        go_on_and_agree(&context, &all, 10).await;
         running.iter().for_each(stop);
     });
 }
@@ -428,9 +432,7 @@ fn a_validator_with_an_empty_store_syncs_the_whole_chain_from_its_peers() {
         running.push(net.start(3, Behaviour::Honest).await);
         assert_eq!(height(&running[3].node), 0);
         let all: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
-        let target = height(all[0]) + 10;
-        wait_for(&context, &all, target).await;
-        assert_agree(&all, target);
+        go_on_and_agree(&context, &all, 10).await;
         running.iter().for_each(stop);
     });
 }
