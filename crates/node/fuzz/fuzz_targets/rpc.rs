@@ -2,7 +2,8 @@
 //! answered or refused, never a panic, and nothing reaches the chain (random bytes are never
 //! a validly signed transaction).
 //!
-//! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run rpc` in `crates/node`.
+//! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run rpc corpus/rpc fuzz/seeds/rpc` in `crates/node`
+//! (the seeds are well-formed requests, single and batched, to start from).
 
 #![no_main]
 
