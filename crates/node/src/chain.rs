@@ -107,6 +107,8 @@ impl Chain {
     /// Produces, executes and durably commits the next block; returns it with its outcome.
     pub fn produce(&mut self, timestamp_ms: u64) -> Result<(Block, BlockOutcome)> {
         let transactions = self.mempool.ready(&self.state, MAX_BLOCK_TRANSACTIONS);
+        // Never before the parent (a clock stepped back must not make an invalid block).
+        let timestamp_ms = timestamp_ms.max(self.head.timestamp_ms);
         let (block, next, outcome) =
             build_block(&self.head, &self.state, transactions, timestamp_ms)?;
         self.commit(block.clone(), next, outcome.clone())?;
@@ -179,4 +181,52 @@ pub fn check_block(parent: &Header, state: &State, block: &Block) -> Result<(Sta
         );
     }
     Ok((next, outcome))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(tag: &str) -> (Chain, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("tao-chain-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        (Chain::open(&dir, &crate::dev_genesis().unwrap()).unwrap(), dir)
+    }
+
+    #[test]
+    fn a_clock_stepping_back_never_makes_a_block_older_than_its_parent() {
+        let (mut chain, dir) = chain("clock");
+        let (first, _) = chain.produce(5_000).unwrap();
+        let (second, _) = chain.produce(4_000).unwrap();
+        assert_eq!(second.header.timestamp_ms, first.header.timestamp_ms);
+        drop(chain);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn check_block_refuses_what_does_not_verify_and_accepts_what_does() {
+        let (chain, dir) = self::chain("check");
+        let (block, state, _) = build_block(&chain.head, &chain.state, Vec::new(), 10).unwrap();
+        let checked = check_block(&chain.head, &chain.state, &block).unwrap().0;
+        assert_eq!(checked.state_root(), state.state_root());
+        let refused = |edit: &dyn Fn(&mut Block), why: &str| {
+            let mut bad = block.clone();
+            edit(&mut bad);
+            let e = check_block(&chain.head, &chain.state, &bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        };
+        refused(&|b| b.header.state_root.0[0] ^= 1, "state root");
+        refused(&|b| b.header.transactions_root.0[0] ^= 1, "transactions root");
+        refused(&|b| b.header.parent_hash.0[0] ^= 1, "does not build on");
+        refused(&|b| b.header.number = BlockNumber::new(2), "does not follow");
+        drop(chain);
+        let _ = std::fs::remove_dir_all(&dir);
+        let (mut chain, dir) = self::chain("check-time");
+        chain.produce(100).unwrap();
+        let (early, _, _) = build_block(&chain.head, &chain.state, Vec::new(), 50).unwrap();
+        let e = check_block(&chain.head, &chain.state, &early).unwrap_err().to_string();
+        assert!(e.contains("before its parent"), "{e}");
+        drop(chain);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
