@@ -165,6 +165,8 @@ struct State {
     /// Miner wallet name → model.
     miners: BTreeMap<String, String>,
     validators: Vec<String>,
+    /// Each chain validator's JSON-RPC endpoint (the first is `endpoint`).
+    nodes: Vec<String>,
 }
 
 impl State {
@@ -198,17 +200,15 @@ impl State {
                 .into_iter()
                 .filter_map(|(k, m)| Some((k, m.as_str()?.to_owned())))
                 .collect(),
-            validators: v["validators"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
-                .unwrap_or_default(),
+            validators: strings(&v["validators"]),
+            nodes: strings(&v["nodes"]),
         }))
     }
 
     fn save(&self, dir: &Path) -> Result<(), Failure> {
         let v = json!({
             "endpoint": self.endpoint, "netuid": self.netuid, "pids": self.pids,
-            "miners": self.miners, "validators": self.validators,
+            "miners": self.miners, "validators": self.validators, "nodes": self.nodes,
         });
         let path = Self::path(dir);
         let tmp = path.with_extension("tmp");
@@ -216,6 +216,13 @@ impl State {
             .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|e| Failure::user(format!("cannot write {}: {e}", path.display())))
     }
+}
+
+/// The strings of a JSON array (none if it is not one).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
 }
 
 /// Whether `pid` is a live (not zombie) process running `program`.
@@ -473,6 +480,9 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
     let (node_bin, textpred_bin) = (sibling("tao-node")?, sibling("textpred")?);
     let mut state = State::load(&dir)?.unwrap_or_default();
     state.endpoint = format!("http://127.0.0.1:{}", args.rpc_port);
+    state.nodes = (0..args.validators)
+        .map(|i| format!("http://127.0.0.1:{}", usize::from(args.rpc_port) + i))
+        .collect();
     let say = |line: &str| {
         if !json_output {
             eprintln!("{line}");
@@ -774,6 +784,18 @@ async fn status(dir: &Path, state: &State) -> Value {
     let (Ok(chain), Some(netuid)) = (ChainClient::new(&state.endpoint), state.netuid) else {
         return out;
     };
+    if state.nodes.len() > 1 {
+        let mut heads = Vec::new();
+        for (i, url) in state.nodes.iter().enumerate() {
+            let head = match ChainClient::new(url) {
+                Ok(node) => node.call("tao_chainHead", Vec::new()).await.ok(),
+                Err(_) => None,
+            };
+            heads.push(json!({"name": node_name(i), "endpoint": url,
+                              "head": head.as_ref().map(|h| h["number"].clone())}));
+        }
+        out["chain_validators"] = Value::Array(heads);
+    }
     let head = chain.call("tao_chainHead", Vec::new()).await;
     let Ok(m) = chain.call("tao_metagraph", vec![json!(netuid)]).await else {
         out["chain"] = json!({"reachable": head.is_ok()});
@@ -865,6 +887,16 @@ fn print_table(s: &Value) {
         c["tempo"],
         s["endpoint"].as_str().unwrap_or("")
     );
+    if let Some(nodes) = s["chain_validators"].as_array() {
+        let heads: Vec<String> = nodes
+            .iter()
+            .map(|n| {
+                let head = n["head"].as_u64().map_or("down".to_owned(), |h| format!("#{h}"));
+                format!("{} {head}", n["name"].as_str().unwrap_or("?"))
+            })
+            .collect();
+        println!("chain validators (BFT): {}", heads.join(" · "));
+    }
     println!(
         "{:<9} {:>3} {:<8} {:>10} {:>9} {:>13} {:>12}  process",
         "MINER", "uid", "model", "bits/char", "incentive", "emission α/ep", "earned α"

@@ -329,6 +329,11 @@ fn a_bft_local_network_of_four_validators_runs_the_subnet_through_a_validator_cr
             .clone()
     };
     assert!((1..4).all(|i| block(i) == block(0)), "validators disagree at block {target}");
+    // The status names every chain validator with its head.
+    let s = status(&dir);
+    let nodes = s["chain_validators"].as_array().unwrap();
+    assert_eq!(nodes.len(), 4, "{s:#}");
+    assert!(nodes.iter().all(|n| n["head"].as_u64() >= Some(target)), "{s:#}");
 
     let down = ok(&dir, &["localnet", "down", "--clean"]);
     assert_eq!(down["stopped"].as_array().unwrap().len(), 8, "{down}");
