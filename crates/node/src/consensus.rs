@@ -29,11 +29,11 @@ use commonware_consensus::{
     simplex::{
         self,
         elector::RoundRobin,
-        types::{Activity, Context},
+        types::{Activity, Attributable as _, Context},
         Plan,
     },
     types::{Epoch, ViewDelta},
-    Automaton, CertifiableAutomaton, Relay, Reporter,
+    Automaton, CertifiableAutomaton, Relay, Reporter, Viewable as _,
 };
 use commonware_cryptography::{ed25519, sha256, Signer as _};
 use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
@@ -244,6 +244,20 @@ impl Reporter for Mailbox {
         match activity {
             Activity::Finalization(finalization) => {
                 self.send(Message::Finalized { payload: finalization.proposal.payload })
+            }
+            // Evidence of a faulty validator (the index is its place in the sorted
+            // authorities): safety holds while at most f of 3f + 1 do this.
+            Activity::ConflictingNotarize(fault) => {
+                warn!(validator = %fault.signer(), view = %fault.view(), "a validator signed two proposals in one view");
+                Feedback::Ok
+            }
+            Activity::ConflictingFinalize(fault) => {
+                warn!(validator = %fault.signer(), view = %fault.view(), "a validator finalized two proposals in one view");
+                Feedback::Ok
+            }
+            Activity::NullifyFinalize(fault) => {
+                warn!(validator = %fault.signer(), view = %fault.view(), "a validator both nullified and finalized one view");
+                Feedback::Ok
             }
             _ => Feedback::Ok,
         }
@@ -792,6 +806,10 @@ impl<E: Clock + Spawner> Application<E> {
             self.executed.retain(|hash, _| blocks.contains_key(hash));
             if self.invalid.len() > MAX_PENDING_BLOCKS {
                 self.invalid.clear();
+            }
+            // Requests nobody answered (hashes a faulty peer made up) do not pile up.
+            if self.wanted.len() > MAX_PENDING_BLOCKS {
+                self.wanted.clear();
             }
         }
         Ok(())
