@@ -83,18 +83,18 @@ impl Chain {
     /// Imports the next block produced elsewhere (a follower's sync, a finalized block): it
     /// must extend the head and verify (see [`check_block`]). Committed durably before the
     /// head moves.
-    pub fn import(&mut self, block: Block) -> Result<BlockOutcome> {
-        let (next, outcome) = check_block(&self.head, &self.state, &block)?;
-        self.commit(block, next, outcome.clone())?;
+    pub fn import(&mut self, block: &Block) -> Result<BlockOutcome> {
+        let (next, outcome) = check_block(&self.head, &self.state, block)?;
+        self.commit(block, next, &outcome)?;
         Ok(outcome)
     }
 
     /// Makes an executed block the head: stored durably (block and receipts) first, then the
     /// state and head move and the pool drops what the block used.
-    pub fn commit(&mut self, block: Block, state: State, outcome: BlockOutcome) -> Result<()> {
-        self.store.commit_block(&block, &outcome.receipts)?;
+    pub fn commit(&mut self, block: &Block, state: State, outcome: &BlockOutcome) -> Result<()> {
+        self.store.commit_block(block, &outcome.receipts)?;
         self.state = state;
-        self.head = block.header;
+        self.head = block.header.clone();
         self.mempool.prune(&self.state);
         Ok(())
     }
@@ -111,7 +111,7 @@ impl Chain {
         let timestamp_ms = timestamp_ms.max(self.head.timestamp_ms);
         let (block, next, outcome) =
             build_block(&self.head, &self.state, transactions, timestamp_ms)?;
-        self.commit(block.clone(), next, outcome.clone())?;
+        self.commit(&block, next, &outcome)?;
         Ok((block, outcome))
     }
 }

@@ -21,7 +21,7 @@
 
 use crate::{
     chain::{build_block, check_block, MAX_BLOCK_TRANSACTIONS},
-    rpc::{events_json, header_json, Node},
+    rpc::Node,
 };
 use codec::{Decode, Encode};
 use commonware_actor::Feedback;
@@ -783,22 +783,10 @@ impl<E: Clock + Spawner> Application<E> {
                         .chain
                         .lock()
                         .map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
-                    chain.commit(block.clone(), state, outcome.clone())?;
+                    chain.commit(&block, state, &outcome)?;
                 }
                 let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-                self.node.metrics.block(micros, block.transactions.len() as u64);
-                if block.transactions.is_empty() {
-                    debug!(number = block.header.number.get(), "finalized");
-                } else {
-                    info!(
-                        number = block.header.number.get(),
-                        %hash,
-                        transactions = block.transactions.len(),
-                        "finalized"
-                    );
-                }
-                let _ = self.node.events.send(events_json(&block, &outcome));
-                let _ = self.node.heads.send(header_json(&block.header));
+                self.node.announce(&block, &outcome, micros);
             }
             let head = self.head_header().number;
             self.blocks.retain(|_, block| block.header.number > head);

@@ -247,27 +247,7 @@ async fn produce_blocks(node: Arc<rpc::Node>, block_time: Duration) -> Result<()
         let produced = locked(&node)?.produce(now_ms());
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         match produced {
-            Ok((block, outcome)) => {
-                node.metrics.block(micros, block.transactions.len() as u64);
-                let failed = outcome
-                    .receipts
-                    .iter()
-                    .filter(|r| !matches!(r.outcome, tao_types::Outcome::Success))
-                    .count();
-                if block.transactions.is_empty() {
-                    tracing::debug!(number = block.header.number.get(), "block");
-                } else {
-                    info!(
-                        number = block.header.number.get(),
-                        hash = %block.header.hash(),
-                        transactions = block.transactions.len(),
-                        failed,
-                        "block"
-                    );
-                }
-                let _ = node.events.send(rpc::events_json(&block, &outcome));
-                let _ = node.heads.send(rpc::header_json(&block.header));
-            }
+            Ok((block, outcome)) => node.announce(&block, &outcome, micros),
             Err(e) => {
                 error!("cannot produce block: {e:#}");
                 return Err(e);
@@ -361,11 +341,9 @@ async fn sync_step(
         let block = <tao_types::Block as codec::Decode>::decode(&mut &bytes[..])
             .map_err(|e| anyhow::anyhow!("block {next} does not decode: {e}"))?;
         let started = std::time::Instant::now();
-        let outcome = locked(node)?.import(block.clone()).map_err(SyncError::Fatal)?;
+        let outcome = locked(node)?.import(&block).map_err(SyncError::Fatal)?;
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        node.metrics.block(micros, block.transactions.len() as u64);
-        let _ = node.events.send(rpc::events_json(&block, &outcome));
-        let _ = node.heads.send(rpc::header_json(&block.header));
+        node.announce(&block, &outcome, micros);
         imported += 1;
     }
 }

@@ -48,6 +48,26 @@ impl Node {
             gossip,
         }
     }
+
+    /// Announces a block just committed as the head: counted in the metrics (`micros` it
+    /// took), logged, and sent to the `events` and head subscribers.
+    pub fn announce(&self, block: &Block, outcome: &tao_runtime::BlockOutcome, micros: u64) {
+        self.metrics.block(micros, block.transactions.len() as u64);
+        let number = block.header.number.get();
+        if block.transactions.is_empty() {
+            tracing::debug!(number, "block");
+        } else {
+            let failed = outcome
+                .receipts
+                .iter()
+                .filter(|r| !matches!(r.outcome, tao_types::Outcome::Success))
+                .count();
+            let (hash, transactions) = (block.header.hash(), block.transactions.len());
+            tracing::info!(number, %hash, transactions, failed, "block");
+        }
+        let _ = self.events.send(events_json(block, outcome));
+        let _ = self.heads.send(header_json(&block.header));
+    }
 }
 
 /// Error codes beyond JSON-RPC's own.
@@ -341,8 +361,9 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
         }
         Ok(Value::Array(stakes))
     })?;
-    // (subscribe, notification, unsubscribe, the stream it follows). With one authority a
-    // new head is final at once, so new and finalized heads are the same stream.
+    // (subscribe, notification, unsubscribe, the stream it follows). Only final blocks
+    // become heads (a single producer's at once, a BFT validator's once finalized), so new
+    // and finalized heads are the same stream.
     type Stream = fn(&Node) -> &broadcast::Sender<Value>;
     let streams: [(&'static str, &'static str, &'static str, Stream); 3] = [
         ("tao_subscribeNewHeads", "tao_newHead", "tao_unsubscribeNewHeads", |n| &n.heads),

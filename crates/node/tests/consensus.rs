@@ -155,6 +155,11 @@ impl Net {
     }
 }
 
+/// The nodes of running validators.
+fn nodes(running: &[Running]) -> Vec<&Node> {
+    running.iter().map(|r| r.node.as_ref()).collect()
+}
+
 fn height(node: &Node) -> u64 {
     node.chain.lock().unwrap().head.number.get()
 }
@@ -244,7 +249,7 @@ fn four_validators_finalize_the_same_blocks_and_state() {
     deterministic::Runner::timed(Duration::from_secs(600)).start(|context| async move {
         let net = Net::new(context.child("net"), "all-online").await;
         let running = net.start_all([Behaviour::Honest; VALIDATORS]).await;
-        let nodes: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
+        let nodes = nodes(&running);
         // Transfers submitted to one validator reach the others (gossip) and are finalized.
         let bob_before = balance(nodes[0], "//Bob");
         for nonce in 0..5 {
@@ -278,7 +283,7 @@ fn a_crashed_validator_restarts_and_catches_up() {
     deterministic::Runner::timed(Duration::from_secs(600)).start(|context| async move {
         let net = Net::new(context.child("net"), "crash").await;
         let mut running = net.start_all([Behaviour::Honest; VALIDATORS]).await;
-        let all: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
+        let all = nodes(&running);
         wait_for(&context, &all, 10).await;
         // Validator 3 crashes: its tasks stop, its store and journal stay.
         let crashed = running.pop().unwrap();
@@ -286,12 +291,12 @@ fn a_crashed_validator_restarts_and_catches_up() {
         let stopped_at = height(&crashed.node);
         drop(crashed);
         // The other three (a quorum of 4) go on without it.
-        let three: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
+        let three = nodes(&running);
         wait_for(&context, &three, stopped_at + 15).await;
         // It restarts on the same store and journal and catches up from its peers.
         running.push(net.start(3, Behaviour::Honest).await);
         assert_eq!(height(&running[3].node), stopped_at, "the store kept every finalized block");
-        let all: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
+        let all = nodes(&running);
         go_on_and_agree(&context, &all, 10).await;
         running.iter().for_each(stop);
     });
@@ -302,7 +307,7 @@ fn a_partitioned_validator_rejoins_after_the_partition_heals() {
     deterministic::Runner::timed(Duration::from_secs(600)).start(|context| async move {
         let net = Net::new(context.child("net"), "partition").await;
         let running = net.start_all([Behaviour::Honest; VALIDATORS]).await;
-        let all: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
+        let all = nodes(&running);
         wait_for(&context, &all, 5).await;
         net.isolate(2).await;
         let cut_at = height(all[2]);
@@ -327,7 +332,7 @@ fn honest_validators_stay_safe_and_live_beside_one_proposing_wrong_state_roots()
                 Behaviour::Honest,
             ])
             .await;
-        let honest: Vec<&Node> = running[1..].iter().map(|r| r.node.as_ref()).collect();
+        let honest = nodes(&running[1..]);
         wait_for(&context, &honest, 25).await;
         assert_agree(&honest, 25);
         // The faulty leader's views were refused and timed out (the leader timeout is the
@@ -380,7 +385,7 @@ fn honest_validators_stay_safe_and_live_beside_an_equivocating_leader() {
         for i in 1..VALIDATORS {
             honest.push(net.start(i, Behaviour::Honest).await);
         }
-        let nodes: Vec<&Node> = honest.iter().map(|r| r.node.as_ref()).collect();
+        let nodes = nodes(&honest);
         wait_for(&context, &nodes, 25).await;
         assert_agree(&nodes, 25);
         equivocator.abort();
@@ -398,7 +403,7 @@ fn seeded_run(seed: u64, tag: &'static str, transactions: Vec<SignedTransaction>
             running[2].node.chain.lock().unwrap().submit(tx.clone()).unwrap();
             running[2].node.gossip.as_ref().unwrap().send(tx).unwrap();
         }
-        let nodes: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
+        let nodes = nodes(&running);
         wait_for(&context, &nodes, 15).await;
         let hashes = assert_agree(&nodes, 15);
         running.iter().for_each(stop);
@@ -426,12 +431,12 @@ fn a_validator_with_an_empty_store_syncs_the_whole_chain_from_its_peers() {
         for i in 0..3 {
             running.push(net.start(i, Behaviour::Honest).await);
         }
-        let three: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
+        let three = nodes(&running);
         wait_for(&context, &three, 60).await;
         // The fourth joins late, from nothing: no blocks, no journal.
         running.push(net.start(3, Behaviour::Honest).await);
         assert_eq!(height(&running[3].node), 0);
-        let all: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
+        let all = nodes(&running);
         go_on_and_agree(&context, &all, 10).await;
         running.iter().for_each(stop);
     });
