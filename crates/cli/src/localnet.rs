@@ -326,10 +326,7 @@ fn genesis_authorities(path: &Path) -> Result<Vec<String>, Failure> {
         .map_err(|e| Failure::user(format!("cannot read {}: {e}", path.display())))?;
     let config: Value = serde_json::from_str(&text)
         .map_err(|e| Failure::user(format!("{} is damaged: {e}", path.display())))?;
-    Ok(config["authorities"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default())
+    Ok(strings(&config["authorities"]))
 }
 
 /// `tao-node` and `textpred`, installed beside `tao`.
