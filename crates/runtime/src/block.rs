@@ -7,7 +7,9 @@ use crate::{
 use codec::Encode;
 use tao_economics::{decay_burn, BurnBounds};
 use tao_primitives::{BlockNumber, Rao};
-use tao_types::{Event, Hash, InvalidTransaction, Outcome, Receipt, SignedTransaction};
+use tao_types::{
+    Event, Hash, InvalidTransaction, Outcome, Receipt, SignedTransaction, MAX_TRANSACTION_BYTES,
+};
 
 /// Flat part of the fee of a paying transaction (0.0001 TAO).
 pub const BASE_FEE: Rao = Rao::new(100_000);
@@ -57,12 +59,30 @@ pub fn fee(tx: &SignedTransaction) -> Rao {
     BASE_FEE.saturating_add(Rao::new(bytes.saturating_mul(FEE_PER_BYTE)))
 }
 
-/// Whether a transaction can be executed on `state` now: chain, signature, nonce and fee.
-/// Read-only; the mempool uses it to admit transactions. Returns the fee.
+/// Whether a transaction can be executed on `state` now: size, chain, nonce, fee and
+/// signature. Read-only; the mempool uses it to admit transactions. Returns the fee. A free
+/// call must in addition succeed when applied (checked by [`apply_transaction`]).
 pub fn validate_transaction(
     state: &State,
     tx: &SignedTransaction,
 ) -> Result<Rao, InvalidTransaction> {
+    let fee = validate_unsigned(state, tx)?;
+    if !tx.verify_signature() {
+        return Err(InvalidTransaction::BadSignature);
+    }
+    Ok(fee)
+}
+
+/// [`validate_transaction`] without the signature check, for a transaction whose signature
+/// was already verified (the mempool checks signatures before it takes the chain's lock).
+pub fn validate_unsigned(state: &State, tx: &SignedTransaction) -> Result<Rao, InvalidTransaction> {
+    let bytes = tx.encoded_size();
+    if bytes > MAX_TRANSACTION_BYTES {
+        return Err(InvalidTransaction::TooLarge {
+            bytes: u32::try_from(bytes).unwrap_or(u32::MAX),
+            max: u32::try_from(MAX_TRANSACTION_BYTES).unwrap_or(u32::MAX),
+        });
+    }
     let t = &tx.transaction;
     if t.genesis_hash != state.genesis_hash() {
         return Err(InvalidTransaction::WrongChain);
@@ -78,16 +98,27 @@ pub fn validate_transaction(
     if account.free < fee {
         return Err(InvalidTransaction::CannotPayFee { fee, balance: account.free });
     }
-    if !tx.verify_signature() {
-        return Err(InvalidTransaction::BadSignature);
-    }
     Ok(fee)
+}
+
+/// Whether a free call would succeed on `state` now (on a copy; `state` is untouched). The
+/// mempool admits a free call at the signer's next nonce only if it would; at the block
+/// it is checked again by [`apply_transaction`].
+pub fn check_free_call(state: &State, tx: &SignedTransaction) -> Result<(), InvalidTransaction> {
+    if !tx.transaction.call.is_free() {
+        return Ok(());
+    }
+    let mut scratch = state.clone();
+    dispatch(&mut scratch, tx.transaction.signer, &tx.transaction.call)
+        .map(drop)
+        .map_err(InvalidTransaction::FreeCallFails)
 }
 
 /// Executes a block on `state`:
 /// 1. begin: advance the block number, remember the parent hash, decay registration prices;
 /// 2. transactions, each valid one paying its fee and using its nonce, its call applied
-///    only if it succeeds as a whole;
+///    only if it succeeds as a whole (an invalid one gets an `Invalid` receipt and changes
+///    nothing; nodes refuse blocks that carry one, see [`BlockOutcome::first_invalid`]);
 /// 3. the coinbase: block emission into the emitting subnets' pools and pending alpha;
 /// 4. the epochs that are due, each paying its pending alpha out;
 /// 5. the state root.
@@ -98,20 +129,79 @@ pub fn execute_block(
     context: &BlockContext,
     transactions: &[SignedTransaction],
 ) -> Result<BlockOutcome, BlockError> {
-    let expected = state.block().next();
-    if expected != Some(context.number) {
-        return Err(BlockError::WrongNumber { state: state.block(), got: context.number });
-    }
-    begin_block(state, context);
+    let mut builder = BlockBuilder::begin(state, context)?;
     let receipts = transactions
         .iter()
         .enumerate()
-        .map(|(index, tx)| apply_transaction(state, tx, u32::try_from(index).unwrap_or(u32::MAX)))
+        .map(|(index, tx)| {
+            apply_transaction(builder.state, tx, u32::try_from(index).unwrap_or(u32::MAX))
+        })
         .collect();
-    let mut events = Vec::new();
-    run_coinbase(state, &mut events);
-    run_due_epochs(state, &mut events);
-    Ok(BlockOutcome { receipts, events, state_root: state.state_root() })
+    builder.receipts = receipts;
+    Ok(builder.finish())
+}
+
+/// A block being built: [`BlockBuilder::begin`] runs step 1 of [`execute_block`],
+/// [`BlockBuilder::push`] applies one transaction and keeps it only if it is valid, and
+/// [`BlockBuilder::finish`] runs steps 3-5. The transactions pushed successfully, in order,
+/// are the block's: `execute_block` on them gives the same state and outcome.
+pub struct BlockBuilder<'a> {
+    state: &'a mut State,
+    receipts: Vec<Receipt>,
+}
+
+impl<'a> BlockBuilder<'a> {
+    /// Begins the block `context` on `state` (whose last block must be its parent).
+    pub fn begin(state: &'a mut State, context: &BlockContext) -> Result<Self, BlockError> {
+        let expected = state.block().next();
+        if expected != Some(context.number) {
+            return Err(BlockError::WrongNumber { state: state.block(), got: context.number });
+        }
+        begin_block(state, context);
+        Ok(Self { state, receipts: Vec::new() })
+    }
+
+    /// Applies `tx` if it is valid here (its receipt is kept, success or failure); an
+    /// invalid one changes nothing and is not part of the block.
+    pub fn push(&mut self, tx: &SignedTransaction) -> Result<(), InvalidTransaction> {
+        let index = u32::try_from(self.receipts.len()).unwrap_or(u32::MAX);
+        let receipt = apply_transaction(self.state, tx, index);
+        if let Outcome::Invalid(invalid) = receipt.outcome {
+            return Err(invalid);
+        }
+        self.receipts.push(receipt);
+        Ok(())
+    }
+
+    /// How many transactions the block holds so far.
+    pub fn len(&self) -> usize {
+        self.receipts.len()
+    }
+
+    /// Whether the block holds no transaction yet.
+    pub fn is_empty(&self) -> bool {
+        self.receipts.is_empty()
+    }
+
+    /// Ends the block: coinbase, due epochs, state root.
+    pub fn finish(self) -> BlockOutcome {
+        let mut events = Vec::new();
+        run_coinbase(self.state, &mut events);
+        run_due_epochs(self.state, &mut events);
+        BlockOutcome { receipts: self.receipts, events, state_root: self.state.state_root() }
+    }
+}
+
+impl BlockOutcome {
+    /// The first transaction the block carries that was not valid where it stands (its
+    /// index and why). A block with one is refused by every node: only valid transactions
+    /// may take block space.
+    pub fn first_invalid(&self) -> Option<(u32, &InvalidTransaction)> {
+        self.receipts.iter().find_map(|receipt| match &receipt.outcome {
+            Outcome::Invalid(invalid) => Some((receipt.index, invalid)),
+            _ => None,
+        })
+    }
 }
 
 fn begin_block(state: &mut State, context: &BlockContext) {
@@ -157,6 +247,20 @@ pub fn apply_transaction(state: &mut State, tx: &SignedTransaction, index: u32) 
             return receipt;
         }
     };
+    if tx.transaction.call.is_free() {
+        // Free calls pay nothing, so they count only when they succeed: a failing one is
+        // invalid (handlers write nothing before they have validated everything).
+        match dispatch(state, signer, &tx.transaction.call) {
+            Ok(events) => receipt.events = events,
+            Err(error) => {
+                receipt.outcome = Outcome::Invalid(InvalidTransaction::FreeCallFails(error));
+                return receipt;
+            }
+        }
+        let account = state.account_mut(&signer);
+        account.nonce = account.nonce.saturating_add(1);
+        return receipt;
+    }
     let account = state.account_mut(&signer);
     account.free = account.free.saturating_sub(fee);
     account.nonce = account.nonce.saturating_add(1);

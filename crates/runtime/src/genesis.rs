@@ -129,6 +129,13 @@ pub fn genesis(config: &GenesisConfig) -> Result<State, GenesisError> {
     let mut seed = b"tao-genesis".to_vec();
     config.chain_name.encode_to(&mut seed);
     seed.extend_from_slice(&state.state_root().0);
+    // The consensus authorities are not runtime state, but they are part of the chain's
+    // identity: two networks that differ only in their validators must not accept each
+    // other's transactions. Spelled in one canonical form (lowercase hex, sorted).
+    let mut authorities: Vec<String> =
+        config.authorities.iter().map(|key| key.trim().to_ascii_lowercase()).collect();
+    authorities.sort();
+    authorities.encode_to(&mut seed);
     state.chain_mut().genesis_hash = blake2_256(&seed);
     Ok(state)
 }

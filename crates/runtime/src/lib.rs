@@ -51,8 +51,9 @@ mod weights;
 
 pub use balances::EXISTENTIAL_DEPOSIT;
 pub use block::{
-    apply_transaction, execute_block, fee, validate_transaction, BlockContext, BlockError,
-    BlockOutcome, BASE_FEE, FEE_PER_BYTE,
+    apply_transaction, check_free_call, execute_block, fee, validate_transaction,
+    validate_unsigned, BlockBuilder, BlockContext, BlockError, BlockOutcome, BASE_FEE,
+    FEE_PER_BYTE,
 };
 pub use cached::Cached;
 pub use genesis::{genesis, GenesisError};

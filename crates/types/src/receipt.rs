@@ -38,6 +38,19 @@ pub enum InvalidTransaction {
         /// The signer's free balance.
         balance: Rao,
     },
+    /// Larger than any transaction may be.
+    #[error("transaction of {bytes} bytes is larger than the limit of {max}")]
+    TooLarge {
+        /// The transaction's encoded size.
+        bytes: u32,
+        /// The limit ([`crate::MAX_TRANSACTION_BYTES`]).
+        max: u32,
+    },
+    /// A free call (weights, axon, proof-of-work registration) is valid only if it succeeds:
+    /// it pays no fee, so a failing one would cost its sender nothing and everyone else a
+    /// slot (the reference chain checks these calls the same way before admitting them).
+    #[error("a free call is valid only if it succeeds, and this one fails: {0}")]
+    FreeCallFails(DispatchError),
 }
 
 /// Why an executed transaction failed. It paid its fee and used its nonce; nothing else

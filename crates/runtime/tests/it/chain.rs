@@ -124,8 +124,15 @@ impl Chain {
     /// (modulo the block's own emission/epoch/price bookkeeping).
     pub fn fails(&mut self, signer: &Keypair, call: Call, error: DispatchError) -> Receipt {
         let before = self.state.clone();
+        // A free call that fails is invalid: not included, no nonce used (nothing to pay).
+        let used_nonce = u64::from(!call.is_free());
+        let expected = if call.is_free() {
+            Outcome::Invalid(tao_types::InvalidTransaction::FreeCallFails(error))
+        } else {
+            Outcome::Failed(error)
+        };
         let receipt = self.run(signer, call);
-        assert_eq!(receipt.outcome, Outcome::Failed(error), "{receipt:?}");
+        assert_eq!(receipt.outcome, expected, "{receipt:?}");
         let epoch_ran = self
             .last
             .as_ref()
@@ -136,7 +143,7 @@ impl Chain {
         assert_eq!(self.state.root_stakes(), before.root_stakes(), "root stakes changed");
         let signer_before = before.account(&signer.account());
         let signer_after = self.state.account(&signer.account());
-        assert_eq!(signer_after.nonce, signer_before.nonce + 1);
+        assert_eq!(signer_after.nonce, signer_before.nonce + used_nonce);
         assert_eq!(signer_after.free, signer_before.free.checked_sub(receipt.fee).unwrap());
         for (account, after) in self.state.accounts() {
             if *account != signer.account() {

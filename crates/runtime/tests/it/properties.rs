@@ -4,7 +4,7 @@
 use crate::chain::*;
 use proptest::prelude::*;
 use tao_primitives::{AlphaRao, BlockNumber, NetUid, Rao};
-use tao_runtime::apply_transaction;
+use tao_runtime::{apply_transaction, BlockBuilder, BlockContext};
 use tao_types::{AxonInfo, Call, Existence, Hyperparameter, IpType, Outcome, SignedTransaction};
 
 /// The keys random transactions are signed by: funded coldkeys, the subnet owner's keys,
@@ -187,6 +187,11 @@ fn check_failures_change_only_the_fee(blocks: &[Vec<(usize, Call)>]) -> Result<(
             let tx = chain.tx(&key(signer), call.clone());
             let before = chain.state.clone();
             let receipt = apply_transaction(&mut chain.state, &tx, 0);
+            // An invalid transaction (such as a failing free call) changes nothing at all.
+            if matches!(receipt.outcome, Outcome::Invalid(_)) {
+                prop_assert_eq!(chain.state.state_root(), before.state_root());
+                continue;
+            }
             if !matches!(receipt.outcome, Outcome::Failed(_)) {
                 continue;
             }
@@ -239,6 +244,39 @@ proptest! {
         let first = run(&blocks);
         let second = run(&blocks);
         prop_assert_eq!(first, second);
+    }
+
+    /// A block built transaction by transaction (`BlockBuilder`, invalid ones left out) is
+    /// the block `execute_block` gives on the transactions kept: same receipts, events and
+    /// state root; and none of its receipts is invalid.
+    #[test]
+    fn a_built_block_executes_to_the_same_outcome(blocks in blocks()) {
+        let mut chain = Chain::new(config_with_subnet(3, &[1_000, 500, 0], false));
+        for block in &blocks {
+            let txs: Vec<SignedTransaction> = block
+                .iter()
+                .enumerate()
+                .map(|(i, (signer, call))| {
+                    let signer = SIGNERS[*signer];
+                    // Some nonces stale or ahead, so that some candidates are invalid.
+                    let nonce = chain.state.account(&id(signer)).nonce + (i as u64 % 3);
+                    chain.tx_with_nonce(&key(signer), nonce.saturating_sub(1), call.clone())
+                })
+                .collect();
+            let number = chain.state.block().next().unwrap();
+            let context = BlockContext { number, parent_hash: block_hash(BlockNumber::new(number.get() - 1)) };
+            let mut built_state = chain.state.clone();
+            let mut builder = BlockBuilder::begin(&mut built_state, &context).unwrap();
+            let kept: Vec<SignedTransaction> =
+                txs.iter().filter(|tx| builder.push(tx).is_ok()).cloned().collect();
+            prop_assert_eq!(builder.len(), kept.len());
+            let built = builder.finish();
+            prop_assert!(built.first_invalid().is_none());
+            let executed = chain.block(kept);
+            prop_assert!(executed.first_invalid().is_none());
+            prop_assert_eq!(&built, &executed);
+            prop_assert_eq!(built_state.state_root(), chain.state.state_root());
+        }
     }
 }
 

@@ -16,6 +16,15 @@ fn genesis_sets_balances_and_rejects_bad_configs() {
     let mut other = config();
     other.chain_name = "another".into();
     assert_ne!(genesis(&other).unwrap().genesis_hash(), chain.state.genesis_hash());
+    // The consensus authorities are part of the chain's identity, in any order or case.
+    let mut validators = config();
+    validators.authorities = vec!["0xAB".into(), "0x01".into()];
+    let with = genesis(&validators).unwrap().genesis_hash();
+    assert_ne!(with, chain.state.genesis_hash());
+    validators.authorities = vec!["0x01".into(), "0xab".into()];
+    assert_eq!(genesis(&validators).unwrap().genesis_hash(), with);
+    validators.authorities = vec!["0x01".into(), "0xac".into()];
+    assert_ne!(genesis(&validators).unwrap().genesis_hash(), with);
 
     let mut duplicate = config();
     duplicate.balances.push(GenesisBalance { account: id(1), rao: Rao::new(1) });

@@ -3,7 +3,8 @@
 use crate::chain::*;
 use tao_primitives::{NetUid, Uid};
 use tao_types::{
-    weights_commit_hash, Call, DispatchError, GlobalParameter, Hyperparameter, Outcome,
+    weights_commit_hash, Call, DispatchError, GlobalParameter, Hyperparameter, InvalidTransaction,
+    Outcome,
 };
 
 fn set(uids: &[u16], values: &[u16]) -> Call {
@@ -185,7 +186,9 @@ fn at_most_ten_unrevealed_commits() {
     assert!(outcome.receipts[..10].iter().all(|r| r.outcome == Outcome::Success));
     assert_eq!(
         outcome.receipts[10].outcome,
-        Outcome::Failed(DispatchError::TooManyUnrevealedCommits)
+        Outcome::Invalid(InvalidTransaction::FreeCallFails(
+            DispatchError::TooManyUnrevealedCommits
+        ))
     );
 }
 
