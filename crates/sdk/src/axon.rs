@@ -5,40 +5,129 @@
 //! the "header synapse" (every required field needs its `bt_header_input_obj_*` header, and a
 //! `Content-Type`: else 500), the blacklist hook (403), signature and nonce (401), then the
 //! body: JSON (422), required fields and the body hash (500), the handler, and a reply with
-//! the Python status, message and `bt_header_axon_*` headers. Bodies are capped at
-//! [`MAX_BODY_BYTES`] (413).
+//! the Python status, message and `bt_header_axon_*` headers.
+//!
+//! Against hostile clients ([`AxonLimits`], all with defaults): connections are limited in
+//! total and per IP, headers and bodies must arrive within a time, a reply that the client
+//! stops reading is abandoned, a body is read only once its headers passed every check
+//! (route, authentication, blacklist and allow-list; a declared length above the cap is
+//! refused at once, 413), request bodies in memory share a byte budget (503 beyond it), the
+//! nonce window is capped whatever the unsigned `timeout` header says and requests signed
+//! before the axon started are refused (see [`crate::v10::NoncePolicy::hardened`]), replay
+//! and rate-limit memories are bounded and O(1) amortised, and every handler (unary, typed,
+//! streaming, `btauth/1`) runs off the async workers in a bounded number of priority slots.
 
 use crate::{
     body_hash::body_hash,
-    v10::{self, NonceTracker, RequestAuth},
+    btauth::{self, AuthError},
+    expiring::ExpiringMap,
+    v10::{self, NoncePolicy, NonceTracker, RequestAuth},
 };
-use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::{
     body::{Bytes, Incoming},
-    header::{HeaderMap, HeaderValue, CONTENT_TYPE},
+    header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE},
     server::conn::http1,
     service::service_fn,
     Request, Response, StatusCode,
 };
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{json, Map, Value};
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     convert::Infallible,
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-    time::{Instant, SystemTime, UNIX_EPOCH},
+    future::Future,
+    io,
+    net::{IpAddr, SocketAddr},
+    pin::Pin,
+    sync::{
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    task::{Context, Poll},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 use tao_wallet::Keypair;
 use tokio::{
-    net::TcpListener,
-    sync::{mpsc, watch},
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore},
 };
 
-/// Largest request body accepted.
+/// Largest request body accepted by default ([`AxonLimits::max_body_bytes`]).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// The protocol version this axon announces (bittensor 10.5.0 as `version_as_int`).
 pub const VERSION: u64 = 10_005_000;
+
+/// An axon's defences against hostile clients. [`AxonLimits::default`] suits a public miner;
+/// set them with [`Axon::limits`].
+///
+/// Memory held for clients is bounded by about `max_connections × (max_header_bytes +
+/// small_body_bytes) + max_buffered_bytes`, whatever they send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AxonLimits {
+    /// Open connections at most; beyond, a new connection is closed at once (default 512).
+    pub max_connections: usize,
+    /// Open connections from one IP address at most (default 64).
+    pub max_connections_per_ip: usize,
+    /// Time for a request's headers to arrive, counted from when the connection is ready
+    /// for them (so an idle keep-alive connection is closed after it too; default 10 s).
+    pub header_read_timeout: Duration,
+    /// Time for a request's body to arrive once the axon starts reading it; 408 after
+    /// (default 15 s).
+    pub body_read_timeout: Duration,
+    /// Time a reply may make no progress because the client stopped reading; the connection
+    /// is closed after it (default 30 s).
+    pub write_stall_timeout: Duration,
+    /// Largest request head (request line and headers; at least 8 KiB; 431 beyond; default
+    /// 64 KiB).
+    pub max_header_bytes: usize,
+    /// Largest request body (413 beyond; default [`MAX_BODY_BYTES`], 4 MiB).
+    pub max_body_bytes: usize,
+    /// Body bytes of all requests held in memory at once beyond each request's first
+    /// `small_body_bytes`; a request that would exceed it is answered 503 (default 64 MiB).
+    pub max_buffered_bytes: usize,
+    /// Body bytes every request may hold outside `max_buffered_bytes` (so small, honest
+    /// requests are served while large uploads fill the budget; default 64 KiB).
+    pub small_body_bytes: usize,
+    /// Handlers running at once (the priority slots; [`Axon::priority`] sets it too;
+    /// default 64).
+    pub max_handlers: usize,
+    /// The longest first-contact nonce window of a bittensor 10 request: the Python axon
+    /// allows 4 s + the request's unsigned `timeout` header; this caps it (default 16 s, the
+    /// Python window at the default 12 s timeout).
+    pub max_nonce_window: Duration,
+    /// How far a bittensor 10 nonce may be ahead of the axon's clock (default 2 s, as
+    /// `btauth/1`'s bound).
+    pub max_clock_ahead: Duration,
+    /// Callers (hotkey and uuid) and `btauth/1` nonces remembered against replay (each;
+    /// default 100,000).
+    pub replay_memory: usize,
+    /// Callers counted by the rate limit (default 100,000; beyond, the longest-counted
+    /// caller's count is forgotten).
+    pub rate_memory: usize,
+}
+
+impl Default for AxonLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 512,
+            max_connections_per_ip: 64,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(15),
+            write_stall_timeout: Duration::from_secs(30),
+            max_header_bytes: 64 * 1024,
+            max_body_bytes: MAX_BODY_BYTES,
+            max_buffered_bytes: 64 * 1024 * 1024,
+            small_body_bytes: 64 * 1024,
+            max_handlers: 64,
+            max_nonce_window: Duration::from_secs(16),
+            max_clock_ahead: Duration::from_secs(2),
+            replay_memory: 100_000,
+            rate_memory: 100_000,
+        }
+    }
+}
 
 /// A handler: the request body's fields in, the fields to set on the reply out (or an error
 /// message, answered as 500).
@@ -46,7 +135,8 @@ pub type Handler =
     Arc<dyn Fn(&Map<String, Value>) -> Result<Map<String, Value>, String> + Send + Sync>;
 /// A streaming handler: the request body's fields in, a channel of raw chunks out (sent
 /// as they come, chunked, `text/event-stream`; the chunk format is the subnet's). Errors
-/// before the first chunk are answered as 500.
+/// before the first chunk are answered as 500. It runs off the async workers (it may start
+/// tokio tasks), and its handler slot is held until the stream ends.
 pub type StreamHandler =
     Arc<dyn Fn(&Map<String, Value>) -> Result<mpsc::Receiver<Bytes>, String> + Send + Sync>;
 /// A priority hook: the caller's hotkey and the synapse name; higher is served first when
@@ -90,18 +180,22 @@ impl Served {
 /// The axon's reply bodies: whole, or streamed from a channel.
 type Body = BoxBody<Bytes, Infallible>;
 
-/// A body fed by a channel, one data frame per chunk.
-struct ChannelBody(mpsc::Receiver<Bytes>);
+/// A body fed by a channel, one data frame per chunk; it holds the handler slot of the
+/// stream's handler until the stream ends or the client goes away.
+struct ChannelBody {
+    chunks: mpsc::Receiver<Bytes>,
+    _slot: Slot,
+}
 
 impl hyper::body::Body for ChannelBody {
     type Data = Bytes;
     type Error = Infallible;
 
     fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
-        self.0.poll_recv(cx).map(|chunk| chunk.map(|c| Ok(hyper::body::Frame::data(c))))
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        self.chunks.poll_recv(cx).map(|chunk| chunk.map(|c| Ok(hyper::body::Frame::data(c))))
     }
 }
 
@@ -126,8 +220,9 @@ pub struct Axon {
     synapses: BTreeMap<String, Served>,
     blacklist: Option<Blacklist>,
     allow: Option<AllowList>,
-    rate: Option<(u32, std::time::Duration)>,
+    rate: Option<(u32, Duration)>,
     priority: Option<(Priority, usize)>,
+    limits: AxonLimits,
 }
 
 struct Shared {
@@ -137,13 +232,39 @@ struct Shared {
     synapses: BTreeMap<String, Served>,
     blacklist: Option<Blacklist>,
     allow: Option<AllowList>,
-    rate: Option<(u32, std::time::Duration)>,
-    /// Per caller: the start of its current window and the requests in it.
-    calls: Mutex<BTreeMap<String, (Instant, u32)>>,
+    rate: Option<(u32, Duration)>,
+    /// Per caller: requests counted in its current window (which ends at the entry's
+    /// expiry, in ns since `started`).
+    calls: Mutex<ExpiringMap<String, u32>>,
     priority: Option<Priority>,
     slots: Arc<Slots>,
     nonces: Mutex<NonceTracker>,
-    btauth: Mutex<crate::btauth::Verifier>,
+    btauth: Mutex<btauth::Verifier>,
+    limits: AxonLimits,
+    started: Instant,
+    /// Open connections, per IP (entries removed at zero).
+    connections: Mutex<HashMap<IpAddr, usize>>,
+    open: AtomicUsize,
+    refused: AtomicU64,
+    accept_errors: AtomicU64,
+    /// Permits are bytes of `max_buffered_bytes`.
+    budget: Arc<Semaphore>,
+    buffered: Arc<AtomicUsize>,
+}
+
+/// What a serving axon holds now (for monitoring, and for tests of its limits).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AxonStats {
+    /// Connections open.
+    pub connections: usize,
+    /// Request body bytes held in memory.
+    pub buffered_bytes: usize,
+    /// Connections closed at once because a connection limit was reached (since start).
+    pub refused_connections: u64,
+    /// Failed accepts, each followed by a growing pause (since start).
+    pub accept_errors: u64,
+    /// Requests waiting for a handler slot.
+    pub waiting_for_slot: usize,
 }
 
 /// A serving axon; dropping it (or [`Serving::stop`]) stops it.
@@ -151,12 +272,25 @@ pub struct Serving {
     /// Where it listens.
     pub addr: SocketAddr,
     stop: watch::Sender<bool>,
+    shared: Arc<Shared>,
 }
 
 impl Serving {
     /// Stops accepting connections.
     pub fn stop(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// What the axon holds now.
+    pub fn stats(&self) -> AxonStats {
+        let shared = &self.shared;
+        AxonStats {
+            connections: shared.open.load(Ordering::Relaxed),
+            buffered_bytes: shared.buffered.load(Ordering::Relaxed),
+            refused_connections: shared.refused.load(Ordering::Relaxed),
+            accept_errors: shared.accept_errors.load(Ordering::Relaxed),
+            waiting_for_slot: shared.slots.waiting(),
+        }
     }
 }
 
@@ -179,8 +313,13 @@ pub(crate) fn uuid() -> String {
     format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
+/// The first pause after a failed accept; it doubles up to [`ACCEPT_BACKOFF_MAX`].
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// The longest pause after failed accepts.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
 impl Axon {
-    /// An axon signing with `key` (its hotkey).
+    /// An axon signing with `key` (its hotkey), with [`AxonLimits::default`].
     pub fn new(key: Keypair) -> Self {
         Self {
             key,
@@ -189,6 +328,7 @@ impl Axon {
             allow: None,
             rate: None,
             priority: None,
+            limits: AxonLimits::default(),
         }
     }
 
@@ -226,20 +366,26 @@ impl Axon {
 
     /// At most `requests` per `per` from each caller (counted after its signature verifies,
     /// so no one can spend another's quota); 429 beyond.
-    pub fn rate_limit(mut self, requests: u32, per: std::time::Duration) -> Self {
+    pub fn rate_limit(mut self, requests: u32, per: Duration) -> Self {
         self.rate = Some((requests, per));
         self
     }
 
-    /// Runs at most `slots` handlers at once; waiting requests are served highest `hook`
-    /// first (then in arrival order).
+    /// Runs at most `slots` handlers at once (instead of [`AxonLimits::max_handlers`]);
+    /// waiting requests are served highest `hook` first (then in arrival order).
     pub fn priority(mut self, hook: Priority, slots: usize) -> Self {
         self.priority = Some((hook, slots.max(1)));
         self
     }
 
+    /// Sets the limits against hostile clients (see [`AxonLimits`]).
+    pub fn limits(mut self, limits: AxonLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Binds `addr` and serves on the current tokio runtime.
-    pub async fn serve(mut self, addr: SocketAddr) -> std::io::Result<Serving> {
+    pub async fn serve(mut self, addr: SocketAddr) -> io::Result<Serving> {
         // Every axon answers the base class, as a health check.
         let ping: Handler = Arc::new(|_| Ok(Map::new()));
         self.synapses.entry("Synapse".into()).or_insert(Served::Unary(SynapseSpec {
@@ -247,9 +393,18 @@ impl Axon {
             hash_fields: Vec::new(),
             handler: ping,
         }));
+        let started_ns = now_ns();
+        let limits = self.limits;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let verifier = crate::btauth::Verifier::new(self.key.ss58());
+        let policy = NoncePolicy::hardened(
+            limits.max_nonce_window.as_nanos(),
+            limits.max_clock_ahead.as_nanos(),
+            started_ns,
+        );
+        let verifier =
+            btauth::Verifier::with_memory(self.key.ss58(), limits.replay_memory, started_ns);
+        let slots = self.priority.as_ref().map_or(limits.max_handlers, |(_, n)| *n);
         let shared = Arc::new(Shared {
             hotkey: self.key.ss58(),
             key: self.key,
@@ -258,34 +413,319 @@ impl Axon {
             blacklist: self.blacklist,
             allow: self.allow,
             rate: self.rate,
-            calls: Mutex::new(BTreeMap::new()),
-            slots: Arc::new(Slots::new(self.priority.as_ref().map_or(usize::MAX, |(_, n)| *n))),
+            calls: Mutex::new(ExpiringMap::new(limits.rate_memory)),
+            slots: Arc::new(Slots::new(slots.max(1))),
             priority: self.priority.map(|(hook, _)| hook),
-            nonces: Mutex::new(NonceTracker::new(100_000)),
+            nonces: Mutex::new(NonceTracker::with_policy(limits.replay_memory, policy)),
             btauth: Mutex::new(verifier),
+            started: Instant::now(),
+            connections: Mutex::new(HashMap::new()),
+            open: AtomicUsize::new(0),
+            refused: AtomicU64::new(0),
+            accept_errors: AtomicU64::new(0),
+            budget: Arc::new(Semaphore::new(limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS))),
+            buffered: Arc::default(),
+            limits,
         });
-        let (stop, mut stopped) = watch::channel(false);
-        tokio::spawn(async move {
-            loop {
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(accept_loop(listener, shared.clone(), stopped));
+        Ok(Serving { addr, stop, shared })
+    }
+}
+
+/// Accepts connections until stopped. A failed accept (e.g. out of file descriptors) is
+/// followed by a pause, doubling up to [`ACCEPT_BACKOFF_MAX`]: retrying at once would spin
+/// on the same error.
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::ZERO;
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopped.changed() => return,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                backoff = Duration::ZERO;
+                // Over a limit: the stream is dropped, closing the connection at once.
+                if let Some(admitted) = Admitted::new(&shared, peer.ip()) {
+                    tokio::spawn(serve_connection(shared.clone(), stream, peer, admitted));
+                }
+            }
+            Err(_) => {
+                shared.accept_errors.fetch_add(1, Ordering::Relaxed);
+                backoff = (backoff * 2).clamp(ACCEPT_BACKOFF_MIN, ACCEPT_BACKOFF_MAX);
                 tokio::select! {
-                    accepted = listener.accept() => {
-                        let Ok((stream, peer)) = accepted else { continue };
-                        let shared = shared.clone();
-                        tokio::spawn(async move {
-                            let service = service_fn(move |req| handle(shared.clone(), peer, req));
-                            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-                        });
-                    }
+                    () = tokio::time::sleep(backoff) => {}
                     _ = stopped.changed() => return,
                 }
             }
-        });
-        Ok(Serving { addr, stop })
+        }
     }
+}
+
+async fn serve_connection(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    _admitted: Admitted,
+) {
+    let limits = &shared.limits;
+    let io = TokioIo::new(StallGuard::new(stream, limits.write_stall_timeout));
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192));
+    let service = {
+        let shared = shared.clone();
+        service_fn(move |req| handle(shared.clone(), peer, req))
+    };
+    let _ = builder.serve_connection(io, service).await;
+}
+
+/// An admitted connection, counted against the limits until dropped.
+struct Admitted {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+}
+
+impl Admitted {
+    /// Counts a connection from `ip`, or `None` (counted as refused) over a limit.
+    fn new(shared: &Arc<Shared>, ip: IpAddr) -> Option<Self> {
+        let limits = &shared.limits;
+        let mut connections = shared.connections.lock().ok()?;
+        let from_ip = connections.get(&ip).copied().unwrap_or(0);
+        if shared.open.load(Ordering::Relaxed) >= limits.max_connections
+            || from_ip >= limits.max_connections_per_ip
+        {
+            shared.refused.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        connections.insert(ip, from_ip + 1);
+        shared.open.fetch_add(1, Ordering::Relaxed);
+        Some(Self { shared: shared.clone(), ip })
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        if let Ok(mut connections) = self.shared.connections.lock() {
+            if let Some(count) = connections.get_mut(&self.ip) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    connections.remove(&self.ip);
+                }
+            }
+        }
+        self.shared.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection whose writes fail once they made no progress for `limit`: a client that
+/// stops reading a reply (a stream, say) gives its connection and handler slot back.
+struct StallGuard {
+    inner: TcpStream,
+    limit: Duration,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl StallGuard {
+    fn new(inner: TcpStream, limit: Duration) -> Self {
+        Self { inner, limit, stalled: None }
+    }
+
+    /// Passes a write's outcome on, unless it has been pending for longer than the limit.
+    fn watch<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let limit = self.limit;
+        let stalled = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for StallGuard {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for StallGuard {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.watch(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.watch(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        self.watch(cx, polled)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.watch(cx, polled)
+    }
+}
+
+/// Why a request body was not read.
+#[derive(Debug)]
+enum BodyError {
+    /// Longer than `max_body_bytes` (declared or sent).
+    TooLarge,
+    /// Not received within `body_read_timeout`.
+    TimedOut,
+    /// The byte budget of all bodies is spent.
+    Busy,
+    /// The connection broke.
+    Broken,
+}
+
+impl BodyError {
+    /// The status, the `btauth/1` error kind and the message to answer with.
+    fn reply(&self, limits: &AxonLimits) -> (u16, &'static str, String) {
+        match self {
+            Self::TooLarge => (413, "TooLarge", "Request body too large".into()),
+            Self::TimedOut => (
+                408,
+                "Timeout",
+                format!(
+                    "Request body not received within {} s",
+                    limits.body_read_timeout.as_secs_f64()
+                ),
+            ),
+            Self::Busy => {
+                (503, "Busy", "Service unavailable: too many request bytes in flight".into())
+            }
+            Self::Broken => (400, "BadBody", "Request body broken off".into()),
+        }
+    }
+}
+
+/// A request body in memory, counted (and holding its part of the budget) until dropped.
+struct Buffered {
+    bytes: Vec<u8>,
+    counted: Arc<AtomicUsize>,
+    _budget: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for Buffered {
+    fn drop(&mut self) {
+        self.counted.fetch_sub(self.bytes.len(), Ordering::Relaxed);
+    }
+}
+
+/// Reads a request's body within the limits: its declared length is checked first, the
+/// whole must arrive within `body_read_timeout`, and bytes beyond `small_body_bytes` are
+/// drawn from the shared budget as they arrive (so a stalled upload holds only what it
+/// sent).
+async fn read_body(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: Incoming,
+) -> Result<Buffered, BodyError> {
+    let limits = &shared.limits;
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = body;
+    let mut buffered =
+        Buffered { bytes: Vec::new(), counted: shared.buffered.clone(), _budget: None };
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(|_| BodyError::Broken)?.into_data() else { continue };
+            let before = buffered.bytes.len();
+            let after = before.saturating_add(data.len());
+            if after > limits.max_body_bytes {
+                return Err(BodyError::TooLarge);
+            }
+            let charged = after.saturating_sub(limits.small_body_bytes.max(before));
+            if charged > 0 {
+                let permits = u32::try_from(charged).map_err(|_| BodyError::TooLarge)?;
+                let more = shared
+                    .budget
+                    .clone()
+                    .try_acquire_many_owned(permits)
+                    .map_err(|_| BodyError::Busy)?;
+                match &mut buffered._budget {
+                    Some(held) => held.merge(more),
+                    None => buffered._budget = Some(more),
+                }
+            }
+            buffered.bytes.extend_from_slice(&data);
+            shared.buffered.fetch_add(data.len(), Ordering::Relaxed);
+        }
+        Ok(())
+    };
+    tokio::time::timeout(limits.body_read_timeout, read)
+        .await
+        .map_err(|_| BodyError::TimedOut)??;
+    Ok(buffered)
+}
+
+/// Runs `work` off the async workers in a handler slot (waiting for one, highest
+/// priority first); returns its result with the slot, or `None` if it panicked.
+async fn in_slot<T: Send + 'static>(
+    shared: &Shared,
+    caller: &str,
+    name: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<(T, Slot)> {
+    let rank = shared.priority.as_ref().map_or(0.0, |hook| hook(caller, name));
+    let slot = shared.slots.acquire(rank).await;
+    let done = tokio::task::spawn_blocking(work).await.ok()?;
+    Some((done, slot))
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// Sets `name: value` on `headers` if the value is a valid header value.
+fn put(headers: &mut HeaderMap, name: &'static str, value: String) {
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        headers.insert(name, value);
+    }
 }
 
 /// An error reply as the Python axon sends it: `{"message": …}` and signed axon headers.
@@ -303,20 +743,15 @@ fn error_reply(
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    let mut put = |k: &'static str, v: String| {
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            headers.insert(k, v);
-        }
-    };
-    put("content-type", "application/json".into());
-    put("name", name.to_owned());
-    put("bt_header_axon_status_code", status.to_string());
-    put("bt_header_axon_status_message", message.clone());
-    put("bt_header_axon_version", VERSION.to_string());
-    put("bt_header_axon_nonce", nonce.to_string());
-    put("bt_header_axon_uuid", shared.uuid.clone());
-    put("bt_header_axon_hotkey", shared.hotkey.clone());
-    put("bt_header_axon_signature", signature);
+    put(headers, "content-type", "application/json".into());
+    put(headers, "name", name.to_owned());
+    put(headers, "bt_header_axon_status_code", status.to_string());
+    put(headers, "bt_header_axon_status_message", message);
+    put(headers, "bt_header_axon_version", VERSION.to_string());
+    put(headers, "bt_header_axon_nonce", nonce.to_string());
+    put(headers, "bt_header_axon_uuid", shared.uuid.clone());
+    put(headers, "bt_header_axon_hotkey", shared.hotkey.clone());
+    put(headers, "bt_header_axon_signature", signature);
     response
 }
 
@@ -329,20 +764,30 @@ async fn handle(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
-    let started = Instant::now();
     if req.headers().contains_key("x-bittensor-signature") {
         return Ok(handle_btauth(shared, req).await);
     }
-    let headers = req.headers().clone();
+    Ok(handle_v10(shared, peer, req).await)
+}
+
+/// A bittensor 10 request: every header check, then the body, then the handler.
+async fn handle_v10(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
     let dendrite = header(&headers, "bt_header_dendrite_hotkey").unwrap_or_default();
-    let name = req.uri().path().split('/').nth(1).unwrap_or_default().to_owned();
+    let name = parts.uri.path().split('/').nth(1).unwrap_or_default().to_owned();
     let Some(spec) = shared.synapses.get(&name).cloned() else {
         let available: Vec<String> = shared.synapses.keys().map(|k| format!("'{k}'")).collect();
         let message = format!(
             "Synapse name '{name}' not found. Available synapses [{}]",
             available.join(", ")
         );
-        return Ok(error_reply(&shared, 404, message, &dendrite, "Synapse"));
+        return error_reply(&shared, 404, message, &dendrite, "Synapse");
     };
     // The header synapse: required inputs and a content type must be there.
     if headers.get(CONTENT_TYPE).is_none()
@@ -351,16 +796,16 @@ async fn handle(
             .iter()
             .any(|f| headers.get(format!("bt_header_input_obj_{f}").as_str()).is_none())
     {
-        return Ok(internal_error(&shared, &dendrite, "Synapse"));
+        return internal_error(&shared, &dendrite, "Synapse");
     }
     if let Some(reason) = refused(&shared, &dendrite, &name) {
-        return Ok(error_reply(
+        return error_reply(
             &shared,
             403,
             format!("Forbidden. Key is blacklisted: {reason}."),
             &dendrite,
             &name,
-        ));
+        );
     }
     let auth = RequestAuth {
         nonce: header(&headers, "bt_header_dendrite_nonce").and_then(|n| n.parse().ok()),
@@ -373,29 +818,29 @@ async fn handle(
     };
     let verified = match shared.nonces.lock() {
         Ok(mut nonces) => nonces.verify(&auth, &shared.hotkey, now_ns()),
-        Err(_) => return Ok(internal_error(&shared, &dendrite, &name)),
+        Err(_) => return internal_error(&shared, &dendrite, &name),
     };
     if let Err(e) = verified {
-        return Ok(error_reply(&shared, e.status(), e.reply_message(), &dendrite, &name));
+        return error_reply(&shared, e.status(), e.reply_message(), &dendrite, &name);
     }
     if let Some(message) = over_rate(&shared, &dendrite) {
-        return Ok(error_reply(&shared, 429, message, &dendrite, &name));
+        return error_reply(&shared, 429, message, &dendrite, &name);
     }
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(_) => {
-            return Ok(error_reply(&shared, 413, "Request body too large".into(), &dendrite, &name))
+    let body = match read_body(&shared, &headers, body).await {
+        Ok(body) => body,
+        Err(e) => {
+            let (status, _, message) = e.reply(&shared.limits);
+            return error_reply(&shared, status, message, &dendrite, &name);
         }
     };
-    let Ok(Value::Object(mut synapse)) = serde_json::from_slice::<Value>(&body) else {
+    let parsed = serde_json::from_slice::<Value>(&body.bytes);
+    drop(body);
+    let Ok(Value::Object(mut synapse)) = parsed else {
         let detail = json!({"detail": [{"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error"}]});
-        let mut response = Response::new(whole(detail.to_string()));
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        return Ok(response);
+        return json_reply(422, &detail);
     };
     if spec.required().iter().any(|f| synapse.get(f).is_none_or(Value::is_null)) {
-        return Ok(internal_error(&shared, &dendrite, &name));
+        return internal_error(&shared, &dendrite, &name);
     }
     let values: Vec<String> = spec
         .hash_fields()
@@ -404,27 +849,29 @@ async fn handle(
         .collect();
     match body_hash(values.iter().map(String::as_str)) {
         Ok(hash) if hash == auth.body_hash => {}
-        _ => return Ok(internal_error(&shared, &dendrite, &name)),
+        _ => return internal_error(&shared, &dendrite, &name),
     }
     let spec = match spec {
         Served::Unary(spec) => spec,
         Served::Stream(stream) => {
-            let chunks = match (stream.handler)(&synapse) {
-                Ok(chunks) => chunks,
-                Err(_) => return Ok(internal_error(&shared, &dendrite, &name)),
+            let input = synapse;
+            let ran = in_slot(&shared, &dendrite, &name, move || (stream.handler)(&input)).await;
+            return match ran {
+                Some((Ok(chunks), slot)) => streaming_reply(
+                    &shared,
+                    &headers,
+                    &name,
+                    started,
+                    ChannelBody { chunks, _slot: slot },
+                ),
+                _ => internal_error(&shared, &dendrite, &name),
             };
-            return Ok(streaming_reply(&shared, &headers, &name, started, chunks));
         }
     };
-    let rank = shared.priority.as_ref().map_or(0.0, |hook| hook(&dendrite, &name));
-    let slot = shared.slots.acquire(rank).await;
-    // Handlers may compute for a while: off the async workers.
     let input = synapse.clone();
-    let ran = tokio::task::spawn_blocking(move || (spec.handler)(&input)).await;
-    drop(slot);
-    let output = match ran {
-        Ok(Ok(output)) => output,
-        _ => return Ok(internal_error(&shared, &dendrite, &name)),
+    let output = match in_slot(&shared, &dendrite, &name, move || (spec.handler)(&input)).await {
+        Some((Ok(output), _slot)) => output,
+        _ => return internal_error(&shared, &dendrite, &name),
     };
     synapse.extend(output);
     let process_time = started.elapsed().as_secs_f64();
@@ -442,19 +889,14 @@ async fn handle(
     synapse.insert("dendrite".into(), Value::Object(dendrite_info));
     let mut response = Response::new(whole(Value::Object(synapse).to_string()));
     let headers = response.headers_mut();
-    let mut put = |k: &'static str, v: String| {
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            headers.insert(k, v);
-        }
-    };
-    put("content-type", "application/json".into());
-    put("name", name);
-    put("bt_header_axon_status_code", "200".into());
-    put("bt_header_axon_status_message", "Success".into());
-    put("bt_header_axon_process_time", process_time.to_string());
-    put("bt_header_axon_hotkey", shared.hotkey.clone());
-    put("computed_body_hash", auth.body_hash);
-    Ok(response)
+    put(headers, "content-type", "application/json".into());
+    put(headers, "name", name);
+    put(headers, "bt_header_axon_status_code", "200".into());
+    put(headers, "bt_header_axon_status_message", "Success".into());
+    put(headers, "bt_header_axon_process_time", process_time.to_string());
+    put(headers, "bt_header_axon_hotkey", shared.hotkey.clone());
+    put(headers, "computed_body_hash", auth.body_hash);
+    response
 }
 
 /// A streaming reply as the Python axon sends it: status 200 and the synapse's headers
@@ -464,9 +906,9 @@ fn streaming_reply(
     request: &HeaderMap,
     name: &str,
     started: Instant,
-    chunks: mpsc::Receiver<Bytes>,
+    body: ChannelBody,
 ) -> Response<Body> {
-    let mut response = Response::new(ChannelBody(chunks).boxed());
+    let mut response = Response::new(body.boxed());
     let headers = response.headers_mut();
     for (key, value) in request {
         let k = key.as_str();
@@ -479,17 +921,12 @@ fn streaming_reply(
             headers.insert(key.clone(), value.clone());
         }
     }
-    let mut put = |k: &'static str, v: String| {
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            headers.insert(k, v);
-        }
-    };
-    put("content-type", "text/event-stream".into());
-    put("name", name.to_owned());
-    put("bt_header_axon_status_code", "200".into());
-    put("bt_header_axon_status_message", "Success".into());
-    put("bt_header_axon_process_time", started.elapsed().as_secs_f64().to_string());
-    put("bt_header_axon_hotkey", shared.hotkey.clone());
+    put(headers, "content-type", "text/event-stream".into());
+    put(headers, "name", name.to_owned());
+    put(headers, "bt_header_axon_status_code", "200".into());
+    put(headers, "bt_header_axon_status_message", "Success".into());
+    put(headers, "bt_header_axon_process_time", started.elapsed().as_secs_f64().to_string());
+    put(headers, "bt_header_axon_hotkey", shared.hotkey.clone());
     response
 }
 
@@ -501,60 +938,73 @@ fn json_reply(status: u16, value: &Value) -> Response<Body> {
     response
 }
 
+/// A `btauth/1` error reply: `{"error": kind, "message": …}`.
+fn btauth_error(status: u16, kind: &str, message: impl Into<String>) -> Response<Body> {
+    json_reply(status, &json!({"error": kind, "message": message.into()}))
+}
+
+fn auth_error(e: &AuthError) -> Response<Body> {
+    let kind = format!("{e:?}");
+    btauth_error(e.status(), kind.split('(').next().unwrap_or_default(), e.to_string())
+}
+
 /// A bittensor 11 request, authenticated by `btauth/1` headers instead of the 10.x
 /// synapse headers: `POST /<synapse>` with the synapse's fields as a JSON object; the reply
 /// is the handler's fields. Errors: `{"error", "message"}` with 401 (403 for another
 /// receiver), 404 for an unknown synapse, 400 for a body that is not a JSON object.
+///
+/// The body is read only after the headers passed (shape, receiver, freshness, replay,
+/// route, blacklist and allow-list on the claimed sender); the signature, which covers the
+/// body, is checked right after.
 async fn handle_btauth(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
-    let headers = req.headers().clone();
-    let method = req.method().as_str().to_owned();
-    let path = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
-    let name = req.uri().path().split('/').nth(1).unwrap_or_default().to_owned();
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(_) => {
-            return json_reply(
-                413,
-                &json!({"error": "TooLarge", "message": "Request body too large"}),
-            )
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
+    let lookup = |name: &str| header(&headers, name);
+    let claim = match shared.btauth.lock() {
+        Ok(mut verifier) => verifier.check_headers(lookup, now_ns()),
+        Err(_) => return btauth_error(500, "Internal", "lock poisoned"),
+    };
+    let claim = match claim {
+        Ok(claim) => claim,
+        Err(e) => return auth_error(&e),
+    };
+    let name = parts.uri.path().split('/').nth(1).unwrap_or_default().to_owned();
+    let Some(Served::Unary(spec)) = shared.synapses.get(&name).cloned() else {
+        return btauth_error(404, "NotFound", format!("no synapse '{name}'"));
+    };
+    if let Some(reason) = refused(&shared, &claim.sender, &name) {
+        return btauth_error(403, "Blacklisted", reason);
+    }
+    let body = match read_body(&shared, &headers, body).await {
+        Ok(body) => body,
+        Err(e) => {
+            let (status, kind, message) = e.reply(&shared.limits);
+            return btauth_error(status, kind, message);
         }
     };
-    let lookup = |name: &str| header(&headers, name);
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
     let verified = match shared.btauth.lock() {
-        Ok(mut verifier) => verifier.verify(lookup, &method, &path, &body, now_ns()),
-        Err(_) => {
-            return json_reply(500, &json!({"error": "Internal", "message": "lock poisoned"}))
+        Ok(mut verifier) => {
+            verifier.check_body(claim, parts.method.as_str(), path, &body.bytes, now_ns())
         }
+        Err(_) => return btauth_error(500, "Internal", "lock poisoned"),
     };
     let caller = match verified {
         Ok(caller) => caller,
-        Err(e) => {
-            let kind = format!("{e:?}");
-            let kind = kind.split('(').next().unwrap_or_default();
-            return json_reply(e.status(), &json!({"error": kind, "message": e.to_string()}));
-        }
+        Err(e) => return auth_error(&e),
     };
-    let Some(Served::Unary(spec)) = shared.synapses.get(&name).cloned() else {
-        return json_reply(
-            404,
-            &json!({"error": "NotFound", "message": format!("no synapse '{name}'")}),
-        );
-    };
-    if let Some(reason) = refused(&shared, &caller, &name) {
-        return json_reply(403, &json!({"error": "Blacklisted", "message": reason}));
-    }
     if let Some(message) = over_rate(&shared, &caller) {
-        return json_reply(429, &json!({"error": "RateLimited", "message": message}));
+        return btauth_error(429, "RateLimited", message);
     }
-    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&body) else {
-        return json_reply(
-            400,
-            &json!({"error": "BadBody", "message": "the body must be a JSON object"}),
-        );
+    let parsed = serde_json::from_slice::<Value>(&body.bytes);
+    drop(body);
+    let Ok(Value::Object(fields)) = parsed else {
+        return btauth_error(400, "BadBody", "the body must be a JSON object");
     };
-    match (spec.handler)(&fields) {
-        Ok(output) => json_reply(200, &Value::Object(output)),
-        Err(e) => json_reply(500, &json!({"error": "HandlerFailed", "message": e})),
+    match in_slot(&shared, &caller, &name, move || (spec.handler)(&fields)).await {
+        Some((Ok(output), _slot)) => json_reply(200, &Value::Object(output)),
+        Some((Err(e), _slot)) => btauth_error(500, "HandlerFailed", e),
+        None => btauth_error(500, "HandlerFailed", "the handler panicked"),
     }
 }
 
@@ -626,20 +1076,25 @@ fn refused(shared: &Shared, caller: &str, name: &str) -> Option<String> {
         .or_else(|| shared.blacklist.as_ref().and_then(|hook| hook(caller, name)))
 }
 
-/// Counts a verified call; the message if the caller is over its rate.
+/// Counts a verified call; the message if the caller is over its rate. A caller's window
+/// starts with its first call and its count is forgotten when the window ends (or, beyond
+/// `rate_memory` callers, when it is the longest counted).
 fn over_rate(shared: &Shared, caller: &str) -> Option<String> {
     let (limit, per) = shared.rate?;
     let mut calls = shared.calls.lock().ok()?;
-    let now = Instant::now();
-    if calls.len() > 100_000 {
-        calls.retain(|_, (start, _)| now.duration_since(*start) < per);
-    }
-    let entry = calls.entry(caller.to_owned()).or_insert((now, 0));
-    if now.duration_since(entry.0) >= per {
-        *entry = (now, 0);
-    }
-    entry.1 = entry.1.saturating_add(1);
-    (entry.1 > limit).then(|| {
+    let now = shared.started.elapsed().as_nanos();
+    calls.expire(now);
+    let count = match calls.get_mut(caller) {
+        Some(count) => {
+            *count = count.saturating_add(1);
+            *count
+        }
+        None => {
+            calls.insert(caller.to_owned(), 1, now.saturating_add(per.as_nanos()));
+            1
+        }
+    };
+    (count > limit).then(|| {
         format!("Too Many Requests: at most {limit} per {:.0} s from one caller", per.as_secs_f64())
     })
 }
@@ -717,6 +1172,11 @@ impl Drop for Waiting {
 }
 
 impl Slots {
+    /// Requests waiting for a slot (including any that gave up and were not yet skipped).
+    fn waiting(&self) -> usize {
+        self.state.lock().map_or(0, |state| state.waiting.len())
+    }
+
     fn new(limit: usize) -> Self {
         Self {
             state: Mutex::new(SlotState {

@@ -1,8 +1,8 @@
 //! bittensor 11's `btauth/1`: signed request headers over method, path, body digest, nonce,
 //! sender and receiver.
 
+use crate::expiring::ExpiringMap;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use tao_primitives::{hex, AccountId};
 use tao_wallet::{CryptoType, Keypair};
 
@@ -12,8 +12,12 @@ pub const PROTOCOL: &str = "btauth/1";
 pub const MAX_AGE_NS: u128 = 10_000_000_000;
 /// Furthest-future accepted nonce (ns after now).
 pub const MAX_SKEW_NS: u128 = 2_000_000_000;
-/// How long a (hotkey, nonce) is remembered against replay (ns).
+/// How long bittensor 11 remembers a (hotkey, nonce) against replay (ns). A nonce cannot
+/// be fresh for longer than [`MAX_AGE_NS`] + [`MAX_SKEW_NS`] after it arrives, so
+/// [`Verifier`] forgets it then, with the same effect and less memory.
 pub const REPLAY_WINDOW_NS: u128 = 60_000_000_000;
+/// How many (hotkey, nonce) pairs a [`Verifier`] remembers by default.
+pub const DEFAULT_MEMORY: usize = 100_000;
 
 fn scheme(crypto: CryptoType) -> &'static str {
     match crypto {
@@ -103,28 +107,56 @@ impl AuthError {
     }
 }
 
+/// A request whose headers passed [`Verifier::check_headers`]: what checking its body
+/// needs.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    /// The sender (SS58), not yet proven: the signature covers the body.
+    pub sender: String,
+    account: AccountId,
+    nonce: u128,
+    signature: [u8; 64],
+    crypto: CryptoType,
+}
+
 /// The receiving side: its address and the replay memory.
+///
+/// Checking is split so that a server reads a body only for requests whose headers pass:
+/// [`Verifier::check_headers`] (shape, receiver, freshness, replay) needs no body;
+/// [`Verifier::check_body`] verifies the signature over it and records the nonce.
+///
+/// The replay memory is bounded and O(1) amortised: a (hotkey, nonce) is forgotten once
+/// the nonce can no longer be fresh; beyond its capacity the pair recorded longest ago is
+/// forgotten and every nonce up to its one is refused from then on (a floor, which starts
+/// at the `not_before_ns` given, e.g. the server's start: so a request accepted before a
+/// restart is not accepted again after it).
 #[derive(Debug)]
 pub struct Verifier {
     receiver: String,
-    seen: BTreeMap<(String, u128), u128>,
+    seen: ExpiringMap<(String, u128), ()>,
+    not_before_ns: u128,
 }
 
 impl Verifier {
-    /// A verifier for requests addressed to `receiver` (SS58).
+    /// A verifier for requests addressed to `receiver` (SS58), remembering
+    /// [`DEFAULT_MEMORY`] nonces, with no floor.
     pub fn new(receiver: String) -> Self {
-        Self { receiver, seen: BTreeMap::new() }
+        Self::with_memory(receiver, DEFAULT_MEMORY, 0)
     }
 
-    /// Checks a request; `header` looks a header up case-insensitively. Returns the sender.
-    pub fn verify(
+    /// A verifier remembering up to `capacity` nonces and refusing nonces at or below
+    /// `not_before_ns` (as stale).
+    pub fn with_memory(receiver: String, capacity: usize, not_before_ns: u128) -> Self {
+        Self { receiver, seen: ExpiringMap::new(capacity), not_before_ns }
+    }
+
+    /// Checks the headers of a request at `now_ns`; `header` looks a header up
+    /// case-insensitively.
+    pub fn check_headers(
         &mut self,
         header: impl Fn(&str) -> Option<String>,
-        method: &str,
-        path: &str,
-        body: &[u8],
         now_ns: u128,
-    ) -> Result<String, AuthError> {
+    ) -> Result<Claim, AuthError> {
         let get = |name: &str| {
             header(name).ok_or_else(|| AuthError::MalformedAuth(format!("missing {name}")))
         };
@@ -150,18 +182,59 @@ impl Verifier {
             Some(r) if r == self.receiver => {}
             _ => return Err(AuthError::WrongReceiver),
         }
-        if now_ns.saturating_sub(nonce) > MAX_AGE_NS || nonce.saturating_sub(now_ns) > MAX_SKEW_NS {
+        if now_ns.saturating_sub(nonce) > MAX_AGE_NS
+            || nonce.saturating_sub(now_ns) > MAX_SKEW_NS
+            || nonce <= self.not_before_ns
+        {
             return Err(AuthError::StaleRequest);
         }
+        self.seen.expire(now_ns);
+        if self.seen.get(&(sender.clone(), nonce)).is_some() {
+            return Err(AuthError::ReplayedRequest);
+        }
+        Ok(Claim { sender, account, nonce, signature, crypto })
+    }
+
+    /// Verifies `claim`'s signature over the request line and `body`, and records its
+    /// nonce. Returns the sender.
+    pub fn check_body(
+        &mut self,
+        claim: Claim,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        now_ns: u128,
+    ) -> Result<String, AuthError> {
+        let Claim { sender, account, nonce, signature, crypto } = claim;
         let message = payload(crypto, method, path, body, nonce, &sender, Some(&self.receiver));
         if !Keypair::public_only(*account.as_bytes(), crypto).verify(message.as_bytes(), &signature)
         {
             return Err(AuthError::BadSignature);
         }
-        self.seen.retain(|_, at| now_ns.saturating_sub(*at) <= REPLAY_WINDOW_NS);
-        if self.seen.insert((sender.clone(), nonce), now_ns).is_some() {
+        self.seen.expire(now_ns);
+        let key = (sender.clone(), nonce);
+        // Checked again: another request with this nonce may have passed in the meantime.
+        if self.seen.get(&key).is_some() {
             return Err(AuthError::ReplayedRequest);
         }
+        let forget_at = now_ns.saturating_add(MAX_AGE_NS).saturating_add(MAX_SKEW_NS);
+        if let Some(((_, forgotten), ())) = self.seen.insert(key, (), forget_at) {
+            self.not_before_ns = self.not_before_ns.max(forgotten);
+        }
         Ok(sender)
+    }
+
+    /// Checks a request (headers, then body); `header` looks a header up
+    /// case-insensitively. Returns the sender.
+    pub fn verify(
+        &mut self,
+        header: impl Fn(&str) -> Option<String>,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        now_ns: u128,
+    ) -> Result<String, AuthError> {
+        let claim = self.check_headers(header, now_ns)?;
+        self.check_body(claim, method, path, body, now_ns)
     }
 }

@@ -5,7 +5,7 @@
 //! axon's hotkey.
 
 use crate::{body_hash::body_hash, v10};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::{body::Bytes, client::conn::http1, Request};
 use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value};
@@ -20,7 +20,7 @@ use std::{
 use tao_wallet::Keypair;
 use tokio::net::TcpStream;
 
-/// Largest reply body read.
+/// Largest reply body read by default, whole or streamed ([`Dendrite::max_reply_bytes`]).
 pub const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
 
 /// An axon to query.
@@ -74,6 +74,7 @@ impl Reply {
 #[derive(Clone)]
 pub struct Dendrite {
     inner: Arc<Inner>,
+    max_reply_bytes: usize,
 }
 
 struct Inner {
@@ -125,7 +126,16 @@ impl Dendrite {
         let uuid = crate::axon::uuid();
         Self {
             inner: Arc::new(Inner { hotkey: key.ss58(), key, uuid, last_nonce: AtomicU64::new(0) }),
+            max_reply_bytes: MAX_REPLY_BYTES,
         }
+    }
+
+    /// Reads at most `bytes` of any reply body (default [`MAX_REPLY_BYTES`]): a longer
+    /// reply is answered 400 ("Payload error", as the Python dendrite reports a broken
+    /// payload), a longer stream ends with [`StreamError::TooLarge`].
+    pub fn max_reply_bytes(mut self, bytes: usize) -> Self {
+        self.max_reply_bytes = bytes;
+        self
     }
 
     /// The dendrite's hotkey.
@@ -186,7 +196,8 @@ impl Dendrite {
             Ok(request) => request,
             Err(message) => return reply(400, message, None),
         };
-        match tokio::time::timeout(query.timeout, send(target.addr, request)).await {
+        let sent = send(target.addr, request, self.max_reply_bytes);
+        match tokio::time::timeout(query.timeout, sent).await {
             Err(_) => reply(
                 408,
                 format!("Request timeout after {} seconds", query.timeout.as_secs_f64()),
@@ -203,6 +214,9 @@ impl Dendrite {
                 None,
             ),
             Ok(Err(SendError::Other(e))) => reply(503, format!("Server disconnected: {e}"), None),
+            Ok(Err(SendError::TooLarge)) => {
+                reply(400, payload_too_large(self.max_reply_bytes), None)
+            }
             Ok(Ok((status, headers, body))) => {
                 let json_reply = headers
                     .get("content-type")
@@ -313,9 +327,27 @@ impl Dendrite {
     }
 }
 
+/// Why a streamed reply ended before its end.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    /// The stream did not end within the query's timeout.
+    #[error("timeout: the stream did not end in time")]
+    Timeout,
+    /// The connection broke.
+    #[error("stream broken: {0}")]
+    Broken(String),
+    /// The axon sent more than the dendrite's [`Dendrite::max_reply_bytes`]; the
+    /// connection is closed and nothing beyond the limit is delivered.
+    #[error("the streamed reply exceeds {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+}
+
 /// A streaming reply: the axon's status (from its headers) at once, then the chunks as they
-/// arrive. The query's timeout bounds the whole stream; a stream cut short ends with an
-/// `Err` item.
+/// arrive. The query's timeout bounds the whole stream, and the dendrite's
+/// [`Dendrite::max_reply_bytes`] its size; a stream cut short ends with an `Err` item.
 #[derive(Debug)]
 pub struct StreamReply {
     /// The status (200 when the axon streams; else as for [`Reply`]).
@@ -329,12 +361,12 @@ pub struct StreamReply {
     /// The reply's headers (the final synapse state of a streaming synapse travels here).
     pub headers: Vec<(String, String)>,
     /// The raw chunks (their format is the subnet's).
-    pub chunks: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,
+    pub chunks: tokio::sync::mpsc::Receiver<Result<Bytes, StreamError>>,
 }
 
 impl StreamReply {
     /// Collects the rest of the stream (or the error that cut it).
-    pub async fn collect(mut self) -> Result<Vec<Bytes>, String> {
+    pub async fn collect(mut self) -> Result<Vec<Bytes>, StreamError> {
         let mut all = Vec::new();
         while let Some(chunk) = self.chunks.recv().await {
             all.push(chunk?);
@@ -379,6 +411,9 @@ impl Dendrite {
             Ok(Err(SendError::Other(e))) => {
                 return done(503, format!("Server disconnected: {e}"), Vec::new())
             }
+            Ok(Err(SendError::TooLarge)) => {
+                return done(400, payload_too_large(self.max_reply_bytes), Vec::new())
+            }
             Ok(Ok(response)) => response,
         };
         let headers: Vec<(String, String)> = response
@@ -395,26 +430,31 @@ impl Dendrite {
             return done(status, message, headers);
         }
         let mut body = response.into_body();
+        let limit = self.max_reply_bytes;
         tokio::spawn(async move {
+            let mut received = 0usize;
             loop {
-                match tokio::time::timeout_at(deadline, body.frame()).await {
-                    Err(_) => {
-                        let _ =
-                            tx.send(Err("timeout: the stream did not end in time".into())).await;
-                        return;
-                    }
+                let chunk = match tokio::time::timeout_at(deadline, body.frame()).await {
+                    Err(_) => Err(StreamError::Timeout),
                     Ok(None) => return,
-                    Ok(Some(Err(e))) => {
-                        let _ = tx.send(Err(format!("stream broken: {e}"))).await;
-                        return;
-                    }
-                    Ok(Some(Ok(frame))) => {
-                        if let Ok(data) = frame.into_data() {
-                            if !data.is_empty() && tx.send(Ok(data)).await.is_err() {
-                                return;
+                    Ok(Some(Err(e))) => Err(StreamError::Broken(e.to_string())),
+                    Ok(Some(Ok(frame))) => match frame.into_data() {
+                        Ok(data) if data.is_empty() => continue,
+                        Ok(data) => {
+                            received = received.saturating_add(data.len());
+                            if received > limit {
+                                Err(StreamError::TooLarge { limit })
+                            } else {
+                                Ok(data)
                             }
                         }
-                    }
+                        Err(_) => continue, // trailers
+                    },
+                };
+                let failed = chunk.is_err();
+                // Ending the task drops the body, which closes the connection.
+                if tx.send(chunk).await.is_err() || failed {
+                    return;
                 }
             }
         });
@@ -456,7 +496,8 @@ impl Dendrite {
         let Ok(request) = builder.body(Full::new(Bytes::from(bytes))) else {
             return (400, Value::from("bad request"));
         };
-        match tokio::time::timeout(timeout, send(target.addr, request)).await {
+        match tokio::time::timeout(timeout, send(target.addr, request, self.max_reply_bytes)).await
+        {
             Err(_) => (408, Value::Null),
             Ok(Err(_)) => (503, Value::Null),
             Ok(Ok((status, _, body))) => {
@@ -530,24 +571,39 @@ async fn open(
     sender.send_request(request).await.map_err(|e| SendError::Other(e.to_string()))
 }
 
+/// The message of a reply longer than `limit`.
+fn payload_too_large(limit: usize) -> String {
+    format!("Payload error: the reply exceeds {limit} bytes")
+}
+
 enum SendError {
     Connect,
     Other(String),
+    /// The reply body is longer than the limit.
+    TooLarge,
 }
 
+/// Sends `request` and reads the whole reply, at most `limit` bytes of body.
 async fn send(
     addr: SocketAddr,
     request: Request<Full<Bytes>>,
+    limit: usize,
 ) -> Result<(u16, hyper::HeaderMap, Bytes), SendError> {
     let response = open(addr, request).await?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = Limited::new(response.into_body(), MAX_REPLY_BYTES)
-        .collect()
-        .await
-        .map_err(|e| SendError::Other(e.to_string()))?
-        .to_bytes();
-    Ok((status, headers, body))
+    let mut body = response.into_body();
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| SendError::Other(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len().saturating_add(data.len()) > limit {
+                return Err(SendError::TooLarge);
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok((status, headers, Bytes::from(bytes)))
 }
 
 #[cfg(test)]

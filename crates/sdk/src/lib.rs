@@ -27,6 +27,7 @@ pub mod body_hash;
 pub mod btauth;
 pub mod chain;
 pub mod dendrite;
+mod expiring;
 pub mod neuron;
 pub mod python;
 pub mod synapse;

@@ -1,7 +1,7 @@
 //! bittensor 10.x request authentication: what the dendrite signs, and how the axon checks
 //! signature and nonce (`default_verify`), with the Python messages and status codes.
 
-use std::collections::BTreeMap;
+use crate::expiring::ExpiringMap;
 use tao_primitives::{hex, AccountId};
 use tao_wallet::{CryptoType, Keypair};
 
@@ -65,6 +65,22 @@ pub enum VerifyError {
         /// The request's age.
         age: f64,
     },
+    /// Further ahead of the axon's clock than its policy allows.
+    #[error(
+        "Nonce is too new: it is {ahead:.2} seconds ahead but at most {limit:.2} are accepted"
+    )]
+    TooNew {
+        /// How far ahead the nonce is (seconds).
+        ahead: f64,
+        /// The policy's bound (seconds).
+        limit: f64,
+    },
+    /// A first-contact nonce from before what the axon can vouch for: its start, or the
+    /// last nonce of a caller it had to forget (see [`NonceTracker`]).
+    #[error(
+        "Nonce is too old: it predates this axon's replay memory (its start or a forgotten caller)"
+    )]
+    Predates,
     /// Not newer than the last nonce accepted from this hotkey and uuid.
     #[error("Nonce is too old, a newer one was last processed")]
     Replayed,
@@ -99,19 +115,80 @@ impl VerifyError {
     }
 }
 
-/// The axon's memory of the last nonce per (hotkey, uuid). Bounded: beyond `capacity`
-/// callers, the entry with the oldest nonce is forgotten (the Python axon never forgets,
-/// and so grows without bound).
+/// How strict [`NonceTracker`] is beyond the Python rules.
+///
+/// The Python rules trust two headers the dendrite does not sign: `timeout` widens the
+/// first-contact window to 4 s + timeout (so `timeout: 1e7` makes a request signed an hour
+/// ago fresh), and a missing or old `bt_header_dendrite_version` skips the window
+/// altogether. Anyone who captured a request can set both. [`NoncePolicy::PYTHON`] keeps
+/// those rules (for tests and the vectors); an axon uses [`NoncePolicy::hardened`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoncePolicy {
+    /// The longest first-contact window (ns): the window is `min(4 s + timeout, this)`.
+    pub max_window_ns: u128,
+    /// How far a nonce may be ahead of the axon's clock (ns).
+    pub max_ahead_ns: u128,
+    /// Apply the window to every request, whatever version it announces.
+    pub every_version: bool,
+    /// First-contact nonces at or below this are refused (ns since the epoch; raised when a
+    /// full tracker forgets a caller).
+    pub not_before_ns: u128,
+}
+
+impl NoncePolicy {
+    /// The Python axon's rules: no cap on the window, no bound on the future, no window
+    /// for dendrites older than 7.2.0, nothing refused for predating the axon.
+    pub const PYTHON: Self = Self {
+        max_window_ns: u128::MAX,
+        max_ahead_ns: u128::MAX,
+        every_version: false,
+        not_before_ns: 0,
+    };
+
+    /// An axon's rules: the window capped at `max_window_ns`, nonces at most `max_ahead_ns`
+    /// ahead, the window applied to every version, and only requests signed after
+    /// `started_ns` (the axon's start) accepted.
+    ///
+    /// Why "signed after the start" and not a file of high-water marks: it needs no disk
+    /// write per caller and no file to trust or lose, and it is sound for any restart that
+    /// takes longer than `max_ahead_ns`: every nonce the previous run accepted was at most
+    /// `max_ahead_ns` ahead of its arrival, which was before this start. (A restart faster
+    /// than that could see a request signed by a clock ahead of ours, accepted in the last
+    /// `max_ahead_ns` before it, replayed once.) The cost: a dendrite whose clock is behind
+    /// ours by `d` is refused for the first `d` seconds after a start.
+    pub fn hardened(max_window_ns: u128, max_ahead_ns: u128, started_ns: u128) -> Self {
+        Self { max_window_ns, max_ahead_ns, every_version: true, not_before_ns: started_ns }
+    }
+
+    /// Whether an entry can be forgotten once its nonce is out of every window: only when
+    /// the window applies to every request and both bounds are finite.
+    fn expires(&self) -> bool {
+        self.every_version && self.max_window_ns != u128::MAX && self.max_ahead_ns != u128::MAX
+    }
+}
+
+/// The axon's memory of the last nonce per (hotkey, uuid).
+///
+/// Bounded and O(1) amortised: under [`NoncePolicy::hardened`] an entry is forgotten once
+/// its nonce is outside every possible window (a replay of it is then stale anyway); and
+/// beyond `capacity` callers the one recorded longest ago is forgotten and the floor
+/// ([`NoncePolicy::not_before_ns`]) rises to its nonce, so its requests stay refused (the
+/// Python axon never forgets, and so grows without bound).
 #[derive(Debug)]
 pub struct NonceTracker {
-    last: BTreeMap<(String, String), u64>,
-    capacity: usize,
+    last: ExpiringMap<(String, String), u64>,
+    policy: NoncePolicy,
 }
 
 impl NonceTracker {
-    /// A tracker remembering up to `capacity` callers.
+    /// A tracker with the Python rules remembering up to `capacity` callers.
     pub fn new(capacity: usize) -> Self {
-        Self { last: BTreeMap::new(), capacity: capacity.max(1) }
+        Self::with_policy(capacity, NoncePolicy::PYTHON)
+    }
+
+    /// A tracker with `policy` remembering up to `capacity` callers.
+    pub fn with_policy(capacity: usize, policy: NoncePolicy) -> Self {
+        Self { last: ExpiringMap::new(capacity), policy }
     }
 
     /// `default_verify`: checks nonce and signature of `request` for the axon `axon_hotkey`
@@ -123,23 +200,37 @@ impl NonceTracker {
         now_ns: u128,
     ) -> Result<(), VerifyError> {
         let nonce = request.nonce.ok_or(VerifyError::MissingNonce)?;
+        let policy = self.policy;
+        let ahead = u128::from(nonce).saturating_sub(now_ns);
+        if ahead > policy.max_ahead_ns {
+            return Err(VerifyError::TooNew {
+                ahead: ahead as f64 / 1e9,
+                limit: policy.max_ahead_ns as f64 / 1e9,
+            });
+        }
+        self.last.expire(now_ns);
         let hotkey = request.hotkey.as_deref().unwrap_or_default();
         let uuid = request.uuid.as_deref().unwrap_or_default();
         let key = (hotkey.to_owned(), uuid.to_owned());
-        let previous = self.last.get(&key).copied();
-        let modern = request.version.is_some_and(|v| v >= V_7_2_0);
-        match previous {
+        let modern = policy.every_version || request.version.is_some_and(|v| v >= V_7_2_0);
+        match self.last.get(&key).copied() {
             Some(last) if nonce <= last => return Err(VerifyError::Replayed),
-            None if modern => {
-                let timeout = request.timeout_secs.unwrap_or(12.0).max(0.0);
-                let timeout_ns = (timeout * 1e9) as u128;
-                let oldest = now_ns.saturating_sub(ALLOWED_DELTA_NS).saturating_sub(timeout_ns);
-                if u128::from(nonce) <= oldest {
-                    let age = now_ns.saturating_sub(u128::from(nonce)) as f64 / 1e9;
-                    return Err(VerifyError::Stale { window: 4.0 + timeout, age });
+            Some(_) => {}
+            None => {
+                if modern {
+                    let timeout = request.timeout_secs.filter(|t| !t.is_nan()).unwrap_or(12.0);
+                    // `as` saturates: an infinite timeout is the longest window.
+                    let wanted = ALLOWED_DELTA_NS.saturating_add((timeout.max(0.0) * 1e9) as u128);
+                    let window = wanted.min(policy.max_window_ns);
+                    if u128::from(nonce) <= now_ns.saturating_sub(window) {
+                        let age = now_ns.saturating_sub(u128::from(nonce)) as f64 / 1e9;
+                        return Err(VerifyError::Stale { window: window as f64 / 1e9, age });
+                    }
+                }
+                if u128::from(nonce) <= policy.not_before_ns {
+                    return Err(VerifyError::Predates);
                 }
             }
-            _ => {}
         }
         let signature = request
             .signature
@@ -160,13 +251,15 @@ impl NonceTracker {
         if !ok {
             return Err(VerifyError::Mismatch { message, signature: signature.to_owned() });
         }
-        if previous.is_none() && self.last.len() >= self.capacity {
-            let oldest = self.last.iter().min_by_key(|(_, n)| **n).map(|(k, _)| k.clone());
-            if let Some(oldest) = oldest {
-                self.last.remove(&oldest);
-            }
+        let expires = if policy.expires() {
+            now_ns.saturating_add(policy.max_ahead_ns).saturating_add(policy.max_window_ns)
+        } else {
+            u128::MAX
+        };
+        if let Some((_, forgotten)) = self.last.insert(key, nonce, expires) {
+            let floor = &mut self.policy.not_before_ns;
+            *floor = (*floor).max(u128::from(forgotten));
         }
-        self.last.insert(key, nonce);
         Ok(())
     }
 }
