@@ -67,6 +67,34 @@ struct Args {
     /// The other validators, `KEY@IP:PORT,...` (keys as in the genesis authorities) [env: TAO_NODE_PEERS].
     #[arg(long, value_name = "LIST")]
     peers: Option<String>,
+    /// JSON-RPC connections from all clients together; over it, 429 (default 500; WebSockets
+    /// take at most three quarters) [env: TAO_NODE_RPC_MAX_CONNECTIONS].
+    #[arg(long, value_name = "N")]
+    rpc_max_connections: Option<usize>,
+    /// JSON-RPC connections from one client address (an IPv6 one by its /64) (default 64)
+    /// [env: TAO_NODE_RPC_MAX_CONNECTIONS_PER_IP].
+    #[arg(long, value_name = "N")]
+    rpc_max_connections_per_ip: Option<usize>,
+    /// JSON-RPC WebSockets from one client address (default 32)
+    /// [env: TAO_NODE_RPC_MAX_WEBSOCKETS_PER_IP].
+    #[arg(long, value_name = "N")]
+    rpc_max_websockets_per_ip: Option<usize>,
+    /// Close a JSON-RPC connection that sent nothing (a WebSocket: not even a pong to the
+    /// node's pings) for this long (default 60000) [env: TAO_NODE_RPC_IDLE_TIMEOUT_MS].
+    #[arg(long, value_name = "MS")]
+    rpc_idle_timeout_ms: Option<u64>,
+    /// Calls in one JSON-RPC batch (default 100) [env: TAO_NODE_RPC_MAX_BATCH].
+    #[arg(long, value_name = "N")]
+    rpc_max_batch: Option<u32>,
+    /// Bytes in one JSON-RPC request or WebSocket message (default 1048576, at least 135168:
+    /// the largest transaction) [env: TAO_NODE_RPC_MAX_REQUEST_BYTES].
+    #[arg(long, value_name = "BYTES")]
+    rpc_max_request_bytes: Option<u32>,
+    /// Browser pages (`Origin`) allowed to call besides loopback ones (http(s)://localhost,
+    /// 127.0.0.1, [::1], any port): `all`, or origins like https://app.example,...; requests
+    /// without an Origin (CLI, SDK) are always served [env: TAO_NODE_RPC_CORS].
+    #[arg(long, value_name = "all|ORIGINS")]
+    rpc_cors: Option<String>,
     /// Write a new validator key to FILE, print its public key, and exit.
     #[arg(long, value_name = "FILE")]
     generate_validator_key: Option<PathBuf>,
@@ -126,8 +154,16 @@ fn start() -> Result<()> {
         validator_key: args.validator_key.clone(),
         p2p_addr: args.p2p_addr,
         peers: args.peers.clone(),
+        rpc_max_connections: args.rpc_max_connections,
+        rpc_max_connections_per_ip: args.rpc_max_connections_per_ip,
+        rpc_max_websockets_per_ip: args.rpc_max_websockets_per_ip,
+        rpc_idle_timeout_ms: args.rpc_idle_timeout_ms,
+        rpc_max_batch: args.rpc_max_batch,
+        rpc_max_request_bytes: args.rpc_max_request_bytes,
+        rpc_cors: args.rpc_cors.clone(),
     };
     let settings = settings::resolve(&flags, |var| std::env::var(var).ok(), &config)?;
+    let _ = RPC_LIMITS.set(settings.rpc_limits.clone());
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
         .with_context(|| format!("log filter {:?}", settings.log))?;
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
@@ -215,19 +251,32 @@ pub(crate) async fn until_shutdown(
     outcome
 }
 
-/// Serves JSON-RPC (and metrics, if asked) for `node`.
+/// The JSON-RPC limits from the settings, for [`serve`] (set once in `start`; `serve` is
+/// shared with the validator, which gets the settings the same way).
+static RPC_LIMITS: std::sync::OnceLock<rpc::server::RpcLimits> = std::sync::OnceLock::new();
+
+/// Serves JSON-RPC within the settings' limits (and metrics, if asked) for `node`.
 pub(crate) async fn serve(
     node: &Arc<rpc::Node>,
     rpc_addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
 ) -> Result<jsonrpsee::server::ServerHandle> {
-    let server = jsonrpsee::server::Server::builder()
-        .build(rpc_addr)
+    let listener = tokio::net::TcpListener::bind(rpc_addr)
         .await
         .with_context(|| format!("cannot listen on {rpc_addr} (is another node running?)"))?;
-    let local = server.local_addr()?;
-    let handle = server.start(rpc::module(node.clone())?);
-    info!(%local, "JSON-RPC listening (HTTP and WebSocket)");
+    let local = listener.local_addr()?;
+    let limits = RPC_LIMITS.get().cloned().unwrap_or_default();
+    info!(
+        %local,
+        max_connections = limits.max_connections,
+        per_ip = limits.max_connections_per_ip,
+        websockets_per_ip = limits.max_websockets_per_ip,
+        idle_timeout_ms = u64::try_from(limits.idle_timeout.as_millis()).unwrap_or(u64::MAX),
+        max_batch = limits.max_batch,
+        max_request_bytes = limits.max_request_bytes,
+        "JSON-RPC listening (HTTP and WebSocket)"
+    );
+    let handle = rpc::server::start(listener, rpc::module(node.clone())?.into(), limits);
     if let Some(addr) = metrics_addr {
         let local = metrics::serve(addr, node.clone())
             .await

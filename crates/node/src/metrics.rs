@@ -1,9 +1,10 @@
 //! Prometheus metrics over HTTP (`GET /metrics`, text format 0.0.4).
 
+use crate::rpc::server::{accept, refuse, ConnectionState, IdleIo, Limiter, Throttle};
 use crate::rpc::Node;
 use http_body_util::Full;
 use hyper::{body::Bytes, server::conn::http1, service::service_fn, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::{
     convert::Infallible,
     net::SocketAddr,
@@ -11,6 +12,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc,
     },
+    time::Duration,
 };
 use tokio::net::TcpListener;
 
@@ -128,40 +130,63 @@ fn render(node: &Node) -> String {
     out
 }
 
-/// Serves `/metrics` on `addr` until the runtime stops.
+/// Connections the metrics server holds at once (all clients; a scraper needs one).
+pub const MAX_CONNECTIONS: usize = 32;
+/// Connections one client address may hold.
+pub const MAX_CONNECTIONS_PER_IP: usize = 8;
+/// A metrics connection that sends nothing (or not a whole request header) for this long is
+/// closed.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `/metrics` on `addr` until the runtime stops. It outlives accept errors (logged,
+/// throttled, then a back-off) and holds at most [`MAX_CONNECTIONS`], each closed after
+/// [`READ_TIMEOUT`] without a request.
 pub async fn serve(addr: SocketAddr, node: Arc<Node>) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
+        let limiter = Limiter::new("metrics connections", MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP);
+        let (mut errors, mut refusals) = (Throttle::default(), Throttle::default());
+        loop {
+            let (stream, peer) = accept(&listener, "metrics", &mut errors).await;
+            let permit = match limiter.try_acquire(peer.ip()) {
+                Ok(permit) => permit,
+                Err(why) => {
+                    refuse(stream, &why, &mut refusals);
+                    continue;
+                }
+            };
             let node = node.clone();
             tokio::spawn(async move {
+                let io = IdleIo::new(stream, READ_TIMEOUT, ConnectionState::new(permit));
                 let service = service_fn(move |req: Request<hyper::body::Incoming>| {
                     let node = node.clone();
-                    async move {
-                        let response = if req.uri().path() == "/metrics" {
-                            let mut r = Response::new(Full::new(Bytes::from(render(&node))));
-                            r.headers_mut().insert(
-                                "content-type",
-                                hyper::header::HeaderValue::from_static(
-                                    "text/plain; version=0.0.4",
-                                ),
-                            );
-                            r
-                        } else {
-                            let mut r =
-                                Response::new(Full::new(Bytes::from_static(b"try /metrics\n")));
-                            *r.status_mut() = StatusCode::NOT_FOUND;
-                            r
-                        };
-                        Ok::<_, Infallible>(response)
-                    }
+                    async move { Ok::<_, Infallible>(respond(&req, &node)) }
                 });
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(READ_TIMEOUT)
+                    .serve_connection(TokioIo::new(io), service)
+                    .await;
             });
         }
     });
     Ok(local)
+}
+
+fn respond(req: &Request<hyper::body::Incoming>, node: &Node) -> Response<Full<Bytes>> {
+    if req.uri().path() == "/metrics" {
+        let mut r = Response::new(Full::new(Bytes::from(render(node))));
+        r.headers_mut().insert(
+            "content-type",
+            hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),
+        );
+        r
+    } else {
+        let mut r = Response::new(Full::new(Bytes::from_static(b"try /metrics\n")));
+        *r.status_mut() = StatusCode::NOT_FOUND;
+        r
+    }
 }
 
 #[cfg(test)]

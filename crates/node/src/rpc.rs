@@ -2,8 +2,15 @@
 //!
 //! Values are JSON at this boundary only: amounts are integers in RAO (or alpha units),
 //! accounts SS58, hashes and transactions `0x`-hex.
+//!
+//! A submitted transaction's signature is checked before the chain's lock is taken, on the
+//! blocking pool and at most one check per core at a time, so a flood of badly signed
+//! transactions neither holds the lock nor occupies the async workers that consensus and
+//! block production share. [`server`] serves the module within the limits of `docs/rpc.md`.
 
-use crate::chain::Chain;
+pub mod server;
+
+use crate::{chain::Chain, mempool::SubmitError};
 use jsonrpsee::{
     core::SubscriptionResult,
     types::{ErrorObject, ErrorObjectOwned, Params},
@@ -29,6 +36,8 @@ pub struct Node {
     pub follows: Option<String>,
     /// Where admitted transactions go to reach the other validators (BFT mode).
     pub gossip: Option<tokio::sync::mpsc::UnboundedSender<SignedTransaction>>,
+    /// Signature checks and dry runs under way at once: at most one per core.
+    cpu: tokio::sync::Semaphore,
 }
 
 impl Node {
@@ -46,7 +55,21 @@ impl Node {
             metrics: crate::metrics::Metrics::default(),
             follows,
             gossip,
+            cpu: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            ),
         }
+    }
+
+    /// Runs CPU-heavy `work` (signature checks, dry runs) on the blocking pool, at most one
+    /// per core at a time, never holding the chain's lock.
+    async fn off_workers<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ErrorObjectOwned> {
+        let _permit =
+            self.cpu.acquire().await.map_err(|_| error(codes::INTERNAL, "the node is stopping"))?;
+        tokio::task::spawn_blocking(work).await.map_err(|e| error(codes::INTERNAL, e.to_string()))
     }
 
     /// Announces a block just committed as the head: counted in the metrics (`micros` it
@@ -169,13 +192,24 @@ fn decode_tx(hex: &str) -> Result<SignedTransaction, ErrorObjectOwned> {
     SignedTransaction::decode_bounded(&bytes).map_err(|e| bad_params(e.to_string()))
 }
 
-/// Decodes a submitted transaction and admits it to the pool (a follower refuses it,
-/// naming the node it follows); `-32010` with the reason otherwise.
-fn admit(node: &Node, hex: &str) -> Result<Hash, ErrorObjectOwned> {
+/// Decodes a submitted transaction, checks its signature (outside the chain's lock) and
+/// admits it to the pool (a follower refuses it, naming the node it follows); `-32010` with
+/// the reason otherwise.
+async fn admit(node: &Node, hex: &str) -> Result<Hash, ErrorObjectOwned> {
     let tx = decode_tx(hex)?;
     if let Some(upstream) = &node.follows {
         let message = format!("this node follows {upstream} and produces no blocks; submit there");
         return Err(error(codes::TX_REJECTED, message));
+    }
+    let (tx, signed) = node
+        .off_workers(move || {
+            let signed = tx.verify_signature();
+            (tx, signed)
+        })
+        .await?;
+    if !signed {
+        let refusal = SubmitError::Invalid(tao_types::InvalidTransaction::BadSignature);
+        return Err(error(codes::TX_REJECTED, refusal.to_string()));
     }
     let hash =
         lock(node)?.submit(tx.clone()).map_err(|e| error(codes::TX_REJECTED, e.to_string()))?;
@@ -237,11 +271,11 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
                 .ok_or_else(|| error(codes::NOT_FOUND, format!("no block {number}")))
         },
     )?;
-    rpc.register_method(
+    rpc.register_async_method(
         "tao_submitTransaction",
-        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
+        |params: Params<'static>, node, _| async move {
             let hex: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
-            Ok(json!(admit(node, &hex)?.to_string()))
+            Ok::<Value, ErrorObjectOwned>(json!(admit(&node, &hex).await?.to_string()))
         },
     )?;
     rpc.register_method("tao_transactionStatus", |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
@@ -256,27 +290,32 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
         }
         Ok(json!({"status": "unknown"}))
     })?;
-    rpc.register_method(
-        "tao_dryRun",
-        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
-            let hex: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
-            let tx = decode_tx(&hex)?;
-            let chain = lock(node)?;
-            let mut state = chain.state.clone();
-            // The signer's earlier pending transactions first: the effect is "after what
-            // you already sent".
-            let signer = tx.transaction.signer;
-            let earlier = chain
+    rpc.register_async_method("tao_dryRun", |params: Params<'static>, node, _| async move {
+        let hex: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
+        let tx = decode_tx(&hex)?;
+        // A copy of the head state and the signer's earlier pending transactions, taken
+        // under the lock; executed (signatures checked) after it is released.
+        let (mut state, earlier) = {
+            let chain = lock(&node)?;
+            let earlier: Vec<SignedTransaction> = chain
                 .mempool
-                .pending_of(&signer)
-                .take_while(|p| p.transaction.nonce < tx.transaction.nonce);
-            for (index, pending) in (0u32..).zip(earlier) {
-                tao_runtime::apply_transaction(&mut state, pending, index);
-            }
-            let receipt = tao_runtime::apply_transaction(&mut state, &tx, 0);
-            Ok(receipt_json(&receipt, None))
-        },
-    )?;
+                .pending_of(&tx.transaction.signer)
+                .take_while(|p| p.transaction.nonce < tx.transaction.nonce)
+                .cloned()
+                .collect();
+            (chain.state.clone(), earlier)
+        };
+        // The earlier ones first: the effect is "after what you already sent".
+        let receipt = node
+            .off_workers(move || {
+                for (index, pending) in (0u32..).zip(&earlier) {
+                    tao_runtime::apply_transaction(&mut state, pending, index);
+                }
+                tao_runtime::apply_transaction(&mut state, &tx, 0)
+            })
+            .await?;
+        Ok::<Value, ErrorObjectOwned>(receipt_json(&receipt, None))
+    })?;
     rpc.register_method(
         "tao_accountInfo",
         |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
@@ -392,7 +431,7 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
             .map_err(|e| bad_params(e.message().to_owned()))?;
         // Subscribe before submitting, so the block that includes it cannot be missed.
         let mut heads = node.heads.subscribe();
-        let hash = admit(&node, &hex)?;
+        let hash = admit(&node, &hex).await?;
         let deadline = tokio::time::Instant::now()
             + std::time::Duration::from_millis(timeout_ms.unwrap_or(60_000).min(600_000));
         loop {

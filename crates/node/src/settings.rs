@@ -12,10 +12,24 @@
 //! | log format     | `--log-format`     | `TAO_NODE_LOG_FORMAT`   | `log_format`    | `text` (or `json`) |
 //! | log filter     | `--log`            | `RUST_LOG`              | `log`           | `info` |
 //! | follow a node  | `--follow URL`     | `TAO_NODE_FOLLOW`       | `follow`        | off (produce blocks) |
+//!
+//! The JSON-RPC server's limits (`docs/rpc.md`, "Limits"), each a flag, a `TAO_NODE_*`
+//! variable and a config key of the same name:
+//!
+//! | setting                        | flag                               | default |
+//! |--------------------------------|------------------------------------|---------|
+//! | connections, all clients       | `--rpc-max-connections`            | 500 |
+//! | connections per address        | `--rpc-max-connections-per-ip`     | 64 |
+//! | WebSockets per address         | `--rpc-max-websockets-per-ip`      | 32 |
+//! | idle timeout                   | `--rpc-idle-timeout-ms`            | 60000 |
+//! | calls per batch                | `--rpc-max-batch`                  | 100 |
+//! | request size (bytes)           | `--rpc-max-request-bytes`          | 1048576 |
+//! | browser origins besides loopback | `--rpc-cors all\|ORIGIN,...`     | none |
 
+use crate::rpc::server::{OriginPolicy, RpcLimits};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
-use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 /// What the flags gave (everything optional: unset flags fall through).
 #[derive(Debug, Default, Clone)]
@@ -44,6 +58,20 @@ pub struct Flags {
     pub p2p_addr: Option<SocketAddr>,
     /// The other validators: `KEY@IP:PORT`, comma-separated.
     pub peers: Option<String>,
+    /// JSON-RPC connections from all clients together.
+    pub rpc_max_connections: Option<usize>,
+    /// JSON-RPC connections from one client address.
+    pub rpc_max_connections_per_ip: Option<usize>,
+    /// JSON-RPC WebSockets from one client address.
+    pub rpc_max_websockets_per_ip: Option<usize>,
+    /// Milliseconds after which a silent JSON-RPC connection is closed.
+    pub rpc_idle_timeout_ms: Option<u64>,
+    /// Calls in one JSON-RPC batch.
+    pub rpc_max_batch: Option<u32>,
+    /// Bytes in one JSON-RPC request.
+    pub rpc_max_request_bytes: Option<u32>,
+    /// Browser origins allowed besides loopback pages: `all` or a comma-separated list.
+    pub rpc_cors: Option<String>,
 }
 
 /// How logs are written.
@@ -82,9 +110,11 @@ pub struct Settings {
     pub p2p_addr: SocketAddr,
     /// The other validators: `KEY@IP:PORT`.
     pub peers: Vec<String>,
+    /// The JSON-RPC server's limits.
+    pub rpc_limits: RpcLimits,
 }
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 18] = [
     "dev",
     "genesis",
     "base_path",
@@ -96,6 +126,13 @@ const KEYS: [&str; 11] = [
     "validator_key",
     "p2p_addr",
     "peers",
+    "rpc_max_connections",
+    "rpc_max_connections_per_ip",
+    "rpc_max_websockets_per_ip",
+    "rpc_idle_timeout_ms",
+    "rpc_max_batch",
+    "rpc_max_request_bytes",
+    "rpc_cors",
 ];
 
 /// Reads a config file: a JSON object with the keys above (unknown keys are refused).
@@ -168,17 +205,26 @@ pub fn resolve(
         "metrics_addr",
         text(flags.metrics_addr.map(|a| a.to_string()), "TAO_NODE_METRICS_ADDR", "metrics_addr")?,
     )?;
-    let block_time_ms = match text(
+    // A positive number: the flag, else `TAO_NODE_<KEY>`, else the config's `key`.
+    let number = |flag: Option<String>, key: &str, what: &str| -> Result<Option<u64>> {
+        let var = format!("TAO_NODE_{}", key.to_ascii_uppercase());
+        text(flag, &var, key)?
+            .map(|v| match u64::from_str(v.trim()) {
+                Ok(n) if n > 0 => Ok(n),
+                _ => bail!("{key}: {v:?} is not a positive number of {what}"),
+            })
+            .transpose()
+    };
+    let block_time_ms = match number(
         flags.block_time_ms.map(|b| b.to_string()),
-        "TAO_NODE_BLOCK_TIME_MS",
         "block_time_ms",
+        "milliseconds",
     )? {
-        Some(v) => v
-            .parse()
-            .with_context(|| format!("block_time_ms: {v:?} is not a number of milliseconds"))?,
+        Some(ms) => ms,
         None if dev => 250,
         None => 12_000,
     };
+    let rpc_limits = rpc_limits(flags, &number, &text)?;
     let log_format =
         match text(flags.log_format.clone(), "TAO_NODE_LOG_FORMAT", "log_format")?.as_deref() {
             None | Some("text") => LogFormat::Text,
@@ -218,13 +264,80 @@ pub fn resolve(
         base_path,
         rpc_addr,
         metrics_addr,
-        block_time_ms: block_time_ms.max(1),
+        block_time_ms,
         log_format,
         log,
         follow,
         validator_key,
         p2p_addr,
         peers,
+        rpc_limits,
+    })
+}
+
+/// A setting by (flag value, config key or environment variable, what it counts).
+type Lookup<'a, T> = dyn Fn(Option<String>, &str, &str) -> Result<Option<T>> + 'a;
+
+/// The JSON-RPC limits from `number` and `text` (as in [`resolve`]), else the defaults.
+fn rpc_limits(
+    flags: &Flags,
+    number: &Lookup<'_, u64>,
+    text: &Lookup<'_, String>,
+) -> Result<RpcLimits> {
+    let defaults = RpcLimits::default();
+    let shown = |n: Option<usize>| n.map(|n| n.to_string());
+    let narrow = |key: &str, n: u64| -> Result<u32> {
+        u32::try_from(n).with_context(|| format!("{key}: {n} is too large"))
+    };
+    let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    let max_connections =
+        number(shown(flags.rpc_max_connections), "rpc_max_connections", "connections")?
+            .map_or(defaults.max_connections, as_usize);
+    let max_connections_per_ip = number(
+        shown(flags.rpc_max_connections_per_ip),
+        "rpc_max_connections_per_ip",
+        "connections",
+    )?
+    .map_or(defaults.max_connections_per_ip, as_usize);
+    let max_websockets_per_ip =
+        number(shown(flags.rpc_max_websockets_per_ip), "rpc_max_websockets_per_ip", "WebSockets")?
+            .map_or(defaults.max_websockets_per_ip, as_usize);
+    let idle_timeout = number(
+        flags.rpc_idle_timeout_ms.map(|n| n.to_string()),
+        "rpc_idle_timeout_ms",
+        "milliseconds",
+    )?
+    .map_or(defaults.idle_timeout, Duration::from_millis);
+    if idle_timeout < Duration::from_millis(100) {
+        bail!("rpc_idle_timeout_ms: {} is below 100", idle_timeout.as_millis());
+    }
+    let max_batch = number(flags.rpc_max_batch.map(|n| n.to_string()), "rpc_max_batch", "calls")?
+        .map_or(Ok(defaults.max_batch), |n| narrow("rpc_max_batch", n))?;
+    let max_request_bytes = number(
+        flags.rpc_max_request_bytes.map(|n| n.to_string()),
+        "rpc_max_request_bytes",
+        "bytes",
+    )?
+    .map_or(Ok(defaults.max_request_bytes), |n| narrow("rpc_max_request_bytes", n))?;
+    if max_request_bytes < RpcLimits::MIN_REQUEST_BYTES {
+        bail!(
+            "rpc_max_request_bytes: {max_request_bytes} is below {}, the size of a request \
+             carrying the largest transaction",
+            RpcLimits::MIN_REQUEST_BYTES
+        );
+    }
+    let origins = match text(flags.rpc_cors.clone(), "TAO_NODE_RPC_CORS", "rpc_cors")? {
+        Some(list) => OriginPolicy::parse(&list).context("rpc_cors")?,
+        None => defaults.origins,
+    };
+    Ok(RpcLimits {
+        max_connections,
+        max_connections_per_ip,
+        max_websockets_per_ip,
+        idle_timeout,
+        max_batch,
+        max_request_bytes,
+        origins,
     })
 }
 
@@ -254,6 +367,28 @@ mod tests {
         assert_eq!(resolve(&flags, env, &file).unwrap().rpc_addr.port(), 3333, "flag over all");
         let plain = resolve(&Flags::default(), |_| None, &BTreeMap::new()).unwrap();
         assert_eq!((plain.rpc_addr.port(), plain.block_time_ms, plain.dev), (9944, 12_000, false));
+    }
+
+    #[test]
+    fn rpc_limits_come_from_flags_environment_and_file() {
+        let plain = resolve(&Flags::default(), |_| None, &BTreeMap::new()).unwrap();
+        assert_eq!(plain.rpc_limits, RpcLimits::default());
+        let file = config(json!({"rpc_max_batch": 7, "rpc_cors": "https://app.example"}));
+        let env = |var: &str| (var == "TAO_NODE_RPC_IDLE_TIMEOUT_MS").then(|| "1500".to_owned());
+        let flags = Flags { rpc_max_websockets_per_ip: Some(3), ..Flags::default() };
+        let limits = resolve(&flags, env, &file).unwrap().rpc_limits;
+        assert_eq!(limits.max_batch, 7);
+        assert_eq!(limits.idle_timeout, Duration::from_millis(1500));
+        assert_eq!(limits.max_websockets_per_ip, 3);
+        assert!(limits.origins.allows("https://app.example"));
+        assert!(!limits.origins.allows("https://other.example"));
+        let bad =
+            |v: Value| resolve(&Flags::default(), |_| None, &config(v)).unwrap_err().to_string();
+        assert!(bad(json!({"rpc_max_connections": 0})).contains("rpc_max_connections"));
+        assert!(bad(json!({"rpc_max_batch": -1})).contains("rpc_max_batch"));
+        assert!(bad(json!({"rpc_idle_timeout_ms": 5})).contains("rpc_idle_timeout_ms"));
+        assert!(bad(json!({"rpc_max_request_bytes": 1000})).contains("largest transaction"));
+        assert!(bad(json!({"rpc_cors": "evil.example"})).contains("rpc_cors"));
     }
 
     #[test]
