@@ -231,6 +231,26 @@ fn closed_by_server(stream: &mut TcpStream) -> Option<()> {
     }
 }
 
+/// A transfer of 1 RAO from `from` to Bob with `nonce`, as `0x`-hex; if not `valid`, its
+/// signature is well-formed but over another nonce (so checking it costs a full
+/// verification).
+fn signed_transfer(node: &Node, from: &Keypair, nonce: u64, valid: bool) -> String {
+    let genesis = node.rpc("tao_genesisHash", json!([]));
+    let genesis: [u8; 32] = hex::decode(genesis.as_str().unwrap()).unwrap().try_into().unwrap();
+    let dest = Keypair::from_uri("//Bob").unwrap().account();
+    let call = Call::TransferKeepAlive { dest, amount: Rao::new(1) };
+    let signed_nonce = if valid { nonce } else { nonce + 1 };
+    let mut transaction = Transaction {
+        genesis_hash: Hash(genesis),
+        signer: from.account(),
+        nonce: signed_nonce,
+        call,
+    };
+    let signature = Signature(from.sign(&transaction.signing_payload()).unwrap());
+    transaction.nonce = nonce;
+    hex::encode(&codec::Encode::encode(&SignedTransaction { transaction, signature }))
+}
+
 #[test]
 fn idle_websockets_from_one_address_lock_nobody_out() {
     let node = Node::start(
@@ -331,6 +351,20 @@ fn a_silent_websocket_is_closed_and_a_live_subscriber_is_not() {
     });
     assert!(heads > 10, "{heads} heads");
 
+    // A caller waiting for its own answer longer than the idle time is not cut off:
+    // tao_submitAndWait on a transaction that cannot be final (a nonce gap) answers with
+    // its timeout after 3 s over the same connection.
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let next = node.rpc("tao_accountInfo", json!([alice.account().to_ss58()]))["next_nonce"]
+        .as_u64()
+        .unwrap();
+    let gap = signed_transfer(&node, &alice, next + 1, true);
+    let (status, _, body) =
+        node.post(&node.call("tao_submitAndWait", json!([gap, 3000])).to_string(), &[]).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["error"]["code"], -32011, "{answer}");
+
     // The silent ones were closed by the server meanwhile (bounded poll).
     poll("the silent WebSocket to be closed", Duration::from_secs(20), || {
         closed_by_server(&mut silent)
@@ -400,21 +434,16 @@ fn foreign_origins_are_refused_and_loopback_or_none_pass() {
 #[test]
 fn a_flood_of_badly_signed_transactions_does_not_stop_the_node() {
     let node = Arc::new(Node::start("flood", &[]));
-    let genesis = node.rpc("tao_genesisHash", json!([]));
-    let genesis: [u8; 32] = hex::decode(genesis.as_str().unwrap()).unwrap().try_into().unwrap();
     let alice = Keypair::from_uri("//Alice").unwrap();
-    let bob = Keypair::from_uri("//Bob").unwrap().account();
-    // Well-formed signatures over another nonce: each costs a full verification.
-    let bad = |nonce: u64| {
-        let call = Call::TransferKeepAlive { dest: bob, amount: Rao::new(1) };
-        let mut transaction =
-            Transaction { genesis_hash: Hash(genesis), signer: alice.account(), nonce, call };
-        let signature = Signature(alice.sign(&transaction.signing_payload()).unwrap());
-        transaction.nonce += 1;
-        hex::encode(&codec::Encode::encode(&SignedTransaction { transaction, signature }))
-    };
     let batch: String = Value::Array(
-        (0..100).map(|n| node.call("tao_submitTransaction", json!([bad(n)]))).collect(),
+        (0..100)
+            .map(|n| {
+                node.call(
+                    "tao_submitTransaction",
+                    json!([signed_transfer(&node, &alice, n, false)]),
+                )
+            })
+            .collect(),
     )
     .to_string();
     let batch = Arc::new(batch);
