@@ -15,18 +15,17 @@
 //!
 //! Run: `cargo bench -p tao-node --bench throughput`.
 
+mod common;
+
 use codec::Encode;
+use common::start_network;
 use jsonrpsee::{
     core::{client::ClientT, params::BatchRequestBuilder},
     http_client::{HttpClient, HttpClientBuilder},
     rpc_params,
 };
 use serde_json::Value;
-use std::{
-    net::TcpListener,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 use tao_primitives::{BlockNumber, Rao};
 use tao_runtime::{execute_block, genesis, BlockContext};
 use tao_types::{
@@ -37,14 +36,6 @@ use tao_wallet::Keypair;
 const ACCOUNTS: usize = 200;
 const PER_ACCOUNT: u64 = 25;
 const BLOCK_MS: u64 = 100;
-
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn config(keys: &[Keypair]) -> GenesisConfig {
     GenesisConfig {
@@ -77,80 +68,6 @@ struct Figures {
     p90_ms: f64,
 }
 
-fn free_port() -> std::net::SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
-fn spawn_node(dir: &std::path::Path, name: &str, args: &[String]) -> Guard {
-    Guard(
-        Command::new(env!("CARGO_BIN_EXE_tao-node"))
-            .args(args)
-            .arg("--base-path")
-            .arg(dir.join(name))
-            .args(["--block-time-ms", &BLOCK_MS.to_string()])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-/// Starts `validators` nodes (1: a single block producer) on `config`; their RPC addresses.
-fn start_network(
-    dir: &std::path::Path,
-    config: &GenesisConfig,
-    validators: usize,
-) -> (Vec<Guard>, Vec<std::net::SocketAddr>) {
-    let mut config = config.clone();
-    let rpcs: Vec<_> = (0..validators).map(|_| free_port()).collect();
-    if validators == 1 {
-        let genesis_file = dir.join("genesis.json");
-        std::fs::write(&genesis_file, serde_json::to_vec(&config).unwrap()).unwrap();
-        let args = vec![
-            "--genesis".into(),
-            genesis_file.display().to_string(),
-            "--rpc-addr".into(),
-            rpcs[0].to_string(),
-        ];
-        return (vec![spawn_node(dir, "single", &args)], rpcs);
-    }
-    let p2ps: Vec<_> = (0..validators).map(|_| free_port()).collect();
-    let mut publics = Vec::new();
-    for i in 0..validators {
-        let out = Command::new(env!("CARGO_BIN_EXE_tao-node"))
-            .arg("--generate-validator-key")
-            .arg(dir.join(format!("v{i}.key")))
-            .output()
-            .unwrap();
-        publics.push(String::from_utf8(out.stdout).unwrap().trim().to_owned());
-    }
-    config.authorities = publics.clone();
-    let genesis_file = dir.join("genesis-bft.json");
-    std::fs::write(&genesis_file, serde_json::to_vec(&config).unwrap()).unwrap();
-    let guards = (0..validators)
-        .map(|i| {
-            let peers: Vec<String> = (0..validators)
-                .filter(|&j| j != i)
-                .map(|j| format!("{}@{}", publics[j], p2ps[j]))
-                .collect();
-            let args = vec![
-                "--genesis".into(),
-                genesis_file.display().to_string(),
-                "--rpc-addr".into(),
-                rpcs[i].to_string(),
-                "--validator-key".into(),
-                dir.join(format!("v{i}.key")).display().to_string(),
-                "--p2p-addr".into(),
-                p2ps[i].to_string(),
-                "--peers".into(),
-                peers.join(","),
-            ];
-            spawn_node(dir, &format!("v{i}"), &args)
-        })
-        .collect();
-    (guards, rpcs)
-}
-
 fn main() {
     let keys: Vec<Keypair> =
         (0..ACCOUNTS).map(|i| Keypair::from_uri(&format!("//bench/{i}")).unwrap()).collect();
@@ -179,7 +96,7 @@ fn measure(
 ) -> Figures {
     let label =
         if validators == 1 { "1 node".to_owned() } else { format!("{validators} BFT validators") };
-    let (_nodes, addrs) = start_network(dir, config, validators);
+    let (_nodes, addrs) = start_network(dir, config, validators, BLOCK_MS);
     let clients: Vec<HttpClient> = addrs
         .iter()
         .map(|addr| {

@@ -2,17 +2,34 @@
 //! block executes the ready transactions, commits the block durably, then moves the head.
 
 use crate::{
-    mempool::{Mempool, SubmitError},
+    mempool::{Mempool, PoolLimits, SubmitError, VerifiedTransaction},
     store::Store,
 };
 use anyhow::{bail, Context, Result};
+use codec::Encode;
 use std::path::Path;
 use tao_primitives::BlockNumber;
-use tao_runtime::{execute_block, genesis, BlockContext, BlockOutcome, State};
-use tao_types::{transactions_root, Block, GenesisConfig, Hash, Header, SignedTransaction};
+use tao_runtime::{
+    execute_block, genesis, BlockBuilder, BlockContext, BlockError, BlockOutcome, State,
+};
+use tao_types::{
+    transactions_root, Block, GenesisConfig, Hash, Header, InvalidTransaction, SignedTransaction,
+};
 
 /// Most transactions in one block.
 pub const MAX_BLOCK_TRANSACTIONS: usize = 2_000;
+/// Most encoded bytes of transactions in one block: with its header a block stays well
+/// below the p2p message limit ([`crate::consensus::MAX_MESSAGE_SIZE`], 4 MiB) and its hex
+/// form below the RPC's response limit.
+pub const MAX_BLOCK_BYTES: usize = 1536 * 1024;
+/// How far ahead of a node's clock a block's timestamp may be. Further, and the block is
+/// refused: a far-future timestamp would stop honest leaders, who wait for
+/// `now >= parent + block time`.
+pub const MAX_CLOCK_DRIFT_MS: u64 = 15_000;
+/// How many pool transactions a block builder looks at: twice what fits, so that invalid
+/// ones (dropped as they are found) do not leave the block empty, and bounded so that a
+/// pool of invalid transactions costs a builder little.
+pub const MAX_BUILD_CANDIDATES: usize = 2 * MAX_BLOCK_TRANSACTIONS;
 
 /// The chain as one node sees it.
 pub struct Chain {
@@ -72,7 +89,7 @@ impl Chain {
             }
             head = block.header;
         }
-        Ok(Self { state, head, store, mempool: Mempool::new(20_000), genesis })
+        Ok(Self { state, head, store, mempool: Mempool::new(PoolLimits::default()), genesis })
     }
 
     /// The genesis block's header (its hash is the chain's identity in consensus).
@@ -80,17 +97,17 @@ impl Chain {
         &self.genesis
     }
 
-    /// Imports the next block produced elsewhere (a follower's sync, a finalized block): it
-    /// must extend the head and verify (see [`check_block`]). Committed durably before the
-    /// head moves.
+    /// Imports the next block produced elsewhere (a follower's sync): it must extend the
+    /// head and verify against this machine's clock (see [`check_block`]). Committed
+    /// durably before the head moves.
     pub fn import(&mut self, block: &Block) -> Result<BlockOutcome> {
-        let (next, outcome) = check_block(&self.head, &self.state, block)?;
+        let (next, outcome) = check_block(&self.head, &self.state, block, wall_clock_ms())?;
         self.commit(block, next, &outcome)?;
         Ok(outcome)
     }
 
     /// Makes an executed block the head: stored durably (block and receipts) first, then the
-    /// state and head move and the pool drops what the block used.
+    /// state and head move and the pool drops what the block used and what expired.
     pub fn commit(&mut self, block: &Block, state: State, outcome: &BlockOutcome) -> Result<()> {
         self.store.commit_block(block, &outcome.receipts)?;
         self.state = state;
@@ -99,49 +116,83 @@ impl Chain {
         Ok(())
     }
 
-    /// Admits a transaction to the pool.
+    /// Admits a transaction to the pool, checking its signature first (callers that can
+    /// should verify before they take the chain's lock and use [`Self::submit_verified`]).
     pub fn submit(&mut self, tx: SignedTransaction) -> Result<Hash, SubmitError> {
+        self.submit_verified(VerifiedTransaction::verify(tx)?)
+    }
+
+    /// Admits a transaction whose signature was verified.
+    pub fn submit_verified(&mut self, tx: VerifiedTransaction) -> Result<Hash, SubmitError> {
         self.mempool.submit(&self.state, tx)
     }
 
     /// Produces, executes and durably commits the next block; returns it with its outcome.
     pub fn produce(&mut self, timestamp_ms: u64) -> Result<(Block, BlockOutcome)> {
-        let transactions = self.mempool.ready(&self.state, MAX_BLOCK_TRANSACTIONS);
+        let candidates = self.mempool.ready(&self.state, MAX_BUILD_CANDIDATES);
         // Never before the parent (a clock stepped back must not make an invalid block).
         let timestamp_ms = timestamp_ms.max(self.head.timestamp_ms);
-        let (block, next, outcome) =
-            build_block(&self.head, &self.state, transactions, timestamp_ms)?;
-        self.commit(&block, next, &outcome)?;
-        Ok((block, outcome))
+        let built = build_block(&self.head, &self.state, &candidates, timestamp_ms)?;
+        self.mempool.drop_refused(&built.refused);
+        self.commit(&built.block, built.state, &built.outcome)?;
+        Ok((built.block, built.outcome))
     }
 }
 
-/// Builds the block after `parent` (whose post-state is `state`) from `transactions`:
-/// executes them, keeps only those that executed (not skipped as invalid), and returns the
-/// block with its post-state and outcome. Nothing is stored.
+/// Milliseconds since the Unix epoch by this machine's clock (0 if it is set before 1970).
+pub fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// A block built from pool transactions.
+pub struct BuiltBlock {
+    /// The block.
+    pub block: Block,
+    /// The state after it.
+    pub state: State,
+    /// What executing it produced.
+    pub outcome: BlockOutcome,
+    /// Candidates left out because they were invalid where they stood, and why (the pool
+    /// drops them: [`Mempool::drop_refused`]).
+    pub refused: Vec<(Hash, InvalidTransaction)>,
+}
+
+/// Builds the block after `parent` (whose post-state is `state`) from `candidates`, in
+/// order: each is applied and kept only if valid, until [`MAX_BLOCK_TRANSACTIONS`] or
+/// [`MAX_BLOCK_BYTES`] is reached. Nothing is stored.
 pub fn build_block(
     parent: &Header,
     state: &State,
-    transactions: Vec<SignedTransaction>,
+    candidates: &[SignedTransaction],
     timestamp_ms: u64,
-) -> Result<(Block, State, BlockOutcome)> {
+) -> Result<BuiltBlock> {
     let number = parent.number.next().context("block number overflow")?;
     let parent_hash = parent.hash();
     let mut next = state.clone();
-    let outcome = execute_block(&mut next, &BlockContext { number, parent_hash }, &transactions)?;
-    let included: Vec<SignedTransaction> = transactions
-        .into_iter()
-        .zip(&outcome.receipts)
-        .filter(|(_, r)| !matches!(r.outcome, tao_types::Outcome::Invalid(_)))
-        .map(|(tx, _)| tx)
-        .collect();
-    let (next, outcome) = if included.len() == outcome.receipts.len() {
-        (next, outcome)
-    } else {
-        let mut again = state.clone();
-        let outcome = execute_block(&mut again, &BlockContext { number, parent_hash }, &included)?;
-        (again, outcome)
-    };
+    let mut builder = BlockBuilder::begin(&mut next, &BlockContext { number, parent_hash })?;
+    let mut included = Vec::new();
+    let mut refused = Vec::new();
+    let mut bytes = 0usize;
+    for tx in candidates {
+        if included.len() >= MAX_BLOCK_TRANSACTIONS {
+            break;
+        }
+        let size = tx.encoded_size();
+        if bytes.saturating_add(size) > MAX_BLOCK_BYTES {
+            continue;
+        }
+        match builder.push(tx) {
+            Ok(()) => {
+                bytes = bytes.saturating_add(size);
+                included.push(tx.clone());
+            }
+            Err(why) => refused.push((tx.hash(), why)),
+        }
+    }
+    let outcome = builder.finish();
     let header = Header {
         number,
         parent_hash,
@@ -149,48 +200,181 @@ pub fn build_block(
         transactions_root: transactions_root(&included),
         timestamp_ms,
     };
-    Ok((Block { header, transactions: included }, next, outcome))
+    Ok(BuiltBlock {
+        block: Block { header, transactions: included },
+        state: next,
+        outcome,
+        refused,
+    })
+}
+
+/// Why a block was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockRejection {
+    /// Its number is not the parent's plus one.
+    #[error("block {got} does not follow block {parent}")]
+    NotNext {
+        /// The parent's number.
+        parent: u64,
+        /// The block's number.
+        got: u64,
+    },
+    /// Its parent hash is not the parent's.
+    #[error("block {0} does not build on our head (a different chain?)")]
+    WrongParent(u64),
+    /// Its timestamp is before its parent's.
+    #[error("block {0}: its timestamp is before its parent's")]
+    BeforeParent(u64),
+    /// Its timestamp is too far ahead of this node's clock.
+    #[error("block {number}: its timestamp is {ahead_ms} ms ahead of this node's clock (at most {MAX_CLOCK_DRIFT_MS} allowed)")]
+    FromTheFuture {
+        /// The block's number.
+        number: u64,
+        /// How far ahead.
+        ahead_ms: u64,
+    },
+    /// More transactions or bytes than a block may hold.
+    #[error("block {number}: {count} transactions of {bytes} bytes exceed the block limits ({MAX_BLOCK_TRANSACTIONS} transactions, {MAX_BLOCK_BYTES} bytes)")]
+    TooLarge {
+        /// The block's number.
+        number: u64,
+        /// Its transactions.
+        count: usize,
+        /// Their encoded bytes.
+        bytes: usize,
+    },
+    /// Its body is not the one its header commits to (a peer's bad copy; the header's hash
+    /// says nothing about the block behind it).
+    #[error("block {0}: its transactions do not match its transactions root")]
+    BodyMismatch(u64),
+    /// It carries a transaction that is not valid where it stands (bad signature, used
+    /// nonce, unpaid fee, failing free call...).
+    #[error("block {number}: transaction {index} is invalid: {why}")]
+    InvalidTransaction {
+        /// The block's number.
+        number: u64,
+        /// The transaction's index.
+        index: u32,
+        /// Why.
+        why: InvalidTransaction,
+    },
+    /// Executing it does not give its header's state root.
+    #[error("block {number}: executing it gives state root {got}, not the header's {header}")]
+    WrongStateRoot {
+        /// The block's number.
+        number: u64,
+        /// The state root execution gives.
+        got: Hash,
+        /// The header's.
+        header: Hash,
+    },
+    /// The runtime cannot execute it here.
+    #[error(transparent)]
+    Execution(#[from] BlockError),
+}
+
+/// Checks what can be checked of a block without its parent's state: size limits and that
+/// its body matches its header's transactions root. Cheap; run on every block a peer sends
+/// before it is kept.
+pub fn check_block_body(block: &Block) -> Result<(), BlockRejection> {
+    let number = block.header.number.get();
+    let count = block.transactions.len();
+    let bytes: usize = block.transactions.iter().map(Encode::encoded_size).sum();
+    if count > MAX_BLOCK_TRANSACTIONS || bytes > MAX_BLOCK_BYTES {
+        return Err(BlockRejection::TooLarge { number, count, bytes });
+    }
+    if block.header.transactions_root != transactions_root(&block.transactions) {
+        return Err(BlockRejection::BodyMismatch(number));
+    }
+    Ok(())
 }
 
 /// Checks that `block` extends `parent` (whose post-state is `state`): number and parent
-/// hash, transactions root, no timestamp before the parent's, and that executing its
-/// transactions reproduces its state root. Returns the post-state and outcome.
-pub fn check_block(parent: &Header, state: &State, block: &Block) -> Result<(State, BlockOutcome)> {
-    let expected = parent.number.next().context("block number overflow")?;
+/// hash, a timestamp not before the parent's nor more than [`MAX_CLOCK_DRIFT_MS`] after
+/// `now_ms`, [`check_block_body`], every transaction valid where it stands, and that
+/// executing it reproduces its state root. Returns the post-state and outcome.
+pub fn check_block(
+    parent: &Header,
+    state: &State,
+    block: &Block,
+    now_ms: u64,
+) -> Result<(State, BlockOutcome), BlockRejection> {
+    let number = block.header.number.get();
+    let expected = parent
+        .number
+        .next()
+        .ok_or(BlockRejection::NotNext { parent: parent.number.get(), got: number })?;
     if block.header.number != expected {
-        bail!("block {} does not follow block {}", block.header.number.get(), parent.number.get());
+        return Err(BlockRejection::NotNext { parent: parent.number.get(), got: number });
     }
     if block.header.parent_hash != parent.hash() {
-        bail!("block {} does not build on our head (a different chain?)", expected.get());
+        return Err(BlockRejection::WrongParent(number));
     }
     if block.header.timestamp_ms < parent.timestamp_ms {
-        bail!("block {}: its timestamp is before its parent's", expected.get());
+        return Err(BlockRejection::BeforeParent(number));
     }
-    if block.header.transactions_root != transactions_root(&block.transactions) {
-        bail!("block {}: its transactions do not match its transactions root", expected.get());
+    let ahead_ms = block.header.timestamp_ms.saturating_sub(now_ms);
+    if ahead_ms > MAX_CLOCK_DRIFT_MS {
+        return Err(BlockRejection::FromTheFuture { number, ahead_ms });
     }
+    check_block_body(block)?;
     let mut next = state.clone();
     let context = BlockContext { number: expected, parent_hash: block.header.parent_hash };
     let outcome = execute_block(&mut next, &context, &block.transactions)?;
+    if let Some((index, why)) = outcome.first_invalid() {
+        return Err(BlockRejection::InvalidTransaction { number, index, why: why.clone() });
+    }
     if outcome.state_root != block.header.state_root {
-        bail!(
-            "block {}: executing it gives state root {}, not the header's {}",
-            expected.get(),
-            outcome.state_root,
-            block.header.state_root
-        );
+        return Err(BlockRejection::WrongStateRoot {
+            number,
+            got: outcome.state_root,
+            header: block.header.state_root,
+        });
     }
     Ok((next, outcome))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use tao_primitives::{AccountId, Rao};
+    use tao_types::{Call, Signature, Transaction};
 
-    fn chain(tag: &str) -> (Chain, std::path::PathBuf) {
+    pub(crate) fn chain(tag: &str) -> (Chain, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("tao-chain-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         (Chain::open(&dir, &crate::dev_genesis().unwrap()).unwrap(), dir)
+    }
+
+    /// `call` signed by the dev account `uri` (`//Alice`...) with `nonce`.
+    pub(crate) fn signed(chain: &Chain, uri: &str, nonce: u64, call: Call) -> SignedTransaction {
+        signed_by(chain, &tao_wallet::Keypair::from_uri(uri).unwrap(), nonce, call)
+    }
+
+    /// `call` signed by `key` with `nonce` (deriving a key from a URI is slow: tests that
+    /// sign many transactions derive it once).
+    pub(crate) fn signed_by(
+        chain: &Chain,
+        key: &tao_wallet::Keypair,
+        nonce: u64,
+        call: Call,
+    ) -> SignedTransaction {
+        let transaction = Transaction {
+            genesis_hash: chain.state.genesis_hash(),
+            signer: key.account(),
+            nonce,
+            call,
+        };
+        let signature = key.sign(&transaction.signing_payload()).unwrap();
+        SignedTransaction { transaction, signature: Signature(signature) }
+    }
+
+    pub(crate) fn transfer(to: AccountId, rao: u64) -> Call {
+        Call::Transfer { dest: to, amount: Rao::new(rao) }
+    }
+
+    fn bob() -> AccountId {
+        tao_wallet::Keypair::from_uri("//Bob").unwrap().account()
     }
 
     #[test]
@@ -206,13 +390,13 @@ mod tests {
     #[test]
     fn check_block_refuses_what_does_not_verify_and_accepts_what_does() {
         let (chain, dir) = self::chain("check");
-        let (block, state, _) = build_block(&chain.head, &chain.state, Vec::new(), 10).unwrap();
-        let checked = check_block(&chain.head, &chain.state, &block).unwrap().0;
-        assert_eq!(checked.state_root(), state.state_root());
+        let built = build_block(&chain.head, &chain.state, &[], 10).unwrap();
+        let checked = check_block(&chain.head, &chain.state, &built.block, 10).unwrap().0;
+        assert_eq!(checked.state_root(), built.state.state_root());
         let refused = |edit: &dyn Fn(&mut Block), why: &str| {
-            let mut bad = block.clone();
+            let mut bad = built.block.clone();
             edit(&mut bad);
-            let e = check_block(&chain.head, &chain.state, &bad).unwrap_err().to_string();
+            let e = check_block(&chain.head, &chain.state, &bad, 10).unwrap_err().to_string();
             assert!(e.contains(why), "{e}");
         };
         refused(&|b| b.header.state_root.0[0] ^= 1, "state root");
@@ -223,9 +407,183 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let (mut chain, dir) = self::chain("check-time");
         chain.produce(100).unwrap();
-        let (early, _, _) = build_block(&chain.head, &chain.state, Vec::new(), 50).unwrap();
-        let e = check_block(&chain.head, &chain.state, &early).unwrap_err().to_string();
+        let early = build_block(&chain.head, &chain.state, &[], 50).unwrap().block;
+        let e = check_block(&chain.head, &chain.state, &early, 100).unwrap_err().to_string();
         assert!(e.contains("before its parent"), "{e}");
+        drop(chain);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A Byzantine leader's blocks: each is built honestly (right roots), then carries
+    /// something no honest builder would include. Every one is refused.
+    #[test]
+    fn check_block_refuses_a_byzantine_leaders_blocks() {
+        let (mut chain, dir) = self::chain("byzantine");
+        let paid = signed(&chain, "//Alice", 0, transfer(bob(), 1_000_000_000));
+        assert!(chain.submit(paid.clone()).is_ok());
+        let (first, _) = chain.produce(1_000).unwrap();
+        assert_eq!(first.transactions, vec![paid.clone()]);
+
+        // Execute `transactions` on the head as the runtime would, roots and all, so that
+        // only the rule under test can refuse the block.
+        let forge = |transactions: Vec<SignedTransaction>, timestamp_ms: u64| {
+            let number = chain.head.number.next().unwrap();
+            let parent_hash = chain.head.hash();
+            let mut state = chain.state.clone();
+            let outcome =
+                execute_block(&mut state, &BlockContext { number, parent_hash }, &transactions)
+                    .unwrap();
+            let header = Header {
+                number,
+                parent_hash,
+                state_root: outcome.state_root,
+                transactions_root: transactions_root(&transactions),
+                timestamp_ms,
+            };
+            Block { header, transactions }
+        };
+        let now = 2_000;
+        let check = |block: &Block| check_block(&chain.head, &chain.state, block, now);
+
+        // The already-executed transfer again: its receipt would overwrite the original's.
+        let replay = check(&forge(vec![paid.clone()], now)).unwrap_err();
+        assert!(
+            matches!(
+                &replay,
+                BlockRejection::InvalidTransaction {
+                    why: InvalidTransaction::StaleNonce { .. },
+                    ..
+                }
+            ),
+            "{replay}"
+        );
+        // A garbage signature.
+        let mut garbage = signed(&chain, "//Alice", 1, transfer(bob(), 5));
+        garbage.signature.0[3] ^= 0x55;
+        let bad_sig = check(&forge(vec![garbage], now)).unwrap_err();
+        assert!(
+            matches!(
+                &bad_sig,
+                BlockRejection::InvalidTransaction { why: InvalidTransaction::BadSignature, .. }
+            ),
+            "{bad_sig}"
+        );
+        // An unfunded key's transfer (no fee paid).
+        let fresh = signed(&chain, "//Mallory", 0, transfer(bob(), 5));
+        let unpaid = check(&forge(vec![fresh], now)).unwrap_err();
+        assert!(
+            matches!(
+                &unpaid,
+                BlockRejection::InvalidTransaction {
+                    why: InvalidTransaction::CannotPayFee { .. },
+                    ..
+                }
+            ),
+            "{unpaid}"
+        );
+        // A free call that fails (a fresh key setting weights): free only when it succeeds.
+        let weights = Call::SetWeights {
+            netuid: tao_primitives::NetUid::new(1),
+            uids: vec![0],
+            values: vec![1],
+            version_key: 0,
+        };
+        let free = signed(&chain, "//Mallory", 0, weights);
+        let failing = check(&forge(vec![free], now)).unwrap_err();
+        assert!(
+            matches!(
+                &failing,
+                BlockRejection::InvalidTransaction {
+                    why: InvalidTransaction::FreeCallFails(_),
+                    ..
+                }
+            ),
+            "{failing}"
+        );
+        // A timestamp in the year 2100.
+        let future = check(&forge(Vec::new(), 4_102_444_800_000)).unwrap_err();
+        assert!(matches!(future, BlockRejection::FromTheFuture { .. }), "{future}");
+        // Within the drift it passes.
+        assert!(check(&forge(Vec::new(), now + MAX_CLOCK_DRIFT_MS)).is_ok());
+        // A body other than the header's.
+        let mut swapped = forge(Vec::new(), now);
+        swapped.transactions.push(signed(&chain, "//Alice", 1, transfer(bob(), 5)));
+        let mismatch = check(&swapped).unwrap_err();
+        assert!(matches!(mismatch, BlockRejection::BodyMismatch(_)), "{mismatch}");
+        drop(chain);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn blocks_over_the_byte_limit_are_refused_and_never_built() {
+        let (chain, dir) = self::chain("bytes");
+        let alice = tao_wallet::Keypair::from_uri("//Alice").unwrap();
+        let bob = bob();
+        // Weights for 8,000 uids: a large transaction (~32 KB), enough of them to pass the
+        // byte limit.
+        let big = |nonce: u64| {
+            let n = 8_000u16;
+            signed_by(
+                &chain,
+                &alice,
+                nonce,
+                Call::SetWeights {
+                    netuid: tao_primitives::NetUid::new(1),
+                    uids: (0..n).collect(),
+                    values: vec![1; usize::from(n)],
+                    version_key: 0,
+                },
+            )
+        };
+        let tx = big(0);
+        let size = tx.encoded_size();
+        assert!(size > 30_000, "{size}");
+        let count = MAX_BLOCK_BYTES / size + 2;
+        let transactions: Vec<_> = (0..count as u64).map(big).collect();
+        let number = chain.head.number.next().unwrap();
+        let header = Header {
+            number,
+            parent_hash: chain.head.hash(),
+            state_root: chain.state.state_root(),
+            transactions_root: transactions_root(&transactions),
+            timestamp_ms: 0,
+        };
+        let block = Block { header, transactions };
+        let e = check_block_body(&block).unwrap_err();
+        assert!(matches!(e, BlockRejection::TooLarge { .. }), "{e}");
+        // A builder stops at the count limit.
+        let many: Vec<_> = (0..(MAX_BLOCK_TRANSACTIONS as u64 + 5))
+            .map(|n| signed_by(&chain, &alice, n, transfer(bob, 1_000_000_000)))
+            .collect();
+        let built = build_block(&chain.head, &chain.state, &many, 0).unwrap();
+        assert_eq!(built.block.transactions.len(), MAX_BLOCK_TRANSACTIONS);
+        assert!(check_block_body(&built.block).is_ok());
+        drop(chain);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_builder_skips_and_reports_invalid_candidates_and_the_pool_drops_them() {
+        let (mut chain, dir) = self::chain("refused");
+        let good = signed(&chain, "//Alice", 0, transfer(bob(), 1_000_000_000));
+        let mut bad = signed(&chain, "//Bob", 0, transfer(bob(), 5));
+        bad.signature.0[0] ^= 1;
+        let stale_later = signed(&chain, "//Charlie", 0, transfer(bob(), 5));
+        let built = build_block(
+            &chain.head,
+            &chain.state,
+            &[bad.clone(), good.clone(), stale_later.clone(), stale_later.clone()],
+            0,
+        )
+        .unwrap();
+        assert_eq!(built.block.transactions, vec![good.clone(), stale_later.clone()]);
+        let refused: Vec<Hash> = built.refused.iter().map(|(h, _)| *h).collect();
+        assert_eq!(refused, vec![bad.hash(), stale_later.hash()]);
+        assert!(check_block(&chain.head, &chain.state, &built.block, 0).is_ok());
+        chain.submit(good).unwrap();
+        let (block, _) = chain.produce(0).unwrap();
+        assert_eq!(block.transactions.len(), 1);
+        assert!(chain.mempool.is_empty());
         drop(chain);
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -20,7 +20,8 @@
 //! the authenticated `lookup` network on real sockets).
 
 use crate::{
-    chain::{build_block, check_block, MAX_BLOCK_TRANSACTIONS},
+    chain::{build_block, check_block, check_block_body, MAX_BUILD_CANDIDATES},
+    mempool::VerifiedTransaction,
     rpc::Node,
 };
 use codec::{Decode, Encode};
@@ -69,11 +70,20 @@ pub mod channels {
     pub const BLOCKS: u64 = 3;
 }
 
-/// Largest message on any channel: a block of [`MAX_BLOCK_TRANSACTIONS`] transactions fits.
+/// Largest message on any channel: a block at the block limits
+/// ([`crate::chain::MAX_BLOCK_BYTES`]) fits with room to spare.
 pub const MAX_MESSAGE_SIZE: u32 = 4 * 1024 * 1024;
 
-/// How many unfinalized blocks a validator keeps from peers (bounds memory under spam).
+/// How many unfinalized blocks a validator keeps (bounds the `invalid` and `wanted` sets
+/// too).
 const MAX_PENDING_BLOCKS: usize = 4_096;
+
+/// How many blocks nobody asked for a validator keeps from one peer: an honest leader
+/// sends one per view it leads, and only a few views are ever open at once.
+const MAX_UNSOLICITED_PER_PEER: usize = 16;
+
+/// How far above the finalized head an unsolicited block may be.
+const MAX_UNSOLICITED_AHEAD: u64 = 256;
 
 /// How long before asking the network again for a block nobody sent.
 const WANT_RETRY: Duration = Duration::from_millis(500);
@@ -179,6 +189,26 @@ pub enum Behaviour {
     Honest,
     /// Proposes blocks whose header claims a state root execution does not give.
     WrongStateRoot,
+    /// Proposes blocks that carry what no honest builder includes, with headers whose roots
+    /// match it, so that only the block rules can refuse them.
+    Forges(Forgery),
+}
+
+/// What a forging leader ([`Behaviour::Forges`]) puts in its blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forgery {
+    /// A transaction an earlier block already executed (its receipt would be overwritten).
+    ReplayedTransaction,
+    /// A transaction whose signature is garbage.
+    BadSignature,
+    /// A transaction from a key that cannot pay its fee.
+    UnpaidTransaction,
+    /// A timestamp a century ahead (it would stop honest leaders, who wait for the parent's
+    /// timestamp plus the block time).
+    FarFutureTimestamp,
+    /// Broadcasts its (valid) block with other transactions than the header's; answers
+    /// requests for it by hash with the right copy.
+    BodyNotTheHeaders,
 }
 
 /// What the engine (through [`Mailbox`]) asks of the application.
@@ -341,6 +371,7 @@ where
             executed: BTreeMap::new(),
             invalid: BTreeSet::new(),
             wanted: BTreeMap::new(),
+            unsolicited: BTreeMap::new(),
             proposes: Vec::new(),
             verifies: Vec::new(),
             finalized: Vec::new(),
@@ -424,6 +455,8 @@ struct Application<E> {
     invalid: BTreeSet<Hash>,
     /// Blocks asked for, and when.
     wanted: BTreeMap<Hash, SystemTime>,
+    /// Who sent each kept block that nobody asked for (the count per peer is bounded).
+    unsolicited: BTreeMap<Hash, PublicKey>,
     proposes: Vec<PendingPropose>,
     verifies: Vec<PendingVerify>,
     /// Finalized digests not yet committed (their blocks are still on the way).
@@ -503,7 +536,11 @@ impl<E: Clock + Spawner> Application<E> {
             }
             Message::Broadcast { payload } => {
                 if let Some(block) = self.blocks.get(&block_hash(&payload)) {
-                    let _ = sender.send(Recipients::All, Wire::Block(block.clone()).encode(), true);
+                    let mut block = block.clone();
+                    if self.behaviour == Behaviour::Forges(Forgery::BodyNotTheHeaders) {
+                        block.transactions.push(self.garbage_transaction(&self.head().1));
+                    }
+                    let _ = sender.send(Recipients::All, Wire::Block(block).encode(), true);
                 }
             }
             Message::Finalized { payload } => self.finalized.push(block_hash(&payload)),
@@ -523,16 +560,35 @@ impl<E: Clock + Spawner> Application<E> {
         match wire {
             Wire::Block(block) => {
                 let hash = block.header.hash();
+                // The header's hash says nothing about the body behind it: a copy whose
+                // transactions are not the header's (or that breaks the block limits) is
+                // the sender's fault, never the hash's.
+                if let Err(e) = check_block_body(&block) {
+                    warn!(%peer, %hash, "a peer sent a bad copy of a block: {e}");
+                    return;
+                }
+                if self.blocks.contains_key(&hash) {
+                    return;
+                }
                 let head = self.head_header().number.get();
                 let number = block.header.number.get();
-                // Blocks asked for (the way back to a finalized digest, however long) are
-                // always kept; unsolicited ones only within bounds.
-                let asked = self.wanted.remove(&hash).is_some();
-                let bounded = number <= head.saturating_add(MAX_PENDING_BLOCKS as u64)
-                    && self.blocks.len() < MAX_PENDING_BLOCKS;
-                if number > head && (asked || bounded) {
-                    self.blocks.entry(hash).or_insert(block);
+                if number <= head {
+                    return;
                 }
+                // Blocks asked for (the way back to a finalized digest, however long) are
+                // always kept; unsolicited ones only within bounds, per peer.
+                if self.wanted.remove(&hash).is_none() {
+                    let from_peer = self.unsolicited.values().filter(|p| **p == peer).count();
+                    if number > head.saturating_add(MAX_UNSOLICITED_AHEAD)
+                        || from_peer >= MAX_UNSOLICITED_PER_PEER
+                        || self.blocks.len() >= MAX_PENDING_BLOCKS
+                    {
+                        debug!(%peer, %hash, number, "unsolicited block dropped (over the bounds)");
+                        return;
+                    }
+                    self.unsolicited.insert(hash, peer);
+                }
+                self.blocks.insert(hash, block);
             }
             Wire::Want(hash) => {
                 let block = match self.blocks.get(&hash) {
@@ -553,9 +609,14 @@ impl<E: Clock + Spawner> Application<E> {
                 }
             }
             Wire::Transaction(transaction) => {
+                // The signature is checked before the chain's lock is taken.
+                let Ok(verified) = VerifiedTransaction::verify(transaction) else {
+                    debug!(%peer, "a peer gossiped a transaction with a bad signature");
+                    return;
+                };
                 let mut chain =
                     self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                let _ = chain.submit(transaction);
+                let _ = chain.submit_verified(verified);
             }
         }
     }
@@ -618,16 +679,17 @@ impl<E: Clock + Spawner> Application<E> {
         }
         // Only the first block of the path can build on the head: its state is cloned once.
         let mut head_state = None;
+        let now = self.now_ms();
         for hash in path.into_iter().rev() {
             let block = &self.blocks[&hash];
             let parent_hash = block.header.parent_hash;
             let checked = if parent_hash == head_hash {
                 let state = head_state.get_or_insert_with(|| self.head().1);
-                check_block(&head, state, block)
+                check_block(&head, state, block, now)
             } else {
                 let parent = &self.blocks[&parent_hash].header;
                 let (state, _) = &self.executed[&parent_hash];
-                check_block(parent, state, block)
+                check_block(parent, state, block, now)
             };
             match checked {
                 Ok(executed) => {
@@ -717,27 +779,91 @@ impl<E: Clock + Spawner> Application<E> {
             return None;
         }
         let state = if on_head { self.head().1 } else { self.executed[&parent_hash].0.clone() };
-        let transactions = {
+        let candidates = {
             let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            chain.mempool.ready(&state, MAX_BLOCK_TRANSACTIONS)
+            chain.mempool.ready(&state, MAX_BUILD_CANDIDATES)
         };
-        let (mut block, next, outcome) = match build_block(&parent, &state, transactions, now) {
+        let built = match build_block(&parent, &state, &candidates, now) {
             Ok(built) => built,
             Err(e) => {
                 error!("cannot build a block: {e:#}");
                 return None;
             }
         };
-        if self.behaviour == Behaviour::WrongStateRoot {
-            block.header.state_root.0[0] ^= 1;
+        if !built.refused.is_empty() {
+            let mut chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            chain.mempool.drop_refused(&built.refused);
+        }
+        let (mut block, next, outcome) = (built.block, built.state, built.outcome);
+        match self.behaviour {
+            Behaviour::Honest | Behaviour::Forges(Forgery::BodyNotTheHeaders) => {}
+            Behaviour::WrongStateRoot => block.header.state_root.0[0] ^= 1,
+            Behaviour::Forges(forgery) => block = self.forge(forgery, &state, block, now),
         }
         let hash = block.header.hash();
         debug!(number = block.header.number.get(), %hash, transactions = block.transactions.len(), "proposing");
-        if self.behaviour == Behaviour::Honest {
+        if matches!(
+            self.behaviour,
+            Behaviour::Honest | Behaviour::Forges(Forgery::BodyNotTheHeaders)
+        ) {
             self.executed.insert(hash, (next, outcome));
         }
         self.blocks.insert(hash, block);
         Some(digest(&hash))
+    }
+
+    /// A signed-looking transfer with an all-zero signature (a forging leader's).
+    fn garbage_transaction(&self, state: &State) -> SignedTransaction {
+        let signer = state.accounts().next().map(|(id, _)| *id).unwrap_or_default();
+        let transaction = tao_types::Transaction {
+            genesis_hash: state.genesis_hash(),
+            signer,
+            nonce: state.account(&signer).nonce,
+            call: tao_types::Call::Transfer { dest: signer, amount: tao_primitives::Rao::new(1) },
+        };
+        SignedTransaction { transaction, signature: tao_types::Signature([0; 64]) }
+    }
+
+    /// A forging leader's block: `honest` with `forgery` applied, its roots recomputed.
+    fn forge(&self, forgery: Forgery, state: &State, honest: Block, now: u64) -> Block {
+        let Block { mut header, mut transactions } = honest;
+        match forgery {
+            Forgery::ReplayedTransaction => {
+                let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let head = chain.head.number.get();
+                let old = (head.saturating_sub(64)..=head)
+                    .rev()
+                    .filter_map(|n| chain.store.block(n).ok().flatten())
+                    .find_map(|block| block.transactions.into_iter().next());
+                transactions.extend(old);
+            }
+            Forgery::BadSignature => transactions.insert(0, self.garbage_transaction(state)),
+            Forgery::UnpaidTransaction => {
+                let broke = tao_types::Keypair::from_seed(&[0x66; 32]);
+                let transaction = tao_types::Transaction {
+                    genesis_hash: state.genesis_hash(),
+                    signer: broke.account(),
+                    nonce: state.account(&broke.account()).nonce,
+                    call: tao_types::Call::Transfer {
+                        dest: broke.account(),
+                        amount: tao_primitives::Rao::new(1),
+                    },
+                };
+                transactions.insert(0, transaction.sign(&broke));
+            }
+            Forgery::FarFutureTimestamp => {
+                header.timestamp_ms = now.saturating_add(100 * 365 * 24 * 3_600 * 1_000)
+            }
+            Forgery::BodyNotTheHeaders => {}
+        }
+        let mut next = state.clone();
+        let context =
+            tao_runtime::BlockContext { number: header.number, parent_hash: header.parent_hash };
+        if let Ok(outcome) = tao_runtime::execute_block(&mut next, &context, &transactions) {
+            header.state_root = outcome.state_root;
+        }
+        header.transactions_root = tao_types::transactions_root(&transactions);
+        Block { header, transactions }
     }
 
     /// Commits every finalized block whose ancestry is here, in height order.
@@ -792,6 +918,7 @@ impl<E: Clock + Spawner> Application<E> {
             self.blocks.retain(|_, block| block.header.number > head);
             let blocks = &self.blocks;
             self.executed.retain(|hash, _| blocks.contains_key(hash));
+            self.unsolicited.retain(|hash, _| blocks.contains_key(hash));
             if self.invalid.len() > MAX_PENDING_BLOCKS {
                 self.invalid.clear();
             }

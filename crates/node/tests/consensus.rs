@@ -15,7 +15,7 @@ use std::{
 };
 use tao_node::{
     chain::Chain,
-    consensus::{self, channels, Behaviour, PublicKey},
+    consensus::{self, channels, Behaviour, Forgery, PublicKey},
     rpc::Node,
 };
 use tao_types::{Call, GenesisConfig, Hash, Signature, SignedTransaction, Transaction};
@@ -55,6 +55,13 @@ struct Net {
     dir: PathBuf,
 }
 
+/// The dev genesis with `keys` as its authorities (they are part of its genesis hash).
+fn network_genesis(keys: &[PublicKey]) -> GenesisConfig {
+    let mut genesis = tao_node::dev_genesis().unwrap();
+    genesis.authorities = keys.iter().map(consensus::public_key_hex).collect();
+    genesis
+}
+
 impl Net {
     async fn new(context: deterministic::Context, tag: &str) -> Self {
         let signers: Vec<_> = (0..VALIDATORS as u64).map(ed25519::PrivateKey::from_seed).collect();
@@ -71,8 +78,7 @@ impl Net {
         )
         .await;
         network.start();
-        let mut genesis = tao_node::dev_genesis().unwrap();
-        genesis.authorities = keys.iter().map(consensus::public_key_hex).collect();
+        let genesis = network_genesis(&keys);
         let net = Self { context, oracle, signers, keys, genesis, dir: temp_dir(tag) };
         for a in 0..VALIDATORS {
             for b in 0..VALIDATORS {
@@ -349,6 +355,65 @@ fn honest_validators_stay_safe_and_live_beside_one_proposing_wrong_state_roots()
     });
 }
 
+/// A Byzantine leader proposes each kind of invalid block (roots recomputed so that only
+/// the block rules can refuse it): none is finalized, and the honest three go on.
+#[test]
+fn no_forged_block_is_finalized_and_the_honest_validators_go_on() {
+    for forgery in [
+        Forgery::ReplayedTransaction,
+        Forgery::BadSignature,
+        Forgery::UnpaidTransaction,
+        Forgery::FarFutureTimestamp,
+        Forgery::BodyNotTheHeaders,
+    ] {
+        deterministic::Runner::timed(Duration::from_secs(600)).start(|context| async move {
+            let tag = format!("forged-{forgery:?}");
+            let net = Net::new(context.child("net"), &tag).await;
+            let behaviours = [
+                Behaviour::Forges(forgery),
+                Behaviour::Honest,
+                Behaviour::Honest,
+                Behaviour::Honest,
+            ];
+            let running = net.start_all(behaviours).await;
+            // One transfer in every pool: once final, the forger replays it.
+            let paid = transfer(&net.genesis, 0, 1_000_000_000);
+            for r in &running {
+                r.node.chain.lock().unwrap().submit(paid.clone()).unwrap();
+            }
+            let honest = nodes(&running[1..]);
+            wait_for(&context, &honest, 20).await;
+            assert_agree(&honest, 20);
+            let chain = honest[0].chain.lock().unwrap();
+            let mut seen = std::collections::BTreeSet::new();
+            let mut last = 0;
+            for number in 1..=20 {
+                let block = chain.store.block(number).unwrap().unwrap();
+                assert!(
+                    block.header.timestamp_ms < 1_000_000_000,
+                    "{forgery:?}: block {number} from the future"
+                );
+                assert!(block.header.timestamp_ms >= last);
+                last = block.header.timestamp_ms;
+                for tx in &block.transactions {
+                    assert!(seen.insert(tx.hash()), "{forgery:?}: a transaction executed twice");
+                    assert!(tx.verify_signature(), "{forgery:?}: a bad signature was finalized");
+                    let receipt = chain.store.receipt(&tx.hash()).unwrap().unwrap();
+                    assert_eq!(receipt.block, number, "{forgery:?}: a receipt was overwritten");
+                }
+            }
+            assert!(seen.contains(&paid.hash()), "{forgery:?}: the honest transfer was not final");
+            drop(chain);
+            if forgery != Forgery::BodyNotTheHeaders {
+                // The forger's views were refused and timed out, yet the chain went on.
+                let gaps = gaps(honest[0], 20);
+                assert!(gaps.iter().any(|&g| g >= 1_000), "{forgery:?}: no view skipped: {gaps:?}");
+            }
+            running.iter().for_each(stop);
+        });
+    }
+}
+
 #[test]
 fn honest_validators_stay_safe_and_live_beside_an_equivocating_leader() {
     use commonware_consensus::{
@@ -414,7 +479,9 @@ fn seeded_run(seed: u64, tag: &'static str, transactions: Vec<SignedTransaction>
 #[test]
 fn the_same_seed_replays_the_same_chain() {
     // Signed once: sr25519 signatures are randomized, the simulation is not.
-    let genesis = tao_node::dev_genesis().unwrap();
+    let keys: Vec<_> =
+        (0..VALIDATORS as u64).map(|i| ed25519::PrivateKey::from_seed(i).public_key()).collect();
+    let genesis = network_genesis(&keys);
     let transactions: Vec<_> = (0..3).map(|nonce| transfer(&genesis, nonce, 7)).collect();
     let first = seeded_run(7, "seed-a", transactions.clone());
     let second = seeded_run(7, "seed-b", transactions.clone());

@@ -1,6 +1,7 @@
 //! Arbitrary bytes as a message on the validators' block channel: the decoder never panics,
-//! and a decoded block checked against the genesis block is accepted or refused, never a
-//! panic (a Byzantine peer controls these bytes).
+//! and a decoded block checked against the genesis block (body, then the full check with
+//! execution) is accepted or refused, never a panic (a Byzantine peer controls these bytes).
+//! A block that passes the full check carries only valid transactions.
 //!
 //! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run block_channel` in `crates/node`.
 
@@ -22,6 +23,11 @@ fn genesis() -> &'static (tao_types::Header, tao_runtime::State) {
 fuzz_target!(|data: &[u8]| {
     if let Ok(Wire::Block(block)) = Wire::decode(&mut &data[..]) {
         let (header, state) = genesis();
-        let _ = chain::check_block(header, state, &block);
+        if chain::check_block_body(&block).is_err() {
+            return;
+        }
+        if let Ok((_, outcome)) = chain::check_block(header, state, &block, u64::MAX) {
+            assert!(outcome.first_invalid().is_none(), "a block with an invalid transaction passed");
+        }
     }
 });
