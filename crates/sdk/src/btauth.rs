@@ -238,3 +238,67 @@ impl Verifier {
         self.check_body(claim, method, path, body, now_ns)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u128 = 1_000_000_000;
+    const NOW: u128 = 1_800_000_000 * S;
+
+    fn request(key: &Keypair, receiver: &str, nonce: u128) -> Vec<(&'static str, String)> {
+        sign(key, "POST", "/x", b"{}", nonce, Some(receiver)).unwrap()
+    }
+
+    fn lookup<'a>(headers: &'a [(&'static str, String)]) -> impl Fn(&str) -> Option<String> + 'a {
+        |name| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn headers_are_checked_before_any_body() {
+        let key = Keypair::from_uri("//Sender").unwrap();
+        let receiver = Keypair::from_uri("//Receiver").unwrap().ss58();
+        let mut verifier = Verifier::with_memory(receiver.clone(), 10, NOW - 60 * S);
+        let good = request(&key, &receiver, NOW);
+        let claim = verifier.check_headers(lookup(&good), NOW).unwrap();
+        assert_eq!(claim.sender, key.ss58());
+        assert_eq!(verifier.check_body(claim.clone(), "POST", "/x", b"{}", NOW), Ok(key.ss58()));
+        // The replay is refused on its headers alone, and again if it got past them.
+        assert_eq!(
+            verifier.check_headers(lookup(&good), NOW).unwrap_err(),
+            AuthError::ReplayedRequest
+        );
+        assert_eq!(
+            verifier.check_body(claim, "POST", "/x", b"{}", NOW),
+            Err(AuthError::ReplayedRequest)
+        );
+        // Signed before the floor (the server's start): stale, though inside 10 s.
+        let before = request(&key, &receiver, NOW - 61 * S);
+        assert_eq!(
+            verifier.check_headers(lookup(&before), NOW - 55 * S).unwrap_err(),
+            AuthError::StaleRequest
+        );
+        let garbage = [("X-Bittensor-Signature", "0xzz".to_owned())];
+        assert!(matches!(
+            verifier.check_headers(lookup(&garbage), NOW),
+            Err(AuthError::MalformedAuth(_))
+        ));
+    }
+
+    #[test]
+    fn the_replay_memory_is_bounded_and_forgotten_nonces_stay_refused() {
+        let key = Keypair::from_uri("//Sender").unwrap();
+        let receiver = Keypair::from_uri("//Receiver").unwrap().ss58();
+        let mut verifier = Verifier::with_memory(receiver.clone(), 2, 0);
+        for nonce in [NOW, NOW + 1, NOW + 2] {
+            let headers = request(&key, &receiver, nonce);
+            assert!(verifier.verify(lookup(&headers), "POST", "/x", b"{}", NOW).is_ok());
+        }
+        let forgotten = request(&key, &receiver, NOW);
+        assert_eq!(
+            verifier.verify(lookup(&forgotten), "POST", "/x", b"{}", NOW + 1),
+            Err(AuthError::StaleRequest),
+            "forgotten for room, below the floor"
+        );
+    }
+}

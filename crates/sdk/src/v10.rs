@@ -263,3 +263,99 @@ impl NonceTracker {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u128 = 1_000_000_000;
+    const NOW: u128 = 1_800_000_000 * S;
+
+    fn signed(uuid: &str, nonce: u128, version: Option<u64>, timeout: Option<f64>) -> RequestAuth {
+        let key = Keypair::from_uri("//Dendrite").unwrap();
+        let nonce = u64::try_from(nonce).unwrap();
+        let message = request_message(nonce, &key.ss58(), &axon(), uuid, "h");
+        RequestAuth {
+            nonce: Some(nonce),
+            version,
+            hotkey: Some(key.ss58()),
+            uuid: Some(uuid.into()),
+            signature: sign(&key, &message),
+            body_hash: "h".into(),
+            timeout_secs: timeout,
+        }
+    }
+
+    fn axon() -> String {
+        Keypair::from_uri("//Axon").unwrap().ss58()
+    }
+
+    fn hardened(capacity: usize) -> NonceTracker {
+        NonceTracker::with_policy(capacity, NoncePolicy::hardened(16 * S, 2 * S, NOW - 60 * S))
+    }
+
+    #[test]
+    fn the_unsigned_timeout_and_version_headers_no_longer_widen_the_window() {
+        let hour_old = NOW - 3_600 * S;
+        for request in [
+            signed("u", hour_old, Some(10_005_000), Some(1e7)),
+            signed("u", hour_old, Some(10_005_000), Some(f64::INFINITY)),
+            signed("u", hour_old, None, None),
+            signed("u", hour_old, Some(7_001_000), Some(12.0)),
+        ] {
+            // The Python rules accept it (the attack) ...
+            assert_eq!(NonceTracker::new(10).verify(&request, &axon(), NOW), Ok(()));
+            // ... the axon's refuse it.
+            let refused = hardened(10).verify(&request, &axon(), NOW).unwrap_err();
+            assert!(
+                matches!(refused, VerifyError::Stale { window, .. } if window <= 16.0),
+                "{refused:?}"
+            );
+        }
+        // Inside the capped window, and with a short timeout, the Python window still holds.
+        let recent = signed("u", NOW - 10 * S, Some(10_005_000), Some(1e7));
+        assert_eq!(hardened(10).verify(&recent, &axon(), NOW), Ok(()));
+        let short = signed("u", NOW - 10 * S, Some(10_005_000), Some(2.0));
+        assert_eq!(
+            hardened(10).verify(&short, &axon(), NOW),
+            Err(VerifyError::Stale { window: 6.0, age: 10.0 })
+        );
+    }
+
+    #[test]
+    fn nonces_from_the_future_or_before_the_start_are_refused() {
+        let ahead = signed("u", NOW + 3 * S, Some(10_005_000), None);
+        assert!(matches!(
+            hardened(10).verify(&ahead, &axon(), NOW),
+            Err(VerifyError::TooNew { .. })
+        ));
+        assert_eq!(NonceTracker::new(10).verify(&ahead, &axon(), NOW), Ok(()));
+        // Signed before the axon started (60 s before NOW), yet inside the window.
+        let started = NOW - 60 * S;
+        let before = signed("u", started - S, Some(10_005_000), None);
+        let tracker =
+            || NonceTracker::with_policy(10, NoncePolicy::hardened(16 * S, 2 * S, started));
+        assert_eq!(tracker().verify(&before, &axon(), started + 5 * S), Err(VerifyError::Predates));
+        let after = signed("u", started + S, Some(10_005_000), None);
+        assert_eq!(tracker().verify(&after, &axon(), started + 5 * S), Ok(()));
+    }
+
+    #[test]
+    fn forgotten_callers_stay_refused_and_memory_is_bounded() {
+        let mut tracker = hardened(2);
+        for (i, uuid) in ["a", "b", "c"].iter().enumerate() {
+            let request = signed(uuid, NOW - 5 * S + i as u128, Some(10_005_000), None);
+            assert_eq!(tracker.verify(&request, &axon(), NOW), Ok(()));
+        }
+        assert_eq!(tracker.last.len(), 2, "bounded");
+        // "a" was forgotten for room; its request, still inside the window, is not taken again.
+        let replay = signed("a", NOW - 5 * S, Some(10_005_000), None);
+        assert_eq!(tracker.verify(&replay, &axon(), NOW + S), Err(VerifyError::Predates));
+        // Entries out of every window are dropped; a replay is then plainly stale.
+        let later = NOW + 30 * S;
+        let fresh = signed("d", later, Some(10_005_000), None);
+        assert_eq!(tracker.verify(&fresh, &axon(), later), Ok(()));
+        let replay = signed("b", NOW - 5 * S + 1, Some(10_005_000), None);
+        assert!(matches!(tracker.verify(&replay, &axon(), later), Err(VerifyError::Stale { .. })));
+    }
+}
