@@ -2,8 +2,7 @@
 //!
 //! jsonrpsee's own accept loop counts WebSockets and HTTP requests against one pool (idle
 //! WebSockets lock HTTP callers out with 429), never times out a connection after its first
-//! request, and spins
-//! on accept errors. This accept loop (HTTP/1.1 and WebSocket) instead:
+//! request, and spins on accept errors. This accept loop (HTTP/1.1 and WebSocket) instead:
 //! * caps connections overall and per client address (an IPv6 client by its /64), and
 //!   WebSockets overall (three quarters of the connections, so HTTP callers always find
 //!   room) and per address; what is over a cap gets a 429 and is closed;
