@@ -642,7 +642,7 @@ impl BodyError {
 struct Buffered {
     bytes: Vec<u8>,
     counted: Arc<AtomicUsize>,
-    _budget: Option<OwnedSemaphorePermit>,
+    budget: Option<OwnedSemaphorePermit>,
 }
 
 impl Drop for Buffered {
@@ -670,7 +670,7 @@ async fn read_body(
     }
     let mut body = body;
     let mut buffered =
-        Buffered { bytes: Vec::new(), counted: shared.buffered.clone(), _budget: None };
+        Buffered { bytes: Vec::new(), counted: shared.buffered.clone(), budget: None };
     let read = async {
         while let Some(frame) = body.frame().await {
             let Ok(data) = frame.map_err(|_| BodyError::Broken)?.into_data() else { continue };
@@ -687,9 +687,9 @@ async fn read_body(
                     .clone()
                     .try_acquire_many_owned(permits)
                     .map_err(|_| BodyError::Busy)?;
-                match &mut buffered._budget {
+                match &mut buffered.budget {
                     Some(held) => held.merge(more),
-                    None => buffered._budget = Some(more),
+                    None => buffered.budget = Some(more),
                 }
             }
             buffered.bytes.extend_from_slice(&data);

@@ -10,8 +10,10 @@
 //!   rules (replay, staleness) and status codes;
 //! * [`btauth`]: `btauth/1` signed headers, both sides;
 //! * [`axon`]: the miner's HTTP server (unary and streaming synapses, `btauth/1` callers,
-//!   blacklist, stake allow-list, rate limits, priority); [`dendrite`]: the validator's
-//!   client (fan-out, streaming, `btauth/1` requests);
+//!   blacklist, stake allow-list, rate limits, priority), with limits against hostile
+//!   clients ([`axon::AxonLimits`]: connections, read timeouts, body budget, nonce window);
+//!   [`dendrite`]: the validator's client (fan-out, streaming, `btauth/1` requests, capped
+//!   reply sizes);
 //! * [`chain`]: the metagraph and signed submissions (`serve_axon`, weights directly or by
 //!   commit-reveal with [`chain::WeightSetter`]);
 //! * [`neuron`]: the miner and validator loops (`run_miner`, `run_validator` with a
@@ -20,7 +22,7 @@
 //! Invariants: byte-for-byte what the Python packages produce and accept (checked against
 //! `shared/spec/vectors` and the real packages); the protocol functions take "now" from
 //! the caller, so every rule is testable;
-//! no panics on any input.
+//! no panics on any input; memory held for any client is bounded.
 
 pub mod axon;
 pub mod body_hash;

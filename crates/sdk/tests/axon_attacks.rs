@@ -479,6 +479,55 @@ fn btauth_and_streaming_handlers_run_in_the_priority_slots() {
 }
 
 #[test]
+fn a_client_that_stops_reading_a_stream_gives_its_slot_back() {
+    let runtime = runtime();
+    let key = Keypair::from_uri("//StallAxon").unwrap();
+    let hotkey = key.ss58();
+    // An endless stream, one handler slot, and a short write-stall timeout.
+    let endless = StreamSpec {
+        required: vec!["input".into()],
+        hash_fields: Vec::new(),
+        handler: Arc::new(|_: &Map<String, Value>| {
+            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            tokio::spawn(async move {
+                while tx.send(Bytes::from(vec![b'x'; 64 << 10])).await.is_ok() {}
+            });
+            Ok(rx)
+        }),
+    };
+    let limits = AxonLimits {
+        max_handlers: 1,
+        write_stall_timeout: Duration::from_millis(500),
+        ..AxonLimits::default()
+    };
+    let axon = Axon::new(key)
+        .attach_stream("DummyStream", endless)
+        .attach("Dummy", dummy())
+        .limits(limits);
+    let serving = serve(&runtime, axon);
+    let target = Target { addr: serving.addr, hotkey };
+    // The reader takes the first chunks and then reads no more (its buffer is full).
+    let reader = Dendrite::new(Keypair::from_uri("//NeverReads").unwrap());
+    let stalled = runtime.block_on(reader.query_stream(&target, &query("DummyStream", 1)));
+    assert_eq!(stalled.status, 200);
+    // An honest query waits for the only slot, and gets it once the stalled reply is
+    // abandoned.
+    let honest = runtime.spawn({
+        let target = target.clone();
+        async move {
+            let dendrite = Dendrite::new(Keypair::from_uri("//Patient").unwrap());
+            let mut query = query("Dummy", 21);
+            query.timeout = PATIENCE;
+            dendrite.query(&target, &query).await.status
+        }
+    });
+    assert_eq!(runtime.block_on(honest).unwrap(), 200);
+    let cut = runtime.block_on(stalled.collect());
+    assert!(matches!(cut, Err(StreamError::Broken(_))), "the stalled stream was cut off: {cut:?}");
+    poll_until("the stalled connection to close", || serving.stats().connections == 0);
+}
+
+#[test]
 fn a_dendrite_caps_streamed_and_whole_replies() {
     let runtime = runtime();
     let key = Keypair::from_uri("//FloodAxon").unwrap();
