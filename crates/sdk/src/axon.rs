@@ -95,7 +95,9 @@ pub struct AxonLimits {
     pub max_handlers: usize,
     /// The longest first-contact nonce window of a bittensor 10 request: the Python axon
     /// allows 4 s + the request's unsigned `timeout` header; this caps it (default 16 s, the
-    /// Python window at the default 12 s timeout).
+    /// Python window at the default 12 s timeout). Unlike Python, the window applies
+    /// whatever version the (unsigned) version header announces, and requests signed
+    /// before the axon started are refused ([`NoncePolicy::hardened`] says why).
     pub max_nonce_window: Duration,
     /// How far a bittensor 10 nonce may be ahead of the axon's clock (default 2 s, as
     /// `btauth/1`'s bound).
