@@ -259,6 +259,7 @@ fn a_local_network_pays_miners_by_the_quality_of_their_models() {
     assert!(m0 <= (b0 - first + 1) * per_block.get());
     for pair in minted.windows(2) {
         let ((b0, m0), (b1, m1)) = (pair[0], pair[1]);
+        assert!(m1 >= m0 && b1 >= b0, "minting went back at blocks {b0}..{b1}: {minted:?}");
         assert_eq!(m1 - m0, (b1 - b0) * per_block.get(), "blocks {b0}..{b1}");
     }
 

@@ -1,8 +1,8 @@
 //! End-to-end throughput and latency of a `tao-node` process, against its own runtime.
 //!
 //! 1. Finalized transfers per second: 200 funded accounts each send 25 transfers (5,000 in
-//!    all) over JSON-RPC (batches of 250) to a node producing a block every 100 ms; the clock
-//!    runs from the first submission to the last receipt. The peer, measured in the same
+//!    all) over JSON-RPC (batches of 100, the RPC server's limit) to a node producing a
+//!    block every 100 ms; the clock runs from the first submission to the last receipt. The peer, measured in the same
 //!    run, is `tao_runtime::execute_block` of the same 5,000 transactions in-process (the
 //!    ceiling: no RPC, no pool, no disk). The ratio says what the node's plumbing costs.
 //! 2. Submission to finality of one transfer on an idle node, 30 samples submitted at spread
@@ -144,7 +144,7 @@ fn measure(
     // The network: submit in batches (to each validator in turn), then wait for the last
     // receipt of every account.
     let t = Instant::now();
-    for (i, chunk) in hexes.chunks(250).enumerate() {
+    for (i, chunk) in hexes.chunks(100).enumerate() {
         let mut batch = BatchRequestBuilder::new();
         for hex in chunk {
             batch.insert("tao_submitTransaction", rpc_params![hex]).unwrap();

@@ -10,7 +10,10 @@
 
 pub mod server;
 
-use crate::{chain::Chain, mempool::SubmitError};
+use crate::{
+    chain::Chain,
+    mempool::{SubmitError, VerifiedTransaction},
+};
 use jsonrpsee::{
     core::SubscriptionResult,
     types::{ErrorObject, ErrorObjectOwned, Params},
@@ -158,7 +161,13 @@ pub fn receipt_json(receipt: &Receipt, block_hash: Option<&Hash>) -> Value {
             ("failed", json!({"name": format!("{e:?}"), "message": e.to_string()}))
         }
         Outcome::Invalid(e) => {
-            ("invalid", json!({"name": format!("{e:?}"), "message": e.to_string()}))
+            // A failing free call is invalid; its name is the call's own error (what a
+            // client acts on, e.g. proof of work for a block that is no longer recent).
+            let name = match e {
+                tao_types::InvalidTransaction::FreeCallFails(call) => format!("{call:?}"),
+                other => format!("{other:?}"),
+            };
+            ("invalid", json!({"name": name, "message": e.to_string()}))
         }
     };
     json!({
@@ -201,19 +210,12 @@ async fn admit(node: &Node, hex: &str) -> Result<Hash, ErrorObjectOwned> {
         let message = format!("this node follows {upstream} and produces no blocks; submit there");
         return Err(error(codes::TX_REJECTED, message));
     }
-    let (tx, signed) = node
-        .off_workers(move || {
-            let signed = tx.verify_signature();
-            (tx, signed)
-        })
-        .await?;
-    if !signed {
-        let refusal = SubmitError::Invalid(tao_types::InvalidTransaction::BadSignature);
-        return Err(error(codes::TX_REJECTED, refusal.to_string()));
-    }
-    let hash =
-        lock(node)?.submit(tx.clone()).map_err(|e| error(codes::TX_REJECTED, e.to_string()))?;
-    if let Some(gossip) = &node.gossip {
+    let refused = |e: SubmitError| error(codes::TX_REJECTED, e.to_string());
+    let verified =
+        node.off_workers(move || VerifiedTransaction::verify(tx)).await?.map_err(refused)?;
+    let gossiped = node.gossip.as_ref().map(|gossip| (gossip, verified.transaction().clone()));
+    let hash = lock(node)?.submit_verified(verified).map_err(refused)?;
+    if let Some((gossip, tx)) = gossiped {
         let _ = gossip.send(tx);
     }
     Ok(hash)
