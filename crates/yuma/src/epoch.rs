@@ -1,6 +1,7 @@
 //! The epoch: a recipe of numbered steps, each a small pure function.
 
 use crate::{
+    dense,
     math::{self, one, zero, Row},
     BondModel, CommitReveal, LiquidAlpha, YumaError, YumaInput, YumaOutput,
 };
@@ -12,11 +13,30 @@ use tao_primitives::{
     AlphaRao, Uid,
 };
 
+/// Which implementation runs steps 5–16 (weights through dividends). Both give the same
+/// bits (property-tested); they differ only in speed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// Dense when the validator × miner block is mostly set (as on subnets whose validators
+    /// weight most miners) and of bounded size, sparse otherwise. What [`epoch`] uses.
+    Auto,
+    /// The reference path: sparse rows of `(column, value)`, merged ([`crate::math`]).
+    Sparse,
+    /// One contiguous validator × miner block, worked column by column with buffers reused.
+    Dense,
+}
+
 /// Runs one Yuma Consensus epoch (`chain-protocol.md` §4.3, the sparse production path).
 ///
 /// Pure and deterministic: the same input gives the same bits. A malformed input is an
 /// error, never a partial result.
 pub fn epoch(input: &YumaInput) -> Result<YumaOutput, YumaError> {
+    epoch_with(input, Kernel::Auto)
+}
+
+/// [`epoch`] with a chosen [`Kernel`] for steps 5–16 (for tests and benchmarks: every
+/// kernel returns the same output).
+pub fn epoch_with(input: &YumaInput, kernel: Kernel) -> Result<YumaOutput, YumaError> {
     let n = input.validate()?;
     let params = &input.params;
 
@@ -46,21 +66,80 @@ pub fn epoch(input: &YumaInput) -> Result<YumaOutput, YumaError> {
         .collect();
     math::normalize(&mut active_stake);
 
+    // 5-16. Weights, consensus, clipping, rank, incentive, bonds and dividends: on sparse
+    // rows (below) or on a dense validator × miner block (`dense.rs`), the same bits.
+    let dense = match kernel {
+        Kernel::Auto => dense::worthwhile(input, &permit, &active_stake),
+        Kernel::Sparse => false,
+        Kernel::Dense => true,
+    };
+    let matrix = if dense {
+        dense::matrix(input, &permit, &active_stake, n)
+    } else {
+        sparse_matrix(input, &permit, &active_stake, n)
+    };
+
+    // 17. Emission split.
+    let split =
+        emission_split(&matrix.incentive, &matrix.dividends, &stake, &active_stake, input.emission);
+
+    // 18. Bond rows are kept only for neurons holding a permit after this epoch.
+    let mut bonds = matrix.bonds;
+    for (row, keep) in bonds.iter_mut().zip(&new_permit) {
+        if !*keep {
+            *row = Vec::new();
+        }
+    }
+
+    Ok(YumaOutput {
+        active,
+        stake,
+        active_stake,
+        validator_permit: new_permit,
+        consensus: matrix.consensus,
+        rank: matrix.rank,
+        trust: matrix.trust,
+        incentive: matrix.incentive,
+        dividends: matrix.dividends,
+        validator_trust: matrix.validator_trust,
+        bonds,
+        server_emission: split.server,
+        validator_emission: split.validator,
+        combined_emission: split.combined,
+    })
+}
+
+/// What steps 5–16 produce, per UID.
+pub(crate) struct Matrix {
+    pub(crate) consensus: Vec<I32F32>,
+    pub(crate) rank: Vec<I32F32>,
+    pub(crate) trust: Vec<I32F32>,
+    pub(crate) incentive: Vec<I32F32>,
+    pub(crate) validator_trust: Vec<I32F32>,
+    pub(crate) dividends: Vec<I32F32>,
+    /// Bond rows before step 18 (every row, permit or not).
+    pub(crate) bonds: Vec<Vec<(Uid, I32F32)>>,
+}
+
+/// Steps 5–16 on sparse rows: the reference path.
+fn sparse_matrix(input: &YumaInput, permit: &[bool], active_stake: &[I32F32], n: usize) -> Matrix {
+    let params = &input.params;
+
     // 5-10. Weights: permitted rows, no self-weight (but the owner's), nothing outdated or
     // committed before the target registered; row-normalized.
-    let weights = prepared_weights(input, &permit);
+    let weights = prepared_weights(input, permit);
 
     // 11. Consensus: the stake-weighted median of each column at majority kappa.
     let kappa = u16_proportion_to_fixed(params.kappa);
-    let consensus = math::weighted_median_col(&active_stake, &weights, n, kappa);
+    let consensus = math::weighted_median_col(active_stake, &weights, n, kappa);
 
     // 12-13. Clip weights to consensus; validator trust is what survives of each row.
     let clipped = math::col_clip(&weights, &consensus);
     let validator_trust = math::row_sum(&clipped);
 
     // 14. Rank, trust (informative), incentive.
-    let rank = math::matmul(&clipped, &active_stake, n);
-    let unclipped_rank = math::matmul(&weights, &active_stake, n);
+    let rank = math::matmul(&clipped, active_stake, n);
+    let unclipped_rank = math::matmul(&weights, active_stake, n);
     let trust = rank.iter().zip(&unclipped_rank).map(|(r, u)| r.safe_div(*u)).collect();
     let mut incentive = rank.clone();
     math::normalize(&mut incentive);
@@ -73,45 +152,18 @@ pub fn epoch(input: &YumaInput) -> Result<YumaOutput, YumaError> {
     let bonds = masked_bonds(input, n);
     let (dividends, bonds) = match params.bond_model {
         BondModel::Yuma3 => {
-            yuma3_bonds(input, &weights_for_bonds, bonds, &consensus, &incentive, &active_stake, n)
+            yuma3_bonds(input, &weights_for_bonds, bonds, &consensus, &incentive, active_stake, n)
         }
         BondModel::Classic => {
-            classic_bonds(input, &weights_for_bonds, bonds, &incentive, &active_stake, n)
+            classic_bonds(input, &weights_for_bonds, bonds, &incentive, active_stake, n)
         }
     };
-
-    // 17. Emission split.
-    let split = emission_split(&incentive, &dividends, &stake, &active_stake, input.emission);
-
-    // 18. Bond rows are kept only for neurons holding a permit after this epoch.
     let bonds = bonds
         .into_iter()
-        .zip(&new_permit)
-        .map(|(row, keep)| {
-            if *keep {
-                row.into_iter().map(|(j, v)| (Uid::new(j), v)).collect()
-            } else {
-                Vec::new()
-            }
-        })
+        .map(|row| row.into_iter().map(|(j, v)| (Uid::new(j), v)).collect())
         .collect();
 
-    Ok(YumaOutput {
-        active,
-        stake,
-        active_stake,
-        validator_permit: new_permit,
-        consensus,
-        rank,
-        trust,
-        incentive,
-        dividends,
-        validator_trust,
-        bonds,
-        server_emission: split.server,
-        validator_emission: split.validator,
-        combined_emission: split.combined,
-    })
+    Matrix { consensus, rank, trust, incentive, validator_trust, dividends, bonds }
 }
 
 /// Step 1: `active_i = last_update_i + cutoff ≥ block`.
@@ -186,11 +238,7 @@ fn prepared_weights(input: &YumaInput, permit: &[bool]) -> Vec<Row> {
 /// Stored bonds without the columns of neurons registered since the last epoch. Yuma3 reads
 /// them as proportions of 65535, the classic model as raw integers.
 fn masked_bonds(input: &YumaInput, n: usize) -> Vec<Row> {
-    let last_tempo = if input.last_epoch_block.get() == 0 {
-        input.block.get().saturating_sub(u64::from(input.tempo))
-    } else {
-        input.last_epoch_block.get().saturating_add(1)
-    };
+    let last_tempo = last_tempo(input);
     let to_fixed = match input.params.bond_model {
         BondModel::Yuma3 => u16_proportion_to_fixed,
         BondModel::Classic => u16_to_fixed,
@@ -215,8 +263,18 @@ fn masked_bonds(input: &YumaInput, n: usize) -> Vec<Row> {
         .collect()
 }
 
+/// The block after the last epoch (or a tempo ago on the first): bonds to neurons
+/// registered since are dropped.
+pub(crate) fn last_tempo(input: &YumaInput) -> u64 {
+    if input.last_epoch_block.get() == 0 {
+        input.block.get().saturating_sub(u64::from(input.tempo))
+    } else {
+        input.last_epoch_block.get().saturating_add(1)
+    }
+}
+
 /// The fixed bond EMA rate `1 − bonds_moving_average / 10^6`.
-fn fixed_alpha(bonds_moving_average: u64) -> I32F32 {
+pub(crate) fn fixed_alpha(bonds_moving_average: u64) -> I32F32 {
     one().saturating_sub(fixed64_to_fixed32(per_million_to_fixed64(bonds_moving_average)))
 }
 

@@ -77,13 +77,15 @@
     )
 )]
 
+mod dense;
 mod epoch;
 mod error;
+mod fast;
 mod input;
 pub mod math;
 mod output;
 
-pub use epoch::{epoch, reset_bonds_to};
+pub use epoch::{epoch, epoch_with, reset_bonds_to, Kernel};
 pub use error::YumaError;
 pub use input::{BondModel, CommitReveal, LiquidAlpha, Params, SparseRow, YumaInput};
 pub use output::{to_u16, YumaOutput};

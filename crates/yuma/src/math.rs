@@ -458,6 +458,23 @@ impl AlphaCurve {
             self.low.saturating_add(sigmoid.saturating_mul(self.high.saturating_sub(self.low)));
         alpha.min(self.high).max(self.low)
     }
+
+    /// [`Self::alpha`] through the exact shortcuts of the dense path (`fast::exp_safe`,
+    /// `fast::reciprocal`): the same bits, without a 128-bit division.
+    pub(crate) fn alpha_fast(&self, consensus: I32F32, weight: I32F32, bond: I32F32) -> I32F32 {
+        let unit = |v: I32F32| v.clamp(zero(), one());
+        let diff = if weight >= bond {
+            unit(weight.saturating_sub(consensus))
+        } else {
+            unit(bond.saturating_sub(weight))
+        };
+        let exponent = self.slope.saturating_mul(diff.saturating_sub(half()));
+        let sigmoid =
+            crate::fast::reciprocal(one().saturating_add(crate::fast::exp_safe(exponent)));
+        let alpha =
+            self.low.saturating_add(sigmoid.saturating_mul(self.high.saturating_sub(self.low)));
+        alpha.min(self.high).max(self.low)
+    }
 }
 
 /// Scales a non-negative vector so its maximum becomes 65535, rounding to nearest (ties

@@ -4,6 +4,7 @@
 #![allow(missing_docs)] // test helpers, not an API
 
 mod harness;
+mod kernels;
 pub mod oracle;
 mod properties;
 mod vectors_epoch;

@@ -1,0 +1,324 @@
+//! Exact shortcuts for the dense path's inner loops: the same bits as the reference
+//! operations they replace, computed without a 128-bit division per cell.
+//!
+//! Each function names the reference operation it equals; the unit tests below check the
+//! equality on edge cases and on hundreds of thousands of random inputs.
+
+use crate::math::{one, zero};
+use tao_primitives::fixed::{SafeDiv, I32F32};
+
+/// Division of many `I32F32`s by one divisor: `a.safe_div(d)` bit for bit.
+///
+/// For `a ≥ 0` and `d > 0` the quotient `⌊a·2³² / d⌋` is computed with a precomputed
+/// reciprocal (Möller–Granlund, "Improved division by invariant integers", algorithm 4):
+/// two multiplications instead of a 128-bit division. Other signs fall back to `safe_div`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Divisor {
+    fixed: I32F32,
+    /// `d << shift`, the divisor with its top bit set; 0 when `d ≤ 0` (fallback).
+    normalized: u64,
+    shift: u32,
+    /// `⌊(2¹²⁸ − 1) / normalized⌋ − 2⁶⁴`.
+    reciprocal: u64,
+}
+
+impl Divisor {
+    /// Prepares division by `d`.
+    pub(crate) fn new(d: I32F32) -> Self {
+        let (normalized, shift, reciprocal) = match u64::try_from(d.to_bits()) {
+            Ok(bits) if bits > 0 => {
+                let shift = bits.leading_zeros();
+                let normalized = bits.wrapping_shl(shift);
+                let inverse = (u128::MAX)
+                    .checked_div(u128::from(normalized))
+                    .unwrap_or_default()
+                    .wrapping_sub(1u128 << 64);
+                (normalized, shift, u64::try_from(inverse).unwrap_or_default())
+            }
+            _ => (0, 0, 0),
+        };
+        Self { fixed: d, normalized, shift, reciprocal }
+    }
+
+    /// `a.safe_div(d)`.
+    #[inline]
+    pub(crate) fn divide(&self, a: I32F32) -> I32F32 {
+        let Ok(a_bits) = u64::try_from(a.to_bits()) else { return a.safe_div(self.fixed) };
+        if self.normalized == 0 {
+            return a.safe_div(self.fixed);
+        }
+        let d = self.normalized.wrapping_shr(self.shift);
+        // The quotient `a·2³²/d` fits 64 bits iff `a·2³² < d·2⁶⁴`, i.e. `a >> 32 < d`.
+        // A larger one does not fit an `I32F32` either: `safe_div` gives 0.
+        if a_bits.wrapping_shr(32) >= d {
+            return zero();
+        }
+        // `a·2³²·2^shift < normalized·2⁶⁴ ≤ 2¹²⁸`: no bits lost.
+        let numerator = u128::from(a_bits).wrapping_shl(32u32.wrapping_add(self.shift));
+        let quotient = div_2by1(numerator, self.normalized, self.reciprocal);
+        i64::try_from(quotient).map_or(zero(), I32F32::from_bits)
+    }
+}
+
+/// `⌊u / d⌋` for a normalized `d` (top bit set) and `u < d·2⁶⁴`, with `v` the reciprocal.
+#[inline]
+fn div_2by1(u: u128, d: u64, v: u64) -> u64 {
+    let u1 = (u >> 64) as u64;
+    let u0 = u as u64;
+    let q = u128::from(v).wrapping_mul(u128::from(u1)).wrapping_add(u);
+    let mut q1 = ((q >> 64) as u64).wrapping_add(1);
+    let q0 = q as u64;
+    let mut r = u0.wrapping_sub(q1.wrapping_mul(d));
+    if r > q0 {
+        q1 = q1.wrapping_sub(1);
+        r = r.wrapping_add(d);
+    }
+    if r >= d {
+        q1 = q1.wrapping_add(1);
+    }
+    q1
+}
+
+/// `one().safe_div(d)`: `⌊2⁶⁴ / d⌋` with one 64-bit division, 0 when it does not fit.
+#[inline]
+pub(crate) fn reciprocal(d: I32F32) -> I32F32 {
+    match u64::try_from(d.to_bits()) {
+        Ok(bits) if bits > 0 => {
+            // ⌊2⁶⁴/d⌋ = ⌊(2⁶⁴ − 1)/d⌋, plus one when d divides 2⁶⁴.
+            let quotient = u64::MAX.checked_div(bits).unwrap_or_default();
+            let exact = u64::MAX.checked_rem(bits) == Some(bits.wrapping_sub(1));
+            let quotient = quotient.wrapping_add(u64::from(exact));
+            i64::try_from(quotient).map_or(zero(), I32F32::from_bits)
+        }
+        _ => one().safe_div(d),
+    }
+}
+
+/// `u16_proportion_to_fixed(b)` (`b / 65535`, truncated): since `2³² = 65535·65537 + 1`,
+/// `⌊b·2³² / 65535⌋ = 65537·b + ⌊b / 65535⌋`.
+#[inline]
+pub(crate) fn u16_proportion(b: u16) -> I32F32 {
+    let b = u64::from(b);
+    let bits = b.wrapping_mul(65_537).wrapping_add(u64::from(b == 65_535));
+    I32F32::from_bits(i64::try_from(bits).unwrap_or_default())
+}
+
+/// `math::weighted_median` over all of `items` (`(score, stake)`): the smallest score whose
+/// cumulative stake (scores at or below it) exceeds `minority`, the largest score if none
+/// does, 0 if there are no items. `total` is the sum of the stakes.
+///
+/// The reference's quickselect returns exactly this value whatever pivots it picks (its
+/// `[lo, hi]` are the cumulative stakes below and through the current partition, exact in
+/// fixed point), so this one partitions in place, three ways, with no allocation. The
+/// stakes must be non-negative and their sum must not saturate (normalized stake).
+pub(crate) fn weighted_median(
+    items: &mut [(I32F32, I32F32)],
+    minority: I32F32,
+    total: I32F32,
+) -> I32F32 {
+    let mut lo = zero();
+    let mut hi = total;
+    let mut current = items;
+    loop {
+        let len = current.len();
+        match current {
+            [] => return zero(),
+            [(only, _)] => return *only,
+            _ => {}
+        }
+        let pivot = current.get(len / 2).map_or(zero(), |item| item.0);
+        // Dutch flag: [0, lt) below the pivot, [lt, i) equal, [gt, len) above.
+        let (mut lt, mut i, mut gt) = (0usize, 0usize, len);
+        let (mut lo_stake, mut hi_stake) = (zero(), zero());
+        while i < gt {
+            let Some(&(score, stake)) = current.get(i) else { break };
+            if score < pivot {
+                lo_stake = lo_stake.saturating_add(stake);
+                current.swap(lt, i);
+                lt = lt.wrapping_add(1);
+                i = i.wrapping_add(1);
+            } else if score > pivot {
+                hi_stake = hi_stake.saturating_add(stake);
+                gt = gt.wrapping_sub(1);
+                current.swap(i, gt);
+            } else {
+                i = i.wrapping_add(1);
+            }
+        }
+        let (lower, rest) = current.split_at_mut(lt);
+        let (_, upper) = rest.split_at_mut(gt.wrapping_sub(lt));
+        if minority < lo.saturating_add(lo_stake) && !lower.is_empty() {
+            hi = lo.saturating_add(lo_stake);
+            current = lower;
+        } else if hi.saturating_sub(hi_stake) <= minority && !upper.is_empty() {
+            lo = hi.saturating_sub(hi_stake);
+            current = upper;
+        } else {
+            return pivot;
+        }
+    }
+}
+
+/// `math::exp_safe` (the library's `exp` on the input clamped to [−20, 20]), bit for bit.
+///
+/// On the clamped range nothing can overflow (each Taylor term stays below 2⁵⁸ and the sum
+/// below `e²⁰·2³²`), so the checks go: 64×64-bit products, divisions by literals (which
+/// compile to multiplications), and the series stops at the first zero term (every later
+/// term is zero too). The inverse for a negative input is one 64-bit division.
+pub(crate) fn exp_safe(x: I32F32) -> I32F32 {
+    const ONE_BITS: i64 = 1 << 32;
+    let clamped = x.clamp(I32F32::from_num(-20), I32F32::from_num(20));
+    let bits = clamped.to_bits();
+    if bits == 0 || bits == ONE_BITS {
+        // The library's special cases exp(0) and exp(1).
+        return crate::math::exp_safe(clamped);
+    }
+    let operand = bits.unsigned_abs();
+    let mut result = operand.wrapping_add(1 << 32);
+    let mut term = operand;
+    'series: {
+        macro_rules! terms {
+            ($($i:literal)*) => {$(
+                let product = u128::from(term).wrapping_mul(u128::from(operand)) >> 32;
+                term = (product as u64).wrapping_div($i);
+                if term == 0 {
+                    break 'series;
+                }
+                result = result.wrapping_add(term);
+            )*};
+        }
+        terms!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+    }
+    let result = I32F32::from_bits(i64::try_from(result).unwrap_or(i64::MAX));
+    if bits < 0 {
+        reciprocal(result)
+    } else {
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math;
+    use tao_primitives::fixed::u16_proportion_to_fixed;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    fn bits(b: i64) -> I32F32 {
+        I32F32::from_bits(b)
+    }
+
+    #[test]
+    fn divisor_is_safe_div() {
+        let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+        let mut values: Vec<i64> = vec![
+            0,
+            1,
+            2,
+            3,
+            -1,
+            -2,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+            1 << 32,
+            (1 << 32) - 1,
+            (1 << 32) + 1,
+            1 << 31,
+            1 << 62,
+            i64::MAX - (1 << 32),
+            65_535 << 32,
+        ];
+        for _ in 0..300 {
+            let r = rng.next();
+            let shift = rng.next() % 64;
+            values.push((r >> shift) as i64);
+            values.push(-((r >> shift) as i64 >> 1));
+        }
+        for &d in &values {
+            let divisor = Divisor::new(bits(d));
+            for &a in &values {
+                assert_eq!(divisor.divide(bits(a)), bits(a).safe_div(bits(d)), "{a} / {d}");
+            }
+            for _ in 0..200 {
+                let a = (rng.next() >> (rng.next() % 64)) as i64;
+                assert_eq!(divisor.divide(bits(a)), bits(a).safe_div(bits(d)), "{a} / {d}");
+                // Near the divisor and its multiples, where corrections kick in.
+                let near = d
+                    .wrapping_mul((rng.next() % 5) as i64)
+                    .wrapping_add((rng.next() % 7) as i64 - 3);
+                assert_eq!(
+                    divisor.divide(bits(near)),
+                    bits(near).safe_div(bits(d)),
+                    "{near} / {d}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn reciprocal_is_one_over() {
+        let mut rng = Rng(0xDEAD_BEEF_0BAD_F00D);
+        let mut values: Vec<i64> =
+            vec![0, 1, 2, 3, 4, -1, i64::MIN, i64::MAX, 1 << 32, 1 << 33, (1 << 32) + 1, 1 << 62];
+        values.extend((0..100_000).map(|_| (rng.next() >> (rng.next() % 64)) as i64));
+        for d in values {
+            assert_eq!(reciprocal(bits(d)), one().safe_div(bits(d)), "1 / {d}");
+        }
+    }
+
+    #[test]
+    fn exp_is_the_reference_exp() {
+        let mut inputs: Vec<i64> = vec![0, 1, -1, 1 << 32, -(1 << 32), i64::MAX, i64::MIN];
+        inputs.extend((-(21i64 << 20)..(21i64 << 20)).step_by(997).map(|k| k << 12 | (k & 0xfff)));
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        inputs.extend((0..300_000).map(|_| (rng.next() % (44u64 << 32)) as i64 - (22i64 << 32)));
+        for b in inputs {
+            assert_eq!(exp_safe(bits(b)), math::exp_safe(bits(b)), "bits {b}");
+        }
+    }
+
+    #[test]
+    fn u16_proportion_is_the_library_conversion() {
+        for b in 0..=u16::MAX {
+            assert_eq!(u16_proportion(b), u16_proportion_to_fixed(b), "{b}");
+        }
+    }
+
+    /// Against the reference quickselect: many ties, zero stakes, every kappa.
+    #[test]
+    fn weighted_median_is_the_reference() {
+        let mut rng = Rng(0x0F0F_1234_AAAA_5555);
+        for case in 0..20_000 {
+            let len = (rng.next() % 12) as usize;
+            let distinct = 1 + rng.next() % 6;
+            let mut stake: Vec<I32F32> = (0..len)
+                .map(
+                    |_| if rng.next() % 5 == 0 { zero() } else { bits((rng.next() % 1000) as i64) },
+                )
+                .collect();
+            math::normalize(&mut stake);
+            let score: Vec<I32F32> = (0..len)
+                .map(|_| bits(((rng.next() % distinct) as i64) << (rng.next() % 33)))
+                .collect();
+            let total = tao_primitives::fixed::saturating_sum(stake.iter());
+            let kappa = u16_proportion_to_fixed((rng.next() % 65_536) as u16);
+            let minority = total.saturating_sub(kappa);
+            let partition: Vec<usize> = (0..len).collect();
+            let expected =
+                math::weighted_median(&stake, &score, &partition, minority, zero(), total);
+            let mut items: Vec<(I32F32, I32F32)> =
+                score.iter().copied().zip(stake.iter().copied()).collect();
+            assert_eq!(weighted_median(&mut items, minority, total), expected, "case {case}");
+        }
+    }
+}

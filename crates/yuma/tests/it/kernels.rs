@@ -1,0 +1,200 @@
+//! The dense kernel against the reference sparse kernel: the same output, bit for bit, on
+//! random subnets in every corner the epoch has (dense and sparse weights, explicit zeros,
+//! liquid alpha, both bond models, commit-reveal masks, an owner, permits, stake thresholds,
+//! fresh registrations, inactive validators).
+
+use proptest::prelude::*;
+use substrate_fixed::types::I64F64;
+use tao_primitives::{AlphaRao, BlockNumber, Uid};
+use tao_yuma::{
+    epoch, epoch_with, BondModel, CommitReveal, Kernel, LiquidAlpha, Params, YumaInput,
+};
+
+/// A deterministic xorshift generator: one seed drives a whole subnet.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    fn u16(&mut self) -> u16 {
+        match self.below(6) {
+            0 => 0,
+            1 => u16::MAX,
+            2 => self.below(8) as u16,
+            _ => self.next() as u16,
+        }
+    }
+}
+
+/// A random subnet of `n` UIDs from `seed`.
+pub fn random_subnet(seed: u64, n: usize) -> YumaInput {
+    let mut rng = Rng(seed | 1);
+    let block = 100 + rng.below(200);
+    // How full the weight rows are: some subnets sparse, most dense.
+    let density = [5u64, 30, 80, 100, 100][rng.below(5) as usize];
+    let validators = 1 + rng.below(n as u64) as usize;
+    let is_validator: Vec<bool> = (0..n).map(|i| i < validators || rng.chance(10)).collect();
+    let stake = (0..n)
+        .map(|i| {
+            let base = if is_validator[i] { 1_000 + rng.below(1_000_000_000) } else { 0 };
+            let value = match rng.below(10) {
+                0 => 0,
+                1 => rng.below(50),
+                _ => base,
+            };
+            I64F64::from_num(value) + I64F64::from_bits(i128::from(rng.below(1 << 20)))
+        })
+        .collect();
+    let row = |rng: &mut Rng, percent: u64| -> Vec<(Uid, u16)> {
+        let mut row: Vec<(Uid, u16)> = Vec::new();
+        for j in 0..n {
+            if rng.chance(percent) {
+                row.push((Uid::new(j as u16), rng.u16()));
+            }
+        }
+        // Rows need not be sorted.
+        if rng.chance(30) {
+            row.reverse();
+        }
+        row
+    };
+    let weights = (0..n)
+        .map(
+            |i| if is_validator[i] || rng.chance(10) { row(&mut rng, density) } else { Vec::new() },
+        )
+        .collect();
+    let bonds = (0..n)
+        .map(
+            |i| if is_validator[i] && rng.chance(80) { row(&mut rng, density) } else { Vec::new() },
+        )
+        .collect();
+    let liquid_alpha = if rng.chance(50) {
+        let (a, b) = (rng.u16(), rng.u16());
+        let steepness = match rng.below(3) {
+            0 => 1_000,
+            1 => rng.next() as i16,
+            _ => -(rng.below(2_000) as i16),
+        };
+        LiquidAlpha::On { alpha_low: a.min(b), alpha_high: a.max(b), steepness }
+    } else {
+        LiquidAlpha::Off
+    };
+    let commit_reveal = if rng.chance(30) {
+        CommitReveal::On {
+            first_commit: (0..n)
+                .map(|_| rng.chance(60).then(|| BlockNumber::new(rng.below(block + 10))))
+                .collect(),
+        }
+    } else {
+        CommitReveal::Off
+    };
+    YumaInput {
+        block: BlockNumber::new(block),
+        tempo: 1 + rng.below(100) as u16,
+        last_epoch_block: BlockNumber::new(if rng.chance(30) { 0 } else { rng.below(block) }),
+        activity_cutoff: rng.below(300),
+        stake,
+        stake_threshold: if rng.chance(30) { rng.below(1_000_000) } else { 0 },
+        owner: (n > 0 && rng.chance(40)).then(|| Uid::new(rng.below(n as u64) as u16)),
+        validator_permit: (0..n).map(|i| is_validator[i] && rng.chance(90)).collect(),
+        last_update: (0..n)
+            .map(|_| {
+                BlockNumber::new(if rng.chance(85) {
+                    block - rng.below(10)
+                } else {
+                    rng.below(block)
+                })
+            })
+            .collect(),
+        block_at_registration: (0..n)
+            .map(|_| {
+                BlockNumber::new(if rng.chance(85) { rng.below(20) } else { rng.below(block + 5) })
+            })
+            .collect(),
+        weights,
+        bonds,
+        commit_reveal,
+        params: Params {
+            kappa: match rng.below(4) {
+                0 => 32_767,
+                _ => rng.u16(),
+            },
+            bonds_penalty: rng.u16(),
+            bonds_moving_average: match rng.below(4) {
+                0 => 900_000,
+                1 => 1_000_000,
+                2 => 0,
+                _ => rng.below(1_000_001),
+            },
+            max_allowed_validators: rng.below(n as u64 + 3) as u16,
+            bond_model: if rng.chance(50) { BondModel::Yuma3 } else { BondModel::Classic },
+            liquid_alpha,
+        },
+        emission: AlphaRao::new(rng.next() >> rng.below(64)),
+    }
+}
+
+fn assert_kernels_agree(input: &YumaInput) {
+    let sparse = epoch_with(input, Kernel::Sparse).expect("valid input");
+    let dense = epoch_with(input, Kernel::Dense).expect("valid input");
+    assert_eq!(dense, sparse);
+    assert_eq!(epoch(input).expect("valid input"), sparse);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    /// Small subnets: every corner, many cases.
+    #[test]
+    fn dense_kernel_equals_the_reference(seed in any::<u64>(), n in 0usize..24) {
+        assert_kernels_agree(&random_subnet(seed, n));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Subnets of chain size: long columns for the median, many bonds per row.
+    #[test]
+    fn dense_kernel_equals_the_reference_at_size(seed in any::<u64>(), n in 64usize..300) {
+        assert_kernels_agree(&random_subnet(seed, n));
+    }
+}
+
+/// Multi-epoch: bonds from the dense kernel feed the next epoch, with liquid alpha on and
+/// a dense subnet, for both bond models.
+#[test]
+fn kernels_agree_over_epochs() {
+    for (seed, model) in [(7u64, BondModel::Yuma3), (11, BondModel::Classic)] {
+        let mut input = random_subnet(seed, 48);
+        input.params.bond_model = model;
+        input.params.liquid_alpha =
+            LiquidAlpha::On { alpha_low: 45_875, alpha_high: 58_982, steepness: 1_000 };
+        for step in 0..6u64 {
+            let sparse = epoch_with(&input, Kernel::Sparse).expect("valid");
+            let dense = epoch_with(&input, Kernel::Dense).expect("valid");
+            assert_eq!(dense, sparse, "epoch {step}");
+            input.bonds = dense.bonds_u16();
+            input.validator_permit = dense.validator_permit.clone();
+            input.last_epoch_block = input.block;
+            input.block = BlockNumber::new(input.block.get() + 10);
+            for u in input.last_update.iter_mut() {
+                *u = BlockNumber::new(input.block.get() - 1);
+            }
+        }
+    }
+}
