@@ -14,6 +14,14 @@ type Outcome = Result<Vec<Event>, DispatchError>;
 
 pub use tao_types::pow::{pow_seal, seal_meets_difficulty, POW_BLOCK_WINDOW};
 
+/// Most proof-of-work registrations per subnet in one block (`MaxRegistrationsPerBlock`).
+pub const MAX_POW_REGISTRATIONS_PER_BLOCK: u16 = 1;
+/// The interval proof-of-work registrations are counted over (`AdjustmentInterval`).
+pub const POW_INTERVAL_BLOCKS: u64 = 100;
+/// Most proof-of-work registrations per subnet in one interval
+/// (3 × `TargetRegistrationsPerInterval`).
+pub const MAX_POW_REGISTRATIONS_PER_INTERVAL: u16 = 6;
+
 /// Appends a neuron with a new UID.
 pub(crate) fn append_neuron(
     subnet: &mut Subnet,
@@ -253,9 +261,29 @@ pub(crate) fn pow_register(
     if used {
         return Err(DispatchError::WorkRepeated);
     }
+    // Free registrations are capped: per block and per interval.
+    let mut counts = subnet.info.get().pow_registrations;
+    let interval = now.get() / POW_INTERVAL_BLOCKS;
+    if counts.block != now {
+        counts.block = now;
+        counts.in_block = 0;
+    }
+    if counts.interval != interval {
+        counts.interval = interval;
+        counts.in_interval = 0;
+    }
+    if counts.in_block >= MAX_POW_REGISTRATIONS_PER_BLOCK {
+        return Err(DispatchError::TooManyRegistrationsThisBlock);
+    }
+    if counts.in_interval >= MAX_POW_REGISTRATIONS_PER_INTERVAL {
+        return Err(DispatchError::TooManyRegistrationsThisInterval);
+    }
+    counts.in_block = counts.in_block.saturating_add(1);
+    counts.in_interval = counts.in_interval.saturating_add(1);
 
     let (uid, replaced) = place(state, netuid, slot, hotkey, coldkey);
     if let Some(subnet) = state.subnet_mut(netuid) {
+        subnet.info.make_mut().pow_registrations = counts;
         let table = subnet.neurons.make_mut();
         let oldest = BlockNumber::new(now.get().saturating_sub(POW_BLOCK_WINDOW));
         table.used_work.retain(|block, _| *block >= oldest);

@@ -137,8 +137,9 @@ pub struct RootStake {
 pub struct Delegate {
     /// Take on dividends, a u16 proportion.
     pub take: u16,
-    /// Block the take was last raised.
-    pub last_increase: tao_primitives::BlockNumber,
+    /// Block the take last changed, up or down (a raise waits `TxDelegateTakeRateLimit`
+    /// blocks after it).
+    pub last_change: tao_primitives::BlockNumber,
 }
 
 #[cfg(test)]

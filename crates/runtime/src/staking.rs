@@ -435,9 +435,12 @@ pub(crate) fn set_take(
         if take > params.max_take || take <= current {
             return Err(DispatchError::DelegateTakeTooHigh);
         }
-        let last = state.delegates.get().get(&hotkey).map(|d| d.last_increase);
+        // The reference's `exceeds_tx_rate_limit`: within `limit` blocks (inclusive) of the
+        // last change, up or down, a raise waits (so a cut cannot be undone next block).
+        let last = state.delegates.get().get(&hotkey).map(|d| d.last_change);
         if let Some(last) = last {
-            if last.get() != 0 && now.saturating_since(last) < params.take_rate_limit {
+            let limit = params.take_rate_limit;
+            if limit != 0 && last.get() != 0 && now.saturating_since(last) <= limit {
                 return Err(DispatchError::DelegateTxRateLimitExceeded);
             }
         }
@@ -447,11 +450,9 @@ pub(crate) fn set_take(
     let delegates = state.delegates.make_mut();
     let entry = delegates.entry(hotkey).or_insert(crate::stake::Delegate {
         take: current,
-        last_increase: tao_primitives::BlockNumber::GENESIS,
+        last_change: tao_primitives::BlockNumber::GENESIS,
     });
     entry.take = take;
-    if raise {
-        entry.last_increase = now;
-    }
+    entry.last_change = now;
     Ok(vec![Event::TakeChanged { hotkey, take }])
 }

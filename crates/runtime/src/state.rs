@@ -258,6 +258,24 @@ pub struct SubnetInfo {
     pub last_step_block: BlockNumber,
     /// Last block the owner set each parameter (by `Hyperparameter::key`).
     pub param_last_set: BTreeMap<u8, BlockNumber>,
+    /// Proof-of-work registrations counted against their caps.
+    pub pow_registrations: PowRegistrations,
+}
+
+/// Proof-of-work registrations of a subnet in the current block and interval (the legacy
+/// caps of `chain-protocol.md` §7.4: `MaxRegistrationsPerBlock`, 3 × `TargetRegistrationsPerInterval`).
+/// Counts for a past block or interval are stale and read as zero, so nothing is reset
+/// per block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct PowRegistrations {
+    /// The block `in_block` counts.
+    pub block: BlockNumber,
+    /// Registrations in `block`.
+    pub in_block: u16,
+    /// The interval (block / `POW_INTERVAL_BLOCKS`) `in_interval` counts.
+    pub interval: u64,
+    /// Registrations in `interval`.
+    pub in_interval: u16,
 }
 
 /// Alpha accrued since the last epoch, by destination.

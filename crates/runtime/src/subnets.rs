@@ -79,6 +79,7 @@ pub(crate) fn new_subnet(
         epoch_index: 0,
         last_step_block: BlockNumber::GENESIS,
         param_last_set: Default::default(),
+        pow_registrations: Default::default(),
         params,
     };
     let mut subnet = Subnet {
@@ -119,7 +120,7 @@ pub(crate) fn register_network(
     let cost = lock_cost(state);
     let free = state.account(&coldkey).free;
     let remaining = free.checked_sub(cost).ok_or(DispatchError::InsufficientBalance)?;
-    // A slot: the lowest unused netuid, or one freed by pruning the oldest unprotected subnet.
+    // A slot: the lowest unused netuid, or one freed by pruning the cheapest unprotected subnet.
     let limit = usize::from(state.chain().params.subnet_limit);
     let prune = if state.subnets.len() >= limit { Some(subnet_to_prune(state)?) } else { None };
     let netuid = match prune {
@@ -142,9 +143,9 @@ fn lowest_free_netuid(state: &State) -> Option<NetUid> {
     (1..=MAX_SUBNETS).map(NetUid::new).find(|n| !state.subnets.contains_key(n))
 }
 
-/// The subnet to prune for a new one: the earliest registered among those past the
-/// network immunity period (subnet prices arrive with the economics; until then every
-/// subnet's moving price is equal, so age decides).
+/// The subnet to prune for a new one (§8.2): among those past the network immunity period,
+/// the lowest moving price; ties go to the earliest registered (then the lowest netuid).
+/// So the market, not age, decides which subnet gives way.
 fn subnet_to_prune(state: &State) -> Result<NetUid, DispatchError> {
     let now = state.block();
     let immunity = state.chain().params.network_immunity_period;
@@ -152,7 +153,10 @@ fn subnet_to_prune(state: &State) -> Result<NetUid, DispatchError> {
         .subnets
         .iter()
         .filter(|(_, s)| now.saturating_since(s.info.get().registered_at) >= immunity)
-        .min_by_key(|(netuid, s)| (s.info.get().registered_at, **netuid))
+        .min_by_key(|(netuid, s)| {
+            let info = s.info.get();
+            (info.moving_price, info.registered_at, **netuid)
+        })
         .map(|(netuid, _)| *netuid)
         .ok_or(DispatchError::SubnetLimitReached)
 }
@@ -435,6 +439,7 @@ pub(crate) fn set_global_parameter(
         GlobalParameter::StartCallDelay(v) => params.start_call_delay = v,
         GlobalParameter::TaoWeight(v) => params.tao_weight = v,
         GlobalParameter::SubnetOwnerCut(v) => params.subnet_owner_cut = v,
+        GlobalParameter::TxDelegateTakeRateLimit(v) => params.take_rate_limit = v,
     }
     state.chain_mut().params = params;
     Ok(vec![Event::GlobalParameterSet(value)])

@@ -158,6 +158,9 @@ impl Hyperparameter {
             Hyperparameter::Kappa(_)
             | Hyperparameter::WeightsRateLimit(_)
             | Hyperparameter::RegistrationAllowed(_)
+            // The reference refuses this setter to everyone (PoW registration is legacy);
+            // root may still open it here, and it is capped per block and interval.
+            | Hyperparameter::PowRegistrationAllowed(_)
             | Hyperparameter::Difficulty(_)
             | Hyperparameter::MaxAllowedValidators(_)
             | Hyperparameter::MinAllowedUids(_)
@@ -348,6 +351,9 @@ pub enum GlobalParameter {
     TaoWeight(u64),
     /// Owners' cut of alpha emission (`SubnetOwnerCut`, a u16 proportion).
     SubnetOwnerCut(u16),
+    /// Blocks after a delegate's take changed before it may be raised
+    /// (`TxDelegateTakeRateLimit`, default 216,000).
+    TxDelegateTakeRateLimit(u64),
 }
 
 /// What a transaction asks the chain to do.

@@ -237,6 +237,14 @@ pub enum DispatchError {
     /// Takes may be raised only every 216,000 blocks (`DelegateTxRateLimitExceeded`).
     #[error("take raised too recently")]
     DelegateTxRateLimitExceeded,
+    /// The subnet's proof-of-work registrations for this block are used up
+    /// (`TooManyRegistrationsThisBlock`).
+    #[error("too many registrations in this block; try the next one")]
+    TooManyRegistrationsThisBlock,
+    /// The subnet's proof-of-work registrations for this interval are used up
+    /// (`TooManyRegistrationsThisInterval`).
+    #[error("too many registrations in this interval; try later")]
+    TooManyRegistrationsThisInterval,
 }
 
 /// Something that happened, for receipts and subscribers.

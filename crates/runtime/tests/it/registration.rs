@@ -3,7 +3,9 @@
 use crate::chain::*;
 use tao_primitives::{BlockNumber, NetUid, Rao, Uid};
 use tao_runtime::neurons::{pow_seal, seal_meets_difficulty};
-use tao_types::{AxonInfo, Call, DispatchError, Event, Hyperparameter, IpType};
+use tao_types::{
+    AxonInfo, Call, DispatchError, Event, Hyperparameter, InvalidTransaction, IpType, Outcome,
+};
 
 fn subnet_chain() -> Chain {
     let mut chain = Chain::standard();
@@ -166,13 +168,13 @@ fn proof_of_work_registration_where_the_subnet_allows_it() {
     let recent = BlockNumber::new(chain.state.block().get());
     let (nonce, work) = solve(recent, 50, 1_000);
     chain.fails(&key(50), pow(recent, nonce, work), DispatchError::PowRegistrationDisabled);
-    chain.ok(
-        &key(2),
-        Call::SetHyperparameter {
-            netuid: NET,
-            value: Hyperparameter::PowRegistrationAllowed(true),
-        },
-    );
+    // A free way around the registration price: the owner may not open it, only root.
+    let open = Call::SetHyperparameter {
+        netuid: NET,
+        value: Hyperparameter::PowRegistrationAllowed(true),
+    };
+    chain.fails(&key(2), open.clone(), DispatchError::BadOrigin);
+    chain.ok(&key(1), open);
     chain.ok(
         &key(1),
         Call::SetHyperparameter { netuid: NET, value: Hyperparameter::Difficulty(1_000) },
@@ -204,6 +206,55 @@ fn proof_of_work_registration_where_the_subnet_allows_it() {
     }
     let old = BlockNumber::new(1);
     chain.fails(&key(51), pow(old, 0, [0; 32]), DispatchError::InvalidWorkBlock);
+}
+
+/// Where root opens proof-of-work registration, it is capped: one per block and six per
+/// 100-block interval per subnet.
+#[test]
+fn proof_of_work_registrations_are_capped_per_block_and_interval() {
+    let mut chain = subnet_chain();
+    for value in [Hyperparameter::PowRegistrationAllowed(true), Hyperparameter::Difficulty(1_000)] {
+        chain.ok(&key(1), Call::SetHyperparameter { netuid: NET, value });
+    }
+    // Start at the first block of an interval, so that all of this falls in one.
+    while (chain.state.block().get() + 1) % 100 != 0 {
+        chain.advance(1);
+    }
+    let pow = |chain: &Chain, hotkey: u8| {
+        let recent = chain.state.block();
+        let (nonce, work) = solve(recent, hotkey, 1_000);
+        let call =
+            Call::PowRegister { netuid: NET, coldkey: id(3), block_number: recent, nonce, work };
+        chain.tx(&key(hotkey), call)
+    };
+    // Two in one block: the second is refused (and, a failing free call, not included).
+    let both = vec![pow(&chain, 60), pow(&chain, 61)];
+    let outcome = chain.block(both);
+    assert_eq!(outcome.receipts[0].outcome, Outcome::Success);
+    assert_eq!(
+        outcome.receipts[1].outcome,
+        Outcome::Invalid(InvalidTransaction::FreeCallFails(
+            DispatchError::TooManyRegistrationsThisBlock
+        ))
+    );
+    // Five more in later blocks of the interval, then the interval is used up.
+    for hotkey in 62..67 {
+        let tx = pow(&chain, hotkey);
+        assert_eq!(chain.block(vec![tx]).receipts[0].outcome, Outcome::Success, "{hotkey}");
+    }
+    let tx = pow(&chain, 67);
+    assert_eq!(
+        chain.block(vec![tx]).receipts[0].outcome,
+        Outcome::Invalid(InvalidTransaction::FreeCallFails(
+            DispatchError::TooManyRegistrationsThisInterval
+        ))
+    );
+    // The next interval opens again.
+    while (chain.state.block().get() + 1) % 100 != 0 {
+        chain.advance(1);
+    }
+    let tx = pow(&chain, 67);
+    assert_eq!(chain.block(vec![tx]).receipts[0].outcome, Outcome::Success);
 }
 
 #[test]

@@ -4,7 +4,9 @@
 use crate::chain::*;
 use tao_economics::pool::DEFAULT_FEE_RATE;
 use tao_primitives::{AlphaRao, NetUid, Rao};
-use tao_types::{Call, DispatchError, Event, GenesisBalance, Hyperparameter, Outcome};
+use tao_types::{
+    Call, DispatchError, Event, GenesisBalance, GlobalParameter, Hyperparameter, Outcome,
+};
 
 /// A started subnet (owner cold 10 / hot 11) with a 1000-TAO pool; validator hotkeys 20, 21
 /// (coldkeys 40, 41), no stake yet.
@@ -253,6 +255,27 @@ fn delegate_take_is_bounded_and_rate_limited() {
         Call::DecreaseTake { hotkey: id(20), take: 1_000 },
         DispatchError::DelegateTakeTooLow,
     );
+    // A cut starts the rate limit too: it cannot be undone in the next block.
+    chain.fails(
+        &key(40),
+        Call::IncreaseTake { hotkey: id(20), take: 2_000 },
+        DispatchError::DelegateTxRateLimitExceeded,
+    );
+    let limit = 3;
+    chain.ok(
+        &key(1),
+        Call::SetGlobalParameter { value: GlobalParameter::TxDelegateTakeRateLimit(limit) },
+    );
+    chain.ok(&key(40), Call::DecreaseTake { hotkey: id(20), take: 900 });
+    let cut_at = chain.state.block().get();
+    // Refused while `now - last <= limit` (inclusive, as the reference counts).
+    while chain.state.block().get() + 1 - cut_at <= limit {
+        chain.fails(
+            &key(40),
+            Call::IncreaseTake { hotkey: id(20), take: 2_000 },
+            DispatchError::DelegateTxRateLimitExceeded,
+        );
+    }
     chain.ok(&key(40), Call::IncreaseTake { hotkey: id(20), take: 2_000 });
     chain.fails(
         &key(40),

@@ -91,7 +91,7 @@ fn register_network_rejections() {
 }
 
 #[test]
-fn a_full_chain_prunes_its_oldest_unprotected_subnet() {
+fn a_full_chain_prunes_its_cheapest_unprotected_subnet() {
     let mut chain = Chain::standard();
     chain.ok(&key(1), Call::SetGlobalParameter { value: GlobalParameter::SubnetLimit(2) });
     chain.ok(&key(2), Call::RegisterNetwork { hotkey: id(12) });
@@ -103,6 +103,7 @@ fn a_full_chain_prunes_its_oldest_unprotected_subnet() {
     );
     chain
         .ok(&key(1), Call::SetGlobalParameter { value: GlobalParameter::NetworkImmunityPeriod(0) });
+    // Equal moving prices (neither has started): the earliest registered gives way.
     let receipt = chain.ok(&key(4), Call::RegisterNetwork { hotkey: id(14) });
     assert!(matches!(receipt.events[0], Event::NetworkRemoved { netuid, .. } if netuid == NET));
     assert_eq!(
@@ -110,6 +111,21 @@ fn a_full_chain_prunes_its_oldest_unprotected_subnet() {
         id(4),
         "netuid 1 is reused"
     );
+    // Now netuid 2 (older) is started and its moving price rises above netuid 1's (newer,
+    // not started): the newer, cheaper one is pruned, not the older, more valuable one.
+    let second = NetUid::new(2);
+    chain.ok(&key(3), Call::StartCall { netuid: second });
+    chain.advance(40);
+    let price = |chain: &Chain, n: NetUid| chain.state.subnet(n).unwrap().info.get().moving_price;
+    assert!(price(&chain, second) > price(&chain, NET), "the started subnet's price moved");
+    let receipt = chain.ok(&key(5), Call::RegisterNetwork { hotkey: id(15) });
+    assert!(
+        matches!(receipt.events[0], Event::NetworkRemoved { netuid, .. } if netuid == NET),
+        "{:?}",
+        receipt.events
+    );
+    assert_eq!(chain.state.subnet(second).unwrap().info.get().owner_coldkey, id(3));
+    assert_eq!(chain.state.subnet(NET).unwrap().info.get().owner_coldkey, id(5));
 }
 
 #[test]
