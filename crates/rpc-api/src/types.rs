@@ -1,0 +1,397 @@
+//! The parameter and result types of the methods (`docs/rpc.md` describes each field).
+//!
+//! Amounts are integers in the smallest unit (RAO for TAO, 10⁻⁹ for alpha). Per-account,
+//! per-stake, per-pool and per-neuron amounts and prices of things (fees, burns, lock cost)
+//! are JSON numbers; chain-wide and subnet-wide totals, which reach 2^53 during the
+//! chain's life (21 million TAO is 2.1·10¹⁶ RAO), are decimal strings ([`BigAmount`],
+//! [`WideAmount`]). Prices (TAO per alpha) are decimal strings of the chain's fixed-point
+//! value, never floats.
+
+use crate::wire::{Address, BigAmount, WideAmount, H256};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// `tao_health`: the node's progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Health {
+    /// The head's number.
+    pub block: u64,
+    /// The last final block's number.
+    pub finalized: u64,
+    /// Transactions in the pool.
+    pub pending: u64,
+}
+
+/// A block header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Header {
+    /// Height.
+    pub number: u64,
+    /// The header's hash.
+    pub hash: H256,
+    /// The parent header's hash.
+    pub parent_hash: H256,
+    /// The state root after the block.
+    pub state_root: H256,
+    /// The root of the block's transactions.
+    pub transactions_root: H256,
+    /// The producer's wall-clock time, milliseconds since the Unix epoch (informative).
+    pub timestamp_ms: u64,
+}
+
+/// Which block: a number or a hash (`tao_getBlock`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum BlockId {
+    /// By height.
+    Number(u64),
+    /// By hash.
+    Hash(H256),
+}
+
+/// `tao_getBlock`: a block with a summary of each transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Block {
+    /// Its header.
+    pub header: Header,
+    /// Its transactions, in order.
+    pub transactions: Vec<TransactionSummary>,
+}
+
+/// One transaction of a block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TransactionSummary {
+    /// Its hash.
+    pub hash: H256,
+    /// Who signed it.
+    pub signer: Address,
+    /// Its nonce.
+    pub nonce: u64,
+    /// The call's name (e.g. `transfer_keep_alive`).
+    pub call: String,
+}
+
+/// How a transaction ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Executed; its effects are in the state.
+    Success,
+    /// Executed and failed: the fee was charged, nothing else happened.
+    Failed,
+    /// Not executable (e.g. a failing free call): nothing happened.
+    Invalid,
+}
+
+/// Why a transaction failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReceiptError {
+    /// The chain's error name (what a client acts on, e.g. `RevealTooEarly`).
+    pub name: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// What a transaction did (or, from `tao_dryRun`, would do).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Receipt {
+    /// The transaction's hash.
+    pub tx_hash: H256,
+    /// The block it is (or would be) in.
+    pub block: u64,
+    /// That block's hash; `null` in a dry run.
+    pub block_hash: Option<H256>,
+    /// Its index in the block.
+    pub index: u32,
+    /// Who signed it.
+    pub signer: Address,
+    /// The fee charged, RAO.
+    pub fee: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why it failed; `null` on success.
+    pub error: Option<ReceiptError>,
+    /// Its events, in order (their Rust debug form).
+    pub events: Vec<String>,
+}
+
+impl Receipt {
+    /// Whether the transaction succeeded.
+    pub fn succeeded(&self) -> bool {
+        self.outcome == Outcome::Success
+    }
+}
+
+/// `tao_transactionStatus`: where a transaction is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum TransactionStatus {
+    /// In a final block, with its receipt.
+    Finalized {
+        /// Its receipt.
+        receipt: Receipt,
+    },
+    /// In the pool.
+    Pending,
+    /// Neither (never seen, dropped, or not yet arrived).
+    Unknown,
+}
+
+/// `tao_accountInfo`: an account's balance and nonces.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AccountInfo {
+    /// The account.
+    pub address: Address,
+    /// Its free balance, RAO.
+    pub free: u64,
+    /// The state's nonce (transactions executed).
+    pub nonce: u64,
+    /// The nonce a new transaction should carry (after the consecutive pending ones).
+    pub next_nonce: u64,
+}
+
+/// One non-zero stake of a coldkey (`tao_stakesOf`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StakeEntry {
+    /// The subnet (0: the root network).
+    pub netuid: u16,
+    /// The hotkey staked to.
+    pub hotkey: Address,
+    /// The stake: alpha units on a subnet, RAO on the root network.
+    pub alpha: u64,
+}
+
+/// One subnet (`tao_subnets`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SubnetSummary {
+    /// Its id.
+    pub netuid: u16,
+    /// The owner's coldkey.
+    pub owner_coldkey: Address,
+    /// The owner's hotkey.
+    pub owner_hotkey: Address,
+    /// Blocks between epochs.
+    pub tempo: u16,
+    /// Registered neurons.
+    pub neurons: u64,
+    /// Neuron slots.
+    pub max_uids: u16,
+    /// The registration price, RAO.
+    pub burn: u64,
+    /// TAO in the pool, RAO.
+    pub pool_tao: u64,
+    /// Alpha in the pool.
+    pub pool_alpha: u64,
+    /// The spot price, TAO per alpha (decimal string).
+    pub price: String,
+    /// The moving (EMA) price, TAO per alpha (decimal string).
+    pub moving_price: String,
+    /// Whether the owner started emission (`start_call`).
+    pub emission_started: bool,
+    /// The first block of emission; `null` until started.
+    pub first_emission_block: Option<u64>,
+}
+
+/// A subnet's pool (`tao_metagraph`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Pool {
+    /// TAO in the pool, RAO.
+    pub tao: u64,
+    /// Alpha in the pool.
+    pub alpha_in: u64,
+    /// Alpha outside the pool (the subnet's outstanding alpha; a decimal string).
+    pub alpha_out: BigAmount,
+    /// The spot price, TAO per alpha (decimal string).
+    pub price: String,
+    /// The moving (EMA) price, TAO per alpha (decimal string).
+    pub moving_price: String,
+}
+
+/// Where a neuron's axon serves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Axon {
+    /// The block it was published in.
+    pub block: u64,
+    /// The axon's software version.
+    pub version: u32,
+    /// Its IP address.
+    pub ip: IpAddr,
+    /// Its TCP port.
+    pub port: u16,
+    /// 4 or 6.
+    pub ip_type: u8,
+    /// Protocol number (informative).
+    pub protocol: u8,
+}
+
+/// A subnet's hyperparameters (in `tao_metagraph`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)] // Each is described by `tao subnets hyperparameters`.
+pub struct Hyperparameters {
+    pub rho: u16,
+    pub kappa: u16,
+    pub immunity_period: u16,
+    pub min_allowed_weights: u16,
+    pub tempo: u16,
+    pub activity_cutoff_factor: u32,
+    pub weights_version: u64,
+    pub weights_rate_limit: u64,
+    pub registration_allowed: bool,
+    pub pow_registration_allowed: bool,
+    pub difficulty: u64,
+    /// RAO.
+    pub min_burn: u64,
+    /// RAO.
+    pub max_burn: u64,
+    /// The current registration price, RAO.
+    pub burn: u64,
+    pub burn_half_life: u16,
+    pub bonds_moving_avg: u64,
+    pub bonds_penalty: u16,
+    pub serving_rate_limit: u64,
+    pub max_validators: u16,
+    pub max_allowed_uids: u16,
+    pub commit_reveal_period: u64,
+    pub commit_reveal_weights_enabled: bool,
+    pub liquid_alpha_enabled: bool,
+    pub alpha_low: u16,
+    pub alpha_high: u16,
+    pub alpha_sigmoid_steepness: i16,
+    /// 2 or 3.
+    pub yuma_version: u8,
+    pub transfers_enabled: bool,
+    pub owner_cut_enabled: bool,
+    /// The pool's swap fee, a u16 proportion.
+    pub fee_rate: u16,
+}
+
+/// `tao_metagraph`: a subnet in one document, per-UID arrays indexed by UID.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Metagraph {
+    /// The subnet.
+    pub netuid: u16,
+    /// The block this is the state after.
+    pub block: u64,
+    /// Neurons (the length of every per-UID array).
+    pub n: u64,
+    /// The owner's hotkey.
+    pub owner_hotkey: Address,
+    /// The owner's coldkey.
+    pub owner_coldkey: Address,
+    /// Blocks between epochs.
+    pub tempo: u16,
+    /// The block of the last epoch.
+    pub last_epoch_block: u64,
+    /// The pool.
+    pub pool: Pool,
+    /// Hotkeys.
+    pub hotkeys: Vec<Address>,
+    /// Coldkeys.
+    pub coldkeys: Vec<Address>,
+    /// Alpha staked to each hotkey on this subnet.
+    pub alpha_stake: Vec<u64>,
+    /// TAO (RAO) staked to each hotkey on the root network.
+    pub root_stake: Vec<u64>,
+    /// Active in the last epoch.
+    pub active: Vec<bool>,
+    /// Holds a validator permit.
+    pub validator_permit: Vec<bool>,
+    /// Consensus, a u16 proportion of 65535.
+    pub consensus: Vec<u16>,
+    /// Incentive, a u16 proportion.
+    pub incentive: Vec<u16>,
+    /// Dividends, a u16 proportion.
+    pub dividends: Vec<u16>,
+    /// Validator trust, a u16 proportion.
+    pub validator_trust: Vec<u16>,
+    /// Emission of the last epoch, alpha units.
+    pub emission: Vec<u64>,
+    /// The block of the last weights.
+    pub last_update: Vec<u64>,
+    /// The block of registration.
+    pub block_at_registration: Vec<u64>,
+    /// Axons; `null` where none was published.
+    pub axons: Vec<Option<Axon>>,
+    /// Weights as `[uid, weight]` rows.
+    pub weights: Vec<Vec<(u16, u16)>>,
+    /// Bonds as `[uid, bond]` rows.
+    pub bonds: Vec<Vec<(u16, u16)>>,
+    /// The hyperparameters.
+    pub hyperparameters: Hyperparameters,
+}
+
+/// Where TAO is held (`tao_issuance`); the three add up to the total issuance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Held {
+    /// Free balances.
+    pub free: WideAmount,
+    /// Subnet pools.
+    pub pools: WideAmount,
+    /// Root stake.
+    pub root_stake: WideAmount,
+}
+
+/// `tao_issuance`: where all TAO stands at the head (RAO, decimal strings).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Issuance {
+    /// The head's number.
+    pub block: u64,
+    /// RAO in existence.
+    pub total_issuance: BigAmount,
+    /// Minted by block emission since genesis.
+    pub total_minted: BigAmount,
+    /// Burned as fees.
+    pub total_fees: BigAmount,
+    /// Paid for registrations.
+    pub total_registration_burn: BigAmount,
+    /// Where it is held.
+    pub held: Held,
+}
+
+/// Alpha staked to a hotkey on one subnet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SubnetAlpha {
+    /// The subnet.
+    pub netuid: u16,
+    /// Alpha units.
+    pub alpha: u64,
+}
+
+/// A hotkey with stake on it (`tao_delegates`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Delegate {
+    /// The hotkey.
+    pub hotkey: Address,
+    /// Its owner's coldkey, if registered anywhere.
+    pub owner: Option<Address>,
+    /// Its take, a u16 proportion of dividends.
+    pub take: u16,
+    /// Root stake on it, RAO.
+    pub root_stake: u64,
+    /// Alpha staked to it, by subnet.
+    pub alpha_stake: Vec<SubnetAlpha>,
+    /// Coldkeys with stake on it.
+    pub nominators: u64,
+}
+
+/// One event of a block (`tao_events`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EventRecord {
+    /// The transaction that emitted it; absent for the block's own events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_hash: Option<H256>,
+    /// The event (its Rust debug form).
+    pub event: String,
+}
+
+/// `tao_events`: a block's events, its own (emission, epochs) first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BlockEvents {
+    /// The block's number.
+    pub block: u64,
+    /// Its hash.
+    pub hash: H256,
+    /// Its events, in order.
+    pub events: Vec<EventRecord>,
+}
