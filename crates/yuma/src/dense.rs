@@ -26,15 +26,23 @@ use tao_primitives::{
 /// A block larger than this many cells takes the sparse path (bounded memory).
 const MAX_CELLS: usize = 1 << 24;
 
-/// Whether the dense block pays off: it is small enough and at least an eighth set.
-pub(crate) fn worthwhile(input: &YumaInput, permit: &[bool], active_stake: &[I32F32]) -> bool {
+/// The block's shape if the dense kernel pays off (`force`: whatever the density), else
+/// `None`: it is small enough and at least an eighth of its cells are set.
+pub(crate) fn plan(
+    input: &YumaInput,
+    permit: &[bool],
+    active_stake: &[I32F32],
+    force: bool,
+) -> Option<Shape> {
     let shape = Shape::new(input, permit, active_stake);
     let cells = shape.rows.len().saturating_mul(shape.columns.len());
-    cells <= MAX_CELLS && cells <= shape.entries.saturating_mul(8).saturating_add(64)
+    let worthwhile =
+        cells <= MAX_CELLS && cells <= shape.entries.saturating_mul(8).saturating_add(64);
+    (force || worthwhile).then_some(shape)
 }
 
 /// Which rows and columns the block holds.
-struct Shape {
+pub(crate) struct Shape {
     /// Block row → UID, ascending.
     rows: Vec<usize>,
     /// Block column → UID, ascending.
@@ -77,35 +85,40 @@ impl Shape {
     }
 }
 
-/// The prepared block: weights row-normalized, stored bonds masked, column-major.
+/// A weight cell of [`Block::raw`] that is set (explicit zeros are set).
+const SET: u32 = 1 << 16;
+
+/// The prepared block, row-major as the input rows arrive: the kept weights (steps 5-9) and
+/// the stored bonds (masked). Columns are read with a stride: a column's cache lines serve
+/// the next columns too.
 struct Block {
     shape: Shape,
-    /// Rows per column (the stride).
-    height: usize,
-    /// Normalized weights, 0 where absent.
-    weights: Vec<I32F32>,
-    /// Whether a weight cell is set (explicit zeros are set).
-    present: Vec<bool>,
+    /// Columns per row (the stride).
+    width: usize,
+    /// Kept raw weights: `value | SET`, 0 where absent.
+    raw: Vec<u32>,
+    /// Step 10's row normalization: the row's sum, where it is positive.
+    row_sum: Vec<Option<Divisor>>,
     /// Stored bonds of columns registered before the last epoch, 0 where absent.
     bonds: Vec<u16>,
 }
 
 impl Block {
-    /// Steps 5–10 (weights) and the bond mask, as `prepared_weights` and `masked_bonds`.
+    /// Steps 5–9 (weights kept) and the bond mask, as `prepared_weights` and `masked_bonds`.
     fn new(input: &YumaInput, permit: &[bool], shape: Shape) -> Self {
-        let height = shape.rows.len();
-        let cells = height.saturating_mul(shape.columns.len());
-        let mut weights = vec![zero(); cells];
-        let mut present = vec![false; cells];
+        let width = shape.columns.len();
+        let cells = shape.rows.len().saturating_mul(width);
+        let mut raw = vec![0u32; cells];
         let mut bonds = vec![0u16; cells];
+        let mut row_sum = vec![None; shape.rows.len()];
         let registered = |j: usize| input.block_at_registration.get(j).map_or(0, |b| b.get());
         let owner = input.owner.map(Uid::index);
         let last_tempo = last_tempo(input);
-        let cell = |r: usize, j: usize| {
-            let column = shape.column_of.get(j).copied().unwrap_or(usize::MAX);
-            column.checked_mul(height).and_then(|c| c.checked_add(r))
-        };
-        for (r, &i) in shape.rows.iter().enumerate() {
+        let row_chunks =
+            raw.chunks_exact_mut(width.max(1)).zip(bonds.chunks_exact_mut(width.max(1)));
+        for ((&i, (raw_row, bond_row)), sum) in shape.rows.iter().zip(row_chunks).zip(&mut row_sum)
+        {
+            let column = |j: usize| shape.column_of.get(j).copied().unwrap_or(usize::MAX);
             // 6. Only rows of validators that held a permit.
             if permit.get(i).copied().unwrap_or(false) {
                 let updated = input.last_update.get(i).map_or(0, |b| b.get());
@@ -113,55 +126,48 @@ impl Block {
                     CommitReveal::Off => None,
                     CommitReveal::On { first_commit } => first_commit.get(i).copied().flatten(),
                 };
-                // 7-9. No self-weight (but the owner's), nothing outdated or committed early.
-                let kept = |j: usize| {
-                    (j != i || owner == Some(j))
+                let mut total = zero();
+                for (j, w) in input.weights.get(i).map(Vec::as_slice).unwrap_or_default() {
+                    let j = j.index();
+                    // 7. No self-weight, except the subnet owner's.
+                    // 8. A weight set before the target (re)registered is outdated.
+                    // 9. A commit made before the target registered cannot pay it.
+                    let kept = (j != i || owner == Some(j))
                         && updated > registered(j)
-                        && committed.is_none_or(|c| c.get() >= registered(j))
-                };
-                let row = input.weights.get(i).map(Vec::as_slice).unwrap_or_default();
-                // 10. Row-normalize (the sum of non-negative values saturates in any order).
-                let total = row
-                    .iter()
-                    .filter(|(j, _)| kept(j.index()))
-                    .fold(zero(), |acc, (_, w)| acc.saturating_add(u16_to_fixed(*w)));
-                let divisor = (total > zero()).then(|| Divisor::new(total));
-                for (j, w) in row {
-                    if !kept(j.index()) {
-                        continue;
-                    }
-                    let value = u16_to_fixed(*w);
-                    let value = divisor.map_or(value, |d| d.divide(value));
-                    if let Some(at) = cell(r, j.index()) {
-                        if let (Some(w), Some(p)) = (weights.get_mut(at), present.get_mut(at)) {
-                            *w = value;
-                            *p = true;
-                        }
+                        && committed.is_none_or(|c| c.get() >= registered(j));
+                    if let (true, Some(cell)) = (kept, raw_row.get_mut(column(j))) {
+                        *cell = u32::from(*w) | SET;
+                        // 10. (The sum of non-negative values saturates in any order.)
+                        total = total.saturating_add(u16_to_fixed(*w));
                     }
                 }
+                *sum = (total > zero()).then(|| Divisor::new(total));
             }
             // Stored bonds, without the columns of neurons registered since the last epoch.
             for (j, b) in input.bonds.get(i).map(Vec::as_slice).unwrap_or_default() {
                 if last_tempo > registered(j.index()) {
-                    if let Some(slot) = cell(r, j.index()).and_then(|at| bonds.get_mut(at)) {
-                        *slot = *b;
+                    if let Some(cell) = bond_row.get_mut(column(j.index())) {
+                        *cell = *b;
                     }
                 }
             }
         }
-        Self { shape, height, weights, present, bonds }
+        Self { shape, width, raw, row_sum, bonds }
     }
 
-    /// The column slices: `(UID, weights, presence, bonds)`.
-    fn columns(&self) -> impl Iterator<Item = (usize, &[I32F32], &[bool], &[u16])> + '_ {
-        let stride = self.height.max(1);
-        self.shape
-            .columns
-            .iter()
-            .map(|j| usize::from(*j))
-            .zip(self.weights.chunks_exact(stride))
-            .zip(self.present.chunks_exact(stride).zip(self.bonds.chunks_exact(stride)))
-            .map(|((j, w), (p, b))| (j, w, p, b))
+    /// Step 10 for column `k`: the row-normalized weights and whether each is set.
+    fn weight_column(&self, k: usize, weights: &mut Vec<I32F32>, present: &mut Vec<bool>) {
+        let column = self.raw.iter().skip(k).step_by(self.width.max(1));
+        for (cell, sum) in column.zip(&self.row_sum) {
+            let value = u16_to_fixed(*cell as u16);
+            weights.push(sum.as_ref().map_or(value, |d| d.divide(value)));
+            present.push(*cell & SET != 0);
+        }
+    }
+
+    /// The stored bonds of column `k`, one per row.
+    fn bond_column(&self, k: usize) -> impl Iterator<Item = &u16> + '_ {
+        self.bonds.iter().skip(k).step_by(self.width.max(1))
     }
 }
 
@@ -199,7 +205,7 @@ impl Penalty {
             Self::Clipped => clipped,
             Self::Mix(ratio) => {
                 let value =
-                    weight.saturating_add(ratio.saturating_mul(clipped.0.saturating_sub(weight)));
+                    weight.saturating_add(fast::mul(ratio, clipped.0.saturating_sub(weight)));
                 (value, value > zero())
             }
         }
@@ -209,14 +215,16 @@ impl Penalty {
 /// Steps 5–16 on the dense block.
 pub(crate) fn matrix(
     input: &YumaInput,
+    shape: Shape,
     permit: &[bool],
     active_stake: &[I32F32],
     n: usize,
 ) -> Matrix {
     let params = &input.params;
-    let block = Block::new(input, permit, Shape::new(input, permit, active_stake));
-    let height = block.height;
+    let block = Block::new(input, permit, shape);
     let rows = &block.shape.rows;
+    let height = rows.len();
+    let stride = height.max(1);
     // Active stake per block row.
     let row_stake: Vec<I32F32> =
         rows.iter().map(|&i| active_stake.get(i).copied().unwrap_or_default()).collect();
@@ -230,28 +238,37 @@ pub(crate) fn matrix(
     let total = saturating_sum(voter_stake.iter());
     let minority = total.saturating_sub(u16_proportion_to_fixed(params.kappa));
 
-    // 11-14, per column: consensus, clipped weights, validator trust, rank, trust.
+    // 10-14, per column: normalized weights (kept column-major for step 16), consensus,
+    // clipped weights, validator trust, rank, trust.
+    let cells = height.saturating_mul(block.width);
+    let mut weights: Vec<I32F32> = Vec::with_capacity(cells);
+    let mut present: Vec<bool> = Vec::with_capacity(cells);
     let mut consensus = vec![zero(); n];
     let mut rank = vec![zero(); n];
     let mut trust = vec![zero(); n];
     let mut row_trust = vec![zero(); height];
     let mut items: Vec<(I32F32, I32F32)> = Vec::with_capacity(voters.len());
-    for (j, weights, present, _) in block.columns() {
+    for (k, &j) in block.shape.columns.iter().enumerate() {
+        let start = weights.len();
+        block.weight_column(k, &mut weights, &mut present);
+        let column = weights.get(start..).unwrap_or_default();
+        let set = present.get(start..).unwrap_or_default();
         items.clear();
         items.extend(
             voters
                 .iter()
                 .zip(&voter_stake)
-                .map(|(&r, s)| (weights.get(r).copied().unwrap_or_default(), *s)),
+                .map(|(&r, s)| (column.get(r).copied().unwrap_or_default(), *s)),
         );
         let c = fast::weighted_median(&mut items, minority, total);
         let (mut clipped_rank, mut raw_rank) = (zero(), zero());
-        for (((w, p), s), vt) in weights.iter().zip(present).zip(&row_stake).zip(&mut row_trust) {
+        for (((w, p), s), vt) in column.iter().zip(set).zip(&row_stake).zip(&mut row_trust) {
             let (clipped, _) = clip(*w, *p, c);
             *vt = vt.saturating_add(clipped);
-            clipped_rank = clipped_rank.saturating_add(s.saturating_mul(clipped));
-            raw_rank = raw_rank.saturating_add(s.saturating_mul(*w));
+            clipped_rank = clipped_rank.saturating_add(fast::mul(*s, clipped));
+            raw_rank = raw_rank.saturating_add(fast::mul(*s, *w));
         }
+        let j = usize::from(j);
         if let (Some(cc), Some(rr), Some(tt)) =
             (consensus.get_mut(j), rank.get_mut(j), trust.get_mut(j))
         {
@@ -280,49 +297,56 @@ pub(crate) fn matrix(
     let mut bonds: Vec<Vec<(Uid, I32F32)>> = vec![Vec::new(); n];
     for &i in rows {
         if let Some(row) = bonds.get_mut(i) {
-            row.reserve_exact(block.shape.columns.len());
+            row.reserve_exact(block.width);
         }
     }
     let mut row_dividends = vec![zero(); height];
     let mut scratch = Scratch::new(height);
     let alpha = fixed_alpha(params.bonds_moving_average);
-    match params.bond_model {
-        BondModel::Yuma3 => {
-            let has_consensus = consensus.iter().any(|c| *c != zero());
-            let curve = match params.liquid_alpha {
-                LiquidAlpha::On { alpha_low, alpha_high, steepness } if has_consensus => {
-                    Some(math::AlphaCurve::new(
-                        u16_proportion_to_fixed(alpha_low),
-                        u16_proportion_to_fixed(alpha_high),
-                        I32F32::from_num(steepness),
-                    ))
-                }
-                _ => None,
-            };
-            for column in block.columns() {
-                let c = consensus.get(column.0).copied().unwrap_or_default();
-                let inc = incentive.get(column.0).copied().unwrap_or_default();
-                yuma3_column(column, c, penalty, curve, alpha, &mut scratch);
-                emit(column.0, rows, &scratch, &mut bonds);
-                for (d, share) in row_dividends.iter_mut().zip(&scratch.share) {
-                    *d = d.saturating_add(share.saturating_mul(inc));
-                }
-            }
-            for (d, s) in row_dividends.iter_mut().zip(&row_stake) {
-                *d = d.checked_mul(*s).unwrap_or_default();
-            }
+    let curve = match params.liquid_alpha {
+        LiquidAlpha::On { alpha_low, alpha_high, steepness }
+            if consensus.iter().any(|c| *c != zero()) =>
+        {
+            Some(math::AlphaCurve::new(
+                u16_proportion_to_fixed(alpha_low),
+                u16_proportion_to_fixed(alpha_high),
+                I32F32::from_num(steepness),
+            ))
         }
-        BondModel::Classic => {
-            for column in block.columns() {
-                let c = consensus.get(column.0).copied().unwrap_or_default();
-                let inc = incentive.get(column.0).copied().unwrap_or_default();
-                classic_column(column, c, &row_stake, penalty, alpha, &mut scratch, |r, v| {
+        _ => None,
+    };
+    let columns = block
+        .shape
+        .columns
+        .iter()
+        .enumerate()
+        .zip(weights.chunks_exact(stride).zip(present.chunks_exact(stride)));
+    for ((k, &j), (column, set)) in columns {
+        let j = usize::from(j);
+        let c = consensus.get(j).copied().unwrap_or_default();
+        let inc = incentive.get(j).copied().unwrap_or_default();
+        scratch.bond.clear();
+        scratch.bond.extend(block.bond_column(k));
+        match params.bond_model {
+            BondModel::Yuma3 => {
+                yuma3_column(column, set, c, penalty, curve, alpha, &mut scratch);
+                for (d, share) in row_dividends.iter_mut().zip(&scratch.share) {
+                    *d = d.saturating_add(fast::mul(*share, inc));
+                }
+            }
+            BondModel::Classic => {
+                classic_column(column, set, c, &row_stake, penalty, alpha, &mut scratch, |r, v| {
                     if let Some(d) = row_dividends.get_mut(r) {
-                        *d = d.saturating_add(inc.saturating_mul(v));
+                        *d = d.saturating_add(fast::mul(inc, v));
                     }
                 });
-                emit(column.0, rows, &scratch, &mut bonds);
             }
+        }
+        emit(j, rows, &scratch, &mut bonds);
+    }
+    if params.bond_model == BondModel::Yuma3 {
+        for (d, s) in row_dividends.iter_mut().zip(&row_stake) {
+            *d = d.checked_mul(*s).unwrap_or_default();
         }
     }
     let mut dividends = vec![zero(); n];
@@ -347,6 +371,8 @@ struct Scratch {
     share: Vec<I32F32>,
     /// Classic: the stake-weighted weights for bonds.
     delta: Vec<I32F32>,
+    /// The column's stored bonds.
+    bond: Vec<u16>,
 }
 
 impl Scratch {
@@ -356,6 +382,7 @@ impl Scratch {
             keep: vec![false; height],
             share: vec![zero(); height],
             delta: vec![zero(); height],
+            bond: Vec::with_capacity(height),
         }
     }
 }
@@ -385,7 +412,8 @@ fn normalize_column(values: &mut [I32F32], sum: I32F32) {
 /// §4.5 for one column: the Yuma3 bond EMA (liquid or fixed rate), kept where positive, and
 /// its column-normalized share.
 fn yuma3_column(
-    (_, weights, present, bonds): (usize, &[I32F32], &[bool], &[u16]),
+    weights: &[I32F32],
+    present: &[bool],
     consensus: I32F32,
     penalty: Penalty,
     curve: Option<math::AlphaCurve>,
@@ -394,7 +422,7 @@ fn yuma3_column(
 ) {
     let keep_rate = one().saturating_sub(alpha);
     let mut sum = zero();
-    let cells = weights.iter().zip(present).zip(bonds);
+    let cells = weights.iter().zip(present).zip(&scratch.bond);
     for (((w, p), b), (value, keep)) in
         cells.zip(scratch.value.iter_mut().zip(scratch.keep.iter_mut()))
     {
@@ -404,14 +432,14 @@ fn yuma3_column(
             // `math::ema_per_cell`: only cells with a weight for bonds; absent ones drop.
             Some(curve) if wb_present => {
                 let a = curve.alpha_fast(consensus, wb, bond);
-                let decayed = one().saturating_sub(a).saturating_mul(bond);
-                decayed.saturating_add(a.saturating_mul(wb).max(zero())).min(one())
+                let decayed = fast::mul(one().saturating_sub(a), bond);
+                decayed.saturating_add(fast::mul(a, wb).max(zero())).min(one())
             }
             Some(_) => zero(),
             // `math::ema`: over the union; an absent cell adds `rate · 0 = 0`.
             None => zero()
-                .saturating_add(alpha.saturating_mul(wb))
-                .saturating_add(keep_rate.saturating_mul(bond)),
+                .saturating_add(fast::mul(alpha, wb))
+                .saturating_add(fast::mul(keep_rate, bond)),
         };
         *keep = v > zero();
         *value = if *keep { v } else { zero() };
@@ -422,8 +450,10 @@ fn yuma3_column(
 }
 
 /// §4.6 for one column: classic bonds. Calls `dividend(row, normalized EMA)` per row.
+#[allow(clippy::too_many_arguments)]
 fn classic_column(
-    (_, weights, present, bonds): (usize, &[I32F32], &[bool], &[u16]),
+    weights: &[I32F32],
+    present: &[bool],
     consensus: I32F32,
     row_stake: &[I32F32],
     penalty: Penalty,
@@ -434,7 +464,7 @@ fn classic_column(
     let keep_rate = one().saturating_sub(alpha);
     // Old bonds (raw integers), column-normalized.
     let mut bond_sum = zero();
-    for (b, old) in bonds.iter().zip(scratch.share.iter_mut()) {
+    for (b, old) in scratch.bond.iter().zip(scratch.share.iter_mut()) {
         *old = u16_to_fixed(*b);
         bond_sum = bond_sum.saturating_add(*old);
     }
@@ -445,7 +475,7 @@ fn classic_column(
         weights.iter().zip(present).zip(row_stake).zip(scratch.delta.iter_mut())
     {
         let (wb, _) = penalty.apply(*w, *p, clip(*w, *p, consensus));
-        *delta = wb.saturating_mul(*s);
+        *delta = fast::mul(wb, *s);
         delta_sum = delta_sum.saturating_add(*delta);
     }
     normalize_column(&mut scratch.delta, delta_sum);
@@ -459,8 +489,8 @@ fn classic_column(
         .zip(scratch.keep.iter_mut())
     {
         let v = zero()
-            .saturating_add(alpha.saturating_mul(*delta))
-            .saturating_add(keep_rate.saturating_mul(*old));
+            .saturating_add(fast::mul(alpha, *delta))
+            .saturating_add(fast::mul(keep_rate, *old));
         *keep = v > zero();
         *value = if *keep { v } else { zero() };
         ema_sum = ema_sum.saturating_add(*value);

@@ -69,14 +69,13 @@ pub fn epoch_with(input: &YumaInput, kernel: Kernel) -> Result<YumaOutput, YumaE
     // 5-16. Weights, consensus, clipping, rank, incentive, bonds and dividends: on sparse
     // rows (below) or on a dense validator × miner block (`dense.rs`), the same bits.
     let dense = match kernel {
-        Kernel::Auto => dense::worthwhile(input, &permit, &active_stake),
-        Kernel::Sparse => false,
-        Kernel::Dense => true,
+        Kernel::Auto => dense::plan(input, &permit, &active_stake, false),
+        Kernel::Sparse => None,
+        Kernel::Dense => dense::plan(input, &permit, &active_stake, true),
     };
-    let matrix = if dense {
-        dense::matrix(input, &permit, &active_stake, n)
-    } else {
-        sparse_matrix(input, &permit, &active_stake, n)
+    let matrix = match dense {
+        Some(shape) => dense::matrix(input, shape, &permit, &active_stake, n),
+        None => sparse_matrix(input, &permit, &active_stake, n),
     };
 
     // 17. Emission split.

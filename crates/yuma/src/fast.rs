@@ -79,6 +79,22 @@ fn div_2by1(u: u128, d: u64, v: u64) -> u64 {
     q1
 }
 
+/// `a.saturating_mul(b)` for `I32F32`, bit for bit, with one 64×64-bit multiplication.
+///
+/// The library multiplies `a` by `b·2³²` in 128 bits and saturates only when that product
+/// overflows, i.e. when `a·b` is outside `[−2⁹⁵, 2⁹⁵)`; otherwise the result is `a·b >> 32`.
+#[inline]
+pub(crate) fn mul(a: I32F32, b: I32F32) -> I32F32 {
+    let product = i128::from(a.to_bits()).wrapping_mul(i128::from(b.to_bits()));
+    if (-(1i128 << 95)..(1i128 << 95)).contains(&product) {
+        I32F32::from_bits((product >> 32) as i64)
+    } else if (a < zero()) != (b < zero()) {
+        I32F32::min_value()
+    } else {
+        I32F32::max_value()
+    }
+}
+
 /// `one().safe_div(d)`: `⌊2⁶⁴ / d⌋` with one 64-bit division, 0 when it does not fit.
 #[inline]
 pub(crate) fn reciprocal(d: I32F32) -> I32F32 {
@@ -261,6 +277,36 @@ mod tests {
                     bits(near).safe_div(bits(d)),
                     "{near} / {d}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn mul_is_saturating_mul() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut values: Vec<i64> = vec![
+            0,
+            1,
+            -1,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+            1 << 32,
+            -(1 << 32),
+            1 << 47,
+            (1 << 47) + 1,
+            -(1 << 47),
+            1 << 48,
+            i64::MAX - 7,
+        ];
+        for _ in 0..400 {
+            let r = rng.next() >> (rng.next() % 64);
+            values.push(r as i64);
+            values.push(-(r as i64));
+        }
+        for &a in &values {
+            for &b in &values {
+                assert_eq!(mul(bits(a), bits(b)), bits(a).saturating_mul(bits(b)), "{a} * {b}");
             }
         }
     }

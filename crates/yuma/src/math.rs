@@ -468,11 +468,11 @@ impl AlphaCurve {
         } else {
             unit(bond.saturating_sub(weight))
         };
-        let exponent = self.slope.saturating_mul(diff.saturating_sub(half()));
+        let exponent = crate::fast::mul(self.slope, diff.saturating_sub(half()));
         let sigmoid =
             crate::fast::reciprocal(one().saturating_add(crate::fast::exp_safe(exponent)));
         let alpha =
-            self.low.saturating_add(sigmoid.saturating_mul(self.high.saturating_sub(self.low)));
+            self.low.saturating_add(crate::fast::mul(sigmoid, self.high.saturating_sub(self.low)));
         alpha.min(self.high).max(self.low)
     }
 }

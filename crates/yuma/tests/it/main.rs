@@ -3,6 +3,7 @@
 
 #![allow(missing_docs)] // test helpers, not an API
 
+pub mod bench;
 mod harness;
 mod kernels;
 pub mod oracle;
@@ -11,6 +12,19 @@ mod vectors_epoch;
 mod vectors_math;
 
 use std::sync::OnceLock;
+
+/// The benchmark suite once, small and unoptimized, so it cannot rot: every case runs and
+/// the fast kernel equals the reference on each benchmark input (`bench::run` asserts it).
+#[test]
+fn bench_smoke() {
+    let lines = bench::run(bench::Mode::Smoke);
+    assert_eq!(lines.len(), 3, "three cases at n = 256");
+    for line in &lines {
+        assert!(line.ours > 0.0 && line.oracle > 0.0, "{line:?}");
+        assert_eq!(line.n, 256);
+        assert_eq!(line.validators, 64);
+    }
+}
 
 /// The reference vectors (`shared/spec/vectors/chain.json`), by name.
 pub fn vector(name: &str) -> &'static serde_json::Value {

@@ -6,13 +6,28 @@
 
 use tao_yuma::{BondModel, CommitReveal, LiquidAlpha, YumaInput};
 
-/// The oracle's outputs (fractions as `f64`; bonds dense n×n, 0 where absent).
+/// The oracle's outputs (fractions as `f64`). Bonds are a dense block over the rows that
+/// can hold one and the columns any row names (0 elsewhere): see [`Oracle::bond`].
 pub struct Oracle {
     pub consensus: Vec<f64>,
     pub incentive: Vec<f64>,
     pub dividends: Vec<f64>,
     pub validator_trust: Vec<f64>,
-    pub bonds: Vec<Vec<f64>>,
+    /// Block row → UID, block column → UID, and the block's bonds.
+    rows: Vec<usize>,
+    row_of: Vec<Option<usize>>,
+    col_of: Vec<Option<usize>>,
+    bonds: Vec<Vec<f64>>,
+}
+
+impl Oracle {
+    /// The bond of UID `i` to UID `j` (0 where there is none).
+    pub fn bond(&self, i: usize, j: usize) -> f64 {
+        match (self.row_of[i], self.col_of[j]) {
+            (Some(r), Some(c)) => self.bonds[r][c],
+            _ => 0.0,
+        }
+    }
 }
 
 fn normalize(v: &mut [f64]) {
@@ -62,7 +77,9 @@ fn sigmoid_alpha(c: f64, w: f64, b: f64, low: f64, high: f64, steepness: f64) ->
     (low + sigmoid * (high - low)).clamp(low, high)
 }
 
-/// Runs the epoch densely in `f64`.
+/// Runs the epoch densely in `f64` on the validator × miner block: the rows that may hold a
+/// weight or a bond (permitted, or with stored bonds) by the columns any of them names.
+/// Every other cell is 0 in every matrix, so leaving it out changes nothing.
 pub fn epoch(input: &YumaInput) -> Oracle {
     let n = input.stake.len();
     let p = &input.params;
@@ -81,11 +98,32 @@ pub fn epoch(input: &YumaInput) -> Oracle {
         (0..n).map(|i| if active[i] && permit[i] { stake[i] } else { 0.0 }).collect();
     normalize(&mut active_stake);
 
+    // The block: V rows by M columns.
+    let rows: Vec<usize> = (0..n).filter(|&i| permit[i] || !input.bonds[i].is_empty()).collect();
+    let mut named = vec![false; n];
+    for &i in &rows {
+        let weights = if permit[i] { &input.weights[i][..] } else { &[][..] };
+        for (uid, _) in weights.iter().chain(&input.bonds[i]) {
+            named[uid.index()] = true;
+        }
+    }
+    let cols: Vec<usize> = (0..n).filter(|&j| named[j]).collect();
+    let mut row_of = vec![None; n];
+    for (r, &i) in rows.iter().enumerate() {
+        row_of[i] = Some(r);
+    }
+    let mut col_of = vec![None; n];
+    for (c, &j) in cols.iter().enumerate() {
+        col_of[j] = Some(c);
+    }
+    let (v, m) = (rows.len(), cols.len());
+    let row_stake: Vec<f64> = rows.iter().map(|&i| active_stake[i]).collect();
+
     // Weights, with a presence mask (explicit zeros are entries too).
     let registered: Vec<u64> = input.block_at_registration.iter().map(|b| b.get()).collect();
-    let mut w = vec![vec![0.0; n]; n];
-    let mut present = vec![vec![false; n]; n];
-    for i in 0..n {
+    let mut w = vec![vec![0.0; m]; v];
+    let mut present = vec![vec![false; m]; v];
+    for (r, &i) in rows.iter().enumerate() {
         if !permit[i] {
             continue;
         }
@@ -102,44 +140,45 @@ pub fn epoch(input: &YumaInput) -> Oracle {
             {
                 continue;
             }
-            w[i][j] = f64::from(*value);
-            present[i][j] = true;
+            let c = col_of[j].unwrap();
+            w[r][c] = f64::from(*value);
+            present[r][c] = true;
         }
-        let sum: f64 = w[i].iter().sum();
+        let sum: f64 = w[r].iter().sum();
         if sum > 0.0 {
-            w[i].iter_mut().for_each(|x| *x /= sum);
+            w[r].iter_mut().for_each(|x| *x /= sum);
         }
     }
 
     let kappa = u16f(p.kappa);
-    let voters: Vec<usize> = (0..n).filter(|&i| active_stake[i] > 0.0).collect();
-    let mut voter_stake: Vec<f64> = voters.iter().map(|&i| active_stake[i]).collect();
+    let voters: Vec<usize> = (0..v).filter(|&r| row_stake[r] > 0.0).collect();
+    let mut voter_stake: Vec<f64> = voters.iter().map(|&r| row_stake[r]).collect();
     normalize(&mut voter_stake);
-    let consensus: Vec<f64> = (0..n)
-        .map(|j| {
-            let scores: Vec<f64> = voters.iter().map(|&i| w[i][j]).collect();
+    let block_consensus: Vec<f64> = (0..m)
+        .map(|c| {
+            let scores: Vec<f64> = voters.iter().map(|&r| w[r][c]).collect();
             stake_weighted_median(&voter_stake, &scores, kappa)
         })
         .collect();
 
     let mut clipped = w.clone();
     let mut clipped_present = present.clone();
-    for i in 0..n {
-        for j in 0..n {
-            if present[i][j] && w[i][j] > consensus[j] {
-                if consensus[j] > 0.0 {
-                    clipped[i][j] = consensus[j];
+    for r in 0..v {
+        for c in 0..m {
+            if present[r][c] && w[r][c] > block_consensus[c] {
+                if block_consensus[c] > 0.0 {
+                    clipped[r][c] = block_consensus[c];
                 } else {
-                    clipped[i][j] = 0.0;
-                    clipped_present[i][j] = false;
+                    clipped[r][c] = 0.0;
+                    clipped_present[r][c] = false;
                 }
             }
         }
     }
-    let validator_trust: Vec<f64> = clipped.iter().map(|r| r.iter().sum()).collect();
-    let mut incentive: Vec<f64> =
-        (0..n).map(|j| (0..n).map(|i| active_stake[i] * clipped[i][j]).sum()).collect();
-    normalize(&mut incentive);
+    let row_trust: Vec<f64> = clipped.iter().map(|r| r.iter().sum()).collect();
+    let mut block_incentive: Vec<f64> =
+        (0..m).map(|c| (0..v).map(|r| row_stake[r] * clipped[r][c]).sum()).collect();
+    normalize(&mut block_incentive);
 
     let beta = u16f(p.bonds_penalty);
     let (wb, wb_present) = if p.bonds_penalty == 0 {
@@ -147,8 +186,8 @@ pub fn epoch(input: &YumaInput) -> Oracle {
     } else if p.bonds_penalty == u16::MAX {
         (clipped.clone(), clipped_present.clone())
     } else {
-        let wb: Vec<Vec<f64>> = (0..n)
-            .map(|i| (0..n).map(|j| w[i][j] + beta * (clipped[i][j] - w[i][j])).collect())
+        let wb: Vec<Vec<f64>> = (0..v)
+            .map(|r| (0..m).map(|c| w[r][c] + beta * (clipped[r][c] - w[r][c])).collect())
             .collect();
         let pr = wb.iter().map(|r| r.iter().map(|x| *x > 0.0).collect()).collect();
         (wb, pr)
@@ -159,12 +198,12 @@ pub fn epoch(input: &YumaInput) -> Oracle {
     } else {
         input.last_epoch_block.get() + 1
     };
-    let mut bonds = vec![vec![0.0; n]; n];
-    for (i, row) in input.bonds.iter().enumerate() {
-        for (uid, b) in row {
+    let mut bonds = vec![vec![0.0; m]; v];
+    for (r, &i) in rows.iter().enumerate() {
+        for (uid, b) in &input.bonds[i] {
             let j = uid.index();
             if last_tempo > registered[j] {
-                bonds[i][j] = match p.bond_model {
+                bonds[r][col_of[j].unwrap()] = match p.bond_model {
                     BondModel::Yuma3 => u16f(*b),
                     BondModel::Classic => f64::from(*b),
                 };
@@ -173,60 +212,60 @@ pub fn epoch(input: &YumaInput) -> Oracle {
     }
     let rate = 1.0 - p.bonds_moving_average as f64 / 1e6;
 
-    let (mut dividends, stored) = match p.bond_model {
+    let (block_dividends, stored) = match p.bond_model {
         BondModel::Yuma3 => {
             let liquid = match p.liquid_alpha {
                 LiquidAlpha::On { alpha_low, alpha_high, steepness }
-                    if consensus.iter().any(|c| *c != 0.0) =>
+                    if block_consensus.iter().any(|c| *c != 0.0) =>
                 {
                     Some((u16f(alpha_low), u16f(alpha_high), f64::from(steepness)))
                 }
                 _ => None,
             };
-            let mut ema = vec![vec![0.0; n]; n];
-            for i in 0..n {
-                for j in 0..n {
-                    ema[i][j] = match liquid {
-                        Some((low, high, steep)) if wb_present[i][j] => {
+            let mut ema = vec![vec![0.0; m]; v];
+            for r in 0..v {
+                for c in 0..m {
+                    ema[r][c] = match liquid {
+                        Some((low, high, steep)) if wb_present[r][c] => {
                             let a = sigmoid_alpha(
-                                consensus[j],
-                                wb[i][j],
-                                bonds[i][j],
+                                block_consensus[c],
+                                wb[r][c],
+                                bonds[r][c],
                                 low,
                                 high,
                                 steep,
                             );
-                            ((1.0 - a) * bonds[i][j] + (a * wb[i][j]).max(0.0)).min(1.0)
+                            ((1.0 - a) * bonds[r][c] + (a * wb[r][c]).max(0.0)).min(1.0)
                         }
                         Some(_) => 0.0,
-                        None => rate * wb[i][j] + (1.0 - rate) * bonds[i][j],
+                        None => rate * wb[r][c] + (1.0 - rate) * bonds[r][c],
                     };
                 }
             }
             let mut share = ema.clone();
             col_normalize(&mut share);
-            let mut d: Vec<f64> = (0..n)
-                .map(|i| (0..n).map(|j| share[i][j] * incentive[j]).sum::<f64>() * active_stake[i])
+            let d: Vec<f64> = (0..v)
+                .map(|r| {
+                    (0..m).map(|c| share[r][c] * block_incentive[c]).sum::<f64>() * row_stake[r]
+                })
                 .collect();
-            normalize(&mut d);
             (d, ema)
         }
         BondModel::Classic => {
             col_normalize(&mut bonds);
             let mut delta: Vec<Vec<f64>> =
-                (0..n).map(|i| (0..n).map(|j| wb[i][j] * active_stake[i]).collect()).collect();
+                (0..v).map(|r| (0..m).map(|c| wb[r][c] * row_stake[r]).collect()).collect();
             col_normalize(&mut delta);
-            let mut ema: Vec<Vec<f64>> = (0..n)
-                .map(|i| (0..n).map(|j| rate * delta[i][j] + (1.0 - rate) * bonds[i][j]).collect())
+            let mut ema: Vec<Vec<f64>> = (0..v)
+                .map(|r| (0..m).map(|c| rate * delta[r][c] + (1.0 - rate) * bonds[r][c]).collect())
                 .collect();
             col_normalize(&mut ema);
-            let mut d: Vec<f64> =
-                (0..n).map(|i| (0..n).map(|j| ema[i][j] * incentive[j]).sum()).collect();
-            normalize(&mut d);
-            for j in 0..n {
-                let max = (0..n).map(|i| ema[i][j]).fold(0.0, f64::max);
+            let d: Vec<f64> =
+                (0..v).map(|r| (0..m).map(|c| ema[r][c] * block_incentive[c]).sum()).collect();
+            for c in 0..m {
+                let max = (0..v).map(|r| ema[r][c]).fold(0.0, f64::max);
                 if max > 0.0 {
-                    ema.iter_mut().for_each(|r| r[j] /= max);
+                    ema.iter_mut().for_each(|row| row[c] /= max);
                 }
             }
             (d, ema)
@@ -247,8 +286,31 @@ pub fn epoch(input: &YumaInput) -> Oracle {
         }
         keep
     };
-    let bonds: Vec<Vec<f64>> =
-        (0..n).map(|i| if new_permit[i] { stored[i].clone() } else { vec![0.0; n] }).collect();
+    let bonds: Vec<Vec<f64>> = rows
+        .iter()
+        .zip(stored)
+        .map(|(&i, row)| if new_permit[i] { row } else { vec![0.0; m] })
+        .collect();
+
+    // Back from the block to UIDs.
+    let spread = |values: &[f64], at: &[usize]| {
+        let mut out = vec![0.0; n];
+        for (x, &k) in values.iter().zip(at) {
+            out[k] = *x;
+        }
+        out
+    };
+    let mut dividends = spread(&block_dividends, &rows);
+    normalize(&mut dividends);
     dividends.iter_mut().for_each(|d| *d = d.max(0.0));
-    Oracle { consensus, incentive, dividends, validator_trust, bonds }
+    Oracle {
+        consensus: spread(&block_consensus, &cols),
+        incentive: spread(&block_incentive, &cols),
+        dividends,
+        validator_trust: spread(&row_trust, &rows),
+        rows,
+        row_of,
+        col_of,
+        bonds,
+    }
 }

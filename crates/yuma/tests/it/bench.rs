@@ -1,0 +1,227 @@
+//! The epoch benchmark's suite, shared by `benches/epoch.rs` (timed, optimized) and the
+//! `bench_smoke` test (one small run in CI, so the benchmark cannot rot).
+//!
+//! Cases: dense subnets of n UIDs, V validators weighting all M = n − V miners, bonds from
+//! one previous epoch. Peers measured in the same run on the same shapes:
+//! * the Python research simulator (`bactensor/yuma-simulation`, torch on CPU), when
+//!   `YUMA_SIM_ROOT` points at a directory prepared as `../shared/bench/yuma-sim/README.md`
+//!   says; it runs Yuma3 with fixed-rate bonds, so it is the peer of that case only;
+//! * the test oracle (`oracle.rs`): a dense `f64` epoch on the V × M block, straight from
+//!   the equations, the same number of runs as ours.
+//!
+//! Also timed: a block in which 1,024 subnets of 256 UIDs all run their epoch.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+use substrate_fixed::types::I64F64;
+use tao_primitives::{AlphaRao, BlockNumber, Uid};
+use tao_yuma::{
+    epoch, epoch_with, BondModel, CommitReveal, Kernel, LiquidAlpha, Params, YumaInput,
+};
+
+/// How much to run.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// CI: the small size once, a block of 8 subnets, no simulator (unoptimized build).
+    Smoke,
+    /// `--quick`: every size, few runs.
+    Quick,
+    /// Every size, enough runs for a stable median.
+    Full,
+}
+
+/// The three configurations timed per size.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Case {
+    /// Yuma3, fixed-rate bond EMA (0.1), bonds penalty 1: the simulator's configuration.
+    Yuma3,
+    /// Yuma3 with liquid alpha (a sigmoid rate per bond: one exponential per cell).
+    Yuma3Liquid,
+    /// The classic bond model.
+    Classic,
+}
+
+/// One line of the table (milliseconds, medians).
+#[derive(Debug)]
+pub struct Line {
+    pub n: usize,
+    pub validators: usize,
+    pub case: Case,
+    pub ours: f64,
+    pub simulator: Option<f64>,
+    pub oracle: f64,
+}
+
+/// A deterministic xorshift generator (no `rand` dependency).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// `n` UIDs, the first `validators` staked and weighting every miner; bonds from one
+/// previous epoch so the EMA has work to do.
+pub fn subnet(n: usize, validators: usize, case: Case, seed: u64) -> YumaInput {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ n as u64 ^ seed.rotate_left(17));
+    let stake = (0..n)
+        .map(|i| I64F64::from_num(if i < validators { 1_000 + rng.next() % 1_000_000 } else { 0 }))
+        .collect();
+    let weights = (0..n)
+        .map(|i| {
+            if i < validators {
+                (validators..n)
+                    .map(|j| (Uid::new(j as u16), (rng.next() % 65_536) as u16))
+                    .collect()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    let (bond_model, liquid_alpha) = match case {
+        Case::Yuma3 => (BondModel::Yuma3, LiquidAlpha::Off),
+        Case::Yuma3Liquid => (
+            BondModel::Yuma3,
+            LiquidAlpha::On { alpha_low: 45_875, alpha_high: 58_982, steepness: 1_000 },
+        ),
+        Case::Classic => (BondModel::Classic, LiquidAlpha::Off),
+    };
+    let mut input = YumaInput {
+        block: BlockNumber::new(1_000),
+        tempo: 360,
+        last_epoch_block: BlockNumber::new(640),
+        activity_cutoff: 5_000,
+        stake,
+        stake_threshold: 0,
+        owner: None,
+        validator_permit: (0..n).map(|i| i < validators).collect(),
+        last_update: vec![BlockNumber::new(990); n],
+        block_at_registration: vec![BlockNumber::new(1); n],
+        weights,
+        bonds: vec![Vec::new(); n],
+        commit_reveal: CommitReveal::Off,
+        params: Params {
+            max_allowed_validators: validators as u16,
+            bond_model,
+            liquid_alpha,
+            ..Params::default()
+        },
+        emission: AlphaRao::new(1_000_000_000),
+    };
+    input.bonds = epoch(&input).expect("valid").bonds_u16();
+    input
+}
+
+/// Median wall time of `runs` calls.
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The simulator's median for one Yuma3 epoch on V × M, if `YUMA_SIM_ROOT` is prepared.
+fn simulator(validators: usize, miners: usize, runs: usize) -> Option<f64> {
+    let root = std::env::var("YUMA_SIM_ROOT").ok()?;
+    let script =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/bench/yuma-sim/pysim_epoch.py");
+    let output = Command::new(format!("{root}/venv/bin/python"))
+        .env("YUMA_ROOT", &root)
+        .args([script, &validators.to_string(), &miners.to_string(), &runs.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let value = text.split_whitespace().find_map(|w| w.strip_prefix("median_ms="))?;
+    value.parse().ok()
+}
+
+/// Runs the suite, prints the table and returns its lines. Panics if the dense kernel and
+/// the reference sparse kernel disagree on a benchmark input.
+pub fn run(mode: Mode) -> Vec<Line> {
+    let sizes: &[(usize, usize)] =
+        if mode == Mode::Smoke { &[(256, 64)] } else { &[(256, 64), (4096, 256)] };
+    println!(
+        "{:<6} {:>11} {:<12} {:>10} {:>10} {:>10} {:>9} {:>9}",
+        "n", "V x M", "case", "ours ms", "sim ms", "oracle ms", "sim/ours", "orc/ours"
+    );
+    let mut lines = Vec::new();
+    for &(n, validators) in sizes {
+        let miners = n - validators;
+        for case in [Case::Yuma3, Case::Yuma3Liquid, Case::Classic] {
+            let input = subnet(n, validators, case, 0);
+            // Bit for bit: the fast kernel against the reference, on this very input.
+            assert_eq!(
+                epoch_with(&input, Kernel::Auto).expect("valid"),
+                epoch_with(&input, Kernel::Sparse).expect("valid"),
+                "kernels disagree: n={n} {case:?}"
+            );
+            let runs = match (mode, n > 1000) {
+                (Mode::Smoke, _) => 1,
+                (Mode::Quick, _) => 5,
+                (Mode::Full, true) => 21,
+                (Mode::Full, false) => 201,
+            };
+            let ours = ms(median(runs, || {
+                std::hint::black_box(epoch(std::hint::black_box(&input)).expect("valid"));
+            }));
+            let oracle = ms(median(runs, || {
+                std::hint::black_box(crate::oracle::epoch(std::hint::black_box(&input)));
+            }));
+            let simulator = match (mode, case) {
+                (Mode::Smoke, _) | (_, Case::Yuma3Liquid | Case::Classic) => None,
+                _ => simulator(validators, miners, runs),
+            };
+            let label = format!("{validators}x{miners}");
+            let sim_text = simulator.map_or("-".to_owned(), |s| format!("{s:.3}"));
+            let sim_ratio = simulator.map_or("-".to_owned(), |s| format!("{:.1}x", s / ours));
+            println!(
+                "{n:<6} {label:>11} {:<12} {ours:>10.3} {sim_text:>10} {oracle:>10.3} {sim_ratio:>9} {:>8.1}x",
+                format!("{case:?}"),
+                oracle / ours
+            );
+            lines.push(Line { n, validators, case, ours, simulator, oracle });
+        }
+    }
+
+    // A block in which every subnet runs its epoch: 1,024 subnets of 256 UIDs (64
+    // validators, dense weights, the default Yuma3 parameters).
+    let subnets = if mode == Mode::Smoke { 8 } else { 1_024 };
+    let inputs: Vec<YumaInput> =
+        (0..subnets).map(|s| subnet(256, 64, Case::Yuma3, s as u64 + 1)).collect();
+    let block_runs = match mode {
+        Mode::Smoke | Mode::Quick => 1,
+        Mode::Full => 5,
+    };
+    let block = ms(median(block_runs, || {
+        for input in &inputs {
+            std::hint::black_box(epoch(std::hint::black_box(input)).expect("valid"));
+        }
+    }));
+    let reference = ms(median(1, || {
+        for input in &inputs {
+            std::hint::black_box(
+                epoch_with(std::hint::black_box(input), Kernel::Sparse).expect("valid"),
+            );
+        }
+    }));
+    println!(
+        "block: {subnets} subnets x 256 UIDs, every epoch: {block:.1} ms ({:.1} us per subnet); \
+         the sparse reference kernel: {reference:.1} ms ({:.1}x)",
+        block * 1e3 / subnets as f64,
+        reference / block
+    );
+    lines
+}
