@@ -237,9 +237,16 @@ fn in_freeze_window(info: &SubnetInfo, now: BlockNumber, window: u16) -> bool {
     if info.pending_epoch_at > now {
         return true;
     }
+    // Tempo 0: no automatic epoch is coming, so nothing to freeze for.
+    if info.params.tempo == 0 {
+        return false;
+    }
     let next = info.last_epoch_block.get().saturating_add(u64::from(info.params.tempo));
     next.saturating_sub(now.get()) < u64::from(window)
 }
+
+/// Blocks between two tempo changes by an owner (the reference's `set_tempo` limit).
+pub const OWNER_TEMPO_RATE_LIMIT: u64 = 360;
 
 /// `set_hyperparameter`: owner (rate-limited, outside the freeze window) or root.
 pub(crate) fn set_hyperparameter(
@@ -254,6 +261,7 @@ pub(crate) fn set_hyperparameter(
     let subnet = state.subnet_mut(netuid).ok_or(DispatchError::SubnetNotExists)?;
     let info = subnet.info.get();
     let as_owner = !root;
+    let is_tempo = matches!(value, Hyperparameter::Tempo(_));
     if as_owner {
         if value.setter() == Setter::Root {
             return Err(DispatchError::BadOrigin);
@@ -261,14 +269,18 @@ pub(crate) fn set_hyperparameter(
         if info.owner_coldkey != signer {
             return Err(DispatchError::NotSubnetOwner);
         }
-        if in_freeze_window(info, now, globals.admin_freeze_window) {
-            return Err(DispatchError::AdminActionProhibitedDuringWeightsWindow);
-        }
-        let tempos = match value {
-            Hyperparameter::WeightsVersion(_) => 5,
-            _ => u64::from(globals.owner_hyperparam_rate_limit),
+    }
+    // A tempo change moves the next epoch, so root respects the freeze window for it too.
+    if (as_owner || is_tempo) && in_freeze_window(info, now, globals.admin_freeze_window) {
+        return Err(DispatchError::AdminActionProhibitedDuringWeightsWindow);
+    }
+    if as_owner {
+        let limit = match value {
+            Hyperparameter::Tempo(_) => OWNER_TEMPO_RATE_LIMIT,
+            Hyperparameter::WeightsVersion(_) => 5u64.saturating_mul(u64::from(info.params.tempo)),
+            _ => u64::from(globals.owner_hyperparam_rate_limit)
+                .saturating_mul(u64::from(info.params.tempo)),
         };
-        let limit = tempos.saturating_mul(u64::from(info.params.tempo));
         if let Some(last) = info.param_last_set.get(&value.key()) {
             if now.saturating_since(*last) < limit {
                 return Err(DispatchError::TxRateLimitExceeded);
@@ -278,19 +290,20 @@ pub(crate) fn set_hyperparameter(
     let n = subnet.neurons.get().neurons.len();
     let mut params = info.params.clone();
     apply_hyperparameter(&mut params, value, as_owner, n)?;
+    if let Hyperparameter::FeeRate(rate) = value {
+        check(rate <= MAX_FEE_RATE)?;
+    }
 
     let info = subnet.info.make_mut();
     if params.burn_half_life != info.params.burn_half_life {
         info.burn_decay_q32 = decay_factor_q32(params.burn_half_life);
     }
-    if as_owner && params.tempo != info.params.tempo {
+    // A new tempo counts from now (owner or root), as the reference's `set_tempo`.
+    if params.tempo != info.params.tempo {
         info.last_epoch_block = now;
     }
     info.params = params;
     if let Hyperparameter::FeeRate(rate) = value {
-        if rate > MAX_FEE_RATE {
-            return Err(DispatchError::InvalidValue);
-        }
         info.fee_rate = rate;
     }
     if as_owner {

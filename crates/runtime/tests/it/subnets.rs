@@ -2,7 +2,11 @@
 
 use crate::chain::*;
 use tao_primitives::{NetUid, Rao};
-use tao_runtime::{genesis, subnets::lock_cost, GenesisError};
+use tao_runtime::{
+    genesis,
+    subnets::{lock_cost, OWNER_TEMPO_RATE_LIMIT},
+    GenesisError,
+};
 use tao_types::{
     Call, DispatchError, Event, GenesisBalance, GlobalParameter, Hyperparameter, Outcome,
 };
@@ -264,8 +268,43 @@ fn owners_are_frozen_just_before_an_epoch() {
         Call::SetHyperparameter { netuid: NET, value: Hyperparameter::Rho(3) },
         DispatchError::AdminActionProhibitedDuringWeightsWindow,
     );
-    // Root is not frozen.
+    // Root is not frozen, except for the tempo (it moves the next epoch).
     chain.ok(&key(1), Call::SetHyperparameter { netuid: NET, value: Hyperparameter::Rho(3) });
+    chain.fails(
+        &key(1),
+        Call::SetHyperparameter { netuid: NET, value: Hyperparameter::Tempo(500) },
+        DispatchError::AdminActionProhibitedDuringWeightsWindow,
+    );
+}
+
+/// Tempo changes (owner or root) restart the epoch clock; an owner may change the tempo
+/// once per 360 blocks, whatever the tempo; tempo 0 (no epochs) freezes no one.
+#[test]
+fn tempo_changes_restart_the_epoch_clock_and_tempo_zero_freezes_no_one() {
+    let mut chain = Chain::standard();
+    chain.ok(&key(2), Call::RegisterNetwork { hotkey: id(12) });
+    let tempo =
+        |value| Call::SetHyperparameter { netuid: NET, value: Hyperparameter::Tempo(value) };
+    let last_epoch = |chain: &Chain| chain.state.subnet(NET).unwrap().info.get().last_epoch_block;
+    chain.ok(&key(1), tempo(1_000));
+    assert_eq!(last_epoch(&chain), chain.state.block(), "root's change restarts the clock");
+    chain.ok(&key(2), tempo(2_000));
+    let changed = chain.state.block();
+    assert_eq!(last_epoch(&chain), changed, "the owner's change restarts the clock");
+    chain.advance(100);
+    // 2 × tempo would be 4,000 blocks; the tempo's own limit is 360.
+    while chain.state.block().get() + 1 - changed.get() < OWNER_TEMPO_RATE_LIMIT {
+        chain.fails(&key(2), tempo(3_000), DispatchError::TxRateLimitExceeded);
+        chain.advance(60);
+    }
+    while chain.state.block().get() + 1 - changed.get() < OWNER_TEMPO_RATE_LIMIT {
+        chain.advance(1);
+    }
+    chain.ok(&key(2), tempo(3_000));
+    // Tempo 0: no epoch comes, and the owner is never frozen.
+    chain.ok(&key(1), tempo(0));
+    chain.advance(5);
+    chain.ok(&key(2), Call::SetHyperparameter { netuid: NET, value: Hyperparameter::Rho(7) });
 }
 
 #[test]
