@@ -19,7 +19,7 @@ use crate::{
     BondModel, CommitReveal, LiquidAlpha, YumaInput,
 };
 use tao_primitives::{
-    fixed::{saturating_sum, u16_proportion_to_fixed, u16_to_fixed, SafeDiv, I32F32},
+    fixed::{saturating_sum, u16_proportion_to_fixed, SafeDiv, I32F32},
     Uid,
 };
 
@@ -138,7 +138,7 @@ impl Block {
                     if let (true, Some(cell)) = (kept, raw_row.get_mut(column(j))) {
                         *cell = u32::from(*w) | SET;
                         // 10. (The sum of non-negative values saturates in any order.)
-                        total = total.saturating_add(u16_to_fixed(*w));
+                        total = total.saturating_add(fast::u16_integer(*w));
                     }
                 }
                 *sum = (total > zero()).then(|| Divisor::new(total));
@@ -159,7 +159,7 @@ impl Block {
     fn weight_column(&self, k: usize, weights: &mut Vec<I32F32>, present: &mut Vec<bool>) {
         let column = self.raw.iter().skip(k).step_by(self.width.max(1));
         for (cell, sum) in column.zip(&self.row_sum) {
-            let value = u16_to_fixed(*cell as u16);
+            let value = fast::u16_integer(*cell as u16);
             weights.push(sum.as_ref().map_or(value, |d| d.divide(value)));
             present.push(*cell & SET != 0);
         }
@@ -248,6 +248,7 @@ pub(crate) fn matrix(
     let mut trust = vec![zero(); n];
     let mut row_trust = vec![zero(); height];
     let mut items: Vec<(I32F32, I32F32)> = Vec::with_capacity(voters.len());
+    let mut spare: Vec<(I32F32, I32F32)> = Vec::with_capacity(voters.len());
     for (k, &j) in block.shape.columns.iter().enumerate() {
         let start = weights.len();
         block.weight_column(k, &mut weights, &mut present);
@@ -260,7 +261,7 @@ pub(crate) fn matrix(
                 .zip(&voter_stake)
                 .map(|(&r, s)| (column.get(r).copied().unwrap_or_default(), *s)),
         );
-        let c = fast::weighted_median(&mut items, minority, total);
+        let c = fast::weighted_median(&mut items, &mut spare, minority, total);
         let (mut clipped_rank, mut raw_rank) = (zero(), zero());
         for (((w, p), s), vt) in column.iter().zip(set).zip(&row_stake).zip(&mut row_trust) {
             let (clipped, _) = clip(*w, *p, c);
@@ -465,7 +466,7 @@ fn classic_column(
     // Old bonds (raw integers), column-normalized.
     let mut bond_sum = zero();
     for (b, old) in scratch.bond.iter().zip(scratch.share.iter_mut()) {
-        *old = u16_to_fixed(*b);
+        *old = fast::u16_integer(*b);
         bond_sum = bond_sum.saturating_add(*old);
     }
     normalize_column(&mut scratch.share, bond_sum);

@@ -110,6 +110,12 @@ pub(crate) fn reciprocal(d: I32F32) -> I32F32 {
     }
 }
 
+/// `u16_to_fixed(w)` (`w` as an integer-valued `I32F32`), inlined.
+#[inline]
+pub(crate) fn u16_integer(w: u16) -> I32F32 {
+    I32F32::from_bits(i64::from(w) << 32)
+}
+
 /// `u16_proportion_to_fixed(b)` (`b / 65535`, truncated): since `2³² = 65535·65537 + 1`,
 /// `⌊b·2³² / 65535⌋ = 65537·b + ⌊b / 65535⌋`.
 #[inline]
@@ -128,14 +134,21 @@ pub(crate) fn u16_proportion(b: u16) -> I32F32 {
 /// fixed point), so this one partitions in place, three ways, with no allocation. The
 /// stakes must be non-negative and their sum must not saturate (normalized stake).
 pub(crate) fn weighted_median(
-    items: &mut [(I32F32, I32F32)],
+    items: &mut Vec<(I32F32, I32F32)>,
+    spare: &mut Vec<(I32F32, I32F32)>,
     minority: I32F32,
     total: I32F32,
 ) -> I32F32 {
     let mut lo = zero();
     let mut hi = total;
-    let mut current = items;
+    // The current partition is `items[start..end]`; each round splits it into `spare`
+    // (below the pivot from the front, above it from the back) without branching on the
+    // comparisons, then the two buffers swap.
+    let (mut start, mut end) = (0usize, items.len());
+    spare.clear();
+    spare.resize(items.len(), (zero(), zero()));
     loop {
+        let current = items.get(start..end).unwrap_or_default();
         let len = current.len();
         match current {
             [] => return zero(),
@@ -143,32 +156,30 @@ pub(crate) fn weighted_median(
             _ => {}
         }
         let pivot = current.get(len / 2).map_or(zero(), |item| item.0);
-        // Dutch flag: [0, lt) below the pivot, [lt, i) equal, [gt, len) above.
-        let (mut lt, mut i, mut gt) = (0usize, 0usize, len);
+        let (mut below, mut above) = (0usize, 0usize);
         let (mut lo_stake, mut hi_stake) = (zero(), zero());
-        while i < gt {
-            let Some(&(score, stake)) = current.get(i) else { break };
-            if score < pivot {
-                lo_stake = lo_stake.saturating_add(stake);
-                current.swap(lt, i);
-                lt = lt.wrapping_add(1);
-                i = i.wrapping_add(1);
-            } else if score > pivot {
-                hi_stake = hi_stake.saturating_add(stake);
-                gt = gt.wrapping_sub(1);
-                current.swap(i, gt);
-            } else {
-                i = i.wrapping_add(1);
+        let out = spare.get_mut(start..end).unwrap_or_default();
+        for &(score, stake) in current {
+            let is_below = score < pivot;
+            let is_above = score > pivot;
+            if let Some(slot) = out.get_mut(below) {
+                *slot = (score, stake);
             }
+            if let Some(slot) = out.get_mut(len.wrapping_sub(1).wrapping_sub(above)) {
+                *slot = (score, stake);
+            }
+            below = below.wrapping_add(usize::from(is_below));
+            above = above.wrapping_add(usize::from(is_above));
+            lo_stake = lo_stake.saturating_add(if is_below { stake } else { zero() });
+            hi_stake = hi_stake.saturating_add(if is_above { stake } else { zero() });
         }
-        let (lower, rest) = current.split_at_mut(lt);
-        let (_, upper) = rest.split_at_mut(gt.wrapping_sub(lt));
-        if minority < lo.saturating_add(lo_stake) && !lower.is_empty() {
+        core::mem::swap(items, spare);
+        if minority < lo.saturating_add(lo_stake) && below > 0 {
             hi = lo.saturating_add(lo_stake);
-            current = lower;
-        } else if hi.saturating_sub(hi_stake) <= minority && !upper.is_empty() {
+            end = start.wrapping_add(below);
+        } else if hi.saturating_sub(hi_stake) <= minority && above > 0 {
             lo = hi.saturating_sub(hi_stake);
-            current = upper;
+            start = end.wrapping_sub(above);
         } else {
             return pivot;
         }
@@ -336,6 +347,7 @@ mod tests {
     #[test]
     fn u16_proportion_is_the_library_conversion() {
         for b in 0..=u16::MAX {
+            assert_eq!(u16_integer(b), tao_primitives::fixed::u16_to_fixed(b), "{b}");
             assert_eq!(u16_proportion(b), u16_proportion_to_fixed(b), "{b}");
         }
     }
@@ -364,7 +376,12 @@ mod tests {
                 math::weighted_median(&stake, &score, &partition, minority, zero(), total);
             let mut items: Vec<(I32F32, I32F32)> =
                 score.iter().copied().zip(stake.iter().copied()).collect();
-            assert_eq!(weighted_median(&mut items, minority, total), expected, "case {case}");
+            let mut spare = Vec::new();
+            assert_eq!(
+                weighted_median(&mut items, &mut spare, minority, total),
+                expected,
+                "case {case}"
+            );
         }
     }
 }
