@@ -24,7 +24,7 @@ use tao_primitives::{
 };
 
 /// A block larger than this many cells takes the sparse path (bounded memory).
-const MAX_CELLS: usize = 1 << 24;
+const MAX_CELLS: usize = 1 << 22;
 
 /// The block's shape if the dense kernel pays off (`force`: whatever the density), else
 /// `None`: it is small enough and at least an eighth of its cells are set.

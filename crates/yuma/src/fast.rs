@@ -131,7 +131,9 @@ pub(crate) fn u16_proportion(b: u16) -> I32F32 {
 ///
 /// The reference's quickselect returns exactly this value whatever pivots it picks (its
 /// `[lo, hi]` are the cumulative stakes below and through the current partition, exact in
-/// fixed point), so this one partitions in place, three ways, with no allocation. The
+/// fixed point). This one keeps the reference's pivot rule and tests but partitions without
+/// branching on the comparisons, ping-ponging between `items` and `spare` (both reused
+/// across columns; `items` holds the column on entry and is scrambled on return). The
 /// stakes must be non-negative and their sum must not saturate (normalized stake).
 pub(crate) fn weighted_median(
     items: &mut Vec<(I32F32, I32F32)>,

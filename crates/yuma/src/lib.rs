@@ -4,6 +4,9 @@
 //! One call, [`epoch`], turns a subnet's state ([`YumaInput`]) into a [`YumaOutput`]. It
 //! follows the reference chain's sparse production path (`chain-protocol.md` §4) step by step,
 //! in the reference's fixed-point types and rounding, so its u16 outputs match the chain's.
+//! Steps 5–16 run on sparse rows (the reference) or, when most cells are set, on a dense
+//! validator × miner block worked column by column: the same bits ([`epoch_with`],
+//! [`Kernel`]).
 //!
 //! # The equations
 //!
