@@ -198,6 +198,11 @@ pub(crate) fn add_stake(
         limit.map_or_else(max_price, |l| price_from_rao(l.get())),
         FeeLeg::Charged,
     )?;
+    // The reference's `validate_add_stake`: the amount covers the minimum stake and the
+    // swap fee on top of it.
+    if amount.get() < state.chain().params.min_stake.get().saturating_add(buy.result.fee) {
+        return Err(DispatchError::AmountTooLow);
+    }
     state.account_mut(&coldkey).free = remaining;
     apply_buy(state, &buy, hotkey, coldkey);
     Ok(vec![Event::StakeAdded {
@@ -337,7 +342,8 @@ pub(crate) fn relocate(
     } else {
         let sell = plan_sell(state, from.netuid, alpha, min_price(), sell_fee)?;
         let tao = sell.result.amount_out;
-        if tao < min_stake {
+        // Across subnets the proceeds must exceed the minimum stake (the reference's `>`).
+        if tao <= min_stake {
             return Err(DispatchError::AmountTooLow);
         }
         // Different subnets: the two pools are independent.

@@ -81,6 +81,10 @@ fn staking_rejections() {
     let mut chain = chain();
     chain.fails(&key(3), add(99, 10 * TAO, None), DispatchError::HotKeyAccountNotExists);
     chain.fails(&key(3), add(20, 1_000_000, None), DispatchError::AmountTooLow);
+    // The minimum stake itself is not enough: the swap fee comes on top of it.
+    let min = chain.state.chain().params.min_stake.get();
+    chain.fails(&key(3), add(20, min, None), DispatchError::AmountTooLow);
+    chain.ok(&key(4), add(20, min + min / 100, None));
     chain.fails(&key(3), add(20, 20_000 * TAO, None), DispatchError::NotEnoughBalanceToStake);
     chain.fails(
         &key(3),
