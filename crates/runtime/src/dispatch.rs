@@ -29,6 +29,7 @@ pub(crate) fn dispatch(
         }
         Call::RegisterNetwork { hotkey } => subnets::register_network(state, signer, *hotkey),
         Call::StartCall { netuid } => subnets::start_call(state, signer, *netuid),
+        Call::TriggerEpoch { netuid } => subnets::trigger_epoch(state, signer, *netuid),
         Call::SetHyperparameter { netuid, value } => {
             subnets::set_hyperparameter(state, signer, *netuid, *value)
         }

@@ -245,6 +245,31 @@ fn in_freeze_window(info: &SubnetInfo, now: BlockNumber, window: u16) -> bool {
     next.saturating_sub(now.get()) < u64::from(window)
 }
 
+/// `trigger_epoch` (§3.6): the owner schedules the subnet's epoch `AdminFreezeWindow` blocks
+/// from now; only with commit-reveal off, none already pending, and at least that many
+/// blocks before the automatic epoch (outside the freeze window).
+pub(crate) fn trigger_epoch(state: &mut State, signer: AccountId, netuid: NetUid) -> Outcome {
+    let now = state.block();
+    let window = state.chain().params.admin_freeze_window;
+    let subnet = state.subnet_mut(netuid).ok_or(DispatchError::SubnetNotExists)?;
+    let info = subnet.info.get();
+    if info.owner_coldkey != signer {
+        return Err(DispatchError::NotSubnetOwner);
+    }
+    if info.params.commit_reveal_enabled {
+        return Err(DispatchError::CommitRevealEnabled);
+    }
+    if info.pending_epoch_at > now {
+        return Err(DispatchError::EpochAlreadyPending);
+    }
+    if in_freeze_window(info, now, window) {
+        return Err(DispatchError::AdminActionProhibitedDuringWeightsWindow);
+    }
+    let at = BlockNumber::new(now.get().saturating_add(u64::from(window)));
+    subnet.info.make_mut().pending_epoch_at = at;
+    Ok(vec![Event::EpochTriggered { netuid, at }])
+}
+
 /// Blocks between two tempo changes by an owner (the reference's `set_tempo` limit).
 pub const OWNER_TEMPO_RATE_LIMIT: u64 = 360;
 

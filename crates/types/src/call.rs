@@ -553,6 +553,12 @@ pub enum Call {
         /// The weights version.
         version_key: u64,
     },
+    /// Run the subnet's epoch early, `AdminFreezeWindow` blocks from now (the owner; only
+    /// without commit-reveal, none pending, and outside the freeze window).
+    TriggerEpoch {
+        /// The subnet.
+        netuid: NetUid,
+    },
 }
 
 impl Call {
@@ -594,6 +600,7 @@ impl Call {
             Call::SwapStake { .. } => "swap_stake",
             Call::IncreaseTake { .. } => "increase_take",
             Call::DecreaseTake { .. } => "decrease_take",
+            Call::TriggerEpoch { .. } => "trigger_epoch",
         }
     }
 }

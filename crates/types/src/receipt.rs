@@ -135,8 +135,8 @@ pub enum DispatchError {
     /// `serve_axon` again too soon (`ServingRateLimitExceeded`).
     #[error("axon served too recently; wait for the serving rate limit")]
     ServingRateLimitExceeded,
-    /// Direct weights while commit-reveal is on (`CommitRevealEnabled`).
-    #[error("commit-reveal is on: commit and reveal weights instead")]
+    /// Direct weights, or an early epoch, while commit-reveal is on (`CommitRevealEnabled`).
+    #[error("commit-reveal is on for this subnet: weights go through commit and reveal, and epochs cannot be triggered early")]
     CommitRevealEnabled,
     /// Commit or reveal while commit-reveal is off (`CommitRevealDisabled`).
     #[error("commit-reveal is off: set weights directly")]
@@ -245,6 +245,9 @@ pub enum DispatchError {
     /// (`TooManyRegistrationsThisInterval`).
     #[error("too many registrations in this interval; try later")]
     TooManyRegistrationsThisInterval,
+    /// An early epoch is already scheduled (`EpochAlreadyPending`).
+    #[error("an early epoch is already scheduled")]
+    EpochAlreadyPending,
 }
 
 /// Something that happened, for receipts and subscribers.
@@ -385,6 +388,13 @@ pub enum Event {
     Minted {
         /// Amount.
         amount: Rao,
+    },
+    /// The owner scheduled the subnet's epoch early.
+    EpochTriggered {
+        /// The subnet.
+        netuid: NetUid,
+        /// The block it will run at.
+        at: BlockNumber,
     },
 }
 

@@ -2,8 +2,8 @@
 
 use crate::chain::*;
 use tao_economics::block_emission;
-use tao_primitives::{NetUid, Rao};
-use tao_types::{Call, Event, GenesisBalance, GlobalParameter};
+use tao_primitives::{BlockNumber, NetUid, Rao};
+use tao_types::{Call, DispatchError, Event, GenesisBalance, GlobalParameter, Hyperparameter};
 
 fn epoch_blocks(chain: &mut Chain, blocks: u64, netuid: NetUid) -> Vec<u64> {
     let mut at = Vec::new();
@@ -24,6 +24,38 @@ fn epoch_blocks(chain: &mut Chain, blocks: u64, netuid: NetUid) -> Vec<u64> {
 fn epochs_run_every_tempo_blocks() {
     let mut chain = Chain::new(config_with_subnet(7, &[10, 0], false));
     assert_eq!(epoch_blocks(&mut chain, 30, NET), vec![7, 14, 21, 28]);
+}
+
+/// The owner's `trigger_epoch`: the epoch runs `AdminFreezeWindow` (10) blocks later instead
+/// of at the tempo; refused to others, twice, with commit-reveal on, or in the freeze window.
+#[test]
+fn the_owner_can_trigger_an_early_epoch() {
+    let mut chain = Chain::new(config_with_subnet(100, &[10, 0], false));
+    let owner = key(10);
+    let trigger = Call::TriggerEpoch { netuid: NET };
+    assert_eq!(epoch_blocks(&mut chain, 5, NET), Vec::<u64>::new());
+    chain.fails(&key(3), trigger.clone(), DispatchError::NotSubnetOwner);
+    let receipt = chain.ok(&owner, trigger.clone());
+    let at = chain.state.block().get() + 10;
+    assert_eq!(
+        receipt.events,
+        vec![Event::EpochTriggered { netuid: NET, at: BlockNumber::new(at) }]
+    );
+    chain.fails(&owner, trigger.clone(), DispatchError::EpochAlreadyPending);
+    let ran = epoch_blocks(&mut chain, 20, NET);
+    assert_eq!(ran.first(), Some(&at), "{ran:?}");
+    // The next automatic epoch counts a tempo from the triggered one.
+    assert_eq!(epoch_blocks(&mut chain, 100, NET), vec![at + 100]);
+    // Inside the freeze window before the automatic epoch: refused.
+    while chain.state.block().get() + 1 < at + 200 - 9 {
+        chain.advance(1);
+    }
+    chain.fails(&owner, trigger.clone(), DispatchError::AdminActionProhibitedDuringWeightsWindow);
+    // With commit-reveal on, an early epoch would reveal nothing: refused.
+    let cr =
+        Call::SetHyperparameter { netuid: NET, value: Hyperparameter::CommitRevealEnabled(true) };
+    chain.ok(&key(1), cr);
+    chain.fails(&owner, trigger, DispatchError::CommitRevealEnabled);
 }
 
 /// Every block mints at most the block emission (what the pools take), and alpha accrues
