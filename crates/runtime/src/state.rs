@@ -439,6 +439,16 @@ impl State {
         self.accounts.iter().flat_map(|b| b.get().iter())
     }
 
+    /// Every hotkey with its owning coldkey, in key order.
+    pub fn hotkey_owners(&self) -> impl Iterator<Item = (&AccountId, &AccountId)> {
+        self.hotkey_owners.iter().flat_map(|b| b.get().iter())
+    }
+
+    /// Every hotkey that chose its delegate settings.
+    pub fn delegates(&self) -> &BTreeMap<AccountId, Delegate> {
+        self.delegates.get()
+    }
+
     /// The coldkey owning a hotkey.
     pub fn hotkey_owner(&self, hotkey: &AccountId) -> Option<AccountId> {
         self.hotkey_owners.get(bucket(hotkey)).and_then(|b| b.get().get(hotkey).copied())

@@ -131,8 +131,24 @@ impl Chain {
         } else {
             Outcome::Failed(error)
         };
+        // The same block without the transaction, for a free call: nothing may differ.
+        let mut control = self.state.clone();
+        let number = control.block().next().unwrap();
+        let context =
+            BlockContext { number, parent_hash: block_hash(BlockNumber::new(number.get() - 1)) };
+        execute_block(&mut control, &context, &[]).unwrap();
         let receipt = self.run(signer, call);
         assert_eq!(receipt.outcome, expected, "{receipt:?}");
+        if used_nonce == 0 {
+            assert_eq!(
+                self.state.state_root(),
+                control.state_root(),
+                "a failing free call changed the state"
+            );
+        }
+        let owners = |s: &State| s.hotkey_owners().map(|(h, c)| (*h, *c)).collect::<Vec<_>>();
+        assert_eq!(owners(&self.state), owners(&before), "hotkey owners changed");
+        assert_eq!(self.state.delegates(), before.delegates(), "delegates or takes changed");
         let epoch_ran = self
             .last
             .as_ref()
