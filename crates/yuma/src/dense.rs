@@ -85,39 +85,40 @@ impl Shape {
     }
 }
 
-/// A weight cell of [`Block::raw`] that is set (explicit zeros are set).
-const SET: u32 = 1 << 16;
-
-/// The prepared block, row-major as the input rows arrive: the kept weights (steps 5-9) and
-/// the stored bonds (masked). Columns are read with a stride: a column's cache lines serve
-/// the next columns too.
+/// The prepared block, row-major as the input rows arrive: step 10's row-normalized kept
+/// weights (steps 5-9) with their presence, and the stored bonds (masked). Every step after
+/// the consensus walks it row by row over contiguous slices; the consensus reads it in
+/// narrow column strips (one cache line of each row at a time).
 struct Block {
     shape: Shape,
     /// Columns per row (the stride).
     width: usize,
-    /// Kept raw weights: `value | SET`, 0 where absent.
-    raw: Vec<u32>,
-    /// Step 10's row normalization: the row's sum, where it is positive.
-    row_sum: Vec<Option<Divisor>>,
+    /// Row-normalized kept weights, 0 where absent.
+    weights: Vec<I32F32>,
+    /// Whether the weight cell is set (explicit zeros are set).
+    present: Vec<bool>,
     /// Stored bonds of columns registered before the last epoch, 0 where absent.
     bonds: Vec<u16>,
 }
 
 impl Block {
-    /// Steps 5–9 (weights kept) and the bond mask, as `prepared_weights` and `masked_bonds`.
+    /// Steps 5–10 (weights kept, row-normalized) and the bond mask, as `prepared_weights`
+    /// and `masked_bonds`.
     fn new(input: &YumaInput, permit: &[bool], shape: Shape) -> Self {
         let width = shape.columns.len();
         let cells = shape.rows.len().saturating_mul(width);
-        let mut raw = vec![0u32; cells];
+        let mut weights = vec![zero(); cells];
+        let mut present = vec![false; cells];
         let mut bonds = vec![0u16; cells];
-        let mut row_sum = vec![None; shape.rows.len()];
         let registered = |j: usize| input.block_at_registration.get(j).map_or(0, |b| b.get());
         let owner = input.owner.map(Uid::index);
         let last_tempo = last_tempo(input);
-        let row_chunks =
-            raw.chunks_exact_mut(width.max(1)).zip(bonds.chunks_exact_mut(width.max(1)));
-        for ((&i, (raw_row, bond_row)), sum) in shape.rows.iter().zip(row_chunks).zip(&mut row_sum)
-        {
+        let stride = width.max(1);
+        let row_chunks = weights
+            .chunks_exact_mut(stride)
+            .zip(present.chunks_exact_mut(stride))
+            .zip(bonds.chunks_exact_mut(stride));
+        for (&i, ((weight_row, present_row), bond_row)) in shape.rows.iter().zip(row_chunks) {
             let column = |j: usize| shape.column_of.get(j).copied().unwrap_or(usize::MAX);
             // 6. Only rows of validators that held a permit.
             if permit.get(i).copied().unwrap_or(false) {
@@ -135,13 +136,23 @@ impl Block {
                     let kept = (j != i || owner == Some(j))
                         && updated > registered(j)
                         && committed.is_none_or(|c| c.get() >= registered(j));
-                    if let (true, Some(cell)) = (kept, raw_row.get_mut(column(j))) {
-                        *cell = u32::from(*w) | SET;
+                    let k = column(j);
+                    if let (true, Some(cell), Some(set)) =
+                        (kept, weight_row.get_mut(k), present_row.get_mut(k))
+                    {
+                        *cell = fast::u16_integer(*w);
+                        *set = true;
                         // 10. (The sum of non-negative values saturates in any order.)
-                        total = total.saturating_add(fast::u16_integer(*w));
+                        total = total.saturating_add(*cell);
                     }
                 }
-                *sum = (total > zero()).then(|| Divisor::new(total));
+                // 10. Row-normalize where the sum is positive (absent cells stay 0).
+                if total > zero() {
+                    let divisor = Divisor::new(total);
+                    for cell in weight_row.iter_mut() {
+                        *cell = divisor.divide(*cell);
+                    }
+                }
             }
             // Stored bonds, without the columns of neurons registered since the last epoch.
             for (j, b) in input.bonds.get(i).map(Vec::as_slice).unwrap_or_default() {
@@ -152,22 +163,7 @@ impl Block {
                 }
             }
         }
-        Self { shape, width, raw, row_sum, bonds }
-    }
-
-    /// Step 10 for column `k`: the row-normalized weights and whether each is set.
-    fn weight_column(&self, k: usize, weights: &mut Vec<I32F32>, present: &mut Vec<bool>) {
-        let column = self.raw.iter().skip(k).step_by(self.width.max(1));
-        for (cell, sum) in column.zip(&self.row_sum) {
-            let value = fast::u16_integer(*cell as u16);
-            weights.push(sum.as_ref().map_or(value, |d| d.divide(value)));
-            present.push(*cell & SET != 0);
-        }
-    }
-
-    /// The stored bonds of column `k`, one per row.
-    fn bond_column(&self, k: usize) -> impl Iterator<Item = &u16> + '_ {
-        self.bonds.iter().skip(k).step_by(self.width.max(1))
+        Self { shape, width, weights, present, bonds }
     }
 }
 
@@ -212,6 +208,42 @@ impl Penalty {
     }
 }
 
+/// Column strips this wide feed the weighted medians: eight 64-byte lines of each row, read
+/// in order (the prefetcher follows), the strip's columns staying in the L2 cache.
+const STRIP: usize = 64;
+
+/// Step 11 over the block: per column, the [`fast::weighted_median`] of the voters' weights
+/// (`voters`: block rows with positive active stake, `stake`: theirs renormalized).
+fn consensus_columns(
+    block: &Block,
+    voters: &[usize],
+    stake: &[I32F32],
+    minority: I32F32,
+    total: I32F32,
+) -> Vec<I32F32> {
+    let width = block.width;
+    let mut consensus = vec![zero(); width];
+    let mut strip: Vec<Vec<(I32F32, I32F32)>> =
+        (0..STRIP).map(|_| Vec::with_capacity(voters.len())).collect();
+    let mut spare: Vec<(I32F32, I32F32)> = Vec::with_capacity(voters.len());
+    for (start, out) in (0..width).step_by(STRIP).zip(consensus.chunks_mut(STRIP)) {
+        for column in strip.iter_mut() {
+            column.clear();
+        }
+        for (&r, &s) in voters.iter().zip(stake) {
+            let from = r.saturating_mul(width).saturating_add(start);
+            let cells = block.weights.get(from..).unwrap_or_default();
+            for (column, w) in strip.iter_mut().zip(cells.iter().take(out.len())) {
+                column.push((*w, s));
+            }
+        }
+        for (c, items) in out.iter_mut().zip(strip.iter_mut()) {
+            *c = fast::weighted_median(items, &mut spare, minority, total);
+        }
+    }
+    consensus
+}
+
 /// Steps 5–16 on the dense block.
 pub(crate) fn matrix(
     input: &YumaInput,
@@ -221,13 +253,15 @@ pub(crate) fn matrix(
     n: usize,
 ) -> Matrix {
     let params = &input.params;
-    let block = Block::new(input, permit, shape);
+    let mut block = Block::new(input, permit, shape);
+    let width = block.width;
+    let stride = width.max(1);
     let rows = &block.shape.rows;
     let height = rows.len();
-    let stride = height.max(1);
     // Active stake per block row.
     let row_stake: Vec<I32F32> =
         rows.iter().map(|&i| active_stake.get(i).copied().unwrap_or_default()).collect();
+    let uids: Vec<Uid> = block.shape.columns.iter().map(|&j| Uid::new(j)).collect();
 
     // 11. Consensus: the voters (positive active stake) and their renormalized stake.
     let voters: Vec<usize> =
@@ -237,45 +271,71 @@ pub(crate) fn matrix(
     math::normalize(&mut voter_stake);
     let total = saturating_sum(voter_stake.iter());
     let minority = total.saturating_sub(u16_proportion_to_fixed(params.kappa));
+    let column_consensus = consensus_columns(&block, &voters, &voter_stake, minority, total);
 
-    // 10-14, per column: normalized weights (kept column-major for step 16), consensus,
-    // clipped weights, validator trust, rank, trust.
-    let cells = height.saturating_mul(block.width);
-    let mut weights: Vec<I32F32> = Vec::with_capacity(cells);
-    let mut present: Vec<bool> = Vec::with_capacity(cells);
+    // 12-15, row by row: clipped weights, validator trust, rank sums; then the weights for
+    // bonds replace the weights in the block (classic: scaled by the row's stake).
+    let penalty = match params.bonds_penalty {
+        0 => Penalty::Raw,
+        u16::MAX => Penalty::Clipped,
+        raw => Penalty::Mix(u16_proportion_to_fixed(raw)),
+    };
+    let classic = params.bond_model == BondModel::Classic;
+    let mut clipped_rank = vec![zero(); width];
+    let mut raw_rank = vec![zero(); width];
+    // Classic: column sums of the stake-scaled weights for bonds and of the old bonds.
+    let mut delta_sum = vec![zero(); width];
+    let mut bond_sum = vec![zero(); width];
+    let mut row_trust = vec![zero(); height];
+    let cells = block
+        .weights
+        .chunks_exact_mut(stride)
+        .zip(block.present.chunks_exact_mut(stride))
+        .zip(block.bonds.chunks_exact(stride));
+    for (((weight_row, present_row), bond_row), (s, vt)) in
+        cells.zip(row_stake.iter().zip(row_trust.iter_mut()))
+    {
+        let s = *s;
+        let mut trust = zero();
+        let columns = column_consensus.iter().zip(clipped_rank.iter_mut().zip(&mut raw_rank));
+        for ((w, p), (c, (cr, rr))) in
+            weight_row.iter_mut().zip(present_row.iter_mut()).zip(columns)
+        {
+            let clipped = clip(*w, *p, *c);
+            trust = trust.saturating_add(clipped.0);
+            *cr = cr.saturating_add(fast::mul(s, clipped.0));
+            *rr = rr.saturating_add(fast::mul(s, *w));
+            (*w, *p) = penalty.apply(*w, *p, clipped);
+        }
+        *vt = trust;
+        if classic {
+            for ((w, b), (ds, bs)) in
+                weight_row.iter_mut().zip(bond_row).zip(delta_sum.iter_mut().zip(&mut bond_sum))
+            {
+                *w = fast::mul(*w, s);
+                *ds = ds.saturating_add(*w);
+                *bs = bs.saturating_add(fast::u16_integer(*b));
+            }
+        }
+    }
+
+    // Per UID: consensus, rank, trust, validator trust; incentive.
     let mut consensus = vec![zero(); n];
     let mut rank = vec![zero(); n];
     let mut trust = vec![zero(); n];
-    let mut row_trust = vec![zero(); height];
-    let mut items: Vec<(I32F32, I32F32)> = Vec::with_capacity(voters.len());
-    let mut spare: Vec<(I32F32, I32F32)> = Vec::with_capacity(voters.len());
     for (k, &j) in block.shape.columns.iter().enumerate() {
-        let start = weights.len();
-        block.weight_column(k, &mut weights, &mut present);
-        let column = weights.get(start..).unwrap_or_default();
-        let set = present.get(start..).unwrap_or_default();
-        items.clear();
-        items.extend(
-            voters
-                .iter()
-                .zip(&voter_stake)
-                .map(|(&r, s)| (column.get(r).copied().unwrap_or_default(), *s)),
-        );
-        let c = fast::weighted_median(&mut items, &mut spare, minority, total);
-        let (mut clipped_rank, mut raw_rank) = (zero(), zero());
-        for (((w, p), s), vt) in column.iter().zip(set).zip(&row_stake).zip(&mut row_trust) {
-            let (clipped, _) = clip(*w, *p, c);
-            *vt = vt.saturating_add(clipped);
-            clipped_rank = clipped_rank.saturating_add(fast::mul(*s, clipped));
-            raw_rank = raw_rank.saturating_add(fast::mul(*s, *w));
-        }
         let j = usize::from(j);
-        if let (Some(cc), Some(rr), Some(tt)) =
-            (consensus.get_mut(j), rank.get_mut(j), trust.get_mut(j))
-        {
-            *cc = c;
-            *rr = clipped_rank;
-            *tt = clipped_rank.safe_div(raw_rank);
+        if let (Some(cc), Some(rr), Some(tt), Some(c), Some(r), Some(u)) = (
+            consensus.get_mut(j),
+            rank.get_mut(j),
+            trust.get_mut(j),
+            column_consensus.get(k),
+            clipped_rank.get(k),
+            raw_rank.get(k),
+        ) {
+            *cc = *c;
+            *rr = *r;
+            *tt = r.safe_div(*u);
         }
     }
     let mut validator_trust = vec![zero(); n];
@@ -286,72 +346,64 @@ pub(crate) fn matrix(
     }
     let mut incentive = rank.clone();
     math::normalize(&mut incentive);
-
-    // 15. Weights for bonds.
-    let penalty = match params.bonds_penalty {
-        0 => Penalty::Raw,
-        u16::MAX => Penalty::Clipped,
-        raw => Penalty::Mix(u16_proportion_to_fixed(raw)),
-    };
-
-    // 16. Bonds and dividends, per column; bond rows grow in column order.
-    let mut bonds: Vec<Vec<(Uid, I32F32)>> = vec![Vec::new(); n];
-    for &i in rows {
-        if let Some(row) = bonds.get_mut(i) {
-            row.reserve_exact(block.width);
-        }
-    }
-    let mut row_dividends = vec![zero(); height];
-    let mut scratch = Scratch::new(height);
-    let alpha = fixed_alpha(params.bonds_moving_average);
-    let curve = match params.liquid_alpha {
-        LiquidAlpha::On { alpha_low, alpha_high, steepness }
-            if consensus.iter().any(|c| *c != zero()) =>
-        {
-            Some(math::AlphaCurve::new(
-                u16_proportion_to_fixed(alpha_low),
-                u16_proportion_to_fixed(alpha_high),
-                I32F32::from_num(steepness),
-            ))
-        }
-        _ => None,
-    };
-    let columns = block
+    let column_incentive: Vec<I32F32> = block
         .shape
         .columns
         .iter()
-        .enumerate()
-        .zip(weights.chunks_exact(stride).zip(present.chunks_exact(stride)));
-    for ((k, &j), (column, set)) in columns {
-        let j = usize::from(j);
-        let c = consensus.get(j).copied().unwrap_or_default();
-        let inc = incentive.get(j).copied().unwrap_or_default();
-        scratch.bond.clear();
-        scratch.bond.extend(block.bond_column(k));
-        match params.bond_model {
-            BondModel::Yuma3 => {
-                yuma3_column(column, set, c, penalty, curve, alpha, &mut scratch);
-                for (d, share) in row_dividends.iter_mut().zip(&scratch.share) {
-                    *d = d.saturating_add(fast::mul(*share, inc));
+        .map(|&j| incentive.get(usize::from(j)).copied().unwrap_or_default())
+        .collect();
+
+    // 16. Bonds and dividends, row by row.
+    let alpha = fixed_alpha(params.bonds_moving_average);
+    let mut row_dividends = vec![zero(); height];
+    let mut bond_rows: Vec<Vec<(Uid, I32F32)>> = Vec::with_capacity(height);
+    match params.bond_model {
+        BondModel::Yuma3 => {
+            let curve = match params.liquid_alpha {
+                LiquidAlpha::On { alpha_low, alpha_high, steepness }
+                    if column_consensus.iter().any(|c| *c != zero()) =>
+                {
+                    Some(math::AlphaCurve::new(
+                        u16_proportion_to_fixed(alpha_low),
+                        u16_proportion_to_fixed(alpha_high),
+                        I32F32::from_num(steepness),
+                    ))
                 }
-            }
-            BondModel::Classic => {
-                classic_column(column, set, c, &row_stake, penalty, alpha, &mut scratch, |r, v| {
-                    if let Some(d) = row_dividends.get_mut(r) {
-                        *d = d.saturating_add(fast::mul(inc, v));
-                    }
-                });
+                _ => None,
+            };
+            yuma3_bonds(
+                &mut block,
+                &column_consensus,
+                &column_incentive,
+                curve,
+                alpha,
+                &uids,
+                &mut row_dividends,
+                &mut bond_rows,
+            );
+            for (d, s) in row_dividends.iter_mut().zip(&row_stake) {
+                *d = d.checked_mul(*s).unwrap_or_default();
             }
         }
-        emit(j, rows, &scratch, &mut bonds);
+        BondModel::Classic => classic_bonds(
+            &mut block,
+            &delta_sum,
+            &bond_sum,
+            &column_incentive,
+            alpha,
+            &uids,
+            &mut row_dividends,
+            &mut bond_rows,
+        ),
     }
-    if params.bond_model == BondModel::Yuma3 {
-        for (d, s) in row_dividends.iter_mut().zip(&row_stake) {
-            *d = d.checked_mul(*s).unwrap_or_default();
+    let mut bonds: Vec<Vec<(Uid, I32F32)>> = vec![Vec::new(); n];
+    for (&i, row) in block.shape.rows.iter().zip(bond_rows) {
+        if let Some(cell) = bonds.get_mut(i) {
+            *cell = row;
         }
     }
     let mut dividends = vec![zero(); n];
-    for (&i, d) in rows.iter().zip(&row_dividends) {
+    for (&i, d) in block.shape.rows.iter().zip(&row_dividends) {
         if let Some(cell) = dividends.get_mut(i) {
             *cell = *d;
         }
@@ -361,156 +413,151 @@ pub(crate) fn matrix(
     Matrix { consensus, rank, trust, incentive, validator_trust, dividends, bonds }
 }
 
-/// Per-column buffers, reused across columns.
-struct Scratch {
-    /// The bond to store per row (after the EMA, and for the classic model normalized and
-    /// upscaled).
-    value: Vec<I32F32>,
-    /// Whether the row stores a bond in this column.
-    keep: Vec<bool>,
-    /// Yuma3: the bond share (column-normalized EMA); classic: the normalized old bonds.
-    share: Vec<I32F32>,
-    /// Classic: the stake-weighted weights for bonds.
-    delta: Vec<I32F32>,
-    /// The column's stored bonds.
-    bond: Vec<u16>,
+/// A divisor per column where the column's sum is non-zero (`math::col_normalize`).
+fn column_divisors(sums: &[I32F32]) -> Vec<Option<Divisor>> {
+    sums.iter().map(|s| (*s != zero()).then(|| Divisor::new(*s))).collect()
 }
 
-impl Scratch {
-    fn new(height: usize) -> Self {
-        Self {
-            value: vec![zero(); height],
-            keep: vec![false; height],
-            share: vec![zero(); height],
-            delta: vec![zero(); height],
-            bond: Vec::with_capacity(height),
-        }
-    }
+/// `math::col_normalize` of one cell.
+#[inline]
+fn normalized(value: I32F32, divisor: &Option<Divisor>) -> I32F32 {
+    divisor.as_ref().map_or(value, |d| d.divide(value))
 }
 
-/// Appends the column's kept bonds to their rows.
-fn emit(j: usize, rows: &[usize], scratch: &Scratch, bonds: &mut [Vec<(Uid, I32F32)>]) {
-    let uid = Uid::new(u16::try_from(j).unwrap_or(u16::MAX));
-    for ((&i, value), keep) in rows.iter().zip(&scratch.value).zip(&scratch.keep) {
-        if *keep {
-            if let Some(row) = bonds.get_mut(i) {
-                row.push((uid, *value));
-            }
-        }
-    }
-}
-
-/// Divides `values` by their sum where it is non-zero (`math::col_normalize` of a column).
-fn normalize_column(values: &mut [I32F32], sum: I32F32) {
-    if sum != zero() {
-        let divisor = Divisor::new(sum);
-        for v in values.iter_mut() {
-            *v = divisor.divide(*v);
-        }
-    }
-}
-
-/// §4.5 for one column: the Yuma3 bond EMA (liquid or fixed rate), kept where positive, and
-/// its column-normalized share.
-fn yuma3_column(
-    weights: &[I32F32],
-    present: &[bool],
-    consensus: I32F32,
-    penalty: Penalty,
+/// §4.5, row by row: the Yuma3 bond EMA (liquid or fixed rate) of the weights for bonds in
+/// the block, kept where positive; dividends per row from the column-normalized EMA.
+#[allow(clippy::too_many_arguments)]
+fn yuma3_bonds(
+    block: &mut Block,
+    consensus: &[I32F32],
+    incentive: &[I32F32],
     curve: Option<math::AlphaCurve>,
     alpha: I32F32,
-    scratch: &mut Scratch,
+    uids: &[Uid],
+    row_dividends: &mut [I32F32],
+    bond_rows: &mut Vec<Vec<(Uid, I32F32)>>,
 ) {
+    let stride = block.width.max(1);
     let keep_rate = one().saturating_sub(alpha);
-    let mut sum = zero();
-    let cells = weights.iter().zip(present).zip(&scratch.bond);
-    for (((w, p), b), (value, keep)) in
-        cells.zip(scratch.value.iter_mut().zip(scratch.keep.iter_mut()))
-    {
-        let (wb, wb_present) = penalty.apply(*w, *p, clip(*w, *p, consensus));
-        let bond = fast::u16_proportion(*b);
-        let v = match &curve {
+    let mut sums = vec![zero(); block.width];
+    let mut rates = vec![zero(); block.width];
+    let cells = block
+        .weights
+        .chunks_exact_mut(stride)
+        .zip(block.present.chunks_exact(stride))
+        .zip(block.bonds.chunks_exact(stride));
+    for ((weight_row, present_row), bond_row) in cells {
+        match &curve {
             // `math::ema_per_cell`: only cells with a weight for bonds; absent ones drop.
-            Some(curve) if wb_present => {
-                let a = curve.alpha_fast(consensus, wb, bond);
-                let decayed = fast::mul(one().saturating_sub(a), bond);
-                decayed.saturating_add(fast::mul(a, wb).max(zero())).min(one())
+            Some(curve) => {
+                curve.alpha_row(consensus, weight_row, bond_row, &mut rates);
+                let row = weight_row.iter_mut().zip(present_row).zip(bond_row).zip(&rates);
+                for ((((w, p), b), a), sum) in row.zip(&mut sums) {
+                    let bond = fast::u16_proportion(*b);
+                    let decayed = fast::mul(one().saturating_sub(*a), bond);
+                    let v = decayed.saturating_add(fast::mul(*a, *w).max(zero())).min(one());
+                    *w = if *p && v > zero() { v } else { zero() };
+                    *sum = sum.saturating_add(*w);
+                }
             }
-            Some(_) => zero(),
             // `math::ema`: over the union; an absent cell adds `rate · 0 = 0`.
-            None => zero()
-                .saturating_add(fast::mul(alpha, wb))
-                .saturating_add(fast::mul(keep_rate, bond)),
-        };
-        *keep = v > zero();
-        *value = if *keep { v } else { zero() };
-        sum = sum.saturating_add(*value);
+            None => {
+                for ((w, b), sum) in weight_row.iter_mut().zip(bond_row).zip(&mut sums) {
+                    let v = zero()
+                        .saturating_add(fast::mul(alpha, *w))
+                        .saturating_add(fast::mul(keep_rate, fast::u16_proportion(*b)));
+                    *w = v.max(zero());
+                    *sum = sum.saturating_add(*w);
+                }
+            }
+        }
     }
-    scratch.share.copy_from_slice(&scratch.value);
-    normalize_column(&mut scratch.share, sum);
+    // The share is the EMA column-normalized; a row's dividend is Σ share · incentive. The
+    // bonds to store are the EMA's positive cells.
+    let divisors = column_divisors(&sums);
+    for (weight_row, d) in block.weights.chunks_exact(stride).zip(row_dividends.iter_mut()) {
+        let mut dividend = zero();
+        let mut row = Vec::with_capacity(block.width);
+        for ((v, divisor), (inc, uid)) in
+            weight_row.iter().zip(&divisors).zip(incentive.iter().zip(uids))
+        {
+            dividend = dividend.saturating_add(fast::mul(normalized(*v, divisor), *inc));
+            if *v > zero() {
+                row.push((*uid, *v));
+            }
+        }
+        *d = dividend;
+        bond_rows.push(row);
+    }
 }
 
-/// §4.6 for one column: classic bonds. Calls `dividend(row, normalized EMA)` per row.
+/// §4.6, row by row: classic bonds from the stake-scaled weights for bonds in the block
+/// (`delta_sum`: their column sums; `bond_sum`: the old bonds' column sums).
 #[allow(clippy::too_many_arguments)]
-fn classic_column(
-    weights: &[I32F32],
-    present: &[bool],
-    consensus: I32F32,
-    row_stake: &[I32F32],
-    penalty: Penalty,
+fn classic_bonds(
+    block: &mut Block,
+    delta_sum: &[I32F32],
+    bond_sum: &[I32F32],
+    incentive: &[I32F32],
     alpha: I32F32,
-    scratch: &mut Scratch,
-    mut dividend: impl FnMut(usize, I32F32),
+    uids: &[Uid],
+    row_dividends: &mut [I32F32],
+    bond_rows: &mut Vec<Vec<(Uid, I32F32)>>,
 ) {
+    let stride = block.width.max(1);
     let keep_rate = one().saturating_sub(alpha);
-    // Old bonds (raw integers), column-normalized.
-    let mut bond_sum = zero();
-    for (b, old) in scratch.bond.iter().zip(scratch.share.iter_mut()) {
-        *old = fast::u16_integer(*b);
-        bond_sum = bond_sum.saturating_add(*old);
+    let delta_divisors = column_divisors(delta_sum);
+    let bond_divisors = column_divisors(bond_sum);
+    // EMA over the union of the normalized delta and old bonds, kept where positive
+    // (`present` now marks the kept cells).
+    let mut ema_sum = vec![zero(); block.width];
+    let cells = block
+        .weights
+        .chunks_exact_mut(stride)
+        .zip(block.present.chunks_exact_mut(stride))
+        .zip(block.bonds.chunks_exact(stride));
+    for ((delta_row, keep_row), bond_row) in cells {
+        let columns = delta_divisors.iter().zip(&bond_divisors).zip(&mut ema_sum);
+        for (((delta, keep), b), ((dd, bd), sum)) in
+            delta_row.iter_mut().zip(keep_row.iter_mut()).zip(bond_row).zip(columns)
+        {
+            let old = normalized(fast::u16_integer(*b), bd);
+            let v = zero()
+                .saturating_add(fast::mul(alpha, normalized(*delta, dd)))
+                .saturating_add(fast::mul(keep_rate, old));
+            *keep = v > zero();
+            *delta = if *keep { v } else { zero() };
+            *sum = sum.saturating_add(*delta);
+        }
     }
-    normalize_column(&mut scratch.share, bond_sum);
-    // Delta: weights for bonds scaled by the row's active stake, column-normalized.
-    let mut delta_sum = zero();
-    for (((w, p), s), delta) in
-        weights.iter().zip(present).zip(row_stake).zip(scratch.delta.iter_mut())
+    // Column-normalized; dividends read it; the column maxima for the upscale.
+    let ema_divisors = column_divisors(&ema_sum);
+    let mut max = vec![zero(); block.width];
+    for (row, d) in block.weights.chunks_exact_mut(stride).zip(row_dividends.iter_mut()) {
+        let mut dividend = zero();
+        for ((v, divisor), (inc, m)) in
+            row.iter_mut().zip(&ema_divisors).zip(incentive.iter().zip(&mut max))
+        {
+            *v = normalized(*v, divisor);
+            // Absent cells are 0: they add nothing and never raise the maximum.
+            dividend = dividend.saturating_add(fast::mul(*inc, *v));
+            *m = (*m).max(*v);
+        }
+        *d = dividend;
+    }
+    // The stored bonds: upscaled to the column's maximum, every kept cell.
+    let max_divisors = column_divisors(&max);
+    for (row, keep_row) in
+        block.weights.chunks_exact(stride).zip(block.present.chunks_exact(stride))
     {
-        let (wb, _) = penalty.apply(*w, *p, clip(*w, *p, consensus));
-        *delta = fast::mul(wb, *s);
-        delta_sum = delta_sum.saturating_add(*delta);
-    }
-    normalize_column(&mut scratch.delta, delta_sum);
-    // EMA over the union, kept where positive, column-normalized.
-    let mut ema_sum = zero();
-    for (((delta, old), value), keep) in scratch
-        .delta
-        .iter()
-        .zip(&scratch.share)
-        .zip(scratch.value.iter_mut())
-        .zip(scratch.keep.iter_mut())
-    {
-        let v = zero()
-            .saturating_add(fast::mul(alpha, *delta))
-            .saturating_add(fast::mul(keep_rate, *old));
-        *keep = v > zero();
-        *value = if *keep { v } else { zero() };
-        ema_sum = ema_sum.saturating_add(*value);
-    }
-    normalize_column(&mut scratch.value, ema_sum);
-    // Dividends read the normalized EMA; the stored bonds are upscaled to the column's max.
-    let mut max = zero();
-    for (r, (value, keep)) in scratch.value.iter().zip(&scratch.keep).enumerate() {
-        if *keep {
-            dividend(r, *value);
-            if max < *value {
-                max = *value;
+        let mut out = Vec::with_capacity(block.width);
+        for ((v, keep), (divisor, uid)) in
+            row.iter().zip(keep_row).zip(max_divisors.iter().zip(uids))
+        {
+            if *keep {
+                out.push((*uid, normalized(*v, divisor)));
             }
         }
-    }
-    if max != zero() {
-        let divisor = Divisor::new(max);
-        for value in scratch.value.iter_mut() {
-            *value = divisor.divide(*value);
-        }
+        bond_rows.push(out);
     }
 }

@@ -226,6 +226,69 @@ pub(crate) fn exp_safe(x: I32F32) -> I32F32 {
     }
 }
 
+/// How many exponentials [`exp_safe_slice`] interleaves.
+const LANES: usize = 4;
+
+/// [`exp_safe`] of every value, in place, bit for bit.
+///
+/// Each series is a chain of dependent multiplications; four independent chains at once
+/// keep the multiplier busy. A lane whose term reached zero keeps adding zero terms (a zero
+/// term stays zero), which does not change its sum, until every lane's term is zero.
+pub(crate) fn exp_safe_slice(values: &mut [I32F32]) {
+    let mut chunks = values.chunks_exact_mut(LANES);
+    for chunk in &mut chunks {
+        let mut lanes = [zero(); LANES];
+        lanes.copy_from_slice(chunk);
+        chunk.copy_from_slice(&exp_safe_lanes(lanes));
+    }
+    for value in chunks.into_remainder() {
+        *value = exp_safe(*value);
+    }
+}
+
+/// [`exp_safe`] of [`LANES`] values, the series interleaved.
+fn exp_safe_lanes(x: [I32F32; LANES]) -> [I32F32; LANES] {
+    const ONE_BITS: i64 = 1 << 32;
+    let clamped = x.map(|v| v.clamp(I32F32::from_num(-20), I32F32::from_num(20)));
+    let operand = clamped.map(|v| v.to_bits().unsigned_abs());
+    // As in `exp_safe`: on the clamped range no term nor sum overflows (terms < 2⁵⁸).
+    let mut result = operand.map(|o| o.wrapping_add(1 << 32));
+    let mut term = operand;
+    'series: {
+        macro_rules! terms {
+            ($($i:literal)*) => {$(
+                let mut any = 0u64;
+                for ((t, o), r) in term.iter_mut().zip(&operand).zip(result.iter_mut()) {
+                    let product = u128::from(*t).wrapping_mul(u128::from(*o)) >> 32;
+                    *t = (product as u64).wrapping_div($i);
+                    *r = r.wrapping_add(*t);
+                    any |= *t;
+                }
+                if any == 0 {
+                    break 'series;
+                }
+            )*};
+        }
+        terms!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+    }
+    let mut out = [zero(); LANES];
+    for ((o, c), r) in out.iter_mut().zip(&clamped).zip(&result) {
+        let bits = c.to_bits();
+        *o = if bits == 0 || bits == ONE_BITS {
+            // The library's special cases exp(0) and exp(1).
+            crate::math::exp_safe(*c)
+        } else {
+            let value = I32F32::from_bits(i64::try_from(*r).unwrap_or(i64::MAX));
+            if bits < 0 {
+                reciprocal(value)
+            } else {
+                value
+            }
+        };
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +406,29 @@ mod tests {
         inputs.extend((0..300_000).map(|_| (rng.next() % (44u64 << 32)) as i64 - (22i64 << 32)));
         for b in inputs {
             assert_eq!(exp_safe(bits(b)), math::exp_safe(bits(b)), "bits {b}");
+        }
+    }
+
+    /// The interleaved exponentials are the reference's, lane by lane, whatever their
+    /// neighbours (lengths not a multiple of the lane count, special cases among others).
+    #[test]
+    fn exp_slice_is_the_reference_exp() {
+        let mut rng = Rng(0x51AB_0C0D_E5E5_1234);
+        let special: [i64; 7] = [0, 1, -1, 1 << 32, -(1 << 32), i64::MAX, i64::MIN];
+        for round in 0..40_000 {
+            let len = (rng.next() % 11) as usize;
+            let input: Vec<I32F32> = (0..len)
+                .map(|_| match rng.next() % 8 {
+                    0 => bits(special[(rng.next() % 7) as usize]),
+                    1 => bits((rng.next() >> (rng.next() % 64)) as i64),
+                    _ => bits((rng.next() % (44u64 << 32)) as i64 - (22i64 << 32)),
+                })
+                .collect();
+            let mut output = input.clone();
+            exp_safe_slice(&mut output);
+            for (x, y) in input.iter().zip(&output) {
+                assert_eq!(*y, math::exp_safe(*x), "round {round}: x bits {}", x.to_bits());
+            }
         }
     }
 

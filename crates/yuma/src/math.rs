@@ -459,21 +459,32 @@ impl AlphaCurve {
         alpha.min(self.high).max(self.low)
     }
 
-    /// [`Self::alpha`] through the exact shortcuts of the dense path (`fast::exp_safe`,
-    /// `fast::reciprocal`): the same bits, without a 128-bit division.
-    pub(crate) fn alpha_fast(&self, consensus: I32F32, weight: I32F32, bond: I32F32) -> I32F32 {
+    /// [`Self::alpha`] for a row of cells (`consensus`, `weights`, stored u16 `bonds`, one
+    /// each per column) into `rates`, through the exact shortcuts of the dense path
+    /// (`fast::exp_safe_slice`, `fast::reciprocal`, `fast::mul`): the same bits, without a
+    /// 128-bit division, and the exponentials' series computed several at a time.
+    pub(crate) fn alpha_row(
+        &self,
+        consensus: &[I32F32],
+        weights: &[I32F32],
+        bonds: &[u16],
+        rates: &mut [I32F32],
+    ) {
         let unit = |v: I32F32| v.clamp(zero(), one());
-        let diff = if weight >= bond {
-            unit(weight.saturating_sub(consensus))
-        } else {
-            unit(bond.saturating_sub(weight))
-        };
-        let exponent = crate::fast::mul(self.slope, diff.saturating_sub(half()));
-        let sigmoid =
-            crate::fast::reciprocal(one().saturating_add(crate::fast::exp_safe(exponent)));
-        let alpha =
-            self.low.saturating_add(crate::fast::mul(sigmoid, self.high.saturating_sub(self.low)));
-        alpha.min(self.high).max(self.low)
+        let cells = consensus.iter().zip(weights).zip(bonds);
+        for (((c, w), b), rate) in cells.zip(rates.iter_mut()) {
+            let bond = crate::fast::u16_proportion(*b);
+            let diff =
+                if *w >= bond { unit(w.saturating_sub(*c)) } else { unit(bond.saturating_sub(*w)) };
+            *rate = crate::fast::mul(self.slope, diff.saturating_sub(half()));
+        }
+        crate::fast::exp_safe_slice(rates);
+        let span = self.high.saturating_sub(self.low);
+        for rate in rates.iter_mut() {
+            let sigmoid = crate::fast::reciprocal(one().saturating_add(*rate));
+            let alpha = self.low.saturating_add(crate::fast::mul(sigmoid, span));
+            *rate = alpha.min(self.high).max(self.low);
+        }
     }
 }
 
