@@ -23,7 +23,10 @@ use std::{
     time::{Duration, Instant},
 };
 use tao_primitives::{NetUid, Rao};
-use tao_sdk::chain::{ChainClient, ChainError};
+use tao_sdk::chain::{
+    api::{self, method},
+    ChainClient, ChainError,
+};
 use tao_types::{Call, GlobalParameter, Hyperparameter};
 use tao_wallet::{Keypair, Overwrite, Wallet};
 
@@ -406,17 +409,13 @@ impl Setup<'_> {
         }
     }
 
-    async fn send(&self, key: &Keypair, call: Call) -> Result<Value, Failure> {
-        self.chain.submit(key, call, Duration::from_secs(60)).await.map_err(node_error)
+    async fn send(&self, key: &Keypair, call: Call) -> Result<(), Failure> {
+        self.chain.submit(key, call, Duration::from_secs(60)).await.map_err(node_error)?;
+        Ok(())
     }
 
     async fn free(&self, account: &Keypair) -> Result<u64, Failure> {
-        let info = self
-            .chain
-            .call("tao_accountInfo", vec![Value::from(account.ss58())])
-            .await
-            .map_err(node_error)?;
-        Ok(info["free"].as_u64().unwrap_or(0))
+        Ok(self.chain.account_info(&account.account()).await.map_err(node_error)?.free)
     }
 
     /// Tops `key` up to `tao` TAO from `alice`.
@@ -440,7 +439,7 @@ impl Setup<'_> {
 async fn wait_for_node(chain: &ChainClient, pid: u32, log: &Path) -> Result<(), Failure> {
     let started = Instant::now();
     loop {
-        if chain.call("tao_chainHead", Vec::new()).await.is_ok() {
+        if chain.request::<method::ChainHead>(()).await.is_ok() {
             return Ok(());
         }
         if !alive(pid, "tao-node") || started.elapsed() > Duration::from_secs(60) {
@@ -641,18 +640,11 @@ async fn owned_subnet(
     chain: &ChainClient,
     owner: &Keypair,
 ) -> Result<Option<(u16, bool)>, Failure> {
-    let subnets = chain.call("tao_subnets", Vec::new()).await.map_err(node_error)?;
+    let subnets = chain.request::<method::Subnets>(()).await.map_err(node_error)?;
     Ok(subnets
-        .as_array()
         .into_iter()
-        .flatten()
-        .find(|n| n["owner_coldkey"] == json!(owner.ss58()))
-        .map(|n| {
-            (
-                n["netuid"].as_u64().unwrap_or(0) as u16,
-                n["emission_started"].as_bool().unwrap_or(false),
-            )
-        }))
+        .find(|n| n.owner_coldkey.0 == owner.account())
+        .map(|n| (n.netuid, n.emission_started)))
 }
 
 /// Funds, creates and configures the subnet, registers and stakes; returns the netuid.
@@ -706,22 +698,21 @@ async fn prepare(
         if args.no_commit_reveal { "off" } else { "on" }
     ));
     let current = s.chain.hyperparameters(netuid).await.map_err(node_error)?;
+    let max_validators = args.subnet_validators as u16;
     let params = [
-        ("tempo", json!(args.tempo), Hyperparameter::Tempo(args.tempo)),
-        ("weights_rate_limit", json!(2), Hyperparameter::WeightsRateLimit(2)),
+        (current.tempo == args.tempo, Hyperparameter::Tempo(args.tempo)),
+        (current.weights_rate_limit == 2, Hyperparameter::WeightsRateLimit(2)),
         (
-            "commit_reveal_weights_enabled",
-            json!(!args.no_commit_reveal),
+            current.commit_reveal_weights_enabled != args.no_commit_reveal,
             Hyperparameter::CommitRevealEnabled(!args.no_commit_reveal),
         ),
         (
-            "max_validators",
-            json!(args.subnet_validators),
-            Hyperparameter::MaxAllowedValidators(args.subnet_validators as u16),
+            current.max_validators == max_validators,
+            Hyperparameter::MaxAllowedValidators(max_validators),
         ),
     ];
-    for (key, wanted, value) in params {
-        if current.get(key) != Some(&wanted) {
+    for (set, value) in params {
+        if !set {
             // As root (//Alice): a tempo this short is below what an owner may set.
             s.send(&alice, Call::SetHyperparameter { netuid: net, value }).await?;
         }
@@ -737,9 +728,7 @@ async fn prepare(
     {
         if !registered(hot) {
             s.say(&format!("  registering {name}"));
-            let burn = s.chain.hyperparameters(netuid).await.map_err(node_error)?["burn"]
-                .as_u64()
-                .unwrap_or(0);
+            let burn = s.chain.hyperparameters(netuid).await.map_err(node_error)?.burn;
             s.fund(&alice, name, cold, burn.div_ceil(TAO) + 1).await?;
             s.send(
                 cold,
@@ -749,12 +738,13 @@ async fn prepare(
         }
     }
     for (name, (cold, hot), tao) in &validators {
+        let (hotkey, coldkey) = (api::Address(hot.account()), api::Address(cold.account()));
         let staked = s
             .chain
-            .call("tao_stake", vec![json!(netuid), json!(hot.ss58()), json!(cold.ss58())])
+            .request::<method::Stake>((netuid, hotkey, coldkey))
             .await
             .map_err(node_error)?;
-        if staked.as_u64().unwrap_or(0) == 0 {
+        if staked == 0 {
             s.say(&format!("  {name} stakes {tao} TAO"));
             s.fund(&alice, name, cold, tao + 1).await?;
             let amount = Rao::new(tao * TAO);
@@ -785,32 +775,33 @@ async fn status(dir: &Path, state: &State) -> Value {
         let mut heads = Vec::new();
         for (i, url) in state.nodes.iter().enumerate() {
             let head = match ChainClient::new(url) {
-                Ok(node) => node.call("tao_chainHead", Vec::new()).await.ok(),
+                Ok(node) => node.request::<method::ChainHead>(()).await.ok(),
                 Err(_) => None,
             };
             heads.push(json!({"name": node_name(i), "endpoint": url,
-                              "head": head.as_ref().map(|h| h["number"].clone())}));
+                              "head": head.map(|h| h.number)}));
         }
         out["chain_validators"] = Value::Array(heads);
     }
-    let head = chain.call("tao_chainHead", Vec::new()).await;
-    let Ok(m) = chain.call("tao_metagraph", vec![json!(netuid)]).await else {
+    let head = chain.request::<method::ChainHead>(()).await;
+    let Ok(m) = chain.metagraph(netuid).await else {
         out["chain"] = json!({"reachable": head.is_ok()});
         return out;
     };
-    out["chain"] = json!({"reachable": true, "block": m["block"], "tempo": m["tempo"], "last_epoch_block": m["last_epoch_block"],
-                          "pool": m["pool"], "owner_hotkey": m["owner_hotkey"]});
-    if let Ok(issuance) = chain.call("tao_issuance", Vec::new()).await {
-        out["chain"]["issuance"] = issuance;
+    out["chain"] = json!({"reachable": true, "block": m.block, "tempo": m.tempo, "last_epoch_block": m.last_epoch_block,
+                          "pool": m.pool, "owner_hotkey": m.owner_hotkey});
+    if let Ok(i) = chain.request::<method::Issuance>(()).await {
+        // This document's own shape (the totals as numbers), as before the API's strings.
+        out["chain"]["issuance"] = json!({"block": i.block, "total_issuance": i.total_issuance.0,
+            "total_minted": i.total_minted.0, "total_fees": i.total_fees.0,
+            "total_registration_burn": i.total_registration_burn.0, "held": i.held});
     }
-    let hotkeys: Vec<String> = m["hotkeys"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|h| h.as_str().map(str::to_owned))
-        .collect();
+    let hotkeys: Vec<String> = m.hotkeys.iter().map(ToString::to_string).collect();
     let uid_of = |hotkey: &str| hotkeys.iter().position(|h| h == hotkey);
-    let column = |key: &str, uid: usize| m[key].get(uid).cloned().unwrap_or(Value::Null);
+    // The value of a per-UID column at a neuron's UID (`null` for an unregistered one).
+    fn at<T: Copy>(column: &[T], uid: Option<usize>) -> Option<T> {
+        column.get(uid?).copied()
+    }
     // Each validator's report: the loss it measured per miner.
     let mut losses: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut reports = BTreeMap::new();
@@ -838,12 +829,15 @@ async fn status(dir: &Path, state: &State) -> Value {
         .map(|(name, model)| {
             let hotkey = hotkey_of(name).unwrap_or_default();
             let uid = uid_of(&hotkey);
-            let loss = losses.get(&hotkey).filter(|l| !l.is_empty()).map(|l| l.iter().sum::<f64>() / l.len() as f64);
+            let loss = losses
+                .get(&hotkey)
+                .filter(|l| !l.is_empty())
+                .map(|l| l.iter().sum::<f64>() / l.len() as f64);
             json!({"name": name, "model": model, "hotkey": hotkey, "uid": uid,
                    "alive": state.pids.get(name).is_some_and(|p| alive(*p, "textpred")),
                    "bits_per_char": loss,
-                   "incentive": uid.map(|u| column("incentive", u)), "emission": uid.map(|u| column("emission", u)),
-                   "earned_alpha": uid.map(|u| column("alpha_stake", u))})
+                   "incentive": at(&m.incentive, uid), "emission": at(&m.emission, uid),
+                   "earned_alpha": at(&m.alpha_stake, uid)})
         })
         .collect();
     let validators: Vec<Value> = state
@@ -855,9 +849,9 @@ async fn status(dir: &Path, state: &State) -> Value {
             let report = reports.get(name);
             json!({"name": name, "hotkey": hotkey, "uid": uid,
                    "alive": state.pids.get(name).is_some_and(|p| alive(*p, "textpred")),
-                   "stake": uid.map(|u| column("alpha_stake", u)), "validator_permit": uid.map(|u| column("validator_permit", u)),
-                   "validator_trust": uid.map(|u| column("validator_trust", u)), "dividends": uid.map(|u| column("dividends", u)),
-                   "emission": uid.map(|u| column("emission", u)),
+                   "stake": at(&m.alpha_stake, uid), "validator_permit": at(&m.validator_permit, uid),
+                   "validator_trust": at(&m.validator_trust, uid), "dividends": at(&m.dividends, uid),
+                   "emission": at(&m.emission, uid),
                    "rounds": report.map(|r| r["round"].clone()), "weights": report.map(|r| r["weights"].clone())})
         })
         .collect();

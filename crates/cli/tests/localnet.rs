@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 use tao_primitives::Rao;
-use tao_sdk::chain::ChainClient;
+use tao_sdk::chain::{api::method, ChainClient};
 use tao_textpred::{corpus::Corpus, model, protocol::CONTEXT_CHARS};
 use tao_wallet::Wallet;
 
@@ -191,21 +191,19 @@ fn a_local_network_pays_miners_by_the_quality_of_their_models() {
 
     // Issuance: every RAO accounted for, and (checked at the end, over the whole run)
     // every block minted exactly the schedule's emission.
-    let issuance = rpc("tao_issuance", Vec::new());
-    let total = issuance["total_issuance"].as_u64().unwrap();
+    // Typed: the totals are decimal strings on the wire (docs/rpc.md).
+    let issuance = runtime.block_on(chain.request::<method::Issuance>(())).unwrap();
+    let total = issuance.total_issuance.0;
     let genesis: Value =
         serde_json::from_slice(&std::fs::read(dir.join("genesis.json")).unwrap()).unwrap();
     let genesis_total: u64 =
         genesis["balances"].as_array().unwrap().iter().map(|b| b["rao"].as_u64().unwrap()).sum();
     let per_block = tao_economics::block_emission(Rao::new(genesis_total));
     assert_eq!(per_block, tao_economics::block_emission(Rao::new(total)), "no halving crossed");
-    let held: u128 = ["free", "pools", "root_stake"]
-        .iter()
-        .map(|k| issuance["held"][k].as_str().unwrap().parse::<u128>().unwrap())
-        .sum();
-    assert_eq!(held, u128::from(total), "{issuance}");
-    let burned = issuance["total_fees"].as_u64().unwrap();
-    assert!(total <= genesis_total + issuance["total_minted"].as_u64().unwrap() - burned);
+    let held = issuance.held.free.0 + issuance.held.pools.0 + issuance.held.root_stake.0;
+    assert_eq!(held, u128::from(total), "{issuance:?}");
+    let burned = issuance.total_fees.0;
+    assert!(total <= genesis_total + issuance.total_minted.0 - burned);
 
     // A miner killed mid-run: its incentive falls in the following epochs.
     let s = status(&dir);

@@ -1,7 +1,10 @@
 //! JSON-RPC over HTTP and WebSocket (`docs/rpc.md` lists every method).
 //!
-//! Values are JSON at this boundary only: amounts are integers in RAO (or alpha units),
-//! accounts SS58, hashes and transactions `0x`-hex.
+//! Every method is declared once in [`tao_rpc_api`] (name, parameters, result); this module
+//! registers a handler for each through [`method`] and [`async_method`], which decode the
+//! declared parameters and encode the declared result, and serves the API's description
+//! (`rpc_discover`) and version (`tao_apiVersion`). More methods (a Substrate JSON-RPC
+//! facade) can be registered on the same [`RpcModule`] the same way.
 //!
 //! A submitted transaction's signature is checked before the chain's lock is taken, on the
 //! blocking pool and at most one check per core at a time, so a flood of badly signed
@@ -13,16 +16,20 @@ pub mod server;
 use crate::{
     chain::Chain,
     mempool::{SubmitError, VerifiedTransaction},
+    views,
 };
 use jsonrpsee::{
-    core::SubscriptionResult,
+    core::{RegisterMethodError, SubscriptionResult},
     types::{ErrorObject, ErrorObjectOwned, Params},
     PendingSubscriptionSink, RpcModule, SubscriptionMessage,
 };
-use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
-use tao_primitives::{AccountId, NetUid};
-use tao_types::{Block, Hash, Header, Outcome, Receipt, SignedTransaction};
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+};
+use tao_primitives::NetUid;
+use tao_rpc_api::{self as api, method, Method, Subscription};
+use tao_types::{Block, Hash, SignedTransaction};
 use tokio::sync::broadcast;
 
 /// What the RPC handlers share.
@@ -30,9 +37,9 @@ pub struct Node {
     /// The chain.
     pub chain: Mutex<Chain>,
     /// New finalized heads (dev mode: every produced block is final).
-    pub heads: broadcast::Sender<Value>,
-    /// Each new block's events: `{"block", "hash", "events": [{"tx_hash"?, "event"}]}`.
-    pub events: broadcast::Sender<Value>,
+    pub heads: broadcast::Sender<api::Header>,
+    /// Each new block's events.
+    pub events: broadcast::Sender<api::BlockEvents>,
     /// Counters for `/metrics`.
     pub metrics: crate::metrics::Metrics,
     /// The node this one follows (a replica produces nothing and refuses submissions).
@@ -91,8 +98,8 @@ impl Node {
             let (hash, transactions) = (block.header.hash(), block.transactions.len());
             tracing::info!(number, %hash, transactions, failed, "block");
         }
-        let _ = self.events.send(events_json(block, outcome));
-        let _ = self.heads.send(header_json(&block.header));
+        let _ = self.events.send(views::block_events(block, outcome));
+        let _ = self.heads.send(views::header(&block.header));
     }
 }
 
@@ -116,83 +123,6 @@ fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
 
 fn bad_params(message: impl Into<String>) -> ErrorObjectOwned {
     error(codes::INVALID_PARAMS, message)
-}
-
-fn hash_param(text: &str) -> Result<Hash, ErrorObjectOwned> {
-    let bytes =
-        tao_primitives::hex::decode(text).map_err(|e| bad_params(format!("{text:?}: {e}")))?;
-    let array: [u8; 32] = bytes.try_into().map_err(|_| bad_params("a hash is 32 bytes"))?;
-    Ok(Hash(array))
-}
-
-fn account_param(text: &str) -> Result<AccountId, ErrorObjectOwned> {
-    AccountId::from_ss58(text).map_err(|e| bad_params(format!("{text:?}: {e}")))
-}
-
-/// A header as JSON.
-pub fn header_json(header: &Header) -> Value {
-    json!({
-        "number": header.number.get(),
-        "hash": header.hash().to_string(),
-        "parent_hash": header.parent_hash.to_string(),
-        "state_root": header.state_root.to_string(),
-        "transactions_root": header.transactions_root.to_string(),
-        "timestamp_ms": header.timestamp_ms,
-    })
-}
-
-/// A block's events as JSON: the block's own (emission, epochs), then each transaction's.
-pub fn events_json(block: &Block, outcome: &tao_runtime::BlockOutcome) -> Value {
-    let own = outcome.events.iter().map(|e| json!({"event": format!("{e:?}")}));
-    let of_txs = outcome.receipts.iter().flat_map(|r| {
-        r.events
-            .iter()
-            .map(move |e| json!({"tx_hash": r.tx_hash.to_string(), "event": format!("{e:?}")}))
-    });
-    json!({"block": block.header.number.get(), "hash": block.header.hash().to_string(),
-           "events": own.chain(of_txs).collect::<Vec<_>>()})
-}
-
-/// A receipt as JSON.
-pub fn receipt_json(receipt: &Receipt, block_hash: Option<&Hash>) -> Value {
-    let (outcome, error) = match &receipt.outcome {
-        Outcome::Success => ("success", Value::Null),
-        Outcome::Failed(e) => {
-            ("failed", json!({"name": format!("{e:?}"), "message": e.to_string()}))
-        }
-        Outcome::Invalid(e) => {
-            // A failing free call is invalid; its name is the call's own error (what a
-            // client acts on, e.g. proof of work for a block that is no longer recent).
-            let name = match e {
-                tao_types::InvalidTransaction::FreeCallFails(call) => format!("{call:?}"),
-                other => format!("{other:?}"),
-            };
-            ("invalid", json!({"name": name, "message": e.to_string()}))
-        }
-    };
-    json!({
-        "tx_hash": receipt.tx_hash.to_string(),
-        "block": receipt.block.get(),
-        "block_hash": block_hash.map(Hash::to_string),
-        "index": receipt.index,
-        "signer": receipt.signer.to_ss58(),
-        "fee": receipt.fee.get(),
-        "outcome": outcome,
-        "error": error,
-        "events": receipt.events.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>(),
-    })
-}
-
-fn block_json(block: &Block) -> Value {
-    json!({
-        "header": header_json(&block.header),
-        "transactions": block.transactions.iter().map(|tx| json!({
-            "hash": tx.hash().to_string(),
-            "signer": tx.transaction.signer.to_ss58(),
-            "nonce": tx.transaction.nonce,
-            "call": tx.transaction.call.name(),
-        })).collect::<Vec<_>>(),
-    })
 }
 
 fn decode_tx(hex: &str) -> Result<SignedTransaction, ErrorObjectOwned> {
@@ -227,73 +157,114 @@ fn lock(node: &Node) -> Result<std::sync::MutexGuard<'_, Chain>, ErrorObjectOwne
     node.chain.lock().map_err(|_| error(codes::INTERNAL, "chain lock poisoned"))
 }
 
-/// Every method of the node's RPC.
+fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    error(codes::INTERNAL, e.to_string())
+}
+
+/// The declared parameters of a call to `M`; `-32602` if they do not decode.
+fn params_of<M: Method>(params: &Params<'_>) -> Result<M::Params, ErrorObjectOwned> {
+    api::from_positional::<M>(params.as_str()).map_err(bad_params)
+}
+
+/// Registers `handler` as method `M`: it gets the decoded parameters and the node.
+pub fn method<M: Method>(
+    rpc: &mut Rpc,
+    handler: impl Fn(M::Params, &Node) -> Result<M::Output, ErrorObjectOwned> + Send + Sync + 'static,
+) -> Result<(), RegisterMethodError> {
+    rpc.register_method(M::NAME, move |params, node, _| -> Result<M::Output, ErrorObjectOwned> {
+        handler(params_of::<M>(&params)?, node)
+    })?;
+    Ok(())
+}
+
+/// Registers the asynchronous `handler` as method `M`.
+pub fn async_method<M, F, Fut>(rpc: &mut Rpc, handler: F) -> Result<(), RegisterMethodError>
+where
+    M: Method,
+    F: Fn(M::Params, Arc<Node>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<M::Output, ErrorObjectOwned>> + Send + 'static,
+{
+    rpc.register_async_method(M::NAME, move |params, node, _| {
+        let handler = handler.clone();
+        async move { handler(params_of::<M>(&params)?, Arc::clone(&*node)).await }
+    })?;
+    Ok(())
+}
+
+/// Registers subscription `S`, forwarding what `stream` carries.
+fn subscription<S: Subscription>(
+    rpc: &mut Rpc,
+    stream: fn(&Node) -> &broadcast::Sender<S::Item>,
+) -> Result<(), RegisterMethodError> {
+    rpc.register_subscription(
+        S::SUBSCRIBE,
+        S::NOTIFICATION,
+        S::UNSUBSCRIBE,
+        move |_, pending: PendingSubscriptionSink, node, _| async move {
+            forward::<S>(pending, stream(&node).subscribe()).await
+        },
+    )?;
+    Ok(())
+}
+
+/// The receipt of `hash` if it is in a stored (final) block.
+fn stored_receipt(chain: &Chain, hash: &Hash) -> Result<Option<api::Receipt>, ErrorObjectOwned> {
+    let stored = chain.store.receipt(hash).map_err(internal)?;
+    Ok(stored.map(|s| views::receipt(&s.receipt, Some(&s.block_hash))))
+}
+
+/// Every method of the node's RPC (the methods of [`tao_rpc_api`]).
 pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
     let mut rpc = RpcModule::new(node);
-    rpc.register_method("tao_health", |_, node, _| -> Result<Value, ErrorObjectOwned> {
+    method::<method::Health>(&mut rpc, |(), node| {
         let chain = lock(node)?;
-        Ok(json!({"block": chain.head.number.get(), "finalized": chain.head.number.get(), "pending": chain.mempool.len()}))
+        let block = chain.head.number.get();
+        Ok(api::Health { block, finalized: block, pending: chain.mempool.len() as u64 })
     })?;
-    rpc.register_method("tao_genesisHash", |_, node, _| -> Result<Value, ErrorObjectOwned> {
-        Ok(json!(lock(node)?.state.genesis_hash().to_string()))
+    method::<method::ApiVersion>(&mut rpc, |(), _| Ok(api::API_VERSION.to_owned()))?;
+    method::<method::Discover>(&mut rpc, |(), _| {
+        static DESCRIPTION: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+        Ok(DESCRIPTION.get_or_init(api::openrpc).clone())
     })?;
-    rpc.register_method("tao_chainHead", |_, node, _| -> Result<Value, ErrorObjectOwned> {
-        Ok(header_json(&lock(node)?.head))
+    method::<method::GenesisHash>(&mut rpc, |(), node| {
+        Ok(api::H256(lock(node)?.state.genesis_hash()))
     })?;
-    rpc.register_method(
-        "tao_getBlock",
-        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
-            let chain = lock(node)?;
-            let which: Value = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
-            let number = match &which {
-                Value::Number(n) => n.as_u64().ok_or_else(|| bad_params("block number"))?,
-                Value::String(s) => chain
-                    .store
-                    .number_of(&hash_param(s)?)
-                    .map_err(|e| error(codes::INTERNAL, e.to_string()))?
-                    .ok_or_else(|| error(codes::NOT_FOUND, "no block with that hash"))?,
-                _ => return Err(bad_params("give a block number or a block hash")),
-            };
-            let block =
-                chain.store.block(number).map_err(|e| error(codes::INTERNAL, e.to_string()))?;
-            block
-                .map(|b| block_json(&b))
-                .ok_or_else(|| error(codes::NOT_FOUND, format!("no block {number}")))
-        },
-    )?;
-    rpc.register_method(
-        "tao_getBlockRaw",
-        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
-            let number: u64 = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
-            let chain = lock(node)?;
-            let block =
-                chain.store.block(number).map_err(|e| error(codes::INTERNAL, e.to_string()))?;
-            block
-                .map(|b| json!(tao_primitives::hex::encode(&codec::Encode::encode(&b))))
-                .ok_or_else(|| error(codes::NOT_FOUND, format!("no block {number}")))
-        },
-    )?;
-    rpc.register_async_method(
-        "tao_submitTransaction",
-        |params: Params<'static>, node, _| async move {
-            let hex: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
-            Ok::<Value, ErrorObjectOwned>(json!(admit(&node, &hex).await?.to_string()))
-        },
-    )?;
-    rpc.register_method("tao_transactionStatus", |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
-        let hex: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
-        let hash = hash_param(&hex)?;
+    method::<method::ChainHead>(&mut rpc, |(), node| Ok(views::header(&lock(node)?.head)))?;
+    method::<method::GetBlock>(&mut rpc, |(which,), node| {
         let chain = lock(node)?;
-        if let Some(stored) = chain.store.receipt(&hash).map_err(|e| error(codes::INTERNAL, e.to_string()))? {
-            return Ok(json!({"status": "finalized", "receipt": receipt_json(&stored.receipt, Some(&stored.block_hash))}));
-        }
-        if chain.mempool.contains(&hash) {
-            return Ok(json!({"status": "pending"}));
-        }
-        Ok(json!({"status": "unknown"}))
+        let number = match which {
+            api::BlockId::Number(n) => n,
+            api::BlockId::Hash(hash) => chain
+                .store
+                .number_of(&hash.0)
+                .map_err(internal)?
+                .ok_or_else(|| error(codes::NOT_FOUND, "no block with that hash"))?,
+        };
+        let block = chain.store.block(number).map_err(internal)?;
+        block
+            .map(|b| views::block(&b))
+            .ok_or_else(|| error(codes::NOT_FOUND, format!("no block {number}")))
     })?;
-    rpc.register_async_method("tao_dryRun", |params: Params<'static>, node, _| async move {
-        let hex: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
+    method::<method::GetBlockRaw>(&mut rpc, |(number,), node| {
+        let block = lock(node)?.store.block(number).map_err(internal)?;
+        block
+            .map(|b| tao_primitives::hex::encode(&codec::Encode::encode(&b)))
+            .ok_or_else(|| error(codes::NOT_FOUND, format!("no block {number}")))
+    })?;
+    async_method::<method::SubmitTransaction, _, _>(&mut rpc, |(hex,), node| async move {
+        admit(&node, &hex).await.map(api::H256)
+    })?;
+    method::<method::TransactionStatus>(&mut rpc, |(hash,), node| {
+        let chain = lock(node)?;
+        if let Some(receipt) = stored_receipt(&chain, &hash.0)? {
+            return Ok(api::TransactionStatus::Finalized { receipt });
+        }
+        if chain.mempool.contains(&hash.0) {
+            return Ok(api::TransactionStatus::Pending);
+        }
+        Ok(api::TransactionStatus::Unknown)
+    })?;
+    async_method::<method::DryRun, _, _>(&mut rpc, |(hex,), node| async move {
         let tx = decode_tx(&hex)?;
         // A copy of the head state and the signer's earlier pending transactions, taken
         // under the lock; executed (signatures checked) after it is released.
@@ -316,136 +287,62 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
                 tao_runtime::apply_transaction(&mut state, &tx, 0)
             })
             .await?;
-        Ok::<Value, ErrorObjectOwned>(receipt_json(&receipt, None))
+        Ok(views::receipt(&receipt, None))
     })?;
-    rpc.register_method(
-        "tao_accountInfo",
-        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
-            let address: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
-            let id = account_param(&address)?;
-            let chain = lock(node)?;
-            let account = chain.state.account(&id);
-            let next_nonce = chain.mempool.next_nonce(&id, account.nonce);
-            Ok(json!({"address": address, "free": account.free.get(), "nonce": account.nonce, "next_nonce": next_nonce}))
-        },
-    )?;
-    rpc.register_method("tao_subnets", |_, node, _| -> Result<Value, ErrorObjectOwned> {
+    method::<method::AccountInfo>(&mut rpc, |(address,), node| {
         let chain = lock(node)?;
-        Ok(Value::Array(chain.state.subnets().map(|(n, s)| subnet_summary(*n, s)).collect()))
+        let account = chain.state.account(&address.0);
+        let next_nonce = chain.mempool.next_nonce(&address.0, account.nonce);
+        Ok(api::AccountInfo { address, free: account.free.get(), nonce: account.nonce, next_nonce })
     })?;
-    rpc.register_method(
-        "tao_metagraph",
-        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
-            let netuid: u16 = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
-            let chain = lock(node)?;
-            crate::views::metagraph(&chain.state, NetUid::new(netuid))
-                .ok_or_else(|| error(codes::NOT_FOUND, format!("no subnet {netuid}")))
-        },
-    )?;
-    rpc.register_method("tao_issuance", |_, node, _| -> Result<Value, ErrorObjectOwned> {
+    method::<method::Subnets>(&mut rpc, |(), node| Ok(views::subnets(&lock(node)?.state)))?;
+    method::<method::Metagraph>(&mut rpc, |(netuid,), node| {
+        views::metagraph(&lock(node)?.state, NetUid::new(netuid))
+            .ok_or_else(|| error(codes::NOT_FOUND, format!("no subnet {netuid}")))
+    })?;
+    method::<method::Issuance>(&mut rpc, |(), node| {
         let chain = lock(node)?;
-        let info = chain.state.chain();
-        let (free, pools, root) = chain.state.tao_holdings();
-        Ok(json!({
-            "block": chain.head.number.get(),
-            "total_issuance": info.total_issuance.get(),
-            "total_minted": info.total_minted.get(),
-            "total_fees": info.total_fees.get(),
-            "total_registration_burn": info.total_registration_burn.get(),
-            "held": {"free": free.to_string(), "pools": pools.to_string(), "root_stake": root.to_string()},
-        }))
+        Ok(views::issuance(&chain.state, chain.head.number.get()))
     })?;
-    rpc.register_method("tao_delegates", |_, node, _| -> Result<Value, ErrorObjectOwned> {
+    method::<method::Delegates>(&mut rpc, |(), node| Ok(views::delegates(&lock(node)?.state)))?;
+    method::<method::LockCost>(&mut rpc, |(), node| {
+        Ok(tao_runtime::subnets::lock_cost(&lock(node)?.state).get())
+    })?;
+    method::<method::Stake>(&mut rpc, |(netuid, hotkey, coldkey), node| {
         let chain = lock(node)?;
-        Ok(Value::Array(delegates(&chain.state)))
+        let netuid = NetUid::new(netuid);
+        Ok(if netuid.is_root() {
+            chain
+                .state
+                .root_stake(&hotkey.0)
+                .and_then(|r| r.by_coldkey.get(&coldkey.0).copied())
+                .unwrap_or(0)
+        } else {
+            chain.state.stake_of(netuid, &hotkey.0, &coldkey.0).get()
+        })
     })?;
-    rpc.register_method("tao_lockCost", |_, node, _| -> Result<Value, ErrorObjectOwned> {
-        Ok(json!(tao_runtime::subnets::lock_cost(&lock(node)?.state).get()))
+    method::<method::StakesOf>(&mut rpc, |(coldkey,), node| {
+        Ok(views::stakes_of(&lock(node)?.state, &coldkey.0))
     })?;
-    rpc.register_method(
-        "tao_stake",
-        |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
-            let (netuid, hotkey, coldkey): (u16, String, String) =
-                params.parse().map_err(|e| bad_params(e.message().to_owned()))?;
-            let (hotkey, coldkey) = (account_param(&hotkey)?, account_param(&coldkey)?);
-            let chain = lock(node)?;
-            let netuid = NetUid::new(netuid);
-            let amount = if netuid.is_root() {
-                chain
-                    .state
-                    .root_stake(&hotkey)
-                    .and_then(|r| r.by_coldkey.get(&coldkey).copied())
-                    .unwrap_or(0)
-            } else {
-                chain.state.stake_of(netuid, &hotkey, &coldkey).get()
-            };
-            Ok(json!(amount))
-        },
-    )?;
-    rpc.register_method("tao_stakesOf", |params: Params<'_>, node, _| -> Result<Value, ErrorObjectOwned> {
-        let address: String = params.one().map_err(|e| bad_params(e.message().to_owned()))?;
-        let coldkey = account_param(&address)?;
-        let chain = lock(node)?;
-        let mut stakes = Vec::new();
-        for (netuid, subnet) in chain.state.subnets() {
-            for (hotkey, pool) in subnet.stakes.get() {
-                let alpha = pool.value(&coldkey);
-                if alpha > 0 {
-                    stakes.push(json!({"netuid": netuid.get(), "hotkey": hotkey.to_ss58(), "alpha": alpha}));
-                }
-            }
-        }
-        for (hotkey, root) in chain.state.root_stakes() {
-            if let Some(&tao) = root.by_coldkey.get(&coldkey).filter(|&&tao| tao > 0) {
-                stakes.push(json!({"netuid": 0, "hotkey": hotkey.to_ss58(), "alpha": tao}));
-            }
-        }
-        Ok(Value::Array(stakes))
-    })?;
-    // (subscribe, notification, unsubscribe, the stream it follows). Only final blocks
-    // become heads (a single producer's at once, a BFT validator's once finalized), so new
-    // and finalized heads are the same stream.
-    type Stream = fn(&Node) -> &broadcast::Sender<Value>;
-    let streams: [(&'static str, &'static str, &'static str, Stream); 3] = [
-        ("tao_subscribeNewHeads", "tao_newHead", "tao_unsubscribeNewHeads", |n| &n.heads),
-        (
-            "tao_subscribeFinalizedHeads",
-            "tao_finalizedHead",
-            "tao_unsubscribeFinalizedHeads",
-            |n| &n.heads,
-        ),
-        ("tao_subscribeEvents", "tao_events", "tao_unsubscribeEvents", |n| &n.events),
-    ];
-    for (subscribe, notification, unsubscribe, stream) in streams {
-        rpc.register_subscription(
-            subscribe,
-            notification,
-            unsubscribe,
-            move |_, pending: PendingSubscriptionSink, node, _| async move {
-                forward(pending, stream(&node).subscribe()).await
-            },
-        )?;
-    }
-    rpc.register_async_method("tao_submitAndWait", |params: Params<'static>, node, _| async move {
-        let (hex, timeout_ms): (String, Option<u64>) = params
-            .parse()
-            .or_else(|_| params.one::<String>().map(|h| (h, None)))
-            .map_err(|e| bad_params(e.message().to_owned()))?;
+    // Only final blocks become heads (a single producer's at once, a BFT validator's once
+    // finalized), so new and finalized heads are the same stream.
+    subscription::<method::NewHeads>(&mut rpc, |n| &n.heads)?;
+    subscription::<method::FinalizedHeads>(&mut rpc, |n| &n.heads)?;
+    subscription::<method::Events>(&mut rpc, |n| &n.events)?;
+    async_method::<method::SubmitAndWait, _, _>(&mut rpc, |(hex, timeout_ms), node| async move {
         // Subscribe before submitting, so the block that includes it cannot be missed.
         let mut heads = node.heads.subscribe();
         let hash = admit(&node, &hex).await?;
         let deadline = tokio::time::Instant::now()
             + std::time::Duration::from_millis(timeout_ms.unwrap_or(60_000).min(600_000));
         loop {
-            {
-                let chain = lock(&node)?;
-                if let Some(stored) = chain.store.receipt(&hash).map_err(|e| error(codes::INTERNAL, e.to_string()))? {
-                    return Ok::<Value, ErrorObjectOwned>(receipt_json(&stored.receipt, Some(&stored.block_hash)));
-                }
+            if let Some(receipt) = stored_receipt(&*lock(&node)?, &hash)? {
+                return Ok(receipt);
             }
             match tokio::time::timeout_at(deadline, heads.recv()).await {
                 Err(_) => {
-                    return Err(error(codes::TIMEOUT, format!("transaction {hash} not final in time; it may still be included (tao_transactionStatus)")))
+                    let message = format!("transaction {hash} not final in time; it may still be included (tao_transactionStatus)");
+                    return Err(error(codes::TIMEOUT, message));
                 }
                 Ok(Err(broadcast::error::RecvError::Closed)) => {
                     return Err(error(codes::INTERNAL, "the node is shutting down"))
@@ -457,9 +354,9 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
     Ok(rpc)
 }
 
-async fn forward(
+async fn forward<S: Subscription>(
     pending: PendingSubscriptionSink,
-    mut items: broadcast::Receiver<Value>,
+    mut items: broadcast::Receiver<S::Item>,
 ) -> SubscriptionResult {
     let sink = pending.accept().await?;
     loop {
@@ -476,65 +373,11 @@ async fn forward(
     }
 }
 
-/// Every hotkey anyone stakes to (on root or a subnet), with its take and nominators.
-fn delegates(state: &tao_runtime::State) -> Vec<Value> {
-    use std::collections::{BTreeMap, BTreeSet};
-    #[derive(Default)]
-    struct Entry {
-        root: u64,
-        subnets: BTreeMap<u16, u64>,
-        nominators: BTreeSet<tao_primitives::AccountId>,
-    }
-    let mut all: BTreeMap<tao_primitives::AccountId, Entry> = BTreeMap::new();
-    for (hotkey, root) in state.root_stakes() {
-        let e = all.entry(*hotkey).or_default();
-        e.root = root.total;
-        e.nominators.extend(root.by_coldkey.iter().filter(|(_, v)| **v > 0).map(|(c, _)| *c));
-    }
-    for (netuid, subnet) in state.subnets() {
-        for (hotkey, pool) in subnet.stakes.get() {
-            let e = all.entry(*hotkey).or_default();
-            e.subnets.insert(netuid.get(), pool.total);
-            e.nominators.extend(pool.coldkeys().filter(|c| pool.value(c) > 0).copied());
-        }
-    }
-    all.into_iter()
-        .map(|(hotkey, e)| {
-            json!({
-                "hotkey": hotkey.to_ss58(),
-                "owner": state.hotkey_owner(&hotkey).map(|o| o.to_ss58()),
-                "take": state.take(&hotkey),
-                "root_stake": e.root,
-                "alpha_stake": e.subnets.iter().map(|(n, a)| json!({"netuid": n, "alpha": a})).collect::<Vec<_>>(),
-                "nominators": e.nominators.len(),
-            })
-        })
-        .collect()
-}
-
-fn subnet_summary(netuid: NetUid, subnet: &tao_runtime::Subnet) -> Value {
-    let info = subnet.info.get();
-    json!({
-        "netuid": netuid.get(),
-        "owner_coldkey": info.owner_coldkey.to_ss58(),
-        "owner_hotkey": info.owner_hotkey.to_ss58(),
-        "tempo": info.params.tempo,
-        "neurons": subnet.neurons.get().neurons.len(),
-        "max_uids": info.params.max_allowed_uids,
-        "burn": info.burn.get(),
-        "pool_tao": info.pool.tao,
-        "pool_alpha": info.pool.alpha,
-        "price": info.pool.price().to_num::<f64>(),
-        "moving_price": info.moving_price.to_num::<f64>(),
-        "emission_started": info.first_emission_block.is_some(),
-        "first_emission_block": info.first_emission_block.map(|b| b.get()),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::{json, Value};
 
     fn test_node(tag: &str) -> (Arc<Node>, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("tao-rpc-{tag}-{}", std::process::id()));
@@ -596,16 +439,46 @@ mod tests {
         }
     }
 
+    /// The module serves exactly the declared methods, `rpc_discover` serves the
+    /// description, and `docs/rpc.md` has a section for every method of the description and
+    /// none for a method it lacks (CI runs this).
     #[test]
-    fn every_method_is_documented() {
+    fn the_module_the_description_and_the_docs_agree() {
         let (node, dir) = test_node("doc");
         let module = module(node).unwrap();
+        let mut served: Vec<&str> = module.method_names().collect();
+        served.sort_unstable();
+        let mut declared: Vec<&str> = api::METHODS.to_vec();
+        declared.extend(api::SUBSCRIPTIONS.iter().flat_map(|(sub, _, unsub)| [*sub, *unsub]));
+        declared.sort_unstable();
+        assert_eq!(served, declared, "the module serves what tao-rpc-api declares");
+
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let description: Value =
+            runtime.block_on(module.call("rpc_discover", jsonrpsee::rpc_params![])).unwrap();
+        assert_eq!(description, api::openrpc());
+        assert_eq!(description["info"]["version"], api::API_VERSION);
+        let version: String =
+            runtime.block_on(module.call("tao_apiVersion", jsonrpsee::rpc_params![])).unwrap();
+        assert_eq!(version, api::API_VERSION);
+
+        let described: Vec<&str> = description["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap())
+            .collect();
         let doc = include_str!("../../../docs/rpc.md");
-        let mut names: Vec<&str> = module.method_names().collect();
-        names.sort_unstable();
-        assert!(names.len() >= 14, "{names:?}");
-        for name in names.iter().filter(|n| !n.starts_with("tao_unsubscribe")) {
-            assert!(doc.contains(&format!("### `{name}`")), "docs/rpc.md lacks {name}");
+        let documented: Vec<&str> =
+            doc.lines().filter_map(|line| line.strip_prefix("### `")?.strip_suffix('`')).collect();
+        for name in &described {
+            assert!(documented.contains(name), "docs/rpc.md lacks a section `### `{name}``");
+        }
+        for name in &documented {
+            assert!(described.contains(name), "docs/rpc.md documents {name}, which the API lacks");
+        }
+        for (_, notification, unsubscribe) in api::SUBSCRIPTIONS {
+            assert!(doc.contains(notification) && doc.contains(unsubscribe), "{notification}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -1,67 +1,282 @@
-//! Read-only views of the state for clients (the metagraph).
+//! Read-only views of the chain for clients: the chain's types as the RPC's
+//! ([`tao_rpc_api`]) types.
 
-use serde_json::{json, Value};
-use tao_primitives::NetUid;
+use std::collections::{BTreeMap, BTreeSet};
+use tao_primitives::{AccountId, NetUid};
+use tao_rpc_api as api;
 use tao_runtime::State;
+use tao_types::{Block, Hash, Header, Outcome, Receipt};
+
+fn address(account: &AccountId) -> api::Address {
+    api::Address(*account)
+}
+
+/// A header.
+pub fn header(header: &Header) -> api::Header {
+    api::Header {
+        number: header.number.get(),
+        hash: api::H256(header.hash()),
+        parent_hash: api::H256(header.parent_hash),
+        state_root: api::H256(header.state_root),
+        transactions_root: api::H256(header.transactions_root),
+        timestamp_ms: header.timestamp_ms,
+    }
+}
+
+/// A block's events: the block's own (emission, epochs), then each transaction's.
+pub fn block_events(block: &Block, outcome: &tao_runtime::BlockOutcome) -> api::BlockEvents {
+    let own =
+        outcome.events.iter().map(|e| api::EventRecord { tx_hash: None, event: format!("{e:?}") });
+    let of_txs = outcome.receipts.iter().flat_map(|r| {
+        r.events.iter().map(move |e| api::EventRecord {
+            tx_hash: Some(api::H256(r.tx_hash)),
+            event: format!("{e:?}"),
+        })
+    });
+    api::BlockEvents {
+        block: block.header.number.get(),
+        hash: api::H256(block.header.hash()),
+        events: own.chain(of_txs).collect(),
+    }
+}
+
+/// A receipt (`block_hash` is `None` in a dry run).
+pub fn receipt(receipt: &Receipt, block_hash: Option<&Hash>) -> api::Receipt {
+    let failure = |name: String, message: String| Some(api::ReceiptError { name, message });
+    let (outcome, error) = match &receipt.outcome {
+        Outcome::Success => (api::Outcome::Success, None),
+        Outcome::Failed(e) => (api::Outcome::Failed, failure(format!("{e:?}"), e.to_string())),
+        Outcome::Invalid(e) => {
+            // A failing free call is invalid; its name is the call's own error (what a
+            // client acts on, e.g. proof of work for a block that is no longer recent).
+            let name = match e {
+                tao_types::InvalidTransaction::FreeCallFails(call) => format!("{call:?}"),
+                other => format!("{other:?}"),
+            };
+            (api::Outcome::Invalid, failure(name, e.to_string()))
+        }
+    };
+    api::Receipt {
+        tx_hash: api::H256(receipt.tx_hash),
+        block: receipt.block.get(),
+        block_hash: block_hash.copied().map(api::H256),
+        index: receipt.index,
+        signer: address(&receipt.signer),
+        fee: receipt.fee.get(),
+        outcome,
+        error,
+        events: receipt.events.iter().map(|e| format!("{e:?}")).collect(),
+    }
+}
+
+/// A block with a summary of each transaction.
+pub fn block(block: &Block) -> api::Block {
+    api::Block {
+        header: header(&block.header),
+        transactions: block
+            .transactions
+            .iter()
+            .map(|tx| api::TransactionSummary {
+                hash: api::H256(tx.hash()),
+                signer: address(&tx.transaction.signer),
+                nonce: tx.transaction.nonce,
+                call: tx.transaction.call.name().to_owned(),
+            })
+            .collect(),
+    }
+}
 
 /// The whole metagraph of a subnet in one document: per-UID arrays indexed by UID, and the
 /// subnet's hyperparameters and pool.
-pub fn metagraph(state: &State, netuid: NetUid) -> Option<Value> {
+pub fn metagraph(state: &State, netuid: NetUid) -> Option<api::Metagraph> {
     let subnet = state.subnet(netuid)?;
     let info = subnet.info.get();
     let neurons = &subnet.neurons.get().neurons;
     let stakes = subnet.stakes.get();
-    let p = &info.params;
-    let col =
-        |f: &dyn Fn(&tao_runtime::Neuron) -> Value| Value::Array(neurons.iter().map(f).collect());
-    Some(json!({
-        "netuid": netuid.get(),
-        "block": state.block().get(),
-        "n": neurons.len(),
-        "owner_hotkey": info.owner_hotkey.to_ss58(),
-        "owner_coldkey": info.owner_coldkey.to_ss58(),
-        "tempo": p.tempo,
-        "last_epoch_block": info.last_epoch_block.get(),
-        "pool": {"tao": info.pool.tao, "alpha_in": info.pool.alpha, "alpha_out": info.alpha_out.get(),
-                 "price": info.pool.price().to_num::<f64>(), "moving_price": info.moving_price.to_num::<f64>()},
-        "hotkeys": col(&|n| json!(n.hotkey.to_ss58())),
-        "coldkeys": col(&|n| json!(n.coldkey.to_ss58())),
-        "alpha_stake": col(&|n| json!(stakes.get(&n.hotkey).map_or(0, |s| s.total))),
-        "root_stake": col(&|n| json!(state.root_stake(&n.hotkey).map_or(0, |r| r.total))),
-        "active": col(&|n| json!(n.epoch.active)),
-        "validator_permit": col(&|n| json!(n.epoch.validator_permit)),
-        "consensus": col(&|n| json!(n.epoch.consensus)),
-        "incentive": col(&|n| json!(n.epoch.incentive)),
-        "dividends": col(&|n| json!(n.epoch.dividends)),
-        "validator_trust": col(&|n| json!(n.epoch.validator_trust)),
-        "emission": col(&|n| json!(n.epoch.emission)),
-        "last_update": col(&|n| json!(n.last_update.get())),
-        "block_at_registration": col(&|n| json!(n.block_at_registration.get())),
-        "axons": col(&|n| match n.axon {
-            Some((block, a)) => json!({"block": block.get(), "version": a.version, "ip": a.ip_addr().to_string(), "port": a.port,
-                                       "ip_type": a.ip_type.number(), "protocol": a.protocol}),
-            None => Value::Null,
+    fn column<T>(neurons: &[tao_runtime::Neuron], f: impl Fn(&tao_runtime::Neuron) -> T) -> Vec<T> {
+        neurons.iter().map(f).collect()
+    }
+    let rows =
+        |pairs: &[(tao_primitives::Uid, u16)]| pairs.iter().map(|(u, v)| (u.get(), *v)).collect();
+    Some(api::Metagraph {
+        netuid: netuid.get(),
+        block: state.block().get(),
+        n: neurons.len() as u64,
+        owner_hotkey: address(&info.owner_hotkey),
+        owner_coldkey: address(&info.owner_coldkey),
+        tempo: info.params.tempo,
+        last_epoch_block: info.last_epoch_block.get(),
+        pool: api::Pool {
+            tao: info.pool.tao,
+            alpha_in: info.pool.alpha,
+            alpha_out: api::BigAmount(info.alpha_out.get()),
+            price: info.pool.price().to_string(),
+            moving_price: info.moving_price.to_string(),
+        },
+        hotkeys: column(neurons, |n| address(&n.hotkey)),
+        coldkeys: column(neurons, |n| address(&n.coldkey)),
+        alpha_stake: column(neurons, |n| stakes.get(&n.hotkey).map_or(0, |s| s.total)),
+        root_stake: column(neurons, |n| state.root_stake(&n.hotkey).map_or(0, |r| r.total)),
+        active: column(neurons, |n| n.epoch.active),
+        validator_permit: column(neurons, |n| n.epoch.validator_permit),
+        consensus: column(neurons, |n| n.epoch.consensus),
+        incentive: column(neurons, |n| n.epoch.incentive),
+        dividends: column(neurons, |n| n.epoch.dividends),
+        validator_trust: column(neurons, |n| n.epoch.validator_trust),
+        emission: column(neurons, |n| n.epoch.emission),
+        last_update: column(neurons, |n| n.last_update.get()),
+        block_at_registration: column(neurons, |n| n.block_at_registration.get()),
+        axons: column(neurons, |n| {
+            n.axon.map(|(block, a)| api::Axon {
+                block: block.get(),
+                version: a.version,
+                ip: a.ip_addr(),
+                port: a.port,
+                ip_type: a.ip_type.number(),
+                protocol: a.protocol,
+            })
         }),
-        "weights": col(&|n| json!(n.weights.iter().map(|(u, w)| [u.get(), *w]).collect::<Vec<_>>())),
-        "bonds": col(&|n| json!(n.bonds.iter().map(|(u, b)| [u.get(), *b]).collect::<Vec<_>>())),
-        "hyperparameters": hyperparameters(info),
-    }))
+        weights: column(neurons, |n| rows(&n.weights)),
+        bonds: column(neurons, |n| rows(&n.bonds)),
+        hyperparameters: hyperparameters(info),
+    })
 }
 
-fn hyperparameters(info: &tao_runtime::SubnetInfo) -> Value {
+fn hyperparameters(info: &tao_runtime::SubnetInfo) -> api::Hyperparameters {
     let p = &info.params;
-    json!({
-        "rho": p.rho, "kappa": p.kappa, "immunity_period": p.immunity_period, "min_allowed_weights": p.min_allowed_weights,
-        "tempo": p.tempo, "activity_cutoff_factor": p.activity_cutoff_factor, "weights_version": p.weights_version,
-        "weights_rate_limit": p.weights_rate_limit, "registration_allowed": p.registration_allowed,
-        "pow_registration_allowed": p.pow_registration_allowed, "difficulty": p.difficulty,
-        "min_burn": p.min_burn.get(), "max_burn": p.max_burn.get(), "burn": info.burn.get(),
-        "burn_half_life": p.burn_half_life, "bonds_moving_avg": p.bonds_moving_average, "bonds_penalty": p.bonds_penalty,
-        "serving_rate_limit": p.serving_rate_limit, "max_validators": p.max_allowed_validators,
-        "max_allowed_uids": p.max_allowed_uids, "commit_reveal_period": p.commit_reveal_period,
-        "commit_reveal_weights_enabled": p.commit_reveal_enabled, "liquid_alpha_enabled": p.liquid_alpha_enabled,
-        "alpha_low": p.alpha_low, "alpha_high": p.alpha_high, "alpha_sigmoid_steepness": p.alpha_sigmoid_steepness,
-        "yuma_version": if p.yuma3 { 3 } else { 2 }, "transfers_enabled": p.transfers_enabled,
-        "owner_cut_enabled": p.owner_cut_enabled, "fee_rate": info.fee_rate,
-    })
+    api::Hyperparameters {
+        rho: p.rho,
+        kappa: p.kappa,
+        immunity_period: p.immunity_period,
+        min_allowed_weights: p.min_allowed_weights,
+        tempo: p.tempo,
+        activity_cutoff_factor: p.activity_cutoff_factor,
+        weights_version: p.weights_version,
+        weights_rate_limit: p.weights_rate_limit,
+        registration_allowed: p.registration_allowed,
+        pow_registration_allowed: p.pow_registration_allowed,
+        difficulty: p.difficulty,
+        min_burn: p.min_burn.get(),
+        max_burn: p.max_burn.get(),
+        burn: info.burn.get(),
+        burn_half_life: p.burn_half_life,
+        bonds_moving_avg: p.bonds_moving_average,
+        bonds_penalty: p.bonds_penalty,
+        serving_rate_limit: p.serving_rate_limit,
+        max_validators: p.max_allowed_validators,
+        max_allowed_uids: p.max_allowed_uids,
+        commit_reveal_period: p.commit_reveal_period,
+        commit_reveal_weights_enabled: p.commit_reveal_enabled,
+        liquid_alpha_enabled: p.liquid_alpha_enabled,
+        alpha_low: p.alpha_low,
+        alpha_high: p.alpha_high,
+        alpha_sigmoid_steepness: p.alpha_sigmoid_steepness,
+        yuma_version: if p.yuma3 { 3 } else { 2 },
+        transfers_enabled: p.transfers_enabled,
+        owner_cut_enabled: p.owner_cut_enabled,
+        fee_rate: info.fee_rate,
+    }
+}
+
+/// Every subnet.
+pub fn subnets(state: &State) -> Vec<api::SubnetSummary> {
+    state
+        .subnets()
+        .map(|(netuid, subnet)| {
+            let info = subnet.info.get();
+            api::SubnetSummary {
+                netuid: netuid.get(),
+                owner_coldkey: address(&info.owner_coldkey),
+                owner_hotkey: address(&info.owner_hotkey),
+                tempo: info.params.tempo,
+                neurons: subnet.neurons.get().neurons.len() as u64,
+                max_uids: info.params.max_allowed_uids,
+                burn: info.burn.get(),
+                pool_tao: info.pool.tao,
+                pool_alpha: info.pool.alpha,
+                price: info.pool.price().to_string(),
+                moving_price: info.moving_price.to_string(),
+                emission_started: info.first_emission_block.is_some(),
+                first_emission_block: info.first_emission_block.map(|b| b.get()),
+            }
+        })
+        .collect()
+}
+
+/// Every non-zero stake of `coldkey`: on subnets (alpha), then on root (RAO, netuid 0).
+pub fn stakes_of(state: &State, coldkey: &AccountId) -> Vec<api::StakeEntry> {
+    let mut stakes = Vec::new();
+    for (netuid, subnet) in state.subnets() {
+        for (hotkey, pool) in subnet.stakes.get() {
+            let alpha = pool.value(coldkey);
+            if alpha > 0 {
+                stakes.push(api::StakeEntry {
+                    netuid: netuid.get(),
+                    hotkey: address(hotkey),
+                    alpha,
+                });
+            }
+        }
+    }
+    for (hotkey, root) in state.root_stakes() {
+        if let Some(&tao) = root.by_coldkey.get(coldkey).filter(|&&tao| tao > 0) {
+            stakes.push(api::StakeEntry { netuid: 0, hotkey: address(hotkey), alpha: tao });
+        }
+    }
+    stakes
+}
+
+/// Where all TAO stands in `state` (the head's, numbered `block`).
+pub fn issuance(state: &State, block: u64) -> api::Issuance {
+    let info = state.chain();
+    let (free, pools, root_stake) = state.tao_holdings();
+    api::Issuance {
+        block,
+        total_issuance: api::BigAmount(info.total_issuance.get()),
+        total_minted: api::BigAmount(info.total_minted.get()),
+        total_fees: api::BigAmount(info.total_fees.get()),
+        total_registration_burn: api::BigAmount(info.total_registration_burn.get()),
+        held: api::Held {
+            free: api::WideAmount(free),
+            pools: api::WideAmount(pools),
+            root_stake: api::WideAmount(root_stake),
+        },
+    }
+}
+
+/// Every hotkey anyone stakes to (on root or a subnet), with its take and nominators.
+pub fn delegates(state: &State) -> Vec<api::Delegate> {
+    #[derive(Default)]
+    struct Entry {
+        root: u64,
+        subnets: BTreeMap<u16, u64>,
+        nominators: BTreeSet<AccountId>,
+    }
+    let mut all: BTreeMap<AccountId, Entry> = BTreeMap::new();
+    for (hotkey, root) in state.root_stakes() {
+        let e = all.entry(*hotkey).or_default();
+        e.root = root.total;
+        e.nominators.extend(root.by_coldkey.iter().filter(|(_, v)| **v > 0).map(|(c, _)| *c));
+    }
+    for (netuid, subnet) in state.subnets() {
+        for (hotkey, pool) in subnet.stakes.get() {
+            let e = all.entry(*hotkey).or_default();
+            e.subnets.insert(netuid.get(), pool.total);
+            e.nominators.extend(pool.coldkeys().filter(|c| pool.value(c) > 0).copied());
+        }
+    }
+    all.into_iter()
+        .map(|(hotkey, e)| api::Delegate {
+            hotkey: address(&hotkey),
+            owner: state.hotkey_owner(&hotkey).as_ref().map(address),
+            take: state.take(&hotkey),
+            root_stake: e.root,
+            alpha_stake: e
+                .subnets
+                .into_iter()
+                .map(|(netuid, alpha)| api::SubnetAlpha { netuid, alpha })
+                .collect(),
+            nominators: e.nominators.len() as u64,
+        })
+        .collect()
 }

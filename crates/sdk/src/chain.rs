@@ -1,16 +1,23 @@
-//! A chain client for subnet code: the metagraph of a subnet in one call, and signed
-//! submissions (serve an axon, set weights) followed to finality. Every call has a timeout.
+//! A chain client for subnet code: the node's RPC through typed calls
+//! ([`ChainClient::request`] with a method of [`tao_rpc_api::method`]), the metagraph of a
+//! subnet in one call, and signed submissions (serve an axon, set weights) followed to
+//! finality. Every call has a timeout. Before its first call the client checks that the node
+//! speaks a compatible API version ([`ChainError::Incompatible`] otherwise).
 
 use jsonrpsee::{
     core::{client::ClientT, params::ArrayParams, ClientError},
     http_client::{HttpClient, HttpClientBuilder},
 };
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::{
-    net::{IpAddr, SocketAddr},
+    net::SocketAddr,
     time::{Duration, Instant},
 };
-use tao_primitives::NetUid;
+use tao_primitives::{AccountId, NetUid};
+/// The node's RPC API (methods, types, version), as this client speaks it.
+pub use tao_rpc_api as api;
+use tao_rpc_api::{method, Method, Receipt, Subscription as _, H256};
 use tao_types::{AxonInfo, Call, Hash, Signature, SignedTransaction, Transaction};
 use tao_wallet::Keypair;
 
@@ -48,6 +55,15 @@ pub enum ChainError {
     /// Not final in time.
     #[error("transaction {0} not final in time")]
     Timeout(String),
+    /// The node speaks another major version of the RPC API (`node` is `None` for a node
+    /// older than versioning, which has no `tao_apiVersion`).
+    #[error("the node speaks RPC API {}, this client {client}", node.as_deref().unwrap_or("without a version (older than 1.0.0)"))]
+    Incompatible {
+        /// The node's API version.
+        node: Option<String>,
+        /// The client's ([`tao_rpc_api::API_VERSION`]).
+        client: &'static str,
+    },
 }
 
 /// One neuron as subnet code needs it.
@@ -84,22 +100,24 @@ pub fn sign_transaction(
 pub struct Prepared {
     /// The signed transaction, 0x-hex.
     pub hex: String,
-    /// What it would do now: a receipt (`outcome`, `fee`, `error`, `events`).
-    pub dry_run: Value,
+    /// What it would do now: its receipt (`outcome`, `fee`, `error`, `events`).
+    pub dry_run: Receipt,
 }
 
 impl Prepared {
     /// Whether the dry run succeeded.
     pub fn would_succeed(&self) -> bool {
-        self.dry_run.get("outcome").and_then(Value::as_str) == Some("success")
+        self.dry_run.succeeded()
     }
 }
 
 /// The error of a failed dry run or receipt.
-fn rejected(stage: &'static str, outcome: &Value) -> ChainError {
-    let text =
-        |key: &str| outcome.pointer(key).and_then(Value::as_str).unwrap_or("unknown").to_owned();
-    ChainError::Rejected { stage, name: text("/error/name"), message: text("/error/message") }
+fn rejected(stage: &'static str, receipt: &Receipt) -> ChainError {
+    let (name, message) = match &receipt.error {
+        Some(e) => (e.name.clone(), e.message.clone()),
+        None => ("unknown".to_owned(), format!("outcome {:?}", receipt.outcome)),
+    };
+    ChainError::Rejected { stage, name, message }
 }
 
 impl ChainError {
@@ -115,6 +133,8 @@ impl ChainError {
 /// A client of one node.
 pub struct ChainClient {
     http: HttpClient,
+    /// Set once the node's API version was found compatible.
+    compatible: tokio::sync::OnceCell<()>,
 }
 
 fn params(values: Vec<Value>) -> Result<ArrayParams, ChainError> {
@@ -132,14 +152,19 @@ impl ChainClient {
             .request_timeout(Duration::from_secs(10))
             .build(url)
             .map_err(|e| ChainError::Node(e.to_string()))?;
-        Ok(Self { http })
+        Ok(Self { http, compatible: tokio::sync::OnceCell::new() })
     }
 
-    /// Calls `method`. A request that could not be sent (the node restarted and the pooled
-    /// connection died, or it is not up yet) is retried for up to two seconds.
-    pub async fn call(&self, method: &str, args: Vec<Value>) -> Result<Value, ChainError> {
+    /// Sends `method` as it is, without the version check. A request that could not be sent
+    /// (the node restarted and the pooled connection died, or it is not up yet) is retried
+    /// for up to two seconds.
+    async fn send_request<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        args: Vec<Value>,
+    ) -> Result<T, ChainError> {
         let started = Instant::now();
-        let mut result: Result<Value, ClientError> =
+        let mut result: Result<T, ClientError> =
             self.http.request(method, params(args.clone())?).await;
         while matches!(result, Err(ClientError::Transport(_)))
             && started.elapsed() < Duration::from_secs(2)
@@ -154,31 +179,78 @@ impl ChainClient {
             ClientError::Call(err) => {
                 ChainError::Rpc { code: err.code(), message: err.message().to_owned() }
             }
+            ClientError::ParseError(e) => {
+                ChainError::Answer(format!("{method}: the answer does not decode: {e}"))
+            }
             other => ChainError::Node(other.to_string()),
         })
     }
 
+    /// The API version the node reports (`tao_apiVersion`); `None` for a node older than
+    /// versioning.
+    pub async fn api_version(&self) -> Result<Option<String>, ChainError> {
+        match self.send_request(method::ApiVersion::NAME, Vec::new()).await {
+            Ok(version) => Ok(Some(version)),
+            Err(ChainError::Rpc { code: -32601, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks once that the node speaks a compatible API version ([`api::compatible`]).
+    pub async fn check_version(&self) -> Result<(), ChainError> {
+        self.compatible
+            .get_or_try_init(|| async {
+                match self.api_version().await? {
+                    Some(v) if api::compatible(&v) => Ok(()),
+                    node => Err(ChainError::Incompatible { node, client: api::API_VERSION }),
+                }
+            })
+            .await
+            .copied()
+    }
+
+    /// Calls method `M` of the node's API ([`tao_rpc_api::method`]) with its parameters and
+    /// decodes its result (an answer that does not decode is [`ChainError::Answer`]).
+    pub async fn request<M: Method>(&self, params: M::Params) -> Result<M::Output, ChainError> {
+        self.check_version().await?;
+        let args = api::to_positional::<M>(&params).map_err(|e| ChainError::Node(e.to_string()))?;
+        self.send_request(M::NAME, args).await
+    }
+
+    /// Calls `method` with positional `args`, untyped: for tools and tests that look at the
+    /// raw JSON. Clients use [`ChainClient::request`].
+    pub async fn call(&self, method: &str, args: Vec<Value>) -> Result<Value, ChainError> {
+        self.check_version().await?;
+        self.send_request(method, args).await
+    }
+
+    /// Subnet `netuid`'s metagraph.
+    pub async fn metagraph(&self, netuid: u16) -> Result<api::Metagraph, ChainError> {
+        self.request::<method::Metagraph>((netuid,)).await
+    }
+
+    /// An account's balance and nonces.
+    pub async fn account_info(&self, account: &AccountId) -> Result<api::AccountInfo, ChainError> {
+        self.request::<method::AccountInfo>((api::Address(*account),)).await
+    }
+
     /// The neurons of subnet `netuid`, by UID.
     pub async fn neurons(&self, netuid: u16) -> Result<Vec<Neuron>, ChainError> {
-        let m = self.call("tao_metagraph", vec![Value::from(netuid)]).await?;
-        let list = |key: &str| m.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
-        let (hotkeys, axons, permits, stakes) =
-            (list("hotkeys"), list("axons"), list("validator_permit"), list("alpha_stake"));
-        Ok(hotkeys
-            .iter()
-            .enumerate()
-            .map(|(i, hotkey)| {
-                let axon = axons.get(i).and_then(|a| {
-                    let ip: IpAddr = a.get("ip")?.as_str()?.parse().ok()?;
-                    let port = u16::try_from(a.get("port")?.as_u64()?).ok()?;
-                    Some(SocketAddr::new(ip, port))
-                });
+        let m = self.metagraph(netuid).await?;
+        Ok((0u16..)
+            .zip(&m.hotkeys)
+            .map(|(uid, hotkey)| {
+                let at = usize::from(uid);
                 Neuron {
-                    uid: u16::try_from(i).unwrap_or(u16::MAX),
-                    hotkey: hotkey.as_str().unwrap_or_default().to_owned(),
-                    axon,
-                    validator_permit: permits.get(i).and_then(Value::as_bool).unwrap_or(false),
-                    stake: stakes.get(i).and_then(Value::as_u64).unwrap_or(0),
+                    uid,
+                    hotkey: hotkey.to_string(),
+                    axon: m
+                        .axons
+                        .get(at)
+                        .and_then(|a| a.as_ref())
+                        .map(|a| SocketAddr::new(a.ip, a.port)),
+                    validator_permit: m.validator_permit.get(at).copied().unwrap_or(false),
+                    stake: m.alpha_stake.get(at).copied().unwrap_or(0),
                 }
             })
             .collect())
@@ -187,49 +259,38 @@ impl ChainClient {
     /// Signs `call` with `key` at its next nonce (after the signer's pending transactions)
     /// and dry-runs it; nothing is submitted. The dry run's receipt says what it would do.
     pub async fn prepare(&self, key: &Keypair, call: Call) -> Result<Prepared, ChainError> {
-        let genesis = self.call("tao_genesisHash", Vec::new()).await?;
-        let bytes = tao_primitives::hex::decode(genesis.as_str().unwrap_or_default())
-            .map_err(|e| ChainError::Answer(e.to_string()))?;
-        let genesis_hash =
-            Hash(bytes.try_into().map_err(|_| ChainError::Answer("genesis hash".into()))?);
-        let account = self.call("tao_accountInfo", vec![Value::from(key.ss58())]).await?;
-        let nonce = account
-            .get("next_nonce")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| ChainError::Answer("no next_nonce".into()))?;
+        let H256(genesis_hash) = self.request::<method::GenesisHash>(()).await?;
+        let nonce = self.account_info(&key.account()).await?.next_nonce;
         let hex = sign_transaction(key, genesis_hash, nonce, call)
             .ok_or_else(|| ChainError::Transaction("the key has no secret".into()))?;
-        let dry_run = self.call("tao_dryRun", vec![Value::from(hex.clone())]).await?;
+        let dry_run = self.request::<method::DryRun>((hex.clone(),)).await?;
         Ok(Prepared { hex, dry_run })
     }
 
     /// Submits a prepared transaction; returns its hash.
-    pub async fn send(&self, prepared: &Prepared) -> Result<String, ChainError> {
-        let hash =
-            self.call("tao_submitTransaction", vec![Value::from(prepared.hex.clone())]).await?;
-        Ok(hash.as_str().unwrap_or_default().to_owned())
+    pub async fn send(&self, prepared: &Prepared) -> Result<H256, ChainError> {
+        self.request::<method::SubmitTransaction>((prepared.hex.clone(),)).await
     }
 
     /// Waits until transaction `hash` is final (`on_wait` hears the time waited so far,
     /// every poll); a successful receipt, or `Rejected` with stage "failed".
     pub async fn wait_final(
         &self,
-        hash: &str,
+        hash: H256,
         timeout: Duration,
         mut on_wait: impl FnMut(Duration),
-    ) -> Result<Value, ChainError> {
+    ) -> Result<Receipt, ChainError> {
         let started = Instant::now();
         loop {
-            let status = self.call("tao_transactionStatus", vec![Value::from(hash)]).await?;
-            if status.get("status").and_then(Value::as_str) == Some("finalized") {
-                let receipt = status.get("receipt").cloned().unwrap_or(Value::Null);
-                if receipt.get("outcome").and_then(Value::as_str) == Some("success") {
+            let status = self.request::<method::TransactionStatus>((hash,)).await?;
+            if let api::TransactionStatus::Finalized { receipt } = status {
+                if receipt.succeeded() {
                     return Ok(receipt);
                 }
                 return Err(rejected("failed", &receipt));
             }
             if started.elapsed() > timeout {
-                return Err(ChainError::Timeout(hash.to_owned()));
+                return Err(ChainError::Timeout(hash.to_string()));
             }
             on_wait(started.elapsed());
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -243,13 +304,13 @@ impl ChainClient {
         key: &Keypair,
         call: Call,
         timeout: Duration,
-    ) -> Result<Value, ChainError> {
+    ) -> Result<Receipt, ChainError> {
         let prepared = self.prepare(key, call).await?;
         if !prepared.would_succeed() {
             return Err(rejected("would fail", &prepared.dry_run));
         }
         let hash = self.send(&prepared).await?;
-        self.wait_final(&hash, timeout, |_| {}).await
+        self.wait_final(hash, timeout, |_| {}).await
     }
 
     /// Publishes where `hotkey` serves on subnet `netuid`.
@@ -258,7 +319,7 @@ impl ChainClient {
         hotkey: &Keypair,
         netuid: u16,
         addr: SocketAddr,
-    ) -> Result<Value, ChainError> {
+    ) -> Result<Receipt, ChainError> {
         let axon = AxonInfo::new(addr.ip(), addr.port());
         self.submit(
             hotkey,
@@ -276,7 +337,7 @@ impl ChainClient {
         hotkey: &Keypair,
         netuid: u16,
         max_burn: Option<u64>,
-    ) -> Result<Value, ChainError> {
+    ) -> Result<Receipt, ChainError> {
         let call = Call::BurnedRegister {
             netuid: NetUid::new(netuid),
             hotkey: hotkey.account(),
@@ -286,28 +347,31 @@ impl ChainClient {
     }
 
     /// New heads as the node produces them (a WebSocket subscription to
-    /// `tao_subscribeNewHeads` on `url`, `ws://` or `http://`); each item is a header.
+    /// `tao_subscribeNewHeads` on `url`, `ws://` or `http://`), once the node's API version
+    /// is found compatible.
     pub async fn new_heads(url: &str) -> Result<Heads, ChainError> {
         use jsonrpsee::core::client::SubscriptionClientT;
+        let http = url.replacen("ws://", "http://", 1).replacen("wss://", "https://", 1);
+        Self::new(&http)?.check_version().await?;
         let ws = url.replacen("http://", "ws://", 1).replacen("https://", "wss://", 1);
         let client = jsonrpsee::ws_client::WsClientBuilder::default()
             .build(&ws)
             .await
             .map_err(|e| ChainError::Node(e.to_string()))?;
         let subscription = client
-            .subscribe("tao_subscribeNewHeads", ArrayParams::new(), "tao_unsubscribeNewHeads")
+            .subscribe(
+                method::NewHeads::SUBSCRIBE,
+                ArrayParams::new(),
+                method::NewHeads::UNSUBSCRIBE,
+            )
             .await
             .map_err(|e| ChainError::Node(e.to_string()))?;
         Ok(Heads { _client: client, subscription })
     }
 
-    /// The hyperparameters of subnet `netuid` (the `hyperparameters` object of
-    /// `tao_metagraph`, see `docs/rpc.md`).
-    pub async fn hyperparameters(&self, netuid: u16) -> Result<Value, ChainError> {
-        let m = self.call("tao_metagraph", vec![Value::from(netuid)]).await?;
-        m.get("hyperparameters")
-            .cloned()
-            .ok_or_else(|| ChainError::Answer(format!("subnet {netuid} has no hyperparameters")))
+    /// The hyperparameters of subnet `netuid`.
+    pub async fn hyperparameters(&self, netuid: u16) -> Result<api::Hyperparameters, ChainError> {
+        Ok(self.metagraph(netuid).await?.hyperparameters)
     }
 
     /// Sets `hotkey`'s weights on subnet `netuid` (scores of any scale; max-upscaled on chain).
@@ -316,7 +380,7 @@ impl ChainClient {
         hotkey: &Keypair,
         netuid: u16,
         weights: &[(u16, u16)],
-    ) -> Result<Value, ChainError> {
+    ) -> Result<Receipt, ChainError> {
         let call = Call::SetWeights {
             netuid: NetUid::new(netuid),
             uids: weights.iter().map(|(u, _)| *u).collect(),
@@ -330,12 +394,12 @@ impl ChainClient {
 /// A subscription to new heads ([`ChainClient::new_heads`]).
 pub struct Heads {
     _client: jsonrpsee::ws_client::WsClient,
-    subscription: jsonrpsee::core::client::Subscription<Value>,
+    subscription: jsonrpsee::core::client::Subscription<api::Header>,
 }
 
 impl Heads {
     /// The next head; `None` once the node closed the subscription.
-    pub async fn next(&mut self) -> Option<Result<Value, ChainError>> {
+    pub async fn next(&mut self) -> Option<Result<api::Header, ChainError>> {
         let item = self.subscription.next().await?;
         Some(item.map_err(|e| ChainError::Answer(e.to_string())))
     }
@@ -396,10 +460,6 @@ pub struct WeightSetter {
     pending: Option<PendingCommit>,
 }
 
-fn block_of(receipt: &Value) -> u64 {
-    receipt.get("block").and_then(Value::as_u64).unwrap_or(0)
-}
-
 impl WeightSetter {
     /// A setter for subnet `netuid`.
     pub fn new(netuid: u16) -> Self {
@@ -420,9 +480,8 @@ impl WeightSetter {
         weights: &[(u16, u16)],
     ) -> Result<WeightsOutcome, ChainError> {
         let params = chain.hyperparameters(self.netuid).await?;
-        let commit_reveal =
-            params.get("commit_reveal_weights_enabled").and_then(Value::as_bool).unwrap_or(false);
-        let version_key = params.get("weights_version").and_then(Value::as_u64).unwrap_or(0);
+        let (commit_reveal, version_key) =
+            (params.commit_reveal_weights_enabled, params.weights_version);
         let uids: Vec<u16> = weights.iter().map(|(u, _)| *u).collect();
         let values: Vec<u16> = weights.iter().map(|(_, w)| *w).collect();
         let netuid = NetUid::new(self.netuid);
@@ -430,7 +489,7 @@ impl WeightSetter {
             self.pending = None;
             let call = Call::SetWeights { netuid, uids, values, version_key };
             let receipt = chain.submit(hotkey, call, Duration::from_secs(60)).await?;
-            return Ok(WeightsOutcome::Set { block: block_of(&receipt) });
+            return Ok(WeightsOutcome::Set { block: receipt.block });
         }
         if let Some(outcome) = self.reveal_due(chain, hotkey).await? {
             return Ok(outcome);
@@ -444,7 +503,7 @@ impl WeightSetter {
             .submit(hotkey, Call::CommitWeights { netuid, commit_hash }, Duration::from_secs(60))
             .await?;
         self.pending = Some(PendingCommit { uids, values, salt, version_key });
-        Ok(WeightsOutcome::Committed { block: block_of(&receipt) })
+        Ok(WeightsOutcome::Committed { block: receipt.block })
     }
 
     /// Reveals the waiting commit if its window is open: `Some(Revealed)`, `Some(Waiting)`
@@ -466,7 +525,7 @@ impl WeightSetter {
         match chain.submit(hotkey, call, Duration::from_secs(60)).await {
             Ok(receipt) => {
                 self.pending = None;
-                Ok(Some(WeightsOutcome::Revealed { block: block_of(&receipt) }))
+                Ok(Some(WeightsOutcome::Revealed { block: receipt.block }))
             }
             Err(e) if e.chain_error() == Some("RevealTooEarly") => {
                 Ok(Some(WeightsOutcome::Waiting))

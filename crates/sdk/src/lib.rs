@@ -14,8 +14,10 @@
 //!   clients ([`axon::AxonLimits`]: connections, read timeouts, body budget, nonce window);
 //!   [`dendrite`]: the validator's client (fan-out, streaming, `btauth/1` requests, capped
 //!   reply sizes);
-//! * [`chain`]: the metagraph and signed submissions (`serve_axon`, weights directly or by
-//!   commit-reveal with [`chain::WeightSetter`]);
+//! * [`chain`]: the node's RPC through typed calls (every method of `tao-rpc-api`, re-exported
+//!   as [`chain::api`], after a check of the node's API version), the metagraph and signed
+//!   submissions (`serve_axon`, weights directly or by commit-reveal with
+//!   [`chain::WeightSetter`]);
 //! * [`neuron`]: the miner and validator loops (`run_miner`, `run_validator` with a
 //!   subnet's [`neuron::Scorer`]).
 //!

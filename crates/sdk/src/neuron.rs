@@ -31,7 +31,7 @@ pub async fn run_miner(
     let mut wait = Duration::from_millis(250);
     let block = loop {
         match chain.serve_axon(key, netuid, serving.addr).await {
-            Ok(receipt) => break receipt.get("block").and_then(|b| b.as_u64()).unwrap_or(0),
+            Ok(receipt) => break receipt.block,
             Err(e) => {
                 eprintln!("miner: publishing the axon failed ({e}); retrying in {wait:?}");
                 tokio::time::sleep(wait).await;

@@ -8,6 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 use tao_primitives::{NetUid, Rao};
+use tao_sdk::chain::api::method;
 use tao_sdk::{
     axon::{AllowList, Axon, SynapseSpec},
     chain::ChainClient,
@@ -27,15 +28,15 @@ fn a_miner_and_a_validator_on_the_sdk() {
         ChainClient::new(&format!("http://{addr}")).unwrap()
     };
     let started = Instant::now();
-    while runtime.block_on(chain.call("tao_health", Vec::new())).is_err() {
+    while runtime.block_on(chain.request::<method::Health>(())).is_err() {
         assert!(started.elapsed() < Duration::from_secs(30), "node did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
 
     // Heads arrive by subscription, in order.
     let mut heads = runtime.block_on(ChainClient::new_heads(&format!("http://{addr}"))).unwrap();
-    let first = runtime.block_on(heads.next()).unwrap().unwrap()["number"].as_u64().unwrap();
-    let second = runtime.block_on(heads.next()).unwrap().unwrap()["number"].as_u64().unwrap();
+    let first = runtime.block_on(heads.next()).unwrap().unwrap().number;
+    let second = runtime.block_on(heads.next()).unwrap().unwrap().number;
     assert_eq!(second, first + 1);
     drop(heads);
 
@@ -116,9 +117,9 @@ fn a_miner_and_a_validator_on_the_sdk() {
 
     // Its weights appear on chain.
     runtime.block_on(chain.set_weights(&validator, 1, &[(found.uid, 65535)])).unwrap();
-    let m = runtime.block_on(chain.call("tao_metagraph", vec![json!(1)])).unwrap();
+    let m = runtime.block_on(chain.metagraph(1)).unwrap();
     let vuid = neurons.iter().find(|n| n.hotkey == validator.ss58()).unwrap().uid;
-    assert_eq!(m["weights"][usize::from(vuid)], json!([[found.uid, 65535]]));
+    assert_eq!(m.weights[usize::from(vuid)], vec![(found.uid, 65535)]);
     // A transaction that would fail is refused before sending.
     let refused = runtime.block_on(chain.set_weights(&miner, 1, &[(found.uid, 1), (999, 1)]));
     assert!(refused.is_err());

@@ -8,7 +8,10 @@ use std::{
     time::Duration,
 };
 use tao_primitives::AccountId;
-use tao_sdk::chain::{ChainClient, ChainError};
+use tao_sdk::chain::{
+    api::{method, Method, Receipt, TransactionStatus, H256},
+    ChainClient, ChainError,
+};
 use tao_types::{Call, Hash};
 use tao_wallet::Keypair;
 
@@ -117,27 +120,49 @@ impl Client {
                 Failure::network(format!("cannot reach the node at {}: {e}", self.url))
                     .hint("start one with `tao-node --dev`, or give another with --endpoint URL")
             }
+            incompatible @ ChainError::Incompatible { .. } => {
+                Failure::network(format!("the node at {}: {incompatible}", self.url))
+                    .hint("use a tao CLI of the node's release, or a node of this CLI's")
+            }
             other => Failure::network(other.to_string()),
         }
     }
 
-    /// Calls `method` with positional `params`.
-    pub fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, Failure> {
-        self.runtime.block_on(self.chain.call(method, params)).map_err(|e| self.failure(e))
-    }
-
-    /// Calls a method without parameters.
-    pub fn get(&self, method: &str) -> Result<Value, Failure> {
-        self.call(method, Vec::new())
+    /// Calls method `M` of the node's API (`tao_sdk::chain::api::method`).
+    pub fn request<M: Method>(&self, params: M::Params) -> Result<M::Output, Failure> {
+        self.runtime.block_on(self.chain.request::<M>(params)).map_err(|e| self.failure(e))
     }
 }
 
-/// Reads a u64 field of a JSON answer.
-pub fn field_u64(value: &Value, key: &str) -> Result<u64, Failure> {
-    value
-        .get(key)
-        .and_then(Value::as_u64)
-        .ok_or_else(|| Failure::network(format!("the node's answer lacks {key:?}")))
+/// What [`send`] did.
+#[derive(Clone, Debug)]
+pub enum Sent {
+    /// `--dry-run`: what the transaction would do; nothing was submitted.
+    DryRun(Receipt),
+    /// `--no-wait`: accepted by the node, not yet final.
+    Pending(H256),
+    /// Final, with its (successful) receipt.
+    Final(Receipt),
+}
+
+impl Sent {
+    /// The receipt (of the dry run, or the final one).
+    pub fn receipt(&self) -> Option<&Receipt> {
+        match self {
+            Self::DryRun(r) | Self::Final(r) => Some(r),
+            Self::Pending(_) => None,
+        }
+    }
+
+    /// As `--json` prints it: the receipt, `{"dry_run": true, "receipt"}` or
+    /// `{"status": "pending", "tx_hash"}`.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Self::DryRun(receipt) => serde_json::json!({"dry_run": true, "receipt": receipt}),
+            Self::Pending(hash) => serde_json::json!({"status": "pending", "tx_hash": hash}),
+            Self::Final(receipt) => serde_json::to_value(receipt).unwrap_or(Value::Null),
+        }
+    }
 }
 
 /// How a transaction is sent.
@@ -158,14 +183,14 @@ pub struct SendArgs {
 }
 
 /// Signs `call` with `key` at the signer's next nonce and sends it as `args` say; returns
-/// the receipt (or the dry-run result, or the pending status) as JSON.
+/// the receipt (or the dry run's, or the pending transaction's hash).
 pub fn send(
     client: &Client,
     key: &Keypair,
     call: Call,
     summary: &str,
     args: &SendArgs,
-) -> Result<Value, Failure> {
+) -> Result<Sent, Failure> {
     let prepared =
         client.runtime.block_on(client.chain.prepare(key, call)).map_err(|e| match e {
             ChainError::Transaction(m) if m.contains("no secret") => {
@@ -175,14 +200,10 @@ pub fn send(
         })?;
     // Every transaction is tried first: one that would fail is not sent (so it costs nothing).
     if args.dry_run {
-        return Ok(serde_json::json!({"dry_run": true, "receipt": prepared.dry_run}));
+        return Ok(Sent::DryRun(prepared.dry_run));
     }
     if !prepared.would_succeed() {
-        let why = prepared
-            .dry_run
-            .pointer("/error/message")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown reason");
+        let why = prepared.dry_run.error.as_ref().map_or("unknown reason", |e| &e.message);
         return Err(Failure::chain(format!(
             "the transaction would fail: {why}; nothing was submitted"
         )));
@@ -193,9 +214,9 @@ pub fn send(
     let hash =
         client.runtime.block_on(client.chain.send(&prepared)).map_err(|e| client.failure(e))?;
     if args.no_wait {
-        return Ok(serde_json::json!({"status": "pending", "tx_hash": hash}));
+        return Ok(Sent::Pending(hash));
     }
-    wait_final(client, &hash, Duration::from_secs(args.timeout))
+    wait_final(client, hash, Duration::from_secs(args.timeout)).map(Sent::Final)
 }
 
 fn confirm(summary: &str) -> Result<bool, Failure> {
@@ -209,7 +230,7 @@ fn confirm(summary: &str) -> Result<bool, Failure> {
 }
 
 /// Waits until the transaction is final; shows a progress line on a terminal.
-fn wait_final(client: &Client, hash: &str, timeout: Duration) -> Result<Value, Failure> {
+fn wait_final(client: &Client, hash: H256, timeout: Duration) -> Result<Receipt, Failure> {
     let show = std::io::stderr().is_terminal();
     let frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
     let mut frame = 0;
@@ -230,13 +251,14 @@ fn wait_final(client: &Client, hash: &str, timeout: Duration) -> Result<Value, F
     }
     outcome.map_err(|e| match e {
         ChainError::Rejected { message, .. } => {
-            let block = client
-                .call("tao_transactionStatus", vec![Value::from(hash)])
-                .ok()
-                .and_then(|s| s.pointer("/receipt/block").and_then(Value::as_u64))
-                .unwrap_or(0);
+            let block = match client.request::<method::TransactionStatus>((hash,)) {
+                Ok(TransactionStatus::Finalized { receipt }) => {
+                    format!(" in block #{}", receipt.block)
+                }
+                _ => String::new(),
+            };
             Failure::chain(format!(
-                "the transaction failed in block #{block}: {message} (the fee was charged)"
+                "the transaction failed{block}: {message} (the fee was charged)"
             ))
         }
         ChainError::Timeout(_) => {

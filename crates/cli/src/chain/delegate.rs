@@ -9,6 +9,7 @@ use crate::{exit::Failure, wallet::PasswordArgs};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 use tao_primitives::{AlphaRao, Rao};
+use tao_sdk::chain::api::{self, method};
 use tao_types::Call;
 
 /// `tao delegate` subcommands.
@@ -80,8 +81,8 @@ pub struct RootUnstakeArgs {
     send: SendArgs,
 }
 
-fn percent(take: u64) -> String {
-    format!("{:.2} %", take as f64 / f64::from(u16::MAX) * 100.0)
+fn percent(take: u16) -> String {
+    format!("{:.2} %", f64::from(take) / f64::from(u16::MAX) * 100.0)
 }
 
 /// Runs a `tao delegate` command.
@@ -89,23 +90,23 @@ pub fn delegate(ctx: &Context<'_>, command: DelegateCommand) -> Result<(), Failu
     let client = ctx.client()?;
     match command {
         DelegateCommand::List => {
-            let list = client.get("tao_delegates")?;
+            let list = client.request::<method::Delegates>(())?;
             if ctx.json {
-                println!("{list}");
+                println!("{}", serde_json::to_value(&list).unwrap_or(Value::Null));
                 return Ok(());
             }
             println!(
                 "{:<48} {:<48} {:>8} {:>16} {:>10}",
                 "hotkey", "owner", "take", "root TAO", "nominators"
             );
-            for d in list.as_array().into_iter().flatten() {
+            for d in &list {
                 println!(
                     "{:<48} {:<48} {:>8} {:>16} {:>10}",
-                    d["hotkey"].as_str().unwrap_or(""),
-                    d["owner"].as_str().unwrap_or("-"),
-                    percent(d["take"].as_u64().unwrap_or(0)),
-                    Rao::new(d["root_stake"].as_u64().unwrap_or(0)).to_string(),
-                    d["nominators"]
+                    d.hotkey.to_string(),
+                    d.owner.map_or_else(|| "-".to_owned(), |o| o.to_string()),
+                    percent(d.take),
+                    Rao::new(d.root_stake).to_string(),
+                    d.nominators
                 );
             }
             Ok(())
@@ -119,23 +120,17 @@ pub fn delegate(ctx: &Context<'_>, command: DelegateCommand) -> Result<(), Failu
                 Some(h) => parse_account(h)?,
                 None => ctx.hotkey()?.account(),
             };
-            let list = client.get("tao_delegates")?;
-            let current = list
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|d| d["hotkey"] == json!(hotkey.to_ss58()))
-                .and_then(|d| d["take"].as_u64());
+            let list = client.request::<method::Delegates>(())?;
+            let current = list.iter().find(|d| d.hotkey.0 == hotkey).map(|d| d.take);
             let call = match current {
-                Some(now) if u64::from(take) == now => {
+                Some(now) if take == now => {
                     return Err(Failure::user(format!("the take is already {}", percent(now))))
                 }
-                Some(now) if u64::from(take) < now => Call::DecreaseTake { hotkey, take },
+                Some(now) if take < now => Call::DecreaseTake { hotkey, take },
                 _ => Call::IncreaseTake { hotkey, take },
             };
             let key = ctx.coldkey(&a.password)?;
-            let summary =
-                format!("Set the take of {} to {}", hotkey.to_ss58(), percent(u64::from(take)));
+            let summary = format!("Set the take of {} to {}", hotkey.to_ss58(), percent(take));
             let result = send(&client, &key, call, &summary, &a.send)?;
             ctx.report_tx("take set", &result);
             Ok(())
@@ -174,15 +169,11 @@ pub fn root(ctx: &Context<'_>, command: RootCommand) -> Result<(), Failure> {
                 Some(s) => parse_account(s)?,
                 None => ctx.coldkeypub()?,
             };
-            let stakes = ctx.client()?.call("tao_stakesOf", vec![json!(address.to_ss58())])?;
-            let root: Vec<Value> = stakes
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|s| s["netuid"] == json!(0))
-                .map(|s| json!({"hotkey": s["hotkey"], "tao": s["alpha"]}))
-                .collect();
+            let stakes = ctx.client()?.request::<method::StakesOf>((api::Address(address),))?;
+            let root: Vec<_> = stakes.iter().filter(|s| s.netuid == 0).collect();
             if ctx.json {
+                let root: Vec<Value> =
+                    root.iter().map(|s| json!({"hotkey": s.hotkey, "tao": s.alpha})).collect();
                 println!("{}", json!({"address": address.to_ss58(), "root_stakes": root}));
             } else if root.is_empty() {
                 println!("{}: no root stake", address.to_ss58());
@@ -191,8 +182,8 @@ pub fn root(ctx: &Context<'_>, command: RootCommand) -> Result<(), Failure> {
                     println!(
                         "{}  root stake to {}: {} TAO",
                         address.to_ss58(),
-                        s["hotkey"].as_str().unwrap_or("?"),
-                        Rao::new(s["tao"].as_u64().unwrap_or(0))
+                        s.hotkey,
+                        Rao::new(s.alpha)
                     );
                 }
             }

@@ -19,10 +19,11 @@ use crate::{
     wallet::{wallet_failure, PasswordArgs},
 };
 use clap::{Args, Subcommand};
-use client::{field_u64, parse_account, send, Client, EndpointArgs, SendArgs};
+use client::{parse_account, send, Client, EndpointArgs, SendArgs, Sent};
 use serde_json::{json, Value};
 use std::net::IpAddr;
 use tao_primitives::{AccountId, AlphaRao, NetUid, Rao};
+use tao_sdk::chain::api::{self, method};
 use tao_types::{AxonInfo, Call, Existence, Hyperparameter};
 use tao_wallet::{Keypair, Wallet};
 
@@ -56,43 +57,55 @@ impl Context<'_> {
 
     /// Reports an intermediate transaction of a multi-step command (not in `--json`, whose
     /// one document comes at the end).
-    fn report_progress(&self, what: &str, result: &Value) {
+    fn report_progress(&self, what: &str, sent: &Sent) {
         if !self.json {
-            self.report_tx(what, result);
+            self.report_tx(what, sent);
         }
     }
 
     /// Prints a transaction's result.
-    fn report_tx(&self, what: &str, result: &Value) {
+    fn report_tx(&self, what: &str, sent: &Sent) {
+        self.report_tx_with(what, sent, Vec::new());
+    }
+
+    /// Prints a transaction's result; `--json` adds `extra` members to the receipt.
+    fn report_tx_with(&self, what: &str, sent: &Sent, extra: Vec<(&str, Value)>) {
         if self.json {
+            let mut result = sent.to_json();
+            if let Value::Object(map) = &mut result {
+                map.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v)));
+            }
             println!("{result}");
             return;
         }
-        if result.get("dry_run").is_some() {
-            let receipt = &result["receipt"];
-            let fee = Rao::new(receipt["fee"].as_u64().unwrap_or(0));
-            match receipt["outcome"].as_str() {
-                Some("success") => {
-                    println!("{what}: would succeed; fee {fee} TAO (dry run, nothing submitted)")
-                }
-                _ => println!(
-                    "{what}: would fail: {} (dry run, nothing submitted)",
-                    receipt.pointer("/error/message").and_then(Value::as_str).unwrap_or("?")
-                ),
-            }
-            return;
+        match sent {
+            Sent::DryRun(receipt) if receipt.succeeded() => println!(
+                "{what}: would succeed; fee {} TAO (dry run, nothing submitted)",
+                Rao::new(receipt.fee)
+            ),
+            Sent::DryRun(receipt) => println!(
+                "{what}: would fail: {} (dry run, nothing submitted)",
+                receipt.error.as_ref().map_or("?", |e| &e.message)
+            ),
+            Sent::Pending(hash) => println!("{what}: submitted, tx {hash}"),
+            Sent::Final(receipt) => println!(
+                "{what}: finalized in block #{} on {} (fee {} TAO), tx {}",
+                receipt.block,
+                self.endpoint.url().unwrap_or_default(),
+                Rao::new(receipt.fee),
+                receipt.tx_hash
+            ),
         }
-        if result.get("status").and_then(Value::as_str) == Some("pending") {
-            println!("{what}: submitted, tx {}", result["tx_hash"].as_str().unwrap_or("?"));
-            return;
+    }
+}
+
+/// A decimal string cut (not rounded) to `places` decimals, for tables.
+fn decimals(text: &str, places: usize) -> String {
+    match text.split_once('.') {
+        Some((whole, fraction)) => {
+            format!("{whole}.{:0<places$}", &fraction[..fraction.len().min(places)])
         }
-        let fee = Rao::new(result["fee"].as_u64().unwrap_or(0));
-        println!(
-            "{what}: finalized in block #{} on {} (fee {fee} TAO), tx {}",
-            result["block"].as_u64().unwrap_or(0),
-            self.endpoint.url().unwrap_or_default(),
-            result["tx_hash"].as_str().unwrap_or("?")
-        );
+        None => format!("{text}.{:0<places$}", ""),
     }
 }
 
@@ -139,23 +152,22 @@ pub fn balance(ctx: &Context<'_>, args: &BalanceArgs) -> Result<(), Failure> {
         None => ctx.coldkeypub()?,
     };
     let client = ctx.client()?;
-    let info = client.call("tao_accountInfo", vec![json!(address.to_ss58())])?;
-    let stakes = client.call("tao_stakesOf", vec![json!(address.to_ss58())])?;
-    let free = field_u64(&info, "free")?;
+    let info = client.request::<method::AccountInfo>((api::Address(address),))?;
+    let stakes = client.request::<method::StakesOf>((api::Address(address),))?;
     if ctx.json {
         println!(
             "{}",
-            json!({"address": address.to_ss58(), "free": free, "nonce": info["nonce"], "stakes": stakes})
+            json!({"address": address.to_ss58(), "free": info.free, "nonce": info.nonce, "stakes": stakes})
         );
     } else {
-        println!("{}  free {} TAO", address.to_ss58(), Rao::new(free));
-        for s in stakes.as_array().into_iter().flatten() {
+        println!("{}  free {} TAO", address.to_ss58(), Rao::new(info.free));
+        for s in &stakes {
             println!(
                 "  stake on subnet {:>3} to {}: {} {}",
-                s["netuid"],
-                s["hotkey"].as_str().unwrap_or("?"),
-                AlphaRao::new(s["alpha"].as_u64().unwrap_or(0)),
-                if s["netuid"] == 0 { "TAO" } else { "alpha" }
+                s.netuid,
+                s.hotkey,
+                AlphaRao::new(s.alpha),
+                if s.netuid == 0 { "TAO" } else { "alpha" }
             );
         }
     }
@@ -281,8 +293,13 @@ pub struct SetHyperparameterArgs {
     send: SendArgs,
 }
 
-fn metagraph(client: &Client, n: u16) -> Result<Value, Failure> {
-    client.call("tao_metagraph", vec![json!(n)])
+fn metagraph(client: &Client, n: u16) -> Result<api::Metagraph, Failure> {
+    client.request::<method::Metagraph>((n,))
+}
+
+/// Prints `value` as one JSON document.
+fn print_json(value: &impl serde::Serialize) {
+    println!("{}", serde_json::to_value(value).unwrap_or(Value::Null));
 }
 
 /// One-line descriptions of the hyperparameters.
@@ -343,41 +360,40 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
     let client = ctx.client()?;
     match command {
         SubnetsCommand::List => {
-            let list = client.get("tao_subnets")?;
+            let list = client.request::<method::Subnets>(())?;
             if ctx.json {
-                println!("{list}");
+                print_json(&list);
                 return Ok(());
             }
             println!(
                 "{:>6} {:>6} {:>8} {:>16} {:>12}  owner",
                 "netuid", "tempo", "neurons", "pool TAO", "price"
             );
-            for s in list.as_array().into_iter().flatten() {
-                let int = |k: &str| s[k].as_u64().unwrap_or(0);
+            for s in &list {
                 println!(
-                    "{:>6} {:>6} {:>8} {:>16} {:>12.6}  {}",
-                    int("netuid"),
-                    int("tempo"),
-                    int("neurons"),
-                    Rao::new(s["pool_tao"].as_u64().unwrap_or(0)).to_string(),
-                    s["price"].as_f64().unwrap_or(0.0),
-                    s["owner_coldkey"].as_str().unwrap_or("?")
+                    "{:>6} {:>6} {:>8} {:>16} {:>12}  {}",
+                    s.netuid,
+                    s.tempo,
+                    s.neurons,
+                    Rao::new(s.pool_tao).to_string(),
+                    decimals(&s.price, 6),
+                    s.owner_coldkey
                 );
             }
         }
         SubnetsCommand::Show(a) => {
             let m = metagraph(&client, a.netuid)?;
             if ctx.json {
-                println!("{m}");
+                print_json(&m);
                 return Ok(());
             }
             println!(
-                "subnet {} at block {}: {} neurons, tempo {}, price {:.6} TAO",
+                "subnet {} at block {}: {} neurons, tempo {}, price {} TAO",
                 a.netuid,
-                m["block"],
-                m["n"],
-                m["tempo"],
-                m["pool"]["price"].as_f64().unwrap_or(0.0)
+                m.block,
+                m.n,
+                m.tempo,
+                decimals(&m.pool.price, 6)
             );
             println!(
                 "{:>4}  {:<48} {:>14} {:>9} {:>9} {:>9} {:>9} {:>6}  axon",
@@ -390,28 +406,24 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
                 "dividends",
                 "vpermit"
             );
-            let n = m["n"].as_u64().unwrap_or(0) as usize;
-            let at = |k: &str, i: usize| m[k].get(i).cloned().unwrap_or(Value::Null);
-            let prop = |v: Value| {
-                f64::from(u16::try_from(v.as_u64().unwrap_or(0)).unwrap_or(0)) / 65_535.0
+            let prop = |column: &[u16], i: usize| {
+                f64::from(column.get(i).copied().unwrap_or(0)) / 65_535.0
             };
-            for i in 0..n {
-                let axon = at("axons", i);
-                let axon = if axon.is_null() {
-                    "-".to_owned()
-                } else {
-                    format!("{}:{}", axon["ip"].as_str().unwrap_or("?"), axon["port"])
+            for (i, hotkey) in m.hotkeys.iter().enumerate() {
+                let axon = match m.axons.get(i) {
+                    Some(Some(axon)) => format!("{}:{}", axon.ip, axon.port),
+                    _ => "-".to_owned(),
                 };
                 println!(
                     "{:>4}  {:<48} {:>14} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>6}  {}",
                     i,
-                    at("hotkeys", i).as_str().unwrap_or("?"),
-                    AlphaRao::new(at("alpha_stake", i).as_u64().unwrap_or(0)).to_string(),
-                    prop(at("validator_trust", i)),
-                    prop(at("consensus", i)),
-                    prop(at("incentive", i)),
-                    prop(at("dividends", i)),
-                    if at("validator_permit", i).as_bool() == Some(true) { "yes" } else { "" },
+                    hotkey.to_string(),
+                    AlphaRao::new(m.alpha_stake.get(i).copied().unwrap_or(0)).to_string(),
+                    prop(&m.validator_trust, i),
+                    prop(&m.consensus, i),
+                    prop(&m.incentive, i),
+                    prop(&m.dividends, i),
+                    if m.validator_permit.get(i) == Some(&true) { "yes" } else { "" },
                     axon
                 );
             }
@@ -419,15 +431,14 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
         SubnetsCommand::Create(a) => {
             let key = ctx.coldkey(&a.password)?;
             let hotkey = ctx.wallet.hotkey_pair(None).map_err(wallet_failure)?.account();
-            let cost = Rao::new(client.get("tao_lockCost")?.as_u64().unwrap_or(0));
+            let cost = Rao::new(client.request::<method::LockCost>(())?);
             let summary =
                 format!("Create a subnet, locking {cost} TAO, owner hotkey {}", hotkey.to_ss58());
             let result = send(&client, &key, Call::RegisterNetwork { hotkey }, &summary, &a.send)?;
-            let created = result["events"]
-                .as_array()
+            let created = result
+                .receipt()
                 .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
+                .flat_map(|r| &r.events)
                 .find_map(|e| e.strip_prefix("NetworkAdded { netuid: NetUid("))
                 .and_then(|rest| rest.split(')').next())
                 .map(str::to_owned);
@@ -452,8 +463,7 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
         }
         SubnetsCommand::Register(a) if a.pow => pow::register(ctx, &client, a.netuid, &a.send)?,
         SubnetsCommand::Register(a) => {
-            let m = metagraph(&client, a.netuid)?;
-            let price = Rao::new(m["hyperparameters"]["burn"].as_u64().unwrap_or(0));
+            let price = Rao::new(metagraph(&client, a.netuid)?.hyperparameters.burn);
             if let Some(max) = a.max_burn.filter(|&max| price > max) {
                 return Err(Failure::user(format!(
                     "registration on subnet {} costs {price} TAO, above --max-burn {max}",
@@ -471,32 +481,35 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
             ctx.report_tx("subnets register", &result);
         }
         SubnetsCommand::BurnCost(a) => {
-            let burn =
-                metagraph(&client, a.netuid)?["hyperparameters"]["burn"].as_u64().unwrap_or(0);
+            let burn = metagraph(&client, a.netuid)?.hyperparameters.burn;
             print_amount(ctx.json, "burn_cost", burn, "TAO");
         }
         SubnetsCommand::LockCost => {
-            let cost = client.get("tao_lockCost")?.as_u64().unwrap_or(0);
+            let cost = client.request::<method::LockCost>(())?;
             print_amount(ctx.json, "lock_cost", cost, "TAO");
         }
         SubnetsCommand::Price(a) => {
-            let m = metagraph(&client, a.netuid)?;
+            let pool = metagraph(&client, a.netuid)?.pool;
             if ctx.json {
-                println!("{}", m["pool"]);
+                print_json(&pool);
             } else {
                 println!(
-                    "subnet {}: {:.9} TAO per alpha (moving {:.9}); pool {} TAO / {} alpha",
+                    "subnet {}: {} TAO per alpha (moving {}); pool {} TAO / {} alpha",
                     a.netuid,
-                    m["pool"]["price"].as_f64().unwrap_or(0.0),
-                    m["pool"]["moving_price"].as_f64().unwrap_or(0.0),
-                    Rao::new(m["pool"]["tao"].as_u64().unwrap_or(0)),
-                    AlphaRao::new(m["pool"]["alpha_in"].as_u64().unwrap_or(0))
+                    decimals(&pool.price, 9),
+                    decimals(&pool.moving_price, 9),
+                    Rao::new(pool.tao),
+                    AlphaRao::new(pool.alpha_in)
                 );
             }
         }
         SubnetsCommand::Hyperparameters(a) => {
-            let m = metagraph(&client, a.netuid)?;
-            let params = m["hyperparameters"].as_object().cloned().unwrap_or_default();
+            let hyperparameters = metagraph(&client, a.netuid)?.hyperparameters;
+            // By name, as a table or list of rows (the struct's own serialization).
+            let params = match serde_json::to_value(hyperparameters) {
+                Ok(Value::Object(params)) => params,
+                _ => serde_json::Map::new(),
+            };
             if ctx.json {
                 let rows: Vec<Value> = params
                     .iter()
@@ -684,11 +697,12 @@ fn stake_amount(
     let amount = match given {
         Some(amount) => amount,
         None => {
-            let held = client.call(
-                "tao_stake",
-                vec![json!(netuid), json!(hotkey.to_ss58()), json!(coldkey.to_ss58())],
-            )?;
-            AlphaRao::new(held.as_u64().unwrap_or(0))
+            let held = client.request::<method::Stake>((
+                netuid,
+                api::Address(*hotkey),
+                api::Address(*coldkey),
+            ))?;
+            AlphaRao::new(held)
         }
     };
     if amount.is_zero() {
@@ -838,17 +852,20 @@ pub enum ChainCommand {
 pub fn chain(ctx: &Context<'_>, command: ChainCommand) -> Result<(), Failure> {
     let client = ctx.client()?;
     let value = match command {
-        ChainCommand::Head => client.get("tao_chainHead")?,
+        ChainCommand::Head => serde_json::to_value(client.request::<method::ChainHead>(())?),
         ChainCommand::Block { which } => {
-            let param = match which.parse::<u64>() {
-                Ok(n) => json!(n),
-                Err(_) => json!(client::parse_hash(&which)?.to_string()),
+            let block = match which.parse::<u64>() {
+                Ok(n) => api::BlockId::Number(n),
+                Err(_) => api::BlockId::Hash(api::H256(client::parse_hash(&which)?)),
             };
-            client.call("tao_getBlock", vec![param])?
+            serde_json::to_value(client.request::<method::GetBlock>((block,))?)
         }
-        ChainCommand::Tx { hash } => client
-            .call("tao_transactionStatus", vec![json!(client::parse_hash(&hash)?.to_string())])?,
-    };
+        ChainCommand::Tx { hash } => {
+            let hash = api::H256(client::parse_hash(&hash)?);
+            serde_json::to_value(client.request::<method::TransactionStatus>((hash,))?)
+        }
+    }
+    .map_err(|e| Failure::network(format!("cannot show the answer: {e}")))?;
     if ctx.json {
         println!("{value}");
     } else {

@@ -1,39 +1,50 @@
 //! `tao wallet overview`: a wallet on the chain: the coldkey's balance and stakes, and each
 //! of its hotkeys' neurons on every subnet (UID, stake, incentive, dividends, emission, axon).
 
-use super::{client::field_u64, Context};
+use super::Context;
 use crate::exit::Failure;
-use serde_json::{json, Value};
+use serde_json::json;
 use tao_primitives::Rao;
+use tao_sdk::chain::api::{method, Address};
 
 /// Runs `tao wallet overview`.
 pub fn overview(ctx: &Context<'_>) -> Result<(), Failure> {
-    let coldkey = ctx.coldkeypub()?.to_ss58();
+    let account = ctx.coldkeypub()?;
+    let coldkey = account.to_ss58();
     let client = ctx.client()?;
-    let info = client.call("tao_accountInfo", vec![json!(coldkey)])?;
-    let stakes = client.call("tao_stakesOf", vec![json!(coldkey)])?;
+    let free = client.request::<method::AccountInfo>((Address(account),))?.free;
+    let stakes = client.request::<method::StakesOf>((Address(account),))?;
     let hotkeys = ctx.wallet.hotkeys();
     let mut neurons = Vec::new();
-    for subnet in client.get("tao_subnets")?.as_array().into_iter().flatten() {
-        let Some(netuid) = subnet["netuid"].as_u64() else { continue };
-        let m = client.call("tao_metagraph", vec![json!(netuid)])?;
-        let registered = m["hotkeys"].as_array().cloned().unwrap_or_default();
+    for subnet in client.request::<method::Subnets>(())? {
+        let netuid = subnet.netuid;
+        let m = client.request::<method::Metagraph>((netuid,))?;
         for (name, address) in &hotkeys {
             let Some(address) = address else { continue };
-            let Some(uid) = registered.iter().position(|h| h.as_str() == Some(address)) else {
+            let Some(uid) = m.hotkeys.iter().position(|h| h.to_string() == *address) else {
                 continue;
             };
-            let at = |key: &str| m[key].get(uid).cloned().unwrap_or(Value::Null);
-            neurons.push(json!({
-                "hotkey_name": name, "hotkey": address, "netuid": netuid, "uid": uid,
-                "stake": at("alpha_stake"), "incentive": at("incentive"), "dividends": at("dividends"),
-                "emission": at("emission"), "validator_permit": at("validator_permit"),
-                "axon": at("axons"),
-            }));
+            neurons.push(Neuron {
+                name,
+                netuid,
+                uid,
+                stake: m.alpha_stake[uid],
+                incentive: m.incentive[uid],
+                dividends: m.dividends[uid],
+                emission: m.emission[uid],
+                validator_permit: m.validator_permit[uid],
+                axon: m.axons[uid].as_ref().map(|a| format!("{}:{}", a.ip, a.port)),
+                json: json!({
+                    "hotkey_name": name, "hotkey": address, "netuid": netuid, "uid": uid,
+                    "stake": m.alpha_stake[uid], "incentive": m.incentive[uid],
+                    "dividends": m.dividends[uid], "emission": m.emission[uid],
+                    "validator_permit": m.validator_permit[uid], "axon": m.axons[uid],
+                }),
+            });
         }
     }
-    let free = field_u64(&info, "free")?;
     if ctx.json {
+        let neurons: Vec<_> = neurons.iter().map(|n| &n.json).collect();
         println!(
             "{}",
             json!({"wallet": ctx.wallet.name, "coldkey": coldkey, "free": free, "stakes": stakes,
@@ -43,42 +54,45 @@ pub fn overview(ctx: &Context<'_>) -> Result<(), Failure> {
         return Ok(());
     }
     println!("wallet {}  coldkey {coldkey}  free {} TAO", ctx.wallet.name, Rao::new(free));
-    for s in stakes.as_array().into_iter().flatten() {
-        println!(
-            "  stake on subnet {:>3} to {}: {}",
-            s["netuid"].as_u64().unwrap_or(0),
-            s["hotkey"].as_str().unwrap_or("?"),
-            Rao::new(s["alpha"].as_u64().unwrap_or(0))
-        );
+    for s in &stakes {
+        println!("  stake on subnet {:>3} to {}: {}", s.netuid, s.hotkey, Rao::new(s.alpha));
     }
     if neurons.is_empty() {
         println!("  no hotkey of this wallet is registered on any subnet");
         return Ok(());
     }
-    let fraction = |v: &Value| format!("{:.3}", v.as_f64().unwrap_or(0.0) / f64::from(u16::MAX));
+    let fraction = |v: u16| format!("{:.3}", f64::from(v) / f64::from(u16::MAX));
     println!(
         "  {:<10} {:>6} {:>4} {:>14} {:>9} {:>9} {:>12} {:>4}  axon",
         "hotkey", "netuid", "uid", "stake α", "incentive", "dividends", "emission α", "vp"
     );
     for n in &neurons {
-        let axon = &n["axon"];
         println!(
             "  {:<10} {:>6} {:>4} {:>14} {:>9} {:>9} {:>12} {:>4}  {}",
-            n["hotkey_name"].as_str().unwrap_or(""),
-            // As numbers: a JSON value ignores the column width.
-            n["netuid"].as_u64().unwrap_or(0),
-            n["uid"].as_u64().unwrap_or(0),
-            Rao::new(n["stake"].as_u64().unwrap_or(0)).to_string(),
-            fraction(&n["incentive"]),
-            fraction(&n["dividends"]),
-            Rao::new(n["emission"].as_u64().unwrap_or(0)).to_string(),
-            if n["validator_permit"] == json!(true) { "yes" } else { "" },
-            if axon.is_null() {
-                "-".to_owned()
-            } else {
-                format!("{}:{}", axon["ip"].as_str().unwrap_or("?"), axon["port"])
-            }
+            n.name,
+            n.netuid,
+            n.uid,
+            Rao::new(n.stake).to_string(),
+            fraction(n.incentive),
+            fraction(n.dividends),
+            Rao::new(n.emission).to_string(),
+            if n.validator_permit { "yes" } else { "" },
+            n.axon.as_deref().unwrap_or("-")
         );
     }
     Ok(())
+}
+
+/// One of the wallet's neurons: its row of the table and its `--json` document.
+struct Neuron<'a> {
+    name: &'a str,
+    netuid: u16,
+    uid: usize,
+    stake: u64,
+    incentive: u16,
+    dividends: u16,
+    emission: u64,
+    validator_permit: bool,
+    axon: Option<String>,
+    json: serde_json::Value,
 }

@@ -13,6 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 use tao_primitives::BlockNumber;
+use tao_sdk::chain::api::method;
 use tao_types::{
     pow::{pow_seal, seal_meets_difficulty},
     Call,
@@ -28,14 +29,14 @@ pub fn register(
     net: u16,
     send_args: &SendArgs,
 ) -> Result<(), Failure> {
-    let params = metagraph(client, net)?["hyperparameters"].clone();
-    if params["pow_registration_allowed"].as_bool() != Some(true) {
+    let params = metagraph(client, net)?.hyperparameters;
+    if !params.pow_registration_allowed {
         return Err(Failure::user(format!(
             "subnet {net} does not allow proof-of-work registration"
         ))
         .hint("register by burning TAO instead: tao subnets register --netuid N --max-burn X"));
     }
-    let difficulty = params["difficulty"].as_u64().unwrap_or(u64::MAX).max(1);
+    let difficulty = params.difficulty.max(1);
     let hotkey = ctx.hotkey()?;
     let coldkey = ctx.coldkeypub()?;
     let show = std::io::stderr().is_terminal() && !ctx.json;
@@ -48,9 +49,8 @@ pub fn register(
         u64::from_le_bytes(bytes)
     };
     loop {
-        let head = client.get("tao_chainHead")?;
-        let number = head["number"].as_u64().unwrap_or(0);
-        let hash = super::client::parse_hash(head["hash"].as_str().unwrap_or_default())?;
+        let head = client.request::<method::ChainHead>(())?;
+        let (number, hash) = (head.number, head.hash.0);
         let mut found = None;
         // Work on this block while it is fresh (one block time at most, in batches).
         let on_block = Instant::now();
@@ -90,21 +90,18 @@ pub fn register(
         let summary = format!("Register {} on subnet {net} by proof of work", hotkey.ss58());
         let dry = SendArgs { dry_run: true, ..send_args.clone() };
         let tried_out = send(client, &hotkey, call.clone(), &summary, &dry)?;
-        let receipt = &tried_out["receipt"];
-        match receipt.pointer("/error/name").and_then(Value::as_str) {
+        match tried_out.receipt().and_then(|r| r.error.as_ref()) {
             // The chain moved past the block the work is on: solve again on a fresh one.
-            Some("InvalidWorkBlock" | "WorkRepeated") => continue,
-            Some(_) if !send_args.dry_run => {
-                let why = receipt.pointer("/error/message").and_then(Value::as_str).unwrap_or("?");
+            Some(e) if matches!(e.name.as_str(), "InvalidWorkBlock" | "WorkRepeated") => continue,
+            Some(e) if !send_args.dry_run => {
+                let why = &e.message;
                 return Err(Failure::chain(format!("the registration would fail: {why}")));
             }
             _ => {}
         }
-        let mut result = send(client, &hotkey, call, &summary, send_args)?;
-        if let Value::Object(map) = &mut result {
-            map.insert("hashes".into(), Value::from(tried));
-        }
-        ctx.report_tx("subnets register (proof of work)", &result);
+        let result = send(client, &hotkey, call, &summary, send_args)?;
+        let hashes = vec![("hashes", Value::from(tried))];
+        ctx.report_tx_with("subnets register (proof of work)", &result, hashes);
         return Ok(());
     }
 }

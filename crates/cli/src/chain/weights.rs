@@ -7,7 +7,7 @@
 //! directly where commit-reveal is off, else commit, wait for the window, reveal.
 
 use super::{
-    client::{send, Client, SendArgs},
+    client::{send, Client, SendArgs, Sent},
     metagraph, netuid, Context,
 };
 use crate::exit::Failure;
@@ -18,6 +18,7 @@ use std::{
     path::PathBuf,
     time::{Duration, Instant},
 };
+use tao_sdk::chain::api::Hyperparameters;
 use tao_types::Call;
 use tao_wallet::Keypair;
 
@@ -147,7 +148,7 @@ pub fn weights(ctx: &Context<'_>, command: WeightsCommand) -> Result<(), Failure
     match command {
         WeightsCommand::Set(a) => {
             let (client, key, params) = prepare(ctx, &a)?;
-            if params["commit_reveal_weights_enabled"].as_bool() != Some(true) {
+            if !params.commit_reveal_weights_enabled {
                 let call = Call::SetWeights {
                     netuid: netuid(a.netuid),
                     uids: a.uids.clone(),
@@ -170,16 +171,17 @@ pub fn weights(ctx: &Context<'_>, command: WeightsCommand) -> Result<(), Failure
             let committed = commit(ctx, &client, &key, &a, &params)?;
             ctx.report_progress("weights committed", &committed);
             let reveal = RevealArgs { netuid: a.netuid, wait: true, send: a.send.clone() };
-            let mut revealed = reveal_pending(ctx, &client, &key, &reveal)?;
-            if let Value::Object(map) = &mut revealed {
-                map.insert("commit".into(), committed);
-            }
-            ctx.report_tx("weights revealed", &revealed);
+            let revealed = reveal_pending(ctx, &client, &key, &reveal)?;
+            ctx.report_tx_with(
+                "weights revealed",
+                &revealed,
+                vec![("commit", committed.to_json())],
+            );
             Ok(())
         }
         WeightsCommand::Commit(a) => {
             let (client, key, params) = prepare(ctx, &a)?;
-            if params["commit_reveal_weights_enabled"].as_bool() != Some(true) {
+            if !params.commit_reveal_weights_enabled {
                 return Err(Failure::user(format!(
                     "subnet {} does not use commit-reveal",
                     a.netuid
@@ -206,7 +208,10 @@ pub fn weights(ctx: &Context<'_>, command: WeightsCommand) -> Result<(), Failure
     }
 }
 
-fn prepare(ctx: &Context<'_>, a: &WeightsArgs) -> Result<(Client, Keypair, Value), Failure> {
+fn prepare(
+    ctx: &Context<'_>,
+    a: &WeightsArgs,
+) -> Result<(Client, Keypair, Hyperparameters), Failure> {
     if a.uids.len() != a.weights.len() {
         return Err(Failure::user(format!(
             "{} uids but {} weights",
@@ -215,13 +220,13 @@ fn prepare(ctx: &Context<'_>, a: &WeightsArgs) -> Result<(Client, Keypair, Value
         )));
     }
     let client = ctx.client()?;
-    let params = metagraph(&client, a.netuid)?["hyperparameters"].clone();
+    let params = metagraph(&client, a.netuid)?.hyperparameters;
     let key = ctx.hotkey()?;
     Ok((client, key, params))
 }
 
-fn version(a: &WeightsArgs, params: &Value) -> u64 {
-    a.version_key.unwrap_or_else(|| params["weights_version"].as_u64().unwrap_or(0))
+fn version(a: &WeightsArgs, params: &Hyperparameters) -> u64 {
+    a.version_key.unwrap_or(params.weights_version)
 }
 
 /// Commits (or dry-runs the commit); keeps the reveal data once the commit is final.
@@ -230,8 +235,8 @@ fn commit(
     client: &Client,
     key: &Keypair,
     a: &WeightsArgs,
-    params: &Value,
-) -> Result<Value, Failure> {
+    params: &Hyperparameters,
+) -> Result<Sent, Failure> {
     if a.send.no_wait {
         return Err(Failure::user("--no-wait cannot be used with commits")
             .hint("the reveal data is kept once the commit is final, so the CLI waits for it"));
@@ -243,9 +248,7 @@ fn commit(
     let call = Call::CommitWeights { netuid: netuid(a.netuid), commit_hash: hash };
     let summary = format!("Commit weights of {} on subnet {}", key.ss58(), a.netuid);
     let result = send(client, key, call, &summary, &a.send)?;
-    if a.send.dry_run {
-        return Ok(result);
-    }
+    let Sent::Final(receipt) = &result else { return Ok(result) };
     let path = pending_path(ctx, key, a.netuid);
     let mut pending = load(&path)?;
     pending.push(Pending {
@@ -254,14 +257,14 @@ fn commit(
         values: a.weights.clone(),
         salt,
         version_key,
-        block: result["block"].as_u64().unwrap_or(0),
+        block: receipt.block,
     });
     store(&path, &pending)?;
     if !ctx.json {
         eprintln!(
             "the reveal data is in {}; reveal after {} epoch(s) with `tao weights reveal --netuid {} --wait`",
             path.display(),
-            params["commit_reveal_period"].as_u64().unwrap_or(1),
+            params.commit_reveal_period,
             a.netuid
         );
     }
@@ -275,7 +278,7 @@ fn reveal_pending(
     client: &Client,
     key: &Keypair,
     a: &RevealArgs,
-) -> Result<Value, Failure> {
+) -> Result<Sent, Failure> {
     let path = pending_path(ctx, key, a.netuid);
     let mut pending = load(&path)?;
     let started = Instant::now();
@@ -290,10 +293,10 @@ fn reveal_pending(
         };
         let dry = SendArgs { dry_run: true, ..a.send.clone() };
         let tried = send(client, key, call.clone(), "", &dry)?;
-        let receipt = &tried["receipt"];
-        let name = receipt.pointer("/error/name").and_then(Value::as_str);
-        match (receipt["outcome"].as_str(), name) {
-            (Some("success"), _) => {
+        let Some(receipt) = tried.receipt() else { return Ok(tried) };
+        let name = receipt.error.as_ref().map(|e| e.name.as_str());
+        match (receipt.succeeded(), name) {
+            (true, _) => {
                 if a.send.dry_run {
                     return Ok(tried);
                 }
@@ -345,7 +348,7 @@ fn reveal_pending(
                 store(&path, &pending)?;
             }
             _ => {
-                let why = receipt.pointer("/error/message").and_then(Value::as_str).unwrap_or("?");
+                let why = receipt.error.as_ref().map_or("?", |e| &e.message);
                 return Err(Failure::chain(format!("the reveal would fail: {why}")));
             }
         }
