@@ -85,17 +85,66 @@ impl Shape {
     }
 }
 
+/// A block with at least this many cells is worked on two threads (when allowed); below
+/// it a thread costs more than it saves.
+const PARALLEL_CELLS: usize = 1 << 16;
+
+/// Runs `work` on two parts, on a second thread for `b` when `threads ≥ 2`.
+///
+/// The parts are disjoint (row bands or column ranges of the block) and every merge of
+/// their results is order-independent (saturating sums of non-negative values, per-row
+/// outputs), so the result does not depend on the thread count. A worker that cannot start
+/// leaves its part to this thread. `R::default()` is unreachable: the worker either ran (a
+/// panic in it would resume here when the scope ends) or left its part in `slot`.
+fn both<P: Send, R: Send + Default>(
+    threads: usize,
+    a: P,
+    b: P,
+    work: impl Fn(P) -> R + Sync,
+) -> (R, R) {
+    if threads < 2 {
+        return (work(a), work(b));
+    }
+    let mut slot = Some(b);
+    let mut second = None;
+    let first = std::thread::scope(|scope| {
+        let _worker =
+            std::thread::Builder::new().spawn_scoped(scope, || second = slot.take().map(&work));
+        work(a)
+    });
+    let second = second.or_else(|| slot.take().map(&work)).unwrap_or_default();
+    (first, second)
+}
+
+/// `a += b` element-wise, saturating (column sums of non-negative values: any order).
+fn merge(mut a: Vec<I32F32>, b: &[I32F32]) -> Vec<I32F32> {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x = x.saturating_add(*y);
+    }
+    a
+}
+
+/// Splits a row-major buffer of `width` columns after `rows` rows.
+fn split_rows<T>(cells: &mut [T], rows: usize, width: usize) -> (&mut [T], &mut [T]) {
+    cells.split_at_mut(rows.saturating_mul(width).min(cells.len()))
+}
+
+/// [`split_rows`] of a shared buffer.
+fn split_rows_ref<T>(cells: &[T], rows: usize, width: usize) -> (&[T], &[T]) {
+    cells.split_at(rows.saturating_mul(width).min(cells.len()))
+}
+
 /// The prepared block, row-major as the input rows arrive: step 10's row-normalized kept
 /// weights (steps 5-9) with their presence, and the stored bonds (masked). Every step after
 /// the consensus walks it row by row over contiguous slices; the consensus reads it in
-/// narrow column strips (one cache line of each row at a time).
+/// column strips.
 struct Block {
     shape: Shape,
-    /// Columns per row (the stride).
-    width: usize,
-    /// Row-normalized kept weights, 0 where absent.
+    /// Row-normalized kept weights, 0 where absent; later the weights for bonds, then the
+    /// new bonds.
     weights: Vec<I32F32>,
-    /// Whether the weight cell is set (explicit zeros are set).
+    /// Whether the weight cell is set (explicit zeros are set); later whether the weight for
+    /// bonds is, then (classic) whether the new bond is kept.
     present: Vec<bool>,
     /// Stored bonds of columns registered before the last epoch, 0 where absent.
     bonds: Vec<u16>,
@@ -103,67 +152,91 @@ struct Block {
 
 impl Block {
     /// Steps 5–10 (weights kept, row-normalized) and the bond mask, as `prepared_weights`
-    /// and `masked_bonds`.
-    fn new(input: &YumaInput, permit: &[bool], shape: Shape) -> Self {
+    /// and `masked_bonds`; rows `..mid` and `mid..` on two threads when `threads ≥ 2`.
+    fn new(input: &YumaInput, permit: &[bool], shape: Shape, mid: usize, threads: usize) -> Self {
         let width = shape.columns.len();
         let cells = shape.rows.len().saturating_mul(width);
         let mut weights = vec![zero(); cells];
         let mut present = vec![false; cells];
         let mut bonds = vec![0u16; cells];
-        let registered = |j: usize| input.block_at_registration.get(j).map_or(0, |b| b.get());
+        let (rows_a, rows_b) = shape.rows.split_at(mid.min(shape.rows.len()));
+        let (weights_a, weights_b) = split_rows(&mut weights, mid, width);
+        let (present_a, present_b) = split_rows(&mut present, mid, width);
+        let (bonds_a, bonds_b) = split_rows(&mut bonds, mid, width);
+        both(
+            threads,
+            (rows_a, weights_a, present_a, bonds_a),
+            (rows_b, weights_b, present_b, bonds_b),
+            |(rows, weights, present, bonds)| {
+                let stride = width.max(1);
+                let row_chunks = weights
+                    .chunks_exact_mut(stride)
+                    .zip(present.chunks_exact_mut(stride))
+                    .zip(bonds.chunks_exact_mut(stride));
+                for (&i, ((weight_row, present_row), bond_row)) in rows.iter().zip(row_chunks) {
+                    fill_row(input, permit, &shape, i, weight_row, present_row, bond_row);
+                }
+            },
+        );
+        Self { shape, weights, present, bonds }
+    }
+}
+
+/// One row of [`Block::new`]: UID `i`'s kept, row-normalized weights and masked bonds.
+fn fill_row(
+    input: &YumaInput,
+    permit: &[bool],
+    shape: &Shape,
+    i: usize,
+    weight_row: &mut [I32F32],
+    present_row: &mut [bool],
+    bond_row: &mut [u16],
+) {
+    let registered = |j: usize| input.block_at_registration.get(j).map_or(0, |b| b.get());
+    let column = |j: usize| shape.column_of.get(j).copied().unwrap_or(usize::MAX);
+    // 6. Only rows of validators that held a permit.
+    if permit.get(i).copied().unwrap_or(false) {
         let owner = input.owner.map(Uid::index);
-        let last_tempo = last_tempo(input);
-        let stride = width.max(1);
-        let row_chunks = weights
-            .chunks_exact_mut(stride)
-            .zip(present.chunks_exact_mut(stride))
-            .zip(bonds.chunks_exact_mut(stride));
-        for (&i, ((weight_row, present_row), bond_row)) in shape.rows.iter().zip(row_chunks) {
-            let column = |j: usize| shape.column_of.get(j).copied().unwrap_or(usize::MAX);
-            // 6. Only rows of validators that held a permit.
-            if permit.get(i).copied().unwrap_or(false) {
-                let updated = input.last_update.get(i).map_or(0, |b| b.get());
-                let committed = match &input.commit_reveal {
-                    CommitReveal::Off => None,
-                    CommitReveal::On { first_commit } => first_commit.get(i).copied().flatten(),
-                };
-                let mut total = zero();
-                for (j, w) in input.weights.get(i).map(Vec::as_slice).unwrap_or_default() {
-                    let j = j.index();
-                    // 7. No self-weight, except the subnet owner's.
-                    // 8. A weight set before the target (re)registered is outdated.
-                    // 9. A commit made before the target registered cannot pay it.
-                    let kept = (j != i || owner == Some(j))
-                        && updated > registered(j)
-                        && committed.is_none_or(|c| c.get() >= registered(j));
-                    let k = column(j);
-                    if let (true, Some(cell), Some(set)) =
-                        (kept, weight_row.get_mut(k), present_row.get_mut(k))
-                    {
-                        *cell = fast::u16_integer(*w);
-                        *set = true;
-                        // 10. (The sum of non-negative values saturates in any order.)
-                        total = total.saturating_add(*cell);
-                    }
-                }
-                // 10. Row-normalize where the sum is positive (absent cells stay 0).
-                if total > zero() {
-                    let divisor = Divisor::new(total);
-                    for cell in weight_row.iter_mut() {
-                        *cell = divisor.divide(*cell);
-                    }
-                }
-            }
-            // Stored bonds, without the columns of neurons registered since the last epoch.
-            for (j, b) in input.bonds.get(i).map(Vec::as_slice).unwrap_or_default() {
-                if last_tempo > registered(j.index()) {
-                    if let Some(cell) = bond_row.get_mut(column(j.index())) {
-                        *cell = *b;
-                    }
-                }
+        let updated = input.last_update.get(i).map_or(0, |b| b.get());
+        let committed = match &input.commit_reveal {
+            CommitReveal::Off => None,
+            CommitReveal::On { first_commit } => first_commit.get(i).copied().flatten(),
+        };
+        let mut total = zero();
+        for (j, w) in input.weights.get(i).map(Vec::as_slice).unwrap_or_default() {
+            let j = j.index();
+            // 7. No self-weight, except the subnet owner's.
+            // 8. A weight set before the target (re)registered is outdated.
+            // 9. A commit made before the target registered cannot pay it.
+            let kept = (j != i || owner == Some(j))
+                && updated > registered(j)
+                && committed.is_none_or(|c| c.get() >= registered(j));
+            let k = column(j);
+            if let (true, Some(cell), Some(set)) =
+                (kept, weight_row.get_mut(k), present_row.get_mut(k))
+            {
+                *cell = fast::u16_integer(*w);
+                *set = true;
+                // 10. (The sum of non-negative values saturates in any order.)
+                total = total.saturating_add(*cell);
             }
         }
-        Self { shape, width, weights, present, bonds }
+        // 10. Row-normalize where the sum is positive (absent cells stay 0).
+        if total > zero() {
+            let divisor = Divisor::new(total);
+            for cell in weight_row.iter_mut() {
+                *cell = divisor.divide(*cell);
+            }
+        }
+    }
+    // Stored bonds, without the columns of neurons registered since the last epoch.
+    let last_tempo = last_tempo(input);
+    for (j, b) in input.bonds.get(i).map(Vec::as_slice).unwrap_or_default() {
+        if last_tempo > registered(j.index()) {
+            if let Some(cell) = bond_row.get_mut(column(j.index())) {
+                *cell = *b;
+            }
+        }
     }
 }
 
@@ -212,27 +285,30 @@ impl Penalty {
 /// in order (the prefetcher follows), the strip's columns staying in the L2 cache.
 const STRIP: usize = 64;
 
-/// Step 11 over the block: per column, the [`fast::weighted_median`] of the voters' weights
-/// (`voters`: block rows with positive active stake, `stake`: theirs renormalized).
+/// Step 11 over columns `first..first + consensus.len()` of the block: per column, the
+/// [`fast::weighted_median`] of the voters' weights (`voters`: block rows with positive
+/// active stake, `stake`: theirs renormalized).
+#[allow(clippy::too_many_arguments)]
 fn consensus_columns(
-    block: &Block,
+    weights: &[I32F32],
+    width: usize,
+    first: usize,
+    consensus: &mut [I32F32],
     voters: &[usize],
     stake: &[I32F32],
     minority: I32F32,
     total: I32F32,
-) -> Vec<I32F32> {
-    let width = block.width;
-    let mut consensus = vec![zero(); width];
+) {
     let mut strip: Vec<Vec<(I32F32, I32F32)>> =
         (0..STRIP).map(|_| Vec::with_capacity(voters.len())).collect();
     let mut spare: Vec<(I32F32, I32F32)> = Vec::with_capacity(voters.len());
-    for (start, out) in (0..width).step_by(STRIP).zip(consensus.chunks_mut(STRIP)) {
+    for (start, out) in (first..).step_by(STRIP).zip(consensus.chunks_mut(STRIP)) {
         for column in strip.iter_mut() {
             column.clear();
         }
         for (&r, &s) in voters.iter().zip(stake) {
             let from = r.saturating_mul(width).saturating_add(start);
-            let cells = block.weights.get(from..).unwrap_or_default();
+            let cells = weights.get(from..).unwrap_or_default();
             for (column, w) in strip.iter_mut().zip(cells.iter().take(out.len())) {
                 column.push((*w, s));
             }
@@ -241,23 +317,146 @@ fn consensus_columns(
             *c = fast::weighted_median(items, &mut spare, minority, total);
         }
     }
-    consensus
 }
 
-/// Steps 5–16 on the dense block.
+/// Column sums a row band of the clip-and-bond pass produces.
+#[derive(Default)]
+struct Sums {
+    /// Σ stake · clipped weight (rank).
+    clipped_rank: Vec<I32F32>,
+    /// Σ stake · weight (the trust's denominator).
+    raw_rank: Vec<I32F32>,
+    /// Yuma3: Σ new bond. Classic: Σ stake-scaled weight for bonds.
+    first: Vec<I32F32>,
+    /// Classic: Σ old bond.
+    second: Vec<I32F32>,
+}
+
+impl Sums {
+    fn zeros(width: usize) -> Self {
+        Self {
+            clipped_rank: vec![zero(); width],
+            raw_rank: vec![zero(); width],
+            first: vec![zero(); width],
+            second: vec![zero(); width],
+        }
+    }
+
+    fn merge(self, other: &Self) -> Self {
+        Self {
+            clipped_rank: merge(self.clipped_rank, &other.clipped_rank),
+            raw_rank: merge(self.raw_rank, &other.raw_rank),
+            first: merge(self.first, &other.first),
+            second: merge(self.second, &other.second),
+        }
+    }
+}
+
+/// What the clip-and-bond pass reads, the same for every row.
+struct Columns<'a> {
+    consensus: &'a [I32F32],
+    penalty: Penalty,
+    model: BondModel,
+    curve: Option<math::AlphaCurve>,
+    alpha: I32F32,
+}
+
+/// A row band of the clip-and-bond pass: weights, presence, stored bonds, each row's active
+/// stake and validator trust.
+type Band<'a> = (&'a mut [I32F32], &'a mut [bool], &'a [u16], &'a [I32F32], &'a mut [I32F32]);
+
+/// Steps 12–15 and the first half of 16 for one row band, in one pass over each row:
+/// clipped weights, validator trust, rank sums; the weights for bonds; then Yuma3's new
+/// bonds (the EMA, replacing the weights in the row) or classic's stake-scaled weights for
+/// bonds. Returns the band's column sums.
+fn clip_and_bond(columns: &Columns<'_>, (weights, present, bonds, stake, trust): Band<'_>) -> Sums {
+    let width = columns.consensus.len();
+    let stride = width.max(1);
+    let mut sums = Sums::zeros(width);
+    let mut rates = vec![zero(); if columns.curve.is_some() { width } else { 0 }];
+    let keep_rate = one().saturating_sub(columns.alpha);
+    let rows = weights
+        .chunks_exact_mut(stride)
+        .zip(present.chunks_exact_mut(stride))
+        .zip(bonds.chunks_exact(stride));
+    for (((weight_row, present_row), bond_row), (s, vt)) in
+        rows.zip(stake.iter().zip(trust.iter_mut()))
+    {
+        let s = *s;
+        let mut row_trust = zero();
+        let ranks = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
+        for ((w, p), (c, (cr, rr))) in weight_row
+            .iter_mut()
+            .zip(present_row.iter_mut())
+            .zip(columns.consensus.iter().zip(ranks))
+        {
+            let clipped = clip(*w, *p, *c);
+            row_trust = row_trust.saturating_add(clipped.0);
+            *cr = cr.saturating_add(fast::mul(s, clipped.0));
+            *rr = rr.saturating_add(fast::mul(s, *w));
+            (*w, *p) = columns.penalty.apply(*w, *p, clipped);
+        }
+        *vt = row_trust;
+        match (columns.model, &columns.curve) {
+            // Yuma3, `math::ema_per_cell`: only cells with a weight for bonds; absent ones drop.
+            (BondModel::Yuma3, Some(curve)) => {
+                curve.alpha_row(columns.consensus, weight_row, bond_row, &mut rates);
+                let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(&rates);
+                for ((((w, p), b), a), sum) in row.zip(sums.first.iter_mut()) {
+                    let bond = fast::u16_proportion(*b);
+                    let decayed = fast::mul(one().saturating_sub(*a), bond);
+                    let v = decayed.saturating_add(fast::mul(*a, *w).max(zero())).min(one());
+                    *w = if *p && v > zero() { v } else { zero() };
+                    *sum = sum.saturating_add(*w);
+                }
+            }
+            // Yuma3, `math::ema`: over the union; an absent cell adds `rate · 0 = 0`.
+            (BondModel::Yuma3, None) => {
+                for ((w, b), sum) in weight_row.iter_mut().zip(bond_row).zip(sums.first.iter_mut())
+                {
+                    let v = zero()
+                        .saturating_add(fast::mul(columns.alpha, *w))
+                        .saturating_add(fast::mul(keep_rate, fast::u16_proportion(*b)));
+                    *w = v.max(zero());
+                    *sum = sum.saturating_add(*w);
+                }
+            }
+            // Classic: the weights for bonds scaled by the row's active stake; the old bonds'
+            // column sums.
+            (BondModel::Classic, _) => {
+                let column_sums = sums.first.iter_mut().zip(sums.second.iter_mut());
+                for ((w, b), (ds, bs)) in weight_row.iter_mut().zip(bond_row).zip(column_sums) {
+                    *w = fast::mul(*w, s);
+                    *ds = ds.saturating_add(*w);
+                    *bs = bs.saturating_add(fast::u16_integer(*b));
+                }
+            }
+        }
+    }
+    sums
+}
+
+/// Steps 5–16 on the dense block, on up to `threads` threads (the same bits for any count):
+/// two when the block has at least [`PARALLEL_CELLS`] cells, or whatever its size when
+/// `always_split` (so that tests reach every split on small blocks).
 pub(crate) fn matrix(
     input: &YumaInput,
     shape: Shape,
     permit: &[bool],
     active_stake: &[I32F32],
     n: usize,
+    threads: usize,
+    always_split: bool,
 ) -> Matrix {
     let params = &input.params;
-    let mut block = Block::new(input, permit, shape);
-    let width = block.width;
-    let stride = width.max(1);
+    let width = shape.columns.len();
+    let height = shape.rows.len();
+    let large = height.saturating_mul(width) >= PARALLEL_CELLS;
+    let threads = if large || always_split { threads } else { 1 };
+    // Row bands `..mid` and `mid..` (the second empty on one thread).
+    let mid = if threads >= 2 { height / 2 } else { height };
+    let mut block = Block::new(input, permit, shape, mid, threads);
     let rows = &block.shape.rows;
-    let height = rows.len();
     // Active stake per block row.
     let row_stake: Vec<I32F32> =
         rows.iter().map(|&i| active_stake.get(i).copied().unwrap_or_default()).collect();
@@ -271,53 +470,61 @@ pub(crate) fn matrix(
     math::normalize(&mut voter_stake);
     let total = saturating_sum(voter_stake.iter());
     let minority = total.saturating_sub(u16_proportion_to_fixed(params.kappa));
-    let column_consensus = consensus_columns(&block, &voters, &voter_stake, minority, total);
+    let mut column_consensus = vec![zero(); width];
+    {
+        // Columns `..half` and `half..`, whole strips each.
+        let half = if threads >= 2 {
+            (width / 2).checked_next_multiple_of(STRIP).unwrap_or(width).min(width)
+        } else {
+            width
+        };
+        let (left, right) = column_consensus.split_at_mut(half);
+        let weights = &block.weights;
+        both(threads, (0, left), (half, right), |(first, out)| {
+            consensus_columns(weights, width, first, out, &voters, &voter_stake, minority, total)
+        });
+    }
 
-    // 12-15, row by row: clipped weights, validator trust, rank sums; then the weights for
-    // bonds replace the weights in the block (classic: scaled by the row's stake).
+    // 12-16a, row by row.
     let penalty = match params.bonds_penalty {
         0 => Penalty::Raw,
         u16::MAX => Penalty::Clipped,
         raw => Penalty::Mix(u16_proportion_to_fixed(raw)),
     };
-    let classic = params.bond_model == BondModel::Classic;
-    let mut clipped_rank = vec![zero(); width];
-    let mut raw_rank = vec![zero(); width];
-    // Classic: column sums of the stake-scaled weights for bonds and of the old bonds.
-    let mut delta_sum = vec![zero(); width];
-    let mut bond_sum = vec![zero(); width];
-    let mut row_trust = vec![zero(); height];
-    let cells = block
-        .weights
-        .chunks_exact_mut(stride)
-        .zip(block.present.chunks_exact_mut(stride))
-        .zip(block.bonds.chunks_exact(stride));
-    for (((weight_row, present_row), bond_row), (s, vt)) in
-        cells.zip(row_stake.iter().zip(row_trust.iter_mut()))
-    {
-        let s = *s;
-        let mut trust = zero();
-        let columns = column_consensus.iter().zip(clipped_rank.iter_mut().zip(&mut raw_rank));
-        for ((w, p), (c, (cr, rr))) in
-            weight_row.iter_mut().zip(present_row.iter_mut()).zip(columns)
+    let curve = match params.liquid_alpha {
+        LiquidAlpha::On { alpha_low, alpha_high, steepness }
+            if column_consensus.iter().any(|c| *c != zero()) =>
         {
-            let clipped = clip(*w, *p, *c);
-            trust = trust.saturating_add(clipped.0);
-            *cr = cr.saturating_add(fast::mul(s, clipped.0));
-            *rr = rr.saturating_add(fast::mul(s, *w));
-            (*w, *p) = penalty.apply(*w, *p, clipped);
+            Some(math::AlphaCurve::new(
+                u16_proportion_to_fixed(alpha_low),
+                u16_proportion_to_fixed(alpha_high),
+                I32F32::from_num(steepness),
+            ))
         }
-        *vt = trust;
-        if classic {
-            for ((w, b), (ds, bs)) in
-                weight_row.iter_mut().zip(bond_row).zip(delta_sum.iter_mut().zip(&mut bond_sum))
-            {
-                *w = fast::mul(*w, s);
-                *ds = ds.saturating_add(*w);
-                *bs = bs.saturating_add(fast::u16_integer(*b));
-            }
-        }
-    }
+        _ => None,
+    };
+    let columns = Columns {
+        consensus: &column_consensus,
+        penalty,
+        model: params.bond_model,
+        curve,
+        alpha: fixed_alpha(params.bonds_moving_average),
+    };
+    let mut row_trust = vec![zero(); height];
+    let sums = {
+        let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
+        let (present_a, present_b) = split_rows(&mut block.present, mid, width);
+        let (bonds_a, bonds_b) = split_rows_ref(&block.bonds, mid, width);
+        let (stake_a, stake_b) = split_rows_ref(&row_stake, mid, 1);
+        let (trust_a, trust_b) = split_rows(&mut row_trust, mid, 1);
+        let (a, b) = both(
+            threads,
+            (weights_a, present_a, bonds_a, stake_a, trust_a),
+            (weights_b, present_b, bonds_b, stake_b, trust_b),
+            |band| clip_and_bond(&columns, band),
+        );
+        a.merge(&b)
+    };
 
     // Per UID: consensus, rank, trust, validator trust; incentive.
     let mut consensus = vec![zero(); n];
@@ -330,8 +537,8 @@ pub(crate) fn matrix(
             rank.get_mut(j),
             trust.get_mut(j),
             column_consensus.get(k),
-            clipped_rank.get(k),
-            raw_rank.get(k),
+            sums.clipped_rank.get(k),
+            sums.raw_rank.get(k),
         ) {
             *cc = *c;
             *rr = *r;
@@ -339,7 +546,7 @@ pub(crate) fn matrix(
         }
     }
     let mut validator_trust = vec![zero(); n];
-    for (&i, vt) in rows.iter().zip(&row_trust) {
+    for (&i, vt) in block.shape.rows.iter().zip(&row_trust) {
         if let Some(cell) = validator_trust.get_mut(i) {
             *cell = *vt;
         }
@@ -353,45 +560,22 @@ pub(crate) fn matrix(
         .map(|&j| incentive.get(usize::from(j)).copied().unwrap_or_default())
         .collect();
 
-    // 16. Bonds and dividends, row by row.
-    let alpha = fixed_alpha(params.bonds_moving_average);
+    // 16b. Dividends and the bond rows to store.
     let mut row_dividends = vec![zero(); height];
-    let mut bond_rows: Vec<Vec<(Uid, I32F32)>> = Vec::with_capacity(height);
+    let mut bond_rows: Vec<Vec<(Uid, I32F32)>> = vec![Vec::new(); height];
+    let out = Out { incentive: &column_incentive, uids: &uids, width, mid, threads };
     match params.bond_model {
         BondModel::Yuma3 => {
-            let curve = match params.liquid_alpha {
-                LiquidAlpha::On { alpha_low, alpha_high, steepness }
-                    if column_consensus.iter().any(|c| *c != zero()) =>
-                {
-                    Some(math::AlphaCurve::new(
-                        u16_proportion_to_fixed(alpha_low),
-                        u16_proportion_to_fixed(alpha_high),
-                        I32F32::from_num(steepness),
-                    ))
-                }
-                _ => None,
-            };
-            yuma3_bonds(
-                &mut block,
-                &column_consensus,
-                &column_incentive,
-                curve,
-                alpha,
-                &uids,
-                &mut row_dividends,
-                &mut bond_rows,
-            );
+            yuma3_dividends(&block, &sums.first, &out, &mut row_dividends, &mut bond_rows);
             for (d, s) in row_dividends.iter_mut().zip(&row_stake) {
                 *d = d.checked_mul(*s).unwrap_or_default();
             }
         }
-        BondModel::Classic => classic_bonds(
+        BondModel::Classic => classic_dividends(
             &mut block,
-            &delta_sum,
-            &bond_sum,
-            &column_incentive,
-            alpha,
-            &uids,
+            (&sums.first, &sums.second),
+            columns.alpha,
+            &out,
             &mut row_dividends,
             &mut bond_rows,
         ),
@@ -413,6 +597,16 @@ pub(crate) fn matrix(
     Matrix { consensus, rank, trust, incentive, validator_trust, dividends, bonds }
 }
 
+/// What the dividend passes share: per column incentive and UID, the block's width, the
+/// row bands and the thread count.
+struct Out<'a> {
+    incentive: &'a [I32F32],
+    uids: &'a [Uid],
+    width: usize,
+    mid: usize,
+    threads: usize,
+}
+
 /// A divisor per column where the column's sum is non-zero (`math::col_normalize`).
 fn column_divisors(sums: &[I32F32]) -> Vec<Option<Divisor>> {
     sums.iter().map(|s| (*s != zero()).then(|| Divisor::new(*s))).collect()
@@ -424,140 +618,144 @@ fn normalized(value: I32F32, divisor: &Option<Divisor>) -> I32F32 {
     divisor.as_ref().map_or(value, |d| d.divide(value))
 }
 
-/// §4.5, row by row: the Yuma3 bond EMA (liquid or fixed rate) of the weights for bonds in
-/// the block, kept where positive; dividends per row from the column-normalized EMA.
-#[allow(clippy::too_many_arguments)]
-fn yuma3_bonds(
-    block: &mut Block,
-    consensus: &[I32F32],
-    incentive: &[I32F32],
-    curve: Option<math::AlphaCurve>,
-    alpha: I32F32,
-    uids: &[Uid],
+/// §4.5's dividends, row by row: Σ_j (new bond / column sum) · incentive_j per row (before
+/// the row's stake); the bonds to store are the new bonds' positive cells.
+fn yuma3_dividends(
+    block: &Block,
+    bond_sums: &[I32F32],
+    out: &Out<'_>,
     row_dividends: &mut [I32F32],
-    bond_rows: &mut Vec<Vec<(Uid, I32F32)>>,
+    bond_rows: &mut [Vec<(Uid, I32F32)>],
 ) {
-    let stride = block.width.max(1);
-    let keep_rate = one().saturating_sub(alpha);
-    let mut sums = vec![zero(); block.width];
-    let mut rates = vec![zero(); block.width];
-    let cells = block
-        .weights
-        .chunks_exact_mut(stride)
-        .zip(block.present.chunks_exact(stride))
-        .zip(block.bonds.chunks_exact(stride));
-    for ((weight_row, present_row), bond_row) in cells {
-        match &curve {
-            // `math::ema_per_cell`: only cells with a weight for bonds; absent ones drop.
-            Some(curve) => {
-                curve.alpha_row(consensus, weight_row, bond_row, &mut rates);
-                let row = weight_row.iter_mut().zip(present_row).zip(bond_row).zip(&rates);
-                for ((((w, p), b), a), sum) in row.zip(&mut sums) {
-                    let bond = fast::u16_proportion(*b);
-                    let decayed = fast::mul(one().saturating_sub(*a), bond);
-                    let v = decayed.saturating_add(fast::mul(*a, *w).max(zero())).min(one());
-                    *w = if *p && v > zero() { v } else { zero() };
-                    *sum = sum.saturating_add(*w);
+    let divisors = column_divisors(bond_sums);
+    let stride = out.width.max(1);
+    let (weights_a, weights_b) = split_rows_ref(&block.weights, out.mid, out.width);
+    let (dividends_a, dividends_b) = split_rows(row_dividends, out.mid, 1);
+    let (rows_a, rows_b) = split_rows(bond_rows, out.mid, 1);
+    both(
+        out.threads,
+        (weights_a, dividends_a, rows_a),
+        (weights_b, dividends_b, rows_b),
+        |(weights, dividends, rows)| {
+            for ((weight_row, d), row) in
+                weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
+            {
+                let mut dividend = zero();
+                let mut kept = Vec::with_capacity(out.width);
+                let columns = divisors.iter().zip(out.incentive.iter().zip(out.uids));
+                for (v, (divisor, (inc, uid))) in weight_row.iter().zip(columns) {
+                    dividend = dividend.saturating_add(fast::mul(normalized(*v, divisor), *inc));
+                    if *v > zero() {
+                        kept.push((*uid, *v));
+                    }
                 }
+                *d = dividend;
+                *row = kept;
             }
-            // `math::ema`: over the union; an absent cell adds `rate · 0 = 0`.
-            None => {
-                for ((w, b), sum) in weight_row.iter_mut().zip(bond_row).zip(&mut sums) {
-                    let v = zero()
-                        .saturating_add(fast::mul(alpha, *w))
-                        .saturating_add(fast::mul(keep_rate, fast::u16_proportion(*b)));
-                    *w = v.max(zero());
-                    *sum = sum.saturating_add(*w);
-                }
-            }
-        }
-    }
-    // The share is the EMA column-normalized; a row's dividend is Σ share · incentive. The
-    // bonds to store are the EMA's positive cells.
-    let divisors = column_divisors(&sums);
-    for (weight_row, d) in block.weights.chunks_exact(stride).zip(row_dividends.iter_mut()) {
-        let mut dividend = zero();
-        let mut row = Vec::with_capacity(block.width);
-        for ((v, divisor), (inc, uid)) in
-            weight_row.iter().zip(&divisors).zip(incentive.iter().zip(uids))
-        {
-            dividend = dividend.saturating_add(fast::mul(normalized(*v, divisor), *inc));
-            if *v > zero() {
-                row.push((*uid, *v));
-            }
-        }
-        *d = dividend;
-        bond_rows.push(row);
-    }
+        },
+    );
 }
 
-/// §4.6, row by row: classic bonds from the stake-scaled weights for bonds in the block
-/// (`delta_sum`: their column sums; `bond_sum`: the old bonds' column sums).
-#[allow(clippy::too_many_arguments)]
-fn classic_bonds(
+/// §4.6, row by row, from the stake-scaled weights for bonds in the block and the column
+/// sums `(delta, old bonds)`: the EMA of the column-normalized delta and old bonds, kept
+/// where positive, column-normalized; dividends from it; the bonds to store upscaled to
+/// each column's maximum.
+fn classic_dividends(
     block: &mut Block,
-    delta_sum: &[I32F32],
-    bond_sum: &[I32F32],
-    incentive: &[I32F32],
+    (delta_sum, bond_sum): (&[I32F32], &[I32F32]),
     alpha: I32F32,
-    uids: &[Uid],
+    out: &Out<'_>,
     row_dividends: &mut [I32F32],
-    bond_rows: &mut Vec<Vec<(Uid, I32F32)>>,
+    bond_rows: &mut [Vec<(Uid, I32F32)>],
 ) {
-    let stride = block.width.max(1);
+    let (width, mid, threads) = (out.width, out.mid, out.threads);
+    let stride = width.max(1);
     let keep_rate = one().saturating_sub(alpha);
     let delta_divisors = column_divisors(delta_sum);
     let bond_divisors = column_divisors(bond_sum);
-    // EMA over the union of the normalized delta and old bonds, kept where positive
-    // (`present` now marks the kept cells).
-    let mut ema_sum = vec![zero(); block.width];
-    let cells = block
-        .weights
-        .chunks_exact_mut(stride)
-        .zip(block.present.chunks_exact_mut(stride))
-        .zip(block.bonds.chunks_exact(stride));
-    for ((delta_row, keep_row), bond_row) in cells {
-        let columns = delta_divisors.iter().zip(&bond_divisors).zip(&mut ema_sum);
-        for (((delta, keep), b), ((dd, bd), sum)) in
-            delta_row.iter_mut().zip(keep_row.iter_mut()).zip(bond_row).zip(columns)
-        {
-            let old = normalized(fast::u16_integer(*b), bd);
-            let v = zero()
-                .saturating_add(fast::mul(alpha, normalized(*delta, dd)))
-                .saturating_add(fast::mul(keep_rate, old));
-            *keep = v > zero();
-            *delta = if *keep { v } else { zero() };
-            *sum = sum.saturating_add(*delta);
-        }
-    }
-    // Column-normalized; dividends read it; the column maxima for the upscale.
+    // The EMA (`present` now marks the kept cells) and its column sums.
+    let ema_sum = {
+        let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
+        let (present_a, present_b) = split_rows(&mut block.present, mid, width);
+        let (bonds_a, bonds_b) = split_rows_ref(&block.bonds, mid, width);
+        let (a, b) = both(
+            threads,
+            (weights_a, present_a, bonds_a),
+            (weights_b, present_b, bonds_b),
+            |(weights, present, bonds)| {
+                let mut sums = vec![zero(); width];
+                let rows = weights
+                    .chunks_exact_mut(stride)
+                    .zip(present.chunks_exact_mut(stride))
+                    .zip(bonds.chunks_exact(stride));
+                for ((delta_row, keep_row), bond_row) in rows {
+                    let columns = delta_divisors.iter().zip(&bond_divisors).zip(sums.iter_mut());
+                    for (((delta, keep), b), ((dd, bd), sum)) in
+                        delta_row.iter_mut().zip(keep_row.iter_mut()).zip(bond_row).zip(columns)
+                    {
+                        let old = normalized(fast::u16_integer(*b), bd);
+                        let v = zero()
+                            .saturating_add(fast::mul(alpha, normalized(*delta, dd)))
+                            .saturating_add(fast::mul(keep_rate, old));
+                        *keep = v > zero();
+                        *delta = if *keep { v } else { zero() };
+                        *sum = sum.saturating_add(*delta);
+                    }
+                }
+                sums
+            },
+        );
+        merge(a, &b)
+    };
+    // Column-normalized; the dividends read it; the column maxima for the upscale (absent
+    // cells are 0: they add nothing and never raise a maximum).
     let ema_divisors = column_divisors(&ema_sum);
-    let mut max = vec![zero(); block.width];
-    for (row, d) in block.weights.chunks_exact_mut(stride).zip(row_dividends.iter_mut()) {
-        let mut dividend = zero();
-        for ((v, divisor), (inc, m)) in
-            row.iter_mut().zip(&ema_divisors).zip(incentive.iter().zip(&mut max))
-        {
-            *v = normalized(*v, divisor);
-            // Absent cells are 0: they add nothing and never raise the maximum.
-            dividend = dividend.saturating_add(fast::mul(*inc, *v));
-            *m = (*m).max(*v);
-        }
-        *d = dividend;
-    }
-    // The stored bonds: upscaled to the column's maximum, every kept cell.
+    let max = {
+        let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
+        let (dividends_a, dividends_b) = split_rows(row_dividends, mid, 1);
+        let (a, b) = both(
+            threads,
+            (weights_a, dividends_a),
+            (weights_b, dividends_b),
+            |(weights, dividends)| {
+                let mut max = vec![zero(); width];
+                for (row, d) in weights.chunks_exact_mut(stride).zip(dividends.iter_mut()) {
+                    let mut dividend = zero();
+                    let columns = ema_divisors.iter().zip(out.incentive.iter().zip(max.iter_mut()));
+                    for (v, (divisor, (inc, m))) in row.iter_mut().zip(columns) {
+                        *v = normalized(*v, divisor);
+                        dividend = dividend.saturating_add(fast::mul(*inc, *v));
+                        *m = (*m).max(*v);
+                    }
+                    *d = dividend;
+                }
+                max
+            },
+        );
+        // Column maxima of non-negative values: any order.
+        a.iter().zip(&b).map(|(x, y)| (*x).max(*y)).collect::<Vec<_>>()
+    };
+    // The stored bonds: every kept cell, upscaled to its column's maximum.
     let max_divisors = column_divisors(&max);
-    for (row, keep_row) in
-        block.weights.chunks_exact(stride).zip(block.present.chunks_exact(stride))
-    {
-        let mut out = Vec::with_capacity(block.width);
-        for ((v, keep), (divisor, uid)) in
-            row.iter().zip(keep_row).zip(max_divisors.iter().zip(uids))
-        {
-            if *keep {
-                out.push((*uid, normalized(*v, divisor)));
+    let (weights_a, weights_b) = split_rows_ref(&block.weights, mid, width);
+    let (present_a, present_b) = split_rows_ref(&block.present, mid, width);
+    let (rows_a, rows_b) = split_rows(bond_rows, mid, 1);
+    both(
+        threads,
+        (weights_a, present_a, rows_a),
+        (weights_b, present_b, rows_b),
+        |(weights, present, rows)| {
+            let cells = weights.chunks_exact(stride).zip(present.chunks_exact(stride));
+            for ((row, keep_row), out_row) in cells.zip(rows.iter_mut()) {
+                let mut kept = Vec::with_capacity(width);
+                let columns = max_divisors.iter().zip(out.uids);
+                for ((v, keep), (divisor, uid)) in row.iter().zip(keep_row).zip(columns) {
+                    if *keep {
+                        kept.push((*uid, normalized(*v, divisor)));
+                    }
+                }
+                *out_row = kept;
             }
-        }
-        bond_rows.push(out);
-    }
+        },
+    );
 }

@@ -34,9 +34,25 @@ pub fn epoch(input: &YumaInput) -> Result<YumaOutput, YumaError> {
     epoch_with(input, Kernel::Auto)
 }
 
+/// How many threads [`epoch`] may use on a large dense block (the output does not depend
+/// on it).
+pub const DEFAULT_THREADS: usize = 2;
+
 /// [`epoch`] with a chosen [`Kernel`] for steps 5–16 (for tests and benchmarks: every
 /// kernel returns the same output).
 pub fn epoch_with(input: &YumaInput, kernel: Kernel) -> Result<YumaOutput, YumaError> {
+    epoch_with_threads(input, kernel, DEFAULT_THREADS)
+}
+
+/// [`epoch_with`] on at most `threads` threads: with `threads ≥ 2` the dense kernel splits a
+/// large block (any block under [`Kernel::Dense`]) into two row bands and two column ranges
+/// worked in parallel. The output is the same for every thread count: the parts are
+/// disjoint and their merges order-independent (property-tested).
+pub fn epoch_with_threads(
+    input: &YumaInput,
+    kernel: Kernel,
+    threads: usize,
+) -> Result<YumaOutput, YumaError> {
     let n = input.validate()?;
     let params = &input.params;
 
@@ -74,7 +90,9 @@ pub fn epoch_with(input: &YumaInput, kernel: Kernel) -> Result<YumaOutput, YumaE
         Kernel::Dense => dense::plan(input, &permit, &active_stake, true),
     };
     let matrix = match dense {
-        Some(shape) => dense::matrix(input, shape, &permit, &active_stake, n),
+        Some(shape) => {
+            dense::matrix(input, shape, &permit, &active_stake, n, threads, kernel == Kernel::Dense)
+        }
         None => sparse_matrix(input, &permit, &active_stake, n),
     };
 

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use substrate_fixed::types::I64F64;
 use tao_primitives::{AlphaRao, BlockNumber, Uid};
 use tao_yuma::{
-    epoch, epoch_with, BondModel, CommitReveal, Kernel, LiquidAlpha, Params, YumaInput,
+    epoch, epoch_with, epoch_with_threads, BondModel, CommitReveal, Kernel, LiquidAlpha, Params,
+    YumaInput,
 };
 
 /// How much to run.
@@ -163,10 +164,17 @@ pub fn run(mode: Mode) -> Vec<Line> {
         for case in [Case::Yuma3, Case::Yuma3Liquid, Case::Classic] {
             let input = subnet(n, validators, case, 0);
             // Bit for bit: the fast kernel against the reference, on this very input.
+            // And one thread against two (the large block is split).
+            let reference = epoch_with(&input, Kernel::Sparse).expect("valid");
             assert_eq!(
                 epoch_with(&input, Kernel::Auto).expect("valid"),
-                epoch_with(&input, Kernel::Sparse).expect("valid"),
+                reference,
                 "kernels disagree: n={n} {case:?}"
+            );
+            assert_eq!(
+                epoch_with_threads(&input, Kernel::Auto, 1).expect("valid"),
+                reference,
+                "one thread: n={n} {case:?}"
             );
             let runs = match (mode, n > 1000) {
                 (Mode::Smoke, _) => 1,

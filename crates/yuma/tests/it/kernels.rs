@@ -7,7 +7,8 @@ use proptest::prelude::*;
 use substrate_fixed::types::I64F64;
 use tao_primitives::{AlphaRao, BlockNumber, Uid};
 use tao_yuma::{
-    epoch, epoch_with, BondModel, CommitReveal, Kernel, LiquidAlpha, Params, YumaInput,
+    epoch, epoch_with, epoch_with_threads, BondModel, CommitReveal, Kernel, LiquidAlpha, Params,
+    YumaInput,
 };
 
 /// A deterministic xorshift generator: one seed drives a whole subnet.
@@ -150,8 +151,11 @@ pub fn random_subnet(seed: u64, n: usize) -> YumaInput {
 
 fn assert_kernels_agree(input: &YumaInput) {
     let sparse = epoch_with(input, Kernel::Sparse).expect("valid input");
-    let dense = epoch_with(input, Kernel::Dense).expect("valid input");
+    let dense = epoch_with_threads(input, Kernel::Dense, 1).expect("valid input");
     assert_eq!(dense, sparse);
+    // Two threads: the block split in row bands and column ranges, whatever its size.
+    let split = epoch_with_threads(input, Kernel::Dense, 2).expect("valid input");
+    assert_eq!(split, sparse, "two threads");
     assert_eq!(epoch(input).expect("valid input"), sparse);
 }
 
@@ -188,6 +192,8 @@ fn kernels_agree_over_epochs() {
             let sparse = epoch_with(&input, Kernel::Sparse).expect("valid");
             let dense = epoch_with(&input, Kernel::Dense).expect("valid");
             assert_eq!(dense, sparse, "epoch {step}");
+            let one_thread = epoch_with_threads(&input, Kernel::Dense, 1).expect("valid");
+            assert_eq!(one_thread, sparse, "epoch {step}, one thread");
             input.bonds = dense.bonds_u16();
             input.validator_permit = dense.validator_permit.clone();
             input.last_epoch_block = input.block;
