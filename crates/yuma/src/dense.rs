@@ -286,7 +286,7 @@ impl Penalty {
 const STRIP: usize = 64;
 
 /// Step 11 over columns `first..first + consensus.len()` of the block: per column, the
-/// [`fast::weighted_median`] of the voters' weights (`voters`: block rows with positive
+/// [`fast::weighted_median_bracketed`] of the voters' weights (`voters`: block rows with positive
 /// active stake, `stake`: theirs renormalized).
 #[allow(clippy::too_many_arguments)]
 fn consensus_columns(
@@ -314,7 +314,7 @@ fn consensus_columns(
             }
         }
         for (c, items) in out.iter_mut().zip(strip.iter_mut()) {
-            *c = fast::weighted_median(items, &mut spare, minority, total);
+            *c = fast::weighted_median_bracketed(items, &mut spare, minority, total);
         }
     }
 }

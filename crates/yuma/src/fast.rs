@@ -141,8 +141,105 @@ pub(crate) fn weighted_median(
     minority: I32F32,
     total: I32F32,
 ) -> I32F32 {
-    let mut lo = zero();
-    let mut hi = total;
+    quickselect(items, spare, minority, zero(), total)
+}
+
+/// How many scores [`weighted_median_bracketed`] samples.
+const SAMPLE: usize = 31;
+
+/// [`weighted_median`], the same value, with one pass over the column instead of several:
+/// a sorted sample of the scores gives two pivots `p ≤ q` around the stake quantile; one
+/// branch-free pass sums the stake below `p` (`lo`) and above `q`, keeping the items in
+/// `[p, q]` in `spare`. The answer `v*` (the smallest score whose cumulative stake exceeds
+/// `minority`) is in `[p, q]` exactly when `lo ≤ minority < total − stake above q`; then the
+/// reference's quickselect on the kept items, started from that interval, returns `v*` (its
+/// invariant `lo ≤ minority < hi` holds from the start). Otherwise, or for short columns
+/// and a `minority` outside `[0, total)`, the plain [`weighted_median`] runs. The stakes must
+/// be non-negative and sum to `total` without saturating (normalized stake).
+pub(crate) fn weighted_median_bracketed(
+    items: &mut Vec<(I32F32, I32F32)>,
+    spare: &mut Vec<(I32F32, I32F32)>,
+    minority: I32F32,
+    total: I32F32,
+) -> I32F32 {
+    let len = items.len();
+    if len < 4 * SAMPLE || minority < zero() || minority >= total {
+        return weighted_median(items, spare, minority, total);
+    }
+    // An evenly spaced sample, sorted by score (insertion sort: 31 items).
+    let mut sample = [(zero(), zero()); SAMPLE];
+    let step = len / SAMPLE;
+    for (k, slot) in sample.iter_mut().enumerate() {
+        *slot = items.get(k.saturating_mul(step)).copied().unwrap_or_default();
+    }
+    for k in 1..SAMPLE {
+        let mut at = k;
+        while let (Some(&before), Some(&current)) = (sample.get(at.wrapping_sub(1)), sample.get(at))
+        {
+            if at == 0 || before.0 <= current.0 {
+                break;
+            }
+            sample.swap(at.wrapping_sub(1), at);
+            at = at.wrapping_sub(1);
+        }
+    }
+    // The first sample index whose cumulative sample stake passes the quantile
+    // `minority / total` (compared as `cum · total > minority · sample_total` in 128 bits;
+    // all values here are non-negative and below 2⁶³).
+    let bits = |v: I32F32| u128::from(v.to_bits().unsigned_abs());
+    let sample_total = sample.iter().fold(0u128, |acc, (_, s)| acc.wrapping_add(bits(*s)));
+    let target = bits(minority).wrapping_mul(sample_total);
+    let mut cumulative = 0u128;
+    let mut t = SAMPLE;
+    for (k, (_, s)) in sample.iter().enumerate() {
+        cumulative = cumulative.wrapping_add(bits(*s));
+        if cumulative.wrapping_mul(bits(total)) > target {
+            t = k;
+            break;
+        }
+    }
+    const MARGIN: usize = 3;
+    let low = match t.checked_sub(MARGIN) {
+        Some(k) => sample.get(k).map_or(I32F32::min_value(), |item| item.0),
+        None => I32F32::min_value(),
+    };
+    let high = sample.get(t.saturating_add(MARGIN)).map_or(I32F32::max_value(), |item| item.0);
+    // One pass: the stake below `low` and above `high`; the items in between, in `spare`.
+    // (Sums of non-negative stakes bounded by `total`: no overflow.)
+    spare.clear();
+    spare.resize(len, (zero(), zero()));
+    let (mut below, mut above) = (0i64, 0i64);
+    let mut kept = 0usize;
+    for &(score, stake) in items.iter() {
+        let is_below = score < low;
+        let is_above = score > high;
+        if let Some(slot) = spare.get_mut(kept) {
+            *slot = (score, stake);
+        }
+        kept = kept.wrapping_add(usize::from(!is_below && !is_above));
+        below = below.wrapping_add(if is_below { stake.to_bits() } else { 0 });
+        above = above.wrapping_add(if is_above { stake.to_bits() } else { 0 });
+    }
+    let lo = I32F32::from_bits(below);
+    let hi = total.saturating_sub(I32F32::from_bits(above));
+    if lo <= minority && minority < hi {
+        spare.truncate(kept);
+        core::mem::swap(items, spare);
+        quickselect(items, spare, minority, lo, hi)
+    } else {
+        weighted_median(items, spare, minority, total)
+    }
+}
+
+/// The reference's quickselect on all of `items`, with `[lo, hi]` the cumulative stake below
+/// and through them.
+fn quickselect(
+    items: &mut Vec<(I32F32, I32F32)>,
+    spare: &mut Vec<(I32F32, I32F32)>,
+    minority: I32F32,
+    mut lo: I32F32,
+    mut hi: I32F32,
+) -> I32F32 {
     // The current partition is `items[start..end]`; each round splits it into `spare`
     // (below the pivot from the front, above it from the back) without branching on the
     // comparisons, then the two buffers swap.
@@ -437,6 +534,46 @@ mod tests {
         for b in 0..=u16::MAX {
             assert_eq!(u16_integer(b), tao_primitives::fixed::u16_to_fixed(b), "{b}");
             assert_eq!(u16_proportion(b), u16_proportion_to_fixed(b), "{b}");
+        }
+    }
+
+    /// The bracketed median against the reference quickselect on long columns (both its
+    /// one-pass path and its fallbacks): ties, zero stakes, skewed stakes, every kappa.
+    #[test]
+    fn bracketed_weighted_median_is_the_reference() {
+        let mut rng = Rng(0x7777_1234_5678_9999);
+        let mut spare = Vec::new();
+        for case in 0..4_000 {
+            let len = 100 + (rng.next() % 400) as usize;
+            let distinct = 1 + rng.next() % 1_000;
+            let skew = rng.next() % 4;
+            let mut stake: Vec<I32F32> = (0..len)
+                .map(|_| match rng.next() % 8 {
+                    0 => zero(),
+                    1 if skew > 0 => bits((rng.next() % (1 << 40)) as i64),
+                    _ => bits((rng.next() % 1000) as i64),
+                })
+                .collect();
+            math::normalize(&mut stake);
+            let score: Vec<I32F32> = (0..len)
+                .map(|_| bits(((rng.next() % distinct) as i64) << (rng.next() % 23)))
+                .collect();
+            let total = tao_primitives::fixed::saturating_sum(stake.iter());
+            let kappa = match rng.next() % 3 {
+                0 => u16_proportion_to_fixed(32_767),
+                _ => u16_proportion_to_fixed((rng.next() % 65_536) as u16),
+            };
+            let minority = total.saturating_sub(kappa);
+            let partition: Vec<usize> = (0..len).collect();
+            let expected =
+                math::weighted_median(&stake, &score, &partition, minority, zero(), total);
+            let mut items: Vec<(I32F32, I32F32)> =
+                score.iter().copied().zip(stake.iter().copied()).collect();
+            assert_eq!(
+                weighted_median_bracketed(&mut items, &mut spare, minority, total),
+                expected,
+                "case {case}"
+            );
         }
     }
 
