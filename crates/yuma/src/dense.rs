@@ -241,18 +241,14 @@ fn fill_row(
 }
 
 /// Step 12's clip of one cell: `(value, present)`; an entry above a consensus that is not
-/// positive is removed.
+/// positive is removed. Without branches (whether a weight is above its column's consensus
+/// is a coin flip the branch predictor loses): `(consensus, true)` if above and the consensus
+/// is positive, `(0, false)` if above and it is not, `(weight, present)` otherwise.
 #[inline]
 fn clip(weight: I32F32, present: bool, consensus: I32F32) -> (I32F32, bool) {
-    if present && consensus < weight {
-        if consensus > zero() {
-            (consensus, true)
-        } else {
-            (zero(), false)
-        }
-    } else {
-        (weight, present)
-    }
+    let above = present & (consensus < weight);
+    let value = if above { consensus.max(zero()) } else { weight };
+    (value, present & !(above & (consensus <= zero())))
 }
 
 /// Step 15's weights for bonds, per cell (`math::interpolate`).

@@ -198,7 +198,7 @@ pub(crate) fn weighted_median_bracketed(
             break;
         }
     }
-    const MARGIN: usize = 3;
+    const MARGIN: usize = 5;
     let low = match t.checked_sub(MARGIN) {
         Some(k) => sample.get(k).map_or(I32F32::min_value(), |item| item.0),
         None => I32F32::min_value(),
