@@ -873,3 +873,16 @@ pub fn chain(ctx: &Context<'_>, command: ChainCommand) -> Result<(), Failure> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::decimals;
+
+    #[test]
+    fn prices_are_cut_to_places_without_floats() {
+        assert_eq!(decimals("0.000123456789", 6), "0.000123");
+        assert_eq!(decimals("1.5", 6), "1.500000");
+        assert_eq!(decimals("12", 3), "12.000");
+        assert_eq!(decimals("0.99999999999", 9), "0.999999999", "cut, never rounded up");
+    }
+}
