@@ -144,8 +144,13 @@ pub(crate) fn weighted_median(
     quickselect(items, spare, minority, zero(), total)
 }
 
-/// How many scores [`weighted_median_bracketed`] samples.
+/// How many scores [`weighted_median_bracketed`] samples from a long column (at least
+/// `4 · SAMPLE` items), and the bracket's half-width in sample ranks.
 const SAMPLE: usize = 31;
+const MARGIN: usize = 5;
+/// The same for a short column (at least `4 · SHORT_SAMPLE` items).
+const SHORT_SAMPLE: usize = 15;
+const SHORT_MARGIN: usize = 3;
 
 /// [`weighted_median`], the same value, with one pass over the column instead of several:
 /// a sorted sample of the scores gives two pivots `p ≤ q` around the stake quantile; one
@@ -163,16 +168,19 @@ pub(crate) fn weighted_median_bracketed(
     total: I32F32,
 ) -> I32F32 {
     let len = items.len();
-    if len < 4 * SAMPLE || minority < zero() || minority >= total {
+    let (count, margin) =
+        if len >= 4 * SAMPLE { (SAMPLE, MARGIN) } else { (SHORT_SAMPLE, SHORT_MARGIN) };
+    if len < count.saturating_mul(4) || minority < zero() || minority >= total {
         return weighted_median(items, spare, minority, total);
     }
-    // An evenly spaced sample, sorted by score (insertion sort: 31 items).
-    let mut sample = [(zero(), zero()); SAMPLE];
-    let step = len / SAMPLE;
+    // An evenly spaced sample, sorted by score (insertion sort: at most 31 items).
+    let mut buffer = [(zero(), zero()); SAMPLE];
+    let sample = buffer.get_mut(..count).unwrap_or_default();
+    let step = len.checked_div(count).unwrap_or(1);
     for (k, slot) in sample.iter_mut().enumerate() {
         *slot = items.get(k.saturating_mul(step)).copied().unwrap_or_default();
     }
-    for k in 1..SAMPLE {
+    for k in 1..count {
         let mut at = k;
         while let (Some(&before), Some(&current)) = (sample.get(at.wrapping_sub(1)), sample.get(at))
         {
@@ -190,7 +198,7 @@ pub(crate) fn weighted_median_bracketed(
     let sample_total = sample.iter().fold(0u128, |acc, (_, s)| acc.wrapping_add(bits(*s)));
     let target = bits(minority).wrapping_mul(sample_total);
     let mut cumulative = 0u128;
-    let mut t = SAMPLE;
+    let mut t = count;
     for (k, (_, s)) in sample.iter().enumerate() {
         cumulative = cumulative.wrapping_add(bits(*s));
         if cumulative.wrapping_mul(bits(total)) > target {
@@ -198,12 +206,11 @@ pub(crate) fn weighted_median_bracketed(
             break;
         }
     }
-    const MARGIN: usize = 5;
-    let low = match t.checked_sub(MARGIN) {
+    let low = match t.checked_sub(margin) {
         Some(k) => sample.get(k).map_or(I32F32::min_value(), |item| item.0),
         None => I32F32::min_value(),
     };
-    let high = sample.get(t.saturating_add(MARGIN)).map_or(I32F32::max_value(), |item| item.0);
+    let high = sample.get(t.saturating_add(margin)).map_or(I32F32::max_value(), |item| item.0);
     // One pass: the stake below `low` and above `high`; the items in between, in `spare`.
     // (Sums of non-negative stakes bounded by `total`: no overflow.)
     spare.clear();
@@ -544,7 +551,7 @@ mod tests {
         let mut rng = Rng(0x7777_1234_5678_9999);
         let mut spare = Vec::new();
         for case in 0..4_000 {
-            let len = 100 + (rng.next() % 400) as usize;
+            let len = 40 + (rng.next() % 400) as usize;
             let distinct = 1 + rng.next() % 1_000;
             let skew = rng.next() % 4;
             let mut stake: Vec<I32F32> = (0..len)
