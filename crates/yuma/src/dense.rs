@@ -246,9 +246,12 @@ fn fill_row(
 /// is positive, `(0, false)` if above and it is not, `(weight, present)` otherwise.
 #[inline]
 fn clip(weight: I32F32, present: bool, consensus: I32F32) -> (I32F32, bool) {
-    let above = present & (consensus < weight);
-    let value = if above { consensus.max(zero()) } else { weight };
-    (value, present & !(above & (consensus <= zero())))
+    let (w, c) = (weight.to_bits(), consensus.to_bits());
+    let above = present & (c < w);
+    // All ones when `above`, else zero: a select the compiler cannot turn into a branch.
+    let mask = i64::from(above).wrapping_neg();
+    let value = (c.max(0) & mask) | (w & !mask);
+    (I32F32::from_bits(value), present & !(above & (c <= 0)))
 }
 
 /// Step 15's weights for bonds, per cell (`math::interpolate`).

@@ -68,15 +68,13 @@ fn div_2by1(u: u128, d: u64, v: u64) -> u64 {
     let q = u128::from(v).wrapping_mul(u128::from(u1)).wrapping_add(u);
     let mut q1 = ((q >> 64) as u64).wrapping_add(1);
     let q0 = q as u64;
-    let mut r = u0.wrapping_sub(q1.wrapping_mul(d));
-    if r > q0 {
-        q1 = q1.wrapping_sub(1);
-        r = r.wrapping_add(d);
-    }
-    if r >= d {
-        q1 = q1.wrapping_add(1);
-    }
-    q1
+    let r = u0.wrapping_sub(q1.wrapping_mul(d));
+    // The two corrections without branches (the first is taken about half the time):
+    // `if r > q0 { q1 -= 1; r += d }`, then `if r >= d { q1 += 1 }`.
+    let mask = u64::from(r > q0).wrapping_neg();
+    q1 = q1.wrapping_add(mask);
+    let r = r.wrapping_add(d & mask);
+    q1.wrapping_add(u64::from(r >= d))
 }
 
 /// `a.saturating_mul(b)` for `I32F32`, bit for bit, with one 64×64-bit multiplication.

@@ -474,8 +474,11 @@ impl AlphaCurve {
         let cells = consensus.iter().zip(weights).zip(bonds);
         for (((c, w), b), rate) in cells.zip(rates.iter_mut()) {
             let bond = crate::fast::u16_proportion(*b);
-            let diff =
-                if *w >= bond { unit(w.saturating_sub(*c)) } else { unit(bond.saturating_sub(*w)) };
+            // Buying (`w ≥ bond`) or selling is a coin flip: both sides, then a mask select.
+            let buying = unit(w.saturating_sub(*c)).to_bits();
+            let selling = unit(bond.saturating_sub(*w)).to_bits();
+            let mask = i64::from(*w >= bond).wrapping_neg();
+            let diff = I32F32::from_bits((buying & mask) | (selling & !mask));
             *rate = crate::fast::mul(self.slope, diff.saturating_sub(half()));
         }
         crate::fast::exp_safe_slice(rates);
