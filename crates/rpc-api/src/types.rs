@@ -321,6 +321,31 @@ pub struct Metagraph {
     pub hyperparameters: Hyperparameters,
 }
 
+impl Metagraph {
+    /// Whether every per-UID column has `n` entries (a client indexes them by UID).
+    pub fn columns_agree(&self) -> bool {
+        let lengths = [
+            self.hotkeys.len(),
+            self.coldkeys.len(),
+            self.alpha_stake.len(),
+            self.root_stake.len(),
+            self.active.len(),
+            self.validator_permit.len(),
+            self.consensus.len(),
+            self.incentive.len(),
+            self.dividends.len(),
+            self.validator_trust.len(),
+            self.emission.len(),
+            self.last_update.len(),
+            self.block_at_registration.len(),
+            self.axons.len(),
+            self.weights.len(),
+            self.bonds.len(),
+        ];
+        lengths.iter().all(|&len| len as u64 == self.n)
+    }
+}
+
 /// Where TAO is held (`tao_issuance`); the three add up to the total issuance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Held {

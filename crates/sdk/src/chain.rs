@@ -224,9 +224,14 @@ impl ChainClient {
         self.send_request(method, args).await
     }
 
-    /// Subnet `netuid`'s metagraph.
+    /// Subnet `netuid`'s metagraph, its per-UID columns checked to have one entry per
+    /// neuron.
     pub async fn metagraph(&self, netuid: u16) -> Result<api::Metagraph, ChainError> {
-        self.request::<method::Metagraph>((netuid,)).await
+        let m = self.request::<method::Metagraph>((netuid,)).await?;
+        if !m.columns_agree() {
+            return Err(ChainError::Answer(format!("subnet {netuid}: metagraph columns disagree")));
+        }
+        Ok(m)
     }
 
     /// An account's balance and nonces.
@@ -244,13 +249,9 @@ impl ChainClient {
                 Neuron {
                     uid,
                     hotkey: hotkey.to_string(),
-                    axon: m
-                        .axons
-                        .get(at)
-                        .and_then(|a| a.as_ref())
-                        .map(|a| SocketAddr::new(a.ip, a.port)),
-                    validator_permit: m.validator_permit.get(at).copied().unwrap_or(false),
-                    stake: m.alpha_stake.get(at).copied().unwrap_or(0),
+                    axon: m.axons[at].as_ref().map(|a| SocketAddr::new(a.ip, a.port)),
+                    validator_permit: m.validator_permit[at],
+                    stake: m.alpha_stake[at],
                 }
             })
             .collect())

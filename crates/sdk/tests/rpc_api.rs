@@ -174,7 +174,10 @@ fn every_method_round_trips_through_the_typed_client() {
     assert!(one.price.parse::<f64>().is_ok() && one.price.contains('.'), "{one:?}");
     let m = api.round_trip::<method::Metagraph>((1,));
     let uid = m.hotkeys.iter().position(|h| *h == hot).unwrap();
-    assert_eq!(m.n as usize, m.hotkeys.len());
+    assert!(m.columns_agree(), "{m:?}");
+    let mut short = m.clone();
+    short.emission.pop();
+    assert!(!short.columns_agree(), "a missing entry is seen, not read as zero");
     assert_eq!(m.coldkeys[uid], cold);
     assert!(m.alpha_stake[uid] >= alpha);
     let unknown = api.typed::<method::Metagraph>((999,));

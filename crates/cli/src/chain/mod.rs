@@ -293,8 +293,15 @@ pub struct SetHyperparameterArgs {
     send: SendArgs,
 }
 
+/// Subnet `n`'s metagraph, its per-UID columns checked to have one entry per neuron.
 fn metagraph(client: &Client, n: u16) -> Result<api::Metagraph, Failure> {
-    client.request::<method::Metagraph>((n,))
+    let m = client.request::<method::Metagraph>((n,))?;
+    if !m.columns_agree() {
+        return Err(Failure::network(format!(
+            "the node's metagraph of subnet {n} is inconsistent"
+        )));
+    }
+    Ok(m)
 }
 
 /// Prints `value` as one JSON document.
@@ -406,24 +413,22 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
                 "dividends",
                 "vpermit"
             );
-            let prop = |column: &[u16], i: usize| {
-                f64::from(column.get(i).copied().unwrap_or(0)) / 65_535.0
-            };
+            let prop = |column: &[u16], i: usize| f64::from(column[i]) / 65_535.0;
             for (i, hotkey) in m.hotkeys.iter().enumerate() {
-                let axon = match m.axons.get(i) {
-                    Some(Some(axon)) => format!("{}:{}", axon.ip, axon.port),
-                    _ => "-".to_owned(),
+                let axon = match &m.axons[i] {
+                    Some(axon) => format!("{}:{}", axon.ip, axon.port),
+                    None => "-".to_owned(),
                 };
                 println!(
                     "{:>4}  {:<48} {:>14} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>6}  {}",
                     i,
                     hotkey.to_string(),
-                    AlphaRao::new(m.alpha_stake.get(i).copied().unwrap_or(0)).to_string(),
+                    AlphaRao::new(m.alpha_stake[i]).to_string(),
                     prop(&m.validator_trust, i),
                     prop(&m.consensus, i),
                     prop(&m.incentive, i),
                     prop(&m.dividends, i),
-                    if m.validator_permit.get(i) == Some(&true) { "yes" } else { "" },
+                    if m.validator_permit[i] { "yes" } else { "" },
                     axon
                 );
             }

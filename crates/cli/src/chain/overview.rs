@@ -18,7 +18,7 @@ pub fn overview(ctx: &Context<'_>) -> Result<(), Failure> {
     let mut neurons = Vec::new();
     for subnet in client.request::<method::Subnets>(())? {
         let netuid = subnet.netuid;
-        let m = client.request::<method::Metagraph>((netuid,))?;
+        let m = super::metagraph(&client, netuid)?;
         for (name, address) in &hotkeys {
             let Some(address) = address else { continue };
             let Some(uid) = m.hotkeys.iter().position(|h| h.to_string() == *address) else {
