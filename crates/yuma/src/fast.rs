@@ -150,56 +150,129 @@ const MARGIN: usize = 5;
 const SHORT_SAMPLE: usize = 15;
 const SHORT_MARGIN: usize = 3;
 
-/// [`weighted_median`], the same value, with one pass over the column instead of several:
-/// a sorted sample of the scores gives two pivots `p ≤ q` around the stake quantile; one
-/// branch-free pass sums the stake below `p` (`lo`) and above `q`, keeping the items in
+/// [`weighted_median`], the same value, with about one pass over the column instead of
+/// several: a sorted sample of the scores gives two pivots `p ≤ q` around the stake quantile;
+/// one branch-free pass sums the stake below `p` and above `q`, keeping the items in
 /// `[p, q]` in `spare`. The answer `v*` (the smallest score whose cumulative stake exceeds
-/// `minority`) is in `[p, q]` exactly when `lo ≤ minority < total − stake above q`; then the
-/// reference's quickselect on the kept items, started from that interval, returns `v*` (its
-/// invariant `lo ≤ minority < hi` holds from the start). Otherwise, or for short columns
-/// and a `minority` outside `[0, total)`, the plain [`weighted_median`] runs. The stakes must
-/// be non-negative and sum to `total` without saturating (normalized stake).
+/// `minority`) is in `[p, q]` exactly when `lo ≤ minority < hi` for the new cumulative
+/// stake `lo` below `p` and `hi` through `q`; then the kept items replace the column and the
+/// step repeats on them (each round keeps a fraction). When a bracket misses, or the items
+/// are few, the reference's quickselect finishes from the current `[lo, hi]`: its invariant
+/// `lo ≤ minority < hi` holds, so it returns `v*`. A `minority` outside `[0, total)` goes
+/// to the plain [`weighted_median`]. The stakes must be non-negative and sum to `total`
+/// without saturating (normalized stake).
 pub(crate) fn weighted_median_bracketed(
     items: &mut Vec<(I32F32, I32F32)>,
     spare: &mut Vec<(I32F32, I32F32)>,
     minority: I32F32,
     total: I32F32,
 ) -> I32F32 {
-    let len = items.len();
-    let (count, margin) =
-        if len >= 4 * SAMPLE { (SAMPLE, MARGIN) } else { (SHORT_SAMPLE, SHORT_MARGIN) };
-    if len < count.saturating_mul(4) || minority < zero() || minority >= total {
+    if minority < zero() || minority >= total {
         return weighted_median(items, spare, minority, total);
     }
-    // An evenly spaced sample, sorted by score (insertion sort: at most 31 items).
+    let (mut lo, mut hi) = (zero(), total);
+    loop {
+        let len = items.len();
+        let (count, margin) =
+            if len >= 4 * SAMPLE { (SAMPLE, MARGIN) } else { (SHORT_SAMPLE, SHORT_MARGIN) };
+        if len < count.saturating_mul(4) {
+            return quickselect(items, spare, minority, lo, hi);
+        }
+        let (low, high) =
+            bracket(items, count, margin, minority.saturating_sub(lo), hi.saturating_sub(lo));
+        // One pass: the stake below `low` and above `high`; the items in between, in `spare`.
+        // (Sums of non-negative stakes bounded by `total`: no overflow.)
+        // `spare` only needs room (every slot read later is written first).
+        if spare.len() < len {
+            spare.resize(len, (zero(), zero()));
+        }
+        let (mut below, mut above) = (0i64, 0i64);
+        let mut kept = 0usize;
+        for &(score, stake) in items.iter() {
+            let is_below = score < low;
+            let is_above = score > high;
+            if let Some(slot) = spare.get_mut(kept) {
+                *slot = (score, stake);
+            }
+            kept = kept.wrapping_add(usize::from(!is_below & !is_above));
+            below = below.wrapping_add(stake.to_bits() & i64::from(is_below).wrapping_neg());
+            above = above.wrapping_add(stake.to_bits() & i64::from(is_above).wrapping_neg());
+        }
+        let new_lo = lo.saturating_add(I32F32::from_bits(below));
+        let new_hi = hi.saturating_sub(I32F32::from_bits(above));
+        if new_lo <= minority && minority < new_hi {
+            // A hit: the answer is among the kept items.
+            if kept == len {
+                return quickselect(items, spare, minority, lo, hi);
+            }
+            spare.truncate(kept);
+            core::mem::swap(items, spare);
+            (lo, hi) = (new_lo, new_hi);
+        } else {
+            // A miss: the answer is below `low` (`minority < new_lo`: that stake exceeds the
+            // minority) or above `high`. One more pass keeps that side; `items` is intact
+            // (the pass above only wrote `spare`). The side holds positive stake, so it is
+            // not empty, and not all of `items`: its pivot, a sampled item, is outside it.
+            let below_side = minority < new_lo;
+            let mut side = 0usize;
+            for &(score, stake) in items.iter() {
+                if let Some(slot) = spare.get_mut(side) {
+                    *slot = (score, stake);
+                }
+                let keep = if below_side { score < low } else { score > high };
+                side = side.wrapping_add(usize::from(keep));
+            }
+            if side == 0 || side >= len {
+                return quickselect(items, spare, minority, lo, hi);
+            }
+            spare.truncate(side);
+            core::mem::swap(items, spare);
+            if below_side {
+                hi = new_lo;
+            } else {
+                lo = new_hi;
+            }
+        }
+    }
+}
+
+/// Two pivots from a sorted, evenly spaced sample of `count` scores: `margin` sample ranks
+/// either side of the first at which the cumulative sample stake passes the quantile
+/// `target / span` (compared as `cum · span > target · sample_total` in 128 bits; the values
+/// are non-negative and below 2⁶³). Unbounded on a side the sample does not reach.
+fn bracket(
+    items: &[(I32F32, I32F32)],
+    count: usize,
+    margin: usize,
+    target: I32F32,
+    span: I32F32,
+) -> (I32F32, I32F32) {
     let mut buffer = [(zero(), zero()); SAMPLE];
     let sample = buffer.get_mut(..count).unwrap_or_default();
-    let step = len.checked_div(count).unwrap_or(1);
+    let step = items.len().checked_div(count).unwrap_or(1);
     for (k, slot) in sample.iter_mut().enumerate() {
         *slot = items.get(k.saturating_mul(step)).copied().unwrap_or_default();
     }
+    // Insertion sort by score (at most 31 items).
     for k in 1..count {
         let mut at = k;
         while let (Some(&before), Some(&current)) = (sample.get(at.wrapping_sub(1)), sample.get(at))
         {
-            if at == 0 || before.0 <= current.0 {
+            if before.0 <= current.0 {
                 break;
             }
             sample.swap(at.wrapping_sub(1), at);
             at = at.wrapping_sub(1);
         }
     }
-    // The first sample index whose cumulative sample stake passes the quantile
-    // `minority / total` (compared as `cum · total > minority · sample_total` in 128 bits;
-    // all values here are non-negative and below 2⁶³).
     let bits = |v: I32F32| u128::from(v.to_bits().unsigned_abs());
     let sample_total = sample.iter().fold(0u128, |acc, (_, s)| acc.wrapping_add(bits(*s)));
-    let target = bits(minority).wrapping_mul(sample_total);
+    let goal = bits(target).wrapping_mul(sample_total);
     let mut cumulative = 0u128;
     let mut t = count;
     for (k, (_, s)) in sample.iter().enumerate() {
         cumulative = cumulative.wrapping_add(bits(*s));
-        if cumulative.wrapping_mul(bits(total)) > target {
+        if cumulative.wrapping_mul(bits(span)) > goal {
             t = k;
             break;
         }
@@ -209,31 +282,7 @@ pub(crate) fn weighted_median_bracketed(
         None => I32F32::min_value(),
     };
     let high = sample.get(t.saturating_add(margin)).map_or(I32F32::max_value(), |item| item.0);
-    // One pass: the stake below `low` and above `high`; the items in between, in `spare`.
-    // (Sums of non-negative stakes bounded by `total`: no overflow.)
-    spare.clear();
-    spare.resize(len, (zero(), zero()));
-    let (mut below, mut above) = (0i64, 0i64);
-    let mut kept = 0usize;
-    for &(score, stake) in items.iter() {
-        let is_below = score < low;
-        let is_above = score > high;
-        if let Some(slot) = spare.get_mut(kept) {
-            *slot = (score, stake);
-        }
-        kept = kept.wrapping_add(usize::from(!is_below && !is_above));
-        below = below.wrapping_add(if is_below { stake.to_bits() } else { 0 });
-        above = above.wrapping_add(if is_above { stake.to_bits() } else { 0 });
-    }
-    let lo = I32F32::from_bits(below);
-    let hi = total.saturating_sub(I32F32::from_bits(above));
-    if lo <= minority && minority < hi {
-        spare.truncate(kept);
-        core::mem::swap(items, spare);
-        quickselect(items, spare, minority, lo, hi)
-    } else {
-        weighted_median(items, spare, minority, total)
-    }
+    (low, high)
 }
 
 /// The reference's quickselect on all of `items`, with `[lo, hi]` the cumulative stake below
@@ -249,8 +298,9 @@ fn quickselect(
     // (below the pivot from the front, above it from the back) without branching on the
     // comparisons, then the two buffers swap.
     let (mut start, mut end) = (0usize, items.len());
-    spare.clear();
-    spare.resize(items.len(), (zero(), zero()));
+    if spare.len() < items.len() {
+        spare.resize(items.len(), (zero(), zero()));
+    }
     loop {
         let current = items.get(start..end).unwrap_or_default();
         let len = current.len();
