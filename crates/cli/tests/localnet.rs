@@ -50,7 +50,8 @@ fn ok(dir: &Path, args: &[&str]) -> Value {
 }
 
 /// Every (block, total minted) the test saw, in order.
-static MINTED: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
+/// Per network directory: the tests of this file run their own networks side by side.
+static MINTED: Mutex<Vec<(PathBuf, u64, u64)>> = Mutex::new(Vec::new());
 
 fn status(dir: &Path) -> Value {
     let s = ok(dir, &["localnet", "status"]);
@@ -58,7 +59,7 @@ fn status(dir: &Path) -> Value {
     if let (Some(block), Some(minted)) =
         (issuance["block"].as_u64(), issuance["total_minted"].as_u64())
     {
-        MINTED.lock().unwrap().push((block, minted));
+        MINTED.lock().unwrap().push((dir.to_path_buf(), block, minted));
     }
     s
 }
@@ -249,8 +250,13 @@ fn a_local_network_pays_miners_by_the_quality_of_their_models() {
     let subnets = rpc("tao_subnets", Vec::new());
     let ours = subnets.as_array().unwrap().iter().find(|n| n["netuid"] == netuid).unwrap();
     let first = ours["first_emission_block"].as_u64().unwrap();
-    let minted: Vec<(u64, u64)> =
-        MINTED.lock().unwrap().iter().copied().filter(|(_, m)| *m > 0).collect();
+    let minted: Vec<(u64, u64)> = MINTED
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(d, _, m)| d == &dir && *m > 0)
+        .map(|(_, b, m)| (*b, *m))
+        .collect();
     assert!(minted.len() >= 20, "{minted:?}");
     let (b0, m0) = minted[0];
     assert_eq!(m0 % per_block.get(), 0);

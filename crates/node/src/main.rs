@@ -362,26 +362,25 @@ async fn sync_step(
     upstream: &str,
     checked_genesis: &mut bool,
 ) -> Result<usize, SyncError> {
-    use jsonrpsee::{core::client::ClientT, rpc_params};
+    use tao_rpc_api::method::{ChainHead, GenesisHash, GetBlockRaw};
     if !*checked_genesis {
-        let theirs: String = client.request("tao_genesisHash", rpc_params![]).await?;
+        let theirs = typed::<GenesisHash>(client, ()).await?.0;
         let ours = locked(node)?.state.genesis_hash();
-        if theirs != ours.to_string() {
+        if theirs != ours {
             return Err(SyncError::Fatal(anyhow::anyhow!(
                 "{upstream} runs another chain (genesis {theirs}, ours {ours}): give the same --dev/--genesis"
             )));
         }
         *checked_genesis = true;
     }
-    let head: serde_json::Value = client.request("tao_chainHead", rpc_params![]).await?;
-    let theirs = head["number"].as_u64().context("upstream head without a number")?;
+    let theirs = typed::<ChainHead>(client, ()).await?.number;
     let mut imported = 0;
     loop {
         let next = locked(node)?.head.number.get() + 1;
         if next > theirs || imported >= 500 {
             return Ok(imported);
         }
-        let raw: String = client.request("tao_getBlockRaw", rpc_params![next]).await?;
+        let raw = typed::<GetBlockRaw>(client, (next,)).await?;
         let bytes =
             tao_primitives::hex::decode(&raw).map_err(|e| anyhow::anyhow!("block {next}: {e}"))?;
         if bytes.len() > 64 * 1024 * 1024 {
@@ -395,6 +394,20 @@ async fn sync_step(
         node.announce(&block, &outcome, micros);
         imported += 1;
     }
+}
+
+/// Calls the upstream's method `M` through the API's declaration (typed parameters and
+/// answer: a renamed or missing field is an error, never a default).
+async fn typed<M: tao_rpc_api::Method>(
+    client: &jsonrpsee::http_client::HttpClient,
+    params: M::Params,
+) -> Result<M::Output, SyncError> {
+    use jsonrpsee::core::{client::ClientT, params::ArrayParams};
+    let mut array = ArrayParams::new();
+    for arg in tao_rpc_api::to_positional::<M>(&params).map_err(anyhow::Error::from)? {
+        array.insert(arg).map_err(anyhow::Error::from)?;
+    }
+    Ok(client.request(M::NAME, array).await?)
 }
 
 async fn shutdown_signal() {
