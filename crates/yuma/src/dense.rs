@@ -1,13 +1,17 @@
-//! Steps 5–16 over one contiguous validator × miner block, column by column.
+//! Steps 5–16 over one contiguous validator × miner block, row by row.
 //!
 //! The block holds the rows that can carry a weight or a bond (permitted validators, voters,
-//! rows with stored bonds) and the columns any of them names, column-major, so each column's
-//! work (weighted median, clipping, bond EMA, column normalization) reads one contiguous
-//! slice and reuses the same scratch buffers. An absent cell is 0 plus a presence flag
-//! where the reference tells "absent" from "explicit 0" (the liquid-alpha EMA, the stored
-//! bond rows). Every cell gets the reference's expression in the reference's types; the sums
-//! add non-negative values, so their order cannot change a saturating result; divisions by a
-//! row's or a column's total use [`Divisor`], `safe_div` bit for bit.
+//! rows with stored bonds) and the columns any of them names, row-major as the input rows
+//! arrive. The consensus reads it in column strips (the weighted median needs a column);
+//! every other step walks contiguous rows: clip, rank sums, weights for bonds and the bond
+//! EMA in one fused pass, then dividends and the bond rows to store, written in order. Per
+//! column results (rank sums, bond sums) accumulate in column vectors. An absent cell is 0
+//! plus a presence flag where the reference tells "absent" from "explicit 0" (the
+//! liquid-alpha EMA, the stored bond rows). Every cell gets the reference's expression in the
+//! reference's types; the sums add non-negative values, so their order cannot change a
+//! saturating result; divisions by a row's or a column's total use [`Divisor`], `safe_div`
+//! bit for bit. Large blocks run on two threads (row bands, column ranges), with the same
+//! bits for any thread count.
 //!
 //! [`crate::epoch_with`] with [`crate::Kernel::Sparse`] is the reference this path is
 //! property-tested against.

@@ -22,7 +22,8 @@ pub enum Kernel {
     Auto,
     /// The reference path: sparse rows of `(column, value)`, merged ([`crate::math`]).
     Sparse,
-    /// One contiguous validator × miner block, worked column by column with buffers reused.
+    /// One contiguous validator × miner block, worked row by row (the consensus in column
+    /// strips), on two threads when large.
     Dense,
 }
 

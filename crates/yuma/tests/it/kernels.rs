@@ -57,8 +57,7 @@ pub fn random_subnet(seed: u64, n: usize) -> YumaInput {
                 1 => rng.below(50),
                 _ => base,
             };
-            let value =
-                I64F64::from_num(value) + I64F64::from_bits(i128::from(rng.below(1 << 20)));
+            let value = I64F64::from_num(value) + I64F64::from_bits(i128::from(rng.below(1 << 20)));
             // Now and then a negative stake: normalized stake and active stake then leave
             // [0, 1], and the dense kernel must take its general (saturating) paths.
             if rng.chance(2) {
