@@ -284,13 +284,10 @@ impl Penalty {
     }
 }
 
-/// Column strips this wide feed the weighted medians: eight 64-byte lines of each row, read
-/// in order (the prefetcher follows), the strip's columns staying in the L2 cache.
-const STRIP: usize = 64;
-
 /// Step 11 over columns `first..first + consensus.len()` of the block: per column, the
-/// [`fast::weighted_median_bracketed`] of the voters' weights (`voters`: block rows with positive
-/// active stake, `stake`: theirs renormalized).
+/// [`fast::weighted_median_bracketed`] of the voters' weights (`voters`: block rows with
+/// positive active stake, `stake`: theirs renormalized), gathered from the rows (the same
+/// lines serve the next columns).
 #[allow(clippy::too_many_arguments)]
 fn consensus_columns(
     weights: &[I32F32],
@@ -302,23 +299,21 @@ fn consensus_columns(
     minority: I32F32,
     total: I32F32,
 ) {
-    let mut strip: Vec<Vec<(I32F32, I32F32)>> =
-        (0..STRIP).map(|_| Vec::with_capacity(voters.len())).collect();
-    let mut spare: Vec<(I32F32, I32F32)> = Vec::with_capacity(voters.len());
-    for (start, out) in (first..).step_by(STRIP).zip(consensus.chunks_mut(STRIP)) {
-        for column in strip.iter_mut() {
-            column.clear();
+    let offsets: Vec<usize> =
+        voters.iter().map(|&r| r.saturating_mul(width).saturating_add(first)).collect();
+    let mut items: Vec<fast::Item> = vec![(0, 0); voters.len()];
+    let mut spare: Vec<fast::Item> = vec![(0, 0); voters.len()];
+    for (k, c) in consensus.iter_mut().enumerate() {
+        for ((item, offset), s) in items.iter_mut().zip(&offsets).zip(stake) {
+            let w = weights.get(offset.wrapping_add(k)).copied().unwrap_or_default();
+            *item = (w.to_bits(), s.to_bits());
         }
-        for (&r, &s) in voters.iter().zip(stake) {
-            let from = r.saturating_mul(width).saturating_add(start);
-            let cells = weights.get(from..).unwrap_or_default();
-            for (column, w) in strip.iter_mut().zip(cells.iter().take(out.len())) {
-                column.push((*w, s));
-            }
-        }
-        for (c, items) in out.iter_mut().zip(strip.iter_mut()) {
-            *c = fast::weighted_median_bracketed(items, &mut spare, minority, total);
-        }
+        *c = I32F32::from_bits(fast::weighted_median_bracketed(
+            &mut items,
+            &mut spare,
+            minority.to_bits(),
+            total.to_bits(),
+        ));
     }
 }
 
@@ -368,6 +363,77 @@ struct Columns<'a> {
 /// stake and validator trust.
 type Band<'a> = (&'a mut [I32F32], &'a mut [bool], &'a [u16], &'a [I32F32], &'a mut [I32F32]);
 
+/// [`clip_and_bond`] for a Yuma3 band whose active stakes are all in [0, 1], on raw bits,
+/// with the bounds proven instead of checked:
+/// * every weight is in [0, 1] (a kept cell is at most its row's sum, absent cells are 0),
+///   every consensus too (a voter's weight, or 0), so is a clipped weight (at most the
+///   weight) and a weight for bonds (between the clipped and the raw weight: `w + β(w̄ − w)`
+///   with `β ∈ [0, 1]` floors to no less than `w̄`), a stored bond (`b / 65535`) and the
+///   EMA rates (`α`, `1 − α` with `bonds_moving_average ≤ 10⁶` validated; liquid rates in
+///   `[low, high] ⊂ [0, 1]`): every product is `mul_unit`'s;
+/// * each sum adds at most 65,535 terms in [0, 1] (2⁴⁸ at most): plain adds cannot overflow,
+///   so they equal the saturating ones; a new bond is at most `α + (1 − α) = 1`.
+fn unit_band(
+    columns: &Columns<'_>,
+    (weights, present, bonds, stake, trust): Band<'_>,
+    sums: &mut Sums,
+    rates: &mut [I32F32],
+) {
+    let stride = columns.consensus.len().max(1);
+    let alpha = columns.alpha.to_bits();
+    let keep_rate = fast::ONE.wrapping_sub(alpha);
+    let rows = weights
+        .chunks_exact_mut(stride)
+        .zip(present.chunks_exact_mut(stride))
+        .zip(bonds.chunks_exact(stride));
+    for (((weight_row, present_row), bond_row), (s, vt)) in
+        rows.zip(stake.iter().zip(trust.iter_mut()))
+    {
+        let s = s.to_bits();
+        let mut row_trust = 0i64;
+        let fused = columns.curve.is_none();
+        let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
+        let cells = weight_row.iter_mut().zip(present_row.iter_mut()).zip(bond_row);
+        for (((w, p), b), (c, ((cr, rr), sum))) in
+            cells.zip(columns.consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
+        {
+            let clipped = clip(*w, *p, *c);
+            let raw = w.to_bits();
+            row_trust = row_trust.wrapping_add(clipped.0.to_bits());
+            *cr = I32F32::from_bits(
+                cr.to_bits().wrapping_add(fast::mul_unit(s, clipped.0.to_bits())),
+            );
+            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(fast::mul_unit(s, raw)));
+            let (wb, wb_present) = columns.penalty.apply(*w, *p, clipped);
+            if fused {
+                // `math::ema` over the union (an absent cell adds `α · 0`), kept where positive.
+                let bond = fast::u16_proportion(*b).to_bits();
+                let v = fast::mul_unit(alpha, wb.to_bits())
+                    .wrapping_add(fast::mul_unit(keep_rate, bond))
+                    .max(0);
+                *w = I32F32::from_bits(v);
+                *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
+            } else {
+                (*w, *p) = (wb, wb_present);
+            }
+        }
+        *vt = I32F32::from_bits(row_trust);
+        if let Some(curve) = &columns.curve {
+            // `math::ema_per_cell`: only cells with a weight for bonds; absent ones drop.
+            curve.alpha_row(columns.consensus, weight_row, bond_row, rates);
+            let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(rates.iter());
+            for ((((w, p), b), a), sum) in row.zip(sums.first.iter_mut()) {
+                let (a, bond) = (a.to_bits(), fast::u16_proportion(*b).to_bits());
+                let decayed = fast::mul_unit(fast::ONE.wrapping_sub(a), bond);
+                let v = decayed.wrapping_add(fast::mul_unit(a, w.to_bits())).min(fast::ONE);
+                let v = if *p && v > 0 { v } else { 0 };
+                *w = I32F32::from_bits(v);
+                *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
+            }
+        }
+    }
+}
+
 /// Steps 12–15 and the first half of 16 for one row band, in one pass over each row:
 /// clipped weights, validator trust, rank sums; the weights for bonds; then Yuma3's new
 /// bonds (the EMA, replacing the weights in the row) or classic's stake-scaled weights for
@@ -378,6 +444,10 @@ fn clip_and_bond(columns: &Columns<'_>, (weights, present, bonds, stake, trust):
     let mut sums = Sums::zeros(width);
     let mut rates = vec![zero(); if columns.curve.is_some() { width } else { 0 }];
     let keep_rate = one().saturating_sub(columns.alpha);
+    if columns.model == BondModel::Yuma3 && stake.iter().all(|s| fast::is_unit(*s)) {
+        unit_band(columns, (weights, present, bonds, stake, trust), &mut sums, &mut rates);
+        return sums;
+    }
     let rows = weights
         .chunks_exact_mut(stride)
         .zip(present.chunks_exact_mut(stride))
@@ -457,12 +527,16 @@ pub(crate) fn matrix(
     let large = height.saturating_mul(width) >= PARALLEL_CELLS;
     let threads = if large || always_split { threads } else { 1 };
     // Row bands `..mid` and `mid..` (the second empty on one thread).
-    let mid = if threads >= 2 { height / 2 } else { height };
-    let mut block = Block::new(input, permit, shape, mid, threads);
-    let rows = &block.shape.rows;
     // Active stake per block row.
     let row_stake: Vec<I32F32> =
-        rows.iter().map(|&i| active_stake.get(i).copied().unwrap_or_default()).collect();
+        shape.rows.iter().map(|&i| active_stake.get(i).copied().unwrap_or_default()).collect();
+    // With every active stake in [0, 1] (normalized stake, unless the input's stakes are
+    // negative), every column sum adds non-negative terms: any grouping of the rows gives
+    // the same saturating sum. Otherwise the rows stay in one band, summed in row order as
+    // the reference does.
+    let unit_stake = row_stake.iter().all(|s| fast::is_unit(*s));
+    let mid = if threads >= 2 && unit_stake { height / 2 } else { height };
+    let mut block = Block::new(input, permit, shape, mid, threads);
     let uids: Vec<Uid> = block.shape.columns.iter().map(|&j| Uid::new(j)).collect();
 
     // 11. Consensus: the voters (positive active stake) and their renormalized stake.
@@ -475,12 +549,8 @@ pub(crate) fn matrix(
     let minority = total.saturating_sub(u16_proportion_to_fixed(params.kappa));
     let mut column_consensus = vec![zero(); width];
     {
-        // Columns `..half` and `half..`, whole strips each.
-        let half = if threads >= 2 {
-            (width / 2).checked_next_multiple_of(STRIP).unwrap_or(width).min(width)
-        } else {
-            width
-        };
+        // Columns `..half` and `half..`.
+        let half = if threads >= 2 { width / 2 } else { width };
         let (left, right) = column_consensus.split_at_mut(half);
         let weights = &block.weights;
         both(threads, (0, left), (half, right), |(first, out)| {

@@ -84,7 +84,9 @@ fn div_2by1(u: u128, d: u64, v: u64) -> u64 {
 #[inline]
 pub(crate) fn mul(a: I32F32, b: I32F32) -> I32F32 {
     let product = i128::from(a.to_bits()).wrapping_mul(i128::from(b.to_bits()));
-    if (-(1i128 << 95)..(1i128 << 95)).contains(&product) {
+    // `product ∈ [−2⁹⁵, 2⁹⁵)` iff its high 64 bits fit an `i32`.
+    let high = (product >> 64) as i64;
+    if i64::from(high as i32) == high {
         I32F32::from_bits((product >> 32) as i64)
     } else if (a < zero()) != (b < zero()) {
         I32F32::min_value()
@@ -92,6 +94,25 @@ pub(crate) fn mul(a: I32F32, b: I32F32) -> I32F32 {
         I32F32::max_value()
     }
 }
+
+/// `a.saturating_mul(b)` for `a` and `b` in [0, 1] (raw bits in [0, 2³²]): the product is at
+/// most 2⁶⁴, far from saturating, so it is one 64×64→128-bit multiplication and a shift.
+/// Callers prove the range (each use says why); outside it the result is meaningless (but
+/// never a panic).
+#[inline]
+pub(crate) fn mul_unit(a: i64, b: i64) -> i64 {
+    let product = u128::from(a as u64).wrapping_mul(u128::from(b as u64));
+    (product >> 32) as i64
+}
+
+/// Whether `v` is in [0, 1] (the range [`mul_unit`] needs).
+#[inline]
+pub(crate) fn is_unit(v: I32F32) -> bool {
+    (0..=ONE).contains(&v.to_bits())
+}
+
+/// One, as raw `I32F32` bits.
+pub(crate) const ONE: i64 = 1 << 32;
 
 /// `one().safe_div(d)`: `⌊2⁶⁴ / d⌋` with one 64-bit division, 0 when it does not fit.
 #[inline]
@@ -123,23 +144,27 @@ pub(crate) fn u16_proportion(b: u16) -> I32F32 {
     I32F32::from_bits(i64::try_from(bits).unwrap_or_default())
 }
 
-/// `math::weighted_median` over all of `items` (`(score, stake)`): the smallest score whose
-/// cumulative stake (scores at or below it) exceeds `minority`, the largest score if none
-/// does, 0 if there are no items. `total` is the sum of the stakes.
+/// A weighted-median item: `(score, stake)` as raw `I32F32` bits (`I32F32`'s order and
+/// saturating arithmetic are `i64`'s on the bits).
+pub(crate) type Item = (i64, i64);
+
+/// `math::weighted_median` over all of `items`: the smallest score whose cumulative stake
+/// (scores at or below it) exceeds `minority`, the largest score if none does, 0 if there
+/// are no items. `total` is the sum of the stakes. `spare` is scratch of the same length.
 ///
 /// The reference's quickselect returns exactly this value whatever pivots it picks (its
 /// `[lo, hi]` are the cumulative stakes below and through the current partition, exact in
 /// fixed point). This one keeps the reference's pivot rule and tests but partitions without
-/// branching on the comparisons, ping-ponging between `items` and `spare` (both reused
-/// across columns; `items` holds the column on entry and is scrambled on return). The
-/// stakes must be non-negative and their sum must not saturate (normalized stake).
+/// branching on the comparisons, ping-ponging between `items` and `spare` (both scrambled
+/// on return). The stakes must be non-negative and their sum must not saturate (normalized
+/// stake).
 pub(crate) fn weighted_median(
-    items: &mut Vec<(I32F32, I32F32)>,
-    spare: &mut Vec<(I32F32, I32F32)>,
-    minority: I32F32,
-    total: I32F32,
-) -> I32F32 {
-    quickselect(items, spare, minority, zero(), total)
+    items: &mut [Item],
+    spare: &mut [Item],
+    minority: i64,
+    total: i64,
+) -> i64 {
+    quickselect(items, spare, minority, 0, total)
 }
 
 /// How many scores [`weighted_median_bracketed`] samples from a long column (at least
@@ -156,77 +181,90 @@ const SHORT_MARGIN: usize = 3;
 /// `[p, q]` in `spare`. The answer `v*` (the smallest score whose cumulative stake exceeds
 /// `minority`) is in `[p, q]` exactly when `lo ≤ minority < hi` for the new cumulative
 /// stake `lo` below `p` and `hi` through `q`; then the kept items replace the column and the
-/// step repeats on them (each round keeps a fraction). When a bracket misses, or the items
-/// are few, the reference's quickselect finishes from the current `[lo, hi]`: its invariant
-/// `lo ≤ minority < hi` holds, so it returns `v*`. A `minority` outside `[0, total)` goes
-/// to the plain [`weighted_median`]. The stakes must be non-negative and sum to `total`
-/// without saturating (normalized stake).
+/// step repeats on them (each round keeps a fraction). On a miss, one more pass keeps the
+/// side that holds the answer. When the items are few, the reference's quickselect finishes
+/// from the current `[lo, hi]`: its invariant `lo ≤ minority < hi` holds, so it returns
+/// `v*`. A `minority` outside `[0, total)` goes to the plain [`weighted_median`]. The stakes
+/// must be non-negative and sum to `total` without saturating (normalized stake); `spare`
+/// is scratch of the same length as `items`.
 pub(crate) fn weighted_median_bracketed(
-    items: &mut Vec<(I32F32, I32F32)>,
-    spare: &mut Vec<(I32F32, I32F32)>,
-    minority: I32F32,
-    total: I32F32,
-) -> I32F32 {
-    if minority < zero() || minority >= total {
+    items: &mut [Item],
+    spare: &mut [Item],
+    minority: i64,
+    total: i64,
+) -> i64 {
+    if minority < 0 || minority >= total {
         return weighted_median(items, spare, minority, total);
     }
-    let (mut lo, mut hi) = (zero(), total);
+    let (mut lo, mut hi) = (0i64, total);
+    let (mut current, mut next) = (items, spare);
+    let mut len = current.len();
     loop {
-        let len = items.len();
         let (count, margin) =
             if len >= 4 * SAMPLE { (SAMPLE, MARGIN) } else { (SHORT_SAMPLE, SHORT_MARGIN) };
+        let active = current.get(..len).unwrap_or_default();
         if len < count.saturating_mul(4) {
-            return quickselect(items, spare, minority, lo, hi);
+            let out = next.get_mut(..len).unwrap_or_default();
+            return quickselect(current.get_mut(..len).unwrap_or_default(), out, minority, lo, hi);
         }
         let (low, high) =
-            bracket(items, count, margin, minority.saturating_sub(lo), hi.saturating_sub(lo));
-        // One pass: the stake below `low` and above `high`; the items in between, in `spare`.
+            bracket(active, count, margin, minority.saturating_sub(lo), hi.saturating_sub(lo));
+        // One pass: the stake below `low` and above `high`; the items in between, in `next`.
         // (Sums of non-negative stakes bounded by `total`: no overflow.)
-        // `spare` only needs room (every slot read later is written first).
-        if spare.len() < len {
-            spare.resize(len, (zero(), zero()));
-        }
         let (mut below, mut above) = (0i64, 0i64);
         let mut kept = 0usize;
-        for &(score, stake) in items.iter() {
+        for &(score, stake) in active {
             let is_below = score < low;
             let is_above = score > high;
-            if let Some(slot) = spare.get_mut(kept) {
+            if let Some(slot) = next.get_mut(kept) {
                 *slot = (score, stake);
             }
             kept = kept.wrapping_add(usize::from(!is_below & !is_above));
-            below = below.wrapping_add(stake.to_bits() & i64::from(is_below).wrapping_neg());
-            above = above.wrapping_add(stake.to_bits() & i64::from(is_above).wrapping_neg());
+            below = below.wrapping_add(stake & i64::from(is_below).wrapping_neg());
+            above = above.wrapping_add(stake & i64::from(is_above).wrapping_neg());
         }
-        let new_lo = lo.saturating_add(I32F32::from_bits(below));
-        let new_hi = hi.saturating_sub(I32F32::from_bits(above));
+        let new_lo = lo.saturating_add(below);
+        let new_hi = hi.saturating_sub(above);
         if new_lo <= minority && minority < new_hi {
             // A hit: the answer is among the kept items.
             if kept == len {
-                return quickselect(items, spare, minority, lo, hi);
+                let out = next.get_mut(..len).unwrap_or_default();
+                return quickselect(
+                    current.get_mut(..len).unwrap_or_default(),
+                    out,
+                    minority,
+                    lo,
+                    hi,
+                );
             }
-            spare.truncate(kept);
-            core::mem::swap(items, spare);
-            (lo, hi) = (new_lo, new_hi);
+            core::mem::swap(&mut current, &mut next);
+            (len, lo, hi) = (kept, new_lo, new_hi);
         } else {
             // A miss: the answer is below `low` (`minority < new_lo`: that stake exceeds the
-            // minority) or above `high`. One more pass keeps that side; `items` is intact
-            // (the pass above only wrote `spare`). The side holds positive stake, so it is
-            // not empty, and not all of `items`: its pivot, a sampled item, is outside it.
+            // minority) or above `high`. One more pass keeps that side; the active items are
+            // intact (the pass above only wrote `next`). The side holds positive stake, so it
+            // is not empty, and not all the items: its pivot, a sampled item, is outside it.
             let below_side = minority < new_lo;
             let mut side = 0usize;
-            for &(score, stake) in items.iter() {
-                if let Some(slot) = spare.get_mut(side) {
+            for &(score, stake) in current.get(..len).unwrap_or_default() {
+                if let Some(slot) = next.get_mut(side) {
                     *slot = (score, stake);
                 }
                 let keep = if below_side { score < low } else { score > high };
                 side = side.wrapping_add(usize::from(keep));
             }
             if side == 0 || side >= len {
-                return quickselect(items, spare, minority, lo, hi);
+                let out = next.get_mut(..len).unwrap_or_default();
+                return quickselect(
+                    current.get_mut(..len).unwrap_or_default(),
+                    out,
+                    minority,
+                    lo,
+                    hi,
+                );
             }
-            spare.truncate(side);
-            core::mem::swap(items, spare);
+            core::mem::swap(&mut current, &mut next);
+            len = side;
             if below_side {
                 hi = new_lo;
             } else {
@@ -240,14 +278,8 @@ pub(crate) fn weighted_median_bracketed(
 /// either side of the first at which the cumulative sample stake passes the quantile
 /// `target / span` (compared as `cum · span > target · sample_total` in 128 bits; the values
 /// are non-negative and below 2⁶³). Unbounded on a side the sample does not reach.
-fn bracket(
-    items: &[(I32F32, I32F32)],
-    count: usize,
-    margin: usize,
-    target: I32F32,
-    span: I32F32,
-) -> (I32F32, I32F32) {
-    let mut buffer = [(zero(), zero()); SAMPLE];
+fn bracket(items: &[Item], count: usize, margin: usize, target: i64, span: i64) -> (i64, i64) {
+    let mut buffer = [(0i64, 0i64); SAMPLE];
     let sample = buffer.get_mut(..count).unwrap_or_default();
     let step = items.len().checked_div(count).unwrap_or(1);
     for (k, slot) in sample.iter_mut().enumerate() {
@@ -265,7 +297,7 @@ fn bracket(
             at = at.wrapping_sub(1);
         }
     }
-    let bits = |v: I32F32| u128::from(v.to_bits().unsigned_abs());
+    let bits = |v: i64| u128::from(v.unsigned_abs());
     let sample_total = sample.iter().fold(0u128, |acc, (_, s)| acc.wrapping_add(bits(*s)));
     let goal = bits(target).wrapping_mul(sample_total);
     let mut cumulative = 0u128;
@@ -278,42 +310,40 @@ fn bracket(
         }
     }
     let low = match t.checked_sub(margin) {
-        Some(k) => sample.get(k).map_or(I32F32::min_value(), |item| item.0),
-        None => I32F32::min_value(),
+        Some(k) => sample.get(k).map_or(i64::MIN, |item| item.0),
+        None => i64::MIN,
     };
-    let high = sample.get(t.saturating_add(margin)).map_or(I32F32::max_value(), |item| item.0);
+    let high = sample.get(t.saturating_add(margin)).map_or(i64::MAX, |item| item.0);
     (low, high)
 }
 
 /// The reference's quickselect on all of `items`, with `[lo, hi]` the cumulative stake below
-/// and through them.
+/// and through them; `spare` is scratch of the same length.
 fn quickselect(
-    items: &mut Vec<(I32F32, I32F32)>,
-    spare: &mut Vec<(I32F32, I32F32)>,
-    minority: I32F32,
-    mut lo: I32F32,
-    mut hi: I32F32,
-) -> I32F32 {
-    // The current partition is `items[start..end]`; each round splits it into `spare`
+    items: &mut [Item],
+    spare: &mut [Item],
+    minority: i64,
+    mut lo: i64,
+    mut hi: i64,
+) -> i64 {
+    // The current partition is `current[start..end]`; each round splits it into `next`
     // (below the pivot from the front, above it from the back) without branching on the
     // comparisons, then the two buffers swap.
-    let (mut start, mut end) = (0usize, items.len());
-    if spare.len() < items.len() {
-        spare.resize(items.len(), (zero(), zero()));
-    }
+    let (mut current, mut next) = (items, spare);
+    let (mut start, mut end) = (0usize, current.len());
     loop {
-        let current = items.get(start..end).unwrap_or_default();
-        let len = current.len();
-        match current {
-            [] => return zero(),
+        let part = current.get(start..end).unwrap_or_default();
+        let len = part.len();
+        match part {
+            [] => return 0,
             [(only, _)] => return *only,
             _ => {}
         }
-        let pivot = current.get(len / 2).map_or(zero(), |item| item.0);
+        let pivot = part.get(len / 2).map_or(0, |item| item.0);
         let (mut below, mut above) = (0usize, 0usize);
-        let (mut lo_stake, mut hi_stake) = (zero(), zero());
-        let out = spare.get_mut(start..end).unwrap_or_default();
-        for &(score, stake) in current {
+        let (mut lo_stake, mut hi_stake) = (0i64, 0i64);
+        let out = next.get_mut(start..end).unwrap_or_default();
+        for &(score, stake) in part {
             let is_below = score < pivot;
             let is_above = score > pivot;
             if let Some(slot) = out.get_mut(below) {
@@ -324,10 +354,10 @@ fn quickselect(
             }
             below = below.wrapping_add(usize::from(is_below));
             above = above.wrapping_add(usize::from(is_above));
-            lo_stake = lo_stake.saturating_add(if is_below { stake } else { zero() });
-            hi_stake = hi_stake.saturating_add(if is_above { stake } else { zero() });
+            lo_stake = lo_stake.saturating_add(stake & i64::from(is_below).wrapping_neg());
+            hi_stake = hi_stake.saturating_add(stake & i64::from(is_above).wrapping_neg());
         }
-        core::mem::swap(items, spare);
+        core::mem::swap(&mut current, &mut next);
         if minority < lo.saturating_add(lo_stake) && below > 0 {
             hi = lo.saturating_add(lo_stake);
             end = start.wrapping_add(below);
@@ -540,6 +570,20 @@ mod tests {
     }
 
     #[test]
+    fn mul_unit_is_saturating_mul_on_the_unit_interval() {
+        let mut rng = Rng(0x0123_4567_89AB_CDEF);
+        let mut values: Vec<i64> = vec![0, 1, 2, ONE - 1, ONE, ONE / 2, 65_537];
+        values.extend((0..2_000).map(|_| (rng.next() % (ONE as u64 + 1)) as i64));
+        for &a in &values {
+            assert!(is_unit(bits(a)));
+            for &b in &values {
+                assert_eq!(bits(mul_unit(a, b)), bits(a).saturating_mul(bits(b)), "{a} * {b}");
+            }
+        }
+        assert!(!is_unit(bits(-1)) && !is_unit(bits(ONE + 1)));
+    }
+
+    #[test]
     fn reciprocal_is_one_over() {
         let mut rng = Rng(0xDEAD_BEEF_0BAD_F00D);
         let mut values: Vec<i64> =
@@ -622,13 +666,16 @@ mod tests {
             let partition: Vec<usize> = (0..len).collect();
             let expected =
                 math::weighted_median(&stake, &score, &partition, minority, zero(), total);
-            let mut items: Vec<(I32F32, I32F32)> =
-                score.iter().copied().zip(stake.iter().copied()).collect();
-            assert_eq!(
-                weighted_median_bracketed(&mut items, &mut spare, minority, total),
-                expected,
-                "case {case}"
+            let mut items: Vec<Item> =
+                score.iter().zip(&stake).map(|(a, b)| (a.to_bits(), b.to_bits())).collect();
+            spare.resize(items.len(), (0, 0));
+            let median = weighted_median_bracketed(
+                &mut items,
+                &mut spare,
+                minority.to_bits(),
+                total.to_bits(),
             );
+            assert_eq!(bits(median), expected, "case {case}");
         }
     }
 
@@ -654,14 +701,12 @@ mod tests {
             let partition: Vec<usize> = (0..len).collect();
             let expected =
                 math::weighted_median(&stake, &score, &partition, minority, zero(), total);
-            let mut items: Vec<(I32F32, I32F32)> =
-                score.iter().copied().zip(stake.iter().copied()).collect();
-            let mut spare = Vec::new();
-            assert_eq!(
-                weighted_median(&mut items, &mut spare, minority, total),
-                expected,
-                "case {case}"
-            );
+            let mut items: Vec<Item> =
+                score.iter().zip(&stake).map(|(a, b)| (a.to_bits(), b.to_bits())).collect();
+            let mut spare = vec![(0, 0); items.len()];
+            let median =
+                weighted_median(&mut items, &mut spare, minority.to_bits(), total.to_bits());
+            assert_eq!(bits(median), expected, "case {case}");
         }
     }
 }
