@@ -481,3 +481,142 @@ fn commit_reveal_pow_delegates_root_overview_and_config() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON"));
 }
+
+/// Waits (bounded) until `hotkey` holds a validator permit on subnet 1; returns its UID.
+fn wait_permit(net: &Net, name: &str) -> usize {
+    let uid = net.uid_of(1, &net.hotkey(name));
+    let started = Instant::now();
+    while net.metagraph(1)["validator_permit"][uid] != true {
+        assert!(started.elapsed() < Duration::from_secs(30), "no validator permit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    uid
+}
+
+#[test]
+fn weights_that_could_never_be_revealed_are_not_committed_and_a_reveal_takes_every_commit() {
+    let net = Net::start("reveal");
+    wallets(&net, &["val", "miner"]);
+    fund(&net, "val", "2000");
+    fund(&net, "miner", "10");
+    let set = ["subnets", "set-hyperparameter", "--netuid", "1"];
+    for (param, value) in [("weights_rate_limit", "0"), ("commit_reveal_weights_enabled", "true")] {
+        net.ok("alice", &[&set[..], &["--param", param, "--value", value]].concat());
+    }
+    net.ok("miner", &["subnets", "register", "--netuid", "1"]);
+    net.ok("val", &["subnets", "register", "--netuid", "1"]);
+    net.ok("val", &["stake", "add", "--netuid", "1", "--amount", "1000"]);
+    let miner = net.uid_of(1, &net.hotkey("miner"));
+    let val = wait_permit(&net, "val");
+    let n = net.metagraph(1)["n"].as_u64().unwrap();
+    let pending = net.wallets.join("val/commits").join(format!("{}-1.json", net.hotkey("val")));
+
+    // A UID that is not a neuron: refused with the numbers, nothing committed (by `commit`
+    // or by `set`, which commits by itself here), not even in a dry run.
+    let bad = format!("{miner},99");
+    for command in ["commit", "set"] {
+        for dry in [&[][..], &["--dry-run"][..]] {
+            let args =
+                [&["weights", command, "--netuid", "1", "--uids", &bad][..], &["--weights", "1,1"]]
+                    .concat();
+            let err = net.fails("val", &[&args[..], dry].concat(), 2);
+            assert!(err.contains("UID 99 is not a neuron of subnet 1"), "{err}");
+            assert!(err.contains(&format!("which has {n}")), "{err}");
+        }
+    }
+    let err = net.fails(
+        "val",
+        &["weights", "commit", "--netuid", "1", "--uids", "0,0", "--weights", "1,1"],
+        2,
+    );
+    assert!(err.contains("UID 0 is given twice"), "{err}");
+    assert!(!pending.exists(), "nothing was committed");
+
+    // Two good commits, then one `reveal` reveals both (oldest first; the last one stands),
+    // and a commit the chain does not hold (kept by an older CLI, say) is dropped by name.
+    for (uids, values) in [(miner.to_string(), "1"), (format!("{miner},{val}"), "1,3")] {
+        net.ok(
+            "val",
+            &["weights", "commit", "--netuid", "1", "--uids", &uids, "--weights", values],
+        );
+    }
+    let mut kept: Vec<Value> = serde_json::from_slice(&std::fs::read(&pending).unwrap()).unwrap();
+    assert_eq!(kept.len(), 2);
+    let mut stale = kept[0].clone();
+    stale["salt"][0] = json!(stale["salt"][0].as_u64().unwrap() ^ 1);
+    stale["block"] = json!(1);
+    kept.insert(0, stale);
+    std::fs::write(&pending, Value::Array(kept).to_string()).unwrap();
+    let out = net.tao(&[
+        "--json",
+        "--wallet-name",
+        "val",
+        "weights",
+        "reveal",
+        "--netuid",
+        "1",
+        "--wait",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("the commit in block #1 can no longer be revealed"), "{stderr}");
+    let receipt: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(receipt["revealed"], 2, "{receipt}");
+    assert_eq!(receipt["waiting"], json!([]), "{receipt}");
+    assert!(!pending.exists(), "every commit was handled");
+    let (low, high) = if miner < val { (miner, val) } else { (val, miner) };
+    let row = net.metagraph(1)["weights"][val].clone();
+    let expected = if miner < val {
+        json!([[low, 21845], [high, 65535]])
+    } else {
+        json!([[low, 65535], [high, 21845]])
+    };
+    assert_eq!(row, expected);
+}
+
+#[test]
+fn dry_runs_that_would_fail_and_overlarge_unstakes_are_refused_with_the_numbers() {
+    let net = Net::start("refuse");
+    wallets(&net, &["staker", "poor"]);
+    fund(&net, "staker", "100");
+
+    // A dry run that would fail exits 4, as the same transaction sent for real.
+    let alice = net.address("alice");
+    for dry in [&["--dry-run"][..], &[][..]] {
+        let args = [&["wallet", "transfer", "--dest", &alice, "--amount", "5"][..], dry].concat();
+        let err = net.fails("poor", &args, 4);
+        assert!(err.contains("would fail"), "{err}");
+    }
+    assert_eq!(net.nonce("poor"), 0);
+
+    // Unstaking more than is held is refused (the chain would take everything instead).
+    net.ok("staker", &["subnets", "register", "--netuid", "1"]);
+    net.ok("staker", &["stake", "add", "--netuid", "1", "--amount", "10"]);
+    let hotkey = net.hotkey("staker");
+    let held = || {
+        let stakes = net.ok("staker", &["stake", "list"])["stakes"].clone();
+        stakes.as_array().unwrap().iter().find(|s| s["hotkey"] == hotkey.as_str()).unwrap()["alpha"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = held();
+    for dry in [&["--dry-run"][..], &[][..]] {
+        let args = [&["stake", "remove", "--netuid", "1", "--amount", "100000"][..], dry].concat();
+        let err = net.fails("staker", &args, 2);
+        assert!(err.contains("--amount 100000") && err.contains("more than the"), "{err}");
+        // The amount held is named (it grows with the hotkey's emission meanwhile).
+        let named = err.split("more than the ").nth(1).and_then(|r| r.split(' ').next());
+        let named: f64 = named.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{err}"));
+        assert!(named * 1e9 >= before as f64 - 1.0, "{err} (held {before})");
+    }
+    let err = net.fails(
+        "staker",
+        &["stake", "move", "--origin-netuid", "1", "--amount", "100000", "--dest", &hotkey],
+        2,
+    );
+    assert!(err.contains("more than the"), "{err}");
+    assert!(held() >= before, "nothing was unstaked");
+    // Within what is held it goes through.
+    let receipt = net.ok("staker", &["stake", "remove", "--netuid", "1", "--amount", "1"]);
+    assert_eq!(receipt["outcome"], "success");
+}

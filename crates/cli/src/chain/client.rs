@@ -10,7 +10,7 @@ use std::{
 use tao_primitives::AccountId;
 use tao_sdk::chain::{
     api::{method, Method, Receipt, TransactionStatus, H256},
-    ChainClient, ChainError,
+    ChainClient, ChainError, Prepared,
 };
 use tao_types::{Call, Hash};
 use tao_wallet::Keypair;
@@ -182,8 +182,33 @@ pub struct SendArgs {
     pub timeout: u64,
 }
 
+/// Signs `call` with `key` at the signer's next nonce and dry-runs it.
+fn prepare(client: &Client, key: &Keypair, call: Call) -> Result<Prepared, Failure> {
+    client.runtime.block_on(client.chain.prepare(key, call)).map_err(|e| match e {
+        ChainError::Transaction(m) if m.contains("no secret") => {
+            Failure::user("this key has no secret part (a public key only)")
+        }
+        other => client.failure(other),
+    })
+}
+
+/// What `call` signed by `key` would do now (its dry run's receipt, failed or not); nothing
+/// is submitted.
+pub fn try_call(client: &Client, key: &Keypair, call: Call) -> Result<Receipt, Failure> {
+    prepare(client, key, call).map(|prepared| prepared.dry_run)
+}
+
+/// Why a failed dry run or receipt failed: the chain's sentence and its error name.
+pub fn why(receipt: &Receipt) -> String {
+    match &receipt.error {
+        Some(e) => format!("{} ({})", e.message, e.name),
+        None => "unknown reason".to_owned(),
+    }
+}
+
 /// Signs `call` with `key` at the signer's next nonce and sends it as `args` say; returns
-/// the receipt (or the dry run's, or the pending transaction's hash).
+/// the receipt (or the dry run's, or the pending transaction's hash). A transaction whose
+/// dry run fails is not sent and is a chain failure (exit 4), `--dry-run` or not.
 pub fn send(
     client: &Client,
     key: &Keypair,
@@ -191,22 +216,18 @@ pub fn send(
     summary: &str,
     args: &SendArgs,
 ) -> Result<Sent, Failure> {
-    let prepared =
-        client.runtime.block_on(client.chain.prepare(key, call)).map_err(|e| match e {
-            ChainError::Transaction(m) if m.contains("no secret") => {
-                Failure::user("this key has no secret part (a public key only)")
-            }
-            other => client.failure(other),
-        })?;
+    let prepared = prepare(client, key, call)?;
     // Every transaction is tried first: one that would fail is not sent (so it costs nothing).
+    if !prepared.would_succeed() {
+        let why = why(&prepared.dry_run);
+        return Err(Failure::chain(if args.dry_run {
+            format!("the transaction would fail: {why} (dry run, nothing submitted)")
+        } else {
+            format!("the transaction would fail: {why}; nothing was submitted")
+        }));
+    }
     if args.dry_run {
         return Ok(Sent::DryRun(prepared.dry_run));
-    }
-    if !prepared.would_succeed() {
-        let why = prepared.dry_run.error.as_ref().map_or("unknown reason", |e| &e.message);
-        return Err(Failure::chain(format!(
-            "the transaction would fail: {why}; nothing was submitted"
-        )));
     }
     if !args.yes && std::io::stdin().is_terminal() && !confirm(summary)? {
         return Err(Failure::user("cancelled"));

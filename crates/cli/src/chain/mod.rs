@@ -79,13 +79,9 @@ impl Context<'_> {
             return;
         }
         match sent {
-            Sent::DryRun(receipt) if receipt.succeeded() => println!(
+            Sent::DryRun(receipt) => println!(
                 "{what}: would succeed; fee {} TAO (dry run, nothing submitted)",
                 Rao::new(receipt.fee)
-            ),
-            Sent::DryRun(receipt) => println!(
-                "{what}: would fail: {} (dry run, nothing submitted)",
-                receipt.error.as_ref().map_or("?", |e| &e.message)
             ),
             Sent::Pending(hash) => println!("{what}: submitted, tx {hash}"),
             Sent::Final(receipt) => println!(
@@ -691,7 +687,8 @@ pub fn stake(ctx: &Context<'_>, command: StakeCommand) -> Result<(), Failure> {
 }
 
 /// The amount given, or (for `--all`) the coldkey's whole stake on the hotkey and subnet;
-/// zero is refused.
+/// zero, and more than the coldkey holds there, are refused (the chain would quietly take
+/// everything instead).
 fn stake_amount(
     client: &Client,
     given: Option<AlphaRao>,
@@ -699,22 +696,27 @@ fn stake_amount(
     hotkey: &AccountId,
     coldkey: &AccountId,
 ) -> Result<AlphaRao, Failure> {
-    let amount = match given {
-        Some(amount) => amount,
-        None => {
-            let held = client.request::<method::Stake>((
-                netuid,
-                api::Address(*hotkey),
-                api::Address(*coldkey),
-            ))?;
-            AlphaRao::new(held)
-        }
-    };
-    if amount.is_zero() {
+    let held = AlphaRao::new(client.request::<method::Stake>((
+        netuid,
+        api::Address(*hotkey),
+        api::Address(*coldkey),
+    ))?);
+    if held.is_zero() {
         return Err(Failure::user(format!(
             "nothing to do: no stake of yours on {} on subnet {netuid}",
             hotkey.to_ss58()
         )));
+    }
+    let amount = given.unwrap_or(held);
+    if amount.is_zero() {
+        return Err(Failure::user("the amount is zero"));
+    }
+    if amount > held {
+        return Err(Failure::user(format!(
+            "--amount {amount} α is more than the {held} α you hold on {} on subnet {netuid}",
+            hotkey.to_ss58()
+        ))
+        .hint(format!("give at most --amount {held}, or --all for everything")));
     }
     Ok(amount)
 }

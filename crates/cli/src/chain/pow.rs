@@ -3,7 +3,7 @@
 //! (the chain accepts work on the last three blocks only).
 
 use super::{
-    client::{send, Client, SendArgs},
+    client::{send, try_call, why, Client, SendArgs},
     metagraph, netuid, Context,
 };
 use crate::exit::Failure;
@@ -88,16 +88,17 @@ pub fn register(
             work,
         };
         let summary = format!("Register {} on subnet {net} by proof of work", hotkey.ss58());
-        let dry = SendArgs { dry_run: true, ..send_args.clone() };
-        let tried_out = send(client, &hotkey, call.clone(), &summary, &dry)?;
-        match tried_out.receipt().and_then(|r| r.error.as_ref()) {
+        let receipt = try_call(client, &hotkey, call.clone())?;
+        match receipt.error.as_ref().map(|e| e.name.as_str()) {
             // The chain moved past the block the work is on: solve again on a fresh one.
-            Some(e) if matches!(e.name.as_str(), "InvalidWorkBlock" | "WorkRepeated") => continue,
-            Some(e) if !send_args.dry_run => {
-                let why = &e.message;
-                return Err(Failure::chain(format!("the registration would fail: {why}")));
+            Some("InvalidWorkBlock" | "WorkRepeated") => continue,
+            Some(_) => {
+                return Err(Failure::chain(format!(
+                    "the registration would fail: {}",
+                    why(&receipt)
+                )));
             }
-            _ => {}
+            None => {}
         }
         let result = send(client, &hotkey, call, &summary, send_args)?;
         let hashes = vec![("hashes", Value::from(tried))];

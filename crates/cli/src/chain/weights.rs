@@ -7,7 +7,7 @@
 //! directly where commit-reveal is off, else commit, wait for the window, reveal.
 
 use super::{
-    client::{send, Client, SendArgs, Sent},
+    client::{send, try_call, why, Client, SendArgs, Sent},
     metagraph, netuid, Context,
 };
 use crate::exit::Failure;
@@ -18,7 +18,7 @@ use std::{
     path::PathBuf,
     time::{Duration, Instant},
 };
-use tao_sdk::chain::api::Hyperparameters;
+use tao_sdk::chain::api::{Hyperparameters, Metagraph, Receipt};
 use tao_types::Call;
 use tao_wallet::Keypair;
 
@@ -147,48 +147,49 @@ fn store(path: &PathBuf, pending: &[Pending]) -> Result<(), Failure> {
 pub fn weights(ctx: &Context<'_>, command: WeightsCommand) -> Result<(), Failure> {
     match command {
         WeightsCommand::Set(a) => {
-            let (client, key, params) = prepare(ctx, &a)?;
+            let (client, key, m) = prepare(ctx, &a)?;
+            let params = &m.hyperparameters;
             if !params.commit_reveal_weights_enabled {
                 let call = Call::SetWeights {
                     netuid: netuid(a.netuid),
                     uids: a.uids.clone(),
                     values: a.weights.clone(),
-                    version_key: version(&a, &params),
+                    version_key: version(&a, params),
                 };
                 let summary = format!("Set weights of {} on subnet {}", key.ss58(), a.netuid);
                 let result = send(&client, &key, call, &summary, &a.send)?;
                 ctx.report_tx("weights set", &result);
                 return Ok(());
             }
+            check_weights(&m, &key, &a)?;
             if a.send.dry_run {
-                let result = commit(ctx, &client, &key, &a, &params)?;
-                ctx.report_tx("weights commit", &result);
+                let result = commit(ctx, &client, &key, &a, params)?;
+                ctx.report_tx("weights commit", &result.0);
                 return Ok(());
             }
             if !ctx.json {
                 eprintln!("subnet {} uses commit-reveal: committing, then revealing", a.netuid);
             }
-            let committed = commit(ctx, &client, &key, &a, &params)?;
+            let (committed, hash) = commit(ctx, &client, &key, &a, params)?;
             ctx.report_progress("weights committed", &committed);
             let reveal = RevealArgs { netuid: a.netuid, wait: true, send: a.send.clone() };
-            let revealed = reveal_pending(ctx, &client, &key, &reveal)?;
-            ctx.report_tx_with(
-                "weights revealed",
-                &revealed,
-                vec![("commit", committed.to_json())],
-            );
+            let revealed = reveal_pending(ctx, &client, &key, &reveal, Some(&hash))?;
+            let mut extra = revealed.extra();
+            extra.push(("commit", committed.to_json()));
+            ctx.report_tx_with("weights revealed", &revealed.last, extra);
             Ok(())
         }
         WeightsCommand::Commit(a) => {
-            let (client, key, params) = prepare(ctx, &a)?;
-            if !params.commit_reveal_weights_enabled {
+            let (client, key, m) = prepare(ctx, &a)?;
+            if !m.hyperparameters.commit_reveal_weights_enabled {
                 return Err(Failure::user(format!(
                     "subnet {} does not use commit-reveal",
                     a.netuid
                 ))
                 .hint("set the weights directly: tao weights set"));
             }
-            let result = commit(ctx, &client, &key, &a, &params)?;
+            check_weights(&m, &key, &a)?;
+            let (result, _) = commit(ctx, &client, &key, &a, &m.hyperparameters)?;
             ctx.report_tx(
                 if a.send.dry_run { "weights commit" } else { "weights committed" },
                 &result,
@@ -198,20 +199,19 @@ pub fn weights(ctx: &Context<'_>, command: WeightsCommand) -> Result<(), Failure
         WeightsCommand::Reveal(a) => {
             let client = ctx.client()?;
             let key = ctx.hotkey()?;
-            let result = reveal_pending(ctx, &client, &key, &a)?;
-            ctx.report_tx(
-                if a.send.dry_run { "weights reveal" } else { "weights revealed" },
-                &result,
-            );
+            let result = reveal_pending(ctx, &client, &key, &a, None)?;
+            let what = match (a.send.dry_run, result.revealed) {
+                (true, _) => "weights reveal".to_owned(),
+                (false, 1) => "weights revealed".to_owned(),
+                (false, n) => format!("weights revealed ({n} commits; the last one)"),
+            };
+            ctx.report_tx_with(&what, &result.last, result.extra());
             Ok(())
         }
     }
 }
 
-fn prepare(
-    ctx: &Context<'_>,
-    a: &WeightsArgs,
-) -> Result<(Client, Keypair, Hyperparameters), Failure> {
+fn prepare(ctx: &Context<'_>, a: &WeightsArgs) -> Result<(Client, Keypair, Metagraph), Failure> {
     if a.uids.len() != a.weights.len() {
         return Err(Failure::user(format!(
             "{} uids but {} weights",
@@ -220,23 +220,81 @@ fn prepare(
         )));
     }
     let client = ctx.client()?;
-    let params = metagraph(&client, a.netuid)?.hyperparameters;
+    let m = metagraph(&client, a.netuid)?;
     let key = ctx.hotkey()?;
-    Ok((client, key, params))
+    Ok((client, key, m))
 }
 
 fn version(a: &WeightsArgs, params: &Hyperparameters) -> u64 {
     a.version_key.unwrap_or(params.weights_version)
 }
 
+/// Refuses weights the chain would refuse at the reveal, as far as the metagraph shows (the
+/// chain's own checks of `set_weights`, but the rate limit and the stake threshold).
+fn check_weights(m: &Metagraph, key: &Keypair, a: &WeightsArgs) -> Result<(), Failure> {
+    let n = m.hotkeys.len();
+    let netuid = a.netuid;
+    let Some(own) = m.hotkeys.iter().position(|h| h.0 == key.account()) else {
+        return Err(Failure::user(format!(
+            "hotkey {} is not registered on subnet {netuid}",
+            key.ss58()
+        ))
+        .hint(format!("register it first: tao subnets register --netuid {netuid}")));
+    };
+    let params = &m.hyperparameters;
+    let version_key = version(a, params);
+    if params.weights_version != 0 && version_key < params.weights_version {
+        return Err(Failure::user(format!(
+            "version key {version_key} is below subnet {netuid}'s weights_version {}",
+            params.weights_version
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(twice) = a.uids.iter().find(|u| !seen.insert(**u)) {
+        return Err(Failure::user(format!("UID {twice} is given twice")));
+    }
+    let invalid: Vec<String> =
+        a.uids.iter().filter(|u| usize::from(**u) >= n).map(u16::to_string).collect();
+    if !invalid.is_empty() {
+        return Err(Failure::user(format!(
+            "UID {} {} not a neuron of subnet {netuid}, which has {n} (UIDs 0 to {})",
+            invalid.join(", "),
+            if invalid.len() == 1 { "is" } else { "are" },
+            n.saturating_sub(1)
+        ))
+        .hint("see the neurons with `tao subnets show --netuid N`; nothing was committed"));
+    }
+    let self_weight = a.uids.len() == 1 && a.uids.first().is_some_and(|u| usize::from(*u) == own);
+    let is_owner = m.owner_hotkey.0 == key.account();
+    if !self_weight && !is_owner && !m.validator_permit.get(own).copied().unwrap_or(false) {
+        return Err(Failure::user(format!(
+            "UID {own} ({}) has no validator permit on subnet {netuid}, so its weights could not be revealed",
+            key.ss58()
+        ))
+        .hint(format!(
+            "permits go at each epoch to the {} hotkeys with the most stake; stake more and wait for the next epoch",
+            params.max_validators
+        )));
+    }
+    let fewest = usize::from(params.min_allowed_weights).min(n);
+    if !self_weight && a.uids.len() < fewest {
+        return Err(Failure::user(format!(
+            "{} weight(s) given; subnet {netuid} needs at least {fewest} (min_allowed_weights)",
+            a.uids.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Commits (or dry-runs the commit); keeps the reveal data once the commit is final.
+/// Returns the result and the commit's hash (hex).
 fn commit(
     ctx: &Context<'_>,
     client: &Client,
     key: &Keypair,
     a: &WeightsArgs,
     params: &Hyperparameters,
-) -> Result<Sent, Failure> {
+) -> Result<(Sent, String), Failure> {
     if a.send.no_wait {
         return Err(Failure::user("--no-wait cannot be used with commits")
             .hint("the reveal data is kept once the commit is final, so the CLI waits for it"));
@@ -245,14 +303,15 @@ fn commit(
     let (salt, hash) =
         tao_sdk::chain::weights_commitment(key, netuid(a.netuid), &a.uids, &a.weights, version_key)
             .map_err(Failure::user)?;
+    let commit_hash = tao_primitives::hex::encode(&hash);
     let call = Call::CommitWeights { netuid: netuid(a.netuid), commit_hash: hash };
     let summary = format!("Commit weights of {} on subnet {}", key.ss58(), a.netuid);
     let result = send(client, key, call, &summary, &a.send)?;
-    let Sent::Final(receipt) = &result else { return Ok(result) };
+    let Sent::Final(receipt) = &result else { return Ok((result, commit_hash)) };
     let path = pending_path(ctx, key, a.netuid);
     let mut pending = load(&path)?;
     pending.push(Pending {
-        commit_hash: tao_primitives::hex::encode(&hash),
+        commit_hash: commit_hash.clone(),
         uids: a.uids.clone(),
         values: a.weights.clone(),
         salt,
@@ -268,91 +327,220 @@ fn commit(
             a.netuid
         );
     }
-    Ok(result)
+    Ok((result, commit_hash))
 }
 
-/// Reveals the oldest pending commit (waiting for its window with `--wait`); returns the
-/// receipt (or the dry run).
+/// What a commit's reveal would do now.
+enum RevealState {
+    /// It would succeed (the dry run's receipt).
+    Ready(Receipt),
+    /// Its window has not opened.
+    Early,
+    /// The chain no longer holds it (expired, or dropped when a later one was revealed).
+    Gone(String),
+    /// Its window is open but the reveal would fail: why.
+    Failing(String),
+}
+
+/// What [`reveal_pending`] did.
+struct Revealed {
+    /// The last reveal (or the dry run of the first revealable commit).
+    last: Sent,
+    /// How many commits were revealed.
+    revealed: usize,
+    /// Blocks of the commits still waiting for their window.
+    waiting: Vec<u64>,
+    /// Blocks of the commits that would fail now, and why.
+    failing: Vec<(u64, String)>,
+}
+
+impl Revealed {
+    /// The members `--json` adds to the last receipt.
+    fn extra(&self) -> Vec<(&'static str, Value)> {
+        let failing: Vec<Value> =
+            self.failing.iter().map(|(block, why)| json!({"block": block, "error": why})).collect();
+        vec![
+            ("revealed", json!(self.revealed)),
+            ("waiting", json!(self.waiting)),
+            ("failing", Value::Array(failing)),
+        ]
+    }
+}
+
+fn reveal_state(client: &Client, key: &Keypair, call: Call) -> Result<RevealState, Failure> {
+    let receipt = try_call(client, key, call)?;
+    if receipt.succeeded() {
+        return Ok(RevealState::Ready(receipt));
+    }
+    Ok(match receipt.error.as_ref().map(|e| e.name.as_str()) {
+        Some("RevealTooEarly") => RevealState::Early,
+        Some(
+            name @ ("ExpiredWeightCommit"
+            | "NoWeightsCommitFound"
+            | "InvalidRevealCommitHashNotMatch"),
+        ) => RevealState::Gone(name.to_owned()),
+        _ => RevealState::Failing(why(&receipt)),
+    })
+}
+
+/// Reveals every pending commit whose window is open, oldest first, and drops those the chain
+/// no longer holds. With `--wait`, waits (up to `--timeout`) for the windows still to open:
+/// of `target` only if given (the commit `weights set` just made), else of every commit.
 fn reveal_pending(
     ctx: &Context<'_>,
     client: &Client,
     key: &Keypair,
     a: &RevealArgs,
-) -> Result<Sent, Failure> {
+    target: Option<&str>,
+) -> Result<Revealed, Failure> {
     let path = pending_path(ctx, key, a.netuid);
-    let mut pending = load(&path)?;
     let started = Instant::now();
     let show = std::io::stderr().is_terminal() && !ctx.json;
-    while let Some(p) = pending.first().cloned() {
-        let call = Call::RevealWeights {
-            netuid: netuid(a.netuid),
-            uids: p.uids.clone(),
-            values: p.values.clone(),
-            salt: p.salt.clone(),
-            version_key: p.version_key,
-        };
-        let dry = SendArgs { dry_run: true, ..a.send.clone() };
-        let tried = send(client, key, call.clone(), "", &dry)?;
-        let Some(receipt) = tried.receipt() else { return Ok(tried) };
-        let name = receipt.error.as_ref().map(|e| e.name.as_str());
-        match (receipt.succeeded(), name) {
-            (true, _) => {
-                if a.send.dry_run {
-                    return Ok(tried);
+    let mut last = None;
+    let mut revealed = 0;
+    loop {
+        let mut pending = load(&path)?;
+        let (mut waiting, mut failing) = (Vec::new(), Vec::new());
+        let mut index = 0;
+        while let Some(p) = pending.get(index).cloned() {
+            let call = Call::RevealWeights {
+                netuid: netuid(a.netuid),
+                uids: p.uids.clone(),
+                values: p.values.clone(),
+                salt: p.salt.clone(),
+                version_key: p.version_key,
+            };
+            match reveal_state(client, key, call.clone())? {
+                RevealState::Ready(receipt) if a.send.dry_run => {
+                    return Ok(Revealed {
+                        last: Sent::DryRun(receipt),
+                        revealed: 0,
+                        waiting,
+                        failing,
+                    });
                 }
-                let summary = format!("Reveal weights of {} on subnet {}", key.ss58(), a.netuid);
-                let result = send(client, key, call, &summary, &a.send)?;
-                pending.remove(0);
-                store(&path, &pending)?;
-                if show {
-                    eprint!("\r\x1b[2K");
+                RevealState::Ready(_) => {
+                    let summary =
+                        format!("Reveal weights of {} on subnet {}", key.ss58(), a.netuid);
+                    let result = send(client, key, call, &summary, &a.send)?;
+                    if show {
+                        eprint!("\r\x1b[2K");
+                    }
+                    // The chain drops the older commits it still held along with this one.
+                    for older in pending.drain(..index) {
+                        warn(&format!(
+                            "the commit in block #{} was dropped by the chain when a later one was revealed",
+                            older.block
+                        ));
+                    }
+                    pending.remove(0);
+                    store(&path, &pending)?;
+                    index = 0;
+                    revealed += 1;
+                    if target == Some(p.commit_hash.as_str()) {
+                        return Ok(Revealed { last: result, revealed, waiting, failing });
+                    }
+                    if let Some(previous) = last.replace(result) {
+                        ctx.report_progress("weights revealed", &previous);
+                    }
                 }
-                return Ok(result);
-            }
-            (_, Some("RevealTooEarly")) => {
-                if !a.wait {
-                    return Err(Failure::chain(format!(
-                        "the reveal window of the commit in block #{} has not opened yet",
+                RevealState::Early => {
+                    waiting.push(p.block);
+                    index += 1;
+                }
+                RevealState::Gone(name) => {
+                    warn(&format!(
+                        "the commit in block #{} can no longer be revealed ({name}); dropped",
                         p.block
-                    ))
-                    .hint(format!(
-                        "wait for it: tao weights reveal --netuid {} --wait",
-                        a.netuid
-                    )));
+                    ));
+                    pending.remove(index);
+                    store(&path, &pending)?;
                 }
-                if started.elapsed() > Duration::from_secs(a.send.timeout) {
-                    return Err(Failure::network(format!(
-                        "the reveal window did not open within {} s; the weights are committed",
-                        a.send.timeout
-                    ))
-                    .hint(format!(
-                        "reveal later: tao weights reveal --netuid {} --wait (or raise --timeout)",
-                        a.netuid
-                    )));
+                RevealState::Failing(why) => {
+                    if target == Some(p.commit_hash.as_str()) {
+                        return Err(Failure::chain(format!(
+                            "the reveal of the commit in block #{} would fail: {why}",
+                            p.block
+                        )));
+                    }
+                    failing.push((p.block, why));
+                    index += 1;
                 }
-                if show {
-                    eprint!(
-                        "\rwaiting for the reveal window… {:.0}s",
-                        started.elapsed().as_secs_f32()
-                    );
-                    let _ = std::io::stderr().flush();
-                }
-                std::thread::sleep(Duration::from_millis(250));
-            }
-            (_, Some(name @ ("ExpiredWeightCommit" | "NoWeightsCommitFound"))) => {
-                eprintln!(
-                    "warning: the commit in block #{} can no longer be revealed ({name}); dropped",
-                    p.block
-                );
-                pending.remove(0);
-                store(&path, &pending)?;
-            }
-            _ => {
-                let why = receipt.error.as_ref().map_or("?", |e| &e.message);
-                return Err(Failure::chain(format!("the reveal would fail: {why}")));
             }
         }
+        let target_waits = target.is_some_and(|t| pending.iter().any(|p| p.commit_hash == t));
+        let keep_waiting = match target {
+            Some(_) => target_waits,
+            None => a.wait && !waiting.is_empty(),
+        };
+        if !keep_waiting {
+            return finish(ctx, a, last, revealed, waiting, failing);
+        }
+        if started.elapsed() > Duration::from_secs(a.send.timeout) {
+            return Err(Failure::network(format!(
+                "the reveal window did not open within {} s; the weights are committed",
+                a.send.timeout
+            ))
+            .hint(format!(
+                "reveal later: tao weights reveal --netuid {} --wait (or raise --timeout)",
+                a.netuid
+            )));
+        }
+        if show {
+            eprint!("\rwaiting for the reveal window… {:.0}s", started.elapsed().as_secs_f32());
+            let _ = std::io::stderr().flush();
+        }
+        std::thread::sleep(Duration::from_millis(250));
     }
-    Err(Failure::user(format!("no committed weights to reveal on subnet {}", a.netuid))
-        .hint("commit first: tao weights commit (or let tao weights set do both)"))
+}
+
+/// A warning on stderr (also under `--json`, whose document is on stdout).
+fn warn(text: &str) {
+    eprintln!("warning: {text}");
+}
+
+/// The outcome of a reveal run that stopped waiting: what was revealed and what is left, or
+/// why nothing could be.
+fn finish(
+    ctx: &Context<'_>,
+    a: &RevealArgs,
+    last: Option<Sent>,
+    revealed: usize,
+    waiting: Vec<u64>,
+    failing: Vec<(u64, String)>,
+) -> Result<Revealed, Failure> {
+    let blocks = |list: &[u64]| list.iter().map(|b| format!("#{b}")).collect::<Vec<_>>().join(", ");
+    let Some(last) = last else {
+        if let Some((block, why)) = failing.first() {
+            return Err(Failure::chain(format!(
+                "the reveal of the commit in block #{block} would fail: {why}"
+            ))
+            .hint("the commit expires by itself after its window; nothing was sent"));
+        }
+        if !waiting.is_empty() {
+            return Err(Failure::chain(format!(
+                "the reveal window of the commit(s) in block {} has not opened yet",
+                blocks(&waiting)
+            ))
+            .hint(format!("wait for it: tao weights reveal --netuid {} --wait", a.netuid)));
+        }
+        return Err(Failure::user(format!(
+            "no committed weights to reveal on subnet {}",
+            a.netuid
+        ))
+        .hint("commit first: tao weights commit (or let tao weights set do both)"));
+    };
+    if !ctx.json {
+        if !waiting.is_empty() {
+            eprintln!(
+                "note: the commit(s) in block {} wait for their window; reveal them later with `tao weights reveal --netuid {} --wait`",
+                blocks(&waiting),
+                a.netuid
+            );
+        }
+        for (block, why) in &failing {
+            eprintln!("warning: the reveal of the commit in block #{block} would fail: {why}");
+        }
+    }
+    Ok(Revealed { last, revealed, waiting, failing })
 }
