@@ -227,9 +227,10 @@ fn fill_row(
         }
         // 10. Row-normalize where the sum is positive (absent cells stay 0).
         if total > zero() {
+            // Each cell is a non-negative term of the (saturating) sum: `divide_unit`.
             let divisor = Divisor::new(total);
             for cell in weight_row.iter_mut() {
-                *cell = divisor.divide(*cell);
+                *cell = I32F32::from_bits(divisor.divide_unit(cell.to_bits()));
             }
         }
     }
@@ -701,6 +702,12 @@ fn yuma3_dividends(
     bond_rows: &mut [Vec<(Uid, I32F32)>],
 ) {
     let divisors = column_divisors(bond_sums);
+    let unit = out.incentive.iter().all(|i| fast::is_unit(*i));
+    let unit_divisors: Vec<Divisor> = if unit {
+        bond_sums.iter().map(|s| Divisor::new(if *s > zero() { *s } else { one() })).collect()
+    } else {
+        Vec::new()
+    };
     let stride = out.width.max(1);
     let (weights_a, weights_b) = split_rows_ref(&block.weights, out.mid, out.width);
     let (dividends_a, dividends_b) = split_rows(row_dividends, out.mid, 1);
@@ -710,6 +717,10 @@ fn yuma3_dividends(
         (weights_a, dividends_a, rows_a),
         (weights_b, dividends_b, rows_b),
         |(weights, dividends, rows)| {
+            if unit {
+                unit_dividend_rows(weights, stride, &unit_divisors, out, dividends, rows);
+                return;
+            }
             for ((weight_row, d), row) in
                 weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
             {
@@ -727,6 +738,37 @@ fn yuma3_dividends(
             }
         },
     );
+}
+
+/// The rows of [`yuma3_dividends`] when every incentive is in [0, 1] (normalized rank, unless
+/// the input's stakes are negative), on raw bits: each new bond is a non-negative term of its
+/// column's sum (`divide_unit`; a column summing to 0 holds only zeros, which any divisor
+/// leaves 0), so each share is in [0, 1] (`mul_unit`), and a row's dividend adds
+/// at most `width` terms in [0, 1]: plain adds cannot overflow.
+fn unit_dividend_rows(
+    weights: &[I32F32],
+    stride: usize,
+    divisors: &[Divisor],
+    out: &Out<'_>,
+    dividends: &mut [I32F32],
+    rows: &mut [Vec<(Uid, I32F32)>],
+) {
+    for ((weight_row, d), row) in
+        weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
+    {
+        let mut dividend = 0i64;
+        let mut kept = Vec::with_capacity(out.width);
+        let columns = divisors.iter().zip(out.incentive.iter().zip(out.uids));
+        for (v, (divisor, (inc, uid))) in weight_row.iter().zip(columns) {
+            let share = divisor.divide_unit(v.to_bits());
+            dividend = dividend.wrapping_add(fast::mul_unit(share, inc.to_bits()));
+            if *v > zero() {
+                kept.push((*uid, *v));
+            }
+        }
+        *d = I32F32::from_bits(dividend);
+        *row = kept;
+    }
 }
 
 /// §4.6, row by row, from the stake-scaled weights for bonds in the block and the column

@@ -60,6 +60,19 @@ impl Divisor {
     }
 }
 
+impl Divisor {
+    /// `a.safe_div(d)` on raw bits for `0 ≤ a ≤ d` (and `d > 0`), which callers prove (a
+    /// non-negative term of the non-negative sum `d`): the quotient `⌊a·2³²/d⌋ ≤ 2³²` needs
+    /// none of [`Self::divide`]'s checks. Outside that range the result is meaningless (but
+    /// never a panic).
+    #[inline]
+    pub(crate) fn divide_unit(&self, a: i64) -> i64 {
+        // `a·2³²·2^shift < normalized·2⁶⁴` since `a ≤ d`: no bits lost, `div_2by1`'s bound.
+        let numerator = u128::from(a as u64).wrapping_shl(32u32.wrapping_add(self.shift));
+        div_2by1(numerator, self.normalized, self.reciprocal) as i64
+    }
+}
+
 /// `⌊u / d⌋` for a normalized `d` (top bit set) and `u < d·2⁶⁴`, with `v` the reciprocal.
 #[inline]
 fn div_2by1(u: u128, d: u64, v: u64) -> u64 {
@@ -535,6 +548,21 @@ mod tests {
                     bits(near).safe_div(bits(d)),
                     "{near} / {d}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn divide_unit_is_safe_div_below_the_divisor() {
+        let mut rng = Rng(0x0BAD_CAFE_1234_5678);
+        for _ in 0..3_000 {
+            let d = (rng.next() >> (rng.next() % 64)).max(1) as i64 & i64::MAX;
+            let d = d.max(1);
+            let divisor = Divisor::new(bits(d));
+            let mut numerators = vec![0, 1, d, d - 1, d / 2, d / 3];
+            numerators.extend((0..50).map(|_| (rng.next() % (d as u64 + 1)) as i64));
+            for a in numerators {
+                assert_eq!(bits(divisor.divide_unit(a)), bits(a).safe_div(bits(d)), "{a} / {d}");
             }
         }
     }
