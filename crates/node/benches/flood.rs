@@ -185,7 +185,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("tao-node-flood-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let (_nodes, addrs) = start_network(&dir, &config, VALIDATORS, BLOCK_MS);
+    let (_nodes, addrs, _) = start_network(&dir, &config, VALIDATORS, BLOCK_MS);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let logs = dir.clone();

@@ -96,7 +96,9 @@ fn measure(
 ) -> Figures {
     let label =
         if validators == 1 { "1 node".to_owned() } else { format!("{validators} BFT validators") };
-    let (_nodes, addrs) = start_network(dir, config, validators, BLOCK_MS);
+    // The network's genesis names its validators (they are part of its hash).
+    let (_nodes, addrs, config) = start_network(dir, config, validators, BLOCK_MS);
+    let config = &config;
     let clients: Vec<HttpClient> = addrs
         .iter()
         .map(|addr| {

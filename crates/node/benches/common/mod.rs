@@ -35,13 +35,14 @@ fn spawn_node(dir: &std::path::Path, name: &str, args: &[String], block_ms: u64)
     )
 }
 
-/// Starts `validators` nodes with blocks every `block_ms` (1: a single block producer) on `config`; their RPC addresses.
+/// Starts `validators` nodes with blocks every `block_ms` (1: a single block producer) on
+/// `config`; their RPC addresses and the genesis they run (with its authorities).
 pub fn start_network(
     dir: &std::path::Path,
     config: &GenesisConfig,
     validators: usize,
     block_ms: u64,
-) -> (Vec<Guard>, Vec<std::net::SocketAddr>) {
+) -> (Vec<Guard>, Vec<std::net::SocketAddr>, GenesisConfig) {
     let mut config = config.clone();
     let rpcs: Vec<_> = (0..validators).map(|_| free_port()).collect();
     if validators == 1 {
@@ -53,7 +54,7 @@ pub fn start_network(
             "--rpc-addr".into(),
             rpcs[0].to_string(),
         ];
-        return (vec![spawn_node(dir, "single", &args, block_ms)], rpcs);
+        return (vec![spawn_node(dir, "single", &args, block_ms)], rpcs, config);
     }
     let p2ps: Vec<_> = (0..validators).map(|_| free_port()).collect();
     let mut publics = Vec::new();
@@ -89,5 +90,5 @@ pub fn start_network(
             spawn_node(dir, &format!("v{i}"), &args, block_ms)
         })
         .collect();
-    (guards, rpcs)
+    (guards, rpcs, config)
 }
