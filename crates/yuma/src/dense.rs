@@ -364,16 +364,17 @@ struct Columns<'a> {
 /// stake and validator trust.
 type Band<'a> = (&'a mut [I32F32], &'a mut [bool], &'a [u16], &'a [I32F32], &'a mut [I32F32]);
 
-/// [`clip_and_bond`] for a Yuma3 band whose active stakes are all in [0, 1], on raw bits,
-/// with the bounds proven instead of checked:
+/// [`clip_and_bond`] for a band whose active stakes are all in [0, 1], on raw bits, with the
+/// bounds proven instead of checked:
 /// * every weight is in [0, 1] (a kept cell is at most its row's sum, absent cells are 0),
 ///   every consensus too (a voter's weight, or 0), so is a clipped weight (at most the
 ///   weight) and a weight for bonds (between the clipped and the raw weight: `w + β(w̄ − w)`
 ///   with `β ∈ [0, 1]` floors to no less than `w̄`), a stored bond (`b / 65535`) and the
 ///   EMA rates (`α`, `1 − α` with `bonds_moving_average ≤ 10⁶` validated; liquid rates in
-///   `[low, high] ⊂ [0, 1]`): every product is `mul_unit`'s;
+///   `[low, high] ⊂ [0, 1]`), so is the row's stake: every product is `mul_unit`'s;
 /// * each sum adds at most 65,535 terms in [0, 1] (2⁴⁸ at most): plain adds cannot overflow,
-///   so they equal the saturating ones; a new bond is at most `α + (1 − α) = 1`.
+///   so they equal the saturating ones; a new bond is at most `α + (1 − α) = 1` (classic:
+///   the old bonds' sum adds integers up to 65,535 and keeps saturating).
 fn unit_band(
     columns: &Columns<'_>,
     (weights, present, bonds, stake, trust): Band<'_>,
@@ -392,6 +393,7 @@ fn unit_band(
     {
         let s = s.to_bits();
         let mut row_trust = 0i64;
+        let classic = columns.model == BondModel::Classic;
         let fused = columns.curve.is_none();
         let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
         let cells = weight_row.iter_mut().zip(present_row.iter_mut()).zip(bond_row);
@@ -406,7 +408,13 @@ fn unit_band(
             );
             *rr = I32F32::from_bits(rr.to_bits().wrapping_add(fast::mul_unit(s, raw)));
             let (wb, wb_present) = columns.penalty.apply(*w, *p, clipped);
-            if fused {
+            if classic {
+                // The weight for bonds scaled by the row's stake; the column sums of those
+                // and of the old bonds (integers up to 65535: that sum keeps saturating).
+                let delta = fast::mul_unit(wb.to_bits(), s);
+                *w = I32F32::from_bits(delta);
+                *sum = I32F32::from_bits(sum.to_bits().wrapping_add(delta));
+            } else if fused {
                 // `math::ema` over the union (an absent cell adds `α · 0`), kept where positive.
                 let bond = fast::u16_proportion(*b).to_bits();
                 let v = fast::mul_unit(alpha, wb.to_bits())
@@ -418,8 +426,13 @@ fn unit_band(
                 (*w, *p) = (wb, wb_present);
             }
         }
+        if classic {
+            for (b, bs) in bond_row.iter().zip(sums.second.iter_mut()) {
+                *bs = bs.saturating_add(fast::u16_integer(*b));
+            }
+        }
         *vt = I32F32::from_bits(row_trust);
-        if let Some(curve) = &columns.curve {
+        if let (false, Some(curve)) = (classic, &columns.curve) {
             // `math::ema_per_cell`: only cells with a weight for bonds; absent ones drop.
             curve.alpha_row(columns.consensus, weight_row, bond_row, rates);
             let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(rates.iter());
@@ -445,7 +458,7 @@ fn clip_and_bond(columns: &Columns<'_>, (weights, present, bonds, stake, trust):
     let mut sums = Sums::zeros(width);
     let mut rates = vec![zero(); if columns.curve.is_some() { width } else { 0 }];
     let keep_rate = one().saturating_sub(columns.alpha);
-    if columns.model == BondModel::Yuma3 && stake.iter().all(|s| fast::is_unit(*s)) {
+    if stake.iter().all(|s| fast::is_unit(*s)) {
         unit_band(columns, (weights, present, bonds, stake, trust), &mut sums, &mut rates);
         return sums;
     }
@@ -646,6 +659,7 @@ pub(crate) fn matrix(
             }
         }
         BondModel::Classic => classic_dividends(
+            unit_stake && column_incentive.iter().all(|i| fast::is_unit(*i)),
             &mut block,
             (&sums.first, &sums.second),
             columns.alpha,
@@ -775,7 +789,9 @@ fn unit_dividend_rows(
 /// sums `(delta, old bonds)`: the EMA of the column-normalized delta and old bonds, kept
 /// where positive, column-normalized; dividends from it; the bonds to store upscaled to
 /// each column's maximum.
+#[allow(clippy::too_many_arguments)]
 fn classic_dividends(
+    unit: bool,
     block: &mut Block,
     (delta_sum, bond_sum): (&[I32F32], &[I32F32]),
     alpha: I32F32,
@@ -783,6 +799,16 @@ fn classic_dividends(
     row_dividends: &mut [I32F32],
     bond_rows: &mut [Vec<(Uid, I32F32)>],
 ) {
+    if unit {
+        return unit_classic_dividends(
+            block,
+            (delta_sum, bond_sum),
+            alpha,
+            out,
+            row_dividends,
+            bond_rows,
+        );
+    }
     let (width, mid, threads) = (out.width, out.mid, out.threads);
     let stride = width.max(1);
     let keep_rate = one().saturating_sub(alpha);
@@ -867,6 +893,118 @@ fn classic_dividends(
                 for ((v, keep), (divisor, uid)) in row.iter().zip(keep_row).zip(columns) {
                     if *keep {
                         kept.push((*uid, normalized(*v, divisor)));
+                    }
+                }
+                *out_row = kept;
+            }
+        },
+    );
+}
+
+/// Divisors for `divide_unit` by each column's sum or maximum (a column whose sum is 0 holds
+/// only zeros, which any divisor leaves 0).
+fn unit_divisors(sums: &[I32F32]) -> Vec<Divisor> {
+    sums.iter().map(|s| Divisor::new(if *s > zero() { *s } else { one() })).collect()
+}
+
+/// [`classic_dividends`] when every active stake and every incentive is in [0, 1], on raw
+/// bits with the bounds proven: the stake-scaled weights for bonds are non-negative (so is
+/// their column sum), each normalized value is a non-negative term of its column's sum or
+/// at most its column's maximum (`divide_unit`), the EMA of two values in [0, 1] is in
+/// [0, 1] (`mul_unit`), a column's EMA sum is at most `α + (1 − α) = 1` per unit of the
+/// normalized columns' sums, and a row's dividend adds at most Σ incentive ≤ 1: plain adds
+/// cannot overflow.
+fn unit_classic_dividends(
+    block: &mut Block,
+    (delta_sum, bond_sum): (&[I32F32], &[I32F32]),
+    alpha: I32F32,
+    out: &Out<'_>,
+    row_dividends: &mut [I32F32],
+    bond_rows: &mut [Vec<(Uid, I32F32)>],
+) {
+    let (width, mid, threads) = (out.width, out.mid, out.threads);
+    let stride = width.max(1);
+    let alpha = alpha.to_bits();
+    let keep_rate = fast::ONE.wrapping_sub(alpha);
+    let delta_divisors = unit_divisors(delta_sum);
+    let bond_divisors = unit_divisors(bond_sum);
+    // The EMA (`present` now marks the kept cells) and its column sums.
+    let ema_sum = {
+        let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
+        let (present_a, present_b) = split_rows(&mut block.present, mid, width);
+        let (bonds_a, bonds_b) = split_rows_ref(&block.bonds, mid, width);
+        let (a, b) = both(
+            threads,
+            (weights_a, present_a, bonds_a),
+            (weights_b, present_b, bonds_b),
+            |(weights, present, bonds)| {
+                let mut sums = vec![zero(); width];
+                let rows = weights
+                    .chunks_exact_mut(stride)
+                    .zip(present.chunks_exact_mut(stride))
+                    .zip(bonds.chunks_exact(stride));
+                for ((delta_row, keep_row), bond_row) in rows {
+                    let columns = delta_divisors.iter().zip(&bond_divisors).zip(sums.iter_mut());
+                    for (((delta, keep), b), ((dd, bd), sum)) in
+                        delta_row.iter_mut().zip(keep_row.iter_mut()).zip(bond_row).zip(columns)
+                    {
+                        let old = bd.divide_unit(fast::u16_integer(*b).to_bits());
+                        let v = fast::mul_unit(alpha, dd.divide_unit(delta.to_bits()))
+                            .wrapping_add(fast::mul_unit(keep_rate, old));
+                        *keep = v > 0;
+                        *delta = I32F32::from_bits(v);
+                        *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
+                    }
+                }
+                sums
+            },
+        );
+        merge(a, &b)
+    };
+    // Column-normalized; the dividends read it; the column maxima for the upscale.
+    let ema_divisors = unit_divisors(&ema_sum);
+    let max = {
+        let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
+        let (dividends_a, dividends_b) = split_rows(row_dividends, mid, 1);
+        let (a, b) = both(
+            threads,
+            (weights_a, dividends_a),
+            (weights_b, dividends_b),
+            |(weights, dividends)| {
+                let mut max = vec![zero(); width];
+                for (row, d) in weights.chunks_exact_mut(stride).zip(dividends.iter_mut()) {
+                    let mut dividend = 0i64;
+                    let columns = ema_divisors.iter().zip(out.incentive.iter().zip(max.iter_mut()));
+                    for (v, (divisor, (inc, m))) in row.iter_mut().zip(columns) {
+                        let normalized = divisor.divide_unit(v.to_bits());
+                        *v = I32F32::from_bits(normalized);
+                        dividend = dividend.wrapping_add(fast::mul_unit(inc.to_bits(), normalized));
+                        *m = (*m).max(*v);
+                    }
+                    *d = I32F32::from_bits(dividend);
+                }
+                max
+            },
+        );
+        a.iter().zip(&b).map(|(x, y)| (*x).max(*y)).collect::<Vec<_>>()
+    };
+    // The stored bonds: every kept cell, upscaled to its column's maximum.
+    let max_divisors = unit_divisors(&max);
+    let (weights_a, weights_b) = split_rows_ref(&block.weights, mid, width);
+    let (present_a, present_b) = split_rows_ref(&block.present, mid, width);
+    let (rows_a, rows_b) = split_rows(bond_rows, mid, 1);
+    both(
+        threads,
+        (weights_a, present_a, rows_a),
+        (weights_b, present_b, rows_b),
+        |(weights, present, rows)| {
+            let cells = weights.chunks_exact(stride).zip(present.chunks_exact(stride));
+            for ((row, keep_row), out_row) in cells.zip(rows.iter_mut()) {
+                let mut kept = Vec::with_capacity(width);
+                let columns = max_divisors.iter().zip(out.uids);
+                for ((v, keep), (divisor, uid)) in row.iter().zip(keep_row).zip(columns) {
+                    if *keep {
+                        kept.push((*uid, I32F32::from_bits(divisor.divide_unit(v.to_bits()))));
                     }
                 }
                 *out_row = kept;
