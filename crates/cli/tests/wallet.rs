@@ -32,23 +32,89 @@ fn temp(tag: &str) -> PathBuf {
 #[test]
 fn create_list_show_and_refuse_to_overwrite() {
     let dir = temp("basic");
-    let created = json(&tao(
-        &dir,
-        &["--json", "wallet", "--wallet-name", "alice", "create", "--no-password"],
-    ));
+    let created =
+        tao(&dir, &["--json", "wallet", "--wallet-name", "alice", "create", "--no-password"]);
+    let notice = String::from_utf8_lossy(&created.stderr).into_owned();
+    let created = json(&created);
     let cold = created["coldkey"].as_str().unwrap().to_owned();
-    assert!(
-        cold.starts_with('5') && created.get("coldkey_mnemonic").is_none(),
-        "no secret unless asked"
+    assert!(cold.starts_with('5'));
+    // The phrase is shown once, at creation (the key's only backup), and restores the key.
+    let phrase = created["coldkey_mnemonic"].as_str().expect("the phrase is shown").to_owned();
+    assert_eq!(phrase.split(' ').count(), 12);
+    assert!(created["hotkey_mnemonic"].is_string(), "{created}");
+    assert!(notice.contains("shown only this once"), "{notice}");
+    let restored = json(&tao(
+        &dir,
+        &[
+            "--json",
+            "wallet",
+            "--wallet-name",
+            "copy",
+            "regen-coldkey",
+            "--mnemonic",
+            &phrase,
+            "--no-password",
+        ],
+    ));
+    assert_eq!(restored["coldkey"], cold.as_str());
+    // Not showing it must be asked for, and is warned about.
+    let unbacked = tao(
+        &dir,
+        &["--json", "wallet", "--wallet-name", "tmp", "create", "--no-password", "--no-backup"],
     );
+    let warning = String::from_utf8_lossy(&unbacked.stderr).into_owned();
+    assert!(json(&unbacked).get("coldkey_mnemonic").is_none());
+    assert!(warning.contains("no backup"), "{warning}");
 
+    // An existing wallet is refused before anything is written.
     let again = tao(&dir, &["wallet", "--wallet-name", "alice", "create", "--no-password"]);
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("--overwrite"));
+    // A missing hotkey points to `new-hotkey`, which leaves the coldkey alone, never to
+    // `create` (whose way out would be replacing the coldkey).
+    let missing = tao(
+        &dir,
+        &[
+            "--wallet-name",
+            "alice",
+            "--hotkey",
+            "miner2",
+            "axon",
+            "serve",
+            "--netuid",
+            "1",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            "1",
+        ],
+    );
+    let missing = String::from_utf8_lossy(&missing.stderr).into_owned();
+    assert!(
+        missing.contains("tao wallet new-hotkey --wallet-name alice --hotkey miner2"),
+        "{missing}"
+    );
+    let second = tao(
+        &dir,
+        &["wallet", "--wallet-name", "alice", "--hotkey", "miner2", "create", "--no-password"],
+    );
+    assert_eq!(second.status.code(), Some(2));
+    let second = String::from_utf8_lossy(&second.stderr).into_owned();
+    assert!(
+        second.contains("already has a coldkey") && second.contains("tao wallet new-hotkey"),
+        "{second}"
+    );
+    assert!(!dir.join("alice/hotkeys/miner2").exists());
+    json(&tao(
+        &dir,
+        &["--json", "wallet", "--wallet-name", "alice", "--hotkey", "miner2", "new-hotkey"],
+    ));
 
     let listed = json(&tao(&dir, &["--json", "wallet", "list"]));
-    assert_eq!(listed["wallets"][0]["name"], "alice");
-    assert_eq!(listed["wallets"][0]["coldkey"], cold.as_str());
+    let alice =
+        listed["wallets"].as_array().unwrap().iter().find(|w| w["name"] == "alice").unwrap();
+    assert_eq!(alice["coldkey"], cold.as_str(), "the coldkey never changed");
+    assert_eq!(alice["hotkeys"].as_array().unwrap().len(), 2);
 
     let shown =
         json(&tao(&dir, &["--json", "wallet", "--wallet-name", "alice", "show", "--unlock"]));
@@ -120,6 +186,15 @@ fn regen_restores_the_same_addresses_and_passwords_are_checked() {
         ],
     );
     assert_eq!(bad.status.code(), Some(2));
+    // A misspelled last word is named by its place, counted from 1.
+    let typo = phrase.replace(" walk", " wakl");
+    let bad = tao(
+        &dir,
+        &["wallet", "--wallet-name", "x", "regen-coldkey", "--mnemonic", &typo, "--no-password"],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains(r#"word 12 of 12 in the recovery phrase, "wakl""#), "{err}");
     let pubonly = json(&tao(
         &dir,
         &[

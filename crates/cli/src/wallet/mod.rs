@@ -1,7 +1,9 @@
 //! `tao wallet`: create, regenerate and list Bittensor-compatible wallets.
 //!
-//! Secrets are never printed unless asked (`--show-mnemonic`); no command waits for input
-//! unless stdin is a terminal; an existing key is never replaced without `--overwrite`.
+//! A new key's recovery phrase is shown once, when it is made (its only backup), unless the
+//! user acknowledges going without one (`--no-backup`); no other secret is ever printed; no
+//! command waits for input unless stdin is a terminal; an existing key is never replaced
+//! without `--overwrite`, and `create` refuses before writing anything if either key exists.
 
 use crate::exit::Failure;
 use clap::{Args, Subcommand};
@@ -95,10 +97,27 @@ fn prompt(text: &str) -> Result<String, Failure> {
         .map_err(|e| Failure::user(format!("cannot read the password: {e}")))
 }
 
+/// Whether `path` is a hotkey file (`<wallet>/hotkeys/<name>`), as opposed to a coldkey's.
+fn is_hotkey_file(path: &std::path::Path) -> bool {
+    path.parent().and_then(|p| p.file_name()).is_some_and(|n| n == "hotkeys")
+}
+
 /// A wallet error as a user-facing failure.
 pub fn wallet_failure(error: WalletError) -> Failure {
     let hint = match &error {
         WalletError::KeyExists(_) => Some("pass --overwrite to replace it"),
+        WalletError::NotFound(path) if is_hotkey_file(path) => {
+            let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+            let wallet = path
+                .parent()
+                .and_then(|p| p.parent())
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            return Failure::user(error.to_string()).hint(format!(
+                "add the hotkey to the existing wallet with `tao wallet new-hotkey --wallet-name {wallet} --hotkey {name}` (the coldkey stays as it is), or choose another with --hotkey"
+            ));
+        }
         WalletError::NotFound(_) => {
             Some("create it with `tao wallet create`, or choose another with --wallet-name")
         }
@@ -161,9 +180,13 @@ pub struct CreateArgs {
     /// Replace existing keys.
     #[arg(long)]
     overwrite: bool,
-    /// Print the new recovery phrase (a secret: anyone with it controls the key).
-    #[arg(long)]
+    /// Print the new recovery phrase (the default; kept for compatibility).
+    #[arg(long, hide = true, conflicts_with = "no_backup")]
     show_mnemonic: bool,
+    /// Do not print the new recovery phrase: the key then has no backup, and is lost with
+    /// this machine's files (for throwaway keys on local networks).
+    #[arg(long)]
+    no_backup: bool,
     #[command(flatten)]
     password: PasswordArgs,
 }
@@ -206,9 +229,58 @@ fn overwrite(flag: bool) -> Overwrite {
     }
 }
 
+/// `create` without `--overwrite` where a key already exists: refused before anything is
+/// written, with the command that adds only what is missing.
+fn refuse_existing(wallet: &Wallet, args: &CreateArgs) -> Result<(), Failure> {
+    if args.overwrite {
+        return Ok(());
+    }
+    let cold = wallet.coldkey_path().exists() || wallet.coldkeypub_path().exists();
+    let hot = wallet.hotkey_path().exists();
+    let name = &wallet.name;
+    match (cold, hot) {
+        (false, false) => Ok(()),
+        (true, false) => Err(Failure::user(format!(
+            "wallet `{name}` already has a coldkey; nothing was written"
+        ))
+        .hint(format!(
+            "to add the hotkey `{}`: tao wallet new-hotkey --wallet-name {name} --hotkey {} (--overwrite would replace the coldkey, lost unless you have its recovery phrase)",
+            wallet.hotkey, wallet.hotkey
+        ))),
+        (false, true) => Err(Failure::user(format!(
+            "wallet `{name}` already has a hotkey `{}`; nothing was written",
+            wallet.hotkey
+        ))
+        .hint(format!("to add a coldkey: tao wallet new-coldkey --wallet-name {name}"))),
+        (true, true) => Err(Failure::user(format!(
+            "wallet `{name}` already exists with hotkey `{}`; nothing was written",
+            wallet.hotkey
+        ))
+        .hint("choose another --wallet-name; --overwrite replaces both keys, lost unless you have their recovery phrases")),
+    }
+}
+
+/// Refuses a phrase with a word outside the BIP39 English list, naming the word by its
+/// position counted from 1.
+fn check_words(phrase: &str) -> Result<(), Failure> {
+    let words: Vec<&str> = phrase.split_whitespace().collect();
+    for (i, word) in words.iter().enumerate() {
+        if bip39::Language::English.find_word(word).is_none() {
+            return Err(Failure::user(format!(
+                "word {} of {} in the recovery phrase, {word:?}, is not a BIP39 English word",
+                i + 1,
+                words.len()
+            ))
+            .hint("check its spelling (words are lower case)"));
+        }
+    }
+    Ok(())
+}
+
 fn key_from(args: &RegenArgs) -> Result<Keypair, Failure> {
     match (&args.mnemonic, &args.seed) {
         (Some(phrase), _) => {
+            check_words(phrase)?;
             Keypair::from_mnemonic(phrase, CryptoType::Sr25519).map_err(wallet_failure)
         }
         (None, Some(seed)) => {
@@ -257,17 +329,24 @@ pub fn run(command: WalletCommand, wallet: &Wallet, json: bool) -> Result<(), Fa
             }
         }
     };
-    let phrases = |show: bool, keys: &[(&'static str, &Keypair)]| -> Vec<(&'static str, String)> {
-        if !show {
-            if !json {
-                eprintln!("note: recovery phrases are not shown; pass --show-mnemonic to display them now");
-            }
+    let phrases = |args: &CreateArgs,
+                   keys: &[(&'static str, &Keypair)]|
+     -> Vec<(&'static str, String)> {
+        // On stderr, also under --json (whose document is on stdout).
+        if args.no_backup {
+            eprintln!(
+                "warning: the recovery phrase was not shown (--no-backup): this key has no backup"
+            );
             return Vec::new();
         }
+        eprintln!(
+            "Write the recovery phrase down and keep it offline: it is shown only this once, and anyone who has it controls the key."
+        );
         keys.iter().filter_map(|(k, key)| key.mnemonic().map(|m| (*k, m.to_owned()))).collect()
     };
     match command {
         WalletCommand::Create(args) => {
+            refuse_existing(wallet, &args)?;
             let password = args.password.for_new_key()?;
             let cold = wallet
                 .create_coldkey(
@@ -279,7 +358,7 @@ pub fn run(command: WalletCommand, wallet: &Wallet, json: bool) -> Result<(), Fa
             let hot = wallet
                 .create_hotkey(usize::from(args.words), overwrite(args.overwrite))
                 .map_err(wallet_failure)?;
-            let shown = phrases(args.show_mnemonic, &[("coldkey", &cold), ("hotkey", &hot)]);
+            let shown = phrases(&args, &[("coldkey", &cold), ("hotkey", &hot)]);
             report("created", Some(&cold), Some(&hot), shown);
         }
         WalletCommand::NewColdkey(args) => {
@@ -291,14 +370,14 @@ pub fn run(command: WalletCommand, wallet: &Wallet, json: bool) -> Result<(), Fa
                     overwrite(args.overwrite),
                 )
                 .map_err(wallet_failure)?;
-            let shown = phrases(args.show_mnemonic, &[("coldkey", &cold)]);
+            let shown = phrases(&args, &[("coldkey", &cold)]);
             report("new coldkey for", Some(&cold), None, shown);
         }
         WalletCommand::NewHotkey(args) => {
             let hot = wallet
                 .create_hotkey(usize::from(args.words), overwrite(args.overwrite))
                 .map_err(wallet_failure)?;
-            let shown = phrases(args.show_mnemonic, &[("hotkey", &hot)]);
+            let shown = phrases(&args, &[("hotkey", &hot)]);
             report("new hotkey for", None, Some(&hot), shown);
         }
         WalletCommand::RegenColdkey(args) => {
