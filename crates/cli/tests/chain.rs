@@ -620,3 +620,60 @@ fn dry_runs_that_would_fail_and_overlarge_unstakes_are_refused_with_the_numbers(
     let receipt = net.ok("staker", &["stake", "remove", "--netuid", "1", "--amount", "1"]);
     assert_eq!(receipt["outcome"], "success");
 }
+
+#[test]
+fn endpoints_in_every_form_and_config_typos_refused_by_name() {
+    let net = Net::start("endpoint");
+    let port = net.endpoint.rsplit(':').next().unwrap().to_owned();
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tao"));
+        command.args(args).env_remove("TAO_ENDPOINT").env("TAO_CONFIG", net.base.join("none.json"));
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        command.stdin(Stdio::null()).output().unwrap()
+    };
+    // `ws://`, a bare `host:port`, and the same through TAO_ENDPOINT all reach the node.
+    for endpoint in [format!("ws://127.0.0.1:{port}"), format!("127.0.0.1:{port}")] {
+        let out = run(&["--json", "--endpoint", &endpoint, "chain", "head"], &[]);
+        assert!(out.status.success(), "{endpoint}: {}", String::from_utf8_lossy(&out.stderr));
+        let head: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(head["number"].is_u64(), "{head}");
+        let out = run(&["chain", "head"], &[("TAO_ENDPOINT", &endpoint)]);
+        assert!(out.status.success(), "{endpoint}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = run(&["--endpoint", "ftp://127.0.0.1:1", "chain", "head"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scheme \"ftp\""));
+
+    // A config file with a misspelled key is refused by name, never ignored.
+    std::fs::create_dir_all(&net.base).unwrap();
+    let config = net.base.join("config.json");
+    std::fs::write(&config, format!(r#"{{"endpont": "127.0.0.1:{port}"}}"#)).unwrap();
+    let config = config.to_str().unwrap();
+    let out = run(&["chain", "head"], &[("TAO_CONFIG", config)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(r#"unknown key "endpont" (the keys are endpoint, network)"#), "{err}");
+    std::fs::write(net.base.join("config.json"), format!(r#"{{"endpoint": "127.0.0.1:{port}"}}"#))
+        .unwrap();
+    assert!(run(&["chain", "head"], &[("TAO_CONFIG", config)]).status.success());
+
+    // textpred takes the endpoint and the wallet from the environment too, and gives up on an
+    // unreachable node within its timeout, naming the URL.
+    net.ok("tp", &["wallet", "create", "--no-password", "--no-backup"]);
+    let started = Instant::now();
+    let out = Command::new(tao_testkit::binary("tao-textpred", "textpred"))
+        .args(["--connect-timeout", "1", "miner", "--model", "unigram"])
+        .env("TAO_ENDPOINT", "ws://127.0.0.1:9")
+        .env("BT_WALLET_PATH", &net.wallets)
+        .env("BT_WALLET_NAME", "tp")
+        .env("BT_WALLET_HOTKEY", "default")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("cannot reach the node at http://127.0.0.1:9 within 1 s"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(30), "bounded");
+}

@@ -104,3 +104,21 @@ fn bad_scenarios_exit_2_and_name_the_field() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read scenario"));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_plot_not_named_svg_is_refused() {
+    let dir = std::env::temp_dir().join(format!("tao-plot-png-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plot = dir.join("plot.png");
+    let out = tao()
+        .args(["yuma", "simulate"])
+        .arg(examples().join("outlier_validator.json"))
+        .arg("--plot")
+        .arg(&plot)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name the file .svg"));
+    assert!(!plot.exists(), "no SVG under a .png name");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -145,12 +145,32 @@ fn params(values: Vec<Value>) -> Result<ArrayParams, ChainError> {
     Ok(array)
 }
 
+/// The HTTP URL of a node's endpoint as users write it: `http(s)://…` as it is, `ws://…` and
+/// `wss://…` as `http://…` and `https://…` (the node serves both on one port), and a bare
+/// `host:port` as `http://host:port`; any other scheme is refused.
+pub fn http_url(endpoint: &str) -> Result<String, ChainError> {
+    let endpoint = endpoint.trim();
+    let bad = |why: &str| ChainError::Node(format!("bad endpoint {endpoint:?}: {why}"));
+    match endpoint.split_once("://") {
+        Some(("http" | "https", rest)) if !rest.is_empty() => Ok(endpoint.to_owned()),
+        Some(("ws", rest)) if !rest.is_empty() => Ok(format!("http://{rest}")),
+        Some(("wss", rest)) if !rest.is_empty() => Ok(format!("https://{rest}")),
+        Some((_, "")) => Err(bad("no host")),
+        Some((scheme, _)) => {
+            Err(bad(&format!("unknown scheme {scheme:?} (http, https, ws or wss)")))
+        }
+        None if endpoint.is_empty() => Err(bad("empty")),
+        None => Ok(format!("http://{endpoint}")),
+    }
+}
+
 impl ChainClient {
-    /// A client of the node at `url` (e.g. `http://127.0.0.1:9944`).
+    /// A client of the node at `url` (e.g. `http://127.0.0.1:9944`; see [`http_url`] for
+    /// the other forms accepted).
     pub fn new(url: &str) -> Result<Self, ChainError> {
         let http = HttpClientBuilder::default()
             .request_timeout(Duration::from_secs(10))
-            .build(url)
+            .build(http_url(url)?)
             .map_err(|e| ChainError::Node(e.to_string()))?;
         Ok(Self { http, compatible: tokio::sync::OnceCell::new() })
     }

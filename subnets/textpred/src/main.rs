@@ -17,7 +17,7 @@ use std::{
 };
 use tao_sdk::{
     axon::{AllowList, Axon},
-    chain::{ChainClient, WeightsOutcome},
+    chain::{api::method, ChainClient, WeightsOutcome},
     neuron::{run_miner, run_validator, ValidatorConfig},
 };
 use tao_textpred::{
@@ -31,18 +31,22 @@ use tao_wallet::{Keypair, Wallet};
 #[derive(Parser)]
 #[command(name = "textpred", version, about = "The text-prediction subnet: miner, validator, eval")]
 struct Args {
-    /// The node's JSON-RPC URL.
-    #[arg(long, global = true, default_value = "http://127.0.0.1:9944")]
-    endpoint: String,
-    /// Wallets directory (default ~/.bittensor/wallets).
+    /// The node's JSON-RPC URL (http://, ws:// or host:port) [env: TAO_ENDPOINT]
+    /// [default: http://127.0.0.1:9944].
+    #[arg(long, global = true)]
+    endpoint: Option<String>,
+    /// Seconds to wait for the node to answer at start before giving up.
+    #[arg(long, global = true, default_value_t = 30)]
+    connect_timeout: u64,
+    /// Wallets directory [env: BT_WALLET_PATH] [default: ~/.bittensor/wallets].
     #[arg(long, global = true)]
     wallet_path: Option<PathBuf>,
-    /// Wallet name.
-    #[arg(long, global = true, default_value = "default")]
-    wallet_name: String,
-    /// Hotkey name.
-    #[arg(long, global = true, default_value = "default")]
-    wallet_hotkey: String,
+    /// Wallet name [env: BT_WALLET_NAME] [default: default].
+    #[arg(long, global = true)]
+    wallet_name: Option<String>,
+    /// Hotkey name [env: BT_WALLET_HOTKEY] [default: default].
+    #[arg(long, global = true)]
+    wallet_hotkey: Option<String>,
     /// The subnet.
     #[arg(long, global = true, default_value_t = 1)]
     netuid: u16,
@@ -102,18 +106,59 @@ enum Role {
     },
 }
 
+/// A flag's value, else the environment variable's (when set and not empty), else `default`.
+fn flag_env_or(flag: Option<&String>, var: &str, default: &str) -> String {
+    flag.cloned()
+        .or_else(|| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| default.to_owned())
+}
+
+impl Args {
+    /// The node's URL: `--endpoint`, else `TAO_ENDPOINT`, else the local node.
+    fn endpoint(&self) -> Result<String> {
+        let given = flag_env_or(self.endpoint.as_ref(), "TAO_ENDPOINT", "http://127.0.0.1:9944");
+        tao_sdk::chain::http_url(&given).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
+
 fn hotkey(args: &Args) -> Result<Keypair> {
-    let wallet = Wallet::new(
-        args.wallet_path.clone().unwrap_or_else(Wallet::default_path),
-        &args.wallet_name,
-        &args.wallet_hotkey,
-    );
+    let name = flag_env_or(args.wallet_name.as_ref(), "BT_WALLET_NAME", "default");
+    let hotkey = flag_env_or(args.wallet_hotkey.as_ref(), "BT_WALLET_HOTKEY", "default");
+    let wallet =
+        Wallet::new(args.wallet_path.clone().unwrap_or_else(Wallet::default_path), &name, &hotkey);
     wallet.hotkey_pair(None).with_context(|| {
         format!(
-            "cannot open hotkey {} of wallet {} (create it with `tao wallet create`)",
-            args.wallet_hotkey, args.wallet_name
+            "cannot open hotkey {hotkey} of wallet {name} in {} (add it with `tao wallet --wallet-name {name} --hotkey {hotkey} new-hotkey`, or `tao wallet create` for a new wallet)",
+            wallet.path.display()
         )
     })
+}
+
+/// Waits (up to `timeout`) for the node at `url` to answer; the error names the URL.
+fn wait_for_node(
+    runtime: &tokio::runtime::Runtime,
+    chain: &ChainClient,
+    url: &str,
+    timeout: Duration,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        match runtime.block_on(chain.request::<method::ChainHead>(())) {
+            Ok(_) => return Ok(()),
+            Err(e) if started.elapsed() >= timeout => bail!(
+                "cannot reach the node at {url} within {} s: {e} (start one with `tao-node --dev`, or give another with --endpoint URL or TAO_ENDPOINT)",
+                timeout.as_secs()
+            ),
+            Err(e) => {
+                if !said {
+                    eprintln!("waiting for the node at {url} ({e})…");
+                    said = true;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
 }
 
 fn write_atomically(path: &Path, value: &Value) -> std::io::Result<()> {
@@ -154,9 +199,11 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let key = hotkey(&args)?;
-    let chain = ChainClient::new(&args.endpoint).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let endpoint = args.endpoint()?;
+    let chain = ChainClient::new(&endpoint).map_err(|e| anyhow::anyhow!("{e}"))?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    wait_for_node(&runtime, &chain, &endpoint, Duration::from_secs(args.connect_timeout))?;
     match &args.role {
         Role::Miner { model: name, port, ip, min_stake, rate_limit } => {
             let started = Instant::now();
@@ -175,8 +222,7 @@ fn main() -> Result<()> {
                 Axon::new(key.clone()).attach(protocol::SYNAPSE, protocol::spec(m, alphabet));
             if *min_stake > 0.0 {
                 let list = AllowList::new((min_stake * 1e9) as u64);
-                let syncing =
-                    ChainClient::new(&args.endpoint).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let syncing = ChainClient::new(&endpoint).map_err(|e| anyhow::anyhow!("{e}"))?;
                 let _guard = runtime.enter();
                 list.sync(Arc::new(syncing), args.netuid, Duration::from_secs(2));
                 axon = axon.allow(list);

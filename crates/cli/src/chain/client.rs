@@ -23,7 +23,8 @@ pub const LOCAL: &str = "http://127.0.0.1:9944";
 /// `local`.
 #[derive(Debug, Args, Clone)]
 pub struct EndpointArgs {
-    /// The node's JSON-RPC URL (e.g. http://127.0.0.1:9944) [env: TAO_ENDPOINT].
+    /// The node's JSON-RPC URL: http://127.0.0.1:9944, ws://127.0.0.1:9944 or 127.0.0.1:9944
+    /// [env: TAO_ENDPOINT].
     #[arg(long, global = true)]
     endpoint: Option<String>,
     /// A named network; `local` is 127.0.0.1:9944.
@@ -47,31 +48,70 @@ fn network_url(name: &str) -> Result<String, Failure> {
     }
 }
 
+/// The keys a config file may have.
+const CONFIG_KEYS: [&str; 2] = ["endpoint", "network"];
+
+/// `text` as an HTTP URL (`ws://`, `wss://` and a bare `host:port` accepted); `origin` says
+/// where it came from.
+fn endpoint_url(text: &str, origin: &str) -> Result<String, Failure> {
+    tao_sdk::chain::http_url(text).map_err(|e| {
+        Failure::user(format!("{origin}: {e}")).hint(
+            "an endpoint looks like http://127.0.0.1:9944, ws://127.0.0.1:9944 or 127.0.0.1:9944",
+        )
+    })
+}
+
+/// The endpoint a config file names, if any; a file that is not a JSON object of known keys
+/// with string values is refused by name.
+fn from_config(path: &std::path::Path, bytes: &[u8]) -> Result<Option<String>, Failure> {
+    let shape = r#"the config file looks like {"endpoint": "http://127.0.0.1:9944"} or {"network": "local"}"#;
+    let config: Value = serde_json::from_slice(bytes).map_err(|e| {
+        Failure::user(format!("{} is not valid JSON: {e}", path.display())).hint(shape)
+    })?;
+    let Value::Object(config) = config else {
+        return Err(Failure::user(format!("{} is not a JSON object", path.display())).hint(shape));
+    };
+    if let Some(unknown) = config.keys().find(|k| !CONFIG_KEYS.contains(&k.as_str())) {
+        return Err(Failure::user(format!(
+            "{}: unknown key {unknown:?} (the keys are {})",
+            path.display(),
+            CONFIG_KEYS.join(", ")
+        ))
+        .hint(shape));
+    }
+    let text = |key: &str| -> Result<Option<&str>, Failure> {
+        match config.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => {
+                Err(Failure::user(format!("{}: {key:?} is not a string", path.display()))
+                    .hint(shape))
+            }
+        }
+    };
+    if let Some(url) = text("endpoint")? {
+        return endpoint_url(url, &format!("{} \"endpoint\"", path.display())).map(Some);
+    }
+    text("network")?.map(network_url).transpose()
+}
+
 impl EndpointArgs {
     /// The URL to use.
     pub fn url(&self) -> Result<String, Failure> {
         if let Some(url) = &self.endpoint {
-            return Ok(url.clone());
+            return endpoint_url(url, "--endpoint");
         }
         if let Some(network) = &self.network {
             return network_url(network);
         }
         if let Some(url) = std::env::var("TAO_ENDPOINT").ok().filter(|u| !u.is_empty()) {
-            return Ok(url);
+            return endpoint_url(&url, "TAO_ENDPOINT");
         }
         if let Some(path) = config_path() {
             match std::fs::read(&path) {
                 Ok(bytes) => {
-                    let config: Value = serde_json::from_slice(&bytes).map_err(|e| {
-                        Failure::user(format!("{} is not valid JSON: {e}", path.display())).hint(
-                            r#"the config file looks like {"endpoint": "http://127.0.0.1:9944"}"#,
-                        )
-                    })?;
-                    if let Some(url) = config.get("endpoint").and_then(Value::as_str) {
-                        return Ok(url.to_owned());
-                    }
-                    if let Some(network) = config.get("network").and_then(Value::as_str) {
-                        return network_url(network);
+                    if let Some(url) = from_config(&path, &bytes)? {
+                        return Ok(url);
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -38,6 +38,16 @@ pub fn run(command: YumaCommand, json: bool) -> Result<(), Failure> {
 }
 
 fn simulate(args: &SimulateArgs, json: bool) -> Result<(), Failure> {
+    if let Some(plot) = &args.plot {
+        let svg = plot.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+        if !svg {
+            return Err(Failure::user(format!(
+                "--plot {}: the plot is an SVG drawing; name the file .svg",
+                plot.display()
+            ))
+            .hint("convert it afterwards if another format is needed (e.g. `rsvg-convert -o plot.png plot.svg`)"));
+        }
+    }
     let path = args.scenario.display();
     let text = std::fs::read_to_string(&args.scenario)
         .map_err(|e| Failure::user(format!("cannot read scenario {path}: {e}")))?;
