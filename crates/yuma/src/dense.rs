@@ -169,6 +169,7 @@ impl Block {
         let mut weights = vec![zero(); cells];
         let mut present = vec![false; cells];
         let mut bonds = vec![0u16; cells];
+        let registered: Vec<u64> = input.block_at_registration.iter().map(|b| b.get()).collect();
         let (rows_a, rows_b) = shape.rows.split_at(mid.min(shape.rows.len()));
         let (weights_a, weights_b) = split_rows(&mut weights, mid, width);
         let (present_a, present_b) = split_rows(&mut present, mid, width);
@@ -184,7 +185,16 @@ impl Block {
                     .zip(present.chunks_exact_mut(stride))
                     .zip(bonds.chunks_exact_mut(stride));
                 for (&i, ((weight_row, present_row), bond_row)) in rows.iter().zip(row_chunks) {
-                    fill_row(input, permit, &shape, i, weight_row, present_row, bond_row);
+                    fill_row(
+                        input,
+                        permit,
+                        &shape,
+                        &registered,
+                        i,
+                        weight_row,
+                        present_row,
+                        bond_row,
+                    );
                 }
             },
         );
@@ -193,47 +203,55 @@ impl Block {
 }
 
 /// One row of [`Block::new`]: UID `i`'s kept, row-normalized weights and masked bonds.
+/// `registered` is each UID's registration block.
+#[allow(clippy::too_many_arguments)]
 fn fill_row(
     input: &YumaInput,
     permit: &[bool],
     shape: &Shape,
+    registered: &[u64],
     i: usize,
     weight_row: &mut [I32F32],
     present_row: &mut [bool],
     bond_row: &mut [u16],
 ) {
-    let registered = |j: usize| input.block_at_registration.get(j).map_or(0, |b| b.get());
-    let column = |j: usize| shape.column_of.get(j).copied().unwrap_or(usize::MAX);
     // 6. Only rows of validators that held a permit.
     if permit.get(i).copied().unwrap_or(false) {
-        let owner = input.owner.map(Uid::index);
+        let owner_row = input.owner.map(Uid::index) == Some(i);
         let updated = input.last_update.get(i).map_or(0, |b| b.get());
-        let committed = match &input.commit_reveal {
-            CommitReveal::Off => None,
-            CommitReveal::On { first_commit } => first_commit.get(i).copied().flatten(),
+        // 8-9. Kept iff `registered < updated` and `registered ≤ commit` (if any), i.e.
+        // `registered < bound` (with a commit at `u64::MAX`, `registered = u64::MAX` fails
+        // the first test anyway).
+        let bound = match &input.commit_reveal {
+            CommitReveal::Off => updated,
+            CommitReveal::On { first_commit } => match first_commit.get(i).copied().flatten() {
+                Some(c) => updated.min(c.get().saturating_add(1)),
+                None => updated,
+            },
         };
-        let mut total = zero();
+        // Σ of the kept u16 weights: at most 65,535 entries of at most 65,535, below 2³².
+        let mut sum = 0u64;
         for (j, w) in input.weights.get(i).map(Vec::as_slice).unwrap_or_default() {
             let j = j.index();
+            let (Some(&r), Some(&k)) = (registered.get(j), shape.column_of.get(j)) else {
+                continue;
+            };
             // 7. No self-weight, except the subnet owner's.
-            // 8. A weight set before the target (re)registered is outdated.
-            // 9. A commit made before the target registered cannot pay it.
-            let kept = (j != i || owner == Some(j))
-                && updated > registered(j)
-                && committed.is_none_or(|c| c.get() >= registered(j));
-            let k = column(j);
+            let kept = (j != i || owner_row) && r < bound;
             if let (true, Some(cell), Some(set)) =
                 (kept, weight_row.get_mut(k), present_row.get_mut(k))
             {
                 *cell = fast::u16_integer(*w);
                 *set = true;
-                // 10. (The sum of non-negative values saturates in any order.)
-                total = total.saturating_add(*cell);
+                sum = sum.wrapping_add(u64::from(*w));
             }
         }
-        // 10. Row-normalize where the sum is positive (absent cells stay 0).
+        // 10. The saturating sum of the kept `I32F32` weights `w · 2³²` (non-negative, so it
+        // is the true sum unless that reaches 2⁶³), then row-normalize where it is positive
+        // (absent cells stay 0); each cell is a non-negative term of the sum: `divide_unit`.
+        let total =
+            if sum < 1 << 31 { I32F32::from_bits((sum << 32) as i64) } else { I32F32::max_value() };
         if total > zero() {
-            // Each cell is a non-negative term of the (saturating) sum: `divide_unit`.
             let divisor = Divisor::new(total);
             for cell in weight_row.iter_mut() {
                 *cell = I32F32::from_bits(divisor.divide_unit(cell.to_bits()));
@@ -243,9 +261,12 @@ fn fill_row(
     // Stored bonds, without the columns of neurons registered since the last epoch.
     let last_tempo = last_tempo(input);
     for (j, b) in input.bonds.get(i).map(Vec::as_slice).unwrap_or_default() {
-        if last_tempo > registered(j.index()) {
-            if let Some(cell) = bond_row.get_mut(column(j.index())) {
-                *cell = *b;
+        let j = j.index();
+        if let (Some(&r), Some(&k)) = (registered.get(j), shape.column_of.get(j)) {
+            if last_tempo > r {
+                if let Some(cell) = bond_row.get_mut(k) {
+                    *cell = *b;
+                }
             }
         }
     }
