@@ -195,9 +195,9 @@ const SHORT_MARGIN: usize = 3;
 /// `minority`) is in `[p, q]` exactly when `lo ≤ minority < hi` for the new cumulative
 /// stake `lo` below `p` and `hi` through `q`; then the kept items replace the column and the
 /// step repeats on them (each round keeps a fraction). On a miss, one more pass keeps the
-/// side that holds the answer. When the items are few, the reference's quickselect finishes
-/// from the current `[lo, hi]`: its invariant `lo ≤ minority < hi` holds, so it returns
-/// `v*`. A `minority` outside `[0, total)` goes to the plain [`weighted_median`]. The stakes
+/// side that holds the answer. When the items are few, they are sorted and walked from the
+/// current `lo` (the invariant `lo ≤ minority < hi` holds): the first run of equal scores
+/// whose cumulative stake exceeds the minority is `v*`. A `minority` outside `[0, total)` goes to the plain [`weighted_median`]. The stakes
 /// must be non-negative and sum to `total` without saturating (normalized stake); `spare`
 /// is scratch of the same length as `items`.
 pub(crate) fn weighted_median_bracketed(
@@ -217,8 +217,7 @@ pub(crate) fn weighted_median_bracketed(
             if len >= 4 * SAMPLE { (SAMPLE, MARGIN) } else { (SHORT_SAMPLE, SHORT_MARGIN) };
         let active = current.get(..len).unwrap_or_default();
         if len < count.saturating_mul(4) {
-            let out = next.get_mut(..len).unwrap_or_default();
-            return quickselect(current.get_mut(..len).unwrap_or_default(), out, minority, lo, hi);
+            return sorted_median(current.get_mut(..len).unwrap_or_default(), minority, lo);
         }
         let (low, high) =
             bracket(active, count, margin, minority.saturating_sub(lo), hi.saturating_sub(lo));
@@ -287,6 +286,27 @@ pub(crate) fn weighted_median_bracketed(
     }
 }
 
+/// The answer among a few `items` with `lo ≤ minority < lo + Σ stake` (`lo`: the cumulative
+/// stake below them): sorted by score, the first score at the end of its run of equal
+/// scores where `lo +` the cumulative stake exceeds `minority` — the smallest score whose
+/// cumulative stake exceeds the minority, the value the reference's quickselect returns. (The
+/// sums stay within the items' stake interval: no overflow.) The last score if none does
+/// (unreachable under the invariant; `quickselect` also ends on the largest score there), 0
+/// if empty.
+fn sorted_median(items: &mut [Item], minority: i64, lo: i64) -> i64 {
+    items.sort_unstable_by_key(|item| item.0);
+    let mut cumulative = lo;
+    let mut runs = items.iter().peekable();
+    while let Some(&(score, stake)) = runs.next() {
+        cumulative = cumulative.wrapping_add(stake);
+        let run_ends = runs.peek().is_none_or(|next| next.0 != score);
+        if run_ends && cumulative > minority {
+            return score;
+        }
+    }
+    items.last().map_or(0, |item| item.0)
+}
+
 /// Two pivots from a sorted, evenly spaced sample of `count` scores: `margin` sample ranks
 /// either side of the first at which the cumulative sample stake passes the quantile
 /// `target / span` (compared as `cum · span > target · sample_total` in 128 bits; the values
@@ -298,18 +318,8 @@ fn bracket(items: &[Item], count: usize, margin: usize, target: i64, span: i64) 
     for (k, slot) in sample.iter_mut().enumerate() {
         *slot = items.get(k.saturating_mul(step)).copied().unwrap_or_default();
     }
-    // Insertion sort by score (at most 31 items).
-    for k in 1..count {
-        let mut at = k;
-        while let (Some(&before), Some(&current)) = (sample.get(at.wrapping_sub(1)), sample.get(at))
-        {
-            if before.0 <= current.0 {
-                break;
-            }
-            sample.swap(at.wrapping_sub(1), at);
-            at = at.wrapping_sub(1);
-        }
-    }
+    // By score (the standard library's small-input sort: branch-free networks).
+    sample.sort_unstable_by_key(|item| item.0);
     let bits = |v: i64| u128::from(v.unsigned_abs());
     let sample_total = sample.iter().fold(0u128, |acc, (_, s)| acc.wrapping_add(bits(*s)));
     let goal = bits(target).wrapping_mul(sample_total);
