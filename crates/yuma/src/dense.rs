@@ -798,16 +798,19 @@ fn unit_dividend_rows(
         weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
     {
         let mut dividend = 0i64;
-        let mut kept = Vec::with_capacity(out.width);
-        let columns = divisors.iter().zip(out.incentive.iter().zip(out.uids));
-        for (v, (divisor, (inc, uid))) in weight_row.iter().zip(columns) {
+        let columns = divisors.iter().zip(out.incentive);
+        for (v, (divisor, inc)) in weight_row.iter().zip(columns) {
             let share = divisor.divide_unit(v.to_bits());
             dividend = dividend.wrapping_add(fast::mul_unit(share, inc.to_bits()));
+        }
+        *d = I32F32::from_bits(dividend);
+        // (A separate loop: the pushes no longer spill the sum's registers.)
+        let mut kept = Vec::with_capacity(out.width);
+        for (v, uid) in weight_row.iter().zip(out.uids) {
             if *v > zero() {
                 kept.push((*uid, *v));
             }
         }
-        *d = I32F32::from_bits(dividend);
         *row = kept;
     }
 }

@@ -67,8 +67,10 @@ impl Divisor {
     /// never a panic).
     #[inline]
     pub(crate) fn divide_unit(&self, a: i64) -> i64 {
-        // `a·2³²·2^shift < normalized·2⁶⁴` since `a ≤ d`: no bits lost, `div_2by1`'s bound.
-        let numerator = u128::from(a as u64).wrapping_shl(32u32.wrapping_add(self.shift));
+        // `a ≤ d`, so `a·2^shift ≤ normalized < 2⁶⁴` fits a `u64` (a constant shift by 32 then
+        // makes the numerator), and `a·2³²·2^shift < normalized·2⁶⁴`: `div_2by1`'s bound.
+        let scaled = (a as u64).wrapping_shl(self.shift);
+        let numerator = u128::from(scaled) << 32;
         div_2by1(numerator, self.normalized, self.reciprocal) as i64
     }
 }
