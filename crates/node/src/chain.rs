@@ -562,6 +562,44 @@ pub(crate) mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+        /// The `block_channel` fuzz target's property, in CI: a block decoded from arbitrary
+        /// bytes, or a valid block with bytes flipped, is refused or accepted by the body
+        /// check and the full check, never a panic; one accepted carries only valid
+        /// transactions.
+        #[test]
+        fn arbitrary_and_mutated_blocks_never_panic_the_checks(
+            garbage in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            flips in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), 1u8..=255),
+                1..4,
+            ),
+        ) {
+            use codec::Decode;
+            let (chain, dir) = self::chain("block-fuzz");
+            let tx = signed(&chain, "//Alice", 0, transfer(bob(), 1_000_000_000));
+            let valid = build_block(&chain.head, &chain.state, &[tx], 1).unwrap().block;
+            let mut bytes = valid.encode();
+            for (index, value) in flips {
+                let i = index.index(bytes.len());
+                bytes[i] ^= value;
+            }
+            for candidate in [garbage, bytes] {
+                let Ok(block) = Block::decode(&mut &candidate[..]) else { continue };
+                if check_block_body(&block).is_err() {
+                    continue;
+                }
+                if let Ok((_, outcome)) = check_block(&chain.head, &chain.state, &block, u64::MAX) {
+                    proptest::prop_assert!(outcome.first_invalid().is_none());
+                }
+            }
+            drop(chain);
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
     #[test]
     fn a_builder_skips_and_reports_invalid_candidates_and_the_pool_drops_them() {
         let (mut chain, dir) = self::chain("refused");
