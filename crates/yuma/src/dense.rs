@@ -246,13 +246,17 @@ fn fill_row(
                 sum = sum.wrapping_add(u64::from(*w));
             }
         }
-        // 10. The saturating sum of the kept `I32F32` weights `w · 2³²` (non-negative, so it
-        // is the true sum unless that reaches 2⁶³), then row-normalize where it is positive
-        // (absent cells stay 0); each cell is a non-negative term of the sum: `divide_unit`.
-        let total =
-            if sum < 1 << 31 { I32F32::from_bits((sum << 32) as i64) } else { I32F32::max_value() };
-        if total > zero() {
-            let divisor = Divisor::new(total);
+        // 10. The saturating sum of the kept `I32F32` weights `w · 2³²` (non-negative) is
+        // `sum · 2³²` below 2⁶³ and the maximum from there; row-normalize where it is
+        // positive (absent cells stay 0).
+        if let Some(divisor) = fast::RowDivisor::new(sum) {
+            // The usual case, `0 < sum < 2³¹`: one multiplication per cell.
+            for cell in weight_row.iter_mut() {
+                *cell = I32F32::from_bits(divisor.divide((cell.to_bits() >> 32) as u16));
+            }
+        } else if sum > 0 {
+            // A saturated sum; each cell is a non-negative term of it: `divide_unit`.
+            let divisor = Divisor::new(I32F32::max_value());
             for cell in weight_row.iter_mut() {
                 *cell = I32F32::from_bits(divisor.divide_unit(cell.to_bits()));
             }

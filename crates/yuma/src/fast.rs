@@ -75,6 +75,41 @@ impl Divisor {
     }
 }
 
+/// Division of `w · 2³²` (`w` a `u16`) by a row's integer weight total `t` (`0 < t < 2³¹`):
+/// `u16_integer(w).safe_div(u16_integer(t))` is `⌊w·2⁶⁴ / (t·2³²)⌋ = ⌊n / t⌋` with
+/// `n = w·2³² < 2⁴⁸`. Granlund–Montgomery (1994, theorem 4.2): with `ℓ = ⌈log₂ t⌉` and
+/// `m = ⌈2^(48+ℓ) / t⌉`, `2^(48+ℓ) ≤ m·t < 2^(48+ℓ) + t ≤ 2^(48+ℓ) + 2^ℓ`, so
+/// `⌊n / t⌋ = ⌊n·m / 2^(48+ℓ)⌋` for every `n < 2⁴⁸`: one multiplication (`m < 2⁴⁹`,
+/// `n·m < 2⁹⁷`) and a shift per cell.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowDivisor {
+    multiplier: u64,
+    shift: u32,
+}
+
+impl RowDivisor {
+    /// For a total `t` in `1..2³¹`; `None` otherwise.
+    pub(crate) fn new(t: u64) -> Option<Self> {
+        if !(1..1 << 31).contains(&t) {
+            return None;
+        }
+        // ℓ = ⌈log₂ t⌉ (0 for t = 1).
+        let l = u64::BITS.wrapping_sub(t.wrapping_sub(1).leading_zeros());
+        let shift = 48u32.wrapping_add(l);
+        let power = 1u128.wrapping_shl(shift);
+        let t128 = u128::from(t);
+        let multiplier = power.wrapping_add(t128.wrapping_sub(1)).checked_div(t128)?;
+        Some(Self { multiplier: u64::try_from(multiplier).ok()?, shift })
+    }
+
+    /// `u16_integer(w).safe_div(u16_integer(t))`, as raw bits.
+    #[inline]
+    pub(crate) fn divide(&self, w: u16) -> i64 {
+        let n = u128::from(w) << 32;
+        (n.wrapping_mul(u128::from(self.multiplier)) >> self.shift) as i64
+    }
+}
+
 /// `⌊u / d⌋` for a normalized `d` (top bit set) and `u < d·2⁶⁴`, with `v` the reciprocal.
 #[inline]
 fn div_2by1(u: u128, d: u64, v: u64) -> u64 {
@@ -577,6 +612,27 @@ mod tests {
                 assert_eq!(bits(divisor.divide_unit(a)), bits(a).safe_div(bits(d)), "{a} / {d}");
             }
         }
+    }
+
+    /// Every u16 weight against `safe_div`, for totals at every bit length and their edges.
+    #[test]
+    fn row_divisor_is_safe_div() {
+        let mut totals: Vec<u64> = vec![1, 2, 3, 7, 65_535, 65_536, 65_537, (1 << 31) - 1];
+        for bits in 1..31 {
+            totals.extend([(1u64 << bits) - 1, 1 << bits, (1 << bits) + 1]);
+        }
+        let mut rng = Rng(0x5EED_0F0D_1D01_2345);
+        totals.extend((0..40).map(|_| 1 + rng.next() % ((1 << 31) - 1)));
+        for t in totals {
+            let divisor = RowDivisor::new(t).expect("in range");
+            let total =
+                tao_primitives::fixed::u16_to_fixed(0).saturating_add(bits((t as i64) << 32));
+            for w in 0..=u16::MAX {
+                let expected = u16_integer(w).safe_div(total);
+                assert_eq!(bits(divisor.divide(w)), expected, "{w} / {t}");
+            }
+        }
+        assert!(RowDivisor::new(0).is_none() && RowDivisor::new(1 << 31).is_none());
     }
 
     #[test]
