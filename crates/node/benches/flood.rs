@@ -11,7 +11,8 @@
 //! * The peer: the same network and clients without the flood, measured first in the same
 //!   run. Reported side by side: p50 and p99, and the ratio flood / quiet.
 //!
-//! Run: `cargo bench -p tao-node --bench flood`.
+//! Run: `cargo bench -p tao-node --bench flood` (CI runs it once unoptimized with
+//! `TAO_BENCH_QUICK=1`).
 
 mod common;
 
@@ -37,8 +38,15 @@ use tao_types::{
 use tao_wallet::Keypair;
 
 const VALIDATORS: usize = 4;
-const HONEST: usize = 8;
-const PER_CLIENT: u64 = 20;
+/// Honest clients (8; 2 in the quick mode CI uses, `TAO_BENCH_QUICK`).
+fn honest() -> usize {
+    common::scaled(8, 2)
+}
+
+/// Transfers per honest client and round (20; 3 in the quick mode).
+fn per_client() -> u64 {
+    common::scaled(20, 3)
+}
 const BLOCK_MS: u64 = 200;
 
 fn signed(key: &Keypair, genesis_hash: Hash, nonce: u64, call: Call) -> SignedTransaction {
@@ -59,13 +67,13 @@ fn honest_key(i: usize) -> Keypair {
 /// Sorted submission-to-finality latencies of every honest transfer, in ms.
 async fn honest_round(clients: &[HttpClient], genesis_hash: Hash, first_nonce: u64) -> Vec<f64> {
     let dest = Keypair::from_uri("//Sink").unwrap().account();
-    let tasks: Vec<_> = (0..HONEST)
+    let tasks: Vec<_> = (0..honest())
         .map(|i| {
             let key = honest_key(i);
             let client = clients[i % clients.len()].clone();
             tokio::spawn(async move {
                 let mut samples = Vec::new();
-                for k in 0..PER_CLIENT {
+                for k in 0..per_client() {
                     let call = Call::TransferKeepAlive { dest, amount: Rao::new(1_000) };
                     let tx = signed(&key, genesis_hash, first_nonce + k, call);
                     let t = Instant::now();
@@ -117,10 +125,11 @@ fn flood(
     };
     // Signed once up front, so the attacker floods at full speed.
     let mut batches: Vec<Vec<String>> = Vec::new();
-    for b in 0..12u64 {
+    let per_batch = common::scaled(100, 20);
+    for b in 0..common::scaled(12u64, 2) {
         let fresh = Keypair::from_uri(&format!("//flood/{b}")).unwrap();
         batches.push((0..16).map(|n| hex(&signed(&fresh, genesis_hash, n, big.clone()))).collect());
-        let unpaid: Vec<String> = (0..100)
+        let unpaid: Vec<String> = (0..per_batch)
             .map(|i| {
                 let key = Keypair::from_uri(&format!("//flood/{b}/{i}")).unwrap();
                 let call = Call::Transfer { dest: sink, amount: Rao::new(1) };
@@ -128,7 +137,7 @@ fn flood(
             })
             .collect();
         batches.push(unpaid);
-        let garbage: Vec<String> = (0..100)
+        let garbage: Vec<String> = (0..per_batch)
             .map(|i| {
                 let call = Call::Transfer { dest: sink, amount: Rao::new(1) };
                 let mut tx = signed(&funded, genesis_hash, 1_000 + b * 100 + i, call);
@@ -174,7 +183,7 @@ fn flood(
 }
 
 fn main() {
-    let keys: Vec<Keypair> = (0..HONEST).map(honest_key).collect();
+    let keys: Vec<Keypair> = (0..honest()).map(honest_key).collect();
     let mut config = tao_node::dev_genesis().unwrap();
     config.chain_name = "flood-bench".into();
     config.balances.extend(
@@ -225,7 +234,7 @@ fn main() {
         let stats = Arc::new(Flood::default());
         let flooders = flood(&clients, genesis_hash, stop.clone(), stats.clone());
         let t = Instant::now();
-        let flooded = honest_round(&clients, genesis_hash, PER_CLIENT).await;
+        let flooded = honest_round(&clients, genesis_hash, per_client()).await;
         let secs = t.elapsed().as_secs_f64();
         stop.store(true, Ordering::Relaxed);
         for f in flooders {

@@ -13,7 +13,8 @@
 //!    consensus, authenticated p2p; transactions submitted to each validator in turn and
 //!    gossiped), reported against the single node measured in the same run.
 //!
-//! Run: `cargo bench -p tao-node --bench throughput`.
+//! Run: `cargo bench -p tao-node --bench throughput` (CI runs it once unoptimized with
+//! `TAO_BENCH_QUICK=1`: fewer transactions, the same steps).
 
 mod common;
 
@@ -33,8 +34,15 @@ use tao_types::{
 };
 use tao_wallet::Keypair;
 
-const ACCOUNTS: usize = 200;
-const PER_ACCOUNT: u64 = 25;
+/// Funded accounts (200; 10 in the quick mode).
+fn accounts() -> usize {
+    common::scaled(200, 10)
+}
+
+/// Transfers per account (25; 5 in the quick mode).
+fn per_account() -> u64 {
+    common::scaled(25, 5)
+}
 const BLOCK_MS: u64 = 100;
 
 fn config(keys: &[Keypair]) -> GenesisConfig {
@@ -50,7 +58,7 @@ fn config(keys: &[Keypair]) -> GenesisConfig {
 fn transfers(keys: &[Keypair], genesis_hash: Hash) -> Vec<SignedTransaction> {
     let dest = Keypair::from_uri("//Sink").unwrap().account();
     let mut txs = Vec::new();
-    for nonce in 0..PER_ACCOUNT {
+    for nonce in 0..per_account() {
         for key in keys {
             let call = Call::TransferKeepAlive { dest, amount: Rao::new(1_000_000_000) };
             let transaction = Transaction { genesis_hash, signer: key.account(), nonce, call };
@@ -70,7 +78,7 @@ struct Figures {
 
 fn main() {
     let keys: Vec<Keypair> =
-        (0..ACCOUNTS).map(|i| Keypair::from_uri(&format!("//bench/{i}")).unwrap()).collect();
+        (0..accounts()).map(|i| Keypair::from_uri(&format!("//bench/{i}")).unwrap()).collect();
     let config = config(&keys);
     let dir = std::env::temp_dir().join(format!("tao-node-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -157,7 +165,7 @@ fn measure(
     }
     let submit_secs = t.elapsed().as_secs_f64();
     let last: Vec<String> =
-        txs.iter().rev().take(ACCOUNTS).map(|tx| tx.hash().to_string()).collect();
+        txs.iter().rev().take(accounts()).map(|tx| tx.hash().to_string()).collect();
     for hash in &last {
         loop {
             let status: Value = runtime
@@ -186,8 +194,8 @@ fn measure(
     // Latency: one transfer at a time on an idle network.
     let mut samples = Vec::new();
     let extra = Keypair::from_uri("//bench/0").unwrap();
-    for i in 0..30u64 {
-        let nonce = PER_ACCOUNT + i;
+    for i in 0..common::scaled(30u64, 3) {
+        let nonce = per_account() + i;
         let call = Call::TransferKeepAlive { dest: keys[1].account(), amount: Rao::new(1) };
         let transaction = Transaction { genesis_hash, signer: extra.account(), nonce, call };
         let signature = Signature(extra.sign(&transaction.signing_payload()).unwrap());

@@ -7,6 +7,21 @@ use std::{
 };
 use tao_types::GenesisConfig;
 
+/// Whether to run in the quick mode CI uses (`TAO_BENCH_QUICK` set): the same steps on
+/// fewer transactions, so the bench cannot rot; its figures mean little.
+pub fn quick() -> bool {
+    std::env::var_os("TAO_BENCH_QUICK").is_some()
+}
+
+/// `full`, or `small` in the quick mode.
+pub fn scaled<T>(full: T, small: T) -> T {
+    if quick() {
+        small
+    } else {
+        full
+    }
+}
+
 /// A node process, killed on drop.
 pub struct Guard(Child);
 impl Drop for Guard {
