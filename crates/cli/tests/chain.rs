@@ -105,6 +105,18 @@ impl Drop for Net {
 
 const TAO: u64 = 1_000_000_000;
 
+/// Root lifts the weights rate limit of the dev subnet (so tests need not wait).
+const LIFT_WEIGHTS_RATE_LIMIT: [&str; 8] = [
+    "subnets",
+    "set-hyperparameter",
+    "--netuid",
+    "1",
+    "--param",
+    "weights_rate_limit",
+    "--value",
+    "0",
+];
+
 fn wallets(net: &Net, names: &[&str]) {
     net.ok("alice", &["wallet", "regen-coldkey", "--uri", "//Alice", "--no-password"]);
     net.ok("alice", &["wallet", "new-hotkey", "--no-password"]);
@@ -129,19 +141,7 @@ fn a_subnet_at_work_through_the_cli() {
     assert_eq!(net.free("validator"), 1000 * TAO);
 
     // Root (Alice) lifts the weights rate limit on the dev subnet, so the test need not wait.
-    net.ok(
-        "alice",
-        &[
-            "subnets",
-            "set-hyperparameter",
-            "--netuid",
-            "1",
-            "--param",
-            "weights_rate_limit",
-            "--value",
-            "0",
-        ],
-    );
+    net.ok("alice", &LIFT_WEIGHTS_RATE_LIMIT);
     let m = net.metagraph(1);
     assert_eq!(m["hyperparameters"]["weights_rate_limit"], 0);
 
@@ -676,4 +676,131 @@ fn endpoints_in_every_form_and_config_typos_refused_by_name() {
     assert!(!out.status.success());
     assert!(err.contains("cannot reach the node at http://127.0.0.1:9 within 1 s"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(30), "bounded");
+}
+
+/// Human output with what varies run to run masked: the endpoint as `URL`, the named
+/// wallets' addresses as `<name>` (coldkeys) and `<name-hot>` (hotkeys), hashes as `0xH`,
+/// and every other number as `N`.
+fn mask(net: &Net, text: &str, names: &[&str]) -> String {
+    let mut text = text.replace(&net.endpoint, "URL");
+    for name in names {
+        text = text.replace(&net.address(name), &format!("<{name}>"));
+        text = text.replace(&net.hotkey(name), &format!("<{name}-hot>"));
+    }
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '0' && chars.peek() == Some(&'x') {
+            chars.next();
+            while chars.peek().is_some_and(char::is_ascii_hexdigit) {
+                chars.next();
+            }
+            out.push_str("0xH");
+        } else if c.is_ascii_digit() || (c == '-' && chars.peek().is_some_and(char::is_ascii_digit))
+        {
+            while chars.peek().is_some_and(|d| d.is_ascii_digit() || *d == '.') {
+                chars.next();
+            }
+            out.push('N');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Runs a human (not `--json`) command that must succeed; returns its stdout.
+fn human(net: &Net, name: &str, args: &[&str]) -> String {
+    let out = net.tao(&[&["--wallet-name", name], args].concat());
+    assert!(out.status.success(), "tao {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The number after `before` in `text`, up to the next space.
+fn number_after(text: &str, before: &str) -> f64 {
+    let rest = text.split(before).nth(1).unwrap_or_else(|| panic!("no {before:?} in {text}"));
+    let number = rest.split([' ', ')', '%', ',']).next().unwrap();
+    number.parse().unwrap_or_else(|_| panic!("{number:?} in {text}"))
+}
+
+#[test]
+fn receipts_show_what_happened_with_the_numbers() {
+    let net = Net::start("receipts");
+    wallets(&net, &["user"]);
+    let names = ["alice", "user"];
+    let user = net.address("user");
+
+    // A transfer: previewed, then done, with amount and receiver.
+    let preview = human(
+        &net,
+        "alice",
+        &["wallet", "transfer", "--dest", &user, "--amount", "100", "--dry-run"],
+    );
+    assert_eq!(
+        mask(&net, &preview, &names),
+        "transfer: would succeed; fee N TAO (dry run, nothing submitted)\n  would have: sent N TAO from <alice> to <user>\n"
+    );
+    let sent = human(&net, "alice", &["wallet", "transfer", "--dest", &user, "--amount", "100"]);
+    assert_eq!(
+        mask(&net, &sent, &names),
+        "transfer: finalized in block #N on URL (fee N TAO), tx 0xH\n  sent N TAO from <alice> to <user>\n"
+    );
+    assert!(sent.contains("  sent 100 TAO from"), "{sent}");
+    assert_eq!(net.free("user"), 100 * TAO);
+
+    // A refusal for lack of funds says what was asked against what there is.
+    let err = net.fails(
+        "user",
+        &["wallet", "transfer", "--dest", &net.address("alice"), "--amount", "5000"],
+        4,
+    );
+    assert!(err.contains("asked: Transfer 5000 TAO from"), "{err}");
+    assert!(err.contains(&format!("free balance of {user}: 100 TAO; fee ")), "{err}");
+
+    // A registration: the UID and the burn, which with the fee is what left the balance.
+    let registered = human(&net, "user", &["subnets", "register", "--netuid", "1"]);
+    assert_eq!(
+        mask(&net, &registered, &names),
+        "subnets register: finalized in block #N on URL (fee N TAO), tx 0xH\n  registered <user-hot> as UID N on subnet N for N TAO\n"
+    );
+    let uid = net.uid_of(1, &net.hotkey("user"));
+    assert!(registered.contains(&format!("as UID {uid} on subnet 1")), "{registered}");
+    let (burn, fee) = (number_after(&registered, " for "), number_after(&registered, "(fee "));
+    let paid = (100 * TAO - net.free("user")) as f64 / 1e9;
+    assert!((burn + fee - paid).abs() < 1e-9, "{burn} + {fee} != {paid}");
+
+    // A stake: TAO in, α out, the average and the spot price, the slippage.
+    let staked = human(&net, "user", &["stake", "add", "--netuid", "1", "--amount", "10"]);
+    assert_eq!(
+        mask(&net, &staked, &names),
+        "stake add: finalized in block #N on URL (fee N TAO), tx 0xH\n  staked N TAO (fee included) to <user-hot> on subnet N: N α received, N TAO per α on average\n  spot price before: N TAO per α; slippage N%\n"
+    );
+    let (tao, alpha) = (number_after(&staked, "staked "), number_after(&staked, "subnet 1: "));
+    let average = number_after(&staked, "α received, ");
+    assert!(tao >= 10.0 && alpha > 0.0, "{staked}");
+    assert!((tao / alpha - average).abs() < 1e-8, "{staked}");
+    let spot = number_after(&staked, "spot price before: ");
+    let slippage = number_after(&staked, "slippage ");
+    assert!((slippage - (average / spot - 1.0) * 100.0).abs() < 0.01, "{staked}");
+
+    // A parameter: the old and the new value.
+    let set = human(&net, "alice", &LIFT_WEIGHTS_RATE_LIMIT);
+    assert_eq!(
+        mask(&net, &set, &names),
+        "subnets set-hyperparameter: finalized in block #N on URL (fee N TAO), tx 0xH\n  subnet N: weights_rate_limit is now N\n  weights_rate_limit: N → N\n"
+    );
+    assert!(set.contains("weights_rate_limit is now 0\n"), "{set}");
+    assert!(set.ends_with(" → 0\n"), "{set}");
+
+    // Weights (a neuron may always weight itself).
+    let weights = human(
+        &net,
+        "user",
+        &["weights", "set", "--netuid", "1", "--uids", &uid.to_string(), "--weights", "1"],
+    );
+    assert_eq!(
+        mask(&net, &weights, &names),
+        "weights set: finalized in block #N on URL (fee N TAO), tx 0xH\n  weights of UID N set on subnet N\n"
+    );
+    assert!(weights.contains(&format!("weights of UID {uid} set on subnet 1")), "{weights}");
 }

@@ -66,6 +66,103 @@ pub fn receipt(receipt: &Receipt, block_hash: Option<&Hash>) -> api::Receipt {
         outcome,
         error,
         events: receipt.events.iter().map(|e| format!("{e:?}")).collect(),
+        event_details: receipt.events.iter().map(event).collect(),
+    }
+}
+
+/// Where stake sits, as the RPC shows it.
+fn stake_location(
+    (coldkey, hotkey, netuid): &(AccountId, AccountId, NetUid),
+) -> api::StakeLocation {
+    api::StakeLocation { coldkey: address(coldkey), hotkey: address(hotkey), netuid: netuid.get() }
+}
+
+/// The text inside a debug form's outer parentheses (`Tempo(10)` → `10`, `MinBurn(Rao(5))`
+/// → `5`): a parameter's value.
+fn inner_value(debug: &str) -> String {
+    let mut text = debug;
+    while let Some(inner) = text.split_once('(').and_then(|(_, rest)| rest.strip_suffix(')')) {
+        text = inner;
+    }
+    text.to_owned()
+}
+
+/// An event as an object.
+pub fn event(event: &tao_types::Event) -> api::Event {
+    use tao_types::Event as E;
+    match event {
+        E::Transfer { from, to, amount } => {
+            api::Event::Transfer { from: address(from), to: address(to), amount: amount.get() }
+        }
+        E::NetworkAdded { netuid, owner, lock } => api::Event::NetworkAdded {
+            netuid: netuid.get(),
+            owner: address(owner),
+            lock: lock.get(),
+        },
+        E::NetworkRemoved { netuid, refund } => {
+            api::Event::NetworkRemoved { netuid: netuid.get(), refund: refund.get() }
+        }
+        E::EmissionStarted { netuid, block } => {
+            api::Event::EmissionStarted { netuid: netuid.get(), block: block.get() }
+        }
+        E::HyperparameterSet { netuid, value } => api::Event::HyperparameterSet {
+            netuid: netuid.get(),
+            name: value.name().to_owned(),
+            value: inner_value(&format!("{value:?}")),
+        },
+        E::GlobalParameterSet(parameter) => {
+            api::Event::GlobalParameterSet { parameter: format!("{parameter:?}") }
+        }
+        E::NeuronRegistered { netuid, uid, hotkey, replaced, cost } => {
+            api::Event::NeuronRegistered {
+                netuid: netuid.get(),
+                uid: uid.get(),
+                hotkey: address(hotkey),
+                replaced: replaced.as_ref().map(address),
+                cost: cost.get(),
+            }
+        }
+        E::AxonServed { netuid, hotkey } => {
+            api::Event::AxonServed { netuid: netuid.get(), hotkey: address(hotkey) }
+        }
+        E::WeightsSet { netuid, uid } => {
+            api::Event::WeightsSet { netuid: netuid.get(), uid: uid.get() }
+        }
+        E::WeightsCommitted { netuid, hotkey, commit_hash } => api::Event::WeightsCommitted {
+            netuid: netuid.get(),
+            hotkey: address(hotkey),
+            commit_hash: api::H256(Hash(*commit_hash)),
+        },
+        E::EpochCompleted { netuid, emission } => {
+            api::Event::EpochCompleted { netuid: netuid.get(), emission: emission.get() }
+        }
+        E::StakeAdded { coldkey, hotkey, netuid, tao, alpha } => api::Event::StakeAdded {
+            coldkey: address(coldkey),
+            hotkey: address(hotkey),
+            netuid: netuid.get(),
+            tao: tao.get(),
+            alpha: alpha.get(),
+        },
+        E::StakeRemoved { coldkey, hotkey, netuid, alpha, tao } => api::Event::StakeRemoved {
+            coldkey: address(coldkey),
+            hotkey: address(hotkey),
+            netuid: netuid.get(),
+            alpha: alpha.get(),
+            tao: tao.get(),
+        },
+        E::StakeMoved { from, to, alpha } => api::Event::StakeMoved {
+            from: stake_location(from),
+            to: stake_location(to),
+            alpha: alpha.get(),
+        },
+        E::TakeChanged { hotkey, take } => {
+            api::Event::TakeChanged { hotkey: address(hotkey), take: *take }
+        }
+        E::EpochDeferred { netuid } => api::Event::EpochDeferred { netuid: netuid.get() },
+        E::Minted { amount } => api::Event::Minted { amount: amount.get() },
+        E::EpochTriggered { netuid, at } => {
+            api::Event::EpochTriggered { netuid: netuid.get(), at: at.get() }
+        }
     }
 }
 

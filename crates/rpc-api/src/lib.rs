@@ -51,7 +51,7 @@ pub use types::*;
 pub use wire::{Address, BigAmount, WideAmount, H256};
 
 /// The API's version (`MAJOR.MINOR.PATCH`, see the crate docs).
-pub const API_VERSION: &str = "1.0.0";
+pub const API_VERSION: &str = "1.1.0";
 
 /// Whether a client built for [`API_VERSION`] can talk to a node reporting `node_version`:
 /// the same major version.
@@ -350,13 +350,32 @@ mod tests {
             outcome: Outcome::Failed,
             error: Some(ReceiptError { name: "RevealTooEarly".into(), message: "early".into() }),
             events: vec!["Fee".into()],
+            event_details: vec![Event::StakeMoved {
+                from: StakeLocation {
+                    coldkey: Address(tao_primitives::AccountId::from_ss58(ALICE).unwrap()),
+                    hotkey: Address(tao_primitives::AccountId::from_ss58(ALICE).unwrap()),
+                    netuid: 1,
+                },
+                to: StakeLocation {
+                    coldkey: Address(tao_primitives::AccountId::from_ss58(ALICE).unwrap()),
+                    hotkey: Address(tao_primitives::AccountId::from_ss58(ALICE).unwrap()),
+                    netuid: 2,
+                },
+                alpha: 7,
+            }],
         };
         let status = TransactionStatus::Finalized { receipt: receipt.clone() };
         let json = serde_json::to_value(&status).unwrap();
         assert_eq!(json["status"], "finalized");
         assert_eq!(json["receipt"]["outcome"], "failed");
         assert_eq!(json["receipt"]["block_hash"], Value::Null);
+        assert_eq!(json["receipt"]["event_details"][0]["kind"], "StakeMoved");
+        assert_eq!(json["receipt"]["event_details"][0]["to"]["netuid"], 2);
         assert_eq!(serde_json::from_value::<TransactionStatus>(json).unwrap(), status);
+        // A receipt of a node older than 1.1.0 (no `event_details`) still reads.
+        let mut older = serde_json::to_value(&receipt).unwrap();
+        older.as_object_mut().unwrap().remove("event_details");
+        assert!(serde_json::from_value::<Receipt>(older).unwrap().event_details.is_empty());
         let pending = serde_json::to_value(TransactionStatus::Pending).unwrap();
         assert_eq!(pending, json!({"status": "pending"}));
         // A missing field is an error, not a zero.

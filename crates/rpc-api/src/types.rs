@@ -114,6 +114,174 @@ pub struct Receipt {
     pub error: Option<ReceiptError>,
     /// Its events, in order (their Rust debug form).
     pub events: Vec<String>,
+    /// The same events as objects, in order (since API 1.1.0; empty from an older node).
+    #[serde(default)]
+    pub event_details: Vec<Event>,
+}
+
+/// Where stake sits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StakeLocation {
+    /// The coldkey that owns it.
+    pub coldkey: Address,
+    /// The hotkey it is staked to.
+    pub hotkey: Address,
+    /// The subnet.
+    pub netuid: u16,
+}
+
+/// An event as an object, named by `kind`; amounts in RAO (alpha in 10⁻⁹).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind")]
+pub enum Event {
+    /// TAO moved between accounts.
+    Transfer {
+        /// Sender.
+        from: Address,
+        /// Receiver.
+        to: Address,
+        /// Amount, RAO.
+        amount: u64,
+    },
+    /// A subnet was created.
+    NetworkAdded {
+        /// Its id.
+        netuid: u16,
+        /// Its owner's coldkey.
+        owner: Address,
+        /// TAO locked, RAO.
+        lock: u64,
+    },
+    /// A subnet was removed and its lock refunded.
+    NetworkRemoved {
+        /// Its id.
+        netuid: u16,
+        /// TAO returned to the owner, RAO.
+        refund: u64,
+    },
+    /// A subnet's emission starts at `block`.
+    EmissionStarted {
+        /// The subnet.
+        netuid: u16,
+        /// The first emission block.
+        block: u64,
+    },
+    /// A subnet hyperparameter changed.
+    HyperparameterSet {
+        /// The subnet.
+        netuid: u16,
+        /// The parameter (as `tao subnets hyperparameters` names it).
+        name: String,
+        /// Its new value as text (an integer, `true`/`false`, RAO for burns).
+        value: String,
+    },
+    /// A chain-wide parameter changed.
+    GlobalParameterSet {
+        /// The parameter and its value (the chain's debug form, e.g. `SubnetLimit(128)`).
+        parameter: String,
+    },
+    /// A neuron registered, possibly replacing another.
+    NeuronRegistered {
+        /// The subnet.
+        netuid: u16,
+        /// Its UID.
+        uid: u16,
+        /// Its hotkey.
+        hotkey: Address,
+        /// The hotkey it replaced, if the subnet was full.
+        replaced: Option<Address>,
+        /// TAO burned, RAO (0 for proof of work).
+        cost: u64,
+    },
+    /// A neuron published its axon.
+    AxonServed {
+        /// The subnet.
+        netuid: u16,
+        /// The hotkey.
+        hotkey: Address,
+    },
+    /// A validator's weights changed.
+    WeightsSet {
+        /// The subnet.
+        netuid: u16,
+        /// The validator's UID.
+        uid: u16,
+    },
+    /// A validator committed to weights.
+    WeightsCommitted {
+        /// The subnet.
+        netuid: u16,
+        /// The validator's hotkey.
+        hotkey: Address,
+        /// The commit.
+        commit_hash: H256,
+    },
+    /// An epoch ran and paid out.
+    EpochCompleted {
+        /// The subnet.
+        netuid: u16,
+        /// Alpha paid to miners, validators, root stakers and the owner.
+        emission: u64,
+    },
+    /// Stake was added: TAO in, alpha out.
+    StakeAdded {
+        /// The coldkey.
+        coldkey: Address,
+        /// The hotkey.
+        hotkey: Address,
+        /// The subnet.
+        netuid: u16,
+        /// TAO spent (fee included), RAO.
+        tao: u64,
+        /// Alpha credited.
+        alpha: u64,
+    },
+    /// Stake was removed: alpha in, TAO out.
+    StakeRemoved {
+        /// The coldkey.
+        coldkey: Address,
+        /// The hotkey.
+        hotkey: Address,
+        /// The subnet.
+        netuid: u16,
+        /// Alpha debited.
+        alpha: u64,
+        /// TAO received, RAO.
+        tao: u64,
+    },
+    /// Stake moved between hotkeys, subnets or coldkeys.
+    StakeMoved {
+        /// Where it was.
+        from: StakeLocation,
+        /// Where it is.
+        to: StakeLocation,
+        /// Alpha credited at the destination.
+        alpha: u64,
+    },
+    /// A hotkey's delegate take changed.
+    TakeChanged {
+        /// The hotkey.
+        hotkey: Address,
+        /// The new take (u16 proportion).
+        take: u16,
+    },
+    /// A due epoch was deferred by the per-block cap.
+    EpochDeferred {
+        /// The subnet.
+        netuid: u16,
+    },
+    /// New TAO minted this block.
+    Minted {
+        /// Amount, RAO.
+        amount: u64,
+    },
+    /// The owner scheduled the subnet's epoch early.
+    EpochTriggered {
+        /// The subnet.
+        netuid: u16,
+        /// The block it will run at.
+        at: u64,
+    },
 }
 
 impl Receipt {
@@ -126,6 +294,9 @@ impl Receipt {
 /// `tao_transactionStatus`: where a transaction is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "lowercase")]
+// A wire type read once per answer: the size of the other (empty) variants does not matter,
+// and boxing the receipt would change the type's Rust shape for every client.
+#[allow(clippy::large_enum_variant)]
 pub enum TransactionStatus {
     /// In a final block, with its receipt.
     Finalized {

@@ -9,7 +9,7 @@ use std::{
 };
 use tao_primitives::AccountId;
 use tao_sdk::chain::{
-    api::{method, Method, Receipt, TransactionStatus, H256},
+    api::{self, method, Method, Receipt, TransactionStatus, H256},
     ChainClient, ChainError, Prepared,
 };
 use tao_types::{Call, Hash};
@@ -246,6 +246,26 @@ pub fn why(receipt: &Receipt) -> String {
     }
 }
 
+/// For a dry run refused for lack of funds: what was asked (`summary`) against the signer's
+/// free balance and the fee, as lines to add to the refusal; else nothing.
+fn short_of_funds(client: &Client, key: &Keypair, dry_run: &Receipt, summary: &str) -> String {
+    let name = dry_run.error.as_ref().map_or("", |e| e.name.as_str());
+    let funds = ["InsufficientBalance", "NotEnoughBalanceToStake", "CannotPayFee"];
+    if !funds.iter().any(|f| name.starts_with(f)) {
+        return String::new();
+    }
+    let Ok(info) = client.request::<method::AccountInfo>((api::Address(key.account()),)) else {
+        return String::new();
+    };
+    let asked = if summary.is_empty() { String::new() } else { format!("\n  asked: {summary}") };
+    format!(
+        "{asked}\n  free balance of {}: {} TAO; fee {} TAO",
+        key.ss58(),
+        tao_primitives::Rao::new(info.free),
+        tao_primitives::Rao::new(dry_run.fee)
+    )
+}
+
 /// Signs `call` with `key` at the signer's next nonce and sends it as `args` say; returns
 /// the receipt (or the dry run's, or the pending transaction's hash). A transaction whose
 /// dry run fails is not sent and is a chain failure (exit 4), `--dry-run` or not.
@@ -260,10 +280,11 @@ pub fn send(
     // Every transaction is tried first: one that would fail is not sent (so it costs nothing).
     if !prepared.would_succeed() {
         let why = why(&prepared.dry_run);
+        let numbers = short_of_funds(client, key, &prepared.dry_run, summary);
         return Err(Failure::chain(if args.dry_run {
-            format!("the transaction would fail: {why} (dry run, nothing submitted)")
+            format!("the transaction would fail: {why} (dry run, nothing submitted){numbers}")
         } else {
-            format!("the transaction would fail: {why}; nothing was submitted")
+            format!("the transaction would fail: {why}; nothing was submitted{numbers}")
         }));
     }
     if args.dry_run {

@@ -8,6 +8,7 @@ pub mod client;
 mod delegate;
 mod overview;
 mod pow;
+mod receipt;
 mod weights;
 
 pub use delegate::{delegate, root, DelegateCommand, RootCommand};
@@ -91,6 +92,14 @@ impl Context<'_> {
                 Rao::new(receipt.fee),
                 receipt.tx_hash
             ),
+        }
+        let (events, prefix) = match sent {
+            Sent::DryRun(receipt) => (&receipt.event_details, "  would have: "),
+            Sent::Final(receipt) => (&receipt.event_details, "  "),
+            Sent::Pending(_) => return,
+        };
+        for line in receipt::lines(events) {
+            println!("{prefix}{line}");
         }
     }
 }
@@ -436,13 +445,11 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
             let summary =
                 format!("Create a subnet, locking {cost} TAO, owner hotkey {}", hotkey.to_ss58());
             let result = send(&client, &key, Call::RegisterNetwork { hotkey }, &summary, &a.send)?;
-            let created = result
-                .receipt()
-                .into_iter()
-                .flat_map(|r| &r.events)
-                .find_map(|e| e.strip_prefix("NetworkAdded { netuid: NetUid("))
-                .and_then(|rest| rest.split(')').next())
-                .map(str::to_owned);
+            let created =
+                result.receipt().into_iter().flat_map(|r| &r.event_details).find_map(|e| match e {
+                    api::Event::NetworkAdded { netuid, .. } => Some(*netuid),
+                    _ => None,
+                });
             if let (Some(n), false) = (&created, ctx.json) {
                 println!(
                     "created subnet {n}; start its emission with `tao subnets start --netuid {n}`"
@@ -505,12 +512,8 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
             }
         }
         SubnetsCommand::Hyperparameters(a) => {
-            let hyperparameters = metagraph(&client, a.netuid)?.hyperparameters;
             // By name, as a table or list of rows (the struct's own serialization).
-            let params = match serde_json::to_value(hyperparameters) {
-                Ok(Value::Object(params)) => params,
-                _ => serde_json::Map::new(),
-            };
+            let params = by_name(metagraph(&client, a.netuid)?.hyperparameters);
             if ctx.json {
                 let rows: Vec<Value> = params
                     .iter()
@@ -526,13 +529,47 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
         SubnetsCommand::SetHyperparameter(a) => {
             let value = Hyperparameter::parse(&a.param, &a.value).map_err(Failure::user)?;
             let key = ctx.coldkey(&a.password)?;
-            let summary = format!("Set {} = {} on subnet {}", a.param, a.value, a.netuid);
+            let old = hyperparameter(&client, a.netuid, &a.param)?;
+            let summary = match &old {
+                Some(old) => {
+                    format!("Set {} from {old} to {} on subnet {}", a.param, a.value, a.netuid)
+                }
+                None => format!("Set {} = {} on subnet {}", a.param, a.value, a.netuid),
+            };
             let call = Call::SetHyperparameter { netuid: netuid(a.netuid), value };
             let result = send(&client, &key, call, &summary, &a.send)?;
-            ctx.report_tx("subnets set-hyperparameter", &result);
+            let new = match &result {
+                Sent::Final(_) => hyperparameter(&client, a.netuid, &a.param)?,
+                _ => None,
+            };
+            let mut extra = Vec::new();
+            if let Some(old) = &old {
+                extra.push(("old_value", old.clone()));
+            }
+            if let Some(new) = &new {
+                extra.push(("new_value", new.clone()));
+            }
+            ctx.report_tx_with("subnets set-hyperparameter", &result, extra);
+            if let (Some(old), Some(new), false) = (&old, &new, ctx.json) {
+                println!("  {}: {old} → {new}", a.param);
+            }
         }
     }
     Ok(())
+}
+
+/// Subnet `n`'s hyperparameter `name` as the metagraph shows it (`None` for a parameter the
+/// metagraph does not show by that name).
+fn hyperparameter(client: &Client, n: u16, name: &str) -> Result<Option<Value>, Failure> {
+    Ok(by_name(metagraph(client, n)?.hyperparameters).remove(name))
+}
+
+/// The hyperparameters by name (their own serialization).
+fn by_name(params: api::Hyperparameters) -> serde_json::Map<String, Value> {
+    match serde_json::to_value(params) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    }
 }
 
 fn print_amount(json: bool, key: &str, raw: u64, unit: &str) {
@@ -657,10 +694,16 @@ pub fn stake(ctx: &Context<'_>, command: StakeCommand) -> Result<(), Failure> {
                 amount: a.amount,
                 limit_price: a.max_price,
             };
-            let summary =
-                format!("Stake {} TAO to {} on subnet {}", a.amount, hotkey.to_ss58(), a.netuid);
+            let spot = spot_price(&client, a.netuid)?;
+            let summary = format!(
+                "Stake {} TAO to {} on subnet {} (spot price {} TAO per α)",
+                a.amount,
+                hotkey.to_ss58(),
+                a.netuid,
+                spot.as_deref().unwrap_or("1")
+            );
             let result = send(&client, &key, call, &summary, &a.send)?;
-            ctx.report_tx("stake add", &result);
+            report_stake(ctx, "stake add", &result, spot.as_deref());
         }
         StakeCommand::Remove(a) => {
             let hotkey = hotkey_or_own(ctx, a.hotkey_ss58.as_ref())?;
@@ -673,10 +716,11 @@ pub fn stake(ctx: &Context<'_>, command: StakeCommand) -> Result<(), Failure> {
                 amount,
                 limit_price: a.min_price,
             };
+            let spot = spot_price(&client, a.netuid)?;
             let summary =
                 format!("Unstake {amount} alpha from {} on subnet {}", hotkey.to_ss58(), a.netuid);
             let result = send(&client, &key, call, &summary, &a.send)?;
-            ctx.report_tx("stake remove", &result);
+            report_stake(ctx, "stake remove", &result, spot.as_deref());
         }
         StakeCommand::List(a) => balance(ctx, &a)?,
         StakeCommand::Move(a) => move_stake(ctx, &a, "move")?,
@@ -684,6 +728,60 @@ pub fn stake(ctx: &Context<'_>, command: StakeCommand) -> Result<(), Failure> {
         StakeCommand::Swap(a) => move_stake(ctx, &a, "swap")?,
     }
     Ok(())
+}
+
+/// Slippage (the average price against the spot price, fee included) above which a stake's
+/// report warns, in percent.
+const SLIPPAGE_WARNING: f64 = 5.0;
+
+/// Subnet `n`'s spot price (TAO per α, a decimal string); `None` on root, staked 1:1.
+fn spot_price(client: &Client, n: u16) -> Result<Option<String>, Failure> {
+    if n == 0 {
+        return Ok(None);
+    }
+    Ok(Some(metagraph(client, n)?.pool.price))
+}
+
+/// Reports a stake or unstake with its numbers: the receipt and its events, the spot price
+/// before, and the slippage of the average price (warned above [`SLIPPAGE_WARNING`]).
+fn report_stake(ctx: &Context<'_>, what: &str, sent: &Sent, spot: Option<&str>) {
+    let traded = sent.receipt().into_iter().flat_map(|r| &r.event_details).find_map(|e| match e {
+        api::Event::StakeAdded { tao, alpha, .. } => Some((*tao, *alpha, true)),
+        api::Event::StakeRemoved { tao, alpha, .. } => Some((*tao, *alpha, false)),
+        _ => None,
+    });
+    let average = traded.and_then(|(tao, alpha, _)| receipt::average_price(tao, alpha));
+    // Buying above the spot price, or selling below it, is the slippage.
+    let slippage = match (traded, &average, spot) {
+        (Some((_, _, buying)), Some(average), Some(spot)) => {
+            receipt::slippage_percent(average, spot).map(|s| if buying { s } else { -s })
+        }
+        _ => None,
+    };
+    let mut extra = Vec::new();
+    if let Some(spot) = spot {
+        extra.push(("spot_price", Value::from(spot)));
+    }
+    if let Some(average) = &average {
+        extra.push(("average_price", Value::from(average.as_str())));
+    }
+    if let Some(slippage) = slippage {
+        extra.push(("slippage_percent", json!((slippage * 100.0).round() / 100.0)));
+    }
+    ctx.report_tx_with(what, sent, extra);
+    if let (Some(spot), Some(slippage)) = (spot, slippage) {
+        if !ctx.json {
+            println!(
+                "  spot price before: {} TAO per α; slippage {slippage:.2}%",
+                decimals(spot, 9)
+            );
+        }
+        if slippage > SLIPPAGE_WARNING {
+            eprintln!(
+                "warning: slippage {slippage:.2}% is above {SLIPPAGE_WARNING}%: the pool is shallow for this amount; split it, or cap the price (--max-price / --min-price)"
+            );
+        }
+    }
 }
 
 /// The amount given, or (for `--all`) the coldkey's whole stake on the hotkey and subnet;

@@ -1,0 +1,120 @@
+//! What a transaction did, in words and numbers, from its receipt's events (`event_details`,
+//! the node's typed events): the amount and receiver of a transfer, TAO in and alpha out of a
+//! stake with its average price, the UID and burn of a registration, the lock of a subnet.
+
+use tao_primitives::{AlphaRao, Rao};
+use tao_sdk::chain::api::{Event, StakeLocation};
+
+/// TAO per alpha of `tao` RAO against `alpha` (10⁻⁹) as a decimal string with 9 places,
+/// exact (integer arithmetic); `None` for no alpha.
+pub fn average_price(tao: u64, alpha: u64) -> Option<String> {
+    if alpha == 0 {
+        return None;
+    }
+    let scaled = u128::from(tao) * 1_000_000_000 / u128::from(alpha);
+    Some(format!("{}.{:09}", scaled / 1_000_000_000, scaled % 1_000_000_000))
+}
+
+fn at(location: &StakeLocation) -> String {
+    format!("{} on subnet {} (coldkey {})", location.hotkey, location.netuid, location.coldkey)
+}
+
+/// One line per event a user acted for (block-level events, such as minting, are left out).
+pub fn lines(events: &[Event]) -> Vec<String> {
+    events.iter().filter_map(line).collect()
+}
+
+fn line(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::Transfer { from, to, amount } => {
+            format!("sent {} TAO from {from} to {to}", Rao::new(*amount))
+        }
+        Event::NetworkAdded { netuid, owner, lock } => {
+            format!("created subnet {netuid}, owner {owner}, locking {} TAO", Rao::new(*lock))
+        }
+        Event::NetworkRemoved { netuid, refund } => {
+            format!("removed subnet {netuid}, refunding {} TAO", Rao::new(*refund))
+        }
+        Event::EmissionStarted { netuid, block } => {
+            format!("emission of subnet {netuid} starts at block #{block}")
+        }
+        Event::HyperparameterSet { netuid, name, value } => {
+            format!("subnet {netuid}: {name} is now {value}")
+        }
+        Event::GlobalParameterSet { parameter } => format!("chain parameter set: {parameter}"),
+        Event::NeuronRegistered { netuid, uid, hotkey, replaced, cost } => {
+            let replacing = replaced.map(|r| format!(", replacing {r}")).unwrap_or_default();
+            format!(
+                "registered {hotkey} as UID {uid} on subnet {netuid} for {} TAO{replacing}",
+                Rao::new(*cost)
+            )
+        }
+        Event::AxonServed { netuid, hotkey } => {
+            format!("axon of {hotkey} published on subnet {netuid}")
+        }
+        Event::WeightsSet { netuid, uid } => format!("weights of UID {uid} set on subnet {netuid}"),
+        Event::WeightsCommitted { netuid, hotkey, commit_hash } => {
+            format!("weights of {hotkey} committed on subnet {netuid} (hash {commit_hash})")
+        }
+        Event::StakeAdded { hotkey, netuid, tao, alpha, .. } => format!(
+            "staked {} TAO (fee included) to {hotkey} on subnet {netuid}: {} α received, {} TAO per α on average",
+            Rao::new(*tao),
+            AlphaRao::new(*alpha),
+            average_price(*tao, *alpha).unwrap_or_else(|| "-".into())
+        ),
+        Event::StakeRemoved { hotkey, netuid, alpha, tao, .. } => format!(
+            "unstaked {} α from {hotkey} on subnet {netuid}: {} TAO received, {} TAO per α on average",
+            AlphaRao::new(*alpha),
+            Rao::new(*tao),
+            average_price(*tao, *alpha).unwrap_or_else(|| "-".into())
+        ),
+        Event::StakeMoved { from, to, alpha } => format!(
+            "moved stake from {} to {}: {} α credited",
+            at(from),
+            at(to),
+            AlphaRao::new(*alpha)
+        ),
+        Event::TakeChanged { hotkey, take } => format!(
+            "take of {hotkey} is now {:.2}% ({take}/65535)",
+            f64::from(*take) * 100.0 / 65_535.0
+        ),
+        Event::EpochTriggered { netuid, at } => {
+            format!("the epoch of subnet {netuid} will run at block #{at}")
+        }
+        Event::EpochCompleted { .. } | Event::EpochDeferred { .. } | Event::Minted { .. } => {
+            return None
+        }
+    })
+}
+
+/// The slippage of paying `average` TAO per α where the spot price was `spot` (decimal
+/// strings), in percent; `None` when either is not a positive number.
+pub fn slippage_percent(average: &str, spot: &str) -> Option<f64> {
+    let (average, spot): (f64, f64) = (average.parse().ok()?, spot.parse().ok()?);
+    (spot > 0.0 && average > 0.0).then(|| (average / spot - 1.0) * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn average_prices_are_exact_decimals() {
+        assert_eq!(
+            average_price(10_000_000_000, 18_183_058_538).unwrap(),
+            "0.549962481",
+            "cut, not rounded"
+        );
+        assert_eq!(average_price(1, 1).unwrap(), "1.000000000");
+        assert_eq!(average_price(1, 0), None);
+        assert_eq!(average_price(u64::MAX, 1).unwrap(), format!("{}.000000000", u64::MAX));
+    }
+
+    #[test]
+    fn slippage_is_relative_to_the_spot_price() {
+        let s = slippage_percent("1.05", "1.0").unwrap();
+        assert!((s - 5.0).abs() < 1e-9, "{s}");
+        assert_eq!(slippage_percent("1", "0"), None);
+        assert_eq!(slippage_percent("x", "1"), None);
+    }
+}
