@@ -571,14 +571,13 @@ pub(crate) fn matrix(
     let height = shape.rows.len();
     let large = height.saturating_mul(width) >= PARALLEL_CELLS;
     let threads = if large || always_split { threads } else { 1 };
-    // Row bands `..mid` and `mid..` (the second empty on one thread).
     // Active stake per block row.
     let row_stake: Vec<I32F32> =
         shape.rows.iter().map(|&i| active_stake.get(i).copied().unwrap_or_default()).collect();
-    // With every active stake in [0, 1] (normalized stake, unless the input's stakes are
-    // negative), every column sum adds non-negative terms: any grouping of the rows gives
-    // the same saturating sum. Otherwise the rows stay in one band, summed in row order as
-    // the reference does.
+    // Row bands `..mid` and `mid..` (the second empty on one thread). With every active
+    // stake in [0, 1] (normalized stake, unless the input's stakes are negative), every
+    // column sum adds non-negative terms: any grouping of the rows gives the same saturating
+    // sum. Otherwise the rows stay in one band, summed in row order as the reference does.
     let unit_stake = row_stake.iter().all(|s| fast::is_unit(*s));
     let mid = if threads >= 2 && unit_stake { height / 2 } else { height };
     let mut block = Block::new(input, permit, shape, mid, threads);
