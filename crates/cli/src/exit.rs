@@ -1,4 +1,7 @@
-//! How a command fails: a message, an optional hint, and an exit code by kind.
+//! How a command fails: a message, an optional hint, and an exit code by kind, on stderr;
+//! under `--json`, also one JSON document on stdout:
+//! `{"error": {"code", "exit_code", "message", "hint", "name"}}` (`code`: `bad_input`,
+//! `node` or `chain`; `name`: the chain's error name, e.g. `InsufficientBalance`, or null).
 
 use std::process::ExitCode;
 
@@ -19,22 +22,23 @@ pub struct Failure {
     kind: FailureKind,
     message: String,
     hint: Option<String>,
+    name: Option<String>,
 }
 
 impl Failure {
     /// A problem with the user's input.
     pub fn user(message: impl Into<String>) -> Self {
-        Self { kind: FailureKind::User, message: message.into(), hint: None }
+        Self { kind: FailureKind::User, message: message.into(), hint: None, name: None }
     }
 
     /// The node cannot be reached or misbehaved.
     pub fn network(message: impl Into<String>) -> Self {
-        Self { kind: FailureKind::Network, message: message.into(), hint: None }
+        Self { kind: FailureKind::Network, message: message.into(), hint: None, name: None }
     }
 
     /// The chain refused or failed a transaction.
     pub fn chain(message: impl Into<String>) -> Self {
-        Self { kind: FailureKind::Chain, message: message.into(), hint: None }
+        Self { kind: FailureKind::Chain, message: message.into(), hint: None, name: None }
     }
 
     /// Adds a hint: what to do about it.
@@ -43,16 +47,38 @@ impl Failure {
         self
     }
 
-    /// Prints the failure to stderr and returns its exit code.
-    pub fn report(&self) -> ExitCode {
+    /// Adds the chain's name of the error (what a script acts on).
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The exit code and the `code` of the JSON form.
+    fn code(&self) -> (u8, &'static str) {
+        match self.kind {
+            FailureKind::User => (2, "bad_input"),
+            FailureKind::Network => (3, "node"),
+            FailureKind::Chain => (4, "chain"),
+        }
+    }
+
+    /// The JSON form (`--json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let (exit_code, code) = self.code();
+        serde_json::json!({"error": {"code": code, "exit_code": exit_code,
+            "message": self.message, "hint": self.hint, "name": self.name}})
+    }
+
+    /// Prints the failure to stderr (and with `json` also as one document on stdout) and
+    /// returns its exit code.
+    pub fn report(&self, json: bool) -> ExitCode {
+        if json {
+            println!("{}", self.to_json());
+        }
         eprintln!("error: {}", self.message);
         if let Some(hint) = &self.hint {
             eprintln!("hint: {hint}");
         }
-        match self.kind {
-            FailureKind::User => ExitCode::from(2),
-            FailureKind::Network => ExitCode::from(3),
-            FailureKind::Chain => ExitCode::from(4),
-        }
+        ExitCode::from(self.code().0)
     }
 }

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 #[command(name = "tao", version, about, propagate_version = true)]
 struct Cli {
     /// Print machine-readable JSON instead of tables.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
 
     #[command(flatten)]
@@ -74,7 +74,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let wallet = cli.wallet.wallet();
-    let ctx = chain::Context { wallet: &wallet, endpoint: &cli.endpoint, json: cli.json };
+    let json = cli.json;
+    let ctx = chain::Context { wallet: &wallet, endpoint: &cli.endpoint, json };
     let result = match cli.command {
         Command::Wallet(wallet::WalletCommand::Balance(args)) => chain::balance(&ctx, &args),
         Command::Wallet(wallet::WalletCommand::Transfer(args)) => chain::transfer(&ctx, &args),
@@ -92,6 +93,6 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => error.report(),
+        Err(error) => error.report(json),
     }
 }

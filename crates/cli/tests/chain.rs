@@ -588,6 +588,36 @@ fn dry_runs_that_would_fail_and_overlarge_unstakes_are_refused_with_the_numbers(
         assert!(err.contains("would fail"), "{err}");
     }
     assert_eq!(net.nonce("poor"), 0);
+    // Under --json the failure is also one JSON document, with the chain's error name.
+    let out = net.tao(&[
+        "--json",
+        "--wallet-name",
+        "poor",
+        "wallet",
+        "transfer",
+        "--dest",
+        &alice,
+        "--amount",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(4));
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let error = &error["error"];
+    assert_eq!((error["code"].as_str(), error["exit_code"].as_u64()), (Some("chain"), Some(4)));
+    assert_eq!(error["name"], "CannotPayFee", "{error}");
+    assert!(error["message"].as_str().unwrap().contains("free balance of"), "{error}");
+    let out = net.tao(&["--json", "localnet", "status", "--dir"]);
+    assert_eq!(out.status.code(), Some(2), "no --dir value is clap's usage error");
+    let nothing = net.base.join("no-localnet");
+    let out = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["--json", "localnet", "status", "--dir"])
+        .arg(&nothing)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "bad_input", "{error}");
+    assert!(error["error"]["hint"].as_str().unwrap().contains("tao localnet up"), "{error}");
 
     // Unstaking more than is held is refused (the chain would take everything instead).
     net.ok("staker", &["subnets", "register", "--netuid", "1"]);
@@ -616,8 +646,12 @@ fn dry_runs_that_would_fail_and_overlarge_unstakes_are_refused_with_the_numbers(
     );
     assert!(err.contains("more than the"), "{err}");
     assert!(held() >= before, "nothing was unstaked");
-    // Within what is held it goes through.
-    let receipt = net.ok("staker", &["stake", "remove", "--netuid", "1", "--amount", "1"]);
+    // Within what is held it goes through (`--limit-price` names the price guard in every
+    // stake command).
+    let receipt = net.ok(
+        "staker",
+        &["stake", "remove", "--netuid", "1", "--amount", "1", "--limit-price", "0.000001"],
+    );
     assert_eq!(receipt["outcome"], "success");
 }
 
@@ -756,6 +790,7 @@ fn receipts_show_what_happened_with_the_numbers() {
     );
     assert!(err.contains("asked: Transfer 5000 TAO from"), "{err}");
     assert!(err.contains(&format!("free balance of {user}: 100 TAO; fee ")), "{err}");
+    assert!(err.contains("(InsufficientBalance)"), "{err}");
 
     // A registration: the UID and the burn, which with the fee is what left the balance.
     let registered = human(&net, "user", &["subnets", "register", "--netuid", "1"]);

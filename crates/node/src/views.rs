@@ -42,7 +42,12 @@ pub fn block_events(block: &Block, outcome: &tao_runtime::BlockOutcome) -> api::
 
 /// A receipt (`block_hash` is `None` in a dry run).
 pub fn receipt(receipt: &Receipt, block_hash: Option<&Hash>) -> api::Receipt {
-    let failure = |name: String, message: String| Some(api::ReceiptError { name, message });
+    // The name is the error's identifier, without its fields (`CannotPayFee`, not
+    // `CannotPayFee { fee: Rao(…), balance: Rao(…) }`; the message has the numbers).
+    let failure = |name: String, message: String| {
+        let end = name.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(name.len());
+        Some(api::ReceiptError { name: name[..end].to_owned(), message })
+    };
     let (outcome, error) = match &receipt.outcome {
         Outcome::Success => (api::Outcome::Success, None),
         Outcome::Failed(e) => (api::Outcome::Failed, failure(format!("{e:?}"), e.to_string())),

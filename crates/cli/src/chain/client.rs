@@ -25,10 +25,10 @@ pub const LOCAL: &str = "http://127.0.0.1:9944";
 pub struct EndpointArgs {
     /// The node's JSON-RPC URL: http://127.0.0.1:9944, ws://127.0.0.1:9944 or 127.0.0.1:9944
     /// [env: TAO_ENDPOINT].
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     endpoint: Option<String>,
     /// A named network; `local` is 127.0.0.1:9944.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     network: Option<String>,
 }
 
@@ -258,11 +258,15 @@ fn short_of_funds(client: &Client, key: &Keypair, dry_run: &Receipt, summary: &s
         return String::new();
     };
     let asked = if summary.is_empty() { String::new() } else { format!("\n  asked: {summary}") };
+    // An invalid transaction (one that cannot even pay its fee) has no fee of its own.
+    let fee = match dry_run.fee {
+        0 => String::new(),
+        fee => format!("; fee {} TAO", tao_primitives::Rao::new(fee)),
+    };
     format!(
-        "{asked}\n  free balance of {}: {} TAO; fee {} TAO",
+        "{asked}\n  free balance of {}: {} TAO{fee}",
         key.ss58(),
-        tao_primitives::Rao::new(info.free),
-        tao_primitives::Rao::new(dry_run.fee)
+        tao_primitives::Rao::new(info.free)
     )
 }
 
@@ -281,11 +285,15 @@ pub fn send(
     if !prepared.would_succeed() {
         let why = why(&prepared.dry_run);
         let numbers = short_of_funds(client, key, &prepared.dry_run, summary);
-        return Err(Failure::chain(if args.dry_run {
+        let failure = Failure::chain(if args.dry_run {
             format!("the transaction would fail: {why} (dry run, nothing submitted){numbers}")
         } else {
             format!("the transaction would fail: {why}; nothing was submitted{numbers}")
-        }));
+        });
+        return Err(match &prepared.dry_run.error {
+            Some(e) => failure.named(e.name.clone()),
+            None => failure,
+        });
     }
     if args.dry_run {
         return Ok(Sent::DryRun(prepared.dry_run));

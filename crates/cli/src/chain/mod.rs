@@ -641,8 +641,9 @@ pub struct StakeAddArgs {
     /// The validator's hotkey address (default: the wallet's hotkey).
     #[arg(long)]
     hotkey_ss58: Option<String>,
-    /// Fail instead of buying above this price (TAO per alpha).
-    #[arg(long)]
+    /// Fail instead of buying above this price (TAO per alpha); also `--limit-price`, as in
+    /// every stake command.
+    #[arg(long, alias = "limit-price")]
     max_price: Option<Rao>,
     #[command(flatten)]
     password: PasswordArgs,
@@ -665,8 +666,9 @@ pub struct StakeRemoveArgs {
     /// The validator's hotkey address (default: the wallet's hotkey).
     #[arg(long)]
     hotkey_ss58: Option<String>,
-    /// Fail instead of selling below this price (TAO per alpha).
-    #[arg(long)]
+    /// Fail instead of selling below this price (TAO per alpha); also `--limit-price`, as in
+    /// every stake command.
+    #[arg(long, alias = "limit-price")]
     min_price: Option<Rao>,
     #[command(flatten)]
     password: PasswordArgs,

@@ -15,13 +15,23 @@ use tao_wallet::{CryptoType, Keypair, Overwrite, Wallet, WalletError};
 #[derive(Debug, Args, Clone)]
 pub struct WalletArgs {
     /// Wallets directory [env: BT_WALLET_PATH] [default: ~/.bittensor/wallets].
-    #[arg(long = "wallet-path", alias = "wallet.path", global = true)]
+    #[arg(
+        long = "wallet-path",
+        alias = "wallet.path",
+        global = true,
+        help_heading = "Global options"
+    )]
     path: Option<PathBuf>,
     /// Wallet name [env: BT_WALLET_NAME] [default: default].
-    #[arg(long = "wallet-name", alias = "name", global = true)]
+    #[arg(long = "wallet-name", alias = "name", global = true, help_heading = "Global options")]
     name: Option<String>,
     /// Hotkey name [env: BT_WALLET_HOTKEY] [default: default].
-    #[arg(long = "hotkey", alias = "wallet-hotkey", global = true)]
+    #[arg(
+        long = "hotkey",
+        alias = "wallet-hotkey",
+        global = true,
+        help_heading = "Global options"
+    )]
     hotkey: Option<String>,
 }
 
