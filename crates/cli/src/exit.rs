@@ -53,6 +53,17 @@ impl Failure {
         self
     }
 
+    /// The chain's name of the error, if it gave one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The same failure with another message (the kind, hint and name kept).
+    pub fn reworded(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     /// The exit code and the `code` of the JSON form.
     fn code(&self) -> (u8, &'static str) {
         match self.kind {

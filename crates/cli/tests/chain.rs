@@ -572,6 +572,20 @@ fn weights_that_could_never_be_revealed_are_not_committed_and_a_reveal_takes_eve
         json!([[low, 65535], [high, 21845]])
     };
     assert_eq!(row, expected);
+
+    // Too early, the refusal says when the window opens; revealed with --wait, the reveal
+    // lands in that window.
+    net.ok(
+        "val",
+        &["weights", "commit", "--netuid", "1", "--uids", &miner.to_string(), "--weights", "1"],
+    );
+    let err = net.fails("val", &["weights", "reveal", "--netuid", "1"], 4);
+    assert!(err.contains("has not opened yet: it opens at block #"), "{err}");
+    assert!(err.contains(" blocks (~") || err.contains(" block (~"), "{err}");
+    let (open, close) = (number_after(&err, "opens at block #"), number_after(&err, "closes at #"));
+    let receipt = net.ok("val", &["weights", "reveal", "--netuid", "1", "--wait"]);
+    let block = receipt["block"].as_u64().unwrap() as f64;
+    assert!(open <= block && block < close, "revealed in block {block}, window [{open}, {close})");
 }
 
 #[test]
@@ -753,7 +767,7 @@ fn human(net: &Net, name: &str, args: &[&str]) -> String {
 /// The number after `before` in `text`, up to the next space.
 fn number_after(text: &str, before: &str) -> f64 {
     let rest = text.split(before).nth(1).unwrap_or_else(|| panic!("no {before:?} in {text}"));
-    let number = rest.split([' ', ')', '%', ',']).next().unwrap();
+    let number = rest.split([' ', ')', '%', ',', ';', ':']).next().unwrap();
     number.parse().unwrap_or_else(|_| panic!("{number:?} in {text}"))
 }
 
@@ -838,4 +852,17 @@ fn receipts_show_what_happened_with_the_numbers() {
         "weights set: finalized in block #N on URL (fee N TAO), tx 0xH\n  weights of UID N set on subnet N\n"
     );
     assert!(weights.contains(&format!("weights of UID {uid} set on subnet 1")), "{weights}");
+
+    // Too soon again: the refusal gives the limit, the next block and the time left.
+    let limit = ["--param", "weights_rate_limit", "--value", "1000"];
+    net.ok("alice", &[&["subnets", "set-hyperparameter", "--netuid", "1"][..], &limit].concat());
+    let err = net.fails(
+        "user",
+        &["weights", "set", "--netuid", "1", "--uids", &uid.to_string(), "--weights", "1"],
+        4,
+    );
+    let last = number_after(&err, "last set weights in block #");
+    assert!(err.contains("allows one update every 1000 blocks"), "{err}");
+    assert_eq!(number_after(&err, "so the next from block #"), last + 1000.0, "{err}");
+    assert!(err.contains(" blocks (~"), "{err}");
 }

@@ -9,6 +9,7 @@ mod delegate;
 mod overview;
 mod pow;
 mod receipt;
+mod timing;
 mod weights;
 
 pub use delegate::{delegate, root, DelegateCommand, RootCommand};

@@ -8,7 +8,7 @@
 
 use super::{
     client::{send, try_call, why, Client, SendArgs, Sent},
-    metagraph, netuid, Context,
+    metagraph, netuid, timing, Context,
 };
 use crate::exit::Failure;
 use clap::{Args, Subcommand};
@@ -157,20 +157,21 @@ pub fn weights(ctx: &Context<'_>, command: WeightsCommand) -> Result<(), Failure
                     version_key: version(&a, params),
                 };
                 let summary = format!("Set weights of {} on subnet {}", key.ss58(), a.netuid);
-                let result = send(&client, &key, call, &summary, &a.send)?;
+                let result = send(&client, &key, call, &summary, &a.send)
+                    .map_err(|f| too_fast(&client, &m, &key, f))?;
                 ctx.report_tx("weights set", &result);
                 return Ok(());
             }
             check_weights(&m, &key, &a)?;
             if a.send.dry_run {
-                let result = commit(ctx, &client, &key, &a, params)?;
+                let result = commit(ctx, &client, &key, &a, &m)?;
                 ctx.report_tx("weights commit", &result.0);
                 return Ok(());
             }
             if !ctx.json {
                 eprintln!("subnet {} uses commit-reveal: committing, then revealing", a.netuid);
             }
-            let (committed, hash) = commit(ctx, &client, &key, &a, params)?;
+            let (committed, hash) = commit(ctx, &client, &key, &a, &m)?;
             ctx.report_progress("weights committed", &committed);
             let reveal = RevealArgs { netuid: a.netuid, wait: true, send: a.send.clone() };
             let revealed = reveal_pending(ctx, &client, &key, &reveal, Some(&hash))?;
@@ -189,7 +190,7 @@ pub fn weights(ctx: &Context<'_>, command: WeightsCommand) -> Result<(), Failure
                 .hint("set the weights directly: tao weights set"));
             }
             check_weights(&m, &key, &a)?;
-            let (result, _) = commit(ctx, &client, &key, &a, &m.hyperparameters)?;
+            let (result, _) = commit(ctx, &client, &key, &a, &m)?;
             ctx.report_tx(
                 if a.send.dry_run { "weights commit" } else { "weights committed" },
                 &result,
@@ -293,8 +294,9 @@ fn commit(
     client: &Client,
     key: &Keypair,
     a: &WeightsArgs,
-    params: &Hyperparameters,
+    m: &Metagraph,
 ) -> Result<(Sent, String), Failure> {
+    let params = &m.hyperparameters;
     if a.send.no_wait {
         return Err(Failure::user("--no-wait cannot be used with commits")
             .hint("the reveal data is kept once the commit is final, so the CLI waits for it"));
@@ -306,7 +308,8 @@ fn commit(
     let commit_hash = tao_primitives::hex::encode(&hash);
     let call = Call::CommitWeights { netuid: netuid(a.netuid), commit_hash: hash };
     let summary = format!("Commit weights of {} on subnet {}", key.ss58(), a.netuid);
-    let result = send(client, key, call, &summary, &a.send)?;
+    let result =
+        send(client, key, call, &summary, &a.send).map_err(|f| too_fast(client, m, key, f))?;
     let Sent::Final(receipt) = &result else { return Ok((result, commit_hash)) };
     let path = pending_path(ctx, key, a.netuid);
     let mut pending = load(&path)?;
@@ -320,14 +323,34 @@ fn commit(
     });
     store(&path, &pending)?;
     if !ctx.json {
+        let opens = window_text(client, a.netuid, receipt.block)?;
         eprintln!(
-            "the reveal data is in {}; reveal after {} epoch(s) with `tao weights reveal --netuid {} --wait`",
+            "the reveal data is in {}; reveal after {} epoch(s){opens}, with `tao weights reveal --netuid {} --wait`",
             path.display(),
             params.commit_reveal_period,
             a.netuid
         );
     }
     Ok((result, commit_hash))
+}
+
+/// A refusal for setting weights too soon, with the numbers: the last update, the limit, and
+/// the blocks (and time) left; any other failure as it is.
+fn too_fast(client: &Client, m: &Metagraph, key: &Keypair, failure: Failure) -> Failure {
+    if failure.name() != Some("SettingWeightsTooFast") {
+        return failure;
+    }
+    let Some(uid) = m.hotkeys.iter().position(|h| h.0 == key.account()) else { return failure };
+    let last = m.last_update.get(uid).copied().unwrap_or(0);
+    let limit = m.hyperparameters.weights_rate_limit;
+    let next = last + limit;
+    let left = next.saturating_sub(m.block).max(1);
+    let wait = timing::wait_text(client, left).unwrap_or_else(|_| format!("{left} blocks"));
+    failure.reworded(format!(
+        "UID {uid} last set weights in block #{last}; subnet {} allows one update every {limit} blocks, so the next from block #{next}: {wait} from now (head #{}); nothing was submitted",
+        m.netuid, m.block
+    ))
+    .hint("run the same command again then")
 }
 
 /// What a commit's reveal would do now.
@@ -474,7 +497,7 @@ fn reveal_pending(
             None => a.wait && !waiting.is_empty(),
         };
         if !keep_waiting {
-            return finish(ctx, a, last, revealed, waiting, failing);
+            return finish(ctx, client, a, last, revealed, waiting, failing);
         }
         if started.elapsed() > Duration::from_secs(a.send.timeout) {
             return Err(Failure::network(format!(
@@ -494,6 +517,14 @@ fn reveal_pending(
     }
 }
 
+/// `: it opens at block #O, in N blocks (~t)` for the commit made in block `commit`.
+fn window_text(client: &Client, netuid: u16, commit: u64) -> Result<String, Failure> {
+    let m = metagraph(client, netuid)?;
+    let Some((open, close)) = timing::reveal_window(&m, commit) else { return Ok(String::new()) };
+    let wait = timing::wait_text(client, open.saturating_sub(m.block).max(1))?;
+    Ok(format!(": it opens at block #{open} and closes at #{close} (head #{}), in {wait}", m.block))
+}
+
 /// A warning on stderr (also under `--json`, whose document is on stdout).
 fn warn(text: &str) {
     eprintln!("warning: {text}");
@@ -503,6 +534,7 @@ fn warn(text: &str) {
 /// why nothing could be.
 fn finish(
     ctx: &Context<'_>,
+    client: &Client,
     a: &RevealArgs,
     last: Option<Sent>,
     revealed: usize,
@@ -517,9 +549,10 @@ fn finish(
             ))
             .hint("the commit expires by itself after its window; nothing was sent"));
         }
-        if !waiting.is_empty() {
+        if let Some(first) = waiting.first() {
+            let opens = window_text(client, a.netuid, *first)?;
             return Err(Failure::chain(format!(
-                "the reveal window of the commit(s) in block {} has not opened yet",
+                "the reveal window of the commit(s) in block {} has not opened yet{opens}",
                 blocks(&waiting)
             ))
             .hint(format!("wait for it: tao weights reveal --netuid {} --wait", a.netuid)));
