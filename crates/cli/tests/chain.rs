@@ -399,10 +399,14 @@ fn commit_reveal_pow_delegates_root_overview_and_config() {
     }
 
     // Proof of work: the hotkey registers without paying (its coldkey holds nothing).
-    for miner in ["m1", "m2"] {
-        let receipt = net.ok(miner, &["subnets", "register", "--netuid", "1", "--pow"]);
+    // The search runs on the threads asked for (default: every core).
+    for (miner, threads) in [("m1", "1"), ("m2", "3")] {
+        let receipt =
+            net.ok(miner, &["subnets", "register", "--netuid", "1", "--pow", "--threads", threads]);
         assert_eq!(receipt["outcome"], "success", "{receipt}");
         assert!(receipt["hashes"].as_u64().unwrap() > 0);
+        assert_eq!(receipt["threads"].to_string(), threads);
+        assert_eq!(receipt["difficulty"], 1000);
         assert_eq!(net.free(miner), 0);
     }
     let (m1, m2) = (net.uid_of(1, &net.hotkey("m1")), net.uid_of(1, &net.hotkey("m2")));

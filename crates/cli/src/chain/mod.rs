@@ -275,6 +275,9 @@ pub struct RegisterArgs {
     /// hotkey signs, nothing is paid).
     #[arg(long, conflicts_with = "max_burn")]
     pow: bool,
+    /// `--pow`: threads to search with (default: one per core).
+    #[arg(long, requires = "pow")]
+    threads: Option<usize>,
     #[command(flatten)]
     password: PasswordArgs,
     #[command(flatten)]
@@ -470,7 +473,9 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
             )?;
             ctx.report_tx("subnets start", &result);
         }
-        SubnetsCommand::Register(a) if a.pow => pow::register(ctx, &client, a.netuid, &a.send)?,
+        SubnetsCommand::Register(a) if a.pow => {
+            pow::register(ctx, &client, a.netuid, pow::threads(a.threads), &a.send)?
+        }
         SubnetsCommand::Register(a) => {
             let price = Rao::new(metagraph(&client, a.netuid)?.hyperparameters.burn);
             if let Some(max) = a.max_burn.filter(|&max| price > max) {
