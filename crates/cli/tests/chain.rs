@@ -844,6 +844,16 @@ fn receipts_show_what_happened_with_the_numbers() {
     );
     assert!(set.contains("weights_rate_limit is now 0\n"), "{set}");
     assert!(set.ends_with(" → 0\n"), "{set}");
+    // Proportions are given and shown as fractions too.
+    let kappa = ["subnets", "set-hyperparameter", "--netuid", "1", "--param", "kappa"];
+    let set = human(&net, "alice", &[&kappa[..], &["--value", "0.25"]].concat());
+    assert!(set.contains(" → 16384 (0.2500)\n"), "{set}");
+    assert_eq!(net.metagraph(1)["hyperparameters"]["kappa"], 16384);
+    let err = net.fails("alice", &[&kappa[..], &["--value", "1.5"]].concat(), 2);
+    assert!(err.contains("kappa as a fraction is a number from 0 to 1"), "{err}");
+    let table = human(&net, "alice", &["subnets", "hyperparameters", "--netuid", "1"]);
+    let row = table.lines().find(|l| l.starts_with("kappa ")).unwrap();
+    assert!(row.contains("16384 (0.2500)"), "{row}");
 
     // Weights (a neuron may always weight itself).
     let weights = human(

@@ -322,7 +322,7 @@ fn print_json(value: &impl serde::Serialize) {
 fn describe(name: &str) -> &'static str {
     match name {
         "rho" => "steepness of the trust sigmoid",
-        "kappa" => "stake share that decides consensus (0.5 = majority)",
+        "kappa" => "stake share that decides consensus (set as a fraction, 0.5 = majority)",
         "immunity_period" => "blocks a new neuron cannot be replaced",
         "min_allowed_weights" => "fewest weights a validator must set",
         "tempo" => "blocks between epochs",
@@ -350,6 +350,48 @@ fn describe(name: &str) -> &'static str {
         "owner_cut_enabled" => "whether the owner takes its cut",
         "fee_rate" => "swap fee of the pool (u16 proportion)",
         _ => "",
+    }
+}
+
+/// The integer a parameter given as a fraction stands for at 1: u16 proportions, and
+/// millionths for the bond moving average; `None` for other parameters.
+fn fraction_scale(name: &str) -> Option<u64> {
+    match name {
+        "kappa" | "alpha_low" | "alpha_high" | "alpha_values" | "fee_rate" | "bonds_penalty" => {
+            Some(65_535)
+        }
+        "bonds_moving_avg" => Some(1_000_000),
+        _ => None,
+    }
+}
+
+/// A value as the chain takes it: a fraction with a decimal point (`0.5`; `low,high` for
+/// `alpha_values`) of a proportion parameter becomes its integer; anything else is as given.
+fn chain_value(name: &str, value: &str) -> Result<String, Failure> {
+    let Some(scale) = fraction_scale(name) else { return Ok(value.to_owned()) };
+    let part = |text: &str| -> Result<String, Failure> {
+        let text = text.trim();
+        if !text.contains('.') {
+            return Ok(text.to_owned());
+        }
+        match text.parse::<f64>() {
+            Ok(x) if (0.0..=1.0).contains(&x) => {
+                Ok(((x * scale as f64).round() as u64).to_string())
+            }
+            _ => Err(Failure::user(format!(
+                "{name} as a fraction is a number from 0 to 1, not {text:?}"
+            ))
+            .hint(format!("or give the chain's integer (1.0 is {scale})"))),
+        }
+    };
+    Ok(value.split(',').map(part).collect::<Result<Vec<_>, _>>()?.join(","))
+}
+
+/// A parameter's value as shown: with its fraction for a proportion (`32768 (0.5000)`).
+fn shown_value(name: &str, value: &Value) -> String {
+    match (fraction_scale(name), value.as_u64()) {
+        (Some(scale), Some(raw)) => format!("{raw} ({:.4})", raw as f64 / scale as f64),
+        _ => value.to_string(),
     }
 }
 
@@ -523,17 +565,29 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
             if ctx.json {
                 let rows: Vec<Value> = params
                     .iter()
-                    .map(|(k, v)| json!({"name": k, "value": v, "setter": who_sets(k), "description": describe(k)}))
+                    .map(|(k, v)| {
+                        let mut row = json!({"name": k, "value": v, "setter": who_sets(k), "description": describe(k)});
+                        if let (Some(scale), Some(raw)) = (fraction_scale(k), v.as_u64()) {
+                            row["fraction"] = json!(raw as f64 / scale as f64);
+                        }
+                        row
+                    })
                     .collect();
                 println!("{}", Value::Array(rows));
             } else {
                 for (k, v) in &params {
-                    println!("{k:<32} {:>22}  {:<6} {}", v.to_string(), who_sets(k), describe(k));
+                    println!(
+                        "{k:<32} {:>22}  {:<6} {}",
+                        shown_value(k, v),
+                        who_sets(k),
+                        describe(k)
+                    );
                 }
             }
         }
         SubnetsCommand::SetHyperparameter(a) => {
-            let value = Hyperparameter::parse(&a.param, &a.value).map_err(Failure::user)?;
+            let value = Hyperparameter::parse(&a.param, &chain_value(&a.param, &a.value)?)
+                .map_err(Failure::user)?;
             let key = ctx.coldkey(&a.password)?;
             let old = hyperparameter(&client, a.netuid, &a.param)?;
             let summary = match &old {
@@ -543,7 +597,8 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
                 None => format!("Set {} = {} on subnet {}", a.param, a.value, a.netuid),
             };
             let call = Call::SetHyperparameter { netuid: netuid(a.netuid), value };
-            let result = send(&client, &key, call, &summary, &a.send)?;
+            let result = send(&client, &key, call, &summary, &a.send)
+                .map_err(|f| frozen(&client, a.netuid, f))?;
             let new = match &result {
                 Sent::Final(_) => hyperparameter(&client, a.netuid, &a.param)?,
                 _ => None,
@@ -557,11 +612,30 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
             }
             ctx.report_tx_with("subnets set-hyperparameter", &result, extra);
             if let (Some(old), Some(new), false) = (&old, &new, ctx.json) {
+                let (old, new) = (shown_value(&a.param, old), shown_value(&a.param, new));
                 println!("  {}: {old} → {new}", a.param);
             }
         }
     }
     Ok(())
+}
+
+/// A refusal inside the freeze window before an epoch, with the numbers: when the epoch
+/// runs and how long until then; any other failure as it is.
+fn frozen(client: &Client, n: u16, failure: Failure) -> Failure {
+    if failure.name() != Some("AdminActionProhibitedDuringWeightsWindow") {
+        return failure;
+    }
+    let Ok(m) = metagraph(client, n) else { return failure };
+    let next = m.last_epoch_block + u64::from(m.tempo);
+    let left = (next + 1).saturating_sub(m.block).max(1);
+    let wait = timing::wait_text(client, left).unwrap_or_else(|_| format!("{left} blocks"));
+    failure.reworded(format!(
+        "subnet {n}'s parameters are frozen in the blocks just before its epoch; the next epoch runs at block #{next} (head #{}), so the change can be made from block #{}: {wait} from now; nothing was submitted",
+        m.block,
+        next + 1
+    ))
+    .hint("run the same command again then")
 }
 
 /// Subnet `n`'s hyperparameter `name` as the metagraph shows it (`None` for a parameter the
@@ -989,7 +1063,19 @@ pub fn chain(ctx: &Context<'_>, command: ChainCommand) -> Result<(), Failure> {
 
 #[cfg(test)]
 mod tests {
-    use super::decimals;
+    use super::{chain_value, decimals, shown_value};
+
+    #[test]
+    fn proportions_are_given_and_shown_as_fractions() {
+        assert_eq!(chain_value("kappa", "0.5").unwrap(), "32768");
+        assert_eq!(chain_value("kappa", "32767").unwrap(), "32767", "integers as they are");
+        assert_eq!(chain_value("alpha_values", "0.1, 0.9").unwrap(), "6554,58982");
+        assert_eq!(chain_value("bonds_moving_avg", "0.975").unwrap(), "975000");
+        assert_eq!(chain_value("tempo", "0.5").unwrap(), "0.5", "not a proportion");
+        assert!(chain_value("kappa", "1.5").is_err());
+        assert_eq!(shown_value("kappa", &serde_json::json!(16384)), "16384 (0.2500)");
+        assert_eq!(shown_value("tempo", &serde_json::json!(10)), "10");
+    }
 
     #[test]
     fn prices_are_cut_to_places_without_floats() {
