@@ -175,7 +175,12 @@ fn a_subnet_at_work_through_the_cli() {
         .unwrap()
         .iter()
         .find(|s| s["netuid"] == 1 && s["hotkey"] == validator_hot.as_str())
-        .map(|s| s["alpha"].as_u64().unwrap())
+        .map(|s| {
+            let decimal: tao_primitives::AlphaRao =
+                s["alpha_decimal"].as_str().unwrap().parse().unwrap();
+            assert_eq!(decimal.get(), s["alpha"].as_u64().unwrap());
+            decimal.get()
+        })
         .expect("a stake on subnet 1");
     assert!(alpha > 0);
     assert_eq!(net.metagraph(1)["alpha_stake"][validator_uid], alpha);
@@ -353,6 +358,14 @@ fn bad_input_is_refused_and_changes_nothing() {
         net.ok("alice", &["wallet", "transfer", "--dest", &poor, "--amount", "1", "--dry-run"]);
     assert_eq!(dry["dry_run"], true);
     assert!(dry["receipt"]["fee"].as_u64().unwrap() > 0);
+    // Amounts come as exact integers in RAO and as decimal TAO strings.
+    let fee_tao: tao_primitives::Rao = dry["fee_tao"].as_str().unwrap().parse().unwrap();
+    assert_eq!(fee_tao.get(), dry["receipt"]["fee"].as_u64().unwrap());
+    let balance = net.ok("poor", &["wallet", "balance"]);
+    assert_eq!(balance["free_tao"], "1", "{balance}");
+    let lock = net.ok("poor", &["subnets", "lock-cost"]);
+    let lock_tao: tao_primitives::Rao = lock["lock_cost_tao"].as_str().unwrap().parse().unwrap();
+    assert_eq!(lock_tao.get(), lock["lock_cost"].as_u64().unwrap());
     assert_eq!(net.nonce("alice"), alice_nonce);
     assert_eq!(net.free("alice"), alice_before);
 
@@ -534,7 +547,28 @@ fn weights_that_could_never_be_revealed_are_not_committed_and_a_reveal_takes_eve
         2,
     );
     assert!(err.contains("UID 0 is given twice"), "{err}");
-    assert!(!pending.exists(), "nothing was committed");
+    // A hotkey without a validator permit may only weight itself: with two permits on the
+    // subnet, the miner (no stake) has none once the next epoch hands them out.
+    let permits = ["--param", "max_validators", "--value", "2"];
+    net.ok("alice", &[&set[..], &permits].concat());
+    let started = Instant::now();
+    while net.metagraph(1)["validator_permit"][miner] != false {
+        assert!(started.elapsed() < Duration::from_secs(30), "the miner kept its permit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let err = net.fails(
+        "miner",
+        &["weights", "commit", "--netuid", "1", "--uids", &val.to_string(), "--weights", "1"],
+        2,
+    );
+    assert!(
+        err.contains(&format!("UID {miner}")) && err.contains("has no validator permit"),
+        "{err}"
+    );
+    let miner_pending =
+        net.wallets.join("miner/commits").join(format!("{}-1.json", net.hotkey("miner")));
+    assert!(!pending.exists() && !miner_pending.exists(), "nothing was committed");
+    assert_eq!(net.metagraph(1)["validator_permit"][val], true);
 
     // Two good commits, then one `reveal` reveals both (oldest first; the last one stands),
     // and a commit the chain does not hold (kept by an older CLI, say) is dropped by name.

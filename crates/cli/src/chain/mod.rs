@@ -75,6 +75,9 @@ impl Context<'_> {
         if self.json {
             let mut result = sent.to_json();
             if let Value::Object(map) = &mut result {
+                if let Some(receipt) = sent.receipt() {
+                    map.insert("fee_tao".into(), Value::from(Rao::new(receipt.fee).to_string()));
+                }
                 map.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v)));
             }
             println!("{result}");
@@ -161,9 +164,18 @@ pub fn balance(ctx: &Context<'_>, args: &BalanceArgs) -> Result<(), Failure> {
     let info = client.request::<method::AccountInfo>((api::Address(address),))?;
     let stakes = client.request::<method::StakesOf>((api::Address(address),))?;
     if ctx.json {
+        // Amounts as exact integers (RAO, alpha in 10⁻⁹) and as decimal strings.
+        let stakes: Vec<Value> = stakes
+            .iter()
+            .map(|s| {
+                json!({"netuid": s.netuid, "hotkey": s.hotkey, "alpha": s.alpha,
+                       "alpha_decimal": AlphaRao::new(s.alpha).to_string()})
+            })
+            .collect();
         println!(
             "{}",
-            json!({"address": address.to_ss58(), "free": info.free, "nonce": info.nonce, "stakes": stakes})
+            json!({"address": address.to_ss58(), "free": info.free,
+                   "free_tao": Rao::new(info.free).to_string(), "nonce": info.nonce, "stakes": stakes})
         );
     } else {
         println!("{}  free {} TAO", address.to_ss58(), Rao::new(info.free));
@@ -654,7 +666,7 @@ fn by_name(params: api::Hyperparameters) -> serde_json::Map<String, Value> {
 
 fn print_amount(json: bool, key: &str, raw: u64, unit: &str) {
     if json {
-        println!("{}", json!({ key: raw }));
+        println!("{}", json!({ key: raw, format!("{key}_tao"): Rao::new(raw).to_string() }));
     } else {
         println!("{} {unit}", Rao::new(raw));
     }
