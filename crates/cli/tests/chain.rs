@@ -901,7 +901,8 @@ fn receipts_show_what_happened_with_the_numbers() {
     );
     assert!(weights.contains(&format!("weights of UID {uid} set on subnet 1")), "{weights}");
 
-    // Too soon again: the refusal gives the limit, the next block and the time left.
+    // Too soon again: the refusal gives the limit, the next block and the time left (and a
+    // UID that is not a neuron is named before that, as it could never be accepted).
     let limit = ["--param", "weights_rate_limit", "--value", "1000"];
     net.ok("alice", &[&["subnets", "set-hyperparameter", "--netuid", "1"][..], &limit].concat());
     let err = net.fails(
@@ -913,4 +914,11 @@ fn receipts_show_what_happened_with_the_numbers() {
     assert!(err.contains("allows one update every 1000 blocks"), "{err}");
     assert_eq!(number_after(&err, "so the next from block #"), last + 1000.0, "{err}");
     assert!(err.contains(" blocks (~"), "{err}");
+    let bad = format!("{uid},99");
+    let err = net.fails(
+        "user",
+        &["weights", "set", "--netuid", "1", "--uids", &bad, "--weights", "1,1"],
+        2,
+    );
+    assert!(err.contains("UID 99 is not a neuron of subnet 1"), "{err}");
 }

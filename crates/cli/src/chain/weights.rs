@@ -149,6 +149,8 @@ pub fn weights(ctx: &Context<'_>, command: WeightsCommand) -> Result<(), Failure
         WeightsCommand::Set(a) => {
             let (client, key, m) = prepare(ctx, &a)?;
             let params = &m.hyperparameters;
+            // What could never be accepted is named first (before a rate limit, say).
+            check_weights(&m, &key, &a)?;
             if !params.commit_reveal_weights_enabled {
                 let call = Call::SetWeights {
                     netuid: netuid(a.netuid),
@@ -162,7 +164,6 @@ pub fn weights(ctx: &Context<'_>, command: WeightsCommand) -> Result<(), Failure
                 ctx.report_tx("weights set", &result);
                 return Ok(());
             }
-            check_weights(&m, &key, &a)?;
             if a.send.dry_run {
                 let result = commit(ctx, &client, &key, &a, &m)?;
                 ctx.report_tx("weights commit", &result.0);
