@@ -53,6 +53,11 @@ impl Failure {
         self
     }
 
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The chain's name of the error, if it gave one.
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()

@@ -921,4 +921,12 @@ fn receipts_show_what_happened_with_the_numbers() {
         2,
     );
     assert!(err.contains("UID 99 is not a neuron of subnet 1"), "{err}");
+    // With --wait the rate limit is waited out instead.
+    let limit = ["--param", "weights_rate_limit", "--value", "20"];
+    net.ok("alice", &[&["subnets", "set-hyperparameter", "--netuid", "1"][..], &limit].concat());
+    let own = uid.to_string();
+    let args = ["weights", "set", "--netuid", "1", "--uids", &own, "--weights", "1", "--wait"];
+    let receipt = net.ok("user", &args);
+    assert_eq!(receipt["outcome"], "success");
+    assert!(receipt["block"].as_f64().unwrap() >= last + 20.0, "{receipt} (last {last})");
 }

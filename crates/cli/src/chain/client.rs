@@ -309,6 +309,37 @@ pub fn send(
     wait_final(client, hash, Duration::from_secs(args.timeout)).map(Sent::Final)
 }
 
+/// [`send`], but while the chain refuses it for one of `passing` (reasons that pass with
+/// time, such as a rate limit) and `wait` is set, tries again each quarter second, up to
+/// `args.timeout` seconds.
+pub fn send_when_allowed(
+    client: &Client,
+    key: &Keypair,
+    call: &Call,
+    summary: &str,
+    args: &SendArgs,
+    (wait, passing): (bool, &[&str]),
+) -> Result<Sent, Failure> {
+    let started = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        match send(client, key, call.clone(), summary, args) {
+            Err(failure)
+                if wait
+                    && failure.name().is_some_and(|n| passing.contains(&n))
+                    && started.elapsed() < Duration::from_secs(args.timeout) =>
+            {
+                if !said {
+                    eprintln!("waiting (up to {} s): {}", args.timeout, failure.message());
+                    said = true;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn confirm(summary: &str) -> Result<bool, Failure> {
     eprint!("{summary}\nSubmit? [y/N] ");
     let _ = std::io::stderr().flush();

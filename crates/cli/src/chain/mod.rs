@@ -21,7 +21,7 @@ use crate::{
     wallet::{wallet_failure, PasswordArgs},
 };
 use clap::{Args, Subcommand};
-use client::{parse_account, send, Client, EndpointArgs, SendArgs, Sent};
+use client::{parse_account, send, send_when_allowed, Client, EndpointArgs, SendArgs, Sent};
 use serde_json::{json, Value};
 use std::net::IpAddr;
 use tao_primitives::{AccountId, AlphaRao, NetUid, Rao};
@@ -305,9 +305,12 @@ pub struct SetHyperparameterArgs {
     /// The parameter's name (see `tao subnets hyperparameters`).
     #[arg(long)]
     param: String,
-    /// Its new value.
+    /// Its new value (proportions also as a fraction, e.g. 0.5).
     #[arg(long)]
     value: String,
+    /// Wait out the freeze window before an epoch (up to --timeout seconds) instead of failing.
+    #[arg(long)]
+    wait: bool,
     #[command(flatten)]
     password: PasswordArgs,
     #[command(flatten)]
@@ -609,8 +612,10 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
                 None => format!("Set {} = {} on subnet {}", a.param, a.value, a.netuid),
             };
             let call = Call::SetHyperparameter { netuid: netuid(a.netuid), value };
-            let result = send(&client, &key, call, &summary, &a.send)
-                .map_err(|f| frozen(&client, a.netuid, f))?;
+            let passing: &[&str] = &["AdminActionProhibitedDuringWeightsWindow"];
+            let result =
+                send_when_allowed(&client, &key, &call, &summary, &a.send, (a.wait, passing))
+                    .map_err(|f| frozen(&client, a.netuid, f))?;
             let new = match &result {
                 Sent::Final(_) => hyperparameter(&client, a.netuid, &a.param)?,
                 _ => None,
@@ -647,7 +652,7 @@ fn frozen(client: &Client, n: u16, failure: Failure) -> Failure {
         m.block,
         next + 1
     ))
-    .hint("run the same command again then")
+    .hint("run the same command again then, or now with --wait")
 }
 
 /// Subnet `n`'s hyperparameter `name` as the metagraph shows it (`None` for a parameter the

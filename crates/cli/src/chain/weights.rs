@@ -7,7 +7,7 @@
 //! directly where commit-reveal is off, else commit, wait for the window, reveal.
 
 use super::{
-    client::{send, try_call, why, Client, SendArgs, Sent},
+    client::{send, send_when_allowed, try_call, why, Client, SendArgs, Sent},
     metagraph, netuid, timing, Context,
 };
 use crate::exit::Failure;
@@ -49,8 +49,18 @@ pub struct WeightsArgs {
     /// The weights version key (default: the subnet's `weights_version`).
     #[arg(long)]
     version_key: Option<u64>,
+    /// Wait out the weights rate limit (up to --timeout seconds) instead of failing.
+    #[arg(long)]
+    wait: bool,
     #[command(flatten)]
     send: SendArgs,
+}
+
+impl WeightsArgs {
+    /// Whether to wait out, and which refusals pass with time.
+    fn waits(&self) -> (bool, &'static [&'static str]) {
+        (self.wait, &["SettingWeightsTooFast"])
+    }
 }
 
 /// Arguments of `tao weights reveal`.
@@ -159,7 +169,7 @@ pub fn weights(ctx: &Context<'_>, command: WeightsCommand) -> Result<(), Failure
                     version_key: version(&a, params),
                 };
                 let summary = format!("Set weights of {} on subnet {}", key.ss58(), a.netuid);
-                let result = send(&client, &key, call, &summary, &a.send)
+                let result = send_when_allowed(&client, &key, &call, &summary, &a.send, a.waits())
                     .map_err(|f| too_fast(&client, &m, &key, f))?;
                 ctx.report_tx("weights set", &result);
                 return Ok(());
@@ -309,8 +319,8 @@ fn commit(
     let commit_hash = tao_primitives::hex::encode(&hash);
     let call = Call::CommitWeights { netuid: netuid(a.netuid), commit_hash: hash };
     let summary = format!("Commit weights of {} on subnet {}", key.ss58(), a.netuid);
-    let result =
-        send(client, key, call, &summary, &a.send).map_err(|f| too_fast(client, m, key, f))?;
+    let result = send_when_allowed(client, key, &call, &summary, &a.send, a.waits())
+        .map_err(|f| too_fast(client, m, key, f))?;
     let Sent::Final(receipt) = &result else { return Ok((result, commit_hash)) };
     let path = pending_path(ctx, key, a.netuid);
     let mut pending = load(&path)?;
@@ -351,7 +361,7 @@ fn too_fast(client: &Client, m: &Metagraph, key: &Keypair, failure: Failure) -> 
         "UID {uid} last set weights in block #{last}; subnet {} allows one update every {limit} blocks, so the next from block #{next}: {wait} from now (head #{}); nothing was submitted",
         m.netuid, m.block
     ))
-    .hint("run the same command again then")
+    .hint("run the same command again then, or now with --wait")
 }
 
 /// What a commit's reveal would do now.
