@@ -697,6 +697,24 @@ fn dry_runs_that_would_fail_and_overlarge_unstakes_are_refused_with_the_numbers(
         2,
     );
     assert!(err.contains("more than the"), "{err}");
+    // A price guard the chain would not apply is refused, not ignored.
+    let err = net.fails(
+        "staker",
+        &[
+            "stake",
+            "move",
+            "--origin-netuid",
+            "1",
+            "--amount",
+            "1",
+            "--dest",
+            &hotkey,
+            "--limit-price",
+            "1",
+        ],
+        2,
+    );
+    assert!(err.contains("takes no --limit-price"), "{err}");
     assert!(held() >= before, "nothing was unstaked");
     // Within what is held it goes through (`--limit-price` names the price guard in every
     // stake command).

@@ -920,6 +920,12 @@ fn stake_amount(
 
 /// `tao stake move|transfer|swap`.
 fn move_stake(ctx: &Context<'_>, a: &StakeMoveArgs, kind: &str) -> Result<(), Failure> {
+    if kind != "swap" && a.limit_price.is_some() {
+        return Err(Failure::user(format!(
+            "`stake {kind}` takes no --limit-price: the chain offers no price guard for it"
+        ))
+        .hint("a swap between subnets takes one: tao stake swap --limit-price P"));
+    }
     let hotkey = hotkey_or_own(ctx, a.hotkey_ss58.as_ref())?;
     let key = ctx.coldkey(&a.password)?;
     let client = ctx.client()?;
