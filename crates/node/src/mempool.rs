@@ -48,7 +48,7 @@ impl Default for PoolLimits {
             per_sender_count: 64,
             per_sender_bytes: 1024 * 1024,
             ttl_blocks: 600,
-            future_ttl_blocks: 20,
+            future_ttl_blocks: 300,
         }
     }
 }
