@@ -53,15 +53,42 @@ pub struct Line {
     pub oracle: f64,
 }
 
-/// A deterministic xorshift generator (no `rand` dependency).
-struct Rng(u64);
+/// A deterministic xorshift generator (no `rand` dependency); the kernel tests draw their
+/// random subnets from it too.
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    /// The next 64 random bits (not an `Iterator`: it never ends).
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
+    }
+
+    /// Uniform-ish in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    /// A weight, with the edges (0, `u16::MAX`, tiny values) more often than chance.
+    pub fn u16(&mut self) -> u16 {
+        match self.below(6) {
+            0 => 0,
+            1 => u16::MAX,
+            2 => self.below(8) as u16,
+            _ => self.next() as u16,
+        }
     }
 }
 

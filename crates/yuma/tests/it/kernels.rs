@@ -11,35 +11,7 @@ use tao_yuma::{
     YumaInput,
 };
 
-/// A deterministic xorshift generator: one seed drives a whole subnet.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn u16(&mut self) -> u16 {
-        match self.below(6) {
-            0 => 0,
-            1 => u16::MAX,
-            2 => self.below(8) as u16,
-            _ => self.next() as u16,
-        }
-    }
-}
+use crate::bench::Rng;
 
 /// A random subnet of `n` UIDs from `seed`.
 pub fn random_subnet(seed: u64, n: usize) -> YumaInput {
