@@ -6,68 +6,59 @@
 
 use codec::Encode;
 use jsonrpsee::{
-    core::{client::ClientT, ClientError},
+    core::{client::ClientT, params::ArrayParams, ClientError},
     http_client::{HttpClient, HttpClientBuilder},
-    rpc_params,
 };
-use serde_json::Value;
-use std::{
-    net::TcpListener,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 use tao_node::chain::MAX_BLOCK_BYTES;
 use tao_primitives::{hex, NetUid, Rao};
+use tao_rpc_api::{method, Method, Outcome};
 use tao_types::{Call, Hash, Signature, SignedTransaction, Transaction};
 use tao_wallet::Keypair;
 
-/// A `tao-node --dev` process with 100 ms blocks, killed on drop.
+/// A `tao-node --dev` process (100 ms blocks, killed on drop) and a client of its RPC.
 struct DevNode {
-    child: Child,
     client: HttpClient,
-    base: std::path::PathBuf,
+    _process: tao_testkit::DevNode,
 }
 
 impl DevNode {
     async fn start(tag: &str) -> Self {
-        let base = std::env::temp_dir().join(format!("tao-attack-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
-        let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_tao-node"))
-            .args(["--dev", "--block-time-ms", "100", "--rpc-addr", &addr.to_string()])
-            .arg("--base-path")
-            .arg(&base)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let process = tao_testkit::DevNode::start(&format!("attack-{tag}"));
         let client = HttpClientBuilder::default()
             .request_timeout(Duration::from_secs(30))
-            .build(format!("http://{addr}"))
+            .build(process.url())
             .unwrap();
-        let node = Self { child, client, base };
+        let node = Self { client, _process: process };
         let started = Instant::now();
-        while node.client.request::<Value, _>("tao_health", rpc_params![]).await.is_err() {
+        while node.call::<method::Health>(()).await.is_err() {
             assert!(started.elapsed() < Duration::from_secs(30), "tao-node did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         node
     }
 
+    /// Calls `M` through the API's declaration (typed parameters and answer).
+    async fn call<M: Method>(&self, params: M::Params) -> Result<M::Output, ClientError> {
+        let mut array = ArrayParams::new();
+        for arg in tao_rpc_api::to_positional::<M>(&params).unwrap() {
+            array.insert(arg).unwrap();
+        }
+        self.client.request(M::NAME, array).await
+    }
+
     async fn health(&self) -> (u64, u64) {
-        let health: Value = self.client.request("tao_health", rpc_params![]).await.unwrap();
-        (health["block"].as_u64().unwrap(), health["pending"].as_u64().unwrap())
+        let health = self.call::<method::Health>(()).await.unwrap();
+        (health.block, health.pending)
     }
 
     async fn genesis_hash(&self) -> Hash {
-        let text: String = self.client.request("tao_genesisHash", rpc_params![]).await.unwrap();
-        let bytes = hex::decode(&text).unwrap();
-        Hash(bytes.try_into().unwrap())
+        self.call::<method::GenesisHash>(()).await.unwrap().0
     }
 
-    async fn submit(&self, tx: &SignedTransaction) -> Result<Value, ClientError> {
+    async fn submit(&self, tx: &SignedTransaction) -> Result<Hash, ClientError> {
         let hex = hex::encode(&tx.encode());
-        self.client.request("tao_submitTransaction", rpc_params![hex]).await
+        self.call::<method::SubmitTransaction>((hex,)).await.map(|h| h.0)
     }
 
     /// Waits (bounded) until the node's head is past `number`.
@@ -91,21 +82,19 @@ impl DevNode {
         );
         let hex = hex::encode(&tx.encode());
         let started = Instant::now();
-        let receipt: Value = self
-            .client
-            .request("tao_submitAndWait", rpc_params![hex, 10_000u64])
+        let receipt = self
+            .call::<method::SubmitAndWait>((hex, Some(10_000)))
             .await
             .expect("the honest transfer is final within 10 s");
         assert!(started.elapsed() < Duration::from_secs(10));
-        assert_eq!(receipt["outcome"], "success", "{receipt}");
+        assert_eq!(receipt.outcome, Outcome::Success, "{receipt:?}");
     }
 
     /// Every block up to the head can be served raw and is within the byte limit.
     async fn every_block_is_served_within_the_limit(&self) {
         let (head, _) = self.health().await;
         for number in 1..=head {
-            let raw: String =
-                self.client.request("tao_getBlockRaw", rpc_params![number]).await.unwrap();
+            let raw = self.call::<method::GetBlockRaw>((number,)).await.unwrap();
             let bytes = hex::decode(&raw).unwrap();
             assert!(
                 bytes.len() <= MAX_BLOCK_BYTES + 4_096,
@@ -113,14 +102,6 @@ impl DevNode {
                 bytes.len()
             );
         }
-    }
-}
-
-impl Drop for DevNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.base);
     }
 }
 
@@ -140,7 +121,7 @@ fn weights(n: u16) -> Call {
     }
 }
 
-fn refused(answer: Result<Value, ClientError>) -> String {
+fn refused<T: std::fmt::Debug>(answer: Result<T, ClientError>) -> String {
     match answer {
         Err(ClientError::Call(error)) => {
             assert_eq!(error.code(), -32010, "{error:?}");
