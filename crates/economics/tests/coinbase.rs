@@ -1,18 +1,14 @@
 //! The coinbase, moving-price and dividend vectors of `chain.json`.
 
+mod common;
+
+use common::{paired, vector};
+
 use substrate_fixed::types::{I96F32, U64F64, U96F32};
 use tao_economics::coinbase::{
     alpha_root_split, default_moving_alpha, rescale_to_pot, root_proportion, split_alpha_out,
     subnet_shares, subnet_terms, tao_weight, update_moving_price, DEFAULT_TAO_WEIGHT,
 };
-
-fn vector(name: &str) -> serde_json::Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/vectors/chain.json");
-    let all: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("shared/ beside the repo"))
-            .unwrap();
-    all["vectors"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap().clone()
-}
 
 fn close(a: u64, b: u64, tolerance: u64) -> bool {
     a.abs_diff(b) <= tolerance
@@ -42,7 +38,7 @@ fn pending_split_with_root_and_owner_cut() {
     let v = vector("owner_cut_extremes");
     let out = U96F32::from_num(v["inputs"]["alpha_out_per_block"].as_u64().unwrap());
     let expected = v["expected"]["pending_owner_cut"].as_array().unwrap();
-    for (case, want) in v["inputs"]["cases"].as_array().unwrap().iter().zip(expected) {
+    for (case, want) in paired(v["inputs"]["cases"].as_array().unwrap(), expected) {
         let split = split_alpha_out(
             out,
             case["subnet_owner_cut_u16"].as_u64().unwrap() as u16,
@@ -61,7 +57,7 @@ fn tao_emission_splits_by_moving_price() {
     let shares = subnet_shares(&prices, &[]);
     let emission = v["inputs"]["block_emission"].as_u64().unwrap();
     let expected = v["expected"]["subnet_tao_after"].as_array().unwrap();
-    for ((subnet, share), want) in subnets.iter().zip(&shares).zip(expected) {
+    for ((subnet, share), want) in paired(paired(subnets, &shares), expected) {
         let tao_emission =
             U96F32::saturating_from_num(U64F64::from_num(emission).saturating_mul(*share));
         let price = U96F32::from_num(subnet["tao_reserve"].as_u64().unwrap())
@@ -87,7 +83,7 @@ fn alpha_injection_follows_price() {
         let shares = subnet_shares(&prices, &[]);
         let emission = v["inputs"]["block_emission"].as_u64().unwrap();
         let expected = v["expected"]["alpha_in_after"].as_array().unwrap();
-        for ((subnet, share), want) in subnets.iter().zip(&shares).zip(expected) {
+        for ((subnet, share), want) in paired(paired(subnets, &shares), expected) {
             let tao_emission =
                 U96F32::saturating_from_num(U64F64::from_num(emission).saturating_mul(*share));
             let price = U96F32::from_num(subnet["tao"].as_u64().unwrap())
@@ -104,7 +100,7 @@ fn moving_price_ema() {
     let v = vector("moving_price_ema");
     let cases = v["inputs"]["cases"].as_array().unwrap();
     let expected = v["expected"]["moving_price"].as_array().unwrap();
-    for (case, want) in cases.iter().zip(expected) {
+    for (case, want) in paired(cases, expected) {
         let mut price = I96F32::from_num(case["initial_moving"].as_f64().unwrap());
         let b = case["current_block"].as_u64().unwrap()
             - (case["first_emission_block"].as_u64().unwrap() - 1);

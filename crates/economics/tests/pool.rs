@@ -1,18 +1,14 @@
 //! The swap vectors of `chain.json` (the Balancer pool at its default configuration).
 
+mod common;
+
+use common::{paired, vector};
+
 use substrate_fixed::types::U64F64;
 use tao_economics::pool::{
     max_price, min_price, pow_ratio_scaled, Perquintill, Pool, SwapError, ACCURACY,
     DEFAULT_FEE_RATE,
 };
-
-fn vector(name: &str) -> serde_json::Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/vectors/chain.json");
-    let all: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("shared/ beside the repo"))
-            .unwrap();
-    all["vectors"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap().clone()
-}
 
 fn fraction(text: &str) -> Perquintill {
     let (p, q) = text.split_once('/').unwrap();
@@ -23,7 +19,7 @@ fn fraction(text: &str) -> Perquintill {
 fn exp_scaled_matches() {
     let v = vector("balancer_exp_scaled");
     let expected = v["expected"]["result"].as_array().unwrap();
-    for (case, want) in v["inputs"]["cases"].as_array().unwrap().iter().zip(expected) {
+    for (case, want) in paired(v["inputs"]["cases"].as_array().unwrap(), expected) {
         let pool = Pool {
             tao: 0,
             alpha: 0,
@@ -59,7 +55,7 @@ fn perquintill_power_is_exact() {
 fn mul_round_is_half_up() {
     let v = vector("mul_perquintill_round");
     let expected = v["expected"]["result"].as_array().unwrap();
-    for (case, want) in v["inputs"]["cases"].as_array().unwrap().iter().zip(expected) {
+    for (case, want) in paired(v["inputs"]["cases"].as_array().unwrap(), expected) {
         let p = fraction(case["p"].as_str().unwrap());
         assert_eq!(
             p.mul_round(u128::from(case["v"].as_u64().unwrap())),
@@ -73,7 +69,7 @@ fn mul_round_is_half_up() {
 fn limit_price_deltas_are_exact() {
     let v = vector("limit_price_deltas");
     let expected = v["expected"]["result"].as_array().unwrap();
-    for (case, want) in v["inputs"]["cases"].as_array().unwrap().iter().zip(expected) {
+    for (case, want) in paired(v["inputs"]["cases"].as_array().unwrap(), expected) {
         let weight =
             Perquintill::from_parts((case["w_quote"].as_f64().unwrap() * ACCURACY as f64) as u64);
         let price = |k: &str| U64F64::from_num(case[k].as_f64().unwrap());

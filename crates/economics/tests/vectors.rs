@@ -1,5 +1,9 @@
 //! The emission, registration-price and lock-cost vectors of `chain.json`, and properties.
 
+mod common;
+
+use common::{paired, u64s, vector};
+
 use proptest::prelude::*;
 use substrate_fixed::types::U64F64;
 use tao_economics::{
@@ -8,18 +12,6 @@ use tao_economics::{
 };
 use tao_primitives::{BlockNumber, Rao};
 
-fn vector(name: &str) -> serde_json::Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/vectors/chain.json");
-    let all: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("shared/ beside the repo"))
-            .unwrap();
-    all["vectors"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap().clone()
-}
-
-fn u64s(v: &serde_json::Value) -> Vec<u64> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect()
-}
-
 #[test]
 fn block_emission_vectors_are_exact() {
     for (name, input, output) in [
@@ -27,7 +19,7 @@ fn block_emission_vectors_are_exact() {
         ("block_emission_halving_table", "issuance_rao", "emission_rao"),
     ] {
         let v = vector(name);
-        for (issuance, want) in u64s(&v["inputs"][input]).iter().zip(u64s(&v["expected"][output])) {
+        for (issuance, want) in paired(&u64s(&v["inputs"][input]), u64s(&v["expected"][output])) {
             assert_eq!(
                 block_emission(Rao::new(*issuance)),
                 Rao::new(want),
@@ -41,7 +33,7 @@ fn block_emission_vectors_are_exact() {
 fn decay_factor_vectors_are_exact() {
     let v = vector("decay_factor_q32_table");
     for (half_life, want) in
-        u64s(&v["inputs"]["half_life"]).iter().zip(u64s(&v["expected"]["factor_q32"]))
+        paired(&u64s(&v["inputs"]["half_life"]), u64s(&v["expected"]["factor_q32"]))
     {
         assert_eq!(decay_factor_q32(*half_life as u16), want, "half-life {half_life}");
     }
@@ -60,7 +52,7 @@ fn burn_decay_and_bump_vectors_are_exact() {
     let v = vector("burn_decay_and_bump");
     let cases = v["inputs"]["cases"].as_array().unwrap();
     let expected = v["expected"]["burn_after_each_event"].as_array().unwrap();
-    for (case, want) in cases.iter().zip(expected) {
+    for (case, want) in paired(cases, expected) {
         let max = match &case["max"] {
             serde_json::Value::String(s) if s == "u64::MAX" => u64::MAX,
             other => other.as_u64().unwrap(),
@@ -114,7 +106,7 @@ fn lock_cost_vector_is_exact() {
     };
     let min = Rao::new(inputs["min_lock"].as_u64().unwrap());
     for (since, want) in
-        u64s(&inputs["blocks_since_last"]).iter().zip(u64s(&v["expected"]["lock_cost"]))
+        paired(&u64s(&inputs["blocks_since_last"]), u64s(&v["expected"]["lock_cost"]))
     {
         let cost = network_lock_cost(state, min, interval, BlockNumber::new(1_000 + since));
         assert_eq!(cost, Rao::new(want), "{since} blocks after");
