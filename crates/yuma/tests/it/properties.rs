@@ -119,6 +119,7 @@ proptest! {
         for row in &out.bonds {
             prop_assert!(row.iter().all(|(_, b)| *b > I32F32::from_num(0) && *b <= I32F32::from_num(1)));
         }
+        prop_assert_eq!(out.bonds.len(), out.validator_permit.len());
         for (row, permit) in out.bonds.iter().zip(&out.validator_permit) {
             prop_assert!(*permit || row.is_empty());
         }

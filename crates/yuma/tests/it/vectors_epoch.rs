@@ -151,6 +151,7 @@ fn replay_yuma3(
 
 fn assert_within(actual: &[f64], expected: &[f64], tolerance: f64, what: &str) {
     assert_eq!(actual.len(), expected.len(), "{what}: length");
+    assert!(!expected.is_empty(), "{what}: nothing to compare");
     for (a, e) in actual.iter().zip(expected) {
         assert!((a - e).abs() <= tolerance, "{what}: {actual:?} vs expected {expected:?}");
     }
@@ -303,6 +304,7 @@ fn logs_activity_masks() {
     let v = vector("epoch_logs_activity_masks");
     let cases = v["inputs"]["cases"].as_array().unwrap();
     let results = v["expected"]["results"].as_array().unwrap();
+    assert!(!cases.is_empty() && cases.len() == results.len(), "one result per case");
     for (case, exp) in cases.iter().zip(results) {
         let permits: Vec<bool> =
             case["permits"].as_array().unwrap().iter().map(|b| b.as_bool().unwrap()).collect();
