@@ -210,6 +210,12 @@ impl Mempool {
         }
         let signer = tx.transaction.signer;
         let nonce = tx.transaction.nonce;
+        // A replacement for a nonce already pending: keep the first (no fee market). Checked
+        // before validation, so that variants of one pending transaction (a free call's
+        // included) cost no dry run each.
+        if self.lanes.get(&signer).is_some_and(|lane| lane.by_nonce.contains_key(&nonce)) {
+            return Err(SubmitError::AlreadyKnown);
+        }
         let account = state.account(&signer);
         let fee = fee(&tx);
         match validate_unsigned(state, &tx) {
@@ -240,10 +246,6 @@ impl Mempool {
             Err(e) => return Err(SubmitError::Invalid(e)),
         }
         let lane = self.lanes.get(&signer);
-        if lane.is_some_and(|lane| lane.by_nonce.contains_key(&nonce)) {
-            // A replacement for the same nonce: keep the first (no fee market).
-            return Err(SubmitError::AlreadyKnown);
-        }
         let bytes = tx.encoded_size();
         if let Some(lane) = lane {
             if lane.by_nonce.len() >= self.limits.per_sender_count
@@ -450,6 +452,9 @@ mod tests {
         }
         let over = chain.submit(signed(&chain, "//Alice", limit as u64, transfer(bob, 1)));
         assert!(matches!(over, Err(SubmitError::SenderLimit { .. })), "{over:?}");
+        // Another transaction at a pending nonce is refused before any validation.
+        let variant = chain.submit(signed(&chain, "//Alice", 0, transfer(bob, 2)));
+        assert_eq!(variant, Err(SubmitError::AlreadyKnown));
         // Others are not affected.
         chain.submit(signed(&chain, "//Bob", 0, transfer(bob, 1))).unwrap();
         drop(chain);
