@@ -261,6 +261,13 @@ pub(crate) async fn serve(
     rpc_addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
 ) -> Result<jsonrpsee::server::ServerHandle> {
+    // Metrics first: once the RPC answers (what scripts and tests wait for), both serve.
+    if let Some(addr) = metrics_addr {
+        let local = metrics::serve(addr, node.clone())
+            .await
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+        info!(%local, "Prometheus metrics on /metrics");
+    }
     let listener = tokio::net::TcpListener::bind(rpc_addr)
         .await
         .with_context(|| format!("cannot listen on {rpc_addr} (is another node running?)"))?;
@@ -277,12 +284,6 @@ pub(crate) async fn serve(
         "JSON-RPC listening (HTTP and WebSocket)"
     );
     let handle = rpc::server::start(listener, rpc::module(node.clone())?.into(), limits);
-    if let Some(addr) = metrics_addr {
-        let local = metrics::serve(addr, node.clone())
-            .await
-            .with_context(|| format!("cannot serve metrics on {addr}"))?;
-        info!(%local, "Prometheus metrics on /metrics");
-    }
     Ok(handle)
 }
 

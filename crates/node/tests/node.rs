@@ -6,7 +6,7 @@ use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpListener, TcpStream},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::{Duration, Instant},
 };
 use tao_primitives::{hex, Rao};
@@ -16,29 +16,29 @@ use tao_wallet::Keypair;
 struct Node {
     child: Child,
     addr: SocketAddr,
+    metrics: Option<SocketAddr>,
 }
 
 impl Node {
-    fn start(base: &Path, addr: SocketAddr) -> Self {
-        Self::start_with(base, addr, &[])
+    /// A dev node on a port of its own (port 0).
+    fn start(base: &Path) -> Self {
+        Self::start_with(base, None, &[])
     }
 
-    fn start_with(base: &Path, addr: SocketAddr, extra: &[&str]) -> Self {
+    /// A dev node at `addr` (a restart on the address it had) or on port 0.
+    fn start_with(base: &Path, addr: Option<SocketAddr>, extra: &[&str]) -> Self {
         Self::spawn(base, addr, &[&["--dev", "--block-time-ms", "100"], extra].concat())
     }
 
-    /// Runs `tao-node ARGS --rpc-addr ADDR --base-path BASE` and waits until it answers.
-    fn spawn(base: &Path, addr: SocketAddr, args: &[&str]) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_tao-node"))
-            .args(args)
-            .args(["--rpc-addr", &addr.to_string()])
-            .arg("--base-path")
-            .arg(base)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let node = Self { child, addr };
+    /// Runs `tao-node ARGS --rpc-addr ADDR --base-path BASE` (ADDR: port 0 unless given) and
+    /// waits until it answers.
+    fn spawn(base: &Path, addr: Option<SocketAddr>, args: &[&str]) -> Self {
+        let rpc_addr = addr.map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
+        let base = base.to_string_lossy();
+        let (child, listening) = tao_testkit::spawn_node(
+            &[args, &["--rpc-addr", &rpc_addr, "--base-path", &base]].concat(),
+        );
+        let node = Self { child, addr: listening.rpc, metrics: listening.metrics };
         let started = Instant::now();
         while node.try_rpc("tao_health", json!([])).is_none() {
             assert!(started.elapsed() < Duration::from_secs(30), "node did not start");
@@ -128,10 +128,10 @@ fn signed(node: &Node, key: &Keypair, nonce: u64, call: Call) -> String {
 #[test]
 fn transfers_survive_sigkill_and_restart() {
     let base = temp("restart");
-    let addr = free_addr();
     let alice = Keypair::from_uri("//Alice").unwrap();
     let dest = Keypair::from_uri("//Recipient").unwrap().account();
-    let node = Node::start(&base, addr);
+    let node = Node::start(&base);
+    let addr = node.addr;
 
     // Ten transfers at consecutive nonces, all submitted before any is final.
     let hashes: Vec<String> = (0..10)
@@ -151,7 +151,7 @@ fn transfers_survive_sigkill_and_restart() {
     node.kill();
 
     // Restart on the same store: every block and receipt is there, with the same roots.
-    let node = Node::start(&base, addr);
+    let node = Node::start_with(&base, Some(addr), &[]);
     let after = node.rpc("tao_getBlock", json!([head["number"]]));
     assert_eq!(after["header"], head, "the head block survives SIGKILL unchanged");
     for (hash, receipt) in hashes.iter().zip(&receipts) {
@@ -173,7 +173,7 @@ fn transfers_survive_sigkill_and_restart() {
 #[test]
 fn bad_requests_and_transactions_get_errors_and_change_nothing() {
     let base = temp("bad");
-    let node = Node::start(&base, free_addr());
+    let node = Node::start(&base);
     let alice = Keypair::from_uri("//Alice").unwrap();
     let bob = Keypair::from_uri("//Bob").unwrap();
     let before = node.rpc("tao_accountInfo", json!([alice.ss58()]));
@@ -224,23 +224,8 @@ fn tx_hash(hex_tx: &str) -> Hash {
 #[test]
 fn prometheus_metrics_follow_the_chain() {
     let base = temp("metrics");
-    let rpc = free_addr();
-    let metrics = free_addr();
-    let child = Command::new(env!("CARGO_BIN_EXE_tao-node"))
-        .args(["--dev", "--block-time-ms", "100", "--rpc-addr", &rpc.to_string()])
-        .args(["--metrics-addr", &metrics.to_string()])
-        .arg("--base-path")
-        .arg(&base)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let node = Node { child, addr: rpc };
-    let started = Instant::now();
-    while node.try_rpc("tao_health", json!([])).is_none() {
-        assert!(started.elapsed() < Duration::from_secs(30), "node did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let node = Node::start_with(&base, None, &["--metrics-addr", "127.0.0.1:0"]);
+    let metrics = node.metrics.expect("the node says where its metrics are");
     let get = |path: &str| {
         let mut stream = TcpStream::connect(metrics).unwrap();
         write!(stream, "GET {path} HTTP/1.1\r\nHost: {metrics}\r\nConnection: close\r\n\r\n")
@@ -279,7 +264,7 @@ fn prometheus_metrics_follow_the_chain() {
 #[test]
 fn a_store_of_another_chain_is_refused_with_a_clear_error() {
     let base = temp("other");
-    let node = Node::start(&base, free_addr());
+    let node = Node::start(&base);
     let genesis_hash = node.rpc("tao_genesisHash", json!([]));
     node.kill();
     // Same directory, another genesis: refused, and the store is left as it was.
@@ -291,7 +276,7 @@ fn a_store_of_another_chain_is_refused_with_a_clear_error() {
         .arg(&genesis)
         .arg("--base-path")
         .arg(&base)
-        .args(["--rpc-addr", &free_addr().to_string()])
+        .args(["--rpc-addr", "127.0.0.1:0"])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -309,7 +294,7 @@ fn a_store_of_another_chain_is_refused_with_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a valid genesis config"));
     // The dev chain still opens on it.
-    let node = Node::start(&base, free_addr());
+    let node = Node::start(&base);
     assert_eq!(node.rpc("tao_genesisHash", json!([])), genesis_hash);
     drop(node);
     std::fs::remove_dir_all(&base).unwrap();
@@ -323,7 +308,7 @@ fn submit_and_wait_and_event_and_finalized_head_subscriptions() {
         ws_client::WsClientBuilder,
     };
     let base = temp("subscriptions");
-    let node = Node::start(&base, free_addr());
+    let node = Node::start(&base);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let ws =
         runtime.block_on(WsClientBuilder::default().build(format!("ws://{}", node.addr))).unwrap();
@@ -388,7 +373,7 @@ fn submit_and_wait_and_event_and_finalized_head_subscriptions() {
 #[test]
 fn a_follower_syncs_verifies_and_catches_up_after_sigkill() {
     let (leader_base, follower_base) = (temp("leader"), temp("follower"));
-    let leader = Node::start(&leader_base, free_addr());
+    let leader = Node::start(&leader_base);
     let upstream = format!("http://{}", leader.addr);
     let alice = Keypair::from_uri("//Alice").unwrap();
     let bob = Keypair::from_uri("//Bob").unwrap();
@@ -424,8 +409,8 @@ fn a_follower_syncs_verifies_and_catches_up_after_sigkill() {
         assert!(h["number"].as_u64().unwrap() >= upto);
         assert_eq!(bob_info(follower), bob_info(&leader));
     };
-    let follower_addr = free_addr();
-    let follower = Node::start_with(&follower_base, follower_addr, &["--follow", &upstream]);
+    let follower = Node::start_with(&follower_base, None, &["--follow", &upstream]);
+    let follower_addr = follower.addr;
     let height = caught_up(&follower);
     same_chain(&follower, height);
     // Receipts are there too, and the follower refuses submissions, naming the leader.
@@ -443,7 +428,7 @@ fn a_follower_syncs_verifies_and_catches_up_after_sigkill() {
     for nonce in 3..6 {
         send(nonce);
     }
-    let follower = Node::start_with(&follower_base, follower_addr, &["--follow", &upstream]);
+    let follower = Node::start_with(&follower_base, Some(follower_addr), &["--follow", &upstream]);
     let height = caught_up(&follower);
     same_chain(&follower, height);
     drop(follower);
@@ -455,7 +440,7 @@ fn a_follower_syncs_verifies_and_catches_up_after_sigkill() {
 #[test]
 fn a_follower_refuses_another_chain() {
     let (leader_base, follower_base) = (temp("other-leader"), temp("other-follower"));
-    let leader = Node::start(&leader_base, free_addr());
+    let leader = Node::start(&leader_base);
     let genesis = follower_base.with_extension("json");
     let mut config: Value = serde_json::from_slice(
         &Command::new(env!("CARGO_BIN_EXE_tao-node"))
@@ -468,7 +453,7 @@ fn a_follower_refuses_another_chain() {
     config["chain_name"] = json!("somewhere-else");
     std::fs::write(&genesis, config.to_string()).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_tao-node"))
-        .args(["--genesis", genesis.to_str().unwrap(), "--rpc-addr", &free_addr().to_string()])
+        .args(["--genesis", genesis.to_str().unwrap(), "--rpc-addr", "127.0.0.1:0"])
         .args(["--follow", &format!("http://{}", leader.addr), "--base-path"])
         .arg(&follower_base)
         .output()
@@ -504,7 +489,7 @@ impl Member {
             .collect();
         Node::spawn(
             &self.base,
-            self.rpc,
+            Some(self.rpc),
             &[
                 "--genesis",
                 genesis.to_str().unwrap(),

@@ -51,48 +51,86 @@ pub fn free_ports(n: u16) -> u16 {
 pub struct DevNode {
     /// Its JSON-RPC address.
     pub addr: SocketAddr,
+    /// Its Prometheus metrics address, when started with `--metrics-addr`.
+    pub metrics: Option<SocketAddr>,
     /// Its data directory (removed on drop).
     pub base: PathBuf,
     child: Child,
 }
 
 /// The message `tao-node` logs (as JSON, with the bound address in `fields.local`) once its
-/// JSON-RPC server listens.
+/// JSON-RPC server listens; the node logs it after every other server it was asked for.
 const RPC_LISTENING: &str = "JSON-RPC listening (HTTP and WebSocket)";
+/// The message it logs once its metrics server listens (before the RPC one).
+const METRICS_LISTENING: &str = "Prometheus metrics on /metrics";
+
+/// Where a started `tao-node` serves.
+#[derive(Debug, Clone, Copy)]
+pub struct Listening {
+    /// JSON-RPC (HTTP and WebSocket).
+    pub rpc: SocketAddr,
+    /// Prometheus metrics, if asked for.
+    pub metrics: Option<SocketAddr>,
+}
+
+/// Runs `tao-node ARGS --log-format json --log info` (ARGS should bind port 0, e.g.
+/// `--rpc-addr 127.0.0.1:0`) and waits, at most 30 s, until it logs where its JSON-RPC
+/// listens. The log is read to its end on a thread of its own (a full pipe would stop the
+/// node). Panics, killing the node, if it never says.
+pub fn spawn_node(args: &[&str]) -> (Child, Listening) {
+    let mut child = Command::new(binary("tao-node", "tao-node"))
+        .args(args)
+        .args(["--log-format", "json", "--log", "info"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tao-node starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (found, announced) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(announcement) = announcement(&line) {
+                let _ = found.send(announcement);
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut metrics = None;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match announced.recv_timeout(left) {
+            Ok((Server::Rpc, rpc)) => return (child, Listening { rpc, metrics }),
+            Ok((Server::Metrics, addr)) => metrics = Some(addr),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("tao-node did not say where it listens within 30 s");
+            }
+        }
+    }
+}
 
 impl DevNode {
     /// Starts one for test `tag` on port 0 (the node binds a free port itself; nothing is
-    /// freed and bound again) and waits, at most 30 s, until it logs the address it serves.
+    /// freed and bound again).
     pub fn start(tag: &str) -> Self {
+        Self::start_with(tag, &[])
+    }
+
+    /// [`DevNode::start`] with more arguments for `tao-node` (e.g.
+    /// `["--metrics-addr", "127.0.0.1:0"]`).
+    pub fn start_with(tag: &str, extra: &[&str]) -> Self {
         let base = std::env::temp_dir().join(format!("tao-test-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
-        let mut child = Command::new(binary("tao-node", "tao-node"))
-            .args(["--dev", "--block-time-ms", "100", "--rpc-addr", "127.0.0.1:0"])
-            .args(["--log-format", "json", "--log", "info"])
-            .arg("--base-path")
-            .arg(&base)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("tao-node starts");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (found, address) = std::sync::mpsc::channel();
-        // Reads the log to its end (a full pipe would stop the node), sending the address.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = listening_address(&line) {
-                    let _ = found.send(addr);
-                }
-            }
-        });
-        let addr = match address.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("tao-node did not say where it listens within 30 s");
-            }
-        };
-        Self { addr, base, child }
+        let base_arg = base.to_string_lossy().into_owned();
+        let args = [
+            &["--dev", "--block-time-ms", "100", "--rpc-addr", "127.0.0.1:0"][..],
+            &["--base-path", &base_arg],
+            extra,
+        ]
+        .concat();
+        let (child, listening) = spawn_node(&args);
+        Self { addr: listening.rpc, metrics: listening.metrics, base, child }
     }
 
     /// Its JSON-RPC URL.
@@ -101,13 +139,21 @@ impl DevNode {
     }
 }
 
-/// The address in a JSON log line announcing the RPC server, if it is one.
-fn listening_address(line: &str) -> Option<SocketAddr> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Server {
+    Rpc,
+    Metrics,
+}
+
+/// The server and address a JSON log line announces, if it is such a line.
+fn announcement(line: &str) -> Option<(Server, SocketAddr)> {
     let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    if value["fields"]["message"].as_str()? != RPC_LISTENING {
-        return None;
-    }
-    value["fields"]["local"].as_str()?.parse().ok()
+    let server = match value["fields"]["message"].as_str()? {
+        RPC_LISTENING => Server::Rpc,
+        METRICS_LISTENING => Server::Metrics,
+        _ => return None,
+    };
+    Some((server, value["fields"]["local"].as_str()?.parse().ok()?))
 }
 
 impl Drop for DevNode {
@@ -123,11 +169,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_rpc_address_is_read_from_the_nodes_json_log() {
+    fn the_addresses_are_read_from_the_nodes_json_log() {
         let line = r#"{"timestamp":"t","level":"INFO","fields":{"message":"JSON-RPC listening (HTTP and WebSocket)","local":"127.0.0.1:40123"},"target":"tao_node"}"#;
-        assert_eq!(listening_address(line), Some("127.0.0.1:40123".parse().unwrap()));
-        let other = line.replace("JSON-RPC listening", "Prometheus metrics");
-        assert_eq!(listening_address(&other), None);
-        assert_eq!(listening_address("not json"), None);
+        let addr = "127.0.0.1:40123".parse().unwrap();
+        assert_eq!(announcement(line), Some((Server::Rpc, addr)));
+        let metrics = line.replace(RPC_LISTENING, METRICS_LISTENING);
+        assert_eq!(announcement(&metrics), Some((Server::Metrics, addr)));
+        let other = line.replace(RPC_LISTENING, "p2p listening");
+        assert_eq!(announcement(&other), None);
+        assert_eq!(announcement("not json"), None);
     }
 }
