@@ -21,7 +21,7 @@ pub mod store;
 pub mod views;
 
 use anyhow::Result;
-use tao_types::{GenesisBalance, GenesisConfig, GenesisNeuron, GenesisSubnet};
+use tao_types::{GenesisBalance, GenesisConfig, GenesisGovernance, GenesisNeuron, GenesisSubnet};
 use tao_wallet::Keypair;
 
 /// The development chain's genesis: the well-known dev accounts, Alice as sudo, and one
@@ -60,5 +60,12 @@ pub fn dev_genesis() -> Result<GenesisConfig> {
         network_rate_limit: Some(1),
         subnet_limit: None,
         allow_loopback_axons: true,
+        // Votes in minutes, not days: 100 blocks open, enacted 10 blocks after.
+        governance: Some(GenesisGovernance {
+            deposit: Some(10 * TAO),
+            voting_period: Some(100),
+            enactment_delay: Some(10),
+            ..GenesisGovernance::default()
+        }),
     })
 }

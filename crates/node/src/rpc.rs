@@ -327,6 +327,20 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
         Ok(views::issuance(&chain.state, chain.head.number.get()))
     })?;
     method::<method::Delegates>(&mut rpc, |(), node| Ok(views::delegates(&lock(node)?.state)))?;
+    method::<method::Governance>(&mut rpc, |(), node| {
+        // Live tallies read every stake: counted on a copy, outside the chain's lock.
+        let (state, block) = {
+            let chain = lock(node)?;
+            (chain.state.clone(), chain.head.number.get())
+        };
+        Ok(views::governance(&state, block))
+    })?;
+    method::<method::Proposal>(&mut rpc, |(id,), node| {
+        let state = lock(node)?.state.clone();
+        views::proposal_detail(&state, id).ok_or_else(|| {
+            error(codes::NOT_FOUND, format!("no proposal #{id} (it may be long finished)"))
+        })
+    })?;
     method::<method::LockCost>(&mut rpc, |(), node| {
         Ok(tao_runtime::subnets::lock_cost(&lock(node)?.state).get())
     })?;

@@ -168,7 +168,150 @@ pub fn event(event: &tao_types::Event) -> api::Event {
         E::EpochTriggered { netuid, at } => {
             api::Event::EpochTriggered { netuid: netuid.get(), at: at.get() }
         }
+        E::SudoChanged { key } => api::Event::SudoChanged { key: key.as_ref().map(address) },
+        E::ProposalSubmitted { proposal, proposer, track, deposit, voting_ends } => {
+            api::Event::ProposalSubmitted {
+                proposal: proposal.0,
+                proposer: address(proposer),
+                track: track.name().to_owned(),
+                deposit: deposit.get(),
+                voting_ends: voting_ends.get(),
+            }
+        }
+        E::Voted { proposal, voter, choice } => api::Event::Voted {
+            proposal: proposal.0,
+            voter: address(voter),
+            choice: choice.name().to_owned(),
+        },
+        E::ProposalCancelled { proposal } => api::Event::ProposalCancelled { proposal: proposal.0 },
+        E::ProposalPassed { proposal, tally: count, enact_at } => api::Event::ProposalPassed {
+            proposal: proposal.0,
+            tally: tally(count),
+            enact_at: enact_at.get(),
+        },
+        E::ProposalRejected { proposal, tally: count, reason } => api::Event::ProposalRejected {
+            proposal: proposal.0,
+            tally: tally(count),
+            reason: reason.name().to_owned(),
+        },
+        E::DepositReturned { proposal, to, amount } => api::Event::DepositReturned {
+            proposal: proposal.0,
+            to: address(to),
+            amount: amount.get(),
+        },
+        E::DepositBurned { proposal, amount } => {
+            api::Event::DepositBurned { proposal: proposal.0, amount: amount.get() }
+        }
+        E::ProposalEnacted { proposal } => api::Event::ProposalEnacted { proposal: proposal.0 },
+        E::ProposalEnactmentFailed { proposal, index, error } => {
+            api::Event::ProposalEnactmentFailed {
+                proposal: proposal.0,
+                index: *index,
+                error: dispatch_error(error),
+            }
+        }
     }
+}
+
+/// A dispatch error as the RPC names it: its identifier (without fields) and message.
+fn dispatch_error(error: &tao_types::DispatchError) -> api::ReceiptError {
+    let debug = format!("{error:?}");
+    let end = debug.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(debug.len());
+    api::ReceiptError { name: debug[..end].to_owned(), message: error.to_string() }
+}
+
+fn tally(count: &tao_types::Tally) -> api::Tally {
+    api::Tally {
+        yes: api::BigAmount(count.yes.get()),
+        no: api::BigAmount(count.no.get()),
+        abstain: api::BigAmount(count.abstain.get()),
+        veto: api::BigAmount(count.veto.get()),
+        total: api::BigAmount(count.total.get()),
+    }
+}
+
+/// A proposal as the RPC shows it, counted on `state` while it is voting.
+fn proposal(state: &State, p: &tao_runtime::governance::Proposal) -> api::Proposal {
+    use tao_runtime::governance::{self as gov, ProposalStatus as S};
+    let count = p.tally.unwrap_or_else(|| gov::tally(state, p));
+    let params = &state.chain().params.gov;
+    let passing = gov::verdict(params, p.track, &count).is_ok();
+    let (status, reason, enact_at) = match &p.status {
+        S::Voting => ("voting", None, None),
+        S::Passed { enact_at } => ("passed", None, Some(enact_at.get())),
+        S::Rejected(why) => ("rejected", Some(why.name().to_owned()), None),
+        S::Cancelled => ("cancelled", None, None),
+        S::Enacted { at } => ("enacted", None, Some(at.get())),
+        S::Failed { at, index, error } => {
+            ("failed", Some(format!("call {index} failed: {error}")), Some(at.get()))
+        }
+    };
+    api::Proposal {
+        id: p.id.0,
+        proposer: address(&p.proposer),
+        title: p.title.clone(),
+        description: p.description.clone(),
+        track: p.track.name().to_owned(),
+        calls: p.calls.iter().map(tao_types::PrivilegedCall::describe).collect(),
+        deposit: p.deposit.get(),
+        submitted: p.submitted.get(),
+        voting_ends: p.voting_ends.get(),
+        status: status.to_owned(),
+        reason,
+        enact_at,
+        tally: tally(&count),
+        passing,
+        voters: u32::try_from(p.votes.len()).unwrap_or(u32::MAX),
+    }
+}
+
+/// Most votes one `tao_proposal` answer lists.
+pub const MAX_LISTED_VOTES: usize = 1_000;
+
+/// `tao_governance` on `state` (the head's, numbered `block`).
+pub fn governance(state: &State, block: u64) -> api::Governance {
+    use tao_runtime::governance as gov;
+    let params = &state.chain().params.gov;
+    let (critical_quorum, critical_threshold) = params.bar(tao_types::Track::Critical);
+    api::Governance {
+        block,
+        sudo: state.chain().sudo.as_ref().map(address),
+        params: api::GovernanceParams {
+            deposit: params.deposit.get(),
+            voting_period: params.voting_period,
+            enactment_delay: params.enactment_delay,
+            quorum: params.quorum,
+            threshold: params.threshold,
+            veto_threshold: params.veto_threshold,
+            critical_quorum,
+            critical_threshold,
+            max_open: u32::try_from(gov::MAX_OPEN_PROPOSALS).unwrap_or(u32::MAX),
+        },
+        proposals: state
+            .governance()
+            .proposals
+            .values()
+            .rev()
+            .map(|p| proposal(state, p))
+            .collect(),
+    }
+}
+
+/// `tao_proposal` on `state`.
+pub fn proposal_detail(state: &State, id: u32) -> Option<api::ProposalDetail> {
+    let p = state.governance().proposals.get(&tao_types::ProposalId(id))?;
+    Some(api::ProposalDetail {
+        proposal: proposal(state, p),
+        votes: p
+            .votes
+            .iter()
+            .take(MAX_LISTED_VOTES)
+            .map(|(voter, choice)| api::Vote {
+                voter: address(voter),
+                choice: choice.name().to_owned(),
+            })
+            .collect(),
+    })
 }
 
 /// A block with a summary of each transaction.
@@ -331,7 +474,7 @@ pub fn stakes_of(state: &State, coldkey: &AccountId) -> Vec<api::StakeEntry> {
 /// Where all TAO stands in `state` (the head's, numbered `block`).
 pub fn issuance(state: &State, block: u64) -> api::Issuance {
     let info = state.chain();
-    let (free, pools, root_stake) = state.tao_holdings();
+    let held = state.tao_holdings();
     api::Issuance {
         block,
         total_issuance: api::BigAmount(info.total_issuance.get()),
@@ -339,9 +482,10 @@ pub fn issuance(state: &State, block: u64) -> api::Issuance {
         total_fees: api::BigAmount(info.total_fees.get()),
         total_registration_burn: api::BigAmount(info.total_registration_burn.get()),
         held: api::Held {
-            free: api::WideAmount(free),
-            pools: api::WideAmount(pools),
-            root_stake: api::WideAmount(root_stake),
+            free: api::WideAmount(held.free),
+            pools: api::WideAmount(held.pools),
+            root_stake: api::WideAmount(held.root_stake),
+            deposits: api::WideAmount(held.deposits),
         },
     }
 }

@@ -51,7 +51,7 @@ pub use types::*;
 pub use wire::{Address, BigAmount, WideAmount, H256};
 
 /// The API's version (`MAJOR.MINOR.PATCH`, see the crate docs).
-pub const API_VERSION: &str = "1.1.0";
+pub const API_VERSION: &str = "1.2.0";
 
 /// Whether a client built for [`API_VERSION`] can talk to a node reporting `node_version`:
 /// the same major version.
@@ -259,6 +259,11 @@ api! {
         Delegates = "tao_delegates" () -> Vec<Delegate>;
         /// The current cost of creating a subnet, RAO.
         LockCost = "tao_lockCost" () -> u64;
+        /// Governance: its parameters and every open and recently finished proposal, with
+        /// live tallies.
+        Governance = "tao_governance" () -> types::Governance;
+        /// One proposal with its votes.
+        Proposal = "tao_proposal" (id: u32) -> ProposalDetail;
     }
     subscriptions {
         /// Each new head header.

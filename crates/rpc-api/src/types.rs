@@ -282,6 +282,192 @@ pub enum Event {
         /// The block it will run at.
         at: u64,
     },
+    /// The root key changed hands or was removed (since API 1.2.0, as are the governance
+    /// events below).
+    SudoChanged {
+        /// The new root key; `null`: none.
+        key: Option<Address>,
+    },
+    /// A proposal was submitted and is open for votes.
+    ProposalSubmitted {
+        /// The proposal.
+        proposal: u32,
+        /// Who proposed it.
+        proposer: Address,
+        /// `standard` or `critical`.
+        track: String,
+        /// TAO put down, RAO.
+        deposit: u64,
+        /// The last block votes are taken.
+        voting_ends: u64,
+    },
+    /// A vote was cast or replaced.
+    Voted {
+        /// The proposal.
+        proposal: u32,
+        /// The voter.
+        voter: Address,
+        /// `yes`, `no`, `abstain` or `veto`.
+        choice: String,
+    },
+    /// The proposer withdrew a proposal.
+    ProposalCancelled {
+        /// The proposal.
+        proposal: u32,
+    },
+    /// A proposal passed.
+    ProposalPassed {
+        /// The proposal.
+        proposal: u32,
+        /// The final count.
+        tally: Tally,
+        /// The block its calls take effect.
+        enact_at: u64,
+    },
+    /// A proposal did not pass.
+    ProposalRejected {
+        /// The proposal.
+        proposal: u32,
+        /// The final count.
+        tally: Tally,
+        /// `no_quorum`, `below_threshold` or `vetoed`.
+        reason: String,
+    },
+    /// A deposit went back to its proposer.
+    DepositReturned {
+        /// The proposal.
+        proposal: u32,
+        /// The proposer.
+        to: Address,
+        /// RAO.
+        amount: u64,
+    },
+    /// A vetoed proposal's deposit was burned.
+    DepositBurned {
+        /// The proposal.
+        proposal: u32,
+        /// RAO.
+        amount: u64,
+    },
+    /// A passed proposal's calls all took effect (their events follow).
+    ProposalEnacted {
+        /// The proposal.
+        proposal: u32,
+    },
+    /// A passed proposal's call failed, so none took effect.
+    ProposalEnactmentFailed {
+        /// The proposal.
+        proposal: u32,
+        /// The failing call's position (from 0).
+        index: u32,
+        /// Why it failed.
+        error: ReceiptError,
+    },
+}
+
+/// A proposal's votes as stake valued in TAO (RAO, decimal strings).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Tally {
+    /// For.
+    pub yes: BigAmount,
+    /// Against.
+    pub no: BigAmount,
+    /// Abstaining (counts for the quorum only).
+    pub abstain: BigAmount,
+    /// Vetoing.
+    pub veto: BigAmount,
+    /// All stake that could vote.
+    pub total: BigAmount,
+}
+
+/// Governance parameters (`gov_*` global parameters; proportions are u16, 65535 = 100 %).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GovernanceParams {
+    /// A proposal's deposit, RAO.
+    pub deposit: u64,
+    /// Blocks a proposal is open for votes.
+    pub voting_period: u64,
+    /// Blocks from passing to enactment.
+    pub enactment_delay: u64,
+    /// Share of all stake that must vote (standard track).
+    pub quorum: u16,
+    /// Share of yes among yes, no and veto needed, strictly more (standard track).
+    pub threshold: u16,
+    /// Share of vetoes among all votes that rejects and burns the deposit, strictly more.
+    pub veto_threshold: u16,
+    /// The critical track's quorum.
+    pub critical_quorum: u16,
+    /// The critical track's threshold.
+    pub critical_threshold: u16,
+    /// Most proposals open at once.
+    pub max_open: u32,
+}
+
+/// A proposal (`tao_governance`, `tao_proposal`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Proposal {
+    /// Its number.
+    pub id: u32,
+    /// Who proposed it.
+    pub proposer: Address,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// `standard` or `critical`.
+    pub track: String,
+    /// Its calls, described for people, in order.
+    pub calls: Vec<String>,
+    /// TAO held as its deposit now, RAO (0 once returned or burned).
+    pub deposit: u64,
+    /// The block it was submitted.
+    pub submitted: u64,
+    /// The last block votes are taken.
+    pub voting_ends: u64,
+    /// `voting`, `passed`, `rejected`, `cancelled`, `enacted` or `failed`.
+    pub status: String,
+    /// Why it was rejected (`no_quorum`, `below_threshold`, `vetoed`), or why its enactment
+    /// failed.
+    pub reason: Option<String>,
+    /// When passed: the block its calls take (or took) effect.
+    pub enact_at: Option<u64>,
+    /// The count: live while voting (the stake as it stands now), final after.
+    pub tally: Tally,
+    /// Whether the live or final count clears its track's bar.
+    pub passing: bool,
+    /// How many accounts voted.
+    pub voters: u32,
+}
+
+/// `tao_governance`: the parameters and every open and recently finished proposal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Governance {
+    /// The head's number.
+    pub block: u64,
+    /// The root key, if the chain still has one.
+    pub sudo: Option<Address>,
+    /// The parameters.
+    pub params: GovernanceParams,
+    /// Proposals, newest first.
+    pub proposals: Vec<Proposal>,
+}
+
+/// One vote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Vote {
+    /// The voter.
+    pub voter: Address,
+    /// `yes`, `no`, `abstain` or `veto`.
+    pub choice: String,
+}
+
+/// `tao_proposal`: one proposal with its votes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProposalDetail {
+    /// The proposal.
+    pub proposal: Proposal,
+    /// Its votes in voter order (the first 1,000; `voters` counts them all).
+    pub votes: Vec<Vote>,
 }
 
 impl Receipt {
@@ -526,6 +712,9 @@ pub struct Held {
     pub pools: WideAmount,
     /// Root stake.
     pub root_stake: WideAmount,
+    /// Deposits of open proposals (since API 1.2.0).
+    #[serde(default)]
+    pub deposits: WideAmount,
 }
 
 /// `tao_issuance`: where all TAO stands at the head (RAO, decimal strings).

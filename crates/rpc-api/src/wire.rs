@@ -126,6 +126,18 @@ macro_rules! decimal_amount {
 decimal_amount!(BigAmount, u64);
 decimal_amount!(WideAmount, u128);
 
+impl Default for BigAmount {
+    fn default() -> Self {
+        Self(0)
+    }
+}
+
+impl Default for WideAmount {
+    fn default() -> Self {
+        Self(0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,6 +57,7 @@ fn config(accounts: u32, subnets: u32, neurons: u32) -> GenesisConfig {
         network_rate_limit: None,
         subnet_limit: Some(4_000),
         allow_loopback_axons: false,
+        governance: None,
     }
 }
 

@@ -186,6 +186,7 @@ impl<'a> BlockBuilder<'a> {
     /// Ends the block: coinbase, due epochs, state root.
     pub fn finish(self) -> BlockOutcome {
         let mut events = Vec::new();
+        crate::governance::on_block(self.state, &mut events);
         run_coinbase(self.state, &mut events);
         run_due_epochs(self.state, &mut events);
         BlockOutcome { receipts: self.receipts, events, state_root: self.state.state_root() }

@@ -4,12 +4,41 @@
 //! nothing (the fee and nonce were taken before dispatch).
 
 use crate::{
-    balances, neurons,
+    balances, governance, neurons,
     staking::{self, Place},
-    subnets, weights, State,
+    subnets::{self, Origin},
+    weights, State,
 };
 use tao_primitives::AccountId;
-use tao_types::{Call, DispatchError, Event, Existence};
+use tao_types::{Call, DispatchError, Event, Existence, PrivilegedCall};
+
+/// Applies a privileged call as root (a passed proposal's enactment).
+pub(crate) fn dispatch_privileged(
+    state: &mut State,
+    call: &PrivilegedCall,
+) -> Result<Vec<Event>, DispatchError> {
+    privileged(state, Origin::Root, call)
+}
+
+/// Applies a privileged call for `origin` (refused unless it is root).
+fn privileged(
+    state: &mut State,
+    origin: Origin,
+    call: &PrivilegedCall,
+) -> Result<Vec<Event>, DispatchError> {
+    match call {
+        PrivilegedCall::SetGlobalParameter(value) => {
+            subnets::set_global_parameter(state, origin, *value)
+        }
+        PrivilegedCall::SetHyperparameter { netuid, value } => {
+            subnets::set_hyperparameter(state, origin, *netuid, *value)
+        }
+        PrivilegedCall::DissolveNetwork { netuid } => {
+            subnets::dissolve_network(state, origin, *netuid)
+        }
+        PrivilegedCall::SetSudo { key } => subnets::set_sudo(state, origin, *key),
+    }
+}
 
 /// Applies `call` signed by `signer`.
 pub(crate) fn dispatch(
@@ -30,11 +59,27 @@ pub(crate) fn dispatch(
         Call::RegisterNetwork { hotkey } => subnets::register_network(state, signer, *hotkey),
         Call::StartCall { netuid } => subnets::start_call(state, signer, *netuid),
         Call::TriggerEpoch { netuid } => subnets::trigger_epoch(state, signer, *netuid),
-        Call::SetHyperparameter { netuid, value } => {
-            subnets::set_hyperparameter(state, signer, *netuid, *value)
+        Call::SetHyperparameter { netuid, value } => privileged(
+            state,
+            Origin::Signed(signer),
+            &PrivilegedCall::SetHyperparameter { netuid: *netuid, value: *value },
+        ),
+        Call::SetGlobalParameter { value } => {
+            privileged(state, Origin::Signed(signer), &PrivilegedCall::SetGlobalParameter(*value))
         }
-        Call::SetGlobalParameter { value } => subnets::set_global_parameter(state, signer, *value),
-        Call::DissolveNetwork { netuid } => subnets::dissolve_network(state, signer, *netuid),
+        Call::DissolveNetwork { netuid } => privileged(
+            state,
+            Origin::Signed(signer),
+            &PrivilegedCall::DissolveNetwork { netuid: *netuid },
+        ),
+        Call::SetSudo { key } => {
+            privileged(state, Origin::Signed(signer), &PrivilegedCall::SetSudo { key: *key })
+        }
+        Call::Propose { calls, title, description } => {
+            governance::propose(state, signer, calls, title, description)
+        }
+        Call::Vote { proposal, choice } => governance::vote(state, signer, *proposal, *choice),
+        Call::CancelProposal { proposal } => governance::cancel(state, signer, *proposal),
         Call::BurnedRegister { netuid, hotkey, limit_price } => {
             neurons::burned_register(state, signer, *netuid, *hotkey, *limit_price)
         }

@@ -26,6 +26,9 @@ pub enum GenesisError {
     /// More subnets than the subnet limit.
     #[error("{0} subnets exceed the subnet limit")]
     TooManySubnets(usize),
+    /// A governance parameter out of its range.
+    #[error("governance parameter {0} is out of range")]
+    InvalidGovernance(&'static str),
     /// More neurons than a subnet's 256 slots.
     #[error("a subnet lists {0} neurons; at most 256 fit")]
     TooManyNeurons(usize),
@@ -45,6 +48,21 @@ pub fn genesis(config: &GenesisConfig) -> Result<State, GenesisError> {
     if let Some(limit) = config.subnet_limit {
         params.subnet_limit = limit.clamp(1, crate::subnets::MAX_SUBNETS);
     }
+    if let Some(gov) = &config.governance {
+        use tao_types::GlobalParameter as G;
+        let given = [
+            gov.deposit.map(|v| G::GovDeposit(Rao::new(v))),
+            gov.voting_period.map(G::GovVotingPeriod),
+            gov.enactment_delay.map(G::GovEnactmentDelay),
+            gov.quorum.map(G::GovQuorum),
+            gov.threshold.map(G::GovThreshold),
+            gov.veto_threshold.map(G::GovVetoThreshold),
+        ];
+        for value in given.into_iter().flatten() {
+            crate::subnets::apply_global_parameter(&mut params, value)
+                .map_err(|_| GenesisError::InvalidGovernance(value.name()))?;
+        }
+    }
     let chain = ChainInfo {
         chain_name: config.chain_name.clone(),
         genesis_hash: Hash::default(),
@@ -55,6 +73,7 @@ pub fn genesis(config: &GenesisConfig) -> Result<State, GenesisError> {
         total_minted: Rao::ZERO,
         total_registration_burn: Rao::ZERO,
         total_fees: Rao::ZERO,
+        total_deposit_burn: Rao::ZERO,
         lock: LockState {
             last_lock: params.network_min_lock,
             last_lock_block: BlockNumber::GENESIS,

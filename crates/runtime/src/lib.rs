@@ -41,6 +41,7 @@ mod coinbase;
 mod dispatch;
 pub mod epoch;
 mod genesis;
+pub mod governance;
 pub mod neurons;
 mod payout;
 pub mod stake;
@@ -59,6 +60,6 @@ pub use cached::Cached;
 pub use genesis::{genesis, GenesisError};
 pub use state::{
     Account, ChainInfo, GlobalParams, Hyperparams, Neuron, NeuronEpochOutput, NeuronTable,
-    PendingAlpha, StakeTable, State, Subnet, SubnetInfo, WeightCommit,
+    PendingAlpha, StakeTable, State, Subnet, SubnetInfo, TaoHoldings, WeightCommit,
 };
 pub use weights::MAX_UNREVEALED_COMMITS;

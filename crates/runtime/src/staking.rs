@@ -4,7 +4,7 @@
 //! Every call plans its swaps on copies of the pools first and writes only once all of
 //! them succeeded, so a failure changes nothing but the fee.
 
-use crate::{state::SubnetInfo, State};
+use crate::{governance::ensure_unlocked, state::SubnetInfo, State};
 use substrate_fixed::types::U64F64;
 use tao_economics::pool::{max_price, min_price, price_from_rao, SwapError, SwapResult};
 use tao_primitives::{AccountId, AlphaRao, NetUid, Rao};
@@ -223,6 +223,7 @@ pub(crate) fn remove_stake(
     amount: AlphaRao,
     limit: Option<Rao>,
 ) -> Outcome {
+    ensure_unlocked(state, &coldkey)?;
     let available = stake_value(state, netuid, &hotkey, &coldkey);
     let alpha = amount.get().min(available);
     if alpha == 0 {
@@ -252,6 +253,7 @@ pub(crate) fn remove_stake(
 
 /// `unstake_all`: everything the signer has on `hotkey`, every subnet and root.
 pub(crate) fn unstake_all(state: &mut State, coldkey: AccountId, hotkey: AccountId) -> Outcome {
+    ensure_unlocked(state, &coldkey)?;
     let mut netuids: Vec<NetUid> = state
         .subnets()
         .filter(|(_, s)| s.stakes.get().get(&hotkey).is_some_and(|p| p.value(&coldkey) > 0))
@@ -313,6 +315,7 @@ pub(crate) fn relocate(
     amount: AlphaRao,
     min_ratio: Option<Rao>,
 ) -> Outcome {
+    ensure_unlocked(state, &from.coldkey)?;
     known_hotkey(state, &to.hotkey)?;
     let available = stake_value(state, from.netuid, &from.hotkey, &from.coldkey);
     let alpha = amount.get().min(available);
@@ -413,6 +416,7 @@ pub(crate) fn transfer_stake(
     to: Place,
     amount: AlphaRao,
 ) -> Outcome {
+    ensure_unlocked(state, &from.coldkey)?;
     for netuid in [from.netuid, to.netuid] {
         if let Some(subnet) = state.subnet(netuid) {
             if !subnet.info.get().params.transfers_enabled {

@@ -15,6 +15,7 @@
 
 use crate::{
     cached::Cached,
+    governance::{GovParams, Governance},
     stake::{Delegate, RootStake, StakePool},
 };
 use codec::{Decode, Encode};
@@ -64,6 +65,8 @@ pub struct GlobalParams {
     pub min_take: u16,
     /// Blocks between two take increases (`TxDelegateTakeRateLimit`).
     pub take_rate_limit: u64,
+    /// Governance: deposit, periods, quorum and thresholds.
+    pub gov: GovParams,
 }
 
 impl Default for GlobalParams {
@@ -86,6 +89,7 @@ impl Default for GlobalParams {
             max_take: 11_796,
             min_take: 0,
             take_rate_limit: 216_000,
+            gov: GovParams::default(),
         }
     }
 }
@@ -111,6 +115,8 @@ pub struct ChainInfo {
     pub total_registration_burn: Rao,
     /// TAO burned as fees so far.
     pub total_fees: Rao,
+    /// TAO burned as vetoed proposals' deposits so far.
+    pub total_deposit_burn: Rao,
     /// Chain-wide parameters.
     pub params: GlobalParams,
     /// The lock cost's memory of the last subnet registration.
@@ -390,6 +396,31 @@ pub struct State {
     pub(crate) subnets: BTreeMap<NetUid, Subnet>,
     pub(crate) root_stakes: Cached<BTreeMap<AccountId, RootStake>>,
     pub(crate) delegates: Cached<BTreeMap<AccountId, Delegate>>,
+    pub(crate) governance: Cached<Governance>,
+}
+
+/// Where all TAO is ([`State::tao_holdings`]); the parts sum to the total issuance after
+/// every block (the conservation invariant).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaoHoldings {
+    /// Σ free balances.
+    pub free: u128,
+    /// Σ subnet pools' TAO.
+    pub pools: u128,
+    /// Σ root stake.
+    pub root_stake: u128,
+    /// Σ deposits of open proposals.
+    pub deposits: u128,
+}
+
+impl TaoHoldings {
+    /// All of it.
+    pub fn total(&self) -> u128 {
+        self.free
+            .saturating_add(self.pools)
+            .saturating_add(self.root_stake)
+            .saturating_add(self.deposits)
+    }
 }
 
 fn bucket(id: &AccountId) -> usize {
@@ -406,6 +437,7 @@ impl State {
             subnets: BTreeMap::new(),
             root_stakes: Cached::default(),
             delegates: Cached::default(),
+            governance: Cached::default(),
         }
     }
 
@@ -477,6 +509,7 @@ impl State {
         }
         parts.extend_from_slice(&self.root_stakes.digest().0);
         parts.extend_from_slice(&self.delegates.digest().0);
+        parts.extend_from_slice(&self.governance.digest().0);
         for (netuid, subnet) in &self.subnets {
             parts.extend_from_slice(&netuid.get().to_le_bytes());
             parts.extend_from_slice(&subnet.info.digest().0);
@@ -526,12 +559,20 @@ impl State {
         self.root_stakes.get().values().fold(0u64, |acc, r| acc.saturating_add(r.total))
     }
 
-    /// Where all TAO is: `(Σ free balances, Σ subnet pools' TAO, Σ root stake)`. Their sum
-    /// equals [`State::total_issuance`] after every block (the conservation invariant).
-    pub fn tao_holdings(&self) -> (u128, u128, u128) {
-        let free = self.accounts().map(|(_, a)| u128::from(a.free.get())).sum();
-        let pools = self.subnets().map(|(_, s)| u128::from(s.info.get().pool.tao)).sum();
-        (free, pools, u128::from(self.total_root_stake()))
+    /// Where all TAO is: free balances, subnet pools, root stake and proposal deposits.
+    /// The parts sum to [`State::total_issuance`] after every block.
+    pub fn tao_holdings(&self) -> TaoHoldings {
+        TaoHoldings {
+            free: self.accounts().map(|(_, a)| u128::from(a.free.get())).sum(),
+            pools: self.subnets().map(|(_, s)| u128::from(s.info.get().pool.tao)).sum(),
+            root_stake: u128::from(self.total_root_stake()),
+            deposits: self.governance.get().deposits_held(),
+        }
+    }
+
+    /// Governance: proposals, votes and vote locks.
+    pub fn governance(&self) -> &Governance {
+        self.governance.get()
     }
 
     // ---- writes (crate only) ----
@@ -552,6 +593,10 @@ impl State {
         if let Some(bucket) = self.hotkey_owners.get_mut(bucket(&hotkey)) {
             bucket.make_mut().insert(hotkey, coldkey);
         }
+    }
+
+    pub(crate) fn governance_mut(&mut self) -> &mut Governance {
+        self.governance.make_mut()
     }
 
     pub(crate) fn subnet_mut(&mut self, netuid: NetUid) -> Option<&mut Subnet> {

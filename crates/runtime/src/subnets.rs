@@ -2,8 +2,9 @@
 //! (`chain-protocol.md` §8, §9).
 
 use crate::{
+    governance,
     neurons::append_neuron,
-    state::{Hyperparams, NeuronTable, PendingAlpha, StakeTable, State, SubnetInfo},
+    state::{GlobalParams, Hyperparams, NeuronTable, PendingAlpha, StakeTable, State, SubnetInfo},
     Cached, Subnet,
 };
 use substrate_fixed::types::{I96F32, U64F64, U96F32};
@@ -196,8 +197,8 @@ fn remove_subnet(state: &mut State, netuid: NetUid) -> Event {
 }
 
 /// `dissolve_network` (root).
-pub(crate) fn dissolve_network(state: &mut State, signer: AccountId, netuid: NetUid) -> Outcome {
-    if !is_root(state, &signer) {
+pub(crate) fn dissolve_network(state: &mut State, origin: Origin, netuid: NetUid) -> Outcome {
+    if !origin.is_root(state) {
         return Err(DispatchError::BadOrigin);
     }
     if !state.subnets.contains_key(&netuid) {
@@ -229,6 +230,35 @@ pub(crate) fn start_call(state: &mut State, signer: AccountId, netuid: NetUid) -
 /// Whether `account` is the root key.
 pub(crate) fn is_root(state: &State, account: &AccountId) -> bool {
     state.chain().sudo.as_ref() == Some(account)
+}
+
+/// Who a privileged call acts for: a signed account (root if it holds the root key), or
+/// root itself (a passed proposal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A transaction's signer.
+    Signed(AccountId),
+    /// Governance: a passed proposal's enactment.
+    Root,
+}
+
+impl Origin {
+    /// Whether it may make root calls on `state`.
+    pub(crate) fn is_root(&self, state: &State) -> bool {
+        match self {
+            Origin::Signed(account) => is_root(state, account),
+            Origin::Root => true,
+        }
+    }
+}
+
+/// `set_sudo` (root): hands the root key on, or removes it.
+pub(crate) fn set_sudo(state: &mut State, origin: Origin, key: Option<AccountId>) -> Outcome {
+    if !origin.is_root(state) {
+        return Err(DispatchError::BadOrigin);
+    }
+    state.chain_mut().sudo = key;
+    Ok(vec![Event::SudoChanged { key }])
 }
 
 /// Whether owners are locked out of parameter changes: an epoch is pending, or the next
@@ -276,12 +306,12 @@ pub const OWNER_TEMPO_RATE_LIMIT: u64 = 360;
 /// `set_hyperparameter`: owner (rate-limited, outside the freeze window) or root.
 pub(crate) fn set_hyperparameter(
     state: &mut State,
-    signer: AccountId,
+    origin: Origin,
     netuid: NetUid,
     value: Hyperparameter,
 ) -> Outcome {
     let now = state.block();
-    let root = is_root(state, &signer);
+    let root = origin.is_root(state);
     let globals = state.chain().params.clone();
     let subnet = state.subnet_mut(netuid).ok_or(DispatchError::SubnetNotExists)?;
     let info = subnet.info.get();
@@ -291,7 +321,7 @@ pub(crate) fn set_hyperparameter(
         if value.setter() == Setter::Root {
             return Err(DispatchError::BadOrigin);
         }
-        if info.owner_coldkey != signer {
+        if origin != Origin::Signed(info.owner_coldkey) {
             return Err(DispatchError::NotSubnetOwner);
         }
     }
@@ -448,13 +478,24 @@ fn apply_hyperparameter(
 /// `set_global_parameter` (root).
 pub(crate) fn set_global_parameter(
     state: &mut State,
-    signer: AccountId,
+    origin: Origin,
     value: GlobalParameter,
 ) -> Outcome {
-    if !is_root(state, &signer) {
+    if !origin.is_root(state) {
         return Err(DispatchError::BadOrigin);
     }
     let mut params = state.chain().params.clone();
+    apply_global_parameter(&mut params, value)?;
+    state.chain_mut().params = params;
+    Ok(vec![Event::GlobalParameterSet(value)])
+}
+
+/// Writes `value` into `params` if it is in its range (genesis uses it too).
+pub(crate) fn apply_global_parameter(
+    params: &mut GlobalParams,
+    value: GlobalParameter,
+) -> Result<(), DispatchError> {
+    let period = |v: u64| check((1..=governance::MAX_PERIOD_BLOCKS).contains(&v));
     match value {
         GlobalParameter::SubnetLimit(v) => {
             check((1..=MAX_SUBNETS).contains(&v))?;
@@ -478,7 +519,30 @@ pub(crate) fn set_global_parameter(
         GlobalParameter::TaoWeight(v) => params.tao_weight = v,
         GlobalParameter::SubnetOwnerCut(v) => params.subnet_owner_cut = v,
         GlobalParameter::TxDelegateTakeRateLimit(v) => params.take_rate_limit = v,
+        GlobalParameter::GovDeposit(v) => params.gov.deposit = v,
+        GlobalParameter::GovVotingPeriod(v) => {
+            period(v)?;
+            params.gov.voting_period = v;
+        }
+        GlobalParameter::GovEnactmentDelay(v) => {
+            // 0 is allowed: enacted in the block the vote ends.
+            check(v <= governance::MAX_PERIOD_BLOCKS)?;
+            params.gov.enactment_delay = v;
+        }
+        // A quorum of 0 would let one voter decide; thresholds of 0 or 100 % would make
+        // every proposal pass or none.
+        GlobalParameter::GovQuorum(v) => {
+            check(v >= 1)?;
+            params.gov.quorum = v;
+        }
+        GlobalParameter::GovThreshold(v) => {
+            check((1..u16::MAX).contains(&v))?;
+            params.gov.threshold = v;
+        }
+        GlobalParameter::GovVetoThreshold(v) => {
+            check((1..u16::MAX).contains(&v))?;
+            params.gov.veto_threshold = v;
+        }
     }
-    state.chain_mut().params = params;
-    Ok(vec![Event::GlobalParameterSet(value)])
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! Calls: one variant per transaction kind, with typed arguments.
 
+use crate::{PrivilegedCall, ProposalId, VoteChoice};
 use codec::{Decode, Encode};
 use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid, Rao};
 
@@ -354,6 +355,143 @@ pub enum GlobalParameter {
     /// Blocks after a delegate's take changed before it may be raised
     /// (`TxDelegateTakeRateLimit`, default 216,000).
     TxDelegateTakeRateLimit(u64),
+    /// TAO a proposer puts down with a proposal (refunded unless vetoed).
+    GovDeposit(Rao),
+    /// Blocks a proposal is open for votes.
+    GovVotingPeriod(u64),
+    /// Blocks between a proposal passing and its calls taking effect.
+    GovEnactmentDelay(u64),
+    /// Share of all stake that must vote (u16 proportion).
+    GovQuorum(u16),
+    /// Share of yes among yes, no and veto a proposal needs (u16 proportion, strictly more).
+    GovThreshold(u16),
+    /// Share of vetoes among all votes that rejects a proposal and burns its deposit (u16
+    /// proportion, strictly more).
+    GovVetoThreshold(u16),
+}
+
+impl GlobalParameter {
+    /// Every parameter's name, as [`GlobalParameter::name`] gives it.
+    pub const NAMES: [&'static str; 19] = [
+        "subnet_limit",
+        "network_min_lock_cost",
+        "network_rate_limit",
+        "network_lock_reduction_interval",
+        "max_epochs_per_block",
+        "admin_freeze_window",
+        "owner_hyperparam_rate_limit",
+        "stake_threshold",
+        "network_immunity_period",
+        "start_call_delay",
+        "tao_weight",
+        "subnet_owner_cut",
+        "tx_delegate_take_rate_limit",
+        "gov_deposit",
+        "gov_voting_period",
+        "gov_enactment_delay",
+        "gov_quorum",
+        "gov_threshold",
+        "gov_veto_threshold",
+    ];
+
+    /// Its name in text (snake case of the variant).
+    pub fn name(&self) -> &'static str {
+        use GlobalParameter as G;
+        match self {
+            G::SubnetLimit(_) => "subnet_limit",
+            G::NetworkMinLockCost(_) => "network_min_lock_cost",
+            G::NetworkRateLimit(_) => "network_rate_limit",
+            G::NetworkLockReductionInterval(_) => "network_lock_reduction_interval",
+            G::MaxEpochsPerBlock(_) => "max_epochs_per_block",
+            G::AdminFreezeWindow(_) => "admin_freeze_window",
+            G::OwnerHyperparamRateLimit(_) => "owner_hyperparam_rate_limit",
+            G::StakeThreshold(_) => "stake_threshold",
+            G::NetworkImmunityPeriod(_) => "network_immunity_period",
+            G::StartCallDelay(_) => "start_call_delay",
+            G::TaoWeight(_) => "tao_weight",
+            G::SubnetOwnerCut(_) => "subnet_owner_cut",
+            G::TxDelegateTakeRateLimit(_) => "tx_delegate_take_rate_limit",
+            G::GovDeposit(_) => "gov_deposit",
+            G::GovVotingPeriod(_) => "gov_voting_period",
+            G::GovEnactmentDelay(_) => "gov_enactment_delay",
+            G::GovQuorum(_) => "gov_quorum",
+            G::GovThreshold(_) => "gov_threshold",
+            G::GovVetoThreshold(_) => "gov_veto_threshold",
+        }
+    }
+
+    /// Its value in text, as [`GlobalParameter::parse`] reads it back (TAO amounts as
+    /// decimal TAO).
+    pub fn value_text(&self) -> String {
+        use GlobalParameter as G;
+        match self {
+            G::NetworkMinLockCost(v) | G::GovDeposit(v) => v.to_string(),
+            G::SubnetLimit(v)
+            | G::MaxEpochsPerBlock(v)
+            | G::AdminFreezeWindow(v)
+            | G::OwnerHyperparamRateLimit(v)
+            | G::SubnetOwnerCut(v)
+            | G::GovQuorum(v)
+            | G::GovThreshold(v)
+            | G::GovVetoThreshold(v) => v.to_string(),
+            G::NetworkRateLimit(v)
+            | G::NetworkLockReductionInterval(v)
+            | G::StakeThreshold(v)
+            | G::NetworkImmunityPeriod(v)
+            | G::StartCallDelay(v)
+            | G::TaoWeight(v)
+            | G::TxDelegateTakeRateLimit(v)
+            | G::GovVotingPeriod(v)
+            | G::GovEnactmentDelay(v) => v.to_string(),
+        }
+    }
+
+    /// Whether it is one of governance's own parameters (changing them is critical).
+    pub fn is_governance(&self) -> bool {
+        self.name().starts_with("gov_")
+    }
+
+    /// Parses `name` (as [`GlobalParameter::name`] gives it) and a value in text: integers,
+    /// TAO amounts (`"1000"`, `"0.5"`) for lock costs and deposits.
+    pub fn parse(name: &str, value: &str) -> Result<Self, String> {
+        use GlobalParameter as G;
+        fn num<T: core::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
+            value
+                .trim()
+                .parse()
+                .map_err(|_| format!("{name} takes an integer in range, not {value:?}"))
+        }
+        fn tao(name: &str, value: &str) -> Result<Rao, String> {
+            value.trim().parse().map_err(|e| format!("{name} takes an amount of TAO: {e}"))
+        }
+        Ok(match name {
+            "subnet_limit" => G::SubnetLimit(num(name, value)?),
+            "network_min_lock_cost" => G::NetworkMinLockCost(tao(name, value)?),
+            "network_rate_limit" => G::NetworkRateLimit(num(name, value)?),
+            "network_lock_reduction_interval" => G::NetworkLockReductionInterval(num(name, value)?),
+            "max_epochs_per_block" => G::MaxEpochsPerBlock(num(name, value)?),
+            "admin_freeze_window" => G::AdminFreezeWindow(num(name, value)?),
+            "owner_hyperparam_rate_limit" => G::OwnerHyperparamRateLimit(num(name, value)?),
+            "stake_threshold" => G::StakeThreshold(num(name, value)?),
+            "network_immunity_period" => G::NetworkImmunityPeriod(num(name, value)?),
+            "start_call_delay" => G::StartCallDelay(num(name, value)?),
+            "tao_weight" => G::TaoWeight(num(name, value)?),
+            "subnet_owner_cut" => G::SubnetOwnerCut(num(name, value)?),
+            "tx_delegate_take_rate_limit" => G::TxDelegateTakeRateLimit(num(name, value)?),
+            "gov_deposit" => G::GovDeposit(tao(name, value)?),
+            "gov_voting_period" => G::GovVotingPeriod(num(name, value)?),
+            "gov_enactment_delay" => G::GovEnactmentDelay(num(name, value)?),
+            "gov_quorum" => G::GovQuorum(num(name, value)?),
+            "gov_threshold" => G::GovThreshold(num(name, value)?),
+            "gov_veto_threshold" => G::GovVetoThreshold(num(name, value)?),
+            _ => {
+                return Err(format!(
+                    "no chain parameter {name:?}; one of: {}",
+                    Self::NAMES.join(", ")
+                ))
+            }
+        })
+    }
 }
 
 /// What a transaction asks the chain to do.
@@ -559,6 +697,32 @@ pub enum Call {
         /// The subnet.
         netuid: NetUid,
     },
+    /// Hand the root key to another account or remove it (root).
+    SetSudo {
+        /// The new root key (`None`: no root key; governance only).
+        key: Option<AccountId>,
+    },
+    /// Propose privileged calls to TAO holders, putting down the governance deposit.
+    Propose {
+        /// The calls, enacted together or not at all (1 to 8).
+        calls: Vec<PrivilegedCall>,
+        /// A title (at most 128 bytes).
+        title: String,
+        /// What and why (at most 4,096 bytes).
+        description: String,
+    },
+    /// Vote on an open proposal with the signer's stake (again: the vote is replaced).
+    Vote {
+        /// The proposal.
+        proposal: ProposalId,
+        /// The vote.
+        choice: VoteChoice,
+    },
+    /// Withdraw one's own proposal while it is open for votes (the deposit comes back).
+    CancelProposal {
+        /// The proposal.
+        proposal: ProposalId,
+    },
 }
 
 impl Call {
@@ -601,6 +765,10 @@ impl Call {
             Call::IncreaseTake { .. } => "increase_take",
             Call::DecreaseTake { .. } => "decrease_take",
             Call::TriggerEpoch { .. } => "trigger_epoch",
+            Call::SetSudo { .. } => "set_sudo",
+            Call::Propose { .. } => "propose",
+            Call::Vote { .. } => "vote",
+            Call::CancelProposal { .. } => "cancel_proposal",
         }
     }
 }

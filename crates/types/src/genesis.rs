@@ -142,6 +142,33 @@ pub struct GenesisConfig {
     /// Accept axons on loopback addresses (local and development chains only).
     #[serde(default)]
     pub allow_loopback_axons: bool,
+    /// Governance parameters other than the defaults (a local chain votes in minutes).
+    #[serde(default)]
+    pub governance: Option<GenesisGovernance>,
+}
+
+/// Governance parameters at genesis; each absent one takes the runtime's default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisGovernance {
+    /// Deposit of a proposal, RAO.
+    #[serde(default)]
+    pub deposit: Option<u64>,
+    /// Blocks a proposal is open for votes.
+    #[serde(default)]
+    pub voting_period: Option<u64>,
+    /// Blocks from passing to enactment.
+    #[serde(default)]
+    pub enactment_delay: Option<u64>,
+    /// Quorum, a u16 proportion of all stake.
+    #[serde(default)]
+    pub quorum: Option<u16>,
+    /// Threshold, a u16 proportion of yes among yes, no and veto.
+    #[serde(default)]
+    pub threshold: Option<u16>,
+    /// Veto threshold, a u16 proportion of all votes.
+    #[serde(default)]
+    pub veto_threshold: Option<u16>,
 }
 
 impl GenesisConfig {
@@ -158,6 +185,7 @@ impl GenesisConfig {
             network_rate_limit: None,
             subnet_limit: None,
             allow_loopback_axons: false,
+            governance: None,
         }
     }
 }

@@ -26,6 +26,7 @@ mod block;
 mod call;
 mod crypto;
 mod genesis;
+mod governance;
 mod receipt;
 mod transaction;
 
@@ -36,7 +37,11 @@ pub use call::{
     weights_commit_hash, AxonInfo, Call, Existence, GlobalParameter, Hyperparameter, IpType, Setter,
 };
 pub use crypto::{blake2_256, Hash, Keypair, Signature};
-pub use genesis::{GenesisBalance, GenesisConfig, GenesisNeuron, GenesisSubnet};
+pub use genesis::{GenesisBalance, GenesisConfig, GenesisGovernance, GenesisNeuron, GenesisSubnet};
+pub use governance::{
+    PrivilegedCall, ProposalId, Rejection, Tally, Track, VoteChoice, MAX_DESCRIPTION_BYTES,
+    MAX_PROPOSAL_CALLS, MAX_TITLE_BYTES,
+};
 pub use receipt::{DispatchError, Event, InvalidTransaction, Outcome, Receipt};
 pub use transaction::{
     DecodeError, SignedTransaction, Transaction, MAX_TRANSACTION_BYTES, TX_NAMESPACE,

@@ -1,6 +1,8 @@
 //! What a transaction did: its receipt, its events, and why it failed.
 
-use crate::{GlobalParameter, Hash, Hyperparameter};
+use crate::{
+    GlobalParameter, Hash, Hyperparameter, ProposalId, Rejection, Tally, Track, VoteChoice,
+};
 use codec::{Decode, Encode};
 use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid, Rao, Uid};
 
@@ -248,6 +250,28 @@ pub enum DispatchError {
     /// An early epoch is already scheduled (`EpochAlreadyPending`).
     #[error("an early epoch is already scheduled")]
     EpochAlreadyPending,
+    /// A proposal needs 1 to 8 calls, a title of 1 to 128 bytes and a description of at
+    /// most 4,096 bytes.
+    #[error("a proposal needs 1 to 8 calls, a title of 1 to 128 bytes and a description of at most 4096 bytes")]
+    ProposalMalformed,
+    /// As many proposals are open as the chain holds at once.
+    #[error("too many proposals are open; wait for one to end")]
+    TooManyProposals,
+    /// No such proposal, or it is no longer open for votes.
+    #[error("no such proposal is open for votes")]
+    ProposalNotOpen,
+    /// Only the proposer may cancel a proposal.
+    #[error("only the proposer may cancel a proposal")]
+    NotProposer,
+    /// The signer has no stake to vote with (own stake, or stake delegated to its hotkey).
+    #[error("no stake to vote with")]
+    NoVotingPower,
+    /// The signer voted: its stake stays put until the vote ends.
+    #[error("stake is locked by an open vote until block {until}")]
+    StakeLockedByVote {
+        /// The last block of the lock.
+        until: BlockNumber,
+    },
 }
 
 /// Something that happened, for receipts and subscribers.
@@ -395,6 +419,86 @@ pub enum Event {
         netuid: NetUid,
         /// The block it will run at.
         at: BlockNumber,
+    },
+    /// The root key changed hands or was removed.
+    SudoChanged {
+        /// The new root key.
+        key: Option<AccountId>,
+    },
+    /// A proposal was submitted and is open for votes.
+    ProposalSubmitted {
+        /// The proposal.
+        proposal: ProposalId,
+        /// Who proposed it (and put down the deposit).
+        proposer: AccountId,
+        /// The bar it must clear.
+        track: Track,
+        /// TAO put down.
+        deposit: Rao,
+        /// The last block votes are taken.
+        voting_ends: BlockNumber,
+    },
+    /// A vote was cast (or replaced).
+    Voted {
+        /// The proposal.
+        proposal: ProposalId,
+        /// The voter.
+        voter: AccountId,
+        /// The vote.
+        choice: VoteChoice,
+    },
+    /// The proposer withdrew a proposal; the deposit went back.
+    ProposalCancelled {
+        /// The proposal.
+        proposal: ProposalId,
+    },
+    /// A proposal passed; its calls take effect at `enact_at`.
+    ProposalPassed {
+        /// The proposal.
+        proposal: ProposalId,
+        /// The final count.
+        tally: Tally,
+        /// The block its calls are enacted.
+        enact_at: BlockNumber,
+    },
+    /// A proposal did not pass.
+    ProposalRejected {
+        /// The proposal.
+        proposal: ProposalId,
+        /// The final count.
+        tally: Tally,
+        /// Why.
+        reason: Rejection,
+    },
+    /// A deposit went back to its proposer.
+    DepositReturned {
+        /// The proposal.
+        proposal: ProposalId,
+        /// The proposer.
+        to: AccountId,
+        /// TAO returned.
+        amount: Rao,
+    },
+    /// A vetoed proposal's deposit was burned.
+    DepositBurned {
+        /// The proposal.
+        proposal: ProposalId,
+        /// TAO burned.
+        amount: Rao,
+    },
+    /// A passed proposal's calls all took effect (their own events follow).
+    ProposalEnacted {
+        /// The proposal.
+        proposal: ProposalId,
+    },
+    /// One of a passed proposal's calls failed, so none took effect.
+    ProposalEnactmentFailed {
+        /// The proposal.
+        proposal: ProposalId,
+        /// The failing call's position (from 0).
+        index: u32,
+        /// Why it failed.
+        error: DispatchError,
     },
 }
 

@@ -3,7 +3,7 @@
 //! stake with its average price, the UID and burn of a registration, the lock of a subnet.
 
 use tao_primitives::{AlphaRao, Rao};
-use tao_sdk::chain::api::{Event, StakeLocation};
+use tao_sdk::chain::api::{Event, StakeLocation, Tally};
 
 /// TAO per alpha of `tao` RAO against `alpha` (10⁻⁹) as a decimal string with 9 places,
 /// exact (integer arithmetic); `None` for no alpha.
@@ -81,10 +81,55 @@ fn line(event: &Event) -> Option<String> {
         Event::EpochTriggered { netuid, at } => {
             format!("the epoch of subnet {netuid} will run at block #{at}")
         }
+        Event::SudoChanged { key: Some(key) } => format!("the root key is now {key}"),
+        Event::SudoChanged { key: None } => {
+            "the root key is removed: governance is the only privileged path".to_owned()
+        }
+        Event::ProposalSubmitted { proposal, track, deposit, voting_ends, .. } => format!(
+            "proposal #{proposal} submitted ({track} track), {} TAO deposit held, open for votes until block #{voting_ends}",
+            Rao::new(*deposit)
+        ),
+        Event::Voted { proposal, voter, choice } => {
+            format!("{voter} voted {choice} on proposal #{proposal}; its stake is locked until the vote ends")
+        }
+        Event::ProposalCancelled { proposal } => format!("proposal #{proposal} withdrawn"),
+        Event::ProposalPassed { proposal, tally, enact_at } => format!(
+            "proposal #{proposal} passed ({}), enacted at block #{enact_at}",
+            tally_text(tally)
+        ),
+        Event::ProposalRejected { proposal, tally, reason } => format!(
+            "proposal #{proposal} rejected: {} ({})",
+            reason.replace('_', " "),
+            tally_text(tally)
+        ),
+        Event::DepositReturned { proposal, to, amount } => format!(
+            "deposit of proposal #{proposal} returned: {} TAO to {to}",
+            Rao::new(*amount)
+        ),
+        Event::DepositBurned { proposal, amount } => {
+            format!("deposit of proposal #{proposal} burned: {} TAO", Rao::new(*amount))
+        }
+        Event::ProposalEnacted { proposal } => format!("proposal #{proposal} enacted"),
+        Event::ProposalEnactmentFailed { proposal, index, error } => format!(
+            "proposal #{proposal} not enacted: its call {index} failed ({}), so none took effect",
+            error.message
+        ),
         Event::EpochCompleted { .. } | Event::EpochDeferred { .. } | Event::Minted { .. } => {
             return None
         }
     })
+}
+
+/// A tally in TAO: `yes 1.5 / no 0 / abstain 0 / veto 0 of 10 TAO`.
+pub fn tally_text(tally: &Tally) -> String {
+    format!(
+        "yes {} / no {} / abstain {} / veto {} of {} TAO staked",
+        Rao::new(tally.yes.0),
+        Rao::new(tally.no.0),
+        Rao::new(tally.abstain.0),
+        Rao::new(tally.veto.0),
+        Rao::new(tally.total.0)
+    )
 }
 
 /// The slippage of paying `average` TAO per α where the spot price was `spot` (decimal

@@ -34,6 +34,7 @@ fn base() -> &'static State {
             network_rate_limit: None,
             subnet_limit: None,
             allow_loopback_axons: false,
+            governance: None,
         };
         genesis(&config).expect("valid genesis")
     })

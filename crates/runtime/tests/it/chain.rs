@@ -33,6 +33,7 @@ pub fn config() -> GenesisConfig {
         network_rate_limit: Some(0),
         subnet_limit: None,
         allow_loopback_axons: false,
+        governance: None,
     }
 }
 
