@@ -200,16 +200,18 @@ impl Chain {
         receipt
     }
 
-    /// TAO: `total_issuance = Σ free + Σ pool TAO + Σ root stake`, to the RAO. Alpha, per
+    /// TAO: `total_issuance = Σ free + Σ pool TAO + Σ root stake + Σ proposal deposits`, to the RAO. Alpha, per
     /// subnet: `alpha_out = Σ stakes + protocol alpha + pending + burned`, to the unit.
     pub fn check_conservation(&self) {
         let free: u128 = self.state.accounts().map(|(_, a)| u128::from(a.free.get())).sum();
         let pools: u128 =
             self.state.subnets().map(|(_, s)| u128::from(s.info.get().pool.tao)).sum();
         let root = u128::from(self.state.total_root_stake());
+        let deposits: u128 =
+            self.state.governance().proposals.values().map(|p| u128::from(p.deposit.get())).sum();
         assert_eq!(
             u128::from(self.state.total_issuance().get()),
-            free + pools + root,
+            free + pools + root + deposits,
             "TAO not conserved"
         );
         for (netuid, subnet) in self.state.subnets() {

@@ -7,6 +7,7 @@
 mod balances;
 mod chain;
 mod epochs;
+mod governance;
 mod properties;
 mod registration;
 mod staking;
