@@ -60,6 +60,9 @@ enum Command {
     /// Publishing a miner's address.
     #[command(subcommand)]
     Axon(chain::AxonCommand),
+    /// Governance: propose privileged changes and vote on them with stake.
+    #[command(subcommand)]
+    Gov(chain::GovCommand),
     /// Blocks and transactions.
     #[command(subcommand)]
     Chain(chain::ChainCommand),
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Axon(command) => chain::axon(&ctx, command),
         Command::Delegate(command) => chain::delegate(&ctx, command),
         Command::Root(command) => chain::root(&ctx, command),
+        Command::Gov(command) => chain::gov(&ctx, command),
         Command::Chain(command) => chain::chain(&ctx, command),
         Command::Yuma(command) => yuma::run(command, cli.json),
         Command::Localnet(command) => localnet::run(command, cli.json),

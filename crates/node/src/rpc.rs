@@ -341,6 +341,13 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
             error(codes::NOT_FOUND, format!("no proposal #{id} (it may be long finished)"))
         })
     })?;
+    method::<method::GlobalParameters>(&mut rpc, |(), node| {
+        let params = lock(node)?.state.chain().params.as_parameters();
+        Ok(params
+            .iter()
+            .map(|p| api::GlobalParameter { name: p.name().to_owned(), value: p.value_text() })
+            .collect())
+    })?;
     method::<method::LockCost>(&mut rpc, |(), node| {
         Ok(tao_runtime::subnets::lock_cost(&lock(node)?.state).get())
     })?;

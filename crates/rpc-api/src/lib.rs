@@ -264,6 +264,8 @@ api! {
         Governance = "tao_governance" () -> types::Governance;
         /// One proposal with its votes.
         Proposal = "tao_proposal" (id: u32) -> ProposalDetail;
+        /// Every chain-wide parameter with its value (what root or a proposal may set).
+        GlobalParameters = "tao_globalParameters" () -> Vec<types::GlobalParameter>;
     }
     subscriptions {
         /// Each new head header.

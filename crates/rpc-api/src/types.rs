@@ -780,3 +780,12 @@ pub struct BlockEvents {
     /// Its events, in order.
     pub events: Vec<EventRecord>,
 }
+
+/// One chain-wide parameter (`tao_globalParameters`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GlobalParameter {
+    /// Its name, as `tao gov propose --set-global NAME=VALUE` takes it.
+    pub name: String,
+    /// Its value as text (TAO amounts in TAO, e.g. `"1000"`).
+    pub value: String,
+}

@@ -62,12 +62,14 @@ string_newtype!(
 string_newtype!(
     /// A u64 amount (RAO or alpha units) that can exceed 2^53, a decimal string on the wire
     /// (JavaScript's numbers are exact only below 2^53).
+    #[derive(Default)]
     BigAmount(u64),
     "BigAmount",
     "A u64 amount in the smallest unit, as a decimal string (it can exceed 2^53)."
 );
 string_newtype!(
     /// A u128 amount (RAO), a decimal string on the wire.
+    #[derive(Default)]
     WideAmount(u128),
     "WideAmount",
     "A u128 amount in the smallest unit, as a decimal string."
@@ -125,18 +127,6 @@ macro_rules! decimal_amount {
 
 decimal_amount!(BigAmount, u64);
 decimal_amount!(WideAmount, u128);
-
-impl Default for BigAmount {
-    fn default() -> Self {
-        Self(0)
-    }
-}
-
-impl Default for WideAmount {
-    fn default() -> Self {
-        Self(0)
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -94,6 +94,35 @@ impl Default for GlobalParams {
     }
 }
 
+impl GlobalParams {
+    /// Every parameter root (or a passed proposal) may set, with its value, in
+    /// [`GlobalParameter::NAMES`] order.
+    pub fn as_parameters(&self) -> Vec<tao_types::GlobalParameter> {
+        use tao_types::GlobalParameter as G;
+        vec![
+            G::SubnetLimit(self.subnet_limit),
+            G::NetworkMinLockCost(self.network_min_lock),
+            G::NetworkRateLimit(self.network_rate_limit),
+            G::NetworkLockReductionInterval(self.network_lock_reduction_interval),
+            G::MaxEpochsPerBlock(self.max_epochs_per_block),
+            G::AdminFreezeWindow(self.admin_freeze_window),
+            G::OwnerHyperparamRateLimit(self.owner_hyperparam_rate_limit),
+            G::StakeThreshold(self.stake_threshold),
+            G::NetworkImmunityPeriod(self.network_immunity_period),
+            G::StartCallDelay(self.start_call_delay),
+            G::TaoWeight(self.tao_weight),
+            G::SubnetOwnerCut(self.subnet_owner_cut),
+            G::TxDelegateTakeRateLimit(self.take_rate_limit),
+            G::GovDeposit(self.gov.deposit),
+            G::GovVotingPeriod(self.gov.voting_period),
+            G::GovEnactmentDelay(self.gov.enactment_delay),
+            G::GovQuorum(self.gov.quorum),
+            G::GovThreshold(self.gov.threshold),
+            G::GovVetoThreshold(self.gov.veto_threshold),
+        ]
+    }
+}
+
 /// The chain's own record.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ChainInfo {

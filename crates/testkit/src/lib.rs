@@ -87,10 +87,20 @@ pub fn spawn_node(args: &[&str]) -> (Child, Listening) {
         .expect("tao-node starts");
     let stderr = child.stderr.take().expect("piped stderr");
     let (found, announced) = std::sync::mpsc::channel();
+    // The last lines of the log, for the panic message if the node never says where it
+    // listens (e.g. it refused its arguments and exited).
+    let tail = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+    let kept = tail.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(announcement) = announcement(&line) {
                 let _ = found.send(announcement);
+            }
+            if let Ok(mut tail) = kept.lock() {
+                if tail.len() == 20 {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
             }
         }
     });
@@ -101,10 +111,16 @@ pub fn spawn_node(args: &[&str]) -> (Child, Listening) {
         match announced.recv_timeout(left) {
             Ok((Server::Rpc, rpc)) => return (child, Listening { rpc, metrics }),
             Ok((Server::Metrics, addr)) => metrics = Some(addr),
-            Err(_) => {
+            Err(why) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("tao-node did not say where it listens within 30 s");
+                let log: Vec<String> =
+                    tail.lock().map(|t| t.iter().cloned().collect()).unwrap_or_default();
+                let what = match why {
+                    std::sync::mpsc::RecvTimeoutError::Timeout => "did not say within 30 s",
+                    std::sync::mpsc::RecvTimeoutError::Disconnected => "exited before it said",
+                };
+                panic!("tao-node {what} where it listens; its log ended:\n{}", log.join("\n"));
             }
         }
     }
@@ -118,13 +134,17 @@ impl DevNode {
     }
 
     /// [`DevNode::start`] with more arguments for `tao-node` (e.g.
-    /// `["--metrics-addr", "127.0.0.1:0"]`).
+    /// `["--metrics-addr", "127.0.0.1:0"]`; with `["--genesis", FILE]` the node runs that
+    /// chain instead of the dev chain).
     pub fn start_with(tag: &str, extra: &[&str]) -> Self {
         let base = std::env::temp_dir().join(format!("tao-test-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         let base_arg = base.to_string_lossy().into_owned();
+        // A chain of the test's own (`--genesis FILE` in `extra`) instead of the dev chain.
+        let chain: &[&str] = if extra.contains(&"--genesis") { &[] } else { &["--dev"] };
         let args = [
-            &["--dev", "--block-time-ms", "100", "--rpc-addr", "127.0.0.1:0"][..],
+            chain,
+            &["--block-time-ms", "100", "--rpc-addr", "127.0.0.1:0"],
             &["--base-path", &base_arg],
             extra,
         ]

@@ -6,6 +6,7 @@
 
 pub mod client;
 mod delegate;
+mod gov;
 mod overview;
 mod pow;
 mod receipt;
@@ -13,6 +14,7 @@ mod timing;
 mod weights;
 
 pub use delegate::{delegate, root, DelegateCommand, RootCommand};
+pub use gov::{gov, GovCommand};
 pub use overview::overview;
 pub use weights::{weights, WeightsCommand};
 

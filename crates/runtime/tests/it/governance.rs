@@ -508,3 +508,15 @@ proptest! {
         prop_assert_eq!(chain.state.tao_holdings().total(), u128::from(chain.state.total_issuance().get()));
     }
 }
+
+#[test]
+fn every_global_parameter_reads_back_by_name() {
+    let params = tao_runtime::GlobalParams::default().as_parameters();
+    let names: Vec<&str> = params.iter().map(GlobalParameter::name).collect();
+    assert_eq!(names, GlobalParameter::NAMES);
+    for p in params {
+        assert_eq!(GlobalParameter::parse(p.name(), &p.value_text()), Ok(p));
+    }
+    assert!(GlobalParameter::parse("subnet_limt", "5").unwrap_err().contains("subnet_limit"));
+    assert!(GlobalParameter::parse("subnet_limit", "x").is_err());
+}
