@@ -299,7 +299,28 @@ fn create_a_subnet_and_configure_it() {
     assert!(err.contains("range"), "{err}");
     let err = net.fails("owner", &[&set[..], &["--param", "nope", "--value", "1"]].concat(), 2);
     assert!(err.contains("unknown hyperparameter"), "{err}");
+    // Changed too recently: the refusal names the last change and when the next may be
+    // made (two tempos of 360 blocks later), with the time from now.
+    let again =
+        [&set[..], &["--param", "commit_reveal_weights_enabled", "--value", "true"]].concat();
+    let err = net.fails("owner", &again, 4);
+    let last = number_after(&err, "at block #") as u64;
+    let next = number_after(&err, "again from block #") as u64;
+    assert_eq!(next, last + 720, "{err}");
+    assert!(
+        err.contains(&format!("possible from block #{next}")) && err.contains(" from now"),
+        "{err}"
+    );
     assert_eq!(net.nonce("owner"), nonce);
+
+    // A tempo change in the blocks just before an epoch is refused, even to root, with the
+    // epoch's block and the time to it (the dev subnet's tempo of 10 is always that close).
+    let tempo =
+        ["subnets", "set-hyperparameter", "--netuid", "1", "--param", "tempo", "--value", "20"];
+    let alice_nonce = net.nonce("alice");
+    let err = net.fails("alice", &tempo, 4);
+    assert!(err.contains("frozen") && err.contains("the next epoch runs at block #"), "{err}");
+    assert_eq!(net.nonce("alice"), alice_nonce, "nothing was sent");
 }
 
 #[test]
@@ -823,7 +844,7 @@ fn human(net: &Net, name: &str, args: &[&str]) -> String {
 /// The number after `before` in `text`, up to the next space.
 fn number_after(text: &str, before: &str) -> f64 {
     let rest = text.split(before).nth(1).unwrap_or_else(|| panic!("no {before:?} in {text}"));
-    let number = rest.split([' ', ')', '%', ',', ';', ':']).next().unwrap();
+    let number = rest.split([' ', ')', '%', ',', ';', ':', '\n']).next().unwrap();
     number.parse().unwrap_or_else(|_| panic!("{number:?} in {text}"))
 }
 

@@ -44,21 +44,23 @@ pub fn block_events(block: &Block, outcome: &tao_runtime::BlockOutcome) -> api::
 pub fn receipt(receipt: &Receipt, block_hash: Option<&Hash>) -> api::Receipt {
     // The name is the error's identifier, without its fields (`CannotPayFee`, not
     // `CannotPayFee { fee: Rao(…), balance: Rao(…) }`; the message has the numbers).
-    let failure = |name: String, message: String| {
-        let end = name.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(name.len());
-        Some(api::ReceiptError { name: name[..end].to_owned(), message })
-    };
     let (outcome, error) = match &receipt.outcome {
         Outcome::Success => (api::Outcome::Success, None),
-        Outcome::Failed(e) => (api::Outcome::Failed, failure(format!("{e:?}"), e.to_string())),
+        Outcome::Failed(e) => (api::Outcome::Failed, Some(dispatch_error(e))),
         Outcome::Invalid(e) => {
             // A failing free call is invalid; its name is the call's own error (what a
             // client acts on, e.g. proof of work for a block that is no longer recent).
-            let name = match e {
-                tao_types::InvalidTransaction::FreeCallFails(call) => format!("{call:?}"),
-                other => format!("{other:?}"),
+            let error = match e {
+                tao_types::InvalidTransaction::FreeCallFails(call) => {
+                    api::ReceiptError { message: e.to_string(), ..dispatch_error(call) }
+                }
+                other => api::ReceiptError {
+                    name: identifier(&format!("{other:?}")),
+                    message: other.to_string(),
+                    retry_at: None,
+                },
             };
-            (api::Outcome::Invalid, failure(name, e.to_string()))
+            (api::Outcome::Invalid, Some(error))
         }
     };
     api::Receipt {
@@ -213,11 +215,20 @@ pub fn event(event: &tao_types::Event) -> api::Event {
     }
 }
 
-/// A dispatch error as the RPC names it: its identifier (without fields) and message.
-fn dispatch_error(error: &tao_types::DispatchError) -> api::ReceiptError {
-    let debug = format!("{error:?}");
+/// An error's identifier: its debug form without fields (`CannotPayFee`, not
+/// `CannotPayFee { fee: Rao(…), balance: Rao(…) }`; the message has the numbers).
+fn identifier(debug: &str) -> String {
     let end = debug.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(debug.len());
-    api::ReceiptError { name: debug[..end].to_owned(), message: error.to_string() }
+    debug[..end].to_owned()
+}
+
+/// A dispatch error as the RPC names it: identifier, message, and when to retry.
+fn dispatch_error(error: &tao_types::DispatchError) -> api::ReceiptError {
+    api::ReceiptError {
+        name: identifier(&format!("{error:?}")),
+        message: error.to_string(),
+        retry_at: error.retry_at().map(|b| b.get()),
+    }
 }
 
 fn tally(count: &tao_types::Tally) -> api::Tally {

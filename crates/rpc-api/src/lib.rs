@@ -355,7 +355,11 @@ mod tests {
             signer: Address(tao_primitives::AccountId::from_ss58(ALICE).unwrap()),
             fee: 125_000,
             outcome: Outcome::Failed,
-            error: Some(ReceiptError { name: "RevealTooEarly".into(), message: "early".into() }),
+            error: Some(ReceiptError {
+                name: "RevealTooEarly".into(),
+                message: "early".into(),
+                retry_at: None,
+            }),
             events: vec!["Fee".into()],
             event_details: vec![Event::StakeMoved {
                 from: StakeLocation {

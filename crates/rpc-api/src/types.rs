@@ -91,6 +91,10 @@ pub struct ReceiptError {
     pub name: String,
     /// A sentence for people.
     pub message: String,
+    /// For a refusal that only asks to wait (a rate limit, a vote lock): the first block at
+    /// which the same call could succeed (since API 1.2.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<u64>,
 }
 
 /// What a transaction did (or, from `tao_dryRun`, would do).

@@ -338,7 +338,8 @@ pub(crate) fn set_hyperparameter(
         };
         if let Some(last) = info.param_last_set.get(&value.key()) {
             if now.saturating_since(*last) < limit {
-                return Err(DispatchError::TxRateLimitExceeded);
+                let next = BlockNumber::new(last.get().saturating_add(limit));
+                return Err(DispatchError::TxRateLimitExceeded { last: *last, next });
             }
         }
     }

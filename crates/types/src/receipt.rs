@@ -192,8 +192,13 @@ pub enum DispatchError {
     #[error("parameters are frozen just before the epoch")]
     AdminActionProhibitedDuringWeightsWindow,
     /// The owner changed this parameter too recently (`TxRateLimitExceeded`).
-    #[error("this parameter was changed too recently")]
-    TxRateLimitExceeded,
+    #[error("the owner changed this parameter at block {last}; it may change it again from block {next}")]
+    TxRateLimitExceeded {
+        /// The block of the last change.
+        last: BlockNumber,
+        /// The first block the owner may change it again.
+        next: BlockNumber,
+    },
     /// A parameter outside its allowed range (`InvalidValue`).
     #[error("value outside the parameter's allowed range")]
     InvalidValue,
@@ -530,4 +535,16 @@ pub struct Receipt {
     pub outcome: Outcome,
     /// What it caused.
     pub events: Vec<Event>,
+}
+
+impl DispatchError {
+    /// The first block at which the same call could succeed, for errors that only ask to
+    /// wait (rate limits, vote locks).
+    pub fn retry_at(&self) -> Option<BlockNumber> {
+        match self {
+            DispatchError::TxRateLimitExceeded { next, .. } => Some(*next),
+            DispatchError::StakeLockedByVote { until } => until.next(),
+            _ => None,
+        }
+    }
 }

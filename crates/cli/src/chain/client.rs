@@ -246,6 +246,16 @@ pub fn why(receipt: &Receipt) -> String {
     }
 }
 
+/// For a dry run refused only for now (a rate limit, a vote lock): from which block, and
+/// how long from now, as a line to add to the refusal; else nothing.
+fn retry_when(client: &Client, dry_run: &Receipt) -> String {
+    let Some(at) = dry_run.error.as_ref().and_then(|e| e.retry_at) else { return String::new() };
+    // A dry run executes as the next block would.
+    let left = at.saturating_sub(dry_run.block).max(1);
+    let wait = super::timing::wait_text(client, left).unwrap_or_else(|_| format!("{left} blocks"));
+    format!("\n  possible from block #{at}: {wait} from now")
+}
+
 /// For a dry run refused for lack of funds: what was asked (`summary`) against the signer's
 /// free balance and the fee, as lines to add to the refusal; else nothing.
 fn short_of_funds(client: &Client, key: &Keypair, dry_run: &Receipt, summary: &str) -> String {
@@ -284,7 +294,8 @@ pub fn send(
     // Every transaction is tried first: one that would fail is not sent (so it costs nothing).
     if !prepared.would_succeed() {
         let why = why(&prepared.dry_run);
-        let numbers = short_of_funds(client, key, &prepared.dry_run, summary);
+        let numbers = short_of_funds(client, key, &prepared.dry_run, summary)
+            + &retry_when(client, &prepared.dry_run);
         let failure = Failure::chain(if args.dry_run {
             format!("the transaction would fail: {why} (dry run, nothing submitted){numbers}")
         } else {

@@ -614,7 +614,8 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
                 None => format!("Set {} = {} on subnet {}", a.param, a.value, a.netuid),
             };
             let call = Call::SetHyperparameter { netuid: netuid(a.netuid), value };
-            let passing: &[&str] = &["AdminActionProhibitedDuringWeightsWindow"];
+            let passing: &[&str] =
+                &["AdminActionProhibitedDuringWeightsWindow", "TxRateLimitExceeded"];
             let result =
                 send_when_allowed(&client, &key, &call, &summary, &a.send, (a.wait, passing))
                     .map_err(|f| frozen(&client, a.netuid, f))?;

@@ -367,7 +367,7 @@ fn too_fast(client: &Client, m: &Metagraph, key: &Keypair, failure: Failure) -> 
 /// What a commit's reveal would do now.
 enum RevealState {
     /// It would succeed (the dry run's receipt).
-    Ready(Receipt),
+    Ready(Box<Receipt>),
     /// Its window has not opened.
     Early,
     /// The chain no longer holds it (expired, or dropped when a later one was revealed).
@@ -404,7 +404,7 @@ impl Revealed {
 fn reveal_state(client: &Client, key: &Keypair, call: Call) -> Result<RevealState, Failure> {
     let receipt = try_call(client, key, call)?;
     if receipt.succeeded() {
-        return Ok(RevealState::Ready(receipt));
+        return Ok(RevealState::Ready(Box::new(receipt)));
     }
     Ok(match receipt.error.as_ref().map(|e| e.name.as_str()) {
         Some("RevealTooEarly") => RevealState::Early,
@@ -447,7 +447,7 @@ fn reveal_pending(
             match reveal_state(client, key, call.clone())? {
                 RevealState::Ready(receipt) if a.send.dry_run => {
                     return Ok(Revealed {
-                        last: Sent::DryRun(receipt),
+                        last: Sent::DryRun(*receipt),
                         revealed: 0,
                         waiting,
                         failing,

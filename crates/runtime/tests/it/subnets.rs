@@ -1,7 +1,7 @@
 //! Genesis, subnet creation and lock cost, start of emission, hyperparameters, dissolution.
 
 use crate::chain::*;
-use tao_primitives::{NetUid, Rao};
+use tao_primitives::{BlockNumber, NetUid, Rao};
 use tao_runtime::{
     genesis,
     subnets::{lock_cost, OWNER_TEMPO_RATE_LIMIT},
@@ -178,12 +178,13 @@ fn hyperparameters_follow_permissions_bounds_and_rate_limits() {
     chain.ok(&key(1), set(Hyperparameter::Tempo(1_000)));
 
     chain.ok(&key(2), set(Hyperparameter::ImmunityPeriod(77)));
+    let last = chain.state.block();
     assert_eq!(chain.state.subnet(NET).unwrap().info.get().params.immunity_period, 77);
-    chain.fails(
-        &key(2),
-        set(Hyperparameter::ImmunityPeriod(78)),
-        DispatchError::TxRateLimitExceeded,
-    );
+    // The refusal names when the change becomes possible: 2 tempos (of 1,000) after it.
+    let next = BlockNumber::new(last.get() + 2 * 1_000);
+    let refused = DispatchError::TxRateLimitExceeded { last, next };
+    assert_eq!(refused.retry_at(), Some(next));
+    chain.fails(&key(2), set(Hyperparameter::ImmunityPeriod(78)), refused);
     chain.fails(&key(3), set(Hyperparameter::BondsPenalty(5)), DispatchError::NotSubnetOwner);
     chain.fails(&key(2), set(Hyperparameter::Kappa(5)), DispatchError::BadOrigin);
     chain.fails(
@@ -294,7 +295,12 @@ fn tempo_changes_restart_the_epoch_clock_and_tempo_zero_freezes_no_one() {
     chain.advance(100);
     // 2 × tempo would be 4,000 blocks; the tempo's own limit is 360.
     while chain.state.block().get() + 1 - changed.get() < OWNER_TEMPO_RATE_LIMIT {
-        chain.fails(&key(2), tempo(3_000), DispatchError::TxRateLimitExceeded);
+        let next = BlockNumber::new(changed.get() + OWNER_TEMPO_RATE_LIMIT);
+        chain.fails(
+            &key(2),
+            tempo(3_000),
+            DispatchError::TxRateLimitExceeded { last: changed, next },
+        );
         chain.advance(60);
     }
     while chain.state.block().get() + 1 - changed.get() < OWNER_TEMPO_RATE_LIMIT {
