@@ -926,7 +926,16 @@ fn receipts_show_what_happened_with_the_numbers() {
     assert!(err.contains("kappa as a fraction is a number from 0 to 1"), "{err}");
     let table = human(&net, "alice", &["subnets", "hyperparameters", "--netuid", "1"]);
     let row = table.lines().find(|l| l.starts_with("kappa ")).unwrap();
-    assert!(row.contains("16384 (0.2500)"), "{row}");
+    assert!(row.contains("16384 (0.2500)") && row.contains("root"), "{row}");
+    // Each parameter shows what the owner and root may set.
+    let row = table.lines().find(|l| l.starts_with("tempo ")).unwrap();
+    assert!(row.contains("360..=50400, once per 360 blocks"), "{row}");
+    let rows = net.ok("alice", &["subnets", "hyperparameters", "--netuid", "1"]);
+    let bonds = rows.as_array().unwrap().iter().find(|r| r["name"] == "bonds_moving_avg").unwrap();
+    assert_eq!(
+        (bonds["owner_bounds"].as_str(), bonds["root_bounds"].as_str()),
+        (Some("<= 975000"), Some("<= 1000000"))
+    );
 
     // Weights (a neuron may always weight itself).
     let weights = human(

@@ -285,6 +285,56 @@ impl Hyperparameter {
         })
     }
 
+    /// The values the runtime accepts for parameter `name`, in words: from the owner, and
+    /// from root (`None` for an unknown name). The runtime's checks are the authority; a
+    /// test there holds each stated bound against them.
+    pub fn bounds(name: &str) -> Option<(&'static str, &'static str)> {
+        const ANY: &str = "any";
+        const ROOT_ONLY: &str = "-";
+        Some(match name {
+            "rho"
+            | "immunity_period"
+            | "min_allowed_weights"
+            | "weights_version"
+            | "bonds_penalty"
+            | "serving_rate_limit"
+            | "commit_reveal_weights_enabled"
+            | "liquid_alpha_enabled"
+            | "yuma_version"
+            | "bonds_reset_enabled"
+            | "transfers_enabled"
+            | "owner_cut_enabled" => (ANY, ANY),
+            "kappa"
+            | "weights_rate_limit"
+            | "registration_allowed"
+            | "pow_registration_allowed"
+            | "min_non_immune_uids" => (ROOT_ONLY, ANY),
+            "tempo" => ("360..=50400, once per 360 blocks", "any (0: no automatic epoch)"),
+            "activity_cutoff_factor" => ("1000..=50000", "1000..=50000"),
+            "difficulty" => (ROOT_ONLY, ">= 1"),
+            "min_burn" => ("< 1 TAO and < max_burn", "< 1 TAO and < max_burn"),
+            "max_burn" => ("> 0.1 TAO and > min_burn", "> 0.1 TAO and > min_burn"),
+            "burn_half_life" => ("1..=36100", "1..=36100"),
+            "burn_increase_mult" => ("1..=3 (x 2^64)", "1..=3 (x 2^64)"),
+            "bonds_moving_avg" => ("<= 975000", "<= 1000000"),
+            "max_validators" => (ROOT_ONLY, "<= max_allowed_uids"),
+            "max_allowed_uids" => (
+                "1..=256, >= min_allowed_uids and the neurons now",
+                "1..=256, >= min_allowed_uids and the neurons now",
+            ),
+            "min_allowed_uids" => (ROOT_ONLY, "<= max_allowed_uids"),
+            "commit_reveal_period" => ("1..=100", "1..=100"),
+            "alpha_values" => (
+                "low <= high, both >= 1638; liquid alpha on",
+                "low <= high, both >= 1638; liquid alpha on",
+            ),
+            "alpha_sigmoid_steepness" => (">= 0", ANY),
+            "fee_rate" => (ROOT_ONLY, "<= 10000"),
+            "immune_owner_uids_limit" => ("1..=10", "1..=10"),
+            _ => return None,
+        })
+    }
+
     /// The reference's RPC name.
     pub fn name(&self) -> &'static str {
         match self {

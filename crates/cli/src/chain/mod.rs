@@ -412,21 +412,13 @@ fn shown_value(name: &str, value: &Value) -> String {
     }
 }
 
+/// Who may set a parameter (`chain` for the price the chain sets itself), from the bounds
+/// the chain states.
 fn who_sets(name: &str) -> &'static str {
-    let root_only = [
-        "kappa",
-        "weights_rate_limit",
-        "registration_allowed",
-        "difficulty",
-        "max_validators",
-        "fee_rate",
-    ];
-    if name == "burn" {
-        "chain"
-    } else if root_only.contains(&name) {
-        "root"
-    } else {
-        "owner"
+    match Hyperparameter::bounds(name) {
+        None => "chain",
+        Some(("-", _)) => "root",
+        Some(_) => "owner",
     }
 }
 
@@ -583,7 +575,8 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
                 let rows: Vec<Value> = params
                     .iter()
                     .map(|(k, v)| {
-                        let mut row = json!({"name": k, "value": v, "setter": who_sets(k), "description": describe(k)});
+                        let (owner, root) = Hyperparameter::bounds(k).unwrap_or(("-", "-"));
+                        let mut row = json!({"name": k, "value": v, "setter": who_sets(k), "owner_bounds": owner, "root_bounds": root, "description": describe(k)});
                         if let (Some(scale), Some(raw)) = (fraction_scale(k), v.as_u64()) {
                             row["fraction"] = json!(raw as f64 / scale as f64);
                         }
@@ -592,9 +585,14 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
                     .collect();
                 println!("{}", Value::Array(rows));
             } else {
+                println!(
+                    "{:<32} {:>22}  {:<6} {:<34} {:<34} what",
+                    "parameter", "value", "setter", "owner may set", "root may set"
+                );
                 for (k, v) in &params {
+                    let (owner, root) = Hyperparameter::bounds(k).unwrap_or(("-", "-"));
                     println!(
-                        "{k:<32} {:>22}  {:<6} {}",
+                        "{k:<32} {:>22}  {:<6} {owner:<34} {root:<34} {}",
                         shown_value(k, v),
                         who_sets(k),
                         describe(k)

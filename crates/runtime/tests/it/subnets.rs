@@ -8,7 +8,7 @@ use tao_runtime::{
     GenesisError,
 };
 use tao_types::{
-    Call, DispatchError, Event, GenesisBalance, GlobalParameter, Hyperparameter, Outcome,
+    Call, DispatchError, Event, GenesisBalance, GlobalParameter, Hyperparameter, Outcome, Setter,
 };
 
 #[test]
@@ -393,4 +393,50 @@ fn genesis_from_json() {
     assert_eq!(subnet.info.get().params.tempo, 10);
     assert_eq!(state.stake_of(NET, &id(3), &id(1)), tao_primitives::AlphaRao::new(100));
     assert_eq!(state.hotkey_owner(&id(2)), Some(id(1)));
+}
+
+/// `Hyperparameter::bounds` (what `tao subnets hyperparameters` shows) holds against the
+/// runtime's checks: who may set each parameter, and each stated range's edges.
+#[test]
+fn the_stated_bounds_of_hyperparameters_hold() {
+    let mut chain = Chain::standard();
+    chain.ok(&key(2), Call::RegisterNetwork { hotkey: id(12) });
+    let set = |v| Call::SetHyperparameter { netuid: NET, value: v };
+    chain.ok(&key(1), set(Hyperparameter::Tempo(1_000)));
+    for name in Hyperparameter::NAMES {
+        let (owner, root) = Hyperparameter::bounds(name).expect("every parameter has bounds");
+        assert!(!root.is_empty() && root != "-", "{name}: root may set every parameter");
+        let value = ["1", "true", "2000,3000", "3"]
+            .iter()
+            .find_map(|sample| Hyperparameter::parse(name, sample).ok())
+            .unwrap_or_else(|| panic!("{name} parses"));
+        assert_eq!(owner == "-", value.setter() == Setter::Root, "{name}: owner bounds {owner}");
+    }
+    let parse = |name: &str, value: &str| set(Hyperparameter::parse(name, value).unwrap());
+    // Owner: one past the edge is refused, the edge accepted (each parameter once, so no
+    // rate limit; the tempo last, as it moves the epoch clock).
+    for (name, bad, good) in [
+        ("activity_cutoff_factor", "999", "1000"),
+        ("burn_half_life", "36101", "36100"),
+        ("commit_reveal_period", "101", "100"),
+        ("immune_owner_uids_limit", "11", "10"),
+        ("bonds_moving_avg", "975001", "975000"),
+        ("alpha_sigmoid_steepness", "-1", "0"),
+        ("tempo", "50401", "360"),
+    ] {
+        chain.fails(&key(2), parse(name, bad), DispatchError::InvalidValue);
+        chain.ok(&key(2), parse(name, good));
+    }
+    // Root.
+    for (name, bad, good) in [
+        ("bonds_moving_avg", "1000001", "1000000"),
+        ("fee_rate", "10001", "10000"),
+        ("difficulty", "0", "1"),
+        ("alpha_sigmoid_steepness", "-5", "-5"),
+    ] {
+        if bad != good {
+            chain.fails(&key(1), parse(name, bad), DispatchError::InvalidValue);
+        }
+        chain.ok(&key(1), parse(name, good));
+    }
 }
