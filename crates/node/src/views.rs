@@ -25,14 +25,16 @@ pub fn header(header: &Header) -> api::Header {
 
 /// A block's events: the block's own (emission, epochs), then each transaction's.
 pub fn block_events(block: &Block, outcome: &tao_runtime::BlockOutcome) -> api::BlockEvents {
-    let own =
-        outcome.events.iter().map(|e| api::EventRecord { tx_hash: None, event: format!("{e:?}") });
-    let of_txs = outcome.receipts.iter().flat_map(|r| {
-        r.events.iter().map(move |e| api::EventRecord {
-            tx_hash: Some(api::H256(r.tx_hash)),
-            event: format!("{e:?}"),
-        })
-    });
+    let record = |tx_hash: Option<api::H256>, e: &tao_types::Event| api::EventRecord {
+        tx_hash,
+        event: format!("{e:?}"),
+        detail: Some(event(e)),
+    };
+    let own = outcome.events.iter().map(|e| record(None, e));
+    let of_txs = outcome
+        .receipts
+        .iter()
+        .flat_map(|r| r.events.iter().map(move |e| record(Some(api::H256(r.tx_hash)), e)));
     api::BlockEvents {
         block: block.header.number.get(),
         hash: api::H256(block.header.hash()),

@@ -358,6 +358,9 @@ fn submit_and_wait_and_event_and_finalized_head_subscriptions() {
                 ours.iter().any(|e| e["event"].as_str().unwrap().contains("Transfer")),
                 "{item}"
             );
+            // As an object too, with its numbers.
+            let transfer = ours.iter().find(|e| e["detail"]["kind"] == "Transfer").unwrap();
+            assert_eq!(transfer["detail"]["to"], receipt["event_details"][0]["to"], "{item}");
             break;
         }
     }

@@ -393,8 +393,17 @@ mod tests {
         let mut partial = serde_json::to_value(&receipt).unwrap();
         partial.as_object_mut().unwrap().remove("fee");
         assert!(serde_json::from_value::<Receipt>(partial).is_err());
-        let own = EventRecord { tx_hash: None, event: "EpochCompleted".into() };
-        assert_eq!(serde_json::to_value(&own).unwrap(), json!({"event": "EpochCompleted"}));
+        let own = EventRecord { tx_hash: None, event: "Minted".into(), detail: None };
+        assert_eq!(serde_json::to_value(&own).unwrap(), json!({"event": "Minted"}));
+        let detail = Event::Minted { amount: 5 };
+        let own = EventRecord { detail: Some(detail.clone()), ..own };
+        let json = serde_json::to_value(&own).unwrap();
+        assert_eq!(json, json!({"event": "Minted", "detail": {"kind": "Minted", "amount": 5}}));
+        assert_eq!(serde_json::from_value::<EventRecord>(json).unwrap().detail, Some(detail));
+        // A receipt error without retry_at (before 1.2.0) still reads.
+        let error: ReceiptError =
+            serde_json::from_value(json!({"name": "X", "message": "m"})).unwrap();
+        assert_eq!(error.retry_at, None);
     }
 
     pub(crate) const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";

@@ -772,6 +772,9 @@ pub struct EventRecord {
     pub tx_hash: Option<H256>,
     /// The event (its Rust debug form).
     pub event: String,
+    /// The same event as an object (since API 1.2.0; absent from an older node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Event>,
 }
 
 /// `tao_events`: a block's events, its own (emission, epochs) first.
