@@ -246,6 +246,19 @@ pub fn why(receipt: &Receipt) -> String {
     }
 }
 
+/// What to do about a chain error a user can act on (by its name), if anything general.
+fn hint_for(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "HotKeyAccountNotExists" => {
+            "register the hotkey first (tao subnets register), or stake to a validator's hotkey with --hotkey-ss58"
+        }
+        "NoVotingPower" => "votes are weighted by stake: stake TAO first (tao root stake, tao stake add)",
+        "StakeLockedByVote" => "a vote keeps the stake it counted in place until the vote ends",
+        "ProposalNotOpen" => "see the open proposals with `tao gov list`",
+        _ => return None,
+    })
+}
+
 /// For a dry run refused only for now (a rate limit, a vote lock): from which block, and
 /// how long from now, as a line to add to the refusal; else nothing.
 fn retry_when(client: &Client, dry_run: &Receipt) -> String {
@@ -302,7 +315,10 @@ pub fn send(
             format!("the transaction would fail: {why}; nothing was submitted{numbers}")
         });
         return Err(match &prepared.dry_run.error {
-            Some(e) => failure.named(e.name.clone()),
+            Some(e) => match hint_for(&e.name) {
+                Some(hint) => failure.named(e.name.clone()).hint(hint),
+                None => failure.named(e.name.clone()),
+            },
             None => failure,
         });
     }
