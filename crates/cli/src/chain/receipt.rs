@@ -56,6 +56,12 @@ fn line(event: &Event) -> Option<String> {
         Event::WeightsCommitted { netuid, hotkey, commit_hash } => {
             format!("weights of {hotkey} committed on subnet {netuid} (hash {commit_hash})")
         }
+        Event::StakeAdded { hotkey, netuid: 0, tao, .. } => {
+            format!("staked {} TAO to {hotkey} on root (1:1)", Rao::new(*tao))
+        }
+        Event::StakeRemoved { hotkey, netuid: 0, tao, .. } => {
+            format!("unstaked {} TAO from {hotkey} on root (1:1)", Rao::new(*tao))
+        }
         Event::StakeAdded { hotkey, netuid, tao, alpha, .. } => format!(
             "staked {} TAO (fee included) to {hotkey} on subnet {netuid}: {} α received, {} TAO per α on average",
             Rao::new(*tao),
