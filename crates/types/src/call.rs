@@ -217,21 +217,12 @@ impl Hyperparameter {
     /// `true`/`false`, TAO amounts for burns (`"0.5"`), `low,high` for `alpha_values`, and
     /// `2` or `3` for `yuma_version`.
     pub fn parse(name: &str, value: &str) -> Result<Self, String> {
-        fn num<T: core::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
-            value
-                .trim()
-                .parse()
-                .map_err(|_| format!("{name} takes an integer in range, not {value:?}"))
-        }
         fn flag(name: &str, value: &str) -> Result<bool, String> {
             match value.trim() {
                 "true" | "on" | "1" => Ok(true),
                 "false" | "off" | "0" => Ok(false),
                 _ => Err(format!("{name} takes true or false, not {value:?}")),
             }
-        }
-        fn tao(name: &str, value: &str) -> Result<Rao, String> {
-            value.trim().parse().map_err(|e| format!("{name} takes a TAO amount: {e}"))
         }
         Ok(match name {
             "rho" => Self::Rho(num(name, value)?),
@@ -375,6 +366,16 @@ impl Hyperparameter {
     }
 }
 
+/// A parameter's integer value in text.
+fn num<T: core::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
+    value.trim().parse().map_err(|_| format!("{name} takes an integer in range, not {value:?}"))
+}
+
+/// A parameter's TAO amount in text (`"1000"`, `"0.5"`).
+fn tao(name: &str, value: &str) -> Result<Rao, String> {
+    value.trim().parse().map_err(|e| format!("{name} takes a TAO amount: {e}"))
+}
+
 /// A chain-wide parameter only root may set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum GlobalParameter {
@@ -505,15 +506,6 @@ impl GlobalParameter {
     /// TAO amounts (`"1000"`, `"0.5"`) for lock costs and deposits.
     pub fn parse(name: &str, value: &str) -> Result<Self, String> {
         use GlobalParameter as G;
-        fn num<T: core::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
-            value
-                .trim()
-                .parse()
-                .map_err(|_| format!("{name} takes an integer in range, not {value:?}"))
-        }
-        fn tao(name: &str, value: &str) -> Result<Rao, String> {
-            value.trim().parse().map_err(|e| format!("{name} takes an amount of TAO: {e}"))
-        }
         Ok(match name {
             "subnet_limit" => G::SubnetLimit(num(name, value)?),
             "network_min_lock_cost" => G::NetworkMinLockCost(tao(name, value)?),
