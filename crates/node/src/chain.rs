@@ -87,6 +87,7 @@ impl Chain {
             if outcome.state_root != block.header.state_root {
                 bail!("block {number} does not reproduce its state root: the store or the binary differs");
             }
+            store.index_if_missing(&block, &outcome.receipts, &outcome.events)?;
             head = block.header;
         }
         Ok(Self { state, head, store, mempool: Mempool::new(PoolLimits::default()), genesis })
@@ -109,7 +110,7 @@ impl Chain {
     /// Makes an executed block the head: stored durably (block and receipts) first, then the
     /// state and head move and the pool drops what the block used and what expired.
     pub fn commit(&mut self, block: &Block, state: State, outcome: &BlockOutcome) -> Result<()> {
-        self.store.commit_block(block, &outcome.receipts)?;
+        self.store.commit_block(block, &outcome.receipts, &outcome.events)?;
         self.state = state;
         self.head = block.header.clone();
         self.mempool.prune(&self.state);

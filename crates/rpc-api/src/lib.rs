@@ -51,7 +51,7 @@ pub use types::*;
 pub use wire::{Address, BigAmount, WideAmount, H256};
 
 /// The API's version (`MAJOR.MINOR.PATCH`, see the crate docs).
-pub const API_VERSION: &str = "1.1.0";
+pub const API_VERSION: &str = "1.2.0";
 
 /// Whether a client built for [`API_VERSION`] can talk to a node reporting `node_version`:
 /// the same major version.
@@ -259,6 +259,13 @@ api! {
         Delegates = "tao_delegates" () -> Vec<Delegate>;
         /// The current cost of creating a subnet, RAO.
         LockCost = "tao_lockCost" () -> u64;
+        /// A block's own events and its transactions' receipts, by number or hash.
+        BlockReceipts = "tao_blockReceipts" (block: BlockId) -> types::BlockReceipts;
+        /// Transactions that name an account (signer or in an event), newest first, a page
+        /// (at most 100) at a time.
+        AccountHistory = "tao_accountHistory" (address: Address, cursor: Option<String>, limit: Option<u32>) -> types::AccountHistory;
+        /// How the chain makes blocks: single producer, BFT authorities, or follower.
+        Validators = "tao_validators" () -> types::ChainValidators;
     }
     subscriptions {
         /// Each new head header.
