@@ -93,7 +93,7 @@ pub fn route<B>(request: &Request<B>) -> Option<HttpResponse> {
     if !(page || root) {
         return None;
     }
-    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
         let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "GET or HEAD only\n");
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
         return Some(response);

@@ -277,7 +277,7 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
     })?;
     method::<method::ChainHead>(&mut rpc, |(), node| Ok(views::header(&lock(node)?.head)))?;
     method::<method::GetBlock>(&mut rpc, |(which,), node| {
-        Ok(views::block(&stored_block(&lock(node)?, which)?))
+        Ok(views::block(&stored_block(&*lock(node)?, which)?))
     })?;
     method::<method::GetBlockRaw>(&mut rpc, |(number,), node| {
         let block = lock(node)?.store.block(number).map_err(internal)?;

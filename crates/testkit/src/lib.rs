@@ -68,7 +68,7 @@ const METRICS_LISTENING: &str = "Prometheus metrics on /metrics";
 const EXPLORER_SERVED: &str = "explorer on the JSON-RPC port";
 
 /// Where a started `tao-node` serves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Listening {
     /// JSON-RPC (HTTP and WebSocket).
     pub rpc: SocketAddr,

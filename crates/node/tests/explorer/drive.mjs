@@ -124,7 +124,11 @@ async function newPage(options = {}) {
     else if (message.type() === "warning") console.log(`(console warning: ${message.text()})`);
   });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  page.on("requestfailed", (request) => problems.push(`failed request: ${request.url()} ${request.failure()?.errorText}`));
+  page.on("requestfailed", (request) => {
+    // A request the page dropped itself (a fetch cut short by leaving the page) is no fault.
+    if (request.failure()?.errorText === "net::ERR_ABORTED") return;
+    problems.push(`failed request: ${request.url()} ${request.failure()?.errorText}`);
+  });
   page.on("response", (response) => {
     if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
   });
@@ -422,7 +426,7 @@ try {
 
   // --- measurements: the explorer against a minimal page fetching the same data ---------
 
-  const minimalPage = `<!doctype html><meta charset="utf-8"><title>minimal</title><pre id="out">loading</pre><script>
+  const minimalPage = `<!doctype html><meta charset="utf-8"><title>minimal</title><link rel="icon" href="data:,"><pre id="out">loading</pre><script>
 (async () => {
   const post = (body) => fetch("/", {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)}).then((r) => r.json());
   const calls = [["tao_chainHead"], ["tao_health"], ["tao_issuance"], ["tao_validators"], ["tao_subnets"], ["tao_chainHead"]];
