@@ -278,6 +278,12 @@ pub(crate) async fn serve(
         .with_context(|| format!("cannot listen on {rpc_addr} (is another node running?)"))?;
     let local = listener.local_addr()?;
     let limits = RPC_LIMITS.get().cloned().unwrap_or_default();
+    // Before the RPC's line (what scripts and tests wait for), like the metrics' line.
+    if limits.explorer {
+        let url = format!("http://{local}{}", tao_node::explorer::PREFIX);
+        let bytes = tao_node::explorer::total_bytes();
+        info!(%local, %url, bytes, "explorer on the JSON-RPC port");
+    }
     info!(
         %local,
         max_connections = limits.max_connections,
@@ -288,11 +294,6 @@ pub(crate) async fn serve(
         max_request_bytes = limits.max_request_bytes,
         "JSON-RPC listening (HTTP and WebSocket)"
     );
-    if limits.explorer {
-        let url = format!("http://{local}{}", tao_node::explorer::PREFIX);
-        let bytes = tao_node::explorer::total_bytes();
-        info!(%local, %url, bytes, "explorer on the JSON-RPC port");
-    }
     let handle = rpc::server::start(listener, rpc::module(node.clone())?.into(), limits);
     Ok(handle)
 }

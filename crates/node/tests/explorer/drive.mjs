@@ -10,8 +10,6 @@
 // Waits are bounded polls (a deadline each); the whole run is bounded too.
 
 import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 
@@ -97,7 +95,6 @@ async function atOneBlock(what, read, fetchRpc, compare) {
 
 // --- the browser ---------------------------------------------------------------------
 
-const profile = mkdtempSync(join(tmpdir(), "tao-explorer-chromium-"));
 const problems = [];
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -105,8 +102,8 @@ const browser = await chromium.launch({
   args: [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    `--user-data-dir=${profile}`,
   ],
+  // (playwright starts Chromium with a new, empty --user-data-dir of its own each launch.)
 });
 
 async function newPage(options = {}) {
@@ -483,12 +480,10 @@ try {
   if (problems.length > 0) throw new Error("the pages had problems:\n  " + problems.join("\n  "));
   console.log(`all ${checks.length} checks passed:\n  ` + checks.join("\n  "));
   await browser.close();
-  rmSync(profile, { recursive: true, force: true });
   process.exit(0);
 } catch (error) {
   console.error("FAIL:", error.stack ?? error);
   if (problems.length > 0) console.error("problems seen:\n  " + problems.join("\n  "));
   await browser.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
   process.exit(1);
 }
