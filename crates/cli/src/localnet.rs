@@ -523,7 +523,9 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
             continue;
         }
         let rpc = format!("127.0.0.1:{}", usize::from(args.rpc_port) + i);
-        say(&format!("starting tao-node ({name}) on http://{rpc}, explorer http://{rpc}/explorer/"));
+        say(&format!(
+            "starting tao-node ({name}) on http://{rpc}, explorer http://{rpc}/explorer/"
+        ));
         let mut node_args: Vec<String> = vec![
             "--explorer".into(),
             "--genesis".into(),

@@ -55,7 +55,7 @@ async function show() {
   const route = parseRoute();
   const load = ROUTES[route.name];
   for (const a of document.querySelectorAll("[data-nav]")) {
-    const section = { block: "blocks", tx: "blocks", subnet: "subnets", account: "" }[route.name] ?? route.name;
+    const section = { block: "blocks", tx: "blocks", subnet: "subnets", account: "none" }[route.name] ?? route.name;
     if (a.dataset.nav === (section || "overview")) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }

@@ -224,7 +224,8 @@ mod tests {
         let chunked =
             Request::get("/explorer/").header(header::TRANSFER_ENCODING, "chunked").body(());
         assert_eq!(route(&chunked.unwrap()).unwrap().status(), StatusCode::PAYLOAD_TOO_LARGE);
-        let empty = Request::get("/explorer/").header(header::CONTENT_LENGTH, "0").body(()).unwrap();
+        let empty =
+            Request::get("/explorer/").header(header::CONTENT_LENGTH, "0").body(()).unwrap();
         assert_eq!(route(&empty).unwrap().status(), StatusCode::OK);
         let head = route(&Request::head("/explorer/app.js").body(()).unwrap()).unwrap();
         assert_eq!(head.status(), StatusCode::OK);

@@ -350,7 +350,8 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
         let mut receipts = Vec::with_capacity(block.transactions.len());
         for tx in &block.transactions {
             let stored = chain.store.receipt(&tx.hash()).map_err(internal)?;
-            let stored = stored.ok_or_else(|| internal(format!("block {number}: a receipt is missing")))?;
+            let stored =
+                stored.ok_or_else(|| internal(format!("block {number}: a receipt is missing")))?;
             receipts.push((stored.receipt, stored.block_hash));
         }
         Ok(views::block_receipts(&block, &own, &receipts))

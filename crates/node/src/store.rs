@@ -85,7 +85,10 @@ fn write_index(
         accounts.sort_unstable();
         accounts.dedup();
         for account in accounts {
-            index.insert(account_key(&account, number, receipt.index).as_slice(), value.as_slice())?;
+            index.insert(
+                account_key(&account, number, receipt.index).as_slice(),
+                value.as_slice(),
+            )?;
         }
     }
     Ok(())
@@ -187,9 +190,9 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(BLOCK_EVENTS)?;
         match table.get(number)? {
-            Some(bytes) => Ok(Some(
-                Vec::<Event>::decode(&mut bytes.value()).context("corrupt block events")?,
-            )),
+            Some(bytes) => {
+                Ok(Some(Vec::<Event>::decode(&mut bytes.value()).context("corrupt block events")?))
+            }
             None => Ok(None),
         }
     }

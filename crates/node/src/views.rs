@@ -306,7 +306,7 @@ pub fn subnets(state: &State) -> Vec<api::SubnetSummary> {
                 first_emission_block: info.first_emission_block.map(|b| b.get()),
                 last_epoch_block: Some(info.last_epoch_block.get()),
                 next_epoch_block: next_epoch_block(info, state.block().get()),
-                emission_share: shares.get(&netuid).cloned(),
+                emission_share: shares.get(netuid).cloned(),
             }
         })
         .collect()

@@ -90,7 +90,8 @@ impl Node {
     fn submit(&self, key: &Keypair, call: Call) -> Value {
         let genesis = self.rpc("tao_genesisHash", json!([]));
         let bytes: [u8; 32] = hex::decode(genesis.as_str().unwrap()).unwrap().try_into().unwrap();
-        let nonce = self.rpc("tao_accountInfo", json!([key.ss58()]))["next_nonce"].as_u64().unwrap();
+        let nonce =
+            self.rpc("tao_accountInfo", json!([key.ss58()]))["next_nonce"].as_u64().unwrap();
         let transaction =
             Transaction { genesis_hash: Hash(bytes), signer: key.account(), nonce, call };
         let signature = Signature(key.sign(&transaction.signing_payload()).unwrap());
@@ -134,12 +135,12 @@ fn subnet_at_work(node: &Node) -> Value {
     let lift = Hyperparameter::WeightsRateLimit(0);
     ok(node.submit(&alice, Call::SetHyperparameter { netuid, value: lift }));
     for (coldkey, hotkey) in [(&bob, &miner), (&eve, &validator)] {
-        let register =
-            Call::BurnedRegister { netuid, hotkey: hotkey.account(), limit_price: None };
+        let register = Call::BurnedRegister { netuid, hotkey: hotkey.account(), limit_price: None };
         ok(node.submit(coldkey, register));
     }
     let stake = Rao::from_whole(500).unwrap();
-    let add = Call::AddStake { hotkey: validator.account(), netuid, amount: stake, limit_price: None };
+    let add =
+        Call::AddStake { hotkey: validator.account(), netuid, amount: stake, limit_price: None };
     ok(node.submit(&eve, add));
     let axon = AxonInfo::new([127, 0, 0, 1].into(), 8091);
     ok(node.submit(&miner, Call::ServeAxon { netuid, axon }));
