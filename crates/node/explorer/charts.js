@@ -32,7 +32,7 @@ export function bars(values, label, name) {
  *  are UIDs 0..n-1. Empty rows are left out. */
 export function heatmap(rows, n, label, name) {
   const present = rows.map((row, uid) => [uid, row]).filter(([, row]) => row.length > 0);
-  const cell = Math.max(6, Math.min(28, Math.floor(600 / Math.max(1, n))));
+  const cell = Math.max(6, Math.min(40, Math.floor(600 / Math.max(1, n))));
   const left = 40, top = 24;
   const width = left + cell * n + 4, height = top + cell * present.length + 4;
   const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart heatmap", role: "img", "aria-label": label, "data-chart": name, width, height });
