@@ -400,6 +400,18 @@ mod tests {
         assert!(bad(json!({"rpc_idle_timeout_ms": 5})).contains("rpc_idle_timeout_ms"));
         assert!(bad(json!({"rpc_max_request_bytes": 1000})).contains("largest transaction"));
         assert!(bad(json!({"rpc_cors": "evil.example"})).contains("rpc_cors"));
+        assert!(!plain.rpc_limits.explorer, "the explorer is off unless asked for");
+        let on = |flags: &Flags, env: &dyn Fn(&str) -> Option<String>, file: Value| {
+            resolve(flags, env, &config(file)).unwrap().rpc_limits.explorer
+        };
+        assert!(on(&Flags { explorer: true, ..Flags::default() }, &|_| None, json!({})));
+        assert!(on(
+            &Flags::default(),
+            &|v| (v == "TAO_NODE_EXPLORER").then(|| "1".into()),
+            json!({})
+        ));
+        assert!(on(&Flags::default(), &|_| None, json!({"explorer": true})));
+        assert!(bad(json!({"explorer": "maybe"})).contains("explorer"));
     }
 
     #[test]

@@ -41,10 +41,10 @@ impl Drop for Node {
 }
 
 impl Node {
-    /// A dev node with half-second blocks (slow enough that a page and the RPC are often
+    /// A dev node (its own directory, named by `tag`) with half-second blocks (slow enough that a page and the RPC are often
     /// read at the same block) serving the explorer.
-    fn start() -> Self {
-        let base = std::env::temp_dir().join(format!("tao-explorer-{}", std::process::id()));
+    fn start(tag: &str) -> Self {
+        let base = std::env::temp_dir().join(format!("tao-explorer-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         let base_arg = base.to_string_lossy().into_owned();
         let args = [
@@ -199,7 +199,7 @@ fn driver_dir() -> PathBuf {
 
 #[test]
 fn the_explorer_serves_only_its_files_with_a_policy() {
-    let node = Node::start();
+    let node = Node::start("serves");
     assert!(node.explorer.ends_with("/explorer/"), "{}", node.explorer);
     let (status, head, body) = node.http("GET", "/explorer/", "");
     assert_eq!(status, 200);
@@ -216,6 +216,25 @@ fn the_explorer_serves_only_its_files_with_a_policy() {
     }
     assert_eq!(node.http("POST", "/explorer/", "{}").0, 405);
     assert_eq!(node.http("GET", "/", "").0, 308, "a browser at the node's address is sent on");
+    // A page of the node's own origin may call the RPC when reached by its IP address; one
+    // reached by a host name (DNS rebinding: evil.example resolving to the node) may not.
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tao_health","params":[]}"#;
+    let from = |origin: &str, host: &str| {
+        let mut stream = TcpStream::connect(node.rpc).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{call}",
+            call.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response.split_whitespace().nth(1).unwrap().parse::<u16>().unwrap()
+    };
+    let port = node.rpc.port();
+    assert_eq!(from(&format!("http://127.0.0.1:{port}"), &format!("127.0.0.1:{port}")), 200);
+    let rebound = format!("http://evil.example:{port}");
+    assert_eq!(from(&rebound, &format!("evil.example:{port}")), 403);
     // The RPC still answers on the same port.
     assert_eq!(node.rpc("tao_apiVersion", json!([])), tao_rpc_api::API_VERSION);
 }
@@ -232,7 +251,7 @@ fn the_explorer_shows_the_chain_live_in_headless_chromium() {
         "run `npm ci` in {} (scripts/test does it)",
         driver.display()
     );
-    let node = Node::start();
+    let node = Node::start("browser");
     let facts = subnet_at_work(&node);
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
     let screenshots = target.join("explorer-screenshots");
