@@ -77,8 +77,11 @@ export async function render(root, ctx) {
   ctx.onHead(() => later());
   ctx.onEvents((item) => {
     eventsList.querySelector("[data-placeholder]")?.remove();
-    const fresh = item.events.slice(0, 8).map((e) =>
-      h("li", {}, blockLink(item.block), " ", e.tx_hash ? [link(`tx/${e.tx_hash}`, f.short(e.tx_hash), { class: "mono" }), " "] : null, h("span", { class: "muted" }, e.event)));
+    // One line per event (at most 8 a block), or one saying the block had none.
+    const fresh = item.events.length === 0
+      ? [h("li", { "data-event-block": item.block }, blockLink(item.block), " ", h("span", { class: "muted" }, "no events"))]
+      : item.events.slice(0, 8).map((e) =>
+        h("li", { "data-event-block": item.block }, blockLink(item.block), " ", e.tx_hash ? [link(`tx/${e.tx_hash}`, f.short(e.tx_hash), { class: "mono" }), " "] : null, h("span", { class: "muted" }, e.event)));
     eventsList.prepend(...fresh);
     while (eventsList.children.length > 30) eventsList.lastChild.remove();
   });

@@ -77,9 +77,9 @@ async function until(what, check, timeoutMs = 15_000, everyMs = 100) {
 
 /** Reads the page (`read` returns {block, ...}) and the RPC (`fetchRpc`) until both are of
  *  one block (the head did not move around the RPC read, and the page's data is of that
- *  block), then runs `compare(page, rpc)`. Bounded: 40 tries. */
+ *  block), then runs `compare(page, rpc)`. Bounded: 100 tries (live pages read again each second). */
 async function atOneBlock(what, read, fetchRpc, compare) {
-  for (let attempt = 0; attempt < 40; attempt++) {
+  for (let attempt = 0; attempt < 100; attempt++) {
     const before = await headNumber();
     const shown = await read();
     const answer = await fetchRpc();
