@@ -523,8 +523,11 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
             continue;
         }
         let rpc = format!("127.0.0.1:{}", usize::from(args.rpc_port) + i);
-        say(&format!("starting tao-node ({name}) on http://{rpc}"));
+        say(&format!(
+            "starting tao-node ({name}) on http://{rpc}, explorer http://{rpc}/explorer/"
+        ));
         let mut node_args: Vec<String> = vec![
+            "--explorer".into(),
             "--genesis".into(),
             genesis.display().to_string(),
             "--base-path".into(),
@@ -870,13 +873,10 @@ fn alpha(v: &Value) -> String {
 
 fn print_table(s: &Value) {
     let c = &s["chain"];
+    let endpoint = s["endpoint"].as_str().unwrap_or("");
     println!(
-        "subnet {} · block {} · last epoch at block {} · tempo {} · {}",
-        s["netuid"],
-        c["block"],
-        c["last_epoch_block"],
-        c["tempo"],
-        s["endpoint"].as_str().unwrap_or("")
+        "subnet {} · block {} · last epoch at block {} · tempo {} · {endpoint} · explorer {endpoint}/explorer/",
+        s["netuid"], c["block"], c["last_epoch_block"], c["tempo"],
     );
     if let Some(nodes) = s["chain_validators"].as_array() {
         let heads: Vec<String> = nodes

@@ -87,6 +87,7 @@ impl Chain {
             if outcome.state_root != block.header.state_root {
                 bail!("block {number} does not reproduce its state root: the store or the binary differs");
             }
+            store.index_if_missing(&block, &outcome.receipts, &outcome.events)?;
             head = block.header;
         }
         Ok(Self { state, head, store, mempool: Mempool::new(PoolLimits::default()), genesis })
@@ -109,7 +110,7 @@ impl Chain {
     /// Makes an executed block the head: stored durably (block and receipts) first, then the
     /// state and head move and the pool drops what the block used and what expired.
     pub fn commit(&mut self, block: &Block, state: State, outcome: &BlockOutcome) -> Result<()> {
-        self.store.commit_block(block, &outcome.receipts)?;
+        self.store.commit_block(block, &outcome.receipts, &outcome.events)?;
         self.state = state;
         self.head = block.header.clone();
         self.mempool.prune(&self.state);
@@ -375,6 +376,52 @@ pub(crate) mod tests {
 
     fn bob() -> AccountId {
         tao_wallet::Keypair::from_uri("//Bob").unwrap().account()
+    }
+
+    /// The explorer's index: a transfer is in the history of its signer and its receiver
+    /// (newest first, paged), a block's own events are kept; and a store written before the
+    /// index existed gets it when the chain replays.
+    #[test]
+    fn account_history_and_block_events_are_indexed_and_rebuilt_on_replay() {
+        let (mut chain, dir) = chain("history");
+        let alice = tao_wallet::Keypair::from_uri("//Alice").unwrap();
+        let mut own_events = Vec::new();
+        for nonce in 0..3 {
+            chain.submit(signed_by(&chain, &alice, nonce, transfer(bob(), 1_000))).unwrap();
+            own_events.push(chain.produce(1_000 + nonce).unwrap().1.events);
+        }
+        let check = |chain: &Chain| {
+            let (page, more) = chain.store.account_history(&bob(), None, 2).unwrap();
+            assert!(more, "a third entry remains");
+            assert_eq!(page.iter().map(|e| e.block).collect::<Vec<_>>(), vec![3, 2]);
+            assert!(page.iter().all(|e| e.call == "transfer"));
+            let (rest, more) =
+                chain.store.account_history(&bob(), Some((2, page[1].index)), 2).unwrap();
+            assert_eq!((rest.len(), rest[0].block, more), (1, 1, false));
+            let (of_alice, _) = chain.store.account_history(&alice.account(), None, 10).unwrap();
+            assert_eq!(of_alice.len(), 3, "the signer's history too");
+            for (number, events) in (1..).zip(&own_events) {
+                assert_eq!(chain.store.block_events(number).unwrap().as_ref(), Some(events));
+            }
+            assert_eq!(chain.store.block_events(4).unwrap(), None);
+        };
+        check(&chain);
+        drop(chain);
+        // As a store of an older node: without the index tables.
+        {
+            let db = redb::Database::create(dir.join("chain.redb")).unwrap();
+            let txn = db.begin_write().unwrap();
+            let events: redb::TableDefinition<'_, u64, &[u8]> =
+                redb::TableDefinition::new("block_events");
+            let index: redb::TableDefinition<'_, &[u8], &[u8]> =
+                redb::TableDefinition::new("account_txs");
+            assert!(txn.delete_table(events).unwrap() && txn.delete_table(index).unwrap());
+            txn.commit().unwrap();
+        }
+        let chain = Chain::open(&dir, &crate::dev_genesis().unwrap()).unwrap();
+        check(&chain);
+        drop(chain);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

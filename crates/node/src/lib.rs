@@ -13,6 +13,7 @@
 
 pub mod chain;
 pub mod consensus;
+pub mod explorer;
 pub mod mempool;
 pub mod metrics;
 pub mod rpc;

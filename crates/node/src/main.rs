@@ -95,6 +95,10 @@ struct Args {
     /// without an Origin (CLI, SDK) are always served [env: TAO_NODE_RPC_CORS].
     #[arg(long, value_name = "all|ORIGINS")]
     rpc_cors: Option<String>,
+    /// Serve the explorer (a web page of the chain, subnets and metagraphs) on the JSON-RPC
+    /// port under /explorer/ [env: TAO_NODE_EXPLORER].
+    #[arg(long)]
+    explorer: bool,
     /// Write a new validator key to FILE, print its public key, and exit.
     #[arg(long, value_name = "FILE")]
     generate_validator_key: Option<PathBuf>,
@@ -161,6 +165,7 @@ fn start() -> Result<()> {
         rpc_max_batch: args.rpc_max_batch,
         rpc_max_request_bytes: args.rpc_max_request_bytes,
         rpc_cors: args.rpc_cors.clone(),
+        explorer: args.explorer,
     };
     let settings = settings::resolve(&flags, |var| std::env::var(var).ok(), &config)?;
     let _ = RPC_LIMITS.set(settings.rpc_limits.clone());
@@ -273,6 +278,12 @@ pub(crate) async fn serve(
         .with_context(|| format!("cannot listen on {rpc_addr} (is another node running?)"))?;
     let local = listener.local_addr()?;
     let limits = RPC_LIMITS.get().cloned().unwrap_or_default();
+    // Before the RPC's line (what scripts and tests wait for), like the metrics' line.
+    if limits.explorer {
+        let url = format!("http://{local}{}", tao_node::explorer::PREFIX);
+        let bytes = tao_node::explorer::total_bytes();
+        info!(%local, %url, bytes, "explorer on the JSON-RPC port");
+    }
     info!(
         %local,
         max_connections = limits.max_connections,

@@ -235,6 +235,30 @@ fn stored_receipt(chain: &Chain, hash: &Hash) -> Result<Option<api::Receipt>, Er
     Ok(stored.map(|s| views::receipt(&s.receipt, Some(&s.block_hash))))
 }
 
+/// Most entries in one page of `tao_accountHistory`.
+pub const MAX_HISTORY_PAGE: u32 = 100;
+
+/// A stored block by number or hash; `-32004` if there is none.
+fn stored_block(chain: &Chain, which: api::BlockId) -> Result<Block, ErrorObjectOwned> {
+    let number = match which {
+        api::BlockId::Number(n) => n,
+        api::BlockId::Hash(hash) => chain
+            .store
+            .number_of(&hash.0)
+            .map_err(internal)?
+            .ok_or_else(|| error(codes::NOT_FOUND, "no block with that hash"))?,
+    };
+    let block = chain.store.block(number).map_err(internal)?;
+    block.ok_or_else(|| error(codes::NOT_FOUND, format!("no block {number}")))
+}
+
+/// A `tao_accountHistory` cursor, `BLOCK.INDEX` (the last entry of the previous page).
+fn parse_cursor(text: &str) -> Result<(u64, u32), ErrorObjectOwned> {
+    text.split_once('.')
+        .and_then(|(block, index)| Some((block.parse().ok()?, index.parse().ok()?)))
+        .ok_or_else(|| bad_params(format!("cursor {text:?} is not BLOCK.INDEX")))
+}
+
 /// Every method of the node's RPC (the methods of [`tao_rpc_api`]).
 pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
     let mut rpc = RpcModule::new(node);
@@ -253,19 +277,7 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
     })?;
     method::<method::ChainHead>(&mut rpc, |(), node| Ok(views::header(&lock(node)?.head)))?;
     method::<method::GetBlock>(&mut rpc, |(which,), node| {
-        let chain = lock(node)?;
-        let number = match which {
-            api::BlockId::Number(n) => n,
-            api::BlockId::Hash(hash) => chain
-                .store
-                .number_of(&hash.0)
-                .map_err(internal)?
-                .ok_or_else(|| error(codes::NOT_FOUND, "no block with that hash"))?,
-        };
-        let block = chain.store.block(number).map_err(internal)?;
-        block
-            .map(|b| views::block(&b))
-            .ok_or_else(|| error(codes::NOT_FOUND, format!("no block {number}")))
+        Ok(views::block(&stored_block(&*lock(node)?, which)?))
     })?;
     method::<method::GetBlockRaw>(&mut rpc, |(number,), node| {
         let block = lock(node)?.store.block(number).map_err(internal)?;
@@ -350,6 +362,49 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
     })?;
     method::<method::LockCost>(&mut rpc, |(), node| {
         Ok(tao_runtime::subnets::lock_cost(&lock(node)?.state).get())
+    })?;
+    method::<method::BlockReceipts>(&mut rpc, |(which,), node| {
+        let chain = lock(node)?;
+        let block = stored_block(&chain, which)?;
+        let number = block.header.number.get();
+        let own = chain.store.block_events(number).map_err(internal)?.unwrap_or_default();
+        let mut receipts = Vec::with_capacity(block.transactions.len());
+        for tx in &block.transactions {
+            let stored = chain.store.receipt(&tx.hash()).map_err(internal)?;
+            let stored =
+                stored.ok_or_else(|| internal(format!("block {number}: a receipt is missing")))?;
+            receipts.push((stored.receipt, stored.block_hash));
+        }
+        Ok(views::block_receipts(&block, &own, &receipts))
+    })?;
+    method::<method::AccountHistory>(&mut rpc, |(address, cursor, limit), node| {
+        let limit = usize::try_from(limit.unwrap_or(25).clamp(1, MAX_HISTORY_PAGE)).unwrap_or(25);
+        let before = cursor.as_deref().map(parse_cursor).transpose()?;
+        let chain = lock(node)?;
+        let (found, more) =
+            chain.store.account_history(&address.0, before, limit).map_err(internal)?;
+        let next_cursor = more.then(|| found.last().map(|e| format!("{}.{}", e.block, e.index)));
+        let mut entries = Vec::with_capacity(found.len());
+        for entry in found {
+            let stored = chain.store.receipt(&entry.tx_hash).map_err(internal)?;
+            let stored = stored.ok_or_else(|| internal("an indexed receipt is missing"))?;
+            let receipt = views::receipt(&stored.receipt, Some(&stored.block_hash));
+            entries.push(api::HistoryEntry { call: entry.call, receipt });
+        }
+        Ok(api::AccountHistory { address, entries, next_cursor: next_cursor.flatten() })
+    })?;
+    method::<method::Validators>(&mut rpc, |(), node| {
+        let genesis = lock(node)?.store.meta("genesis").map_err(internal)?;
+        let authorities = genesis
+            .and_then(|bytes| serde_json::from_slice::<tao_types::GenesisConfig>(&bytes).ok())
+            .map(|config| config.authorities)
+            .unwrap_or_default();
+        let mode = match (&node.follows, authorities.is_empty()) {
+            (Some(_), _) => "follower",
+            (None, false) => "bft",
+            (None, true) => "single",
+        };
+        Ok(api::ChainValidators { mode: mode.into(), authorities, follows: node.follows.clone() })
     })?;
     method::<method::Stake>(&mut rpc, |(netuid, hotkey, coldkey), node| {
         let chain = lock(node)?;

@@ -12,6 +12,7 @@
 //! | log format     | `--log-format`     | `TAO_NODE_LOG_FORMAT`   | `log_format`    | `text` (or `json`) |
 //! | log filter     | `--log`            | `RUST_LOG`              | `log`           | `info` |
 //! | follow a node  | `--follow URL`     | `TAO_NODE_FOLLOW`       | `follow`        | off (produce blocks) |
+//! | explorer       | `--explorer`       | `TAO_NODE_EXPLORER=1`   | `explorer`      | off (`docs/explorer.md`) |
 //!
 //! The JSON-RPC server's limits (`docs/rpc.md`, "Limits"), each a flag, a `TAO_NODE_*`
 //! variable and a config key of the same name:
@@ -72,6 +73,8 @@ pub struct Flags {
     pub rpc_max_request_bytes: Option<u32>,
     /// Browser origins allowed besides loopback pages: `all` or a comma-separated list.
     pub rpc_cors: Option<String>,
+    /// Serve the explorer on the JSON-RPC port (`--explorer`).
+    pub explorer: bool,
 }
 
 /// How logs are written.
@@ -114,7 +117,7 @@ pub struct Settings {
     pub rpc_limits: RpcLimits,
 }
 
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 19] = [
     "dev",
     "genesis",
     "base_path",
@@ -133,6 +136,7 @@ const KEYS: [&str; 18] = [
     "rpc_max_batch",
     "rpc_max_request_bytes",
     "rpc_cors",
+    "explorer",
 ];
 
 /// Reads a config file: a JSON object with the keys above (unknown keys are refused).
@@ -330,6 +334,12 @@ fn rpc_limits(
         Some(list) => OriginPolicy::parse(&list).context("rpc_cors")?,
         None => defaults.origins,
     };
+    let explorer = flags.explorer
+        || match text(None, "TAO_NODE_EXPLORER", "explorer")?.as_deref() {
+            None | Some("0" | "false") => false,
+            Some("1" | "true") => true,
+            Some(other) => bail!("explorer: {other:?} is not true/false"),
+        };
     Ok(RpcLimits {
         max_connections,
         max_connections_per_ip,
@@ -338,6 +348,7 @@ fn rpc_limits(
         max_batch,
         max_request_bytes,
         origins,
+        explorer,
     })
 }
 
@@ -389,6 +400,18 @@ mod tests {
         assert!(bad(json!({"rpc_idle_timeout_ms": 5})).contains("rpc_idle_timeout_ms"));
         assert!(bad(json!({"rpc_max_request_bytes": 1000})).contains("largest transaction"));
         assert!(bad(json!({"rpc_cors": "evil.example"})).contains("rpc_cors"));
+        assert!(!plain.rpc_limits.explorer, "the explorer is off unless asked for");
+        let on = |flags: &Flags, env: &dyn Fn(&str) -> Option<String>, file: Value| {
+            resolve(flags, env, &config(file)).unwrap().rpc_limits.explorer
+        };
+        assert!(on(&Flags { explorer: true, ..Flags::default() }, &|_| None, json!({})));
+        assert!(on(
+            &Flags::default(),
+            &|v| (v == "TAO_NODE_EXPLORER").then(|| "1".into()),
+            json!({})
+        ));
+        assert!(on(&Flags::default(), &|_| None, json!({"explorer": true})));
+        assert!(bad(json!({"explorer": "maybe"})).contains("explorer"));
     }
 
     #[test]

@@ -438,6 +438,10 @@ fn hyperparameters(info: &tao_runtime::SubnetInfo) -> api::Hyperparameters {
 
 /// Every subnet.
 pub fn subnets(state: &State) -> Vec<api::SubnetSummary> {
+    let shares: BTreeMap<NetUid, String> = tao_runtime::emission_shares(state)
+        .into_iter()
+        .map(|(netuid, share)| (netuid, share.to_string()))
+        .collect();
     state
         .subnets()
         .map(|(netuid, subnet)| {
@@ -456,9 +460,49 @@ pub fn subnets(state: &State) -> Vec<api::SubnetSummary> {
                 moving_price: info.moving_price.to_string(),
                 emission_started: info.first_emission_block.is_some(),
                 first_emission_block: info.first_emission_block.map(|b| b.get()),
+                last_epoch_block: Some(info.last_epoch_block.get()),
+                next_epoch_block: next_epoch_block(info, state.block().get()),
+                emission_share: shares.get(netuid).cloned(),
             }
         })
         .collect()
+}
+
+/// The first block after `head` at which the subnet's epoch is due (the runtime's
+/// `should_run_epoch`): `tempo` blocks after the last, or a triggered one sooner; `None`
+/// when tempo 0 freezes it.
+fn next_epoch_block(info: &tao_runtime::SubnetInfo, head: u64) -> Option<u64> {
+    let tempo = u64::from(info.params.tempo);
+    if tempo == 0 {
+        return None;
+    }
+    let mut due = info.last_epoch_block.get().saturating_add(tempo);
+    let pending = info.pending_epoch_at.get();
+    if pending > 0 {
+        due = due.min(pending);
+    }
+    Some(due.max(head.saturating_add(1)))
+}
+
+/// The total issuance at which the block emission next halves: the k-th halving comes at
+/// `21M × (1 − 2^−k)` TAO; `None` past the last one a u64 can tell apart.
+fn next_halving(issuance: u64) -> Option<u64> {
+    let supply = tao_economics::TOTAL_SUPPLY.get();
+    (1..64).map(|k| supply - (supply >> k)).find(|&threshold| threshold > issuance)
+}
+
+/// A block's own events and its transactions' receipts.
+pub fn block_receipts(
+    block: &Block,
+    own_events: &[tao_types::Event],
+    receipts: &[(Receipt, Hash)],
+) -> api::BlockReceipts {
+    api::BlockReceipts {
+        block: block.header.number.get(),
+        hash: api::H256(block.header.hash()),
+        events: own_events.iter().map(event).collect(),
+        receipts: receipts.iter().map(|(r, hash)| receipt(r, Some(hash))).collect(),
+    }
 }
 
 /// Every non-zero stake of `coldkey`: on subnets (alpha), then on root (RAO, netuid 0).
@@ -500,6 +544,12 @@ pub fn issuance(state: &State, block: u64) -> api::Issuance {
             root_stake: api::WideAmount(held.root_stake),
             deposits: api::WideAmount(held.deposits),
         },
+        block_emission: Some(
+            tao_economics::block_emission(info.total_issuance)
+                .get()
+                .min(tao_economics::TOTAL_SUPPLY.get().saturating_sub(info.total_issuance.get())),
+        ),
+        next_halving_issuance: next_halving(info.total_issuance.get()).map(api::BigAmount),
     }
 }
 

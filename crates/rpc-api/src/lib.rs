@@ -266,6 +266,13 @@ api! {
         Proposal = "tao_proposal" (id: u32) -> ProposalDetail;
         /// Every chain-wide parameter with its value (what root or a proposal may set).
         GlobalParameters = "tao_globalParameters" () -> Vec<types::GlobalParameter>;
+        /// A block's own events and its transactions' receipts, by number or hash.
+        BlockReceipts = "tao_blockReceipts" (block: BlockId) -> types::BlockReceipts;
+        /// Transactions that name an account (signer or in an event), newest first, a page
+        /// (at most 100) at a time.
+        AccountHistory = "tao_accountHistory" (address: Address, cursor: Option<String>, limit: Option<u32>) -> types::AccountHistory;
+        /// How the chain makes blocks: single producer, BFT authorities, or follower.
+        Validators = "tao_validators" () -> types::ChainValidators;
     }
     subscriptions {
         /// Each new head header.

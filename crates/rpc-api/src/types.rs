@@ -552,6 +552,17 @@ pub struct SubnetSummary {
     pub emission_started: bool,
     /// The first block of emission; `null` until started.
     pub first_emission_block: Option<u64>,
+    /// The block of the last epoch (since API 1.2.0; `null` from an older node).
+    #[serde(default)]
+    pub last_epoch_block: Option<u64>,
+    /// The block the next epoch is due at the earliest; `null` when tempo 0 freezes the
+    /// subnet (since 1.2.0).
+    #[serde(default)]
+    pub next_epoch_block: Option<u64>,
+    /// Its share of each block's TAO emission, a decimal fraction string ("0.25"); `null`
+    /// when it does not emit (since 1.2.0).
+    #[serde(default)]
+    pub emission_share: Option<String>,
 }
 
 /// A subnet's pool (`tao_metagraph`).
@@ -736,6 +747,13 @@ pub struct Issuance {
     pub total_registration_burn: BigAmount,
     /// Where it is held.
     pub held: Held,
+    /// RAO the next block mints (since API 1.2.0; `null` from an older node).
+    #[serde(default)]
+    pub block_emission: Option<u64>,
+    /// The total issuance at which the block emission halves next, a decimal string of RAO
+    /// (10.5 M TAO, then 15.75 M, …); `null` past the last halving (since 1.2.0).
+    #[serde(default)]
+    pub next_halving_issuance: Option<BigAmount>,
 }
 
 /// Alpha staked to a hotkey on one subnet.
@@ -795,4 +813,49 @@ pub struct GlobalParameter {
     pub name: String,
     /// Its value as text (TAO amounts in TAO, e.g. `"1000"`).
     pub value: String,
+}
+
+/// `tao_blockReceipts`: what a block did: its own events and each transaction's receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BlockReceipts {
+    /// The block's number.
+    pub block: u64,
+    /// Its hash.
+    pub hash: H256,
+    /// The block's own events (emission, epochs), in order.
+    pub events: Vec<Event>,
+    /// Each transaction's receipt, in block order.
+    pub receipts: Vec<Receipt>,
+}
+
+/// One transaction that names an account (`tao_accountHistory`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryEntry {
+    /// The call's name (e.g. `transfer_keep_alive`).
+    pub call: String,
+    /// Its receipt (block, index, signer, fee, outcome, events).
+    pub receipt: Receipt,
+}
+
+/// `tao_accountHistory`: one page of an account's transactions, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AccountHistory {
+    /// The account.
+    pub address: Address,
+    /// Transactions it signed or an event of which names it, newest first.
+    pub entries: Vec<HistoryEntry>,
+    /// Where the next (older) page starts; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `tao_validators`: how the chain makes blocks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChainValidators {
+    /// `single` (one producer, e.g. `--dev`), `bft` (the authorities below agree on each
+    /// block) or `follower` (this node replicates another).
+    pub mode: String,
+    /// The consensus authorities' public keys (hex ed25519), from the genesis.
+    pub authorities: Vec<String>,
+    /// The node a follower replicates; `null` otherwise.
+    pub follows: Option<String>,
 }

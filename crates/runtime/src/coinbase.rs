@@ -26,21 +26,14 @@ fn emitting(state: &State, netuid: NetUid) -> bool {
     })
 }
 
-/// Runs the coinbase for the current block.
-pub(crate) fn run_coinbase(state: &mut State, events: &mut Vec<Event>) {
-    let netuids: Vec<NetUid> =
-        state.subnets.keys().copied().filter(|n| emitting(state, *n)).collect();
-    if netuids.is_empty() {
-        return;
-    }
-    let issuance = state.total_issuance();
-    let emission =
-        block_emission(issuance).get().min(TOTAL_SUPPLY.get().saturating_sub(issuance.get()));
-    let params = state.chain().params.clone();
-    let weight = tao_weight(params.tao_weight);
-    let root_tao = state.total_root_stake();
+/// The subnets that receive emission this block, in order.
+fn emitting_subnets(state: &State) -> Vec<NetUid> {
+    state.subnets.keys().copied().filter(|n| emitting(state, *n)).collect()
+}
 
-    // 1. Shares by moving price (damped by last epoch's burned miner emission).
+/// The moving prices and last epoch's burned miner fractions of `netuids`, the inputs of
+/// their shares.
+fn share_inputs(state: &State, netuids: &[NetUid]) -> (Vec<U64F64>, Vec<U96F32>) {
     let moving: Vec<U64F64> = netuids
         .iter()
         .filter_map(|n| state.subnet(*n))
@@ -55,6 +48,32 @@ pub(crate) fn run_coinbase(state: &mut State, events: &mut Vec<Event>) {
         .filter_map(|n| state.subnet(*n))
         .map(|s| s.info.get().miner_burned)
         .collect();
+    (moving, burned)
+}
+
+/// Each emitting subnet's share of a block's TAO emission, as the coinbase would split it
+/// in `state` (for clients: the explorer's emission share).
+pub fn emission_shares(state: &State) -> Vec<(NetUid, U64F64)> {
+    let netuids = emitting_subnets(state);
+    let (moving, burned) = share_inputs(state, &netuids);
+    netuids.into_iter().zip(subnet_shares(&moving, &burned)).collect()
+}
+
+/// Runs the coinbase for the current block.
+pub(crate) fn run_coinbase(state: &mut State, events: &mut Vec<Event>) {
+    let netuids = emitting_subnets(state);
+    if netuids.is_empty() {
+        return;
+    }
+    let issuance = state.total_issuance();
+    let emission =
+        block_emission(issuance).get().min(TOTAL_SUPPLY.get().saturating_sub(issuance.get()));
+    let params = state.chain().params.clone();
+    let weight = tao_weight(params.tao_weight);
+    let root_tao = state.total_root_stake();
+
+    // 1. Shares by moving price (damped by last epoch's burned miner emission).
+    let (moving, burned) = share_inputs(state, &netuids);
     let shares = subnet_shares(&moving, &burned);
     let root_sell =
         moving.iter().fold(U64F64::from_num(0), |a, p| a.saturating_add(*p)) > U64F64::from_num(1);

@@ -57,6 +57,7 @@ pub use block::{
     FEE_PER_BYTE,
 };
 pub use cached::Cached;
+pub use coinbase::emission_shares;
 pub use genesis::{genesis, GenesisError};
 pub use state::{
     Account, ChainInfo, GlobalParams, Hyperparams, Neuron, NeuronEpochOutput, NeuronTable,

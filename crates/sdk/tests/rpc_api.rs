@@ -187,6 +187,25 @@ fn every_method_round_trips_through_the_typed_client() {
     assert_eq!(held, u128::from(issuance.total_issuance.0), "{issuance:?}");
     assert!(issuance.total_fees.0 >= 3 * dry.fee);
     assert!(api.round_trip::<method::LockCost>(()) > 0);
+    assert!(one.emission_share.is_some() && one.next_epoch_block.is_some(), "{one:?}");
+    assert!(issuance.block_emission.is_some() && issuance.next_halving_issuance.is_some());
+
+    // The explorer's methods (1.2.0): an account's history a page at a time, a block's
+    // receipts and own events, how blocks are made.
+    let page = api.round_trip::<method::AccountHistory>((cold, None, Some(1)));
+    assert_eq!(page.entries.len(), 1);
+    let newest = page.entries[0].receipt.clone();
+    assert_eq!(newest.signer, cold);
+    let older = api.round_trip::<method::AccountHistory>((cold, page.next_cursor.clone(), None));
+    assert!(older.entries.iter().all(|e| e.receipt.block <= newest.block));
+    assert!(older.entries.iter().all(|e| e.receipt.tx_hash != newest.tx_hash), "no overlap");
+    let bad = api.typed::<method::AccountHistory>((cold, Some("nope".into()), None));
+    assert!(matches!(bad, Err(ChainError::Rpc { code: -32602, .. })), "{bad:?}");
+    let receipts = api.round_trip::<method::BlockReceipts>((BlockId::Number(newest.block),));
+    assert!(receipts.receipts.iter().any(|r| r.tx_hash == newest.tx_hash));
+    assert_eq!((receipts.block, Some(receipts.hash)), (newest.block, newest.block_hash));
+    let validators = api.round_trip::<method::Validators>(());
+    assert_eq!((validators.mode.as_str(), validators.authorities.len()), ("single", 0));
     assert_eq!(api.typed::<method::GenesisHash>(()).unwrap(), genesis);
 
     // Subscriptions.

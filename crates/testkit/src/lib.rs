@@ -63,14 +63,19 @@ pub struct DevNode {
 const RPC_LISTENING: &str = "JSON-RPC listening (HTTP and WebSocket)";
 /// The message it logs once its metrics server listens (before the RPC one).
 const METRICS_LISTENING: &str = "Prometheus metrics on /metrics";
+/// The message it logs, with the page's address in `fields.url`, when it serves the
+/// explorer (`--explorer`; before the RPC's message).
+const EXPLORER_SERVED: &str = "explorer on the JSON-RPC port";
 
 /// Where a started `tao-node` serves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Listening {
     /// JSON-RPC (HTTP and WebSocket).
     pub rpc: SocketAddr,
     /// Prometheus metrics, if asked for.
     pub metrics: Option<SocketAddr>,
+    /// The explorer's URL (`http://ADDR/explorer/`), if asked for (`--explorer`).
+    pub explorer: Option<String>,
 }
 
 /// Runs `tao-node ARGS --log-format json --log info` (ARGS should bind port 0, e.g.
@@ -105,12 +110,13 @@ pub fn spawn_node(args: &[&str]) -> (Child, Listening) {
         }
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut metrics = None;
+    let (mut metrics, mut explorer) = (None, None);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match announced.recv_timeout(left) {
-            Ok((Server::Rpc, rpc)) => return (child, Listening { rpc, metrics }),
-            Ok((Server::Metrics, addr)) => metrics = Some(addr),
+            Ok(Announcement::Rpc(rpc)) => return (child, Listening { rpc, metrics, explorer }),
+            Ok(Announcement::Metrics(addr)) => metrics = Some(addr),
+            Ok(Announcement::Explorer(url)) => explorer = Some(url),
             Err(why) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -159,21 +165,28 @@ impl DevNode {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Server {
-    Rpc,
-    Metrics,
+/// What a log line of the node announces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Announcement {
+    /// The JSON-RPC server listens here.
+    Rpc(SocketAddr),
+    /// The metrics server listens here.
+    Metrics(SocketAddr),
+    /// The explorer's page is at this URL.
+    Explorer(String),
 }
 
-/// The server and address a JSON log line announces, if it is such a line.
-fn announcement(line: &str) -> Option<(Server, SocketAddr)> {
+/// What a JSON log line announces, if it is such a line.
+fn announcement(line: &str) -> Option<Announcement> {
     let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    let server = match value["fields"]["message"].as_str()? {
-        RPC_LISTENING => Server::Rpc,
-        METRICS_LISTENING => Server::Metrics,
-        _ => return None,
-    };
-    Some((server, value["fields"]["local"].as_str()?.parse().ok()?))
+    let fields = &value["fields"];
+    let local = || fields["local"].as_str()?.parse().ok();
+    match fields["message"].as_str()? {
+        RPC_LISTENING => Some(Announcement::Rpc(local()?)),
+        METRICS_LISTENING => Some(Announcement::Metrics(local()?)),
+        EXPLORER_SERVED => Some(Announcement::Explorer(fields["url"].as_str()?.to_owned())),
+        _ => None,
+    }
 }
 
 impl Drop for DevNode {
@@ -192,9 +205,14 @@ mod tests {
     fn the_addresses_are_read_from_the_nodes_json_log() {
         let line = r#"{"timestamp":"t","level":"INFO","fields":{"message":"JSON-RPC listening (HTTP and WebSocket)","local":"127.0.0.1:40123"},"target":"tao_node"}"#;
         let addr = "127.0.0.1:40123".parse().unwrap();
-        assert_eq!(announcement(line), Some((Server::Rpc, addr)));
+        assert_eq!(announcement(line), Some(Announcement::Rpc(addr)));
         let metrics = line.replace(RPC_LISTENING, METRICS_LISTENING);
-        assert_eq!(announcement(&metrics), Some((Server::Metrics, addr)));
+        assert_eq!(announcement(&metrics), Some(Announcement::Metrics(addr)));
+        let explorer = r#"{"fields":{"message":"explorer on the JSON-RPC port","local":"127.0.0.1:40123","url":"http://127.0.0.1:40123/explorer/"}}"#;
+        assert_eq!(
+            announcement(explorer),
+            Some(Announcement::Explorer("http://127.0.0.1:40123/explorer/".into()))
+        );
         let other = line.replace(RPC_LISTENING, "p2p listening");
         assert_eq!(announcement(&other), None);
         assert_eq!(announcement("not json"), None);

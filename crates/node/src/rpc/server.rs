@@ -62,6 +62,9 @@ pub struct RpcLimits {
     pub max_request_bytes: u32,
     /// Which browser pages (`Origin`) may call.
     pub origins: OriginPolicy,
+    /// Serve the explorer under `/explorer/` (`--explorer`; [`crate::explorer`]), and let
+    /// its pages call.
+    pub explorer: bool,
 }
 
 impl Default for RpcLimits {
@@ -74,6 +77,7 @@ impl Default for RpcLimits {
             max_batch: 100,
             max_request_bytes: 1024 * 1024,
             origins: OriginPolicy::default(),
+            explorer: false,
         }
     }
 }
@@ -582,9 +586,19 @@ async fn handle(
     shared: &Shared,
     rpc: &Rpc,
 ) -> Answer {
+    if shared.limits.explorer {
+        if let Some(page) = crate::explorer::route(&request) {
+            return Ok(page);
+        }
+    }
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+    let own_page =
+        |origin: &str| shared.limits.explorer && crate::explorer::same_origin(origin, host);
     let origin = match request.headers().get(header::ORIGIN).map(|o| o.to_str()) {
         None => None,
-        Some(Ok(origin)) if shared.limits.origins.allows(origin) => Some(origin.to_owned()),
+        Some(Ok(origin)) if shared.limits.origins.allows(origin) || own_page(origin) => {
+            Some(origin.to_owned())
+        }
         Some(origin) => {
             let shown = origin.unwrap_or("(not text)");
             let message = format!(

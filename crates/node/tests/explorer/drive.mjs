@@ -1,0 +1,489 @@
+// Drives headless Chromium over the explorer of a running tao-node (started, with a subnet
+// at work, by crates/node/tests/explorer.rs, which passes what it made in EXPLORER_FACTS).
+//
+// Every page is loaded and its numbers are checked against the RPC's answers at the same
+// block; links are followed; new blocks must appear without a reload; any console error,
+// page error, failed request or request to anywhere but the node fails the run. Screenshots
+// go to $SCREENSHOTS. Last, page weight and time to first render are measured against a
+// minimal page that fetches the same data, and printed.
+//
+// Waits are bounded polls (a deadline each); the whole run is bounded too.
+
+import { chromium } from "playwright-core";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+
+const EXPLORER = process.env.EXPLORER_URL;
+const RPC = process.env.RPC_URL;
+const FACTS = JSON.parse(process.env.EXPLORER_FACTS ?? "{}");
+const SHOTS = process.env.SCREENSHOTS ?? "target/explorer-screenshots";
+const ORIGIN = new URL(EXPLORER).origin;
+const RUN_DEADLINE_MS = 240_000;
+
+setTimeout(() => {
+  console.error("FAIL: the browser test did not finish in time");
+  process.exit(1);
+}, RUN_DEADLINE_MS).unref();
+
+// --- the RPC, from here (no Origin header) -------------------------------------------
+
+let id = 1;
+async function rpc(method, params = []) {
+  const response = await fetch(RPC, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: id++, method, params }),
+  });
+  const answer = await response.json();
+  if (answer.error) throw new Error(`${method}: ${JSON.stringify(answer.error)}`);
+  return answer.result;
+}
+const headNumber = async () => (await rpc("tao_chainHead")).number;
+
+// --- formatting written again here, independently of the page's format.js -------------
+
+function group(digits) {
+  let out = "";
+  for (let i = 0; i < digits.length; i++) {
+    if (i > 0 && (digits.length - i) % 3 === 0) out += ",";
+    out += digits[i];
+  }
+  return out;
+}
+/** RAO (integer string) → "1,234.5 τ" with at most `decimals` decimals, cut and marked "…". */
+function taoText(rao, decimals = 9, unit = " τ") {
+  const s = String(rao).padStart(10, "0");
+  const whole = s.slice(0, -9).replace(/^0+(?=\d)/, "");
+  let fraction = s.slice(-9).replace(/0+$/, "");
+  let cut = "";
+  if (fraction.length > decimals) {
+    fraction = fraction.slice(0, decimals).replace(/0+$/, "");
+    cut = "…";
+  }
+  return group(whole) + (fraction ? "." + fraction : "") + cut + unit;
+}
+
+// --- waiting -------------------------------------------------------------------------
+
+async function until(what, check, timeoutMs = 15_000, everyMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** Reads the page (`read` returns {block, ...}) and the RPC (`fetchRpc`) until both are of
+ *  one block (the head did not move around the RPC read, and the page's data is of that
+ *  block), then runs `compare(page, rpc)`. Bounded: 100 tries (live pages read again each second). */
+async function atOneBlock(what, read, fetchRpc, compare) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const before = await headNumber();
+    const shown = await read();
+    const answer = await fetchRpc();
+    const after = await headNumber();
+    if (shown.block !== "" && Number(shown.block) === before && before === after) {
+      compare(shown, answer);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${what}: never read the page and the RPC at one block`);
+}
+
+// --- the browser ---------------------------------------------------------------------
+
+const problems = [];
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+  // (playwright starts Chromium with a new, empty --user-data-dir of its own each launch.)
+});
+
+async function newPage(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+  // Nothing but the node: any other request is a failure (and is not let out).
+  await context.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith(ORIGIN + "/") || url.startsWith(ORIGIN.replace("http", "ws"))) return route.continue();
+    problems.push(`request to ${url}`);
+    return route.abort();
+  });
+  const page = await context.newPage();
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+    else if (message.type() === "warning") console.log(`(console warning: ${message.text()})`);
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("requestfailed", (request) => {
+    // A request the page dropped itself (a fetch cut short by leaving the page) is no fault.
+    if (request.failure()?.errorText === "net::ERR_ABORTED") return;
+    problems.push(`failed request: ${request.url()} ${request.failure()?.errorText}`);
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
+  });
+  return page;
+}
+
+async function open(page, route) {
+  await page.goto(`${EXPLORER}#/${route}`);
+  await ready(page);
+}
+async function ready(page) {
+  await page.waitForSelector("main[data-ready]", { timeout: 15_000 });
+}
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+const text = (page, selector) => page.locator(selector).first().innerText();
+
+const checks = [];
+async function check(name, body) {
+  const started = Date.now();
+  await body();
+  checks.push(`${name} (${Date.now() - started} ms)`);
+  console.log(`ok: ${name}`);
+}
+
+try {
+  const page = await newPage();
+
+  await check("overview: numbers equal the RPC's at one block", async () => {
+    await open(page, "");
+    await atOneBlock("overview",
+      () => page.evaluate(() => ({
+        block: document.querySelector(".cards").dataset.block,
+        head: document.querySelector('[data-field="head"] [data-block]')?.dataset.block,
+        issuance: document.querySelector('[data-field="issuance"] [data-rao]').dataset.rao,
+        issuanceText: document.querySelector('[data-field="issuance"]').innerText,
+        emission: document.querySelector('[data-field="emission"] [data-rao]').dataset.rao,
+        finalized: document.querySelector('[data-field="finalized"] [data-block]').dataset.block,
+        subnets: document.querySelector('[data-field="subnets"]').innerText,
+        validators: document.querySelector('[data-field="validators"]').innerText,
+        halving: document.querySelector('[data-field="halving"]').innerText,
+      })),
+      async () => ({ issuance: await rpc("tao_issuance"), subnets: await rpc("tao_subnets"), health: await rpc("tao_health") }),
+      (shown, r) => {
+        assert.equal(shown.head, String(r.issuance.block));
+        assert.equal(shown.issuance, r.issuance.total_issuance);
+        assert.equal(shown.issuanceText, taoText(r.issuance.total_issuance, 4));
+        assert.equal(shown.emission, String(r.issuance.block_emission));
+        assert.equal(shown.finalized, String(r.health.finalized));
+        assert.equal(shown.subnets, String(r.subnets.length));
+        assert.equal(shown.validators, "1 producer");
+        const left = BigInt(r.issuance.next_halving_issuance) - BigInt(r.issuance.total_issuance);
+        const per = BigInt(r.issuance.block_emission);
+        assert.equal(shown.halving, `${group(((left + per - 1n) / per).toString())} blocks`);
+      });
+    await shot(page, "overview");
+  });
+
+  await check("overview: new blocks and events arrive without a reload", async () => {
+    await page.evaluate(() => { window.__noReload = true; });
+    const first = Number(await page.locator('[data-table="latest-blocks"] [data-block]').first().getAttribute("data-block"));
+    await until("a newer block in the latest blocks", async () =>
+      Number(await page.locator('[data-table="latest-blocks"] [data-block]').first().getAttribute("data-block")) > first);
+    await until("a live event", async () => (await page.locator('[data-list="events"] li:not([data-placeholder])').count()) > 0);
+    const status = Number(await page.locator("#status").getAttribute("data-head"));
+    assert.ok(status > first, "the header shows the live head");
+    assert.equal(await page.evaluate(() => window.__noReload), true, "the page was not reloaded");
+  });
+
+  await check("blocks: the list grows live; a link leads to the block", async () => {
+    await page.locator('nav a[data-nav="blocks"]').click();
+    await until("the blocks page", () => page.evaluate(() => document.querySelector("main").dataset.page === "blocks" && !!document.querySelector("main[data-ready]")));
+    await page.evaluate(() => { window.__noReload = true; });
+    const top = Number(await page.locator("[data-row-block]").first().getAttribute("data-row-block"));
+    await until("a new row", async () => Number(await page.locator("[data-row-block]").first().getAttribute("data-row-block")) > top);
+    assert.equal(await page.evaluate(() => window.__noReload), true, "no reload");
+    await shot(page, "blocks");
+    const link = page.locator('[data-table="blocks"] tbody tr').nth(3).locator("[data-block]");
+    const n = await link.getAttribute("data-block");
+    await link.click();
+    await until("the block page", async () => page.url().endsWith(`#/block/${n}`) && (await page.locator("main[data-ready] h1").count()) > 0);
+    assert.equal(await text(page, "main h1"), `Block #${group(n)}`);
+    const header = await rpc("tao_getBlock", [Number(n)]);
+    assert.equal(await text(page, '[data-field="hash"]'), header.header.hash);
+  });
+
+  await check("block: a failed transaction shows its reason, fees and events equal the RPC's", async () => {
+    await open(page, `block/${FACTS.failed_block}`);
+    const receipts = await rpc("tao_blockReceipts", [FACTS.failed_block]);
+    const block = await rpc("tao_getBlock", [FACTS.failed_block]);
+    const row = page.locator(`tr[data-tx="${FACTS.failed_tx}"]`);
+    assert.equal(await row.locator("[data-outcome]").getAttribute("data-outcome"), "failed");
+    assert.equal(await row.locator("[data-error]").getAttribute("data-error"), FACTS.failed_error);
+    const receipt = receipts.receipts.find((r) => r.tx_hash === FACTS.failed_tx);
+    assert.ok((await row.innerText()).includes(receipt.error.message), "the failure's message is shown");
+    assert.equal(await row.locator("[data-rao]").getAttribute("data-rao"), String(receipt.fee));
+    assert.equal(await page.locator('[data-table="transactions"] tbody tr').count(), block.transactions.length);
+    const events = receipts.events.length + receipts.receipts.reduce((n, r) => n + r.event_details.length, 0);
+    assert.equal(await page.locator('[data-list="block-events"] li[data-event]').count(), events);
+    const fees = receipts.receipts.reduce((n, r) => n + BigInt(r.fee), 0n);
+    assert.equal(await page.locator('[data-field="fees"] [data-rao]').getAttribute("data-rao"), fees.toString());
+    await shot(page, "block-with-failed-transaction");
+    await row.locator(`a[href="#/tx/${FACTS.failed_tx}"]`).click();
+    await until("the transaction page", async () => page.url().endsWith(`#/tx/${FACTS.failed_tx}`) && (await page.locator("main[data-ready] [data-field=outcome]").count()) > 0);
+    const outcome = await text(page, '[data-field="outcome"]');
+    assert.ok(outcome.includes(FACTS.failed_error) && outcome.includes(receipt.error.message), outcome);
+    assert.equal(await page.locator('[data-field="fee"] [data-rao]').getAttribute("data-rao"), String(receipt.fee));
+    assert.equal(await text(page, '[data-field="call"]'), "transfer");
+    await shot(page, "failed-transaction");
+  });
+
+  await check("search: by number, by block hash, by transaction hash, by account", async () => {
+    const search = async (q) => {
+      await page.fill("#search-input", q);
+      await page.press("#search-input", "Enter");
+    };
+    await search(String(FACTS.paid_block));
+    await until("block by number", () => page.url().endsWith(`#/block/${FACTS.paid_block}`));
+    const hash = (await rpc("tao_getBlock", [FACTS.paid_block])).header.hash;
+    await search(hash);
+    await until("block by hash", () => page.url().endsWith(`#/block/${hash}`));
+    await ready(page);
+    assert.equal(await text(page, "main h1"), `Block #${group(String(FACTS.paid_block))}`);
+    await search(FACTS.paid_tx);
+    await until("transaction by hash", () => page.url().endsWith(`#/tx/${FACTS.paid_tx}`));
+    await search(FACTS.charlie);
+    await until("account", () => page.url().endsWith(`#/account/${FACTS.charlie}`));
+    await ready(page);
+  });
+
+  await check("account: balance, stakes and history equal the RPC's", async () => {
+    await open(page, `account/${FACTS.bob}`);
+    await atOneBlock("bob's balance",
+      () => page.evaluate(() => ({
+        block: document.querySelector(".page").dataset.block,
+        free: document.querySelector('[data-field="free"] [data-rao]').dataset.rao,
+      })),
+      () => rpc("tao_accountInfo", [FACTS.bob]),
+      (shown, info) => assert.equal(shown.free, String(info.free)));
+    const history = await rpc("tao_accountHistory", [FACTS.bob, null, 25]);
+    const rows = await page.locator('[data-table="history"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.tx));
+    assert.deepEqual(rows, history.entries.map((e) => e.receipt.tx_hash));
+    assert.ok(rows.includes(FACTS.failed_tx) && rows.includes(FACTS.paid_tx), "both transfers are in Bob's history");
+    // Charlie only received: the transfer names it.
+    await open(page, `account/${FACTS.charlie}`);
+    const charlieRows = await page.locator('[data-table="history"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.tx));
+    assert.ok(charlieRows.includes(FACTS.paid_tx), "the receiver's history names the transfer");
+    // The validator's coldkey: its stake on subnet 1 (alpha grows with dividends).
+    await open(page, `account/${FACTS.validator_coldkey}`);
+    await atOneBlock("stakes",
+      () => page.evaluate(() => ({
+        block: document.querySelector(".page").dataset.block,
+        stakes: [...document.querySelectorAll('[data-table="stakes"] tbody tr')].map((tr) => [Number(tr.dataset.stakeNetuid), tr.querySelector("[data-alpha],[data-rao]").getAttribute("data-alpha") ?? tr.querySelector("[data-rao]").dataset.rao]),
+      })),
+      () => rpc("tao_stakesOf", [FACTS.validator_coldkey]),
+      (shown, stakes) => {
+        assert.deepEqual(shown.stakes, stakes.map((s) => [s.netuid, String(s.alpha)]));
+        assert.ok(stakes.some((s) => s.netuid === 1), "a stake on subnet 1");
+      });
+    await shot(page, "account");
+  });
+
+  await check("subnets: price, pool, registration cost, share, tempo, next epoch, owner", async () => {
+    await open(page, "subnets");
+    await atOneBlock("subnets",
+      () => page.evaluate(() => {
+        const box = document.querySelector('[data-table="subnets"]').closest("div[data-block]");
+        const row = document.querySelector('tr[data-netuid="1"]');
+        const cells = [...row.querySelectorAll("td")].map((td) => td.innerText);
+        return {
+          block: box.dataset.block,
+          prices: [...row.querySelectorAll("[data-price]")].map((e) => e.dataset.price),
+          share: row.querySelector("[data-share]")?.dataset.share,
+          rao: [...row.querySelectorAll("[data-rao]")].map((e) => e.dataset.rao),
+          alpha: row.querySelector("[data-alpha]").dataset.alpha,
+          next: row.querySelector("[data-next-epoch]")?.dataset.nextEpoch,
+          owner: row.querySelector("[data-account]").dataset.account,
+          tempo: cells[7],
+          neurons: cells[9],
+          priceText: cells[1],
+        };
+      }),
+      () => rpc("tao_subnets"),
+      (shown, subnets) => {
+        const s = subnets.find((x) => x.netuid === 1);
+        assert.deepEqual(shown.prices, [s.price, s.moving_price]);
+        assert.equal(shown.share, s.emission_share);
+        assert.deepEqual(shown.rao, [String(s.pool_tao), String(s.burn)]);
+        assert.equal(shown.alpha, String(s.pool_alpha));
+        assert.equal(shown.next, String(s.next_epoch_block));
+        assert.equal(shown.owner, s.owner_coldkey);
+        assert.equal(shown.tempo, String(s.tempo));
+        assert.equal(shown.neurons, `${s.neurons} / ${s.max_uids}`);
+        const [whole, fraction = ""] = s.price.split(".");
+        assert.ok(shown.priceText.startsWith(group(whole)), `${shown.priceText} vs ${s.price}`);
+        assert.ok(fraction.length > 0 || !shown.priceText.includes("."));
+      });
+    await shot(page, "subnets");
+    await page.locator('tr[data-netuid="1"] a[data-netuid="1"]').click();
+    await until("the metagraph", async () => page.url().endsWith("#/subnet/1") && (await page.locator('main[data-ready] [data-table="metagraph"]').count()) > 0);
+  });
+
+  await check("metagraph: table, charts and heatmaps equal the RPC's metagraph", async () => {
+    await atOneBlock("metagraph",
+      () => page.evaluate(() => ({
+        block: document.querySelector('[data-table="metagraph"]').closest("div[data-block]").dataset.block,
+        rows: [...document.querySelectorAll('[data-table="metagraph"] tbody tr')].map((tr) => ({
+          uid: Number(tr.dataset.rowUid),
+          hotkey: tr.querySelectorAll("[data-account]")[0].dataset.account,
+          stake: tr.querySelector("[data-alpha]").dataset.alpha,
+          incentive: Number(tr.querySelector("[data-incentive]").dataset.incentive),
+          dividends: Number(tr.querySelector("[data-dividends]").dataset.dividends),
+        })),
+        incentiveBars: [...document.querySelectorAll('svg[data-chart="incentive"] rect.bar')].map((r) => Number(r.dataset.value)),
+        dividendBars: [...document.querySelectorAll('svg[data-chart="dividends"] rect.bar')].map((r) => Number(r.dataset.value)),
+        weights: [...document.querySelectorAll('svg[data-chart="weights"] rect.cell')].map((r) => [Number(r.dataset.row), Number(r.dataset.col), Number(r.dataset.value)]),
+        bonds: [...document.querySelectorAll('svg[data-chart="bonds"] rect.cell')].map((r) => [Number(r.dataset.row), Number(r.dataset.col), Number(r.dataset.value)]),
+        price: document.querySelector('[data-field="price"] [data-price]').dataset.price,
+        poolTao: document.querySelector('[data-field="pool-tao"] [data-rao]').dataset.rao,
+      })),
+      () => rpc("tao_metagraph", [1]),
+      (shown, m) => {
+        assert.equal(shown.rows.length, m.n);
+        for (const row of shown.rows) {
+          assert.equal(row.hotkey, m.hotkeys[row.uid]);
+          assert.equal(row.stake, String(m.alpha_stake[row.uid]));
+          assert.equal(row.incentive, m.incentive[row.uid]);
+          assert.equal(row.dividends, m.dividends[row.uid]);
+        }
+        assert.deepEqual(shown.incentiveBars, m.incentive);
+        assert.deepEqual(shown.dividendBars, m.dividends);
+        const cells = (rows) => rows.flatMap((row, uid) => row.map(([col, value]) => [uid, col, value]));
+        assert.deepEqual(shown.weights, cells(m.weights));
+        assert.deepEqual(shown.bonds, cells(m.bonds));
+        assert.ok(shown.bonds.length > 0, "the validator holds a bond");
+        assert.equal(shown.price, m.pool.price);
+        assert.equal(shown.poolTao, String(m.pool.tao));
+        assert.ok(m.incentive[FACTS.miner_uid] > 0 && m.dividends[FACTS.validator_uid] > 0);
+      });
+    // Sorting: incentive, highest first, puts the paid miner on top; again, the other way.
+    const header = page.locator('[data-table="metagraph"] th button', { hasText: "Incentive" });
+    await header.click();
+    assert.equal(Number(await page.locator('[data-table="metagraph"] tbody tr').first().getAttribute("data-row-uid")), FACTS.miner_uid);
+    await header.click();
+    assert.notEqual(Number(await page.locator('[data-table="metagraph"] tbody tr').first().getAttribute("data-row-uid")), FACTS.miner_uid);
+    await shot(page, "metagraph");
+    // A miner's page: the bonds held on it.
+    await page.locator(`[data-table="metagraph"] a[data-uid="${FACTS.miner_uid}"]`).click();
+    await until("the neuron page", async () => page.url().endsWith(`#/subnet/1/neuron/${FACTS.miner_uid}`) && (await page.locator('main[data-ready] [data-table="bonds-on"]').count()) > 0);
+    const m = await rpc("tao_metagraph", [1]);
+    const holders = m.bonds.filter((row) => row.some(([col]) => col === FACTS.miner_uid)).length;
+    assert.equal(await page.locator('[data-table="bonds-on"] tbody tr').count(), holders);
+    assert.equal(await page.locator('[data-field="hotkey"] [data-account]').getAttribute("data-account"), FACTS.miner_hotkey);
+    await shot(page, "neuron");
+  });
+
+  await check("validators: the single producer and every delegate", async () => {
+    await page.locator('nav a[data-nav="validators"]').click();
+    await until("the validators page", () => page.evaluate(() => document.querySelector("main").dataset.page === "validators" && !!document.querySelector("main[data-ready]")));
+    const chain = await rpc("tao_validators");
+    assert.equal(await page.locator("[data-mode]").getAttribute("data-mode"), chain.mode);
+    const delegates = await rpc("tao_delegates");
+    const shown = await page.locator('[data-table="delegates"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.hotkey));
+    assert.deepEqual(shown, delegates.map((d) => d.hotkey));
+    assert.ok(shown.includes(FACTS.validator_hotkey));
+    await shot(page, "validators");
+  });
+
+  await check("deep links and unknown things", async () => {
+    const fresh = await newPage();
+    await open(fresh, `subnet/1/neuron/${FACTS.validator_uid}`);
+    assert.equal(await text(fresh, "main h1"), `Subnet 1 · UID ${FACTS.validator_uid}`);
+    await open(fresh, "block/999999999");
+    assert.ok((await text(fresh, "main")).includes("no block 999999999"));
+    await open(fresh, "subnet/77");
+    assert.ok((await text(fresh, "main")).includes("no subnet 77"));
+    await open(fresh, "nowhere");
+    assert.equal(await text(fresh, "main h1"), "Not found");
+    await fresh.context().close();
+  });
+
+  await check("a phone in dark mode: no sideways scrolling, screenshots", async () => {
+    const phone = await newPage({ viewport: { width: 390, height: 844 }, colorScheme: "dark", isMobile: true, hasTouch: true });
+    for (const [route, name] of [["", "phone-overview"], ["subnet/1", "phone-metagraph"], [`block/${FACTS.failed_block}`, "phone-block"], ["subnets", "phone-subnets"]]) {
+      await open(phone, route);
+      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 1, `${name}: the page is ${overflow}px wider than the phone`);
+      await shot(phone, name);
+    }
+    const background = await phone.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(background, "rgb(13, 17, 23)", "the dark theme applies");
+    await phone.context().close();
+  });
+
+  // --- measurements: the explorer against a minimal page fetching the same data ---------
+
+  const minimalPage = `<!doctype html><meta charset="utf-8"><title>minimal</title><link rel="icon" href="data:,"><pre id="out">loading</pre><script>
+(async () => {
+  const post = (body) => fetch("/", {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)}).then((r) => r.json());
+  const calls = [["tao_chainHead"], ["tao_health"], ["tao_issuance"], ["tao_validators"], ["tao_subnets"], ["tao_chainHead"]];
+  const answers = await post(calls.map(([m], i) => ({jsonrpc: "2.0", id: i, method: m, params: []})));
+  const head = answers[0].result.number;
+  const blocks = await post(Array.from({length: 20}, (_, i) => ({jsonrpc: "2.0", id: i, method: "tao_getBlock", params: [Math.max(1, head - i)]})));
+  document.getElementById("out").textContent = JSON.stringify({head, issuance: answers[2].result.total_issuance, blocks: blocks.length});
+  performance.mark("tao-ready");
+})();
+</script>`;
+
+  async function measure(url, fulfil) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    if (fulfil) await context.route(url, (route) => route.fulfill({ status: 200, contentType: "text/html", body: fulfil }));
+    const p = await context.newPage();
+    p.on("console", (m) => { if (m.type() === "error") problems.push(`measure console: ${m.text()}`); });
+    await p.goto(url);
+    await p.waitForFunction(() => performance.getEntriesByName("tao-ready").length > 0, null, { timeout: 15_000 });
+    const figures = await p.evaluate(() => {
+      const ready = performance.getEntriesByName("tao-ready")[0].startTime;
+      const paint = performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null;
+      const nav = performance.getEntriesByType("navigation")[0];
+      const resources = performance.getEntriesByType("resource");
+      const assets = resources.filter((r) => r.initiatorType !== "fetch" && r.initiatorType !== "xmlhttprequest");
+      const data = resources.filter((r) => r.initiatorType === "fetch");
+      return {
+        ready, paint,
+        assetBytes: nav.encodedBodySize + assets.reduce((n, r) => n + r.encodedBodySize, 0),
+        assetFiles: 1 + assets.length,
+        rpcBytes: data.reduce((n, r) => n + r.encodedBodySize, 0),
+        rpcRequests: data.length,
+      };
+    });
+    await context.close();
+    return figures;
+  }
+
+  const runs = { explorer: [], minimal: [] };
+  for (let i = 0; i < 5; i++) {
+    runs.explorer.push(await measure(`${EXPLORER}#/`));
+    runs.minimal.push(await measure(`${ORIGIN}/minimal-page`, minimalPage));
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const summary = (rs) => ({
+    first_contentful_paint_ms: median(rs.map((r) => r.paint)).toFixed(0),
+    data_shown_ms: median(rs.map((r) => r.ready)).toFixed(0),
+    asset_bytes: rs[0].assetBytes,
+    asset_files: rs[0].assetFiles,
+    rpc_requests: rs[0].rpcRequests,
+  });
+  const figures = { explorer: summary(runs.explorer), minimal_page: summary(runs.minimal) };
+  console.log("figures (median of 5, overview page, cold cache each):", JSON.stringify(figures, null, 1));
+
+  if (problems.length > 0) throw new Error("the pages had problems:\n  " + problems.join("\n  "));
+  console.log(`all ${checks.length} checks passed:\n  ` + checks.join("\n  "));
+  await browser.close();
+  process.exit(0);
+} catch (error) {
+  console.error("FAIL:", error.stack ?? error);
+  if (problems.length > 0) console.error("problems seen:\n  " + problems.join("\n  "));
+  await browser.close().catch(() => {});
+  process.exit(1);
+}
