@@ -220,7 +220,7 @@ fn is_full_row<T>(entries: &[(Uid, T)], columns: &[u16]) -> bool {
     entries.len() == columns.len() && entries.iter().zip(columns).all(|((j, _), c)| j.get() == *c)
 }
 
-/// 10. Row-normalizes integer-valued kept weights whose u16 total is `sum`: the saturating
+/// Step 10: row-normalizes integer-valued kept weights whose u16 total is `sum`: the saturating
 /// sum of the `I32F32` weights `w · 2³²` (non-negative) is `sum · 2³²` below 2⁶³ and the
 /// maximum from there; divided where it is positive (absent cells stay 0).
 fn normalize_row(weight_row: &mut [I32F32], sum: u64) {
