@@ -170,6 +170,12 @@ impl Block {
         let mut present = vec![false; cells];
         let mut bonds = vec![0u16; cells];
         let registered: Vec<u64> = input.block_at_registration.iter().map(|b| b.get()).collect();
+        let column_registered: Vec<u64> = shape
+            .columns
+            .iter()
+            .map(|&j| registered.get(usize::from(j)).copied().unwrap_or_default())
+            .collect();
+        let registered = Registered { by_uid: &registered, by_column: &column_registered };
         let (rows_a, rows_b) = shape.rows.split_at(mid.min(shape.rows.len()));
         let (weights_a, weights_b) = split_rows(&mut weights, mid, width);
         let (present_a, present_b) = split_rows(&mut present, mid, width);
@@ -202,19 +208,51 @@ impl Block {
     }
 }
 
+/// Registration blocks, per UID and per block column.
+struct Registered<'a> {
+    by_uid: &'a [u64],
+    by_column: &'a [u64],
+}
+
+/// Whether `entries` name exactly the block's columns, in order (one comparison per entry;
+/// a full, sorted row, as validators that weight every miner store it).
+fn is_full_row<T>(entries: &[(Uid, T)], columns: &[u16]) -> bool {
+    entries.len() == columns.len() && entries.iter().zip(columns).all(|((j, _), c)| j.get() == *c)
+}
+
+/// Step 10: row-normalizes integer-valued kept weights whose u16 total is `sum`: the saturating
+/// sum of the `I32F32` weights `w · 2³²` (non-negative) is `sum · 2³²` below 2⁶³ and the
+/// maximum from there; divided where it is positive (absent cells stay 0).
+fn normalize_row(weight_row: &mut [I32F32], sum: u64) {
+    if let Some(divisor) = fast::RowDivisor::new(sum) {
+        // The usual case, `0 < sum < 2³¹`: one multiplication per cell.
+        for cell in weight_row.iter_mut() {
+            *cell = I32F32::from_bits(divisor.divide((cell.to_bits() >> 32) as u16));
+        }
+    } else if sum > 0 {
+        // A saturated sum; each cell is a non-negative term of it: `divide_unit`.
+        let divisor = Divisor::new(I32F32::max_value());
+        for cell in weight_row.iter_mut() {
+            *cell = I32F32::from_bits(divisor.divide_unit(cell.to_bits()));
+        }
+    }
+}
+
 /// One row of [`Block::new`]: UID `i`'s kept, row-normalized weights and masked bonds.
-/// `registered` is each UID's registration block.
+/// A full, sorted row is written in one pass over the block's columns (no lookups); any
+/// other is scattered through `column_of`; the same cells either way.
 #[allow(clippy::too_many_arguments)]
 fn fill_row(
     input: &YumaInput,
     permit: &[bool],
     shape: &Shape,
-    registered: &[u64],
+    registered: &Registered<'_>,
     i: usize,
     weight_row: &mut [I32F32],
     present_row: &mut [bool],
     bond_row: &mut [u16],
 ) {
+    let registered_by_uid = registered.by_uid;
     // 6. Only rows of validators that held a permit.
     if permit.get(i).copied().unwrap_or(false) {
         let owner_row = input.owner.map(Uid::index) == Some(i);
@@ -230,43 +268,53 @@ fn fill_row(
             },
         };
         // Σ of the kept u16 weights: at most 65,535 entries of at most 65,535, below 2³².
+        let entries = input.weights.get(i).map(Vec::as_slice).unwrap_or_default();
+        // 7. No self-weight, except the subnet owner's (whose self column is then out of
+        // reach).
+        let self_column = if owner_row { usize::MAX } else { i };
+        let kept = |j: &Uid, r: &u64| (j.index() != self_column) & (*r < bound);
         let mut sum = 0u64;
-        for (j, w) in input.weights.get(i).map(Vec::as_slice).unwrap_or_default() {
-            let j = j.index();
-            let (Some(&r), Some(&k)) = (registered.get(j), shape.column_of.get(j)) else {
-                continue;
-            };
-            // 7. No self-weight, except the subnet owner's.
-            let kept = (j != i || owner_row) && r < bound;
-            if let (true, Some(cell), Some(set)) =
-                (kept, weight_row.get_mut(k), present_row.get_mut(k))
-            {
-                *cell = fast::u16_integer(*w);
-                *set = true;
-                sum = sum.wrapping_add(u64::from(*w));
+        if is_full_row(entries, &shape.columns) {
+            // Every cell in order, no lookups.
+            let cells = weight_row.iter_mut().zip(present_row.iter_mut());
+            for (((j, w), r), (cell, set)) in entries.iter().zip(registered.by_column).zip(cells) {
+                let keep = kept(j, r);
+                let w = if keep { *w } else { 0 };
+                *cell = fast::u16_integer(w);
+                *set = keep;
+                sum = sum.wrapping_add(u64::from(w));
+            }
+        } else {
+            for (j, w) in entries {
+                let (Some(&r), Some(&k)) =
+                    (registered_by_uid.get(j.index()), shape.column_of.get(j.index()))
+                else {
+                    continue;
+                };
+                if let (true, Some(cell), Some(set)) =
+                    (kept(j, &r), weight_row.get_mut(k), present_row.get_mut(k))
+                {
+                    *cell = fast::u16_integer(*w);
+                    *set = true;
+                    sum = sum.wrapping_add(u64::from(*w));
+                }
             }
         }
-        // 10. The saturating sum of the kept `I32F32` weights `w · 2³²` (non-negative) is
-        // `sum · 2³²` below 2⁶³ and the maximum from there; row-normalize where it is
-        // positive (absent cells stay 0).
-        if let Some(divisor) = fast::RowDivisor::new(sum) {
-            // The usual case, `0 < sum < 2³¹`: one multiplication per cell.
-            for cell in weight_row.iter_mut() {
-                *cell = I32F32::from_bits(divisor.divide((cell.to_bits() >> 32) as u16));
-            }
-        } else if sum > 0 {
-            // A saturated sum; each cell is a non-negative term of it: `divide_unit`.
-            let divisor = Divisor::new(I32F32::max_value());
-            for cell in weight_row.iter_mut() {
-                *cell = I32F32::from_bits(divisor.divide_unit(cell.to_bits()));
-            }
-        }
+        normalize_row(weight_row, sum);
     }
     // Stored bonds, without the columns of neurons registered since the last epoch.
     let last_tempo = last_tempo(input);
-    for (j, b) in input.bonds.get(i).map(Vec::as_slice).unwrap_or_default() {
+    let entries = input.bonds.get(i).map(Vec::as_slice).unwrap_or_default();
+    if is_full_row(entries, &shape.columns) {
+        for (((_, b), r), cell) in entries.iter().zip(registered.by_column).zip(bond_row.iter_mut())
+        {
+            *cell = if last_tempo > *r { *b } else { 0 };
+        }
+        return;
+    }
+    for (j, b) in entries {
         let j = j.index();
-        if let (Some(&r), Some(&k)) = (registered.get(j), shape.column_of.get(j)) {
+        if let (Some(&r), Some(&k)) = (registered_by_uid.get(j), shape.column_of.get(j)) {
             if last_tempo > r {
                 if let Some(cell) = bond_row.get_mut(k) {
                     *cell = *b;

@@ -176,8 +176,15 @@ fn check_len(field: &'static str, expected: usize, actual: usize) -> Result<(), 
 }
 
 fn check_rows<T>(field: &'static str, n: usize, rows: &[SparseRow<T>]) -> Result<(), YumaError> {
-    let mut seen = vec![usize::MAX; n];
+    let mut seen = Vec::new();
     for (row, entries) in rows.iter().enumerate() {
+        // The usual row, sorted by UID, repeats none; it is in range if its last UID is.
+        if is_ascending(entries) && entries.last().is_none_or(|(uid, _)| uid.index() < n) {
+            continue;
+        }
+        if seen.is_empty() {
+            seen = vec![usize::MAX; n];
+        }
         for (uid, _) in entries {
             let slot = seen.get_mut(uid.index()).ok_or(YumaError::UidOutOfRange {
                 field,
@@ -192,4 +199,9 @@ fn check_rows<T>(field: &'static str, n: usize, rows: &[SparseRow<T>]) -> Result
         }
     }
     Ok(())
+}
+
+/// Whether the row's UIDs strictly increase (one comparison per entry, no lookups).
+fn is_ascending<T>(entries: &[(Uid, T)]) -> bool {
+    entries.iter().zip(entries.iter().skip(1)).all(|((a, _), (b, _))| a < b)
 }

@@ -7,7 +7,9 @@
 //!   `YUMA_SIM_ROOT` points at a directory prepared as `../shared/bench/yuma-sim/README.md`
 //!   says; it runs Yuma3 with fixed-rate bonds, so it is the peer of that case only;
 //! * the test oracle (`oracle.rs`): a dense `f64` epoch on the V × M block, straight from
-//!   the equations, the same number of runs as ours.
+//!   the equations, the same number of runs as ours;
+//! * our own reference kernel (`Kernel::Sparse`, the sparse rows the dense kernel is
+//!   property-tested against), the same number of runs.
 //!
 //! Also timed: a block in which 1,024 subnets of 256 UIDs all run their epoch.
 
@@ -51,6 +53,8 @@ pub struct Line {
     pub ours: f64,
     pub simulator: Option<f64>,
     pub oracle: f64,
+    /// The reference sparse kernel (`Kernel::Sparse`), the same runs.
+    pub sparse: f64,
 }
 
 /// A deterministic xorshift generator (no `rand` dependency); the kernel tests draw their
@@ -182,8 +186,17 @@ pub fn run(mode: Mode) -> Vec<Line> {
     let sizes: &[(usize, usize)] =
         if mode == Mode::Smoke { &[(256, 64)] } else { &[(256, 64), (4096, 256)] };
     println!(
-        "{:<6} {:>11} {:<12} {:>10} {:>10} {:>10} {:>9} {:>9}",
-        "n", "V x M", "case", "ours ms", "sim ms", "oracle ms", "sim/ours", "orc/ours"
+        "{:<6} {:>11} {:<12} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9}",
+        "n",
+        "V x M",
+        "case",
+        "ours ms",
+        "sim ms",
+        "oracle ms",
+        "sparse ms",
+        "sim/ours",
+        "orc/ours",
+        "spa/ours"
     );
     let mut lines = Vec::new();
     for &(n, validators) in sizes {
@@ -215,6 +228,11 @@ pub fn run(mode: Mode) -> Vec<Line> {
             let oracle = ms(median(runs, || {
                 std::hint::black_box(crate::oracle::epoch(std::hint::black_box(&input)));
             }));
+            let sparse = ms(median(runs, || {
+                std::hint::black_box(
+                    epoch_with(std::hint::black_box(&input), Kernel::Sparse).expect("valid"),
+                );
+            }));
             let simulator = match (mode, case) {
                 (Mode::Smoke, _) | (_, Case::Yuma3Liquid | Case::Classic) => None,
                 _ => simulator(validators, miners, runs),
@@ -223,11 +241,12 @@ pub fn run(mode: Mode) -> Vec<Line> {
             let sim_text = simulator.map_or("-".to_owned(), |s| format!("{s:.3}"));
             let sim_ratio = simulator.map_or("-".to_owned(), |s| format!("{:.1}x", s / ours));
             println!(
-                "{n:<6} {label:>11} {:<12} {ours:>10.3} {sim_text:>10} {oracle:>10.3} {sim_ratio:>9} {:>8.1}x",
+                "{n:<6} {label:>11} {:<12} {ours:>10.3} {sim_text:>10} {oracle:>10.3} {sparse:>10.3} {sim_ratio:>9} {:>8.1}x {:>8.1}x",
                 format!("{case:?}"),
-                oracle / ours
+                oracle / ours,
+                sparse / ours
             );
-            lines.push(Line { n, validators, case, ours, simulator, oracle });
+            lines.push(Line { n, validators, case, ours, simulator, oracle, sparse });
         }
     }
 

@@ -20,7 +20,7 @@ fn bench_smoke() {
     let lines = bench::run(bench::Mode::Smoke);
     assert_eq!(lines.len(), 3, "three cases at n = 256");
     for line in &lines {
-        assert!(line.ours > 0.0 && line.oracle > 0.0, "{line:?}");
+        assert!(line.ours > 0.0 && line.oracle > 0.0 && line.sparse > 0.0, "{line:?}");
         assert_eq!(line.n, 256);
         assert_eq!(line.validators, 64);
     }
