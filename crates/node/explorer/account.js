@@ -4,7 +4,7 @@
 import { call, snapshot, throttled } from "./rpc.js";
 import * as f from "./format.js";
 import { h, facts, blockLink, txLink, accountLink, subnetLink, tao, alpha, link, table, notice } from "./dom.js";
-import { eventLine } from "./blocks.js";
+import { eventLine } from "./events.js";
 
 export async function render(root, ctx) {
   const address = ctx.args[0] ?? "";

@@ -14,6 +14,8 @@ const ROUTES = {
   subnets: () => import("./subnets.js"),
   subnet: () => import("./metagraph.js"),
   validators: () => import("./validators.js"),
+  governance: () => import("./governance.js"),
+  proposal: () => import("./governance.js"),
 };
 
 const main = document.getElementById("main");
@@ -55,7 +57,7 @@ async function show() {
   const route = parseRoute();
   const load = ROUTES[route.name];
   for (const a of document.querySelectorAll("[data-nav]")) {
-    const section = { block: "blocks", tx: "blocks", subnet: "subnets", account: "none" }[route.name] ?? route.name;
+    const section = { block: "blocks", tx: "blocks", subnet: "subnets", proposal: "governance", account: "none" }[route.name] ?? route.name;
     if (a.dataset.nav === (section || "overview")) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }

@@ -3,7 +3,8 @@
 
 import { call, batch, RpcError } from "./rpc.js";
 import * as f from "./format.js";
-import { h, facts, blockLink, txLink, accountLink, subnetLink, tao, alpha, link, table, notice } from "./dom.js";
+import { h, facts, blockLink, txLink, accountLink, tao, link, table, notice } from "./dom.js";
+import { eventLine } from "./events.js";
 
 const PAGE = 25;
 
@@ -41,25 +42,6 @@ async function list(root, ctx) {
     tbody().prepend(row);
     while (tbody().children.length > PAGE) tbody().lastChild.remove();
   });
-}
-
-/** An event (an object named by `kind`) as a line of text with links. */
-export function eventLine(e) {
-  const parts = [h("strong", {}, e.kind)];
-  const add = (label, node) => parts.push(" ", h("span", { class: "muted" }, label + " "), node);
-  for (const [key, value] of Object.entries(e)) {
-    if (key === "kind" || value === null) continue;
-    if (["from", "to"].includes(key) && typeof value === "object") {
-      add(key, [accountLink(value.coldkey), " / ", accountLink(value.hotkey), " on ", subnetLink(value.netuid)]);
-    } else if (["from", "to", "owner", "hotkey", "coldkey", "replaced"].includes(key)) add(key, accountLink(value));
-    else if (key === "netuid") add("subnet", subnetLink(value));
-    else if (["amount", "lock", "refund", "cost", "tao"].includes(key)) add(key, tao(value));
-    else if (key === "alpha" || (key === "emission" && e.kind === "EpochCompleted")) add(key, alpha(value));
-    else if (key === "block" || key === "at") add(key, blockLink(value));
-    else if (key === "take") add(key, f.proportion(value));
-    else add(key, h("span", { class: "mono" }, String(value)));
-  }
-  return h("li", { "data-event": e.kind }, parts);
 }
 
 function outcome(receipt) {

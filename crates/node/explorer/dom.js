@@ -38,6 +38,7 @@ export const txLink = (hash) => link(`tx/${hash}`, f.short(hash), { class: "mono
 export const accountLink = (address) =>
   link(`account/${address}`, f.short(address), { class: "mono", title: address, "data-account": address });
 export const subnetLink = (netuid) => link(`subnet/${netuid}`, netuid === 0 ? "root" : "SN" + netuid, { "data-netuid": netuid });
+export const proposalLink = (id, text) => link(`proposal/${id}`, text ?? "proposal #" + id, { "data-proposal-link": id });
 
 /** An amount of TAO, its exact RAO kept in data-rao for readers and tests. */
 export const tao = (rao, decimals) => h("span", { class: "amount", "data-rao": String(rao), title: f.tao(rao) }, f.tao(rao, decimals));

@@ -92,3 +92,19 @@ export function ago(timestampMs, nowMs = Date.now()) {
 export function when(timestampMs) {
   return new Date(timestampMs).toLocaleString();
 }
+
+/** `part` of `whole` (integers: number, string or BigInt) as a percentage with `decimals`
+ *  digits, computed exactly with BigInt and cut, not rounded ("–" when `whole` is 0). */
+export function share(part, whole, decimals = 2) {
+  const w = BigInt(whole);
+  if (w === 0n) return "–";
+  const scale = 10n ** BigInt(decimals);
+  const v = (BigInt(part) * 100n * scale) / w;
+  const fraction = decimals > 0 ? "." + (v % scale).toString().padStart(decimals, "0") : "";
+  return grouped((v / scale).toString()) + fraction + " %";
+}
+
+/** A u16 proportion (of 65535) as an exact percentage, cut to 2 decimals ("33.40 %"). */
+export function u16Percent(value) {
+  return share(value, 65535);
+}

@@ -1,11 +1,14 @@
 // The overview: head and finalized height, block time, transactions per second, issuance
 // and the halving countdown, the chain's validators, the latest blocks and events, live.
 
-import { call, snapshot, throttled, batch } from "./rpc.js";
+import { snapshot, throttled, batch } from "./rpc.js";
 import * as f from "./format.js";
-import { h, card, blockLink, tao, link, table, notice } from "./dom.js";
+import { h, card, blockLink, tao, link, table } from "./dom.js";
+import { eventLine } from "./events.js";
 
 const WINDOW = 20; // blocks the block time and transactions per second are measured over
+const FEED_PER_BLOCK = 8; // events of one block shown in the live feed
+const FEED_LINES = 30; // lines the live feed keeps
 
 function headerAt(blocks) {
   return blocks.filter((b) => !(b instanceof Error));
@@ -77,13 +80,22 @@ export async function render(root, ctx) {
   ctx.onHead(() => later());
   ctx.onEvents((item) => {
     eventsList.querySelector("[data-placeholder]")?.remove();
-    // One line per event (at most 8 a block), or one saying the block had none.
+    // One line per event (at most 8 a block, then how many more), or one saying the block
+    // had none. Each event is its `detail` object, drawn as on the block pages; a node
+    // older than API 1.2.0 sends only the debug text.
+    const shown = item.events.slice(0, FEED_PER_BLOCK).map((e) => {
+      const line = e.detail ? eventLine(e.detail) : h("li", {}, h("span", { class: "muted" }, e.event));
+      line.dataset.eventBlock = item.block;
+      line.prepend(blockLink(item.block), " ", e.tx_hash ? [link(`tx/${e.tx_hash}`, f.short(e.tx_hash), { class: "mono", title: e.tx_hash }), " "] : "");
+      return line;
+    });
     const fresh = item.events.length === 0
       ? [h("li", { "data-event-block": item.block }, blockLink(item.block), " ", h("span", { class: "muted" }, "no events"))]
-      : item.events.slice(0, 8).map((e) =>
-        h("li", { "data-event-block": item.block }, blockLink(item.block), " ", e.tx_hash ? [link(`tx/${e.tx_hash}`, f.short(e.tx_hash), { class: "mono" }), " "] : null, h("span", { class: "muted" }, e.event)));
+      : item.events.length > FEED_PER_BLOCK
+        ? [...shown, h("li", { "data-event-block": item.block }, blockLink(item.block), " ", link(`block/${item.block}`, `and ${item.events.length - FEED_PER_BLOCK} more`))]
+        : shown;
     eventsList.prepend(...fresh);
-    while (eventsList.children.length > 30) eventsList.lastChild.remove();
+    while (eventsList.children.length > FEED_LINES) eventsList.lastChild.remove();
   });
   if (eventsList.children.length === 0) eventsList.append(h("li", { class: "muted", "data-placeholder": true }, "Events appear here as blocks are made."));
 }

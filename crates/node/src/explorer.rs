@@ -62,6 +62,7 @@ pub const ASSETS: &[Asset] = assets! {
     "rpc.js" => "text/javascript; charset=utf-8",
     "format.js" => "text/javascript; charset=utf-8",
     "dom.js" => "text/javascript; charset=utf-8",
+    "events.js" => "text/javascript; charset=utf-8",
     "charts.js" => "text/javascript; charset=utf-8",
     "overview.js" => "text/javascript; charset=utf-8",
     "blocks.js" => "text/javascript; charset=utf-8",
@@ -69,6 +70,7 @@ pub const ASSETS: &[Asset] = assets! {
     "subnets.js" => "text/javascript; charset=utf-8",
     "metagraph.js" => "text/javascript; charset=utf-8",
     "validators.js" => "text/javascript; charset=utf-8",
+    "governance.js" => "text/javascript; charset=utf-8",
 };
 
 /// The embedded file `name`, if there is one.
@@ -177,6 +179,19 @@ mod tests {
 
     fn get(path: &str) -> Option<HttpResponse> {
         route(&Request::get(path).body(()).unwrap())
+    }
+
+    #[test]
+    fn every_file_of_the_explorer_directory_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("explorer");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let mut embedded: Vec<String> = ASSETS.iter().map(|a| a.name.to_owned()).collect();
+        embedded.sort();
+        assert_eq!(files, embedded, "a file the page loads would be 404");
     }
 
     #[test]

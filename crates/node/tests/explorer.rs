@@ -19,7 +19,10 @@ use std::{
     time::{Duration, Instant},
 };
 use tao_primitives::{hex, NetUid, Rao};
-use tao_types::{AxonInfo, Call, Hash, Hyperparameter, Signature, SignedTransaction, Transaction};
+use tao_types::{
+    AxonInfo, Call, GlobalParameter, Hash, Hyperparameter, PrivilegedCall, ProposalId, Signature,
+    SignedTransaction, Transaction, VoteChoice,
+};
 use tao_wallet::Keypair;
 
 const TAO: u64 = 1_000_000_000;
@@ -86,16 +89,23 @@ impl Node {
         answer["result"].clone()
     }
 
-    /// Signs `call` by `key` at its next nonce, submits it and waits for its receipt.
-    fn submit(&self, key: &Keypair, call: Call) -> Value {
+    /// `call` signed by `key` at `nonce`, as the hex `tao_submitTransaction` takes.
+    fn sign(&self, key: &Keypair, nonce: u64, call: Call) -> String {
         let genesis = self.rpc("tao_genesisHash", json!([]));
         let bytes: [u8; 32] = hex::decode(genesis.as_str().unwrap()).unwrap().try_into().unwrap();
-        let nonce =
-            self.rpc("tao_accountInfo", json!([key.ss58()]))["next_nonce"].as_u64().unwrap();
         let transaction =
             Transaction { genesis_hash: Hash(bytes), signer: key.account(), nonce, call };
         let signature = Signature(key.sign(&transaction.signing_payload()).unwrap());
-        let tx = hex::encode(&codec::Encode::encode(&SignedTransaction { transaction, signature }));
+        hex::encode(&codec::Encode::encode(&SignedTransaction { transaction, signature }))
+    }
+
+    fn next_nonce(&self, key: &Keypair) -> u64 {
+        self.rpc("tao_accountInfo", json!([key.ss58()]))["next_nonce"].as_u64().unwrap()
+    }
+
+    /// Signs `call` by `key` at its next nonce, submits it and waits for its receipt.
+    fn submit(&self, key: &Keypair, call: Call) -> Value {
+        let tx = self.sign(key, self.next_nonce(key), call);
         self.rpc("tao_submitAndWait", json!([tx, 30_000]))
     }
 
@@ -193,6 +203,63 @@ fn subnet_at_work(node: &Node) -> Value {
     })
 }
 
+/// Governance at work on the dev chain (100-block votes, a 10 TAO deposit, 10 blocks to
+/// enactment): Alice stakes on root (to her stash hotkey, subnet 1's owner), proposes a
+/// lower subnet limit and votes yes. Three more transactions are signed here for the
+/// browser test to send while it watches the live event feed: Eve (stake on subnet 1)
+/// votes no, Bob proposes a critical change and cancels it.
+fn governance_at_work(node: &Node) -> Value {
+    let (alice, bob, eve) = (key("//Alice"), key("//Bob"), key("//Eve"));
+    let stash = key("//Alice//stash");
+    let ok = |receipt: Value| {
+        assert_eq!(receipt["outcome"], "success", "{receipt}");
+        receipt
+    };
+    let stake = Rao::from_whole(2_000).unwrap();
+    let add = Call::AddStake {
+        hotkey: stash.account(),
+        netuid: NetUid::ROOT,
+        amount: stake,
+        limit_price: None,
+    };
+    ok(node.submit(&alice, add));
+    let propose = Call::Propose {
+        calls: vec![PrivilegedCall::SetGlobalParameter(GlobalParameter::SubnetLimit(64))],
+        title: "Fewer subnets".into(),
+        description: "Sixty-four subnets at most.\nSet by the explorer's browser test.".into(),
+    };
+    let proposed = ok(node.submit(&alice, propose));
+    let submitted = proposed["event_details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "ProposalSubmitted")
+        .cloned()
+        .expect("submitted");
+    let id = u32::try_from(submitted["proposal"].as_u64().unwrap()).unwrap();
+    let vote = Call::Vote { proposal: ProposalId(id), choice: VoteChoice::Yes };
+    ok(node.submit(&alice, vote));
+    // Signed now, sent by the browser test (nonces: nothing else of Eve's or Bob's is sent).
+    let eve_votes = Call::Vote { proposal: ProposalId(id), choice: VoteChoice::No };
+    let eve_vote = node.sign(&eve, node.next_nonce(&eve), eve_votes);
+    let bob_nonce = node.next_nonce(&bob);
+    let critical = Call::Propose {
+        calls: vec![PrivilegedCall::SetGlobalParameter(GlobalParameter::GovVotingPeriod(200))],
+        title: "Longer votes".into(),
+        description: String::new(),
+    };
+    let bob_propose = node.sign(&bob, bob_nonce, critical);
+    let cancel = Call::CancelProposal { proposal: ProposalId(id + 1) };
+    let bob_cancel = node.sign(&bob, bob_nonce + 1, cancel);
+    json!({
+        "proposal": id,
+        "proposer": alice.ss58(),
+        "eve": eve.ss58(),
+        "voting_ends": submitted["voting_ends"],
+        "signed": {"eve_vote": eve_vote, "bob_propose": bob_propose, "bob_cancel": bob_cancel},
+    })
+}
+
 fn driver_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("explorer")
 }
@@ -252,7 +319,8 @@ fn the_explorer_shows_the_chain_live_in_headless_chromium() {
         driver.display()
     );
     let node = Node::start("browser");
-    let facts = subnet_at_work(&node);
+    let mut facts = subnet_at_work(&node);
+    facts["governance"] = governance_at_work(&node);
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
     let screenshots = target.join("explorer-screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();

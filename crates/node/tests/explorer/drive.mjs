@@ -196,6 +196,191 @@ try {
     assert.equal(await page.evaluate(() => window.__noReload), true, "the page was not reloaded");
   });
 
+  // --- governance: a proposal open for votes (made by explorer.rs), more sent from here --
+
+  const GOV = FACTS.governance;
+  const GOVERNANCE_KINDS = ["ProposalSubmitted", "Voted", "ProposalCancelled", "ProposalPassed", "ProposalRejected",
+    "DepositReturned", "DepositBurned", "ProposalEnacted", "ProposalEnactmentFailed", "SudoChanged", "GlobalParameterSet"];
+  // A second overview stays open for the whole run and notes every governance line its live
+  // feed shows (the feed keeps only the last 30 lines).
+  const watcher = await newPage();
+  await open(watcher, "");
+  await watcher.evaluate((kinds) => {
+    window.__seen = [];
+    const record = (li) => {
+      if (!(li instanceof HTMLElement) || !kinds.includes(li.dataset.event)) return;
+      window.__seen.push({
+        kind: li.dataset.event,
+        block: Number(li.dataset.eventBlock),
+        proposal: li.dataset.proposal ?? null,
+        link: li.querySelector("a[data-proposal-link]")?.getAttribute("href") ?? null,
+        accounts: [...li.querySelectorAll("[data-account]")].map((a) => a.dataset.account),
+        rao: [...li.querySelectorAll(":scope > [data-rao]")].map((a) => a.dataset.rao),
+        choice: li.querySelector("[data-choice]")?.dataset.choice ?? null,
+        tally: Object.fromEntries([...li.querySelectorAll("[data-tally]")].map((e) => [e.dataset.tally, e.querySelector("[data-rao]").dataset.rao])),
+        text: li.innerText,
+      });
+    };
+    const list = document.querySelector('[data-list="events"]');
+    new MutationObserver((changes) => { for (const c of changes) for (const node of c.addedNodes) record(node); }).observe(list, { childList: true });
+  }, GOVERNANCE_KINDS);
+  const seen = (kind, proposal) => watcher.evaluate(([k, p]) => window.__seen.filter((e) => e.kind === k && e.proposal === String(p)), [kind, proposal]);
+  const one = async (kind, proposal, timeoutMs) => (await until(`${kind} of proposal ${proposal} in the live feed`, async () => {
+    const found = await seen(kind, proposal);
+    return found.length > 0 ? found : null;
+  }, timeoutMs))[0];
+
+  await check("feed: governance events arrive live as objects, with links to the proposal", async () => {
+    // The feed is live once it has shown a block.
+    await until("the watcher's live feed", async () => (await watcher.locator('[data-list="events"] li[data-event-block]').count()) > 0);
+    const params = (await rpc("tao_governance")).params;
+    for (const name of ["eve_vote", "bob_propose", "bob_cancel"]) {
+      const receipt = await rpc("tao_submitAndWait", [GOV.signed[name], 30_000]);
+      assert.equal(receipt.outcome, "success", `${name}: ${JSON.stringify(receipt)}`);
+    }
+    const second = GOV.proposal + 1;
+    const voted = await one("Voted", GOV.proposal);
+    assert.equal(voted.link, `#/proposal/${GOV.proposal}`);
+    assert.equal(voted.choice, "no");
+    assert.ok(voted.accounts.includes(GOV.eve), "the voter links to its account");
+    const submitted = await one("ProposalSubmitted", second);
+    assert.equal(submitted.link, `#/proposal/${second}`);
+    assert.ok(submitted.accounts.includes(FACTS.bob), "the proposer links to its account");
+    assert.deepEqual(submitted.rao, [String(params.deposit)], "the deposit, exact");
+    assert.ok(submitted.text.includes("critical"), submitted.text);
+    assert.equal((await one("ProposalCancelled", second)).link, `#/proposal/${second}`);
+    const returned = await one("DepositReturned", second);
+    assert.deepEqual(returned.rao, [String(params.deposit)]);
+    assert.ok(returned.accounts.includes(FACTS.bob));
+    // Every line of the feed is an object drawn as on the block pages (no debug text).
+    const lines = await watcher.locator('[data-list="events"] li').evaluateAll((lis) => lis.map((li) => ({ event: li.dataset.event ?? null, text: li.innerText })));
+    for (const line of lines) {
+      assert.ok(line.event !== null || /no events|more$/.test(line.text), `a feed line without its object: ${line.text}`);
+      assert.ok(!/\w \{/.test(line.text), `debug text in the feed: ${line.text}`);
+    }
+    await shot(watcher, "overview-governance-feed");
+  });
+
+  /** What the governance page shows, read in one go. */
+  const readGovernance = (p) => p.evaluate(() => {
+    const box = document.querySelector("[data-governance]");
+    const rao = (el) => el?.querySelector("[data-rao]")?.dataset.rao ?? null;
+    return {
+      block: box.dataset.block,
+      sudo: document.querySelector('[data-field="sudo"] [data-account]')?.dataset.account ?? null,
+      deposit: rao(document.querySelector('[data-field="deposit"]')),
+      votingPeriod: document.querySelector('[data-field="voting-period"]').innerText,
+      quorum: Number(document.querySelector('[data-field="quorum"] [data-proportion]').dataset.proportion),
+      threshold: Number(document.querySelector('[data-field="threshold"] [data-proportion]').dataset.proportion),
+      veto: Number(document.querySelector('[data-field="veto-threshold"] [data-proportion]').dataset.proportion),
+      critical: document.querySelector('[data-field="critical"] [data-critical]').dataset.critical,
+      proposals: [...document.querySelectorAll("[data-proposal-card]")].map((card) => ({
+        id: Number(card.dataset.proposalCard),
+        status: card.dataset.status,
+        track: card.querySelector("[data-track]").dataset.track,
+        proposer: card.querySelector('[data-field="proposer"] [data-account]').dataset.account,
+        calls: [...card.querySelectorAll(".calls li")].map((li) => li.innerText),
+        deposit: rao(card.querySelector('[data-field="deposit"]')),
+        blocksLeft: card.querySelector("[data-blocks-left]")?.dataset.blocksLeft ?? null,
+        voters: card.querySelector('[data-field="voters"]').innerText,
+        tally: Object.fromEntries([...card.querySelectorAll("tr[data-tally-row]")].map((tr) => [tr.dataset.tallyRow, rao(tr)])),
+        passing: card.querySelector("[data-passing]").dataset.passing,
+        verdict: card.querySelector("[data-verdict]").dataset.verdict,
+        live: card.querySelector("[data-live]").dataset.live,
+        quorumMark: Number(card.querySelector('[data-meter="turnout"] [data-mark="quorum"]').dataset.proportion),
+        thresholdMark: Number(card.querySelector('[data-meter="threshold"] [data-mark="threshold"]').dataset.proportion),
+        segments: [...card.querySelectorAll('[data-meter="turnout"] [data-seg]')].map((r) => r.dataset.seg),
+      })),
+      globals: [...document.querySelectorAll('[data-table="global-parameters"] tbody tr')].map((tr) => [tr.dataset.parameter, tr.querySelector("[data-value]").dataset.value]),
+    };
+  });
+  /** The chain's verdict, computed here again from the tally (exact integers). */
+  function passes(params, track, t) {
+    const FULL = 65535n;
+    const critical = track === "critical";
+    const quorum = BigInt(critical ? Math.max(params.quorum, params.critical_quorum) : params.quorum);
+    const threshold = BigInt(critical ? Math.max(params.threshold, params.critical_threshold) : params.threshold);
+    const [yes, no, abstain, veto, total] = ["yes", "no", "abstain", "veto", "total"].map((k) => BigInt(t[k]));
+    const turnout = yes + no + abstain + veto, decisive = yes + no + veto;
+    if (turnout === 0n || turnout * FULL < total * quorum) return "no_quorum";
+    if (veto * FULL > turnout * BigInt(params.veto_threshold)) return "vetoed";
+    if (decisive === 0n || !(yes * FULL > decisive * threshold)) return "below_threshold";
+    return "passes";
+  }
+
+  await check("governance: root key, parameters, every proposal and its live tally equal the RPC's", async () => {
+    await page.locator('nav a[data-nav="governance"]').click();
+    await until("the governance page", () => page.evaluate(() => document.querySelector("main").dataset.page === "governance" && !!document.querySelector("main[data-ready]")));
+    await page.evaluate(() => { window.__noReload = true; });
+    let firstBlock = null;
+    await atOneBlock("governance", () => readGovernance(page),
+      async () => ({ gov: await rpc("tao_governance"), globals: await rpc("tao_globalParameters") }),
+      (shown, { gov, globals }) => {
+        firstBlock = Number(shown.block);
+        assert.equal(shown.sudo, gov.sudo);
+        assert.equal(shown.deposit, String(gov.params.deposit));
+        assert.equal(shown.votingPeriod, `${group(String(gov.params.voting_period))} blocks`);
+        assert.deepEqual([shown.quorum, shown.threshold, shown.veto], [gov.params.quorum, gov.params.threshold, gov.params.veto_threshold]);
+        assert.equal(shown.critical, `${Math.max(gov.params.quorum, gov.params.critical_quorum)}/${Math.max(gov.params.threshold, gov.params.critical_threshold)}`);
+        assert.deepEqual(shown.proposals.map((p) => p.id), gov.proposals.map((p) => p.id), "every proposal, newest first");
+        for (const p of gov.proposals) {
+          const card = shown.proposals.find((c) => c.id === p.id);
+          assert.equal(card.status, p.status);
+          assert.equal(card.track, p.track);
+          assert.equal(card.proposer, p.proposer);
+          assert.deepEqual(card.calls, p.calls);
+          assert.equal(card.deposit, String(p.deposit));
+          assert.deepEqual(card.tally, { yes: p.tally.yes, no: p.tally.no, abstain: p.tally.abstain, veto: p.tally.veto, total: p.tally.total }, `proposal ${p.id}'s tally`);
+          assert.equal(card.passing, String(p.passing));
+          assert.equal(card.verdict, passes(gov.params, p.track, p.tally));
+          assert.equal(card.verdict === "passes", p.passing, "the chain and the page agree on the verdict");
+          assert.equal(card.voters, String(p.voters));
+          const [quorum, threshold] = p.track === "critical"
+            ? [Math.max(gov.params.quorum, gov.params.critical_quorum), Math.max(gov.params.threshold, gov.params.critical_threshold)]
+            : [gov.params.quorum, gov.params.threshold];
+          assert.deepEqual([card.quorumMark, card.thresholdMark], [quorum, threshold]);
+        }
+        const open = shown.proposals.find((c) => c.id === GOV.proposal);
+        const p = gov.proposals.find((x) => x.id === GOV.proposal);
+        assert.equal(open.status, "voting", "the proposal is still open for votes");
+        assert.equal(open.live, "true");
+        assert.equal(open.blocksLeft, String(p.voting_ends - gov.block));
+        assert.ok(BigInt(p.tally.yes) > 0n && BigInt(p.tally.no) > 0n, "Alice voted yes and Eve no");
+        assert.deepEqual(open.segments, ["yes", "no"]);
+        assert.equal(shown.proposals.find((c) => c.id === GOV.proposal + 1)?.status, "cancelled");
+        assert.deepEqual(shown.globals, globals.map((g) => [g.name, g.value]));
+      });
+    // Live: read again as blocks arrive, without a reload.
+    await until("the governance page at a newer block", async () => Number(await page.locator("[data-governance]").getAttribute("data-block")) > firstBlock);
+    assert.equal(await page.evaluate(() => window.__noReload), true, "no reload");
+    await shot(page, "governance");
+  });
+
+  await check("proposal: its tally and votes equal tao_proposal's; voters link to their accounts", async () => {
+    await page.locator(`[data-proposal-card="${GOV.proposal}"] a[data-proposal-link="${GOV.proposal}"]`).first().click();
+    await until("the proposal page", async () => page.url().endsWith(`#/proposal/${GOV.proposal}`) && (await page.locator("main[data-ready] [data-proposal-page] [data-table='votes']").count()) > 0);
+    await atOneBlock("proposal",
+      () => page.evaluate(() => ({
+        block: document.querySelector("[data-proposal-page]").dataset.block,
+        title: document.querySelector("main h1").innerText,
+        description: document.querySelector('[data-field="description"]')?.innerText ?? null,
+        tally: Object.fromEntries([...document.querySelectorAll("tr[data-tally-row]")].map((tr) => [tr.dataset.tallyRow, tr.querySelector("[data-rao]").dataset.rao])),
+        votes: [...document.querySelectorAll('[data-table="votes"] tbody tr')].map((tr) => [tr.dataset.voter, tr.dataset.choice]),
+      })),
+      () => rpc("tao_proposal", [GOV.proposal]),
+      (shown, detail) => {
+        const p = detail.proposal;
+        assert.equal(shown.title, `Proposal #${p.id}: ${p.title}`);
+        assert.equal(shown.description, p.description);
+        assert.deepEqual(shown.tally, { yes: p.tally.yes, no: p.tally.no, abstain: p.tally.abstain, veto: p.tally.veto, total: p.tally.total });
+        assert.deepEqual(shown.votes, detail.votes.map((v) => [v.voter, v.choice]));
+        assert.deepEqual(new Map(shown.votes), new Map([[GOV.proposer, "yes"], [GOV.eve, "no"]]));
+      });
+    await shot(page, "proposal");
+    await page.locator(`[data-table="votes"] tr[data-voter="${GOV.eve}"] a[data-account]`).click();
+    await until("the voter's account page", async () => page.url().endsWith(`#/account/${GOV.eve}`) && (await page.locator("main[data-ready]").count()) > 0);
+  });
+
   await check("blocks: the list grows live; a link leads to the block", async () => {
     await page.locator('nav a[data-nav="blocks"]').click();
     await until("the blocks page", () => page.evaluate(() => document.querySelector("main").dataset.page === "blocks" && !!document.querySelector("main[data-ready]")));
@@ -403,6 +588,10 @@ try {
     assert.ok((await text(fresh, "main")).includes("no block 999999999"));
     await open(fresh, "subnet/77");
     assert.ok((await text(fresh, "main")).includes("no subnet 77"));
+    await open(fresh, `proposal/${GOV.proposal}`);
+    assert.ok((await text(fresh, "main h1")).startsWith(`Proposal #${GOV.proposal}: `));
+    await open(fresh, "proposal/999999");
+    assert.ok((await text(fresh, "main")).includes("no proposal #999999"));
     await open(fresh, "nowhere");
     assert.equal(await text(fresh, "main h1"), "Not found");
     await fresh.context().close();
@@ -410,7 +599,7 @@ try {
 
   await check("a phone in dark mode: no sideways scrolling, screenshots", async () => {
     const phone = await newPage({ viewport: { width: 390, height: 844 }, colorScheme: "dark", isMobile: true, hasTouch: true });
-    for (const [route, name] of [["", "phone-overview"], ["subnet/1", "phone-metagraph"], [`block/${FACTS.failed_block}`, "phone-block"], ["subnets", "phone-subnets"]]) {
+    for (const [route, name] of [["", "phone-overview"], ["subnet/1", "phone-metagraph"], [`block/${FACTS.failed_block}`, "phone-block"], ["subnets", "phone-subnets"], ["governance", "phone-governance"], [`proposal/${GOV.proposal}`, "phone-proposal"]]) {
       await open(phone, route);
       const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 1, `${name}: the page is ${overflow}px wider than the phone`);
@@ -419,6 +608,30 @@ try {
     const background = await phone.evaluate(() => getComputedStyle(document.body).backgroundColor);
     assert.equal(background, "rgb(13, 17, 23)", "the dark theme applies");
     await phone.context().close();
+  });
+
+  await check("governance: the vote ends, the proposal passes and is enacted, live in the feed and on the page", async () => {
+    const left = Math.max(0, GOV.voting_ends + 10 - (await headNumber()));
+    const passed = await one("ProposalPassed", GOV.proposal, 20_000 + left * 1_500);
+    const detail = await rpc("tao_proposal", [GOV.proposal]);
+    const final = detail.proposal.tally;
+    assert.deepEqual(passed.tally, { yes: final.yes, no: final.no, abstain: final.abstain, veto: final.veto, total: final.total }, "the final count, exact");
+    assert.equal(passed.link, `#/proposal/${GOV.proposal}`);
+    const returned = await one("DepositReturned", GOV.proposal);
+    assert.ok(returned.accounts.includes(GOV.proposer), "the deposit goes back to the proposer");
+    const enacted = await one("ProposalEnacted", GOV.proposal, 30_000);
+    assert.equal(enacted.block, detail.proposal.enact_at ?? enacted.block);
+    const set = await until("GlobalParameterSet after the enactment", async () =>
+      (await watcher.evaluate(() => window.__seen.filter((e) => e.kind === "GlobalParameterSet"))).find((e) => e.block === enacted.block));
+    assert.ok(set.text.includes("SubnetLimit(64)"), set.text);
+    await open(page, "governance");
+    await until("the governance page showing it enacted", async () => {
+      const shown = await readGovernance(page);
+      const card = shown.proposals.find((c) => c.id === GOV.proposal);
+      return card?.status === "enacted" && card.live === "false" && shown.globals.some(([name, value]) => name === "subnet_limit" && value === "64");
+    });
+    await shot(page, "governance-enacted");
+    await watcher.context().close();
   });
 
   // --- measurements: the explorer against a minimal page fetching the same data ---------
