@@ -94,17 +94,19 @@ export function when(timestampMs) {
 }
 
 /** `part` of `whole` (integers: number, string or BigInt) as a percentage with `decimals`
- *  digits, computed exactly with BigInt and cut, not rounded ("–" when `whole` is 0). */
-export function share(part, whole, decimals = 2) {
+ *  digits, computed exactly with BigInt, cut (or, with `round`, rounded half up) — "–"
+ *  when `whole` is 0. */
+export function share(part, whole, decimals = 2, round = false) {
   const w = BigInt(whole);
   if (w === 0n) return "–";
   const scale = 10n ** BigInt(decimals);
-  const v = (BigInt(part) * 100n * scale) / w;
+  const v = round ? (BigInt(part) * 200n * scale + w) / (2n * w) : (BigInt(part) * 100n * scale) / w;
   const fraction = decimals > 0 ? "." + (v % scale).toString().padStart(decimals, "0") : "";
   return grouped((v / scale).toString()) + fraction + " %";
 }
 
-/** A u16 proportion (of 65535) as an exact percentage, cut to 2 decimals ("33.40 %"). */
+/** A u16 proportion (of 65535) as a percentage rounded to 2 decimals (32767 → "50.00 %";
+ *  the exact fraction belongs in a title). */
 export function u16Percent(value) {
-  return share(value, 65535);
+  return share(value, 65535, 2, true);
 }

@@ -82,7 +82,7 @@ function tallyView(p, params) {
       ? h("span", { class: "ok" }, "Would pass if the vote ended now")
       : h("span", { class: "bad" }, "Would not pass now: ", REASONS[reason] ?? "below its bar");
   } else if (p.status === "cancelled") {
-    headline = h("span", { class: "muted" }, "Cancelled by its proposer; the count as it stood");
+    headline = h("span", { class: "muted" }, "Cancelled by its proposer: never counted (its voters' stake as it stands now)");
   } else if (p.status === "rejected") {
     headline = h("span", { class: "bad" }, "Final count: rejected, ", REASONS[p.reason] ?? p.reason ?? "");
   } else {
@@ -94,7 +94,7 @@ function tallyView(p, params) {
     table([
       { label: "Vote", value: (r) => (r.key === "total" ? h("strong", {}, "all stake") : choice(r.key)) },
       { label: "Stake (TAO)", num: true, value: (r) => tao(r.amount) },
-      { label: "Of all stake", num: true, value: (r) => f.share(r.amount, t.total) },
+      { label: "Share", num: true, value: (r) => f.share(r.amount, t.total) },
     ], rows, { name: "tally", class: "compact", rowAttributes: (r) => ({ "data-tally-row": r.key }) }),
     meterRow(["Turnout ", h("strong", {}, f.share(turnout, t.total)), " of all stake; quorum ", f.u16Percent(quorum)], quorate,
       meter("turnout", CHOICES.map((c) => [c, t[c]]), t.total, [["quorum", quorum, `quorum ${f.u16Percent(quorum)}`]], "votes against all stake")),
@@ -125,10 +125,10 @@ function proposalCard(p, params, head, detailed) {
   } else if (p.status === "voting") {
     enactment = h("span", { class: "muted" }, `#${f.int(p.voting_ends + params.enactment_delay)} if it passes`);
   }
-  const title = detailed ? `#${p.id}` : proposalLink(p.id, `#${p.id}`);
+  // On its own page the proposal's number and title are the page's heading.
   return h("section", { class: "proposal", "data-proposal-card": p.id, "data-status": p.status },
     h("div", { class: "proposal-head" },
-      h("h3", {}, title, " ", p.title), statusPill(p), h("span", { class: `pill track-${p.track}`, "data-track": p.track }, `${p.track} track`)),
+      detailed ? null : h("h3", {}, proposalLink(p.id, `#${p.id}`), " ", p.title), statusPill(p), h("span", { class: `pill track-${p.track}`, "data-track": p.track }, `${p.track} track`)),
     h("div", { class: "proposal-body" },
       facts([
         ["Proposer", accountLink(p.proposer), "proposer"],
@@ -137,7 +137,7 @@ function proposalCard(p, params, head, detailed) {
         ["Submitted", blockLink(p.submitted), "submitted"],
         ["Voting", p.status === "voting"
           ? ["ends at ", blockLink(p.voting_ends), h("span", { "data-blocks-left": left }, ` (${f.int(left)} block${left === 1 ? "" : "s"} left)`)]
-          : ["ended at ", blockLink(p.voting_ends)], "voting-ends"],
+          : p.status === "cancelled" ? ["cancelled (it was open until ", blockLink(p.voting_ends), ")"] : ["ended at ", blockLink(p.voting_ends)], "voting-ends"],
         ["Enactment", enactment, "enact-at"],
         p.reason ? ["Reason", h("span", { class: "bad", "data-reason": p.reason }, REASONS[p.reason] ?? p.reason), "reason"] : null,
         ["Voters", f.int(p.voters), "voters"],
@@ -151,7 +151,7 @@ function readAs(name, value) {
   if (["network_min_lock_cost", "gov_deposit"].includes(name)) return value + " τ";
   if (["subnet_owner_cut", "gov_quorum", "gov_threshold", "gov_veto_threshold"].includes(name)) return f.u16Percent(value);
   if (name === "tao_weight") return f.share(value, 2n ** 64n - 1n, 4);
-  if (/(period|delay|interval|rate_limit|window)$/.test(name)) return `${f.int(value)} blocks`;
+  if (/(period|delay|interval|rate_limit|window)$/.test(name)) return `${f.int(value)} block${value === "1" ? "" : "s"}`;
   return "";
 }
 
@@ -230,7 +230,7 @@ async function proposalPage(root, ctx) {
     const [detail, gov] = snap.results;
     const p = detail.proposal;
     title.textContent = `Proposal #${id}: ${p.title}`;
-    box.replaceChildren(
+    box.replaceChildren(...[
       proposalCard(p, gov.params, gov.block, true),
       h("h2", {}, "Description"),
       p.description ? h("p", { class: "description panel", "data-field": "description" }, p.description) : notice("No description."),
@@ -243,7 +243,7 @@ async function proposalPage(root, ctx) {
       ], detail.votes.map((v, i) => ({ ...v, i })), { name: "votes", rowAttributes: (v) => ({ "data-voter": v.voter, "data-choice": v.choice }), ...sort, onSort: (sortBy, descending) => { sort = { sortBy, descending }; } }),
       detail.votes.length < p.voters ? h("p", { class: "muted" }, `The first ${f.int(detail.votes.length)} of ${f.int(p.voters)} votes.`) : null,
       h("p", {}, h("a", { href: "#/governance" }, "← all proposals")),
-    );
+    ].filter(Boolean));
     box.dataset.block = snap.consistent ? snap.block : "";
   }
 

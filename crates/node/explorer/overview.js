@@ -86,7 +86,7 @@ export async function render(root, ctx) {
     const shown = item.events.slice(0, FEED_PER_BLOCK).map((e) => {
       const line = e.detail ? eventLine(e.detail) : h("li", {}, h("span", { class: "muted" }, e.event));
       line.dataset.eventBlock = item.block;
-      line.prepend(blockLink(item.block), " ", e.tx_hash ? [link(`tx/${e.tx_hash}`, f.short(e.tx_hash), { class: "mono", title: e.tx_hash }), " "] : "");
+      line.prepend(blockLink(item.block), " ", ...(e.tx_hash ? [link(`tx/${e.tx_hash}`, f.short(e.tx_hash), { class: "mono", title: e.tx_hash }), " "] : []));
       return line;
     });
     const fresh = item.events.length === 0

@@ -214,6 +214,7 @@ try {
         block: Number(li.dataset.eventBlock),
         proposal: li.dataset.proposal ?? null,
         link: li.querySelector("a[data-proposal-link]")?.getAttribute("href") ?? null,
+        tx: li.querySelector('a[href^="#/tx/"]')?.getAttribute("href") ?? null,
         accounts: [...li.querySelectorAll("[data-account]")].map((a) => a.dataset.account),
         rao: [...li.querySelectorAll(":scope > [data-rao]")].map((a) => a.dataset.rao),
         choice: li.querySelector("[data-choice]")?.dataset.choice ?? null,
@@ -242,6 +243,7 @@ try {
     const voted = await one("Voted", GOV.proposal);
     assert.equal(voted.link, `#/proposal/${GOV.proposal}`);
     assert.equal(voted.choice, "no");
+    assert.match(voted.tx ?? "", /^#\/tx\/0x[0-9a-f]{64}$/, "the vote links to its transaction");
     assert.ok(voted.accounts.includes(GOV.eve), "the voter links to its account");
     const submitted = await one("ProposalSubmitted", second);
     assert.equal(submitted.link, `#/proposal/${second}`);
@@ -257,6 +259,7 @@ try {
     for (const line of lines) {
       assert.ok(line.event !== null || /no events|more$/.test(line.text), `a feed line without its object: ${line.text}`);
       assert.ok(!/\w \{/.test(line.text), `debug text in the feed: ${line.text}`);
+      assert.ok(!/https?:/.test(line.text), `a link's address as text: ${line.text}`);
     }
     await shot(watcher, "overview-governance-feed");
   });
@@ -654,7 +657,8 @@ try {
     const p = await context.newPage();
     p.on("console", (m) => { if (m.type() === "error") problems.push(`measure console: ${m.text()}`); });
     await p.goto(url);
-    await p.waitForFunction(() => performance.getEntriesByName("tao-ready").length > 0, null, { timeout: 15_000 });
+    // The first-contentful-paint entry may be reported after the data is shown: wait for both.
+    await p.waitForFunction(() => performance.getEntriesByName("tao-ready").length > 0 && performance.getEntriesByName("first-contentful-paint").length > 0, null, { timeout: 15_000 });
     const figures = await p.evaluate(() => {
       const ready = performance.getEntriesByName("tao-ready")[0].startTime;
       const paint = performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null;
