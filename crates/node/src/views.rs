@@ -331,7 +331,7 @@ pub fn stakes_of(state: &State, coldkey: &AccountId) -> Vec<api::StakeEntry> {
 /// Where all TAO stands in `state` (the head's, numbered `block`).
 pub fn issuance(state: &State, block: u64) -> api::Issuance {
     let info = state.chain();
-    let (free, pools, root_stake) = state.tao_holdings();
+    let (free, pools, root_stake, _channels) = state.tao_holdings();
     api::Issuance {
         block,
         total_issuance: api::BigAmount(info.total_issuance.get()),

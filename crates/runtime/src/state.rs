@@ -5,6 +5,7 @@
 //! ├─ chain: ChainInfo                      block, issuance, global parameters, lock cost, recent hashes
 //! ├─ accounts[256]: AccountId → Account    nonce and free balance (bucketed by first key byte)
 //! ├─ hotkey_owners[256]: hotkey → coldkey  who owns each hotkey
+//! ├─ channels: ChannelStore                payment channels (counter, by id, count per payer)
 //! └─ subnets: NetUid → Subnet
 //!    ├─ info: SubnetInfo                   owner, hyperparameters, price, lock, pending emission, epoch clock
 //!    └─ neurons: NeuronTable               neurons by UID (weights, bonds, axon, epoch outputs),
@@ -15,6 +16,7 @@
 
 use crate::{
     cached::Cached,
+    channels::ChannelStore,
     stake::{Delegate, RootStake, StakePool},
 };
 use codec::{Decode, Encode};
@@ -390,6 +392,7 @@ pub struct State {
     pub(crate) subnets: BTreeMap<NetUid, Subnet>,
     pub(crate) root_stakes: Cached<BTreeMap<AccountId, RootStake>>,
     pub(crate) delegates: Cached<BTreeMap<AccountId, Delegate>>,
+    pub(crate) channels: ChannelStore,
 }
 
 fn bucket(id: &AccountId) -> usize {
@@ -406,6 +409,7 @@ impl State {
             subnets: BTreeMap::new(),
             root_stakes: Cached::default(),
             delegates: Cached::default(),
+            channels: ChannelStore::default(),
         }
     }
 
@@ -477,6 +481,7 @@ impl State {
         }
         parts.extend_from_slice(&self.root_stakes.digest().0);
         parts.extend_from_slice(&self.delegates.digest().0);
+        self.channels.digests(&mut parts);
         for (netuid, subnet) in &self.subnets {
             parts.extend_from_slice(&netuid.get().to_le_bytes());
             parts.extend_from_slice(&subnet.info.digest().0);
@@ -526,12 +531,18 @@ impl State {
         self.root_stakes.get().values().fold(0u64, |acc, r| acc.saturating_add(r.total))
     }
 
-    /// Where all TAO is: `(Σ free balances, Σ subnet pools' TAO, Σ root stake)`. Their sum
-    /// equals [`State::total_issuance`] after every block (the conservation invariant).
-    pub fn tao_holdings(&self) -> (u128, u128, u128) {
+    /// Where all TAO is: `(Σ free balances, Σ subnet pools' TAO, Σ root stake, Σ TAO locked
+    /// in payment channels)`. Their sum equals [`State::total_issuance`] after every block
+    /// (the conservation invariant).
+    pub fn tao_holdings(&self) -> (u128, u128, u128, u128) {
         let free = self.accounts().map(|(_, a)| u128::from(a.free.get())).sum();
         let pools = self.subnets().map(|(_, s)| u128::from(s.info.get().pool.tao)).sum();
-        (free, pools, u128::from(self.total_root_stake()))
+        (free, pools, u128::from(self.total_root_stake()), self.channels.locked())
+    }
+
+    /// Open payment channels.
+    pub fn channels(&self) -> &ChannelStore {
+        &self.channels
     }
 
     // ---- writes (crate only) ----

@@ -28,6 +28,7 @@ mod crypto;
 mod genesis;
 mod receipt;
 mod transaction;
+mod voucher;
 
 pub mod pow;
 
@@ -41,3 +42,4 @@ pub use receipt::{DispatchError, Event, InvalidTransaction, Outcome, Receipt};
 pub use transaction::{
     DecodeError, SignedTransaction, Transaction, MAX_TRANSACTION_BYTES, TX_NAMESPACE,
 };
+pub use voucher::{SignedVoucher, Voucher, VOUCHER_NAMESPACE};
