@@ -330,6 +330,12 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
     method::<method::LockCost>(&mut rpc, |(), node| {
         Ok(tao_runtime::subnets::lock_cost(&lock(node)?.state).get())
     })?;
+    method::<method::Channel>(&mut rpc, |(id,), node| {
+        Ok(views::channel(&lock(node)?.state, tao_primitives::ChannelId::new(id)))
+    })?;
+    method::<method::Channels>(&mut rpc, |(account,), node| {
+        Ok(views::channels_of(&lock(node)?.state, &account.0))
+    })?;
     method::<method::Stake>(&mut rpc, |(netuid, hotkey, coldkey), node| {
         let chain = lock(node)?;
         let netuid = NetUid::new(netuid);

@@ -2,7 +2,7 @@
 //! ([`tao_rpc_api`]) types.
 
 use std::collections::{BTreeMap, BTreeSet};
-use tao_primitives::{AccountId, NetUid};
+use tao_primitives::{AccountId, ChannelId, NetUid};
 use tao_rpc_api as api;
 use tao_runtime::State;
 use tao_types::{Block, Hash, Header, Outcome, Receipt};
@@ -168,6 +168,31 @@ pub fn event(event: &tao_types::Event) -> api::Event {
         E::EpochTriggered { netuid, at } => {
             api::Event::EpochTriggered { netuid: netuid.get(), at: at.get() }
         }
+        E::ChannelOpened { channel, payer, payee, deposit, expiry } => api::Event::ChannelOpened {
+            channel: channel.get(),
+            payer: address(payer),
+            payee: address(payee),
+            deposit: deposit.get(),
+            expiry: expiry.get(),
+        },
+        E::ChannelToppedUp { channel, amount, deposit, expiry } => api::Event::ChannelToppedUp {
+            channel: channel.get(),
+            amount: amount.get(),
+            deposit: deposit.get(),
+            expiry: expiry.get(),
+        },
+        E::ChannelClaimed { channel, payee, amount, claimed } => api::Event::ChannelClaimed {
+            channel: channel.get(),
+            payee: address(payee),
+            amount: amount.get(),
+            claimed: claimed.get(),
+        },
+        E::ChannelClosed { channel, payer, refund, claimed } => api::Event::ChannelClosed {
+            channel: channel.get(),
+            payer: address(payer),
+            refund: refund.get(),
+            claimed: claimed.get(),
+        },
     }
 }
 
@@ -331,7 +356,7 @@ pub fn stakes_of(state: &State, coldkey: &AccountId) -> Vec<api::StakeEntry> {
 /// Where all TAO stands in `state` (the head's, numbered `block`).
 pub fn issuance(state: &State, block: u64) -> api::Issuance {
     let info = state.chain();
-    let (free, pools, root_stake, _channels) = state.tao_holdings();
+    let (free, pools, root_stake, channels) = state.tao_holdings();
     api::Issuance {
         block,
         total_issuance: api::BigAmount(info.total_issuance.get()),
@@ -342,6 +367,7 @@ pub fn issuance(state: &State, block: u64) -> api::Issuance {
             free: api::WideAmount(free),
             pools: api::WideAmount(pools),
             root_stake: api::WideAmount(root_stake),
+            channels: api::WideAmount(channels),
         },
     }
 }
@@ -381,4 +407,35 @@ pub fn delegates(state: &State) -> Vec<api::Delegate> {
             nominators: e.nominators.len() as u64,
         })
         .collect()
+}
+
+/// A payment channel as the RPC shows it, at the head `state`.
+pub fn channel(state: &State, id: ChannelId) -> Option<api::Channel> {
+    let c = state.channels().get(id)?;
+    let expired = state.block() >= c.expiry;
+    Some(api::Channel {
+        id: id.get(),
+        payer: address(&c.payer),
+        payee: address(&c.payee),
+        deposit: c.deposit.get(),
+        claimed: c.claimed.get(),
+        remaining: c.remaining().get(),
+        expiry: c.expiry.get(),
+        opened_at: c.opened_at.get(),
+        state: if expired { api::ChannelState::Expired } else { api::ChannelState::Open },
+    })
+}
+
+/// The open channels `account` pays or is paid by, lowest ids first, at most
+/// [`api::MAX_CHANNELS_LISTED`].
+pub fn channels_of(state: &State, account: &AccountId) -> Vec<api::Channel> {
+    let mut ids: Vec<ChannelId> = state
+        .channels()
+        .iter()
+        .filter(|(_, c)| c.payer == *account || c.payee == *account)
+        .map(|(id, _)| *id)
+        .collect();
+    ids.sort_unstable();
+    ids.truncate(api::MAX_CHANNELS_LISTED);
+    ids.into_iter().filter_map(|id| channel(state, id)).collect()
 }

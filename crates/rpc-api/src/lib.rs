@@ -51,7 +51,7 @@ pub use types::*;
 pub use wire::{Address, BigAmount, WideAmount, H256};
 
 /// The API's version (`MAJOR.MINOR.PATCH`, see the crate docs).
-pub const API_VERSION: &str = "1.1.0";
+pub const API_VERSION: &str = "1.2.0";
 
 /// Whether a client built for [`API_VERSION`] can talk to a node reporting `node_version`:
 /// the same major version.
@@ -259,6 +259,10 @@ api! {
         Delegates = "tao_delegates" () -> Vec<Delegate>;
         /// The current cost of creating a subnet, RAO.
         LockCost = "tao_lockCost" () -> u64;
+        /// An open payment channel by id (`null` if never opened or closed).
+        Channel = "tao_channel" (id: u64) -> Option<types::Channel>;
+        /// The open payment channels an account pays or is paid by, by id (at most 1,024).
+        Channels = "tao_channels" (address: Address) -> Vec<types::Channel>;
     }
     subscriptions {
         /// Each new head header.

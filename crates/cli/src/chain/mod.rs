@@ -7,6 +7,7 @@
 pub mod client;
 mod delegate;
 mod overview;
+mod pay;
 mod pow;
 mod receipt;
 mod timing;
@@ -14,6 +15,7 @@ mod weights;
 
 pub use delegate::{delegate, root, DelegateCommand, RootCommand};
 pub use overview::overview;
+pub use pay::{pay, query, PayCommand, QueryArgs};
 pub use weights::{weights, WeightsCommand};
 
 use crate::{
