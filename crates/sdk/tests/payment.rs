@@ -56,7 +56,7 @@ impl Setup {
 
 /// A miner (//Miner) selling `Echo` at PRICE; channel 1 from //Consumer to it (deposit
 /// 10,000 RAO, expiry block 1,000), channel 2 from //Consumer to someone else, channel 3
-/// expiring soon; the head at block 100.
+/// expiring soon, channel 4 like channel 1; the head at block 100.
 async fn setup(dir: &PathBuf, allow: Option<AllowList>) -> Setup {
     let miner = key("//Miner");
     let consumer = key("//Consumer");
@@ -74,6 +74,7 @@ async fn setup(dir: &PathBuf, allow: Option<AllowList>) -> Setup {
         channels.insert(ChannelId::new(1), channel(miner.account(), 1_000));
         channels.insert(ChannelId::new(2), channel(key("//Other").account(), 1_000));
         channels.insert(ChannelId::new(3), channel(miner.account(), 105));
+        channels.insert(ChannelId::new(4), channel(miner.account(), 1_000));
     }
     let mut config = PayeeConfig::new(miner.account(), GENESIS, dir.clone());
     config.max_cached = 16;
@@ -184,7 +185,7 @@ async fn good_vouchers_pay_and_every_bad_one_is_refused() {
     // Forged (signed by another key), for another chain, tampered.
     refused(&setup, Some(voucher("//Mallory", GENESIS, 1, 2_000)), "bad-signature").await;
     refused(&setup, Some(voucher("//Consumer", Hash([6; 32]), 1, 2_000)), "bad-signature").await;
-    let other_channel = voucher("//Consumer", GENESIS, 1, 3_000).replacen("1:", "3:", 1);
+    let other_channel = voucher("//Consumer", GENESIS, 1, 3_000).replacen("1:", "4:", 1);
     refused(&setup, Some(other_channel), "bad-signature").await;
     // An unknown channel, another payee's, above the deposit, expiring soon.
     refused(&setup, Some(voucher("//Consumer", GENESIS, 9, 2_000)), "unknown-channel").await;
