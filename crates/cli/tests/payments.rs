@@ -193,6 +193,9 @@ fn consumers_pay_miners_per_request_and_every_rao_is_accounted_for() {
     assert_eq!(channels.len(), 2, "{answer}");
     let open_fees = answer["fees"].as_u64().unwrap();
 
+    // Nothing is claimed yet (claims come near the expiry).
+    let list = net.ok("consumer", &["pay", "channels"]);
+    assert!(list["channels"].as_array().unwrap().iter().all(|c| c["claimed"] == 0), "{list}");
     // Miner 1 is killed with its vouchers unclaimed, and restarted on the same directory.
     let miner1 = net.miners[1].as_mut().unwrap();
     miner1.kill().unwrap();
