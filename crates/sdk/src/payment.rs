@@ -12,7 +12,7 @@
 //!   POST + x-tao-voucher: <channel>:<cumulative RAO>:<0x signature> ─▶
 //!        cheap checks (format, amount ≥ last accepted + price, cached channel: payee,
 //!        deposit, blocks left), then the payer's signature, then the voucher is kept
-//!        durably (write, fsync, rename) before the request is served
+//!        durably (written and synced, group-committed) before the request is served
 //!   ◀── 200  x-tao-accepted: <cumulative RAO>       (or 402 with the reason and the last
 //!                                                    accepted amount, to resynchronise)
 //! axon, in the background: claim_channel(latest voucher) before the channel expires
@@ -28,7 +28,6 @@ use codec::{Decode, Encode};
 use std::{
     collections::{BTreeMap, BTreeSet},
     future::Future,
-    io::Write,
     path::{Path, PathBuf},
     pin::Pin,
     sync::{
@@ -276,7 +275,7 @@ pub struct PayeeConfig {
     pub max_cached: usize,
     /// Most channels with a kept voucher (new channels are refused beyond: 503).
     pub max_channels: usize,
-    /// Where the latest vouchers are kept (one file per channel).
+    /// The directory where the latest vouchers are kept (`vouchers.a`, `vouchers.b`).
     pub store: PathBuf,
 }
 
@@ -374,17 +373,85 @@ pub struct KeptVoucher {
     pub expiry: BlockNumber,
 }
 
-fn file_of(dir: &Path, id: ChannelId) -> PathBuf {
-    dir.join(format!("{}.voucher", id.get()))
+/// The voucher book's two files (written alternately) in its directory.
+const BOOK_FILES: [&str; 2] = ["vouchers.a", "vouchers.b"];
+/// The start of a book file.
+const BOOK_MAGIC: &[u8; 8] = b"taovchr1";
+
+/// A book file's bytes: magic, generation (u64 LE), payload length (u64 LE), BLAKE2b-256
+/// of the payload, payload (the SCALE `Vec<Kept>`).
+fn book_bytes(generation: u64, payload: &[u8]) -> Vec<u8> {
+    let mut bytes = BOOK_MAGIC.to_vec();
+    bytes.extend_from_slice(&generation.to_le_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&tao_types::blake2_256(payload).0);
+    bytes.extend_from_slice(payload);
+    bytes
 }
 
-/// Writes `bytes` to `path` durably: a temporary file, fsync, rename over `path`.
-fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+/// A book file's generation and entries, if it is whole (a write cut short by a crash
+/// fails its checksum, and the other file is read).
+fn read_book(bytes: &[u8]) -> Option<(u64, Vec<Kept>)> {
+    let rest = bytes.strip_prefix(BOOK_MAGIC.as_slice())?;
+    let generation = u64::from_le_bytes(rest.get(..8)?.try_into().ok()?);
+    let len = usize::try_from(u64::from_le_bytes(rest.get(8..16)?.try_into().ok()?)).ok()?;
+    let checksum = rest.get(16..48)?;
+    let payload = rest.get(48..48usize.checked_add(len)?)?;
+    if tao_types::blake2_256(payload).0 != checksum {
+        return None;
+    }
+    Some((generation, Vec::<Kept>::decode(&mut &payload[..]).ok()?))
+}
+
+/// The writer's files: two, written in turn in place, each write followed by fdatasync; the
+/// one not being written always holds a whole earlier book. (A temporary file renamed over
+/// the book needs a second fsync, of the directory, per write: 5.8 ms against 1.8 ms per
+/// write measured on this machine's ext4.)
+struct BookFiles {
+    files: [std::fs::File; 2],
+    next: usize,
+    generation: u64,
+}
+
+impl BookFiles {
+    /// Opens (creating) both files; the newest whole book and the files.
+    fn open(dir: &Path) -> std::io::Result<(Vec<Kept>, Self)> {
+        let open = |name: &str| {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(dir.join(name))
+        };
+        let files = [open(BOOK_FILES[0])?, open(BOOK_FILES[1])?];
+        // The files' entries are durable once the directory is.
+        std::fs::File::open(dir)?.sync_all()?;
+        let mut newest: Option<(u64, Vec<Kept>, usize)> = None;
+        for (i, name) in BOOK_FILES.iter().enumerate() {
+            let bytes = std::fs::read(dir.join(name))?;
+            if let Some((generation, kept)) = read_book(&bytes) {
+                if newest.as_ref().is_none_or(|(g, _, _)| generation > *g) {
+                    newest = Some((generation, kept, i));
+                }
+            }
+        }
+        let (generation, kept, last) = newest.unwrap_or((0, Vec::new(), 1));
+        Ok((kept, Self { files, next: 1 - last, generation }))
+    }
+
+    /// Writes `payload` as the next generation into the file not holding the last one.
+    fn write(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.generation = self.generation.saturating_add(1);
+        let bytes = book_bytes(self.generation, payload);
+        let file = &self.files[self.next];
+        file.write_all_at(&bytes, 0)?;
+        file.set_len(bytes.len() as u64)?;
+        file.sync_data()?;
+        self.next = 1 - self.next;
+        Ok(())
+    }
 }
 
 impl Payee {
@@ -393,20 +460,10 @@ impl Payee {
     pub fn open(config: PayeeConfig, source: Arc<dyn ChannelSource>) -> std::io::Result<Self> {
         std::fs::create_dir_all(&config.store)?;
         let mut book = Book::default();
-        for entry in std::fs::read_dir(&config.store)? {
-            let path = entry?.path();
-            if path.extension().and_then(|e| e.to_str()) != Some("voucher") {
-                continue;
-            }
-            let bytes = std::fs::read(&path)?;
-            match Kept::decode(&mut bytes.as_slice()) {
-                Ok(kept) if kept.voucher.voucher.genesis_hash == config.genesis_hash => {
-                    book.kept.insert(kept.voucher.voucher.channel, kept);
-                }
-                _ => {
-                    let _ = std::fs::remove_file(&path);
-                }
-            }
+        let (kept, files) = BookFiles::open(&config.store)?;
+        for k in kept.into_iter().filter(|k| k.voucher.voucher.genesis_hash == config.genesis_hash)
+        {
+            book.kept.insert(k.voucher.voucher.channel, k);
         }
         let (durable, _) = watch::channel((0, None));
         let inner = Arc::new(PayeeInner {
@@ -420,7 +477,9 @@ impl Payee {
             durable,
         });
         let weak = Arc::downgrade(&inner);
-        std::thread::Builder::new().name("tao-vouchers".into()).spawn(move || writer(weak))?;
+        std::thread::Builder::new()
+            .name("tao-vouchers".into())
+            .spawn(move || writer(weak, files))?;
         Ok(Self { inner })
     }
 
@@ -645,12 +704,14 @@ impl Payee {
     }
 }
 
-/// The voucher writer: writes the files of changed channels (group commit: every voucher
-/// accepted while a write runs goes into the next one), then publishes the generation.
-fn writer(inner: std::sync::Weak<PayeeInner>) {
+/// The voucher writer: writes the whole book (every channel's latest voucher, at most
+/// `max_channels`) into the book file not holding the last write, syncs it, then
+/// publishes the generation it holds. Group commit: every voucher accepted while a write
+/// runs goes into the next one, so the disk sees one sync per batch, not per request.
+fn writer(inner: std::sync::Weak<PayeeInner>, mut files: BookFiles) {
     loop {
         let Some(payee) = inner.upgrade() else { return };
-        let (generation, changes) = {
+        let (generation, payload) = {
             let Ok(mut book) = payee.book.lock() else { return };
             while book.dirty.is_empty() {
                 let waited = payee.wake_writer.wait_timeout(book, Duration::from_millis(500));
@@ -660,29 +721,12 @@ fn writer(inner: std::sync::Weak<PayeeInner>) {
                     return;
                 }
             }
-            let dirty = std::mem::take(&mut book.dirty);
-            let changes: Vec<(ChannelId, Option<Vec<u8>>)> =
-                dirty.into_iter().map(|id| (id, book.kept.get(&id).map(Encode::encode))).collect();
-            (book.generation, changes)
+            book.dirty.clear();
+            let kept: Vec<Kept> = book.kept.values().copied().collect();
+            (book.generation, kept.encode())
         };
+        let result = files.write(&payload);
         let dir = &payee.config.store;
-        let mut result = Ok(());
-        for (id, bytes) in changes {
-            let path = file_of(dir, id);
-            let written = match bytes {
-                Some(bytes) => write_durably(&path, &bytes),
-                None => std::fs::remove_file(&path).or_else(|e| {
-                    if e.kind() == std::io::ErrorKind::NotFound {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                }),
-            };
-            result = result.and(written);
-        }
-        // The renames are durable once the directory is.
-        let result = result.and_then(|()| std::fs::File::open(dir)?.sync_all());
         let error = result.err().map(|e| format!("writing vouchers to {}: {e}", dir.display()));
         payee.durable.send_replace((generation, error));
     }
@@ -995,6 +1039,46 @@ const fn tao_runtime_min_deposit() -> Rao {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_book_survives_a_torn_write_with_the_last_whole_one() {
+        let dir = std::env::temp_dir().join(format!("tao-book-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = Keypair::from_uri("//Alice").unwrap();
+        let kept = |amount| Kept {
+            voucher: sign_voucher(&key, Hash([1; 32]), ChannelId::new(1), Rao::new(amount))
+                .unwrap(),
+            expiry: BlockNumber::new(9),
+            claimed: Rao::ZERO,
+        };
+        let (empty, mut files) = BookFiles::open(&dir).unwrap();
+        assert!(empty.is_empty());
+        for amount in [10, 20, 30] {
+            files.write(&vec![kept(amount)].encode()).unwrap();
+        }
+        drop(files);
+        let (read, _) = BookFiles::open(&dir).unwrap();
+        assert_eq!(read[0].voucher.voucher.amount, Rao::new(30));
+        // The newest file torn (a crash mid-write): the other, one batch older, is read.
+        let newest = BOOK_FILES
+            .iter()
+            .map(|n| dir.join(n))
+            .max_by_key(|p| read_book(&std::fs::read(p).unwrap()).map(|(g, _)| g));
+        let newest = newest.unwrap();
+        let mut bytes = std::fs::read(&newest).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&newest, bytes).unwrap();
+        let (read, mut files) = BookFiles::open(&dir).unwrap();
+        assert_eq!(read[0].voucher.voucher.amount, Rao::new(20));
+        // The next write goes over the torn file, never over the whole one.
+        files.write(&vec![kept(40)].encode()).unwrap();
+        assert!(read_book(&std::fs::read(&newest).unwrap()).is_some());
+        let (read, _) = BookFiles::open(&dir).unwrap();
+        assert_eq!(read[0].voucher.voucher.amount, Rao::new(40));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn voucher_headers_round_trip_and_reject_garbage() {
