@@ -267,4 +267,44 @@ fn consumers_pay_miners_per_request_and_every_rao_is_accounted_for() {
         claim_fees += claims * fee;
     }
     assert_eq!(net.total_fees() - fees_before, open_fees + close_fees + claim_fees);
+
+    // `tao pay` by hand: a dry run changes nothing; open, top up; closing early is refused
+    // before anything is sent (exit 4, the chain's reason named).
+    let payee = &hotkeys[0];
+    let (free0, nonce0) = net.account(&consumer);
+    let dry =
+        net.ok("consumer", &["pay", "open", "--payee", payee, "--deposit", "0.5", "--dry-run"]);
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(net.account(&consumer), (free0, nonce0));
+    let opened = net.ok(
+        "consumer",
+        &["pay", "open", "--payee", payee, "--deposit", "0.5", "--blocks", "900", "-y"],
+    );
+    let event = opened["event_details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "ChannelOpened")
+        .unwrap()
+        .clone();
+    let id = event["channel"].as_u64().unwrap().to_string();
+    assert!(!ids.contains(&event["channel"].as_u64().unwrap()), "channel ids are never reused");
+    let topped = net.ok("consumer", &["pay", "top-up", "--channel", &id, "--amount", "0.25", "-y"]);
+    let event = topped["event_details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "ChannelToppedUp")
+        .unwrap()
+        .clone();
+    assert_eq!(event["deposit"], 750_000_000);
+    let listed = net.ok("consumer", &["pay", "channels"]);
+    assert_eq!(listed["channels"][0]["deposit"], 750_000_000);
+    let before_close = net.account(&consumer);
+    let out =
+        net.tao(&["--json", "--wallet-name", "consumer", "pay", "close", "--channel", &id, "-y"]);
+    assert_eq!(out.status.code(), Some(4));
+    let failure: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(failure["error"]["name"], "ChannelNotExpired", "{failure}");
+    assert_eq!(net.account(&consumer), before_close, "a refused close costs nothing");
 }

@@ -26,7 +26,7 @@ use crate::{
     btauth::{self, AuthError},
     expiring::ExpiringMap,
     payment::{
-        Payee, Refusal, ACCEPTED_HEADER, GENESIS_HEADER, MIN_BLOCKS_HEADER, PAYEE_HEADER,
+        Accepted, Payee, Refusal, ACCEPTED_HEADER, GENESIS_HEADER, MIN_BLOCKS_HEADER, PAYEE_HEADER,
         PRICE_HEADER, REASON_HEADER, VOUCHER_HEADER,
     },
     v10::{self, NoncePolicy, NonceTracker, RequestAuth},
@@ -901,6 +901,15 @@ async fn handle_v10(
         Served::Stream(stream) => {
             let input = synapse;
             let ran = in_slot(&shared, &dendrite, &name, move || (stream.handler)(&input)).await;
+            if let Some(refusal) = not_stored(paid.as_ref()).await {
+                return error_reply(
+                    &shared,
+                    refusal.status,
+                    refusal.reason.into(),
+                    &dendrite,
+                    &name,
+                );
+            }
             return match ran {
                 Some((Ok(chunks), slot)) => streaming_reply(
                     &shared,
@@ -918,6 +927,11 @@ async fn handle_v10(
         Some((Ok(output), _slot)) => output,
         _ => return internal_error(&shared, &dendrite, &name),
     };
+    // The voucher was being written while the request was checked and handled: the reply
+    // goes out only once it is on disk.
+    if let Some(refusal) = not_stored(paid.as_ref()).await {
+        return error_reply(&shared, refusal.status, refusal.reason.into(), &dendrite, &name);
+    }
     synapse.extend(output);
     let process_time = started.elapsed().as_secs_f64();
     synapse.insert("name".into(), json!(name));
@@ -941,27 +955,42 @@ async fn handle_v10(
     put(headers, "bt_header_axon_process_time", process_time.to_string());
     put(headers, "bt_header_axon_hotkey", shared.hotkey.clone());
     put(headers, "computed_body_hash", auth.body_hash);
-    if let Some(accepted) = paid {
-        put(headers, ACCEPTED_HEADER, accepted.get().to_string());
+    if let Some(paid) = paid {
+        put(headers, ACCEPTED_HEADER, paid.accepted.amount.get().to_string());
     }
     response
 }
 
+/// A paid request: what was accepted, and the payee whose disk must hold it before the
+/// reply goes out.
+struct Paid {
+    accepted: Accepted,
+    payee: Payee,
+}
+
+/// For a paid request, waits until its voucher is on disk; the refusal (503
+/// `store-failed`) if it cannot be stored.
+async fn not_stored(paid: Option<&Paid>) -> Option<Refusal> {
+    let paid = paid?;
+    paid.payee.wait_durable(paid.accepted.generation).await.err()
+}
+
 /// The payment stage: `Ok(None)` for a free synapse or a caller the allow-list admits,
-/// `Ok(Some(cumulative accepted))` for a paid request, else the refusal with the terms.
+/// `Ok(Some(paid))` for a paid request (its voucher kept, on disk before the reply), else
+/// the refusal with the terms.
 async fn payment(
     shared: &Shared,
     headers: &HeaderMap,
     caller: &str,
     name: &str,
-) -> Result<Option<Rao>, (Refusal, Rao, Payee)> {
+) -> Result<Option<Paid>, (Refusal, Rao, Payee)> {
     let Some((price, payee)) = shared.payments.get(name) else { return Ok(None) };
     if shared.allow.as_ref().is_some_and(|list| list.refuses(caller).is_none()) {
         return Ok(None);
     }
     let voucher = headers.get(VOUCHER_HEADER).and_then(|v| v.to_str().ok());
-    match payee.check(voucher, *price).await {
-        Ok(accepted) => Ok(Some(accepted)),
+    match payee.accept(voucher, *price).await {
+        Ok(accepted) => Ok(Some(Paid { accepted, payee: payee.clone() })),
         Err(refusal) => Err((refusal, *price, payee.clone())),
     }
 }
@@ -1093,7 +1122,11 @@ async fn handle_btauth(shared: Arc<Shared>, req: Request<Incoming>) -> Response<
     let Ok(Value::Object(fields)) = parsed else {
         return btauth_error(400, "BadBody", "the body must be a JSON object");
     };
-    match in_slot(&shared, &caller, &name, move || (spec.handler)(&fields)).await {
+    let ran = in_slot(&shared, &caller, &name, move || (spec.handler)(&fields)).await;
+    if let Some(refusal) = not_stored(paid.as_ref()).await {
+        return btauth_error(refusal.status, "PaymentNotStored", refusal.reason);
+    }
+    match ran {
         Some((Ok(output), _slot)) => json_reply(200, &Value::Object(output)),
         Some((Err(e), _slot)) => btauth_error(500, "HandlerFailed", e),
         None => btauth_error(500, "HandlerFailed", "the handler panicked"),
