@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 use std::{
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -57,7 +57,7 @@ impl Setup {
 /// A miner (//Miner) selling `Echo` at PRICE; channel 1 from //Consumer to it (deposit
 /// 10,000 RAO, expiry block 1,000), channel 2 from //Consumer to someone else, channel 3
 /// expiring soon, channel 4 like channel 1; the head at block 100.
-async fn setup(dir: &PathBuf, allow: Option<AllowList>) -> Setup {
+async fn setup(dir: &Path, allow: Option<AllowList>) -> Setup {
     let miner = key("//Miner");
     let consumer = key("//Consumer");
     let source = Arc::new(MemorySource::default());
@@ -76,7 +76,7 @@ async fn setup(dir: &PathBuf, allow: Option<AllowList>) -> Setup {
         channels.insert(ChannelId::new(3), channel(miner.account(), 105));
         channels.insert(ChannelId::new(4), channel(miner.account(), 1_000));
     }
-    let mut config = PayeeConfig::new(miner.account(), GENESIS, dir.clone());
+    let mut config = PayeeConfig::new(miner.account(), GENESIS, dir.to_path_buf());
     config.max_cached = 16;
     let payee = Payee::open(config, source.clone()).unwrap();
     let served = Arc::new(AtomicU64::new(0));
