@@ -307,4 +307,57 @@ fn consumers_pay_miners_per_request_and_every_rao_is_accounted_for() {
     let failure: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(failure["error"]["name"], "ChannelNotExpired", "{failure}");
     assert_eq!(net.account(&consumer), before_close, "a refused close costs nothing");
+
+    // The budget: 0.00035 TAO buys three requests at 0.0001; the fourth is refused with a
+    // typed error, nothing signed beyond it (open channels are reused, not reopened).
+    let answer = net.ok(
+        "consumer",
+        &[
+            "query",
+            "--netuid",
+            "1",
+            "--top",
+            "1",
+            "--text",
+            "a ",
+            "--generate",
+            "6",
+            "--budget",
+            "0.00035",
+            "--deposit",
+            "0.001",
+        ],
+    );
+    let miner = &answer["miners"][0];
+    assert_eq!(miner["requests"], 3, "{answer}");
+    assert!(miner["error"].as_str().unwrap().contains("budget exhausted"), "{answer}");
+    assert_eq!(answer["spent"], 3 * PRICE_RAO);
+
+    // Small deposits: a channel running dry is topped up, and a reused channel whose
+    // miner holds more than the chain says claimed is resynchronised from the 402.
+    let answer = net.ok(
+        "consumer",
+        &[
+            "query",
+            "--netuid",
+            "1",
+            "--top",
+            "2",
+            "--text",
+            "a ",
+            "--generate",
+            "12",
+            "--budget",
+            "0.01",
+            "--deposit",
+            "0.001",
+        ],
+    );
+    for miner in answer["miners"].as_array().unwrap() {
+        assert!(miner["error"].is_null(), "{answer}");
+        assert_eq!(miner["requests"], 12, "{answer}");
+    }
+    assert_eq!(answer["spent"], 24 * PRICE_RAO, "{answer}");
+    let channels = answer["channels"].as_array().unwrap();
+    assert!(channels.iter().any(|c| c["deposit"] == 2_000_000), "a top-up: {answer}");
 }

@@ -965,7 +965,24 @@ impl Payer {
             if attempt.is_some() && !retryable.contains(&terms.reason.as_str()) {
                 return Err(PayError::Refused(terms.reason));
             }
+            if terms.reason == "above-deposit" {
+                // Just topped up: the axon re-reads a channel at most once a second.
+                tokio::time::sleep(Duration::from_millis(1_100)).await;
+            }
             let mut state = self.state.lock().await;
+            if let Some((price, refused)) = attempt {
+                // Refused on the same channel for its amount: the next voucher on it covers
+                // the refused one (the payee can claim only the highest), so it is not
+                // counted twice. Refused for the channel itself, it stays counted (the payee
+                // could still claim it there).
+                if matches!(terms.reason.as_str(), "above-deposit" | "insufficient") {
+                    let id = refused.voucher.channel;
+                    if let Some(c) = state.channels.values_mut().find(|c| c.id == id) {
+                        c.cumulative = refused.voucher.amount.saturating_sub(price);
+                    }
+                    state.spent = state.spent.saturating_sub(price);
+                }
+            }
             state.payees.insert(target.hotkey.clone(), terms.payee);
             let channel = self.channel_for(&mut state, &terms).await?;
             attempt = Some(self.next_voucher(&mut state, channel, terms.accepted).await?);
