@@ -183,7 +183,10 @@ fn every_method_round_trips_through_the_typed_client() {
     let unknown = api.typed::<method::Metagraph>((999,));
     assert!(matches!(unknown, Err(ChainError::Rpc { code: -32004, .. })), "{unknown:?}");
     let issuance = api.round_trip::<method::Issuance>(());
-    let held = issuance.held.free.0 + issuance.held.pools.0 + issuance.held.root_stake.0;
+    let held = issuance.held.free.0
+        + issuance.held.pools.0
+        + issuance.held.root_stake.0
+        + issuance.held.channels.0;
     assert_eq!(held, u128::from(issuance.total_issuance.0), "{issuance:?}");
     assert!(issuance.total_fees.0 >= 3 * dry.fee);
     assert!(api.round_trip::<method::LockCost>(()) > 0);
@@ -207,6 +210,46 @@ fn every_method_round_trips_through_the_typed_client() {
     let validators = api.round_trip::<method::Validators>(());
     assert_eq!((validators.mode.as_str(), validators.authorities.len()), ("single", 0));
     assert_eq!(api.typed::<method::GenesisHash>(()).unwrap(), genesis);
+
+    // Payment channels: Alice opens one to Bob; it reads back by id and in both lists.
+    let head = api.round_trip::<method::ChainHead>(()).number;
+    let open = Call::OpenChannel {
+        payee: bob.account(),
+        deposit: Rao::from_whole(3).unwrap(),
+        expiry: tao_primitives::BlockNumber::new(head + 500),
+    };
+    let receipt =
+        api.runtime.block_on(api.chain.submit(&alice, open, Duration::from_secs(30))).unwrap();
+    let id = receipt
+        .event_details
+        .iter()
+        .find_map(|e| match e {
+            api::Event::ChannelOpened { channel, deposit, .. } => {
+                assert_eq!(*deposit, 3_000_000_000);
+                Some(*channel)
+            }
+            _ => None,
+        })
+        .expect("a ChannelOpened event");
+    let channel = api.round_trip::<method::Channel>((id,)).expect("open");
+    assert_eq!((channel.payer.0, channel.payee.0), (alice.account(), bob.account()));
+    assert_eq!(
+        (channel.deposit, channel.claimed, channel.remaining),
+        (3_000_000_000, 0, 3_000_000_000)
+    );
+    assert_eq!((channel.expiry, channel.state), (head + 500, api::ChannelState::Open));
+    assert_eq!(api.round_trip::<method::Channel>((u64::MAX,)), None);
+    for who in [alice.account(), bob.account()] {
+        let listed = api.round_trip::<method::Channels>((api::Address(who),));
+        assert!(listed.contains(&channel), "{listed:?}");
+    }
+    let issuance = api.round_trip::<method::Issuance>(());
+    let held = &issuance.held;
+    assert!(held.channels.0 >= 3_000_000_000);
+    assert_eq!(
+        held.free.0 + held.pools.0 + held.root_stake.0 + held.channels.0,
+        u128::from(issuance.total_issuance.0)
+    );
 
     // Subscriptions.
     let ws = api
