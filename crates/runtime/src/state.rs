@@ -16,8 +16,8 @@
 
 use crate::{
     cached::Cached,
-    governance::{GovParams, Governance},
     channels::ChannelStore,
+    governance::{GovParams, Governance},
     stake::{Delegate, RootStake, StakePool},
 };
 use codec::{Decode, Encode};

@@ -186,6 +186,7 @@ fn every_method_round_trips_through_the_typed_client() {
     let held = issuance.held.free.0
         + issuance.held.pools.0
         + issuance.held.root_stake.0
+        + issuance.held.deposits.0
         + issuance.held.channels.0;
     assert_eq!(held, u128::from(issuance.total_issuance.0), "{issuance:?}");
     assert!(issuance.total_fees.0 >= 3 * dry.fee);
@@ -247,9 +248,37 @@ fn every_method_round_trips_through_the_typed_client() {
     let held = &issuance.held;
     assert!(held.channels.0 >= 3_000_000_000);
     assert_eq!(
-        held.free.0 + held.pools.0 + held.root_stake.0 + held.channels.0,
+        held.free.0 + held.pools.0 + held.root_stake.0 + held.deposits.0 + held.channels.0,
         u128::from(issuance.total_issuance.0)
     );
+
+    // Governance: Alice proposes a chain parameter; the proposal, its deposit and the
+    // parameters read back.
+    let params = api.round_trip::<method::GlobalParameters>(());
+    let limit = params.iter().find(|p| p.name == "subnet_limit").expect("listed");
+    assert_eq!(params.len(), tao_types::GlobalParameter::NAMES.len());
+    let propose = Call::Propose {
+        calls: vec![tao_types::PrivilegedCall::SetGlobalParameter(
+            tao_types::GlobalParameter::SubnetLimit(limit.value.parse::<u16>().unwrap() - 1),
+        )],
+        title: "One subnet fewer".into(),
+        description: String::new(),
+    };
+    api.runtime.block_on(api.chain.submit(&alice, propose, Duration::from_secs(30))).unwrap();
+    let governance = api.round_trip::<method::Governance>(());
+    assert_eq!(governance.sudo, Some(api::Address(alice.account())));
+    let proposal = governance.proposals.first().expect("the proposal").clone();
+    assert_eq!((proposal.status.as_str(), proposal.deposit), ("voting", governance.params.deposit));
+    assert_eq!(
+        proposal.calls,
+        vec![format!("set subnet_limit to {}", limit.value.parse::<u16>().unwrap() - 1)]
+    );
+    let detail = api.round_trip::<method::Proposal>((proposal.id,));
+    assert_eq!((detail.proposal.id, detail.votes.len()), (proposal.id, 0));
+    let missing = api.typed::<method::Proposal>((u32::MAX,));
+    assert!(matches!(missing, Err(ChainError::Rpc { code: -32004, .. })), "{missing:?}");
+    let held = api.round_trip::<method::Issuance>(()).held;
+    assert_eq!(held.deposits.0, u128::from(governance.params.deposit));
 
     // Subscriptions.
     let ws = api
