@@ -1,7 +1,7 @@
 //! `tao`: the command line of the tao network.
 //!
 //! Wallets (`tao wallet`), the chain (`tao subnets`, `tao stake`, `tao weights`, `tao axon`,
-//! `tao chain`), a local network with a subnet at work (`tao localnet up|down|status`) and
+//! `tao chain`), payments (`tao pay`, `tao query`), a local network with a subnet at work (`tao localnet up|down|status`) and
 //! the Yuma Consensus simulator (`tao yuma simulate`). Every command prints
 //! a readable table by default and a stable JSON document with `--json`, and never waits for
 //! input when stdin is not a terminal.
@@ -72,6 +72,11 @@ enum Command {
     /// Yuma Consensus: simulate what validators and miners would earn.
     #[command(subcommand)]
     Yuma(yuma::YumaCommand),
+    /// Payment channels: list, open, top up, close.
+    #[command(subcommand)]
+    Pay(chain::PayCommand),
+    /// Ask a subnet's best miners, paying each per request (text prediction).
+    Query(chain::QueryArgs),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +99,8 @@ fn main() -> ExitCode {
         Command::Chain(command) => chain::chain(&ctx, command),
         Command::Yuma(command) => yuma::run(command, cli.json),
         Command::Localnet(command) => localnet::run(command, cli.json),
+        Command::Pay(command) => chain::pay(&ctx, command),
+        Command::Query(args) => chain::query(&ctx, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -406,6 +406,12 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
         };
         Ok(api::ChainValidators { mode: mode.into(), authorities, follows: node.follows.clone() })
     })?;
+    method::<method::Channel>(&mut rpc, |(id,), node| {
+        Ok(views::channel(&lock(node)?.state, tao_primitives::ChannelId::new(id)))
+    })?;
+    method::<method::Channels>(&mut rpc, |(account,), node| {
+        Ok(views::channels_of(&lock(node)?.state, &account.0))
+    })?;
     method::<method::Stake>(&mut rpc, |(netuid, hotkey, coldkey), node| {
         let chain = lock(node)?;
         let netuid = NetUid::new(netuid);

@@ -59,6 +59,10 @@ fn event_accounts(event: &Event) -> Vec<AccountId> {
         Event::ProposalSubmitted { proposer, .. } => vec![*proposer],
         Event::Voted { voter, .. } => vec![*voter],
         Event::DepositReturned { to, .. } => vec![*to],
+        Event::ChannelOpened { payer, payee, .. } => vec![*payer, *payee],
+        Event::ChannelClaimed { payee, .. } => vec![*payee],
+        Event::ChannelClosed { payer, .. } => vec![*payer],
+        Event::ChannelToppedUp { .. } => Vec::new(),
         Event::ProposalCancelled { .. }
         | Event::ProposalPassed { .. }
         | Event::ProposalRejected { .. }

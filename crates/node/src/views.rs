@@ -2,7 +2,7 @@
 //! ([`tao_rpc_api`]) types.
 
 use std::collections::{BTreeMap, BTreeSet};
-use tao_primitives::{AccountId, NetUid};
+use tao_primitives::{AccountId, ChannelId, NetUid};
 use tao_rpc_api as api;
 use tao_runtime::State;
 use tao_types::{Block, Hash, Header, Outcome, Receipt};
@@ -214,6 +214,31 @@ pub fn event(event: &tao_types::Event) -> api::Event {
                 error: dispatch_error(error),
             }
         }
+        E::ChannelOpened { channel, payer, payee, deposit, expiry } => api::Event::ChannelOpened {
+            channel: channel.get(),
+            payer: address(payer),
+            payee: address(payee),
+            deposit: deposit.get(),
+            expiry: expiry.get(),
+        },
+        E::ChannelToppedUp { channel, amount, deposit, expiry } => api::Event::ChannelToppedUp {
+            channel: channel.get(),
+            amount: amount.get(),
+            deposit: deposit.get(),
+            expiry: expiry.get(),
+        },
+        E::ChannelClaimed { channel, payee, amount, claimed } => api::Event::ChannelClaimed {
+            channel: channel.get(),
+            payee: address(payee),
+            amount: amount.get(),
+            claimed: claimed.get(),
+        },
+        E::ChannelClosed { channel, payer, refund, claimed } => api::Event::ChannelClosed {
+            channel: channel.get(),
+            payer: address(payer),
+            refund: refund.get(),
+            claimed: claimed.get(),
+        },
     }
 }
 
@@ -543,6 +568,7 @@ pub fn issuance(state: &State, block: u64) -> api::Issuance {
             pools: api::WideAmount(held.pools),
             root_stake: api::WideAmount(held.root_stake),
             deposits: api::WideAmount(held.deposits),
+            channels: api::WideAmount(held.channels),
         },
         block_emission: Some(
             tao_economics::block_emission(info.total_issuance)
@@ -588,4 +614,35 @@ pub fn delegates(state: &State) -> Vec<api::Delegate> {
             nominators: e.nominators.len() as u64,
         })
         .collect()
+}
+
+/// A payment channel as the RPC shows it, at the head `state`.
+pub fn channel(state: &State, id: ChannelId) -> Option<api::Channel> {
+    let c = state.channels().get(id)?;
+    let expired = state.block() >= c.expiry;
+    Some(api::Channel {
+        id: id.get(),
+        payer: address(&c.payer),
+        payee: address(&c.payee),
+        deposit: c.deposit.get(),
+        claimed: c.claimed.get(),
+        remaining: c.remaining().get(),
+        expiry: c.expiry.get(),
+        opened_at: c.opened_at.get(),
+        state: if expired { api::ChannelState::Expired } else { api::ChannelState::Open },
+    })
+}
+
+/// The open channels `account` pays or is paid by, lowest ids first, at most
+/// [`api::MAX_CHANNELS_LISTED`].
+pub fn channels_of(state: &State, account: &AccountId) -> Vec<api::Channel> {
+    let mut ids: Vec<ChannelId> = state
+        .channels()
+        .iter()
+        .filter(|(_, c)| c.payer == *account || c.payee == *account)
+        .map(|(id, _)| *id)
+        .collect();
+    ids.sort_unstable();
+    ids.truncate(api::MAX_CHANNELS_LISTED);
+    ids.into_iter().filter_map(|id| channel(state, id)).collect()
 }

@@ -1,4 +1,4 @@
-//! Identifiers: subnet ids, neuron UIDs and block numbers.
+//! Identifiers: subnet ids, neuron UIDs, block numbers and payment channel ids.
 //!
 //! Each is a transparent newtype over the integer the reference chain stores. Conversions
 //! are explicit (`new`/`get`), never `From`, so a UID cannot be passed where a subnet id is
@@ -112,6 +112,32 @@ impl BlockNumber {
 impl fmt::Display for BlockNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}", self.0)
+    }
+}
+
+/// A payment channel's id: assigned by the chain from a counter that only grows, so an id
+/// is never reused (a voucher for a closed channel can never pay on another).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, codec::Encode, codec::Decode,
+)]
+#[repr(transparent)]
+pub struct ChannelId(u64);
+
+impl ChannelId {
+    /// Wraps a raw channel id.
+    pub const fn new(raw: u64) -> Self {
+        Self(raw)
+    }
+
+    /// The raw channel id.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ChannelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
     }
 }
 

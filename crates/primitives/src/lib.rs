@@ -38,5 +38,5 @@ pub mod ids;
 pub mod units;
 
 pub use account::{AccountId, Ss58Error, SS58_PREFIX};
-pub use ids::{BlockNumber, NetUid, Uid};
+pub use ids::{BlockNumber, ChannelId, NetUid, Uid};
 pub use units::{AlphaRao, ParseAmountError, Rao, RAO_PER_TAO};

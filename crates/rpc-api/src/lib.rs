@@ -273,6 +273,10 @@ api! {
         AccountHistory = "tao_accountHistory" (address: Address, cursor: Option<String>, limit: Option<u32>) -> types::AccountHistory;
         /// How the chain makes blocks: single producer, BFT authorities, or follower.
         Validators = "tao_validators" () -> types::ChainValidators;
+        /// An open payment channel by id (`null` if never opened or closed).
+        Channel = "tao_channel" (id: u64) -> Option<types::Channel>;
+        /// The open payment channels an account pays or is paid by, by id (at most 1,024).
+        Channels = "tao_channels" (address: Address) -> Vec<types::Channel>;
     }
     subscriptions {
         /// Each new head header.

@@ -367,6 +367,52 @@ pub enum Event {
         /// Why it failed.
         error: ReceiptError,
     },
+    /// A payment channel was opened (since 1.2.0).
+    ChannelOpened {
+        /// Its id.
+        channel: u64,
+        /// Who pays.
+        payer: Address,
+        /// Who may claim.
+        payee: Address,
+        /// TAO locked, RAO.
+        deposit: u64,
+        /// The block from which the payer may close it.
+        expiry: u64,
+    },
+    /// A channel's deposit grew or its expiry moved later (since 1.2.0).
+    ChannelToppedUp {
+        /// The channel.
+        channel: u64,
+        /// RAO added.
+        amount: u64,
+        /// The deposit now, RAO.
+        deposit: u64,
+        /// The expiry now.
+        expiry: u64,
+    },
+    /// A channel's payee was paid by voucher (since 1.2.0).
+    ChannelClaimed {
+        /// The channel.
+        channel: u64,
+        /// Who was paid.
+        payee: Address,
+        /// RAO paid by this claim.
+        amount: u64,
+        /// RAO claimed from the channel in total.
+        claimed: u64,
+    },
+    /// A channel was closed and its unclaimed deposit refunded (since 1.2.0).
+    ChannelClosed {
+        /// The channel.
+        channel: u64,
+        /// Who was refunded.
+        payer: Address,
+        /// RAO returned.
+        refund: u64,
+        /// RAO the payee claimed over the channel's life.
+        claimed: u64,
+    },
 }
 
 /// A proposal's votes as stake valued in TAO (RAO, decimal strings).
@@ -730,6 +776,9 @@ pub struct Held {
     /// Deposits of open proposals (since API 1.2.0).
     #[serde(default)]
     pub deposits: WideAmount,
+    /// Locked in payment channels and not yet claimed (since 1.2.0; `0` from an older node).
+    #[serde(default)]
+    pub channels: WideAmount,
 }
 
 /// `tao_issuance`: where all TAO stands at the head (RAO, decimal strings).
@@ -859,3 +908,39 @@ pub struct ChainValidators {
     /// The node a follower replicates; `null` otherwise.
     pub follows: Option<String>,
 }
+
+/// Where a payment channel stands (`tao_channel`, `tao_channels`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelState {
+    /// Before its expiry: the payee claims, the payer cannot close.
+    Open,
+    /// At or after its expiry: the payer may close it (the payee may still claim until then).
+    Expired,
+}
+
+/// A payment channel (closed channels are removed from the chain and never listed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Channel {
+    /// Its id.
+    pub id: u64,
+    /// Who locked the deposit and signs vouchers.
+    pub payer: Address,
+    /// Who is paid.
+    pub payee: Address,
+    /// TAO locked in total (top-ups included), RAO.
+    pub deposit: u64,
+    /// TAO paid to the payee so far, RAO.
+    pub claimed: u64,
+    /// `deposit − claimed`, RAO.
+    pub remaining: u64,
+    /// The block from which the payer may close it.
+    pub expiry: u64,
+    /// The block it was opened in.
+    pub opened_at: u64,
+    /// Open or expired, at the head.
+    pub state: ChannelState,
+}
+
+/// The most channels `tao_channels` lists (the lowest ids first).
+pub const MAX_CHANNELS_LISTED: usize = 1_024;

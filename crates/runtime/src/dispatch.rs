@@ -4,7 +4,7 @@
 //! nothing (the fee and nonce were taken before dispatch).
 
 use crate::{
-    balances, governance, neurons,
+    balances, channels, governance, neurons,
     staking::{self, Place},
     subnets::{self, Origin},
     weights, State,
@@ -141,5 +141,13 @@ pub(crate) fn dispatch(
         Call::DecreaseTake { hotkey, take } => {
             staking::set_take(state, signer, *hotkey, *take, false)
         }
+        Call::OpenChannel { payee, deposit, expiry } => {
+            channels::open_channel(state, signer, *payee, *deposit, *expiry)
+        }
+        Call::TopUpChannel { channel, amount, expiry } => {
+            channels::top_up_channel(state, signer, *channel, *amount, *expiry)
+        }
+        Call::ClaimChannel { voucher } => channels::claim_channel(state, voucher),
+        Call::CloseChannel { channel } => channels::close_channel(state, signer, *channel),
     }
 }

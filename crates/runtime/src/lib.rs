@@ -17,8 +17,8 @@
 //! * A failed call changes nothing but its fee and the signer's nonce; an invalid
 //!   transaction (wrong chain, bad nonce, unpaid fee, bad signature) changes nothing.
 //! * TAO is conserved: `total_issuance = Σ free balances + Σ subnet pools' TAO + Σ root
-//!   stake` after every block ([`State::tao_holdings`]); minting raises it, registration
-//!   burns and fees lower it.
+//!   stake + Σ channel deposits not yet claimed` after every block ([`State::tao_holdings`]);
+//!   minting raises it, registration burns and fees lower it.
 //! * A neuron table is always well-formed for the epoch: one UID per hotkey, weights and
 //!   bonds name existing UIDs, sorted, without repeats.
 
@@ -37,6 +37,7 @@
 mod balances;
 mod block;
 mod cached;
+pub mod channels;
 mod coinbase;
 mod dispatch;
 pub mod epoch;

@@ -5,6 +5,7 @@
 //! ├─ chain: ChainInfo                      block, issuance, global parameters, lock cost, recent hashes
 //! ├─ accounts[256]: AccountId → Account    nonce and free balance (bucketed by first key byte)
 //! ├─ hotkey_owners[256]: hotkey → coldkey  who owns each hotkey
+//! ├─ channels: ChannelStore                payment channels (counter, by id, count per payer)
 //! └─ subnets: NetUid → Subnet
 //!    ├─ info: SubnetInfo                   owner, hyperparameters, price, lock, pending emission, epoch clock
 //!    └─ neurons: NeuronTable               neurons by UID (weights, bonds, axon, epoch outputs),
@@ -15,6 +16,7 @@
 
 use crate::{
     cached::Cached,
+    channels::ChannelStore,
     governance::{GovParams, Governance},
     stake::{Delegate, RootStake, StakePool},
 };
@@ -426,6 +428,7 @@ pub struct State {
     pub(crate) root_stakes: Cached<BTreeMap<AccountId, RootStake>>,
     pub(crate) delegates: Cached<BTreeMap<AccountId, Delegate>>,
     pub(crate) governance: Cached<Governance>,
+    pub(crate) channels: ChannelStore,
 }
 
 /// Where all TAO is ([`State::tao_holdings`]); the parts sum to the total issuance after
@@ -440,6 +443,8 @@ pub struct TaoHoldings {
     pub root_stake: u128,
     /// Σ deposits of open proposals.
     pub deposits: u128,
+    /// Σ TAO locked in payment channels.
+    pub channels: u128,
 }
 
 impl TaoHoldings {
@@ -449,6 +454,7 @@ impl TaoHoldings {
             .saturating_add(self.pools)
             .saturating_add(self.root_stake)
             .saturating_add(self.deposits)
+            .saturating_add(self.channels)
     }
 }
 
@@ -467,6 +473,7 @@ impl State {
             root_stakes: Cached::default(),
             delegates: Cached::default(),
             governance: Cached::default(),
+            channels: ChannelStore::default(),
         }
     }
 
@@ -539,6 +546,7 @@ impl State {
         parts.extend_from_slice(&self.root_stakes.digest().0);
         parts.extend_from_slice(&self.delegates.digest().0);
         parts.extend_from_slice(&self.governance.digest().0);
+        self.channels.digests(&mut parts);
         for (netuid, subnet) in &self.subnets {
             parts.extend_from_slice(&netuid.get().to_le_bytes());
             parts.extend_from_slice(&subnet.info.digest().0);
@@ -588,7 +596,8 @@ impl State {
         self.root_stakes.get().values().fold(0u64, |acc, r| acc.saturating_add(r.total))
     }
 
-    /// Where all TAO is: free balances, subnet pools, root stake and proposal deposits.
+    /// Where all TAO is: free balances, subnet pools, root stake, proposal deposits and
+    /// payment channels.
     /// The parts sum to [`State::total_issuance`] after every block.
     pub fn tao_holdings(&self) -> TaoHoldings {
         TaoHoldings {
@@ -596,12 +605,18 @@ impl State {
             pools: self.subnets().map(|(_, s)| u128::from(s.info.get().pool.tao)).sum(),
             root_stake: u128::from(self.total_root_stake()),
             deposits: self.governance.get().deposits_held(),
+            channels: self.channels.locked(),
         }
     }
 
     /// Governance: proposals, votes and vote locks.
     pub fn governance(&self) -> &Governance {
         self.governance.get()
+    }
+
+    /// Open payment channels.
+    pub fn channels(&self) -> &ChannelStore {
+        &self.channels
     }
 
     // ---- writes (crate only) ----

@@ -16,11 +16,19 @@
 //! before the axon started are refused (see [`crate::v10::NoncePolicy::hardened`]), replay
 //! and rate-limit memories are bounded and O(1) amortised, and every handler (unary, typed,
 //! streaming, `btauth/1`) runs off the async workers in a bounded number of priority slots.
+//!
+//! Priced synapses ([`Axon::require_payment`]): right after routing, a request without a
+//! valid payment voucher gets 402 with the terms, before any signature check; see
+//! [`crate::payment`].
 
 use crate::{
     body_hash::body_hash,
     btauth::{self, AuthError},
     expiring::ExpiringMap,
+    payment::{
+        Accepted, Payee, Refusal, ACCEPTED_HEADER, GENESIS_HEADER, MIN_BLOCKS_HEADER, PAYEE_HEADER,
+        PRICE_HEADER, REASON_HEADER, VOUCHER_HEADER,
+    },
     v10::{self, NoncePolicy, NonceTracker, RequestAuth},
 };
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
@@ -47,6 +55,7 @@ use std::{
     task::{Context, Poll},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
+use tao_primitives::Rao;
 use tao_wallet::Keypair;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
@@ -225,6 +234,7 @@ pub struct Axon {
     rate: Option<(u32, Duration)>,
     priority: Option<(Priority, usize)>,
     limits: AxonLimits,
+    payments: BTreeMap<String, (Rao, Payee)>,
 }
 
 struct Shared {
@@ -252,6 +262,8 @@ struct Shared {
     /// Permits are bytes of `max_buffered_bytes`.
     budget: Arc<Semaphore>,
     buffered: Arc<AtomicUsize>,
+    /// Priced synapses: price per request and the payee that checks vouchers.
+    payments: BTreeMap<String, (Rao, Payee)>,
 }
 
 /// What a serving axon holds now (for monitoring, and for tests of its limits).
@@ -331,7 +343,19 @@ impl Axon {
             rate: None,
             priority: None,
             limits: AxonLimits::default(),
+            payments: BTreeMap::new(),
         }
+    }
+
+    /// Charges `price` per request of synapse `name`, paid by voucher on a payment channel
+    /// to `payee`'s account ([`crate::payment`]). Without a valid voucher a request gets
+    /// 402 and the terms in `x-tao-*` headers, before any signature is checked. Callers the
+    /// allow-list admits (the subnet's validators) are served without payment; with no
+    /// allow-list everyone pays. A paid request skips the allow-list (the blacklist hook
+    /// still applies).
+    pub fn require_payment(mut self, name: &str, price: Rao, payee: Payee) -> Self {
+        self.payments.insert(name.to_owned(), (price, payee));
+        self
     }
 
     /// Serves synapse `name` (the Python class name).
@@ -428,6 +452,7 @@ impl Axon {
             budget: Arc::new(Semaphore::new(limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS))),
             buffered: Arc::default(),
             limits,
+            payments: self.payments,
         });
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(accept_loop(listener, shared.clone(), stopped));
@@ -800,7 +825,25 @@ async fn handle_v10(
     {
         return internal_error(&shared, &dendrite, "Synapse");
     }
-    if let Some(reason) = refused(&shared, &dendrite, &name) {
+    let paid = match payment(&shared, &headers, &dendrite, &name).await {
+        Ok(paid) => paid,
+        Err((refusal, price, payee)) => {
+            let mut response = error_reply(
+                &shared,
+                refusal.status,
+                format!("Payment Required: {}", refusal.reason),
+                &dendrite,
+                &name,
+            );
+            payment_headers(response.headers_mut(), &refusal, price, &payee);
+            return response;
+        }
+    };
+    let refusal = match paid {
+        Some(_) => shared.blacklist.as_ref().and_then(|hook| hook(&dendrite, &name)),
+        None => refused(&shared, &dendrite, &name),
+    };
+    if let Some(reason) = refusal {
         return error_reply(
             &shared,
             403,
@@ -858,6 +901,15 @@ async fn handle_v10(
         Served::Stream(stream) => {
             let input = synapse;
             let ran = in_slot(&shared, &dendrite, &name, move || (stream.handler)(&input)).await;
+            if let Some(refusal) = not_stored(paid.as_ref()).await {
+                return error_reply(
+                    &shared,
+                    refusal.status,
+                    refusal.reason.into(),
+                    &dendrite,
+                    &name,
+                );
+            }
             return match ran {
                 Some((Ok(chunks), slot)) => streaming_reply(
                     &shared,
@@ -875,6 +927,11 @@ async fn handle_v10(
         Some((Ok(output), _slot)) => output,
         _ => return internal_error(&shared, &dendrite, &name),
     };
+    // The voucher was being written while the request was checked and handled: the reply
+    // goes out only once it is on disk.
+    if let Some(refusal) = not_stored(paid.as_ref()).await {
+        return error_reply(&shared, refusal.status, refusal.reason.into(), &dendrite, &name);
+    }
     synapse.extend(output);
     let process_time = started.elapsed().as_secs_f64();
     synapse.insert("name".into(), json!(name));
@@ -898,7 +955,57 @@ async fn handle_v10(
     put(headers, "bt_header_axon_process_time", process_time.to_string());
     put(headers, "bt_header_axon_hotkey", shared.hotkey.clone());
     put(headers, "computed_body_hash", auth.body_hash);
+    if let Some(paid) = paid {
+        put(headers, ACCEPTED_HEADER, paid.accepted.amount.get().to_string());
+    }
     response
+}
+
+/// A paid request: what was accepted, and the payee whose disk must hold it before the
+/// reply goes out.
+struct Paid {
+    accepted: Accepted,
+    payee: Payee,
+}
+
+/// For a paid request, waits until its voucher is on disk; the refusal (503
+/// `store-failed`) if it cannot be stored.
+async fn not_stored(paid: Option<&Paid>) -> Option<Refusal> {
+    let paid = paid?;
+    paid.payee.wait_durable(paid.accepted.generation).await.err()
+}
+
+/// The payment stage: `Ok(None)` for a free synapse or a caller the allow-list admits,
+/// `Ok(Some(paid))` for a paid request (its voucher kept, on disk before the reply), else
+/// the refusal with the terms.
+async fn payment(
+    shared: &Shared,
+    headers: &HeaderMap,
+    caller: &str,
+    name: &str,
+) -> Result<Option<Paid>, (Refusal, Rao, Payee)> {
+    let Some((price, payee)) = shared.payments.get(name) else { return Ok(None) };
+    if shared.allow.as_ref().is_some_and(|list| list.refuses(caller).is_none()) {
+        return Ok(None);
+    }
+    let voucher = headers.get(VOUCHER_HEADER).and_then(|v| v.to_str().ok());
+    match payee.accept(voucher, *price).await {
+        Ok(accepted) => Ok(Some(Paid { accepted, payee: payee.clone() })),
+        Err(refusal) => Err((refusal, *price, payee.clone())),
+    }
+}
+
+/// The terms of a 402 (x402-style; see [`crate::payment`] for the header names).
+fn payment_headers(headers: &mut HeaderMap, refusal: &Refusal, price: Rao, payee: &Payee) {
+    let config = payee.config();
+    put(headers, PRICE_HEADER, price.get().to_string());
+    put(headers, PAYEE_HEADER, config.payee.to_ss58());
+    put(headers, GENESIS_HEADER, config.genesis_hash.to_string());
+    put(headers, MIN_BLOCKS_HEADER, config.min_blocks_left.to_string());
+    put(headers, REASON_HEADER, refusal.reason.to_owned());
+    if let Some(accepted) = refusal.accepted {
+        put(headers, ACCEPTED_HEADER, accepted.get().to_string());
+    }
 }
 
 /// A streaming reply as the Python axon sends it: status 200 and the synapse's headers
@@ -974,7 +1081,19 @@ async fn handle_btauth(shared: Arc<Shared>, req: Request<Incoming>) -> Response<
     let Some(Served::Unary(spec)) = shared.synapses.get(&name).cloned() else {
         return btauth_error(404, "NotFound", format!("no synapse '{name}'"));
     };
-    if let Some(reason) = refused(&shared, &claim.sender, &name) {
+    let paid = match payment(&shared, &headers, &claim.sender, &name).await {
+        Ok(paid) => paid,
+        Err((refusal, price, payee)) => {
+            let mut response = btauth_error(refusal.status, "PaymentRequired", refusal.reason);
+            payment_headers(response.headers_mut(), &refusal, price, &payee);
+            return response;
+        }
+    };
+    let refusal = match paid {
+        Some(_) => shared.blacklist.as_ref().and_then(|hook| hook(&claim.sender, &name)),
+        None => refused(&shared, &claim.sender, &name),
+    };
+    if let Some(reason) = refusal {
         return btauth_error(403, "Blacklisted", reason);
     }
     let body = match read_body(&shared, &headers, body).await {
@@ -1003,7 +1122,11 @@ async fn handle_btauth(shared: Arc<Shared>, req: Request<Incoming>) -> Response<
     let Ok(Value::Object(fields)) = parsed else {
         return btauth_error(400, "BadBody", "the body must be a JSON object");
     };
-    match in_slot(&shared, &caller, &name, move || (spec.handler)(&fields)).await {
+    let ran = in_slot(&shared, &caller, &name, move || (spec.handler)(&fields)).await;
+    if let Some(refusal) = not_stored(paid.as_ref()).await {
+        return btauth_error(refusal.status, "PaymentNotStored", refusal.reason);
+    }
+    match ran {
         Some((Ok(output), _slot)) => json_reply(200, &Value::Object(output)),
         Some((Err(e), _slot)) => btauth_error(500, "HandlerFailed", e),
         None => btauth_error(500, "HandlerFailed", "the handler panicked"),

@@ -184,6 +184,29 @@ impl Dendrite {
 
     /// Queries one axon.
     pub async fn query(&self, target: &Target, query: &Query) -> Reply {
+        self.query_with_headers(target, query, &[]).await.0
+    }
+
+    /// Queries one axon with `extra` request headers (e.g. a payment voucher); returns the
+    /// reply and the reply's `x-tao-*` headers (payment terms, see [`crate::payment`]).
+    pub async fn query_with_headers(
+        &self,
+        target: &Target,
+        query: &Query,
+        extra: &[(&str, String)],
+    ) -> (Reply, Vec<(String, String)>) {
+        let mut tao_headers = Vec::new();
+        let reply = self.query_inner(target, query, extra, &mut tao_headers).await;
+        (reply, tao_headers)
+    }
+
+    async fn query_inner(
+        &self,
+        target: &Target,
+        query: &Query,
+        extra: &[(&str, String)],
+        tao_headers: &mut Vec<(String, String)>,
+    ) -> Reply {
         let started = Instant::now();
         let reply = |status: u16, message: String, synapse: Option<Map<String, Value>>| Reply {
             status,
@@ -192,7 +215,7 @@ impl Dendrite {
             latency: started.elapsed(),
             hotkey: target.hotkey.clone(),
         };
-        let request = match self.request(target, query) {
+        let request = match self.request(target, query, extra) {
             Ok(request) => request,
             Err(message) => return reply(400, message, None),
         };
@@ -218,6 +241,13 @@ impl Dendrite {
                 reply(400, payload_too_large(self.max_reply_bytes), None)
             }
             Ok(Ok((status, headers, body))) => {
+                for (name, value) in &headers {
+                    if name.as_str().starts_with("x-tao-") {
+                        if let Ok(value) = value.to_str() {
+                            tao_headers.push((name.as_str().to_owned(), value.to_owned()));
+                        }
+                    }
+                }
                 let json_reply = headers
                     .get("content-type")
                     .and_then(|v| v.to_str().ok())
@@ -271,7 +301,12 @@ impl Dendrite {
         }
     }
 
-    fn request(&self, target: &Target, query: &Query) -> Result<Request<Full<Bytes>>, String> {
+    fn request(
+        &self,
+        target: &Target,
+        query: &Query,
+        extra: &[(&str, String)],
+    ) -> Result<Request<Full<Bytes>>, String> {
         let inner = &self.inner;
         let values: Vec<String> = query
             .hash_fields
@@ -311,6 +346,9 @@ impl Dendrite {
             .header("bt_header_dendrite_hotkey", &inner.hotkey)
             .header("bt_header_dendrite_signature", signature)
             .header("computed_body_hash", hash);
+        for (name, value) in extra {
+            builder = builder.header(*name, value);
+        }
         for field in &query.required {
             let value = query
                 .fields
@@ -389,7 +427,7 @@ impl Dendrite {
             headers,
             chunks: tokio::sync::mpsc::channel(1).1,
         };
-        let request = match self.request(target, query) {
+        let request = match self.request(target, query, &[]) {
             Ok(request) => request,
             Err(message) => return done(400, message, Vec::new()),
         };

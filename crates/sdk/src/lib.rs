@@ -33,6 +33,7 @@ pub mod chain;
 pub mod dendrite;
 mod expiring;
 pub mod neuron;
+pub mod payment;
 pub mod python;
 pub mod synapse;
 pub mod v10;

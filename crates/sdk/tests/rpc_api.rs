@@ -183,7 +183,11 @@ fn every_method_round_trips_through_the_typed_client() {
     let unknown = api.typed::<method::Metagraph>((999,));
     assert!(matches!(unknown, Err(ChainError::Rpc { code: -32004, .. })), "{unknown:?}");
     let issuance = api.round_trip::<method::Issuance>(());
-    let held = issuance.held.free.0 + issuance.held.pools.0 + issuance.held.root_stake.0;
+    let held = issuance.held.free.0
+        + issuance.held.pools.0
+        + issuance.held.root_stake.0
+        + issuance.held.deposits.0
+        + issuance.held.channels.0;
     assert_eq!(held, u128::from(issuance.total_issuance.0), "{issuance:?}");
     assert!(issuance.total_fees.0 >= 3 * dry.fee);
     assert!(api.round_trip::<method::LockCost>(()) > 0);
@@ -207,6 +211,74 @@ fn every_method_round_trips_through_the_typed_client() {
     let validators = api.round_trip::<method::Validators>(());
     assert_eq!((validators.mode.as_str(), validators.authorities.len()), ("single", 0));
     assert_eq!(api.typed::<method::GenesisHash>(()).unwrap(), genesis);
+
+    // Payment channels: Alice opens one to Bob; it reads back by id and in both lists.
+    let head = api.round_trip::<method::ChainHead>(()).number;
+    let open = Call::OpenChannel {
+        payee: bob.account(),
+        deposit: Rao::from_whole(3).unwrap(),
+        expiry: tao_primitives::BlockNumber::new(head + 500),
+    };
+    let receipt =
+        api.runtime.block_on(api.chain.submit(&alice, open, Duration::from_secs(30))).unwrap();
+    let id = receipt
+        .event_details
+        .iter()
+        .find_map(|e| match e {
+            api::Event::ChannelOpened { channel, deposit, .. } => {
+                assert_eq!(*deposit, 3_000_000_000);
+                Some(*channel)
+            }
+            _ => None,
+        })
+        .expect("a ChannelOpened event");
+    let channel = api.round_trip::<method::Channel>((id,)).expect("open");
+    assert_eq!((channel.payer.0, channel.payee.0), (alice.account(), bob.account()));
+    assert_eq!(
+        (channel.deposit, channel.claimed, channel.remaining),
+        (3_000_000_000, 0, 3_000_000_000)
+    );
+    assert_eq!((channel.expiry, channel.state), (head + 500, api::ChannelState::Open));
+    assert_eq!(api.round_trip::<method::Channel>((u64::MAX,)), None);
+    for who in [alice.account(), bob.account()] {
+        let listed = api.round_trip::<method::Channels>((api::Address(who),));
+        assert!(listed.contains(&channel), "{listed:?}");
+    }
+    let issuance = api.round_trip::<method::Issuance>(());
+    let held = &issuance.held;
+    assert!(held.channels.0 >= 3_000_000_000);
+    assert_eq!(
+        held.free.0 + held.pools.0 + held.root_stake.0 + held.deposits.0 + held.channels.0,
+        u128::from(issuance.total_issuance.0)
+    );
+
+    // Governance: Alice proposes a chain parameter; the proposal, its deposit and the
+    // parameters read back.
+    let params = api.round_trip::<method::GlobalParameters>(());
+    let limit = params.iter().find(|p| p.name == "subnet_limit").expect("listed");
+    assert_eq!(params.len(), tao_types::GlobalParameter::NAMES.len());
+    let propose = Call::Propose {
+        calls: vec![tao_types::PrivilegedCall::SetGlobalParameter(
+            tao_types::GlobalParameter::SubnetLimit(limit.value.parse::<u16>().unwrap() - 1),
+        )],
+        title: "One subnet fewer".into(),
+        description: String::new(),
+    };
+    api.runtime.block_on(api.chain.submit(&alice, propose, Duration::from_secs(30))).unwrap();
+    let governance = api.round_trip::<method::Governance>(());
+    assert_eq!(governance.sudo, Some(api::Address(alice.account())));
+    let proposal = governance.proposals.first().expect("the proposal").clone();
+    assert_eq!((proposal.status.as_str(), proposal.deposit), ("voting", governance.params.deposit));
+    assert_eq!(
+        proposal.calls,
+        vec![format!("set subnet_limit to {}", limit.value.parse::<u16>().unwrap() - 1)]
+    );
+    let detail = api.round_trip::<method::Proposal>((proposal.id,));
+    assert_eq!((detail.proposal.id, detail.votes.len()), (proposal.id, 0));
+    let missing = api.typed::<method::Proposal>((u32::MAX,));
+    assert!(matches!(missing, Err(ChainError::Rpc { code: -32004, .. })), "{missing:?}");
+    let held = api.round_trip::<method::Issuance>(()).held;
+    assert_eq!(held.deposits.0, u128::from(governance.params.deposit));
 
     // Subscriptions.
     let ws = api

@@ -1,8 +1,8 @@
 //! Calls: one variant per transaction kind, with typed arguments.
 
-use crate::{PrivilegedCall, ProposalId, VoteChoice};
+use crate::{PrivilegedCall, ProposalId, SignedVoucher, VoteChoice};
 use codec::{Decode, Encode};
-use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid, Rao};
+use tao_primitives::{AccountId, AlphaRao, BlockNumber, ChannelId, NetUid, Rao};
 
 /// Whether a transfer may empty the sender's account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
@@ -765,6 +765,36 @@ pub enum Call {
         /// The proposal.
         proposal: ProposalId,
     },
+    /// Open a payment channel from the signer to `payee`, locking `deposit` until `expiry`
+    /// (payments: `crate::voucher`; the id comes back in the `ChannelOpened` event).
+    OpenChannel {
+        /// Who may claim (a miner's hotkey or coldkey).
+        payee: AccountId,
+        /// TAO locked in the channel.
+        deposit: Rao,
+        /// The block from which the payer may close and take back what is unclaimed.
+        expiry: BlockNumber,
+    },
+    /// Add to an open channel's deposit and optionally push its expiry later (the payer).
+    TopUpChannel {
+        /// The channel.
+        channel: ChannelId,
+        /// TAO added (may be 0 when only the expiry moves).
+        amount: Rao,
+        /// A later expiry, if any.
+        expiry: Option<BlockNumber>,
+    },
+    /// Pay a channel's payee what the payer's latest voucher gives beyond what was already
+    /// claimed. Anyone may submit it (and pay its fee): the TAO always goes to the payee.
+    ClaimChannel {
+        /// The payer's voucher (channel and cumulative amount) and signature.
+        voucher: SignedVoucher,
+    },
+    /// Close a channel at or after its expiry, refunding the unclaimed deposit (the payer).
+    CloseChannel {
+        /// The channel.
+        channel: ChannelId,
+    },
 }
 
 impl Call {
@@ -811,6 +841,10 @@ impl Call {
             Call::Propose { .. } => "propose",
             Call::Vote { .. } => "vote",
             Call::CancelProposal { .. } => "cancel_proposal",
+            Call::OpenChannel { .. } => "open_channel",
+            Call::TopUpChannel { .. } => "top_up_channel",
+            Call::ClaimChannel { .. } => "claim_channel",
+            Call::CloseChannel { .. } => "close_channel",
         }
     }
 }

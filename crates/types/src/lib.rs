@@ -29,6 +29,7 @@ mod genesis;
 mod governance;
 mod receipt;
 mod transaction;
+mod voucher;
 
 pub mod pow;
 
@@ -46,3 +47,4 @@ pub use receipt::{DispatchError, Event, InvalidTransaction, Outcome, Receipt};
 pub use transaction::{
     DecodeError, SignedTransaction, Transaction, MAX_TRANSACTION_BYTES, TX_NAMESPACE,
 };
+pub use voucher::{SignedVoucher, Voucher, VOUCHER_NAMESPACE};

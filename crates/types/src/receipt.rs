@@ -4,7 +4,7 @@ use crate::{
     GlobalParameter, Hash, Hyperparameter, ProposalId, Rejection, Tally, Track, VoteChoice,
 };
 use codec::{Decode, Encode};
-use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid, Rao, Uid};
+use tao_primitives::{AccountId, AlphaRao, BlockNumber, ChannelId, NetUid, Rao, Uid};
 
 /// Why a transaction was not executed at all (no fee, no nonce change). The mempool
 /// rejects these; a block that carries one records it and skips it.
@@ -277,6 +277,39 @@ pub enum DispatchError {
         /// The last block of the lock.
         until: BlockNumber,
     },
+    /// No open channel has this id (never opened, or closed).
+    #[error("no open payment channel with this id")]
+    ChannelNotFound,
+    /// Only the channel's payer may do this.
+    #[error("only the channel's payer may do this")]
+    NotChannelPayer,
+    /// A channel to oneself.
+    #[error("a channel's payee must differ from its payer")]
+    ChannelToSelf,
+    /// The deposit is below the minimum channel deposit.
+    #[error("the channel deposit is below the minimum (0.001 TAO)")]
+    ChannelDepositTooLow,
+    /// The expiry is not after the current block, earlier than the channel's, or too far.
+    #[error("the channel expiry must be after the current block (and the current expiry) and at most 1,296,000 blocks ahead")]
+    ChannelExpiryInvalid,
+    /// The payer has as many open channels as allowed.
+    #[error("too many open channels for this payer")]
+    TooManyChannels,
+    /// The chain holds as many open channels as allowed.
+    #[error("the chain's open channel limit is reached")]
+    ChannelLimitReached,
+    /// The channel cannot be closed before its expiry.
+    #[error("the channel has not expired yet")]
+    ChannelNotExpired,
+    /// The voucher is not signed by the channel's payer for this chain and channel.
+    #[error("the voucher's signature is not the payer's for this chain and channel")]
+    InvalidVoucherSignature,
+    /// The voucher's cumulative amount is above the channel's deposit.
+    #[error("the voucher is above the channel's deposit")]
+    VoucherAboveDeposit,
+    /// The voucher's cumulative amount is not above what was already claimed.
+    #[error("the voucher gives nothing beyond what was already claimed")]
+    VoucherAlreadyClaimed,
 }
 
 /// Something that happened, for receipts and subscribers.
@@ -504,6 +537,52 @@ pub enum Event {
         index: u32,
         /// Why it failed.
         error: DispatchError,
+    },
+    /// A payment channel was opened.
+    ChannelOpened {
+        /// Its id.
+        channel: ChannelId,
+        /// Who pays.
+        payer: AccountId,
+        /// Who may claim.
+        payee: AccountId,
+        /// TAO locked.
+        deposit: Rao,
+        /// The block from which the payer may close it.
+        expiry: BlockNumber,
+    },
+    /// A channel's deposit grew or its expiry moved later.
+    ChannelToppedUp {
+        /// The channel.
+        channel: ChannelId,
+        /// TAO added.
+        amount: Rao,
+        /// The deposit now.
+        deposit: Rao,
+        /// The expiry now.
+        expiry: BlockNumber,
+    },
+    /// A channel's payee was paid by voucher.
+    ChannelClaimed {
+        /// The channel.
+        channel: ChannelId,
+        /// Who was paid.
+        payee: AccountId,
+        /// TAO paid by this claim.
+        amount: Rao,
+        /// TAO claimed from the channel in total.
+        claimed: Rao,
+    },
+    /// A channel was closed and its unclaimed deposit refunded.
+    ChannelClosed {
+        /// The channel.
+        channel: ChannelId,
+        /// Who was refunded.
+        payer: AccountId,
+        /// TAO returned.
+        refund: Rao,
+        /// TAO the payee claimed over the channel's life.
+        claimed: Rao,
     },
 }
 

@@ -2,6 +2,7 @@
 //!
 //! ```sh
 //! textpred --wallet-name miner1 miner --model 6-gram --port 8091
+//! textpred --wallet-name miner1 miner --model 6-gram --price 0.0001   # sells public requests
 //! textpred --wallet-name validator1 validator --report v1.json
 //! textpred eval            # every model's held-out loss, measured off-chain
 //! ```
@@ -15,10 +16,12 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
+use tao_primitives::Rao;
 use tao_sdk::{
     axon::{AllowList, Axon},
     chain::{api::method, ChainClient, WeightsOutcome},
     neuron::{run_miner, run_validator, ValidatorConfig},
+    payment::{ChainSource, Payee, PayeeConfig},
 };
 use tao_textpred::{
     corpus::Corpus,
@@ -73,6 +76,21 @@ enum Role {
         /// At most this many requests per minute from one caller (0: no limit).
         #[arg(long, default_value_t = 0)]
         rate_limit: u32,
+        /// Sell public requests at this price in TAO per request, paid by voucher on a
+        /// payment channel to the hotkey (callers holding --min-stake, default 1 α with a
+        /// price, are served free). The hotkey pays the claim fees: keep a little TAO on it.
+        #[arg(long)]
+        price: Option<Rao>,
+        /// Where the latest vouchers are kept [default: ~/.tao/vouchers/<hotkey>].
+        #[arg(long)]
+        vouchers: Option<PathBuf>,
+        /// Refuse vouchers on channels with fewer blocks left, and claim at this many left.
+        #[arg(long, default_value_t = 20)]
+        min_blocks_left: u64,
+        /// Also claim every unclaimed voucher this often, in seconds (default: only before
+        /// a channel's expiry).
+        #[arg(long)]
+        claim_every: Option<f64>,
     },
     /// Ask miners, score them, set weights.
     Validator {
@@ -161,6 +179,40 @@ fn wait_for_node(
     }
 }
 
+/// The payee of a miner that sells requests: vouchers kept in `dir`, claims signed (and
+/// paid) by the hotkey, a claimer running every second.
+fn payee(
+    runtime: &tokio::runtime::Runtime,
+    chain: &ChainClient,
+    endpoint: &str,
+    key: &Keypair,
+    dir: Option<&Path>,
+    min_blocks_left: u64,
+    claim_every: Option<f64>,
+) -> Result<Payee> {
+    let genesis = runtime
+        .block_on(chain.request::<method::GenesisHash>(()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let dir = match dir {
+        Some(dir) => dir.to_owned(),
+        None => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+            .join(".tao/vouchers")
+            .join(key.ss58()),
+    };
+    let mut config = PayeeConfig::new(key.account(), genesis.0, dir);
+    config.min_blocks_left = min_blocks_left;
+    config.claim_before_blocks = min_blocks_left;
+    config.claim_every = claim_every.filter(|s| *s > 0.0).map(Duration::from_secs_f64);
+    let reader = ChainClient::new(endpoint).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let payee = Payee::open(config, Arc::new(ChainSource::new(reader, key.clone())))
+        .context("cannot open the voucher store")?;
+    let _guard = runtime.enter();
+    payee.spawn_claimer(Duration::from_secs(1));
+    Ok(payee)
+}
+
 fn write_atomically(path: &Path, value: &Value) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(value).unwrap_or_default())?;
@@ -205,7 +257,17 @@ fn main() -> Result<()> {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     wait_for_node(&runtime, &chain, &endpoint, Duration::from_secs(args.connect_timeout))?;
     match &args.role {
-        Role::Miner { model: name, port, ip, min_stake, rate_limit } => {
+        Role::Miner {
+            model: name,
+            port,
+            ip,
+            min_stake,
+            rate_limit,
+            price,
+            vouchers,
+            min_blocks_left,
+            claim_every,
+        } => {
             let started = Instant::now();
             let m: Arc<dyn model::Model> =
                 model::build(name, &corpus.train, &alphabet).map_err(anyhow::Error::msg)?.into();
@@ -220,7 +282,26 @@ fn main() -> Result<()> {
             );
             let mut axon =
                 Axon::new(key.clone()).attach(protocol::SYNAPSE, protocol::spec(m, alphabet));
-            if *min_stake > 0.0 {
+            // With a price, staked callers (the subnet's validators) stay free.
+            let min_stake = if price.is_some() && *min_stake <= 0.0 { 1.0 } else { *min_stake };
+            if let Some(price) = price {
+                let payee = payee(
+                    &runtime,
+                    &chain,
+                    &endpoint,
+                    &key,
+                    vouchers.as_deref(),
+                    *min_blocks_left,
+                    *claim_every,
+                )?;
+                println!(
+                    "miner {}: selling public requests at {price} TAO each (vouchers in {})",
+                    key.ss58(),
+                    payee.config().store.display()
+                );
+                axon = axon.require_payment(protocol::SYNAPSE, *price, payee);
+            }
+            if min_stake > 0.0 {
                 let list = AllowList::new((min_stake * 1e9) as u64);
                 let syncing = ChainClient::new(&endpoint).map_err(|e| anyhow::anyhow!("{e}"))?;
                 let _guard = runtime.enter();

@@ -172,6 +172,21 @@ impl Client {
     pub fn request<M: Method>(&self, params: M::Params) -> Result<M::Output, Failure> {
         self.runtime.block_on(self.chain.request::<M>(params)).map_err(|e| self.failure(e))
     }
+
+    /// The node's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Runs `work` on the client's runtime (for commands that drive the SDK themselves).
+    pub fn block_on<F: std::future::Future>(&self, work: F) -> F::Output {
+        self.runtime.block_on(work)
+    }
+
+    /// A failure as the CLI reports it, for a chain client error.
+    pub fn failure_of(&self, error: ChainError) -> Failure {
+        self.failure(error)
+    }
 }
 
 /// What [`send`] did.

@@ -8,6 +8,7 @@ pub mod client;
 mod delegate;
 mod gov;
 mod overview;
+mod pay;
 mod pow;
 mod receipt;
 mod timing;
@@ -16,6 +17,7 @@ mod weights;
 pub use delegate::{delegate, root, DelegateCommand, RootCommand};
 pub use gov::{gov, GovCommand};
 pub use overview::overview;
+pub use pay::{pay, query, PayCommand, QueryArgs};
 pub use weights::{weights, WeightsCommand};
 
 use crate::{

@@ -123,6 +123,25 @@ fn line(event: &Event) -> Option<String> {
         Event::EpochCompleted { .. } | Event::EpochDeferred { .. } | Event::Minted { .. } => {
             return None
         }
+        Event::ChannelOpened { channel, payee, deposit, expiry, .. } => format!(
+            "opened payment channel {channel} to {payee}: {} TAO locked until block #{expiry}",
+            Rao::new(*deposit)
+        ),
+        Event::ChannelToppedUp { channel, amount, deposit, expiry } => format!(
+            "topped up channel {channel} by {} TAO: {} TAO locked until block #{expiry}",
+            Rao::new(*amount),
+            Rao::new(*deposit)
+        ),
+        Event::ChannelClaimed { channel, payee, amount, claimed } => format!(
+            "channel {channel} paid {} TAO to {payee} ({} TAO claimed in total)",
+            Rao::new(*amount),
+            Rao::new(*claimed)
+        ),
+        Event::ChannelClosed { channel, refund, claimed, .. } => format!(
+            "closed channel {channel}: {} TAO refunded, {} TAO was claimed by the payee",
+            Rao::new(*refund),
+            Rao::new(*claimed)
+        ),
     })
 }
 

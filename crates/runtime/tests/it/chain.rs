@@ -1,5 +1,5 @@
 //! A test chain: genesis, keys, signing with automatic nonces, block production, and the
-//! conservation check after every block.
+//! conservation check after every block (payment channels' locked TAO included).
 
 use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid, Rao};
 use tao_runtime::{execute_block, genesis, BlockContext, BlockOutcome, State};
@@ -158,6 +158,7 @@ impl Chain {
             .iter()
             .any(|e| matches!(e, tao_types::Event::EpochCompleted { .. }));
         assert_eq!(self.state.root_stakes(), before.root_stakes(), "root stakes changed");
+        assert_eq!(channels(&self.state), channels(&before), "channels changed");
         let signer_before = before.account(&signer.account());
         let signer_after = self.state.account(&signer.account());
         assert_eq!(signer_after.nonce, signer_before.nonce + used_nonce);
@@ -209,10 +210,24 @@ impl Chain {
         let root = u128::from(self.state.total_root_stake());
         let deposits: u128 =
             self.state.governance().proposals.values().map(|p| u128::from(p.deposit.get())).sum();
+        let channels: u128 = self
+            .state
+            .channels()
+            .iter()
+            .map(|(_, c)| {
+                assert!(c.claimed <= c.deposit, "a channel paid above its deposit");
+                u128::from(c.deposit.get() - c.claimed.get())
+            })
+            .sum();
         assert_eq!(
             u128::from(self.state.total_issuance().get()),
-            free + pools + root + deposits,
+            free + pools + root + deposits + channels,
             "TAO not conserved"
+        );
+        let held = self.state.tao_holdings();
+        assert_eq!(
+            (held.free, held.pools, held.root_stake, held.deposits, held.channels),
+            (free, pools, root, deposits, channels)
         );
         for (netuid, subnet) in self.state.subnets() {
             let info = subnet.info.get();
@@ -245,6 +260,16 @@ impl Chain {
     pub fn free(&self, n: u8) -> Rao {
         self.state.account(&id(n)).free
     }
+}
+
+/// Every open channel in id order, and the channel counter and count.
+pub fn channels(
+    state: &State,
+) -> (Vec<(tao_primitives::ChannelId, tao_runtime::channels::Channel)>, (u64, u32)) {
+    let mut open: Vec<_> = state.channels().iter().map(|(id, c)| (*id, *c)).collect();
+    open.sort_by_key(|(id, _)| *id);
+    let meta = state.channels().meta();
+    (open, (meta.next_id, meta.open))
 }
 
 /// The hash the test chain gives block `number`.

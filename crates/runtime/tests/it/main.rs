@@ -6,6 +6,7 @@
 
 mod balances;
 mod chain;
+mod channels;
 mod epochs;
 mod governance;
 mod properties;

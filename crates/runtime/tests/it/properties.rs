@@ -3,9 +3,11 @@
 
 use crate::chain::*;
 use proptest::prelude::*;
-use tao_primitives::{AlphaRao, BlockNumber, NetUid, Rao};
+use tao_primitives::{AlphaRao, BlockNumber, ChannelId, NetUid, Rao};
 use tao_runtime::{apply_transaction, BlockBuilder, BlockContext};
-use tao_types::{AxonInfo, Call, Existence, Hyperparameter, IpType, Outcome, SignedTransaction};
+use tao_types::{
+    AxonInfo, Call, Existence, Hyperparameter, IpType, Outcome, SignedTransaction, Voucher,
+};
 
 /// The keys random transactions are signed by: funded coldkeys, the subnet owner's keys,
 /// genesis neurons' hotkeys, and strangers.
@@ -146,8 +148,43 @@ fn staking_call() -> BoxedStrategy<Call> {
     .boxed()
 }
 
+/// Payment-channel calls: opens, top-ups and closes of the first few channel ids, and
+/// claims with vouchers signed by any signer, for this chain or another.
+fn channel_call() -> BoxedStrategy<Call> {
+    let genesis = tao_runtime::genesis(&config_with_subnet(3, &[1_000, 500, 0], false))
+        .unwrap()
+        .genesis_hash();
+    let channel = || (0u64..4).prop_map(ChannelId::new);
+    let block = || (0u64..40).prop_map(BlockNumber::new);
+    prop_oneof![
+        (account(), prop_oneof![0u64..2 * TAO, 0u64..200 * TAO], block()).prop_map(
+            |(payee, deposit, expiry)| Call::OpenChannel {
+                payee: id(payee),
+                deposit: Rao::new(deposit),
+                expiry
+            }
+        ),
+        (channel(), 0u64..5 * TAO, proptest::option::of(block())).prop_map(
+            |(channel, amount, expiry)| Call::TopUpChannel {
+                channel,
+                amount: Rao::new(amount),
+                expiry
+            }
+        ),
+        (channel(), 0u64..210 * TAO, 0..SIGNERS.len(), any::<bool>()).prop_map(
+            move |(channel, amount, signer, this_chain)| {
+                let genesis_hash = if this_chain { genesis } else { tao_types::Hash([9; 32]) };
+                let voucher = Voucher { genesis_hash, channel, amount: Rao::new(amount) };
+                Call::ClaimChannel { voucher: voucher.sign(&key(SIGNERS[signer])) }
+            }
+        ),
+        channel().prop_map(|channel| Call::CloseChannel { channel }),
+    ]
+    .boxed()
+}
+
 fn call() -> BoxedStrategy<Call> {
-    prop_oneof![3 => base_call(), 2 => staking_call()].boxed()
+    prop_oneof![3 => base_call(), 2 => staking_call(), 2 => channel_call()].boxed()
 }
 
 /// Blocks of `(signer index, call)`.
@@ -207,6 +244,7 @@ fn check_failures_change_only_the_fee(blocks: &[Vec<(usize, Call)>]) -> Result<(
             expected.total_issuance = expected.total_issuance.checked_sub(receipt.fee).unwrap();
             expected.total_fees = expected.total_fees.checked_add(receipt.fee).unwrap();
             prop_assert_eq!(chain.state.chain(), &expected);
+            prop_assert_eq!(channels(&chain.state), channels(&before));
             prop_assert_eq!(chain.state.subnets().count(), before.subnets().count());
             for (netuid, subnet) in chain.state.subnets() {
                 let old = before.subnet(*netuid).unwrap();
