@@ -1,10 +1,28 @@
-// An account: free balance, stakes per subnet, and its history (the transactions it signed
-// or that name it in an event), newest first, a page at a time.
+// An account: free balance, stakes per subnet, the payment channels it pays or is paid by,
+// and its history (the transactions it signed or that name it in an event), newest first,
+// a page at a time.
 
 import { call, snapshot, throttled } from "./rpc.js";
 import * as f from "./format.js";
 import { h, facts, blockLink, txLink, accountLink, subnetLink, tao, alpha, link, table, notice } from "./dom.js";
 import { eventLine } from "./events.js";
+
+/** The open payment channels the account pays or is paid by (`tao_channels`): the other
+ *  party, the deposit, what the payee claimed and what remains, the expiry, the state. */
+function channelTable(channels, head) {
+  if (channels.length === 0) return notice("No open payment channels.");
+  return table([
+    { label: "Channel", value: (c) => h("span", { class: "mono" }, `#${c.id}`), sort: (c) => c.id },
+    { label: "Payer", value: (c) => accountLink(c.payer) },
+    { label: "Payee", value: (c) => accountLink(c.payee) },
+    { label: "Deposit", num: true, value: (c) => tao(c.deposit), sort: (c) => BigInt(c.deposit) },
+    { label: "Claimed", num: true, value: (c) => tao(c.claimed), sort: (c) => BigInt(c.claimed) },
+    { label: "Remaining", num: true, value: (c) => tao(c.remaining), sort: (c) => BigInt(c.remaining) },
+    { label: "Expiry", value: (c) => [blockLink(c.expiry), c.expiry > head ? ` (in ${f.int(c.expiry - head)} blocks)` : ""], sort: (c) => c.expiry },
+    { label: "Opened", value: (c) => blockLink(c.opened_at), sort: (c) => c.opened_at },
+    { label: "State", value: (c) => h("span", { class: `pill channel-${c.state}`, "data-state": c.state }, c.state === "expired" ? "expired: the payer may close it" : c.state) },
+  ], channels, { name: "channels", rowAttributes: (c) => ({ "data-channel": c.id }) });
+}
 
 export async function render(root, ctx) {
   const address = ctx.args[0] ?? "";
@@ -15,9 +33,9 @@ export async function render(root, ctx) {
   // Balance and stakes move every block (dividends, emission): read again at most once a
   // second as heads arrive, always both at one block.
   async function refresh() {
-    const snap = await snapshot([["tao_accountInfo", [address]], ["tao_stakesOf", [address]]]);
+    const snap = await snapshot([["tao_accountInfo", [address]], ["tao_stakesOf", [address]], ["tao_channels", [address]]]);
     if (!ctx.current()) return;
-    const [info, stakes] = snap.results;
+    const [info, stakes, channels] = snap.results;
     const rootStake = stakes.filter((s) => s.netuid === 0).reduce((sum, s) => sum + BigInt(s.alpha), 0n);
     live.replaceChildren(
       facts([
@@ -33,6 +51,8 @@ export async function render(root, ctx) {
         { label: "Hotkey", value: (s) => accountLink(s.hotkey) },
         { label: "Stake", num: true, value: (s) => (s.netuid === 0 ? tao(s.alpha) : alpha(s.alpha)), sort: (s) => BigInt(s.alpha) },
       ], stakes, { name: "stakes", rowAttributes: (s) => ({ "data-stake-netuid": s.netuid }) }),
+      h("h2", {}, "Payment channels"),
+      channelTable(channels, snap.block),
     );
     root.dataset.block = snap.consistent ? snap.block : "";
   }

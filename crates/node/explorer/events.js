@@ -5,9 +5,9 @@
 import * as f from "./format.js";
 import { h, blockLink, accountLink, subnetLink, proposalLink, tao, alpha } from "./dom.js";
 
-const ACCOUNTS = ["from", "to", "owner", "hotkey", "coldkey", "replaced", "proposer", "voter", "key"];
-const TAO_AMOUNTS = ["amount", "lock", "refund", "cost", "tao", "deposit"];
-const BLOCKS = ["block", "at", "voting_ends", "enact_at"];
+const ACCOUNTS = ["from", "to", "owner", "hotkey", "coldkey", "replaced", "proposer", "voter", "key", "payer", "payee"];
+const TAO_AMOUNTS = ["amount", "lock", "refund", "cost", "tao", "deposit", "claimed", "remaining"];
+const BLOCKS = ["block", "at", "voting_ends", "enact_at", "expiry"];
 const CHOICES = ["yes", "no", "abstain", "veto"];
 
 /** A vote's choice as a small coloured label. */
@@ -41,6 +41,7 @@ export function eventLine(e) {
     else if (key === "alpha" || (key === "emission" && e.kind === "EpochCompleted")) add(key, alpha(value));
     else if (BLOCKS.includes(key)) add(key.replace("_", " "), blockLink(value));
     else if (key === "take") add(key, f.proportion(value));
+    else if (key === "channel") add("channel", h("span", { class: "mono", "data-channel": value }, `#${value}`));
     else if (key === "choice") add("voted", choice(value));
     else if (key === "tally") add(key, tallyLine(value));
     else if (key === "reason") add(key, h("span", { class: "bad", "data-reason": value }, String(value).replaceAll("_", " ")));

@@ -18,10 +18,10 @@ use std::{
     process::{Child, Command},
     time::{Duration, Instant},
 };
-use tao_primitives::{hex, NetUid, Rao};
+use tao_primitives::{hex, BlockNumber, ChannelId, NetUid, Rao};
 use tao_types::{
     AxonInfo, Call, GlobalParameter, Hash, Hyperparameter, PrivilegedCall, ProposalId, Signature,
-    SignedTransaction, Transaction, VoteChoice,
+    SignedTransaction, SignedVoucher, Transaction, VoteChoice, Voucher,
 };
 use tao_wallet::Keypair;
 
@@ -260,6 +260,36 @@ fn governance_at_work(node: &Node) -> Value {
     })
 }
 
+/// A payment channel from Alice to Charlie (50 TAO, expiring far ahead), of which Charlie
+/// claims 7 TAO with Alice's voucher.
+fn channel_at_work(node: &Node) -> Value {
+    let (alice, charlie) = (key("//Alice"), key("//Charlie"));
+    let ok = |receipt: Value| {
+        assert_eq!(receipt["outcome"], "success", "{receipt}");
+        receipt
+    };
+    let head = node.rpc("tao_chainHead", json!([]))["number"].as_u64().unwrap();
+    let open = Call::OpenChannel {
+        payee: charlie.account(),
+        deposit: Rao::from_whole(50).unwrap(),
+        expiry: BlockNumber::new(head + 100_000),
+    };
+    let opened = ok(node.submit(&alice, open));
+    let event =
+        opened["event_details"].as_array().unwrap().iter().find(|e| e["kind"] == "ChannelOpened");
+    let id = event.expect("opened")["channel"].as_u64().unwrap();
+    let genesis = node.rpc("tao_genesisHash", json!([]));
+    let bytes: [u8; 32] = hex::decode(genesis.as_str().unwrap()).unwrap().try_into().unwrap();
+    let voucher = Voucher {
+        genesis_hash: Hash(bytes),
+        channel: ChannelId::new(id),
+        amount: Rao::from_whole(7).unwrap(),
+    };
+    let signature = Signature(alice.sign(&voucher.signing_payload()).unwrap());
+    ok(node.submit(&charlie, Call::ClaimChannel { voucher: SignedVoucher { voucher, signature } }));
+    json!({"id": id, "payer": alice.ss58(), "payee": charlie.ss58()})
+}
+
 fn driver_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("explorer")
 }
@@ -321,6 +351,7 @@ fn the_explorer_shows_the_chain_live_in_headless_chromium() {
     let node = Node::start("browser");
     let mut facts = subnet_at_work(&node);
     facts["governance"] = governance_at_work(&node);
+    facts["channel"] = channel_at_work(&node);
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
     let screenshots = target.join("explorer-screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();

@@ -395,7 +395,7 @@ try {
     const link = page.locator('[data-table="blocks"] tbody tr').nth(3).locator("[data-block]");
     const n = await link.getAttribute("data-block");
     await link.click();
-    await until("the block page", async () => page.url().endsWith(`#/block/${n}`) && (await page.locator("main[data-ready] h1").count()) > 0);
+    await until("the block page", async () => page.url().endsWith(`#/block/${n}`) && (await page.locator(`main[data-ready][data-page="block"] [data-block="${n}"]`).count()) > 0);
     assert.equal(await text(page, "main h1"), `Block #${group(n)}`);
     const header = await rpc("tao_getBlock", [Number(n)]);
     assert.equal(await text(page, '[data-field="hash"]'), header.header.hash);
@@ -462,6 +462,28 @@ try {
     await open(page, `account/${FACTS.charlie}`);
     const charlieRows = await page.locator('[data-table="history"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.tx));
     assert.ok(charlieRows.includes(FACTS.paid_tx), "the receiver's history names the transfer");
+    // Charlie is paid by a channel of Alice's: its deposit, claims and expiry as the RPC's.
+    await atOneBlock("channels",
+      () => page.evaluate(() => ({
+        block: document.querySelector(".page").dataset.block,
+        channels: [...document.querySelectorAll('[data-table="channels"] tbody tr')].map((tr) => ({
+          id: Number(tr.dataset.channel),
+          accounts: [...tr.querySelectorAll("[data-account]")].map((a) => a.dataset.account),
+          rao: [...tr.querySelectorAll("[data-rao]")].map((a) => a.dataset.rao),
+          expiry: Number(tr.querySelectorAll("[data-block]")[0].dataset.block),
+          opened: Number(tr.querySelectorAll("[data-block]")[1].dataset.block),
+          state: tr.querySelector("[data-state]").dataset.state,
+        })),
+      })),
+      () => rpc("tao_channels", [FACTS.charlie]),
+      (shown, channels) => {
+        assert.deepEqual(shown.channels, channels.map((c) => ({
+          id: c.id, accounts: [c.payer, c.payee], rao: [String(c.deposit), String(c.claimed), String(c.remaining)],
+          expiry: c.expiry, opened: c.opened_at, state: c.state,
+        })));
+        const c = channels.find((x) => x.id === FACTS.channel.id);
+        assert.ok(c && c.payer === FACTS.channel.payer && c.claimed === 7_000_000_000, JSON.stringify(channels));
+      });
     // The validator's coldkey: its stake on subnet 1 (alpha grows with dividends).
     await open(page, `account/${FACTS.validator_coldkey}`);
     await atOneBlock("stakes",
