@@ -484,6 +484,7 @@ try {
         const c = channels.find((x) => x.id === FACTS.channel.id);
         assert.ok(c && c.payer === FACTS.channel.payer && c.claimed === 7_000_000_000, JSON.stringify(channels));
       });
+    await shot(page, "account-channels");
     // The validator's coldkey: its stake on subnet 1 (alpha grows with dividends).
     await open(page, `account/${FACTS.validator_coldkey}`);
     await atOneBlock("stakes",
