@@ -151,6 +151,7 @@ function readAs(name, value) {
   if (["network_min_lock_cost", "gov_deposit"].includes(name)) return value + " τ";
   if (["subnet_owner_cut", "gov_quorum", "gov_threshold", "gov_veto_threshold"].includes(name)) return f.u16Percent(value);
   if (name === "tao_weight") return f.share(value, 2n ** 64n - 1n, 4);
+  if (name === "owner_hyperparam_rate_limit") return `${f.int(value)} tempo${value === "1" ? "" : "s"}`;
   if (/(period|delay|interval|rate_limit|window)$/.test(name)) return `${f.int(value)} block${value === "1" ? "" : "s"}`;
   return "";
 }
