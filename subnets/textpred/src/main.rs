@@ -21,7 +21,7 @@ use tao_sdk::{
     axon::{AllowList, Axon},
     chain::{api::method, ChainClient, WeightsOutcome},
     neuron::{run_miner, run_validator, ValidatorConfig},
-    payment::{ChainSource, Payee, PayeeConfig},
+    payment::{ChainSource, Durability, Payee, PayeeConfig},
 };
 use tao_textpred::{
     corpus::Corpus,
@@ -91,6 +91,12 @@ enum Role {
         /// a channel's expiry).
         #[arg(long)]
         claim_every: Option<f64>,
+        /// When a paid request is answered: once its voucher is synced to the disk
+        /// (`synced`: survives a power cut), or once it is written to the operating system
+        /// (`written`: survives the miner being killed, not a power cut; more requests per
+        /// second under load, docs/payments-miners.md).
+        #[arg(long, value_enum, default_value_t = VoucherSync::Synced)]
+        voucher_sync: VoucherSync,
     },
     /// Ask miners, score them, set weights.
     Validator {
@@ -181,6 +187,16 @@ fn wait_for_node(
 
 /// The payee of a miner that sells requests: vouchers kept in `dir`, claims signed (and
 /// paid) by the hotkey, a claimer running every second.
+/// When a paid request is answered (`--voucher-sync`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum VoucherSync {
+    /// Once the voucher is synced to the disk.
+    Synced,
+    /// Once the voucher is written to the operating system.
+    Written,
+}
+
+#[allow(clippy::too_many_arguments)] // one per miner flag; read once, at start
 fn payee(
     runtime: &tokio::runtime::Runtime,
     chain: &ChainClient,
@@ -189,6 +205,7 @@ fn payee(
     dir: Option<&Path>,
     min_blocks_left: u64,
     claim_every: Option<f64>,
+    voucher_sync: VoucherSync,
 ) -> Result<Payee> {
     let genesis = runtime
         .block_on(chain.request::<method::GenesisHash>(()))
@@ -205,6 +222,10 @@ fn payee(
     config.min_blocks_left = min_blocks_left;
     config.claim_before_blocks = min_blocks_left;
     config.claim_every = claim_every.filter(|s| *s > 0.0).map(Duration::from_secs_f64);
+    config.durability = match voucher_sync {
+        VoucherSync::Synced => Durability::Synced,
+        VoucherSync::Written => Durability::Written,
+    };
     let reader = ChainClient::new(endpoint).map_err(|e| anyhow::anyhow!("{e}"))?;
     let payee = Payee::open(config, Arc::new(ChainSource::new(reader, key.clone())))
         .context("cannot open the voucher store")?;
@@ -267,6 +288,7 @@ fn main() -> Result<()> {
             vouchers,
             min_blocks_left,
             claim_every,
+            voucher_sync,
         } => {
             let started = Instant::now();
             let m: Arc<dyn model::Model> =
@@ -293,6 +315,7 @@ fn main() -> Result<()> {
                     vouchers.as_deref(),
                     *min_blocks_left,
                     *claim_every,
+                    *voucher_sync,
                 )?;
                 println!(
                     "miner {}: selling public requests at {price} TAO each (vouchers in {})",
