@@ -296,7 +296,7 @@ fn create_a_subnet_and_configure_it() {
     let err = net.fails("owner", &[&set[..], &["--param", "kappa", "--value", "100"]].concat(), 4);
     assert!(err.contains("only root"), "{err}");
     let err = net.fails("owner", &[&set[..], &["--param", "tempo", "--value", "10"]].concat(), 4);
-    assert!(err.contains("range"), "{err}");
+    assert!(err.contains("range") && err.contains("by the owner to: 360..=50400"), "{err}");
     let err = net.fails("owner", &[&set[..], &["--param", "nope", "--value", "1"]].concat(), 2);
     assert!(err.contains("unknown hyperparameter"), "{err}");
     // Changed too recently: the refusal names the last change and when the next may be

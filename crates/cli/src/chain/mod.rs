@@ -618,7 +618,7 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
                 &["AdminActionProhibitedDuringWeightsWindow", "TxRateLimitExceeded"];
             let result =
                 send_when_allowed(&client, &key, &call, &summary, &a.send, (a.wait, passing))
-                    .map_err(|f| frozen(&client, a.netuid, f))?;
+                    .map_err(|f| out_of_bounds(&a.param, frozen(&client, a.netuid, f)))?;
             let new = match &result {
                 Sent::Final(_) => hyperparameter(&client, a.netuid, &a.param)?,
                 _ => None,
@@ -638,6 +638,20 @@ pub fn subnets(ctx: &Context<'_>, command: SubnetsCommand) -> Result<(), Failure
         }
     }
     Ok(())
+}
+
+/// A value refused as out of range, with the values the owner and root may set.
+fn out_of_bounds(name: &str, failure: Failure) -> Failure {
+    match (failure.name(), Hyperparameter::bounds(name)) {
+        (Some("InvalidValue"), Some((owner, root))) => {
+            let message = format!(
+                "{}\n  {name} may be set by the owner to: {owner}; by root to: {root}",
+                failure.message()
+            );
+            failure.reworded(message)
+        }
+        _ => failure,
+    }
 }
 
 /// A refusal inside the freeze window before an epoch, with the numbers: when the epoch
