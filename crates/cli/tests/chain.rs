@@ -3,6 +3,7 @@
 //! the metagraph, all through the binary, checking the chain after each step; bad input gets
 //! a clear error and changes nothing.
 
+use common::Tao;
 use serde_json::{json, Value};
 use std::{
     path::PathBuf,
@@ -11,11 +12,12 @@ use std::{
 };
 use tao_testkit::DevNode;
 
+mod common;
+
 struct Net {
     /// Stopped (and its directory removed) when the network is dropped.
     _node: DevNode,
-    endpoint: String,
-    wallets: PathBuf,
+    cli: Tao,
     base: PathBuf,
 }
 
@@ -24,8 +26,12 @@ impl Net {
         let root = std::env::temp_dir().join(format!("tao-cli-chain-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let node = DevNode::start(&format!("cli-{tag}"));
-        let net =
-            Self { endpoint: node.url(), _node: node, wallets: root.join("wallets"), base: root };
+        let cli = Tao {
+            endpoint: node.url(),
+            wallets: root.join("wallets"),
+            env: vec![("TAO_PW", "correct horse battery"), ("TAO_WRONG_PW", "nope")],
+        };
+        let net = Self { cli, _node: node, base: root };
         let started = Instant::now();
         while !net.tao(&["chain", "head"]).status.success() {
             assert!(started.elapsed() < Duration::from_secs(30), "node did not start");
@@ -35,40 +41,17 @@ impl Net {
     }
 
     fn tao(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tao"))
-            .args(["--endpoint", &self.endpoint, "--wallet-path"])
-            .arg(&self.wallets)
-            .args(args)
-            .env("TAO_PW", "correct horse battery")
-            .env("TAO_WRONG_PW", "nope")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+        self.cli.run(args)
     }
 
     /// Runs `tao --json <args>` for wallet `name`, which must succeed; returns its JSON.
     fn ok(&self, name: &str, args: &[&str]) -> Value {
-        let out = self.tao(&[&["--json", "--wallet-name", name], args].concat());
-        assert!(
-            out.status.success(),
-            "tao {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "tao {args:?} printed no single JSON document ({e}):\n{}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
+        self.cli.ok(name, args)
     }
 
     /// Runs a command that must fail with `code`; returns its stderr.
     fn fails(&self, name: &str, args: &[&str], code: i32) -> String {
-        let out = self.tao(&[&["--wallet-name", name], args].concat());
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(code), "tao {args:?}: {stderr}");
-        stderr
+        self.cli.fails(name, args, code)
     }
 
     fn address(&self, name: &str) -> String {
@@ -460,7 +443,7 @@ fn commit_reveal_pow_delegates_root_overview_and_config() {
     let args = weights(&m1.to_string(), "1");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     net.ok("val", &[&["weights", "commit"][..], &args].concat());
-    let pending = net.wallets.join("val/commits").join(format!("{}-1.json", net.hotkey("val")));
+    let pending = net.cli.wallets.join("val/commits").join(format!("{}-1.json", net.hotkey("val")));
     assert!(pending.exists());
     net.ok("val", &["weights", "reveal", "--netuid", "1", "--wait"]);
     assert!(!pending.exists(), "revealed commits are forgotten");
@@ -500,7 +483,7 @@ fn commit_reveal_pow_delegates_root_overview_and_config() {
 
     // The endpoint from a config file, below flags and the environment.
     let config = net.base.join("config.json");
-    std::fs::write(&config, format!(r#"{{"endpoint": "{}"}}"#, net.endpoint)).unwrap();
+    std::fs::write(&config, format!(r#"{{"endpoint": "{}"}}"#, net.cli.endpoint)).unwrap();
     let head = |envs: &[(&str, &str)]| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tao"));
         command
@@ -547,7 +530,7 @@ fn weights_that_could_never_be_revealed_are_not_committed_and_a_reveal_takes_eve
     let miner = net.uid_of(1, &net.hotkey("miner"));
     let val = wait_permit(&net, "val");
     let n = net.metagraph(1)["n"].as_u64().unwrap();
-    let pending = net.wallets.join("val/commits").join(format!("{}-1.json", net.hotkey("val")));
+    let pending = net.cli.wallets.join("val/commits").join(format!("{}-1.json", net.hotkey("val")));
 
     // A UID that is not a neuron: refused with the numbers, nothing committed (by `commit`
     // or by `set`, which commits by itself here), not even in a dry run.
@@ -587,7 +570,7 @@ fn weights_that_could_never_be_revealed_are_not_committed_and_a_reveal_takes_eve
         "{err}"
     );
     let miner_pending =
-        net.wallets.join("miner/commits").join(format!("{}-1.json", net.hotkey("miner")));
+        net.cli.wallets.join("miner/commits").join(format!("{}-1.json", net.hotkey("miner")));
     assert!(!pending.exists() && !miner_pending.exists(), "nothing was committed");
     assert_eq!(net.metagraph(1)["validator_permit"][val], true);
 
@@ -749,7 +732,7 @@ fn dry_runs_that_would_fail_and_overlarge_unstakes_are_refused_with_the_numbers(
 #[test]
 fn endpoints_in_every_form_and_config_typos_refused_by_name() {
     let net = Net::start("endpoint");
-    let port = net.endpoint.rsplit(':').next().unwrap().to_owned();
+    let port = net.cli.endpoint.rsplit(':').next().unwrap().to_owned();
     let run = |args: &[&str], envs: &[(&str, &str)]| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tao"));
         command.args(args).env_remove("TAO_ENDPOINT").env("TAO_CONFIG", net.base.join("none.json"));
@@ -791,7 +774,7 @@ fn endpoints_in_every_form_and_config_typos_refused_by_name() {
     let out = Command::new(tao_testkit::binary("tao-textpred", "textpred"))
         .args(["--connect-timeout", "1", "miner", "--model", "unigram"])
         .env("TAO_ENDPOINT", "ws://127.0.0.1:9")
-        .env("BT_WALLET_PATH", &net.wallets)
+        .env("BT_WALLET_PATH", &net.cli.wallets)
         .env("BT_WALLET_NAME", "tp")
         .env("BT_WALLET_HOTKEY", "default")
         .stdin(Stdio::null())
@@ -807,7 +790,7 @@ fn endpoints_in_every_form_and_config_typos_refused_by_name() {
 /// wallets' addresses as `<name>` (coldkeys) and `<name-hot>` (hotkeys), hashes as `0xH`,
 /// and every other number as `N`.
 fn mask(net: &Net, text: &str, names: &[&str]) -> String {
-    let mut text = text.replace(&net.endpoint, "URL");
+    let mut text = text.replace(&net.cli.endpoint, "URL");
     for name in names {
         text = text.replace(&net.address(name), &format!("<{name}>"));
         text = text.replace(&net.hotkey(name), &format!("<{name}-hot>"));

@@ -3,18 +3,20 @@
 //! the vote passes and the parameter changes at enactment; Bob's deposit comes back to the
 //! RAO; Alice's stake is locked while the vote is open.
 
+use common::Tao;
 use serde_json::Value;
 use std::{
     path::{Path, PathBuf},
-    process::{Command, Output, Stdio},
+    process::{Command, Output},
     time::{Duration, Instant},
 };
 use tao_testkit::DevNode;
 
+mod common;
+
 struct Net {
     _node: DevNode,
-    endpoint: String,
-    wallets: PathBuf,
+    cli: Tao,
     base: PathBuf,
 }
 
@@ -37,29 +39,16 @@ impl Net {
         let path = base.join("genesis.json");
         std::fs::write(&path, genesis.to_string()).unwrap();
         let node = DevNode::start_with(&format!("gov-{tag}"), &["--genesis", path_str(&path)]);
-        Self { endpoint: node.url(), _node: node, wallets: base.join("wallets"), base }
+        let cli = Tao { endpoint: node.url(), wallets: base.join("wallets"), env: Vec::new() };
+        Self { _node: node, cli, base }
     }
 
     fn tao(&self, name: &str, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tao"))
-            .args(["--endpoint", &self.endpoint, "--wallet-path"])
-            .arg(&self.wallets)
-            .args(["--wallet-name", name])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+        self.cli.run(&[&["--wallet-name", name], args].concat())
     }
 
     fn ok(&self, name: &str, args: &[&str]) -> Value {
-        let out = self.tao(name, &[&["--json"], args].concat());
-        assert!(
-            out.status.success(),
-            "tao {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("one JSON document")
+        self.cli.ok(name, args)
     }
 
     fn free(&self, name: &str) -> u64 {

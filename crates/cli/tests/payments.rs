@@ -7,13 +7,16 @@
 //! fees, each miner's hotkey received exactly its claims less its claim fees, and the
 //! chain's burned fees are the sum of everyone's.
 
+use common::Tao;
 use serde_json::Value;
 use std::{
     path::PathBuf,
-    process::{Child, Command, Output, Stdio},
+    process::{Child, Command, Output},
     time::{Duration, Instant},
 };
 use tao_testkit::DevNode;
+
+mod common;
 
 const PRICE_RAO: u64 = 100_000; // 0.0001 TAO
 const GENERATE: u64 = 12; // requests per miner
@@ -36,25 +39,16 @@ impl Drop for Net {
 }
 
 impl Net {
+    fn cli(&self) -> Tao {
+        Tao { endpoint: self.endpoint.clone(), wallets: self.root.join("wallets"), env: Vec::new() }
+    }
+
     fn tao(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tao"))
-            .args(["--endpoint", &self.endpoint, "--wallet-path"])
-            .arg(self.root.join("wallets"))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+        self.cli().run(args)
     }
 
     fn ok(&self, name: &str, args: &[&str]) -> Value {
-        let out = self.tao(&[&["--json", "--wallet-name", name], args].concat());
-        assert!(
-            out.status.success(),
-            "tao {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        self.cli().ok(name, args)
     }
 
     fn show(&self, name: &str, key: &str) -> String {
@@ -77,7 +71,7 @@ impl Net {
         });
         let held = &issuance.held;
         assert_eq!(
-            held.free.0 + held.pools.0 + held.root_stake.0 + held.channels.0,
+            held.free.0 + held.pools.0 + held.root_stake.0 + held.deposits.0 + held.channels.0,
             u128::from(issuance.total_issuance.0),
             "TAO not conserved"
         );
