@@ -52,6 +52,9 @@ pub struct Node {
     /// (at least one), so a flood of them never takes every worker from consensus and
     /// block production, and an honest submission pays no hand-off to another thread.
     verifiers: tokio::sync::Semaphore,
+    /// `tao_governance` for the state with this root: live tallies read every stake
+    /// position, so they are counted once per state, not once per request.
+    governance: Mutex<Option<(Hash, Arc<api::Governance>)>>,
 }
 
 impl Node {
@@ -71,7 +74,27 @@ impl Node {
             gossip,
             cpu: tokio::sync::Semaphore::new(cores()),
             verifiers: tokio::sync::Semaphore::new(cores().saturating_sub(1).max(1)),
+            governance: Mutex::new(None),
         }
+    }
+
+    /// Governance at the head with live tallies, counted at most once per state.
+    fn governance_view(&self) -> Result<Arc<api::Governance>, ErrorObjectOwned> {
+        let (state, block, root) = {
+            let chain = lock(self)?;
+            (chain.state.clone(), chain.head.number.get(), chain.head.state_root)
+        };
+        let cached = self.governance.lock().map_err(|_| internal("governance cache poisoned"))?;
+        if let Some((_, view)) = cached.as_ref().filter(|(at, _)| *at == root) {
+            return Ok(view.clone());
+        }
+        drop(cached);
+        // Counted on a copy, outside the chain's lock (and the cache's).
+        let view = Arc::new(views::governance(&state, block));
+        let mut cached =
+            self.governance.lock().map_err(|_| internal("governance cache poisoned"))?;
+        *cached = Some((root, view.clone()));
+        Ok(view)
     }
 
     /// Checks a submitted transaction's signature, never holding the chain's lock, on the
@@ -340,18 +363,17 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
     })?;
     method::<method::Delegates>(&mut rpc, |(), node| Ok(views::delegates(&lock(node)?.state)))?;
     method::<method::Governance>(&mut rpc, |(), node| {
-        // Live tallies read every stake: counted on a copy, outside the chain's lock.
-        let (state, block) = {
-            let chain = lock(node)?;
-            (chain.state.clone(), chain.head.number.get())
-        };
-        Ok(views::governance(&state, block))
+        let view = node.governance_view()?;
+        Ok((*view).clone())
     })?;
     method::<method::Proposal>(&mut rpc, |(id,), node| {
+        let view = node.governance_view()?;
         let state = lock(node)?.state.clone();
-        views::proposal_detail(&state, id).ok_or_else(|| {
-            error(codes::NOT_FOUND, format!("no proposal #{id} (it may be long finished)"))
-        })
+        let not_found =
+            || error(codes::NOT_FOUND, format!("no proposal #{id} (it may be long finished)"));
+        let proposal = view.proposals.iter().find(|p| p.id == id).ok_or_else(not_found)?;
+        let votes = views::proposal_votes(&state, id).ok_or_else(not_found)?;
+        Ok(api::ProposalDetail { proposal: proposal.clone(), votes })
     })?;
     method::<method::GlobalParameters>(&mut rpc, |(), node| {
         let params = lock(node)?.state.chain().params.as_parameters();

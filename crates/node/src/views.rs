@@ -335,13 +335,11 @@ pub fn governance(state: &State, block: u64) -> api::Governance {
     }
 }
 
-/// `tao_proposal` on `state`.
-pub fn proposal_detail(state: &State, id: u32) -> Option<api::ProposalDetail> {
+/// The votes of proposal `id` on `state`, in voter order (the first [`MAX_LISTED_VOTES`]).
+pub fn proposal_votes(state: &State, id: u32) -> Option<Vec<api::Vote>> {
     let p = state.governance().proposals.get(&tao_types::ProposalId(id))?;
-    Some(api::ProposalDetail {
-        proposal: proposal(state, p),
-        votes: p
-            .votes
+    Some(
+        p.votes
             .iter()
             .take(MAX_LISTED_VOTES)
             .map(|(voter, choice)| api::Vote {
@@ -349,7 +347,7 @@ pub fn proposal_detail(state: &State, id: u32) -> Option<api::ProposalDetail> {
                 choice: choice.name().to_owned(),
             })
             .collect(),
-    })
+    )
 }
 
 /// A block with a summary of each transaction.
