@@ -268,10 +268,13 @@ fn tally(count: &tao_types::Tally) -> api::Tally {
     }
 }
 
-/// A proposal as the RPC shows it, counted on `state` while it is voting.
-fn proposal(state: &State, p: &tao_runtime::governance::Proposal) -> api::Proposal {
+/// A proposal as the RPC shows it, with `count`: its final tally, or its live one.
+fn proposal(
+    state: &State,
+    p: &tao_runtime::governance::Proposal,
+    count: tao_types::Tally,
+) -> api::Proposal {
     use tao_runtime::governance::{self as gov, ProposalStatus as S};
-    let count = p.tally.unwrap_or_else(|| gov::tally(state, p));
     let params = &state.chain().params.gov;
     let passing = gov::verdict(params, p.track, &count).is_ok();
     let (status, reason, enact_at) = match &p.status {
@@ -325,13 +328,19 @@ pub fn governance(state: &State, block: u64) -> api::Governance {
             critical_threshold,
             max_open: u32::try_from(gov::MAX_OPEN_PROPOSALS).unwrap_or(u32::MAX),
         },
-        proposals: state
-            .governance()
-            .proposals
-            .values()
-            .rev()
-            .map(|p| proposal(state, p))
-            .collect(),
+        proposals: {
+            // Those not yet counted for good are counted live, over one reading of the stake.
+            let all: Vec<&gov::Proposal> = state.governance().proposals.values().rev().collect();
+            let live: Vec<&gov::Proposal> =
+                all.iter().copied().filter(|p| p.tally.is_none()).collect();
+            let mut counts = gov::tallies(state, &live).into_iter();
+            all.iter()
+                .map(|p| {
+                    let count = p.tally.or_else(|| counts.next()).unwrap_or_default();
+                    proposal(state, p, count)
+                })
+                .collect()
+        },
     }
 }
 

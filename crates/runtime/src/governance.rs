@@ -349,11 +349,22 @@ fn stake_positions(state: &State) -> Vec<(AccountId, AccountId, u64)> {
 /// The count of a proposal's votes on `state` as it stands: each stake position counts
 /// once, for its coldkey's vote, else its hotkey's, else not at all.
 pub fn tally(state: &State, proposal: &Proposal) -> Tally {
+    count(&stake_positions(state), proposal)
+}
+
+/// [`tally`] of several proposals on one `state`, reading its stake positions once.
+pub fn tallies(state: &State, proposals: &[&Proposal]) -> Vec<Tally> {
+    let positions = stake_positions(state);
+    proposals.iter().map(|p| count(&positions, p)).collect()
+}
+
+/// A proposal's votes counted over `positions` (`stake_positions` of one state).
+fn count(positions: &[(AccountId, AccountId, u64)], proposal: &Proposal) -> Tally {
     let mut tally = Tally::default();
-    for (hotkey, coldkey, value) in stake_positions(state) {
-        let value = Rao::new(value);
+    for (hotkey, coldkey, value) in positions {
+        let value = Rao::new(*value);
         tally.total = tally.total.saturating_add(value);
-        let choice = proposal.votes.get(&coldkey).or_else(|| proposal.votes.get(&hotkey));
+        let choice = proposal.votes.get(coldkey).or_else(|| proposal.votes.get(hotkey));
         let bucket = match choice {
             Some(VoteChoice::Yes) => &mut tally.yes,
             Some(VoteChoice::No) => &mut tally.no,
@@ -430,9 +441,12 @@ pub(crate) fn on_block(state: &mut State, events: &mut Vec<Event>) {
         .map(|p| p.id)
         .collect();
     let params = state.chain().params.gov.clone();
+    // Settling deposits moves free balances, not stake: one reading of the stake serves
+    // every vote ending in this block.
+    let positions = if ending.is_empty() { Vec::new() } else { stake_positions(state) };
     for id in ending {
         let Some(proposal) = state.governance().proposals.get(&id) else { continue };
-        let (count, track) = (tally(state, proposal), proposal.track);
+        let (count, track) = (count(&positions, proposal), proposal.track);
         let status = match verdict(&params, track, &count) {
             Ok(()) => {
                 let enact_at = BlockNumber::new(now.get().saturating_add(params.enactment_delay));
