@@ -17,6 +17,7 @@ struct Node {
     child: Child,
     addr: SocketAddr,
     metrics: Option<SocketAddr>,
+    log: tao_testkit::LogTail,
 }
 
 impl Node {
@@ -38,7 +39,8 @@ impl Node {
         let (child, listening) = tao_testkit::spawn_node(
             &[args, &["--rpc-addr", &rpc_addr, "--base-path", &base]].concat(),
         );
-        let node = Self { child, addr: listening.rpc, metrics: listening.metrics };
+        let node =
+            Self { child, addr: listening.rpc, metrics: listening.metrics, log: listening.log };
         let started = Instant::now();
         while node.try_rpc("tao_health", json!([])).is_none() {
             assert!(started.elapsed() < Duration::from_secs(30), "node did not start");
@@ -88,15 +90,40 @@ impl Node {
     }
 
     fn wait_final(&self, tx: &str) -> Value {
+        self.wait_final_among(tx, &[])
+    }
+
+    /// Waits (at most 30 s) until `tx` is final here; if it never is, the panic tells what
+    /// this node and `others` (the rest of a network) saw: heads, the transaction's status
+    /// at each, whether each still runs, and the end of each one's log.
+    fn wait_final_among(&self, tx: &str, others: &[&Node]) -> Value {
         let started = Instant::now();
         loop {
             let status = self.rpc("tao_transactionStatus", json!([tx]));
             if status["status"] == "finalized" {
                 return status["receipt"].clone();
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "{tx} never finalized");
+            if started.elapsed() > Duration::from_secs(30) {
+                let report: Vec<String> = std::iter::once(self)
+                    .chain(others.iter().copied())
+                    .map(|node| node.report(tx))
+                    .collect();
+                panic!("{tx} never finalized\n{}", report.join("\n"));
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// What this node says of itself and of `tx`, and the end of its log.
+    fn report(&self, tx: &str) -> String {
+        let head = self.try_rpc("tao_chainHead", json!([]));
+        let status = self.try_rpc("tao_transactionStatus", json!([tx]));
+        format!(
+            "== node {} (rpc {}): head {head:?}; {tx}: {status:?}\n{}",
+            self.child.id(),
+            self.addr,
+            self.log.text()
+        )
     }
 }
 
@@ -473,13 +500,12 @@ fn a_follower_refuses_another_chain() {
     let _ = std::fs::remove_file(genesis);
 }
 
-/// One validator of a 4-validator network: its key, addresses and directory.
+/// One validator of a 4-validator network: its key, p2p address (the peers must know it
+/// beforehand; RPC and metrics bind port 0 at every start) and directory.
 struct Member {
     key_file: PathBuf,
     public: String,
-    rpc: SocketAddr,
     p2p: SocketAddr,
-    metrics: SocketAddr,
     base: PathBuf,
 }
 
@@ -492,7 +518,7 @@ impl Member {
             .collect();
         Node::spawn(
             &self.base,
-            Some(self.rpc),
+            None,
             &[
                 "--genesis",
                 genesis.to_str().unwrap(),
@@ -505,7 +531,7 @@ impl Member {
                 "--block-time-ms",
                 "200",
                 "--metrics-addr",
-                &self.metrics.to_string(),
+                "127.0.0.1:0",
             ],
         )
     }
@@ -530,14 +556,7 @@ fn four_validator_processes_agree_across_a_sigkill() {
                 .unwrap();
             assert!(out.status.success());
             let public = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-            Member {
-                key_file,
-                public,
-                rpc: free_addr(),
-                p2p: free_addr(),
-                metrics: free_addr(),
-                base: dir.join(format!("v{i}")),
-            }
+            Member { key_file, public, p2p: free_addr(), base: dir.join(format!("v{i}")) }
         })
         .collect();
     let out = Command::new(node_bin).arg("--print-dev-genesis").output().unwrap();
@@ -565,14 +584,16 @@ fn four_validator_processes_agree_across_a_sigkill() {
         if nonce == 2 {
             // Once the first half is final (a transaction lives only in pools until then),
             // validator 3 is killed; the other three are a quorum and go on.
+            let live: Vec<&Node> = nodes.iter().flatten().collect();
             for hash in &hashes {
-                nodes[0].as_ref().unwrap().wait_final(hash);
+                live[0].wait_final_among(hash, &live[1..]);
             }
             nodes[3].take().unwrap().kill();
         }
     }
+    let live: Vec<&Node> = nodes.iter().flatten().collect();
     for hash in &hashes {
-        let receipt = nodes[0].as_ref().unwrap().wait_final(hash);
+        let receipt = live[0].wait_final_among(hash, &live[1..]);
         assert_eq!(receipt["outcome"], "success", "{receipt}");
     }
     // The network goes on without validator 3, then it restarts and catches up.
@@ -606,17 +627,17 @@ fn four_validator_processes_agree_across_a_sigkill() {
     }
     // Each validator's metrics count its three peers (commonware's p2p metrics included),
     // once the restarted one has been dialed again.
-    let metrics = |member: &Member| {
-        let mut stream = TcpStream::connect(member.metrics).unwrap();
+    let metrics = |node: &Node| {
+        let mut stream = TcpStream::connect(node.metrics.expect("--metrics-addr")).unwrap();
         write!(stream, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
         let mut text = String::new();
         stream.read_to_string(&mut text).unwrap();
         text
     };
-    for member in &members {
+    for node in nodes.iter().flatten() {
         let started = Instant::now();
         loop {
-            let text = metrics(member);
+            let text = metrics(node);
             if text.contains("\ntao_peers 3\n") {
                 assert!(text.contains("_connected{"), "{text}");
                 break;

@@ -76,12 +76,39 @@ pub struct Listening {
     pub metrics: Option<SocketAddr>,
     /// The explorer's URL (`http://ADDR/explorer/`), if asked for (`--explorer`).
     pub explorer: Option<String>,
+    /// The last lines of its log, kept while it runs (for a failing test's message).
+    pub log: LogTail,
+}
+
+/// The last [`LogTail::LINES`] lines a process logged, shared with the thread reading them.
+#[derive(Debug, Clone, Default)]
+pub struct LogTail(std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<String>>>);
+
+impl LogTail {
+    /// How many lines are kept.
+    pub const LINES: usize = 200;
+
+    fn push(&self, line: String) {
+        if let Ok(mut tail) = self.0.lock() {
+            if tail.len() == Self::LINES {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+    }
+
+    /// The kept lines, oldest first, one per line.
+    pub fn text(&self) -> String {
+        self.0.lock().map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n")).unwrap_or_default()
+    }
 }
 
 /// Runs `tao-node ARGS --log-format json --log info` (ARGS should bind port 0, e.g.
 /// `--rpc-addr 127.0.0.1:0`) and waits, at most 30 s, until it logs where its JSON-RPC
 /// listens. The log is read to its end on a thread of its own (a full pipe would stop the
-/// node). Panics, killing the node, if it never says.
+/// node). Panics, killing the node, if it never says. With `TAO_TEST_LOGS=DIR` in the
+/// environment every node's whole log is also written to `DIR/tao-node-<pid>.log` (to read
+/// after a failed test).
 pub fn spawn_node(args: &[&str]) -> (Child, Listening) {
     let mut child = Command::new(binary("tao-node", "tao-node"))
         .args(args)
@@ -93,20 +120,23 @@ pub fn spawn_node(args: &[&str]) -> (Child, Listening) {
     let stderr = child.stderr.take().expect("piped stderr");
     let (found, announced) = std::sync::mpsc::channel();
     // The last lines of the log, for the panic message if the node never says where it
-    // listens (e.g. it refused its arguments and exited).
-    let tail = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+    // listens (e.g. it refused its arguments and exited), and for the test's.
+    let tail = LogTail::default();
     let kept = tail.clone();
+    let mut copy = std::env::var_os("TAO_TEST_LOGS").and_then(|dir| {
+        let path = PathBuf::from(dir).join(format!("tao-node-{}.log", child.id()));
+        std::fs::File::create(path).ok()
+    });
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(file) = copy.as_mut() {
+                use std::io::Write as _;
+                let _ = writeln!(file, "{line}");
+            }
             if let Some(announcement) = announcement(&line) {
                 let _ = found.send(announcement);
             }
-            if let Ok(mut tail) = kept.lock() {
-                if tail.len() == 20 {
-                    tail.pop_front();
-                }
-                tail.push_back(line);
-            }
+            kept.push(line);
         }
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -114,19 +144,19 @@ pub fn spawn_node(args: &[&str]) -> (Child, Listening) {
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match announced.recv_timeout(left) {
-            Ok(Announcement::Rpc(rpc)) => return (child, Listening { rpc, metrics, explorer }),
+            Ok(Announcement::Rpc(rpc)) => {
+                return (child, Listening { rpc, metrics, explorer, log: tail })
+            }
             Ok(Announcement::Metrics(addr)) => metrics = Some(addr),
             Ok(Announcement::Explorer(url)) => explorer = Some(url),
             Err(why) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                let log: Vec<String> =
-                    tail.lock().map(|t| t.iter().cloned().collect()).unwrap_or_default();
                 let what = match why {
                     std::sync::mpsc::RecvTimeoutError::Timeout => "did not say within 30 s",
                     std::sync::mpsc::RecvTimeoutError::Disconnected => "exited before it said",
                 };
-                panic!("tao-node {what} where it listens; its log ended:\n{}", log.join("\n"));
+                panic!("tao-node {what} where it listens; its log ended:\n{}", tail.text());
             }
         }
     }
