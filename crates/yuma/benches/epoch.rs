@@ -49,6 +49,14 @@ fn main() {
         );
         return;
     }
-    let quick = args.iter().any(|a| a == "--quick");
-    bench::run(if quick { bench::Mode::Quick } else { bench::Mode::Full });
+    // `--quick`: every size, few runs. `TAO_BENCH_QUICK` set: the smoke mode the tests use
+    // (CI runs every bench once, unoptimized, so none can rot).
+    let mode = if std::env::var_os("TAO_BENCH_QUICK").is_some() {
+        bench::Mode::Smoke
+    } else if args.iter().any(|a| a == "--quick") {
+        bench::Mode::Quick
+    } else {
+        bench::Mode::Full
+    };
+    bench::run(mode);
 }
