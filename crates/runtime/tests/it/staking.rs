@@ -360,9 +360,15 @@ fn a_multi_epoch_payout_scenario() {
     let owner_gain = (stake(&chain, 11, 10) - owner_before) as f64;
     assert!((owner_gain / paid as f64 - 0.18).abs() < 0.01, "owner {owner_gain} of {paid}");
     let _ = DEFAULT_FEE_RATE;
+    let info = chain.state.subnet(NET).unwrap().info.get().clone();
+    assert_eq!(info.miner_burned.to_bits(), 0, "no owner-hotkey miners here");
+    // What stays minted unheld is only rounding: the floors of each block's split (4
+    // parts) and of each payout, a few RAO a block (the reference keeps it in alpha out).
+    let blocks = chain.state.block().get();
     assert!(
-        chain.state.subnet(NET).unwrap().info.get().alpha_burned.get() == 0,
-        "no owner-hotkey miners here"
+        info.alpha_burned.get() < 5 * blocks,
+        "unheld alpha {} over {blocks} blocks",
+        info.alpha_burned.get()
     );
     let receipt = chain.run(&key(40), remove(20, 1, None));
     assert!(matches!(receipt.outcome, Outcome::Success | Outcome::Failed(_)));
