@@ -160,7 +160,10 @@ pub fn alpha_root_split(
 /// reference's `prop_alpha` / `root_alpha` dividends; takes are computed on these values).
 pub fn share_of_pot(pot: u64, parts: &[U96F32]) -> Vec<U96F32> {
     let total = parts.iter().fold(U96F32::from_num(0), |acc, p| acc.saturating_add(*p));
-    parts.iter().map(|p| U96F32::saturating_from_num(pot).saturating_mul(p.safe_div(total))).collect()
+    parts
+        .iter()
+        .map(|p| U96F32::saturating_from_num(pot).saturating_mul(p.safe_div(total)))
+        .collect()
 }
 
 /// Scales `parts` so they sum to `pot`: [`share_of_pot`] floored.

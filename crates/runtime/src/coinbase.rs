@@ -150,7 +150,6 @@ pub(crate) fn run_coinbase(state: &mut State, events: &mut Vec<Event>) {
     if minted > 0 {
         events.push(Event::Minted { amount: Rao::new(minted) });
     }
-
 }
 
 /// Updates the moving prices of the subnets that emit this block (`block_step` step 5,

@@ -69,7 +69,8 @@ pub(crate) fn distribute(
     }
 
     // 3. Miners, as the epoch gave them (never more than the epoch's emission).
-    let mut server_left = pending.server.saturating_add(pending.validator).saturating_add(pending.root);
+    let mut server_left =
+        pending.server.saturating_add(pending.validator).saturating_add(pending.root);
     for (neuron, emission) in neurons.iter().zip(&output.server_emission) {
         let x = emission.get().min(server_left);
         server_left = server_left.saturating_sub(x);
@@ -270,8 +271,11 @@ mod tests {
         }
         let roots = root(&[(11, 6, 2_000), (20, 7, 2_000)]);
         let takes = delegates(&[(11, 0), (20, 0)]);
-        let paid =
-            distribute(&mut subnet, &output([0, 100, 300], [200, 200, 0]), &context(&roots, &takes));
+        let paid = distribute(
+            &mut subnet,
+            &output([0, 100, 300], [200, 200, 0]),
+            &context(&roots, &takes),
+        );
         assert_eq!(paid, 1_800, "everything pending is paid");
         // Pool 11: 1,000 + owner cut 1,000 (shares 1,600 owner / 400 nominator) + alpha
         // dividend 150 to all (2,150) + root dividend 50 to root staker 6 (46 shares).

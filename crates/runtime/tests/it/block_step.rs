@@ -18,7 +18,12 @@ fn the_block_step_runs_before_the_transactions() {
     chain.advance(4);
     let tx = chain.tx(
         &key(3),
-        Call::AddStake { hotkey: id(20), netuid: NET, amount: Rao::new(10 * TAO), limit_price: None },
+        Call::AddStake {
+            hotkey: id(20),
+            netuid: NET,
+            amount: Rao::new(10 * TAO),
+            limit_price: None,
+        },
     );
     let number = chain.state.block().next().unwrap();
     let context =

@@ -194,10 +194,7 @@ fn unstake_all_skips_a_subnet_whose_sale_fails() {
     // No emission reaches the small pool (registration off), so it stays below the minimum.
     chain.ok(
         &key(1),
-        Call::SetHyperparameter {
-            netuid: net3,
-            value: Hyperparameter::RegistrationAllowed(false),
-        },
+        Call::SetHyperparameter { netuid: net3, value: Hyperparameter::RegistrationAllowed(false) },
     );
     chain.ok(
         &key(40),

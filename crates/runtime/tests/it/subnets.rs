@@ -466,8 +466,5 @@ fn dissolve_hands_leftover_rao_to_the_largest_remainders() {
         assert_eq!(chain.free(coldkey).get(), want, "coldkey {coldkey}");
     }
     // The protocol's 985,221,674,877 is recycled, and so is the fee.
-    assert_eq!(
-        chain.state.total_issuance().get(),
-        issuance - 985_221_674_877 - receipt.fee.get()
-    );
+    assert_eq!(chain.state.total_issuance().get(), issuance - 985_221_674_877 - receipt.fee.get());
 }
