@@ -8,14 +8,15 @@ use tao_types::{Call, Event};
 
 /// A block with transactions is the block without them followed by the transactions: the
 /// block step (decay, coinbase, epochs, moving prices) runs first, as the reference's
-/// `on_initialize` does. Checked on a block where an epoch pays out, with a stake bought in
-/// it on the paying validator (it does not share that epoch's dividends).
+/// `on_initialize` does. Checked on the second epoch's block (validators hold permits from
+/// the first), with a stake bought in it on a validator the epoch pays: the stake holds
+/// exactly the alpha it bought, none of that epoch's dividends.
 #[test]
 fn the_block_step_runs_before_the_transactions() {
     let mut config = config_with_subnet(5, &[1_000 * TAO, 500 * TAO], false);
     config.subnets[0].pool_tao = Some(1_000 * TAO);
     let mut chain = Chain::new(config);
-    chain.advance(4);
+    chain.advance(9);
     let tx = chain.tx(
         &key(3),
         Call::AddStake {
@@ -42,6 +43,18 @@ fn the_block_step_runs_before_the_transactions() {
     assert_eq!(outcome.events, empty.events);
     assert_eq!(outcome.receipts, vec![receipt]);
     assert_eq!(chain.state.state_root(), stepped.state_root());
+    let paid = outcome.events.iter().find_map(|e| match e {
+        Event::EpochCompleted { emission, .. } => Some(emission.get()),
+        _ => None,
+    });
+    assert!(paid.unwrap() > 0, "the epoch paid out");
+    let bought = match outcome.receipts[0].events[..] {
+        [Event::StakeAdded { alpha, .. }] => alpha.get(),
+        ref other => panic!("{other:?}"),
+    };
+    // Its value is what it bought, less at most the RAO the pool's share rounding takes.
+    let held = chain.state.stake_of(NET, &id(20), &id(3)).get();
+    assert!(held <= bought && bought - held <= 1, "held {held}, bought {bought}");
 }
 
 /// Alpha out is minted in full (`SubnetAlphaOutEmission` = the subnet's alpha emission,
