@@ -156,15 +156,17 @@ pub fn alpha_root_split(
     (dividend.saturating_sub(root), root)
 }
 
-/// Scales `parts` so they sum to `pot`: `pot × part / Σ parts` each, floored.
-pub fn rescale_to_pot(pot: u64, parts: &[U96F32]) -> Vec<u64> {
+/// `parts` scaled so they sum to `pot`: `pot × (part / Σ parts)` each, unfloored (the
+/// reference's `prop_alpha` / `root_alpha` dividends; takes are computed on these values).
+pub fn share_of_pot(pot: u64, parts: &[U96F32]) -> Vec<U96F32> {
     let total = parts.iter().fold(U96F32::from_num(0), |acc, p| acc.saturating_add(*p));
     parts
         .iter()
-        .map(|p| {
-            U96F32::saturating_from_num(pot)
-                .saturating_mul(p.safe_div(total))
-                .saturating_to_num::<u64>()
-        })
+        .map(|p| U96F32::saturating_from_num(pot).saturating_mul(p.safe_div(total)))
         .collect()
+}
+
+/// Scales `parts` so they sum to `pot`: [`share_of_pot`] floored.
+pub fn rescale_to_pot(pot: u64, parts: &[U96F32]) -> Vec<u64> {
+    share_of_pot(pot, parts).into_iter().map(|x| x.saturating_to_num::<u64>()).collect()
 }

@@ -1,7 +1,10 @@
 //! `execute_block`: the recipe every node runs for every block.
 
 use crate::{
-    coinbase::run_coinbase, dispatch::dispatch, epoch::run_due_epochs, neurons::POW_BLOCK_WINDOW,
+    coinbase::{run_coinbase, update_moving_prices},
+    dispatch::dispatch,
+    epoch::run_due_epochs,
+    neurons::POW_BLOCK_WINDOW,
     State,
 };
 use codec::Encode;
@@ -30,7 +33,8 @@ pub struct BlockContext {
 pub struct BlockOutcome {
     /// One receipt per transaction, in order.
     pub receipts: Vec<Receipt>,
-    /// Events of the block itself (emission, epochs).
+    /// Events of the block itself: its block step's (emission, epochs) before its
+    /// transactions, then governance's after them.
     pub events: Vec<Event>,
     /// The state root after the block.
     pub state_root: Hash,
@@ -114,13 +118,19 @@ pub fn check_free_call(state: &State, tx: &SignedTransaction) -> Result<(), Inva
         .map_err(InvalidTransaction::FreeCallFails)
 }
 
-/// Executes a block on `state`:
-/// 1. begin: advance the block number, remember the parent hash, decay registration prices;
-/// 2. transactions, each valid one paying its fee and using its nonce, its call applied
+/// Executes a block on `state`, in the reference's order (its `on_initialize` runs
+/// `block_step` before the block's extrinsics):
+/// 1. begin: advance the block number, remember the parent hash;
+/// 2. the block step: decay registration prices; the coinbase (block emission into the
+///    emitting subnets' pools and pending alpha); the epochs that are due, each paying its
+///    pending alpha out; the moving prices;
+/// 3. transactions, each valid one paying its fee and using its nonce, its call applied
 ///    only if it succeeds as a whole (an invalid one gets an `Invalid` receipt and changes
 ///    nothing; nodes refuse blocks that carry one, see [`BlockOutcome::first_invalid`]);
-/// 3. the coinbase: block emission into the emitting subnets' pools and pending alpha;
-/// 4. the epochs that are due, each paying its pending alpha out;
+///    they see the state the block step left (prices after injection, stakes after the
+///    epoch's payout);
+/// 4. end: governance (proposals whose vote ends in this block are counted, after the
+///    block's votes, and enacted; this chain's own, the reference has no counterpart);
 /// 5. the state root.
 ///
 /// Deterministic: the same state, context and transactions give the same state and root.
@@ -141,24 +151,28 @@ pub fn execute_block(
     Ok(builder.finish())
 }
 
-/// A block being built: [`BlockBuilder::begin`] runs step 1 of [`execute_block`],
+/// A block being built: [`BlockBuilder::begin`] runs steps 1-2 of [`execute_block`],
 /// [`BlockBuilder::push`] applies one transaction and keeps it only if it is valid, and
-/// [`BlockBuilder::finish`] runs steps 3-5. The transactions pushed successfully, in order,
+/// [`BlockBuilder::finish`] runs steps 4-5. The transactions pushed successfully, in order,
 /// are the block's: `execute_block` on them gives the same state and outcome.
 pub struct BlockBuilder<'a> {
     state: &'a mut State,
     receipts: Vec<Receipt>,
+    events: Vec<Event>,
 }
 
 impl<'a> BlockBuilder<'a> {
-    /// Begins the block `context` on `state` (whose last block must be its parent).
+    /// Begins the block `context` on `state` (whose last block must be its parent) and runs
+    /// its block step.
     pub fn begin(state: &'a mut State, context: &BlockContext) -> Result<Self, BlockError> {
         let expected = state.block().next();
         if expected != Some(context.number) {
             return Err(BlockError::WrongNumber { state: state.block(), got: context.number });
         }
         begin_block(state, context);
-        Ok(Self { state, receipts: Vec::new() })
+        let mut events = Vec::new();
+        block_step(state, &mut events);
+        Ok(Self { state, receipts: Vec::new(), events })
     }
 
     /// Applies `tx` if it is valid here (its receipt is kept, success or failure); an
@@ -183,12 +197,10 @@ impl<'a> BlockBuilder<'a> {
         self.receipts.is_empty()
     }
 
-    /// Ends the block: coinbase, due epochs, state root.
+    /// Ends the block: governance, state root.
     pub fn finish(self) -> BlockOutcome {
-        let mut events = Vec::new();
+        let mut events = self.events;
         crate::governance::on_block(self.state, &mut events);
-        run_coinbase(self.state, &mut events);
-        run_due_epochs(self.state, &mut events);
         BlockOutcome { receipts: self.receipts, events, state_root: self.state.state_root() }
     }
 }
@@ -213,7 +225,19 @@ fn begin_block(state: &mut State, context: &BlockContext) {
     let keep = usize::try_from(POW_BLOCK_WINDOW).unwrap_or(3);
     let excess = chain.recent_hashes.len().saturating_sub(keep);
     chain.recent_hashes.drain(..excess);
-    if context.number.get() <= 1 {
+}
+
+/// The reference's `block_step`, before the block's transactions: registration price
+/// decay (skipped at block 1), the coinbase, the due epochs, the moving prices.
+fn block_step(state: &mut State, events: &mut Vec<Event>) {
+    decay_burns(state);
+    run_coinbase(state, events);
+    run_due_epochs(state, events);
+    update_moving_prices(state);
+}
+
+fn decay_burns(state: &mut State) {
+    if state.block().get() <= 1 {
         return;
     }
     for subnet in state.subnets.values_mut() {

@@ -1,7 +1,8 @@
 //! The per-block coinbase (`chain-protocol.md` §3): mint the block emission, split it
 //! across emitting subnets by moving price, inject TAO and alpha into their pools (capped by
 //! the root proportion; the excess TAO buys alpha for the protocol), emit alpha out and
-//! split it into pending amounts for the next epoch, then update the moving prices.
+//! split it into pending amounts for the next epoch; after the epochs,
+//! [`update_moving_prices`].
 
 use crate::State;
 use substrate_fixed::types::{U64F64, U96F32};
@@ -118,23 +119,26 @@ pub(crate) fn run_coinbase(state: &mut State, events: &mut Vec<Event>) {
         info.pool.tao = info.pool.tao.saturating_add(tao_in);
         minted = minted.saturating_add(tao_in);
 
-        // 3. Alpha out: minted outside the pool and split into pending amounts; what the
-        // floors leave, and root's part when root does not sell, is recycled.
-        let issuance_now = info
-            .pool
-            .alpha
-            .saturating_add(info.alpha_out.get())
-            .saturating_add(terms.alpha_out.saturating_to_num());
+        // 3. Alpha out: minted in full outside the pool and split into pending amounts.
+        // Root's part, when root does not sell, is recycled (taken off `alpha_out`); what
+        // the floors of the split leave stays minted, held by nobody (the reference).
+        let minted_out = terms.alpha_out.saturating_to_num::<u64>();
+        let issuance_now =
+            info.pool.alpha.saturating_add(info.alpha_out.get()).saturating_add(minted_out);
         let cut = if info.params.owner_cut_enabled { params.subnet_owner_cut } else { 0 };
         let split =
             split_alpha_out(terms.alpha_out, cut, root_proportion(root_tao, weight, issuance_now));
         let root = if root_sell { split.root } else { 0 };
-        let kept = split
+        let recycled = split.root.saturating_sub(root);
+        let parts = split
             .owner_cut
             .saturating_add(split.server)
             .saturating_add(split.validator)
-            .saturating_add(root);
-        info.alpha_out = info.alpha_out.saturating_add(AlphaRao::new(kept));
+            .saturating_add(split.root);
+        info.alpha_out =
+            info.alpha_out.saturating_add(AlphaRao::new(minted_out.saturating_sub(recycled)));
+        info.alpha_burned =
+            info.alpha_burned.saturating_add(AlphaRao::new(minted_out.saturating_sub(parts)));
         info.pending.owner = info.pending.owner.saturating_add(split.owner_cut);
         info.pending.server = info.pending.server.saturating_add(split.server);
         info.pending.validator = info.pending.validator.saturating_add(split.validator);
@@ -146,11 +150,14 @@ pub(crate) fn run_coinbase(state: &mut State, events: &mut Vec<Event>) {
     if minted > 0 {
         events.push(Event::Minted { amount: Rao::new(minted) });
     }
+}
 
-    // 4. Moving prices, after they were used.
+/// Updates the moving prices of the subnets that emit this block (`block_step` step 5,
+/// after the coinbase and its epochs).
+pub(crate) fn update_moving_prices(state: &mut State) {
     let now = state.block();
-    for netuid in &netuids {
-        let Some(subnet) = state.subnet_mut(*netuid) else { continue };
+    for netuid in emitting_subnets(state) {
+        let Some(subnet) = state.subnet_mut(netuid) else { continue };
         let info = subnet.info.make_mut();
         let start = info.first_emission_block.map_or(0, |b| b.get().saturating_sub(1));
         info.moving_price = update_moving_price(

@@ -33,7 +33,8 @@ pub fn should_run_epoch(info: &SubnetInfo, b: BlockNumber) -> bool {
 }
 
 /// The epoch a commit or reveal at block `b` belongs to: the epoch counter, plus one when
-/// an epoch runs at the end of this block.
+/// an epoch is due at `b` and has not run (the reference's lookahead; transactions run
+/// after the block step, so an epoch of this block has already been counted).
 pub fn current_epoch_with_lookahead(info: &SubnetInfo, b: BlockNumber) -> u64 {
     info.epoch_index.saturating_add(u64::from(should_run_epoch(info, b)))
 }

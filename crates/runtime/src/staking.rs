@@ -251,41 +251,32 @@ pub(crate) fn remove_stake(
     }])
 }
 
-/// `unstake_all`: everything the signer has on `hotkey`, every subnet and root.
+/// `unstake_all`: everything the signer has on `hotkey`, root and every subnet in netuid
+/// order. As in the reference's `do_unstake_all`, a subnet whose sale would fail (its token
+/// not trading, its pool unable to pay) is skipped and the others are sold; with nothing to
+/// sell the call succeeds and does nothing. The hotkey must exist. A coldkey whose stake a
+/// governance vote locks (this chain's own lock, over all its stake) is refused whole.
 pub(crate) fn unstake_all(state: &mut State, coldkey: AccountId, hotkey: AccountId) -> Outcome {
+    known_hotkey(state, &hotkey)?;
     ensure_unlocked(state, &coldkey)?;
-    let mut netuids: Vec<NetUid> = state
-        .subnets()
-        .filter(|(_, s)| s.stakes.get().get(&hotkey).is_some_and(|p| p.value(&coldkey) > 0))
-        .map(|(n, _)| *n)
-        .collect();
-    if stake_value(state, NetUid::ROOT, &hotkey, &coldkey) > 0 {
-        netuids.push(NetUid::ROOT);
-    }
-    if netuids.is_empty() {
-        return Err(DispatchError::NotEnoughStakeToWithdraw);
-    }
-    let sells = netuids
-        .iter()
-        .map(|n| {
-            plan_sell(
-                state,
-                *n,
-                stake_value(state, *n, &hotkey, &coldkey),
-                min_price(),
-                FeeLeg::Charged,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let netuids: Vec<NetUid> =
+        std::iter::once(NetUid::ROOT).chain(state.subnets().map(|(n, _)| *n)).collect();
     let mut events = Vec::new();
-    for sell in &sells {
-        let tao = apply_sell(state, sell, hotkey, coldkey);
+    for netuid in netuids {
+        let alpha = stake_value(state, netuid, &hotkey, &coldkey);
+        if alpha == 0 {
+            continue;
+        }
+        let Ok(sell) = plan_sell(state, netuid, alpha, min_price(), FeeLeg::Charged) else {
+            continue;
+        };
+        let tao = apply_sell(state, &sell, hotkey, coldkey);
         let account = state.account_mut(&coldkey);
         account.free = account.free.saturating_add(Rao::new(tao));
         events.push(Event::StakeRemoved {
             coldkey,
             hotkey,
-            netuid: sell.netuid,
+            netuid,
             alpha: AlphaRao::new(sell.result.total_in()),
             tao: Rao::new(tao),
         });

@@ -275,7 +275,12 @@ pub struct SubnetInfo {
     pub alpha_out: AlphaRao,
     /// Alpha bought by the protocol with excess TAO (`SubnetProtocolAlpha`).
     pub protocol_alpha: AlphaRao,
-    /// Alpha withheld for good (owner-hotkey miner emission), still counted in `alpha_out`.
+    /// Alpha counted in `alpha_out` that nobody holds: owner-hotkey miner emission
+    /// (burned, which leaves `SubnetAlphaOut` unchanged in the reference) and alpha minted
+    /// but paid to no one (the floors of the coinbase split and of an epoch's payout, a
+    /// root pot no validator with root stake could take, the miners' pot beyond their
+    /// incentive). The reference keeps all of it in `SubnetAlphaOut`; so
+    /// `alpha_out = Σ stakes + protocol_alpha + pending + alpha_burned`.
     pub alpha_burned: AlphaRao,
     /// Alpha emitted and waiting for the next epoch.
     pub pending: PendingAlpha,

@@ -162,31 +162,58 @@ fn subnet_to_prune(state: &State) -> Result<NetUid, DispatchError> {
         .ok_or(DispatchError::SubnetLimitReached)
 }
 
-/// Removes a subnet: the pool's TAO goes to its alpha holders pro rata (the protocol's
-/// alpha, in the pool and bought, is a holder too: its share is recycled), and so does
-/// whatever rounding leaves.
+/// Removes a subnet: the pool's TAO goes to its alpha holders pro rata to the value of
+/// their alpha (the protocol's alpha, in the pool and bought, is a holder too: its share is
+/// recycled). As in the reference's `destroy_alpha_in_out_stakes`, each (hotkey, coldkey)
+/// stake and the protocol get `floor(pot × alpha / Σ alpha)`, and the RAO those floors
+/// leave go one each to the portions with the largest remainders (ties: hotkey, then
+/// coldkey order, the protocol last; the reference breaks ties in its storage order).
 fn remove_subnet(state: &mut State, netuid: NetUid) -> Event {
     let Some(subnet) = state.subnets.remove(&netuid) else {
         return Event::NetworkRemoved { netuid, refund: Rao::ZERO };
     };
     let info = subnet.info.get();
-    let mut holders: Vec<(AccountId, u64)> = Vec::new();
+    // (coldkey, alpha value); `None` is the protocol.
+    let mut holders: Vec<(Option<AccountId>, u128)> = Vec::new();
     for pool in subnet.stakes.get().values() {
         for coldkey in pool.coldkeys() {
-            holders.push((*coldkey, pool.value(coldkey)));
+            let value = pool.value(coldkey);
+            if value > 0 {
+                holders.push((Some(*coldkey), u128::from(value)));
+            }
         }
     }
     let protocol = info.pool.alpha.saturating_add(info.protocol_alpha.get());
-    let total_alpha =
-        holders.iter().fold(u128::from(protocol), |acc, (_, v)| acc.saturating_add(u128::from(*v)));
+    if protocol > 0 {
+        holders.push((None, u128::from(protocol)));
+    }
+    let total_alpha = holders.iter().fold(0u128, |acc, (_, v)| acc.saturating_add(*v));
     let pot = u128::from(info.pool.tao);
+    // (portion, remainder, position) per holder, then the leftover by largest remainder.
+    let mut portions: Vec<(u128, u128, usize)> = holders
+        .iter()
+        .enumerate()
+        .map(|(position, (_, alpha))| {
+            let product = pot.saturating_mul(*alpha);
+            (
+                product.checked_div(total_alpha).unwrap_or(0),
+                product.checked_rem(total_alpha).unwrap_or(0),
+                position,
+            )
+        })
+        .collect();
+    let distributed = portions.iter().fold(0u128, |acc, (p, _, _)| acc.saturating_add(*p));
+    let leftover = if total_alpha > 0 { pot.saturating_sub(distributed) } else { 0 };
+    portions.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
+    let give = usize::try_from(leftover).unwrap_or(usize::MAX);
+    for portion in portions.iter_mut().take(give) {
+        portion.0 = portion.0.saturating_add(1);
+    }
     let mut paid: u64 = 0;
-    for (coldkey, alpha) in holders {
-        let share = u64::try_from(
-            pot.saturating_mul(u128::from(alpha)).checked_div(total_alpha).unwrap_or(0),
-        )
-        .unwrap_or(0);
-        let account = state.account_mut(&coldkey);
+    for (portion, _, position) in portions {
+        let Some((Some(coldkey), _)) = holders.get(position) else { continue };
+        let share = u64::try_from(portion).unwrap_or(u64::MAX);
+        let account = state.account_mut(coldkey);
         account.free = account.free.saturating_add(Rao::new(share));
         paid = paid.saturating_add(share);
     }

@@ -96,13 +96,27 @@ impl Chain {
         self.tx_with_nonce(signer, self.state.account(&signer.account()).nonce, call)
     }
 
-    /// Produces the next block with `txs`; checks conservation.
+    /// Produces the next block with `txs`; checks conservation, and that alpha held by
+    /// nobody stays so (the reference never takes unpaid alpha back off `SubnetAlphaOut`).
     pub fn block(&mut self, txs: Vec<SignedTransaction>) -> BlockOutcome {
         let number = self.state.block().next().unwrap();
         let parent_hash = block_hash(BlockNumber::new(number.get() - 1));
+        let unheld: Vec<(NetUid, BlockNumber, AlphaRao)> = self
+            .state
+            .subnets()
+            .map(|(n, s)| (*n, s.info.get().registered_at, s.info.get().alpha_burned))
+            .collect();
         let outcome = execute_block(&mut self.state, &BlockContext { number, parent_hash }, &txs)
             .expect("block follows");
         self.check_conservation();
+        for (netuid, registered_at, before) in unheld {
+            if let Some(subnet) = self.state.subnet(netuid) {
+                let info = subnet.info.get();
+                if info.registered_at == registered_at {
+                    assert!(info.alpha_burned >= before, "unheld alpha shrank on {netuid}");
+                }
+            }
+        }
         self.last = Some(outcome.clone());
         outcome
     }
@@ -201,8 +215,13 @@ impl Chain {
         receipt
     }
 
-    /// TAO: `total_issuance = Σ free + Σ pool TAO + Σ root stake + Σ proposal deposits`, to the RAO. Alpha, per
-    /// subnet: `alpha_out = Σ stakes + protocol alpha + pending + burned`, to the unit.
+    /// TAO: `total_issuance = Σ free + Σ pool TAO + Σ root stake + Σ proposal deposits +
+    /// Σ open channels' unclaimed deposits`, to the RAO. Alpha, per subnet, the reference's
+    /// accounting: `alpha_out = Σ stakes + protocol alpha + pending + unheld` to the unit,
+    /// where unheld (`alpha_burned`) is alpha minted but held by nobody: burned owner-hotkey
+    /// miner emission and alpha nobody was paid (rounding, a root pot no validator could
+    /// take, the miners' pot beyond their incentive), which the reference keeps in
+    /// `SubnetAlphaOut`.
     pub fn check_conservation(&self) {
         let free: u128 = self.state.accounts().map(|(_, a)| u128::from(a.free.get())).sum();
         let pools: u128 =

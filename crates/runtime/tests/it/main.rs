@@ -5,6 +5,7 @@
 #![allow(missing_docs)] // test helpers
 
 mod balances;
+mod block_step;
 mod chain;
 mod channels;
 mod epochs;

@@ -440,3 +440,31 @@ fn the_stated_bounds_of_hyperparameters_hold() {
         chain.ok(&key(1), parse(name, good));
     }
 }
+
+/// Dissolution hands the RAO the floors leave to the largest remainders, as the
+/// reference's `destroy_alpha_in_out_stakes` does. A 1,000-TAO pot over stakes of 3, 5 and
+/// 7 alpha and the protocol's 1,000 pool alpha (1,015 in all): floors 2,955,665,024,
+/// 4,926,108,374, 6,896,551,724 and 985,221,674,876 (remainders 640e9, 390e9, 140e9,
+/// 860e9 of 1,015e9); 2 RAO are left, one to the protocol (recycled) and one to the first
+/// staker.
+#[test]
+fn dissolve_hands_leftover_rao_to_the_largest_remainders() {
+    let mut config = config_with_subnet(100, &[3 * TAO, 5 * TAO, 7 * TAO], false);
+    config.subnets[0].start_emission = false;
+    config.subnets[0].pool_tao = Some(1_000 * TAO);
+    let mut chain = Chain::new(config);
+    let pool = chain.state.subnet(NET).unwrap().info.get().pool;
+    assert_eq!((pool.tao, pool.alpha), (1_000 * TAO, 1_000 * TAO), "the protocol holds 1,000");
+    let issuance = chain.state.total_issuance().get();
+    let receipt = chain.ok(&key(1), Call::DissolveNetwork { netuid: NET });
+    let paid = [2_955_665_025, 4_926_108_374, 6_896_551_724];
+    assert_eq!(
+        receipt.events,
+        vec![Event::NetworkRemoved { netuid: NET, refund: Rao::new(paid.iter().sum()) }]
+    );
+    for (coldkey, want) in [40u8, 41, 42].into_iter().zip(paid) {
+        assert_eq!(chain.free(coldkey).get(), want, "coldkey {coldkey}");
+    }
+    // The protocol's 985,221,674,877 is recycled, and so is the fee.
+    assert_eq!(chain.state.total_issuance().get(), issuance - 985_221_674_877 - receipt.fee.get());
+}
