@@ -104,9 +104,14 @@ fn emission_halves_at_ten_and_a_half_million() {
 }
 
 /// Two subnets; the second's price is pushed down by a big unstake. Over the next blocks
-/// each receives TAO in proportion to its moving price.
+/// each receives TAO in proportion to its moving price, to the RAO: from the spec (§3.2,
+/// §3.3), with the moving prices p₁, p₂ the block starts with and no miner emission
+/// burned, share_i = (p_i/(p₁+p₂)) / Σ_j (p_j/(p₁+p₂)) in U64F64, TAO emission_i =
+/// U96F32(10⁹ × share_i); without root stake the injection cap is 0, so all of it buys
+/// alpha for the protocol and the pool takes floor(emission_i).
 #[test]
 fn emission_splits_by_moving_price() {
+    use substrate_fixed::types::{U64F64, U96F32};
     let mut config = config_with_subnet(1_000, &[10], false);
     let mut second = config.subnets[0].clone();
     second.owner_hotkey = id(12);
@@ -118,33 +123,46 @@ fn emission_splits_by_moving_price() {
     config.subnets.push(second);
     config.balances.push(GenesisBalance { account: id(45), rao: Rao::new(TAO) });
     let mut chain = Chain::new(config);
-    chain
-        .ok(
-            &key(45),
-            Call::RemoveStake {
-                hotkey: id(25),
-                netuid: NetUid::new(2),
-                amount: tao_primitives::AlphaRao::new(100 * TAO),
-                limit_price: None,
-            },
-        )
-        .events
-        .len();
-    chain.advance(400);
-    let pool =
-        |chain: &Chain, n: u16| chain.state.subnet(NetUid::new(n)).unwrap().info.get().pool.tao;
-    let moving = |chain: &Chain, n: u16| {
-        chain.state.subnet(NetUid::new(n)).unwrap().info.get().moving_price.to_num::<f64>()
-    };
-    let (a0, b0) = (pool(&chain, 1), pool(&chain, 2));
-    let (pa, pb) = (moving(&chain, 1), moving(&chain, 2));
-    chain.advance(10);
-    let (a, b) = ((pool(&chain, 1) - a0) as f64, (pool(&chain, 2) - b0) as f64);
-    assert!(pb < pa * 0.9, "the second subnet's price fell: {pa} vs {pb}");
-    assert!(
-        (b / a) / (pb / pa) > 0.9 && (b / a) / (pb / pa) < 1.1,
-        "TAO {a} vs {b}, prices {pa} vs {pb}"
+    chain.ok(
+        &key(45),
+        Call::RemoveStake {
+            hotkey: id(25),
+            netuid: NetUid::new(2),
+            amount: tao_primitives::AlphaRao::new(100 * TAO),
+            limit_price: None,
+        },
     );
+    chain.advance(400);
+    let info =
+        |chain: &Chain, n: u16| chain.state.subnet(NetUid::new(n)).unwrap().info.get().clone();
+    let moving = |chain: &Chain, n: u16| info(chain, n).moving_price.to_num::<f64>();
+    let (pa, pb) = (moving(&chain, 1), moving(&chain, 2));
+    assert!(pb < pa * 0.9, "the second subnet's price fell: {pa} vs {pb}");
+    assert_eq!(chain.state.total_root_stake(), 0, "no root stake: the injection cap is 0");
+    let mut received = [0u64; 2];
+    for _ in 0..10 {
+        let before = [info(&chain, 1), info(&chain, 2)];
+        let issuance = chain.state.total_issuance();
+        assert!(issuance.get() < 10_500_000 * TAO, "block emission is 1 TAO");
+        for b in &before {
+            assert_eq!(b.miner_burned.to_bits(), 0);
+        }
+        let p = before.clone().map(|b| U64F64::from_num(b.moving_price));
+        let price_share = p.map(|x| x / (p[0] + p[1]));
+        let expected = price_share.map(|s| {
+            let share = s / (price_share[0] + price_share[1]);
+            U96F32::from_num(U64F64::from_num(TAO) * share).to_num::<u64>()
+        });
+        chain.block(Vec::new());
+        for (k, n) in [1u16, 2].into_iter().enumerate() {
+            let got = info(&chain, n).pool.tao - before[k].pool.tao;
+            assert_eq!(got, expected[k], "subnet {n}: pool TAO");
+            received[k] += got;
+        }
+        let minted = chain.state.total_issuance().get() - issuance.get();
+        assert_eq!(minted, expected[0] + expected[1], "minted");
+    }
+    assert!(received[1] < received[0], "the cheaper subnet receives less: {received:?}");
 }
 
 #[test]
