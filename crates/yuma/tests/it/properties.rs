@@ -179,6 +179,7 @@ proptest! {
             prop_assert!(row.iter().all(|(_, b)| *b > I32F32::from_num(0) && *b <= I32F32::from_num(1)));
         }
         prop_assert_eq!(out.bonds.len(), out.validator_permit.len());
+        prop_assert!(!out.bonds.is_empty());
         for (row, permit) in out.bonds.iter().zip(&out.validator_permit) {
             prop_assert!(*permit || row.is_empty());
         }
@@ -388,6 +389,8 @@ fn assert_near(
     tolerance: f64,
     what: &str,
 ) -> Result<(), TestCaseError> {
+    prop_assert_eq!(fixed.len(), float.len(), "{}: lengths", what);
+    prop_assert!(!fixed.is_empty(), "{}: nothing to compare", what);
     for (k, (a, b)) in fixed.iter().zip(float).enumerate() {
         let a = a.to_num::<f64>();
         prop_assert!((a - b).abs() <= tolerance, "{what}[{k}]: fixed {a} vs float {b}");
