@@ -194,7 +194,10 @@ fn at_most_max_epochs_per_block_the_rest_deferred() {
 }
 
 /// Validators (stakes 1000 and 500) score two miners 3:1; the epoch pays the better miner
-/// more incentive, gives both validators dividends by stake, and stores bonds and permits.
+/// more incentive, gives both validators dividends by stake, and stores bonds and permits:
+/// every stored output is Yuma's on the state the epoch saw (the block before, plus the
+/// block's own pending alpha, 410,002,288 RAO each for miners and validators, derived in
+/// `block_step.rs`), to the unit.
 #[test]
 fn an_epoch_stores_what_yuma_decided() {
     let mut chain = Chain::new(config_with_subnet(10, &[1_000, 500, 0, 0], false));
@@ -205,8 +208,48 @@ fn an_epoch_stores_what_yuma_decided() {
             Call::SetWeights { netuid: NET, uids: vec![3, 4], values: vec![3, 1], version_key: 0 },
         );
     }
-    chain.advance(10);
+    let due = |chain: &Chain| {
+        let next = chain.state.block().next().unwrap();
+        tao_runtime::epoch::should_run_epoch(chain.state.subnet(NET).unwrap().info.get(), next)
+    };
+    while !due(&chain) {
+        chain.advance(1);
+    }
+    let pre = chain.state.clone();
+    let now = pre.block().next().unwrap();
+    let weight = substrate_fixed::types::U96F32::from_num(pre.chain().params.tao_weight)
+        / substrate_fixed::types::U96F32::from_num(u64::MAX);
+    assert_eq!(pre.total_root_stake(), 0);
+    let mut input = tao_runtime::epoch::epoch_input(
+        pre.subnet(NET).unwrap(),
+        pre.root_stakes(),
+        weight,
+        now,
+        pre.chain().params.stake_threshold,
+    );
+    input.emission = tao_primitives::AlphaRao::new(input.emission.get() + 2 * 410_002_288);
+    let out = tao_yuma::epoch(&input).unwrap();
+    chain.advance(1);
     let neurons = &chain.state.subnet(NET).unwrap().neurons.get().neurons;
+    assert_eq!(neurons.len(), out.incentive.len());
+    assert_eq!(neurons.len(), 5);
+    let u16s = tao_yuma::to_u16;
+    let (consensus, incentive, dividends) =
+        (u16s(&out.consensus), u16s(&out.incentive), u16s(&out.dividends));
+    let (trust, stake, bonds) = (u16s(&out.validator_trust), u16s(&out.stake), out.bonds_u16());
+    for (uid, neuron) in neurons.iter().enumerate() {
+        let e = &neuron.epoch;
+        assert_eq!(e.active, out.active[uid], "uid {uid}");
+        assert_eq!(e.validator_permit, out.validator_permit[uid], "uid {uid}");
+        assert_eq!(
+            (e.consensus, e.incentive, e.dividends, e.validator_trust, e.stake_weight),
+            (consensus[uid], incentive[uid], dividends[uid], trust[uid], stake[uid]),
+            "uid {uid}"
+        );
+        assert_eq!(e.emission, out.combined_emission[uid].get(), "uid {uid}");
+        assert_eq!(neuron.bonds, bonds[uid], "uid {uid}");
+    }
+    // And what that means here.
     let (miner_a, miner_b) = (&neurons[3].epoch, &neurons[4].epoch);
     assert!(miner_a.incentive > 3 * miner_b.incentive / 2, "{miner_a:?} vs {miner_b:?}");
     assert!(miner_b.incentive > 0);
