@@ -107,6 +107,8 @@ fn spearman(a: &[f64], b: &[f64]) -> f64 {
         }
         r
     };
+    assert_eq!(a.len(), b.len(), "one value of each per miner");
+    assert!(a.len() >= 2, "a rank correlation needs two values");
     let (ra, rb) = (ranks(a), ranks(b));
     let n = a.len() as f64;
     let d2: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - y).powi(2)).sum();
@@ -237,6 +239,7 @@ fn a_local_network_pays_miners_by_the_quality_of_their_models() {
     std::thread::sleep(Duration::from_millis(300));
     let s = ok(&dir, &up);
     assert!(s["processes"].as_array().unwrap().iter().all(|p| p["alive"] == json!(true)), "{s:#}");
+    assert!(height > 0 && hashes.len() as u64 == height, "{height} blocks, {}", hashes.len());
     for (n, hash) in (1..=height).zip(&hashes) {
         assert_eq!(&rpc("tao_getBlock", vec![json!(n)])["header"]["hash"], hash, "block {n}");
     }

@@ -400,6 +400,7 @@ pub(crate) mod tests {
             assert_eq!((rest.len(), rest[0].block, more), (1, 1, false));
             let (of_alice, _) = chain.store.account_history(&alice.account(), None, 10).unwrap();
             assert_eq!(of_alice.len(), 3, "the signer's history too");
+            assert_eq!(own_events.len(), 3);
             for (number, events) in (1..).zip(&own_events) {
                 assert_eq!(chain.store.block_events(number).unwrap().as_ref(), Some(events));
             }

@@ -181,6 +181,7 @@ fn transfers_survive_sigkill_and_restart() {
     let node = Node::start_with(&base, Some(addr), &[]);
     let after = node.rpc("tao_getBlock", json!([head["number"]]));
     assert_eq!(after["header"], head, "the head block survives SIGKILL unchanged");
+    assert_eq!((hashes.len(), receipts.len()), (10, 10));
     for (hash, receipt) in hashes.iter().zip(&receipts) {
         let status = node.rpc("tao_transactionStatus", json!([hash]));
         assert_eq!(&status["receipt"], receipt);

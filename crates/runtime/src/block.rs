@@ -187,6 +187,12 @@ impl<'a> BlockBuilder<'a> {
         Ok(())
     }
 
+    /// The state as the block has left it so far: after its block step and the
+    /// transactions pushed (what the next transaction would see).
+    pub fn state(&self) -> &State {
+        self.state
+    }
+
     /// How many transactions the block holds so far.
     pub fn len(&self) -> usize {
         self.receipts.len()

@@ -20,11 +20,11 @@
 //!   deposits at least [`MIN_CHANNEL_DEPOSIT`]. Every call pays the usual fee.
 //! * Every handler validates everything before its first write.
 
-use crate::{cached::Cached, State};
+use crate::{cached::Cached, State, StatePart};
 use codec::{Decode, Encode};
 use std::collections::BTreeMap;
 use tao_primitives::{AccountId, BlockNumber, ChannelId, Rao};
-use tao_types::{DispatchError, Event, SignedVoucher};
+use tao_types::{DispatchError, Event, Hash, SignedVoucher};
 
 /// Open channels one payer may hold at once.
 pub const MAX_CHANNELS_PER_PAYER: u32 = 64;
@@ -127,14 +127,14 @@ impl ChannelStore {
         self.iter().map(|(_, c)| u128::from(c.remaining().get())).sum()
     }
 
-    /// Appends the digests of every part to `parts` (for the state root).
-    pub(crate) fn digests(&self, parts: &mut Vec<u8>) {
-        parts.extend_from_slice(&self.meta.digest().0);
-        for bucket in &self.by_id {
-            parts.extend_from_slice(&bucket.digest().0);
+    /// Appends every part with its digest to `parts`, in state-root order.
+    pub(crate) fn part_digests(&self, parts: &mut Vec<(StatePart, Hash)>) {
+        parts.push((StatePart::ChannelMeta, self.meta.digest()));
+        for (k, bucket) in (0..=u8::MAX).zip(&self.by_id) {
+            parts.push((StatePart::ChannelsById(k), bucket.digest()));
         }
-        for bucket in &self.per_payer {
-            parts.extend_from_slice(&bucket.digest().0);
+        for (k, bucket) in (0..=u8::MAX).zip(&self.per_payer) {
+            parts.push((StatePart::ChannelsPerPayer(k), bucket.digest()));
         }
     }
 

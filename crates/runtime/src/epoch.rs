@@ -175,7 +175,7 @@ pub fn epoch_input(
 
 /// Runs Yuma on the subnet, stores its outputs for the metagraph, and pays the pending
 /// alpha out.
-fn run_epoch(
+pub(crate) fn run_epoch(
     netuid: NetUid,
     subnet: &mut Subnet,
     now: BlockNumber,

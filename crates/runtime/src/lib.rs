@@ -62,6 +62,6 @@ pub use coinbase::emission_shares;
 pub use genesis::{genesis, GenesisError};
 pub use state::{
     Account, ChainInfo, GlobalParams, Hyperparams, Neuron, NeuronEpochOutput, NeuronTable,
-    PendingAlpha, StakeTable, State, Subnet, SubnetInfo, TaoHoldings, WeightCommit,
+    PendingAlpha, StakeTable, State, StatePart, Subnet, SubnetInfo, TaoHoldings, WeightCommit,
 };
 pub use weights::MAX_UNREVEALED_COMMITS;

@@ -343,6 +343,75 @@ mod tests {
         assert_eq!(info.pending, PendingAlpha::default());
     }
 
+    /// The reference vector `drain_two_validators_equal_stake` (`chain.json`, upstream
+    /// `test_drain_base_with_subnet_with_two_stakers_registered`), through the epoch Yuma
+    /// runs on the subnet and the payout: two validators of equal alpha stake, no weights,
+    /// take 0, pending server and validator alpha. No incentive, so the miners' pot joins
+    /// the validators' and both are split by stake: each stake ends at the vector's value,
+    /// to the RAO (the vector allows 10; half of 10⁹ is exact in every step here).
+    #[test]
+    fn vector_drain_two_validators_equal_stake() {
+        let dir = std::env::var("TAO_SPEC_VECTORS").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/vectors").to_owned()
+        });
+        let path = format!("{dir}/chain.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {path} (shared/ must sit beside the repo): {e}"));
+        let all: serde_json::Value = serde_json::from_str(&text).expect("chain.json is JSON");
+        let vector = all["vectors"]
+            .as_array()
+            .expect("vectors")
+            .iter()
+            .find(|v| v["name"] == "drain_two_validators_equal_stake")
+            .expect("the vector");
+        let number = |v: &serde_json::Value| v.as_u64().expect("a number");
+        let inputs = &vector["inputs"];
+        assert_eq!(number(&inputs["validators"]), 2);
+        assert_eq!(inputs["weights"], "none");
+        let stake = number(&inputs["alpha_stake_each"]);
+        let take = u16::try_from(number(&inputs["take"])).expect("a u16 take");
+        let pending = PendingAlpha {
+            server: number(&inputs["pending_server"]),
+            validator: number(&inputs["pending_validator"]),
+            root: number(&inputs["pending_root"]),
+            owner: 0,
+        };
+        let expected = number(&vector["expected"]["stake_after_each"]);
+
+        // UIDs 1 and 2 (hotkeys 20, 21) are the validators; UID 0 is the owner hotkey,
+        // without stake.
+        let mut subnet = subnet();
+        for (hotkey, coldkey) in [(20, 40), (21, 41)] {
+            subnet.stakes.make_mut().entry(a(hotkey)).or_default().add(a(coldkey), stake);
+        }
+        let now = BlockNumber::new(10);
+        for neuron in &mut subnet.neurons.make_mut().neurons[1..] {
+            neuron.epoch.validator_permit = true;
+            neuron.last_update = now;
+        }
+        let info = subnet.info.make_mut();
+        info.alpha_out = AlphaRao::new(2 * stake + pending.total());
+        info.pending = pending;
+        let roots = root(&[]);
+        let takes = delegates(&[(20, take), (21, take)]);
+        let event =
+            crate::epoch::run_epoch(NetUid::new(1), &mut subnet, now, &context(&roots, &takes));
+        assert_eq!(
+            event,
+            tao_types::Event::EpochCompleted {
+                netuid: NetUid::new(1),
+                emission: AlphaRao::new(pending.total())
+            },
+            "all of it paid"
+        );
+        for (hotkey, coldkey) in [(20, 40), (21, 41)] {
+            assert_eq!(total(&subnet, hotkey), expected);
+            assert_eq!(value(&subnet, hotkey, coldkey), expected);
+        }
+        assert_eq!(total(&subnet, 11), 0);
+        assert_eq!(subnet.info.get().alpha_burned.get(), 0);
+    }
+
     /// With incentive but no dividends the epoch gives the miners the whole emission; the
     /// reference stakes incentive as the epoch gives it, not capped at the miners' pot.
     #[test]

@@ -467,6 +467,42 @@ fn bucket(id: &AccountId) -> usize {
     usize::from(id.as_bytes()[0])
 }
 
+/// A part of the state as the state root hashes it ([`State::part_digests`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StatePart {
+    /// The chain record ([`ChainInfo`]).
+    Chain,
+    /// The accounts whose key starts with this byte.
+    Accounts(u8),
+    /// The hotkey owners whose hotkey starts with this byte.
+    HotkeyOwners(u8),
+    /// All root stake.
+    RootStakes,
+    /// Delegate settings (takes).
+    Delegates,
+    /// Proposals, votes and vote locks.
+    Governance,
+    /// The channel counter and count.
+    ChannelMeta,
+    /// The open channels whose id's low byte is this.
+    ChannelsById(u8),
+    /// The per-payer channel counts of payers whose key starts with this byte.
+    ChannelsPerPayer(u8),
+    /// A subnet's record.
+    SubnetInfo(NetUid),
+    /// A subnet's neurons.
+    SubnetNeurons(NetUid),
+    /// A subnet's stakes.
+    SubnetStakes(NetUid),
+}
+
+impl StatePart {
+    /// The part that holds `account`'s balance and nonce.
+    pub fn account(account: &AccountId) -> Self {
+        Self::Accounts(account.as_bytes()[0])
+    }
+}
+
 impl State {
     /// An empty state with the given chain record.
     pub(crate) fn empty(chain: ChainInfo) -> Self {
@@ -537,28 +573,44 @@ impl State {
         self.subnets.iter()
     }
 
-    /// The state root: BLAKE2b-256 over the chain record, every account bucket, every
-    /// owner bucket, and each subnet's id and part digests.
+    /// The state root: BLAKE2b-256 over the digests of [`State::part_digests`], in order,
+    /// each subnet's preceded by its netuid (two bytes, little-endian).
     pub fn state_root(&self) -> Hash {
-        let mut parts: Vec<u8> = Vec::new();
-        parts.extend_from_slice(&self.chain.digest().0);
-        for bucket in &self.accounts {
-            parts.extend_from_slice(&bucket.digest().0);
+        let parts = self.part_digests();
+        let mut bytes: Vec<u8> = Vec::with_capacity(parts.len().saturating_mul(34));
+        for (part, digest) in parts {
+            if let StatePart::SubnetInfo(netuid) = part {
+                bytes.extend_from_slice(&netuid.get().to_le_bytes());
+            }
+            bytes.extend_from_slice(&digest.0);
         }
-        for bucket in &self.hotkey_owners {
-            parts.extend_from_slice(&bucket.digest().0);
+        blake2_256(&bytes)
+    }
+
+    /// Every part of the state with its digest, in state-root order: the chain record,
+    /// every account bucket, every owner bucket, root stakes, delegates, governance, the
+    /// channel store's parts, and each subnet's info, neurons and stakes. Two states with
+    /// equal digests of a part hold the same value there; the state root covers exactly
+    /// these parts.
+    pub fn part_digests(&self) -> Vec<(StatePart, Hash)> {
+        let mut parts = Vec::new();
+        parts.push((StatePart::Chain, self.chain.digest()));
+        for (k, bucket) in (0..=u8::MAX).zip(&self.accounts) {
+            parts.push((StatePart::Accounts(k), bucket.digest()));
         }
-        parts.extend_from_slice(&self.root_stakes.digest().0);
-        parts.extend_from_slice(&self.delegates.digest().0);
-        parts.extend_from_slice(&self.governance.digest().0);
-        self.channels.digests(&mut parts);
+        for (k, bucket) in (0..=u8::MAX).zip(&self.hotkey_owners) {
+            parts.push((StatePart::HotkeyOwners(k), bucket.digest()));
+        }
+        parts.push((StatePart::RootStakes, self.root_stakes.digest()));
+        parts.push((StatePart::Delegates, self.delegates.digest()));
+        parts.push((StatePart::Governance, self.governance.digest()));
+        self.channels.part_digests(&mut parts);
         for (netuid, subnet) in &self.subnets {
-            parts.extend_from_slice(&netuid.get().to_le_bytes());
-            parts.extend_from_slice(&subnet.info.digest().0);
-            parts.extend_from_slice(&subnet.neurons.digest().0);
-            parts.extend_from_slice(&subnet.stakes.digest().0);
+            parts.push((StatePart::SubnetInfo(*netuid), subnet.info.digest()));
+            parts.push((StatePart::SubnetNeurons(*netuid), subnet.neurons.digest()));
+            parts.push((StatePart::SubnetStakes(*netuid), subnet.stakes.digest()));
         }
-        blake2_256(&parts)
+        parts
     }
 
     /// Root stake (TAO) on a hotkey.

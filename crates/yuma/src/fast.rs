@@ -718,6 +718,7 @@ mod tests {
                 .collect();
             let mut output = input.clone();
             exp_safe_slice(&mut output);
+            assert_eq!(input.len(), output.len());
             for (x, y) in input.iter().zip(&output) {
                 assert_eq!(*y, math::exp_safe(*x), "round {round}: x bits {}", x.to_bits());
             }

@@ -31,6 +31,7 @@ fn the_block_step_runs_before_the_transactions() {
         BlockContext { number, parent_hash: block_hash(BlockNumber::new(number.get() - 1)) };
     let mut stepped = chain.state.clone();
     let empty = execute_block(&mut stepped, &context, &[]).unwrap();
+    let pool = stepped.subnet(NET).unwrap().stakes.get().get(&id(20)).unwrap().clone();
     let receipt = apply_transaction(&mut stepped, &tx, 0);
 
     let outcome = chain.block(vec![tx]);
@@ -52,8 +53,14 @@ fn the_block_step_runs_before_the_transactions() {
         [Event::StakeAdded { alpha, .. }] => alpha.get(),
         ref other => panic!("{other:?}"),
     };
-    // Its value is what it bought, less at most the RAO the pool's share rounding takes.
+    // Its value is what it bought at the pool's share rate after the epoch's dividends:
+    // shares floor(bought × S / T), worth floor((T + bought) × shares / (S + shares)).
+    assert!(!pool.shares.contains_key(&id(3)) && pool.total > 0);
+    let (t, s) = (u128::from(pool.total), pool.shares_total);
+    let shares = u128::from(bought) * s / t;
+    let expected = (t + u128::from(bought)) * shares / (s + shares);
     let held = chain.state.stake_of(NET, &id(20), &id(3)).get();
+    assert_eq!(u128::from(held), expected, "bought {bought}");
     assert!(held <= bought && bought - held <= 1, "held {held}, bought {bought}");
 }
 

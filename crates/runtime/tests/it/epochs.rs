@@ -59,7 +59,9 @@ fn the_owner_can_trigger_an_early_epoch() {
 }
 
 /// Every block mints at most the block emission (what the pools take), and alpha accrues
-/// to the started subnet: 1 alpha per block minus what root does not sell.
+/// to the started subnet: 1 alpha per block, split into owner cut 179,995,422 and miners'
+/// and validators' 410,002,288 each (no root stake, so no root part; derived in
+/// `block_step.rs`), 999,999,998 RAO in all (the floors leave 2).
 #[test]
 fn emission_flows_into_pools_and_pending_alpha() {
     let mut chain = Chain::new(config_with_subnet(100, &[10], false));
@@ -72,7 +74,8 @@ fn emission_flows_into_pools_and_pending_alpha() {
         assert!(minted <= block_emission(issuance).get());
         assert_eq!(after.pool.tao - before.pool.tao, minted, "minted TAO is in the pool");
         let accrued = after.pending.total() - before.pending.total();
-        assert!(accrued > 999_000_000 / 2 && accrued <= 1_000_000_000, "{accrued}");
+        assert_eq!(accrued, 179_995_422 + 2 * 410_002_288);
+        assert_eq!(chain.state.total_root_stake(), 0);
     }
     // One subnet takes the whole block emission once its moving price shows (in I96F32 that
     // takes ~16 blocks after start_call; until then no TAO is minted).
@@ -104,9 +107,14 @@ fn emission_halves_at_ten_and_a_half_million() {
 }
 
 /// Two subnets; the second's price is pushed down by a big unstake. Over the next blocks
-/// each receives TAO in proportion to its moving price.
+/// each receives TAO in proportion to its moving price, to the RAO: from the spec (§3.2,
+/// §3.3), with the moving prices p₁, p₂ the block starts with and no miner emission
+/// burned, share_i = (p_i/(p₁+p₂)) / Σ_j (p_j/(p₁+p₂)) in U64F64, TAO emission_i =
+/// U96F32(10⁹ × share_i); without root stake the injection cap is 0, so all of it buys
+/// alpha for the protocol and the pool takes floor(emission_i).
 #[test]
 fn emission_splits_by_moving_price() {
+    use substrate_fixed::types::{U64F64, U96F32};
     let mut config = config_with_subnet(1_000, &[10], false);
     let mut second = config.subnets[0].clone();
     second.owner_hotkey = id(12);
@@ -118,33 +126,46 @@ fn emission_splits_by_moving_price() {
     config.subnets.push(second);
     config.balances.push(GenesisBalance { account: id(45), rao: Rao::new(TAO) });
     let mut chain = Chain::new(config);
-    chain
-        .ok(
-            &key(45),
-            Call::RemoveStake {
-                hotkey: id(25),
-                netuid: NetUid::new(2),
-                amount: tao_primitives::AlphaRao::new(100 * TAO),
-                limit_price: None,
-            },
-        )
-        .events
-        .len();
-    chain.advance(400);
-    let pool =
-        |chain: &Chain, n: u16| chain.state.subnet(NetUid::new(n)).unwrap().info.get().pool.tao;
-    let moving = |chain: &Chain, n: u16| {
-        chain.state.subnet(NetUid::new(n)).unwrap().info.get().moving_price.to_num::<f64>()
-    };
-    let (a0, b0) = (pool(&chain, 1), pool(&chain, 2));
-    let (pa, pb) = (moving(&chain, 1), moving(&chain, 2));
-    chain.advance(10);
-    let (a, b) = ((pool(&chain, 1) - a0) as f64, (pool(&chain, 2) - b0) as f64);
-    assert!(pb < pa * 0.9, "the second subnet's price fell: {pa} vs {pb}");
-    assert!(
-        (b / a) / (pb / pa) > 0.9 && (b / a) / (pb / pa) < 1.1,
-        "TAO {a} vs {b}, prices {pa} vs {pb}"
+    chain.ok(
+        &key(45),
+        Call::RemoveStake {
+            hotkey: id(25),
+            netuid: NetUid::new(2),
+            amount: tao_primitives::AlphaRao::new(100 * TAO),
+            limit_price: None,
+        },
     );
+    chain.advance(400);
+    let info =
+        |chain: &Chain, n: u16| chain.state.subnet(NetUid::new(n)).unwrap().info.get().clone();
+    let moving = |chain: &Chain, n: u16| info(chain, n).moving_price.to_num::<f64>();
+    let (pa, pb) = (moving(&chain, 1), moving(&chain, 2));
+    assert!(pb < pa * 0.9, "the second subnet's price fell: {pa} vs {pb}");
+    assert_eq!(chain.state.total_root_stake(), 0, "no root stake: the injection cap is 0");
+    let mut received = [0u64; 2];
+    for _ in 0..10 {
+        let before = [info(&chain, 1), info(&chain, 2)];
+        let issuance = chain.state.total_issuance();
+        assert!(issuance.get() < 10_500_000 * TAO, "block emission is 1 TAO");
+        for b in &before {
+            assert_eq!(b.miner_burned.to_bits(), 0);
+        }
+        let p = before.clone().map(|b| U64F64::from_num(b.moving_price));
+        let price_share = p.map(|x| x / (p[0] + p[1]));
+        let expected = price_share.map(|s| {
+            let share = s / (price_share[0] + price_share[1]);
+            U96F32::from_num(U64F64::from_num(TAO) * share).to_num::<u64>()
+        });
+        chain.block(Vec::new());
+        for (k, n) in [1u16, 2].into_iter().enumerate() {
+            let got = info(&chain, n).pool.tao - before[k].pool.tao;
+            assert_eq!(got, expected[k], "subnet {n}: pool TAO");
+            received[k] += got;
+        }
+        let minted = chain.state.total_issuance().get() - issuance.get();
+        assert_eq!(minted, expected[0] + expected[1], "minted");
+    }
+    assert!(received[1] < received[0], "the cheaper subnet receives less: {received:?}");
 }
 
 #[test]
@@ -173,7 +194,10 @@ fn at_most_max_epochs_per_block_the_rest_deferred() {
 }
 
 /// Validators (stakes 1000 and 500) score two miners 3:1; the epoch pays the better miner
-/// more incentive, gives both validators dividends by stake, and stores bonds and permits.
+/// more incentive, gives both validators dividends by stake, and stores bonds and permits:
+/// every stored output is Yuma's on the state the epoch saw (the block before, plus the
+/// block's own pending alpha, 410,002,288 RAO each for miners and validators, derived in
+/// `block_step.rs`), to the unit.
 #[test]
 fn an_epoch_stores_what_yuma_decided() {
     let mut chain = Chain::new(config_with_subnet(10, &[1_000, 500, 0, 0], false));
@@ -184,8 +208,48 @@ fn an_epoch_stores_what_yuma_decided() {
             Call::SetWeights { netuid: NET, uids: vec![3, 4], values: vec![3, 1], version_key: 0 },
         );
     }
-    chain.advance(10);
+    let due = |chain: &Chain| {
+        let next = chain.state.block().next().unwrap();
+        tao_runtime::epoch::should_run_epoch(chain.state.subnet(NET).unwrap().info.get(), next)
+    };
+    while !due(&chain) {
+        chain.advance(1);
+    }
+    let pre = chain.state.clone();
+    let now = pre.block().next().unwrap();
+    let weight = substrate_fixed::types::U96F32::from_num(pre.chain().params.tao_weight)
+        / substrate_fixed::types::U96F32::from_num(u64::MAX);
+    assert_eq!(pre.total_root_stake(), 0);
+    let mut input = tao_runtime::epoch::epoch_input(
+        pre.subnet(NET).unwrap(),
+        pre.root_stakes(),
+        weight,
+        now,
+        pre.chain().params.stake_threshold,
+    );
+    input.emission = tao_primitives::AlphaRao::new(input.emission.get() + 2 * 410_002_288);
+    let out = tao_yuma::epoch(&input).unwrap();
+    chain.advance(1);
     let neurons = &chain.state.subnet(NET).unwrap().neurons.get().neurons;
+    assert_eq!(neurons.len(), out.incentive.len());
+    assert_eq!(neurons.len(), 5);
+    let u16s = tao_yuma::to_u16;
+    let (consensus, incentive, dividends) =
+        (u16s(&out.consensus), u16s(&out.incentive), u16s(&out.dividends));
+    let (trust, stake, bonds) = (u16s(&out.validator_trust), u16s(&out.stake), out.bonds_u16());
+    for (uid, neuron) in neurons.iter().enumerate() {
+        let e = &neuron.epoch;
+        assert_eq!(e.active, out.active[uid], "uid {uid}");
+        assert_eq!(e.validator_permit, out.validator_permit[uid], "uid {uid}");
+        assert_eq!(
+            (e.consensus, e.incentive, e.dividends, e.validator_trust, e.stake_weight),
+            (consensus[uid], incentive[uid], dividends[uid], trust[uid], stake[uid]),
+            "uid {uid}"
+        );
+        assert_eq!(e.emission, out.combined_emission[uid].get(), "uid {uid}");
+        assert_eq!(neuron.bonds, bonds[uid], "uid {uid}");
+    }
+    // And what that means here.
     let (miner_a, miner_b) = (&neurons[3].epoch, &neurons[4].epoch);
     assert!(miner_a.incentive > 3 * miner_b.incentive / 2, "{miner_a:?} vs {miner_b:?}");
     assert!(miner_b.incentive > 0);

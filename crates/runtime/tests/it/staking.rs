@@ -2,8 +2,11 @@
 //! scenario of the economics issue.
 
 use crate::chain::*;
+use std::collections::BTreeMap;
+use substrate_fixed::types::U96F32;
 use tao_economics::pool::DEFAULT_FEE_RATE;
-use tao_primitives::{AlphaRao, NetUid, Rao};
+use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid, Rao};
+use tao_runtime::{epoch::should_run_epoch, State};
 use tao_types::{
     Call, DispatchError, Event, GenesisBalance, GlobalParameter, Hyperparameter, Outcome,
 };
@@ -345,9 +348,170 @@ fn delegate_take_is_bounded_and_rate_limited() {
     );
 }
 
+/// A hotkey's stake pool as the reference keeps it (§6.1): a stake buys shares at the
+/// pool's rate (one share per alpha in an empty pool), dividends raise every share's value,
+/// a coldkey's stake is `floor(total × shares / shares_total)`.
+#[derive(Clone, Debug, Default)]
+struct ModelPool {
+    total: u128,
+    shares_total: u128,
+    shares: BTreeMap<AccountId, u128>,
+}
+
+impl ModelPool {
+    fn add(&mut self, coldkey: AccountId, alpha: u64) {
+        let alpha = u128::from(alpha);
+        if alpha == 0 {
+            return;
+        }
+        let new = if self.shares_total == 0 || self.total == 0 {
+            *self = ModelPool::default();
+            alpha
+        } else {
+            alpha.checked_mul(self.shares_total).unwrap() / self.total
+        };
+        *self.shares.entry(coldkey).or_default() += new;
+        self.shares_total += new;
+        self.total += alpha;
+    }
+
+    fn add_for_all(&mut self, alpha: u64, fallback: AccountId) {
+        if self.shares_total == 0 {
+            self.add(fallback, alpha);
+        } else {
+            self.total += u128::from(alpha);
+        }
+    }
+
+    fn values(&self) -> BTreeMap<AccountId, u64> {
+        self.shares
+            .iter()
+            .map(|(c, s)| (*c, u64::try_from(self.total * s / self.shares_total).unwrap()))
+            .collect()
+    }
+}
+
+/// Stakes on a subnet: hotkey → (total, coldkey → value).
+type Stakes = BTreeMap<AccountId, (u64, BTreeMap<AccountId, u64>)>;
+
+/// Every stake on NET; empty pools left out.
+fn stakes_on_net(state: &State) -> Stakes {
+    state
+        .subnet(NET)
+        .unwrap()
+        .stakes
+        .get()
+        .iter()
+        .filter(|(_, pool)| pool.shares_total > 0)
+        .map(|(h, pool)| (*h, (pool.total, pool.coldkeys().map(|c| (*c, pool.value(c))).collect())))
+        .collect()
+}
+
+/// One epoch's payout on NET worked out from `chain-protocol.md` §3.8, written here apart
+/// from the runtime: from the state the epoch starts from (its pending pots S, V, R, O,
+/// stakes, root stakes and takes) and Yuma's output on it. Returns every stake on NET after
+/// the payout and the alpha paid.
+///
+/// V_eff = V + S without incentive, else V. Per validator h with dividend d_h (its validator
+/// emission), alpha stake A_h and root stake T_h: root_prop = T_h·w / (A_h + T_h·w), root
+/// part d_h·root_prop, alpha part the rest; each pot is shared as pot × (part / Σ parts)
+/// (the reference's `prop_alpha`), unfloored (U96F32). Then, in order: the owner cut to the
+/// owner hotkey; each miner's server emission (withheld from the owner's hotkeys); alpha
+/// dividends (take = take_h/65535 × payout to the validator's owner, floored; the floored
+/// rest to all its stakers); root dividends (take to the owner; the rest to h's root
+/// stakers, each floor(rest × T_hc / T_h), credited at once as alpha stake: this chain's
+/// documented simplification of root claims).
+fn expected_payout(pre: &State, output: &tao_yuma::YumaOutput) -> (Stakes, u64) {
+    let subnet = pre.subnet(NET).unwrap();
+    let info = subnet.info.get();
+    let neurons = &subnet.neurons.get().neurons;
+    assert_eq!(neurons.len(), output.server_emission.len());
+    assert_eq!(neurons.len(), output.validator_emission.len());
+    assert!(!neurons.is_empty());
+    let zero = U96F32::from_num(0);
+    let w = U96F32::from_num(pre.chain().params.tao_weight) / U96F32::from_num(u64::MAX);
+    let pending = info.pending;
+    let incentive: u64 = output.server_emission.iter().map(|x| x.get()).sum();
+    let v_eff = if incentive == 0 { pending.validator + pending.server } else { pending.validator };
+
+    let mut pools: BTreeMap<AccountId, ModelPool> = subnet
+        .stakes
+        .get()
+        .iter()
+        .map(|(h, p)| {
+            let pool = ModelPool {
+                total: u128::from(p.total),
+                shares_total: p.shares_total,
+                shares: p.shares.clone(),
+            };
+            (*h, pool)
+        })
+        .collect();
+    let (mut alpha_parts, mut root_parts) = (Vec::new(), Vec::new());
+    for (neuron, d) in neurons.iter().zip(&output.validator_emission) {
+        let d = U96F32::from_num(d.get());
+        let alpha_stake = U96F32::from_num(pools.get(&neuron.hotkey).map_or(0, |p| p.total));
+        let root = U96F32::from_num(pre.root_stake(&neuron.hotkey).map_or(0, |r| r.total)) * w;
+        let prop = if alpha_stake + root == zero { zero } else { root / (alpha_stake + root) };
+        root_parts.push(d * prop);
+        alpha_parts.push(d - d * prop);
+    }
+    let share = |pot: u64, parts: &[U96F32]| -> Vec<U96F32> {
+        let sum = parts.iter().fold(zero, |a, p| a + *p);
+        parts
+            .iter()
+            .map(|p| if sum == zero { zero } else { U96F32::from_num(pot) * (*p / sum) })
+            .collect()
+    };
+    let alpha_payout = share(v_eff, &alpha_parts);
+    let root_payout = share(pending.root, &root_parts);
+    let mut paid = 0u64;
+    let pay = |pools: &mut BTreeMap<AccountId, ModelPool>, h: AccountId, c: AccountId, x| {
+        pools.entry(h).or_default().add(c, x);
+        x
+    };
+    paid += pay(&mut pools, info.owner_hotkey, info.owner_coldkey, pending.owner);
+    for (neuron, x) in neurons.iter().zip(&output.server_emission) {
+        if neuron.hotkey != info.owner_hotkey && neuron.coldkey != info.owner_coldkey {
+            paid += pay(&mut pools, neuron.hotkey, neuron.coldkey, x.get());
+        }
+    }
+    let rate = |h: &AccountId| U96F32::from_num(pre.take(h)) / U96F32::from_num(65_535);
+    for (neuron, d) in neurons.iter().zip(&alpha_payout) {
+        let take = rate(&neuron.hotkey) * *d;
+        paid += pay(&mut pools, neuron.hotkey, neuron.coldkey, take.to_num::<u64>());
+        let rest = (*d - take).to_num::<u64>();
+        pools.entry(neuron.hotkey).or_default().add_for_all(rest, neuron.coldkey);
+        paid += rest;
+    }
+    for (neuron, d) in neurons.iter().zip(&root_payout) {
+        let take = rate(&neuron.hotkey) * *d;
+        paid += pay(&mut pools, neuron.hotkey, neuron.coldkey, take.to_num::<u64>());
+        if let Some(root) = pre.root_stake(&neuron.hotkey) {
+            for (coldkey, tao) in &root.by_coldkey {
+                let part = U96F32::from_num(*tao) / U96F32::from_num(root.total);
+                paid +=
+                    pay(&mut pools, neuron.hotkey, *coldkey, ((*d - take) * part).to_num::<u64>());
+            }
+        }
+    }
+    let stakes = pools
+        .into_iter()
+        .filter(|(_, p)| p.shares_total > 0)
+        .map(|(h, p)| (h, (u64::try_from(p.total).unwrap(), p.values())))
+        .collect();
+    (stakes, paid)
+}
+
 /// The economics scenario: three miners scored 0.6/0.3/0.1 by two validators with stakes
-/// 3:1 (the first with a nominator) earn alpha in that order; dividends follow stake; the
-/// nominator gets its share after the validator's take; the owner gets 18 % of emission.
+/// 3:1 (the first with a nominator, the second with root stake too) earn alpha in that
+/// order, and every stake on the subnet after each of three epochs is the payout of
+/// `expected_payout` to the RAO: miners, the owner cut, validators' takes, nominators and
+/// root stakers. To read the pots the epoch pays, the subnet's emission pauses in each
+/// epoch block (registration disallowed in the block before, allowed again after), so
+/// nothing accrues between the state read and the epoch. No root pot arises: root sells
+/// its alpha only when the moving prices sum above 1, which takes far longer than a test;
+/// root stake still takes its part of each dividend off the alpha pot.
 #[test]
 fn a_multi_epoch_payout_scenario() {
     let mut config = config_with_subnet(20, &[0, 0, 0, 0, 0], false);
@@ -356,10 +520,20 @@ fn a_multi_epoch_payout_scenario() {
         config.balances.push(GenesisBalance { account: id(n), rao: Rao::new(10_000 * TAO) });
     }
     let mut chain = Chain::new(config);
-    // Validator 20: 300 TAO by its owner and 100 by nominator 5; validator 21: 100 TAO.
+    // Validator 20: 300 TAO by its owner and 100 by nominator 5; validator 21: 100 TAO, and
+    // 100 TAO on root by coldkey 3.
     chain.ok(&key(40), add(20, 300 * TAO, None));
     chain.ok(&key(5), add(20, 100 * TAO, None));
     chain.ok(&key(41), add(21, 100 * TAO, None));
+    chain.ok(
+        &key(3),
+        Call::AddStake {
+            hotkey: id(21),
+            netuid: NetUid::ROOT,
+            amount: Rao::new(100 * TAO),
+            limit_price: None,
+        },
+    );
     chain.advance(20); // an epoch hands out permits
     for validator in [20u8, 21] {
         chain.ok(
@@ -372,61 +546,76 @@ fn a_multi_epoch_payout_scenario() {
             },
         );
     }
-    let miners = |chain: &Chain| [22u8, 23, 24].map(|h| stake(chain, h, h + 20));
-    let owner_before = stake(&chain, 11, 10);
-    let nominator_before = stake(&chain, 20, 5);
-    let (v20_before, v21_before) = (
-        chain.state.hotkey_alpha(NET, &id(20)).get(),
-        chain.state.hotkey_alpha(NET, &id(21)).get(),
-    );
+    let registration = |allowed| Call::SetHyperparameter {
+        netuid: NET,
+        value: Hyperparameter::RegistrationAllowed(allowed),
+    };
     let mut paid: u64 = 0;
-    for _ in 0..60 {
-        let outcome = chain.block(Vec::new());
-        for event in &outcome.events {
-            if let Event::EpochCompleted { emission, .. } = event {
-                paid += emission.get();
-            }
+    let mut epochs = 0;
+    while epochs < 3 {
+        let next = chain.state.block().get() + 1;
+        let info = chain.state.subnet(NET).unwrap().info.get().clone();
+        if should_run_epoch(&info, BlockNumber::new(next))
+            || !should_run_epoch(&info, BlockNumber::new(next + 1))
+        {
+            assert!(next < 200, "three epochs come within 200 blocks");
+            chain.block(Vec::new());
+            continue;
         }
+        // The block before the epoch's: the subnet stops emitting for the next block.
+        chain.ok(&key(1), registration(false));
+        let pre = chain.state.clone();
+        let epoch_block = BlockNumber::new(pre.block().get() + 1);
+        let input = tao_runtime::epoch::epoch_input(
+            pre.subnet(NET).unwrap(),
+            pre.root_stakes(),
+            U96F32::from_num(pre.chain().params.tao_weight) / U96F32::from_num(u64::MAX),
+            epoch_block,
+            pre.chain().params.stake_threshold,
+        );
+        let output = tao_yuma::epoch(&input).unwrap();
+        let (expected, expected_paid) = expected_payout(&pre, &output);
+        // The epoch's block (its transaction, after the epoch, restarts the emission).
+        chain.ok(&key(1), registration(true));
+        let events = &chain.last.as_ref().unwrap().events;
+        let emission = events.iter().find_map(|e| match e {
+            Event::EpochCompleted { netuid, emission } if *netuid == NET => Some(emission.get()),
+            _ => None,
+        });
+        assert_eq!(emission, Some(expected_paid), "epoch at {epoch_block}");
+        assert_eq!(
+            stakes_on_net(&chain.state),
+            expected,
+            "stakes after the epoch at {epoch_block}"
+        );
+        let info = pre.subnet(NET).unwrap().info.get();
+        assert!(info.pending.owner > 0 && info.pending.server > 0 && info.pending.validator > 0);
+        assert_eq!(info.pending.root, 0, "root does not sell below a moving price sum of 1");
+        // What the payout leaves stays minted, held by nobody: the floors, and the miners'
+        // pot beyond their incentive (root stake shrinks the validators' pot below the
+        // miners', and the epoch splits its emission evenly).
+        let after = chain.state.subnet(NET).unwrap().info.get();
+        assert_eq!(after.alpha_out, info.alpha_out, "nothing is minted or taken back");
+        assert_eq!(
+            after.alpha_burned.get() - info.alpha_burned.get(),
+            info.pending.total() - expected_paid
+        );
+        assert_eq!(after.pending, tao_runtime::PendingAlpha::default());
+        paid += expected_paid;
+        epochs += 1;
     }
-    assert!(paid > 0, "epochs paid out");
-    let earned = miners(&chain);
+    // Every party was paid: each miner, both validators' owners, the nominator, the owner.
+    let earned = [22u8, 23, 24].map(|h| stake(&chain, h, h + 20));
     assert!(earned[0] > earned[1] && earned[1] > earned[2] && earned[2] > 0, "{earned:?}");
+    // Consensus follows the weights 6:3 (Yuma's clipping and rounding move it a little).
     let ratio = earned[0] as f64 / earned[1] as f64;
     assert!((ratio - 2.0).abs() < 0.1, "0.6/0.3 → 2:1, got {ratio}");
-
-    let d20 = chain.state.hotkey_alpha(NET, &id(20)).get() - v20_before;
-    let d21 = chain.state.hotkey_alpha(NET, &id(21)).get() - v21_before;
-    let dividend_ratio = d20 as f64 / d21 as f64;
-    let stake_ratio = v20_before as f64 / v21_before as f64;
-    assert!(
-        (dividend_ratio / stake_ratio - 1.0).abs() < 0.05,
-        "dividends {dividend_ratio} vs stake {stake_ratio}"
-    );
-
-    // The nominator gets its share of validator 20's pool of the dividends after take.
-    let nominator_gain = (stake(&chain, 20, 5) - nominator_before) as f64;
-    let take = 11_796.0 / 65_535.0;
-    let share = nominator_before as f64 / v20_before as f64;
-    let expected = d20 as f64 * (1.0 - take) * share;
-    assert!(
-        (nominator_gain / expected - 1.0).abs() < 0.05,
-        "nominator {nominator_gain} vs {expected}"
-    );
-
-    // The owner's cut: 18 % of the alpha emitted over the same epochs.
-    let owner_gain = (stake(&chain, 11, 10) - owner_before) as f64;
-    assert!((owner_gain / paid as f64 - 0.18).abs() < 0.01, "owner {owner_gain} of {paid}");
+    assert!(stake(&chain, 20, 5) > 100 * TAO / 2, "the nominator holds its stake and more");
+    assert!(stake(&chain, 11, 10) > 0, "the owner's cut");
+    assert!(paid > 0);
     let _ = DEFAULT_FEE_RATE;
     let info = chain.state.subnet(NET).unwrap().info.get().clone();
     assert_eq!(info.miner_burned.to_bits(), 0, "no owner-hotkey miners here");
-    // What stays minted unheld is only rounding: the floors of each block's split (4
-    // parts) and of each payout, a few RAO a block (the reference keeps it in alpha out).
-    let blocks = chain.state.block().get();
-    assert!(
-        info.alpha_burned.get() < 5 * blocks,
-        "unheld alpha {} over {blocks} blocks",
-        info.alpha_burned.get()
-    );
     let receipt = chain.run(&key(40), remove(20, 1, None));
     assert!(matches!(receipt.outcome, Outcome::Success | Outcome::Failed(_)));
 }

@@ -313,6 +313,10 @@ fn tempo_changes_restart_the_epoch_clock_and_tempo_zero_freezes_no_one() {
     chain.ok(&key(2), Call::SetHyperparameter { netuid: NET, value: Hyperparameter::Rho(7) });
 }
 
+/// Dissolution pays the pool's TAO to the alpha holders pro rata, the protocol's alpha (the
+/// pool's reserve and what it bought) counting as a holder whose part is burned: each gets
+/// floor(pot × alpha / Σ alpha), and the RAO the floors leave go one each to the largest
+/// remainders. Worked out here on the state the transaction sees (after its block's step).
 #[test]
 fn dissolve_pays_the_pool_to_alpha_holders() {
     let mut chain = Chain::standard();
@@ -329,16 +333,55 @@ fn dissolve_pays_the_pool_to_alpha_holders() {
         },
     );
     chain.fails(&key(2), Call::DissolveNetwork { netuid: NET }, DispatchError::BadOrigin);
+
+    // The state the dissolution sees, and what it must pay.
+    let number = chain.state.block().next().unwrap();
+    let context = tao_runtime::BlockContext {
+        number,
+        parent_hash: block_hash(BlockNumber::new(number.get() - 1)),
+    };
+    let mut stepped = chain.state.clone();
+    let seen = tao_runtime::BlockBuilder::begin(&mut stepped, &context).unwrap().state().clone();
+    let subnet = seen.subnet(NET).unwrap();
+    let info = subnet.info.get();
+    let mut holders: Vec<(Option<tao_primitives::AccountId>, u128)> = Vec::new();
+    for pool in subnet.stakes.get().values() {
+        for coldkey in pool.coldkeys() {
+            holders.push((Some(*coldkey), u128::from(pool.value(coldkey))));
+        }
+    }
+    holders.push((None, u128::from(info.pool.alpha + info.protocol_alpha.get())));
+    let total: u128 = holders.iter().map(|(_, a)| a).sum();
+    let pot = u128::from(info.pool.tao);
+    let mut portions: Vec<(u128, u128)> =
+        holders.iter().map(|(_, a)| (pot * a / total, pot * a % total)).collect();
+    let leftover = pot - portions.iter().map(|(p, _)| p).sum::<u128>();
+    assert!(leftover < holders.len() as u128);
+    let mut by_remainder: Vec<usize> = (0..portions.len()).collect();
+    by_remainder.sort_by(|a, b| portions[*b].1.cmp(&portions[*a].1).then(a.cmp(b)));
+    for k in by_remainder.into_iter().take(leftover as usize) {
+        portions[k].0 += 1;
+    }
+    let staker = holders.iter().position(|(c, _)| *c == Some(id(3))).unwrap();
+    let expected_staker = u64::try_from(portions[staker].0).unwrap();
+    let expected_refund: u128 =
+        holders.iter().zip(&portions).filter(|((c, _), _)| c.is_some()).map(|(_, (p, _))| p).sum();
+    assert!(expected_staker > 0 && holders.len() >= 2, "{holders:?}");
+
     let staker_before = chain.free(3);
-    let pool_tao = chain.state.subnet(NET).unwrap().info.get().pool.tao;
+    let issuance_before = seen.total_issuance();
     let receipt = chain.ok(&key(1), Call::DissolveNetwork { netuid: NET });
     let refund = match receipt.events[0] {
         Event::NetworkRemoved { refund, .. } => refund,
         ref other => panic!("{other:?}"),
     };
-    // The staker held a minority of the alpha (the protocol holds the pool's): it gets its share.
-    assert!(refund.get() > 0 && refund.get() < pool_tao, "{refund} of {pool_tao}");
-    assert!(chain.free(3).get() > staker_before.get(), "the staker is paid");
+    assert_eq!(u128::from(refund.get()), expected_refund);
+    assert_eq!(chain.free(3).get() - staker_before.get(), expected_staker);
+    // The protocol's part leaves circulation (and the root key's fee).
+    assert_eq!(
+        u128::from(issuance_before.get() - chain.state.total_issuance().get()),
+        pot - expected_refund + u128::from(receipt.fee.get())
+    );
     assert!(chain.state.subnet(NET).is_none());
     let receipt = chain.run(&key(1), Call::DissolveNetwork { netuid: NET });
     assert_eq!(receipt.outcome, Outcome::Failed(DispatchError::SubnetNotExists));

@@ -46,6 +46,19 @@ pub fn vector(name: &str) -> &'static serde_json::Value {
         .unwrap_or_else(|| panic!("no vector named {name}"))
 }
 
+/// Expected and actual values side by side, after checking there are as many of each and
+/// at least one (a `zip` alone would check nothing of a vector that lost its cases, and only
+/// a prefix of a result that grew).
+pub fn paired<'a, A, B>(
+    expected: &'a [A],
+    actual: &'a [B],
+    what: &str,
+) -> std::iter::Zip<std::slice::Iter<'a, A>, std::slice::Iter<'a, B>> {
+    assert_eq!(expected.len(), actual.len(), "{what}: as many values as expected");
+    assert!(!expected.is_empty(), "{what}: nothing to compare");
+    expected.iter().zip(actual)
+}
+
 /// A JSON number as the reference tests write it: an `f32` literal through `I32F32::from_num`.
 pub fn fx(value: &serde_json::Value) -> substrate_fixed::types::I32F32 {
     substrate_fixed::types::I32F32::from_num(value.as_f64().unwrap() as f32)

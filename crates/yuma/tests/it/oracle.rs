@@ -88,7 +88,21 @@ pub fn epoch(input: &YumaInput) -> Oracle {
 
     let active: Vec<bool> =
         input.last_update.iter().map(|u| u.get() + input.activity_cutoff >= block).collect();
-    let mut stake: Vec<f64> = input.stake.iter().map(|s| s.to_num::<f64>()).collect();
+    // A stake whose whole units fall below the threshold counts as none, unless the owner's.
+    let mut stake: Vec<f64> = input
+        .stake
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let own = input.owner.is_some_and(|o| o.index() == i);
+            let whole = s.to_num::<f64>().floor();
+            if !own && whole < input.stake_threshold as f64 {
+                0.0
+            } else {
+                s.to_num::<f64>()
+            }
+        })
+        .collect();
     normalize(&mut stake);
     let mut permit = input.validator_permit.clone();
     if let Some(owner) = input.owner {

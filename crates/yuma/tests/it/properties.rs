@@ -14,13 +14,15 @@ fn params() -> impl Strategy<Value = Params> {
         }),
     ];
     let model = prop_oneof![Just(BondModel::Classic), Just(BondModel::Yuma3)];
-    (any::<u16>(), any::<u16>(), 0u64..=1_000_000, model, liquid).prop_map(
-        |(kappa, bonds_penalty, bonds_moving_average, bond_model, liquid_alpha)| Params {
+    // Permits: often fewer than the UIDs (the top-k by stake decides who validates), down
+    // to none; sometimes more than enough.
+    let permits = prop_oneof![3 => 0u16..12, 1 => Just(64u16)];
+    (any::<u16>(), any::<u16>(), 0u64..=1_000_000, model, liquid, permits).prop_map(
+        |(kappa, bonds_penalty, bonds_moving_average, bond_model, liquid_alpha, permits)| Params {
             kappa,
             bonds_penalty,
             bonds_moving_average,
-            // Never binding, so no tie-break by UID decides a permit (see `relabelling`).
-            max_allowed_validators: 64,
+            max_allowed_validators: permits,
             bond_model,
             liquid_alpha,
         },
@@ -37,7 +39,32 @@ fn sparse_rows(n: usize, rows: usize) -> impl Strategy<Value = Vec<Vec<(Uid, u16
     })
 }
 
-/// Random subnets of 2..12 neurons in every corner the epoch has.
+/// The subnet owner's UID: none, or any UID (permitted or not, staked or not).
+fn owner(n: usize) -> impl Strategy<Value = Option<Uid>> {
+    prop_oneof![Just(None), (0..n as u16).prop_map(|uid| Some(Uid::new(uid)))]
+}
+
+/// The stake threshold: off, or somewhere in the range of the drawn stakes (so it drops
+/// some stakes and keeps others).
+fn stake_threshold() -> impl Strategy<Value = u64> {
+    prop_oneof![Just(0u64), 1u64..100, 1u64..1_000_000_000_000]
+}
+
+/// Commit-reveal: off, or on with each UID's earliest commit (none, or a block around the
+/// registrations, so the mask drops some weights and keeps others).
+fn commit_reveal(n: usize) -> impl Strategy<Value = CommitReveal> {
+    prop_oneof![
+        Just(CommitReveal::Off),
+        proptest::collection::vec(proptest::option::of(0u64..45), n).prop_map(|first| {
+            CommitReveal::On {
+                first_commit: first.into_iter().map(|b| b.map(BlockNumber::new)).collect(),
+            }
+        }),
+    ]
+}
+
+/// Random subnets of 2..12 neurons in every corner the epoch has: an owner, a stake
+/// threshold, commit-reveal masks, and fewer validator permits than UIDs.
 fn subnet() -> impl Strategy<Value = YumaInput> {
     (2usize..12).prop_flat_map(|n| {
         (
@@ -50,6 +77,7 @@ fn subnet() -> impl Strategy<Value = YumaInput> {
             params(),
             (20u64..60, 1u16..30, 0u64..60, 1u64..50),
             any::<u64>(),
+            (owner(n), stake_threshold(), commit_reveal(n)),
         )
             .prop_map(
                 |(
@@ -62,6 +90,7 @@ fn subnet() -> impl Strategy<Value = YumaInput> {
                     params,
                     blocks,
                     emission,
+                    (owner, stake_threshold, commit_reveal),
                 )| {
                     let (block, tempo, last_epoch, cutoff) = blocks;
                     YumaInput {
@@ -70,8 +99,8 @@ fn subnet() -> impl Strategy<Value = YumaInput> {
                         last_epoch_block: BlockNumber::new(last_epoch.min(block)),
                         activity_cutoff: cutoff,
                         stake: stake.into_iter().map(I64F64::from_num).collect(),
-                        stake_threshold: 0,
-                        owner: None,
+                        stake_threshold,
+                        owner,
                         validator_permit: permit,
                         last_update: last_update.into_iter().map(BlockNumber::new).collect(),
                         block_at_registration: registered
@@ -80,13 +109,43 @@ fn subnet() -> impl Strategy<Value = YumaInput> {
                             .collect(),
                         weights,
                         bonds,
-                        commit_reveal: CommitReveal::Off,
+                        commit_reveal,
                         params,
                         emission: AlphaRao::new(emission % 1_000_000_000_000_000),
                     }
                 },
             )
     })
+}
+
+/// How often the drawn subnets reach each corner: every property runs over owners,
+/// thresholds that drop stake, commit-reveal masks and binding permit limits.
+#[test]
+fn the_generator_reaches_every_corner() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let (mut owned, mut thresholded, mut masked, mut binding) = (0, 0, 0, 0);
+    let cases = 400;
+    for _ in 0..cases {
+        let input = subnet().new_tree(&mut runner).unwrap().current();
+        owned += usize::from(input.owner.is_some());
+        let dropped = input.stake.iter().any(|s| {
+            *s > I64F64::from_num(0) && s.saturating_to_num::<u64>() < input.stake_threshold
+        });
+        thresholded += usize::from(dropped);
+        masked += usize::from(matches!(&input.commit_reveal, CommitReveal::On { first_commit }
+            if first_commit.iter().any(Option::is_some)));
+        let staked = input.stake.iter().filter(|s| **s > I64F64::from_num(0)).count();
+        binding += usize::from(usize::from(input.params.max_allowed_validators) < staked);
+    }
+    for (what, count) in [
+        ("owner", owned),
+        ("threshold", thresholded),
+        ("commit-reveal", masked),
+        ("permits", binding),
+    ] {
+        assert!(count >= cases / 10, "{what}: {count} of {cases}");
+    }
 }
 
 fn total(values: &[I32F32]) -> I32F32 {
@@ -120,6 +179,7 @@ proptest! {
             prop_assert!(row.iter().all(|(_, b)| *b > I32F32::from_num(0) && *b <= I32F32::from_num(1)));
         }
         prop_assert_eq!(out.bonds.len(), out.validator_permit.len());
+        prop_assert!(!out.bonds.is_empty());
         for (row, permit) in out.bonds.iter().zip(&out.validator_permit) {
             prop_assert!(*permit || row.is_empty());
         }
@@ -178,8 +238,19 @@ proptest! {
         moved.block_at_registration = permute(&input.block_at_registration, &perm);
         moved.weights = relabel_rows(&input.weights);
         moved.bonds = relabel_rows(&input.bonds);
+        moved.owner = input.owner.map(|o| Uid::new(perm[o.index()] as u16));
+        if let CommitReveal::On { first_commit } = &input.commit_reveal {
+            moved.commit_reveal = CommitReveal::On { first_commit: permute(first_commit, &perm) };
+        }
 
         let a = epoch(&input).unwrap();
+        // Permits go to the top stakes; between equal stakes the reference's stable sort
+        // prefers the higher UID, which a relabelling may reverse. Equal non-zero
+        // normalized stakes are rare in these draws; such a case says nothing here.
+        let mut nonzero: Vec<I32F32> = a.stake.iter().copied().filter(|s| *s > I32F32::from_num(0)).collect();
+        nonzero.sort();
+        let binding = usize::from(input.params.max_allowed_validators) < nonzero.len();
+        prop_assume!(!binding || nonzero.windows(2).all(|w| w[0] != w[1]));
         let b = epoch(&moved).unwrap();
         prop_assert_eq!(permute(&a.incentive, &perm), b.incentive);
         prop_assert_eq!(permute(&a.dividends, &perm), b.dividends);
@@ -318,6 +389,8 @@ fn assert_near(
     tolerance: f64,
     what: &str,
 ) -> Result<(), TestCaseError> {
+    prop_assert_eq!(fixed.len(), float.len(), "{}: lengths", what);
+    prop_assert!(!fixed.is_empty(), "{}: nothing to compare", what);
     for (k, (a, b)) in fixed.iter().zip(float).enumerate() {
         let a = a.to_num::<f64>();
         prop_assert!((a - b).abs() <= tolerance, "{what}[{k}]: fixed {a} vs float {b}");

@@ -1,6 +1,6 @@
 //! The math-primitive vectors of `chain.json` (upstream `tests/math.rs`).
 
-use crate::{fx, fx_vec, vector};
+use crate::{fx, fx_vec, paired, vector};
 use serde_json::Value;
 use substrate_fixed::types::I32F32;
 use tao_yuma::math::{self, Row};
@@ -31,9 +31,8 @@ fn dense(rows: &[Row], columns: usize) -> Vec<I32F32> {
 
 /// `|actual - expected| <= tolerance`, compared in `I32F32` as the upstream tests do.
 fn assert_close(actual: &[I32F32], expected: &[I32F32], tolerance: f64, what: &str) {
-    assert_eq!(actual.len(), expected.len(), "{what}: length");
     let tolerance = I32F32::from_num(tolerance);
-    for (k, (a, e)) in actual.iter().zip(expected).enumerate() {
+    for (k, (a, e)) in paired(actual, expected, what).enumerate() {
         assert!((*a - *e).abs() <= tolerance, "{what}[{k}]: {a} vs expected {e} (±{tolerance})");
     }
 }
@@ -63,7 +62,7 @@ fn column_weighted_median_is_exact() {
     let v = vector("weighted_median_col_dense_and_sparse");
     let cases = v["inputs"]["cases"].as_array().unwrap();
     let expected = v["expected"]["consensus"].as_array().unwrap();
-    for (case, want) in cases.iter().zip(expected) {
+    for (case, want) in paired(cases, expected, "weighted_median_col_dense_and_sparse") {
         let stake = fx_vec(&case["stake"]);
         let rows: Vec<I32F32> =
             case["weights_rows"].as_array().unwrap().iter().flat_map(fx_vec).collect();
@@ -78,7 +77,7 @@ fn column_weighted_median_is_exact() {
 fn max_upscale_to_u16_is_exact() {
     let v = vector("vec_max_upscale_to_u16");
     let expected = v["expected"]["outputs"].as_array().unwrap();
-    for (case, want) in v["inputs"]["cases"].as_array().unwrap().iter().zip(expected) {
+    for (case, want) in paired(v["inputs"]["cases"].as_array().unwrap(), expected, "upscale") {
         let input: Vec<I32F32> = case
             .as_array()
             .unwrap()
@@ -96,7 +95,7 @@ fn max_upscale_to_u16_is_exact() {
 
     let v = vector("vec_u16_max_upscale_to_u16 (set_weights normalization)");
     let expected = v["expected"]["outputs"].as_array().unwrap();
-    for (case, want) in v["inputs"]["cases"].as_array().unwrap().iter().zip(expected) {
+    for (case, want) in paired(v["inputs"]["cases"].as_array().unwrap(), expected, "u16 upscale") {
         let input: Vec<u16> =
             case.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u16).collect();
         let want: Vec<u16> =
@@ -109,7 +108,7 @@ fn max_upscale_to_u16_is_exact() {
 fn max_limited_check_is_exact() {
     let v = vector("check_vec_max_limited");
     let expected = v["expected"]["result"].as_array().unwrap();
-    for (case, want) in v["inputs"]["cases"].as_array().unwrap().iter().zip(expected) {
+    for (case, want) in paired(v["inputs"]["cases"].as_array().unwrap(), expected, "max limited") {
         let values: Vec<u16> =
             case["vec"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u16).collect();
         let limit = case["max_limit"].as_u64().unwrap() as u16;
@@ -121,12 +120,14 @@ fn max_limited_check_is_exact() {
 fn topk_is_exact_and_nonzero_variant_drops_zeros() {
     let v = vector("is_topk");
     let expected = v["expected"]["result"].as_array().unwrap();
-    for (case, want) in v["inputs"]["cases"].as_array().unwrap().iter().zip(expected) {
+    for (case, want) in paired(v["inputs"]["cases"].as_array().unwrap(), expected, "is_topk") {
         let values = fx_vec(&case["vector"]);
         let k = case["k"].as_u64().unwrap() as usize;
         let want: Vec<bool> =
             want.as_array().unwrap().iter().map(|b| b.as_bool().unwrap()).collect();
         assert_eq!(math::is_topk(&values, k), want, "{case}");
+        // (One case is the empty vector: an empty answer is right there.)
+        assert_eq!(want.len(), values.len(), "{case}");
         let nonzero: Vec<bool> =
             want.iter().zip(&values).map(|(t, v)| *t && *v != I32F32::from_num(0)).collect();
         assert_eq!(math::is_topk_nonzero(&values, k), nonzero, "{case}");
@@ -143,7 +144,7 @@ fn sigmoid_is_bit_exact() {
         .iter()
         .map(|b| b.as_i64().unwrap())
         .collect();
-    for (x, want) in v["inputs"]["input"].as_array().unwrap().iter().zip(&bits) {
+    for (x, want) in paired(v["inputs"]["input"].as_array().unwrap(), &bits, "sigmoid rho 30") {
         let x = I32F32::from_num(x.as_f64().unwrap());
         assert_eq!(math::sigmoid_safe(x, I32F32::from_num(30), half).to_bits(), *want, "x = {x}");
     }
@@ -159,7 +160,7 @@ fn sigmoid_is_bit_exact() {
         .iter()
         .map(|b| b.as_i64().unwrap())
         .collect();
-    for (x, want) in fx_vec(&v["inputs"]["input"]).iter().zip(&bits) {
+    for (x, want) in paired(&fx_vec(&v["inputs"]["input"]), &bits, "sigmoid rho 40") {
         assert_eq!(math::sigmoid_safe(*x, I32F32::from_num(40), half).to_bits(), *want, "x = {x}");
     }
 }
@@ -180,9 +181,8 @@ fn dense_alpha_ema_matches() {
 
     let v = vector("mat_ema_alpha_dense_small");
     let expected = v["expected"]["results"].as_array().unwrap();
-    for (k, (case, want)) in
-        v["inputs"]["cases"].as_array().unwrap().iter().zip(expected).enumerate()
-    {
+    let cases = v["inputs"]["cases"].as_array().unwrap();
+    for (k, (case, want)) in paired(cases, expected, "mat_ema_alpha_dense_small").enumerate() {
         let matrix = |key: &str| -> (Vec<I32F32>, usize) {
             let rows = case[key].as_array().unwrap();
             (rows.iter().flat_map(fx_vec).collect(), rows[0].as_array().unwrap().len())
@@ -209,7 +209,7 @@ fn sparse_alpha_ema_matches_and_drops_absent_columns() {
     let alpha = fx(&v["inputs"]["alpha"]);
     let cases = v["inputs"]["cases"].as_array().unwrap();
     let expected = v["expected"]["results"].as_array().unwrap();
-    for (k, (case, want)) in cases.iter().zip(expected).enumerate() {
+    for (k, (case, want)) in paired(cases, expected, "mat_ema_alpha_sparse_cases").enumerate() {
         let old = sparse(&fx_vec(&case["old"]), 3, false);
         let new = sparse(&fx_vec(&case["new"]), 3, false);
         let result = math::ema_per_cell(&new, &old, |_, _, _, _| alpha);
