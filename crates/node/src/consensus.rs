@@ -588,6 +588,8 @@ impl<E: Clock + Spawner> Application<E> {
                     }
                     self.unsolicited.insert(hash, peer);
                 }
+                // A block beyond the head that a peer has (`tao_syncState`'s highest seen).
+                self.node.sync.saw(number);
                 self.blocks.insert(hash, block);
             }
             Wire::Want(hash) => {

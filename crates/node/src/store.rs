@@ -1,12 +1,22 @@
-//! Durable storage of finalized blocks and receipts (redb). Each block is committed in one
-//! write transaction, so after a crash the store holds a prefix of the chain, never half a
-//! block; the state is rebuilt by replaying it.
+//! Durable storage of finalized blocks, receipts and the state at the head (redb). Each
+//! block is committed in one write transaction with its receipts, its index entries, the
+//! state parts it changed and the new head number, so after a crash the store holds a
+//! prefix of the chain and the state after its last block, never half a block
+//! (`docs/storage.md`).
+//!
+//! The state is kept as the parts its root hashes ([`tao_runtime::PartKey`]): a commit
+//! writes only the parts whose digest changed since the last commit (and deletes the parts
+//! of removed subnets), so its cost follows what the block touched, not the state's size.
+//! With [`Pruning::Keep`] a commit also deletes the bodies, receipts, own events and index
+//! entries of blocks that fell out of the window (hashes stay, so a pruned block is known
+//! as pruned).
 
 use anyhow::{Context, Result};
 use codec::{Decode, Encode};
-use redb::{Database, ReadableTableMetadata, TableDefinition};
-use std::path::Path;
+use redb::{Database, Durability, ReadableTable, ReadableTableMetadata, TableDefinition};
+use std::{collections::BTreeMap, num::NonZeroU64, path::Path};
 use tao_primitives::AccountId;
+use tao_runtime::{PartKey, State};
 use tao_types::{Block, Event, Hash, Receipt};
 
 const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
@@ -18,6 +28,93 @@ const BLOCK_EVENTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("bloc
 /// Which transactions name an account: key `account ‖ block (BE) ‖ index (BE)`, value
 /// `tx hash ‖ the call's name`, so one account's entries are one key range, in order.
 const ACCOUNT_TXS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("account_txs");
+/// The state after the head block: SCALE of each part by its key ([`PartKey::to_bytes`]).
+const STATE: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("state");
+
+/// `META` key: the head block's number (u64 LE), written with every block.
+const META_HEAD: &str = "head";
+/// `META` key: the block the `STATE` table is the state after (u64 LE).
+const META_STATE_AT: &str = "state_at";
+/// `META` key: the lowest block whose body is kept (u64 LE; absent: 1, nothing pruned).
+const META_OLDEST: &str = "oldest";
+
+/// Most blocks one commit prunes: a node restarted with a smaller window catches up over
+/// several blocks instead of stalling one commit.
+pub const MAX_PRUNE_PER_COMMIT: u64 = 256;
+
+/// Which blocks a node keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pruning {
+    /// Every block's body, receipts, own events and index entries (the default).
+    #[default]
+    Archive,
+    /// Only the last N blocks' (N ≥ 1; the head is always kept, and the state at the head).
+    Keep(NonZeroU64),
+}
+
+impl std::str::FromStr for Pruning {
+    type Err = PruningParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "archive" {
+            return Ok(Self::Archive);
+        }
+        s.parse::<u64>()
+            .ok()
+            .and_then(NonZeroU64::new)
+            .map(Self::Keep)
+            .ok_or_else(|| PruningParseError(s.to_owned()))
+    }
+}
+
+impl std::fmt::Display for Pruning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Archive => f.write_str("archive"),
+            Self::Keep(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// A `--pruning` value that is neither `archive` nor a block count of at least 1.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("pruning {0:?}: give `archive` or a number of blocks to keep (at least 1)")]
+pub struct PruningParseError(pub String);
+
+/// Why a stored block cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockLookupError {
+    /// It was pruned: only blocks `oldest..=head` are kept.
+    #[error("block {number} was pruned: this node keeps blocks {oldest}..={head} (--pruning); ask an archive node")]
+    Pruned {
+        /// The block asked for.
+        number: u64,
+        /// The lowest block kept.
+        oldest: u64,
+        /// The head.
+        head: u64,
+    },
+    /// Beyond the head (or the genesis block, which is not stored).
+    #[error("no block {0}")]
+    NotFound(u64),
+}
+
+/// What a commit wrote (for the metrics, the tests and the benches).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// State parts written (changed or new).
+    pub parts_written: usize,
+    /// Their bytes.
+    pub state_bytes: usize,
+    /// State parts deleted (removed subnets).
+    pub parts_deleted: usize,
+    /// Blocks pruned.
+    pub pruned: u64,
+}
+
+fn u64_of(bytes: &[u8]) -> Result<u64> {
+    Ok(u64::from_le_bytes(bytes.try_into().context("a stored number is not 8 bytes")?))
+}
 
 /// One transaction that names an account ([`Store::account_history`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +178,15 @@ fn event_accounts(event: &Event) -> Vec<AccountId> {
     }
 }
 
+/// The accounts a transaction's index entries name: its signer and those its events name.
+fn receipt_accounts(receipt: &Receipt) -> Vec<AccountId> {
+    let named = receipt.events.iter().flat_map(event_accounts);
+    let mut accounts: Vec<AccountId> = std::iter::once(receipt.signer).chain(named).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    accounts
+}
+
 /// Writes a block's own events and its account index into `txn`.
 fn write_index(
     txn: &redb::WriteTransaction,
@@ -94,17 +200,36 @@ fn write_index(
     for (tx, receipt) in block.transactions.iter().zip(receipts) {
         let mut value = receipt.tx_hash.0.to_vec();
         value.extend_from_slice(tx.transaction.call.name().as_bytes());
-        let named = receipt.events.iter().flat_map(event_accounts);
-        let mut accounts: Vec<AccountId> = std::iter::once(receipt.signer).chain(named).collect();
-        accounts.sort_unstable();
-        accounts.dedup();
-        for account in accounts {
+        for account in receipt_accounts(receipt) {
             index.insert(
                 account_key(&account, number, receipt.index).as_slice(),
                 value.as_slice(),
             )?;
         }
     }
+    Ok(())
+}
+
+/// Deletes block `number`'s body, receipts, own events and account index entries in `txn`
+/// (its hash stays: the block is known, and known to be pruned).
+fn prune_block(txn: &redb::WriteTransaction, number: u64) -> Result<()> {
+    let Some(block) = txn.open_table(BLOCKS)?.remove(number)?.map(|b| b.value().to_vec()) else {
+        return Ok(());
+    };
+    let block = Block::decode(&mut block.as_slice()).context("corrupt block in the store")?;
+    let mut receipts = txn.open_table(RECEIPTS)?;
+    let mut index = txn.open_table(ACCOUNT_TXS)?;
+    for tx in &block.transactions {
+        let Some(stored) = receipts.remove(tx.hash().0.as_slice())?.map(|v| v.value().to_vec())
+        else {
+            continue;
+        };
+        let stored = StoredReceipt::decode(&mut stored.as_slice()).context("corrupt receipt")?;
+        for account in receipt_accounts(&stored.receipt) {
+            index.remove(account_key(&account, number, stored.receipt.index).as_slice())?;
+        }
+    }
+    txn.open_table(BLOCK_EVENTS)?.remove(number)?;
     Ok(())
 }
 
@@ -122,11 +247,27 @@ pub struct StoredReceipt {
 /// The on-disk store.
 pub struct Store {
     db: Database,
+    pruning: Pruning,
+    /// The digest of every state part in the `STATE` table (what a commit diffs against).
+    stored: BTreeMap<PartKey, Hash>,
+    /// The head's number (0: genesis, nothing stored).
+    head: u64,
+    /// The lowest block whose body is kept.
+    oldest: u64,
+    durability: Durability,
+    /// Tests: fail a commit after every write, before the transaction commits (a crash).
+    #[cfg(test)]
+    pub(crate) fail_before_commit: bool,
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) an archive store in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, Pruning::Archive)
+    }
+
+    /// Opens (or creates) the store in `dir`, keeping the blocks `pruning` says.
+    pub fn open_with(dir: &Path, pruning: Pruning) -> Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join("chain.redb");
         let db = Database::create(&path).with_context(|| format!("opening {}", path.display()))?;
@@ -137,8 +278,47 @@ impl Store {
         txn.open_table(META)?;
         txn.open_table(BLOCK_EVENTS)?;
         txn.open_table(ACCOUNT_TXS)?;
+        txn.open_table(STATE)?;
         txn.commit()?;
-        Ok(Self { db })
+        let mut store = Self {
+            db,
+            pruning,
+            stored: BTreeMap::new(),
+            head: 0,
+            oldest: 1,
+            durability: Durability::Immediate,
+            #[cfg(test)]
+            fail_before_commit: false,
+        };
+        store.head = match store.meta(META_HEAD)? {
+            Some(bytes) => u64_of(&bytes)?,
+            // A store written before the head was recorded: blocks 1..=count, none pruned.
+            None => store.block_count()?,
+        };
+        store.oldest = store.meta(META_OLDEST)?.map(|b| u64_of(&b)).transpose()?.unwrap_or(1);
+        Ok(store)
+    }
+
+    /// How commits reach the disk: [`Durability::Immediate`] (the default: durable when
+    /// `commit` returns); the benches build long chains with `Eventual` and end with one
+    /// `Immediate` commit.
+    pub fn set_durability(&mut self, durability: Durability) {
+        self.durability = durability;
+    }
+
+    /// Which blocks this store keeps.
+    pub fn pruning(&self) -> Pruning {
+        self.pruning
+    }
+
+    /// The head's number (0 before the first block).
+    pub fn head_number(&self) -> u64 {
+        self.head
+    }
+
+    /// The lowest block whose body and receipts are kept (1 unless pruned).
+    pub fn oldest_kept(&self) -> u64 {
+        self.oldest
     }
 
     /// A metadata value.
@@ -156,17 +336,65 @@ impl Store {
         Ok(())
     }
 
-    /// Commits a block, its receipts, its own events and its account index in one durable
-    /// transaction.
+    /// The stored state: the block it is the state after, and its parts (`None` if no
+    /// state was ever stored: a store of an older node). The caller builds it
+    /// ([`State::from_parts`]) and checks its root against that block's header, then calls
+    /// [`Self::adopt_state`].
+    pub fn load_state(&self) -> Result<Option<(u64, Vec<(Vec<u8>, Vec<u8>)>)>> {
+        let Some(at) = self.meta(META_STATE_AT)? else { return Ok(None) };
+        let at = u64_of(&at)?;
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(STATE)?;
+        let mut parts = Vec::new();
+        for item in table.iter()? {
+            let (key, value) = item?;
+            parts.push((key.value().to_vec(), value.value().to_vec()));
+        }
+        Ok(Some((at, parts)))
+    }
+
+    /// Takes `state` (read back and verified) as what the `STATE` table holds, so the next
+    /// commit writes only what changes.
+    pub fn adopt_state(&mut self, state: &State) {
+        self.stored = state.part_digests().into_iter().collect();
+    }
+
+    /// Replaces the stored state with all of `state`, the state after block `at` (the
+    /// genesis state, or one rebuilt by replay), durably.
+    pub fn write_state(&mut self, state: &State, at: u64) -> Result<()> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(self.durability);
+        {
+            let mut table = txn.open_table(STATE)?;
+            table.retain(|_, _| false)?;
+            for (key, _) in state.part_digests() {
+                if let Some(bytes) = state.encode_part(key) {
+                    table.insert(key.to_bytes().as_slice(), bytes.as_slice())?;
+                }
+            }
+            txn.open_table(META)?.insert(META_STATE_AT, at.to_le_bytes().as_slice())?;
+        }
+        txn.commit()?;
+        self.adopt_state(state);
+        Ok(())
+    }
+
+    /// Commits a block, its receipts, its own events, its account index, the state after it
+    /// (the parts that changed) and the new head number in one durable transaction; with
+    /// [`Pruning::Keep`], the blocks that fall out of the window are deleted in the same
+    /// transaction (at most [`MAX_PRUNE_PER_COMMIT`]).
     pub fn commit_block(
-        &self,
+        &mut self,
         block: &Block,
         receipts: &[Receipt],
         own_events: &[Event],
-    ) -> Result<()> {
+        state: &State,
+    ) -> Result<CommitStats> {
         let number = block.header.number.get();
         let hash = block.header.hash();
-        let txn = self.db.begin_write()?;
+        let mut stats = CommitStats::default();
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(self.durability);
         {
             txn.open_table(BLOCKS)?.insert(number, block.encode().as_slice())?;
             txn.open_table(HASHES)?.insert(hash.0.as_slice(), number)?;
@@ -178,8 +406,50 @@ impl Store {
             }
         }
         write_index(&txn, block, receipts, own_events)?;
+        let digests: BTreeMap<PartKey, Hash> = state.part_digests().into_iter().collect();
+        {
+            let mut table = txn.open_table(STATE)?;
+            for (key, digest) in &digests {
+                if self.stored.get(key) == Some(digest) {
+                    continue;
+                }
+                let bytes = state.encode_part(*key).context("a listed part encodes")?;
+                table.insert(key.to_bytes().as_slice(), bytes.as_slice())?;
+                stats.parts_written += 1;
+                stats.state_bytes += bytes.len();
+            }
+            for key in self.stored.keys().filter(|key| !digests.contains_key(key)) {
+                table.remove(key.to_bytes().as_slice())?;
+                stats.parts_deleted += 1;
+            }
+            let mut meta = txn.open_table(META)?;
+            meta.insert(META_STATE_AT, number.to_le_bytes().as_slice())?;
+            meta.insert(META_HEAD, number.to_le_bytes().as_slice())?;
+        }
+        let mut oldest = self.oldest;
+        if let Pruning::Keep(keep) = self.pruning {
+            // Blocks `number - keep + 1 ..= number` stay.
+            let first_kept = number.saturating_sub(keep.get()).saturating_add(1).max(1);
+            let until = first_kept.min(oldest.saturating_add(MAX_PRUNE_PER_COMMIT));
+            while oldest < until {
+                prune_block(&txn, oldest)?;
+                oldest += 1;
+                stats.pruned += 1;
+            }
+            if stats.pruned > 0 {
+                txn.open_table(META)?.insert(META_OLDEST, oldest.to_le_bytes().as_slice())?;
+            }
+        }
+        #[cfg(test)]
+        if self.fail_before_commit {
+            // Dropping an uncommitted transaction aborts it: what a crash here leaves.
+            anyhow::bail!("injected failure before the commit of block {number}");
+        }
         txn.commit()?;
-        Ok(())
+        self.stored = digests;
+        self.head = number;
+        self.oldest = oldest;
+        Ok(stats)
     }
 
     /// Indexes a stored block (own events, accounts) if a store written before the index
@@ -263,6 +533,35 @@ impl Store {
             }
             None => Ok(None),
         }
+    }
+
+    /// A block by number, or why there is none: pruned (typed, with the window kept) or
+    /// not found.
+    pub fn block_or_why(&self, number: u64) -> Result<Result<Block, BlockLookupError>> {
+        if number >= 1 && number < self.oldest {
+            return Ok(Err(BlockLookupError::Pruned {
+                number,
+                oldest: self.oldest,
+                head: self.head,
+            }));
+        }
+        Ok(self.block(number)?.ok_or(BlockLookupError::NotFound(number)))
+    }
+
+    /// Bytes stored in each table, and the file's size (`docs/storage.md`'s figures).
+    pub fn sizes(&self) -> Result<Vec<(&'static str, u64)>> {
+        let txn = self.db.begin_read()?;
+        let mut sizes = vec![
+            ("blocks", txn.open_table(BLOCKS)?.stats()?.stored_bytes()),
+            ("block_hashes", txn.open_table(HASHES)?.stats()?.stored_bytes()),
+            ("receipts", txn.open_table(RECEIPTS)?.stats()?.stored_bytes()),
+            ("block_events", txn.open_table(BLOCK_EVENTS)?.stats()?.stored_bytes()),
+            ("account_txs", txn.open_table(ACCOUNT_TXS)?.stats()?.stored_bytes()),
+            ("state", txn.open_table(STATE)?.stats()?.stored_bytes()),
+        ];
+        let total = sizes.iter().map(|(_, b)| b).sum();
+        sizes.push(("total", total));
+        Ok(sizes)
     }
 
     /// A block number by hash.

@@ -308,7 +308,7 @@ async fn fake_node(version: Option<&'static str>) -> (String, jsonrpsee::server:
     if let Some(version) = version {
         module.register_method(method::ApiVersion::NAME, move |_, _, _| version).unwrap();
     }
-    let health = api::Health { block: 1, finalized: 1, pending: 0 };
+    let health = api::Health { block: 1, finalized: 1, pending: 0, syncing: false };
     let answer = move |_: jsonrpsee::types::Params<'_>, _: &(), _: &_| {
         Ok::<_, jsonrpsee::types::ErrorObjectOwned>(health.clone())
     };
