@@ -48,7 +48,7 @@ pub struct Chain {
 }
 
 /// How [`Chain::open`] got the state at the head.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Opened {
     /// Blocks re-executed to rebuild the state (0 when the stored state was read back).
     pub replayed: u64,
@@ -260,7 +260,9 @@ fn replay(store: &Store, mut state: State, head: u64) -> Result<State> {
         let outcome = execute_block(&mut state, &context, &block.transactions)
             .with_context(|| format!("replaying block {number}"))?;
         if outcome.state_root != block.header.state_root {
-            bail!("block {number} does not reproduce its state root: the store or the binary differs");
+            bail!(
+                "block {number} does not reproduce its state root: the store or the binary differs"
+            );
         }
         store.index_if_missing(&block, &outcome.receipts, &outcome.events)?;
     }
@@ -543,9 +545,23 @@ pub(crate) mod tests {
             let index: redb::TableDefinition<'_, &[u8], &[u8]> =
                 redb::TableDefinition::new("account_txs");
             assert!(txn.delete_table(events).unwrap() && txn.delete_table(index).unwrap());
+            // Nor the state or the head's number (so the blocks are replayed).
+            let state: redb::TableDefinition<'_, &[u8], &[u8]> =
+                redb::TableDefinition::new("state");
+            assert!(txn.delete_table(state).unwrap());
+            let meta: redb::TableDefinition<'_, &str, &[u8]> = redb::TableDefinition::new("meta");
+            let mut meta = txn.open_table(meta).unwrap();
+            assert!(meta.remove("state_at").unwrap().is_some());
+            assert!(meta.remove("head").unwrap().is_some());
+            drop(meta);
             txn.commit().unwrap();
         }
         let chain = Chain::open(&dir, &crate::dev_genesis().unwrap()).unwrap();
+        assert_eq!(chain.opened.replayed, 3, "an older store is replayed");
+        check(&chain);
+        drop(chain);
+        let chain = Chain::open(&dir, &crate::dev_genesis().unwrap()).unwrap();
+        assert_eq!(chain.opened.replayed, 0, "and its state is stored once rebuilt");
         check(&chain);
         drop(chain);
         let _ = std::fs::remove_dir_all(dir);

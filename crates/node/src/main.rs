@@ -437,9 +437,9 @@ async fn typed_call<M: tao_rpc_api::Method>(
     use jsonrpsee::core::{client::ClientT, params::ArrayParams};
     let mut array = ArrayParams::new();
     let custom = |e: serde_json::Error| jsonrpsee::core::ClientError::Custom(e.to_string());
-    for arg in tao_rpc_api::to_positional::<M>(&params).map_err(|e| {
-        jsonrpsee::core::ClientError::Custom(e.to_string())
-    })? {
+    for arg in tao_rpc_api::to_positional::<M>(&params)
+        .map_err(|e| jsonrpsee::core::ClientError::Custom(e.to_string()))?
+    {
         array.insert(arg).map_err(custom)?;
     }
     client.request(M::NAME, array).await

@@ -588,3 +588,254 @@ impl Store {
         Ok(txn.open_table(BLOCKS)?.len()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{
+        tests::{signed_by, transfer},
+        Chain, OpenError,
+    };
+    use tao_wallet::Keypair;
+
+    fn dir(tag: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("tao-store-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn open(dir: &Path, pruning: Pruning) -> Chain {
+        Chain::open_with(dir, &crate::dev_genesis().unwrap(), pruning).unwrap()
+    }
+
+    fn keep(n: u64) -> Pruning {
+        Pruning::Keep(NonZeroU64::new(n).unwrap())
+    }
+
+    /// Produces `blocks` blocks with one transfer from Alice to Bob in each; the transfers'
+    /// hashes.
+    fn grow(chain: &mut Chain, blocks: u64) -> Vec<Hash> {
+        let alice = Keypair::from_uri("//Alice").unwrap();
+        let bob = Keypair::from_uri("//Bob").unwrap().account();
+        let mut hashes = Vec::new();
+        for _ in 0..blocks {
+            let nonce = chain.state.account(&alice.account()).nonce;
+            let tx = signed_by(chain, &alice, nonce, transfer(bob, 1_000_000_000));
+            hashes.push(chain.submit(tx).unwrap());
+            let timestamp = chain.head.timestamp_ms + 100;
+            let (block, _) = chain.produce(timestamp).unwrap();
+            assert_eq!(block.transactions.len(), 1);
+        }
+        hashes
+    }
+
+    /// Writes `value` as state part `key` of the (closed) store in `dir`.
+    fn overwrite_part(dir: &Path, key: PartKey, value: &[u8]) {
+        let db = Database::create(dir.join("chain.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(STATE).unwrap().insert(key.to_bytes().as_slice(), value).unwrap();
+        txn.commit().unwrap();
+    }
+
+    fn alice_bucket() -> PartKey {
+        PartKey::Accounts(Keypair::from_uri("//Alice").unwrap().account().as_bytes()[0])
+    }
+
+    #[test]
+    fn a_reopened_chain_reads_its_state_back_without_replaying() {
+        let dir = dir("reopen");
+        let mut chain = open(&dir, Pruning::Archive);
+        assert_eq!(chain.opened.replayed, 0);
+        let hashes = grow(&mut chain, 6);
+        let (head, root) = (chain.head.clone(), chain.state.state_root());
+        let receipts: Vec<_> = hashes.iter().map(|h| chain.store.receipt(h).unwrap()).collect();
+        drop(chain);
+        let chain = open(&dir, Pruning::Archive);
+        assert_eq!(
+            chain.opened,
+            crate::chain::Opened { micros: chain.opened.micros, ..Default::default() }
+        );
+        assert_eq!(chain.head, head);
+        assert_eq!(chain.state.state_root(), root);
+        assert_eq!(root, head.state_root);
+        let again: Vec<_> = hashes.iter().map(|h| chain.store.receipt(h).unwrap()).collect();
+        assert_eq!(again, receipts);
+        assert!(again.iter().all(Option::is_some));
+        drop(chain);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_commit_writes_only_the_parts_a_block_changed() {
+        let dir = dir("parts");
+        let mut chain = open(&dir, Pruning::Archive);
+        let all = chain.state.part_digests().len();
+        let alice = Keypair::from_uri("//Alice").unwrap();
+        let bob = Keypair::from_uri("//Bob").unwrap().account();
+        let tx = signed_by(&chain, &alice, 0, transfer(bob, 1_000_000_000));
+        let built = crate::chain::build_block(&chain.head, &chain.state, &[tx], 100).unwrap();
+        let stats = chain
+            .store
+            .commit_block(
+                &built.block,
+                &built.outcome.receipts,
+                &built.outcome.events,
+                &built.state,
+            )
+            .unwrap();
+        // The chain record, the subnet's emission, Alice's and Bob's buckets: a handful of
+        // the ~1,000 parts.
+        assert!(stats.parts_written >= 3 && stats.parts_written <= 12, "{stats:?} of {all}");
+        assert!(all > 1_000, "{all}");
+        assert_eq!((stats.parts_deleted, stats.pruned), (0, 0));
+        drop(chain);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A crash between the writes of a block (after every table was written, before the
+    /// transaction committed) leaves the previous head, its state and its receipts.
+    #[test]
+    fn a_crash_before_the_commit_leaves_the_previous_consistent_head() {
+        let dir = dir("crash");
+        let mut chain = open(&dir, Pruning::Archive);
+        grow(&mut chain, 3);
+        let (head, root) = (chain.head.clone(), chain.state.state_root());
+        chain.store.fail_before_commit = true;
+        let alice = Keypair::from_uri("//Alice").unwrap();
+        let bob = Keypair::from_uri("//Bob").unwrap().account();
+        let lost = chain.submit(signed_by(&chain, &alice, 3, transfer(bob, 5_000_000))).unwrap();
+        let e = chain.produce(head.timestamp_ms + 100).unwrap_err();
+        assert!(e.to_string().contains("injected failure"), "{e}");
+        assert_eq!(chain.head, head, "the head does not move when the commit fails");
+        drop(chain);
+        let mut chain = open(&dir, Pruning::Archive);
+        assert_eq!(chain.opened.replayed, 0);
+        assert_eq!(chain.head, head);
+        assert_eq!(chain.state.state_root(), root);
+        assert_eq!(chain.store.head_number(), 3);
+        assert_eq!(chain.store.block(4).unwrap(), None);
+        assert_eq!(chain.store.receipt(&lost).unwrap(), None);
+        // And the chain goes on from there.
+        grow(&mut chain, 1);
+        assert_eq!(chain.head.number.get(), 4);
+        drop(chain);
+        let chain = open(&dir, Pruning::Archive);
+        assert_eq!((chain.head.number.get(), chain.opened.replayed), (4, 0));
+        drop(chain);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_corrupt_or_wrong_stored_state_is_replayed_from_genesis_with_the_reason() {
+        let dir = dir("corrupt");
+        let mut chain = open(&dir, Pruning::Archive);
+        grow(&mut chain, 4);
+        let root = chain.state.state_root();
+        drop(chain);
+        // Bytes that do not decode.
+        overwrite_part(&dir, PartKey::Chain, &[0xff; 3]);
+        let chain = open(&dir, Pruning::Archive);
+        assert_eq!(chain.opened.replayed, 4);
+        let why = chain.opened.fallback.clone().unwrap();
+        assert!(why.contains("does not decode"), "{why}");
+        assert_eq!(chain.state.state_root(), root);
+        drop(chain);
+        // Repaired: the next open reads it back.
+        let chain = open(&dir, Pruning::Archive);
+        assert_eq!((chain.opened.replayed, chain.opened.fallback.clone()), (0, None));
+        drop(chain);
+        // Bytes that decode, but to another state (Alice's bucket emptied).
+        overwrite_part(&dir, alice_bucket(), &BTreeMap::<AccountId, ()>::new().encode());
+        let chain = open(&dir, Pruning::Archive);
+        assert_eq!(chain.opened.replayed, 4);
+        let why = chain.opened.fallback.clone().unwrap();
+        assert!(why.contains("is not the head's state root"), "{why}");
+        assert_eq!(chain.state.state_root(), root);
+        drop(chain);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_pruned_store_keeps_exactly_the_last_n_blocks() {
+        let dir = dir("pruned");
+        let mut chain = open(&dir, keep(3));
+        let hashes = grow(&mut chain, 10);
+        let check = |chain: &Chain| {
+            assert_eq!(chain.store.oldest_kept(), 8);
+            assert_eq!(chain.store.block_count().unwrap(), 3, "exactly N bodies");
+            for number in 1..=7 {
+                assert_eq!(
+                    chain.store.block_or_why(number).unwrap(),
+                    Err(BlockLookupError::Pruned { number, oldest: 8, head: 10 })
+                );
+                assert_eq!(chain.store.block_events(number).unwrap(), None);
+            }
+            for number in 8..=10 {
+                let block = chain.store.block_or_why(number).unwrap().unwrap();
+                assert_eq!(block.header.number.get(), number);
+                assert!(chain.store.block_events(number).unwrap().is_some());
+            }
+            assert_eq!(chain.store.block_or_why(11).unwrap(), Err(BlockLookupError::NotFound(11)));
+            for (number, hash) in (1..).zip(&hashes) {
+                let receipt = chain.store.receipt(hash).unwrap();
+                assert_eq!(receipt.is_some(), number >= 8, "receipt of block {number}");
+            }
+            let bob = Keypair::from_uri("//Bob").unwrap().account();
+            let (history, more) = chain.store.account_history(&bob, None, 100).unwrap();
+            assert_eq!(history.iter().map(|e| e.block).collect::<Vec<_>>(), vec![10, 9, 8]);
+            assert!(!more);
+        };
+        check(&chain);
+        let first = chain.head.clone();
+        drop(chain);
+        let chain = open(&dir, keep(3));
+        assert_eq!(chain.opened.replayed, 0, "a pruned store opens from its stored state");
+        check(&chain);
+        // Hashes of pruned blocks stay known.
+        assert!(chain.store.number_of(&first.hash()).unwrap().is_some());
+        drop(chain);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_store_reopened_with_a_smaller_window_prunes_at_its_next_commit() {
+        let dir = dir("window");
+        let mut chain = open(&dir, Pruning::Archive);
+        grow(&mut chain, 5);
+        drop(chain);
+        let mut chain = open(&dir, keep(1));
+        assert_eq!(chain.store.oldest_kept(), 1, "nothing is pruned before a commit");
+        grow(&mut chain, 1);
+        assert_eq!((chain.store.oldest_kept(), chain.store.block_count().unwrap()), (6, 1));
+        drop(chain);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_pruned_store_whose_state_is_unusable_refuses_to_open_with_a_typed_error() {
+        let dir = dir("unrecoverable");
+        let mut chain = open(&dir, keep(2));
+        grow(&mut chain, 4);
+        drop(chain);
+        overwrite_part(&dir, PartKey::Chain, &[1, 2, 3]);
+        let e = Chain::open_with(&dir, &crate::dev_genesis().unwrap(), keep(2)).err().unwrap();
+        match e.downcast_ref::<OpenError>() {
+            Some(OpenError::StateUnrecoverable { head: 4, oldest: 3, why }) => {
+                assert!(why.contains("does not decode"), "{why}");
+            }
+            other => panic!("{other:?}: {e:#}"),
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn pruning_values_parse_or_are_refused() {
+        assert_eq!("archive".parse(), Ok(Pruning::Archive));
+        assert_eq!("256".parse(), Ok(keep(256)));
+        for bad in ["0", "-1", "", "all", "1e3"] {
+            assert_eq!(bad.parse::<Pruning>(), Err(PruningParseError(bad.into())), "{bad}");
+        }
+        assert_eq!(keep(7).to_string(), "7");
+        assert_eq!(Pruning::Archive.to_string(), "archive");
+    }
+}

@@ -208,7 +208,9 @@ impl State {
                 PartKey::Delegates => delegates = Some(Cached::new(decode(key, bytes)?)),
                 PartKey::Governance => governance = Some(Cached::new(decode(key, bytes)?)),
                 PartKey::ChannelMeta => channel_meta = Some(Cached::new(decode(key, bytes)?)),
-                PartKey::ChannelsById(b) => by_id[index(b)] = Some(Cached::new(decode(key, bytes)?)),
+                PartKey::ChannelsById(b) => {
+                    by_id[index(b)] = Some(Cached::new(decode(key, bytes)?))
+                }
                 PartKey::ChannelsPerPayer(b) => {
                     per_payer[index(b)] = Some(Cached::new(decode(key, bytes)?));
                 }
