@@ -108,6 +108,10 @@ fn every_method_round_trips_through_the_typed_client() {
     let head = api.round_trip::<method::ChainHead>(());
     let health = api.round_trip::<method::Health>(());
     assert!(health.block >= head.number && health.finalized == health.block, "{health:?}");
+    assert!(!health.syncing, "a single producer has nothing to catch up: {health:?}");
+    let sync = api.round_trip::<method::SyncState>(());
+    assert!(sync.head >= health.block && sync.highest_seen == sync.head, "{sync:?}");
+    assert_eq!((sync.peers, sync.syncing, sync.oldest_block), (0, false, 1), "{sync:?}");
 
     // Blocks, by number and by hash.
     let block = api.round_trip::<method::GetBlock>((BlockId::Number(head.number),));
