@@ -99,6 +99,9 @@ pub enum BlockLookupError {
     NotFound(u64),
 }
 
+/// Stored state parts: `(key bytes, value bytes)`, as [`State::from_parts`] takes them.
+pub type StoredParts = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// What a commit wrote (for the metrics, the tests and the benches).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CommitStats {
@@ -340,7 +343,7 @@ impl Store {
     /// state was ever stored: a store of an older node). The caller builds it
     /// ([`State::from_parts`]) and checks its root against that block's header, then calls
     /// [`Self::adopt_state`].
-    pub fn load_state(&self) -> Result<Option<(u64, Vec<(Vec<u8>, Vec<u8>)>)>> {
+    pub fn load_state(&self) -> Result<Option<(u64, StoredParts)>> {
         let Some(at) = self.meta(META_STATE_AT)? else { return Ok(None) };
         let at = u64_of(&at)?;
         let txn = self.db.begin_read()?;

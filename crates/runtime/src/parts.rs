@@ -115,6 +115,13 @@ fn index(b: u8) -> usize {
     usize::from(b)
 }
 
+/// Fills bucket `b` of `slots` (there are [`BUCKETS`] of them, one per byte value).
+fn put<T>(slots: &mut [Option<T>], b: u8, value: T) {
+    if let Some(slot) = slots.get_mut(index(b)) {
+        *slot = Some(value);
+    }
+}
+
 fn buckets() -> impl Iterator<Item = u8> {
     0..=u8::MAX
 }
@@ -135,7 +142,7 @@ impl State {
     /// Every part of the state with its digest (the digests the state root hashes; cached,
     /// so after [`State::state_root`] this costs no hashing).
     pub fn part_digests(&self) -> Vec<(PartKey, Hash)> {
-        let mut parts = Vec::with_capacity(5 + 4 * BUCKETS + 3 * self.subnets.len());
+        let mut parts = Vec::with_capacity(BUCKETS.saturating_mul(5));
         parts.push((PartKey::Chain, self.chain.digest()));
         for (b, bucket) in buckets().zip(&self.accounts) {
             parts.push((PartKey::Accounts(b), bucket.digest()));
@@ -200,19 +207,15 @@ impl State {
             let bytes = value.as_slice();
             match key {
                 PartKey::Chain => chain = Some(Cached::new(decode(key, bytes)?)),
-                PartKey::Accounts(b) => accounts[index(b)] = Some(Cached::new(decode(key, bytes)?)),
-                PartKey::HotkeyOwners(b) => {
-                    owners[index(b)] = Some(Cached::new(decode(key, bytes)?));
-                }
+                PartKey::Accounts(b) => put(&mut accounts, b, Cached::new(decode(key, bytes)?)),
+                PartKey::HotkeyOwners(b) => put(&mut owners, b, Cached::new(decode(key, bytes)?)),
                 PartKey::RootStakes => root_stakes = Some(Cached::new(decode(key, bytes)?)),
                 PartKey::Delegates => delegates = Some(Cached::new(decode(key, bytes)?)),
                 PartKey::Governance => governance = Some(Cached::new(decode(key, bytes)?)),
                 PartKey::ChannelMeta => channel_meta = Some(Cached::new(decode(key, bytes)?)),
-                PartKey::ChannelsById(b) => {
-                    by_id[index(b)] = Some(Cached::new(decode(key, bytes)?))
-                }
+                PartKey::ChannelsById(b) => put(&mut by_id, b, Cached::new(decode(key, bytes)?)),
                 PartKey::ChannelsPerPayer(b) => {
-                    per_payer[index(b)] = Some(Cached::new(decode(key, bytes)?));
+                    put(&mut per_payer, b, Cached::new(decode(key, bytes)?));
                 }
                 PartKey::SubnetInfo(n) => subnets.entry(n).or_default().info = Some(value),
                 PartKey::SubnetNeurons(n) => subnets.entry(n).or_default().neurons = Some(value),
