@@ -627,6 +627,45 @@ mod tests {
         }
     }
 
+    /// `tao_syncState` and `tao_health.syncing` follow what the node has seen beyond its
+    /// head: nothing (not syncing), a higher block announced (syncing), reached (not).
+    #[test]
+    fn sync_state_says_whether_the_node_is_behind_what_it_has_seen() {
+        let (node, dir) = test_node("sync");
+        let module = module(node.clone()).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let ask = |method: &str| -> Value {
+            runtime.block_on(module.call(method, jsonrpsee::rpc_params![])).unwrap()
+        };
+        let state = ask("tao_syncState");
+        assert_eq!(
+            state,
+            json!({"head": 0, "finalized": 0, "highest_seen": 0, "peers": 0, "syncing": false,
+                   "oldest_block": 1})
+        );
+        node.sync.saw(5);
+        node.sync.set_upstream(true);
+        let state = ask("tao_syncState");
+        assert_eq!((state["highest_seen"].as_u64(), state["peers"].as_u64()), (Some(5), Some(1)));
+        assert_eq!(
+            (&state["syncing"], &ask("tao_health")["syncing"]),
+            (&json!(true), &json!(true))
+        );
+        for _ in 0..5 {
+            node.chain.lock().unwrap().produce(0).unwrap();
+        }
+        node.sync.set_upstream(false);
+        let state = ask("tao_syncState");
+        assert_eq!((state["head"].as_u64(), state["peers"].as_u64()), (Some(5), Some(0)));
+        assert_eq!(
+            (&state["syncing"], &ask("tao_health")["syncing"]),
+            (&json!(false), &json!(false))
+        );
+        drop(module);
+        drop(node);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     /// The module serves exactly the declared methods, `rpc_discover` serves the
     /// description, and `docs/rpc.md` has a section for every method of the description and
     /// none for a method it lacks (CI runs this).

@@ -814,6 +814,34 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    /// A store switched from archive to a window of 1 with more than
+    /// [`MAX_PRUNE_PER_COMMIT`] blocks to drop drops at most that many per commit.
+    #[test]
+    fn pruning_catches_up_at_most_max_prune_per_commit_blocks_a_commit() {
+        let dir = dir("catch-up");
+        let mut chain = open(&dir, Pruning::Archive);
+        chain.store.set_durability(Durability::Eventual);
+        let extra = 40;
+        for _ in 0..MAX_PRUNE_PER_COMMIT + extra {
+            let timestamp = chain.head.timestamp_ms + 100;
+            chain.produce(timestamp).unwrap();
+        }
+        chain.store.set_durability(Durability::Immediate);
+        drop(chain);
+        let mut chain = open(&dir, keep(1));
+        let before = chain.store.block_count().unwrap();
+        assert_eq!(before, MAX_PRUNE_PER_COMMIT + extra);
+        let block = chain.produce(chain.head.timestamp_ms + 100).unwrap().0;
+        assert_eq!(block.header.number.get(), before + 1);
+        assert_eq!(chain.store.oldest_kept(), 1 + MAX_PRUNE_PER_COMMIT);
+        assert_eq!(chain.store.block_count().unwrap(), extra + 1);
+        chain.produce(chain.head.timestamp_ms + 100).unwrap();
+        assert_eq!(chain.store.oldest_kept(), before + 2, "caught up: only the head is kept");
+        assert_eq!(chain.store.block_count().unwrap(), 1);
+        drop(chain);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[test]
     fn a_pruned_store_whose_state_is_unusable_refuses_to_open_with_a_typed_error() {
         let dir = dir("unrecoverable");

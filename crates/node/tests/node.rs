@@ -283,6 +283,8 @@ fn prometheus_metrics_follow_the_chain() {
     let head = node.rpc("tao_chainHead", json!([]))["number"].as_u64().unwrap();
     assert!(head >= height);
     assert_eq!(value(&page, "tao_peers"), 0);
+    assert_eq!(value(&page, "tao_blocks_replayed_on_open"), 0, "a new chain replays nothing");
+    assert!(value(&page, "tao_highest_seen_height") >= height, "{page}");
     assert!(get("/other").starts_with("HTTP/1.1 404"));
     drop(node);
     std::fs::remove_dir_all(&base).unwrap();
@@ -443,6 +445,12 @@ fn a_follower_syncs_verifies_and_catches_up_after_sigkill() {
     let follower_addr = follower.addr;
     let height = caught_up(&follower);
     same_chain(&follower, height);
+    // It knows how far the leader is, counts it as its peer, and is not syncing once there.
+    let sync = follower.rpc("tao_syncState", json!([]));
+    assert_eq!((sync["peers"].as_u64(), sync["oldest_block"].as_u64()), (Some(1), Some(1)));
+    let (head, seen) = (sync["head"].as_u64().unwrap(), sync["highest_seen"].as_u64().unwrap());
+    assert!(seen >= height && seen >= head, "{sync}");
+    assert_eq!(sync["syncing"], seen > head, "{sync}");
     // Receipts are there too, and the follower refuses submissions, naming the leader.
     let tx = signed(
         &leader,
