@@ -745,7 +745,8 @@ fn a_pruned_node_refuses_old_blocks_with_a_typed_error() {
     let node = Node::start_with(&base, None, &["--pruning", "5"]);
     let tx = signed(&node, &alice, 0, Call::TransferKeepAlive { dest: bob, amount: Rao::new(7) });
     let hash = node.rpc("tao_submitTransaction", json!([tx])).as_str().unwrap().to_owned();
-    let block = node.wait_final(&hash)["block"].as_u64().unwrap();
+    let receipt = node.wait_final(&hash);
+    let (block, block_hash) = (receipt["block"].as_u64().unwrap(), receipt["block_hash"].clone());
     let started = Instant::now();
     while head_number(&node) < block + 10 {
         assert!(started.elapsed() < Duration::from_secs(30), "no 10 blocks in 30 s");
@@ -756,6 +757,8 @@ fn a_pruned_node_refuses_old_blocks_with_a_typed_error() {
             ("tao_getBlock", json!([block])),
             ("tao_getBlockRaw", json!([block])),
             ("tao_blockReceipts", json!([block])),
+            ("tao_getBlock", json!([block_hash])),
+            ("tao_blockReceipts", json!([block_hash])),
         ] {
             let e = node.rpc_error(method, params);
             assert_eq!(e["code"], -32005, "{method}: {e}");
