@@ -36,7 +36,7 @@ pub struct SyncState {
     /// The last final block's number.
     pub finalized: u64,
     /// The highest block number the node has seen announced (by the node it follows, or
-    /// by a block from a peer); at least `head`.
+    /// by a block a validator fetched because consensus referenced it); at least `head`.
     pub highest_seen: u64,
     /// Connected peers: a validator's p2p peers, a follower's upstream (1 if its last poll
     /// answered), 0 for a single producer.
