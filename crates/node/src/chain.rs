@@ -3,7 +3,7 @@
 
 use crate::{
     mempool::{Mempool, PoolLimits, SubmitError, VerifiedTransaction},
-    store::Store,
+    store::{Pruning, Store},
 };
 use anyhow::{bail, Context, Result};
 use codec::Encode;
@@ -43,6 +43,35 @@ pub struct Chain {
     pub mempool: Mempool,
     /// The genesis block's header.
     genesis: Header,
+    /// How the state was recovered when the chain was opened.
+    pub opened: Opened,
+}
+
+/// How [`Chain::open`] got the state at the head.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Opened {
+    /// Blocks re-executed to rebuild the state (0 when the stored state was read back).
+    pub replayed: u64,
+    /// Why the stored state was not used, if it was not (no stored state yet: a store of an
+    /// older node; or it failed its checks).
+    pub fallback: Option<String>,
+    /// Microseconds opening took.
+    pub micros: u64,
+}
+
+/// Why a chain cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The stored state is unusable and the blocks to rebuild it were pruned.
+    #[error("the stored state at block {head} is unusable ({why}) and blocks before {oldest} were pruned, so it cannot be rebuilt by replay: restore this --base-path from a backup or sync a new one")]
+    StateUnrecoverable {
+        /// The head.
+        head: u64,
+        /// The lowest block kept.
+        oldest: u64,
+        /// What is wrong with the stored state.
+        why: String,
+    },
 }
 
 /// The genesis header of a genesis state.
@@ -57,10 +86,21 @@ pub fn genesis_header(state: &State) -> Header {
 }
 
 impl Chain {
-    /// Opens the chain in `dir`: a new store starts from `config`; an existing one must have
-    /// the same genesis, and its blocks are replayed (each must reproduce its state root).
+    /// Opens the archive chain in `dir` ([`Self::open_with`]).
     pub fn open(dir: &Path, config: &GenesisConfig) -> Result<Self> {
-        let store = Store::open(dir)?;
+        Self::open_with(dir, config, Pruning::Archive)
+    }
+
+    /// Opens the chain in `dir`: a new store starts from `config` (and stores the genesis
+    /// state); an existing one must have the same genesis. The state at the head is read
+    /// back from the store and checked against the head header's state root; if there is
+    /// none (a store of an older node) or it fails (corrupt, or another root), the stored
+    /// blocks are replayed from genesis instead (each must reproduce its state root) and the
+    /// rebuilt state is stored, with a warning saying why; if blocks were pruned, replay is
+    /// impossible and opening fails with [`OpenError::StateUnrecoverable`].
+    pub fn open_with(dir: &Path, config: &GenesisConfig, pruning: Pruning) -> Result<Self> {
+        let started = std::time::Instant::now();
+        let mut store = Store::open_with(dir, pruning)?;
         let config_bytes = serde_json::to_vec(config)?;
         match store.meta("genesis")? {
             Some(stored) if stored != config_bytes => {
@@ -72,25 +112,57 @@ impl Chain {
             Some(_) => {}
             None => store.set_meta("genesis", &config_bytes)?,
         }
-        let mut state = genesis(config).context("genesis config")?;
-        let genesis = genesis_header(&state);
-        let mut head = genesis.clone();
-        let blocks = store.block_count()?;
-        for number in 1..=blocks {
-            let block = store
-                .block(number)?
-                .with_context(|| format!("block {number} missing from the store"))?;
-            let context =
-                BlockContext { number: block.header.number, parent_hash: block.header.parent_hash };
-            let outcome = execute_block(&mut state, &context, &block.transactions)
-                .with_context(|| format!("replaying block {number}"))?;
-            if outcome.state_root != block.header.state_root {
-                bail!("block {number} does not reproduce its state root: the store or the binary differs");
+        let genesis_state = genesis(config).context("genesis config")?;
+        let genesis = genesis_header(&genesis_state);
+        let head_number = store.head_number();
+        let head = match head_number {
+            0 => genesis.clone(),
+            n => {
+                store
+                    .block(n)?
+                    .with_context(|| format!("the head block {n} is missing from the store"))?
+                    .header
             }
-            store.index_if_missing(&block, &outcome.receipts, &outcome.events)?;
-            head = block.header;
-        }
-        Ok(Self { state, head, store, mempool: Mempool::new(PoolLimits::default()), genesis })
+        };
+        let (state, replayed, fallback) = match read_state(&store, &head) {
+            Ok(state) => {
+                store.adopt_state(&state);
+                (state, 0, None)
+            }
+            Err(why) if head_number == 0 => {
+                // A new store (or one that never got past genesis): store the genesis state.
+                store.write_state(&genesis_state, 0)?;
+                let fallback = (why != NO_STATE).then_some(why);
+                (genesis_state, 0, fallback)
+            }
+            Err(why) => {
+                if store.oldest_kept() > 1 {
+                    return Err(OpenError::StateUnrecoverable {
+                        head: head_number,
+                        oldest: store.oldest_kept(),
+                        why,
+                    }
+                    .into());
+                }
+                tracing::warn!(
+                    head = head_number,
+                    reason = %why,
+                    "the stored state cannot be used; replaying every block from genesis"
+                );
+                let state = replay(&store, genesis_state, head_number)?;
+                store.write_state(&state, head_number)?;
+                (state, head_number, Some(why))
+            }
+        };
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        Ok(Self {
+            state,
+            head,
+            store,
+            mempool: Mempool::new(PoolLimits::default()),
+            genesis,
+            opened: Opened { replayed, fallback, micros },
+        })
     }
 
     /// The genesis block's header (its hash is the chain's identity in consensus).
@@ -110,7 +182,7 @@ impl Chain {
     /// Makes an executed block the head: stored durably (block and receipts) first, then the
     /// state and head move and the pool drops what the block used and what expired.
     pub fn commit(&mut self, block: &Block, state: State, outcome: &BlockOutcome) -> Result<()> {
-        self.store.commit_block(block, &outcome.receipts, &outcome.events)?;
+        self.store.commit_block(block, &outcome.receipts, &outcome.events, &state)?;
         self.state = state;
         self.head = block.header.clone();
         self.mempool.prune(&self.state);
@@ -138,6 +210,63 @@ impl Chain {
         self.commit(&built.block, built.state, &built.outcome)?;
         Ok((built.block, built.outcome))
     }
+}
+
+/// Logs the "chain opened" line: head, state root, pruning, and how many blocks were
+/// replayed to rebuild the state (`replayed=0`: it was read back from the store).
+pub fn log_opened(chain: &Chain, config: &GenesisConfig, path: &Path) {
+    tracing::info!(
+        chain = %config.chain_name,
+        genesis = %chain.state.genesis_hash(),
+        head = chain.head.number.get(),
+        state_root = %chain.head.state_root,
+        replayed = chain.opened.replayed,
+        open_ms = chain.opened.micros / 1000,
+        pruning = %chain.store.pruning(),
+        oldest_kept = chain.store.oldest_kept(),
+        path = %path.display(),
+        "chain opened"
+    );
+}
+
+/// [`read_state`]'s reason when no state was ever stored.
+const NO_STATE: &str = "no stored state (a store written before the state was kept)";
+
+/// The stored state, if it is the state after `head` and its root is `head`'s; otherwise
+/// why not.
+fn read_state(store: &Store, head: &Header) -> Result<State, String> {
+    let (at, parts) = store.load_state().map_err(|e| format!("{e:#}"))?.ok_or(NO_STATE)?;
+    let number = head.number.get();
+    if at != number {
+        return Err(format!("it is the state after block {at}, not after the head {number}"));
+    }
+    let state = State::from_parts(parts).map_err(|e| e.to_string())?;
+    let root = state.state_root();
+    if root != head.state_root {
+        return Err(format!("its root {root} is not the head's state root {}", head.state_root));
+    }
+    Ok(state)
+}
+
+/// Replays blocks `1..=head` on the genesis `state`, checking each state root (and indexing
+/// any block an older store did not index).
+fn replay(store: &Store, mut state: State, head: u64) -> Result<State> {
+    for number in 1..=head {
+        let block = store
+            .block(number)?
+            .with_context(|| format!("block {number} missing from the store"))?;
+        let context =
+            BlockContext { number: block.header.number, parent_hash: block.header.parent_hash };
+        let outcome = execute_block(&mut state, &context, &block.transactions)
+            .with_context(|| format!("replaying block {number}"))?;
+        if outcome.state_root != block.header.state_root {
+            bail!(
+                "block {number} does not reproduce its state root: the store or the binary differs"
+            );
+        }
+        store.index_if_missing(&block, &outcome.receipts, &outcome.events)?;
+    }
+    Ok(state)
 }
 
 /// Milliseconds since the Unix epoch by this machine's clock (0 if it is set before 1970).
@@ -417,9 +546,23 @@ pub(crate) mod tests {
             let index: redb::TableDefinition<'_, &[u8], &[u8]> =
                 redb::TableDefinition::new("account_txs");
             assert!(txn.delete_table(events).unwrap() && txn.delete_table(index).unwrap());
+            // Nor the state or the head's number (so the blocks are replayed).
+            let state: redb::TableDefinition<'_, &[u8], &[u8]> =
+                redb::TableDefinition::new("state");
+            assert!(txn.delete_table(state).unwrap());
+            let meta: redb::TableDefinition<'_, &str, &[u8]> = redb::TableDefinition::new("meta");
+            let mut meta = txn.open_table(meta).unwrap();
+            assert!(meta.remove("state_at").unwrap().is_some());
+            assert!(meta.remove("head").unwrap().is_some());
+            drop(meta);
             txn.commit().unwrap();
         }
         let chain = Chain::open(&dir, &crate::dev_genesis().unwrap()).unwrap();
+        assert_eq!(chain.opened.replayed, 3, "an older store is replayed");
+        check(&chain);
+        drop(chain);
+        let chain = Chain::open(&dir, &crate::dev_genesis().unwrap()).unwrap();
+        assert_eq!(chain.opened.replayed, 0, "and its state is stored once rebuilt");
         check(&chain);
         drop(chain);
         let _ = std::fs::remove_dir_all(dir);

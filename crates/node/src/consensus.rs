@@ -577,7 +577,8 @@ impl<E: Clock + Spawner> Application<E> {
                 }
                 // Blocks asked for (the way back to a finalized digest, however long) are
                 // always kept; unsolicited ones only within bounds, per peer.
-                if self.wanted.remove(&hash).is_none() {
+                let solicited = self.wanted.remove(&hash).is_some();
+                if !solicited {
                     let from_peer = self.unsolicited.values().filter(|p| **p == peer).count();
                     if number > head.saturating_add(MAX_UNSOLICITED_AHEAD)
                         || from_peer >= MAX_UNSOLICITED_PER_PEER
@@ -587,6 +588,12 @@ impl<E: Clock + Spawner> Application<E> {
                         return;
                     }
                     self.unsolicited.insert(hash, peer);
+                }
+                // A block beyond the head that the validators finalized or built on (its
+                // hash came from consensus, and binds its number): `tao_syncState`'s highest
+                // seen. Unsolicited blocks do not count: a faulty peer could make up numbers.
+                if solicited {
+                    self.node.sync.saw(number);
                 }
                 self.blocks.insert(hash, block);
             }

@@ -4,8 +4,10 @@
 //! multi-validator tests drive [`consensus`] directly on a simulated network.
 //!
 //! Invariants:
-//! * A block becomes the head only after it and its receipts are durably stored, so every
-//!   block a node ever announced is there after `kill -9`.
+//! * A block becomes the head only after it, its receipts and the state after it are
+//!   durably stored in one transaction, so every block a node ever announced is there after
+//!   `kill -9`, and the state read back at start is the head's (checked against its state
+//!   root; `docs/storage.md`).
 //! * Under BFT consensus only finalized blocks are committed; a validator votes for a
 //!   proposal only after re-executing it on its parent's state and matching the state root
 //!   and transactions root in its header.

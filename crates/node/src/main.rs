@@ -99,6 +99,10 @@ struct Args {
     /// port under /explorer/ [env: TAO_NODE_EXPLORER].
     #[arg(long)]
     explorer: bool,
+    /// Which blocks to keep: `archive` (every block) or N (the last N blocks' bodies and
+    /// receipts; the state at the head is always kept) (default archive) [env: TAO_NODE_PRUNING].
+    #[arg(long, value_name = "archive|N")]
+    pruning: Option<String>,
     /// Write a new validator key to FILE, print its public key, and exit.
     #[arg(long, value_name = "FILE")]
     generate_validator_key: Option<PathBuf>,
@@ -166,6 +170,7 @@ fn start() -> Result<()> {
         rpc_max_request_bytes: args.rpc_max_request_bytes,
         rpc_cors: args.rpc_cors.clone(),
         explorer: args.explorer,
+        pruning: args.pruning.clone(),
     };
     let settings = settings::resolve(&flags, |var| std::env::var(var).ok(), &config)?;
     let _ = RPC_LIMITS.set(settings.rpc_limits.clone());
@@ -212,14 +217,8 @@ async fn run(
     block_time: Duration,
 ) -> Result<()> {
     let (rpc_addr, metrics_addr) = (settings.rpc_addr, settings.metrics_addr);
-    let chain = chain::Chain::open(&base_path, &config)?;
-    info!(
-        chain = %config.chain_name,
-        genesis = %chain.state.genesis_hash(),
-        head = chain.head.number.get(),
-        path = %base_path.display(),
-        "chain opened"
-    );
+    let chain = chain::Chain::open_with(&base_path, &config, settings.pruning)?;
+    chain::log_opened(&chain, &config, &base_path);
     let node = Arc::new(rpc::Node::new(chain, settings.follow.clone(), None));
     let handle = serve(&node, rpc_addr, metrics_addr).await?;
 
@@ -358,6 +357,7 @@ async fn follow_blocks(node: Arc<rpc::Node>, upstream: String, poll: Duration) -
                 return Err(e);
             }
             Err(SyncError::Retry(e)) => {
+                node.sync.set_upstream(false);
                 warn!("following {upstream}: {e:#}; retrying in {backoff:?}");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -386,13 +386,25 @@ async fn sync_step(
         *checked_genesis = true;
     }
     let theirs = typed::<ChainHead>(client, ()).await?.number;
+    node.sync.saw(theirs);
+    node.sync.set_upstream(true);
     let mut imported = 0;
     loop {
         let next = locked(node)?.head.number.get() + 1;
         if next > theirs || imported >= 500 {
             return Ok(imported);
         }
-        let raw = typed::<GetBlockRaw>(client, (next,)).await?;
+        let raw = match typed_call::<GetBlockRaw>(client, (next,)).await {
+            Ok(raw) => raw,
+            Err(jsonrpsee::core::ClientError::Call(e)) if e.code() == tao_rpc_api::ERROR_PRUNED => {
+                return Err(SyncError::Fatal(anyhow::anyhow!(
+                    "{upstream} pruned block {next} ({}): follow an archive node, or one whose \
+                     --pruning window reaches this node's head",
+                    e.message()
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
         let bytes =
             tao_primitives::hex::decode(&raw).map_err(|e| anyhow::anyhow!("block {next}: {e}"))?;
         if bytes.len() > 64 * 1024 * 1024 {
@@ -414,12 +426,23 @@ async fn typed<M: tao_rpc_api::Method>(
     client: &jsonrpsee::http_client::HttpClient,
     params: M::Params,
 ) -> Result<M::Output, SyncError> {
+    Ok(typed_call::<M>(client, params).await?)
+}
+
+/// [`typed`], with the client's own error (to tell the upstream's error codes apart).
+async fn typed_call<M: tao_rpc_api::Method>(
+    client: &jsonrpsee::http_client::HttpClient,
+    params: M::Params,
+) -> Result<M::Output, jsonrpsee::core::ClientError> {
     use jsonrpsee::core::{client::ClientT, params::ArrayParams};
     let mut array = ArrayParams::new();
-    for arg in tao_rpc_api::to_positional::<M>(&params).map_err(anyhow::Error::from)? {
-        array.insert(arg).map_err(anyhow::Error::from)?;
+    let custom = |e: serde_json::Error| jsonrpsee::core::ClientError::Custom(e.to_string());
+    for arg in tao_rpc_api::to_positional::<M>(&params)
+        .map_err(|e| jsonrpsee::core::ClientError::Custom(e.to_string()))?
+    {
+        array.insert(arg).map_err(custom)?;
     }
-    Ok(client.request(M::NAME, array).await?)
+    client.request(M::NAME, array).await
 }
 
 async fn shutdown_signal() {

@@ -70,15 +70,23 @@ impl Metrics {
     }
 }
 
+impl Metrics {
+    /// Connected validator peers (0 unless a validator installed its engine's metrics).
+    pub fn connected_peers(&self) -> usize {
+        self.engine.render().as_deref().map(connected_peers).unwrap_or(0)
+    }
+}
+
 fn render(node: &Node) -> String {
-    let (height, pending) = match node.chain.lock() {
-        Ok(chain) => (chain.head.number.get(), chain.mempool.len()),
-        Err(_) => (0, 0),
+    let (height, pending, replayed) = match node.chain.lock() {
+        Ok(chain) => (chain.head.number.get(), chain.mempool.len(), chain.opened.replayed),
+        Err(_) => (0, 0, 0),
     };
     let m = &node.metrics;
     let engine = m.engine.render();
     let peers = engine.as_deref().map(connected_peers).unwrap_or(0);
-    let rows: [(&str, &str, &str, String); 7] = [
+    let highest = node.sync.highest_seen().max(height);
+    let rows: [(&str, &str, &str, String); 9] = [
         ("tao_block_height", "gauge", "Number of the head block.", height.to_string()),
         (
             "tao_finalized_height",
@@ -91,6 +99,18 @@ fn render(node: &Node) -> String {
             "gauge",
             "Connected validator peers (a single-authority node has none).",
             peers.to_string(),
+        ),
+        (
+            "tao_highest_seen_height",
+            "gauge",
+            "Highest block number seen announced (by the followed node or a peer).",
+            highest.to_string(),
+        ),
+        (
+            "tao_blocks_replayed_on_open",
+            "gauge",
+            "Blocks re-executed to rebuild the state when the node opened its store (0: the stored state was read back).",
+            replayed.to_string(),
         ),
         (
             "tao_mempool_transactions",

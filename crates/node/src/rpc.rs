@@ -16,6 +16,7 @@ pub mod server;
 use crate::{
     chain::Chain,
     mempool::{SubmitError, VerifiedTransaction},
+    store::BlockLookupError,
     views,
 };
 use jsonrpsee::{
@@ -52,6 +53,8 @@ pub struct Node {
     /// (at least one), so a flood of them never takes every worker from consensus and
     /// block production, and an honest submission pays no hand-off to another thread.
     verifiers: tokio::sync::Semaphore,
+    /// What the node has seen of the chain beyond its head (`tao_syncState`).
+    pub sync: SyncTracker,
     /// `tao_governance` for the state with this root: live tallies read every stake
     /// position, so they are counted once per state, not once per request.
     governance: Mutex<Option<(Hash, Arc<api::Governance>)>>,
@@ -75,7 +78,27 @@ impl Node {
             cpu: tokio::sync::Semaphore::new(cores()),
             verifiers: tokio::sync::Semaphore::new(cores().saturating_sub(1).max(1)),
             governance: Mutex::new(None),
+            sync: SyncTracker::default(),
         }
+    }
+
+    /// `tao_syncState` now.
+    pub fn sync_state(&self) -> Result<api::SyncState, ErrorObjectOwned> {
+        let (head, oldest_block) = {
+            let chain = lock(self)?;
+            (chain.head.number.get(), chain.store.oldest_kept())
+        };
+        let highest_seen = self.sync.highest_seen().max(head);
+        let peers = self.metrics.connected_peers() as u64 + self.sync.upstream_peers();
+        Ok(api::SyncState {
+            head,
+            // Only final blocks become heads (see the subscriptions below).
+            finalized: head,
+            highest_seen,
+            peers,
+            syncing: highest_seen > head,
+            oldest_block,
+        })
     }
 
     /// Governance at the head with live tallies, counted at most once per state.
@@ -144,6 +167,35 @@ impl Node {
     }
 }
 
+/// What a node has seen of the chain beyond its own head.
+#[derive(Debug, Default)]
+pub struct SyncTracker {
+    highest_seen: std::sync::atomic::AtomicU64,
+    upstream: std::sync::atomic::AtomicBool,
+}
+
+impl SyncTracker {
+    /// A block number announced by the followed node or carried by a peer's block.
+    pub fn saw(&self, number: u64) {
+        self.highest_seen.fetch_max(number, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The highest number seen (0 if none).
+    pub fn highest_seen(&self) -> u64 {
+        self.highest_seen.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the followed node answered the last poll.
+    pub fn set_upstream(&self, answered: bool) {
+        self.upstream.store(answered, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// 1 if a followed node answered the last poll, else 0.
+    pub fn upstream_peers(&self) -> u64 {
+        u64::from(self.upstream.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// Error codes beyond JSON-RPC's own.
 pub mod codes {
     /// The transaction was refused by the pool (invalid, duplicate, pool full).
@@ -156,6 +208,8 @@ pub mod codes {
     pub const INVALID_PARAMS: i32 = -32602;
     /// Not done in the time given (the transaction may still be included).
     pub const TIMEOUT: i32 = -32011;
+    /// The block was pruned (`data`: [`tao_rpc_api::PrunedBlock`]).
+    pub const PRUNED: i32 = tao_rpc_api::ERROR_PRUNED;
 }
 
 fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
@@ -261,7 +315,8 @@ fn stored_receipt(chain: &Chain, hash: &Hash) -> Result<Option<api::Receipt>, Er
 /// Most entries in one page of `tao_accountHistory`.
 pub const MAX_HISTORY_PAGE: u32 = 100;
 
-/// A stored block by number or hash; `-32004` if there is none.
+/// A stored block by number or hash; `-32004` if there is none, `-32005` (with
+/// [`api::PrunedBlock`] as `data`) if it was pruned.
 fn stored_block(chain: &Chain, which: api::BlockId) -> Result<Block, ErrorObjectOwned> {
     let number = match which {
         api::BlockId::Number(n) => n,
@@ -271,8 +326,14 @@ fn stored_block(chain: &Chain, which: api::BlockId) -> Result<Block, ErrorObject
             .map_err(internal)?
             .ok_or_else(|| error(codes::NOT_FOUND, "no block with that hash"))?,
     };
-    let block = chain.store.block(number).map_err(internal)?;
-    block.ok_or_else(|| error(codes::NOT_FOUND, format!("no block {number}")))
+    match chain.store.block_or_why(number).map_err(internal)? {
+        Ok(block) => Ok(block),
+        Err(why @ BlockLookupError::Pruned { number, oldest, head }) => {
+            let data = api::PrunedBlock { block: number, oldest, head };
+            Err(ErrorObject::owned(codes::PRUNED, why.to_string(), Some(data)))
+        }
+        Err(why @ BlockLookupError::NotFound(_)) => Err(error(codes::NOT_FOUND, why.to_string())),
+    }
 }
 
 /// A `tao_accountHistory` cursor, `BLOCK.INDEX` (the last entry of the previous page).
@@ -287,9 +348,12 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
     let mut rpc = RpcModule::new(node);
     method::<method::Health>(&mut rpc, |(), node| {
         let chain = lock(node)?;
-        let block = chain.head.number.get();
-        Ok(api::Health { block, finalized: block, pending: chain.mempool.len() as u64 })
+        let (block, pending) = (chain.head.number.get(), chain.mempool.len() as u64);
+        drop(chain);
+        let syncing = node.sync.highest_seen() > block;
+        Ok(api::Health { block, finalized: block, pending, syncing })
     })?;
+    method::<method::SyncState>(&mut rpc, |(), node| node.sync_state())?;
     method::<method::ApiVersion>(&mut rpc, |(), _| Ok(api::API_VERSION.to_owned()))?;
     method::<method::Discover>(&mut rpc, |(), _| {
         static DESCRIPTION: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
@@ -303,10 +367,8 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
         Ok(views::block(&stored_block(&*lock(node)?, which)?))
     })?;
     method::<method::GetBlockRaw>(&mut rpc, |(number,), node| {
-        let block = lock(node)?.store.block(number).map_err(internal)?;
-        block
-            .map(|b| tao_primitives::hex::encode(&codec::Encode::encode(&b)))
-            .ok_or_else(|| error(codes::NOT_FOUND, format!("no block {number}")))
+        let block = stored_block(&*lock(node)?, api::BlockId::Number(number))?;
+        Ok(tao_primitives::hex::encode(&codec::Encode::encode(&block)))
     })?;
     async_method::<method::SubmitTransaction, _, _>(&mut rpc, |(hex,), node| async move {
         admit(&node, &hex).await.map(api::H256)
@@ -563,6 +625,45 @@ mod tests {
             drop(chain);
             let _ = std::fs::remove_dir_all(&dir);
         }
+    }
+
+    /// `tao_syncState` and `tao_health.syncing` follow what the node has seen beyond its
+    /// head: nothing (not syncing), a higher block announced (syncing), reached (not).
+    #[test]
+    fn sync_state_says_whether_the_node_is_behind_what_it_has_seen() {
+        let (node, dir) = test_node("sync");
+        let module = module(node.clone()).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let ask = |method: &str| -> Value {
+            runtime.block_on(module.call(method, jsonrpsee::rpc_params![])).unwrap()
+        };
+        let state = ask("tao_syncState");
+        assert_eq!(
+            state,
+            json!({"head": 0, "finalized": 0, "highest_seen": 0, "peers": 0, "syncing": false,
+                   "oldest_block": 1})
+        );
+        node.sync.saw(5);
+        node.sync.set_upstream(true);
+        let state = ask("tao_syncState");
+        assert_eq!((state["highest_seen"].as_u64(), state["peers"].as_u64()), (Some(5), Some(1)));
+        assert_eq!(
+            (&state["syncing"], &ask("tao_health")["syncing"]),
+            (&json!(true), &json!(true))
+        );
+        for _ in 0..5 {
+            node.chain.lock().unwrap().produce(0).unwrap();
+        }
+        node.sync.set_upstream(false);
+        let state = ask("tao_syncState");
+        assert_eq!((state["head"].as_u64(), state["peers"].as_u64()), (Some(5), Some(0)));
+        assert_eq!(
+            (&state["syncing"], &ask("tao_health")["syncing"]),
+            (&json!(false), &json!(false))
+        );
+        drop(module);
+        drop(node);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     /// The module serves exactly the declared methods, `rpc_discover` serves the

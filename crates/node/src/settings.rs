@@ -13,6 +13,7 @@
 //! | log filter     | `--log`            | `RUST_LOG`              | `log`           | `info` |
 //! | follow a node  | `--follow URL`     | `TAO_NODE_FOLLOW`       | `follow`        | off (produce blocks) |
 //! | explorer       | `--explorer`       | `TAO_NODE_EXPLORER=1`   | `explorer`      | off (`docs/explorer.md`) |
+//! | pruning        | `--pruning`        | `TAO_NODE_PRUNING`      | `pruning`       | `archive` (or N blocks; `docs/storage.md`) |
 //!
 //! The JSON-RPC server's limits (`docs/rpc.md`, "Limits"), each a flag, a `TAO_NODE_*`
 //! variable and a config key of the same name:
@@ -27,7 +28,10 @@
 //! | request size (bytes)           | `--rpc-max-request-bytes`          | 1048576 |
 //! | browser origins besides loopback | `--rpc-cors all\|ORIGIN,...`     | none |
 
-use crate::rpc::server::{OriginPolicy, RpcLimits};
+use crate::{
+    rpc::server::{OriginPolicy, RpcLimits},
+    store::Pruning,
+};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
@@ -75,6 +79,8 @@ pub struct Flags {
     pub rpc_cors: Option<String>,
     /// Serve the explorer on the JSON-RPC port (`--explorer`).
     pub explorer: bool,
+    /// Which blocks to keep: `archive` or a number of blocks.
+    pub pruning: Option<String>,
 }
 
 /// How logs are written.
@@ -115,9 +121,11 @@ pub struct Settings {
     pub peers: Vec<String>,
     /// The JSON-RPC server's limits.
     pub rpc_limits: RpcLimits,
+    /// Which blocks the store keeps.
+    pub pruning: Pruning,
 }
 
-const KEYS: [&str; 19] = [
+const KEYS: [&str; 20] = [
     "dev",
     "genesis",
     "base_path",
@@ -137,6 +145,7 @@ const KEYS: [&str; 19] = [
     "rpc_max_request_bytes",
     "rpc_cors",
     "explorer",
+    "pruning",
 ];
 
 /// Reads a config file: a JSON object with the keys above (unknown keys are refused).
@@ -262,6 +271,10 @@ pub fn resolve(
     if dev && genesis.is_some() {
         bail!("give either a dev chain or a genesis file, not both");
     }
+    let pruning = text(flags.pruning.clone(), "TAO_NODE_PRUNING", "pruning")?
+        .map(|v| Pruning::from_str(v.trim()))
+        .transpose()?
+        .unwrap_or_default();
     Ok(Settings {
         dev,
         genesis,
@@ -276,6 +289,7 @@ pub fn resolve(
         p2p_addr,
         peers,
         rpc_limits,
+        pruning,
     })
 }
 
@@ -378,6 +392,15 @@ mod tests {
         assert_eq!(resolve(&flags, env, &file).unwrap().rpc_addr.port(), 3333, "flag over all");
         let plain = resolve(&Flags::default(), |_| None, &BTreeMap::new()).unwrap();
         assert_eq!((plain.rpc_addr.port(), plain.block_time_ms, plain.dev), (9944, 12_000, false));
+        assert_eq!(plain.pruning, Pruning::Archive);
+        let kept = |n| Pruning::Keep(std::num::NonZeroU64::new(n).unwrap());
+        assert_eq!(resolve(&Flags::default(), |_| None, &file).unwrap().pruning, Pruning::Archive);
+        let pruned = config(json!({"pruning": 100}));
+        assert_eq!(resolve(&Flags::default(), |_| None, &pruned).unwrap().pruning, kept(100));
+        let env = |var: &str| (var == "TAO_NODE_PRUNING").then(|| "50".to_owned());
+        assert_eq!(resolve(&Flags::default(), env, &pruned).unwrap().pruning, kept(50));
+        let flags = Flags { pruning: Some("archive".into()), ..Flags::default() };
+        assert_eq!(resolve(&flags, env, &pruned).unwrap().pruning, Pruning::Archive);
     }
 
     #[test]
@@ -422,6 +445,8 @@ mod tests {
         assert!(bad(json!({"block_time_ms": "soon"})).contains("block_time_ms"));
         assert!(bad(json!({"log_format": "xml"})).contains("log_format"));
         assert!(bad(json!({"dev": true, "genesis": "g.json"})).contains("not both"));
+        assert!(bad(json!({"pruning": 0})).contains("pruning"));
+        assert!(bad(json!({"pruning": "some"})).contains("archive"));
         let dir = std::env::temp_dir().join(format!("tao-node-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("node.json");

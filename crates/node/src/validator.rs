@@ -68,12 +68,16 @@ pub fn run(
     if !missing.is_empty() {
         bail!("no address for validators {}: give --peers KEY@IP:PORT,...", missing.join(", "));
     }
-    let chain = Chain::open(&base_path, &config)?;
+    let chain = Chain::open_with(&base_path, &config, settings.pruning)?;
     let genesis = chain.genesis_header().hash();
     info!(
         chain = %config.chain_name,
         genesis = %chain.state.genesis_hash(),
         head = chain.head.number.get(),
+        state_root = %chain.head.state_root,
+        replayed = chain.opened.replayed,
+        open_ms = chain.opened.micros / 1000,
+        pruning = %chain.store.pruning(),
         validators = authorities.len(),
         key = %consensus::public_key_hex(&me),
         path = %base_path.display(),

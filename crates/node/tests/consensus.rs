@@ -302,8 +302,13 @@ fn a_crashed_validator_restarts_and_catches_up() {
         // It restarts on the same store and journal and catches up from its peers.
         running.push(net.start(3, Behaviour::Honest).await);
         assert_eq!(height(&running[3].node), stopped_at, "the store kept every finalized block");
+        let replayed = running[3].node.chain.lock().unwrap().opened.replayed;
+        assert_eq!(replayed, 0, "the stored state is read back, not replayed");
         let all = nodes(&running);
         go_on_and_agree(&context, &all, 10).await;
+        // It saw its peers' blocks beyond where it stopped (`tao_syncState.highest_seen`).
+        let seen = running[3].node.sync.highest_seen();
+        assert!(seen > stopped_at + 15, "{seen} (stopped at {stopped_at})");
         running.iter().for_each(stop);
     });
 }

@@ -284,6 +284,8 @@ fn prometheus_metrics_follow_the_chain() {
     let head = node.rpc("tao_chainHead", json!([]))["number"].as_u64().unwrap();
     assert!(head >= height);
     assert_eq!(value(&page, "tao_peers"), 0);
+    assert_eq!(value(&page, "tao_blocks_replayed_on_open"), 0, "a new chain replays nothing");
+    assert!(value(&page, "tao_highest_seen_height") >= height, "{page}");
     assert!(get("/other").starts_with("HTTP/1.1 404"));
     drop(node);
     std::fs::remove_dir_all(&base).unwrap();
@@ -444,6 +446,12 @@ fn a_follower_syncs_verifies_and_catches_up_after_sigkill() {
     let follower_addr = follower.addr;
     let height = caught_up(&follower);
     same_chain(&follower, height);
+    // It knows how far the leader is, counts it as its peer, and is not syncing once there.
+    let sync = follower.rpc("tao_syncState", json!([]));
+    assert_eq!((sync["peers"].as_u64(), sync["oldest_block"].as_u64()), (Some(1), Some(1)));
+    let (head, seen) = (sync["head"].as_u64().unwrap(), sync["highest_seen"].as_u64().unwrap());
+    assert!(seen >= height && seen >= head, "{sync}");
+    assert_eq!(sync["syncing"], seen > head, "{sync}");
     // Receipts are there too, and the follower refuses submissions, naming the leader.
     let tx = signed(
         &leader,
@@ -649,4 +657,171 @@ fn four_validator_processes_agree_across_a_sigkill() {
     }
     drop(nodes);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The fields of the node's "chain opened" log line (head, state root, blocks replayed).
+fn opened(node: &Node) -> Value {
+    let log = node.log.text();
+    let line = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["fields"]["message"] == "chain opened")
+        .unwrap_or_else(|| panic!("no \"chain opened\" line in the log:\n{log}"));
+    line["fields"].clone()
+}
+
+/// The state is stored with every block: a node SIGKILLed while producing restarts from its
+/// stored state (nothing replayed), at a head whose blocks and receipts are the ones it
+/// served; killed again when it cannot have moved (a 10-minute block time), it answers at
+/// exactly the same head, state root and receipts.
+#[test]
+fn a_restart_after_sigkill_reads_the_state_back_without_replaying() {
+    let base = temp("stored-state");
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let dest = Keypair::from_uri("//Stored").unwrap().account();
+    let node = Node::start(&base);
+    assert_eq!(opened(&node)["replayed"], 0, "a new chain");
+    let hashes: Vec<String> = (0..8)
+        .map(|nonce| {
+            let call = Call::TransferKeepAlive { dest, amount: Rao::new(1_000_000 + nonce) };
+            let tx = signed(&node, &alice, nonce, call);
+            node.rpc("tao_submitTransaction", json!([tx])).as_str().unwrap().to_owned()
+        })
+        .collect();
+    let receipts: Vec<Value> = hashes.iter().map(|h| node.wait_final(h)).collect();
+    // Some empty blocks on top, so that a replay would have work to do.
+    let started = Instant::now();
+    while head_number(&node) < 40 {
+        assert!(started.elapsed() < Duration::from_secs(30), "no 40 blocks in 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before = node.rpc("tao_chainHead", json!([]));
+    node.kill(); // while it produces a block every 100 ms
+
+    // Restarted with a block time it will not reach: the head is what the store held.
+    let slow = ["--dev", "--block-time-ms", "600000"];
+    let node = Node::spawn(&base, None, &slow);
+    let fields = opened(&node);
+    assert_eq!(fields["replayed"], 0, "the state was read back, not replayed: {fields}");
+    let head = node.rpc("tao_chainHead", json!([]));
+    let number = head["number"].as_u64().unwrap();
+    assert!(number >= before["number"].as_u64().unwrap(), "{head} is behind {before}");
+    assert_eq!(fields["head"].as_u64(), Some(number));
+    assert_eq!(fields["state_root"], head["state_root"]);
+    let old = node.rpc("tao_getBlock", json!([before["number"]]));
+    assert_eq!(old["header"], before, "the head it served before the kill is unchanged");
+    for (hash, receipt) in hashes.iter().zip(&receipts) {
+        assert_eq!(&node.rpc("tao_transactionStatus", json!([hash]))["receipt"], receipt);
+    }
+    let balance = node.rpc("tao_accountInfo", json!([dest.to_ss58()]))["free"].clone();
+    let sync = node.rpc("tao_syncState", json!([]));
+    assert_eq!(
+        sync,
+        json!({"head": number, "finalized": number, "highest_seen": number, "peers": 0,
+               "syncing": false, "oldest_block": 1})
+    );
+    assert_eq!(node.rpc("tao_health", json!([]))["syncing"], false);
+    node.kill();
+
+    // Killed where it could not have moved: exactly the same head, root and receipts.
+    let node = Node::spawn(&base, None, &slow);
+    assert_eq!(opened(&node)["replayed"], 0);
+    assert_eq!(node.rpc("tao_chainHead", json!([])), head);
+    for (hash, receipt) in hashes.iter().zip(&receipts) {
+        assert_eq!(&node.rpc("tao_transactionStatus", json!([hash]))["receipt"], receipt);
+    }
+    assert_eq!(node.rpc("tao_accountInfo", json!([dest.to_ss58()]))["free"], balance);
+    drop(node);
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+/// `--pruning 5`: blocks older than the last five answer the typed `-32005` error (with the
+/// range kept), their receipts are gone, recent ones are served, a restart keeps the window,
+/// and a follower that would need a pruned block stops, saying so.
+#[test]
+fn a_pruned_node_refuses_old_blocks_with_a_typed_error() {
+    let base = temp("pruned");
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let bob = Keypair::from_uri("//Bob").unwrap().account();
+    let node = Node::start_with(&base, None, &["--pruning", "5"]);
+    let tx = signed(&node, &alice, 0, Call::TransferKeepAlive { dest: bob, amount: Rao::new(7) });
+    let hash = node.rpc("tao_submitTransaction", json!([tx])).as_str().unwrap().to_owned();
+    let receipt = node.wait_final(&hash);
+    let (block, block_hash) = (receipt["block"].as_u64().unwrap(), receipt["block_hash"].clone());
+    let started = Instant::now();
+    while head_number(&node) < block + 10 {
+        assert!(started.elapsed() < Duration::from_secs(30), "no 10 blocks in 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pruned = |node: &Node| {
+        for (method, params) in [
+            ("tao_getBlock", json!([block])),
+            ("tao_getBlockRaw", json!([block])),
+            ("tao_blockReceipts", json!([block])),
+            ("tao_getBlock", json!([block_hash])),
+            ("tao_blockReceipts", json!([block_hash])),
+        ] {
+            let e = node.rpc_error(method, params);
+            assert_eq!(e["code"], -32005, "{method}: {e}");
+            assert!(e["message"].as_str().unwrap().contains("pruned"), "{e}");
+            assert_eq!(e["data"]["block"], block, "{e}");
+            let oldest = e["data"]["oldest"].as_u64().unwrap();
+            let head = e["data"]["head"].as_u64().unwrap();
+            assert!(oldest > block && head >= oldest && head - oldest <= 4, "{e}");
+        }
+        assert_eq!(node.rpc("tao_transactionStatus", json!([hash]))["status"], "unknown");
+        let sync = node.rpc("tao_syncState", json!([]));
+        assert!(sync["oldest_block"].as_u64().unwrap() > block, "{sync}");
+        let head = node.rpc("tao_chainHead", json!([]));
+        assert_eq!(node.rpc("tao_getBlock", json!([head["number"]]))["header"], head);
+        let ahead = node.rpc_error("tao_getBlock", json!([head["number"].as_u64().unwrap() + 100]));
+        assert_eq!(ahead["code"], -32004, "beyond the head is not found, not pruned: {ahead}");
+    };
+    pruned(&node);
+    let addr = node.addr;
+    node.kill();
+    let node = Node::start_with(&base, Some(addr), &["--pruning", "5"]);
+    assert_eq!(opened(&node)["replayed"], 0, "a pruned node opens from its stored state");
+    pruned(&node);
+
+    // A follower starting from genesis needs block 1, which is gone: it stops and says why.
+    let follower_base = temp("pruned-follower");
+    let upstream = format!("http://{}", node.addr);
+    let follower_path = follower_base.to_string_lossy().into_owned();
+    // Spawned directly: it may stop before a health check could reach it.
+    let (mut follower, listening) = tao_testkit::spawn_node(&[
+        "--dev",
+        "--rpc-addr",
+        "127.0.0.1:0",
+        "--base-path",
+        &follower_path,
+        "--follow",
+        &upstream,
+    ]);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = follower.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = follower.kill();
+            let _ = follower.wait();
+            panic!("the follower kept running:\n{}", listening.log.text());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    // The log is read on a thread of its own: wait (bounded) for the line to arrive.
+    let started = Instant::now();
+    while !listening.log.text().contains("pruned block 1") {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the follower did not say why it stopped:\n{}",
+            listening.log.text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(node);
+    let _ = std::fs::remove_dir_all(base);
+    let _ = std::fs::remove_dir_all(follower_base);
 }

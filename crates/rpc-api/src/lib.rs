@@ -51,7 +51,11 @@ pub use types::*;
 pub use wire::{Address, BigAmount, WideAmount, H256};
 
 /// The API's version (`MAJOR.MINOR.PATCH`, see the crate docs).
-pub const API_VERSION: &str = "1.2.0";
+pub const API_VERSION: &str = "1.3.0";
+
+/// The error code of a block (or its receipts) a pruned node no longer keeps; its `data`
+/// is a [`types::PrunedBlock`].
+pub const ERROR_PRUNED: i32 = -32005;
 
 /// Whether a client built for [`API_VERSION`] can talk to a node reporting `node_version`:
 /// the same major version.
@@ -223,6 +227,9 @@ api! {
     methods {
         /// The node's progress: head, last final block, transactions in the pool.
         Health = "tao_health" () -> types::Health;
+        /// How far the node is: head, finalized, highest block seen, peers, whether it is
+        /// still syncing, and the oldest block it keeps.
+        SyncState = "tao_syncState" () -> types::SyncState;
         /// The API version the node speaks (`MAJOR.MINOR.PATCH`).
         ApiVersion = "tao_apiVersion" () -> String;
         /// This description of the API (OpenRPC).

@@ -21,6 +21,41 @@ pub struct Health {
     pub finalized: u64,
     /// Transactions in the pool.
     pub pending: u64,
+    /// Whether the node knows of blocks beyond its head it has not imported yet (a
+    /// follower or validator catching up); `tao_syncState` says more. Absent from nodes
+    /// older than API 1.3.0 (read as `false`).
+    #[serde(default)]
+    pub syncing: bool,
+}
+
+/// `tao_syncState`: how far the node is, and how far the chain it knows of is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SyncState {
+    /// The head's number.
+    pub head: u64,
+    /// The last final block's number.
+    pub finalized: u64,
+    /// The highest block number the node has seen announced (by the node it follows, or
+    /// by a block a validator fetched because consensus referenced it); at least `head`.
+    pub highest_seen: u64,
+    /// Connected peers: a validator's p2p peers, a follower's upstream (1 if its last poll
+    /// answered), 0 for a single producer.
+    pub peers: u64,
+    /// Whether `highest_seen` is beyond `head` (blocks are still to be imported).
+    pub syncing: bool,
+    /// The lowest block whose body and receipts the node keeps (1 unless pruned).
+    pub oldest_block: u64,
+}
+
+/// The `data` of error `-32005` ([`crate::ERROR_PRUNED`]): the block asked for was pruned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PrunedBlock {
+    /// The block asked for.
+    pub block: u64,
+    /// The lowest block the node keeps.
+    pub oldest: u64,
+    /// The node's head.
+    pub head: u64,
 }
 
 /// A block header.

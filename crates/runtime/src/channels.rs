@@ -75,9 +75,9 @@ pub struct ChannelMeta {
 /// Every open channel, and how many each payer holds.
 #[derive(Clone, Debug)]
 pub struct ChannelStore {
-    meta: Cached<ChannelMeta>,
-    by_id: Vec<Cached<BTreeMap<ChannelId, Channel>>>,
-    per_payer: Vec<Cached<BTreeMap<AccountId, u32>>>,
+    pub(crate) meta: Cached<ChannelMeta>,
+    pub(crate) by_id: Vec<Cached<BTreeMap<ChannelId, Channel>>>,
+    pub(crate) per_payer: Vec<Cached<BTreeMap<AccountId, u32>>>,
 }
 
 impl Default for ChannelStore {

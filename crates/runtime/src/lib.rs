@@ -44,6 +44,7 @@ pub mod epoch;
 mod genesis;
 pub mod governance;
 pub mod neurons;
+mod parts;
 mod payout;
 pub mod stake;
 mod staking;
@@ -60,6 +61,7 @@ pub use block::{
 pub use cached::Cached;
 pub use coinbase::emission_shares;
 pub use genesis::{genesis, GenesisError};
+pub use parts::PartsError;
 pub use state::{
     Account, ChainInfo, GlobalParams, Hyperparams, Neuron, NeuronEpochOutput, NeuronTable,
     PendingAlpha, StakeTable, State, StatePart, Subnet, SubnetInfo, TaoHoldings, WeightCommit,

@@ -108,6 +108,10 @@ fn every_method_round_trips_through_the_typed_client() {
     let head = api.round_trip::<method::ChainHead>(());
     let health = api.round_trip::<method::Health>(());
     assert!(health.block >= head.number && health.finalized == health.block, "{health:?}");
+    assert!(!health.syncing, "a single producer has nothing to catch up: {health:?}");
+    let sync = api.round_trip::<method::SyncState>(());
+    assert!(sync.head >= health.block && sync.highest_seen == sync.head, "{sync:?}");
+    assert_eq!((sync.peers, sync.syncing, sync.oldest_block), (0, false, 1), "{sync:?}");
 
     // Blocks, by number and by hash.
     let block = api.round_trip::<method::GetBlock>((BlockId::Number(head.number),));
@@ -308,7 +312,7 @@ async fn fake_node(version: Option<&'static str>) -> (String, jsonrpsee::server:
     if let Some(version) = version {
         module.register_method(method::ApiVersion::NAME, move |_, _, _| version).unwrap();
     }
-    let health = api::Health { block: 1, finalized: 1, pending: 0 };
+    let health = api::Health { block: 1, finalized: 1, pending: 0, syncing: false };
     let answer = move |_: jsonrpsee::types::Params<'_>, _: &(), _: &_| {
         Ok::<_, jsonrpsee::types::ErrorObjectOwned>(health.clone())
     };
