@@ -70,18 +70,11 @@ pub fn run(
     }
     let chain = Chain::open_with(&base_path, &config, settings.pruning)?;
     let genesis = chain.genesis_header().hash();
+    crate::chain::log_opened(&chain, &config, &base_path);
     info!(
-        chain = %config.chain_name,
-        genesis = %chain.state.genesis_hash(),
-        head = chain.head.number.get(),
-        state_root = %chain.head.state_root,
-        replayed = chain.opened.replayed,
-        open_ms = chain.opened.micros / 1000,
-        pruning = %chain.store.pruning(),
         validators = authorities.len(),
         key = %consensus::public_key_hex(&me),
-        path = %base_path.display(),
-        "chain opened (BFT validator)"
+        "a BFT validator of this chain"
     );
     let runtime = commonware_runtime::tokio::Config::new()
         .with_worker_threads(2)
