@@ -17,6 +17,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 use std::{
     collections::BTreeMap,
+    net::SocketAddr,
     os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Command, Stdio},
@@ -73,10 +74,12 @@ pub struct UpArgs {
     /// Milliseconds between blocks.
     #[arg(long, default_value_t = 250)]
     block_time_ms: u64,
-    /// The node's JSON-RPC port on 127.0.0.1.
+    /// The node's JSON-RPC port on 127.0.0.1 (0: each node gets a free port, shown by
+    /// `tao localnet status`).
     #[arg(long, default_value_t = 9944)]
     rpc_port: u16,
-    /// First p2p port of a BFT network's validators on 127.0.0.1.
+    /// First p2p port of a BFT network's validators on 127.0.0.1 (0: each gets a free port;
+    /// the validators start one after another, each told where the earlier ones listen).
     #[arg(long, default_value_t = 30333)]
     p2p_port: u16,
     /// Weights go directly on chain instead of by commit-reveal.
@@ -170,6 +173,8 @@ struct State {
     validators: Vec<String>,
     /// Each chain validator's JSON-RPC endpoint (the first is `endpoint`).
     nodes: Vec<String>,
+    /// Each BFT validator's p2p address as it last started (`IP:PORT`).
+    p2p: Vec<String>,
 }
 
 impl State {
@@ -205,6 +210,7 @@ impl State {
                 .collect(),
             validators: strings(&v["validators"]),
             nodes: strings(&v["nodes"]),
+            p2p: strings(&v["p2p"]),
         }))
     }
 
@@ -212,6 +218,7 @@ impl State {
         let v = json!({
             "endpoint": self.endpoint, "netuid": self.netuid, "pids": self.pids,
             "miners": self.miners, "validators": self.validators, "nodes": self.nodes,
+            "p2p": self.p2p,
         });
         let path = Self::path(dir);
         let tmp = path.with_extension("tmp");
@@ -274,22 +281,29 @@ fn down(dir: &Path) -> Result<Vec<String>, Failure> {
     order.sort_by_key(|(name, _)| name.starts_with("node"));
     let mut stopped = Vec::new();
     for (name, pid) in order {
-        let program = program_of(&name);
-        if alive(pid, program) {
-            signal(pid, "-TERM");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while alive(pid, program) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if alive(pid, program) {
-                signal(pid, "-KILL");
-            }
+        if stop(pid, program_of(&name)) {
             stopped.push(name.clone());
         }
         state.pids.remove(&name);
     }
     state.save(dir)?;
     Ok(stopped)
+}
+
+/// Stops `pid` if it runs `program`: SIGTERM, then SIGKILL after 10 s. Whether it ran.
+fn stop(pid: u32, program: &str) -> bool {
+    if !alive(pid, program) {
+        return false;
+    }
+    signal(pid, "-TERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid, program) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if alive(pid, program) {
+        signal(pid, "-KILL");
+    }
+    true
 }
 
 /// Creates (once) the consensus keys of `n` chain validators in `<dir>/validators`; their
@@ -373,6 +387,42 @@ fn spawn(dir: &Path, name: &str, program: &Path, args: &[String]) -> Result<u32,
         std::thread::sleep(Duration::from_millis(10));
     }
     Ok(pid)
+}
+
+/// The line `tao-node` logs once its JSON-RPC server listens (its last start-up line).
+const RPC_LISTENING: &str = "JSON-RPC listening (HTTP and WebSocket)";
+/// The line a validator logs once its p2p network listens (before the RPC's).
+const P2P_LISTENING: &str = "p2p listening";
+
+/// The address in the `local=IP:PORT` field of the first line saying `message` that the
+/// process `pid` wrote to `log` after its first `from` bytes; waited for at most 60 s (or
+/// until the process exits).
+fn logged_address(log: &Path, from: u64, pid: u32, message: &str) -> Result<SocketAddr, Failure> {
+    let started = Instant::now();
+    loop {
+        let text = std::fs::read(log).unwrap_or_default();
+        let text = String::from_utf8_lossy(
+            text.get(usize::try_from(from).unwrap_or(0)..).unwrap_or_default(),
+        );
+        if let Some(addr) = text.lines().find_map(|line| address_in(line, message)) {
+            return Ok(addr);
+        }
+        if !alive(pid, "tao-node") || started.elapsed() > Duration::from_secs(60) {
+            let tail: Vec<&str> = text.lines().rev().take(5).collect();
+            return Err(Failure::network(format!(
+                "tao-node did not say where it listens ({message:?}); the end of {}:\n{}",
+                log.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The `local=` address of a text log line that says `message`.
+fn address_in(line: &str, message: &str) -> Option<SocketAddr> {
+    let (_, fields) = line.split_once(message)?;
+    fields.split_whitespace().find_map(|field| field.strip_prefix("local=")?.parse().ok())
 }
 
 fn node_error(e: ChainError) -> Failure {
@@ -475,10 +525,22 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
         .map_err(|e| Failure::user(format!("cannot create {}: {e}", dir.display())))?;
     let (node_bin, textpred_bin) = (sibling("tao-node")?, sibling("textpred")?);
     let mut state = State::load(&dir)?.unwrap_or_default();
-    state.endpoint = format!("http://127.0.0.1:{}", args.rpc_port);
-    state.nodes = (0..args.validators)
-        .map(|i| format!("http://127.0.0.1:{}", usize::from(args.rpc_port) + i))
-        .collect();
+    // A port given: validator i's is that plus i. Port 0: each node's own, read from its log.
+    let port = |base: u16, i: usize| match base {
+        0 => 0,
+        base => usize::from(base) + i,
+    };
+    state.nodes.resize(args.validators, String::new());
+    state.p2p.resize(args.validators, String::new());
+    if args.rpc_port != 0 {
+        state.nodes = (0..args.validators)
+            .map(|i| format!("http://127.0.0.1:{}", port(args.rpc_port, i)))
+            .collect();
+    }
+    if args.p2p_port != 0 {
+        state.p2p =
+            (0..args.validators).map(|i| format!("127.0.0.1:{}", port(args.p2p_port, i))).collect();
+    }
     let say = |line: &str| {
         if !json_output {
             eprintln!("{line}");
@@ -504,7 +566,6 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
             .map_err(|e| Failure::user(format!("cannot write {}: {e}", genesis.display())))?;
     }
     let rt = runtime()?;
-    let chain = ChainClient::new(&state.endpoint).map_err(node_error)?;
     let authorities = genesis_authorities(&genesis)?;
     if authorities.len().max(1) != args.validators {
         return Err(Failure::user(format!(
@@ -522,10 +583,7 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
         if state.pids.get(&name).is_some_and(|p| alive(*p, "tao-node")) {
             continue;
         }
-        let rpc = format!("127.0.0.1:{}", usize::from(args.rpc_port) + i);
-        say(&format!(
-            "starting tao-node ({name}) on http://{rpc}, explorer http://{rpc}/explorer/"
-        ));
+        let rpc = format!("127.0.0.1:{}", port(args.rpc_port, i));
         let mut node_args: Vec<String> = vec![
             "--explorer".into(),
             "--genesis".into(),
@@ -537,25 +595,57 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
             "--block-time-ms".into(),
             args.block_time_ms.to_string(),
         ];
-        if authorities.len() > 1 {
-            let p2p = |j: usize| format!("127.0.0.1:{}", usize::from(args.p2p_port) + j);
+        let bft = authorities.len() > 1;
+        if bft {
+            // A peer not started yet is given as port 0 ("it dials us"): it is told where
+            // this one listens when it starts.
             let peers: Vec<String> = (0..authorities.len())
                 .filter(|&j| j != i)
-                .map(|j| format!("{}@{}", authorities[j], p2p(j)))
+                .map(|j| match state.p2p[j].as_str() {
+                    "" => format!("{}@127.0.0.1:0", authorities[j]),
+                    addr => format!("{}@{addr}", authorities[j]),
+                })
                 .collect();
             node_args.extend([
                 "--validator-key".into(),
                 dir.join("validators").join(format!("{i}.key")).display().to_string(),
                 "--p2p-addr".into(),
-                p2p(i),
+                format!("127.0.0.1:{}", port(args.p2p_port, i)),
                 "--peers".into(),
                 peers.join(","),
             ]);
         }
+        let log = dir.join("logs").join(format!("{name}.log"));
+        let from = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
         let pid = spawn(&dir, &name, &node_bin, &node_args)?;
-        state.pids.insert(name, pid);
+        state.pids.insert(name.clone(), pid);
+        if bft && args.p2p_port == 0 {
+            state.p2p[i] = logged_address(&log, from, pid, P2P_LISTENING)?.to_string();
+        }
+        if args.rpc_port == 0 {
+            let rpc = logged_address(&log, from, pid, RPC_LISTENING)?;
+            state.nodes[i] = format!("http://{rpc}");
+        }
+        let rpc = state.nodes[i].trim_start_matches("http://");
+        say(&format!("started tao-node ({name}) on http://{rpc}, explorer http://{rpc}/explorer/"));
         state.save(&dir)?;
     }
+    // A node restarted on a new port (--rpc-port 0): the subnet's processes, which talk to
+    // the old one, are restarted below with the new endpoint.
+    if !state.endpoint.is_empty() && state.endpoint != state.nodes[0] {
+        say(&format!(
+            "the chain's endpoint moved ({} → {}): restarting the subnet's processes",
+            state.endpoint, state.nodes[0]
+        ));
+        for (name, pid) in &state.pids {
+            if !name.starts_with("node") {
+                stop(*pid, program_of(name));
+            }
+        }
+    }
+    state.endpoint = state.nodes[0].clone();
+    state.save(&dir)?;
+    let chain = ChainClient::new(&state.endpoint).map_err(node_error)?;
     let node_pid = state.pids.get("node").copied().unwrap_or(0);
     rt.block_on(wait_for_node(&chain, node_pid, &dir.join("logs").join("node.log")))?;
 
@@ -782,7 +872,7 @@ async fn status(dir: &Path, state: &State) -> Value {
                 Err(_) => None,
             };
             heads.push(json!({"name": node_name(i), "endpoint": url,
-                              "head": head.map(|h| h.number)}));
+                              "p2p": state.p2p.get(i), "head": head.map(|h| h.number)}));
         }
         out["chain_validators"] = Value::Array(heads);
     }
@@ -958,5 +1048,21 @@ async fn watch(dir: &Path, state: &State, epochs: u64, json_output: bool) -> Res
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             _ = &mut stop => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_read_from_the_nodes_text_log() {
+        let line = "2026-12-02T10:00:00.000000Z  INFO tao_node: JSON-RPC listening (HTTP and WebSocket) local=127.0.0.1:40123 max_connections=1024";
+        assert_eq!(address_in(line, RPC_LISTENING), Some("127.0.0.1:40123".parse().unwrap()));
+        assert_eq!(address_in(line, P2P_LISTENING), None);
+        let p2p =
+            "2026-12-02T10:00:00Z  INFO tao_node::validator: p2p listening local=127.0.0.1:39001";
+        assert_eq!(address_in(p2p, P2P_LISTENING), Some("127.0.0.1:39001".parse().unwrap()));
+        assert_eq!(address_in("INFO p2p listening local=nonsense", P2P_LISTENING), None);
     }
 }

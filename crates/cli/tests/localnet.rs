@@ -127,18 +127,12 @@ fn a_local_network_pays_miners_by_the_quality_of_their_models() {
     siblings();
     let dir = std::env::temp_dir().join(format!("tao-localnet-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let port = tao_testkit::free_addr().port();
     let network = Network(dir.clone());
-    let up = [
-        "localnet",
-        "up",
-        "--detach",
-        "--miners",
-        &MINERS.join(","),
-        "--rpc-port",
-        &port.to_string(),
-    ];
+    let up = ["localnet", "up", "--detach", "--miners", &MINERS.join(","), "--rpc-port", "0"];
     let s = ok(&dir, &up);
+    // The node bound a port of its own; the status names it.
+    let endpoint = s["endpoint"].as_str().unwrap().to_owned();
+    assert!(endpoint.starts_with("http://127.0.0.1:") && !endpoint.ends_with(":0"), "{s:#}");
     let processes = s["processes"].as_array().unwrap();
     assert_eq!(processes.len(), 1 + MINERS.len() + 2, "{s:#}");
     assert!(processes.iter().all(|p| p["alive"] == json!(true)), "{s:#}");
@@ -163,7 +157,7 @@ fn a_local_network_pays_miners_by_the_quality_of_their_models() {
     let (owner_cold, owner_hot) =
         (owner.coldkeypub().unwrap().ss58(), owner.hotkey_pair(None).unwrap().ss58());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let chain = ChainClient::new(&format!("http://127.0.0.1:{port}")).unwrap();
+    let chain = ChainClient::new(&endpoint).unwrap();
     let rpc = |method: &str, args: Vec<Value>| runtime.block_on(chain.call(method, args)).unwrap();
     let owner_stake = |netuid: &Value| {
         rpc("tao_stake", vec![netuid.clone(), json!(owner_hot), json!(owner_cold)])
@@ -236,9 +230,18 @@ fn a_local_network_pays_miners_by_the_quality_of_their_models() {
         .as_u64()
         .unwrap();
     assert!(Command::new("kill").args(["-KILL", &node.to_string()]).status().unwrap().success());
-    std::thread::sleep(Duration::from_millis(300));
+    wait(&dir, "the node to be gone", Duration::from_secs(10), |s| {
+        s["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "node" && p["alive"] == false)
+    });
     let s = ok(&dir, &up);
     assert!(s["processes"].as_array().unwrap().iter().all(|p| p["alive"] == json!(true)), "{s:#}");
+    // The node came back on a port of its own (the status says which).
+    let chain = ChainClient::new(s["endpoint"].as_str().unwrap()).unwrap();
+    let rpc = |method: &str, args: Vec<Value>| runtime.block_on(chain.call(method, args)).unwrap();
     assert!(height > 0 && hashes.len() as u64 == height, "{height} blocks, {}", hashes.len());
     for (n, hash) in (1..=height).zip(&hashes) {
         assert_eq!(&rpc("tao_getBlock", vec![json!(n)])["header"]["hash"], hash, "block {n}");
@@ -282,7 +285,6 @@ fn a_bft_local_network_of_four_validators_runs_the_subnet_through_a_validator_cr
     siblings();
     let dir = std::env::temp_dir().join(format!("tao-localnet-bft-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (rpc_port, p2p_port) = (tao_testkit::free_ports(4), tao_testkit::free_ports(4));
     let network = Network(dir.clone());
     let up = [
         "localnet",
@@ -292,10 +294,11 @@ fn a_bft_local_network_of_four_validators_runs_the_subnet_through_a_validator_cr
         "4",
         "--miners",
         "unigram,6-gram",
+        // Every node binds port 0; `up` reads the ports back from their logs.
         "--rpc-port",
-        &rpc_port.to_string(),
+        "0",
         "--p2p-port",
-        &p2p_port.to_string(),
+        "0",
     ];
     let s = ok(&dir, &up);
     let processes = s["processes"].as_array().unwrap();
@@ -308,9 +311,17 @@ fn a_bft_local_network_of_four_validators_runs_the_subnet_through_a_validator_cr
 
     // A validator other than the endpoint's is SIGKILLed: the other three go on.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let client = |i: u16| ChainClient::new(&format!("http://127.0.0.1:{}", rpc_port + i)).unwrap();
-    let head = |i: u16| {
-        runtime.block_on(client(i).call("tao_chainHead", Vec::new())).unwrap()["number"]
+    // Each validator's endpoint, as the status gives it (a restarted one gets a new port).
+    let endpoints = |s: &Value| -> Vec<String> {
+        let nodes = s["chain_validators"].as_array().expect("chain_validators");
+        nodes.iter().map(|n| n["endpoint"].as_str().unwrap().to_owned()).collect()
+    };
+    let mut urls = endpoints(&s);
+    assert_eq!(urls.len(), 4, "{s:#}");
+    assert!(urls.iter().all(|u| !u.ends_with(":0")), "{urls:?}");
+    let client = |urls: &[String], i: usize| ChainClient::new(&urls[i]).unwrap();
+    let head = |urls: &[String], i: usize| {
+        runtime.block_on(client(urls, i).call("tao_chainHead", Vec::new())).unwrap()["number"]
             .as_u64()
             .unwrap()
     };
@@ -319,21 +330,23 @@ fn a_bft_local_network_of_four_validators_runs_the_subnet_through_a_validator_cr
         .as_u64()
         .unwrap();
     assert!(Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
-    let killed_at = head(0);
+    let killed_at = head(&urls, 0);
     wait(&dir, "blocks without validator 2", Duration::from_secs(30), |s| {
         s["chain"]["block"].as_u64() > Some(killed_at + 10)
     });
     // `up` restarts it; it catches up and holds the same blocks as the others.
     let s = ok(&dir, &up);
     assert!(s["processes"].as_array().unwrap().iter().all(|p| p["alive"] == json!(true)), "{s:#}");
-    let target = head(0) + 5;
+    urls = endpoints(&s);
+    let target = head(&urls, 0) + 5;
     let started = Instant::now();
-    while (0..4).any(|i| head(i) < target) {
+    while (0..4).any(|i| head(&urls, i) < target) {
         assert!(started.elapsed() < Duration::from_secs(60), "validator 2 did not catch up");
         std::thread::sleep(Duration::from_millis(200));
     }
-    let block = |i: u16| {
-        runtime.block_on(client(i).call("tao_getBlock", vec![json!(target)])).unwrap()["header"]
+    let block = |i: usize| {
+        runtime.block_on(client(&urls, i).call("tao_getBlock", vec![json!(target)])).unwrap()
+            ["header"]
             .clone()
     };
     assert!((1..4).all(|i| block(i) == block(0)), "validators disagree at block {target}");

@@ -21,6 +21,7 @@
 
 use crate::{
     chain::{build_block, check_block, check_block_body, MAX_BUILD_CANDIDATES},
+    epochs::{self, EpochPlan, Peers},
     mempool::VerifiedTransaction,
     rpc::Node,
 };
@@ -30,14 +31,17 @@ use commonware_consensus::{
     simplex::{
         self,
         elector::RoundRobin,
-        types::{Activity, Attributable as _, Context},
+        types::{Activity, Attributable as _, Context, Finalization},
         Plan,
     },
     types::{Epoch, ViewDelta},
-    Automaton, CertifiableAutomaton, Relay, Reporter, Viewable as _,
+    Automaton, CertifiableAutomaton, Epochable as _, Relay, Reporter, Viewable as _,
 };
 use commonware_cryptography::{ed25519, sha256, Signer as _};
-use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
+use commonware_p2p::{
+    utils::mux::{MuxHandle, Muxer},
+    Blocker, Receiver, Recipients, Sender,
+};
 use commonware_runtime::{buffer::paged::CacheRef, Clock, Handle, Metrics, Spawner, Storage};
 use rand_core::CryptoRng;
 use std::{
@@ -87,6 +91,17 @@ const MAX_UNSOLICITED_AHEAD: u64 = 256;
 
 /// How long before asking the network again for a block nobody sent.
 const WANT_RETRY: Duration = Duration::from_millis(500);
+
+/// How long without a committed block before a node asks its peers for a finalization
+/// certificate above its head (it was down, it is not in the epoch's set, or the network
+/// moved to an epoch whose engine it has not started), and how often it asks again.
+const SYNC_AFTER: Duration = Duration::from_secs(2);
+
+/// The store's metadata key of the current epoch's floor (epoch LE u64, block hash).
+const META_FLOOR: &str = "consensus_floor";
+
+/// The largest validator set a certificate may name (bounds its decoding).
+const MAX_PARTICIPANTS: usize = 1_024;
 
 /// The engine's digest of a block header hash.
 pub fn digest(hash: &Hash) -> Digest {
@@ -213,10 +228,23 @@ pub enum Forgery {
 
 /// What the engine (through [`Mailbox`]) asks of the application.
 enum Message {
-    Propose { context: Context<Digest, PublicKey>, response: oneshot::Sender<Digest> },
-    Verify { context: Context<Digest, PublicKey>, payload: Digest, response: oneshot::Sender<bool> },
-    Broadcast { payload: Digest },
-    Finalized { payload: Digest },
+    Propose {
+        context: Context<Digest, PublicKey>,
+        response: oneshot::Sender<Digest>,
+    },
+    Verify {
+        context: Context<Digest, PublicKey>,
+        payload: Digest,
+        response: oneshot::Sender<bool>,
+    },
+    Broadcast {
+        payload: Digest,
+    },
+    /// The engine finalized `payload`; `certificate` is the finalization, encoded.
+    Finalized {
+        payload: Digest,
+        certificate: Vec<u8>,
+    },
 }
 
 /// The engine's handle on the application: automaton, relay and reporter in one.
@@ -272,9 +300,10 @@ impl Reporter for Mailbox {
 
     fn report(&mut self, activity: Self::Activity) -> Feedback {
         match activity {
-            Activity::Finalization(finalization) => {
-                self.send(Message::Finalized { payload: finalization.proposal.payload })
-            }
+            Activity::Finalization(finalization) => self.send(Message::Finalized {
+                payload: finalization.proposal.payload,
+                certificate: commonware_codec::Encode::encode(&finalization).to_vec(),
+            }),
             // Evidence of a faulty validator (the index is its place in the sorted
             // authorities): safety holds while at most f of 3f + 1 do this.
             Activity::ConflictingNotarize(fault) => {
@@ -303,17 +332,31 @@ pub enum Wire {
     Want(Hash),
     /// A transaction one validator admitted to its pool, for the others' pools.
     Transaction(SignedTransaction),
+    /// "Send me a finalization certificate of a block from this height on, in its epoch."
+    WantFinalized {
+        /// The first block wanted (the asker's head + 1).
+        from: u64,
+    },
+    /// A finalization certificate of block `number` (commonware's encoding), the answer to
+    /// `WantFinalized`; the blocks behind it are then asked for by hash.
+    Certificate {
+        /// The block it finalizes.
+        number: u64,
+        /// The encoded certificate.
+        bytes: Vec<u8>,
+    },
 }
 
 /// A validator's settings.
 pub struct Config {
-    /// This validator's consensus key.
+    /// This node's consensus key (it votes in the epochs whose set holds it).
     pub signer: ed25519::PrivateKey,
-    /// Every validator's consensus key (from genesis).
+    /// The validators of a chain without elections (genesis `authorities`); a chain with
+    /// proof of stake names each epoch's set in its state ([`epochs`]).
     pub authorities: Vec<PublicKey>,
     /// Least time between a block and the next.
     pub block_time: Duration,
-    /// Where the engine keeps its journal (a storage partition name).
+    /// Where the engines keep their journals: storage partition `{partition}-{epoch}`.
     pub partition: String,
     /// Honest, unless a test says otherwise.
     pub behaviour: Behaviour,
@@ -321,45 +364,77 @@ pub struct Config {
 
 /// The running parts of a validator.
 pub struct Validator {
-    /// The consensus engine.
+    /// The engines: one simplex engine per epoch this node is a validator in.
     pub engine: Handle<()>,
     /// The application (block building, verification, commitment).
     pub application: Handle<()>,
 }
 
-/// Starts a validator: the application actor and the simplex engine on the four channels.
-/// Transactions admitted over RPC arrive on `gossip` and are forwarded to the peers.
+/// Starts a node of a BFT chain: the application actor (it builds, verifies, commits and
+/// syncs blocks) and, for every epoch whose set holds this node's key, a simplex engine on
+/// the epoch's own subchannels of the vote, certificate and resolver channels (a node in no
+/// set follows the chain by finalization certificates). Transactions admitted over RPC
+/// arrive on `gossip` and are forwarded to the peers. `on_peers` is given the node's peers
+/// (for the p2p network's peer set) at start and whenever they change, with the head's
+/// number (a peer set id that only grows).
 #[allow(clippy::too_many_arguments)]
-pub fn start<E, B>(
+pub fn start<E, B, S1, S2, S3>(
     context: E,
     node: Arc<Node>,
     config: Config,
     blocker: B,
     gossip: mpsc::UnboundedReceiver<SignedTransaction>,
-    votes: (impl Sender<PublicKey = PublicKey>, impl Receiver<PublicKey = PublicKey>),
-    certificates: (impl Sender<PublicKey = PublicKey>, impl Receiver<PublicKey = PublicKey>),
-    resolver: (impl Sender<PublicKey = PublicKey>, impl Receiver<PublicKey = PublicKey>),
+    votes: (S1, impl Receiver<PublicKey = PublicKey>),
+    certificates: (S2, impl Receiver<PublicKey = PublicKey>),
+    resolver: (S3, impl Receiver<PublicKey = PublicKey>),
     blocks: (impl Sender<PublicKey = PublicKey>, impl Receiver<PublicKey = PublicKey>),
+    on_peers: impl FnMut(u64, Peers) + Send + 'static,
 ) -> anyhow::Result<Validator>
 where
     E: Clock + CryptoRng + Spawner + Storage + Metrics,
-    B: Blocker<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey> + Clone + Send + 'static,
+    S1: Sender<PublicKey = PublicKey>,
+    S2: Sender<PublicKey = PublicKey>,
+    S3: Sender<PublicKey = PublicKey>,
 {
-    let (genesis, participants) = {
+    let genesis = {
         let chain = node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
-        (chain.genesis_header().hash(), config.authorities.clone())
+        chain.genesis_header().hash()
     };
-    let participants = commonware_utils::ordered::Set::try_from(participants)
-        .map_err(|_| anyhow::anyhow!("the authorities list a key twice"))?;
-    let me = config.signer.public_key();
-    let scheme = Scheme::signer(&namespace(&genesis), participants, config.signer.clone())
-        .ok_or_else(|| anyhow::anyhow!("this node's key {me} is not one of the authorities"))?;
+    let mut authorities = config.authorities.clone();
+    authorities.sort();
+    if authorities.windows(2).any(|w| w[0] == w[1]) {
+        anyhow::bail!("the authorities list a key twice");
+    }
     let (sender, receiver) = mpsc::unbounded_channel();
     let mailbox = Mailbox { sender };
-    let engine_context = context.child("engine");
+    let (starts, start_rx) = mpsc::unbounded_channel();
+    fn mux<E: Spawner, S: Sender, R: Receiver<PublicKey = S::PublicKey>>(
+        context: E,
+        (sender, receiver): (S, R),
+    ) -> MuxHandle<S> {
+        let (muxer, handle) = Muxer::new(context, sender, receiver);
+        muxer.start();
+        handle
+    }
+    let engines = Engines {
+        context: context.child("engines"),
+        signer: config.signer.clone(),
+        namespace: namespace(&genesis),
+        block_time: config.block_time,
+        partition: config.partition.clone(),
+        blocker,
+        mailbox: mailbox.clone(),
+        votes: mux(context.child("votes"), votes),
+        certificates: mux(context.child("certificates"), certificates),
+        resolver: mux(context.child("resolver"), resolver),
+    };
+    let engine = context.child("orchestrator").spawn(move |_| engines.run(start_rx));
     let block_time = config.block_time;
     let behaviour = config.behaviour;
+    let me = config.signer.public_key();
     let application = context.child("application").spawn(move |context| {
+        let now = context.current();
         Application {
             context,
             node,
@@ -375,42 +450,132 @@ where
             proposes: Vec::new(),
             verifies: Vec::new(),
             finalized: Vec::new(),
+            certificates: BTreeMap::new(),
+            authorities,
+            namespace: namespace(&genesis),
+            starts,
+            on_peers: Box::new(on_peers),
+            entered: None,
+            tracked: None,
+            last_commit: now,
+            last_sync_ask: now,
         }
         .run(blocks)
     });
-    let leader_timeout = config.block_time + Duration::from_secs(1);
-    let engine_config = simplex::Config {
-        scheme,
-        elector: RoundRobin::<sha256::Sha256>::default(),
-        blocker,
-        automaton: mailbox.clone(),
-        relay: mailbox.clone(),
-        reporter: mailbox,
-        strategy: commonware_parallel::Sequential,
-        partition: config.partition,
-        mailbox_size: NonZeroUsize::new(1024).expect("non-zero"),
-        epoch: Epoch::new(0),
-        floor: simplex::Floor::Genesis(digest(&genesis)),
-        leader_timeout,
-        certification_timeout: leader_timeout + Duration::from_secs(1),
-        timeout_retry: Duration::from_secs(5),
-        view_retention: ViewDelta::new(256),
-        skip: simplex::SkipPolicy::Disabled,
-        fetch_timeout: commonware_utils::NZDuration!(Duration::from_secs(1)),
-        fetch_retry_delay: Duration::from_millis(100),
-        replay_buffer: NonZeroUsize::new(1 << 20).expect("non-zero"),
-        write_buffer: NonZeroUsize::new(1 << 20).expect("non-zero"),
-        page_cache: CacheRef::new(
-            NonZeroU16::new(1024).expect("non-zero"),
-            NonZeroUsize::new(16).expect("non-zero"),
-        ),
-        forward: simplex::ForwardPolicy::Disabled,
-        track_historical_votes: false,
-    };
-    let engine = simplex::Engine::new(engine_context, engine_config);
-    let engine = engine.start(votes, certificates, resolver);
-    info!(%me, "validator started");
+    info!(%me, "consensus started");
     Ok(Validator { engine, application })
+}
+
+/// "Start the engine of `plan.epoch`, from the block `floor` (the last of the epoch before,
+/// or genesis)."
+struct EngineStart {
+    plan: EpochPlan,
+    floor: Digest,
+}
+
+/// The orchestrator of the engines: one per epoch whose set holds this node's key, each on
+/// that epoch's subchannels. The engine of the epoch before the newest is kept (it serves
+/// its certificates to validators that are still finishing it); older ones are stopped.
+struct Engines<E, B, S1: Sender, S2: Sender, S3: Sender> {
+    context: E,
+    signer: ed25519::PrivateKey,
+    namespace: Vec<u8>,
+    block_time: Duration,
+    partition: String,
+    blocker: B,
+    mailbox: Mailbox,
+    votes: MuxHandle<S1>,
+    certificates: MuxHandle<S2>,
+    resolver: MuxHandle<S3>,
+}
+
+impl<E, B, S1, S2, S3> Engines<E, B, S1, S2, S3>
+where
+    E: Clock + CryptoRng + Spawner + Storage + Metrics,
+    B: Blocker<PublicKey = PublicKey> + Clone + Send + 'static,
+    S1: Sender<PublicKey = PublicKey>,
+    S2: Sender<PublicKey = PublicKey>,
+    S3: Sender<PublicKey = PublicKey>,
+{
+    async fn run(mut self, mut starts: mpsc::UnboundedReceiver<EngineStart>) {
+        let mut running: BTreeMap<u64, Handle<()>> = BTreeMap::new();
+        while let Some(EngineStart { plan, floor }) = starts.recv().await {
+            let epoch = plan.epoch;
+            if running.keys().next_back().is_some_and(|newest| *newest >= epoch) {
+                continue;
+            }
+            let stale: Vec<u64> =
+                running.range(..epoch.saturating_sub(1)).map(|(e, _)| *e).collect();
+            for old in stale {
+                if let Some(handle) = running.remove(&old) {
+                    info!(epoch = old, "engine of a past epoch stopped");
+                    handle.abort();
+                }
+            }
+            let me = self.signer.public_key();
+            let Ok(participants) = commonware_utils::ordered::Set::try_from(plan.participants)
+            else {
+                error!(epoch, "the epoch's set lists a key twice");
+                continue;
+            };
+            let size = participants.len();
+            let Some(scheme) = Scheme::signer(&self.namespace, participants, self.signer.clone())
+            else {
+                info!(epoch, validators = size, "not in this epoch's validator set: following it");
+                continue;
+            };
+            match self.start_engine(epoch, scheme, floor).await {
+                Ok(handle) => {
+                    info!(epoch, validators = size, %me, "validating this epoch");
+                    running.insert(epoch, handle);
+                }
+                Err(e) => error!(epoch, "cannot start the epoch's engine: {e:#}"),
+            }
+        }
+    }
+
+    async fn start_engine(
+        &mut self,
+        epoch: u64,
+        scheme: Scheme,
+        floor: Digest,
+    ) -> anyhow::Result<Handle<()>> {
+        let votes = self.votes.register(epoch).await?;
+        let certificates = self.certificates.register(epoch).await?;
+        let resolver = self.resolver.register(epoch).await?;
+        let leader_timeout = self.block_time + Duration::from_secs(1);
+        let engine_config = simplex::Config {
+            scheme,
+            elector: RoundRobin::<sha256::Sha256>::default(),
+            blocker: self.blocker.clone(),
+            automaton: self.mailbox.clone(),
+            relay: self.mailbox.clone(),
+            reporter: self.mailbox.clone(),
+            strategy: commonware_parallel::Sequential,
+            partition: format!("{}-{epoch}", self.partition),
+            mailbox_size: NonZeroUsize::new(1024).expect("non-zero"),
+            epoch: Epoch::new(epoch),
+            floor: simplex::Floor::Genesis(floor),
+            leader_timeout,
+            certification_timeout: leader_timeout + Duration::from_secs(1),
+            timeout_retry: Duration::from_secs(5),
+            view_retention: ViewDelta::new(256),
+            skip: simplex::SkipPolicy::Disabled,
+            fetch_timeout: commonware_utils::NZDuration!(Duration::from_secs(1)),
+            fetch_retry_delay: Duration::from_millis(100),
+            replay_buffer: NonZeroUsize::new(1 << 20).expect("non-zero"),
+            write_buffer: NonZeroUsize::new(1 << 20).expect("non-zero"),
+            page_cache: CacheRef::new(
+                NonZeroU16::new(1024).expect("non-zero"),
+                NonZeroUsize::new(16).expect("non-zero"),
+            ),
+            forward: simplex::ForwardPolicy::Disabled,
+            track_historical_votes: false,
+        };
+        let context = self.context.child("engine").with_attribute("epoch", epoch);
+        let engine = simplex::Engine::new(context, engine_config);
+        Ok(engine.start(votes, certificates, resolver))
+    }
 }
 
 /// A proposal waiting for its parent (or for the block time to pass).
@@ -461,9 +626,26 @@ struct Application<E> {
     verifies: Vec<PendingVerify>,
     /// Finalized digests not yet committed (their blocks are still on the way).
     finalized: Vec<Hash>,
+    /// The encoded finalization certificates of `finalized` blocks, stored as they commit.
+    certificates: BTreeMap<Hash, Vec<u8>>,
+    /// The validators of a chain without elections, sorted.
+    authorities: Vec<PublicKey>,
+    /// The chain's consensus signing domain.
+    namespace: Vec<u8>,
+    /// Asks the orchestrator to start an epoch's engine.
+    starts: mpsc::UnboundedSender<EngineStart>,
+    /// Told the node's peers whenever they change (with the head's number, which only grows).
+    on_peers: Box<dyn FnMut(u64, Peers) + Send>,
+    /// The peers last told.
+    tracked: Option<Peers>,
+    /// The newest epoch entered (its engine asked for).
+    entered: Option<u64>,
+    /// When the head last moved, and when the peers were last asked for a certificate.
+    last_commit: SystemTime,
+    last_sync_ask: SystemTime,
 }
 
-impl<E: Clock + Spawner> Application<E> {
+impl<E: Clock + Spawner + CryptoRng> Application<E> {
     async fn run(
         mut self,
         (mut sender, mut receiver): (
@@ -472,6 +654,8 @@ impl<E: Clock + Spawner> Application<E> {
         ),
     ) {
         let mut gossip_open = true;
+        self.track_peers();
+        self.enter_epoch();
         loop {
             let tick = self.context.sleep(Duration::from_millis(25));
             // `biased`: a fixed polling order, so a simulation replays exactly.
@@ -504,7 +688,137 @@ impl<E: Clock + Spawner> Application<E> {
                 error!("cannot commit a finalized block: {e:#}");
                 return;
             }
+            self.sync(&mut sender);
         }
+    }
+
+    /// The epoch of the next block, with its set, if the finalized state knows it.
+    fn next_plan(&self) -> Option<EpochPlan> {
+        let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        epochs::plan(&chain.state, &self.authorities, chain.head.number.get().saturating_add(1))
+    }
+
+    /// Enters the epoch of the next block if it is new: its peers go to the p2p network,
+    /// its engine starts (if this node is in its set) from the last block of the epoch
+    /// before.
+    fn enter_epoch(&mut self) {
+        let Some(plan) = self.next_plan() else { return };
+        if self.entered.is_some_and(|entered| entered >= plan.epoch) {
+            return;
+        }
+        let floor = {
+            let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            // The floor: the block before the epoch's first (genesis, the head when the
+            // epoch begins now, else a block in the store, else, pruned, the floor kept when
+            // the node entered the epoch before).
+            let before = epochs::first_block(&chain.state, plan.epoch).saturating_sub(1);
+            let head = chain.head.number.get();
+            let kept = |chain: &crate::chain::Chain| {
+                let bytes = chain.store.meta(META_FLOOR).ok().flatten()?;
+                let (epoch, hash) = bytes.split_at_checked(8)?;
+                if u64::from_le_bytes(epoch.try_into().ok()?) != plan.epoch {
+                    return None;
+                }
+                Some(Hash(hash.try_into().ok()?))
+            };
+            let floor = if before == 0 {
+                Some(chain.genesis_header().hash())
+            } else if before == head {
+                let floor = chain.head.hash();
+                let record = [plan.epoch.to_le_bytes().as_slice(), floor.0.as_slice()].concat();
+                if let Err(e) = chain.store.set_meta(META_FLOOR, &record) {
+                    warn!("cannot record the epoch's first parent: {e:#}");
+                }
+                Some(floor)
+            } else {
+                chain
+                    .store
+                    .block(before)
+                    .ok()
+                    .flatten()
+                    .map(|b| b.header.hash())
+                    .or_else(|| kept(&chain))
+            };
+            floor
+        };
+        let Some(floor) = floor else {
+            error!(epoch = plan.epoch, "the block before the epoch is not in the store");
+            return;
+        };
+        self.entered = Some(plan.epoch);
+        info!(epoch = plan.epoch, validators = plan.participants.len(), last = ?plan.last, "entering epoch");
+        let _ = self.starts.send(EngineStart { plan, floor: digest(&floor) });
+    }
+
+    /// Tells the p2p network the node's peers if they changed (candidates registered or
+    /// left, a new epoch's validators).
+    fn track_peers(&mut self) {
+        let (head, peers) = {
+            let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            (chain.head.number.get(), epochs::peers(&chain.state, &self.authorities))
+        };
+        if self.tracked.as_ref() != Some(&peers) {
+            (self.on_peers)(head, peers.clone());
+            self.tracked = Some(peers);
+        }
+    }
+
+    /// A node whose head has not moved for [`SYNC_AFTER`] asks its peers for a
+    /// finalization certificate above it (at most once per [`SYNC_AFTER`]).
+    fn sync(&mut self, sender: &mut impl Sender<PublicKey = PublicKey>) {
+        let now = self.context.current();
+        let since = |t: SystemTime| now.duration_since(t).unwrap_or_default();
+        if since(self.last_commit) < SYNC_AFTER || since(self.last_sync_ask) < SYNC_AFTER {
+            return;
+        }
+        self.last_sync_ask = now;
+        let from = self.head_header().number.get().saturating_add(1);
+        debug!(from, "asking peers for a finalization certificate");
+        let _ = sender.send(Recipients::All, Wire::WantFinalized { from }.encode(), false);
+    }
+
+    /// A certificate a peer sent: if it finalizes a block of the epoch of the next block
+    /// (whose set the finalized state knows) above the head, under a quorum of that set's
+    /// signatures, its block is finalized here too, and fetched by hash with its ancestors.
+    fn accept_certificate(&mut self, peer: &PublicKey, number: u64, bytes: &[u8]) {
+        let head = self.head_header().number.get();
+        if number <= head || self.finalized.len() >= MAX_PENDING_BLOCKS {
+            return;
+        }
+        let Some(plan) = self.next_plan() else { return };
+        if plan.last.is_some_and(|last| number > last) {
+            debug!(%peer, number, "a certificate beyond the epoch this node is in");
+            return;
+        }
+        let Ok(participants) = commonware_utils::ordered::Set::try_from(plan.participants) else {
+            return;
+        };
+        let verifier = Scheme::verifier(&self.namespace, participants);
+        let finalization =
+            match <Finalization<Scheme, Digest> as commonware_codec::Decode>::decode_cfg(
+                bytes.to_vec(),
+                &MAX_PARTICIPANTS,
+            ) {
+                Ok(finalization) => finalization,
+                Err(e) => {
+                    warn!(%peer, "an undecodable finalization certificate: {e}");
+                    return;
+                }
+            };
+        if finalization.epoch() != Epoch::new(plan.epoch)
+            || !finalization.verify(&mut self.context, &verifier, &commonware_parallel::Sequential)
+        {
+            warn!(%peer, number, epoch = plan.epoch, "a finalization certificate that does not verify");
+            return;
+        }
+        let hash = block_hash(&finalization.proposal.payload);
+        if self.certificates.contains_key(&hash) || self.is_finalized(&hash) {
+            return;
+        }
+        debug!(%peer, number, %hash, "a peer's finalization certificate");
+        self.node.sync.saw(number);
+        self.certificates.insert(hash, bytes.to_vec());
+        self.finalized.push(hash);
     }
 
     fn now_ms(&self) -> u64 {
@@ -543,7 +857,15 @@ impl<E: Clock + Spawner> Application<E> {
                     let _ = sender.send(Recipients::All, Wire::Block(block).encode(), true);
                 }
             }
-            Message::Finalized { payload } => self.finalized.push(block_hash(&payload)),
+            Message::Finalized { payload, certificate } => {
+                let hash = block_hash(&payload);
+                if !self.certificates.contains_key(&hash)
+                    && self.certificates.len() < MAX_PENDING_BLOCKS
+                {
+                    self.certificates.insert(hash, certificate);
+                }
+                self.finalized.push(hash);
+            }
         }
     }
 
@@ -615,6 +937,22 @@ impl<E: Clock + Spawner> Application<E> {
                     let _ = sender.send(Recipients::One(peer), Wire::Block(block).encode(), false);
                 }
             }
+            Wire::WantFinalized { from } => {
+                let found = {
+                    let chain =
+                        self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    let upto = epochs::plan(&chain.state, &self.authorities, from)
+                        .and_then(|plan| plan.last)
+                        .unwrap_or(u64::MAX)
+                        .min(chain.head.number.get());
+                    chain.store.last_certificate_in(from, upto).ok().flatten()
+                };
+                if let Some((number, bytes)) = found {
+                    let answer = Wire::Certificate { number, bytes };
+                    let _ = sender.send(Recipients::One(peer), answer.encode(), false);
+                }
+            }
+            Wire::Certificate { number, bytes } => self.accept_certificate(&peer, number, &bytes),
             Wire::Transaction(transaction) => {
                 // The signature is checked before the chain's lock is taken.
                 let Ok(verified) = VerifiedTransaction::verify(transaction) else {
@@ -640,6 +978,13 @@ impl<E: Clock + Spawner> Application<E> {
             self.wanted.insert(hash, now);
             let _ = sender.send(Recipients::All, Wire::Want(hash).encode(), false);
         }
+    }
+
+    /// Whether block `number` belongs to `epoch` (an engine of one epoch neither builds nor
+    /// accepts blocks of another).
+    fn in_epoch(&self, epoch: Epoch, number: u64) -> bool {
+        let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Epoch::new(epochs::epoch_of(&chain.state, number)) == epoch
     }
 
     /// Whether `hash` is a committed (finalized) block.
@@ -731,6 +1076,11 @@ impl<E: Clock + Spawner> Application<E> {
                     None
                 }
                 Some(block) if block.header.parent_hash != parent => Some(false),
+                Some(block)
+                    if !self.in_epoch(pending.context.round.epoch(), block.header.number.get()) =>
+                {
+                    Some(false)
+                }
                 Some(_) => match self.execute(hash, sender) {
                     Execution::Done | Execution::Finalized => Some(true),
                     Execution::Invalid => Some(false),
@@ -778,6 +1128,11 @@ impl<E: Clock + Spawner> Application<E> {
                 Execution::Invalid | Execution::Missing | Execution::Finalized => return None,
             }
         };
+        // The last block of an epoch is the last its engine builds: the next epoch's engine
+        // goes on from it.
+        if !self.in_epoch(context.round.epoch(), parent.number.get().saturating_add(1)) {
+            return None;
+        }
         let now = self.now_ms();
         let due = parent
             .timestamp_ms
@@ -917,15 +1272,24 @@ impl<E: Clock + Spawner> Application<E> {
                         .lock()
                         .map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
                     chain.commit(&block, state, &outcome)?;
+                    if let Some(certificate) = self.certificates.remove(&hash) {
+                        chain.store.put_certificate(block.header.number.get(), &certificate)?;
+                    }
                 }
+                self.last_commit = self.context.current();
                 let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
                 self.node.announce(&block, &outcome, micros);
             }
             let head = self.head_header().number;
+            self.track_peers();
+            self.enter_epoch();
             self.blocks.retain(|_, block| block.header.number > head);
             let blocks = &self.blocks;
             self.executed.retain(|hash, _| blocks.contains_key(hash));
             self.unsolicited.retain(|hash, _| blocks.contains_key(hash));
+            let finalized = &self.finalized;
+            self.certificates
+                .retain(|hash, _| blocks.contains_key(hash) || finalized.contains(hash));
             if self.invalid.len() > MAX_PENDING_BLOCKS {
                 self.invalid.clear();
             }

@@ -15,11 +15,13 @@
 
 pub mod chain;
 pub mod consensus;
+pub mod epochs;
 pub mod explorer;
 pub mod mempool;
 pub mod metrics;
 pub mod rpc;
 pub mod settings;
+pub mod sockets;
 pub mod store;
 pub mod views;
 

@@ -30,6 +30,10 @@ const BLOCK_EVENTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("bloc
 const ACCOUNT_TXS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("account_txs");
 /// The state after the head block: SCALE of each part by its key ([`StatePart::to_bytes`]).
 const STATE: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("state");
+/// Block number → the encoded finalization certificate the validators signed for it (BFT
+/// chains; not every block has one: the engine may report only a later block's). Served to
+/// nodes that sync, pruned with the block.
+const CERTIFICATES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("certificates");
 
 /// `META` key: the head block's number (u64 LE), written with every block.
 const META_HEAD: &str = "head";
@@ -233,6 +237,7 @@ fn prune_block(txn: &redb::WriteTransaction, number: u64) -> Result<()> {
         }
     }
     txn.open_table(BLOCK_EVENTS)?.remove(number)?;
+    txn.open_table(CERTIFICATES)?.remove(number)?;
     Ok(())
 }
 
@@ -282,6 +287,7 @@ impl Store {
         txn.open_table(BLOCK_EVENTS)?;
         txn.open_table(ACCOUNT_TXS)?;
         txn.open_table(STATE)?;
+        txn.open_table(CERTIFICATES)?;
         txn.commit()?;
         let mut store = Self {
             db,
@@ -338,6 +344,27 @@ impl Store {
         txn.open_table(META)?.insert(key, value)?;
         txn.commit()?;
         Ok(())
+    }
+
+    /// Keeps the finalization certificate of committed block `number` (bytes as the
+    /// consensus encodes them; their meaning is the caller's).
+    pub fn put_certificate(&self, number: u64, certificate: &[u8]) -> Result<()> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(self.durability);
+        txn.open_table(CERTIFICATES)?.insert(number, certificate)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The last kept certificate of a block in `from..=upto`: its block number and bytes.
+    pub fn last_certificate_in(&self, from: u64, upto: u64) -> Result<Option<(u64, Vec<u8>)>> {
+        if from > upto {
+            return Ok(None);
+        }
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CERTIFICATES)?;
+        let last = table.range(from..=upto)?.next_back().transpose()?;
+        Ok(last.map(|(number, bytes)| (number.value(), bytes.value().to_vec())))
     }
 
     /// The stored state: the block it is the state after, and its parts (`None` if no
@@ -614,6 +641,29 @@ mod tests {
 
     fn keep(n: u64) -> Pruning {
         Pruning::Keep(NonZeroU64::new(n).unwrap())
+    }
+
+    #[test]
+    fn certificates_are_found_by_range_and_pruned_with_their_blocks() {
+        let base = dir("certificates");
+        let mut chain = open(&base, keep(3));
+        grow(&mut chain, 2);
+        chain.store.put_certificate(1, b"one").unwrap();
+        chain.store.put_certificate(2, b"two").unwrap();
+        let last = |chain: &Chain, from, upto| chain.store.last_certificate_in(from, upto).unwrap();
+        assert_eq!(last(&chain, 1, 1), Some((1, b"one".to_vec())));
+        assert_eq!(last(&chain, 1, 5), Some((2, b"two".to_vec())));
+        assert_eq!(last(&chain, 3, 5), None);
+        assert_eq!(last(&chain, 3, 1), None, "an empty range");
+        grow(&mut chain, 4);
+        chain.store.put_certificate(5, b"five").unwrap();
+        // Blocks 1..=3 are pruned (3 kept of 6), and their certificates with them.
+        assert_eq!(last(&chain, 1, 4), None);
+        assert_eq!(last(&chain, 1, 6), Some((5, b"five".to_vec())));
+        drop(chain);
+        let chain = open(&base, keep(3));
+        assert_eq!(last(&chain, 0, u64::MAX), Some((5, b"five".to_vec())));
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     /// Produces `blocks` blocks with one transfer from Alice to Bob in each; the transfers'

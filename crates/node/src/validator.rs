@@ -5,13 +5,14 @@ use crate::{serve, settings::Settings, until_shutdown};
 use anyhow::{bail, Context as _, Result};
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _};
 use commonware_p2p::{authenticated::lookup, Address, AddressableManager as _};
-use commonware_runtime::{Quota, Runner as _, Supervisor as _};
+use commonware_runtime::{Clock, Quota, Runner as _, Supervisor as _};
 use commonware_stream::{
     cups::{self, Cups},
     sake::{self, Sake},
 };
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
+    net::SocketAddr,
     num::{NonZeroU32, NonZeroUsize},
     path::PathBuf,
     sync::Arc,
@@ -84,7 +85,6 @@ pub fn run(
     commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {
         let (gossip, gossip_rx) = tokio::sync::mpsc::unbounded_channel();
         let node = Arc::new(rpc::Node::new(chain, None, Some(gossip)));
-        let handle = serve(&node, rpc_addr, metrics_addr).await?;
         let namespace = consensus::namespace(&genesis);
         let handshake = Cups::<_, ChaCha20Poly1305>::new(
             Sake {
@@ -103,19 +103,37 @@ pub fn run(
             consensus::MAX_MESSAGE_SIZE,
             NonZeroUsize::new(1_024).context("mailbox")?,
         );
-        let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
-        let peers: Vec<(consensus::PublicKey, Address)> =
-            addresses.into_iter().map(|(key, addr)| (key, Address::from(addr))).collect();
-        let peers = commonware_utils::ordered::Map::try_from(peers)
-            .map_err(|_| anyhow::anyhow!("a validator is listed twice"))?;
-        let _ = oracle.track(0, peers);
+        let (mut network, oracle) = lookup::Network::new(context.child("p2p"), p2p);
+        // Each epoch's peers, as the node enters it: an address the chain does not give
+        // comes from --peers (the validators of a chain without elections).
+        let mut tracker = oracle.clone();
+        let on_peers = move |epoch: u64, peers: tao_node::epochs::Peers| {
+            let peers: Vec<(consensus::PublicKey, Address)> = peers
+                .into_iter()
+                .filter_map(|(key, addr)| {
+                    let addr = addr.or_else(|| addresses.get(&key).copied())?;
+                    Some((key, Address::from(addr)))
+                })
+                .collect();
+            match commonware_utils::ordered::Map::try_from(peers) {
+                Ok(peers) => {
+                    let _ = tracker.track(epoch, peers);
+                }
+                Err(_) => error!(epoch, "the epoch's peers list a key twice"),
+            }
+        };
         let quota = Quota::per_second(NonZeroU32::new(10_000).context("quota")?);
         let votes = network.register(channels::VOTES, quota);
         let certificates = network.register(channels::CERTIFICATES, quota);
         let resolver = network.register(channels::RESOLVER, quota);
         let blocks = network.register(channels::BLOCKS, quota);
+        let before: BTreeSet<u64> =
+            tao_node::sockets::listening().into_iter().map(|(inode, _)| inode).collect();
         network.start();
-        info!(%p2p_addr, "p2p listening");
+        let local = p2p_listening(&context, p2p_addr, &before).await?;
+        info!(%local, "p2p listening");
+        // JSON-RPC last: its "listening" line says the node is up, every other port known.
+        let handle = serve(&node, rpc_addr, metrics_addr).await?;
         let telemetry = context.child("telemetry");
         node.metrics.engine.set(move || commonware_runtime::Metrics::encode(&telemetry));
         let validator = consensus::start(
@@ -134,6 +152,7 @@ pub fn run(
             certificates,
             resolver,
             blocks,
+            on_peers,
         )?;
         let work = async {
             let _ = validator.application.await;
@@ -142,4 +161,32 @@ pub fn run(
         };
         until_shutdown(work, handle).await
     })
+}
+
+/// Where the p2p network listens: `configured`, or, for port 0, the port the kernel gave its
+/// listener (the one listening socket of this process that `before` does not hold), waited
+/// for at most 10 s.
+async fn p2p_listening(
+    context: &impl Clock,
+    configured: SocketAddr,
+    before: &BTreeSet<u64>,
+) -> Result<SocketAddr> {
+    if configured.port() != 0 {
+        return Ok(configured);
+    }
+    for _ in 0..1_000 {
+        let new: Vec<SocketAddr> = tao_node::sockets::listening()
+            .into_iter()
+            .filter(|(inode, addr)| !before.contains(inode) && addr.ip() == configured.ip())
+            .map(|(_, addr)| addr)
+            .collect();
+        if let [one] = new.as_slice() {
+            return Ok(*one);
+        }
+        context.sleep(Duration::from_millis(10)).await;
+    }
+    bail!(
+        "--p2p-addr {configured}: the p2p listener's port could not be read from /proc \
+         (port 0 needs Linux); give a port"
+    )
 }

@@ -121,6 +121,7 @@ impl Net {
             certificates,
             resolver,
             blocks,
+            |_, _| {},
         )
         .unwrap();
         Running { node, handles }
@@ -439,8 +440,21 @@ fn honest_validators_stay_safe_and_live_beside_an_equivocating_leader() {
         .unwrap();
         let control = net.oracle.control(net.keys[0].clone());
         let quota = Quota::per_second(NonZeroU32::new(10_000).unwrap());
-        let votes = control.register(channels::VOTES, quota).await.unwrap();
-        let certificates = control.register(channels::CERTIFICATES, quota).await.unwrap();
+        // Each epoch's engine talks on its own subchannel (the epoch) of every channel.
+        let subchannel = |name: &'static str, (sender, receiver)| {
+            let (muxer, handle) =
+                commonware_p2p::utils::mux::Muxer::new(context.child(name), sender, receiver);
+            muxer.start();
+            handle
+        };
+        let mut votes =
+            subchannel("votes", control.register(channels::VOTES, quota).await.unwrap());
+        let votes = votes.register(0).await.unwrap();
+        let mut certificates = subchannel(
+            "certificates",
+            control.register(channels::CERTIFICATES, quota).await.unwrap(),
+        );
+        let certificates = certificates.register(0).await.unwrap();
         let equivocator = mocks::equivocator::Equivocator::new(
             context.child("equivocator"),
             mocks::equivocator::Config::<_, _, commonware_cryptography::sha256::Sha256> {

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use std::{
     io::{Read, Write},
-    net::{SocketAddr, TcpListener, TcpStream},
+    net::{SocketAddr, TcpStream},
     path::{Path, PathBuf},
     process::{Child, Command},
     time::{Duration, Instant},
@@ -17,30 +17,37 @@ struct Node {
     child: Child,
     addr: SocketAddr,
     metrics: Option<SocketAddr>,
+    /// A validator's p2p address.
+    p2p: Option<SocketAddr>,
     log: tao_testkit::LogTail,
 }
 
 impl Node {
     /// A dev node on a port of its own (port 0).
     fn start(base: &Path) -> Self {
-        Self::start_with(base, None, &[])
+        Self::start_with(base, &[])
     }
 
-    /// A dev node at `addr` (a restart on the address it had) or on port 0.
-    fn start_with(base: &Path, addr: Option<SocketAddr>, extra: &[&str]) -> Self {
-        Self::spawn(base, addr, &[&["--dev", "--block-time-ms", "100"], extra].concat())
+    /// A dev node with more arguments, on port 0 (a restarted node gets a new port: nothing
+    /// is freed and bound again).
+    fn start_with(base: &Path, extra: &[&str]) -> Self {
+        Self::spawn(base, &[&["--dev", "--block-time-ms", "100"], extra].concat())
     }
 
-    /// Runs `tao-node ARGS --rpc-addr ADDR --base-path BASE` (ADDR: port 0 unless given) and
-    /// waits until it answers.
-    fn spawn(base: &Path, addr: Option<SocketAddr>, args: &[&str]) -> Self {
-        let rpc_addr = addr.map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
+    /// Runs `tao-node ARGS --rpc-addr 127.0.0.1:0 --base-path BASE` and waits until it
+    /// answers.
+    fn spawn(base: &Path, args: &[&str]) -> Self {
         let base = base.to_string_lossy();
         let (child, listening) = tao_testkit::spawn_node(
-            &[args, &["--rpc-addr", &rpc_addr, "--base-path", &base]].concat(),
+            &[args, &["--rpc-addr", "127.0.0.1:0", "--base-path", &base]].concat(),
         );
-        let node =
-            Self { child, addr: listening.rpc, metrics: listening.metrics, log: listening.log };
+        let node = Self {
+            child,
+            addr: listening.rpc,
+            metrics: listening.metrics,
+            p2p: listening.p2p,
+            log: listening.log,
+        };
         let started = Instant::now();
         while node.try_rpc("tao_health", json!([])).is_none() {
             assert!(started.elapsed() < Duration::from_secs(30), "node did not start");
@@ -134,10 +141,6 @@ impl Drop for Node {
     }
 }
 
-fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
 fn temp(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tao-node-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -158,7 +161,6 @@ fn transfers_survive_sigkill_and_restart() {
     let alice = Keypair::from_uri("//Alice").unwrap();
     let dest = Keypair::from_uri("//Recipient").unwrap().account();
     let node = Node::start(&base);
-    let addr = node.addr;
 
     // Ten transfers at consecutive nonces, all submitted before any is final.
     let hashes: Vec<String> = (0..10)
@@ -178,7 +180,7 @@ fn transfers_survive_sigkill_and_restart() {
     node.kill();
 
     // Restart on the same store: every block and receipt is there, with the same roots.
-    let node = Node::start_with(&base, Some(addr), &[]);
+    let node = Node::start_with(&base, &[]);
     let after = node.rpc("tao_getBlock", json!([head["number"]]));
     assert_eq!(after["header"], head, "the head block survives SIGKILL unchanged");
     assert_eq!((hashes.len(), receipts.len()), (10, 10));
@@ -252,7 +254,7 @@ fn tx_hash(hex_tx: &str) -> Hash {
 #[test]
 fn prometheus_metrics_follow_the_chain() {
     let base = temp("metrics");
-    let node = Node::start_with(&base, None, &["--metrics-addr", "127.0.0.1:0"]);
+    let node = Node::start_with(&base, &["--metrics-addr", "127.0.0.1:0"]);
     let metrics = node.metrics.expect("the node says where its metrics are");
     let get = |path: &str| {
         let mut stream = TcpStream::connect(metrics).unwrap();
@@ -442,8 +444,7 @@ fn a_follower_syncs_verifies_and_catches_up_after_sigkill() {
         assert!(h["number"].as_u64().unwrap() >= upto);
         assert_eq!(bob_info(follower), bob_info(&leader));
     };
-    let follower = Node::start_with(&follower_base, None, &["--follow", &upstream]);
-    let follower_addr = follower.addr;
+    let follower = Node::start_with(&follower_base, &["--follow", &upstream]);
     let height = caught_up(&follower);
     same_chain(&follower, height);
     // It knows how far the leader is, counts it as its peer, and is not syncing once there.
@@ -467,7 +468,7 @@ fn a_follower_syncs_verifies_and_catches_up_after_sigkill() {
     for nonce in 3..6 {
         send(nonce);
     }
-    let follower = Node::start_with(&follower_base, Some(follower_addr), &["--follow", &upstream]);
+    let follower = Node::start_with(&follower_base, &["--follow", &upstream]);
     let height = caught_up(&follower);
     same_chain(&follower, height);
     drop(follower);
@@ -509,32 +510,36 @@ fn a_follower_refuses_another_chain() {
     let _ = std::fs::remove_file(genesis);
 }
 
-/// One validator of a 4-validator network: its key, p2p address (the peers must know it
-/// beforehand; RPC and metrics bind port 0 at every start) and directory.
+/// One validator of a 4-validator network: its key and directory. Every port is bound as
+/// 0 at every start and read back from the log.
 struct Member {
     key_file: PathBuf,
     public: String,
-    p2p: SocketAddr,
     base: PathBuf,
 }
 
 impl Member {
-    fn start(&self, genesis: &Path, all: &[Member]) -> Node {
+    /// Starts it with the peers' p2p addresses known so far (`None`: not started yet; it is
+    /// given as port 0, "it dials us", and it does once it starts, knowing ours).
+    fn start(&self, genesis: &Path, all: &[Member], p2p: &[Option<SocketAddr>]) -> Node {
         let peers: Vec<String> = all
             .iter()
-            .filter(|m| m.public != self.public)
-            .map(|m| format!("{}@{}", m.public, m.p2p))
+            .zip(p2p)
+            .filter(|(m, _)| m.public != self.public)
+            .map(|(m, addr)| match addr {
+                Some(addr) => format!("{}@{addr}", m.public),
+                None => format!("{}@127.0.0.1:0", m.public),
+            })
             .collect();
         Node::spawn(
             &self.base,
-            None,
             &[
                 "--genesis",
                 genesis.to_str().unwrap(),
                 "--validator-key",
                 self.key_file.to_str().unwrap(),
                 "--p2p-addr",
-                &self.p2p.to_string(),
+                "127.0.0.1:0",
                 "--peers",
                 &peers.join(","),
                 "--block-time-ms",
@@ -565,7 +570,7 @@ fn four_validator_processes_agree_across_a_sigkill() {
                 .unwrap();
             assert!(out.status.success());
             let public = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-            Member { key_file, public, p2p: free_addr(), base: dir.join(format!("v{i}")) }
+            Member { key_file, public, base: dir.join(format!("v{i}")) }
         })
         .collect();
     let out = Command::new(node_bin).arg("--print-dev-genesis").output().unwrap();
@@ -574,8 +579,14 @@ fn four_validator_processes_agree_across_a_sigkill() {
     genesis["chain_name"] = json!("tao-bft-test");
     let genesis_file = dir.join("genesis.json");
     std::fs::write(&genesis_file, genesis.to_string()).unwrap();
-    let mut nodes: Vec<Option<Node>> =
-        members.iter().map(|m| Some(m.start(&genesis_file, &members))).collect();
+    // Started one by one, each told the p2p addresses of those before it.
+    let mut p2p: Vec<Option<SocketAddr>> = vec![None; members.len()];
+    let mut nodes: Vec<Option<Node>> = Vec::new();
+    for (i, member) in members.iter().enumerate() {
+        let node = member.start(&genesis_file, &members, &p2p);
+        p2p[i] = Some(node.p2p.expect("a validator says where its p2p network listens"));
+        nodes.push(Some(node));
+    }
 
     // Transfers submitted to different validators, at consecutive nonces per sender.
     let dest = Keypair::from_uri("//Recipient").unwrap().account();
@@ -607,7 +618,11 @@ fn four_validator_processes_agree_across_a_sigkill() {
     }
     // The network goes on without validator 3, then it restarts and catches up.
     let live = head_number(nodes[0].as_ref().unwrap());
-    nodes[3] = Some(members[3].start(&genesis_file, &members));
+    // On a new p2p port: it knows the others' addresses and dials them.
+    p2p[3] = None;
+    let restarted = members[3].start(&genesis_file, &members, &p2p);
+    assert_ne!(restarted.p2p, None);
+    nodes[3] = Some(restarted);
     let target = live + 5;
     let started = Instant::now();
     while nodes.iter().any(|n| head_number(n.as_ref().unwrap()) < target) {
@@ -700,7 +715,7 @@ fn a_restart_after_sigkill_reads_the_state_back_without_replaying() {
 
     // Restarted with a block time it will not reach: the head is what the store held.
     let slow = ["--dev", "--block-time-ms", "600000"];
-    let node = Node::spawn(&base, None, &slow);
+    let node = Node::spawn(&base, &slow);
     let fields = opened(&node);
     assert_eq!(fields["replayed"], 0, "the state was read back, not replayed: {fields}");
     let head = node.rpc("tao_chainHead", json!([]));
@@ -724,7 +739,7 @@ fn a_restart_after_sigkill_reads_the_state_back_without_replaying() {
     node.kill();
 
     // Killed where it could not have moved: exactly the same head, root and receipts.
-    let node = Node::spawn(&base, None, &slow);
+    let node = Node::spawn(&base, &slow);
     assert_eq!(opened(&node)["replayed"], 0);
     assert_eq!(node.rpc("tao_chainHead", json!([])), head);
     for (hash, receipt) in hashes.iter().zip(&receipts) {
@@ -743,7 +758,7 @@ fn a_pruned_node_refuses_old_blocks_with_a_typed_error() {
     let base = temp("pruned");
     let alice = Keypair::from_uri("//Alice").unwrap();
     let bob = Keypair::from_uri("//Bob").unwrap().account();
-    let node = Node::start_with(&base, None, &["--pruning", "5"]);
+    let node = Node::start_with(&base, &["--pruning", "5"]);
     let tx = signed(&node, &alice, 0, Call::TransferKeepAlive { dest: bob, amount: Rao::new(7) });
     let hash = node.rpc("tao_submitTransaction", json!([tx])).as_str().unwrap().to_owned();
     let receipt = node.wait_final(&hash);
@@ -778,9 +793,8 @@ fn a_pruned_node_refuses_old_blocks_with_a_typed_error() {
         assert_eq!(ahead["code"], -32004, "beyond the head is not found, not pruned: {ahead}");
     };
     pruned(&node);
-    let addr = node.addr;
     node.kill();
-    let node = Node::start_with(&base, Some(addr), &["--pruning", "5"]);
+    let node = Node::start_with(&base, &["--pruning", "5"]);
     assert_eq!(opened(&node)["replayed"], 0, "a pruned node opens from its stored state");
     pruned(&node);
 

@@ -8,7 +8,7 @@
 
 use std::{
     io::{BufRead, BufReader},
-    net::{SocketAddr, TcpListener},
+    net::SocketAddr,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::Duration,
@@ -31,22 +31,6 @@ pub fn binary(package: &str, bin: &str) -> PathBuf {
     path
 }
 
-/// A free port on 127.0.0.1.
-pub fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port")
-}
-
-/// The first of `n` consecutive free ports on 127.0.0.1 (free when checked).
-pub fn free_ports(n: u16) -> u16 {
-    loop {
-        let base = free_addr().port();
-        let Some(last) = base.checked_add(n - 1) else { continue };
-        if (base..=last).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
-            return base;
-        }
-    }
-}
-
 /// A `tao-node --dev` process (100 ms blocks) serving JSON-RPC on a port of its own.
 pub struct DevNode {
     /// Its JSON-RPC address.
@@ -66,6 +50,9 @@ const METRICS_LISTENING: &str = "Prometheus metrics on /metrics";
 /// The message it logs, with the page's address in `fields.url`, when it serves the
 /// explorer (`--explorer`; before the RPC's message).
 const EXPLORER_SERVED: &str = "explorer on the JSON-RPC port";
+/// The message a validator logs, with the bound address in `fields.local`, once its p2p
+/// network listens (before the RPC's message).
+const P2P_LISTENING: &str = "p2p listening";
 
 /// Where a started `tao-node` serves.
 #[derive(Debug, Clone)]
@@ -76,6 +63,8 @@ pub struct Listening {
     pub metrics: Option<SocketAddr>,
     /// The explorer's URL (`http://ADDR/explorer/`), if asked for (`--explorer`).
     pub explorer: Option<String>,
+    /// Where a validator's p2p network listens (a validator only).
+    pub p2p: Option<SocketAddr>,
     /// The last lines of its log, kept while it runs (for a failing test's message).
     pub log: LogTail,
 }
@@ -140,14 +129,15 @@ pub fn spawn_node(args: &[&str]) -> (Child, Listening) {
         }
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let (mut metrics, mut explorer) = (None, None);
+    let (mut metrics, mut explorer, mut p2p) = (None, None, None);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match announced.recv_timeout(left) {
             Ok(Announcement::Rpc(rpc)) => {
-                return (child, Listening { rpc, metrics, explorer, log: tail })
+                return (child, Listening { rpc, metrics, explorer, p2p, log: tail })
             }
             Ok(Announcement::Metrics(addr)) => metrics = Some(addr),
+            Ok(Announcement::P2p(addr)) => p2p = Some(addr),
             Ok(Announcement::Explorer(url)) => explorer = Some(url),
             Err(why) => {
                 let _ = child.kill();
@@ -204,6 +194,8 @@ enum Announcement {
     Metrics(SocketAddr),
     /// The explorer's page is at this URL.
     Explorer(String),
+    /// The p2p network listens here.
+    P2p(SocketAddr),
 }
 
 /// What a JSON log line announces, if it is such a line.
@@ -214,6 +206,7 @@ fn announcement(line: &str) -> Option<Announcement> {
     match fields["message"].as_str()? {
         RPC_LISTENING => Some(Announcement::Rpc(local()?)),
         METRICS_LISTENING => Some(Announcement::Metrics(local()?)),
+        P2P_LISTENING => Some(Announcement::P2p(local()?)),
         EXPLORER_SERVED => Some(Announcement::Explorer(fields["url"].as_str()?.to_owned())),
         _ => None,
     }
@@ -243,7 +236,9 @@ mod tests {
             announcement(explorer),
             Some(Announcement::Explorer("http://127.0.0.1:40123/explorer/".into()))
         );
-        let other = line.replace(RPC_LISTENING, "p2p listening");
+        let p2p = line.replace(RPC_LISTENING, P2P_LISTENING);
+        assert_eq!(announcement(&p2p), Some(Announcement::P2p(addr)));
+        let other = line.replace(RPC_LISTENING, "chain opened");
         assert_eq!(announcement(&other), None);
         assert_eq!(announcement("not json"), None);
     }
