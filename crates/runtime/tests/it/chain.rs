@@ -34,6 +34,8 @@ pub fn config() -> GenesisConfig {
         subnet_limit: None,
         allow_loopback_axons: false,
         governance: None,
+        validators: Vec::new(),
+        consensus: None,
     }
 }
 
@@ -106,8 +108,12 @@ impl Chain {
             .subnets()
             .map(|(n, s)| (*n, s.info.get().registered_at, s.info.get().alpha_burned))
             .collect();
-        let outcome = execute_block(&mut self.state, &BlockContext { number, parent_hash }, &txs)
-            .expect("block follows");
+        let outcome = execute_block(
+            &mut self.state,
+            &BlockContext { number, parent_hash, credit: None },
+            &txs,
+        )
+        .expect("block follows");
         self.check_conservation();
         for (netuid, registered_at, before) in unheld {
             if let Some(subnet) = self.state.subnet(netuid) {
@@ -149,8 +155,11 @@ impl Chain {
         // The same block without the transaction.
         let mut control = self.state.clone();
         let number = control.block().next().unwrap();
-        let context =
-            BlockContext { number, parent_hash: block_hash(BlockNumber::new(number.get() - 1)) };
+        let context = BlockContext {
+            number,
+            parent_hash: block_hash(BlockNumber::new(number.get() - 1)),
+            credit: None,
+        };
         execute_block(&mut control, &context, &[]).unwrap();
         let receipt = self.run(signer, call);
         assert_eq!(receipt.outcome, expected, "{receipt:?}");
