@@ -1184,6 +1184,11 @@ impl State {
         self.validators.unbonding(account)
     }
 
+    /// Every account's unbonding chunks, in account order.
+    pub fn all_unbonding(&self) -> impl Iterator<Item = (&AccountId, &Vec<UnbondChunk>)> {
+        self.validators.all_unbonding()
+    }
+
     /// TAO `account` has bonded to `validator`.
     pub fn bonded(&self, account: &AccountId, validator: &AccountId) -> Rao {
         self.validators
