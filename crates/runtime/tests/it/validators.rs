@@ -6,7 +6,9 @@ use crate::chain::*;
 use ed25519_dalek::{Signer, SigningKey};
 use proptest::prelude::*;
 use tao_primitives::{AccountId, BlockNumber, Rao};
-use tao_runtime::{execute_block, BlockContext, BlockError, CreditError, State};
+use tao_runtime::{
+    apply_transaction, execute_block, BlockBuilder, BlockContext, BlockError, CreditError, State,
+};
 use tao_types::{
     consensus::{key_proof_message, quorum, vote_message, Proposal, Vote},
     Call, ConsensusKey, ConsensusSignature, DispatchError, Equivocation, Event, FinalityCredit,
@@ -758,6 +760,67 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// The transaction `op` makes (signer and call), or none; a credit is put on the chain
+/// for its next block.
+fn call_of(chain: &mut Chain, op: &Op) -> Option<(u8, Call)> {
+    match op {
+        Op::Bond { signer, validator, amount } => {
+            Some((*signer, Call::Bond { validator: id(*validator), amount: Rao::new(*amount) }))
+        }
+        Op::Unbond { signer, validator, amount } => {
+            Some((*signer, Call::Unbond { validator: id(*validator), amount: Rao::new(*amount) }))
+        }
+        Op::Register { signer } => Some((*signer, register(chain, *signer, *signer))),
+        Op::Report { member, view, kind } => {
+            let epoch = chain.state.consensus_epoch();
+            let set = chain.state.validator_set(epoch).unwrap();
+            let member = &set.members[member % set.members.len()];
+            let n = (1..10u8).find(|n| ckey(*n) == member.consensus_key).unwrap();
+            Some((
+                9,
+                Call::ReportEquivocation {
+                    evidence: evidence(&chain.state, n, epoch, *view, *kind),
+                },
+            ))
+        }
+        Op::Unjail { signer } => Some((*signer, Call::Unjail)),
+        Op::Commission { signer, commission } => Some((
+            *signer,
+            Call::SetValidatorInfo { p2p_address: None, commission: Some(*commission) },
+        )),
+        Op::Transfer { signer } => {
+            Some((*signer, Call::Transfer { dest: id(8), amount: Rao::new(TAO) }))
+        }
+        Op::Credit { signers } => {
+            let parent = chain.state.block().get();
+            let consensus = chain.state.consensus();
+            if parent >= consensus.epoch_start.get() && parent > consensus.last_credited.get() {
+                let set = chain.state.validator_set(chain.state.consensus_epoch()).unwrap();
+                let mut chosen: Vec<u8> = set
+                    .members
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| signers[*i])
+                    .map(|(_, m)| (1..10u8).find(|n| ckey(*n) == m.consensus_key).unwrap())
+                    .collect();
+                // Top up to the quorum with the first members not chosen.
+                for m in &set.members {
+                    if chosen.len() >= quorum(set.members.len()) {
+                        break;
+                    }
+                    let n = (1..10u8).find(|n| ckey(*n) == m.consensus_key).unwrap();
+                    if !chosen.contains(&n) {
+                        chosen.push(n);
+                    }
+                }
+                chain.credit = Some(credit_for(&chain.state, parent, &chosen));
+            }
+            None
+        }
+        Op::Empty => None,
+    }
+}
+
 fn run_ops(ops: &[Op]) -> Result<(), TestCaseError> {
     let mut chain = Chain::new(pos_config(&[(1, 2_000), (2, 1_500), (3, 1_200), (4, 1_000)], 4));
     // K = 3 from the first boundary, so elections leave candidates out.
@@ -765,63 +828,7 @@ fn run_ops(ops: &[Op]) -> Result<(), TestCaseError> {
     let mut elections = 0;
     for op in ops {
         let mut txs = Vec::new();
-        let call = match op {
-            Op::Bond { signer, validator, amount } => {
-                Some((*signer, Call::Bond { validator: id(*validator), amount: Rao::new(*amount) }))
-            }
-            Op::Unbond { signer, validator, amount } => Some((
-                *signer,
-                Call::Unbond { validator: id(*validator), amount: Rao::new(*amount) },
-            )),
-            Op::Register { signer } => Some((*signer, register(&chain, *signer, *signer))),
-            Op::Report { member, view, kind } => {
-                let epoch = chain.state.consensus_epoch();
-                let set = chain.state.validator_set(epoch).unwrap();
-                let member = &set.members[member % set.members.len()];
-                let n = (1..10u8).find(|n| ckey(*n) == member.consensus_key).unwrap();
-                Some((
-                    9,
-                    Call::ReportEquivocation {
-                        evidence: evidence(&chain.state, n, epoch, *view, *kind),
-                    },
-                ))
-            }
-            Op::Unjail { signer } => Some((*signer, Call::Unjail)),
-            Op::Commission { signer, commission } => Some((
-                *signer,
-                Call::SetValidatorInfo { p2p_address: None, commission: Some(*commission) },
-            )),
-            Op::Transfer { signer } => {
-                Some((*signer, Call::Transfer { dest: id(8), amount: Rao::new(TAO) }))
-            }
-            Op::Credit { signers } => {
-                let parent = chain.state.block().get();
-                let consensus = chain.state.consensus();
-                if parent >= consensus.epoch_start.get() && parent > consensus.last_credited.get() {
-                    let set = chain.state.validator_set(chain.state.consensus_epoch()).unwrap();
-                    let mut chosen: Vec<u8> = set
-                        .members
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| signers[*i])
-                        .map(|(_, m)| (1..10u8).find(|n| ckey(*n) == m.consensus_key).unwrap())
-                        .collect();
-                    // Top up to the quorum with the first members not chosen.
-                    for m in &set.members {
-                        if chosen.len() >= quorum(set.members.len()) {
-                            break;
-                        }
-                        let n = (1..10u8).find(|n| ckey(*n) == m.consensus_key).unwrap();
-                        if !chosen.contains(&n) {
-                            chosen.push(n);
-                        }
-                    }
-                    chain.credit = Some(credit_for(&chain.state, parent, &chosen));
-                }
-                None
-            }
-            Op::Empty => None,
-        };
+        let call = call_of(&mut chain, op);
         if let Some((signer, call)) = call {
             txs.push(chain.tx(&key(signer), call));
         }
@@ -839,9 +846,14 @@ fn run_ops(ops: &[Op]) -> Result<(), TestCaseError> {
                 prop_assert_eq!(members(&chain.state, *epoch), model);
                 elections += 1;
             }
+            if let Event::ValidatorSetKept { epoch } = event {
+                prop_assert!(chain.state.validator_set(*epoch).is_some());
+                elections += 1;
+            }
         }
     }
-    prop_assert!(ops.len() < 2 * E as usize || elections + 1 >= (ops.len() as u64 / E) as usize);
+    // One set (elected or kept) per boundary passed.
+    prop_assert_eq!(elections as u64, (ops.len() as u64 + 1) / E);
     Ok(())
 }
 
@@ -873,4 +885,47 @@ fn failed_validator_calls_change_only_the_fee() {
     let report = Call::ReportEquivocation { evidence: evidence(&chain.state, 1, 0, 1, 0) };
     assert_eq!(chain.run(&key(6), report.clone()).outcome, Outcome::Success);
     chain.fails(&key(6), report, DispatchError::EquivocationAlreadyReported);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Failure atomicity for the validator calls: each transaction applied to the state its
+    /// block has reached (after the block step and the credit); a failed one changed its
+    /// signer's fee and nonce and the fee pot only, part by part.
+    #[test]
+    fn failed_validator_calls_change_only_the_fee_and_the_pot(
+        ops in proptest::collection::vec(op(), 10..40)
+    ) {
+        let mut chain = Chain::new(pos_config(&[(1, 2_000), (2, 1_500), (3, 1_200), (4, 1_000)], 4));
+        let mut failed = 0;
+        for op in &ops {
+            let call = call_of(&mut chain, op);
+            let number = chain.state.block().next().unwrap();
+            let context = BlockContext {
+                number,
+                parent_hash: block_hash(BlockNumber::new(number.get() - 1)),
+                credit: chain.credit.take(),
+            };
+            let mut state = chain.state.clone();
+            let mut builder = BlockBuilder::begin(&mut state, &context).unwrap();
+            if let Some((signer, call)) = call {
+                let before = builder.state().clone();
+                let tx = chain.tx(&key(signer), call.clone());
+                let mut after = before.clone();
+                let receipt = apply_transaction(&mut after, &tx, 0);
+                prop_assert!(builder.push(&tx).is_ok());
+                prop_assert_eq!(builder.state().state_root(), after.state_root());
+                if let Outcome::Failed(error) = receipt.outcome {
+                    let changed = only_fee_and_nonce_changed(&before, &after, &id(signer), receipt.fee, 1);
+                    prop_assert!(changed.is_ok(), "{:?} ({:?}): {:?}", call, error, changed);
+                    failed += 1;
+                }
+            }
+            builder.finish();
+            chain.state = state;
+            chain.check_conservation();
+        }
+        prop_assert!(failed < ops.len() + 1);
+    }
 }
