@@ -369,7 +369,7 @@ impl ConsensusState {
                 let since = h.saturating_sub(s.start.get());
                 s.epoch.saturating_add(since.checked_div(s.length.max(1)).unwrap_or(0))
             }
-            // Older than the history kept: count back from the oldest segment.
+            // Older than the history kept (more than 64 length changes ago): unknown, 0.
             None => 0,
         }
     }
