@@ -43,8 +43,8 @@ pub enum GenesisError {
     /// A controller or consensus key listed twice among the validators.
     #[error("validator {0} is listed twice, or its consensus key is")]
     DuplicateValidator(AccountId),
-    /// A validator with a bad address, a commission above 10,000 or no bond.
-    #[error("validator {0} needs an IP:PORT address, a commission of at most 10000 and a bond")]
+    /// A validator with a bad address or consensus key, a commission above 10,000 or no bond.
+    #[error("validator {0} needs an IP:PORT address, an ed25519 consensus key, a commission of at most 10000 and a bond")]
     InvalidValidator(AccountId),
     /// A proof-of-stake parameter out of its range.
     #[error("consensus parameter {0} is out of range")]

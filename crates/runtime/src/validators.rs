@@ -1101,6 +1101,7 @@ pub(crate) fn genesis_validators(
             return Err(E::DuplicateValidator(v.controller));
         }
         if !valid_p2p_address(&v.p2p_address)
+            || !v.consensus_key.is_valid()
             || v.commission > COMMISSION_DENOMINATOR
             || v.bond.is_zero()
         {

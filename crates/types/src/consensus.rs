@@ -81,6 +81,11 @@ impl<'de> Deserialize<'de> for ConsensusKey {
 }
 
 impl ConsensusKey {
+    /// Whether the bytes are an ed25519 public key (a point on the curve).
+    pub fn is_valid(&self) -> bool {
+        ed25519_dalek::VerifyingKey::from_bytes(&self.0).is_ok()
+    }
+
     /// Whether `signature` is this key's ed25519 signature of `message` (standard
     /// verification; a key that is not a curve point verifies nothing).
     pub fn verify(&self, message: &[u8], signature: &ConsensusSignature) -> bool {
@@ -432,9 +437,12 @@ mod tests {
         bad.0[0] ^= 1;
         assert!(!key(4).verify(&vote_message(&genesis, &vote), &bad));
         // Bytes that are not a curve point verify nothing (and do not panic).
-        let mut not_a_point = [0xff; 32];
-        not_a_point[31] = 0x7f;
+        // y = 2 is on no point of the curve.
+        let mut not_a_point = [0; 32];
+        not_a_point[0] = 2;
         assert!(!ConsensusKey(not_a_point).verify(b"x", &signature));
+        assert!(!ConsensusKey(not_a_point).is_valid());
+        assert!(key(4).is_valid());
     }
 
     #[test]

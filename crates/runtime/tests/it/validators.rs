@@ -200,6 +200,15 @@ fn genesis_names_the_first_set_with_bonds_minted_bonded() {
         tao_runtime::genesis(&both).unwrap_err(),
         tao_runtime::GenesisError::AuthoritiesAndValidators
     );
+    let mut bad_key = pos_config(&[(1, 2_000)], 4);
+    // y = 2 is on no point of the curve.
+    let mut not_a_point = [0; 32];
+    not_a_point[0] = 2;
+    bad_key.validators[0].consensus_key = ConsensusKey(not_a_point);
+    assert_eq!(
+        tao_runtime::genesis(&bad_key).unwrap_err(),
+        tao_runtime::GenesisError::InvalidValidator(id(1))
+    );
     let mut dup = pos_config(&[(1, 2_000), (1, 2_000)], 4);
     dup.validators[1].consensus_key = ckey(9);
     assert!(matches!(
