@@ -144,7 +144,7 @@ fn measure(
     let t = Instant::now();
     let outcome = execute_block(
         &mut state,
-        &BlockContext { number: BlockNumber::new(1), parent_hash: genesis_hash },
+        &BlockContext { number: BlockNumber::new(1), parent_hash: genesis_hash, credit: None },
         &txs,
     )
     .unwrap();

@@ -255,8 +255,11 @@ fn replay(store: &Store, mut state: State, head: u64) -> Result<State> {
         let block = store
             .block(number)?
             .with_context(|| format!("block {number} missing from the store"))?;
-        let context =
-            BlockContext { number: block.header.number, parent_hash: block.header.parent_hash };
+        let context = BlockContext {
+            number: block.header.number,
+            parent_hash: block.header.parent_hash,
+            credit: None,
+        };
         let outcome = execute_block(&mut state, &context, &block.transactions)
             .with_context(|| format!("replaying block {number}"))?;
         if outcome.state_root != block.header.state_root {
@@ -302,7 +305,8 @@ pub fn build_block(
     let number = parent.number.next().context("block number overflow")?;
     let parent_hash = parent.hash();
     let mut next = state.clone();
-    let mut builder = BlockBuilder::begin(&mut next, &BlockContext { number, parent_hash })?;
+    let mut builder =
+        BlockBuilder::begin(&mut next, &BlockContext { number, parent_hash, credit: None })?;
     let mut included = Vec::new();
     let mut refused = Vec::new();
     let mut bytes = 0usize;
@@ -449,7 +453,8 @@ pub fn check_block(
     }
     check_block_body(block)?;
     let mut next = state.clone();
-    let context = BlockContext { number: expected, parent_hash: block.header.parent_hash };
+    let context =
+        BlockContext { number: expected, parent_hash: block.header.parent_hash, credit: None };
     let outcome = execute_block(&mut next, &context, &block.transactions)?;
     if let Some((index, why)) = outcome.first_invalid() {
         return Err(BlockRejection::InvalidTransaction { number, index, why: why.clone() });
@@ -621,9 +626,12 @@ pub(crate) mod tests {
             let number = chain.head.number.next().unwrap();
             let parent_hash = chain.head.hash();
             let mut state = chain.state.clone();
-            let outcome =
-                execute_block(&mut state, &BlockContext { number, parent_hash }, &transactions)
-                    .unwrap();
+            let outcome = execute_block(
+                &mut state,
+                &BlockContext { number, parent_hash, credit: None },
+                &transactions,
+            )
+            .unwrap();
             let header = Header {
                 number,
                 parent_hash,

@@ -1219,8 +1219,11 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             Forgery::BodyNotTheHeaders => {}
         }
         let mut next = state.clone();
-        let context =
-            tao_runtime::BlockContext { number: header.number, parent_hash: header.parent_hash };
+        let context = tao_runtime::BlockContext {
+            number: header.number,
+            parent_hash: header.parent_hash,
+            credit: None,
+        };
         if let Ok(outcome) = tao_runtime::execute_block(&mut next, &context, &transactions) {
             header.state_root = outcome.state_root;
         }

@@ -66,6 +66,8 @@ pub fn dev_genesis() -> Result<GenesisConfig> {
         subnet_limit: None,
         allow_loopback_axons: true,
         // Votes in minutes, not days: 100 blocks open, enacted 10 blocks after.
+        validators: Vec::new(),
+        consensus: None,
         governance: Some(GenesisGovernance {
             deposit: Some(10 * TAO),
             voting_period: Some(100),

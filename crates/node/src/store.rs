@@ -167,6 +167,20 @@ fn event_accounts(event: &Event) -> Vec<AccountId> {
         Event::ChannelClaimed { payee, .. } => vec![*payee],
         Event::ChannelClosed { payer, .. } => vec![*payer],
         Event::ChannelToppedUp { .. } => Vec::new(),
+        Event::ValidatorRegistered { controller, .. }
+        | Event::ValidatorInfoSet { controller, .. } => vec![*controller],
+        Event::Bonded { bonder, validator, .. } | Event::Unbonded { bonder, validator, .. } => {
+            vec![*bonder, *validator]
+        }
+        Event::UnbondingReleased { account, .. } => vec![*account],
+        Event::ValidatorRewarded { validator, .. }
+        | Event::ValidatorSlashed { validator, .. }
+        | Event::ValidatorJailed { validator, .. }
+        | Event::ValidatorUnjailed { validator } => vec![*validator],
+        Event::ValidatorSetElected { .. }
+        | Event::ValidatorSetKept { .. }
+        | Event::FinalityCredited { .. }
+        | Event::EpochFeesBurned { .. } => Vec::new(),
         Event::ProposalCancelled { .. }
         | Event::ProposalPassed { .. }
         | Event::ProposalRejected { .. }

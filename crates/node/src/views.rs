@@ -239,6 +239,22 @@ pub fn event(event: &tao_types::Event) -> api::Event {
             refund: refund.get(),
             claimed: claimed.get(),
         },
+        E::ValidatorRegistered { .. }
+        | E::ValidatorInfoSet { .. }
+        | E::Bonded { .. }
+        | E::Unbonded { .. }
+        | E::UnbondingReleased { .. }
+        | E::ValidatorSetElected { .. }
+        | E::ValidatorSetKept { .. }
+        | E::FinalityCredited { .. }
+        | E::ValidatorRewarded { .. }
+        | E::EpochFeesBurned { .. }
+        | E::ValidatorSlashed { .. }
+        | E::ValidatorJailed { .. }
+        | E::ValidatorUnjailed { .. } => {
+            let detail = format!("{event:?}");
+            api::Event::Validators { name: identifier(&detail), detail }
+        }
     }
 }
 

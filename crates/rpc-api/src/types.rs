@@ -448,6 +448,14 @@ pub enum Event {
         /// RAO the payee claimed over the channel's life.
         claimed: u64,
     },
+    /// A proof-of-stake event (validator registration, bonds, elections, rewards, slashes),
+    /// by name with its fields in text. A placeholder until the validator RPC types land.
+    Validators {
+        /// The event's name (`Bonded`, `ValidatorSetElected`, …).
+        name: String,
+        /// Its fields, as the runtime prints them.
+        detail: String,
+    },
 }
 
 /// A proposal's votes as stake valued in TAO (RAO, decimal strings).

@@ -58,6 +58,8 @@ fn config(accounts: u32, subnets: u32, neurons: u32) -> GenesisConfig {
         subnet_limit: Some(4_000),
         allow_loopback_axons: false,
         governance: None,
+        validators: Vec::new(),
+        consensus: None,
     }
 }
 
@@ -88,7 +90,11 @@ fn transfers(quick: bool) {
     let block = median(runs, || {
         let mut state = state.clone();
         let start = Instant::now();
-        let context = BlockContext { number: BlockNumber::new(1), parent_hash: Hash::default() };
+        let context = BlockContext {
+            number: BlockNumber::new(1),
+            parent_hash: Hash::default(),
+            credit: None,
+        };
         let outcome = execute_block(&mut state, &context, &txs).expect("executes");
         let elapsed = start.elapsed();
         assert!(outcome.receipts.iter().all(|r| r.outcome == tao_types::Outcome::Success));
@@ -128,7 +134,11 @@ fn many_subnets(quick: bool) {
     // deferred (the busiest block the scheduler allows).
     let mut next = 1u64;
     for _ in 0..359 {
-        let context = BlockContext { number: BlockNumber::new(next), parent_hash: Hash::default() };
+        let context = BlockContext {
+            number: BlockNumber::new(next),
+            parent_hash: Hash::default(),
+            credit: None,
+        };
         execute_block(&mut state, &context, &[]).expect("executes");
         next += 1;
     }
@@ -136,7 +146,11 @@ fn many_subnets(quick: bool) {
     let mut epochs = 0;
     let block = median(runs, || {
         let mut copy = state.clone();
-        let context = BlockContext { number: BlockNumber::new(next), parent_hash: Hash::default() };
+        let context = BlockContext {
+            number: BlockNumber::new(next),
+            parent_hash: Hash::default(),
+            credit: None,
+        };
         let start = Instant::now();
         let outcome = execute_block(&mut copy, &context, &[]).expect("executes");
         let elapsed = start.elapsed();
@@ -172,6 +186,7 @@ fn payout(quick: bool) {
         let context = BlockContext {
             number: BlockNumber::new(state.block().get() + 1),
             parent_hash: Hash::default(),
+            credit: None,
         };
         execute_block(state, &context, txs).expect("executes")
     };
@@ -229,7 +244,11 @@ fn payout(quick: bool) {
     let next = state.block().get() + 1;
     let epoch_block = median(runs, || {
         let mut copy = state.clone();
-        let context = BlockContext { number: BlockNumber::new(next), parent_hash: Hash::default() };
+        let context = BlockContext {
+            number: BlockNumber::new(next),
+            parent_hash: Hash::default(),
+            credit: None,
+        };
         let start = Instant::now();
         execute_block(&mut copy, &context, &[]).expect("executes");
         start.elapsed()

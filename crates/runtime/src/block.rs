@@ -5,13 +5,15 @@ use crate::{
     dispatch::dispatch,
     epoch::run_due_epochs,
     neurons::POW_BLOCK_WINDOW,
+    validators::{self, CreditError},
     State,
 };
 use codec::Encode;
 use tao_economics::{decay_burn, BurnBounds};
 use tao_primitives::{BlockNumber, Rao};
 use tao_types::{
-    Event, Hash, InvalidTransaction, Outcome, Receipt, SignedTransaction, MAX_TRANSACTION_BYTES,
+    Event, FinalityCredit, Hash, InvalidTransaction, Outcome, Receipt, SignedTransaction,
+    MAX_TRANSACTION_BYTES,
 };
 
 /// Flat part of the fee of a paying transaction (0.0001 TAO).
@@ -20,12 +22,17 @@ pub const BASE_FEE: Rao = Rao::new(100_000);
 pub const FEE_PER_BYTE: u64 = 100;
 
 /// What the block producer tells the runtime about the block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockContext {
     /// The block's number: the state's block plus one.
     pub number: BlockNumber,
-    /// The hash of the parent block (proof-of-work registrations refer to it).
+    /// The hash of the parent block (proof-of-work registrations refer to it; on a
+    /// proof-of-stake chain it tells the runtime the parent's hash for finality credits).
     pub parent_hash: Hash,
+    /// A finalization certificate of an earlier block of this consensus epoch, crediting
+    /// its signers (proof of stake; `None` on other chains and when there is none). An
+    /// invalid one makes the block invalid ([`BlockError::InvalidCredit`]).
+    pub credit: Option<FinalityCredit>,
 }
 
 /// What executing a block produced.
@@ -51,10 +58,14 @@ pub enum BlockError {
         /// The block's number.
         got: BlockNumber,
     },
+    /// The block's finality credit does not verify.
+    #[error("invalid finality credit: {0}")]
+    InvalidCredit(#[from] CreditError),
 }
 
 /// The fee of a transaction: 0 for free calls, else [`BASE_FEE`] plus [`FEE_PER_BYTE`]
-/// per encoded byte. Fees are burned.
+/// per encoded byte. Fees are burned, except on a proof-of-stake chain, where they go to
+/// the consensus epoch's validators (`validators`).
 pub fn fee(tx: &SignedTransaction) -> Rao {
     if tx.transaction.call.is_free() {
         return Rao::ZERO;
@@ -169,8 +180,16 @@ impl<'a> BlockBuilder<'a> {
         if expected != Some(context.number) {
             return Err(BlockError::WrongNumber { state: state.block(), got: context.number });
         }
+        // Verified before anything is written: a refused block leaves the state as it was.
+        let credit = match &context.credit {
+            Some(credit) => {
+                Some(validators::check_credit(state, context.number, context.parent_hash, credit)?)
+            }
+            None => None,
+        };
         begin_block(state, context);
         let mut events = Vec::new();
+        validators::begin_block(state, context.parent_hash, credit, &mut events);
         block_step(state, &mut events);
         Ok(Self { state, receipts: Vec::new(), events })
     }
@@ -203,10 +222,12 @@ impl<'a> BlockBuilder<'a> {
         self.receipts.is_empty()
     }
 
-    /// Ends the block: governance, state root.
+    /// Ends the block: governance, the consensus epoch's end if this is its last block,
+    /// state root.
     pub fn finish(self) -> BlockOutcome {
         let mut events = self.events;
         crate::governance::on_block(self.state, &mut events);
+        validators::end_block(self.state, &mut events);
         BlockOutcome { receipts: self.receipts, events, state_root: self.state.state_root() }
     }
 }
@@ -234,8 +255,10 @@ fn begin_block(state: &mut State, context: &BlockContext) {
 }
 
 /// The reference's `block_step`, before the block's transactions: registration price
-/// decay (skipped at block 1), the coinbase, the due epochs, the moving prices.
+/// decay (skipped at block 1), the coinbase, the due epochs, the moving prices; before
+/// them, this chain's own: unbonding chunks due now are released.
 fn block_step(state: &mut State, events: &mut Vec<Event>) {
+    validators::release_unbonding(state, events);
     decay_burns(state);
     run_coinbase(state, events);
     run_due_epochs(state, events);
@@ -295,9 +318,11 @@ pub fn apply_transaction(state: &mut State, tx: &SignedTransaction, index: u32) 
     let account = state.account_mut(&signer);
     account.free = account.free.saturating_sub(fee);
     account.nonce = account.nonce.saturating_add(1);
-    let chain = state.chain_mut();
-    chain.total_issuance = chain.total_issuance.saturating_sub(fee);
-    chain.total_fees = chain.total_fees.saturating_add(fee);
+    if !validators::collect_fee(state, fee) {
+        let chain = state.chain_mut();
+        chain.total_issuance = chain.total_issuance.saturating_sub(fee);
+        chain.total_fees = chain.total_fees.saturating_add(fee);
+    }
     receipt.fee = fee;
     match dispatch(state, signer, &tx.transaction.call) {
         Ok(events) => receipt.events = events,

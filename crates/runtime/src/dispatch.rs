@@ -7,7 +7,7 @@ use crate::{
     balances, channels, governance, neurons,
     staking::{self, Place},
     subnets::{self, Origin},
-    weights, State,
+    validators, weights, State,
 };
 use tao_primitives::AccountId;
 use tao_types::{Call, DispatchError, Event, Existence, PrivilegedCall};
@@ -149,5 +149,17 @@ pub(crate) fn dispatch(
         }
         Call::ClaimChannel { voucher } => channels::claim_channel(state, voucher),
         Call::CloseChannel { channel } => channels::close_channel(state, signer, *channel),
+        Call::RegisterValidator { consensus_key, p2p_address, commission, proof } => {
+            validators::register(state, signer, *consensus_key, p2p_address, *commission, proof)
+        }
+        Call::SetValidatorInfo { p2p_address, commission } => {
+            validators::set_info(state, signer, p2p_address.as_deref(), *commission)
+        }
+        Call::Bond { validator, amount } => validators::bond(state, signer, *validator, *amount),
+        Call::Unbond { validator, amount } => {
+            validators::unbond(state, signer, *validator, *amount)
+        }
+        Call::Unjail => validators::unjail(state, signer),
+        Call::ReportEquivocation { evidence } => validators::report(state, evidence),
     }
 }

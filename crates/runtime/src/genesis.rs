@@ -32,6 +32,23 @@ pub enum GenesisError {
     /// More neurons than a subnet's 256 slots.
     #[error("a subnet lists {0} neurons; at most 256 fit")]
     TooManyNeurons(usize),
+    /// Both fixed `authorities` and elected `validators`.
+    #[error(
+        "a genesis names either authorities (a fixed set) or validators (proof of stake), not both"
+    )]
+    AuthoritiesAndValidators,
+    /// More genesis validators than `max_validators`.
+    #[error("{0} validators exceed max_validators")]
+    TooManyValidators(usize),
+    /// A controller or consensus key listed twice among the validators.
+    #[error("validator {0} is listed twice, or its consensus key is")]
+    DuplicateValidator(AccountId),
+    /// A validator with a bad address or consensus key, a commission above 10,000 or no bond.
+    #[error("validator {0} needs an IP:PORT address, an ed25519 consensus key, a commission of at most 10000 and a bond")]
+    InvalidValidator(AccountId),
+    /// A proof-of-stake parameter out of its range.
+    #[error("consensus parameter {0} is out of range")]
+    InvalidConsensus(&'static str),
 }
 
 /// Builds the genesis state. Its genesis hash commits to the chain name and the whole
@@ -62,6 +79,25 @@ pub fn genesis(config: &GenesisConfig) -> Result<State, GenesisError> {
             crate::subnets::apply_global_parameter(&mut params, value)
                 .map_err(|_| GenesisError::InvalidGovernance(value.name()))?;
         }
+    }
+    if let Some(pos) = &config.consensus {
+        use tao_types::GlobalParameter as G;
+        let given = [
+            pos.epoch_length.map(G::ConsensusEpochLength),
+            pos.max_validators.map(G::MaxValidators),
+            pos.min_validator_bond.map(|v| G::MinValidatorBond(Rao::new(v))),
+            pos.min_nomination.map(|v| G::MinNomination(Rao::new(v))),
+            pos.unbonding_period.map(G::UnbondingPeriod),
+            pos.slash_fraction.map(G::SlashFraction),
+            pos.jail_period.map(G::JailPeriod),
+        ];
+        for value in given.into_iter().flatten() {
+            crate::subnets::apply_global_parameter(&mut params, value)
+                .map_err(|_| GenesisError::InvalidConsensus(value.name()))?;
+        }
+    }
+    if !config.authorities.is_empty() && !config.validators.is_empty() {
+        return Err(GenesisError::AuthoritiesAndValidators);
     }
     let chain = ChainInfo {
         chain_name: config.chain_name.clone(),
@@ -139,6 +175,9 @@ pub fn genesis(config: &GenesisConfig) -> Result<State, GenesisError> {
             }
         }
     }
+
+    let bonded = crate::validators::genesis_validators(&mut state, &config.validators)?;
+    issuance = issuance.checked_add(bonded).ok_or(GenesisError::IssuanceTooLarge)?;
 
     if issuance > TOTAL_SUPPLY {
         return Err(GenesisError::IssuanceTooLarge);

@@ -6,19 +6,26 @@
 //!
 //! ```text
 //! execute_block
-//! ├─ begin       block number, parent hash, registration price decay
-//! ├─ txs         validate (chain, nonce, fee, signature) → fee + nonce → dispatch
-//! │              balances · subnets · neurons · weights
-//! ├─ emission    mint the block emission (halving, 21M cap) into emitting subnets
-//! └─ epochs      due subnets run Yuma Consensus (at most MaxEpochsPerBlock)
+//! ├─ begin       block number, parent hash, the block's finality credit (proof of stake:
+//! │              verified, its signers credited with blocks)
+//! ├─ block step  unbonding released, registration price decay, emission (halving, 21M
+//! │              cap) into emitting subnets, due subnet epochs run Yuma Consensus (at most
+//! │              MaxEpochsPerBlock), moving prices
+//! ├─ txs         validate (chain, nonce, fee, signature) → fee (burned, or into the
+//! │              consensus epoch's pot on a proof-of-stake chain) + nonce → dispatch
+//! │              balances · subnets · neurons · weights · staking · governance ·
+//! │              channels · validators (register, bond, unbond, unjail, evidence)
+//! └─ end         governance; at the last block of a consensus epoch: its fees paid to its
+//!                validators by signed blocks, the next validator set elected (`validators`)
 //! ```
 //!
 //! Invariants:
 //! * A failed call changes nothing but its fee and the signer's nonce; an invalid
 //!   transaction (wrong chain, bad nonce, unpaid fee, bad signature) changes nothing.
 //! * TAO is conserved: `total_issuance = Σ free balances + Σ subnet pools' TAO + Σ root
-//!   stake + Σ channel deposits not yet claimed` after every block ([`State::tao_holdings`]);
-//!   minting raises it, registration burns and fees lower it.
+//!   stake + Σ proposal deposits + Σ channel deposits not yet claimed + Σ validator bonds +
+//!   Σ unbonding + the epoch's fee pot` after every block ([`State::tao_holdings`]);
+//!   minting raises it, registration burns, slashes and burned fees lower it.
 //! * A neuron table is always well-formed for the epoch: one UID per hotkey, weights and
 //!   bonds name existing UIDs, sorted, without repeats.
 
@@ -50,6 +57,7 @@ pub mod stake;
 mod staking;
 mod state;
 pub mod subnets;
+pub mod validators;
 mod weights;
 
 pub use balances::EXISTENTIAL_DEPOSIT;
@@ -65,5 +73,9 @@ pub use parts::PartsError;
 pub use state::{
     Account, ChainInfo, GlobalParams, Hyperparams, Neuron, NeuronEpochOutput, NeuronTable,
     PendingAlpha, StakeTable, State, StatePart, Subnet, SubnetInfo, TaoHoldings, WeightCommit,
+};
+pub use validators::{
+    Candidate, CandidateView, ConsensusState, CreditError, PosParams, SetMember, UnbondChunk,
+    ValidatorSet,
 };
 pub use weights::MAX_UNREVEALED_COMMITS;

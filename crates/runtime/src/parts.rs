@@ -5,7 +5,10 @@
 //! A part's key is a few bytes ([`StatePart::to_bytes`]); its value is the SCALE encoding of
 //! the part (the bytes its digest is the BLAKE2b-256 of).
 
-use crate::{cached::Cached, channels::ChannelStore, state::Subnet, State, StatePart};
+use crate::{
+    cached::Cached, channels::ChannelStore, state::Subnet, validators::ValidatorStore, State,
+    StatePart,
+};
 use codec::{Decode, DecodeAll, Encode};
 use std::collections::BTreeMap;
 use tao_primitives::NetUid;
@@ -30,6 +33,9 @@ impl StatePart {
             Self::ChannelMeta => vec![0x06],
             Self::ChannelsById(b) => vec![0x07, b],
             Self::ChannelsPerPayer(b) => vec![0x08, b],
+            Self::Consensus => vec![0x09],
+            Self::Candidates(b) => vec![0x0a, b],
+            Self::Unbonding(b) => vec![0x0b, b],
             Self::SubnetInfo(n) => subnet(n, 0),
             Self::SubnetNeurons(n) => subnet(n, 1),
             Self::SubnetStakes(n) => subnet(n, 2),
@@ -48,6 +54,9 @@ impl StatePart {
             [0x06] => Self::ChannelMeta,
             [0x07, b] => Self::ChannelsById(b),
             [0x08, b] => Self::ChannelsPerPayer(b),
+            [0x09] => Self::Consensus,
+            [0x0a, b] => Self::Candidates(b),
+            [0x0b, b] => Self::Unbonding(b),
             [0x10, a, b, which] => {
                 let netuid = NetUid::new(u16::from_be_bytes([a, b]));
                 match which {
@@ -122,6 +131,9 @@ impl State {
             StatePart::ChannelMeta => self.channels.meta.get().encode(),
             StatePart::ChannelsById(b) => self.channels.by_id.get(index(b))?.get().encode(),
             StatePart::ChannelsPerPayer(b) => self.channels.per_payer.get(index(b))?.get().encode(),
+            StatePart::Consensus => self.validators.meta.get().encode(),
+            StatePart::Candidates(b) => self.validators.candidates.get(index(b))?.get().encode(),
+            StatePart::Unbonding(b) => self.validators.unbonding.get(index(b))?.get().encode(),
             StatePart::SubnetInfo(n) => subnet(n)?.info.get().encode(),
             StatePart::SubnetNeurons(n) => subnet(n)?.neurons.get().encode(),
             StatePart::SubnetStakes(n) => subnet(n)?.stakes.get().encode(),
@@ -140,8 +152,10 @@ impl State {
         let mut owners: Vec<Option<Cached<_>>> = vec![None; BUCKETS];
         let mut by_id: Vec<Option<Cached<_>>> = vec![None; BUCKETS];
         let mut per_payer: Vec<Option<Cached<_>>> = vec![None; BUCKETS];
-        let (mut root_stakes, mut delegates, mut governance, mut channel_meta) =
-            (None, None, None, None);
+        let mut candidates: Vec<Option<Cached<_>>> = vec![None; BUCKETS];
+        let mut unbonding: Vec<Option<Cached<_>>> = vec![None; BUCKETS];
+        let (mut root_stakes, mut delegates, mut governance, mut channel_meta, mut consensus) =
+            (None, None, None, None, None);
         let mut subnets: BTreeMap<NetUid, SubnetParts> = BTreeMap::new();
         for (key_bytes, value) in parts {
             let key = StatePart::from_bytes(&key_bytes).ok_or(PartsError::UnknownKey(key_bytes))?;
@@ -158,6 +172,11 @@ impl State {
                 StatePart::ChannelsPerPayer(b) => {
                     put(&mut per_payer, b, Cached::new(decode(key, bytes)?));
                 }
+                StatePart::Consensus => consensus = Some(Cached::new(decode(key, bytes)?)),
+                StatePart::Candidates(b) => {
+                    put(&mut candidates, b, Cached::new(decode(key, bytes)?))
+                }
+                StatePart::Unbonding(b) => put(&mut unbonding, b, Cached::new(decode(key, bytes)?)),
                 StatePart::SubnetInfo(n) => subnets.entry(n).or_default().info = Some(value),
                 StatePart::SubnetNeurons(n) => subnets.entry(n).or_default().neurons = Some(value),
                 StatePart::SubnetStakes(n) => subnets.entry(n).or_default().stakes = Some(value),
@@ -202,6 +221,11 @@ impl State {
                 by_id: all(by_id, StatePart::ChannelsById)?,
                 per_payer: all(per_payer, StatePart::ChannelsPerPayer)?,
             },
+            validators: ValidatorStore {
+                meta: consensus.ok_or(PartsError::Missing(StatePart::Consensus))?,
+                candidates: all(candidates, StatePart::Candidates)?,
+                unbonding: all(unbonding, StatePart::Unbonding)?,
+            },
         })
     }
 }
@@ -238,6 +262,9 @@ mod tests {
             StatePart::ChannelMeta,
             StatePart::ChannelsById(9),
             StatePart::ChannelsPerPayer(0),
+            StatePart::Consensus,
+            StatePart::Candidates(4),
+            StatePart::Unbonding(255),
             StatePart::SubnetInfo(NetUid::new(513)),
             StatePart::SubnetNeurons(NetUid::new(1)),
             StatePart::SubnetStakes(NetUid::new(u16::MAX)),
@@ -245,7 +272,7 @@ mod tests {
         for key in keys {
             assert_eq!(StatePart::from_bytes(&key.to_bytes()), Some(key));
         }
-        for bad in [&[][..], &[0x09], &[0x10, 0, 1, 3], &[0x01], &[0x00, 0]] {
+        for bad in [&[][..], &[0x0c], &[0x09, 0], &[0x0a], &[0x10, 0, 1, 3], &[0x01], &[0x00, 0]] {
             assert_eq!(StatePart::from_bytes(bad), None, "{bad:?}");
         }
     }

@@ -188,6 +188,8 @@ mod tests {
             subnet_limit: None,
             allow_loopback_axons: false,
             governance: None,
+            validators: Vec::new(),
+            consensus: None,
         };
         let mut state = crate::genesis(&config).expect("genesis");
         state.subnets.remove(&NetUid::new(1)).expect("subnet 1")

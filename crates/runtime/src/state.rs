@@ -6,6 +6,8 @@
 //! ├─ accounts[256]: AccountId → Account    nonce and free balance (bucketed by first key byte)
 //! ├─ hotkey_owners[256]: hotkey → coldkey  who owns each hotkey
 //! ├─ channels: ChannelStore                payment channels (counter, by id, count per payer)
+//! ├─ validators: ValidatorStore            proof of stake: epochs, sets, fee pot, credits (one
+//! │                                        record); candidates[256] and unbonding[256] by account
 //! └─ subnets: NetUid → Subnet
 //!    ├─ info: SubnetInfo                   owner, hyperparameters, price, lock, pending emission, epoch clock
 //!    └─ neurons: NeuronTable               neurons by UID (weights, bonds, axon, epoch outputs),
@@ -19,6 +21,7 @@ use crate::{
     channels::ChannelStore,
     governance::{GovParams, Governance},
     stake::{Delegate, RootStake, StakePool},
+    validators::{PosParams, ValidatorStore},
 };
 use codec::{Decode, Encode};
 use std::collections::BTreeMap;
@@ -69,6 +72,8 @@ pub struct GlobalParams {
     pub take_rate_limit: u64,
     /// Governance: deposit, periods, quorum and thresholds.
     pub gov: GovParams,
+    /// Proof of stake: epoch length, set size, bonds, unbonding, slashing, jail.
+    pub pos: PosParams,
 }
 
 impl Default for GlobalParams {
@@ -92,6 +97,7 @@ impl Default for GlobalParams {
             min_take: 0,
             take_rate_limit: 216_000,
             gov: GovParams::default(),
+            pos: PosParams::default(),
         }
     }
 }
@@ -121,6 +127,13 @@ impl GlobalParams {
             G::GovQuorum(self.gov.quorum),
             G::GovThreshold(self.gov.threshold),
             G::GovVetoThreshold(self.gov.veto_threshold),
+            G::ConsensusEpochLength(self.pos.epoch_length),
+            G::MaxValidators(self.pos.max_validators),
+            G::MinValidatorBond(self.pos.min_validator_bond),
+            G::MinNomination(self.pos.min_nomination),
+            G::UnbondingPeriod(self.pos.unbonding_period),
+            G::SlashFraction(self.pos.slash_fraction),
+            G::JailPeriod(self.pos.jail_period),
         ]
     }
 }
@@ -434,6 +447,7 @@ pub struct State {
     pub(crate) delegates: Cached<BTreeMap<AccountId, Delegate>>,
     pub(crate) governance: Cached<Governance>,
     pub(crate) channels: ChannelStore,
+    pub(crate) validators: ValidatorStore,
 }
 
 /// Where all TAO is ([`State::tao_holdings`]); the parts sum to the total issuance after
@@ -450,6 +464,12 @@ pub struct TaoHoldings {
     pub deposits: u128,
     /// Σ TAO locked in payment channels.
     pub channels: u128,
+    /// Σ TAO bonded to validator candidates.
+    pub bonded: u128,
+    /// Σ TAO unbonding (not yet released).
+    pub unbonding: u128,
+    /// The current consensus epoch's fees, not yet paid to its validators.
+    pub fee_pot: u128,
 }
 
 impl TaoHoldings {
@@ -460,6 +480,9 @@ impl TaoHoldings {
             .saturating_add(self.root_stake)
             .saturating_add(self.deposits)
             .saturating_add(self.channels)
+            .saturating_add(self.bonded)
+            .saturating_add(self.unbonding)
+            .saturating_add(self.fee_pot)
     }
 }
 
@@ -488,6 +511,12 @@ pub enum StatePart {
     ChannelsById(u8),
     /// The per-payer channel counts of payers whose key starts with this byte.
     ChannelsPerPayer(u8),
+    /// The proof-of-stake record: epochs, validator sets, fee pot, credits, keys, reports.
+    Consensus,
+    /// The validator candidates whose controller starts with this byte.
+    Candidates(u8),
+    /// The unbonding chunks of accounts starting with this byte.
+    Unbonding(u8),
     /// A subnet's record.
     SubnetInfo(NetUid),
     /// A subnet's neurons.
@@ -515,6 +544,7 @@ impl State {
             delegates: Cached::default(),
             governance: Cached::default(),
             channels: ChannelStore::default(),
+            validators: ValidatorStore::default(),
         }
     }
 
@@ -589,7 +619,7 @@ impl State {
 
     /// Every part of the state with its digest, in state-root order: the chain record,
     /// every account bucket, every owner bucket, root stakes, delegates, governance, the
-    /// channel store's parts, and each subnet's info, neurons and stakes. Two states with
+    /// channel store's parts, the proof-of-stake record, candidate and unbonding buckets, and each subnet's info, neurons and stakes. Two states with
     /// equal digests of a part hold the same value there; the state root covers exactly
     /// these parts.
     pub fn part_digests(&self) -> Vec<(StatePart, Hash)> {
@@ -605,6 +635,7 @@ impl State {
         parts.push((StatePart::Delegates, self.delegates.digest()));
         parts.push((StatePart::Governance, self.governance.digest()));
         self.channels.part_digests(&mut parts);
+        self.validators.part_digests(&mut parts);
         for (netuid, subnet) in &self.subnets {
             parts.push((StatePart::SubnetInfo(*netuid), subnet.info.digest()));
             parts.push((StatePart::SubnetNeurons(*netuid), subnet.neurons.digest()));
@@ -653,8 +684,8 @@ impl State {
         self.root_stakes.get().values().fold(0u64, |acc, r| acc.saturating_add(r.total))
     }
 
-    /// Where all TAO is: free balances, subnet pools, root stake, proposal deposits and
-    /// payment channels.
+    /// Where all TAO is: free balances, subnet pools, root stake, proposal deposits,
+    /// payment channels, validator bonds, unbonding chunks and the epoch's fee pot.
     /// The parts sum to [`State::total_issuance`] after every block.
     pub fn tao_holdings(&self) -> TaoHoldings {
         TaoHoldings {
@@ -663,6 +694,9 @@ impl State {
             root_stake: u128::from(self.total_root_stake()),
             deposits: self.governance.get().deposits_held(),
             channels: self.channels.locked(),
+            bonded: self.validators.bonded(),
+            unbonding: self.validators.unbonding_total(),
+            fee_pot: u128::from(self.validators.meta().pot.get()),
         }
     }
 

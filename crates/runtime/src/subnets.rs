@@ -5,7 +5,7 @@ use crate::{
     governance,
     neurons::append_neuron,
     state::{GlobalParams, Hyperparams, NeuronTable, PendingAlpha, StakeTable, State, SubnetInfo},
-    Cached, Subnet,
+    validators, Cached, Subnet,
 };
 use substrate_fixed::types::{I96F32, U64F64, U96F32};
 use tao_economics::pool::{Pool, DEFAULT_FEE_RATE, MAX_FEE_RATE};
@@ -570,6 +570,34 @@ pub(crate) fn apply_global_parameter(
         GlobalParameter::GovVetoThreshold(v) => {
             check((1..u16::MAX).contains(&v))?;
             params.gov.veto_threshold = v;
+        }
+        GlobalParameter::ConsensusEpochLength(v) => {
+            check((validators::MIN_EPOCH_LENGTH..=validators::MAX_PERIOD).contains(&v))?;
+            params.pos.epoch_length = v;
+        }
+        GlobalParameter::MaxValidators(v) => {
+            check((1..=validators::MAX_SET_SIZE).contains(&v))?;
+            params.pos.max_validators = v;
+        }
+        GlobalParameter::MinValidatorBond(v) => {
+            check(!v.is_zero())?;
+            params.pos.min_validator_bond = v;
+        }
+        GlobalParameter::MinNomination(v) => {
+            check(!v.is_zero())?;
+            params.pos.min_nomination = v;
+        }
+        GlobalParameter::UnbondingPeriod(v) => {
+            check((1..=validators::MAX_PERIOD).contains(&v))?;
+            params.pos.unbonding_period = v;
+        }
+        GlobalParameter::SlashFraction(v) => {
+            check(v <= validators::SLASH_DENOMINATOR)?;
+            params.pos.slash_fraction = v;
+        }
+        GlobalParameter::JailPeriod(v) => {
+            check(v <= validators::MAX_PERIOD)?;
+            params.pos.jail_period = v;
         }
     }
     Ok(())

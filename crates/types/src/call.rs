@@ -1,6 +1,9 @@
 //! Calls: one variant per transaction kind, with typed arguments.
 
-use crate::{PrivilegedCall, ProposalId, SignedVoucher, VoteChoice};
+use crate::{
+    ConsensusKey, ConsensusSignature, Equivocation, PrivilegedCall, ProposalId, SignedVoucher,
+    VoteChoice,
+};
 use codec::{Decode, Encode};
 use tao_primitives::{AccountId, AlphaRao, BlockNumber, ChannelId, NetUid, Rao};
 
@@ -419,11 +422,27 @@ pub enum GlobalParameter {
     /// Share of vetoes among all votes that rejects a proposal and burns its deposit (u16
     /// proportion, strictly more).
     GovVetoThreshold(u16),
+    /// Blocks per consensus epoch (E, default 360, at least 10); a change takes effect
+    /// from the next epoch boundary.
+    ConsensusEpochLength(u64),
+    /// Most chain validators per epoch (K, default 32, 1..=128).
+    MaxValidators(u16),
+    /// Least total bond a candidate needs to be elected (default 1,000 TAO).
+    MinValidatorBond(Rao),
+    /// Least TAO one `bond` call may bond (default 1 TAO).
+    MinNomination(Rao),
+    /// Blocks unbonded TAO waits before it is free again (default 2,520).
+    UnbondingPeriod(u64),
+    /// Share of the bonds a proven equivocation slashes, parts per million (default
+    /// 50,000 = 5 %).
+    SlashFraction(u32),
+    /// Blocks a slashed validator stays jailed before it may unjail (default 720).
+    JailPeriod(u64),
 }
 
 impl GlobalParameter {
     /// Every parameter's name, as [`GlobalParameter::name`] gives it.
-    pub const NAMES: [&'static str; 19] = [
+    pub const NAMES: [&'static str; 26] = [
         "subnet_limit",
         "network_min_lock_cost",
         "network_rate_limit",
@@ -443,6 +462,13 @@ impl GlobalParameter {
         "gov_quorum",
         "gov_threshold",
         "gov_veto_threshold",
+        "consensus_epoch_length",
+        "max_validators",
+        "min_validator_bond",
+        "min_nomination",
+        "unbonding_period",
+        "slash_fraction",
+        "jail_period",
     ];
 
     /// Its name in text (snake case of the variant).
@@ -468,6 +494,13 @@ impl GlobalParameter {
             G::GovQuorum(_) => "gov_quorum",
             G::GovThreshold(_) => "gov_threshold",
             G::GovVetoThreshold(_) => "gov_veto_threshold",
+            G::ConsensusEpochLength(_) => "consensus_epoch_length",
+            G::MaxValidators(_) => "max_validators",
+            G::MinValidatorBond(_) => "min_validator_bond",
+            G::MinNomination(_) => "min_nomination",
+            G::UnbondingPeriod(_) => "unbonding_period",
+            G::SlashFraction(_) => "slash_fraction",
+            G::JailPeriod(_) => "jail_period",
         }
     }
 
@@ -476,7 +509,11 @@ impl GlobalParameter {
     pub fn value_text(&self) -> String {
         use GlobalParameter as G;
         match self {
-            G::NetworkMinLockCost(v) | G::GovDeposit(v) => v.to_string(),
+            G::NetworkMinLockCost(v)
+            | G::GovDeposit(v)
+            | G::MinValidatorBond(v)
+            | G::MinNomination(v) => v.to_string(),
+            G::SlashFraction(v) => v.to_string(),
             G::SubnetLimit(v)
             | G::MaxEpochsPerBlock(v)
             | G::AdminFreezeWindow(v)
@@ -484,7 +521,8 @@ impl GlobalParameter {
             | G::SubnetOwnerCut(v)
             | G::GovQuorum(v)
             | G::GovThreshold(v)
-            | G::GovVetoThreshold(v) => v.to_string(),
+            | G::GovVetoThreshold(v)
+            | G::MaxValidators(v) => v.to_string(),
             G::NetworkRateLimit(v)
             | G::NetworkLockReductionInterval(v)
             | G::StakeThreshold(v)
@@ -493,7 +531,10 @@ impl GlobalParameter {
             | G::TaoWeight(v)
             | G::TxDelegateTakeRateLimit(v)
             | G::GovVotingPeriod(v)
-            | G::GovEnactmentDelay(v) => v.to_string(),
+            | G::GovEnactmentDelay(v)
+            | G::ConsensusEpochLength(v)
+            | G::UnbondingPeriod(v)
+            | G::JailPeriod(v) => v.to_string(),
         }
     }
 
@@ -526,6 +567,13 @@ impl GlobalParameter {
             "gov_quorum" => G::GovQuorum(num(name, value)?),
             "gov_threshold" => G::GovThreshold(num(name, value)?),
             "gov_veto_threshold" => G::GovVetoThreshold(num(name, value)?),
+            "consensus_epoch_length" => G::ConsensusEpochLength(num(name, value)?),
+            "max_validators" => G::MaxValidators(num(name, value)?),
+            "min_validator_bond" => G::MinValidatorBond(tao(name, value)?),
+            "min_nomination" => G::MinNomination(tao(name, value)?),
+            "unbonding_period" => G::UnbondingPeriod(num(name, value)?),
+            "slash_fraction" => G::SlashFraction(num(name, value)?),
+            "jail_period" => G::JailPeriod(num(name, value)?),
             _ => {
                 return Err(format!(
                     "no chain parameter {name:?}; one of: {}",
@@ -795,6 +843,50 @@ pub enum Call {
         /// The channel.
         channel: ChannelId,
     },
+    /// Register the signing coldkey (the controller) as a chain-validator candidate with an
+    /// ed25519 consensus key (one candidate per controller; a key is never reused).
+    RegisterValidator {
+        /// The consensus key.
+        consensus_key: ConsensusKey,
+        /// Where the validator's node listens for consensus peers, `IP:PORT` (≤ 64 bytes).
+        p2p_address: String,
+        /// Share of the validator's rewards kept by the controller, parts per 10,000.
+        commission: u16,
+        /// The consensus key's signature of
+        /// [`crate::consensus::key_proof_message`]`(genesis, controller)`.
+        proof: ConsensusSignature,
+    },
+    /// Change the signer's candidate's address (at once) or commission (from the next
+    /// epoch, once per epoch).
+    SetValidatorInfo {
+        /// A new `IP:PORT`.
+        p2p_address: Option<String>,
+        /// A new commission, parts per 10,000.
+        commission: Option<u16>,
+    },
+    /// Bond free TAO to a candidate: its own controller's self-bond, anyone else's
+    /// nomination. Bonded TAO is locked until unbonded and released.
+    Bond {
+        /// The candidate's controller.
+        validator: AccountId,
+        /// TAO to bond (at least the minimum nomination).
+        amount: Rao,
+    },
+    /// Start unbonding TAO bonded to a candidate: it is released to the free balance
+    /// `unbonding_period` blocks later (and may be slashed until then).
+    Unbond {
+        /// The candidate's controller.
+        validator: AccountId,
+        /// TAO to unbond.
+        amount: Rao,
+    },
+    /// Leave jail after the jail period (the controller).
+    Unjail,
+    /// Prove a validator equivocated: slashes its bonders and jails it (anyone).
+    ReportEquivocation {
+        /// The two conflicting signed votes.
+        evidence: Equivocation,
+    },
 }
 
 impl Call {
@@ -845,6 +937,12 @@ impl Call {
             Call::TopUpChannel { .. } => "top_up_channel",
             Call::ClaimChannel { .. } => "claim_channel",
             Call::CloseChannel { .. } => "close_channel",
+            Call::RegisterValidator { .. } => "register_validator",
+            Call::SetValidatorInfo { .. } => "set_validator_info",
+            Call::Bond { .. } => "bond",
+            Call::Unbond { .. } => "unbond",
+            Call::Unjail => "unjail",
+            Call::ReportEquivocation { .. } => "report_equivocation",
         }
     }
 }

@@ -8,8 +8,17 @@
 //!  "subnets": [{"owner_coldkey": "5…", "owner_hotkey": "5…", "tempo": 10, "start_emission": true,
 //!               "neurons": [{"hotkey": "5…", "coldkey": "5…", "stake": 1000000000}]}]}
 //! ```
-//! Accounts are SS58 (prefix 42); amounts are integers in RAO (10^-9 TAO).
+//! Accounts are SS58 (prefix 42); amounts are integers in RAO (10^-9 TAO), but for a
+//! validator's `bond`, which is TAO (`"1000"`, `"0.5"` or an integer of TAO).
+//!
+//! A proof-of-stake chain names its first validators instead of `authorities`:
+//! ```json
+//! {"validators": [{"controller": "5…", "consensus_key": "0x<ed25519 public key>",
+//!                  "p2p_address": "10.0.0.1:30333", "bond": "1000", "commission": 500}],
+//!  "consensus": {"epoch_length": 360, "max_validators": 32}}
+//! ```
 
+use crate::ConsensusKey;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tao_primitives::{AccountId, AlphaRao, Rao};
 
@@ -108,6 +117,74 @@ pub struct GenesisSubnet {
     pub pool_tao: Option<u64>,
 }
 
+fn tao_ser<S: Serializer>(amount: &Rao, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&amount.to_string())
+}
+
+fn tao_de<'de, D: Deserializer<'de>>(d: D) -> Result<Rao, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Amount {
+        Whole(u64),
+        Text(String),
+    }
+    match Amount::deserialize(d)? {
+        Amount::Whole(tao) => tao
+            .checked_mul(1_000_000_000)
+            .map(Rao::new)
+            .ok_or_else(|| serde::de::Error::custom(format!("{tao} TAO is too large"))),
+        Amount::Text(text) => {
+            text.parse().map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
+        }
+    }
+}
+
+/// A chain validator of the first epoch: a candidate with its self-bond.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisValidator {
+    /// Its controller coldkey (SS58).
+    #[serde(serialize_with = "account_ser", deserialize_with = "account_de")]
+    pub controller: AccountId,
+    /// Its ed25519 consensus key (hex).
+    pub consensus_key: ConsensusKey,
+    /// Where its node listens for consensus peers, `IP:PORT`.
+    pub p2p_address: String,
+    /// Its self-bond, in TAO (minted bonded at genesis, counted in the issuance).
+    #[serde(serialize_with = "tao_ser", deserialize_with = "tao_de")]
+    pub bond: Rao,
+    /// Its commission, parts per 10,000.
+    #[serde(default)]
+    pub commission: u16,
+}
+
+/// Proof-of-stake parameters at genesis; each absent one takes the runtime's default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisConsensus {
+    /// Blocks per consensus epoch.
+    #[serde(default)]
+    pub epoch_length: Option<u64>,
+    /// Most validators per epoch.
+    #[serde(default)]
+    pub max_validators: Option<u16>,
+    /// Least total bond to be elected, RAO.
+    #[serde(default)]
+    pub min_validator_bond: Option<u64>,
+    /// Least TAO one bond may add, RAO.
+    #[serde(default)]
+    pub min_nomination: Option<u64>,
+    /// Blocks before unbonded TAO is free.
+    #[serde(default)]
+    pub unbonding_period: Option<u64>,
+    /// Share slashed for equivocation, parts per million.
+    #[serde(default)]
+    pub slash_fraction: Option<u32>,
+    /// Blocks a slashed validator stays jailed.
+    #[serde(default)]
+    pub jail_period: Option<u64>,
+}
+
 /// The genesis config of a chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,9 +201,14 @@ pub struct GenesisConfig {
     /// Prefunded accounts.
     #[serde(default)]
     pub balances: Vec<GenesisBalance>,
-    /// Consensus authorities' node keys (hex ed25519), used by the node, not the runtime.
+    /// Consensus authorities' node keys (hex ed25519), used by the node, not the runtime: a
+    /// fixed set with no elections. Exclusive with `validators`.
     #[serde(default)]
     pub authorities: Vec<String>,
+    /// Proof of stake: the first epoch's validators with their bonds (elections every
+    /// epoch from then on). Exclusive with `authorities`.
+    #[serde(default)]
+    pub validators: Vec<GenesisValidator>,
     /// Subnets that exist from the start.
     #[serde(default)]
     pub subnets: Vec<GenesisSubnet>,
@@ -145,6 +227,9 @@ pub struct GenesisConfig {
     /// Governance parameters other than the defaults (a local chain votes in minutes).
     #[serde(default)]
     pub governance: Option<GenesisGovernance>,
+    /// Proof-of-stake parameters other than the defaults.
+    #[serde(default)]
+    pub consensus: Option<GenesisConsensus>,
 }
 
 /// Governance parameters at genesis; each absent one takes the runtime's default.
@@ -180,12 +265,14 @@ impl GenesisConfig {
             sudo: None,
             balances: Vec::new(),
             authorities: Vec::new(),
+            validators: Vec::new(),
             subnets: Vec::new(),
             network_min_lock: None,
             network_rate_limit: None,
             subnet_limit: None,
             allow_loopback_axons: false,
             governance: None,
+            consensus: None,
         }
     }
 }
@@ -207,6 +294,26 @@ mod tests {
         assert_eq!(config.balances[0].rao, Rao::new(5));
         assert_eq!(config.subnets[0].neurons[0].stake, AlphaRao::new(7));
         assert_eq!(config.sudo.unwrap().to_ss58(), ALICE);
+        let again: GenesisConfig =
+            serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
+        assert_eq!(again, config);
+    }
+
+    #[test]
+    fn validators_parse_with_tao_bonds_and_round_trip() {
+        let key = "0x".to_owned() + &"ab".repeat(32);
+        let text = format!(
+            r#"{{"chain_name": "t", "validators": [
+                  {{"controller": "{ALICE}", "consensus_key": "{key}", "p2p_address": "10.0.0.1:3000", "bond": "1000.5", "commission": 500}},
+                  {{"controller": "{ALICE}", "consensus_key": "{key}", "p2p_address": "10.0.0.1:3000", "bond": 7}}],
+                "consensus": {{"epoch_length": 20, "max_validators": 4}}}}"#
+        );
+        let config: GenesisConfig = serde_json::from_str(&text).unwrap();
+        assert_eq!(config.validators[0].bond, Rao::new(1_000_500_000_000));
+        assert_eq!(config.validators[1].bond, Rao::new(7_000_000_000));
+        assert_eq!(config.validators[1].commission, 0);
+        assert_eq!(config.validators[0].consensus_key, ConsensusKey([0xab; 32]));
+        assert_eq!(config.consensus.as_ref().unwrap().epoch_length, Some(20));
         let again: GenesisConfig =
             serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
         assert_eq!(again, config);

@@ -24,6 +24,7 @@
 
 mod block;
 mod call;
+pub mod consensus;
 mod crypto;
 mod genesis;
 mod governance;
@@ -37,8 +38,12 @@ pub use block::{transactions_root, Block, Header};
 pub use call::{
     weights_commit_hash, AxonInfo, Call, Existence, GlobalParameter, Hyperparameter, IpType, Setter,
 };
+pub use consensus::{ConsensusKey, ConsensusSignature, Equivocation, FinalityCredit};
 pub use crypto::{blake2_256, Hash, Keypair, Signature};
-pub use genesis::{GenesisBalance, GenesisConfig, GenesisGovernance, GenesisNeuron, GenesisSubnet};
+pub use genesis::{
+    GenesisBalance, GenesisConfig, GenesisConsensus, GenesisGovernance, GenesisNeuron,
+    GenesisSubnet, GenesisValidator,
+};
 pub use governance::{
     PrivilegedCall, ProposalId, Rejection, Tally, Track, VoteChoice, MAX_DESCRIPTION_BYTES,
     MAX_PROPOSAL_CALLS, MAX_TITLE_BYTES,

@@ -1,7 +1,8 @@
 //! What a transaction did: its receipt, its events, and why it failed.
 
 use crate::{
-    GlobalParameter, Hash, Hyperparameter, ProposalId, Rejection, Tally, Track, VoteChoice,
+    ConsensusKey, GlobalParameter, Hash, Hyperparameter, ProposalId, Rejection, Tally, Track,
+    VoteChoice,
 };
 use codec::{Decode, Encode};
 use tao_primitives::{AccountId, AlphaRao, BlockNumber, ChannelId, NetUid, Rao, Uid};
@@ -310,6 +311,78 @@ pub enum DispatchError {
     /// The voucher's cumulative amount is not above what was already claimed.
     #[error("the voucher gives nothing beyond what was already claimed")]
     VoucherAlreadyClaimed,
+    /// This chain has a fixed set of authorities: no validator elections, bonds or slashes.
+    #[error("this chain has fixed authorities; it takes no validator registrations or bonds")]
+    ValidatorsDisabled,
+    /// The signer already registered a validator candidate.
+    #[error("this coldkey already controls a validator candidate")]
+    ValidatorAlreadyRegistered,
+    /// The consensus key was registered before (by anyone): keys are never reused.
+    #[error("this consensus key is already registered")]
+    ConsensusKeyInUse,
+    /// The proof is not the consensus key's signature for this chain and controller.
+    #[error("the proof is not the consensus key's signature of this chain and controller")]
+    InvalidKeyProof,
+    /// The p2p address is not `IP:PORT` (at most 64 bytes, a routable port).
+    #[error("the p2p address must be IP:PORT, at most 64 bytes, with a port above 0")]
+    InvalidP2pAddress,
+    /// Commission above 10,000 parts per 10,000.
+    #[error("commission is at most 10000 (parts per 10,000)")]
+    CommissionTooHigh,
+    /// The chain holds as many validator candidates as it may.
+    #[error("the chain's validator candidate limit (1,024) is reached")]
+    TooManyCandidates,
+    /// No validator candidate with this controller.
+    #[error("no validator candidate with this controller")]
+    NotValidator,
+    /// The commission was already changed this epoch.
+    #[error("the commission may change once per epoch")]
+    CommissionRateLimited,
+    /// Below the minimum nomination.
+    #[error("amount below the minimum bond")]
+    BondTooLow,
+    /// The candidate has as many nominators as it may.
+    #[error("the candidate has the most nominators allowed (256)")]
+    TooManyNominators,
+    /// Less bonded than asked to unbond.
+    #[error("not that much bonded to this validator")]
+    NotEnoughBonded,
+    /// The account has as many unbonding chunks as it may.
+    #[error("too many unbonding chunks (32); wait for one to be released")]
+    TooManyUnbondingChunks,
+    /// The validator is not jailed.
+    #[error("the validator is not jailed")]
+    NotJailed,
+    /// The jail period has not passed.
+    #[error("jailed until block {until}")]
+    StillJailed {
+        /// The first block the validator may unjail.
+        until: BlockNumber,
+    },
+    /// Evidence about an epoch whose validator set is no longer kept.
+    #[error("the evidence is about an epoch whose validator set is no longer kept")]
+    EvidenceTooOld,
+    /// Evidence about an epoch that has no validator set yet.
+    #[error("the evidence is about an epoch with no validator set")]
+    EvidenceUnknownEpoch,
+    /// The evidence's signer was not in that epoch's validator set.
+    #[error("the signer was not a validator of that epoch")]
+    EvidenceNotValidator,
+    /// The two votes are not for the same epoch and view.
+    #[error("the two votes are for different views")]
+    EvidenceDifferentRounds,
+    /// The two votes do not conflict (the same proposal).
+    #[error("the two votes do not conflict")]
+    EvidenceNotConflicting,
+    /// A signature of the evidence does not verify.
+    #[error("a signature of the evidence does not verify")]
+    InvalidEvidenceSignature,
+    /// This equivocation (epoch, view, signer) was already reported and slashed.
+    #[error("this equivocation was already reported")]
+    EquivocationAlreadyReported,
+    /// The epoch holds as many reports as it may.
+    #[error("too many equivocation reports for this epoch")]
+    TooManyReports,
 }
 
 /// Something that happened, for receipts and subscribers.
@@ -573,6 +646,117 @@ pub enum Event {
         /// TAO claimed from the channel in total.
         claimed: Rao,
     },
+    /// A validator candidate registered.
+    ValidatorRegistered {
+        /// Its controller coldkey.
+        controller: AccountId,
+        /// Its consensus key.
+        consensus_key: ConsensusKey,
+        /// Its p2p address.
+        p2p_address: String,
+        /// Its commission, parts per 10,000.
+        commission: u16,
+    },
+    /// A candidate's address or commission changed (a commission from the next epoch).
+    ValidatorInfoSet {
+        /// The controller.
+        controller: AccountId,
+        /// The new address, if it changed.
+        p2p_address: Option<String>,
+        /// The new commission, if it changed.
+        commission: Option<u16>,
+    },
+    /// TAO was bonded to a candidate.
+    Bonded {
+        /// Who bonded.
+        bonder: AccountId,
+        /// The candidate's controller.
+        validator: AccountId,
+        /// TAO bonded.
+        amount: Rao,
+    },
+    /// TAO started unbonding.
+    Unbonded {
+        /// Whose TAO.
+        bonder: AccountId,
+        /// The candidate's controller.
+        validator: AccountId,
+        /// TAO unbonding.
+        amount: Rao,
+        /// The block it becomes free.
+        release_at: BlockNumber,
+    },
+    /// Unbonded TAO became free.
+    UnbondingReleased {
+        /// Whose TAO.
+        account: AccountId,
+        /// TAO released.
+        amount: Rao,
+    },
+    /// The validator set of an epoch was elected (members ordered by consensus key).
+    ValidatorSetElected {
+        /// The epoch it validates.
+        epoch: u64,
+        /// `(controller, consensus key, total bond)` of each member.
+        members: Vec<(AccountId, ConsensusKey, Rao)>,
+    },
+    /// No candidate qualified: the previous set continues for `epoch`.
+    ValidatorSetKept {
+        /// The epoch it validates.
+        epoch: u64,
+    },
+    /// A finality credit counted signed blocks for its signers.
+    FinalityCredited {
+        /// The epoch.
+        epoch: u64,
+        /// The height credited up to.
+        height: BlockNumber,
+        /// How many validators signed.
+        signers: u32,
+    },
+    /// An epoch's fees were paid to one of its validators and its bonders.
+    ValidatorRewarded {
+        /// The epoch.
+        epoch: u64,
+        /// The controller.
+        validator: AccountId,
+        /// Blocks credited to it.
+        signed: u64,
+        /// TAO paid in all (commission and bonders).
+        reward: Rao,
+        /// Of which the controller's commission.
+        commission: Rao,
+    },
+    /// An epoch's fees were burned (no validator was credited with a block).
+    EpochFeesBurned {
+        /// The epoch.
+        epoch: u64,
+        /// TAO burned.
+        amount: Rao,
+    },
+    /// A validator's bonders were slashed for equivocation (the TAO is burned).
+    ValidatorSlashed {
+        /// The controller.
+        validator: AccountId,
+        /// The epoch of the equivocation.
+        epoch: u64,
+        /// The view.
+        view: u64,
+        /// TAO slashed from bonds and unbonding chunks.
+        amount: Rao,
+    },
+    /// A validator was jailed (not elected until it unjails).
+    ValidatorJailed {
+        /// The controller.
+        validator: AccountId,
+        /// The first block it may unjail.
+        until: BlockNumber,
+    },
+    /// A validator left jail.
+    ValidatorUnjailed {
+        /// The controller.
+        validator: AccountId,
+    },
     /// A channel was closed and its unclaimed deposit refunded.
     ChannelClosed {
         /// The channel.
@@ -623,6 +807,7 @@ impl DispatchError {
         match self {
             DispatchError::TxRateLimitExceeded { next, .. } => Some(*next),
             DispatchError::StakeLockedByVote { until } => until.next(),
+            DispatchError::StillJailed { until } => Some(*until),
             _ => None,
         }
     }

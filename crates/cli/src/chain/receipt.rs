@@ -142,6 +142,7 @@ fn line(event: &Event) -> Option<String> {
             Rao::new(*refund),
             Rao::new(*claimed)
         ),
+        Event::Validators { detail, .. } => detail.clone(),
     })
 }
 

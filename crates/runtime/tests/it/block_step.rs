@@ -27,8 +27,11 @@ fn the_block_step_runs_before_the_transactions() {
         },
     );
     let number = chain.state.block().next().unwrap();
-    let context =
-        BlockContext { number, parent_hash: block_hash(BlockNumber::new(number.get() - 1)) };
+    let context = BlockContext {
+        number,
+        parent_hash: block_hash(BlockNumber::new(number.get() - 1)),
+        credit: None,
+    };
     let mut stepped = chain.state.clone();
     let empty = execute_block(&mut stepped, &context, &[]).unwrap();
     let pool = stepped.subnet(NET).unwrap().stakes.get().get(&id(20)).unwrap().clone();

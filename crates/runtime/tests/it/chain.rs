@@ -4,8 +4,8 @@
 use tao_primitives::{AccountId, AlphaRao, BlockNumber, NetUid, Rao};
 use tao_runtime::{execute_block, genesis, Account, BlockContext, BlockOutcome, State, StatePart};
 use tao_types::{
-    blake2_256, Call, DispatchError, GenesisBalance, GenesisConfig, GenesisNeuron, GenesisSubnet,
-    Hash, Keypair, Outcome, Receipt, SignedTransaction, Transaction,
+    blake2_256, Call, DispatchError, FinalityCredit, GenesisBalance, GenesisConfig, GenesisNeuron,
+    GenesisSubnet, Hash, Keypair, Outcome, Receipt, SignedTransaction, Transaction,
 };
 
 pub const TAO: u64 = 1_000_000_000;
@@ -34,6 +34,8 @@ pub fn config() -> GenesisConfig {
         subnet_limit: None,
         allow_loopback_axons: false,
         governance: None,
+        validators: Vec::new(),
+        consensus: None,
     }
 }
 
@@ -67,12 +69,14 @@ pub const NET: NetUid = NetUid::new(1);
 pub struct Chain {
     pub state: State,
     pub last: Option<BlockOutcome>,
+    /// The finality credit the next block carries (taken by it).
+    pub credit: Option<FinalityCredit>,
 }
 
 impl Chain {
     pub fn new(config: GenesisConfig) -> Self {
         let state = genesis(&config).expect("valid genesis");
-        let chain = Self { state, last: None };
+        let chain = Self { state, last: None, credit: None };
         chain.check_conservation();
         chain
     }
@@ -106,8 +110,10 @@ impl Chain {
             .subnets()
             .map(|(n, s)| (*n, s.info.get().registered_at, s.info.get().alpha_burned))
             .collect();
-        let outcome = execute_block(&mut self.state, &BlockContext { number, parent_hash }, &txs)
-            .expect("block follows");
+        let credit = self.credit.take();
+        let outcome =
+            execute_block(&mut self.state, &BlockContext { number, parent_hash, credit }, &txs)
+                .expect("block follows");
         self.check_conservation();
         for (netuid, registered_at, before) in unheld {
             if let Some(subnet) = self.state.subnet(netuid) {
@@ -149,8 +155,11 @@ impl Chain {
         // The same block without the transaction.
         let mut control = self.state.clone();
         let number = control.block().next().unwrap();
-        let context =
-            BlockContext { number, parent_hash: block_hash(BlockNumber::new(number.get() - 1)) };
+        let context = BlockContext {
+            number,
+            parent_hash: block_hash(BlockNumber::new(number.get() - 1)),
+            credit: None,
+        };
         execute_block(&mut control, &context, &[]).unwrap();
         let receipt = self.run(signer, call);
         assert_eq!(receipt.outcome, expected, "{receipt:?}");
@@ -177,7 +186,8 @@ impl Chain {
     }
 
     /// TAO: `total_issuance = Σ free + Σ pool TAO + Σ root stake + Σ proposal deposits +
-    /// Σ open channels' unclaimed deposits`, to the RAO. Alpha, per subnet, the reference's
+    /// Σ open channels' unclaimed deposits + Σ validator bonds + Σ unbonding + the epoch's
+    /// fee pot`, to the RAO. Alpha, per subnet, the reference's
     /// accounting: `alpha_out = Σ stakes + protocol alpha + pending + unheld` to the unit,
     /// where unheld (`alpha_burned`) is alpha minted but held by nobody: burned owner-hotkey
     /// miner emission and alpha nobody was paid (rounding, a root pot no validator could
@@ -199,9 +209,26 @@ impl Chain {
                 u128::from(c.deposit.get() - c.claimed.get())
             })
             .sum();
+        let bonded: u128 = self
+            .state
+            .candidates()
+            .map(|c| {
+                let sum: u128 = c.bonds.values().map(|b| u128::from(b.get())).sum();
+                assert_eq!(sum, u128::from(c.total.get()), "a candidate's total is not Σ bonds");
+                assert!(c.bonds.values().all(|b| !b.is_zero()), "a zero bond is kept");
+                sum
+            })
+            .sum();
+        let unbonding: u128 = self
+            .state
+            .all_unbonding()
+            .flat_map(|(_, chunks)| chunks)
+            .map(|c| u128::from(c.amount.get()))
+            .sum();
+        let pot = u128::from(self.state.consensus().pot.get());
         assert_eq!(
             u128::from(self.state.total_issuance().get()),
-            free + pools + root + deposits + channels,
+            free + pools + root + deposits + channels + bonded + unbonding + pot,
             "TAO not conserved"
         );
         let held = self.state.tao_holdings();
@@ -209,6 +236,7 @@ impl Chain {
             (held.free, held.pools, held.root_stake, held.deposits, held.channels),
             (free, pools, root, deposits, channels)
         );
+        assert_eq!((held.bonded, held.unbonding, held.fee_pot), (bonded, unbonding, pot));
         for (netuid, subnet) in self.state.subnets() {
             let info = subnet.info.get();
             let staked: u128 = subnet.stakes.get().values().map(|p| u128::from(p.total)).sum();
@@ -260,18 +288,30 @@ pub fn only_fee_and_nonce_changed(
     if names(&was) != names(&now) {
         return Err("the state's parts differ (a subnet appeared or vanished)".into());
     }
-    if was.len() < 1 + 2 * 256 + 3 + 1 + 2 * 256 {
+    if was.len() < 1 + 2 * 256 + 3 + 1 + 2 * 256 + 1 + 2 * 256 {
         return Err(format!("only {} parts listed", was.len()));
     }
     let signer_part = StatePart::account(signer);
+    // On a proof-of-stake chain the fee goes to the epoch's pot instead of being burned.
+    let pos = before.consensus().enabled;
     for ((part, a), (_, b)) in was.iter().zip(&now) {
-        if a != b && *part != StatePart::Chain && *part != signer_part {
+        let pot_part = pos && *part == StatePart::Consensus;
+        if a != b && *part != StatePart::Chain && *part != signer_part && !pot_part {
             return Err(format!("{part:?} changed"));
         }
     }
     let mut expected = before.chain().clone();
-    expected.total_issuance = expected.total_issuance.checked_sub(fee).ok_or("fee > issuance")?;
-    expected.total_fees = expected.total_fees.checked_add(fee).ok_or("fee total overflows")?;
+    if pos {
+        let mut consensus = before.consensus().clone();
+        consensus.pot = consensus.pot.checked_add(fee).ok_or("pot overflows")?;
+        if after.consensus() != &consensus {
+            return Err("the consensus record changed beyond the fee pot".into());
+        }
+    } else {
+        expected.total_issuance =
+            expected.total_issuance.checked_sub(fee).ok_or("fee > issuance")?;
+        expected.total_fees = expected.total_fees.checked_add(fee).ok_or("fee total overflows")?;
+    }
     if after.chain() != &expected {
         return Err(format!("chain record: {:?}, expected {expected:?}", after.chain()));
     }

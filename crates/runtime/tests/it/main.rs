@@ -14,4 +14,5 @@ mod properties;
 mod registration;
 mod staking;
 mod subnets;
+mod validators;
 mod weights;

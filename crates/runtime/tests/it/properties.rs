@@ -234,8 +234,11 @@ fn check_failures_change_only_the_fee(
     let mut checked = Checked::default();
     for block in blocks {
         let number = chain.state.block().next().unwrap();
-        let context =
-            BlockContext { number, parent_hash: block_hash(BlockNumber::new(number.get() - 1)) };
+        let context = BlockContext {
+            number,
+            parent_hash: block_hash(BlockNumber::new(number.get() - 1)),
+            credit: None,
+        };
         let mut state = chain.state.clone();
         let mut builder = BlockBuilder::begin(&mut state, &context).unwrap();
         let mut failed = 0;
@@ -334,7 +337,7 @@ proptest! {
                 })
                 .collect();
             let number = chain.state.block().next().unwrap();
-            let context = BlockContext { number, parent_hash: block_hash(BlockNumber::new(number.get() - 1)) };
+            let context = BlockContext { number, parent_hash: block_hash(BlockNumber::new(number.get() - 1)), credit: None };
             let mut built_state = chain.state.clone();
             let mut builder = BlockBuilder::begin(&mut built_state, &context).unwrap();
             let kept: Vec<SignedTransaction> =

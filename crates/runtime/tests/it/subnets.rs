@@ -339,6 +339,7 @@ fn dissolve_pays_the_pool_to_alpha_holders() {
     let context = tao_runtime::BlockContext {
         number,
         parent_hash: block_hash(BlockNumber::new(number.get() - 1)),
+        credit: None,
     };
     let mut stepped = chain.state.clone();
     let seen = tao_runtime::BlockBuilder::begin(&mut stepped, &context).unwrap().state().clone();
