@@ -181,7 +181,7 @@ fn commit_cost(
         }
         let timestamp = chain.head.timestamp_ms + 12_000;
         let built =
-            tao_node::chain::build_block(&chain.head, &chain.state, &txs, timestamp).unwrap();
+            tao_node::chain::build_block(&chain.head, &chain.state, &txs, timestamp, None).unwrap();
         assert_eq!(built.block.transactions.len() as u64, transfers);
         let root = built.state.state_root(); // as the producer has, before it commits
         assert_eq!(root, built.block.header.state_root);

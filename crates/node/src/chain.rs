@@ -13,7 +13,8 @@ use tao_runtime::{
     execute_block, genesis, BlockBuilder, BlockContext, BlockError, BlockOutcome, State,
 };
 use tao_types::{
-    transactions_root, Block, GenesisConfig, Hash, Header, InvalidTransaction, SignedTransaction,
+    transactions_root, Block, FinalityCredit, GenesisConfig, Hash, Header, InvalidTransaction,
+    SignedTransaction,
 };
 
 /// Most transactions in one block.
@@ -22,6 +23,10 @@ pub const MAX_BLOCK_TRANSACTIONS: usize = 2_000;
 /// below the p2p message limit ([`crate::consensus::MAX_MESSAGE_SIZE`], 4 MiB) and its hex
 /// form below the RPC's response limit.
 pub const MAX_BLOCK_BYTES: usize = 1536 * 1024;
+
+/// Most signatures a block's credit may carry (the runtime's largest validator set is far
+/// smaller; this bounds what a peer can make a node hash before the runtime looks).
+pub const MAX_CREDIT_SIGNATURES: usize = 1_024;
 /// How far ahead of a node's clock a block's timestamp may be. Further, and the block is
 /// refused: a far-future timestamp would stop honest leaders, who wait for
 /// `now >= parent + block time`.
@@ -80,7 +85,7 @@ pub fn genesis_header(state: &State) -> Header {
         number: BlockNumber::GENESIS,
         parent_hash: Hash::default(),
         state_root: state.state_root(),
-        transactions_root: transactions_root(&[]),
+        transactions_root: transactions_root(&[], None),
         timestamp_ms: 0,
     }
 }
@@ -205,7 +210,7 @@ impl Chain {
         let candidates = self.mempool.ready(&self.state, MAX_BUILD_CANDIDATES);
         // Never before the parent (a clock stepped back must not make an invalid block).
         let timestamp_ms = timestamp_ms.max(self.head.timestamp_ms);
-        let built = build_block(&self.head, &self.state, &candidates, timestamp_ms)?;
+        let built = build_block(&self.head, &self.state, &candidates, timestamp_ms, None)?;
         self.mempool.drop_refused(&built.refused);
         self.commit(&built.block, built.state, &built.outcome)?;
         Ok((built.block, built.outcome))
@@ -258,7 +263,7 @@ fn replay(store: &Store, mut state: State, head: u64) -> Result<State> {
         let context = BlockContext {
             number: block.header.number,
             parent_hash: block.header.parent_hash,
-            credit: None,
+            credit: block.credit.clone(),
         };
         let outcome = execute_block(&mut state, &context, &block.transactions)
             .with_context(|| format!("replaying block {number}"))?;
@@ -295,18 +300,20 @@ pub struct BuiltBlock {
 
 /// Builds the block after `parent` (whose post-state is `state`) from `candidates`, in
 /// order: each is applied and kept only if valid, until [`MAX_BLOCK_TRANSACTIONS`] or
-/// [`MAX_BLOCK_BYTES`] is reached. Nothing is stored.
+/// [`MAX_BLOCK_BYTES`] is reached; it carries `credit` (a proof-of-stake chain's signers'
+/// credit, which the runtime checks). Nothing is stored.
 pub fn build_block(
     parent: &Header,
     state: &State,
     candidates: &[SignedTransaction],
     timestamp_ms: u64,
+    credit: Option<FinalityCredit>,
 ) -> Result<BuiltBlock> {
     let number = parent.number.next().context("block number overflow")?;
     let parent_hash = parent.hash();
     let mut next = state.clone();
-    let mut builder =
-        BlockBuilder::begin(&mut next, &BlockContext { number, parent_hash, credit: None })?;
+    let context = BlockContext { number, parent_hash, credit: credit.clone() };
+    let mut builder = BlockBuilder::begin(&mut next, &context)?;
     let mut included = Vec::new();
     let mut refused = Vec::new();
     let mut bytes = 0usize;
@@ -331,11 +338,11 @@ pub fn build_block(
         number,
         parent_hash,
         state_root: outcome.state_root,
-        transactions_root: transactions_root(&included),
+        transactions_root: transactions_root(&included, credit.as_ref()),
         timestamp_ms,
     };
     Ok(BuiltBlock {
-        block: Block { header, transactions: included },
+        block: Block { header, transactions: included, credit },
         state: next,
         outcome,
         refused,
@@ -414,10 +421,13 @@ pub fn check_block_body(block: &Block) -> Result<(), BlockRejection> {
     let number = block.header.number.get();
     let count = block.transactions.len();
     let bytes: usize = block.transactions.iter().map(Encode::encoded_size).sum();
-    if count > MAX_BLOCK_TRANSACTIONS || bytes > MAX_BLOCK_BYTES {
+    let signatures = block.credit.as_ref().map_or(0, |c| c.signatures.len());
+    if count > MAX_BLOCK_TRANSACTIONS || bytes > MAX_BLOCK_BYTES || signatures > MAX_CREDIT_SIGNATURES
+    {
         return Err(BlockRejection::TooLarge { number, count, bytes });
     }
-    if block.header.transactions_root != transactions_root(&block.transactions) {
+    if block.header.transactions_root != transactions_root(&block.transactions, block.credit.as_ref())
+    {
         return Err(BlockRejection::BodyMismatch(number));
     }
     Ok(())
@@ -453,8 +463,11 @@ pub fn check_block(
     }
     check_block_body(block)?;
     let mut next = state.clone();
-    let context =
-        BlockContext { number: expected, parent_hash: block.header.parent_hash, credit: None };
+    let context = BlockContext {
+        number: expected,
+        parent_hash: block.header.parent_hash,
+        credit: block.credit.clone(),
+    };
     let outcome = execute_block(&mut next, &context, &block.transactions)?;
     if let Some((index, why)) = outcome.first_invalid() {
         return Err(BlockRejection::InvalidTransaction { number, index, why: why.clone() });
@@ -586,7 +599,7 @@ pub(crate) mod tests {
     #[test]
     fn check_block_refuses_what_does_not_verify_and_accepts_what_does() {
         let (chain, dir) = self::chain("check");
-        let built = build_block(&chain.head, &chain.state, &[], 10).unwrap();
+        let built = build_block(&chain.head, &chain.state, &[], 10, None).unwrap();
         let checked = check_block(&chain.head, &chain.state, &built.block, 10).unwrap().0;
         assert_eq!(checked.state_root(), built.state.state_root());
         let refused = |edit: &dyn Fn(&mut Block), why: &str| {
@@ -603,7 +616,7 @@ pub(crate) mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let (mut chain, dir) = self::chain("check-time");
         chain.produce(100).unwrap();
-        let early = build_block(&chain.head, &chain.state, &[], 50).unwrap().block;
+        let early = build_block(&chain.head, &chain.state, &[], 50, None).unwrap().block;
         let e = check_block(&chain.head, &chain.state, &early, 100).unwrap_err().to_string();
         assert!(e.contains("before its parent"), "{e}");
         drop(chain);
@@ -636,10 +649,10 @@ pub(crate) mod tests {
                 number,
                 parent_hash,
                 state_root: outcome.state_root,
-                transactions_root: transactions_root(&transactions),
+                transactions_root: transactions_root(&transactions, None),
                 timestamp_ms,
             };
-            Block { header, transactions }
+            Block { header, transactions, credit: None }
         };
         let now = 2_000;
         let check = |block: &Block| check_block(&chain.head, &chain.state, block, now);
@@ -744,17 +757,17 @@ pub(crate) mod tests {
             number,
             parent_hash: chain.head.hash(),
             state_root: chain.state.state_root(),
-            transactions_root: transactions_root(&transactions),
+            transactions_root: transactions_root(&transactions, None),
             timestamp_ms: 0,
         };
-        let block = Block { header, transactions };
+        let block = Block { header, transactions, credit: None };
         let e = check_block_body(&block).unwrap_err();
         assert!(matches!(e, BlockRejection::TooLarge { .. }), "{e}");
         // A builder stops at the count limit.
         let many: Vec<_> = (0..(MAX_BLOCK_TRANSACTIONS as u64 + 5))
             .map(|n| signed_by(&chain, &alice, n, transfer(bob, 1_000_000_000)))
             .collect();
-        let built = build_block(&chain.head, &chain.state, &many, 0).unwrap();
+        let built = build_block(&chain.head, &chain.state, &many, 0, None).unwrap();
         assert_eq!(built.block.transactions.len(), MAX_BLOCK_TRANSACTIONS);
         assert!(check_block_body(&built.block).is_ok());
         drop(chain);
@@ -779,7 +792,7 @@ pub(crate) mod tests {
             use codec::Decode;
             let (chain, dir) = self::chain("block-fuzz");
             let tx = signed(&chain, "//Alice", 0, transfer(bob(), 1_000_000_000));
-            let valid = build_block(&chain.head, &chain.state, &[tx], 1).unwrap().block;
+            let valid = build_block(&chain.head, &chain.state, &[tx], 1, None).unwrap().block;
             let mut bytes = valid.encode();
             for (index, value) in flips {
                 let i = index.index(bytes.len());
@@ -811,6 +824,7 @@ pub(crate) mod tests {
             &chain.state,
             &[bad.clone(), good.clone(), stale_later.clone(), stale_later.clone()],
             0,
+            None,
         )
         .unwrap();
         assert_eq!(built.block.transactions, vec![good.clone(), stale_later.clone()]);

@@ -51,7 +51,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 use tao_runtime::{BlockOutcome, State};
-use tao_types::{Block, Hash, Header, SignedTransaction};
+use tao_types::{Block, ConsensusSignature, FinalityCredit, Hash, Header, SignedTransaction};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
@@ -114,7 +114,9 @@ pub fn block_hash(digest: &Digest) -> Hash {
 }
 
 /// The domain all consensus signatures of one chain are made in: a vote on one chain is
-/// worthless on another.
+/// worthless on another. `genesis` is the chain's genesis hash (the one its transactions
+/// sign, `State::genesis_hash`), so the runtime can rebuild every signed vote
+/// (`tao_types::consensus::vote_message`) to check credits and equivocation evidence.
 pub fn namespace(genesis: &Hash) -> Vec<u8> {
     let mut namespace = b"tao-consensus/".to_vec();
     namespace.extend_from_slice(&genesis.0);
@@ -154,6 +156,23 @@ pub fn parse_public_key(text: &str) -> Result<PublicKey, KeyError> {
         .map_err(|_| KeyError::PublicKey(text.to_owned()))?;
     <PublicKey as commonware_codec::DecodeExt<()>>::decode(commonware_runtime::IoBuf::from(bytes))
         .map_err(|_| KeyError::PublicKey(text.to_owned()))
+}
+
+/// The proof a chain asks of a validator candidate that it holds its consensus key: the
+/// key's ed25519 signature of [`tao_types::consensus::key_proof_message`] (the chain's
+/// genesis hash and the registering controller), as `RegisterValidator` carries it.
+pub fn key_proof(
+    signer: &ed25519::PrivateKey,
+    genesis: &Hash,
+    controller: &tao_primitives::AccountId,
+) -> ConsensusSignature {
+    use ed25519_dalek::Signer as _;
+    let secret = commonware_codec::Encode::encode(signer);
+    let mut seed = [0u8; 32];
+    seed.copy_from_slice(&secret[..32.min(secret.len())]);
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let message = tao_types::consensus::key_proof_message(genesis, controller);
+    ConsensusSignature(key.sign(&message).to_bytes())
 }
 
 /// Parses `KEY@IP:PORT`.
@@ -399,7 +418,7 @@ where
 {
     let genesis = {
         let chain = node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
-        chain.genesis_header().hash()
+        chain.state.genesis_hash()
     };
     let mut authorities = config.authorities.clone();
     authorities.sort();
@@ -417,19 +436,26 @@ where
         muxer.start();
         handle
     }
-    let engines = Engines {
-        context: context.child("engines"),
-        signer: config.signer.clone(),
-        namespace: namespace(&genesis),
-        block_time: config.block_time,
-        partition: config.partition.clone(),
-        blocker,
-        mailbox: mailbox.clone(),
-        votes: mux(context.child("votes"), votes),
-        certificates: mux(context.child("certificates"), certificates),
-        resolver: mux(context.child("resolver"), resolver),
-    };
-    let engine = context.child("orchestrator").spawn(move |_| engines.run(start_rx));
+    let (signer, partition, engines_mailbox) =
+        (config.signer.clone(), config.partition.clone(), mailbox.clone());
+    let namespace_bytes = namespace(&genesis);
+    // The muxers and every engine descend from the orchestrator's task: stopping it stops
+    // them all.
+    let engine = context.child("orchestrator").spawn(move |context| {
+        let engines = Engines {
+            votes: mux(context.child("votes"), votes),
+            certificates: mux(context.child("certificates"), certificates),
+            resolver: mux(context.child("resolver"), resolver),
+            context,
+            signer,
+            namespace: namespace_bytes,
+            block_time: config.block_time,
+            partition,
+            blocker,
+            mailbox: engines_mailbox,
+        };
+        engines.run(start_rx)
+    });
     let block_time = config.block_time;
     let behaviour = config.behaviour;
     let me = config.signer.public_key();
@@ -1145,7 +1171,17 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             chain.mempool.ready(&state, MAX_BUILD_CANDIDATES)
         };
-        let built = match build_block(&parent, &state, &candidates, now) {
+        let credit = self.credit_for(&state, parent.number.get(), context.round.epoch());
+        // A credit the runtime refuses (a certificate this node mis-stored) costs only the
+        // credit: the block is built without it.
+        let built = build_block(&parent, &state, &candidates, now, credit.clone()).or_else(|e| {
+            if credit.is_none() {
+                return Err(e);
+            }
+            warn!("building without the signers' credit: {e:#}");
+            build_block(&parent, &state, &candidates, now, None)
+        });
+        let built = match built {
             Ok(built) => built,
             Err(e) => {
                 error!("cannot build a block: {e:#}");
@@ -1174,6 +1210,45 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
         Some(digest(&hash))
     }
 
+    /// The signers' credit the block after `parent` can carry on a chain with proof of
+    /// stake: the newest kept finalization certificate of a block of `epoch` above the last
+    /// credited one, as the runtime reads it (one finalize signature per signer, by index).
+    fn credit_for(&self, state: &State, parent: u64, epoch: Epoch) -> Option<FinalityCredit> {
+        if !epochs::elects(state) {
+            return None;
+        }
+        let first = epochs::first_block(state, epoch.get());
+        let from = state.consensus().last_credited.get().max(first.saturating_sub(1)).saturating_add(1);
+        let (_, bytes) = {
+            let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            chain.store.last_certificate_in(from, parent).ok().flatten()?
+        };
+        let finalization = <Finalization<Scheme, Digest> as commonware_codec::Decode>::decode_cfg(
+            bytes,
+            &MAX_PARTICIPANTS,
+        )
+        .ok()?;
+        if finalization.epoch() != epoch {
+            return None;
+        }
+        let signers = finalization.certificate.signers.iter();
+        let signatures = finalization.certificate.signatures.iter();
+        let signatures = signers
+            .zip(signatures)
+            .map(|(index, signature)| {
+                let bytes = commonware_codec::Encode::encode(signature);
+                Some((index.get(), ConsensusSignature(bytes.as_ref().try_into().ok()?)))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(FinalityCredit {
+            epoch: epoch.get(),
+            view: finalization.proposal.round.view().get(),
+            parent_view: finalization.proposal.parent.get(),
+            block: block_hash(&finalization.proposal.payload),
+            signatures,
+        })
+    }
+
     /// A signed-looking transfer with an all-zero signature (a forging leader's).
     fn garbage_transaction(&self, state: &State) -> SignedTransaction {
         let signer = state.accounts().next().map(|(id, _)| *id).unwrap_or_default();
@@ -1188,7 +1263,7 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
 
     /// A forging leader's block: `honest` with `forgery` applied, its roots recomputed.
     fn forge(&self, forgery: Forgery, state: &State, honest: Block, now: u64) -> Block {
-        let Block { mut header, mut transactions } = honest;
+        let Block { mut header, mut transactions, credit } = honest;
         match forgery {
             Forgery::ReplayedTransaction => {
                 let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -1222,13 +1297,13 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
         let context = tao_runtime::BlockContext {
             number: header.number,
             parent_hash: header.parent_hash,
-            credit: None,
+            credit: credit.clone(),
         };
         if let Ok(outcome) = tao_runtime::execute_block(&mut next, &context, &transactions) {
             header.state_root = outcome.state_root;
         }
-        header.transactions_root = tao_types::transactions_root(&transactions);
-        Block { header, transactions }
+        header.transactions_root = tao_types::transactions_root(&transactions, credit.as_ref());
+        Block { header, transactions, credit }
     }
 
     /// Commits every finalized block whose ancestry is here, in height order.

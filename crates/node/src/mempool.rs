@@ -570,7 +570,7 @@ mod tests {
                 }
                 if then_block == 0 {
                     let candidates = chain.mempool.ready(&chain.state, MAX_BUILD_CANDIDATES);
-                    let built = build_block(&chain.head, &chain.state, &candidates, 0).unwrap();
+                    let built = build_block(&chain.head, &chain.state, &candidates, 0, None).unwrap();
                     proptest::prop_assert!(
                         check_block(&chain.head, &chain.state, &built.block, 0).is_ok()
                     );

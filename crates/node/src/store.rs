@@ -741,7 +741,7 @@ mod tests {
         let alice = Keypair::from_uri("//Alice").unwrap();
         let bob = Keypair::from_uri("//Bob").unwrap().account();
         let tx = signed_by(&chain, &alice, 0, transfer(bob, 1_000_000_000));
-        let built = crate::chain::build_block(&chain.head, &chain.state, &[tx], 100).unwrap();
+        let built = crate::chain::build_block(&chain.head, &chain.state, &[tx], 100, None).unwrap();
         let stats = chain
             .store
             .commit_block(

@@ -26,7 +26,12 @@ use tao_node::{
 use tao_types::GenesisConfig;
 use tracing::{error, info};
 
-/// Runs this node as one of the genesis authorities until SIGINT/SIGTERM.
+/// Most peers of a node of a chain with proof of stake (its candidates are bounded by the
+/// runtime at 1,024; kept sets name at most a few hundred more).
+const MAX_PEERS: usize = 2_048;
+
+/// Runs this node as one of the genesis authorities, or as a node of a chain with proof of
+/// stake, until SIGINT/SIGTERM.
 pub fn run(
     config: GenesisConfig,
     base_path: PathBuf,
@@ -45,7 +50,11 @@ pub fn run(
         .map(|a| consensus::parse_public_key(a))
         .collect::<Result<Vec<_>, _>>()
         .context("genesis authorities")?;
-    if !authorities.contains(&me) {
+    // Fixed authorities: this node is one of them and knows every other's address. Proof
+    // of stake: any key may run (it follows the chain until elected); the validators' and
+    // candidates' addresses are on chain, --peers adds or overrides some.
+    let elects = !config.validators.is_empty();
+    if !elects && !authorities.contains(&me) {
         bail!(
             "the key in {} ({}) is not one of the genesis authorities",
             key_path.display(),
@@ -55,7 +64,7 @@ pub fn run(
     let mut addresses = BTreeMap::new();
     for peer in &settings.peers {
         let (key, addr) = consensus::parse_peer(peer)?;
-        if !authorities.contains(&key) {
+        if !elects && !authorities.contains(&key) {
             bail!("peer {peer}: its key is not one of the genesis authorities");
         }
         addresses.insert(key, addr);
@@ -72,11 +81,15 @@ pub fn run(
     let chain = Chain::open_with(&base_path, &config, settings.pruning)?;
     let genesis = chain.genesis_header().hash();
     crate::chain::log_opened(&chain, &config, &base_path);
-    info!(
-        validators = authorities.len(),
-        key = %consensus::public_key_hex(&me),
-        "a BFT validator of this chain"
-    );
+    if elects {
+        info!(key = %consensus::public_key_hex(&me), "a node of this proof-of-stake chain (it validates the epochs that elect its key)");
+    } else {
+        info!(
+            validators = authorities.len(),
+            key = %consensus::public_key_hex(&me),
+            "a BFT validator of this chain"
+        );
+    }
     let runtime = commonware_runtime::tokio::Config::new()
         .with_worker_threads(2)
         .with_storage_directory(base_path.join("consensus"));
@@ -99,7 +112,8 @@ pub fn run(
             handshake,
             &namespace,
             p2p_addr,
-            NonZeroUsize::new(authorities.len()).context("no authorities")?,
+            NonZeroUsize::new(if elects { MAX_PEERS } else { authorities.len() })
+                .context("no authorities")?,
             consensus::MAX_MESSAGE_SIZE,
             NonZeroUsize::new(1_024).context("mailbox")?,
         );
@@ -108,13 +122,19 @@ pub fn run(
         // comes from --peers (the validators of a chain without elections).
         let mut tracker = oracle.clone();
         let on_peers = move |epoch: u64, peers: tao_node::epochs::Peers| {
-            let peers: Vec<(consensus::PublicKey, Address)> = peers
+            let mut peers: BTreeMap<consensus::PublicKey, SocketAddr> = peers
                 .into_iter()
-                .filter_map(|(key, addr)| {
-                    let addr = addr.or_else(|| addresses.get(&key).copied())?;
-                    Some((key, Address::from(addr)))
-                })
+                .filter_map(|(key, addr)| Some((key.clone(), addr.or_else(|| addresses.get(&key).copied())?)))
                 .collect();
+            // --peers given beside a chain that elects its validators: nodes to reach
+            // before (or besides) what the chain says.
+            if elects {
+                for (key, addr) in &addresses {
+                    peers.insert(key.clone(), *addr);
+                }
+            }
+            let peers: Vec<(consensus::PublicKey, Address)> =
+                peers.into_iter().map(|(key, addr)| (key, Address::from(addr))).collect();
             match commonware_utils::ordered::Map::try_from(peers) {
                 Ok(peers) => {
                     let _ = tracker.track(epoch, peers);

@@ -430,10 +430,9 @@ fn honest_validators_stay_safe_and_live_beside_an_equivocating_leader() {
         let net = Net::new(context.child("net"), "equivocator").await;
         // Validator 0 is replaced by commonware's equivocator: whenever it leads, it signs
         // two different proposals and sends one to a victim, the other to the rest.
-        let genesis = tao_node::chain::genesis_header(&tao_runtime::genesis(&net.genesis).unwrap());
         let participants = commonware_utils::ordered::Set::try_from(net.keys.clone()).unwrap();
         let scheme = consensus::Scheme::signer(
-            &consensus::namespace(&genesis.hash()),
+            &consensus::namespace(&tao_runtime::genesis(&net.genesis).unwrap().genesis_hash()),
             participants,
             net.signers[0].clone(),
         )
