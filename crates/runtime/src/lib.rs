@@ -76,6 +76,6 @@ pub use state::{
 };
 pub use validators::{
     Candidate, CandidateView, ConsensusState, CreditError, PosParams, SetMember, UnbondChunk,
-    ValidatorSet,
+    ValidatorSet, ValidatorSets,
 };
 pub use weights::MAX_UNREVEALED_COMMITS;

@@ -34,6 +34,7 @@ impl StatePart {
             Self::ChannelsById(b) => vec![0x07, b],
             Self::ChannelsPerPayer(b) => vec![0x08, b],
             Self::Consensus => vec![0x09],
+            Self::ValidatorSets => vec![0x0c],
             Self::Candidates(b) => vec![0x0a, b],
             Self::Unbonding(b) => vec![0x0b, b],
             Self::SubnetInfo(n) => subnet(n, 0),
@@ -55,6 +56,7 @@ impl StatePart {
             [0x07, b] => Self::ChannelsById(b),
             [0x08, b] => Self::ChannelsPerPayer(b),
             [0x09] => Self::Consensus,
+            [0x0c] => Self::ValidatorSets,
             [0x0a, b] => Self::Candidates(b),
             [0x0b, b] => Self::Unbonding(b),
             [0x10, a, b, which] => {
@@ -132,6 +134,7 @@ impl State {
             StatePart::ChannelsById(b) => self.channels.by_id.get(index(b))?.get().encode(),
             StatePart::ChannelsPerPayer(b) => self.channels.per_payer.get(index(b))?.get().encode(),
             StatePart::Consensus => self.validators.meta.get().encode(),
+            StatePart::ValidatorSets => self.validators.sets.get().encode(),
             StatePart::Candidates(b) => self.validators.candidates.get(index(b))?.get().encode(),
             StatePart::Unbonding(b) => self.validators.unbonding.get(index(b))?.get().encode(),
             StatePart::SubnetInfo(n) => subnet(n)?.info.get().encode(),
@@ -154,8 +157,9 @@ impl State {
         let mut per_payer: Vec<Option<Cached<_>>> = vec![None; BUCKETS];
         let mut candidates: Vec<Option<Cached<_>>> = vec![None; BUCKETS];
         let mut unbonding: Vec<Option<Cached<_>>> = vec![None; BUCKETS];
-        let (mut root_stakes, mut delegates, mut governance, mut channel_meta, mut consensus) =
-            (None, None, None, None, None);
+        let (mut root_stakes, mut delegates, mut governance, mut channel_meta) =
+            (None, None, None, None);
+        let (mut consensus, mut validator_sets) = (None, None);
         let mut subnets: BTreeMap<NetUid, SubnetParts> = BTreeMap::new();
         for (key_bytes, value) in parts {
             let key = StatePart::from_bytes(&key_bytes).ok_or(PartsError::UnknownKey(key_bytes))?;
@@ -173,6 +177,9 @@ impl State {
                     put(&mut per_payer, b, Cached::new(decode(key, bytes)?));
                 }
                 StatePart::Consensus => consensus = Some(Cached::new(decode(key, bytes)?)),
+                StatePart::ValidatorSets => {
+                    validator_sets = Some(Cached::new(decode(key, bytes)?));
+                }
                 StatePart::Candidates(b) => {
                     put(&mut candidates, b, Cached::new(decode(key, bytes)?))
                 }
@@ -223,6 +230,7 @@ impl State {
             },
             validators: ValidatorStore {
                 meta: consensus.ok_or(PartsError::Missing(StatePart::Consensus))?,
+                sets: validator_sets.ok_or(PartsError::Missing(StatePart::ValidatorSets))?,
                 candidates: all(candidates, StatePart::Candidates)?,
                 unbonding: all(unbonding, StatePart::Unbonding)?,
             },
@@ -263,6 +271,7 @@ mod tests {
             StatePart::ChannelsById(9),
             StatePart::ChannelsPerPayer(0),
             StatePart::Consensus,
+            StatePart::ValidatorSets,
             StatePart::Candidates(4),
             StatePart::Unbonding(255),
             StatePart::SubnetInfo(NetUid::new(513)),
@@ -272,7 +281,16 @@ mod tests {
         for key in keys {
             assert_eq!(StatePart::from_bytes(&key.to_bytes()), Some(key));
         }
-        for bad in [&[][..], &[0x0c], &[0x09, 0], &[0x0a], &[0x10, 0, 1, 3], &[0x01], &[0x00, 0]] {
+        for bad in [
+            &[][..],
+            &[0x0d],
+            &[0x0c, 0],
+            &[0x09, 0],
+            &[0x0a],
+            &[0x10, 0, 1, 3],
+            &[0x01],
+            &[0x00, 0],
+        ] {
             assert_eq!(StatePart::from_bytes(bad), None, "{bad:?}");
         }
     }
@@ -283,6 +301,30 @@ mod tests {
         let back = State::from_parts(stored(&state)).unwrap();
         assert_eq!(back.state_root(), state.state_root());
         assert_eq!(back.part_digests(), state.part_digests());
+    }
+
+    #[test]
+    fn a_proof_of_stake_state_reads_back_with_its_validator_parts() {
+        let mut config = tao_types::GenesisConfig::empty("parts-pos");
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key().to_bytes();
+        config.validators.push(tao_types::GenesisValidator {
+            controller: tao_primitives::AccountId::new([7; 32]),
+            consensus_key: tao_types::ConsensusKey(key),
+            p2p_address: "10.0.0.1:3000".into(),
+            bond: tao_primitives::Rao::new(2_000_000_000_000),
+            commission: 100,
+        });
+        let state = crate::genesis(&config).unwrap();
+        assert!(state.validator_set(0).is_some());
+        let back = State::from_parts(stored(&state)).unwrap();
+        assert_eq!(back.state_root(), state.state_root());
+        assert_eq!(back.validator_set(0), state.validator_set(0));
+        let mut parts = stored(&state);
+        parts.retain(|(key, _)| key != &StatePart::ValidatorSets.to_bytes());
+        assert_eq!(
+            State::from_parts(parts).unwrap_err(),
+            PartsError::Missing(StatePart::ValidatorSets)
+        );
     }
 
     #[test]

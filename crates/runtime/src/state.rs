@@ -6,8 +6,9 @@
 //! ├─ accounts[256]: AccountId → Account    nonce and free balance (bucketed by first key byte)
 //! ├─ hotkey_owners[256]: hotkey → coldkey  who owns each hotkey
 //! ├─ channels: ChannelStore                payment channels (counter, by id, count per payer)
-//! ├─ validators: ValidatorStore            proof of stake: epochs, sets, fee pot, credits (one
-//! │                                        record); candidates[256] and unbonding[256] by account
+//! ├─ validators: ValidatorStore            proof of stake: epochs, fee pot, credits (one record);
+//! │                                        sets, keys, reports (another); candidates[256] and
+//! │                                        unbonding[256] by account
 //! └─ subnets: NetUid → Subnet
 //!    ├─ info: SubnetInfo                   owner, hyperparameters, price, lock, pending emission, epoch clock
 //!    └─ neurons: NeuronTable               neurons by UID (weights, bonds, axon, epoch outputs),
@@ -511,8 +512,10 @@ pub enum StatePart {
     ChannelsById(u8),
     /// The per-payer channel counts of payers whose key starts with this byte.
     ChannelsPerPayer(u8),
-    /// The proof-of-stake record: epochs, validator sets, fee pot, credits, keys, reports.
+    /// The proof-of-stake record that changes every block: epochs, fee pot, credits.
     Consensus,
+    /// The kept validator sets, registered consensus keys and slashed equivocations.
+    ValidatorSets,
     /// The validator candidates whose controller starts with this byte.
     Candidates(u8),
     /// The unbonding chunks of accounts starting with this byte.

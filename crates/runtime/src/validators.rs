@@ -226,8 +226,6 @@ pub struct ConsensusState {
     pub epoch_length: u64,
     /// Epoch-length history, oldest first (the last one is the current epoch's).
     pub segments: Vec<EpochSegment>,
-    /// Kept validator sets by epoch (the next epoch's once elected).
-    pub sets: BTreeMap<u64, ValidatorSet>,
     /// Fees of the current epoch, paid at its end.
     pub pot: Rao,
     /// Blocks credited to each validator (controller) in the current epoch.
@@ -238,10 +236,6 @@ pub struct ConsensusState {
     pub last_credited: BlockNumber,
     /// Recent blocks of the current epoch, height → header hash.
     pub block_hashes: BTreeMap<BlockNumber, Hash>,
-    /// Every registered consensus key and its controller.
-    pub keys: BTreeMap<ConsensusKey, AccountId>,
-    /// Equivocations slashed, `(epoch, view, key)`, for kept epochs.
-    pub reported: BTreeSet<(u64, u64, ConsensusKey)>,
     /// The earliest release of any unbonding chunk.
     pub next_release: Option<BlockNumber>,
     /// TAO paid as rewards so far.
@@ -250,10 +244,24 @@ pub struct ConsensusState {
     pub total_slashed: Rao,
 }
 
-/// Candidates and unbonding chunks in buckets by account's first byte, and the record.
+/// What changes at epoch boundaries, registrations and reports (not every block): the
+/// kept validator sets, the registered keys, the equivocations slashed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct ValidatorSets {
+    /// Kept validator sets by epoch (the next epoch's once elected).
+    pub sets: BTreeMap<u64, ValidatorSet>,
+    /// Every registered consensus key and its controller.
+    pub keys: BTreeMap<ConsensusKey, AccountId>,
+    /// Equivocations slashed, `(epoch, view, key)`, for kept epochs.
+    pub reported: BTreeSet<(u64, u64, ConsensusKey)>,
+}
+
+/// The proof-of-stake state: the per-block record, the sets and keys, and candidates and
+/// unbonding chunks in buckets by account's first byte.
 #[derive(Clone, Debug)]
 pub struct ValidatorStore {
     pub(crate) meta: Cached<ConsensusState>,
+    pub(crate) sets: Cached<ValidatorSets>,
     pub(crate) candidates: Vec<Cached<BTreeMap<AccountId, Candidate>>>,
     pub(crate) unbonding: Vec<Cached<BTreeMap<AccountId, Vec<UnbondChunk>>>>,
 }
@@ -262,6 +270,7 @@ impl Default for ValidatorStore {
     fn default() -> Self {
         Self {
             meta: Cached::default(),
+            sets: Cached::default(),
             candidates: vec![Cached::default(); BUCKETS],
             unbonding: vec![Cached::default(); BUCKETS],
         }
@@ -328,6 +337,15 @@ impl ValidatorStore {
         self.meta.make_mut()
     }
 
+    /// The sets, keys and reports.
+    pub fn sets(&self) -> &ValidatorSets {
+        self.sets.get()
+    }
+
+    pub(crate) fn sets_mut(&mut self) -> &mut ValidatorSets {
+        self.sets.make_mut()
+    }
+
     pub(crate) fn candidate_mut(&mut self, controller: &AccountId) -> Option<&mut Candidate> {
         self.candidates.get_mut(bucket(controller)).and_then(|b| b.make_mut().get_mut(controller))
     }
@@ -344,6 +362,7 @@ impl ValidatorStore {
 
     pub(crate) fn part_digests(&self, parts: &mut Vec<(StatePart, Hash)>) {
         parts.push((StatePart::Consensus, self.meta.digest()));
+        parts.push((StatePart::ValidatorSets, self.sets.digest()));
         for (k, b) in (0..=u8::MAX).zip(&self.candidates) {
             parts.push((StatePart::Candidates(k), b.digest()));
         }
@@ -425,8 +444,8 @@ pub(crate) fn register(
     if state.validators.candidate(&signer).is_some() {
         return Err(DispatchError::ValidatorAlreadyRegistered);
     }
-    let meta = state.validators.meta();
-    if meta.keys.contains_key(&consensus_key) {
+    let keys = &state.validators.sets().keys;
+    if keys.contains_key(&consensus_key) {
         return Err(DispatchError::ConsensusKeyInUse);
     }
     if !valid_p2p_address(p2p_address) {
@@ -435,14 +454,14 @@ pub(crate) fn register(
     if commission > COMMISSION_DENOMINATOR {
         return Err(DispatchError::CommissionTooHigh);
     }
-    if meta.keys.len() >= MAX_CANDIDATES {
+    if keys.len() >= MAX_CANDIDATES {
         return Err(DispatchError::TooManyCandidates);
     }
     if !consensus_key.verify(&key_proof_message(&state.genesis_hash(), &signer), proof) {
         return Err(DispatchError::InvalidKeyProof);
     }
     let now = state.block();
-    state.validators.meta_mut().keys.insert(consensus_key, signer);
+    state.validators.sets_mut().keys.insert(consensus_key, signer);
     state.validators.insert_candidate(Candidate {
         controller: signer,
         consensus_key,
@@ -606,7 +625,7 @@ pub(crate) fn report(state: &mut State, evidence: &Equivocation) -> Outcome {
     enabled(state)?;
     let (epoch, view) = evidence.round();
     let signer = evidence.signer();
-    let meta = state.validators.meta();
+    let meta = state.validators.sets();
     let oldest = meta.sets.keys().next().copied().unwrap_or(0);
     if epoch < oldest {
         return Err(DispatchError::EvidenceTooOld);
@@ -669,8 +688,8 @@ pub(crate) fn report(state: &mut State, evidence: &Equivocation) -> Outcome {
         jailed_until = candidate.jailed_until.map_or(until, |u| u.max(until));
         candidate.jailed_until = Some(jailed_until);
     }
+    state.validators.sets_mut().reported.insert((epoch, view, signer));
     let meta = state.validators.meta_mut();
-    meta.reported.insert((epoch, view, signer));
     meta.total_slashed = meta.total_slashed.saturating_add(slashed);
     let chain = state.chain_mut();
     chain.total_issuance = chain.total_issuance.saturating_sub(slashed);
@@ -746,7 +765,7 @@ pub(crate) fn check_credit(
     if credit.epoch != meta.epoch {
         return Err(CreditError::WrongEpoch { expected: meta.epoch, got: credit.epoch });
     }
-    let set = meta.sets.get(&meta.epoch).ok_or(CreditError::NoValidatorSet)?;
+    let set = state.validators.sets().sets.get(&meta.epoch).ok_or(CreditError::NoValidatorSet)?;
     let parent = BlockNumber::new(number.get().saturating_sub(1));
     let height = if parent >= meta.epoch_start && parent_hash == credit.block {
         parent
@@ -903,8 +922,14 @@ pub(crate) fn end_block(state: &mut State, events: &mut Vec<Event>) {
     meta.last_credited = now;
     meta.block_hashes.clear();
     let oldest = next.saturating_add(1).saturating_sub(KEPT_SETS);
-    meta.sets.retain(|e, _| *e >= oldest);
-    meta.reported.retain(|(e, _, _)| *e >= oldest);
+    let sets = state.validators.sets.get();
+    let stale = sets.sets.keys().next().is_some_and(|e| *e < oldest)
+        || sets.reported.first().is_some_and(|(e, _, _)| *e < oldest);
+    if stale {
+        let sets = state.validators.sets_mut();
+        sets.sets.retain(|e, _| *e >= oldest);
+        sets.reported.retain(|(e, _, _)| *e >= oldest);
+    }
 }
 
 /// Splits the pot of `epoch` (module docs), or burns it if nobody was credited.
@@ -914,7 +939,9 @@ fn pay_rewards(state: &mut State, epoch: u64, events: &mut Vec<Event>) {
     if pot.is_zero() {
         return;
     }
-    let members: Vec<(AccountId, u64)> = meta
+    let members: Vec<(AccountId, u64)> = state
+        .validators
+        .sets()
         .sets
         .get(&epoch)
         .map(|set| {
@@ -1058,7 +1085,7 @@ fn elect(state: &mut State, epoch: u64, events: &mut Vec<Event>) {
         params.max_validators,
         params.min_validator_bond,
     );
-    let meta = state.validators.meta_mut();
+    let meta = state.validators.sets_mut();
     if members.is_empty() {
         let previous = meta.sets.get(&epoch.saturating_sub(1)).map(|s| s.members.clone());
         meta.sets.insert(epoch, ValidatorSet { epoch, members: previous.unwrap_or_default() });
@@ -1096,7 +1123,7 @@ pub(crate) fn genesis_validators(
     let mut bonded = Rao::ZERO;
     for v in validators {
         if state.validators.candidate(&v.controller).is_some()
-            || state.validators.meta().keys.contains_key(&v.consensus_key)
+            || state.validators.sets().keys.contains_key(&v.consensus_key)
         {
             return Err(E::DuplicateValidator(v.controller));
         }
@@ -1108,7 +1135,7 @@ pub(crate) fn genesis_validators(
             return Err(E::InvalidValidator(v.controller));
         }
         bonded = bonded.checked_add(v.bond).ok_or(E::IssuanceTooLarge)?;
-        state.validators.meta_mut().keys.insert(v.consensus_key, v.controller);
+        state.validators.sets_mut().keys.insert(v.consensus_key, v.controller);
         state.validators.insert_candidate(Candidate {
             controller: v.controller,
             consensus_key: v.consensus_key,
@@ -1124,16 +1151,20 @@ pub(crate) fn genesis_validators(
     }
     // Genesis names the first set: every listed validator, whatever the minimum.
     let members = top_candidates(state.validators.candidates(), MAX_SET_SIZE, Rao::new(1));
-    let meta = state.validators.meta_mut();
-    meta.enabled = true;
-    meta.sets.insert(0, ValidatorSet { epoch: 0, members });
+    state.validators.meta_mut().enabled = true;
+    state.validators.sets_mut().sets.insert(0, ValidatorSet { epoch: 0, members });
     Ok(bonded)
 }
 
 impl State {
-    /// The proof-of-stake record (epochs, sets, pot, credits).
+    /// The proof-of-stake record (epochs, pot, credits).
     pub fn consensus(&self) -> &ConsensusState {
         self.validators.meta()
+    }
+
+    /// The kept validator sets, the registered consensus keys, the equivocations slashed.
+    pub fn validator_sets(&self) -> &ValidatorSets {
+        self.validators.sets()
     }
 
     /// The consensus epoch of the next block to execute.
@@ -1155,11 +1186,10 @@ impl State {
     /// kept (the next epoch's exists once elected, at the end of the current one). `None`
     /// on a chain with fixed authorities.
     pub fn validator_set(&self, epoch: u64) -> Option<&ValidatorSet> {
-        let meta = self.validators.meta();
-        if !meta.enabled {
+        if !self.validators.meta().enabled {
             return None;
         }
-        meta.sets.get(&epoch)
+        self.validators.sets().sets.get(&epoch)
     }
 
     /// Every validator candidate, in controller order.
@@ -1171,7 +1201,9 @@ impl State {
     pub fn candidate(&self, controller: &AccountId) -> Option<CandidateView> {
         let candidate = self.validators.candidate(controller)?.clone();
         let meta = self.validators.meta();
-        let in_current_set = meta
+        let in_current_set = self
+            .validators
+            .sets()
             .sets
             .get(&meta.epoch)
             .is_some_and(|s| s.members.iter().any(|m| m.controller == *controller));

@@ -35,7 +35,8 @@ fn base() -> &'static State {
             subnet_limit: None,
             allow_loopback_axons: false,
             governance: None,
-            validators: Vec::new(), consensus: None,
+            validators: Vec::new(),
+            consensus: None,
         };
         genesis(&config).expect("valid genesis")
     })
@@ -44,7 +45,8 @@ fn base() -> &'static State {
 fuzz_target!(|data: &[u8]| {
     if let Ok(tx) = SignedTransaction::decode_bounded(data) {
         let mut state = base().clone();
-        let context = BlockContext { number: BlockNumber::new(1), parent_hash: Hash::default(), credit: None };
+        let context =
+            BlockContext { number: BlockNumber::new(1), parent_hash: Hash::default(), credit: None };
         let outcome = execute_block(&mut state, &context, &[tx]).expect("block 1 follows genesis");
         assert_eq!(outcome.receipts.len(), 1);
     }

@@ -288,7 +288,7 @@ pub fn only_fee_and_nonce_changed(
     if names(&was) != names(&now) {
         return Err("the state's parts differ (a subnet appeared or vanished)".into());
     }
-    if was.len() < 1 + 2 * 256 + 3 + 1 + 2 * 256 + 1 + 2 * 256 {
+    if was.len() < 1 + 2 * 256 + 3 + 1 + 2 * 256 + 2 + 2 * 256 {
         return Err(format!("only {} parts listed", was.len()));
     }
     let signer_part = StatePart::account(signer);
