@@ -422,11 +422,14 @@ pub fn check_block_body(block: &Block) -> Result<(), BlockRejection> {
     let count = block.transactions.len();
     let bytes: usize = block.transactions.iter().map(Encode::encoded_size).sum();
     let signatures = block.credit.as_ref().map_or(0, |c| c.signatures.len());
-    if count > MAX_BLOCK_TRANSACTIONS || bytes > MAX_BLOCK_BYTES || signatures > MAX_CREDIT_SIGNATURES
+    if count > MAX_BLOCK_TRANSACTIONS
+        || bytes > MAX_BLOCK_BYTES
+        || signatures > MAX_CREDIT_SIGNATURES
     {
         return Err(BlockRejection::TooLarge { number, count, bytes });
     }
-    if block.header.transactions_root != transactions_root(&block.transactions, block.credit.as_ref())
+    if block.header.transactions_root
+        != transactions_root(&block.transactions, block.credit.as_ref())
     {
         return Err(BlockRejection::BodyMismatch(number));
     }

@@ -1218,7 +1218,8 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             return None;
         }
         let first = epochs::first_block(state, epoch.get());
-        let from = state.consensus().last_credited.get().max(first.saturating_sub(1)).saturating_add(1);
+        let from =
+            state.consensus().last_credited.get().max(first.saturating_sub(1)).saturating_add(1);
         let (_, bytes) = {
             let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             chain.store.last_certificate_in(from, parent).ok().flatten()?

@@ -98,10 +98,11 @@ pub fn peers(state: &State, authorities: &[PublicKey]) -> Peers {
     }
     let mut peers: std::collections::BTreeMap<PublicKey, Option<SocketAddr>> =
         std::collections::BTreeMap::new();
-    let members = state.consensus().sets.values().flat_map(|set| set.members.iter());
-    for (key, address) in members.map(|m| (&m.consensus_key, &m.p2p_address)).chain(
-        state.candidates().map(|c| (&c.consensus_key, &c.p2p_address)),
-    ) {
+    let members = state.validator_sets().sets.values().flat_map(|set| set.members.iter());
+    for (key, address) in members
+        .map(|m| (&m.consensus_key, &m.p2p_address))
+        .chain(state.candidates().map(|c| (&c.consensus_key, &c.p2p_address)))
+    {
         if let Some(key) = public_key(key) {
             // A candidate's current address wins over the one it had when elected.
             peers.insert(key, address.parse().ok());
@@ -125,12 +126,16 @@ mod tests {
     #[test]
     fn a_key_proof_made_with_the_engines_key_verifies_under_the_chains_key() {
         let signer = ed25519::PrivateKey::from_seed(9);
-        let (genesis, controller) = (tao_types::Hash([3; 32]), tao_primitives::AccountId::new([4; 32]));
+        let (genesis, controller) =
+            (tao_types::Hash([3; 32]), tao_primitives::AccountId::new([4; 32]));
         let proof = crate::consensus::key_proof(&signer, &genesis, &controller);
         let key = consensus_key(&signer.public_key());
         let message = tao_types::consensus::key_proof_message(&genesis, &controller);
         assert!(key.verify(&message, &proof));
-        let other = tao_types::consensus::key_proof_message(&genesis, &tao_primitives::AccountId::new([5; 32]));
+        let other = tao_types::consensus::key_proof_message(
+            &genesis,
+            &tao_primitives::AccountId::new([5; 32]),
+        );
         assert!(!key.verify(&other, &proof), "bound to the controller");
     }
 

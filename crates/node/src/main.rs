@@ -200,7 +200,9 @@ fn start() -> Result<()> {
     };
     std::fs::create_dir_all(&base_path)
         .with_context(|| format!("creating {}", base_path.display()))?;
-    if (!config.authorities.is_empty() || !config.validators.is_empty()) && settings.follow.is_none() {
+    if (!config.authorities.is_empty() || !config.validators.is_empty())
+        && settings.follow.is_none()
+    {
         return validator::run(config, base_path, &settings, block_time);
     }
     tokio::runtime::Builder::new_multi_thread()

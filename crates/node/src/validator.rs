@@ -124,7 +124,9 @@ pub fn run(
         let on_peers = move |epoch: u64, peers: tao_node::epochs::Peers| {
             let mut peers: BTreeMap<consensus::PublicKey, SocketAddr> = peers
                 .into_iter()
-                .filter_map(|(key, addr)| Some((key.clone(), addr.or_else(|| addresses.get(&key).copied())?)))
+                .filter_map(|(key, addr)| {
+                    Some((key.clone(), addr.or_else(|| addresses.get(&key).copied())?))
+                })
                 .collect();
             // --peers given beside a chain that elects its validators: nodes to reach
             // before (or besides) what the chain says.
