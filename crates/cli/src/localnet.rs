@@ -58,8 +58,9 @@ pub struct UpArgs {
     #[command(flatten)]
     dir: DirArg,
     /// Chain validators: 1 runs a single block producer; 2 or more a BFT network (simplex
-    /// consensus; 4 tolerate one faulty validator). Validator i serves JSON-RPC on
-    /// --rpc-port + i and talks to its peers on --p2p-port + i.
+    /// consensus; 4 tolerate one faulty validator) with proof of stake: validator i bonds
+    /// 10,000 TAO at genesis from its controller wallet `chain-validator-<i>`, serves
+    /// JSON-RPC on --rpc-port + i and talks to its peers on --p2p-port + i.
     #[arg(long, default_value_t = 1)]
     validators: usize,
     /// The miners' models, one miner each (unigram, bigram, trigram, N-gram, mlp).
@@ -91,6 +92,10 @@ pub struct UpArgs {
     /// Stop after this many epochs (0: run until Ctrl-C).
     #[arg(long, default_value_t = 0)]
     epochs: u64,
+    /// Blocks per consensus epoch of a network of 2 or more chain validators (proof of
+    /// stake: each epoch's validators are elected by bonded TAO at the end of the one before).
+    #[arg(long, default_value_t = 40)]
+    epoch_length: u64,
 }
 
 /// `tao localnet down`
@@ -337,13 +342,66 @@ fn validator_keys(dir: &Path, node_bin: &Path, n: usize) -> Result<Vec<String>, 
         .collect()
 }
 
-/// The authorities of the genesis in `path` (empty: a single block producer).
+/// The consensus keys of the genesis in `path`: its validators' (proof of stake) or its
+/// fixed authorities' (empty: a single block producer).
 fn genesis_authorities(path: &Path) -> Result<Vec<String>, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::user(format!("cannot read {}: {e}", path.display())))?;
     let config: Value = serde_json::from_str(&text)
         .map_err(|e| Failure::user(format!("{} is damaged: {e}", path.display())))?;
-    Ok(strings(&config["authorities"]))
+    let validators: Vec<String> = config["validators"]
+        .as_array()
+        .map(|v| v.iter().filter_map(|v| v["consensus_key"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    if validators.is_empty() {
+        Ok(strings(&config["authorities"]))
+    } else {
+        Ok(validators)
+    }
+}
+
+/// The TAO each chain validator of a local network bonds at genesis, and holds besides.
+const GENESIS_BOND_TAO: u64 = 10_000;
+const CONTROLLER_TAO: u64 = 1_000;
+
+/// A local network's chain validators with proof of stake: each bonds
+/// [`GENESIS_BOND_TAO`] from its controller wallet `chain-validator-<i>` (created in
+/// `<dir>/wallets`, funded with [`CONTROLLER_TAO`] for fees) under its consensus key.
+fn stake_validators(
+    dir: &Path,
+    config: &mut Value,
+    keys: &[String],
+    p2p_port: u16,
+    epoch_length: u64,
+) -> Result<(), Failure> {
+    let mut validators = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let (controller, _) = wallet(dir, &format!("chain-validator-{i}"))?;
+        // The address on chain is a hint for nodes that join later; the local network's
+        // validators are told each other's real addresses (with --p2p-port 0 they are only
+        // known once they listen: the chain keeps the discard port until changed).
+        let port = match p2p_port {
+            0 => 9,
+            base => usize::from(base) + i,
+        };
+        validators.push(json!({
+            "controller": controller.ss58(),
+            "consensus_key": key,
+            "p2p_address": format!("127.0.0.1:{port}"),
+            "bond": GENESIS_BOND_TAO.to_string(),
+            "commission": 1_000,
+        }));
+        if let Some(balances) = config["balances"].as_array_mut() {
+            let rao = Rao::from_whole(CONTROLLER_TAO).map(|r| r.get()).unwrap_or(0);
+            balances.push(json!({"account": controller.ss58(), "rao": rao}));
+        }
+    }
+    config["validators"] = json!(validators);
+    config["consensus"] = json!({
+        "epoch_length": epoch_length,
+        "min_validator_bond": Rao::from_whole(1_000).map(|r| r.get()).unwrap_or(0),
+    });
+    Ok(())
 }
 
 /// `tao-node` and `textpred`, installed beside `tao`.
@@ -560,7 +618,8 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
         config["chain_name"] = json!("tao-localnet");
         config["subnets"] = json!([]);
         if args.validators > 1 {
-            config["authorities"] = json!(validator_keys(&dir, &node_bin, args.validators)?);
+            let keys = validator_keys(&dir, &node_bin, args.validators)?;
+            stake_validators(&dir, &mut config, &keys, args.p2p_port, args.epoch_length)?;
         }
         std::fs::write(&genesis, serde_json::to_vec_pretty(&config).unwrap_or_default())
             .map_err(|e| Failure::user(format!("cannot write {}: {e}", genesis.display())))?;

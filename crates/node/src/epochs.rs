@@ -89,26 +89,35 @@ pub fn plan(state: &State, authorities: &[PublicKey], number: u64) -> Option<Epo
     Some(EpochPlan { epoch, last: Some(state.epoch_last_block(epoch).get()), participants })
 }
 
-/// The node's peers on a chain in `state`, for the p2p network's peer set: the members of
-/// every kept validator set and every registered candidate, with their addresses (bounded
-/// by the runtime's limits on candidates and kept sets), or the fixed authorities.
+/// The node's peers on a chain in `state`, for the p2p network's peer set, most wanted
+/// first: the members of the kept validator sets (newest epoch first), then every other
+/// registered candidate by total bond (largest first), each once with the address it
+/// registered (its current one for a candidate); or the fixed authorities. Bounded by the
+/// runtime's limits (1,024 candidates, 8 kept sets); the p2p network takes a prefix.
 pub fn peers(state: &State, authorities: &[PublicKey]) -> Peers {
     if !elects(state) {
         return authorities.iter().map(|key| (key.clone(), None)).collect();
     }
-    let mut peers: std::collections::BTreeMap<PublicKey, Option<SocketAddr>> =
-        std::collections::BTreeMap::new();
-    let members = state.validator_sets().sets.values().flat_map(|set| set.members.iter());
-    for (key, address) in members
-        .map(|m| (&m.consensus_key, &m.p2p_address))
-        .chain(state.candidates().map(|c| (&c.consensus_key, &c.p2p_address)))
+    let mut candidates: Vec<_> = state.candidates().collect();
+    candidates.sort_by(|a, b| b.total.cmp(&a.total).then(a.consensus_key.cmp(&b.consensus_key)));
+    let address = |key: &ConsensusKey, elected: &str| {
+        let current = candidates.iter().find(|c| c.consensus_key == *key);
+        current.map_or(elected, |c| c.p2p_address.as_str()).parse().ok()
+    };
+    let members = state.validator_sets().sets.values().rev().flat_map(|set| set.members.iter());
+    let mut seen = std::collections::BTreeSet::new();
+    let mut peers = Vec::new();
+    for (key, elected) in members
+        .map(|m| (&m.consensus_key, m.p2p_address.as_str()))
+        .chain(candidates.iter().map(|c| (&c.consensus_key, c.p2p_address.as_str())))
     {
-        if let Some(key) = public_key(key) {
-            // A candidate's current address wins over the one it had when elected.
-            peers.insert(key, address.parse().ok());
+        if let Some(public) = public_key(key) {
+            if seen.insert(*key) {
+                peers.push((public, address(key, elected)));
+            }
         }
     }
-    peers.into_iter().collect()
+    peers
 }
 
 #[cfg(test)]

@@ -26,9 +26,16 @@ use tao_node::{
 use tao_types::GenesisConfig;
 use tracing::{error, info};
 
-/// Most peers of a node of a chain with proof of stake (its candidates are bounded by the
-/// runtime at 1,024; kept sets name at most a few hundred more).
-const MAX_PEERS: usize = 2_048;
+/// Most peers of a node of a chain with proof of stake: the validators of the kept sets
+/// first, then candidates by bond (`epochs::peers`' order). commonware sizes each channel's
+/// inbox as peers × the per-peer burst, so this and [`POS_PEER_RATE`] bound its memory.
+const MAX_PEERS: usize = 128;
+
+/// Messages a second one peer may send on one channel: a fixed set of authorities gets
+/// 10,000 (transaction gossip at full load); a chain with proof of stake, whose peers are
+/// up to [`MAX_PEERS`], 1,000.
+const AUTHORITY_PEER_RATE: u32 = 10_000;
+const POS_PEER_RATE: u32 = 1_000;
 
 /// Runs this node as one of the genesis authorities, or as a node of a chain with proof of
 /// stake, until SIGINT/SIGTERM.
@@ -122,21 +129,19 @@ pub fn run(
         // comes from --peers (the validators of a chain without elections).
         let mut tracker = oracle.clone();
         let on_peers = move |epoch: u64, peers: tao_node::epochs::Peers| {
-            let mut peers: BTreeMap<consensus::PublicKey, SocketAddr> = peers
-                .into_iter()
+            // With proof of stake, --peers come first (how a new node reaches the network)
+            // and override the chain's address of a key; then the chain's, in its order
+            // (validators, then candidates by bond), up to MAX_PEERS.
+            let mut seen = BTreeSet::new();
+            let given = addresses.iter().filter(|_| elects).map(|(k, a)| (k.clone(), Some(*a)));
+            let peers: Vec<(consensus::PublicKey, Address)> = given
+                .chain(peers)
                 .filter_map(|(key, addr)| {
-                    Some((key.clone(), addr.or_else(|| addresses.get(&key).copied())?))
+                    let addr = addr.or_else(|| addresses.get(&key).copied())?;
+                    seen.insert(key.clone()).then(|| (key, Address::from(addr)))
                 })
+                .take(if elects { MAX_PEERS } else { usize::MAX })
                 .collect();
-            // --peers given beside a chain that elects its validators: nodes to reach
-            // before (or besides) what the chain says.
-            if elects {
-                for (key, addr) in &addresses {
-                    peers.insert(key.clone(), *addr);
-                }
-            }
-            let peers: Vec<(consensus::PublicKey, Address)> =
-                peers.into_iter().map(|(key, addr)| (key, Address::from(addr))).collect();
             match commonware_utils::ordered::Map::try_from(peers) {
                 Ok(peers) => {
                     let _ = tracker.track(epoch, peers);
@@ -144,7 +149,8 @@ pub fn run(
                 Err(_) => error!(epoch, "the epoch's peers list a key twice"),
             }
         };
-        let quota = Quota::per_second(NonZeroU32::new(10_000).context("quota")?);
+        let rate = if elects { POS_PEER_RATE } else { AUTHORITY_PEER_RATE };
+        let quota = Quota::per_second(NonZeroU32::new(rate).context("quota")?);
         let votes = network.register(channels::VOTES, quota);
         let certificates = network.register(channels::CERTIFICATES, quota);
         let resolver = network.register(channels::RESOLVER, quota);
