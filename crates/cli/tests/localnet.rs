@@ -360,3 +360,161 @@ fn a_bft_local_network_of_four_validators_runs_the_subnet_through_a_validator_cr
     assert_eq!(down["stopped"].as_array().unwrap().len(), 8, "{down}");
     drop(network);
 }
+
+/// A node process started by the test, killed when dropped.
+struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Proof of stake on real processes: a local network of four validators, then a fifth
+/// `tao-node` (not in genesis) whose controller registers its key and bonds through
+/// `tao validator`; it is elected at the next epoch boundary and votes: with one of the
+/// first four SIGKILLed, four of five (the quorum) go on only with it.
+#[test]
+fn a_fifth_node_bonded_with_tao_validator_joins_at_the_boundary_and_keeps_the_chain_live() {
+    siblings();
+    let dir = std::env::temp_dir().join(format!("tao-localnet-pos-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let network = Network(dir.clone());
+    let up = [
+        "localnet",
+        "up",
+        "--detach",
+        "--validators",
+        "4",
+        "--miners",
+        "unigram",
+        "--subnet-validators",
+        "1",
+        "--rpc-port",
+        "0",
+        "--p2p-port",
+        "0",
+        "--epoch-length",
+        "20",
+    ];
+    let s = ok(&dir, &up);
+    let validators = s["chain_validators"].as_array().unwrap().clone();
+    assert_eq!(validators.len(), 4, "{s:#}");
+    let endpoint = |i: usize| validators[i]["endpoint"].as_str().unwrap().to_owned();
+
+    // The fifth node: a key of its own, the four as its peers, every port its own.
+    let key = dir.join("validators").join("fifth.key");
+    let out = Command::new(tao_testkit::binary("tao-node", "tao-node"))
+        .arg("--generate-validator-key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let public = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let peers: Vec<String> = (0..4)
+        .map(|i| {
+            let pub_file = dir.join("validators").join(format!("{i}.pub"));
+            let key = std::fs::read_to_string(pub_file).unwrap().trim().to_owned();
+            format!("{key}@{}", validators[i]["p2p"].as_str().unwrap())
+        })
+        .collect();
+    let genesis = dir.join("genesis.json").display().to_string();
+    let base = dir.join("fifth").display().to_string();
+    let key_arg = key.display().to_string();
+    let (child, fifth) = tao_testkit::spawn_node(&[
+        "--genesis",
+        &genesis,
+        "--validator-key",
+        &key_arg,
+        "--p2p-addr",
+        "127.0.0.1:0",
+        "--peers",
+        &peers.join(","),
+        "--rpc-addr",
+        "127.0.0.1:0",
+        "--base-path",
+        &base,
+        "--block-time-ms",
+        "250",
+    ]);
+    let fifth_node = Process(child);
+    let fifth_p2p = fifth.p2p.expect("the fifth node says where its p2p network listens");
+
+    // Its controller (Alice, funded in the development genesis) registers it and bonds.
+    let wallets = dir.join("wallets");
+    let cli = |args: &[&str]| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_tao"))
+            .args(["--json", "--endpoint", &endpoint(0), "--wallet-path"])
+            .arg(&wallets)
+            .args(["--wallet-name", "fifth"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let (stdout, stderr) =
+            (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "tao {args:?}: {stdout}{stderr}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    cli(&["wallet", "regen-coldkey", "--uri", "//Alice", "--no-password"]);
+    let registered = cli(&[
+        "validator",
+        "register",
+        "--consensus-key",
+        &key_arg,
+        "--p2p-address",
+        &fifth_p2p.to_string(),
+    ]);
+    assert_eq!(registered["consensus_key"], public.as_str(), "{registered}");
+    cli(&["validator", "bond", "20000"]);
+
+    // Elected at the next boundary: the current set names its key.
+    let started = Instant::now();
+    loop {
+        let list = cli(&["validator", "list"]);
+        let members = list["current_set"]["members"].as_array().cloned().unwrap_or_default();
+        if members.iter().any(|m| m["consensus_key"] == public.as_str()) {
+            assert_eq!(members.len(), 5, "{list}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "not elected: {list}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // Validator 1 is SIGKILLed: four of five remain, a quorum only with the fifth.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let head = |url: &str| {
+        let client = ChainClient::new(url).unwrap();
+        runtime.block_on(client.call("tao_chainHead", Vec::new())).unwrap()["number"]
+            .as_u64()
+            .unwrap()
+    };
+    let pid = s["processes"].as_array().unwrap().iter().find(|p| p["name"] == "node1").unwrap()
+        ["pid"]
+        .as_u64()
+        .unwrap();
+    assert!(Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
+    let fifth_url = format!("http://{}", fifth.rpc);
+    let from = head(&endpoint(0));
+    let started = Instant::now();
+    while head(&endpoint(0)) < from + 10 || head(&fifth_url) < from + 10 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the chain stopped at {} without validator 1 (the fifth at {}); its log:\n{}",
+            head(&endpoint(0)),
+            head(&fifth_url),
+            fifth.log.text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let block = |url: &str| {
+        let client = ChainClient::new(url).unwrap();
+        runtime.block_on(client.call("tao_getBlock", vec![json!(from + 10)])).unwrap()["header"]
+            .clone()
+    };
+    assert_eq!(block(&endpoint(0)), block(&fifth_url), "the fifth node agrees");
+    drop(fifth_node);
+    let _ = ok(&dir, &["localnet", "down", "--clean"]);
+    drop(network);
+}
