@@ -365,7 +365,7 @@ impl Penalty {
 }
 
 /// Step 11 over columns `first..first + consensus.len()` of the block: per column, the
-/// [`fast::weighted_median_bracketed`] of the voters' weights (`voters`: block rows with
+/// [`fast::weighted_median_radix`] of the voters' weights (`voters`: block rows with
 /// positive active stake, `stake`: theirs renormalized), gathered from the rows (the same
 /// lines serve the next columns).
 #[allow(clippy::too_many_arguments)]
@@ -388,7 +388,7 @@ fn consensus_columns(
             let w = weights.get(offset.wrapping_add(k)).copied().unwrap_or_default();
             *item = (w.to_bits(), s.to_bits());
         }
-        *c = I32F32::from_bits(fast::weighted_median_bracketed(
+        *c = I32F32::from_bits(fast::weighted_median_radix(
             &mut items,
             &mut spare,
             minority.to_bits(),

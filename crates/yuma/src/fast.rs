@@ -217,27 +217,34 @@ pub(crate) fn weighted_median(
     quickselect(items, spare, minority, 0, total)
 }
 
-/// How many scores [`weighted_median_bracketed`] samples from a long column (at least
-/// `4 · SAMPLE` items), and the bracket's half-width in sample ranks.
-const SAMPLE: usize = 31;
-const MARGIN: usize = 5;
-/// The same for a short column (at least `4 · SHORT_SAMPLE` items).
-const SHORT_SAMPLE: usize = 15;
-const SHORT_MARGIN: usize = 3;
+/// At most this many items are sorted and walked by [`weighted_median_radix`].
+const FEW: usize = 16;
 
-/// [`weighted_median`], the same value, with about one pass over the column instead of
-/// several: a sorted sample of the scores gives two pivots `p ≤ q` around the stake quantile;
-/// one branch-free pass sums the stake below `p` and above `q`, keeping the items in
-/// `[p, q]` in `spare`. The answer `v*` (the smallest score whose cumulative stake exceeds
-/// `minority`) is in `[p, q]` exactly when `lo ≤ minority < hi` for the new cumulative
-/// stake `lo` below `p` and `hi` through `q`; then the kept items replace the column and the
-/// step repeats on them (each round keeps a fraction). On a miss, one more pass keeps the
-/// side that holds the answer. When the items are few, they are sorted and walked from the
-/// current `lo` (the invariant `lo ≤ minority < hi` holds): the first run of equal scores
-/// whose cumulative stake exceeds the minority is `v*`. A `minority` outside `[0, total)` goes to the plain [`weighted_median`]. The stakes
-/// must be non-negative and sum to `total` without saturating (normalized stake); `spare`
-/// is scratch of the same length as `items`.
-pub(crate) fn weighted_median_bracketed(
+/// The order-preserving unsigned key of an `i64` score (its sign bit flipped).
+#[inline]
+fn key(score: i64) -> u64 {
+    (score as u64) ^ (1 << 63)
+}
+
+/// [`weighted_median`], the same value, by radix selection: a few passes over the column
+/// whatever its scores.
+///
+/// The answer `v*` is the smallest score whose cumulative stake (scores at or below it)
+/// exceeds `minority`. Invariant: the active items hold `v*`, `lo` is the stake of every
+/// item below them, and `lo ≤ minority < lo + Σ active stake`. A round takes the highest
+/// bit `t` at which the active scores differ (from the OR and the AND of their keys: above
+/// `t` every key has the same bits), sums the stake per bucket of the `b` key bits just
+/// below and at `t` (a bucket's scores all lie below the next bucket's), and finds the first
+/// bucket where `lo +` the cumulative stake exceeds `minority`: every score of an earlier
+/// bucket has cumulative stake at most `minority`, the largest of this bucket more, so `v*`
+/// is in it. Its items become the active ones (`lo` grows by the earlier buckets' stake) and
+/// share every key bit from the bucket's lowest up: the next round works on lower bits, so
+/// the rounds end (at most 64 / `b` of them), when all active scores are equal (`v*` is that
+/// score) or at most [`FEW`] remain (sorted and walked). A `minority` outside `[0, total)`
+/// goes to the plain [`weighted_median`]. The stakes must be non-negative and sum to `total`
+/// without saturating (normalized stake), so no bucket sum overflows; `spare` is scratch of
+/// the same length as `items` (both scrambled on return).
+pub(crate) fn weighted_median_radix(
     items: &mut [Item],
     spare: &mut [Item],
     minority: i64,
@@ -246,82 +253,82 @@ pub(crate) fn weighted_median_bracketed(
     if minority < 0 || minority >= total {
         return weighted_median(items, spare, minority, total);
     }
-    let (mut lo, mut hi) = (0i64, total);
+    let mut lo = 0i64;
     let (mut current, mut next) = (items, spare);
     let mut len = current.len();
+    let (mut any, mut all) = (0u64, u64::MAX);
+    for &(score, _) in current.iter() {
+        any |= key(score);
+        all &= key(score);
+    }
+    let mut sums = [0i64; 1 << MAX_BUCKET_BITS];
     loop {
-        let (count, margin) =
-            if len >= 4 * SAMPLE { (SAMPLE, MARGIN) } else { (SHORT_SAMPLE, SHORT_MARGIN) };
-        let active = current.get(..len).unwrap_or_default();
-        if len < count.saturating_mul(4) {
+        if len <= FEW {
             return sorted_median(current.get_mut(..len).unwrap_or_default(), minority, lo);
         }
-        let (low, high) =
-            bracket(active, count, margin, minority.saturating_sub(lo), hi.saturating_sub(lo));
-        // One pass: the stake below `low` and above `high`; the items in between, in `next`.
-        // (Sums of non-negative stakes bounded by `total`: no overflow.)
-        let (mut below, mut above) = (0i64, 0i64);
-        let mut kept = 0usize;
+        let active = current.get(..len).unwrap_or_default();
+        let differ = any ^ all;
+        if differ == 0 {
+            // Every active score is the same: it is `v*`.
+            return active.first().map_or(0, |item| item.0);
+        }
+        // About one item per bucket: 2^b ≥ len / 2, with b in [4, 8].
+        let bits = (usize::BITS.wrapping_sub(len.leading_zeros()))
+            .saturating_sub(1)
+            .clamp(4, MAX_BUCKET_BITS);
+        let top = u64::BITS.wrapping_sub(differ.leading_zeros()); // bits up to `t`, inclusive
+        let shift = top.saturating_sub(bits);
+        let mask = (1u64 << bits).wrapping_sub(1);
+        let buckets = sums.get_mut(..1usize << bits).unwrap_or_default();
+        buckets.fill(0);
         for &(score, stake) in active {
-            let is_below = score < low;
-            let is_above = score > high;
+            let bucket = ((key(score) >> shift) & mask) as usize;
+            if let Some(sum) = buckets.get_mut(bucket) {
+                // Non-negative stakes summing to `total`: no overflow.
+                *sum = sum.wrapping_add(stake);
+            }
+        }
+        // The first bucket where the cumulative stake passes the minority.
+        let target = minority.wrapping_sub(lo);
+        let mut below = 0i64;
+        let mut chosen = None;
+        for (b, sum) in buckets.iter().enumerate() {
+            let through = below.wrapping_add(*sum);
+            if through > target {
+                chosen = Some(b as u64);
+                break;
+            }
+            below = through;
+        }
+        let Some(chosen) = chosen else {
+            // Unreachable under the invariant; the reference's quickselect decides then.
+            let hi = lo.saturating_add(below);
+            let out = next.get_mut(..len).unwrap_or_default();
+            return quickselect(current.get_mut(..len).unwrap_or_default(), out, minority, lo, hi);
+        };
+        lo = lo.wrapping_add(below);
+        // Keep the chosen bucket's items (without branching on the coin flips), with the
+        // OR and AND of their keys for the next round.
+        let mut kept = 0usize;
+        (any, all) = (0, u64::MAX);
+        for &(score, stake) in active {
+            let k = key(score);
             if let Some(slot) = next.get_mut(kept) {
                 *slot = (score, stake);
             }
-            kept = kept.wrapping_add(usize::from(!is_below & !is_above));
-            below = below.wrapping_add(stake & i64::from(is_below).wrapping_neg());
-            above = above.wrapping_add(stake & i64::from(is_above).wrapping_neg());
+            let keep = (k >> shift) & mask == chosen;
+            let select = u64::from(keep).wrapping_neg();
+            any |= k & select;
+            all &= k | !select;
+            kept = kept.wrapping_add(usize::from(keep));
         }
-        let new_lo = lo.saturating_add(below);
-        let new_hi = hi.saturating_sub(above);
-        if new_lo <= minority && minority < new_hi {
-            // A hit: the answer is among the kept items.
-            if kept == len {
-                let out = next.get_mut(..len).unwrap_or_default();
-                return quickselect(
-                    current.get_mut(..len).unwrap_or_default(),
-                    out,
-                    minority,
-                    lo,
-                    hi,
-                );
-            }
-            core::mem::swap(&mut current, &mut next);
-            (len, lo, hi) = (kept, new_lo, new_hi);
-        } else {
-            // A miss: the answer is below `low` (`minority < new_lo`: that stake exceeds the
-            // minority) or above `high`. One more pass keeps that side; the active items are
-            // intact (the pass above only wrote `next`). The side holds positive stake, so it
-            // is not empty, and not all the items: its pivot, a sampled item, is outside it.
-            let below_side = minority < new_lo;
-            let mut side = 0usize;
-            for &(score, stake) in current.get(..len).unwrap_or_default() {
-                if let Some(slot) = next.get_mut(side) {
-                    *slot = (score, stake);
-                }
-                let keep = if below_side { score < low } else { score > high };
-                side = side.wrapping_add(usize::from(keep));
-            }
-            if side == 0 || side >= len {
-                let out = next.get_mut(..len).unwrap_or_default();
-                return quickselect(
-                    current.get_mut(..len).unwrap_or_default(),
-                    out,
-                    minority,
-                    lo,
-                    hi,
-                );
-            }
-            core::mem::swap(&mut current, &mut next);
-            len = side;
-            if below_side {
-                hi = new_lo;
-            } else {
-                lo = new_hi;
-            }
-        }
+        core::mem::swap(&mut current, &mut next);
+        len = kept;
     }
 }
+
+/// The widest radix [`weighted_median_radix`] uses (256 buckets).
+const MAX_BUCKET_BITS: u32 = 8;
 
 /// The answer among a few `items` with `lo ≤ minority < lo + Σ stake` (`lo`: the cumulative
 /// stake below them): sorted by score, the first score at the end of its run of equal
@@ -342,39 +349,6 @@ fn sorted_median(items: &mut [Item], minority: i64, lo: i64) -> i64 {
         }
     }
     items.last().map_or(0, |item| item.0)
-}
-
-/// Two pivots from a sorted, evenly spaced sample of `count` scores: `margin` sample ranks
-/// either side of the first at which the cumulative sample stake passes the quantile
-/// `target / span` (compared as `cum · span > target · sample_total` in 128 bits; the values
-/// are non-negative and below 2⁶³). Unbounded on a side the sample does not reach.
-fn bracket(items: &[Item], count: usize, margin: usize, target: i64, span: i64) -> (i64, i64) {
-    let mut buffer = [(0i64, 0i64); SAMPLE];
-    let sample = buffer.get_mut(..count).unwrap_or_default();
-    let step = items.len().checked_div(count).unwrap_or(1);
-    for (k, slot) in sample.iter_mut().enumerate() {
-        *slot = items.get(k.saturating_mul(step)).copied().unwrap_or_default();
-    }
-    // By score (the standard library's small-input sort: branch-free networks).
-    sample.sort_unstable_by_key(|item| item.0);
-    let bits = |v: i64| u128::from(v.unsigned_abs());
-    let sample_total = sample.iter().fold(0u128, |acc, (_, s)| acc.wrapping_add(bits(*s)));
-    let goal = bits(target).wrapping_mul(sample_total);
-    let mut cumulative = 0u128;
-    let mut t = count;
-    for (k, (_, s)) in sample.iter().enumerate() {
-        cumulative = cumulative.wrapping_add(bits(*s));
-        if cumulative.wrapping_mul(bits(span)) > goal {
-            t = k;
-            break;
-        }
-    }
-    let low = match t.checked_sub(margin) {
-        Some(k) => sample.get(k).map_or(i64::MIN, |item| item.0),
-        None => i64::MIN,
-    };
-    let high = sample.get(t.saturating_add(margin)).map_or(i64::MAX, |item| item.0);
-    (low, high)
 }
 
 /// The reference's quickselect on all of `items`, with `[lo, hi]` the cumulative stake below
@@ -733,16 +707,21 @@ mod tests {
         }
     }
 
-    /// The bracketed median against the reference quickselect on long columns (both its
-    /// one-pass path and its fallbacks): ties, zero stakes, skewed stakes, every kappa.
+    /// The radix-selected median against the reference quickselect, short and long columns:
+    /// ties, zero stakes, skewed stakes, every kappa; scores clustered, spread over the
+    /// unit interval, one far above the rest, negative, or at the `i64` extremes.
     #[test]
-    fn bracketed_weighted_median_is_the_reference() {
+    fn radix_weighted_median_is_the_reference() {
         let mut rng = Rng(0x7777_1234_5678_9999);
         let mut spare = Vec::new();
-        for case in 0..4_000 {
-            let len = 40 + (rng.next() % 400) as usize;
+        for case in 0..6_000 {
+            let len = match rng.next() % 3 {
+                0 => (rng.next() % 40) as usize,
+                _ => 40 + (rng.next() % 400) as usize,
+            };
             let distinct = 1 + rng.next() % 1_000;
             let skew = rng.next() % 4;
+            let shape = rng.next() % 6;
             let mut stake: Vec<I32F32> = (0..len)
                 .map(|_| match rng.next() % 8 {
                     0 => zero(),
@@ -752,7 +731,21 @@ mod tests {
                 .collect();
             math::normalize(&mut stake);
             let score: Vec<I32F32> = (0..len)
-                .map(|_| bits(((rng.next() % distinct) as i64) << (rng.next() % 23)))
+                .map(|_| {
+                    let small = ((rng.next() % distinct) as i64) << (rng.next() % 23);
+                    bits(match shape {
+                        0 | 1 => small,
+                        2 => (rng.next() % (ONE as u64 + 1)) as i64,
+                        3 if rng.next() % 50 == 0 => ONE,
+                        3 => 7 + (rng.next() % 3) as i64,
+                        4 => small - (1 << 30),
+                        _ => match rng.next() % 4 {
+                            0 => i64::MIN,
+                            1 => i64::MAX,
+                            _ => rng.next() as i64,
+                        },
+                    })
+                })
                 .collect();
             let total = tao_primitives::fixed::saturating_sum(stake.iter());
             let kappa = match rng.next() % 3 {
@@ -766,12 +759,8 @@ mod tests {
             let mut items: Vec<Item> =
                 score.iter().zip(&stake).map(|(a, b)| (a.to_bits(), b.to_bits())).collect();
             spare.resize(items.len(), (0, 0));
-            let median = weighted_median_bracketed(
-                &mut items,
-                &mut spare,
-                minority.to_bits(),
-                total.to_bits(),
-            );
+            let median =
+                weighted_median_radix(&mut items, &mut spare, minority.to_bits(), total.to_bits());
             assert_eq!(bits(median), expected, "case {case}");
         }
     }
