@@ -383,17 +383,24 @@ fn consensus_columns(
         voters.iter().map(|&r| r.saturating_mul(width).saturating_add(first)).collect();
     let mut items: Vec<fast::Item> = vec![(0, 0); voters.len()];
     let mut spare: Vec<fast::Item> = vec![(0, 0); voters.len()];
+    let (minority, total) = (minority.to_bits(), total.to_bits());
     for (k, c) in consensus.iter_mut().enumerate() {
-        for ((item, offset), s) in items.iter_mut().zip(&offsets).zip(stake) {
-            let w = weights.get(offset.wrapping_add(k)).copied().unwrap_or_default();
-            *item = (w.to_bits(), s.to_bits());
+        if minority < 0 || minority >= total {
+            for ((item, offset), s) in items.iter_mut().zip(&offsets).zip(stake) {
+                let w = weights.get(offset.wrapping_add(k)).copied().unwrap_or_default();
+                *item = (w.to_bits(), s.to_bits());
+            }
+            *c = I32F32::from_bits(fast::weighted_median(&mut items, &mut spare, minority, total));
+            continue;
         }
-        *c = I32F32::from_bits(fast::weighted_median_radix(
-            &mut items,
-            &mut spare,
-            minority.to_bits(),
-            total.to_bits(),
-        ));
+        // Gathered with the OR and the AND of the keys the first round needs.
+        let (mut any, mut all) = (0u64, u64::MAX);
+        for ((item, offset), s) in items.iter_mut().zip(&offsets).zip(stake) {
+            let w = weights.get(offset.wrapping_add(k)).copied().unwrap_or_default().to_bits();
+            fast::key_bits(&mut any, &mut all, w);
+            *item = (w, s.to_bits());
+        }
+        *c = I32F32::from_bits(fast::radix_rounds(&mut items, &mut spare, minority, (any, all)));
     }
 }
 
@@ -460,6 +467,18 @@ fn unit_band(
     sums: &mut Sums,
     rates: &mut [I32F32],
 ) {
+    if columns.model == BondModel::Yuma3 && columns.curve.is_none() {
+        let band = (weights, bonds, stake, trust);
+        match columns.penalty {
+            Penalty::Raw => fixed_rate_band(columns, band, sums, |w, _| w),
+            Penalty::Clipped => fixed_rate_band(columns, band, sums, |_, clipped| clipped),
+            Penalty::Mix(ratio) => fixed_rate_band(columns, band, sums, |w, clipped| {
+                let (w, clipped) = (I32F32::from_bits(w), I32F32::from_bits(clipped));
+                w.saturating_add(fast::mul(ratio, clipped.saturating_sub(w))).to_bits()
+            }),
+        }
+        return;
+    }
     let stride = columns.consensus.len().max(1);
     let alpha = columns.alpha.to_bits();
     let keep_rate = fast::ONE.wrapping_sub(alpha);
@@ -524,6 +543,44 @@ fn unit_band(
                 *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
             }
         }
+    }
+}
+
+/// [`unit_band`] for Yuma3 at a fixed rate (the usual subnet), one loop per penalty
+/// (`weights_for_bonds(w, w̄)`): the same cells as the general loop without its per-cell
+/// choices. A consensus is a voter's weight or 0, in [0, 1], so the clip `(w̄, present)` of
+/// a cell is `min(w, c)` whether it is present or not (an absent cell is 0, never above),
+/// and the fused EMA (over the union) needs no presence.
+fn fixed_rate_band(
+    columns: &Columns<'_>,
+    (weights, bonds, stake, trust): (&mut [I32F32], &[u16], &[I32F32], &mut [I32F32]),
+    sums: &mut Sums,
+    weights_for_bonds: impl Fn(i64, i64) -> i64,
+) {
+    let stride = columns.consensus.len().max(1);
+    let alpha = columns.alpha.to_bits();
+    let keep_rate = fast::ONE.wrapping_sub(alpha);
+    let rows = weights.chunks_exact_mut(stride).zip(bonds.chunks_exact(stride));
+    for ((weight_row, bond_row), (s, vt)) in rows.zip(stake.iter().zip(trust.iter_mut())) {
+        let s = s.to_bits();
+        let mut row_trust = 0i64;
+        let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
+        let cells = weight_row.iter_mut().zip(bond_row);
+        for ((w, b), (c, ((cr, rr), sum))) in
+            cells.zip(columns.consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
+        {
+            let raw = w.to_bits();
+            let clipped = raw.min(c.to_bits());
+            row_trust = row_trust.wrapping_add(clipped);
+            *cr = I32F32::from_bits(cr.to_bits().wrapping_add(fast::mul_unit(s, clipped)));
+            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(fast::mul_unit(s, raw)));
+            let wb = weights_for_bonds(raw, clipped);
+            let bond = fast::u16_proportion(*b).to_bits();
+            let v = fast::mul_unit(alpha, wb).wrapping_add(fast::mul_unit(keep_rate, bond)).max(0);
+            *w = I32F32::from_bits(v);
+            *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
+        }
+        *vt = I32F32::from_bits(row_trust);
     }
 }
 
@@ -794,12 +851,16 @@ fn yuma3_dividends(
     bond_rows: &mut [Vec<(Uid, I32F32)>],
 ) {
     let divisors = column_divisors(bond_sums);
-    let unit = out.incentive.iter().all(|i| fast::is_unit(*i));
-    let unit_divisors: Vec<Divisor> = if unit {
-        bond_sums.iter().map(|s| Divisor::new(if *s > zero() { *s } else { one() })).collect()
-    } else {
-        Vec::new()
-    };
+    // Each column's new bonds sum to at most 65,535 terms in [0, 1]: below 2⁶² raw.
+    let unit_divisors: Option<Vec<fast::UnitDivisor>> =
+        if out.incentive.iter().all(|i| fast::is_unit(*i)) {
+            bond_sums
+                .iter()
+                .map(|s| fast::UnitDivisor::new(if *s > zero() { *s } else { one() }))
+                .collect()
+        } else {
+            None
+        };
     let stride = out.width.max(1);
     let (weights_a, weights_b) = split_rows_ref(&block.weights, out.mid, out.width);
     let (dividends_a, dividends_b) = split_rows(row_dividends, out.mid, 1);
@@ -809,8 +870,8 @@ fn yuma3_dividends(
         (weights_a, dividends_a, rows_a),
         (weights_b, dividends_b, rows_b),
         |(weights, dividends, rows)| {
-            if unit {
-                unit_dividend_rows(weights, stride, &unit_divisors, out, dividends, rows);
+            if let Some(unit_divisors) = &unit_divisors {
+                unit_dividend_rows(weights, stride, unit_divisors, out, dividends, rows);
                 return;
             }
             for ((weight_row, d), row) in
@@ -834,13 +895,13 @@ fn yuma3_dividends(
 
 /// The rows of [`yuma3_dividends`] when every incentive is in [0, 1] (normalized rank, unless
 /// the input's stakes are negative), on raw bits: each new bond is a non-negative term of its
-/// column's sum (`divide_unit`; a column summing to 0 holds only zeros, which any divisor
-/// leaves 0), so each share is in [0, 1] (`mul_unit`), and a row's dividend adds
+/// column's sum (a column summing to 0 holds only zeros, which any divisor
+/// leaves 0; [`fast::UnitDivisor`]), so each share is in [0, 1] (`mul_unit`), and a row's dividend adds
 /// at most `width` terms in [0, 1]: plain adds cannot overflow.
 fn unit_dividend_rows(
     weights: &[I32F32],
     stride: usize,
-    divisors: &[Divisor],
+    divisors: &[fast::UnitDivisor],
     out: &Out<'_>,
     dividends: &mut [I32F32],
     rows: &mut [Vec<(Uid, I32F32)>],
@@ -851,7 +912,7 @@ fn unit_dividend_rows(
         let mut dividend = 0i64;
         let columns = divisors.iter().zip(out.incentive);
         for (v, (divisor, inc)) in weight_row.iter().zip(columns) {
-            let share = divisor.divide_unit(v.to_bits());
+            let share = divisor.divide(v.to_bits());
             dividend = dividend.wrapping_add(fast::mul_unit(share, inc.to_bits()));
         }
         *d = I32F32::from_bits(dividend);

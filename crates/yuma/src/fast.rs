@@ -75,6 +75,48 @@ impl Divisor {
     }
 }
 
+/// Division of a value in [0, 1] by a sum of such values, `a.safe_div(d)` for
+/// `0 ≤ a ≤ d` (raw bits `a ≤ 2³²`), with one 64×64-bit multiplication and a small one.
+///
+/// With `ℓ = ⌈log₂ d⌉`, `k = 33 + ℓ` and `m = ⌈2^(k+32) / d⌉`: `m·d = 2^(k+32) + e` with
+/// `0 ≤ e < d`, so for `a < 2³³`, writing `a·2³² = q·d + r` (`0 ≤ r < d`),
+/// `a·m / 2^k = q + (r + a·e/2^k) / d` where `a·e/2^k < 2³³·d/2^(33+ℓ) ≤ 1`: the fraction
+/// stays below 1 and `⌊a·m / 2^k⌋ = q = ⌊a·2³²/d⌋`, the library's quotient (it fits: `a ≤
+/// d`). `m < 2^(65+ℓ)/2^(ℓ−1) + 1` is at most `2⁶⁶`: split as `high·2⁶⁴ + low` with
+/// `high ≤ 4`, the product is `a·low + (a·high)·2⁶⁴ < 2¹⁰⁰`. For `d` in `1..2⁶²` (`k + 32 ≤
+/// 127`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UnitDivisor {
+    low: u64,
+    high: u64,
+    shift: u32,
+}
+
+impl UnitDivisor {
+    /// For `d` in `(0, 2³⁰)` (raw bits below 2⁶²); `None` otherwise.
+    pub(crate) fn new(d: I32F32) -> Option<Self> {
+        let d = u64::try_from(d.to_bits()).ok().filter(|d| (1..1 << 62).contains(d))?;
+        // ℓ = ⌈log₂ d⌉ (0 for d = 1).
+        let l = u64::BITS.wrapping_sub(d.wrapping_sub(1).leading_zeros());
+        let shift = 33u32.wrapping_add(l);
+        let power = 1u128.checked_shl(shift.wrapping_add(32))?;
+        let d128 = u128::from(d);
+        let m = power.checked_add(d128.wrapping_sub(1))?.checked_div(d128)?;
+        Some(Self { low: m as u64, high: u64::try_from(m >> 64).ok()?, shift })
+    }
+
+    /// `a.safe_div(d)` on raw bits for `0 ≤ a ≤ min(d, 2³³ − 1)`, which callers prove;
+    /// outside it the result is meaningless (but never a panic).
+    #[inline]
+    pub(crate) fn divide(&self, a: i64) -> i64 {
+        let a = a as u64;
+        let product = u128::from(a)
+            .wrapping_mul(u128::from(self.low))
+            .wrapping_add(u128::from(a.wrapping_mul(self.high)) << 64);
+        (product >> self.shift) as i64
+    }
+}
+
 /// Division of `w · 2³²` (`w` a `u16`) by a row's integer weight total `t` (`0 < t < 2³¹`):
 /// `u16_integer(w).safe_div(u16_integer(t))` is `⌊w·2⁶⁴ / (t·2³²)⌋ = ⌊n / t⌋` with
 /// `n = w·2³² < 2⁴⁸`. Granlund–Montgomery (1994, theorem 4.2): with `ℓ = ⌈log₂ t⌉` and
@@ -243,7 +285,9 @@ fn key(score: i64) -> u64 {
 /// score) or at most [`FEW`] remain (sorted and walked). A `minority` outside `[0, total)`
 /// goes to the plain [`weighted_median`]. The stakes must be non-negative and sum to `total`
 /// without saturating (normalized stake), so no bucket sum overflows; `spare` is scratch of
-/// the same length as `items` (both scrambled on return).
+/// the same length as `items` (both scrambled on return). (The dense kernel gathers each
+/// column with its keys' OR and AND and calls [`radix_rounds`] itself.)
+#[cfg(test)]
 pub(crate) fn weighted_median_radix(
     items: &mut [Item],
     spare: &mut [Item],
@@ -253,15 +297,33 @@ pub(crate) fn weighted_median_radix(
     if minority < 0 || minority >= total {
         return weighted_median(items, spare, minority, total);
     }
-    let mut lo = 0i64;
-    let (mut current, mut next) = (items, spare);
-    let mut len = current.len();
     let (mut any, mut all) = (0u64, u64::MAX);
-    for &(score, _) in current.iter() {
+    for &(score, _) in items.iter() {
         any |= key(score);
         all &= key(score);
     }
-    let mut sums = [0i64; 1 << MAX_BUCKET_BITS];
+    radix_rounds(items, spare, minority, (any, all))
+}
+
+/// The OR and the AND of `scores`' keys, which [`radix_rounds`] starts from.
+#[inline]
+pub(crate) fn key_bits(any: &mut u64, all: &mut u64, score: i64) {
+    *any |= key(score);
+    *all &= key(score);
+}
+
+/// [`weighted_median_radix`]'s rounds, from the OR and the AND of the items' keys
+/// ([`key_bits`]), for a `minority` in `[0, total)`.
+pub(crate) fn radix_rounds(
+    items: &mut [Item],
+    spare: &mut [Item],
+    minority: i64,
+    (mut any, mut all): (u64, u64),
+) -> i64 {
+    let mut lo = 0i64;
+    let (mut current, mut next) = (items, spare);
+    let mut len = current.len();
+    let mut sums = [0i64; SUMS];
     loop {
         if len <= FEW {
             return sorted_median(current.get_mut(..len).unwrap_or_default(), minority, lo);
@@ -278,16 +340,18 @@ pub(crate) fn weighted_median_radix(
             .clamp(4, MAX_BUCKET_BITS);
         let top = u64::BITS.wrapping_sub(differ.leading_zeros()); // bits up to `t`, inclusive
         let shift = top.saturating_sub(bits);
-        let mask = (1u64 << bits).wrapping_sub(1);
+        // (`mask < 2^MAX_BUCKET_BITS`: the indexing below needs no bounds check.)
+        let mask = (1u64 << bits).wrapping_sub(1) & (SUMS as u64).wrapping_sub(1);
         let buckets = sums.get_mut(..1usize << bits).unwrap_or_default();
         buckets.fill(0);
         for &(score, stake) in active {
             let bucket = ((key(score) >> shift) & mask) as usize;
-            if let Some(sum) = buckets.get_mut(bucket) {
+            if let Some(sum) = sums.get_mut(bucket) {
                 // Non-negative stakes summing to `total`: no overflow.
                 *sum = sum.wrapping_add(stake);
             }
         }
+        let buckets = sums.get(..1usize << bits).unwrap_or_default();
         // The first bucket where the cumulative stake passes the minority.
         let target = minority.wrapping_sub(lo);
         let mut below = 0i64;
@@ -327,8 +391,9 @@ pub(crate) fn weighted_median_radix(
     }
 }
 
-/// The widest radix [`weighted_median_radix`] uses (256 buckets).
+/// The widest radix [`weighted_median_radix`] uses, and its bucket count.
 const MAX_BUCKET_BITS: u32 = 8;
+const SUMS: usize = 1 << MAX_BUCKET_BITS;
 
 /// The answer among a few `items` with `lo ≤ minority < lo + Σ stake` (`lo`: the cumulative
 /// stake below them): sorted by score, the first score at the end of its run of equal
@@ -586,6 +651,29 @@ mod tests {
                 assert_eq!(bits(divisor.divide_unit(a)), bits(a).safe_div(bits(d)), "{a} / {d}");
             }
         }
+    }
+
+    #[test]
+    fn unit_divisor_is_safe_div_below_the_divisor() {
+        let mut rng = Rng(0x0DD5_EED5_1234_9876);
+        let mut divisors: Vec<i64> = vec![1, 2, 3, ONE - 1, ONE, ONE + 1, (1 << 62) - 1];
+        for b in 1..62 {
+            divisors.extend([(1i64 << b) - 1, 1 << b, (1 << b) + 1]);
+        }
+        divisors.extend(
+            (0..3_000).map(|_| ((rng.next() >> (rng.next() % 64)) as i64 & ((1 << 62) - 1)).max(1)),
+        );
+        for d in divisors {
+            let divisor = UnitDivisor::new(bits(d)).expect("in range");
+            let top = d.min((1 << 33) - 1);
+            let mut numerators = vec![0, 1, top, top - 1, top / 2, top / 3, ONE.min(top)];
+            numerators.extend((0..60).map(|_| (rng.next() % (top as u64 + 1)) as i64));
+            for a in numerators {
+                assert_eq!(bits(divisor.divide(a)), bits(a).safe_div(bits(d)), "{a} / {d}");
+            }
+        }
+        assert!(UnitDivisor::new(bits(0)).is_none() && UnitDivisor::new(bits(-1)).is_none());
+        assert!(UnitDivisor::new(bits(1 << 62)).is_none());
     }
 
     /// Every u16 weight against `safe_div`, for totals at every bit length and their edges.
