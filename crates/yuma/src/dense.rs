@@ -55,6 +55,10 @@ pub(crate) struct Shape {
     column_of: Vec<usize>,
     /// Weight and bond entries in the block's rows.
     entries: usize,
+    /// Per block row: whether its weights (if permitted) and its bonds are strictly
+    /// ascending UIDs in range. Such a row naming as many UIDs as the block has columns
+    /// names exactly the columns, in order (they are the union of the rows' UIDs).
+    ascending: Vec<(bool, bool)>,
 }
 
 impl Shape {
@@ -63,6 +67,7 @@ impl Shape {
         let mut rows = Vec::new();
         let mut column_of = vec![usize::MAX; n];
         let mut entries = 0usize;
+        let mut ascending = Vec::new();
         for (i, (weights, bonds)) in input.weights.iter().zip(&input.bonds).enumerate() {
             let permitted = permit.get(i).copied().unwrap_or(false);
             let voter = active_stake.get(i).is_some_and(|s| *s > zero());
@@ -72,17 +77,8 @@ impl Shape {
             }
             rows.push(i);
             entries = entries.saturating_add(weights.len()).saturating_add(bonds.len());
-            // (Two plain loops: a chained iterator costs twice the instructions per entry.)
-            for (j, _) in weights {
-                if let Some(cell) = column_of.get_mut(j.index()) {
-                    *cell = 0;
-                }
-            }
-            for (j, _) in bonds {
-                if let Some(cell) = column_of.get_mut(j.index()) {
-                    *cell = 0;
-                }
-            }
+            // (Two calls: a chained iterator costs twice the instructions per entry.)
+            ascending.push((mark(weights, &mut column_of), mark(bonds, &mut column_of)));
         }
         let mut columns = Vec::new();
         for (j, cell) in column_of.iter_mut().enumerate() {
@@ -91,8 +87,31 @@ impl Shape {
                 columns.push(u16::try_from(j).unwrap_or(u16::MAX));
             }
         }
-        Self { rows, columns, column_of, entries }
+        Self { rows, columns, column_of, entries, ascending }
     }
+
+    /// Whether a block row's `entries` (its weights or bonds, whichever `ascending` is
+    /// for) name exactly the block's columns, in order.
+    fn is_full_row<T>(&self, entries: &[(Uid, T)], ascending: bool) -> bool {
+        ascending && entries.len() == self.columns.len()
+    }
+}
+
+/// Marks the columns `entries` name (`column_of` 0); whether they strictly ascend, all in
+/// range.
+fn mark<T>(entries: &[(Uid, T)], column_of: &mut [usize]) -> bool {
+    let mut ascending = true;
+    let mut next = 0usize; // the least UID the next entry may name
+    for (j, _) in entries {
+        let j = j.index();
+        match column_of.get_mut(j) {
+            Some(cell) => *cell = 0,
+            None => ascending = false,
+        }
+        ascending &= j >= next;
+        next = j.wrapping_add(1);
+    }
+    ascending
 }
 
 /// A block with at least this many cells is worked on two threads (when allowed); below
@@ -177,26 +196,30 @@ impl Block {
             .collect();
         let registered = Registered { by_uid: &registered, by_column: &column_registered };
         let (rows_a, rows_b) = shape.rows.split_at(mid.min(shape.rows.len()));
+        let (ascending_a, ascending_b) = shape.ascending.split_at(mid.min(shape.rows.len()));
         let (weights_a, weights_b) = split_rows(&mut weights, mid, width);
         let (present_a, present_b) = split_rows(&mut present, mid, width);
         let (bonds_a, bonds_b) = split_rows(&mut bonds, mid, width);
         both(
             threads,
-            (rows_a, weights_a, present_a, bonds_a),
-            (rows_b, weights_b, present_b, bonds_b),
-            |(rows, weights, present, bonds)| {
+            ((rows_a, ascending_a), weights_a, present_a, bonds_a),
+            ((rows_b, ascending_b), weights_b, present_b, bonds_b),
+            |((rows, ascending), weights, present, bonds)| {
                 let stride = width.max(1);
                 let row_chunks = weights
                     .chunks_exact_mut(stride)
                     .zip(present.chunks_exact_mut(stride))
                     .zip(bonds.chunks_exact_mut(stride));
-                for (&i, ((weight_row, present_row), bond_row)) in rows.iter().zip(row_chunks) {
+                let rows = rows.iter().zip(ascending);
+                for ((&i, &ascending), ((weight_row, present_row), bond_row)) in
+                    rows.zip(row_chunks)
+                {
                     fill_row(
                         input,
                         permit,
                         &shape,
                         &registered,
-                        i,
+                        (i, ascending),
                         weight_row,
                         present_row,
                         bond_row,
@@ -212,12 +235,6 @@ impl Block {
 struct Registered<'a> {
     by_uid: &'a [u64],
     by_column: &'a [u64],
-}
-
-/// Whether `entries` name exactly the block's columns, in order (one comparison per entry;
-/// a full, sorted row, as validators that weight every miner store it).
-fn is_full_row<T>(entries: &[(Uid, T)], columns: &[u16]) -> bool {
-    entries.len() == columns.len() && entries.iter().zip(columns).all(|((j, _), c)| j.get() == *c)
 }
 
 /// Step 10: row-normalizes integer-valued kept weights whose u16 total is `sum`: the saturating
@@ -247,7 +264,7 @@ fn fill_row(
     permit: &[bool],
     shape: &Shape,
     registered: &Registered<'_>,
-    i: usize,
+    (i, (weights_ascending, bonds_ascending)): (usize, (bool, bool)),
     weight_row: &mut [I32F32],
     present_row: &mut [bool],
     bond_row: &mut [u16],
@@ -274,7 +291,7 @@ fn fill_row(
         let self_column = if owner_row { usize::MAX } else { i };
         let kept = |j: &Uid, r: &u64| (j.index() != self_column) & (*r < bound);
         let mut sum = 0u64;
-        if is_full_row(entries, &shape.columns) {
+        if shape.is_full_row(entries, weights_ascending) {
             // Every cell in order, no lookups.
             let cells = weight_row.iter_mut().zip(present_row.iter_mut());
             for (((j, w), r), (cell, set)) in entries.iter().zip(registered.by_column).zip(cells) {
@@ -305,7 +322,7 @@ fn fill_row(
     // Stored bonds, without the columns of neurons registered since the last epoch.
     let last_tempo = last_tempo(input);
     let entries = input.bonds.get(i).map(Vec::as_slice).unwrap_or_default();
-    if is_full_row(entries, &shape.columns) {
+    if shape.is_full_row(entries, bonds_ascending) {
         for (((_, b), r), cell) in entries.iter().zip(registered.by_column).zip(bond_row.iter_mut())
         {
             *cell = if last_tempo > *r { *b } else { 0 };
@@ -384,6 +401,7 @@ fn consensus_columns(
     let mut items: Vec<fast::Item> = vec![(0, 0); voters.len()];
     let mut spare: Vec<fast::Item> = vec![(0, 0); voters.len()];
     let (minority, total) = (minority.to_bits(), total.to_bits());
+    let mut sums = [0i64; fast::BUCKETS];
     for (k, c) in consensus.iter_mut().enumerate() {
         if minority < 0 || minority >= total {
             for ((item, offset), s) in items.iter_mut().zip(&offsets).zip(stake) {
@@ -400,7 +418,8 @@ fn consensus_columns(
             fast::key_bits(&mut any, &mut all, w);
             *item = (w, s.to_bits());
         }
-        *c = I32F32::from_bits(fast::radix_rounds(&mut items, &mut spare, minority, (any, all)));
+        let median = fast::radix_rounds(&mut items, &mut spare, &mut sums, minority, (any, all));
+        *c = I32F32::from_bits(median);
     }
 }
 

@@ -302,7 +302,7 @@ pub(crate) fn weighted_median_radix(
         any |= key(score);
         all &= key(score);
     }
-    radix_rounds(items, spare, minority, (any, all))
+    radix_rounds(items, spare, &mut [0; BUCKETS], minority, (any, all))
 }
 
 /// The OR and the AND of `scores`' keys, which [`radix_rounds`] starts from.
@@ -313,17 +313,17 @@ pub(crate) fn key_bits(any: &mut u64, all: &mut u64, score: i64) {
 }
 
 /// [`weighted_median_radix`]'s rounds, from the OR and the AND of the items' keys
-/// ([`key_bits`]), for a `minority` in `[0, total)`.
+/// ([`key_bits`]), for a `minority` in `[0, total)`; `sums` is scratch (any contents).
 pub(crate) fn radix_rounds(
     items: &mut [Item],
     spare: &mut [Item],
+    sums: &mut [i64; BUCKETS],
     minority: i64,
     (mut any, mut all): (u64, u64),
 ) -> i64 {
     let mut lo = 0i64;
     let (mut current, mut next) = (items, spare);
     let mut len = current.len();
-    let mut sums = [0i64; SUMS];
     loop {
         if len <= FEW {
             return sorted_median(current.get_mut(..len).unwrap_or_default(), minority, lo);
@@ -341,7 +341,7 @@ pub(crate) fn radix_rounds(
         let top = u64::BITS.wrapping_sub(differ.leading_zeros()); // bits up to `t`, inclusive
         let shift = top.saturating_sub(bits);
         // (`mask < 2^MAX_BUCKET_BITS`: the indexing below needs no bounds check.)
-        let mask = (1u64 << bits).wrapping_sub(1) & (SUMS as u64).wrapping_sub(1);
+        let mask = (1u64 << bits).wrapping_sub(1) & (BUCKETS as u64).wrapping_sub(1);
         let buckets = sums.get_mut(..1usize << bits).unwrap_or_default();
         buckets.fill(0);
         for &(score, stake) in active {
@@ -393,7 +393,7 @@ pub(crate) fn radix_rounds(
 
 /// The widest radix [`weighted_median_radix`] uses, and its bucket count.
 const MAX_BUCKET_BITS: u32 = 8;
-const SUMS: usize = 1 << MAX_BUCKET_BITS;
+pub(crate) const BUCKETS: usize = 1 << MAX_BUCKET_BITS;
 
 /// The answer among a few `items` with `lo ≤ minority < lo + Σ stake` (`lo`: the cumulative
 /// stake below them): sorted by score, the first score at the end of its run of equal
