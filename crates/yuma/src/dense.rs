@@ -185,9 +185,14 @@ impl Block {
     fn new(input: &YumaInput, permit: &[bool], shape: Shape, mid: usize, threads: usize) -> Self {
         let width = shape.columns.len();
         let cells = shape.rows.len().saturating_mul(width);
-        let mut weights = vec![zero(); cells];
-        let mut present = vec![false; cells];
-        let mut bonds = vec![0u16; cells];
+        let Buffers { mut weights, mut present, mut bonds } = Buffers::take();
+        // Zeroed to the block's size (the contents of a reused buffer never show through).
+        weights.clear();
+        weights.resize(cells, zero());
+        present.clear();
+        present.resize(cells, false);
+        bonds.clear();
+        bonds.resize(cells, 0);
         let registered: Vec<u64> = input.block_at_registration.iter().map(|b| b.get()).collect();
         let column_registered: Vec<u64> = shape
             .columns
@@ -228,6 +233,41 @@ impl Block {
             },
         );
         Self { shape, weights, present, bonds }
+    }
+}
+
+/// The block's cell buffers, kept by each thread for its next epoch when at most
+/// [`KEPT_CELLS`] cells: a subnet's epoch then reuses memory the allocator already mapped.
+/// (Freeing them handed a small block's memory back to the system at every epoch, the top
+/// of the heap trimmed, and the next one took the page faults again: a quarter of an
+/// n = 256 epoch.) Only capacity is reused: [`Block::new`] zeroes every cell it uses, so
+/// no result depends on a previous epoch.
+#[derive(Default)]
+struct Buffers {
+    weights: Vec<I32F32>,
+    present: Vec<bool>,
+    bonds: Vec<u16>,
+}
+
+/// Blocks of at most this many cells keep their buffers (at most ~11 MiB per thread).
+const KEPT_CELLS: usize = 1 << 20;
+
+thread_local! {
+    static BUFFERS: core::cell::Cell<Option<Buffers>> = const { core::cell::Cell::new(None) };
+}
+
+impl Buffers {
+    /// This thread's kept buffers, or new ones.
+    fn take() -> Self {
+        BUFFERS.try_with(core::cell::Cell::take).ok().flatten().unwrap_or_default()
+    }
+
+    /// Keeps `self` for this thread's next block, if small enough.
+    fn keep(self) {
+        if self.weights.capacity() <= KEPT_CELLS {
+            // (Fails only while the thread exits: the buffers are then dropped.)
+            let _ = BUFFERS.try_with(|cell| cell.set(Some(self)));
+        }
     }
 }
 
@@ -835,6 +875,8 @@ pub(crate) fn matrix(
         }
     }
     math::normalize(&mut dividends);
+    let Block { weights, present, bonds: stored, .. } = block;
+    Buffers { weights, present, bonds: stored }.keep();
 
     Matrix { consensus, rank, trust, incentive, validator_trust, dividends, bonds }
 }
