@@ -939,16 +939,12 @@ fn yuma3_dividends(
                 weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
             {
                 let mut dividend = zero();
-                let mut kept = Vec::with_capacity(out.width);
-                let columns = divisors.iter().zip(out.incentive.iter().zip(out.uids));
-                for (v, (divisor, (inc, uid))) in weight_row.iter().zip(columns) {
+                let columns = divisors.iter().zip(out.incentive);
+                for (v, (divisor, inc)) in weight_row.iter().zip(columns) {
                     dividend = dividend.saturating_add(fast::mul(normalized(*v, divisor), *inc));
-                    if *v > zero() {
-                        kept.push((*uid, *v));
-                    }
                 }
                 *d = dividend;
-                *row = kept;
+                *row = positive_cells(weight_row, out.uids);
             }
         },
     );
@@ -977,15 +973,25 @@ fn unit_dividend_rows(
             dividend = dividend.wrapping_add(fast::mul_unit(share, inc.to_bits()));
         }
         *d = I32F32::from_bits(dividend);
-        // (A separate loop: the pushes no longer spill the sum's registers.)
-        let mut kept = Vec::with_capacity(out.width);
-        for (v, uid) in weight_row.iter().zip(out.uids) {
-            if *v > zero() {
-                kept.push((*uid, *v));
-            }
-        }
-        *row = kept;
+        // (A separate loop: the writes do not spill the sum's registers.)
+        *row = positive_cells(weight_row, out.uids);
     }
+}
+
+/// The positive cells of a block row with their UIDs, in column order (the bond row to
+/// store). Every cell is written to the next free slot and the slot kept if positive: no
+/// branch on the cells, which the predictor cannot guess on a mixed row.
+fn positive_cells(row: &[I32F32], uids: &[Uid]) -> Vec<(Uid, I32F32)> {
+    let mut kept = vec![(Uid::new(0), zero()); row.len()];
+    let mut len = 0usize;
+    for (v, uid) in row.iter().zip(uids) {
+        if let Some(slot) = kept.get_mut(len) {
+            *slot = (*uid, *v);
+        }
+        len = len.wrapping_add(usize::from(*v > zero()));
+    }
+    kept.truncate(len);
+    kept
 }
 
 /// §4.6, row by row, from the stake-scaled weights for bonds in the block and the column

@@ -113,7 +113,7 @@ impl UnitDivisor {
         let product = u128::from(a)
             .wrapping_mul(u128::from(self.low))
             .wrapping_add(u128::from(a.wrapping_mul(self.high)) << 64);
-        (product >> self.shift) as i64
+        product.wrapping_shr(self.shift) as i64
     }
 }
 
@@ -148,7 +148,7 @@ impl RowDivisor {
     #[inline]
     pub(crate) fn divide(&self, w: u16) -> i64 {
         let n = u128::from(w) << 32;
-        (n.wrapping_mul(u128::from(self.multiplier)) >> self.shift) as i64
+        n.wrapping_mul(u128::from(self.multiplier)).wrapping_shr(self.shift) as i64
     }
 }
 
