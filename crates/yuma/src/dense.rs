@@ -629,13 +629,16 @@ fn fixed_rate_band(
             cells.zip(columns.consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
         {
             let raw = w.to_bits();
-            let clipped = raw.min(c.to_bits());
+            // `min(w, c)` by the sign of `w − c` (both in [0, 2³²]: no overflow).
+            let excess = raw.wrapping_sub(c.to_bits());
+            let clipped = c.to_bits().wrapping_add(excess & (excess >> 63));
             row_trust = row_trust.wrapping_add(clipped);
             *cr = I32F32::from_bits(cr.to_bits().wrapping_add(fast::mul_unit(s, clipped)));
             *rr = I32F32::from_bits(rr.to_bits().wrapping_add(fast::mul_unit(s, raw)));
             let wb = weights_for_bonds(raw, clipped);
-            let bond = fast::u16_proportion(*b).to_bits();
-            let v = fast::mul_unit(alpha, wb).wrapping_add(fast::mul_unit(keep_rate, bond)).max(0);
+            let bond = fast::u16_proportion_bits(*b);
+            // Two non-negative products: `max(0)` (the reference's) is the identity here.
+            let v = fast::mul_unit(alpha, wb).wrapping_add(fast::mul_unit(keep_rate, bond));
             *w = I32F32::from_bits(v);
             *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
         }

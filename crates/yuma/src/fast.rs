@@ -236,6 +236,14 @@ pub(crate) fn u16_proportion(b: u16) -> I32F32 {
     I32F32::from_bits(i64::try_from(bits).unwrap_or_default())
 }
 
+/// [`u16_proportion`] as raw bits, without a comparison: `⌊b / 65535⌋` is `(b + 1) >> 16`
+/// for a `u16`.
+#[inline]
+pub(crate) fn u16_proportion_bits(b: u16) -> i64 {
+    let b = i64::from(b);
+    b.wrapping_mul(65_537).wrapping_add(b.wrapping_add(1) >> 16)
+}
+
 /// A weighted-median item: `(score, stake)` as raw `I32F32` bits (`I32F32`'s order and
 /// saturating arithmetic are `i64`'s on the bits).
 pub(crate) type Item = (i64, i64);
@@ -792,6 +800,7 @@ mod tests {
         for b in 0..=u16::MAX {
             assert_eq!(u16_integer(b), tao_primitives::fixed::u16_to_fixed(b), "{b}");
             assert_eq!(u16_proportion(b), u16_proportion_to_fixed(b), "{b}");
+            assert_eq!(bits(u16_proportion_bits(b)), u16_proportion_to_fixed(b), "{b}");
         }
     }
 
