@@ -524,7 +524,7 @@ fn unit_band(
     columns: &Columns<'_>,
     (weights, present, bonds, stake, trust): Band<'_>,
     sums: &mut Sums,
-    rates: &mut [I32F32],
+    (rates, scratch): (&mut [I32F32], &mut [I32F32]),
 ) {
     if columns.model == BondModel::Yuma3 && columns.curve.is_none() {
         let band = (weights, bonds, stake, trust);
@@ -591,7 +591,7 @@ fn unit_band(
         *vt = I32F32::from_bits(row_trust);
         if let (false, Some(curve)) = (classic, &columns.curve) {
             // `math::ema_per_cell`: only cells with a weight for bonds; absent ones drop.
-            curve.alpha_row(columns.consensus, weight_row, bond_row, rates);
+            curve.alpha_row(columns.consensus, weight_row, bond_row, rates, scratch);
             let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(rates.iter());
             for ((((w, p), b), a), sum) in row.zip(sums.first.iter_mut()) {
                 let (a, bond) = (a.to_bits(), fast::u16_proportion(*b).to_bits());
@@ -655,9 +655,15 @@ fn clip_and_bond(columns: &Columns<'_>, (weights, present, bonds, stake, trust):
     let stride = width.max(1);
     let mut sums = Sums::zeros(width);
     let mut rates = vec![zero(); if columns.curve.is_some() { width } else { 0 }];
+    let mut scratch = rates.clone();
     let keep_rate = one().saturating_sub(columns.alpha);
     if stake.iter().all(|s| fast::is_unit(*s)) {
-        unit_band(columns, (weights, present, bonds, stake, trust), &mut sums, &mut rates);
+        unit_band(
+            columns,
+            (weights, present, bonds, stake, trust),
+            &mut sums,
+            (&mut rates, &mut scratch),
+        );
         return sums;
     }
     let rows = weights
@@ -685,7 +691,7 @@ fn clip_and_bond(columns: &Columns<'_>, (weights, present, bonds, stake, trust):
         match (columns.model, &columns.curve) {
             // Yuma3, `math::ema_per_cell`: only cells with a weight for bonds; absent ones drop.
             (BondModel::Yuma3, Some(curve)) => {
-                curve.alpha_row(columns.consensus, weight_row, bond_row, &mut rates);
+                curve.alpha_row(columns.consensus, weight_row, bond_row, &mut rates, &mut scratch);
                 let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(&rates);
                 for ((((w, p), b), a), sum) in row.zip(sums.first.iter_mut()) {
                     let bond = fast::u16_proportion(*b);
