@@ -199,7 +199,8 @@ impl Block {
             .iter()
             .map(|&j| registered.get(usize::from(j)).copied().unwrap_or_default())
             .collect();
-        let registered = Registered { by_uid: &registered, by_column: &column_registered };
+        let newest = column_registered.iter().copied().max().unwrap_or_default();
+        let registered = Registered { by_uid: &registered, by_column: &column_registered, newest };
         let (rows_a, rows_b) = shape.rows.split_at(mid.min(shape.rows.len()));
         let (ascending_a, ascending_b) = shape.ascending.split_at(mid.min(shape.rows.len()));
         let (weights_a, weights_b) = split_rows(&mut weights, mid, width);
@@ -278,6 +279,8 @@ impl Buffers {
 struct Registered<'a> {
     by_uid: &'a [u64],
     by_column: &'a [u64],
+    /// The latest registration of a block column (0 without columns).
+    newest: u64,
 }
 
 /// Step 10: row-normalizes integer-valued kept weights whose u16 total is `sum`: the saturating
@@ -334,7 +337,23 @@ fn fill_row(
         let self_column = if owner_row { usize::MAX } else { i };
         let kept = |j: &Uid, r: &u64| (j.index() != self_column) & (*r < bound);
         let mut sum = 0u64;
-        if shape.is_full_row(entries, weights_ascending) {
+        let full = shape.is_full_row(entries, weights_ascending);
+        if full && registered.newest < bound {
+            // Every cell in order, none registered too late: all kept but the self column.
+            let cells = weight_row.iter_mut().zip(present_row.iter_mut());
+            for ((_, w), (cell, set)) in entries.iter().zip(cells) {
+                *cell = fast::u16_integer(*w);
+                *set = true;
+                sum = sum.wrapping_add(u64::from(*w));
+            }
+            // The row names every column, so the self column, if in the block, is `i`'s.
+            let own = shape.column_of.get(self_column).copied().unwrap_or(usize::MAX);
+            if let (Some(cell), Some(set)) = (weight_row.get_mut(own), present_row.get_mut(own)) {
+                sum = sum.wrapping_sub(u64::from((cell.to_bits() >> 32) as u16));
+                *cell = zero();
+                *set = false;
+            }
+        } else if full {
             // Every cell in order, no lookups.
             let cells = weight_row.iter_mut().zip(present_row.iter_mut());
             for (((j, w), r), (cell, set)) in entries.iter().zip(registered.by_column).zip(cells) {
@@ -366,6 +385,13 @@ fn fill_row(
     let last_tempo = last_tempo(input);
     let entries = input.bonds.get(i).map(Vec::as_slice).unwrap_or_default();
     if shape.is_full_row(entries, bonds_ascending) {
+        if registered.newest < last_tempo {
+            // None registered since: a copy.
+            for ((_, b), cell) in entries.iter().zip(bond_row.iter_mut()) {
+                *cell = *b;
+            }
+            return;
+        }
         for (((_, b), r), cell) in entries.iter().zip(registered.by_column).zip(bond_row.iter_mut())
         {
             *cell = if last_tempo > *r { *b } else { 0 };
