@@ -19,6 +19,7 @@
 use crate::{
     epoch::{fixed_alpha, last_tempo, Matrix},
     fast::{self, Divisor},
+    input::Validated,
     math::{self, one, zero},
     BondModel, CommitReveal, LiquidAlpha, YumaInput,
 };
@@ -34,11 +35,12 @@ const MAX_CELLS: usize = 1 << 22;
 /// `None`: it is small enough and at least an eighth of its cells are set.
 pub(crate) fn plan(
     input: &YumaInput,
+    valid: &Validated,
     permit: &[bool],
     active_stake: &[I32F32],
     force: bool,
 ) -> Option<Shape> {
-    let shape = Shape::new(input, permit, active_stake);
+    let shape = Shape::new(input, valid, permit, active_stake);
     let cells = shape.rows.len().saturating_mul(shape.columns.len());
     let worthwhile =
         cells <= MAX_CELLS && cells <= shape.entries.saturating_mul(8).saturating_add(64);
@@ -56,13 +58,13 @@ pub(crate) struct Shape {
     /// Weight and bond entries in the block's rows.
     entries: usize,
     /// Per block row: whether its weights (if permitted) and its bonds are strictly
-    /// ascending UIDs in range. Such a row naming as many UIDs as the block has columns
+    /// ascending UIDs (in range: the input is valid). Such a row naming as many UIDs as the block has columns
     /// names exactly the columns, in order (they are the union of the rows' UIDs).
     ascending: Vec<(bool, bool)>,
 }
 
 impl Shape {
-    fn new(input: &YumaInput, permit: &[bool], active_stake: &[I32F32]) -> Self {
+    fn new(input: &YumaInput, valid: &Validated, permit: &[bool], active_stake: &[I32F32]) -> Self {
         let n = input.stake.len();
         let mut rows = Vec::new();
         let mut column_of = vec![usize::MAX; n];
@@ -78,7 +80,10 @@ impl Shape {
             rows.push(i);
             entries = entries.saturating_add(weights.len()).saturating_add(bonds.len());
             // (Two calls: a chained iterator costs twice the instructions per entry.)
-            ascending.push((mark(weights, &mut column_of), mark(bonds, &mut column_of)));
+            mark(weights, &mut column_of);
+            mark(bonds, &mut column_of);
+            let sorted = |rows: &[bool]| rows.get(i).copied().unwrap_or(false);
+            ascending.push((sorted(&valid.sorted_weights), sorted(&valid.sorted_bonds)));
         }
         let mut columns = Vec::new();
         for (j, cell) in column_of.iter_mut().enumerate() {
@@ -97,21 +102,13 @@ impl Shape {
     }
 }
 
-/// Marks the columns `entries` name (`column_of` 0); whether they strictly ascend, all in
-/// range.
-fn mark<T>(entries: &[(Uid, T)], column_of: &mut [usize]) -> bool {
-    let mut ascending = true;
-    let mut next = 0usize; // the least UID the next entry may name
+/// Marks the columns `entries` name (`column_of` 0).
+fn mark<T>(entries: &[(Uid, T)], column_of: &mut [usize]) {
     for (j, _) in entries {
-        let j = j.index();
-        match column_of.get_mut(j) {
-            Some(cell) => *cell = 0,
-            None => ascending = false,
+        if let Some(cell) = column_of.get_mut(j.index()) {
+            *cell = 0;
         }
-        ascending &= j >= next;
-        next = j.wrapping_add(1);
     }
-    ascending
 }
 
 /// A block with at least this many cells is worked on two threads (when allowed); below

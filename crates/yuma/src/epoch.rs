@@ -54,7 +54,8 @@ pub fn epoch_with_threads(
     kernel: Kernel,
     threads: usize,
 ) -> Result<YumaOutput, YumaError> {
-    let n = input.validate()?;
+    let valid = input.validated()?;
+    let n = valid.n;
     let params = &input.params;
 
     // 1. Activity: a neuron that has not updated its weights within the cutoff is inactive.
@@ -86,9 +87,9 @@ pub fn epoch_with_threads(
     // 5-16. Weights, consensus, clipping, rank, incentive, bonds and dividends: on sparse
     // rows (below) or on a dense validator × miner block (`dense.rs`), the same bits.
     let dense = match kernel {
-        Kernel::Auto => dense::plan(input, &permit, &active_stake, false),
+        Kernel::Auto => dense::plan(input, &valid, &permit, &active_stake, false),
         Kernel::Sparse => None,
-        Kernel::Dense => dense::plan(input, &permit, &active_stake, true),
+        Kernel::Dense => dense::plan(input, &valid, &permit, &active_stake, true),
     };
     let matrix = match dense {
         Some(shape) => {
