@@ -787,7 +787,7 @@ pub(crate) fn matrix(
         (0..height).filter(|&r| row_stake.get(r).is_some_and(|s| *s > zero())).collect();
     let mut voter_stake: Vec<I32F32> =
         voters.iter().filter_map(|&r| row_stake.get(r).copied()).collect();
-    math::normalize(&mut voter_stake);
+    fast::normalize(&mut voter_stake);
     let total = saturating_sum(voter_stake.iter());
     let minority = total.saturating_sub(u16_proportion_to_fixed(params.kappa));
     let mut column_consensus = vec![zero(); width];
@@ -868,7 +868,7 @@ pub(crate) fn matrix(
         }
     }
     let mut incentive = rank.clone();
-    math::normalize(&mut incentive);
+    fast::normalize(&mut incentive);
     let column_incentive: Vec<I32F32> = block
         .shape
         .columns
@@ -909,7 +909,7 @@ pub(crate) fn matrix(
             *cell = *d;
         }
     }
-    math::normalize(&mut dividends);
+    fast::normalize(&mut dividends);
     let Block { weights, present, bonds: stored, .. } = block;
     Buffers { weights, present, bonds: stored }.keep();
 

@@ -75,6 +75,24 @@ impl Divisor {
     }
 }
 
+/// `math::normalize_with_sum`, bit for bit: every value divided by `total` with one
+/// [`Divisor`] (`safe_div` for any signs), unless `total` is zero.
+pub(crate) fn normalize_with_sum(values: &mut [I32F32], total: I32F32) {
+    if total == zero() {
+        return;
+    }
+    let divisor = Divisor::new(total);
+    for value in values.iter_mut() {
+        *value = divisor.divide(*value);
+    }
+}
+
+/// `math::normalize`, bit for bit: divided by the saturating sum.
+pub(crate) fn normalize(values: &mut [I32F32]) {
+    let total = tao_primitives::fixed::saturating_sum(values.iter());
+    normalize_with_sum(values, total);
+}
+
 /// Division of a value in [0, 1] by a sum of such values, `a.safe_div(d)` for
 /// `0 ≤ a ≤ d` (raw bits `a ≤ 2³²`), with one 64×64-bit multiplication and a small one.
 ///
@@ -658,6 +676,36 @@ mod tests {
             for a in numerators {
                 assert_eq!(bits(divisor.divide_unit(a)), bits(a).safe_div(bits(d)), "{a} / {d}");
             }
+        }
+    }
+
+    /// The normalizations against the library's, on vectors of mixed signs and magnitudes
+    /// (saturating sums, zero sums, negative totals).
+    #[test]
+    fn normalize_is_the_reference() {
+        let mut rng = Rng(0x4E0E_3A11_2B5C_0017);
+        for case in 0..20_000 {
+            let len = (rng.next() % 20) as usize;
+            let shift = rng.next() % 64;
+            let values: Vec<I32F32> = (0..len)
+                .map(|_| {
+                    let v = (rng.next() >> shift) as i64;
+                    bits(match rng.next() % 6 {
+                        0 => -v,
+                        1 => 0,
+                        _ => v,
+                    })
+                })
+                .collect();
+            let (mut ours, mut reference) = (values.clone(), values.clone());
+            normalize(&mut ours);
+            math::normalize(&mut reference);
+            assert_eq!(ours, reference, "case {case}");
+            let total = bits(rng.next() as i64 >> (rng.next() % 64));
+            let (mut ours, mut reference) = (values.clone(), values);
+            normalize_with_sum(&mut ours, total);
+            math::normalize_with_sum(&mut reference, total);
+            assert_eq!(ours, reference, "case {case} with sum");
         }
     }
 
