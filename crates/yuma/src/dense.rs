@@ -1002,14 +1002,21 @@ fn unit_dividend_rows(
         weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
     {
         let mut dividend = 0i64;
-        let columns = divisors.iter().zip(out.incentive);
-        for (v, (divisor, inc)) in weight_row.iter().zip(columns) {
+        // The bond row to store, in the same pass (as `positive_cells`).
+        let mut kept = vec![(Uid::new(0), zero()); weight_row.len()];
+        let mut len = 0usize;
+        let columns = divisors.iter().zip(out.incentive).zip(out.uids);
+        for (v, ((divisor, inc), uid)) in weight_row.iter().zip(columns) {
             let share = divisor.divide(v.to_bits());
             dividend = dividend.wrapping_add(fast::mul_unit(share, inc.to_bits()));
+            if let Some(slot) = kept.get_mut(len) {
+                *slot = (*uid, *v);
+            }
+            len = len.wrapping_add(usize::from(*v > zero()));
         }
+        kept.truncate(len);
         *d = I32F32::from_bits(dividend);
-        // (A separate loop: the writes do not spill the sum's registers.)
-        *row = positive_cells(weight_row, out.uids);
+        *row = kept;
     }
 }
 
