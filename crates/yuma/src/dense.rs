@@ -58,8 +58,9 @@ pub(crate) struct Shape {
     /// Weight and bond entries in the block's rows.
     entries: usize,
     /// Per block row: whether its weights (if permitted) and its bonds are strictly
-    /// ascending UIDs (in range: the input is valid). Such a row naming as many UIDs as the block has columns
-    /// names exactly the columns, in order (they are the union of the rows' UIDs).
+    /// ascending UIDs (in range: the input is valid). Such a row naming as many UIDs as
+    /// the block has columns names exactly the columns, in order (they are the union of
+    /// the rows' UIDs).
     ascending: Vec<(bool, bool)>,
 }
 
@@ -986,10 +987,11 @@ fn yuma3_dividends(
 }
 
 /// The rows of [`yuma3_dividends`] when every incentive is in [0, 1] (normalized rank, unless
-/// the input's stakes are negative), on raw bits: each new bond is a non-negative term of its
-/// column's sum (a column summing to 0 holds only zeros, which any divisor
-/// leaves 0; [`fast::UnitDivisor`]), so each share is in [0, 1] (`mul_unit`), and a row's dividend adds
-/// at most `width` terms in [0, 1]: plain adds cannot overflow.
+/// the input's stakes are negative), on raw bits: each new bond is in [0, 1] and a
+/// non-negative term of its column's sum ([`fast::UnitDivisor`]'s range; a column summing
+/// to 0 holds only zeros, which any divisor leaves 0), so each share is in [0, 1]
+/// (`mul_unit`), and a row's dividend adds at most `width` terms in [0, 1]: plain adds
+/// cannot overflow. The bond row to store (its positive cells) is written in the same pass.
 fn unit_dividend_rows(
     weights: &[I32F32],
     stride: usize,
