@@ -1160,10 +1160,16 @@ fn unit_divisors(sums: &[I32F32]) -> Vec<Divisor> {
     sums.iter().map(|s| Divisor::new(if *s > zero() { *s } else { one() })).collect()
 }
 
+/// [`unit_divisors`] for numerators in [0, 1] ([`fast::ShareDivisor`]).
+fn share_divisors(sums: &[I32F32]) -> Vec<fast::ShareDivisor> {
+    sums.iter().map(|s| fast::ShareDivisor::new(if *s > zero() { *s } else { one() })).collect()
+}
+
 /// [`classic_dividends`] when every active stake and every incentive is in [0, 1], on raw
 /// bits with the bounds proven: the stake-scaled weights for bonds are non-negative (so is
 /// their column sum), each normalized value is a non-negative term of its column's sum or
-/// at most its column's maximum (`divide_unit`), the EMA of two values in [0, 1] is in
+/// at most its column's maximum (`divide_unit`; [`fast::ShareDivisor`] for the values in
+/// [0, 1]), the EMA of two values in [0, 1] is in
 /// [0, 1] (`mul_unit`), a column's EMA sum is at most `α + (1 − α) = 1` per unit of the
 /// normalized columns' sums, and a row's dividend adds at most Σ incentive ≤ 1: plain adds
 /// cannot overflow.
@@ -1179,7 +1185,7 @@ fn unit_classic_dividends(
     let stride = width.max(1);
     let alpha = alpha.to_bits();
     let keep_rate = fast::ONE.wrapping_sub(alpha);
-    let delta_divisors = unit_divisors(delta_sum);
+    let delta_divisors = share_divisors(delta_sum);
     let bond_divisors = unit_divisors(bond_sum);
     // The EMA (`present` now marks the kept cells) and its column sums.
     let ema_sum = {
@@ -1202,7 +1208,7 @@ fn unit_classic_dividends(
                         delta_row.iter_mut().zip(keep_row.iter_mut()).zip(bond_row).zip(columns)
                     {
                         let old = bd.divide_unit(fast::u16_integer(*b).to_bits());
-                        let v = fast::mul_unit(alpha, dd.divide_unit(delta.to_bits()))
+                        let v = fast::mul_unit(alpha, dd.divide(delta.to_bits()))
                             .wrapping_add(fast::mul_unit(keep_rate, old));
                         *keep = v > 0;
                         *delta = I32F32::from_bits(v);
@@ -1215,7 +1221,7 @@ fn unit_classic_dividends(
         merge(a, &b)
     };
     // Column-normalized; the dividends read it; the column maxima for the upscale.
-    let ema_divisors = unit_divisors(&ema_sum);
+    let ema_divisors = share_divisors(&ema_sum);
     let max = {
         let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
         let (dividends_a, dividends_b) = split_rows(row_dividends, mid, 1);
@@ -1229,7 +1235,7 @@ fn unit_classic_dividends(
                     let mut dividend = 0i64;
                     let columns = ema_divisors.iter().zip(out.incentive.iter().zip(max.iter_mut()));
                     for (v, (divisor, (inc, m))) in row.iter_mut().zip(columns) {
-                        let normalized = divisor.divide_unit(v.to_bits());
+                        let normalized = divisor.divide(v.to_bits());
                         *v = I32F32::from_bits(normalized);
                         dividend = dividend.wrapping_add(fast::mul_unit(inc.to_bits(), normalized));
                         *m = (*m).max(*v);
@@ -1242,7 +1248,7 @@ fn unit_classic_dividends(
         a.iter().zip(&b).map(|(x, y)| (*x).max(*y)).collect::<Vec<_>>()
     };
     // The stored bonds: every kept cell, upscaled to its column's maximum.
-    let max_divisors = unit_divisors(&max);
+    let max_divisors = share_divisors(&max);
     let (weights_a, weights_b) = split_rows_ref(&block.weights, mid, width);
     let (present_a, present_b) = split_rows_ref(&block.present, mid, width);
     let (rows_a, rows_b) = split_rows(bond_rows, mid, 1);
@@ -1257,7 +1263,7 @@ fn unit_classic_dividends(
                 let columns = max_divisors.iter().zip(out.uids);
                 for ((v, keep), (divisor, uid)) in row.iter().zip(keep_row).zip(columns) {
                     if *keep {
-                        kept.push((*uid, I32F32::from_bits(divisor.divide_unit(v.to_bits()))));
+                        kept.push((*uid, I32F32::from_bits(divisor.divide(v.to_bits()))));
                     }
                 }
                 *out_row = kept;

@@ -135,6 +135,31 @@ impl UnitDivisor {
     }
 }
 
+/// Division of a value in [0, 1] by its column's sum or maximum, `a.safe_div(d)` for
+/// `0 ≤ a ≤ d`: [`UnitDivisor`] when `d` is in its range (always, for sums of at most
+/// 65,535 values in [0, 1]), [`Divisor::divide_unit`] otherwise.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ShareDivisor {
+    unit: Option<UnitDivisor>,
+    general: Divisor,
+}
+
+impl ShareDivisor {
+    /// Prepares division by `d > 0`.
+    pub(crate) fn new(d: I32F32) -> Self {
+        Self { unit: UnitDivisor::new(d), general: Divisor::new(d) }
+    }
+
+    /// `a.safe_div(d)` on raw bits for `0 ≤ a ≤ d`, `a ≤ 2³²` (callers prove it).
+    #[inline]
+    pub(crate) fn divide(&self, a: i64) -> i64 {
+        match &self.unit {
+            Some(unit) => unit.divide(a),
+            None => self.general.divide_unit(a),
+        }
+    }
+}
+
 /// Division of `w · 2³²` (`w` a `u16`) by a row's integer weight total `t` (`0 < t < 2³¹`):
 /// `u16_integer(w).safe_div(u16_integer(t))` is `⌊w·2⁶⁴ / (t·2³²)⌋ = ⌊n / t⌋` with
 /// `n = w·2³² < 2⁴⁸`. Granlund–Montgomery (1994, theorem 4.2): with `ℓ = ⌈log₂ t⌉` and
@@ -729,6 +754,15 @@ mod tests {
             }
         }
         assert!(UnitDivisor::new(bits(0)).is_none() && UnitDivisor::new(bits(-1)).is_none());
+        // Beyond its range, the share divisor falls back to `divide_unit`.
+        for d in [1i64 << 62, i64::MAX, (1 << 62) + 12_345] {
+            for a in [0, 1, ONE / 3, ONE] {
+                let share = ShareDivisor::new(bits(d)).divide(a);
+                assert_eq!(bits(share), bits(a).safe_div(bits(d)), "{a} / {d}");
+            }
+        }
+        let share = ShareDivisor::new(bits(3 * ONE));
+        assert_eq!(bits(share.divide(ONE)), bits(ONE).safe_div(bits(3 * ONE)));
         assert!(UnitDivisor::new(bits(1 << 62)).is_none());
     }
 
