@@ -468,7 +468,7 @@ fn consensus_columns(
     let mut items: Vec<fast::Item> = vec![(0, 0); voters.len()];
     let mut spare: Vec<fast::Item> = vec![(0, 0); voters.len()];
     let (minority, total) = (minority.to_bits(), total.to_bits());
-    let mut sums = [0i64; fast::BUCKETS];
+    let mut buckets = fast::Buckets::new();
     for (k, c) in consensus.iter_mut().enumerate() {
         if minority < 0 || minority >= total {
             for ((item, offset), s) in items.iter_mut().zip(&offsets).zip(stake) {
@@ -485,7 +485,7 @@ fn consensus_columns(
             fast::key_bits(&mut any, &mut all, w);
             *item = (w, s.to_bits());
         }
-        let median = fast::radix_rounds(&mut items, &mut spare, &mut sums, minority, (any, all));
+        let median = fast::radix_rounds(&mut items, &mut spare, &mut buckets, minority, (any, all));
         *c = I32F32::from_bits(median);
     }
 }

@@ -353,7 +353,7 @@ pub(crate) fn weighted_median_radix(
         any |= key(score);
         all &= key(score);
     }
-    radix_rounds(items, spare, &mut [0; BUCKETS], minority, (any, all))
+    radix_rounds(items, spare, &mut Buckets::new(), minority, (any, all))
 }
 
 /// The OR and the AND of `scores`' keys, which [`radix_rounds`] starts from.
@@ -363,12 +363,26 @@ pub(crate) fn key_bits(any: &mut u64, all: &mut u64, score: i64) {
     *all &= key(score);
 }
 
+/// [`radix_rounds`]' scratch: stake and item count per bucket (any contents between calls).
+pub(crate) struct Buckets {
+    sums: [i64; BUCKETS],
+    counts: [u32; BUCKETS],
+}
+
+impl Buckets {
+    pub(crate) fn new() -> Self {
+        Self { sums: [0; BUCKETS], counts: [0; BUCKETS] }
+    }
+}
+
 /// [`weighted_median_radix`]'s rounds, from the OR and the AND of the items' keys
-/// ([`key_bits`]), for a `minority` in `[0, total)`; `sums` is scratch (any contents).
+/// ([`key_bits`]), for a `minority` in `[0, total)`. When the chosen bucket holds at most
+/// [`FEW`] items (the usual case: about one item per bucket), they are picked out with a
+/// branch the predictor gets right (it is rarely taken), sorted and walked.
 pub(crate) fn radix_rounds(
     items: &mut [Item],
     spare: &mut [Item],
-    sums: &mut [i64; BUCKETS],
+    scratch: &mut Buckets,
     minority: i64,
     (mut any, mut all): (u64, u64),
 ) -> i64 {
@@ -393,24 +407,27 @@ pub(crate) fn radix_rounds(
         let shift = top.saturating_sub(bits);
         // (`mask < 2^MAX_BUCKET_BITS`: the indexing below needs no bounds check.)
         let mask = (1u64 << bits).wrapping_sub(1) & (BUCKETS as u64).wrapping_sub(1);
-        let buckets = sums.get_mut(..1usize << bits).unwrap_or_default();
-        buckets.fill(0);
+        let used = 1usize << bits;
+        scratch.sums.get_mut(..used).unwrap_or_default().fill(0);
+        scratch.counts.get_mut(..used).unwrap_or_default().fill(0);
         for &(score, stake) in active {
             let bucket = ((key(score) >> shift) & mask) as usize;
-            if let Some(sum) = sums.get_mut(bucket) {
-                // Non-negative stakes summing to `total`: no overflow.
+            if let (Some(sum), Some(count)) =
+                (scratch.sums.get_mut(bucket), scratch.counts.get_mut(bucket))
+            {
+                // Non-negative stakes summing to `total`: no overflow. At most 65,535 items.
                 *sum = sum.wrapping_add(stake);
+                *count = count.wrapping_add(1);
             }
         }
-        let buckets = sums.get(..1usize << bits).unwrap_or_default();
         // The first bucket where the cumulative stake passes the minority.
         let target = minority.wrapping_sub(lo);
         let mut below = 0i64;
         let mut chosen = None;
-        for (b, sum) in buckets.iter().enumerate() {
+        for (b, sum) in scratch.sums.get(..used).unwrap_or_default().iter().enumerate() {
             let through = below.wrapping_add(*sum);
             if through > target {
-                chosen = Some(b as u64);
+                chosen = Some(b);
                 break;
             }
             below = through;
@@ -422,6 +439,21 @@ pub(crate) fn radix_rounds(
             return quickselect(current.get_mut(..len).unwrap_or_default(), out, minority, lo, hi);
         };
         lo = lo.wrapping_add(below);
+        let in_chosen = |score: i64| (key(score) >> shift) & mask == chosen as u64;
+        let count = scratch.counts.get(chosen).map_or(usize::MAX, |c| *c as usize);
+        if count <= FEW {
+            let mut few = [(0i64, 0i64); FEW];
+            let mut k = 0usize;
+            for &(score, stake) in active {
+                if in_chosen(score) {
+                    if let Some(slot) = few.get_mut(k) {
+                        *slot = (score, stake);
+                    }
+                    k = k.wrapping_add(1);
+                }
+            }
+            return sorted_median(few.get_mut(..k).unwrap_or_default(), minority, lo);
+        }
         // Keep the chosen bucket's items (without branching on the coin flips), with the
         // OR and AND of their keys for the next round.
         let mut kept = 0usize;
@@ -431,7 +463,7 @@ pub(crate) fn radix_rounds(
             if let Some(slot) = next.get_mut(kept) {
                 *slot = (score, stake);
             }
-            let keep = (k >> shift) & mask == chosen;
+            let keep = in_chosen(score);
             let select = u64::from(keep).wrapping_neg();
             any |= k & select;
             all &= k | !select;
@@ -444,7 +476,7 @@ pub(crate) fn radix_rounds(
 
 /// The widest radix [`weighted_median_radix`] uses, and its bucket count.
 const MAX_BUCKET_BITS: u32 = 8;
-pub(crate) const BUCKETS: usize = 1 << MAX_BUCKET_BITS;
+const BUCKETS: usize = 1 << MAX_BUCKET_BITS;
 
 /// The answer among a few `items` with `lo ≤ minority < lo + Σ stake` (`lo`: the cumulative
 /// stake below them): sorted by score, the first score at the end of its run of equal
