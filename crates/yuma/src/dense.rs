@@ -9,9 +9,10 @@
 //! plus a presence flag where the reference tells "absent" from "explicit 0" (the
 //! liquid-alpha EMA, the stored bond rows). Every cell gets the reference's expression in the
 //! reference's types; the sums add non-negative values, so their order cannot change a
-//! saturating result; divisions by a row's or a column's total use [`Divisor`], `safe_div`
-//! bit for bit. Large blocks run on two threads (row bands, column ranges), with the same
-//! bits for any thread count.
+//! saturating result; divisions by a row's or a column's total use [`Divisor`],
+//! [`fast::RowDivisor`] or [`fast::UnitDivisor`], `safe_div` bit for bit. Large blocks run
+//! on two threads (row bands, column ranges), with the same bits for any thread count; each
+//! thread keeps a small block's buffers for its next epoch ([`Buffers`]).
 //!
 //! [`crate::epoch_with`] with [`crate::Kernel::Sparse`] is the reference this path is
 //! property-tested against.
@@ -449,7 +450,7 @@ impl Penalty {
 }
 
 /// Step 11 over columns `first..first + consensus.len()` of the block: per column, the
-/// [`fast::weighted_median_radix`] of the voters' weights (`voters`: block rows with
+/// [`fast::radix_rounds`] median of the voters' weights (`voters`: block rows with
 /// positive active stake, `stake`: theirs renormalized), gathered from the rows (the same
 /// lines serve the next columns).
 #[allow(clippy::too_many_arguments)]

@@ -310,7 +310,7 @@ pub(crate) fn weighted_median(
     quickselect(items, spare, minority, 0, total)
 }
 
-/// At most this many items are sorted and walked by [`weighted_median_radix`].
+/// At most this many items are sorted and walked by [`radix_rounds`].
 const FEW: usize = 16;
 
 /// The order-preserving unsigned key of an `i64` score (its sign bit flipped).
@@ -319,25 +319,9 @@ fn key(score: i64) -> u64 {
     (score as u64) ^ (1 << 63)
 }
 
-/// [`weighted_median`], the same value, by radix selection: a few passes over the column
-/// whatever its scores.
-///
-/// The answer `v*` is the smallest score whose cumulative stake (scores at or below it)
-/// exceeds `minority`. Invariant: the active items hold `v*`, `lo` is the stake of every
-/// item below them, and `lo ≤ minority < lo + Σ active stake`. A round takes the highest
-/// bit `t` at which the active scores differ (from the OR and the AND of their keys: above
-/// `t` every key has the same bits), sums the stake per bucket of the `b` key bits just
-/// below and at `t` (a bucket's scores all lie below the next bucket's), and finds the first
-/// bucket where `lo +` the cumulative stake exceeds `minority`: every score of an earlier
-/// bucket has cumulative stake at most `minority`, the largest of this bucket more, so `v*`
-/// is in it. Its items become the active ones (`lo` grows by the earlier buckets' stake) and
-/// share every key bit from the bucket's lowest up: the next round works on lower bits, so
-/// the rounds end (at most 64 / `b` of them), when all active scores are equal (`v*` is that
-/// score) or at most [`FEW`] remain (sorted and walked). A `minority` outside `[0, total)`
-/// goes to the plain [`weighted_median`]. The stakes must be non-negative and sum to `total`
-/// without saturating (normalized stake), so no bucket sum overflows; `spare` is scratch of
-/// the same length as `items` (both scrambled on return). (The dense kernel gathers each
-/// column with its keys' OR and AND and calls [`radix_rounds`] itself.)
+/// [`weighted_median`] by [`radix_rounds`], from the items alone (the dense kernel gathers
+/// each column with its keys' OR and AND and calls [`radix_rounds`] itself). A `minority`
+/// outside `[0, total)` goes to the plain [`weighted_median`].
 #[cfg(test)]
 pub(crate) fn weighted_median_radix(
     items: &mut [Item],
@@ -375,10 +359,27 @@ impl Buckets {
     }
 }
 
-/// [`weighted_median_radix`]'s rounds, from the OR and the AND of the items' keys
-/// ([`key_bits`]), for a `minority` in `[0, total)`. When the chosen bucket holds at most
-/// [`FEW`] items (the usual case: about one item per bucket), they are picked out with a
-/// branch the predictor gets right (it is rarely taken), sorted and walked.
+/// [`weighted_median`], the same value, by radix selection: a few passes over the column
+/// whatever its scores, from the OR and the AND of the items' keys ([`key_bits`]), for a
+/// `minority` in `[0, total)`.
+///
+/// The answer `v*` is the smallest score whose cumulative stake (scores at or below it)
+/// exceeds `minority`. Invariant: the active items hold `v*`, `lo` is the stake of every
+/// item below them, and `lo ≤ minority < lo + Σ active stake`. A round takes the highest
+/// bit `t` at which the active scores differ (from the OR and the AND of their keys: above
+/// `t` every key has the same bits), sums the stake per bucket of the `b` key bits just
+/// below and at `t` (a bucket's scores all lie below the next bucket's), and finds the first
+/// bucket where `lo +` the cumulative stake exceeds `minority`: every score of an earlier
+/// bucket has cumulative stake at most `minority`, the largest of this bucket more, so `v*`
+/// is in it. Its items become the active ones (`lo` grows by the earlier buckets' stake) and
+/// share every key bit from the bucket's lowest up: the next round works on lower bits, so
+/// the rounds end (at most 64 / `b` of them), when all active scores are equal (`v*` is that
+/// score) or at most [`FEW`] remain (sorted and walked). When the chosen bucket holds at
+/// most [`FEW`] items (the usual case: about one item per bucket), they are picked out with
+/// a branch the predictor gets right (it is rarely taken), sorted and walked. The stakes
+/// must be non-negative and sum to `total` without saturating (normalized stake), so no
+/// bucket sum overflows; `spare` is scratch of the same length as `items` (both scrambled
+/// on return), `scratch` any [`Buckets`].
 pub(crate) fn radix_rounds(
     items: &mut [Item],
     spare: &mut [Item],
@@ -474,7 +475,7 @@ pub(crate) fn radix_rounds(
     }
 }
 
-/// The widest radix [`weighted_median_radix`] uses, and its bucket count.
+/// The widest radix [`radix_rounds`] uses, and its bucket count.
 const MAX_BUCKET_BITS: u32 = 8;
 const BUCKETS: usize = 1 << MAX_BUCKET_BITS;
 
