@@ -19,8 +19,9 @@ mod bench;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    // `--profile N CASE RUNS [sparse]`: one case in a loop, for `perf record` or callgrind
-    // (no peers, no table); `sparse` times the reference kernel instead of `epoch`.
+    // `--profile N CASE RUNS [sparse|one-thread]`: one case in a loop, for `perf record` or
+    // callgrind (no peers, no table); `sparse` times the reference kernel instead of `epoch`,
+    // `one-thread` times `epoch` on one thread.
     if let Some(at) = args.iter().position(|a| a == "--profile") {
         let arg = |k: usize| args.get(at + k).map(String::as_str).unwrap_or_default();
         let n: usize = arg(1).parse().unwrap_or(4096);
@@ -32,20 +33,22 @@ fn main() {
         let runs: usize = arg(3).parse().unwrap_or(100);
         let kernel =
             if arg(4) == "sparse" { tao_yuma::Kernel::Sparse } else { tao_yuma::Kernel::Auto };
+        let threads = if arg(4) == "one-thread" { 1 } else { tao_yuma::DEFAULT_THREADS };
         let validators = if n > 1000 { 256 } else { 64 };
         let input = bench::subnet(n, validators, case, 0);
         let mut times: Vec<f64> = (0..runs.max(1))
             .map(|_| {
                 let start = std::time::Instant::now();
                 let input = std::hint::black_box(&input);
-                std::hint::black_box(tao_yuma::epoch_with(input, kernel).expect("valid"));
+                let output = tao_yuma::epoch_with_threads(input, kernel, threads);
+                std::hint::black_box(output.expect("valid"));
                 start.elapsed().as_secs_f64() * 1e3
             })
             .collect();
         times.sort_by(f64::total_cmp);
         let (min, median) = (times[0], times[times.len() / 2]);
         println!(
-            "profile n={n} {case:?} {kernel:?}: min {min:.3} ms, median {median:.3} ms ({runs} runs)"
+            "profile n={n} {case:?} {kernel:?} {threads} thread(s): min {min:.3} ms, median {median:.3} ms ({runs} runs)"
         );
         return;
     }

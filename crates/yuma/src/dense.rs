@@ -9,9 +9,10 @@
 //! plus a presence flag where the reference tells "absent" from "explicit 0" (the
 //! liquid-alpha EMA, the stored bond rows). Every cell gets the reference's expression in the
 //! reference's types; the sums add non-negative values, so their order cannot change a
-//! saturating result; divisions by a row's or a column's total use [`Divisor`], `safe_div`
-//! bit for bit. Large blocks run on two threads (row bands, column ranges), with the same
-//! bits for any thread count.
+//! saturating result; divisions by a row's or a column's total use [`Divisor`],
+//! [`fast::RowDivisor`] or [`fast::UnitDivisor`], `safe_div` bit for bit. Large blocks run
+//! on two threads (row bands, column ranges), with the same bits for any thread count; each
+//! thread keeps a small block's buffers for its next epoch ([`Buffers`]).
 //!
 //! [`crate::epoch_with`] with [`crate::Kernel::Sparse`] is the reference this path is
 //! property-tested against.
@@ -19,6 +20,7 @@
 use crate::{
     epoch::{fixed_alpha, last_tempo, Matrix},
     fast::{self, Divisor},
+    input::Validated,
     math::{self, one, zero},
     BondModel, CommitReveal, LiquidAlpha, YumaInput,
 };
@@ -34,11 +36,12 @@ const MAX_CELLS: usize = 1 << 22;
 /// `None`: it is small enough and at least an eighth of its cells are set.
 pub(crate) fn plan(
     input: &YumaInput,
+    valid: &Validated,
     permit: &[bool],
     active_stake: &[I32F32],
     force: bool,
 ) -> Option<Shape> {
-    let shape = Shape::new(input, permit, active_stake);
+    let shape = Shape::new(input, valid, permit, active_stake);
     let cells = shape.rows.len().saturating_mul(shape.columns.len());
     let worthwhile =
         cells <= MAX_CELLS && cells <= shape.entries.saturating_mul(8).saturating_add(64);
@@ -55,14 +58,20 @@ pub(crate) struct Shape {
     column_of: Vec<usize>,
     /// Weight and bond entries in the block's rows.
     entries: usize,
+    /// Per block row: whether its weights (if permitted) and its bonds are strictly
+    /// ascending UIDs (in range: the input is valid). Such a row naming as many UIDs as
+    /// the block has columns names exactly the columns, in order (they are the union of
+    /// the rows' UIDs).
+    ascending: Vec<(bool, bool)>,
 }
 
 impl Shape {
-    fn new(input: &YumaInput, permit: &[bool], active_stake: &[I32F32]) -> Self {
+    fn new(input: &YumaInput, valid: &Validated, permit: &[bool], active_stake: &[I32F32]) -> Self {
         let n = input.stake.len();
         let mut rows = Vec::new();
         let mut column_of = vec![usize::MAX; n];
         let mut entries = 0usize;
+        let mut ascending = Vec::new();
         for (i, (weights, bonds)) in input.weights.iter().zip(&input.bonds).enumerate() {
             let permitted = permit.get(i).copied().unwrap_or(false);
             let voter = active_stake.get(i).is_some_and(|s| *s > zero());
@@ -72,17 +81,11 @@ impl Shape {
             }
             rows.push(i);
             entries = entries.saturating_add(weights.len()).saturating_add(bonds.len());
-            // (Two plain loops: a chained iterator costs twice the instructions per entry.)
-            for (j, _) in weights {
-                if let Some(cell) = column_of.get_mut(j.index()) {
-                    *cell = 0;
-                }
-            }
-            for (j, _) in bonds {
-                if let Some(cell) = column_of.get_mut(j.index()) {
-                    *cell = 0;
-                }
-            }
+            // (Two calls: a chained iterator costs twice the instructions per entry.)
+            mark(weights, &mut column_of);
+            mark(bonds, &mut column_of);
+            let sorted = |rows: &[bool]| rows.get(i).copied().unwrap_or(false);
+            ascending.push((sorted(&valid.sorted_weights), sorted(&valid.sorted_bonds)));
         }
         let mut columns = Vec::new();
         for (j, cell) in column_of.iter_mut().enumerate() {
@@ -91,7 +94,22 @@ impl Shape {
                 columns.push(u16::try_from(j).unwrap_or(u16::MAX));
             }
         }
-        Self { rows, columns, column_of, entries }
+        Self { rows, columns, column_of, entries, ascending }
+    }
+
+    /// Whether a block row's `entries` (its weights or bonds, whichever `ascending` is
+    /// for) name exactly the block's columns, in order.
+    fn is_full_row<T>(&self, entries: &[(Uid, T)], ascending: bool) -> bool {
+        ascending && entries.len() == self.columns.len()
+    }
+}
+
+/// Marks the columns `entries` name (`column_of` 0).
+fn mark<T>(entries: &[(Uid, T)], column_of: &mut [usize]) {
+    for (j, _) in entries {
+        if let Some(cell) = column_of.get_mut(j.index()) {
+            *cell = 0;
+        }
     }
 }
 
@@ -166,37 +184,47 @@ impl Block {
     fn new(input: &YumaInput, permit: &[bool], shape: Shape, mid: usize, threads: usize) -> Self {
         let width = shape.columns.len();
         let cells = shape.rows.len().saturating_mul(width);
-        let mut weights = vec![zero(); cells];
-        let mut present = vec![false; cells];
-        let mut bonds = vec![0u16; cells];
+        let Buffers { mut weights, mut present, mut bonds } = Buffers::take();
+        // Zeroed to the block's size (the contents of a reused buffer never show through).
+        weights.clear();
+        weights.resize(cells, zero());
+        present.clear();
+        present.resize(cells, false);
+        bonds.clear();
+        bonds.resize(cells, 0);
         let registered: Vec<u64> = input.block_at_registration.iter().map(|b| b.get()).collect();
         let column_registered: Vec<u64> = shape
             .columns
             .iter()
             .map(|&j| registered.get(usize::from(j)).copied().unwrap_or_default())
             .collect();
-        let registered = Registered { by_uid: &registered, by_column: &column_registered };
+        let newest = column_registered.iter().copied().max().unwrap_or_default();
+        let registered = Registered { by_uid: &registered, by_column: &column_registered, newest };
         let (rows_a, rows_b) = shape.rows.split_at(mid.min(shape.rows.len()));
+        let (ascending_a, ascending_b) = shape.ascending.split_at(mid.min(shape.rows.len()));
         let (weights_a, weights_b) = split_rows(&mut weights, mid, width);
         let (present_a, present_b) = split_rows(&mut present, mid, width);
         let (bonds_a, bonds_b) = split_rows(&mut bonds, mid, width);
         both(
             threads,
-            (rows_a, weights_a, present_a, bonds_a),
-            (rows_b, weights_b, present_b, bonds_b),
-            |(rows, weights, present, bonds)| {
+            ((rows_a, ascending_a), weights_a, present_a, bonds_a),
+            ((rows_b, ascending_b), weights_b, present_b, bonds_b),
+            |((rows, ascending), weights, present, bonds)| {
                 let stride = width.max(1);
                 let row_chunks = weights
                     .chunks_exact_mut(stride)
                     .zip(present.chunks_exact_mut(stride))
                     .zip(bonds.chunks_exact_mut(stride));
-                for (&i, ((weight_row, present_row), bond_row)) in rows.iter().zip(row_chunks) {
+                let rows = rows.iter().zip(ascending);
+                for ((&i, &ascending), ((weight_row, present_row), bond_row)) in
+                    rows.zip(row_chunks)
+                {
                     fill_row(
                         input,
                         permit,
                         &shape,
                         &registered,
-                        i,
+                        (i, ascending),
                         weight_row,
                         present_row,
                         bond_row,
@@ -208,16 +236,50 @@ impl Block {
     }
 }
 
+/// The block's cell buffers, kept by each thread for its next epoch when at most
+/// [`KEPT_CELLS`] cells: a subnet's epoch then reuses memory the allocator already mapped.
+/// (Freeing them handed a small block's memory back to the system at every epoch, the top
+/// of the heap trimmed, and the next one took the page faults again: a quarter of an
+/// n = 256 epoch.) Only capacity is reused: [`Block::new`] zeroes every cell it uses, so
+/// no result depends on a previous epoch.
+#[derive(Default)]
+struct Buffers {
+    weights: Vec<I32F32>,
+    present: Vec<bool>,
+    bonds: Vec<u16>,
+}
+
+/// Blocks of at most this many cells keep their buffers (at most ~3 MiB per thread). A
+/// larger block is freed as before: measured at n = 4,096, keeping it made the allocator
+/// (glibc, whose thresholds adapt to the large blocks freed) return the caller's freed
+/// output to the system at every epoch instead, and the page faults came back elsewhere.
+const KEPT_CELLS: usize = 1 << 18;
+
+thread_local! {
+    static BUFFERS: core::cell::Cell<Option<Buffers>> = const { core::cell::Cell::new(None) };
+}
+
+impl Buffers {
+    /// This thread's kept buffers, or new ones.
+    fn take() -> Self {
+        BUFFERS.try_with(core::cell::Cell::take).ok().flatten().unwrap_or_default()
+    }
+
+    /// Keeps `self` for this thread's next block, if small enough.
+    fn keep(self) {
+        if self.weights.capacity() <= KEPT_CELLS {
+            // (Fails only while the thread exits: the buffers are then dropped.)
+            let _ = BUFFERS.try_with(|cell| cell.set(Some(self)));
+        }
+    }
+}
+
 /// Registration blocks, per UID and per block column.
 struct Registered<'a> {
     by_uid: &'a [u64],
     by_column: &'a [u64],
-}
-
-/// Whether `entries` name exactly the block's columns, in order (one comparison per entry;
-/// a full, sorted row, as validators that weight every miner store it).
-fn is_full_row<T>(entries: &[(Uid, T)], columns: &[u16]) -> bool {
-    entries.len() == columns.len() && entries.iter().zip(columns).all(|((j, _), c)| j.get() == *c)
+    /// The latest registration of a block column (0 without columns).
+    newest: u64,
 }
 
 /// Step 10: row-normalizes integer-valued kept weights whose u16 total is `sum`: the saturating
@@ -247,7 +309,7 @@ fn fill_row(
     permit: &[bool],
     shape: &Shape,
     registered: &Registered<'_>,
-    i: usize,
+    (i, (weights_ascending, bonds_ascending)): (usize, (bool, bool)),
     weight_row: &mut [I32F32],
     present_row: &mut [bool],
     bond_row: &mut [u16],
@@ -274,7 +336,23 @@ fn fill_row(
         let self_column = if owner_row { usize::MAX } else { i };
         let kept = |j: &Uid, r: &u64| (j.index() != self_column) & (*r < bound);
         let mut sum = 0u64;
-        if is_full_row(entries, &shape.columns) {
+        let full = shape.is_full_row(entries, weights_ascending);
+        if full && registered.newest < bound {
+            // Every cell in order, none registered too late: all kept but the self column.
+            let cells = weight_row.iter_mut().zip(present_row.iter_mut());
+            for ((_, w), (cell, set)) in entries.iter().zip(cells) {
+                *cell = fast::u16_integer(*w);
+                *set = true;
+                sum = sum.wrapping_add(u64::from(*w));
+            }
+            // The row names every column, so the self column, if in the block, is `i`'s.
+            let own = shape.column_of.get(self_column).copied().unwrap_or(usize::MAX);
+            if let (Some(cell), Some(set)) = (weight_row.get_mut(own), present_row.get_mut(own)) {
+                sum = sum.wrapping_sub(u64::from((cell.to_bits() >> 32) as u16));
+                *cell = zero();
+                *set = false;
+            }
+        } else if full {
             // Every cell in order, no lookups.
             let cells = weight_row.iter_mut().zip(present_row.iter_mut());
             for (((j, w), r), (cell, set)) in entries.iter().zip(registered.by_column).zip(cells) {
@@ -305,7 +383,14 @@ fn fill_row(
     // Stored bonds, without the columns of neurons registered since the last epoch.
     let last_tempo = last_tempo(input);
     let entries = input.bonds.get(i).map(Vec::as_slice).unwrap_or_default();
-    if is_full_row(entries, &shape.columns) {
+    if shape.is_full_row(entries, bonds_ascending) {
+        if registered.newest < last_tempo {
+            // None registered since: a copy.
+            for ((_, b), cell) in entries.iter().zip(bond_row.iter_mut()) {
+                *cell = *b;
+            }
+            return;
+        }
         for (((_, b), r), cell) in entries.iter().zip(registered.by_column).zip(bond_row.iter_mut())
         {
             *cell = if last_tempo > *r { *b } else { 0 };
@@ -365,7 +450,7 @@ impl Penalty {
 }
 
 /// Step 11 over columns `first..first + consensus.len()` of the block: per column, the
-/// [`fast::weighted_median_bracketed`] of the voters' weights (`voters`: block rows with
+/// [`fast::radix_rounds`] median of the voters' weights (`voters`: block rows with
 /// positive active stake, `stake`: theirs renormalized), gathered from the rows (the same
 /// lines serve the next columns).
 #[allow(clippy::too_many_arguments)]
@@ -383,17 +468,26 @@ fn consensus_columns(
         voters.iter().map(|&r| r.saturating_mul(width).saturating_add(first)).collect();
     let mut items: Vec<fast::Item> = vec![(0, 0); voters.len()];
     let mut spare: Vec<fast::Item> = vec![(0, 0); voters.len()];
+    let (minority, total) = (minority.to_bits(), total.to_bits());
+    let mut buckets = fast::Buckets::new();
     for (k, c) in consensus.iter_mut().enumerate() {
-        for ((item, offset), s) in items.iter_mut().zip(&offsets).zip(stake) {
-            let w = weights.get(offset.wrapping_add(k)).copied().unwrap_or_default();
-            *item = (w.to_bits(), s.to_bits());
+        if minority < 0 || minority >= total {
+            for ((item, offset), s) in items.iter_mut().zip(&offsets).zip(stake) {
+                let w = weights.get(offset.wrapping_add(k)).copied().unwrap_or_default();
+                *item = (w.to_bits(), s.to_bits());
+            }
+            *c = I32F32::from_bits(fast::weighted_median(&mut items, &mut spare, minority, total));
+            continue;
         }
-        *c = I32F32::from_bits(fast::weighted_median_bracketed(
-            &mut items,
-            &mut spare,
-            minority.to_bits(),
-            total.to_bits(),
-        ));
+        // Gathered with the OR and the AND of the keys the first round needs.
+        let (mut any, mut all) = (0u64, u64::MAX);
+        for ((item, offset), s) in items.iter_mut().zip(&offsets).zip(stake) {
+            let w = weights.get(offset.wrapping_add(k)).copied().unwrap_or_default().to_bits();
+            fast::key_bits(&mut any, &mut all, w);
+            *item = (w, s.to_bits());
+        }
+        let median = fast::radix_rounds(&mut items, &mut spare, &mut buckets, minority, (any, all));
+        *c = I32F32::from_bits(median);
     }
 }
 
@@ -458,8 +552,20 @@ fn unit_band(
     columns: &Columns<'_>,
     (weights, present, bonds, stake, trust): Band<'_>,
     sums: &mut Sums,
-    rates: &mut [I32F32],
+    (rates, scratch): (&mut [I32F32], &mut [I32F32]),
 ) {
+    if columns.model == BondModel::Yuma3 && columns.curve.is_none() {
+        let band = (weights, bonds, stake, trust);
+        match columns.penalty {
+            Penalty::Raw => fixed_rate_band(columns, band, sums, |w, _| w),
+            Penalty::Clipped => fixed_rate_band(columns, band, sums, |_, clipped| clipped),
+            Penalty::Mix(ratio) => fixed_rate_band(columns, band, sums, |w, clipped| {
+                let (w, clipped) = (I32F32::from_bits(w), I32F32::from_bits(clipped));
+                w.saturating_add(fast::mul(ratio, clipped.saturating_sub(w))).to_bits()
+            }),
+        }
+        return;
+    }
     let stride = columns.consensus.len().max(1);
     let alpha = columns.alpha.to_bits();
     let keep_rate = fast::ONE.wrapping_sub(alpha);
@@ -513,7 +619,7 @@ fn unit_band(
         *vt = I32F32::from_bits(row_trust);
         if let (false, Some(curve)) = (classic, &columns.curve) {
             // `math::ema_per_cell`: only cells with a weight for bonds; absent ones drop.
-            curve.alpha_row(columns.consensus, weight_row, bond_row, rates);
+            curve.alpha_row(columns.consensus, weight_row, bond_row, rates, scratch);
             let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(rates.iter());
             for ((((w, p), b), a), sum) in row.zip(sums.first.iter_mut()) {
                 let (a, bond) = (a.to_bits(), fast::u16_proportion(*b).to_bits());
@@ -527,6 +633,47 @@ fn unit_band(
     }
 }
 
+/// [`unit_band`] for Yuma3 at a fixed rate (the usual subnet), one loop per penalty
+/// (`weights_for_bonds(w, w̄)`): the same cells as the general loop without its per-cell
+/// choices. A consensus is a voter's weight or 0, in [0, 1], so the clip `(w̄, present)` of
+/// a cell is `min(w, c)` whether it is present or not (an absent cell is 0, never above),
+/// and the fused EMA (over the union) needs no presence.
+fn fixed_rate_band(
+    columns: &Columns<'_>,
+    (weights, bonds, stake, trust): (&mut [I32F32], &[u16], &[I32F32], &mut [I32F32]),
+    sums: &mut Sums,
+    weights_for_bonds: impl Fn(i64, i64) -> i64,
+) {
+    let stride = columns.consensus.len().max(1);
+    let alpha = columns.alpha.to_bits();
+    let keep_rate = fast::ONE.wrapping_sub(alpha);
+    let rows = weights.chunks_exact_mut(stride).zip(bonds.chunks_exact(stride));
+    for ((weight_row, bond_row), (s, vt)) in rows.zip(stake.iter().zip(trust.iter_mut())) {
+        let s = s.to_bits();
+        let mut row_trust = 0i64;
+        let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
+        let cells = weight_row.iter_mut().zip(bond_row);
+        for ((w, b), (c, ((cr, rr), sum))) in
+            cells.zip(columns.consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
+        {
+            let raw = w.to_bits();
+            // `min(w, c)` by the sign of `w − c` (both in [0, 2³²]: no overflow).
+            let excess = raw.wrapping_sub(c.to_bits());
+            let clipped = c.to_bits().wrapping_add(excess & (excess >> 63));
+            row_trust = row_trust.wrapping_add(clipped);
+            *cr = I32F32::from_bits(cr.to_bits().wrapping_add(fast::mul_unit(s, clipped)));
+            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(fast::mul_unit(s, raw)));
+            let wb = weights_for_bonds(raw, clipped);
+            let bond = fast::u16_proportion_bits(*b);
+            // Two non-negative products: `max(0)` (the reference's) is the identity here.
+            let v = fast::mul_unit(alpha, wb).wrapping_add(fast::mul_unit(keep_rate, bond));
+            *w = I32F32::from_bits(v);
+            *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
+        }
+        *vt = I32F32::from_bits(row_trust);
+    }
+}
+
 /// Steps 12–15 and the first half of 16 for one row band, in one pass over each row:
 /// clipped weights, validator trust, rank sums; the weights for bonds; then Yuma3's new
 /// bonds (the EMA, replacing the weights in the row) or classic's stake-scaled weights for
@@ -536,9 +683,15 @@ fn clip_and_bond(columns: &Columns<'_>, (weights, present, bonds, stake, trust):
     let stride = width.max(1);
     let mut sums = Sums::zeros(width);
     let mut rates = vec![zero(); if columns.curve.is_some() { width } else { 0 }];
+    let mut scratch = rates.clone();
     let keep_rate = one().saturating_sub(columns.alpha);
     if stake.iter().all(|s| fast::is_unit(*s)) {
-        unit_band(columns, (weights, present, bonds, stake, trust), &mut sums, &mut rates);
+        unit_band(
+            columns,
+            (weights, present, bonds, stake, trust),
+            &mut sums,
+            (&mut rates, &mut scratch),
+        );
         return sums;
     }
     let rows = weights
@@ -566,7 +719,7 @@ fn clip_and_bond(columns: &Columns<'_>, (weights, present, bonds, stake, trust):
         match (columns.model, &columns.curve) {
             // Yuma3, `math::ema_per_cell`: only cells with a weight for bonds; absent ones drop.
             (BondModel::Yuma3, Some(curve)) => {
-                curve.alpha_row(columns.consensus, weight_row, bond_row, &mut rates);
+                curve.alpha_row(columns.consensus, weight_row, bond_row, &mut rates, &mut scratch);
                 let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(&rates);
                 for ((((w, p), b), a), sum) in row.zip(sums.first.iter_mut()) {
                     let bond = fast::u16_proportion(*b);
@@ -636,7 +789,7 @@ pub(crate) fn matrix(
         (0..height).filter(|&r| row_stake.get(r).is_some_and(|s| *s > zero())).collect();
     let mut voter_stake: Vec<I32F32> =
         voters.iter().filter_map(|&r| row_stake.get(r).copied()).collect();
-    math::normalize(&mut voter_stake);
+    fast::normalize(&mut voter_stake);
     let total = saturating_sum(voter_stake.iter());
     let minority = total.saturating_sub(u16_proportion_to_fixed(params.kappa));
     let mut column_consensus = vec![zero(); width];
@@ -717,7 +870,7 @@ pub(crate) fn matrix(
         }
     }
     let mut incentive = rank.clone();
-    math::normalize(&mut incentive);
+    fast::normalize(&mut incentive);
     let column_incentive: Vec<I32F32> = block
         .shape
         .columns
@@ -758,7 +911,9 @@ pub(crate) fn matrix(
             *cell = *d;
         }
     }
-    math::normalize(&mut dividends);
+    fast::normalize(&mut dividends);
+    let Block { weights, present, bonds: stored, .. } = block;
+    Buffers { weights, present, bonds: stored }.keep();
 
     Matrix { consensus, rank, trust, incentive, validator_trust, dividends, bonds }
 }
@@ -794,12 +949,16 @@ fn yuma3_dividends(
     bond_rows: &mut [Vec<(Uid, I32F32)>],
 ) {
     let divisors = column_divisors(bond_sums);
-    let unit = out.incentive.iter().all(|i| fast::is_unit(*i));
-    let unit_divisors: Vec<Divisor> = if unit {
-        bond_sums.iter().map(|s| Divisor::new(if *s > zero() { *s } else { one() })).collect()
-    } else {
-        Vec::new()
-    };
+    // Each column's new bonds sum to at most 65,535 terms in [0, 1]: below 2⁶² raw.
+    let unit_divisors: Option<Vec<fast::UnitDivisor>> =
+        if out.incentive.iter().all(|i| fast::is_unit(*i)) {
+            bond_sums
+                .iter()
+                .map(|s| fast::UnitDivisor::new(if *s > zero() { *s } else { one() }))
+                .collect()
+        } else {
+            None
+        };
     let stride = out.width.max(1);
     let (weights_a, weights_b) = split_rows_ref(&block.weights, out.mid, out.width);
     let (dividends_a, dividends_b) = split_rows(row_dividends, out.mid, 1);
@@ -809,38 +968,35 @@ fn yuma3_dividends(
         (weights_a, dividends_a, rows_a),
         (weights_b, dividends_b, rows_b),
         |(weights, dividends, rows)| {
-            if unit {
-                unit_dividend_rows(weights, stride, &unit_divisors, out, dividends, rows);
+            if let Some(unit_divisors) = &unit_divisors {
+                unit_dividend_rows(weights, stride, unit_divisors, out, dividends, rows);
                 return;
             }
             for ((weight_row, d), row) in
                 weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
             {
                 let mut dividend = zero();
-                let mut kept = Vec::with_capacity(out.width);
-                let columns = divisors.iter().zip(out.incentive.iter().zip(out.uids));
-                for (v, (divisor, (inc, uid))) in weight_row.iter().zip(columns) {
+                let columns = divisors.iter().zip(out.incentive);
+                for (v, (divisor, inc)) in weight_row.iter().zip(columns) {
                     dividend = dividend.saturating_add(fast::mul(normalized(*v, divisor), *inc));
-                    if *v > zero() {
-                        kept.push((*uid, *v));
-                    }
                 }
                 *d = dividend;
-                *row = kept;
+                *row = positive_cells(weight_row, out.uids);
             }
         },
     );
 }
 
 /// The rows of [`yuma3_dividends`] when every incentive is in [0, 1] (normalized rank, unless
-/// the input's stakes are negative), on raw bits: each new bond is a non-negative term of its
-/// column's sum (`divide_unit`; a column summing to 0 holds only zeros, which any divisor
-/// leaves 0), so each share is in [0, 1] (`mul_unit`), and a row's dividend adds
-/// at most `width` terms in [0, 1]: plain adds cannot overflow.
+/// the input's stakes are negative), on raw bits: each new bond is in [0, 1] and a
+/// non-negative term of its column's sum ([`fast::UnitDivisor`]'s range; a column summing
+/// to 0 holds only zeros, which any divisor leaves 0), so each share is in [0, 1]
+/// (`mul_unit`), and a row's dividend adds at most `width` terms in [0, 1]: plain adds
+/// cannot overflow. The bond row to store (its positive cells) is written in the same pass.
 fn unit_dividend_rows(
     weights: &[I32F32],
     stride: usize,
-    divisors: &[Divisor],
+    divisors: &[fast::UnitDivisor],
     out: &Out<'_>,
     dividends: &mut [I32F32],
     rows: &mut [Vec<(Uid, I32F32)>],
@@ -849,21 +1005,38 @@ fn unit_dividend_rows(
         weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
     {
         let mut dividend = 0i64;
-        let columns = divisors.iter().zip(out.incentive);
-        for (v, (divisor, inc)) in weight_row.iter().zip(columns) {
-            let share = divisor.divide_unit(v.to_bits());
+        // The bond row to store, in the same pass (as `positive_cells`).
+        let mut kept = vec![(Uid::new(0), zero()); weight_row.len()];
+        let mut len = 0usize;
+        let columns = divisors.iter().zip(out.incentive).zip(out.uids);
+        for (v, ((divisor, inc), uid)) in weight_row.iter().zip(columns) {
+            let share = divisor.divide(v.to_bits());
             dividend = dividend.wrapping_add(fast::mul_unit(share, inc.to_bits()));
-        }
-        *d = I32F32::from_bits(dividend);
-        // (A separate loop: the pushes no longer spill the sum's registers.)
-        let mut kept = Vec::with_capacity(out.width);
-        for (v, uid) in weight_row.iter().zip(out.uids) {
-            if *v > zero() {
-                kept.push((*uid, *v));
+            if let Some(slot) = kept.get_mut(len) {
+                *slot = (*uid, *v);
             }
+            len = len.wrapping_add(usize::from(*v > zero()));
         }
+        kept.truncate(len);
+        *d = I32F32::from_bits(dividend);
         *row = kept;
     }
+}
+
+/// The positive cells of a block row with their UIDs, in column order (the bond row to
+/// store). Every cell is written to the next free slot and the slot kept if positive: no
+/// branch on the cells, which the predictor cannot guess on a mixed row.
+fn positive_cells(row: &[I32F32], uids: &[Uid]) -> Vec<(Uid, I32F32)> {
+    let mut kept = vec![(Uid::new(0), zero()); row.len()];
+    let mut len = 0usize;
+    for (v, uid) in row.iter().zip(uids) {
+        if let Some(slot) = kept.get_mut(len) {
+            *slot = (*uid, *v);
+        }
+        len = len.wrapping_add(usize::from(*v > zero()));
+    }
+    kept.truncate(len);
+    kept
 }
 
 /// §4.6, row by row, from the stake-scaled weights for bonds in the block and the column
@@ -988,10 +1161,16 @@ fn unit_divisors(sums: &[I32F32]) -> Vec<Divisor> {
     sums.iter().map(|s| Divisor::new(if *s > zero() { *s } else { one() })).collect()
 }
 
+/// [`unit_divisors`] for numerators in [0, 1] ([`fast::ShareDivisor`]).
+fn share_divisors(sums: &[I32F32]) -> Vec<fast::ShareDivisor> {
+    sums.iter().map(|s| fast::ShareDivisor::new(if *s > zero() { *s } else { one() })).collect()
+}
+
 /// [`classic_dividends`] when every active stake and every incentive is in [0, 1], on raw
 /// bits with the bounds proven: the stake-scaled weights for bonds are non-negative (so is
 /// their column sum), each normalized value is a non-negative term of its column's sum or
-/// at most its column's maximum (`divide_unit`), the EMA of two values in [0, 1] is in
+/// at most its column's maximum (`divide_unit`; [`fast::ShareDivisor`] for the values in
+/// [0, 1]), the EMA of two values in [0, 1] is in
 /// [0, 1] (`mul_unit`), a column's EMA sum is at most `α + (1 − α) = 1` per unit of the
 /// normalized columns' sums, and a row's dividend adds at most Σ incentive ≤ 1: plain adds
 /// cannot overflow.
@@ -1007,7 +1186,7 @@ fn unit_classic_dividends(
     let stride = width.max(1);
     let alpha = alpha.to_bits();
     let keep_rate = fast::ONE.wrapping_sub(alpha);
-    let delta_divisors = unit_divisors(delta_sum);
+    let delta_divisors = share_divisors(delta_sum);
     let bond_divisors = unit_divisors(bond_sum);
     // The EMA (`present` now marks the kept cells) and its column sums.
     let ema_sum = {
@@ -1030,7 +1209,7 @@ fn unit_classic_dividends(
                         delta_row.iter_mut().zip(keep_row.iter_mut()).zip(bond_row).zip(columns)
                     {
                         let old = bd.divide_unit(fast::u16_integer(*b).to_bits());
-                        let v = fast::mul_unit(alpha, dd.divide_unit(delta.to_bits()))
+                        let v = fast::mul_unit(alpha, dd.divide(delta.to_bits()))
                             .wrapping_add(fast::mul_unit(keep_rate, old));
                         *keep = v > 0;
                         *delta = I32F32::from_bits(v);
@@ -1043,7 +1222,7 @@ fn unit_classic_dividends(
         merge(a, &b)
     };
     // Column-normalized; the dividends read it; the column maxima for the upscale.
-    let ema_divisors = unit_divisors(&ema_sum);
+    let ema_divisors = share_divisors(&ema_sum);
     let max = {
         let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
         let (dividends_a, dividends_b) = split_rows(row_dividends, mid, 1);
@@ -1057,7 +1236,7 @@ fn unit_classic_dividends(
                     let mut dividend = 0i64;
                     let columns = ema_divisors.iter().zip(out.incentive.iter().zip(max.iter_mut()));
                     for (v, (divisor, (inc, m))) in row.iter_mut().zip(columns) {
-                        let normalized = divisor.divide_unit(v.to_bits());
+                        let normalized = divisor.divide(v.to_bits());
                         *v = I32F32::from_bits(normalized);
                         dividend = dividend.wrapping_add(fast::mul_unit(inc.to_bits(), normalized));
                         *m = (*m).max(*v);
@@ -1070,7 +1249,7 @@ fn unit_classic_dividends(
         a.iter().zip(&b).map(|(x, y)| (*x).max(*y)).collect::<Vec<_>>()
     };
     // The stored bonds: every kept cell, upscaled to its column's maximum.
-    let max_divisors = unit_divisors(&max);
+    let max_divisors = share_divisors(&max);
     let (weights_a, weights_b) = split_rows_ref(&block.weights, mid, width);
     let (present_a, present_b) = split_rows_ref(&block.present, mid, width);
     let (rows_a, rows_b) = split_rows(bond_rows, mid, 1);
@@ -1085,7 +1264,7 @@ fn unit_classic_dividends(
                 let columns = max_divisors.iter().zip(out.uids);
                 for ((v, keep), (divisor, uid)) in row.iter().zip(keep_row).zip(columns) {
                     if *keep {
-                        kept.push((*uid, I32F32::from_bits(divisor.divide_unit(v.to_bits()))));
+                        kept.push((*uid, I32F32::from_bits(divisor.divide(v.to_bits()))));
                     }
                 }
                 *out_row = kept;

@@ -1,7 +1,7 @@
 //! The epoch: a recipe of numbered steps, each a small pure function.
 
 use crate::{
-    dense,
+    dense, fast,
     math::{self, one, zero, Row},
     BondModel, CommitReveal, LiquidAlpha, YumaError, YumaInput, YumaOutput,
 };
@@ -54,7 +54,8 @@ pub fn epoch_with_threads(
     kernel: Kernel,
     threads: usize,
 ) -> Result<YumaOutput, YumaError> {
-    let n = input.validate()?;
+    let valid = input.validated()?;
+    let n = valid.n;
     let params = &input.params;
 
     // 1. Activity: a neuron that has not updated its weights within the cutoff is inactive.
@@ -81,14 +82,14 @@ pub fn epoch_with_threads(
         .zip(active.iter().zip(&permit))
         .map(|(s, (is_active, has_permit))| if *is_active && *has_permit { *s } else { zero() })
         .collect();
-    math::normalize(&mut active_stake);
+    fast::normalize(&mut active_stake);
 
     // 5-16. Weights, consensus, clipping, rank, incentive, bonds and dividends: on sparse
     // rows (below) or on a dense validator × miner block (`dense.rs`), the same bits.
     let dense = match kernel {
-        Kernel::Auto => dense::plan(input, &permit, &active_stake, false),
+        Kernel::Auto => dense::plan(input, &valid, &permit, &active_stake, false),
         Kernel::Sparse => None,
-        Kernel::Dense => dense::plan(input, &permit, &active_stake, true),
+        Kernel::Dense => dense::plan(input, &valid, &permit, &active_stake, true),
     };
     let matrix = match dense {
         Some(shape) => {
@@ -378,9 +379,9 @@ fn emission_split(
     let mut server = incentive.to_vec();
     let mut validator = dividends.to_vec();
     let mut combined_share = combined;
-    math::normalize_with_sum(&mut server, total);
-    math::normalize_with_sum(&mut validator, total);
-    math::normalize(&mut combined_share);
+    fast::normalize_with_sum(&mut server, total);
+    fast::normalize_with_sum(&mut validator, total);
+    fast::normalize(&mut combined_share);
     if total == zero() {
         let fallback =
             if saturating_sum(active_stake.iter()) == zero() { stake } else { active_stake };

@@ -75,6 +75,91 @@ impl Divisor {
     }
 }
 
+/// `math::normalize_with_sum`, bit for bit: every value divided by `total` with one
+/// [`Divisor`] (`safe_div` for any signs), unless `total` is zero.
+pub(crate) fn normalize_with_sum(values: &mut [I32F32], total: I32F32) {
+    if total == zero() {
+        return;
+    }
+    let divisor = Divisor::new(total);
+    for value in values.iter_mut() {
+        *value = divisor.divide(*value);
+    }
+}
+
+/// `math::normalize`, bit for bit: divided by the saturating sum.
+pub(crate) fn normalize(values: &mut [I32F32]) {
+    let total = tao_primitives::fixed::saturating_sum(values.iter());
+    normalize_with_sum(values, total);
+}
+
+/// Division of a value in [0, 1] by a sum of such values, `a.safe_div(d)` for
+/// `0 ≤ a ≤ d` (raw bits `a ≤ 2³²`), with one 64×64-bit multiplication and a small one.
+///
+/// With `ℓ = ⌈log₂ d⌉`, `k = 33 + ℓ` and `m = ⌈2^(k+32) / d⌉`: `m·d = 2^(k+32) + e` with
+/// `0 ≤ e < d`, so for `a < 2³³`, writing `a·2³² = q·d + r` (`0 ≤ r < d`),
+/// `a·m / 2^k = q + (r + a·e/2^k) / d` where `a·e/2^k < 2³³·d/2^(33+ℓ) ≤ 1`: the fraction
+/// stays below 1 and `⌊a·m / 2^k⌋ = q = ⌊a·2³²/d⌋`, the library's quotient (it fits: `a ≤
+/// d`). `m < 2^(65+ℓ)/2^(ℓ−1) + 1` is at most `2⁶⁶`: split as `high·2⁶⁴ + low` with
+/// `high ≤ 4`, the product is `a·low + (a·high)·2⁶⁴ < 2¹⁰⁰`. For `d` in `1..2⁶²` (`k + 32 ≤
+/// 127`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UnitDivisor {
+    low: u64,
+    high: u64,
+    shift: u32,
+}
+
+impl UnitDivisor {
+    /// For `d` in `(0, 2³⁰)` (raw bits below 2⁶²); `None` otherwise.
+    pub(crate) fn new(d: I32F32) -> Option<Self> {
+        let d = u64::try_from(d.to_bits()).ok().filter(|d| (1..1 << 62).contains(d))?;
+        // ℓ = ⌈log₂ d⌉ (0 for d = 1).
+        let l = u64::BITS.wrapping_sub(d.wrapping_sub(1).leading_zeros());
+        let shift = 33u32.wrapping_add(l);
+        let power = 1u128.checked_shl(shift.wrapping_add(32))?;
+        let d128 = u128::from(d);
+        let m = power.checked_add(d128.wrapping_sub(1))?.checked_div(d128)?;
+        Some(Self { low: m as u64, high: u64::try_from(m >> 64).ok()?, shift })
+    }
+
+    /// `a.safe_div(d)` on raw bits for `0 ≤ a ≤ min(d, 2³³ − 1)`, which callers prove;
+    /// outside it the result is meaningless (but never a panic).
+    #[inline]
+    pub(crate) fn divide(&self, a: i64) -> i64 {
+        let a = a as u64;
+        let product = u128::from(a)
+            .wrapping_mul(u128::from(self.low))
+            .wrapping_add(u128::from(a.wrapping_mul(self.high)) << 64);
+        product.wrapping_shr(self.shift) as i64
+    }
+}
+
+/// Division of a value in [0, 1] by its column's sum or maximum, `a.safe_div(d)` for
+/// `0 ≤ a ≤ d`: [`UnitDivisor`] when `d` is in its range (always, for sums of at most
+/// 65,535 values in [0, 1]), [`Divisor::divide_unit`] otherwise.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ShareDivisor {
+    unit: Option<UnitDivisor>,
+    general: Divisor,
+}
+
+impl ShareDivisor {
+    /// Prepares division by `d > 0`.
+    pub(crate) fn new(d: I32F32) -> Self {
+        Self { unit: UnitDivisor::new(d), general: Divisor::new(d) }
+    }
+
+    /// `a.safe_div(d)` on raw bits for `0 ≤ a ≤ d`, `a ≤ 2³²` (callers prove it).
+    #[inline]
+    pub(crate) fn divide(&self, a: i64) -> i64 {
+        match &self.unit {
+            Some(unit) => unit.divide(a),
+            None => self.general.divide_unit(a),
+        }
+    }
+}
+
 /// Division of `w · 2³²` (`w` a `u16`) by a row's integer weight total `t` (`0 < t < 2³¹`):
 /// `u16_integer(w).safe_div(u16_integer(t))` is `⌊w·2⁶⁴ / (t·2³²)⌋ = ⌊n / t⌋` with
 /// `n = w·2³² < 2⁴⁸`. Granlund–Montgomery (1994, theorem 4.2): with `ℓ = ⌈log₂ t⌉` and
@@ -106,7 +191,7 @@ impl RowDivisor {
     #[inline]
     pub(crate) fn divide(&self, w: u16) -> i64 {
         let n = u128::from(w) << 32;
-        (n.wrapping_mul(u128::from(self.multiplier)) >> self.shift) as i64
+        n.wrapping_mul(u128::from(self.multiplier)).wrapping_shr(self.shift) as i64
     }
 }
 
@@ -194,6 +279,14 @@ pub(crate) fn u16_proportion(b: u16) -> I32F32 {
     I32F32::from_bits(i64::try_from(bits).unwrap_or_default())
 }
 
+/// [`u16_proportion`] as raw bits, without a comparison: `⌊b / 65535⌋` is `(b + 1) >> 16`
+/// for a `u16`.
+#[inline]
+pub(crate) fn u16_proportion_bits(b: u16) -> i64 {
+    let b = i64::from(b);
+    b.wrapping_mul(65_537).wrapping_add(b.wrapping_add(1) >> 16)
+}
+
 /// A weighted-median item: `(score, stake)` as raw `I32F32` bits (`I32F32`'s order and
 /// saturating arithmetic are `i64`'s on the bits).
 pub(crate) type Item = (i64, i64);
@@ -217,27 +310,20 @@ pub(crate) fn weighted_median(
     quickselect(items, spare, minority, 0, total)
 }
 
-/// How many scores [`weighted_median_bracketed`] samples from a long column (at least
-/// `4 · SAMPLE` items), and the bracket's half-width in sample ranks.
-const SAMPLE: usize = 31;
-const MARGIN: usize = 5;
-/// The same for a short column (at least `4 · SHORT_SAMPLE` items).
-const SHORT_SAMPLE: usize = 15;
-const SHORT_MARGIN: usize = 3;
+/// At most this many items are sorted and walked by [`radix_rounds`].
+const FEW: usize = 16;
 
-/// [`weighted_median`], the same value, with about one pass over the column instead of
-/// several: a sorted sample of the scores gives two pivots `p ≤ q` around the stake quantile;
-/// one branch-free pass sums the stake below `p` and above `q`, keeping the items in
-/// `[p, q]` in `spare`. The answer `v*` (the smallest score whose cumulative stake exceeds
-/// `minority`) is in `[p, q]` exactly when `lo ≤ minority < hi` for the new cumulative
-/// stake `lo` below `p` and `hi` through `q`; then the kept items replace the column and the
-/// step repeats on them (each round keeps a fraction). On a miss, one more pass keeps the
-/// side that holds the answer. When the items are few, they are sorted and walked from the
-/// current `lo` (the invariant `lo ≤ minority < hi` holds): the first run of equal scores
-/// whose cumulative stake exceeds the minority is `v*`. A `minority` outside `[0, total)` goes to the plain [`weighted_median`]. The stakes
-/// must be non-negative and sum to `total` without saturating (normalized stake); `spare`
-/// is scratch of the same length as `items`.
-pub(crate) fn weighted_median_bracketed(
+/// The order-preserving unsigned key of an `i64` score (its sign bit flipped).
+#[inline]
+fn key(score: i64) -> u64 {
+    (score as u64) ^ (1 << 63)
+}
+
+/// [`weighted_median`] by [`radix_rounds`], from the items alone (the dense kernel gathers
+/// each column with its keys' OR and AND and calls [`radix_rounds`] itself). A `minority`
+/// outside `[0, total)` goes to the plain [`weighted_median`].
+#[cfg(test)]
+pub(crate) fn weighted_median_radix(
     items: &mut [Item],
     spare: &mut [Item],
     minority: i64,
@@ -246,82 +332,152 @@ pub(crate) fn weighted_median_bracketed(
     if minority < 0 || minority >= total {
         return weighted_median(items, spare, minority, total);
     }
-    let (mut lo, mut hi) = (0i64, total);
+    let (mut any, mut all) = (0u64, u64::MAX);
+    for &(score, _) in items.iter() {
+        any |= key(score);
+        all &= key(score);
+    }
+    radix_rounds(items, spare, &mut Buckets::new(), minority, (any, all))
+}
+
+/// The OR and the AND of `scores`' keys, which [`radix_rounds`] starts from.
+#[inline]
+pub(crate) fn key_bits(any: &mut u64, all: &mut u64, score: i64) {
+    *any |= key(score);
+    *all &= key(score);
+}
+
+/// [`radix_rounds`]' scratch: stake and item count per bucket (any contents between calls).
+pub(crate) struct Buckets {
+    sums: [i64; BUCKETS],
+    counts: [u32; BUCKETS],
+}
+
+impl Buckets {
+    pub(crate) fn new() -> Self {
+        Self { sums: [0; BUCKETS], counts: [0; BUCKETS] }
+    }
+}
+
+/// [`weighted_median`], the same value, by radix selection: a few passes over the column
+/// whatever its scores, from the OR and the AND of the items' keys ([`key_bits`]), for a
+/// `minority` in `[0, total)`.
+///
+/// The answer `v*` is the smallest score whose cumulative stake (scores at or below it)
+/// exceeds `minority`. Invariant: the active items hold `v*`, `lo` is the stake of every
+/// item below them, and `lo ≤ minority < lo + Σ active stake`. A round takes the highest
+/// bit `t` at which the active scores differ (from the OR and the AND of their keys: above
+/// `t` every key has the same bits), sums the stake per bucket of the `b` key bits just
+/// below and at `t` (a bucket's scores all lie below the next bucket's), and finds the first
+/// bucket where `lo +` the cumulative stake exceeds `minority`: every score of an earlier
+/// bucket has cumulative stake at most `minority`, the largest of this bucket more, so `v*`
+/// is in it. Its items become the active ones (`lo` grows by the earlier buckets' stake) and
+/// share every key bit from the bucket's lowest up: the next round works on lower bits, so
+/// the rounds end (at most 64 / `b` of them), when all active scores are equal (`v*` is that
+/// score) or at most [`FEW`] remain (sorted and walked). When the chosen bucket holds at
+/// most [`FEW`] items (the usual case: about one item per bucket), they are picked out with
+/// a branch the predictor gets right (it is rarely taken), sorted and walked. The stakes
+/// must be non-negative and sum to `total` without saturating (normalized stake), so no
+/// bucket sum overflows; `spare` is scratch of the same length as `items` (both scrambled
+/// on return), `scratch` any [`Buckets`].
+pub(crate) fn radix_rounds(
+    items: &mut [Item],
+    spare: &mut [Item],
+    scratch: &mut Buckets,
+    minority: i64,
+    (mut any, mut all): (u64, u64),
+) -> i64 {
+    let mut lo = 0i64;
     let (mut current, mut next) = (items, spare);
     let mut len = current.len();
     loop {
-        let (count, margin) =
-            if len >= 4 * SAMPLE { (SAMPLE, MARGIN) } else { (SHORT_SAMPLE, SHORT_MARGIN) };
-        let active = current.get(..len).unwrap_or_default();
-        if len < count.saturating_mul(4) {
+        if len <= FEW {
             return sorted_median(current.get_mut(..len).unwrap_or_default(), minority, lo);
         }
-        let (low, high) =
-            bracket(active, count, margin, minority.saturating_sub(lo), hi.saturating_sub(lo));
-        // One pass: the stake below `low` and above `high`; the items in between, in `next`.
-        // (Sums of non-negative stakes bounded by `total`: no overflow.)
-        let (mut below, mut above) = (0i64, 0i64);
-        let mut kept = 0usize;
+        let active = current.get(..len).unwrap_or_default();
+        let differ = any ^ all;
+        if differ == 0 {
+            // Every active score is the same: it is `v*`.
+            return active.first().map_or(0, |item| item.0);
+        }
+        // About one item per bucket: 2^b ≥ len / 2, with b in [4, 8].
+        let bits = (usize::BITS.wrapping_sub(len.leading_zeros()))
+            .saturating_sub(1)
+            .clamp(4, MAX_BUCKET_BITS);
+        let top = u64::BITS.wrapping_sub(differ.leading_zeros()); // bits up to `t`, inclusive
+        let shift = top.saturating_sub(bits);
+        // (`mask < 2^MAX_BUCKET_BITS`: the indexing below needs no bounds check.)
+        let mask = (1u64 << bits).wrapping_sub(1) & (BUCKETS as u64).wrapping_sub(1);
+        let used = 1usize << bits;
+        scratch.sums.get_mut(..used).unwrap_or_default().fill(0);
+        scratch.counts.get_mut(..used).unwrap_or_default().fill(0);
         for &(score, stake) in active {
-            let is_below = score < low;
-            let is_above = score > high;
+            let bucket = ((key(score) >> shift) & mask) as usize;
+            if let (Some(sum), Some(count)) =
+                (scratch.sums.get_mut(bucket), scratch.counts.get_mut(bucket))
+            {
+                // Non-negative stakes summing to `total`: no overflow. At most 65,535 items.
+                *sum = sum.wrapping_add(stake);
+                *count = count.wrapping_add(1);
+            }
+        }
+        // The first bucket where the cumulative stake passes the minority.
+        let target = minority.wrapping_sub(lo);
+        let mut below = 0i64;
+        let mut chosen = None;
+        for (b, sum) in scratch.sums.get(..used).unwrap_or_default().iter().enumerate() {
+            let through = below.wrapping_add(*sum);
+            if through > target {
+                chosen = Some(b);
+                break;
+            }
+            below = through;
+        }
+        let Some(chosen) = chosen else {
+            // Unreachable under the invariant; the reference's quickselect decides then.
+            let hi = lo.saturating_add(below);
+            let out = next.get_mut(..len).unwrap_or_default();
+            return quickselect(current.get_mut(..len).unwrap_or_default(), out, minority, lo, hi);
+        };
+        lo = lo.wrapping_add(below);
+        let in_chosen = |score: i64| (key(score) >> shift) & mask == chosen as u64;
+        let count = scratch.counts.get(chosen).map_or(usize::MAX, |c| *c as usize);
+        if count <= FEW {
+            let mut few = [(0i64, 0i64); FEW];
+            let mut k = 0usize;
+            for &(score, stake) in active {
+                if in_chosen(score) {
+                    if let Some(slot) = few.get_mut(k) {
+                        *slot = (score, stake);
+                    }
+                    k = k.wrapping_add(1);
+                }
+            }
+            return sorted_median(few.get_mut(..k).unwrap_or_default(), minority, lo);
+        }
+        // Keep the chosen bucket's items (without branching on the coin flips), with the
+        // OR and AND of their keys for the next round.
+        let mut kept = 0usize;
+        (any, all) = (0, u64::MAX);
+        for &(score, stake) in active {
+            let k = key(score);
             if let Some(slot) = next.get_mut(kept) {
                 *slot = (score, stake);
             }
-            kept = kept.wrapping_add(usize::from(!is_below & !is_above));
-            below = below.wrapping_add(stake & i64::from(is_below).wrapping_neg());
-            above = above.wrapping_add(stake & i64::from(is_above).wrapping_neg());
+            let keep = in_chosen(score);
+            let select = u64::from(keep).wrapping_neg();
+            any |= k & select;
+            all &= k | !select;
+            kept = kept.wrapping_add(usize::from(keep));
         }
-        let new_lo = lo.saturating_add(below);
-        let new_hi = hi.saturating_sub(above);
-        if new_lo <= minority && minority < new_hi {
-            // A hit: the answer is among the kept items.
-            if kept == len {
-                let out = next.get_mut(..len).unwrap_or_default();
-                return quickselect(
-                    current.get_mut(..len).unwrap_or_default(),
-                    out,
-                    minority,
-                    lo,
-                    hi,
-                );
-            }
-            core::mem::swap(&mut current, &mut next);
-            (len, lo, hi) = (kept, new_lo, new_hi);
-        } else {
-            // A miss: the answer is below `low` (`minority < new_lo`: that stake exceeds the
-            // minority) or above `high`. One more pass keeps that side; the active items are
-            // intact (the pass above only wrote `next`). The side holds positive stake, so it
-            // is not empty, and not all the items: its pivot, a sampled item, is outside it.
-            let below_side = minority < new_lo;
-            let mut side = 0usize;
-            for &(score, stake) in current.get(..len).unwrap_or_default() {
-                if let Some(slot) = next.get_mut(side) {
-                    *slot = (score, stake);
-                }
-                let keep = if below_side { score < low } else { score > high };
-                side = side.wrapping_add(usize::from(keep));
-            }
-            if side == 0 || side >= len {
-                let out = next.get_mut(..len).unwrap_or_default();
-                return quickselect(
-                    current.get_mut(..len).unwrap_or_default(),
-                    out,
-                    minority,
-                    lo,
-                    hi,
-                );
-            }
-            core::mem::swap(&mut current, &mut next);
-            len = side;
-            if below_side {
-                hi = new_lo;
-            } else {
-                lo = new_hi;
-            }
-        }
+        core::mem::swap(&mut current, &mut next);
+        len = kept;
     }
 }
+
+/// The widest radix [`radix_rounds`] uses, and its bucket count.
+const MAX_BUCKET_BITS: u32 = 8;
+const BUCKETS: usize = 1 << MAX_BUCKET_BITS;
 
 /// The answer among a few `items` with `lo ≤ minority < lo + Σ stake` (`lo`: the cumulative
 /// stake below them): sorted by score, the first score at the end of its run of equal
@@ -342,39 +498,6 @@ fn sorted_median(items: &mut [Item], minority: i64, lo: i64) -> i64 {
         }
     }
     items.last().map_or(0, |item| item.0)
-}
-
-/// Two pivots from a sorted, evenly spaced sample of `count` scores: `margin` sample ranks
-/// either side of the first at which the cumulative sample stake passes the quantile
-/// `target / span` (compared as `cum · span > target · sample_total` in 128 bits; the values
-/// are non-negative and below 2⁶³). Unbounded on a side the sample does not reach.
-fn bracket(items: &[Item], count: usize, margin: usize, target: i64, span: i64) -> (i64, i64) {
-    let mut buffer = [(0i64, 0i64); SAMPLE];
-    let sample = buffer.get_mut(..count).unwrap_or_default();
-    let step = items.len().checked_div(count).unwrap_or(1);
-    for (k, slot) in sample.iter_mut().enumerate() {
-        *slot = items.get(k.saturating_mul(step)).copied().unwrap_or_default();
-    }
-    // By score (the standard library's small-input sort: branch-free networks).
-    sample.sort_unstable_by_key(|item| item.0);
-    let bits = |v: i64| u128::from(v.unsigned_abs());
-    let sample_total = sample.iter().fold(0u128, |acc, (_, s)| acc.wrapping_add(bits(*s)));
-    let goal = bits(target).wrapping_mul(sample_total);
-    let mut cumulative = 0u128;
-    let mut t = count;
-    for (k, (_, s)) in sample.iter().enumerate() {
-        cumulative = cumulative.wrapping_add(bits(*s));
-        if cumulative.wrapping_mul(bits(span)) > goal {
-            t = k;
-            break;
-        }
-    }
-    let low = match t.checked_sub(margin) {
-        Some(k) => sample.get(k).map_or(i64::MIN, |item| item.0),
-        None => i64::MIN,
-    };
-    let high = sample.get(t.saturating_add(margin)).map_or(i64::MAX, |item| item.0);
-    (low, high)
 }
 
 /// The reference's quickselect on all of `items`, with `[lo, hi]` the cumulative stake below
@@ -614,6 +737,68 @@ mod tests {
         }
     }
 
+    /// The normalizations against the library's, on vectors of mixed signs and magnitudes
+    /// (saturating sums, zero sums, negative totals).
+    #[test]
+    fn normalize_is_the_reference() {
+        let mut rng = Rng(0x4E0E_3A11_2B5C_0017);
+        for case in 0..20_000 {
+            let len = (rng.next() % 20) as usize;
+            let shift = rng.next() % 64;
+            let values: Vec<I32F32> = (0..len)
+                .map(|_| {
+                    let v = (rng.next() >> shift) as i64;
+                    bits(match rng.next() % 6 {
+                        0 => -v,
+                        1 => 0,
+                        _ => v,
+                    })
+                })
+                .collect();
+            let (mut ours, mut reference) = (values.clone(), values.clone());
+            normalize(&mut ours);
+            math::normalize(&mut reference);
+            assert_eq!(ours, reference, "case {case}");
+            let total = bits(rng.next() as i64 >> (rng.next() % 64));
+            let (mut ours, mut reference) = (values.clone(), values);
+            normalize_with_sum(&mut ours, total);
+            math::normalize_with_sum(&mut reference, total);
+            assert_eq!(ours, reference, "case {case} with sum");
+        }
+    }
+
+    #[test]
+    fn unit_divisor_is_safe_div_below_the_divisor() {
+        let mut rng = Rng(0x0DD5_EED5_1234_9876);
+        let mut divisors: Vec<i64> = vec![1, 2, 3, ONE - 1, ONE, ONE + 1, (1 << 62) - 1];
+        for b in 1..62 {
+            divisors.extend([(1i64 << b) - 1, 1 << b, (1 << b) + 1]);
+        }
+        divisors.extend(
+            (0..3_000).map(|_| ((rng.next() >> (rng.next() % 64)) as i64 & ((1 << 62) - 1)).max(1)),
+        );
+        for d in divisors {
+            let divisor = UnitDivisor::new(bits(d)).expect("in range");
+            let top = d.min((1 << 33) - 1);
+            let mut numerators = vec![0, 1, top, top - 1, top / 2, top / 3, ONE.min(top)];
+            numerators.extend((0..60).map(|_| (rng.next() % (top as u64 + 1)) as i64));
+            for a in numerators {
+                assert_eq!(bits(divisor.divide(a)), bits(a).safe_div(bits(d)), "{a} / {d}");
+            }
+        }
+        assert!(UnitDivisor::new(bits(0)).is_none() && UnitDivisor::new(bits(-1)).is_none());
+        // Beyond its range, the share divisor falls back to `divide_unit`.
+        for d in [1i64 << 62, i64::MAX, (1 << 62) + 12_345] {
+            for a in [0, 1, ONE / 3, ONE] {
+                let share = ShareDivisor::new(bits(d)).divide(a);
+                assert_eq!(bits(share), bits(a).safe_div(bits(d)), "{a} / {d}");
+            }
+        }
+        let share = ShareDivisor::new(bits(3 * ONE));
+        assert_eq!(bits(share.divide(ONE)), bits(ONE).safe_div(bits(3 * ONE)));
+        assert!(UnitDivisor::new(bits(1 << 62)).is_none());
+    }
+
     /// Every u16 weight against `safe_div`, for totals at every bit length and their edges.
     #[test]
     fn row_divisor_is_safe_div() {
@@ -730,19 +915,25 @@ mod tests {
         for b in 0..=u16::MAX {
             assert_eq!(u16_integer(b), tao_primitives::fixed::u16_to_fixed(b), "{b}");
             assert_eq!(u16_proportion(b), u16_proportion_to_fixed(b), "{b}");
+            assert_eq!(bits(u16_proportion_bits(b)), u16_proportion_to_fixed(b), "{b}");
         }
     }
 
-    /// The bracketed median against the reference quickselect on long columns (both its
-    /// one-pass path and its fallbacks): ties, zero stakes, skewed stakes, every kappa.
+    /// The radix-selected median against the reference quickselect, short and long columns:
+    /// ties, zero stakes, skewed stakes, every kappa; scores clustered, spread over the
+    /// unit interval, one far above the rest, negative, or at the `i64` extremes.
     #[test]
-    fn bracketed_weighted_median_is_the_reference() {
+    fn radix_weighted_median_is_the_reference() {
         let mut rng = Rng(0x7777_1234_5678_9999);
         let mut spare = Vec::new();
-        for case in 0..4_000 {
-            let len = 40 + (rng.next() % 400) as usize;
+        for case in 0..6_000 {
+            let len = match rng.next() % 3 {
+                0 => (rng.next() % 40) as usize,
+                _ => 40 + (rng.next() % 400) as usize,
+            };
             let distinct = 1 + rng.next() % 1_000;
             let skew = rng.next() % 4;
+            let shape = rng.next() % 6;
             let mut stake: Vec<I32F32> = (0..len)
                 .map(|_| match rng.next() % 8 {
                     0 => zero(),
@@ -752,7 +943,21 @@ mod tests {
                 .collect();
             math::normalize(&mut stake);
             let score: Vec<I32F32> = (0..len)
-                .map(|_| bits(((rng.next() % distinct) as i64) << (rng.next() % 23)))
+                .map(|_| {
+                    let small = ((rng.next() % distinct) as i64) << (rng.next() % 23);
+                    bits(match shape {
+                        0 | 1 => small,
+                        2 => (rng.next() % (ONE as u64 + 1)) as i64,
+                        3 if rng.next() % 50 == 0 => ONE,
+                        3 => 7 + (rng.next() % 3) as i64,
+                        4 => small - (1 << 30),
+                        _ => match rng.next() % 4 {
+                            0 => i64::MIN,
+                            1 => i64::MAX,
+                            _ => rng.next() as i64,
+                        },
+                    })
+                })
                 .collect();
             let total = tao_primitives::fixed::saturating_sum(stake.iter());
             let kappa = match rng.next() % 3 {
@@ -766,12 +971,8 @@ mod tests {
             let mut items: Vec<Item> =
                 score.iter().zip(&stake).map(|(a, b)| (a.to_bits(), b.to_bits())).collect();
             spare.resize(items.len(), (0, 0));
-            let median = weighted_median_bracketed(
-                &mut items,
-                &mut spare,
-                minority.to_bits(),
-                total.to_bits(),
-            );
+            let median =
+                weighted_median_radix(&mut items, &mut spare, minority.to_bits(), total.to_bits());
             assert_eq!(bits(median), expected, "case {case}");
         }
     }

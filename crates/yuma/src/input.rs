@@ -120,6 +120,12 @@ pub struct YumaInput {
 impl YumaInput {
     /// Checks shapes, UIDs and parameters; returns the number of neurons.
     pub fn validate(&self) -> Result<usize, YumaError> {
+        self.validated().map(|valid| valid.n)
+    }
+
+    /// [`Self::validate`], also telling which rows are sorted (what the epoch's dense kernel
+    /// reuses instead of checking again).
+    pub(crate) fn validated(&self) -> Result<Validated, YumaError> {
         let n = self.stake.len();
         if n > usize::from(u16::MAX) {
             return Err(YumaError::TooManyNeurons(n));
@@ -132,16 +138,26 @@ impl YumaInput {
         if let CommitReveal::On { first_commit } = &self.commit_reveal {
             check_len("commit_reveal.first_commit", n, first_commit.len())?;
         }
-        check_rows("weights", n, &self.weights)?;
-        check_rows("bonds", n, &self.bonds)?;
+        let sorted_weights = check_rows("weights", n, &self.weights)?;
+        let sorted_bonds = check_rows("bonds", n, &self.bonds)?;
         if let Some(owner) = self.owner {
             if owner.index() >= n {
                 return Err(YumaError::OwnerOutOfRange { uid: owner.get(), n });
             }
         }
         self.params.validate()?;
-        Ok(n)
+        Ok(Validated { n, sorted_weights, sorted_bonds })
     }
+}
+
+/// A valid input's size and which of its rows are sorted.
+pub(crate) struct Validated {
+    /// The number of UIDs.
+    pub(crate) n: usize,
+    /// Per UID: whether its weight row's UIDs strictly ascend.
+    pub(crate) sorted_weights: Vec<bool>,
+    /// Per UID: whether its bond row's UIDs strictly ascend.
+    pub(crate) sorted_bonds: Vec<bool>,
 }
 
 impl Params {
@@ -175,11 +191,18 @@ fn check_len(field: &'static str, expected: usize, actual: usize) -> Result<(), 
     }
 }
 
-fn check_rows<T>(field: &'static str, n: usize, rows: &[SparseRow<T>]) -> Result<(), YumaError> {
+/// Checks every row (UIDs in range, none repeated); returns which rows are sorted.
+fn check_rows<T>(
+    field: &'static str,
+    n: usize,
+    rows: &[SparseRow<T>],
+) -> Result<Vec<bool>, YumaError> {
     let mut seen = Vec::new();
-    for (row, entries) in rows.iter().enumerate() {
+    let mut sorted = vec![false; rows.len()];
+    for ((row, entries), sorted) in rows.iter().enumerate().zip(sorted.iter_mut()) {
         // The usual row, sorted by UID, repeats none; it is in range if its last UID is.
         if is_ascending(entries) && entries.last().is_none_or(|(uid, _)| uid.index() < n) {
+            *sorted = true;
             continue;
         }
         if seen.is_empty() {
@@ -198,7 +221,7 @@ fn check_rows<T>(field: &'static str, n: usize, rows: &[SparseRow<T>]) -> Result
             *slot = row;
         }
     }
-    Ok(())
+    Ok(sorted)
 }
 
 /// Whether the row's UIDs strictly increase (one comparison per entry, no lookups).

@@ -462,16 +462,22 @@ impl AlphaCurve {
     /// [`Self::alpha`] for a row of cells (`consensus`, `weights`, stored u16 `bonds`, one
     /// each per column) into `rates`, through the exact shortcuts of the dense path
     /// (`fast::exp_safe_slice`, `fast::reciprocal`, `fast::mul`): the same bits, without a
-    /// 128-bit division, and the exponentials' series computed several at a time.
+    /// 128-bit division, and the exponentials' series computed several at a time. A cell
+    /// that buys at or below consensus (or sells at its bond) has `diff = 0`: its exponent is
+    /// the epoch's `slope · (0 − ½)`, whose exponential is computed once; only the other
+    /// exponents, gathered in `scratch` (as long as `rates`), run the series.
     pub(crate) fn alpha_row(
         &self,
         consensus: &[I32F32],
         weights: &[I32F32],
         bonds: &[u16],
         rates: &mut [I32F32],
+        scratch: &mut [I32F32],
     ) {
         let unit = |v: I32F32| v.clamp(zero(), one());
+        let common = crate::fast::mul(self.slope, zero().saturating_sub(half()));
         let cells = consensus.iter().zip(weights).zip(bonds);
+        let mut others = 0usize;
         for (((c, w), b), rate) in cells.zip(rates.iter_mut()) {
             let bond = crate::fast::u16_proportion(*b);
             // Buying (`w ≥ bond`) or selling is a coin flip: both sides, then a mask select.
@@ -480,11 +486,22 @@ impl AlphaCurve {
             let mask = i64::from(*w >= bond).wrapping_neg();
             let diff = I32F32::from_bits((buying & mask) | (selling & !mask));
             *rate = crate::fast::mul(self.slope, diff.saturating_sub(half()));
+            // Every exponent to the next free slot, kept unless it is the common one.
+            if let Some(slot) = scratch.get_mut(others) {
+                *slot = *rate;
+            }
+            others = others.wrapping_add(usize::from(*rate != common));
         }
-        crate::fast::exp_safe_slice(rates);
+        crate::fast::exp_safe_slice(scratch.get_mut(..others).unwrap_or_default());
+        let common_exp = crate::fast::exp_safe(common);
         let span = self.high.saturating_sub(self.low);
+        let mut next = 0usize;
         for rate in rates.iter_mut() {
-            let sigmoid = crate::fast::reciprocal(one().saturating_add(*rate));
+            let is_common = *rate == common;
+            let other = scratch.get(next).copied().unwrap_or_default();
+            next = next.wrapping_add(usize::from(!is_common));
+            let exp = if is_common { common_exp } else { other };
+            let sigmoid = crate::fast::reciprocal(one().saturating_add(exp));
             let alpha = self.low.saturating_add(crate::fast::mul(sigmoid, span));
             *rate = alpha.min(self.high).max(self.low);
         }

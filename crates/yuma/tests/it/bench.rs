@@ -186,6 +186,11 @@ pub fn run(mode: Mode) -> Vec<Line> {
     let sizes: &[(usize, usize)] =
         if mode == Mode::Smoke { &[(256, 64)] } else { &[(256, 64), (4096, 256)] };
     println!(
+        "peers, same run, same inputs: sim = the Python simulator (torch on CPU, Yuma3 only, \
+         when YUMA_SIM_ROOT is set); oracle = the dense f64 test oracle (tests/it/oracle.rs, \
+         V x M block, as many runs as ours); sparse = our reference kernel (Kernel::Sparse)"
+    );
+    println!(
         "{:<6} {:>11} {:<12} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9}",
         "n",
         "V x M",

@@ -201,3 +201,38 @@ fn kernels_agree_over_epochs() {
         }
     }
 }
+
+/// Each thread keeps its last block's buffers for the next epoch: an epoch's output must not
+/// depend on what the thread ran before (large blocks, small ones, full ones, in turn),
+/// against the same inputs on fresh threads.
+#[test]
+fn reused_buffers_leave_no_trace() {
+    let mut inputs: Vec<YumaInput> = [(3u64, 200usize), (5, 30), (8, 120), (13, 7)]
+        .iter()
+        .map(|&(seed, n)| random_subnet(seed, n))
+        .collect();
+    inputs.push(crate::bench::subnet(256, 64, crate::bench::Case::Yuma3, 1));
+    let fresh: Vec<_> = inputs
+        .iter()
+        .map(|input| {
+            std::thread::scope(|scope| {
+                scope.spawn(|| epoch_with_threads(input, Kernel::Dense, 1)).join()
+            })
+            .expect("thread")
+            .expect("valid")
+        })
+        .collect();
+    for round in 0..3 {
+        for (k, (input, expected)) in inputs.iter().zip(&fresh).enumerate() {
+            let again = epoch_with_threads(input, Kernel::Dense, 1).expect("valid");
+            assert_eq!(&again, expected, "round {round}, input {k}");
+        }
+        inputs.reverse();
+        let mut order: Vec<_> = fresh.iter().collect();
+        order.reverse();
+        for (input, expected) in inputs.iter().zip(order) {
+            assert_eq!(&epoch(input).expect("valid"), expected);
+        }
+        inputs.reverse();
+    }
+}
