@@ -51,7 +51,10 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 use tao_runtime::{BlockOutcome, State};
-use tao_types::{Block, ConsensusSignature, FinalityCredit, Hash, Header, SignedTransaction};
+use tao_types::{
+    Block, ConsensusKey, ConsensusSignature, Equivocation, FinalityCredit, Hash, Header,
+    SignedTransaction,
+};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
@@ -264,6 +267,115 @@ enum Message {
         payload: Digest,
         certificate: Vec<u8>,
     },
+    /// A validator (index `signer` in epoch `epoch`'s set) signed conflicting votes.
+    Fault {
+        epoch: u64,
+        signer: u32,
+        parts: EvidenceParts,
+    },
+}
+
+/// Which fault commonware reported.
+#[derive(Clone, Copy, Debug)]
+enum FaultKind {
+    ConflictingNotarize,
+    ConflictingFinalize,
+    NullifyFinalize,
+}
+
+/// A chain proposal with one signature on it.
+type SignedProposal = (tao_types::consensus::Proposal, ConsensusSignature);
+
+/// A fault's votes as the chain's evidence reads them, without the signer's key (the
+/// application knows the epoch's set).
+#[derive(Debug)]
+enum EvidenceParts {
+    Conflicting { finalize: bool, first: SignedProposal, second: SignedProposal },
+    NullifyFinalize { finalize: SignedProposal, nullify: ConsensusSignature },
+}
+
+impl EvidenceParts {
+    /// The chain's evidence, signed by `signer`.
+    fn evidence(self, signer: ConsensusKey) -> Equivocation {
+        match self {
+            Self::Conflicting { finalize: false, first, second } => {
+                Equivocation::ConflictingNotarize {
+                    signer,
+                    first: first.0,
+                    first_signature: first.1,
+                    second: second.0,
+                    second_signature: second.1,
+                }
+            }
+            Self::Conflicting { finalize: true, first, second } => {
+                Equivocation::ConflictingFinalize {
+                    signer,
+                    first: first.0,
+                    first_signature: first.1,
+                    second: second.0,
+                    second_signature: second.1,
+                }
+            }
+            Self::NullifyFinalize { finalize, nullify } => Equivocation::NullifyFinalize {
+                signer,
+                finalize: finalize.0,
+                finalize_signature: finalize.1,
+                nullify_signature: nullify,
+            },
+        }
+    }
+}
+
+/// The chain's proposal and a vote's signature from commonware's.
+fn vote_parts(
+    proposal: &commonware_consensus::simplex::types::Proposal<Digest>,
+    signature: &impl commonware_codec::Encode,
+) -> Option<SignedProposal> {
+    let bytes = commonware_codec::Encode::encode(signature);
+    let proposal = tao_types::consensus::Proposal {
+        epoch: proposal.round.epoch().get(),
+        view: proposal.round.view().get(),
+        parent_view: proposal.parent.get(),
+        block: block_hash(&proposal.payload),
+    };
+    Some((proposal, ConsensusSignature(bytes.as_ref().try_into().ok()?)))
+}
+
+/// Reads the two votes of an encoded fault (commonware encodes a fault as its two votes).
+fn evidence_parts(kind: FaultKind, bytes: &[u8]) -> Option<EvidenceParts> {
+    use commonware_codec::{Copying, Read};
+    use commonware_consensus::simplex::types::{Finalize, Notarize, Nullify};
+    let mut input = Copying(bytes);
+    match kind {
+        FaultKind::ConflictingNotarize | FaultKind::ConflictingFinalize => {
+            let finalize = matches!(kind, FaultKind::ConflictingFinalize);
+            let (first, second) = if finalize {
+                let a = <Finalize<Scheme, Digest> as Read>::read_cfg(&mut input, &()).ok()?;
+                let b = <Finalize<Scheme, Digest> as Read>::read_cfg(&mut input, &()).ok()?;
+                (
+                    vote_parts(&a.proposal, &a.attestation.signature)?,
+                    vote_parts(&b.proposal, &b.attestation.signature)?,
+                )
+            } else {
+                let a = <Notarize<Scheme, Digest> as Read>::read_cfg(&mut input, &()).ok()?;
+                let b = <Notarize<Scheme, Digest> as Read>::read_cfg(&mut input, &()).ok()?;
+                (
+                    vote_parts(&a.proposal, &a.attestation.signature)?,
+                    vote_parts(&b.proposal, &b.attestation.signature)?,
+                )
+            };
+            Some(EvidenceParts::Conflicting { finalize, first, second })
+        }
+        FaultKind::NullifyFinalize => {
+            let nullify = <Nullify<Scheme> as Read>::read_cfg(&mut input, &()).ok()?;
+            let finalize = <Finalize<Scheme, Digest> as Read>::read_cfg(&mut input, &()).ok()?;
+            let signature = commonware_codec::Encode::encode(&nullify.attestation.signature);
+            Some(EvidenceParts::NullifyFinalize {
+                finalize: vote_parts(&finalize.proposal, &finalize.attestation.signature)?,
+                nullify: ConsensusSignature(signature.as_ref().try_into().ok()?),
+            })
+        }
+    }
 }
 
 /// The engine's handle on the application: automaton, relay and reporter in one.
@@ -273,6 +385,21 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
+    /// Hands a fault the engine saw to the application, as the evidence the chain takes.
+    fn fault(
+        &self,
+        kind: FaultKind,
+        epoch: Epoch,
+        signer: u32,
+        fault: &impl commonware_codec::Encode,
+    ) -> Feedback {
+        let bytes = commonware_codec::Encode::encode(fault).to_vec();
+        match evidence_parts(kind, &bytes) {
+            Some(parts) => self.send(Message::Fault { epoch: epoch.get(), signer, parts }),
+            None => Feedback::Ok,
+        }
+    }
+
     fn send(&self, message: Message) -> Feedback {
         match self.sender.send(message) {
             Ok(()) => Feedback::Ok,
@@ -327,15 +454,25 @@ impl Reporter for Mailbox {
             // authorities): safety holds while at most f of 3f + 1 do this.
             Activity::ConflictingNotarize(fault) => {
                 warn!(validator = %fault.signer(), view = %fault.view(), "a validator signed two proposals in one view");
-                Feedback::Ok
+                self.fault(
+                    FaultKind::ConflictingNotarize,
+                    fault.epoch(),
+                    fault.signer().get(),
+                    &fault,
+                )
             }
             Activity::ConflictingFinalize(fault) => {
                 warn!(validator = %fault.signer(), view = %fault.view(), "a validator finalized two proposals in one view");
-                Feedback::Ok
+                self.fault(
+                    FaultKind::ConflictingFinalize,
+                    fault.epoch(),
+                    fault.signer().get(),
+                    &fault,
+                )
             }
             Activity::NullifyFinalize(fault) => {
                 warn!(validator = %fault.signer(), view = %fault.view(), "a validator both nullified and finalized one view");
-                Feedback::Ok
+                self.fault(FaultKind::NullifyFinalize, fault.epoch(), fault.signer().get(), &fault)
             }
             _ => Feedback::Ok,
         }
@@ -379,7 +516,16 @@ pub struct Config {
     pub partition: String,
     /// Honest, unless a test says otherwise.
     pub behaviour: Behaviour,
+    /// The account that pays for this node's `ReportEquivocation` transactions (none: the
+    /// evidence is only kept, [`Validator::faults`]).
+    pub reporter: Option<tao_types::Keypair>,
 }
+
+/// The equivocations a node saw, newest last (at most [`MAX_KEPT_FAULTS`]).
+pub type Faults = Arc<std::sync::Mutex<std::collections::VecDeque<Equivocation>>>;
+
+/// How many equivocations a node keeps.
+pub const MAX_KEPT_FAULTS: usize = 64;
 
 /// The running parts of a validator.
 pub struct Validator {
@@ -387,6 +533,8 @@ pub struct Validator {
     pub engine: Handle<()>,
     /// The application (block building, verification, commitment).
     pub application: Handle<()>,
+    /// The equivocations it saw, as the chain's evidence.
+    pub faults: Faults,
 }
 
 /// Starts a node of a BFT chain: the application actor (it builds, verifies, commits and
@@ -459,6 +607,8 @@ where
     let block_time = config.block_time;
     let behaviour = config.behaviour;
     let me = config.signer.public_key();
+    let faults = Faults::default();
+    let (kept, reporter) = (faults.clone(), config.reporter);
     let application = context.child("application").spawn(move |context| {
         let now = context.current();
         Application {
@@ -485,11 +635,13 @@ where
             tracked: None,
             last_commit: now,
             last_sync_ask: now,
+            faults: kept,
+            reporter,
         }
         .run(blocks)
     });
     info!(%me, "consensus started");
-    Ok(Validator { engine, application })
+    Ok(Validator { engine, application, faults })
 }
 
 /// "Start the engine of `plan.epoch`, from the block `floor` (the last of the epoch before,
@@ -669,6 +821,10 @@ struct Application<E> {
     /// When the head last moved, and when the peers were last asked for a certificate.
     last_commit: SystemTime,
     last_sync_ask: SystemTime,
+    /// Equivocations seen, shared with [`Validator::faults`].
+    faults: Faults,
+    /// Pays for equivocation reports.
+    reporter: Option<tao_types::Keypair>,
 }
 
 impl<E: Clock + Spawner + CryptoRng> Application<E> {
@@ -892,6 +1048,51 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                 }
                 self.finalized.push(hash);
             }
+            Message::Fault { epoch, signer, parts } => self.report(epoch, signer, parts),
+        }
+    }
+
+    /// Evidence of a fault: kept (bounded) for `tao_equivocations`-style reads and, if
+    /// this node has a reporter account, submitted as `ReportEquivocation` (its fee paid by
+    /// that account) to the pool and the peers.
+    fn report(&mut self, epoch: u64, signer: u32, parts: EvidenceParts) {
+        let (key, genesis_hash, nonce) = {
+            let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let index = usize::try_from(signer).unwrap_or(usize::MAX);
+            // The epoch's set (proof of stake), else the fixed authorities (sorted, as the
+            // engine's participants are).
+            let key = match chain.state.validator_set(epoch) {
+                Some(set) => set.members.get(index).map(|m| m.consensus_key),
+                None => self.authorities.get(index).map(epochs::consensus_key),
+            };
+            let nonce = self.reporter.as_ref().map(|r| chain.state.account(&r.account()).nonce);
+            (key, chain.state.genesis_hash(), nonce)
+        };
+        let Some(key) = key else { return };
+        let evidence = parts.evidence(key);
+        if let Ok(mut faults) = self.faults.lock() {
+            if faults.len() == MAX_KEPT_FAULTS {
+                faults.pop_front();
+            }
+            faults.push_back(evidence.clone());
+        }
+        let (Some(reporter), Some(nonce)) = (self.reporter.as_ref(), nonce) else { return };
+        let call = tao_types::Call::ReportEquivocation { evidence };
+        let transaction =
+            tao_types::Transaction { genesis_hash, signer: reporter.account(), nonce, call };
+        let transaction = transaction.sign(reporter);
+        let admitted = {
+            let mut chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            chain.submit(transaction.clone())
+        };
+        match admitted {
+            Ok(hash) => {
+                info!(epoch, signer, %hash, "reported an equivocation");
+                if let Some(gossip) = &self.node.gossip {
+                    let _ = gossip.send(transaction);
+                }
+            }
+            Err(e) => debug!(epoch, signer, "equivocation report not admitted: {e}"),
         }
     }
 
@@ -1378,5 +1579,70 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_consensus::{
+        simplex::types::{
+            ConflictingFinalize, ConflictingNotarize, Finalize, Notarize, Nullify, NullifyFinalize,
+            Proposal,
+        },
+        types::{Round, View},
+    };
+
+    /// Real commonware faults by one signer of a 4-validator set, converted as the node
+    /// converts them: the chain's check accepts each (its vote message is the bytes
+    /// commonware signs), names the signer, and refuses it on another chain.
+    #[test]
+    fn commonware_faults_become_evidence_the_chain_accepts() {
+        let signers: Vec<ed25519::PrivateKey> =
+            (0..4).map(ed25519::PrivateKey::from_seed).collect();
+        let mut keys: Vec<PublicKey> = signers.iter().map(|s| s.public_key()).collect();
+        keys.sort();
+        let genesis = Hash([7; 32]);
+        let offender = keys.iter().position(|k| *k == signers[2].public_key()).unwrap();
+        let participants = commonware_utils::ordered::Set::try_from(keys.clone()).unwrap();
+        let scheme =
+            Scheme::signer(&namespace(&genesis), participants, signers[2].clone()).unwrap();
+        let round = Round::new(Epoch::new(3), View::new(41));
+        let proposal = |byte: u8| Proposal::new(round, View::new(40), sha256::Digest([byte; 32]));
+        let notarize = |byte| Notarize::<Scheme, Digest>::sign(&scheme, proposal(byte)).unwrap();
+        let finalize = |byte| Finalize::<Scheme, Digest>::sign(&scheme, proposal(byte)).unwrap();
+        let nullify = Nullify::<Scheme>::sign::<Digest>(&scheme, round).unwrap();
+        let faults = [
+            (
+                FaultKind::ConflictingNotarize,
+                commonware_codec::Encode::encode(&ConflictingNotarize::new(
+                    notarize(1),
+                    notarize(2),
+                ))
+                .to_vec(),
+            ),
+            (
+                FaultKind::ConflictingFinalize,
+                commonware_codec::Encode::encode(&ConflictingFinalize::new(
+                    finalize(1),
+                    finalize(2),
+                ))
+                .to_vec(),
+            ),
+            (
+                FaultKind::NullifyFinalize,
+                commonware_codec::Encode::encode(&NullifyFinalize::new(nullify, finalize(1)))
+                    .to_vec(),
+            ),
+        ];
+        let signer = epochs::consensus_key(&keys[offender]);
+        for (kind, bytes) in faults {
+            let evidence = evidence_parts(kind, &bytes).expect("a fault decodes").evidence(signer);
+            assert_eq!(evidence.check(&genesis), Ok(()), "{kind:?}: {evidence:?}");
+            assert_eq!(evidence.signer(), signer);
+            assert_eq!(evidence.round(), (3, 41));
+            assert!(evidence.check(&Hash([8; 32])).is_err(), "{kind:?}: valid on another chain");
+            assert!(evidence_parts(kind, &bytes[..bytes.len() - 1]).is_none(), "truncated");
+        }
     }
 }

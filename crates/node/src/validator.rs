@@ -173,6 +173,7 @@ pub fn run(
                 block_time,
                 partition: "simplex".into(),
                 behaviour: Behaviour::Honest,
+                reporter: None,
             },
             oracle,
             gossip_rx,

@@ -161,6 +161,7 @@ impl Net {
             block_time: BLOCK_TIME,
             partition: format!("node-{i}"),
             behaviour: Behaviour::Honest,
+            reporter: None,
         };
         let handles = consensus::start(
             self.context.child("node").with_attribute("index", i),
