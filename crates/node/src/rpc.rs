@@ -478,17 +478,38 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
         Ok(api::AccountHistory { address, entries, next_cursor: next_cursor.flatten() })
     })?;
     method::<method::Validators>(&mut rpc, |(), node| {
-        let genesis = lock(node)?.store.meta("genesis").map_err(internal)?;
-        let authorities = genesis
-            .and_then(|bytes| serde_json::from_slice::<tao_types::GenesisConfig>(&bytes).ok())
-            .map(|config| config.authorities)
-            .unwrap_or_default();
-        let mode = match (&node.follows, authorities.is_empty()) {
+        let chain = lock(node)?;
+        let genesis = chain.store.meta("genesis").map_err(internal)?;
+        let proof_of_stake = views::proof_of_stake(&chain.state);
+        // A proof-of-stake chain's authorities are its current set's keys.
+        let authorities = match &proof_of_stake {
+            Some(pos) => pos
+                .current_set
+                .iter()
+                .flat_map(|set| set.members.iter().map(|m| m.consensus_key.clone()))
+                .collect(),
+            None => genesis
+                .and_then(|bytes| serde_json::from_slice::<tao_types::GenesisConfig>(&bytes).ok())
+                .map(|config| config.authorities)
+                .unwrap_or_default(),
+        };
+        let mode = match (&node.follows, authorities.is_empty() && proof_of_stake.is_none()) {
             (Some(_), _) => "follower",
             (None, false) => "bft",
             (None, true) => "single",
         };
-        Ok(api::ChainValidators { mode: mode.into(), authorities, follows: node.follows.clone() })
+        Ok(api::ChainValidators {
+            mode: mode.into(),
+            authorities,
+            follows: node.follows.clone(),
+            proof_of_stake,
+        })
+    })?;
+    method::<method::Validator>(&mut rpc, |(controller,), node| {
+        Ok(views::validator(&lock(node)?.state, &controller.0))
+    })?;
+    method::<method::Unbonding>(&mut rpc, |(account,), node| {
+        Ok(views::unbonding(&lock(node)?.state, &account.0))
     })?;
     method::<method::Channel>(&mut rpc, |(id,), node| {
         Ok(views::channel(&lock(node)?.state, tao_primitives::ChannelId::new(id)))
