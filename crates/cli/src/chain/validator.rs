@@ -433,7 +433,7 @@ pub fn validator(ctx: &Context<'_>, command: ValidatorCommand) -> Result<(), Fai
                 "controller", "bond TAO", "self TAO", "noms", "comm.", "signed", "missed", "jailed"
             );
             let mut candidates: Vec<&api::ValidatorCandidate> = pos.candidates.iter().collect();
-            candidates.sort_by(|a, b| b.total_bond.cmp(&a.total_bond));
+            candidates.sort_by_key(|c| std::cmp::Reverse(c.total_bond));
             for c in candidates {
                 println!(
                     "  {:<48} {:>16} {:>16} {:>5} {:>9} {:>7} {:>6} {:>10}  {}",
