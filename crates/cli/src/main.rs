@@ -63,6 +63,10 @@ enum Command {
     /// Governance: propose privileged changes and vote on them with stake.
     #[command(subcommand)]
     Gov(chain::GovCommand),
+    /// Chain validators (proof of stake): register a consensus key, bond, nominate, unbond,
+    /// unjail, and the sets and candidates.
+    #[command(subcommand)]
+    Validator(chain::ValidatorCommand),
     /// Blocks and transactions.
     #[command(subcommand)]
     Chain(chain::ChainCommand),
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
         Command::Delegate(command) => chain::delegate(&ctx, command),
         Command::Root(command) => chain::root(&ctx, command),
         Command::Gov(command) => chain::gov(&ctx, command),
+        Command::Validator(command) => chain::validator(&ctx, command),
         Command::Chain(command) => chain::chain(&ctx, command),
         Command::Yuma(command) => yuma::run(command, cli.json),
         Command::Localnet(command) => localnet::run(command, cli.json),

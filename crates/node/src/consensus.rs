@@ -169,13 +169,10 @@ pub fn key_proof(
     genesis: &Hash,
     controller: &tao_primitives::AccountId,
 ) -> ConsensusSignature {
-    use ed25519_dalek::Signer as _;
     let secret = commonware_codec::Encode::encode(signer);
     let mut seed = [0u8; 32];
     seed.copy_from_slice(&secret[..32.min(secret.len())]);
-    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-    let message = tao_types::consensus::key_proof_message(genesis, controller);
-    ConsensusSignature(key.sign(&message).to_bytes())
+    tao_types::ConsensusSecret::from_seed(&seed).key_proof(genesis, controller)
 }
 
 /// Parses `KEY@IP:PORT`.

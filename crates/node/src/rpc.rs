@@ -478,17 +478,38 @@ pub fn module(node: Arc<Node>) -> anyhow::Result<Rpc> {
         Ok(api::AccountHistory { address, entries, next_cursor: next_cursor.flatten() })
     })?;
     method::<method::Validators>(&mut rpc, |(), node| {
-        let genesis = lock(node)?.store.meta("genesis").map_err(internal)?;
-        let authorities = genesis
-            .and_then(|bytes| serde_json::from_slice::<tao_types::GenesisConfig>(&bytes).ok())
-            .map(|config| config.authorities)
-            .unwrap_or_default();
-        let mode = match (&node.follows, authorities.is_empty()) {
+        let chain = lock(node)?;
+        let genesis = chain.store.meta("genesis").map_err(internal)?;
+        let proof_of_stake = views::proof_of_stake(&chain.state);
+        // A proof-of-stake chain's authorities are its current set's keys.
+        let authorities = match &proof_of_stake {
+            Some(pos) => pos
+                .current_set
+                .iter()
+                .flat_map(|set| set.members.iter().map(|m| m.consensus_key.clone()))
+                .collect(),
+            None => genesis
+                .and_then(|bytes| serde_json::from_slice::<tao_types::GenesisConfig>(&bytes).ok())
+                .map(|config| config.authorities)
+                .unwrap_or_default(),
+        };
+        let mode = match (&node.follows, authorities.is_empty() && proof_of_stake.is_none()) {
             (Some(_), _) => "follower",
             (None, false) => "bft",
             (None, true) => "single",
         };
-        Ok(api::ChainValidators { mode: mode.into(), authorities, follows: node.follows.clone() })
+        Ok(api::ChainValidators {
+            mode: mode.into(),
+            authorities,
+            follows: node.follows.clone(),
+            proof_of_stake,
+        })
+    })?;
+    method::<method::Validator>(&mut rpc, |(controller,), node| {
+        Ok(views::validator(&lock(node)?.state, &controller.0))
+    })?;
+    method::<method::Unbonding>(&mut rpc, |(account,), node| {
+        Ok(views::unbonding(&lock(node)?.state, &account.0))
     })?;
     method::<method::Channel>(&mut rpc, |(id,), node| {
         Ok(views::channel(&lock(node)?.state, tao_primitives::ChannelId::new(id)))
@@ -663,6 +684,162 @@ mod tests {
         );
         drop(module);
         drop(node);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// On a proof-of-stake chain `tao_validators` gives the epoch, parameters, the genesis
+    /// set and every candidate; `tao_validator` a candidate's bonds; `tao_unbonding` an
+    /// account's chunks with their release; receipts carry the typed validator events. A
+    /// chain with fixed authorities has no proof-of-stake part.
+    #[test]
+    fn validators_candidates_bonds_and_unbonding_are_served() {
+        use crate::chain::tests::signed;
+        use tao_primitives::Rao;
+        use tao_types::{
+            Call, ConsensusSecret, GenesisBalance, GenesisConsensus, GenesisValidator,
+        };
+        const TAO: u64 = 1_000_000_000;
+        let dir = std::env::temp_dir().join(format!("tao-rpc-pos-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let account = |uri: &str| tao_wallet::Keypair::from_uri(uri).unwrap().account();
+        let (alice, bob, charlie) = (account("//Alice"), account("//Bob"), account("//Charlie"));
+        let mut config = tao_types::GenesisConfig::empty("pos-rpc");
+        config.balances = [alice, bob, charlie]
+            .map(|a| GenesisBalance { account: a, rao: Rao::new(10_000 * TAO) })
+            .to_vec();
+        let alice_key = ConsensusSecret::from_seed(&[1; 32]).public();
+        config.validators = vec![GenesisValidator {
+            controller: alice,
+            consensus_key: alice_key,
+            p2p_address: "127.0.0.1:30000".into(),
+            bond: Rao::new(2_000 * TAO),
+            commission: 500,
+        }];
+        config.consensus = Some(GenesisConsensus {
+            epoch_length: Some(10),
+            min_validator_bond: Some(1_000 * TAO),
+            unbonding_period: Some(20),
+            ..GenesisConsensus::default()
+        });
+        let chain = Chain::open(&dir, &config).unwrap();
+        let node = Arc::new(Node::new(chain, None, None));
+        let module = module(node.clone()).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let ask = |method: &str, params: Vec<Value>| -> Value {
+            let mut p = jsonrpsee::core::params::ArrayParams::new();
+            for v in params {
+                p.insert(v).unwrap();
+            }
+            runtime.block_on(module.call(method, p)).unwrap()
+        };
+
+        let v = ask("tao_validators", vec![]);
+        assert_eq!(v["mode"], "bft", "{v}");
+        assert_eq!(v["authorities"], json!([alice_key.to_string()]));
+        let pos = &v["proof_of_stake"];
+        assert_eq!((pos["epoch"].as_u64(), pos["epoch_length"].as_u64()), (Some(0), Some(10)));
+        assert_eq!(
+            (pos["epoch_first_block"].as_u64(), pos["epoch_last_block"].as_u64()),
+            (Some(1), Some(10))
+        );
+        assert_eq!(pos["params"]["min_validator_bond"], 1_000 * TAO);
+        assert_eq!(pos["params"]["unbonding_period"], 20);
+        assert_eq!(pos["current_set"]["members"][0]["controller"], alice.to_ss58());
+        assert_eq!(pos["current_set"]["members"][0]["bond"], 2_000 * TAO);
+        assert_eq!(pos["next_set"], Value::Null);
+        assert_eq!(pos["fee_pot"], "0");
+        assert_eq!(pos["candidates"].as_array().unwrap().len(), 1);
+        assert_eq!(pos["candidates"][0]["in_current_set"], true);
+
+        // Bob registers and bonds 1,200 TAO; Charlie nominates 300 and unbonds 100.
+        let genesis = node.chain.lock().unwrap().state.genesis_hash();
+        let bob_secret = ConsensusSecret::from_seed(&[2; 32]);
+        let register = Call::RegisterValidator {
+            consensus_key: bob_secret.public(),
+            p2p_address: "127.0.0.1:30001".into(),
+            commission: 1_000,
+            proof: bob_secret.key_proof(&genesis, &bob),
+        };
+        let bond = |amount: u64| Call::Bond { validator: bob, amount: Rao::new(amount * TAO) };
+        let unbond = Call::Unbond { validator: bob, amount: Rao::new(100 * TAO) };
+        let block = {
+            let mut chain = node.chain.lock().unwrap();
+            let txs = [
+                signed(&chain, "//Bob", 0, register),
+                signed(&chain, "//Bob", 1, bond(1_200)),
+                signed(&chain, "//Charlie", 0, bond(300)),
+                signed(&chain, "//Charlie", 1, unbond),
+            ];
+            for tx in txs {
+                chain.submit(tx).unwrap();
+            }
+            let (block, outcome) = chain.produce(1_000).unwrap();
+            assert!(outcome.receipts.iter().all(|r| r.outcome == tao_types::Outcome::Success));
+            block
+        };
+        let number = block.header.number.get();
+        let receipts = ask("tao_blockReceipts", vec![json!(number)]);
+        let kinds: Vec<&str> = receipts["receipts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["event_details"].as_array().unwrap().iter())
+            .filter_map(|e| e["kind"].as_str())
+            .filter(|k| *k != "Fee")
+            .collect();
+        assert_eq!(kinds, ["ValidatorRegistered", "Bonded", "Bonded", "Unbonded"], "{receipts}");
+        let unbonded = &receipts["receipts"][3]["event_details"];
+        let unbonded = unbonded.as_array().unwrap().iter().find(|e| e["kind"] == "Unbonded");
+        assert_eq!(unbonded.unwrap()["release_at"], number + 20);
+        assert_eq!(
+            receipts["receipts"][0]["event_details"][0]["consensus_key"],
+            bob_secret.public().to_string()
+        );
+
+        let pos = ask("tao_validators", vec![])["proof_of_stake"].clone();
+        let candidates = pos["candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), 2);
+        let b = candidates.iter().find(|c| c["controller"] == bob.to_ss58()).unwrap();
+        assert_eq!(
+            (b["self_bond"].as_u64(), b["total_bond"].as_u64()),
+            (Some(1_200 * TAO), Some(1_400 * TAO))
+        );
+        assert_eq!((b["nominators"].as_u64(), b["commission"].as_u64()), (Some(1), Some(1_000)));
+        assert_eq!((b["in_current_set"].as_bool(), b["missed"].as_u64()), (Some(false), Some(0)));
+        let detail = ask("tao_validator", vec![json!(bob.to_ss58())]);
+        assert_eq!(
+            detail["bonds"],
+            json!(if bob < charlie {
+                vec![
+                    json!({"account": bob.to_ss58(), "amount": 1_200 * TAO}),
+                    json!({"account": charlie.to_ss58(), "amount": 200 * TAO}),
+                ]
+            } else {
+                vec![
+                    json!({"account": charlie.to_ss58(), "amount": 200 * TAO}),
+                    json!({"account": bob.to_ss58(), "amount": 1_200 * TAO}),
+                ]
+            }),
+            "{detail}"
+        );
+        assert_eq!(ask("tao_validator", vec![json!(charlie.to_ss58())]), Value::Null);
+        let chunks = ask("tao_unbonding", vec![json!(charlie.to_ss58())]);
+        assert_eq!(
+            chunks,
+            json!([{"validator": bob.to_ss58(), "amount": 100 * TAO, "release_at": number + 20}])
+        );
+        assert_eq!(ask("tao_unbonding", vec![json!(bob.to_ss58())]), json!([]));
+        drop(module);
+        drop(node);
+        let _ = std::fs::remove_dir_all(&dir);
+
+        // Fixed authorities: no proof-of-stake part.
+        let (node, dir) = test_node("fixed");
+        let module = super::module(node).unwrap();
+        let v: Value =
+            runtime.block_on(module.call("tao_validators", jsonrpsee::rpc_params![])).unwrap();
+        assert_eq!((&v["mode"], &v["proof_of_stake"]), (&json!("single"), &Value::Null), "{v}");
+        drop(module);
         let _ = std::fs::remove_dir_all(dir);
     }
 

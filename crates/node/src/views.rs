@@ -239,21 +239,73 @@ pub fn event(event: &tao_types::Event) -> api::Event {
             refund: refund.get(),
             claimed: claimed.get(),
         },
-        E::ValidatorRegistered { .. }
-        | E::ValidatorInfoSet { .. }
-        | E::Bonded { .. }
-        | E::Unbonded { .. }
-        | E::UnbondingReleased { .. }
-        | E::ValidatorSetElected { .. }
-        | E::ValidatorSetKept { .. }
-        | E::FinalityCredited { .. }
-        | E::ValidatorRewarded { .. }
-        | E::EpochFeesBurned { .. }
-        | E::ValidatorSlashed { .. }
-        | E::ValidatorJailed { .. }
-        | E::ValidatorUnjailed { .. } => {
-            let detail = format!("{event:?}");
-            api::Event::Validators { name: identifier(&detail), detail }
+        E::ValidatorRegistered { controller, consensus_key, p2p_address, commission } => {
+            api::Event::ValidatorRegistered {
+                controller: address(controller),
+                consensus_key: consensus_key.to_string(),
+                p2p_address: p2p_address.clone(),
+                commission: *commission,
+            }
+        }
+        E::ValidatorInfoSet { controller, p2p_address, commission } => {
+            api::Event::ValidatorInfoSet {
+                controller: address(controller),
+                p2p_address: p2p_address.clone(),
+                commission: *commission,
+            }
+        }
+        E::Bonded { bonder, validator, amount } => api::Event::Bonded {
+            bonder: address(bonder),
+            validator: address(validator),
+            amount: amount.get(),
+        },
+        E::Unbonded { bonder, validator, amount, release_at } => api::Event::Unbonded {
+            bonder: address(bonder),
+            validator: address(validator),
+            amount: amount.get(),
+            release_at: release_at.get(),
+        },
+        E::UnbondingReleased { account, amount } => {
+            api::Event::UnbondingReleased { account: address(account), amount: amount.get() }
+        }
+        E::ValidatorSetElected { epoch, members } => api::Event::ValidatorSetElected {
+            epoch: *epoch,
+            members: members
+                .iter()
+                .map(|(controller, key, bond)| api::ElectedMember {
+                    controller: address(controller),
+                    consensus_key: key.to_string(),
+                    bond: bond.get(),
+                })
+                .collect(),
+        },
+        E::ValidatorSetKept { epoch } => api::Event::ValidatorSetKept { epoch: *epoch },
+        E::FinalityCredited { epoch, height, signers } => {
+            api::Event::FinalityCredited { epoch: *epoch, height: height.get(), signers: *signers }
+        }
+        E::ValidatorRewarded { epoch, validator, signed, reward, commission } => {
+            api::Event::ValidatorRewarded {
+                epoch: *epoch,
+                validator: address(validator),
+                signed: *signed,
+                reward: reward.get(),
+                commission: commission.get(),
+            }
+        }
+        E::EpochFeesBurned { epoch, amount } => {
+            api::Event::EpochFeesBurned { epoch: *epoch, amount: amount.get() }
+        }
+        E::ValidatorSlashed { validator, epoch, view, amount } => api::Event::ValidatorSlashed {
+            validator: address(validator),
+            epoch: *epoch,
+            view: *view,
+            amount: amount.get(),
+        },
+        E::ValidatorJailed { validator, until } => {
+            api::Event::ValidatorJailed { validator: address(validator), until: until.get() }
+        }
+        E::ValidatorUnjailed { validator } => {
+            api::Event::ValidatorUnjailed { validator: address(validator) }
         }
     }
 }
@@ -668,4 +720,101 @@ pub fn channels_of(state: &State, account: &AccountId) -> Vec<api::Channel> {
     ids.sort_unstable();
     ids.truncate(api::MAX_CHANNELS_LISTED);
     ids.into_iter().filter_map(|id| channel(state, id)).collect()
+}
+
+fn validator_set(set: &tao_runtime::ValidatorSet) -> api::ValidatorSet {
+    api::ValidatorSet {
+        epoch: set.epoch,
+        members: set
+            .members
+            .iter()
+            .map(|m| api::SetMember {
+                controller: address(&m.controller),
+                consensus_key: m.consensus_key.to_string(),
+                p2p_address: m.p2p_address.clone(),
+                bond: m.bond.get(),
+            })
+            .collect(),
+    }
+}
+
+fn candidate(view: &tao_runtime::CandidateView) -> api::ValidatorCandidate {
+    let c = &view.candidate;
+    api::ValidatorCandidate {
+        controller: address(&c.controller),
+        consensus_key: c.consensus_key.to_string(),
+        p2p_address: c.p2p_address.clone(),
+        commission: c.commission,
+        next_commission: c.next_commission,
+        self_bond: c.self_bond().get(),
+        total_bond: c.total.get(),
+        nominators: u32::try_from(c.nominators()).unwrap_or(u32::MAX),
+        jailed_until: c.jailed_until.map(|b| b.get()),
+        signed: view.signed,
+        missed: view.missed,
+        in_current_set: view.in_current_set,
+        registered_at: c.registered_at.get(),
+    }
+}
+
+/// The proof-of-stake part of `tao_validators` on `state`; `None` on a chain with fixed
+/// authorities. Every candidate is listed (the runtime keeps at most 1,024).
+pub fn proof_of_stake(state: &State) -> Option<api::ProofOfStake> {
+    let meta = state.consensus();
+    if !meta.enabled {
+        return None;
+    }
+    let params = &state.chain().params.pos;
+    let epoch = meta.epoch;
+    Some(api::ProofOfStake {
+        epoch,
+        epoch_length: meta.epoch_length,
+        epoch_first_block: meta.epoch_start.get(),
+        epoch_last_block: state.epoch_last_block(epoch).get(),
+        params: api::StakingParams {
+            max_validators: params.max_validators,
+            min_validator_bond: params.min_validator_bond.get(),
+            min_nomination: params.min_nomination.get(),
+            unbonding_period: params.unbonding_period,
+            slash_fraction: params.slash_fraction,
+            jail_period: params.jail_period,
+        },
+        current_set: state.validator_set(epoch).map(validator_set),
+        next_set: state.validator_set(epoch.saturating_add(1)).map(validator_set),
+        candidates: state
+            .candidates()
+            .filter_map(|c| state.candidate(&c.controller))
+            .map(|view| candidate(&view))
+            .collect(),
+        credited_blocks: meta.credited_blocks,
+        fee_pot: api::BigAmount(meta.pot.get()),
+        total_rewards: api::BigAmount(meta.total_rewards.get()),
+        total_slashed: api::BigAmount(meta.total_slashed.get()),
+    })
+}
+
+/// `tao_validator`: one candidate with its bonds (the controller's and at most 256
+/// nominators', in account order).
+pub fn validator(state: &State, controller: &AccountId) -> Option<api::ValidatorDetail> {
+    let view = state.candidate(controller)?;
+    let bonds = view
+        .candidate
+        .bonds
+        .iter()
+        .map(|(account, amount)| api::Bond { account: address(account), amount: amount.get() })
+        .collect();
+    Some(api::ValidatorDetail { candidate: candidate(&view), bonds })
+}
+
+/// `tao_unbonding`: an account's unbonding chunks (at most 32), in the order they were made.
+pub fn unbonding(state: &State, account: &AccountId) -> Vec<api::UnbondingChunk> {
+    state
+        .unbonding(account)
+        .iter()
+        .map(|c| api::UnbondingChunk {
+            validator: address(&c.validator),
+            amount: c.amount.get(),
+            release_at: c.release_at.get(),
+        })
+        .collect()
 }

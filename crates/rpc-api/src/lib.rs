@@ -51,7 +51,7 @@ pub use types::*;
 pub use wire::{Address, BigAmount, WideAmount, H256};
 
 /// The API's version (`MAJOR.MINOR.PATCH`, see the crate docs).
-pub const API_VERSION: &str = "1.3.0";
+pub const API_VERSION: &str = "1.4.0";
 
 /// The error code of a block (or its receipts) a pruned node no longer keeps; its `data`
 /// is a [`types::PrunedBlock`].
@@ -278,8 +278,13 @@ api! {
         /// Transactions that name an account (signer or in an event), newest first, a page
         /// (at most 100) at a time.
         AccountHistory = "tao_accountHistory" (address: Address, cursor: Option<String>, limit: Option<u32>) -> types::AccountHistory;
-        /// How the chain makes blocks: single producer, BFT authorities, or follower.
+        /// How the chain makes blocks: single producer, BFT authorities, or follower; on a
+        /// proof-of-stake chain also its epoch, parameters, sets and candidates.
         Validators = "tao_validators" () -> types::ChainValidators;
+        /// One validator candidate by controller, with its bonds (`null` if none).
+        Validator = "tao_validator" (controller: Address) -> Option<types::ValidatorDetail>;
+        /// An account's TAO on its way out of bonds, with when each part is released.
+        Unbonding = "tao_unbonding" (account: Address) -> Vec<types::UnbondingChunk>;
         /// An open payment channel by id (`null` if never opened or closed).
         Channel = "tao_channel" (id: u64) -> Option<types::Channel>;
         /// The open payment channels an account pays or is paid by, by id (at most 1,024).

@@ -448,14 +448,129 @@ pub enum Event {
         /// RAO the payee claimed over the channel's life.
         claimed: u64,
     },
-    /// A proof-of-stake event (validator registration, bonds, elections, rewards, slashes),
-    /// by name with its fields in text. A placeholder until the validator RPC types land.
-    Validators {
-        /// The event's name (`Bonded`, `ValidatorSetElected`, …).
-        name: String,
-        /// Its fields, as the runtime prints them.
-        detail: String,
+    /// A validator candidate registered (since 1.4.0, as are the proof-of-stake events
+    /// below).
+    ValidatorRegistered {
+        /// Its controller coldkey.
+        controller: Address,
+        /// Its consensus key (0x-hex ed25519).
+        consensus_key: String,
+        /// Its p2p address, `IP:PORT`.
+        p2p_address: String,
+        /// Its commission, parts per 10,000.
+        commission: u16,
     },
+    /// A candidate's address or commission changed (a commission from the next epoch).
+    ValidatorInfoSet {
+        /// The controller.
+        controller: Address,
+        /// The new address, if it changed.
+        p2p_address: Option<String>,
+        /// The new commission (parts per 10,000), if it changed.
+        commission: Option<u16>,
+    },
+    /// TAO was bonded to a candidate (a self-bond or a nomination).
+    Bonded {
+        /// Who bonded.
+        bonder: Address,
+        /// The candidate's controller.
+        validator: Address,
+        /// RAO bonded.
+        amount: u64,
+    },
+    /// TAO started unbonding.
+    Unbonded {
+        /// Whose TAO.
+        bonder: Address,
+        /// The candidate's controller.
+        validator: Address,
+        /// RAO unbonding.
+        amount: u64,
+        /// The block it becomes free.
+        release_at: u64,
+    },
+    /// Unbonded TAO became free.
+    UnbondingReleased {
+        /// Whose TAO.
+        account: Address,
+        /// RAO released.
+        amount: u64,
+    },
+    /// An epoch's validator set was elected (members ordered by consensus key).
+    ValidatorSetElected {
+        /// The epoch it validates.
+        epoch: u64,
+        /// Its members.
+        members: Vec<ElectedMember>,
+    },
+    /// No candidate qualified: the previous set continues for `epoch`.
+    ValidatorSetKept {
+        /// The epoch it validates.
+        epoch: u64,
+    },
+    /// A finality credit counted signed blocks for its signers.
+    FinalityCredited {
+        /// The epoch.
+        epoch: u64,
+        /// The height credited up to.
+        height: u64,
+        /// How many validators signed.
+        signers: u32,
+    },
+    /// An epoch's fees were paid to one of its validators and its bonders.
+    ValidatorRewarded {
+        /// The epoch.
+        epoch: u64,
+        /// The controller.
+        validator: Address,
+        /// Blocks credited to it.
+        signed: u64,
+        /// RAO paid in all (commission and bonders).
+        reward: u64,
+        /// Of which the controller's commission, RAO.
+        commission: u64,
+    },
+    /// An epoch's fees were burned (no validator was credited with a block).
+    EpochFeesBurned {
+        /// The epoch.
+        epoch: u64,
+        /// RAO burned.
+        amount: u64,
+    },
+    /// A validator's bonders were slashed for equivocation (the TAO is burned).
+    ValidatorSlashed {
+        /// The controller.
+        validator: Address,
+        /// The epoch of the equivocation.
+        epoch: u64,
+        /// Its view.
+        view: u64,
+        /// RAO slashed from bonds and unbonding chunks.
+        amount: u64,
+    },
+    /// A validator was jailed (not elected until it unjails).
+    ValidatorJailed {
+        /// The controller.
+        validator: Address,
+        /// The first block it may unjail.
+        until: u64,
+    },
+    /// A validator left jail.
+    ValidatorUnjailed {
+        /// The controller.
+        validator: Address,
+    },
+}
+
+/// A member of an elected validator set (`ValidatorSetElected`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ElectedMember {
+    /// Its controller coldkey.
+    pub controller: Address,
+    /// Its consensus key (0x-hex ed25519).
+    pub consensus_key: String,
+    /// Its total bond when elected, RAO.
+    pub bond: u64,
 }
 
 /// A proposal's votes as stake valued in TAO (RAO, decimal strings).
@@ -950,6 +1065,139 @@ pub struct ChainValidators {
     pub authorities: Vec<String>,
     /// The node a follower replicates; `null` otherwise.
     pub follows: Option<String>,
+    /// On a proof-of-stake chain (genesis `validators`): epochs, parameters, the current
+    /// and next sets and every candidate; `null` on a chain with fixed authorities (and
+    /// absent from nodes older than API 1.4.0).
+    #[serde(default)]
+    pub proof_of_stake: Option<ProofOfStake>,
+}
+
+/// Proof-of-stake parameters (global parameters a proposal may change).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StakingParams {
+    /// Most validators per epoch.
+    pub max_validators: u16,
+    /// Least total bond a candidate needs to be elected, RAO.
+    pub min_validator_bond: u64,
+    /// Least RAO one bond adds.
+    pub min_nomination: u64,
+    /// Blocks unbonded TAO waits before it is free.
+    pub unbonding_period: u64,
+    /// Share of the bonds an equivocation slashes, parts per million.
+    pub slash_fraction: u32,
+    /// Blocks a slashed validator stays jailed.
+    pub jail_period: u64,
+}
+
+/// A member of an epoch's validator set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SetMember {
+    /// Its controller coldkey.
+    pub controller: Address,
+    /// Its consensus key (0x-hex ed25519).
+    pub consensus_key: String,
+    /// Its p2p address when elected.
+    pub p2p_address: String,
+    /// Its total bond when elected, RAO.
+    pub bond: u64,
+}
+
+/// An epoch's validator set, in consensus-key order (the consensus participants' order).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ValidatorSet {
+    /// The epoch it validates.
+    pub epoch: u64,
+    /// Its members.
+    pub members: Vec<SetMember>,
+}
+
+/// A validator candidate (`tao_validators`, `tao_validator`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ValidatorCandidate {
+    /// Its controller coldkey (who registered it).
+    pub controller: Address,
+    /// Its consensus key (0x-hex ed25519).
+    pub consensus_key: String,
+    /// Where its node listens, `IP:PORT`.
+    pub p2p_address: String,
+    /// Commission in effect, parts per 10,000.
+    pub commission: u16,
+    /// Commission from the next epoch, if changed.
+    pub next_commission: Option<u16>,
+    /// The controller's own bond, RAO.
+    pub self_bond: u64,
+    /// All bonds (self and nominations), RAO.
+    pub total_bond: u64,
+    /// Bonders other than the controller.
+    pub nominators: u32,
+    /// Jailed until this block (then it may unjail); `null` if not jailed.
+    pub jailed_until: Option<u64>,
+    /// Blocks credited to it in the current epoch.
+    pub signed: u64,
+    /// Blocks credited in the current epoch it did not sign (0 outside the set).
+    pub missed: u64,
+    /// Whether it validates the current epoch.
+    pub in_current_set: bool,
+    /// The block it registered.
+    pub registered_at: u64,
+}
+
+/// The proof-of-stake part of `tao_validators`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProofOfStake {
+    /// The consensus epoch of the next block.
+    pub epoch: u64,
+    /// Blocks per epoch.
+    pub epoch_length: u64,
+    /// The first block of that epoch.
+    pub epoch_first_block: u64,
+    /// Its last block (the next set is elected at its end).
+    pub epoch_last_block: u64,
+    /// The parameters.
+    pub params: StakingParams,
+    /// The epoch's validator set.
+    pub current_set: Option<ValidatorSet>,
+    /// The next epoch's, once elected (at the end of the current one).
+    pub next_set: Option<ValidatorSet>,
+    /// Every candidate, in controller order (at most 1,024).
+    pub candidates: Vec<ValidatorCandidate>,
+    /// Blocks credited in the current epoch.
+    pub credited_blocks: u64,
+    /// Fees of the current epoch, paid to its validators at its end, RAO.
+    pub fee_pot: BigAmount,
+    /// RAO paid as validator rewards so far.
+    pub total_rewards: BigAmount,
+    /// RAO slashed (burned) so far.
+    pub total_slashed: BigAmount,
+}
+
+/// One bond on a candidate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Bond {
+    /// Who bonded.
+    pub account: Address,
+    /// RAO.
+    pub amount: u64,
+}
+
+/// `tao_validator`: one candidate with its bonds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ValidatorDetail {
+    /// The candidate.
+    pub candidate: ValidatorCandidate,
+    /// Its bonds, the controller's included, in account order (at most 257).
+    pub bonds: Vec<Bond>,
+}
+
+/// TAO on its way out of a bond (`tao_unbonding`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UnbondingChunk {
+    /// The candidate it was bonded to.
+    pub validator: Address,
+    /// RAO (lowered if the validator is slashed before release).
+    pub amount: u64,
+    /// The block it becomes free.
+    pub release_at: u64,
 }
 
 /// Where a payment channel stands (`tao_channel`, `tao_channels`).

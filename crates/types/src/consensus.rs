@@ -188,6 +188,46 @@ pub fn key_proof_message(genesis: &Hash, controller: &AccountId) -> Vec<u8> {
     out
 }
 
+/// A consensus key's secret half: the 32-byte ed25519 seed a validator key file holds
+/// (`tao-node --generate-validator-key FILE` writes it as 0x-hex). Zeroed when dropped.
+pub struct ConsensusSecret(ed25519_dalek::SigningKey);
+
+impl ConsensusSecret {
+    /// The secret of a 32-byte seed.
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        Self(ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+
+    /// A key file's text: 32 bytes of hex, with or without `0x`, surrounding whitespace
+    /// ignored. The error never repeats the text (it is a secret).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bytes = tao_primitives::hex::decode(text.trim())
+            .map_err(|_| "not hex (a validator key file holds 0x-hex of 32 bytes)".to_owned())?;
+        let seed: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+            format!("{} bytes, not 32 (a validator key file holds 0x-hex of 32 bytes)", bytes.len())
+        })?;
+        Ok(Self::from_seed(&seed))
+    }
+
+    /// The public consensus key.
+    pub fn public(&self) -> ConsensusKey {
+        ConsensusKey(self.0.verifying_key().to_bytes())
+    }
+
+    /// The proof a registration carries: this key's signature of
+    /// [`key_proof_message`]`(genesis, controller)`.
+    pub fn key_proof(&self, genesis: &Hash, controller: &AccountId) -> ConsensusSignature {
+        use ed25519_dalek::Signer;
+        ConsensusSignature(self.0.sign(&key_proof_message(genesis, controller)).to_bytes())
+    }
+}
+
+impl fmt::Debug for ConsensusSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ConsensusSecret(public {})", self.public())
+    }
+}
+
 /// Proof that a validator signed two conflicting votes in one view (as commonware's
 /// simplex reports them). Valid only if both signatures verify, both votes are for the same
 /// `(epoch, view)`, the proposals differ (conflicting kinds), and the signer was in that
@@ -377,6 +417,21 @@ mod tests {
 
     fn proposal(view: u64, block: u8) -> Proposal {
         Proposal { epoch: 2, view, parent_view: view.saturating_sub(1), block: Hash([block; 32]) }
+    }
+
+    #[test]
+    fn a_key_file_secret_proves_its_key_for_one_chain_and_controller() {
+        let secret = ConsensusSecret::parse(&format!("  0x{}\n", "07".repeat(32))).unwrap();
+        assert_eq!(secret.public(), key(7));
+        let controller = AccountId::new([9; 32]);
+        let genesis = Hash([3; 32]);
+        let proof = secret.key_proof(&genesis, &controller);
+        assert!(key(7).verify(&key_proof_message(&genesis, &controller), &proof));
+        let other = AccountId::new([8; 32]);
+        assert!(!key(7).verify(&key_proof_message(&genesis, &other), &proof));
+        assert!(ConsensusSecret::parse("0x1234").unwrap_err().contains("2 bytes, not 32"));
+        let error = ConsensusSecret::parse("hunter2 words").unwrap_err();
+        assert!(error.contains("not hex") && !error.contains("hunter2"), "{error}");
     }
 
     #[test]

@@ -38,7 +38,9 @@ pub use block::{transactions_root, Block, Header};
 pub use call::{
     weights_commit_hash, AxonInfo, Call, Existence, GlobalParameter, Hyperparameter, IpType, Setter,
 };
-pub use consensus::{ConsensusKey, ConsensusSignature, Equivocation, FinalityCredit};
+pub use consensus::{
+    ConsensusKey, ConsensusSecret, ConsensusSignature, Equivocation, FinalityCredit,
+};
 pub use crypto::{blake2_256, Hash, Keypair, Signature};
 pub use genesis::{
     GenesisBalance, GenesisConfig, GenesisConsensus, GenesisGovernance, GenesisNeuron,

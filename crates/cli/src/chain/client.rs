@@ -270,6 +270,16 @@ fn hint_for(name: &str) -> Option<&'static str> {
         "NoVotingPower" => "votes are weighted by stake: stake TAO first (tao root stake, tao stake add)",
         "StakeLockedByVote" => "a vote keeps the stake it counted in place until the vote ends",
         "ProposalNotOpen" => "see the open proposals with `tao gov list`",
+        "ValidatorsDisabled" => "this chain's validators are fixed in its genesis; nothing to register or bond",
+        "NotValidator" => "see the candidates with `tao validator list`; register with `tao validator register`",
+        "BondTooLow" => "see the minimum bond with `tao validator list`",
+        "NotEnoughBonded" => "see the bonds with `tao validator show CONTROLLER`",
+        "ConsensusKeyInUse" => "a consensus key registers once: make a new one with `tao-node --generate-validator-key FILE`",
+        "ValidatorAlreadyRegistered" => "change the address or commission with `tao validator set`",
+        "InvalidKeyProof" => "the key file must be the validator's own, for this chain",
+        "CommissionRateLimited" => "the commission may change once per epoch; try in the next",
+        "TooManyUnbondingChunks" => "see when they are released with `tao validator unbonding`",
+        "NotJailed" => "the validator is not jailed: nothing to do",
         _ => return None,
     })
 }

@@ -1,4 +1,5 @@
-//! The chain commands: balances and transfers, subnets, staking, weights, axons, blocks.
+//! The chain commands: balances and transfers, subnets, staking, weights, axons, blocks,
+//! governance, chain validators.
 //!
 //! Every transaction is signed locally (the coldkey for funds, the hotkey for weights and
 //! axons), can be dry-run (`--dry-run`: fee and effect, nothing submitted), and is followed to
@@ -12,12 +13,14 @@ mod pay;
 mod pow;
 mod receipt;
 mod timing;
+mod validator;
 mod weights;
 
 pub use delegate::{delegate, root, DelegateCommand, RootCommand};
 pub use gov::{gov, GovCommand};
 pub use overview::overview;
 pub use pay::{pay, query, PayCommand, QueryArgs};
+pub use validator::{validator, ValidatorCommand};
 pub use weights::{weights, WeightsCommand};
 
 use crate::{

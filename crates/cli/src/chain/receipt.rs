@@ -142,8 +142,64 @@ fn line(event: &Event) -> Option<String> {
             Rao::new(*refund),
             Rao::new(*claimed)
         ),
-        Event::Validators { detail, .. } => detail.clone(),
+        Event::ValidatorRegistered { controller, consensus_key, p2p_address, commission } => {
+            format!(
+                "registered validator candidate {controller} with consensus key {consensus_key} at {p2p_address}, commission {}",
+                commission_text(*commission)
+            )
+        }
+        Event::ValidatorInfoSet { controller, p2p_address, commission } => {
+            let mut changes = Vec::new();
+            if let Some(address) = p2p_address {
+                changes.push(format!("p2p address {address}"));
+            }
+            if let Some(c) = commission {
+                changes.push(format!("commission {} from the next epoch", commission_text(*c)));
+            }
+            format!("validator {controller}: {}", changes.join(", "))
+        }
+        Event::Bonded { bonder, validator, amount } if bonder == validator => {
+            format!("bonded {} TAO to your own candidate {validator}", Rao::new(*amount))
+        }
+        Event::Bonded { bonder, validator, amount } => {
+            format!("{bonder} nominated {validator} with {} TAO", Rao::new(*amount))
+        }
+        Event::Unbonded { validator, amount, release_at, .. } => format!(
+            "unbonding {} TAO from {validator}: free at block #{release_at}",
+            Rao::new(*amount)
+        ),
+        Event::UnbondingReleased { account, amount } => {
+            format!("{} TAO unbonded is free again for {account}", Rao::new(*amount))
+        }
+        Event::ValidatorSetElected { epoch, members } => {
+            format!("validator set of epoch {epoch} elected: {} members", members.len())
+        }
+        Event::ValidatorSetKept { epoch } => {
+            format!("no candidate qualified: the validator set continues into epoch {epoch}")
+        }
+        Event::ValidatorRewarded { epoch, validator, signed, reward, commission } => format!(
+            "validator {validator} rewarded {} TAO for {signed} blocks of epoch {epoch} ({} TAO commission)",
+            Rao::new(*reward),
+            Rao::new(*commission)
+        ),
+        Event::EpochFeesBurned { epoch, amount } => {
+            format!("fees of epoch {epoch} burned: {} TAO (no block credited)", Rao::new(*amount))
+        }
+        Event::ValidatorSlashed { validator, epoch, view, amount } => format!(
+            "validator {validator} slashed {} TAO for equivocating in epoch {epoch}, view {view}",
+            Rao::new(*amount)
+        ),
+        Event::ValidatorJailed { validator, until } => {
+            format!("validator {validator} jailed; it may unjail from block #{until}")
+        }
+        Event::ValidatorUnjailed { validator } => format!("validator {validator} left jail"),
+        Event::FinalityCredited { .. } => return None,
     })
+}
+
+/// A commission in parts per 10,000 as a percent: `12.50 %`.
+pub fn commission_text(parts: u16) -> String {
+    format!("{}.{:02} %", parts / 100, parts % 100)
 }
 
 /// A tally in TAO: `yes 1.5 / no 0 / abstain 0 / veto 0 of 10 TAO`.
