@@ -483,8 +483,9 @@ pub enum Wire {
     Block(Block),
     /// "Send me the block with this header hash."
     Want(Hash),
-    /// A transaction one validator admitted to its pool, for the others' pools.
-    Transaction(SignedTransaction),
+    /// A transaction one validator admitted to its pool, for the others' pools (boxed: the
+    /// largest variant by far; the encoding is the transaction's).
+    Transaction(Box<SignedTransaction>),
     /// "Send me a finalization certificate of a block from this height on, in its epoch."
     WantFinalized {
         /// The first block wanted (the asker's head + 1).
@@ -855,7 +856,7 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                     Some(transaction) => {
                         let _ = sender.send(
                             Recipients::All,
-                            Wire::Transaction(transaction).encode(),
+                            Wire::Transaction(Box::new(transaction)).encode(),
                             false,
                         );
                     }
@@ -1178,6 +1179,7 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             }
             Wire::Certificate { number, bytes } => self.accept_certificate(&peer, number, &bytes),
             Wire::Transaction(transaction) => {
+                let transaction = *transaction;
                 // The signature is checked before the chain's lock is taken.
                 let Ok(verified) = VerifiedTransaction::verify(transaction) else {
                     debug!(%peer, "a peer gossiped a transaction with a bad signature");
