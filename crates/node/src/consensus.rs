@@ -272,6 +272,37 @@ enum Message {
     },
 }
 
+/// The chain's evidence of a fault commonware reports (`None` for any other activity, or
+/// if `key_of(epoch, signer index)` does not know the signer).
+pub fn evidence_of(
+    activity: &Activity<Scheme, Digest>,
+    key_of: impl Fn(u64, u32) -> Option<ConsensusKey>,
+) -> Option<Equivocation> {
+    let (kind, epoch, signer, bytes) = match activity {
+        Activity::ConflictingNotarize(f) => (
+            FaultKind::ConflictingNotarize,
+            f.epoch(),
+            f.signer(),
+            commonware_codec::Encode::encode(f).to_vec(),
+        ),
+        Activity::ConflictingFinalize(f) => (
+            FaultKind::ConflictingFinalize,
+            f.epoch(),
+            f.signer(),
+            commonware_codec::Encode::encode(f).to_vec(),
+        ),
+        Activity::NullifyFinalize(f) => (
+            FaultKind::NullifyFinalize,
+            f.epoch(),
+            f.signer(),
+            commonware_codec::Encode::encode(f).to_vec(),
+        ),
+        _ => return None,
+    };
+    let key = key_of(epoch.get(), signer.get())?;
+    Some(evidence_parts(kind, &bytes)?.evidence(key))
+}
+
 /// Which fault commonware reported.
 #[derive(Clone, Copy, Debug)]
 enum FaultKind {

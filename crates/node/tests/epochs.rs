@@ -390,3 +390,70 @@ fn the_same_seed_replays_the_same_chain_across_epochs() {
     let again = seeded_run(7, "seed-b");
     assert_eq!(first, again, "the same seed, the same blocks");
 }
+
+#[test]
+fn an_equivocating_validator_is_slashed_by_the_evidence_and_jailed_out_of_the_next_set() {
+    use commonware_consensus::{
+        simplex::types::{Activity, ConflictingNotarize, Notarize, Proposal},
+        types::{Epoch, Round, View},
+    };
+    deterministic::Runner::timed(Duration::from_secs(1_200)).start(|context| async move {
+        let net = Net::new(context.child("net"), "slash").await;
+        let mut running = Vec::new();
+        for i in 0..GENESIS_VALIDATORS {
+            running.push(net.start(i).await);
+        }
+        let all: Vec<Arc<Node>> = running.iter().map(|r| r.node.clone()).collect();
+        wait_for(&context, &all, 3).await;
+        // Validator 3's key signs two different proposals for one view of epoch 0: the
+        // fault commonware reports, turned into the chain's evidence as a node does.
+        let mut participants = set_of(&all[0], 0);
+        participants.sort();
+        let scheme = consensus::Scheme::signer(
+            &consensus::namespace(&net.genesis_hash),
+            commonware_utils::ordered::Set::try_from(participants).unwrap(),
+            net.signers[3].clone(),
+        )
+        .unwrap();
+        let round = Round::new(Epoch::new(0), View::new(1_000));
+        let vote = |byte: u8| {
+            let payload = commonware_cryptography::sha256::Digest([byte; 32]);
+            Notarize::sign(&scheme, Proposal::new(round, View::new(999), payload)).unwrap()
+        };
+        let fault = Activity::ConflictingNotarize(ConflictingNotarize::new(vote(1), vote(2)));
+        let key_of = |epoch: u64, index: u32| {
+            let chain = all[0].chain.lock().unwrap();
+            let set = chain.state.validator_set(epoch)?;
+            set.members.get(index as usize).map(|m| m.consensus_key)
+        };
+        let evidence = consensus::evidence_of(&fault, key_of).expect("evidence of validator 3");
+        assert_eq!(evidence.signer(), epochs::consensus_key(&net.keys[3]));
+        // Anyone may report it: validator 0's controller does.
+        let report = Call::ReportEquivocation { evidence };
+        Net::submit(&all[0], net.signed(&all[0], 0, 0, report));
+        let offender = controller(3).account();
+        let jailed = |node: &Node| {
+            let chain = node.chain.lock().unwrap();
+            chain.state.candidate(&offender).and_then(|c| c.candidate.jailed_until)
+        };
+        for _ in 0..400 {
+            if all.iter().all(|n| jailed(n).is_some()) {
+                break;
+            }
+            context.sleep(Duration::from_millis(50)).await;
+        }
+        assert!(all.iter().all(|n| jailed(n).is_some()), "validator 3 was not jailed");
+        // 5 % of its 10,000 TAO bond is slashed.
+        assert_eq!(bonded_total(&all[0], &offender), tao(9_500));
+        // Out of the next set; the three others go on without it.
+        wait_for(&context, &all, last_of(0) + 2).await;
+        let set = set_of(&all[0], 1);
+        assert_eq!(set.len(), 3, "the jailed validator is not elected");
+        assert!(!set.contains(&net.keys[3]));
+        stop(&running[3]);
+        let three: Vec<Arc<Node>> = all[..3].to_vec();
+        wait_for(&context, &three, last_of(1) + 3).await;
+        assert_agree(&three, last_of(1) + 3);
+        running.iter().for_each(stop);
+    });
+}
