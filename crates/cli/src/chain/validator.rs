@@ -229,7 +229,8 @@ fn print_set(title: &str, set: Option<&api::ValidatorSet>) {
         println!("{title}: not elected yet");
         return;
     };
-    println!("{title} (epoch {}, {} validators):", set.epoch, set.members.len());
+    let n = set.members.len();
+    println!("{title} (epoch {}, {n} validator{}):", set.epoch, if n == 1 { "" } else { "s" });
     for m in &set.members {
         println!(
             "  {}  key {}  {}  bond {} TAO",
@@ -405,7 +406,7 @@ pub fn validator(ctx: &Context<'_>, command: ValidatorCommand) -> Result<(), Fai
             }
             let p = &pos.params;
             println!(
-                "epoch {} (blocks #{}–#{}, {} per epoch); up to {} validators, election needs {} TAO, bonds from {} TAO, unbonding {} blocks, slash {}.{:04} %, jail {} blocks",
+                "epoch {} (blocks #{}–#{}, {} per epoch); at most {} in a set, election needs {} TAO, bonds from {} TAO, unbonding {} blocks, slash {}.{:04} %, jail {} blocks",
                 pos.epoch,
                 pos.epoch_first_block,
                 pos.epoch_last_block,
