@@ -80,12 +80,8 @@ pub struct BondArgs {
 pub struct NominateArgs {
     /// The candidate's controller address.
     controller: String,
-    /// TAO to bond.
-    amount: Rao,
     #[command(flatten)]
-    password: PasswordArgs,
-    #[command(flatten)]
-    send: SendArgs,
+    bond: BondArgs,
 }
 
 /// Arguments of `tao validator unbond`.
@@ -323,7 +319,7 @@ pub fn validator(ctx: &Context<'_>, command: ValidatorCommand) -> Result<(), Fai
         }
         ValidatorCommand::Nominate(a) => {
             let validator = parse_account(&a.controller)?;
-            bond(ctx, &client, validator, a.amount, (&a.password, &a.send))
+            bond(ctx, &client, validator, a.bond.amount, (&a.bond.password, &a.bond.send))
         }
         ValidatorCommand::Unbond(a) => {
             let (validator, amount) = match &a.amount {
@@ -466,10 +462,7 @@ pub fn validator(ctx: &Context<'_>, command: ValidatorCommand) -> Result<(), Fai
             Ok(())
         }
         ValidatorCommand::Unbonding(a) => {
-            let account = match &a.address {
-                Some(text) => parse_account(text)?,
-                None => ctx.coldkeypub()?,
-            };
+            let account = ctx.account_or_own(a.address.as_ref())?;
             let chunks = client.request::<method::Unbonding>((api::Address(account),))?;
             if ctx.json {
                 print_json(&chunks);
