@@ -52,7 +52,8 @@ pub struct RegisterArgs {
     /// The validator key file (0x-hex of a 32-byte ed25519 secret).
     #[arg(long, value_name = "FILE")]
     consensus_key: PathBuf,
-    /// Where your validator node listens for consensus peers, `IP:PORT`.
+    /// Where your validator node listens for consensus peers, `IP:PORT` (the default
+    /// suits a network on one machine only; give the address other validators reach).
     #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:30333")]
     p2p_address: String,
     /// Share of the rewards you keep before your nominators are paid, in percent.
