@@ -242,18 +242,12 @@ mod tests {
         use tao_sdk::chain::api::Address;
         let account = |b: u8| Address(tao_primitives::AccountId::new([b; 32]));
         let (a, b) = (account(1), account(2));
-        let own =
-            Event::Bonded { bonder: a.clone(), validator: a.clone(), amount: 1_500_000_000_000 };
-        let nomination =
-            Event::Bonded { bonder: b.clone(), validator: a.clone(), amount: 300_000_000_000 };
-        let unbond = Event::Unbonded {
-            bonder: b.clone(),
-            validator: a.clone(),
-            amount: 100_000_000_000,
-            release_at: 138,
-        };
+        let own = Event::Bonded { bonder: a, validator: a, amount: 1_500_000_000_000 };
+        let nomination = Event::Bonded { bonder: b, validator: a, amount: 300_000_000_000 };
+        let unbond =
+            Event::Unbonded { bonder: b, validator: a, amount: 100_000_000_000, release_at: 138 };
         let registered = Event::ValidatorRegistered {
-            controller: a.clone(),
+            controller: a,
             consensus_key: "0xbb".into(),
             p2p_address: "10.0.0.1:30333".into(),
             commission: 1_050,
