@@ -214,6 +214,11 @@ fn every_method_round_trips_through_the_typed_client() {
     assert_eq!((receipts.block, Some(receipts.hash)), (newest.block, newest.block_hash));
     let validators = api.round_trip::<method::Validators>(());
     assert_eq!((validators.mode.as_str(), validators.authorities.len()), ("single", 0));
+    // The dev chain has no proof of stake: no part of it, no candidate, nothing unbonding
+    // (`crates/node/src/rpc.rs` and `crates/cli/tests/validators.rs` cover a chain with it).
+    assert_eq!(validators.proof_of_stake, None);
+    assert_eq!(api.round_trip::<method::Validator>((cold,)), None);
+    assert!(api.round_trip::<method::Unbonding>((cold,)).is_empty());
     assert_eq!(api.typed::<method::GenesisHash>(()).unwrap(), genesis);
 
     // Payment channels: Alice opens one to Bob; it reads back by id and in both lists.

@@ -279,7 +279,6 @@ fn hint_for(name: &str) -> Option<&'static str> {
         "InvalidKeyProof" => "the key file must be the validator's own, for this chain",
         "CommissionRateLimited" => "the commission may change once per epoch; try in the next",
         "TooManyUnbondingChunks" => "see when they are released with `tao validator unbonding`",
-        "NotJailed" => "the validator is not jailed: nothing to do",
         _ => return None,
     })
 }

@@ -165,10 +165,7 @@ pub fn root(ctx: &Context<'_>, command: RootCommand) -> Result<(), Failure> {
             }),
         ),
         RootCommand::List(a) => {
-            let address = match &a.ss58 {
-                Some(s) => parse_account(s)?,
-                None => ctx.coldkeypub()?,
-            };
+            let address = ctx.account_or_own(a.ss58.as_ref())?;
             let stakes = ctx.client()?.request::<method::StakesOf>((api::Address(address),))?;
             let root: Vec<_> = stakes.iter().filter(|s| s.netuid == 0).collect();
             if ctx.json {

@@ -60,6 +60,14 @@ impl Context<'_> {
         Ok(self.wallet.coldkeypub().map_err(wallet_failure)?.account())
     }
 
+    /// The account an optional SS58 argument names, else the wallet's coldkey.
+    fn account_or_own(&self, given: Option<&String>) -> Result<AccountId, Failure> {
+        match given {
+            Some(text) => parse_account(text),
+            None => self.coldkeypub(),
+        }
+    }
+
     fn hotkey(&self) -> Result<Keypair, Failure> {
         self.wallet.hotkey_pair(None).map_err(wallet_failure)
     }
@@ -163,10 +171,7 @@ pub struct TransferArgs {
 
 /// `tao wallet balance`.
 pub fn balance(ctx: &Context<'_>, args: &BalanceArgs) -> Result<(), Failure> {
-    let address = match &args.ss58 {
-        Some(a) => parse_account(a)?,
-        None => ctx.coldkeypub()?,
-    };
+    let address = ctx.account_or_own(args.ss58.as_ref())?;
     let client = ctx.client()?;
     let info = client.request::<method::AccountInfo>((api::Address(address),))?;
     let stakes = client.request::<method::StakesOf>((api::Address(address),))?;

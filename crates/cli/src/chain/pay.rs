@@ -102,10 +102,7 @@ pub fn pay(ctx: &Context<'_>, command: PayCommand) -> Result<(), Failure> {
     let client = ctx.client()?;
     match command {
         PayCommand::Channels(args) => {
-            let address = match &args.address {
-                Some(a) => parse_account(a)?,
-                None => ctx.coldkeypub()?,
-            };
+            let address = ctx.account_or_own(args.address.as_ref())?;
             let channels = client.request::<method::Channels>((api::Address(address),))?;
             if ctx.json {
                 let list: Vec<Value> = channels.iter().map(channel_json).collect();

@@ -238,6 +238,30 @@ mod tests {
     }
 
     #[test]
+    fn validator_events_read_as_words_with_their_numbers() {
+        use tao_sdk::chain::api::Address;
+        let account = |b: u8| Address(tao_primitives::AccountId::new([b; 32]));
+        let (a, b) = (account(1), account(2));
+        let own = Event::Bonded { bonder: a, validator: a, amount: 1_500_000_000_000 };
+        let nomination = Event::Bonded { bonder: b, validator: a, amount: 300_000_000_000 };
+        let unbond =
+            Event::Unbonded { bonder: b, validator: a, amount: 100_000_000_000, release_at: 138 };
+        let registered = Event::ValidatorRegistered {
+            controller: a,
+            consensus_key: "0xbb".into(),
+            p2p_address: "10.0.0.1:30333".into(),
+            commission: 1_050,
+        };
+        let credited = Event::FinalityCredited { epoch: 1, height: 5, signers: 1 };
+        let lines = lines(&[own, nomination, unbond, registered, credited]);
+        assert_eq!(lines.len(), 4, "a finality credit is the block's, not the user's: {lines:?}");
+        assert_eq!(lines[0], format!("bonded 1500 TAO to your own candidate {a}"));
+        assert_eq!(lines[1], format!("{b} nominated {a} with 300 TAO"));
+        assert_eq!(lines[2], format!("unbonding 100 TAO from {a}: free at block #138"));
+        assert!(lines[3].ends_with("at 10.0.0.1:30333, commission 10.50 %"), "{}", lines[3]);
+    }
+
+    #[test]
     fn slippage_is_relative_to_the_spot_price() {
         let s = slippage_percent("1.05", "1.0").unwrap();
         assert!((s - 5.0).abs() < 1e-9, "{s}");

@@ -52,7 +52,8 @@ pub struct RegisterArgs {
     /// The validator key file (0x-hex of a 32-byte ed25519 secret).
     #[arg(long, value_name = "FILE")]
     consensus_key: PathBuf,
-    /// Where your validator node listens for consensus peers, `IP:PORT`.
+    /// Where your validator node listens for consensus peers, `IP:PORT` (the default
+    /// suits a network on one machine only; give the address other validators reach).
     #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:30333")]
     p2p_address: String,
     /// Share of the rewards you keep before your nominators are paid, in percent.
@@ -80,12 +81,8 @@ pub struct BondArgs {
 pub struct NominateArgs {
     /// The candidate's controller address.
     controller: String,
-    /// TAO to bond.
-    amount: Rao,
     #[command(flatten)]
-    password: PasswordArgs,
-    #[command(flatten)]
-    send: SendArgs,
+    bond: BondArgs,
 }
 
 /// Arguments of `tao validator unbond`.
@@ -229,7 +226,8 @@ fn print_set(title: &str, set: Option<&api::ValidatorSet>) {
         println!("{title}: not elected yet");
         return;
     };
-    println!("{title} (epoch {}, {} validators):", set.epoch, set.members.len());
+    let n = set.members.len();
+    println!("{title} (epoch {}, {n} validator{}):", set.epoch, if n == 1 { "" } else { "s" });
     for m in &set.members {
         println!(
             "  {}  key {}  {}  bond {} TAO",
@@ -322,7 +320,7 @@ pub fn validator(ctx: &Context<'_>, command: ValidatorCommand) -> Result<(), Fai
         }
         ValidatorCommand::Nominate(a) => {
             let validator = parse_account(&a.controller)?;
-            bond(ctx, &client, validator, a.amount, (&a.password, &a.send))
+            bond(ctx, &client, validator, a.bond.amount, (&a.bond.password, &a.bond.send))
         }
         ValidatorCommand::Unbond(a) => {
             let (validator, amount) = match &a.amount {
@@ -405,7 +403,7 @@ pub fn validator(ctx: &Context<'_>, command: ValidatorCommand) -> Result<(), Fai
             }
             let p = &pos.params;
             println!(
-                "epoch {} (blocks #{}–#{}, {} per epoch); up to {} validators, election needs {} TAO, bonds from {} TAO, unbonding {} blocks, slash {}.{:04} %, jail {} blocks",
+                "epoch {} (blocks #{}–#{}, {} per epoch); at most {} in a set, election needs {} TAO, bonds from {} TAO, unbonding {} blocks, slash {}.{:04} %, jail {} blocks",
                 pos.epoch,
                 pos.epoch_first_block,
                 pos.epoch_last_block,
@@ -465,10 +463,7 @@ pub fn validator(ctx: &Context<'_>, command: ValidatorCommand) -> Result<(), Fai
             Ok(())
         }
         ValidatorCommand::Unbonding(a) => {
-            let account = match &a.address {
-                Some(text) => parse_account(text)?,
-                None => ctx.coldkeypub()?,
-            };
+            let account = ctx.account_or_own(a.address.as_ref())?;
             let chunks = client.request::<method::Unbonding>((api::Address(account),))?;
             if ctx.json {
                 print_json(&chunks);
