@@ -193,6 +193,7 @@ fn commit_cost(
                 &built.outcome.receipts,
                 &built.outcome.events,
                 &built.state,
+                None,
             )
             .unwrap();
         times.push(started.elapsed());

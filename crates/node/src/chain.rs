@@ -187,7 +187,19 @@ impl Chain {
     /// Makes an executed block the head: stored durably (block and receipts) first, then the
     /// state and head move and the pool drops what the block used and what expired.
     pub fn commit(&mut self, block: &Block, state: State, outcome: &BlockOutcome) -> Result<()> {
-        self.store.commit_block(block, &outcome.receipts, &outcome.events, &state)?;
+        self.commit_certified(block, state, outcome, None)
+    }
+
+    /// [`Self::commit`], keeping the block's finalization `certificate` in the same store
+    /// transaction (one write, one sync, per block).
+    pub fn commit_certified(
+        &mut self,
+        block: &Block,
+        state: State,
+        outcome: &BlockOutcome,
+        certificate: Option<&[u8]>,
+    ) -> Result<()> {
+        self.store.commit_block(block, &outcome.receipts, &outcome.events, &state, certificate)?;
         self.state = state;
         self.head = block.header.clone();
         self.mempool.prune(&self.state);

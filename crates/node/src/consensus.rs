@@ -1581,10 +1581,8 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                         .chain
                         .lock()
                         .map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
-                    chain.commit(&block, state, &outcome)?;
-                    if let Some(certificate) = self.certificates.remove(&hash) {
-                        chain.store.put_certificate(block.header.number.get(), &certificate)?;
-                    }
+                    let certificate = self.certificates.remove(&hash);
+                    chain.commit_certified(&block, state, &outcome, certificate.as_deref())?;
                 }
                 self.last_commit = self.context.current();
                 let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);

@@ -361,7 +361,9 @@ impl Store {
     }
 
     /// Keeps the finalization certificate of committed block `number` (bytes as the
-    /// consensus encodes them; their meaning is the caller's).
+    /// consensus encodes them; their meaning is the caller's). Nodes store it with the
+    /// block ([`Self::commit_block`]); this is for tests.
+    #[cfg(test)]
     pub fn put_certificate(&self, number: u64, certificate: &[u8]) -> Result<()> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(self.durability);
@@ -434,6 +436,7 @@ impl Store {
         receipts: &[Receipt],
         own_events: &[Event],
         state: &State,
+        certificate: Option<&[u8]>,
     ) -> Result<CommitStats> {
         let number = block.header.number.get();
         let hash = block.header.hash();
@@ -443,6 +446,9 @@ impl Store {
         {
             txn.open_table(BLOCKS)?.insert(number, block.encode().as_slice())?;
             txn.open_table(HASHES)?.insert(hash.0.as_slice(), number)?;
+            if let Some(certificate) = certificate {
+                txn.open_table(CERTIFICATES)?.insert(number, certificate)?;
+            }
             let mut table = txn.open_table(RECEIPTS)?;
             for receipt in receipts {
                 let stored =
@@ -749,6 +755,7 @@ mod tests {
                 &built.outcome.receipts,
                 &built.outcome.events,
                 &built.state,
+                None,
             )
             .unwrap();
         // The chain record, the subnet's emission, Alice's and Bob's buckets: a handful of
