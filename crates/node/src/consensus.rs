@@ -545,9 +545,16 @@ pub struct Config {
     pub partition: String,
     /// Honest, unless a test says otherwise.
     pub behaviour: Behaviour,
-    /// The account that pays for this node's `ReportEquivocation` transactions (none: the
-    /// evidence is only kept, [`Validator::faults`]).
-    pub reporter: Option<tao_types::Keypair>,
+}
+
+/// The account a node signs its `ReportEquivocation` transactions with: an sr25519 key
+/// derived from its consensus key (no other secret to keep). Reports are free calls, so it
+/// needs no TAO; it can only report, since it holds nothing.
+pub fn reporter(signer: &ed25519::PrivateKey) -> tao_types::Keypair {
+    let secret = commonware_codec::Encode::encode(signer);
+    let mut bytes = b"tao/equivocation-reporter/".to_vec();
+    bytes.extend_from_slice(secret.as_ref());
+    tao_types::Keypair::from_seed(&tao_types::blake2_256(&bytes).0)
 }
 
 /// The equivocations a node saw, newest last (at most [`MAX_KEPT_FAULTS`]).
@@ -564,6 +571,9 @@ pub struct Validator {
     pub application: Handle<()>,
     /// The equivocations it saw, as the chain's evidence.
     pub faults: Faults,
+    /// The handle the engines report to (votes, certificates, faults): what commonware
+    /// reports, [`Reporter::report`] here does the same.
+    pub mailbox: Mailbox,
 }
 
 /// Starts a node of a BFT chain: the application actor (it builds, verifies, commits and
@@ -637,7 +647,7 @@ where
     let behaviour = config.behaviour;
     let me = config.signer.public_key();
     let faults = Faults::default();
-    let (kept, reporter) = (faults.clone(), config.reporter);
+    let (kept, reporter) = (faults.clone(), reporter(&config.signer));
     let application = context.child("application").spawn(move |context| {
         let now = context.current();
         Application {
@@ -670,7 +680,7 @@ where
         .run(blocks)
     });
     info!(%me, "consensus started");
-    Ok(Validator { engine, application, faults })
+    Ok(Validator { engine, application, faults, mailbox })
 }
 
 /// "Start the engine of `plan.epoch`, from the block `floor` (the last of the epoch before,
@@ -852,8 +862,8 @@ struct Application<E> {
     last_sync_ask: SystemTime,
     /// Equivocations seen, shared with [`Validator::faults`].
     faults: Faults,
-    /// Pays for equivocation reports.
-    reporter: Option<tao_types::Keypair>,
+    /// Signs equivocation reports ([`reporter`]).
+    reporter: tao_types::Keypair,
 }
 
 impl<E: Clock + Spawner + CryptoRng> Application<E> {
@@ -1081,9 +1091,10 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
         }
     }
 
-    /// Evidence of a fault: kept (bounded) for `tao_equivocations`-style reads and, if
-    /// this node has a reporter account, submitted as `ReportEquivocation` (its fee paid by
-    /// that account) to the pool and the peers.
+    /// Evidence of a fault: kept (bounded, [`Validator::faults`]) and submitted as a
+    /// `ReportEquivocation` transaction (a free call, signed by this node's [`reporter`]
+    /// account) to the pool and the peers. The pool admits it only if it would slash: a
+    /// fault already reported (by any node) is dropped there.
     fn report(&mut self, epoch: u64, signer: u32, parts: EvidenceParts) {
         let (key, genesis_hash, nonce) = {
             let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -1094,7 +1105,8 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                 Some(set) => set.members.get(index).map(|m| m.consensus_key),
                 None => self.authorities.get(index).map(epochs::consensus_key),
             };
-            let nonce = self.reporter.as_ref().map(|r| chain.state.account(&r.account()).nonce);
+            let account = self.reporter.account();
+            let nonce = chain.mempool.next_nonce(&account, chain.state.account(&account).nonce);
             (key, chain.state.genesis_hash(), nonce)
         };
         let Some(key) = key else { return };
@@ -1105,11 +1117,11 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             }
             faults.push_back(evidence.clone());
         }
-        let (Some(reporter), Some(nonce)) = (self.reporter.as_ref(), nonce) else { return };
         let call = tao_types::Call::ReportEquivocation { evidence };
+        let signer_account = self.reporter.account();
         let transaction =
-            tao_types::Transaction { genesis_hash, signer: reporter.account(), nonce, call };
-        let transaction = transaction.sign(reporter);
+            tao_types::Transaction { genesis_hash, signer: signer_account, nonce, call };
+        let transaction = transaction.sign(&self.reporter);
         let admitted = {
             let mut chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             chain.submit(transaction.clone())

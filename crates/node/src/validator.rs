@@ -173,7 +173,6 @@ pub fn run(
                 block_time,
                 partition: "simplex".into(),
                 behaviour: Behaviour::Honest,
-                reporter: None,
             },
             oracle,
             gossip_rx,

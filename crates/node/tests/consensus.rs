@@ -110,7 +110,6 @@ impl Net {
             block_time: BLOCK_TIME,
             partition: format!("validator-{i}"),
             behaviour,
-            reporter: None,
         };
         let handles = consensus::start(
             self.context.child("validator").with_attribute("index", i),

@@ -161,7 +161,6 @@ impl Net {
             block_time: BLOCK_TIME,
             partition: format!("node-{i}"),
             behaviour: Behaviour::Honest,
-            reporter: None,
         };
         let handles = consensus::start(
             self.context.child("node").with_attribute("index", i),
@@ -428,9 +427,16 @@ fn an_equivocating_validator_is_slashed_by_the_evidence_and_jailed_out_of_the_ne
         };
         let evidence = consensus::evidence_of(&fault, key_of).expect("evidence of validator 3");
         assert_eq!(evidence.signer(), epochs::consensus_key(&net.keys[3]));
-        // Anyone may report it: validator 0's controller does.
-        let report = Call::ReportEquivocation { evidence };
-        Net::submit(&all[0], net.signed(&all[0], 0, 0, report));
+        // Validators 0 and 1 see the fault, as their engines would report it. Each node
+        // reports it by itself: a free `ReportEquivocation` from the account its consensus
+        // key derives, which holds no TAO. The first included slashes; the other is then
+        // refused (one slash per offence).
+        for seen_by in [0, 1] {
+            let mut mailbox = running[seen_by].handles.mailbox.clone();
+            let _ = commonware_consensus::Reporter::report(&mut mailbox, fault.clone());
+        }
+        let reporters: Vec<AccountId> =
+            [0, 1].iter().map(|&i| consensus::reporter(&net.signers[i]).account()).collect();
         let offender = controller(3).account();
         let jailed = |node: &Node| {
             let chain = node.chain.lock().unwrap();
@@ -443,8 +449,15 @@ fn an_equivocating_validator_is_slashed_by_the_evidence_and_jailed_out_of_the_ne
             context.sleep(Duration::from_millis(50)).await;
         }
         assert!(all.iter().all(|n| jailed(n).is_some()), "validator 3 was not jailed");
-        // 5 % of its 10,000 TAO bond is slashed.
+        // 5 % of its 10,000 TAO bond is slashed, once.
         assert_eq!(bonded_total(&all[0], &offender), tao(9_500));
+        // By a report of one of the two nodes, paid by nobody.
+        {
+            let chain = all[2].chain.lock().unwrap();
+            let used: Vec<u64> = reporters.iter().map(|r| chain.state.account(r).nonce).collect();
+            assert_eq!(used.iter().sum::<u64>(), 1, "one report included: {used:?}");
+            assert!(reporters.iter().all(|r| chain.state.account(r).free.is_zero()));
+        }
         // Out of the next set; the three others go on without it.
         wait_for(&context, &all, last_of(0) + 2).await;
         let set = set_of(&all[0], 1);

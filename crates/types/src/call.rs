@@ -882,7 +882,9 @@ pub enum Call {
     },
     /// Leave jail after the jail period (the controller).
     Unjail,
-    /// Prove a validator equivocated: slashes its bonders and jails it (anyone).
+    /// Prove a validator equivocated: slashes its bonders and jails it (anyone; free, so a
+    /// validator's node reports what it sees from an account holding no TAO: only a report
+    /// that slashes is admitted, and each offence slashes once).
     ReportEquivocation {
         /// The two conflicting signed votes.
         evidence: Equivocation,
@@ -891,7 +893,10 @@ pub enum Call {
 
 impl Call {
     /// Whether the call is free: calls hotkeys make as part of mining and validating
-    /// (they hold no TAO) and proof-of-work registration (the work is the price).
+    /// (they hold no TAO), proof-of-work registration (the work is the price) and
+    /// equivocation reports (validators' nodes make them; a report is admitted only if it
+    /// slashes, which it does once). A free call is admitted and included only if it
+    /// succeeds, so a failing one costs its sender nothing and does not enter a block.
     pub fn is_free(&self) -> bool {
         matches!(
             self,
@@ -900,6 +905,7 @@ impl Call {
                 | Call::RevealWeights { .. }
                 | Call::ServeAxon { .. }
                 | Call::PowRegister { .. }
+                | Call::ReportEquivocation { .. }
         )
     }
 

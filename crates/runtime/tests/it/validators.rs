@@ -13,7 +13,7 @@ use tao_types::{
     consensus::{key_proof_message, quorum, vote_message, Proposal, Vote},
     Call, ConsensusKey, ConsensusSignature, DispatchError, Equivocation, Event, FinalityCredit,
     GenesisBalance, GenesisConfig, GenesisConsensus, GenesisValidator, GlobalParameter, Hash,
-    Outcome,
+    InvalidTransaction, Outcome,
 };
 
 /// Blocks per consensus epoch in these tests.
@@ -843,7 +843,12 @@ fn run_ops(ops: &[Op]) -> Result<(), TestCaseError> {
         }
         // The harness checks conservation after every block.
         let outcome = chain.block(txs);
-        prop_assert!(outcome.first_invalid().is_none());
+        // Only a report that does not slash (a free call that fails) is invalid: it is
+        // left out of the block, changing nothing.
+        if let Some((_, invalid)) = outcome.first_invalid() {
+            prop_assert!(matches!(op, Op::Report { .. }), "{:?}: {:?}", op, invalid);
+            prop_assert!(matches!(invalid, InvalidTransaction::FreeCallFails(_)), "{:?}", invalid);
+        }
         for event in &outcome.events {
             if let Event::ValidatorSetElected { epoch, .. } = event {
                 let params = &chain.state.chain().params.pos;
@@ -923,8 +928,17 @@ proptest! {
                 let tx = chain.tx(&key(signer), call.clone());
                 let mut after = before.clone();
                 let receipt = apply_transaction(&mut after, &tx, 0);
-                prop_assert!(builder.push(&tx).is_ok());
+                let pushed = builder.push(&tx);
                 prop_assert_eq!(builder.state().state_root(), after.state_root());
+                if call.is_free() {
+                    // A report (free) that fails is invalid: left out, nothing changed.
+                    if let Err(invalid) = pushed {
+                        prop_assert!(matches!(invalid, InvalidTransaction::FreeCallFails(_)));
+                        prop_assert_eq!(after.state_root(), before.state_root());
+                    }
+                } else {
+                    prop_assert!(pushed.is_ok());
+                }
                 if let Outcome::Failed(error) = receipt.outcome {
                     let changed = only_fee_and_nonce_changed(&before, &after, &id(signer), receipt.fee, 1);
                     prop_assert!(changed.is_ok(), "{:?} ({:?}): {:?}", call, error, changed);
