@@ -100,6 +100,10 @@ const WANT_RETRY: Duration = Duration::from_millis(500);
 /// moved to an epoch whose engine it has not started), and how often it asks again.
 const SYNC_AFTER: Duration = Duration::from_secs(2);
 
+/// How soon a node that is catching up by certificates asks for the next one, once the
+/// blocks behind the last are committed (it does not wait for its head to stall).
+const SYNC_NEXT: Duration = Duration::from_millis(100);
+
 /// The store's metadata key of the current epoch's floor (epoch LE u64, block hash).
 const META_FLOOR: &str = "consensus_floor";
 
@@ -226,6 +230,20 @@ pub enum Behaviour {
     /// Proposes blocks that carry what no honest builder includes, with headers whose roots
     /// match it, so that only the block rules can refuse them.
     Forges(Forgery),
+    /// Votes and builds honestly, but answers other nodes' requests (blocks by hash,
+    /// certificates) with bad copies.
+    Serves(Serving),
+}
+
+/// What a bad server ([`Behaviour::Serves`]) answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Serving {
+    /// A block asked for by hash, with a transaction added that its header does not commit
+    /// to.
+    CorruptBlocks,
+    /// A finalization certificate with one signature altered (no longer a quorum of valid
+    /// signatures).
+    ForgedCertificates,
 }
 
 /// What a forging leader ([`Behaviour::Forges`]) puts in its blocks.
@@ -625,6 +643,10 @@ where
     }
     let (signer, partition, engines_mailbox) =
         (config.signer.clone(), config.partition.clone(), mailbox.clone());
+    let mut peer_blocker = blocker.clone();
+    let block_peer = move |peer: PublicKey| {
+        let _ = peer_blocker.block(peer);
+    };
     let namespace_bytes = namespace(&genesis);
     // The muxers and every engine descend from the orchestrator's task: stopping it stops
     // them all.
@@ -648,6 +670,7 @@ where
     let me = config.signer.public_key();
     let faults = Faults::default();
     let (kept, reporter) = (faults.clone(), reporter(&config.signer));
+
     let application = context.child("application").spawn(move |context| {
         let now = context.current();
         Application {
@@ -674,8 +697,10 @@ where
             tracked: None,
             last_commit: now,
             last_sync_ask: now,
+            catching_up: false,
             faults: kept,
             reporter,
+            block_peer: Box::new(block_peer),
         }
         .run(blocks)
     });
@@ -860,10 +885,15 @@ struct Application<E> {
     /// When the head last moved, and when the peers were last asked for a certificate.
     last_commit: SystemTime,
     last_sync_ask: SystemTime,
+    /// A peer's certificate was accepted since the last ask: the chain may go on beyond it,
+    /// so the next ask is not left to a stall.
+    catching_up: bool,
     /// Equivocations seen, shared with [`Validator::faults`].
     faults: Faults,
     /// Signs equivocation reports ([`reporter`]).
     reporter: tao_types::Keypair,
+    /// Blocks a peer on the p2p network (disconnects it, refuses it from then on).
+    block_peer: Box<dyn FnMut(PublicKey) + Send>,
 }
 
 impl<E: Clock + Spawner + CryptoRng> Application<E> {
@@ -985,13 +1015,19 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
     }
 
     /// A node whose head has not moved for [`SYNC_AFTER`] asks its peers for a
-    /// finalization certificate above it (at most once per [`SYNC_AFTER`]).
+    /// finalization certificate above it (at most once per [`SYNC_AFTER`]); a node catching
+    /// up asks again as soon as the blocks behind the last certificate are committed.
     fn sync(&mut self, sender: &mut impl Sender<PublicKey = PublicKey>) {
         let now = self.context.current();
         let since = |t: SystemTime| now.duration_since(t).unwrap_or_default();
-        if since(self.last_commit) < SYNC_AFTER || since(self.last_sync_ask) < SYNC_AFTER {
+        let stalled =
+            since(self.last_commit) >= SYNC_AFTER && since(self.last_sync_ask) >= SYNC_AFTER;
+        let next =
+            self.catching_up && self.finalized.is_empty() && since(self.last_sync_ask) >= SYNC_NEXT;
+        if !(stalled || next) {
             return;
         }
+        self.catching_up = false;
         self.last_sync_ask = now;
         let from = self.head_header().number.get().saturating_add(1);
         debug!(from, "asking peers for a finalization certificate");
@@ -1023,13 +1059,18 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                 Ok(finalization) => finalization,
                 Err(e) => {
                     warn!(%peer, "an undecodable finalization certificate: {e}");
+                    self.punish(peer, "an undecodable finalization certificate");
                     return;
                 }
             };
+        // An honest peer answers with a certificate of the asker's next block's epoch
+        // (both read the epochs from the same finalized chain); one of another epoch, or
+        // without a quorum of valid signatures of that epoch's set, is forged.
         if finalization.epoch() != Epoch::new(plan.epoch)
             || !finalization.verify(&mut self.context, &verifier, &commonware_parallel::Sequential)
         {
             warn!(%peer, number, epoch = plan.epoch, "a finalization certificate that does not verify");
+            self.punish(peer, "a finalization certificate that does not verify");
             return;
         }
         let hash = block_hash(&finalization.proposal.payload);
@@ -1037,6 +1078,7 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             return;
         }
         debug!(%peer, number, %hash, "a peer's finalization certificate");
+        self.catching_up = true;
         self.node.sync.saw(number);
         self.certificates.insert(hash, bytes.to_vec());
         self.finalized.push(hash);
@@ -1137,6 +1179,16 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
         }
     }
 
+    /// Blocks `peer` for sending what no honest node sends: an undecodable message, a
+    /// block body that is not its header's, a finalization certificate that does not
+    /// decode or verify. Honest nodes never do (a late or stale answer is ignored, not
+    /// punished), so the node goes on with its other peers.
+    fn punish(&mut self, peer: &PublicKey, why: &str) {
+        warn!(%peer, why, "blocking a peer");
+        self.node.metrics.peers_blocked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        (self.block_peer)(peer.clone());
+    }
+
     fn receive(
         &mut self,
         peer: PublicKey,
@@ -1144,7 +1196,7 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
         sender: &mut impl Sender<PublicKey = PublicKey>,
     ) {
         let Ok(wire) = Wire::decode(&mut &bytes[..]) else {
-            warn!(%peer, "undecodable message on the block channel");
+            self.punish(&peer, "an undecodable message on the block channel");
             return;
         };
         match wire {
@@ -1155,6 +1207,7 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                 // the sender's fault, never the hash's.
                 if let Err(e) = check_block_body(&block) {
                     warn!(%peer, %hash, "a peer sent a bad copy of a block: {e}");
+                    self.punish(&peer, "a block whose body is not its header's");
                     return;
                 }
                 if self.blocks.contains_key(&hash) {
@@ -1201,7 +1254,10 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                             .and_then(|number| chain.store.block(number).ok().flatten())
                     }
                 };
-                if let Some(block) = block {
+                if let Some(mut block) = block {
+                    if self.behaviour == Behaviour::Serves(Serving::CorruptBlocks) {
+                        block.transactions.push(self.garbage_transaction(&self.head().1));
+                    }
                     let _ = sender.send(Recipients::One(peer), Wire::Block(block).encode(), false);
                 }
             }
@@ -1209,13 +1265,21 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                 let found = {
                     let chain =
                         self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    let upto = epochs::plan(&chain.state, &self.authorities, from)
-                        .and_then(|plan| plan.last)
+                    // The asker verifies the certificate with the set of `from`'s epoch:
+                    // answer within that epoch, even one whose set this state no longer
+                    // keeps (a node syncing from genesis asks for every epoch).
+                    let upto = epochs::last_block_of(&chain.state, from)
                         .unwrap_or(u64::MAX)
                         .min(chain.head.number.get());
                     chain.store.last_certificate_in(from, upto).ok().flatten()
                 };
-                if let Some((number, bytes)) = found {
+                if let Some((number, mut bytes)) = found {
+                    if self.behaviour == Behaviour::Serves(Serving::ForgedCertificates) {
+                        // The last byte is in the last signature.
+                        if let Some(last) = bytes.last_mut() {
+                            *last ^= 1;
+                        }
+                    }
                     let answer = Wire::Certificate { number, bytes };
                     let _ = sender.send(Recipients::One(peer), answer.encode(), false);
                 }
@@ -1437,7 +1501,9 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
         }
         let (mut block, next, outcome) = (built.block, built.state, built.outcome);
         match self.behaviour {
-            Behaviour::Honest | Behaviour::Forges(Forgery::BodyNotTheHeaders) => {}
+            Behaviour::Honest
+            | Behaviour::Serves(_)
+            | Behaviour::Forges(Forgery::BodyNotTheHeaders) => {}
             Behaviour::WrongStateRoot => block.header.state_root.0[0] ^= 1,
             Behaviour::Forges(forgery) => block = self.forge(forgery, &state, block, now),
         }
@@ -1445,7 +1511,9 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
         debug!(number = block.header.number.get(), %hash, transactions = block.transactions.len(), "proposing");
         if matches!(
             self.behaviour,
-            Behaviour::Honest | Behaviour::Forges(Forgery::BodyNotTheHeaders)
+            Behaviour::Honest
+                | Behaviour::Serves(_)
+                | Behaviour::Forges(Forgery::BodyNotTheHeaders)
         ) {
             self.executed.insert(hash, (next, outcome));
         }

@@ -71,6 +71,13 @@ pub fn first_block(state: &State, epoch: u64) -> u64 {
     }
 }
 
+/// The last block of the epoch that block `number` belongs to (`None`: a chain without
+/// elections, whose one epoch never ends). Known for every epoch the state has begun, old
+/// ones included (their sets may be forgotten: the state keeps the last few).
+pub fn last_block_of(state: &State, number: u64) -> Option<u64> {
+    elects(state).then(|| state.epoch_last_block(epoch_of(state, number)).get())
+}
+
 /// The epoch that block `number` belongs to, its last block and its validators: `None` if
 /// `state` does not know that epoch's set (it is elected at the end of the epoch before).
 pub fn plan(state: &State, authorities: &[PublicKey], number: u64) -> Option<EpochPlan> {

@@ -57,15 +57,19 @@ struct Args {
     /// re-execute each and check its state root; serve reads (a replica) [env: TAO_NODE_FOLLOW].
     #[arg(long, value_name = "URL")]
     follow: Option<String>,
-    /// Validate on a BFT network: this validator's consensus key file (its public key must be
-    /// among the genesis authorities) [env: TAO_NODE_VALIDATOR_KEY].
-    #[arg(long, value_name = "FILE")]
+    /// This node's key on a BFT network (`--node-key` is the same flag): its p2p identity
+    /// and, when elected, its consensus key. With fixed authorities it must be one of them;
+    /// with proof of stake any key registered on chain (`tao validator register`) runs:
+    /// a full node that votes only in epochs whose set holds it [env: TAO_NODE_VALIDATOR_KEY].
+    #[arg(long, value_name = "FILE", alias = "node-key")]
     validator_key: Option<PathBuf>,
     /// Where to listen for the other validators (default 127.0.0.1:30333) [env: TAO_NODE_P2P_ADDR].
     #[arg(long, value_name = "ADDR")]
     p2p_addr: Option<SocketAddr>,
-    /// The other validators, `KEY@IP:PORT,...` (keys as in the genesis authorities) [env: TAO_NODE_PEERS].
-    #[arg(long, value_name = "LIST")]
+    /// Peers to dial, `KEY@IP:PORT,...` (`--bootnodes` is the same flag): the genesis
+    /// authorities' addresses, or with proof of stake any nodes to start from (the others'
+    /// keys and addresses are read from the chain as it syncs) [env: TAO_NODE_PEERS].
+    #[arg(long, value_name = "LIST", alias = "bootnodes")]
     peers: Option<String>,
     /// JSON-RPC connections from all clients together; over it, 429 (default 500; WebSockets
     /// take at most three quarters) [env: TAO_NODE_RPC_MAX_CONNECTIONS].
@@ -103,8 +107,9 @@ struct Args {
     /// receipts; the state at the head is always kept) (default archive) [env: TAO_NODE_PRUNING].
     #[arg(long, value_name = "archive|N")]
     pruning: Option<String>,
-    /// Write a new validator key to FILE, print its public key, and exit.
-    #[arg(long, value_name = "FILE")]
+    /// Write a new validator (node) key to FILE, print its public key, and exit
+    /// (`--generate-node-key` is the same flag).
+    #[arg(long, value_name = "FILE", alias = "generate-node-key")]
     generate_validator_key: Option<PathBuf>,
     /// A JSON file of settings (keys as in the README's table); flags and environment
     /// variables override it.

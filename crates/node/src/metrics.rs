@@ -25,6 +25,9 @@ pub struct Metrics {
     pub transactions: AtomicU64,
     /// Blocks produced since start.
     pub blocks: AtomicU64,
+    /// Peers blocked since start for what no honest node sends (undecodable messages,
+    /// bodies that are not their header's, certificates that do not verify).
+    pub peers_blocked: AtomicU64,
     /// A BFT validator's consensus and p2p metrics (commonware's own, Prometheus text).
     pub engine: EngineMetrics,
 }
@@ -86,7 +89,13 @@ fn render(node: &Node) -> String {
     let engine = m.engine.render();
     let peers = engine.as_deref().map(connected_peers).unwrap_or(0);
     let highest = node.sync.highest_seen().max(height);
-    let rows: [(&str, &str, &str, String); 9] = [
+    let rows: [(&str, &str, &str, String); 10] = [
+        (
+            "tao_peers_blocked_total",
+            "counter",
+            "Peers blocked since start for sending what no honest node sends.",
+            m.peers_blocked.load(Ordering::Relaxed).to_string(),
+        ),
         ("tao_block_height", "gauge", "Number of the head block.", height.to_string()),
         (
             "tao_finalized_height",

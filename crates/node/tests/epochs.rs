@@ -31,6 +31,9 @@ use tao_wallet::Keypair;
 /// Genesis validators; one more node (index 4) is a candidate-to-be.
 const GENESIS_VALIDATORS: usize = 4;
 const NODES: usize = 5;
+/// Keys on the simulated network: the five nodes, and two more (indices 5 and 6) for the
+/// late joiner's simulation.
+const KEYS: usize = 7;
 const EPOCH: u64 = 20;
 const BLOCK_TIME: Duration = Duration::from_millis(250);
 
@@ -65,7 +68,7 @@ fn pos_genesis(keys: &[PublicKey]) -> GenesisConfig {
     let mut genesis = tao_node::dev_genesis().unwrap();
     genesis.chain_name = "tao-pos-simulation".into();
     genesis.authorities.clear();
-    for i in 0..NODES {
+    for i in 0..KEYS {
         genesis
             .balances
             .push(GenesisBalance { account: controller(i).account(), rao: tao(100_000) });
@@ -99,7 +102,7 @@ fn stop(running: &Running) {
     running.handles.application.abort();
 }
 
-/// The simulated network of five nodes (all admitted: p2p admission is not what these
+/// The simulated network of seven nodes (all admitted: p2p admission is not what these
 /// simulations check) and everything needed to (re)start one.
 struct Net {
     context: deterministic::Context,
@@ -113,13 +116,13 @@ struct Net {
 
 impl Net {
     async fn new(context: deterministic::Context, tag: &str) -> Self {
-        let signers: Vec<_> = (0..NODES as u64).map(ed25519::PrivateKey::from_seed).collect();
+        let signers: Vec<_> = (0..KEYS as u64).map(ed25519::PrivateKey::from_seed).collect();
         let keys: Vec<_> = signers.iter().map(|s| s.public_key()).collect();
         let (network, oracle) = simulated::Network::new_with_peers(
             context.child("network"),
             simulated::Config {
                 max_size: consensus::MAX_MESSAGE_SIZE,
-                max_peers_per_set: NonZeroUsize::new(NODES).unwrap(),
+                max_peers_per_set: NonZeroUsize::new(KEYS).unwrap(),
                 disconnect_on_block: true,
                 tracked_peer_sets: NonZeroUsize::new(1).unwrap(),
             },
@@ -131,8 +134,8 @@ impl Net {
         let genesis_hash = tao_runtime::genesis(&genesis).unwrap().genesis_hash();
         let net =
             Self { context, oracle, signers, keys, genesis, genesis_hash, dir: temp_dir(tag) };
-        for a in 0..NODES {
-            for b in 0..NODES {
+        for a in 0..KEYS {
+            for b in 0..KEYS {
                 if a != b {
                     net.oracle
                         .add_link(net.keys[a].clone(), net.keys[b].clone(), link())
@@ -146,6 +149,11 @@ impl Net {
 
     /// Starts (or restarts, on the same directory and journals) node `i`.
     async fn start(&self, i: usize) -> Running {
+        self.start_as(i, Behaviour::Honest).await
+    }
+
+    /// Starts node `i` behaving as `behaviour`.
+    async fn start_as(&self, i: usize, behaviour: Behaviour) -> Running {
         let chain = Chain::open(&self.dir.join(format!("n{i}")), &self.genesis).unwrap();
         let (gossip_tx, gossip_rx) = tokio::sync::mpsc::unbounded_channel();
         let node = Arc::new(Node::new(chain, None, Some(gossip_tx)));
@@ -160,7 +168,7 @@ impl Net {
             authorities: Vec::new(),
             block_time: BLOCK_TIME,
             partition: format!("node-{i}"),
-            behaviour: Behaviour::Honest,
+            behaviour,
         };
         let handles = consensus::start(
             self.context.child("node").with_attribute("index", i),
@@ -467,6 +475,67 @@ fn an_equivocating_validator_is_slashed_by_the_evidence_and_jailed_out_of_the_ne
         let three: Vec<Arc<Node>> = all[..3].to_vec();
         wait_for(&context, &three, last_of(1) + 3).await;
         assert_agree(&three, last_of(1) + 3);
+        running.iter().for_each(stop);
+    });
+}
+
+/// Waits (in simulated time, up to 2,000 s) until every node has finalized `target`.
+async fn until(context: &deterministic::Context, target: u64, nodes: &[Arc<Node>]) {
+    for _ in 0..40_000 {
+        if nodes.iter().all(|n| height(n) >= target) {
+            return;
+        }
+        context.sleep(Duration::from_millis(50)).await;
+    }
+    let heights: Vec<u64> = nodes.iter().map(|n| height(n)).collect();
+    panic!("not every node reached block {target}: heights {heights:?}");
+}
+
+/// Blocks the validators finalize before a full node joins.
+const JOIN_AFTER: u64 = 1_000;
+
+#[test]
+fn a_full_node_joining_after_1000_blocks_syncs_past_a_corrupt_and_a_forging_peer() {
+    use consensus::Serving;
+    deterministic::Runner::timed(Duration::from_secs(3_600)).start(|context| async move {
+        let net = Net::new(context.child("net"), "join").await;
+        // Four honest validators, and two full nodes following the chain that answer other
+        // nodes' requests badly: node 4 with corrupt blocks, node 5 with forged
+        // certificates.
+        let mut running = Vec::new();
+        for i in 0..GENESIS_VALIDATORS {
+            running.push(net.start(i).await);
+        }
+        running.push(net.start_as(4, Behaviour::Serves(Serving::CorruptBlocks)).await);
+        running.push(net.start_as(5, Behaviour::Serves(Serving::ForgedCertificates)).await);
+        let validators: Vec<Arc<Node>> =
+            running[..GENESIS_VALIDATORS].iter().map(|r| r.node.clone()).collect();
+        until(&context, JOIN_AFTER, &validators).await;
+        // Node 6 starts from nothing: it asks every peer for certificates and blocks, epoch
+        // by epoch (50 epochs), and must not be led astray.
+        let joining = net.start(6).await;
+        let target = height(&validators[0]) + 5;
+        let mut synced = validators.clone();
+        synced.push(joining.node.clone());
+        until(&context, target, &synced).await;
+        let hashes = assert_agree(&synced, target);
+        assert_eq!(hashes.len() as u64, target);
+        let roots: Vec<Hash> = synced
+            .iter()
+            .map(|n| {
+                n.chain.lock().unwrap().store.block(target).unwrap().unwrap().header.state_root
+            })
+            .collect();
+        assert!(roots.iter().all(|r| *r == roots[0]), "state roots differ at block {target}");
+        // It blocked both bad servers: what they sent, no honest node sends.
+        let blocked = joining.node.metrics.peers_blocked.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(blocked, 2, "the joining node blocked {blocked} peers");
+        // Whatever the bad servers committed is the chain too (they only serve badly).
+        for bad in &running[4..] {
+            let upto = height(&bad.node).min(target);
+            assert_agree(&[validators[0].clone(), bad.node.clone()], upto);
+        }
+        stop(&joining);
         running.iter().for_each(stop);
     });
 }
