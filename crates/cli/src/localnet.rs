@@ -96,6 +96,13 @@ pub struct UpArgs {
     /// stake: each epoch's validators are elected by bonded TAO at the end of the one before).
     #[arg(long, default_value_t = 40)]
     epoch_length: u64,
+    /// Full nodes beside 2 or more chain validators (0 to 8): each syncs the chain from its
+    /// peers over p2p, verifying every certificate and re-executing every block, and serves
+    /// JSON-RPC on its own port (after the validators'). Its node key is registered on
+    /// chain (by wallet `full-node-<i>`, funded by //Alice), which is how the validators
+    /// admit it as a peer.
+    #[arg(long, default_value_t = 0)]
+    full_nodes: usize,
 }
 
 /// `tao localnet down`
@@ -180,6 +187,9 @@ struct State {
     nodes: Vec<String>,
     /// Each BFT validator's p2p address as it last started (`IP:PORT`).
     p2p: Vec<String>,
+    /// Each full node's JSON-RPC endpoint and p2p address (`full1`, `full2`, …).
+    full: Vec<String>,
+    full_p2p: Vec<String>,
 }
 
 impl State {
@@ -216,6 +226,8 @@ impl State {
             validators: strings(&v["validators"]),
             nodes: strings(&v["nodes"]),
             p2p: strings(&v["p2p"]),
+            full: strings(&v["full"]),
+            full_p2p: strings(&v["full_p2p"]),
         }))
     }
 
@@ -223,7 +235,7 @@ impl State {
         let v = json!({
             "endpoint": self.endpoint, "netuid": self.netuid, "pids": self.pids,
             "miners": self.miners, "validators": self.validators, "nodes": self.nodes,
-            "p2p": self.p2p,
+            "p2p": self.p2p, "full": self.full, "full_p2p": self.full_p2p,
         });
         let path = Self::path(dir);
         let tmp = path.with_extension("tmp");
@@ -250,6 +262,21 @@ fn alive(pid: u32, program: &str) -> bool {
     matches!(state, Some(s) if s != 'Z' && s != 'X') && name.is_some_and(|n| n == program)
 }
 
+/// Waits (at most 10 s) until process `pid` has exited: a process killed moments ago stops
+/// looking like its program (its memory is gone) before it has closed its files, and a node
+/// started on the same store before then finds the database still locked.
+fn wait_exited(pid: u32) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+        if !matches!(state, Some(s) if s != 'Z' && s != 'X') {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// The process name of chain validator `i` (the first is "node", whose RPC is the endpoint).
 fn node_name(i: usize) -> String {
     if i == 0 {
@@ -259,8 +286,18 @@ fn node_name(i: usize) -> String {
     }
 }
 
+/// The process name of full node `i` (from 1).
+fn full_name(i: usize) -> String {
+    format!("full{i}")
+}
+
+/// Whether a process of the network is a chain node (a validator or a full node).
+fn is_chain_node(name: &str) -> bool {
+    name.starts_with("node") || name.starts_with("full")
+}
+
 fn program_of(name: &str) -> &'static str {
-    if name.starts_with("node") {
+    if is_chain_node(name) {
         "tao-node"
     } else {
         "textpred"
@@ -283,7 +320,7 @@ fn down(dir: &Path) -> Result<Vec<String>, Failure> {
     };
     // The subnet's processes first, the chain's last.
     let mut order: Vec<(String, u32)> = state.pids.iter().map(|(n, p)| (n.clone(), *p)).collect();
-    order.sort_by_key(|(name, _)| name.starts_with("node"));
+    order.sort_by_key(|(name, _)| is_chain_node(name));
     let mut stopped = Vec::new();
     for (name, pid) in order {
         if stop(pid, program_of(&name)) {
@@ -314,10 +351,18 @@ fn stop(pid: u32, program: &str) -> bool {
 /// Creates (once) the consensus keys of `n` chain validators in `<dir>/validators`; their
 /// public keys, in order.
 fn validator_keys(dir: &Path, node_bin: &Path, n: usize) -> Result<Vec<String>, Failure> {
-    let keys = dir.join("validators");
-    std::fs::create_dir_all(&keys)
+    node_keys(&dir.join("validators"), node_bin, 0..n)
+}
+
+/// Creates (once) node keys `<keys>/<i>.key` for each `i`; their public keys, in order.
+fn node_keys(
+    keys: &Path,
+    node_bin: &Path,
+    indices: impl Iterator<Item = usize>,
+) -> Result<Vec<String>, Failure> {
+    std::fs::create_dir_all(keys)
         .map_err(|e| Failure::user(format!("cannot create {}: {e}", keys.display())))?;
-    (0..n)
+    indices
         .map(|i| {
             let public = keys.join(format!("{i}.pub"));
             if let Ok(text) = std::fs::read_to_string(&public) {
@@ -568,7 +613,15 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
         return Err(Failure::user("--validators: give 1 to 16 chain validators")
             .hint("subnet validators are --subnet-validators"));
     }
-    let last_port = |base: u16| usize::from(base) + args.validators - 1 <= usize::from(u16::MAX);
+    if args.full_nodes > 8 {
+        return Err(Failure::user("--full-nodes: give 0 to 8 full nodes"));
+    }
+    if args.full_nodes > 0 && args.validators < 2 {
+        return Err(Failure::user("--full-nodes needs a BFT network: --validators 2 or more")
+            .hint("a single block producer has no p2p network to sync from"));
+    }
+    let nodes = args.validators + args.full_nodes;
+    let last_port = |base: u16| usize::from(base) + nodes - 1 <= usize::from(u16::MAX);
     if !last_port(args.rpc_port) || !last_port(args.p2p_port) {
         return Err(Failure::user("--rpc-port/--p2p-port: the validators' ports run past 65535"));
     }
@@ -639,8 +692,10 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
     }
     for i in 0..args.validators {
         let name = node_name(i);
-        if state.pids.get(&name).is_some_and(|p| alive(*p, "tao-node")) {
-            continue;
+        match state.pids.get(&name) {
+            Some(p) if alive(*p, "tao-node") => continue,
+            Some(p) => wait_exited(*p),
+            None => {}
         }
         let rpc = format!("127.0.0.1:{}", port(args.rpc_port, i));
         let mut node_args: Vec<String> = vec![
@@ -697,7 +752,7 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
             state.endpoint, state.nodes[0]
         ));
         for (name, pid) in &state.pids {
-            if !name.starts_with("node") {
+            if !is_chain_node(name) {
                 stop(*pid, program_of(name));
             }
         }
@@ -709,6 +764,10 @@ fn up(args: &UpArgs, json_output: bool) -> Result<(), Failure> {
     rt.block_on(wait_for_node(&chain, node_pid, &dir.join("logs").join("node.log")))?;
 
     let setup = Setup { chain: &chain, json: json_output };
+    if args.full_nodes > 0 {
+        let started = FullNodes { dir: &dir, args, node_bin: &node_bin, genesis: &genesis };
+        rt.block_on(started.start(&setup, &mut state))?;
+    }
     let netuid = rt.block_on(prepare(&setup, &dir, args, &mut state)).map_err(|e| {
         e.hint(format!(
             "the chain keeps running (log: {}/logs/node.log); `tao localnet up` resumes, `tao localnet down` stops it",
@@ -797,6 +856,118 @@ async fn owned_subnet(
         .into_iter()
         .find(|n| n.owner_coldkey.0 == owner.account())
         .map(|n| (n.netuid, n.emission_started)))
+}
+
+/// What starting the full nodes needs.
+struct FullNodes<'a> {
+    dir: &'a Path,
+    args: &'a UpArgs,
+    node_bin: &'a Path,
+    genesis: &'a Path,
+}
+
+impl FullNodes<'_> {
+    /// Starts the full nodes not running (keys in `<dir>/full-nodes/`, stores in
+    /// `<dir>/full<i>/`), each dialing the validators, and registers each node key on chain
+    /// with the p2p address it listens on (or updates it), so the validators admit it.
+    async fn start(&self, s: &Setup<'_>, state: &mut State) -> Result<(), Failure> {
+        let (dir, args) = (self.dir, self.args);
+        let keys = dir.join("full-nodes");
+        let publics = node_keys(&keys, self.node_bin, 1..=args.full_nodes)?;
+        let authorities = genesis_authorities(self.genesis)?;
+        let bootnodes: Vec<String> = authorities
+            .iter()
+            .zip(&state.p2p)
+            .filter(|(_, addr)| !addr.is_empty())
+            .map(|(key, addr)| format!("{key}@{addr}"))
+            .collect();
+        state.full.resize(args.full_nodes, String::new());
+        state.full_p2p.resize(args.full_nodes, String::new());
+        let alice = Keypair::from_uri("//Alice").map_err(|e| Failure::user(e.to_string()))?;
+        let genesis_hash = s.chain.request::<method::GenesisHash>(()).await.map_err(node_error)?;
+        for i in 1..=args.full_nodes {
+            let name = full_name(i);
+            let port = |base: u16| match base {
+                0 => 0,
+                base => usize::from(base) + args.validators + i - 1,
+            };
+            if !state.pids.get(&name).is_some_and(|p| alive(*p, "tao-node")) {
+                if let Some(old) = state.pids.get(&name) {
+                    wait_exited(*old);
+                }
+                let key_file = keys.join(format!("{i}.key"));
+                let node_args: Vec<String> = vec![
+                    "--genesis".into(),
+                    self.genesis.display().to_string(),
+                    "--base-path".into(),
+                    dir.join(&name).display().to_string(),
+                    "--rpc-addr".into(),
+                    format!("127.0.0.1:{}", port(args.rpc_port)),
+                    "--block-time-ms".into(),
+                    args.block_time_ms.to_string(),
+                    "--node-key".into(),
+                    key_file.display().to_string(),
+                    "--p2p-addr".into(),
+                    format!("127.0.0.1:{}", port(args.p2p_port)),
+                    "--bootnodes".into(),
+                    bootnodes.join(","),
+                ];
+                let log = dir.join("logs").join(format!("{name}.log"));
+                let from = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+                let pid = spawn(dir, &name, self.node_bin, &node_args)?;
+                state.pids.insert(name.clone(), pid);
+                state.full_p2p[i - 1] = logged_address(&log, from, pid, P2P_LISTENING)?.to_string();
+                let rpc = logged_address(&log, from, pid, RPC_LISTENING)?;
+                state.full[i - 1] = format!("http://{rpc}");
+                state.save(dir)?;
+                s.say(&format!("started tao-node ({name}, a full node) on {}", state.full[i - 1]));
+            }
+            // Its key on chain, with the address it listens on now.
+            let wallet_name = format!("full-node-{i}");
+            let (controller, _) = wallet(dir, &wallet_name)?;
+            s.fund(&alice, &wallet_name, &controller, 1).await?;
+            let validators = s.chain.request::<method::Validators>(()).await.map_err(node_error)?;
+            let registered = validators
+                .proof_of_stake
+                .as_ref()
+                .and_then(|pos| {
+                    pos.candidates.iter().find(|c| c.controller.0 == controller.account())
+                })
+                .map(|c| c.p2p_address.clone());
+            let address = state.full_p2p[i - 1].clone();
+            match registered {
+                Some(known) if known == address => {}
+                Some(_) => {
+                    s.say(&format!("  {name}: its p2p address is now {address}"));
+                    let call =
+                        Call::SetValidatorInfo { p2p_address: Some(address), commission: None };
+                    s.send(&controller, call).await?;
+                }
+                None => {
+                    let key_file = keys.join(format!("{i}.key"));
+                    let text = std::fs::read_to_string(&key_file).map_err(|e| {
+                        Failure::user(format!("cannot read {}: {e}", key_file.display()))
+                    })?;
+                    let secret =
+                        tao_types::consensus::ConsensusSecret::parse(&text).map_err(|e| {
+                            Failure::user(format!("{} is not a node key: {e}", key_file.display()))
+                        })?;
+                    s.say(&format!(
+                        "  {name}: registering its node key {} (p2p {address}) from wallet {wallet_name}",
+                        publics[i - 1]
+                    ));
+                    let call = Call::RegisterValidator {
+                        consensus_key: secret.public(),
+                        p2p_address: address,
+                        commission: 0,
+                        proof: secret.key_proof(&genesis_hash.0, &controller.account()),
+                    };
+                    s.send(&controller, call).await?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Funds, creates and configures the subnet, registers and stakes; returns the netuid.
@@ -935,6 +1106,24 @@ async fn status(dir: &Path, state: &State) -> Value {
         }
         out["chain_validators"] = Value::Array(heads);
     }
+    if !state.full.is_empty() {
+        let mut heads = Vec::new();
+        for (i, url) in state.full.iter().enumerate() {
+            let name = full_name(i + 1);
+            let (head, sync) = match ChainClient::new(url) {
+                Ok(node) => (
+                    node.request::<method::ChainHead>(()).await.ok(),
+                    node.request::<method::SyncState>(()).await.ok(),
+                ),
+                Err(_) => (None, None),
+            };
+            heads.push(json!({"name": name, "endpoint": url, "p2p": state.full_p2p.get(i),
+                              "alive": state.pids.get(&name).is_some_and(|p| alive(*p, "tao-node")),
+                              "head": head.map(|h| h.number),
+                              "syncing": sync.map(|s| s.syncing)}));
+        }
+        out["full_nodes"] = Value::Array(heads);
+    }
     let head = chain.request::<method::ChainHead>(()).await;
     let Ok(m) = chain.metagraph(netuid).await else {
         out["chain"] = json!({"reachable": head.is_ok()});
@@ -1036,6 +1225,21 @@ fn print_table(s: &Value) {
             })
             .collect();
         println!("chain validators (BFT): {}", heads.join(" · "));
+    }
+    if let Some(nodes) = s["full_nodes"].as_array() {
+        let heads: Vec<String> = nodes
+            .iter()
+            .map(|n| {
+                let head = n["head"].as_u64().map_or("down".to_owned(), |h| format!("#{h}"));
+                let syncing = if n["syncing"].as_bool() == Some(true) { " (syncing)" } else { "" };
+                format!(
+                    "{} {head}{syncing} {}",
+                    n["name"].as_str().unwrap_or("?"),
+                    n["endpoint"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        println!("full nodes: {}", heads.join(" · "));
     }
     println!(
         "{:<9} {:>3} {:<8} {:>10} {:>9} {:>13} {:>12}  process",

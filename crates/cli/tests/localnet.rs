@@ -397,10 +397,13 @@ fn a_fifth_node_bonded_with_tao_validator_joins_at_the_boundary_and_keeps_the_ch
         "0",
         "--epoch-length",
         "20",
+        "--full-nodes",
+        "2",
     ];
     let s = ok(&dir, &up);
     let validators = s["chain_validators"].as_array().unwrap().clone();
     assert_eq!(validators.len(), 4, "{s:#}");
+    assert_eq!(s["full_nodes"].as_array().map(Vec::len), Some(2), "{s:#}");
     let endpoint = |i: usize| validators[i]["endpoint"].as_str().unwrap().to_owned();
 
     // The fifth node: a key of its own, the four as its peers, every port its own.
@@ -514,6 +517,100 @@ fn a_fifth_node_bonded_with_tao_validator_joins_at_the_boundary_and_keeps_the_ch
             .clone()
     };
     assert_eq!(block(&endpoint(0)), block(&fifth_url), "the fifth node agrees");
+
+    // The full nodes (node keys registered on chain by `localnet up`) follow over p2p.
+    let full = |s: &Value, i: usize, key: &str| s["full_nodes"][i][key].clone();
+    let full_url = |s: &Value, i: usize| full(s, i, "endpoint").as_str().unwrap().to_owned();
+    let s = status(&dir);
+    let target = head(&endpoint(0));
+    for i in 0..2 {
+        let url = full_url(&s, i);
+        let started = Instant::now();
+        while head(&url) < target {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "full node {i} stuck at {}",
+                head(&url)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(block(&url), block(&endpoint(0)), "full node {i} agrees");
+    }
+
+    // A transfer submitted to a full node's RPC is gossiped to the validators and finalized.
+    let bob = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+    let before = cli(&["wallet", "balance", "--ss58", bob]);
+    let out = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["--json", "--endpoint", &full_url(&s, 1), "--wallet-path"])
+        .arg(&wallets)
+        .args(["--wallet-name", "fifth", "wallet", "transfer", "--dest", bob, "--amount", "3"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let receipt: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(receipt["outcome"], "success", "{receipt}");
+    let after = cli(&["wallet", "balance", "--ss58", bob]);
+    assert_eq!(
+        after["free"].as_u64().unwrap(),
+        before["free"].as_u64().unwrap() + 3_000_000_000,
+        "validator 0 sees the transfer: {before} → {after}"
+    );
+
+    // Full node 1 is SIGKILLed while it syncs, restarted by `localnet up`, and completes.
+    let pid_of = |s: &Value, name: &str| {
+        s["processes"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()["pid"]
+            .as_u64()
+            .unwrap()
+    };
+    let kill = |pid: u64| {
+        assert!(Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
+    };
+    let mut caught = false;
+    for _attempt in 0..3 {
+        kill(pid_of(&status(&dir), "full1"));
+        // Let it fall 100 blocks (5 epochs) behind, then restart it.
+        let behind = head(&endpoint(0)) + 100;
+        while head(&endpoint(0)) < behind {
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let s = ok(&dir, &up);
+        let url = full_url(&s, 0);
+        let restarted_at = head(&url);
+        let started = Instant::now();
+        loop {
+            let (now, tip) = (head(&url), head(&endpoint(0)));
+            if now > restarted_at && now + 5 < tip {
+                // Mid-sync: some blocks fetched, most not.
+                kill(pid_of(&status(&dir), "full1"));
+                caught = true;
+                break;
+            }
+            if now + 5 >= tip || started.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if caught {
+            break;
+        }
+    }
+    assert!(caught, "full node 1 was never caught mid-sync in three attempts");
+    let s = ok(&dir, &up);
+    let url = full_url(&s, 0);
+    let target = head(&endpoint(0));
+    let started = Instant::now();
+    while head(&url) < target {
+        assert!(started.elapsed() < Duration::from_secs(90), "full node 1 stuck at {}", head(&url));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let at = |url: &str, n: u64| {
+        let client = ChainClient::new(url).unwrap();
+        runtime.block_on(client.call("tao_getBlock", vec![json!(n)])).unwrap()["header"].clone()
+    };
+    assert_eq!(at(&url, target), at(&endpoint(0), target), "the restarted full node agrees");
+    let s = status(&dir);
+    assert!(full(&s, 0, "head").as_u64().unwrap() >= target, "{s:#}");
     drop(fifth_node);
     let _ = ok(&dir, &["localnet", "down", "--clean"]);
     drop(network);

@@ -282,6 +282,23 @@ pub struct Store {
     pub(crate) fail_before_commit: bool,
 }
 
+/// Opens (or creates) the database at `path`. A process that held it and was just killed
+/// may not have released its lock yet (the kernel closes a dying process's files after it
+/// stops looking alive): a locked database is tried again for up to 5 s before the error.
+fn open_database(path: &Path) -> Result<Database, redb::DatabaseError> {
+    let started = std::time::Instant::now();
+    loop {
+        match Database::create(path) {
+            Err(redb::DatabaseError::DatabaseAlreadyOpen)
+                if started.elapsed() < std::time::Duration::from_secs(5) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Store {
     /// Opens (or creates) an archive store in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
@@ -292,7 +309,7 @@ impl Store {
     pub fn open_with(dir: &Path, pruning: Pruning) -> Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join("chain.redb");
-        let db = Database::create(&path).with_context(|| format!("opening {}", path.display()))?;
+        let db = open_database(&path).with_context(|| format!("opening {}", path.display()))?;
         let txn = db.begin_write()?;
         txn.open_table(BLOCKS)?;
         txn.open_table(HASHES)?;
