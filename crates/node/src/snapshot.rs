@@ -34,7 +34,7 @@ use codec::{Decode, Encode};
 use commonware_consensus::{simplex::types::Finalization, types::Epoch, Epochable as _};
 use redb::{Database, ReadableTable, TableDefinition};
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     num::NonZeroU64,
     path::{Path, PathBuf},
     time::{Duration, SystemTime},
@@ -67,6 +67,9 @@ const ASK_TIMEOUT: Duration = Duration::from_secs(2);
 const OFFER_WINDOW: Duration = Duration::from_secs(1);
 /// How often peers are asked for offers while none came.
 const OFFER_RETRY: Duration = Duration::from_secs(2);
+/// Rounds of asking for offers before a node gives snapshot sync up and syncs every block
+/// (no peer keeps a snapshot yet, or none this node can verify).
+const MAX_OFFER_ROUNDS: u32 = 5;
 
 const OFFERS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("snapshot_offers");
 const PARTS: TableDefinition<'_, (u64, u32), &[u8]> = TableDefinition::new("snapshot_parts");
@@ -361,12 +364,28 @@ pub struct Snapshots {
 
 /// A snapshot fetch under way.
 enum Fetch {
-    /// Offers asked for; those that verified, by peer.
-    Offers { asked: SystemTime, first: Option<SystemTime>, offers: BTreeMap<PublicKey, Offer> },
+    /// Offers asked for; the newest that verified, and who offered it.
+    Offers(Box<Gather>),
     /// Parts being fetched.
     Parts(Box<Parts>),
     /// Every part is here and the state verified; block H is being fetched.
     Block { offer: Box<Offer>, state: Box<State>, asked: SystemTime },
+}
+
+/// Offers gathered in one round: only the newest verified one is kept (one manifest in
+/// memory however many peers answer), with the peers that offered exactly it.
+#[derive(Default)]
+struct Gather {
+    /// When peers were last asked.
+    asked: Option<SystemTime>,
+    /// When the first valid offer of this round came.
+    first: Option<SystemTime>,
+    /// Rounds asked so far.
+    rounds: u32,
+    best: Option<Offer>,
+    peers: Vec<PublicKey>,
+    /// Peers that answered this round (one offer each is looked at).
+    heard: BTreeSet<PublicKey>,
 }
 
 struct Parts {
@@ -415,14 +434,8 @@ impl Snapshots {
                 }
             }
         }
-        let fetch =
-            (config.sync == SyncMode::Snapshot && chain.head.number.get() == 0).then(|| {
-                Fetch::Offers {
-                    asked: SystemTime::UNIX_EPOCH,
-                    first: None,
-                    offers: BTreeMap::new(),
-                }
-            });
+        let fetch = (config.sync == SyncMode::Snapshot && chain.head.number.get() == 0)
+            .then(|| Fetch::Offers(Box::default()));
         if fetch.is_some() {
             info!("starting by snapshot sync: asking peers for their snapshots");
         }
@@ -516,6 +529,14 @@ impl Snapshots {
 
     /// A request a peer sent: answered from the kept snapshots, within the peer's budget.
     fn serve(&mut self, peer: &PublicKey, message: Message, now: SystemTime) -> Outcome {
+        if self.db.is_none() || matches!(message, Message::Offer(_) | Message::Parts { .. }) {
+            return Outcome::None;
+        }
+        // Counted before any work: requests over the budget cost a map lookup.
+        if !self.may_answer(peer, now) {
+            debug!(%peer, "snapshot request over the peer's budget: dropped");
+            return Outcome::None;
+        }
         let Some(db) = &self.db else { return Outcome::None };
         let answer = match message {
             Message::WantOffer => {
@@ -565,10 +586,6 @@ impl Snapshots {
             }
             Message::Offer(_) | Message::Parts { .. } => return Outcome::None,
         };
-        if !self.may_answer(peer, now) {
-            debug!(%peer, "snapshot request over the peer's budget: dropped");
-            return Outcome::None;
-        }
         Outcome::Send(peer.clone(), answer)
     }
 
@@ -587,11 +604,24 @@ impl Snapshots {
         match message {
             Message::WantOffer | Message::WantParts { .. } => self.serve(peer, message, now),
             Message::Offer(offer) => {
-                let Some(Fetch::Offers { first, offers, .. }) = &mut self.fetch else {
+                let Some(Fetch::Offers(gather)) = &mut self.fetch else {
                     return Outcome::None;
                 };
-                if offers.contains_key(peer) || offers.len() >= MAX_TRACKED_PEERS {
+                if gather.heard.contains(peer) || gather.heard.len() >= MAX_TRACKED_PEERS {
                     return Outcome::None;
+                }
+                gather.heard.insert(peer.clone());
+                let number = offer.header.number.get();
+                if let Some(best) = &gather.best {
+                    // An older snapshot is not looked at; the one already verified is
+                    // only compared.
+                    if number < best.header.number.get() {
+                        return Outcome::None;
+                    }
+                    if offer.header == best.header && offer.manifest == best.manifest {
+                        gather.peers.push(peer.clone());
+                        return Outcome::None;
+                    }
                 }
                 let checked = offer.manifest.verify(&offer.header).and_then(|()| {
                     verify_certificate(
@@ -603,13 +633,27 @@ impl Snapshots {
                         &offer.certificate,
                     )
                 });
-                if let Err(e) = checked {
-                    warn!(%peer, number = offer.header.number.get(), "a snapshot offer refused: {e}");
-                    return Outcome::Block(peer.clone());
+                match checked {
+                    Ok(()) => {}
+                    Err(SnapshotError::UnknownEpoch(_)) => {
+                        // Honest, but beyond what this node can check from genesis.
+                        debug!(%peer, number, "a snapshot offer of an epoch this node cannot verify");
+                        return Outcome::None;
+                    }
+                    Err(e) => {
+                        warn!(%peer, number, "a snapshot offer refused: {e}");
+                        return Outcome::Block(peer.clone());
+                    }
                 }
-                debug!(%peer, number = offer.header.number.get(), "a snapshot offer");
-                first.get_or_insert(now);
-                offers.insert(peer.clone(), *offer);
+                debug!(%peer, number, "a snapshot offer");
+                gather.first.get_or_insert(now);
+                if gather.best.as_ref().is_some_and(|best| best.header == offer.header) {
+                    // The same block, another (also verified) manifest: impossible for
+                    // digests that hash to one root in one order; kept apart all the same.
+                    return Outcome::None;
+                }
+                gather.best = Some(*offer);
+                gather.peers = vec![peer.clone()];
                 Outcome::None
             }
             Message::Parts { number, first, parts } => self.parts(peer, number, first, parts),
@@ -648,11 +692,7 @@ impl Snapshots {
     }
 
     fn restart(&mut self) {
-        self.fetch = Some(Fetch::Offers {
-            asked: SystemTime::UNIX_EPOCH,
-            first: None,
-            offers: BTreeMap::new(),
-        });
+        self.fetch = Some(Fetch::Offers(Box::default()));
     }
 
     /// Moves a fetch on: asks for offers, chooses one, asks for chunks (re-asking timed-out
@@ -663,14 +703,26 @@ impl Snapshots {
         let mut out = Vec::new();
         let Some(fetch) = self.fetch.take() else { return out };
         self.fetch = Some(match fetch {
-            Fetch::Offers { asked, first, offers } => {
-                if first.is_some_and(|f| since(f) >= OFFER_WINDOW) {
-                    choose(offers)
-                } else if first.is_none() && since(asked) >= OFFER_RETRY {
+            Fetch::Offers(mut gather) => {
+                if gather.first.is_some_and(|f| since(f) >= OFFER_WINDOW) {
+                    choose(*gather)
+                } else if gather.first.is_none()
+                    && gather.asked.is_none_or(|asked| since(asked) >= OFFER_RETRY)
+                {
+                    if gather.rounds >= MAX_OFFER_ROUNDS {
+                        warn!(
+                            rounds = gather.rounds,
+                            "no peer offers a snapshot this node can verify: syncing every block instead"
+                        );
+                        return out;
+                    }
+                    gather.rounds += 1;
+                    gather.asked = Some(now);
+                    gather.heard.clear();
                     out.push(Outcome::Broadcast(Message::WantOffer));
-                    Fetch::Offers { asked: now, first, offers }
+                    Fetch::Offers(gather)
                 } else {
-                    Fetch::Offers { asked, first, offers }
+                    Fetch::Offers(gather)
                 }
             }
             Fetch::Parts(mut parts) => {
@@ -678,11 +730,7 @@ impl Snapshots {
                 parts.in_flight.retain(|_, (_, _, _, at)| since(*at) < ASK_TIMEOUT);
                 if parts.peers.is_empty() {
                     warn!(number, "no honest peer left for this snapshot; asking for offers again");
-                    Fetch::Offers {
-                        asked: SystemTime::UNIX_EPOCH,
-                        first: None,
-                        offers: BTreeMap::new(),
-                    }
+                    Fetch::Offers(Box::default())
                 } else if parts.have.iter().all(Option::is_some) {
                     let have = std::mem::take(&mut parts.have);
                     let all = have.into_iter().map(Option::unwrap_or_default).collect();
@@ -704,11 +752,7 @@ impl Snapshots {
                         }
                         Err(e) => {
                             warn!(number, "the fetched snapshot does not make its state: {e}");
-                            Fetch::Offers {
-                                asked: SystemTime::UNIX_EPOCH,
-                                first: None,
-                                offers: BTreeMap::new(),
-                            }
+                            Fetch::Offers(Box::default())
                         }
                     }
                 } else {
@@ -757,28 +801,13 @@ impl Snapshots {
 
 /// Chooses the newest offered snapshot; its offerers (those that offered exactly it) are
 /// asked for its parts.
-fn choose(offers: BTreeMap<PublicKey, Offer>) -> Fetch {
-    let best = offers.values().map(|o| (o.header.number.get(), o.header.hash())).max();
-    let Some((number, hash)) = best else {
-        return Fetch::Offers { asked: SystemTime::UNIX_EPOCH, first: None, offers };
+fn choose(gather: Gather) -> Fetch {
+    let Gather { best: Some(offer), mut peers, .. } = gather else {
+        return Fetch::Offers(Box::default());
     };
-    let mut chosen = None;
-    let mut peers = Vec::new();
-    for (peer, offer) in offers {
-        if offer.header.hash() == hash
-            && chosen.as_ref().is_none_or(|c: &Offer| c.manifest == offer.manifest)
-        {
-            peers.push(peer);
-            chosen.get_or_insert(offer);
-        }
-    }
-    let Some(offer) = chosen else {
-        return Fetch::Offers {
-            asked: SystemTime::UNIX_EPOCH,
-            first: None,
-            offers: BTreeMap::new(),
-        };
-    };
+    peers.sort();
+    peers.dedup();
+    let (number, hash) = (offer.header.number.get(), offer.header.hash());
     info!(number, %hash, peers = peers.len(), parts = offer.manifest.entries.len(), "fetching a snapshot");
     let have = vec![None; offer.manifest.entries.len()];
     Fetch::Parts(Box::new(Parts {
