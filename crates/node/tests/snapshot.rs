@@ -92,6 +92,17 @@ impl Net {
     /// Starts node `i` (an authority for `i < VALIDATORS`), keeping a snapshot every
     /// [`EVERY`] blocks.
     async fn start(&self, i: usize, sync: SyncMode, tamper: bool) -> Running {
+        self.start_keeping(i, sync, tamper, NonZeroU64::new(EVERY)).await
+    }
+
+    /// Starts node `i`, keeping a snapshot every `every` blocks (none: no snapshots).
+    async fn start_keeping(
+        &self,
+        i: usize,
+        sync: SyncMode,
+        tamper: bool,
+        every: Option<NonZeroU64>,
+    ) -> Running {
         let dir = self.dir.join(format!("n{i}"));
         let chain = Chain::open(&dir, &self.genesis).unwrap();
         let (gossip_tx, gossip_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -110,8 +121,7 @@ impl Net {
             behaviour: Behaviour::Honest,
             reporter: None,
         };
-        let snapshots =
-            snapshot::Config { sync, every: NonZeroU64::new(EVERY), dir: Some(dir), tamper };
+        let snapshots = snapshot::Config { sync, every, dir: Some(dir), tamper };
         let handles = consensus::start_with_snapshots(
             self.context.child("node").with_attribute("index", i),
             node.clone(),
@@ -211,5 +221,81 @@ fn a_fresh_node_snapshot_syncs_refusing_a_tampered_chunk_and_follows_the_chain()
             r.handles.engine.abort();
             r.handles.application.abort();
         }
+    });
+}
+
+fn stop(running: &Running) {
+    running.handles.engine.abort();
+    running.handles.application.abort();
+}
+
+/// Blocks `from..=upto` are the same on both nodes.
+fn assert_same_blocks(a: &Node, b: &Node, from: u64, upto: u64) {
+    let (a, b) = (a.chain.lock().unwrap(), b.chain.lock().unwrap());
+    for number in from..=upto {
+        let mine = a.store.block(number).unwrap().expect("block kept");
+        let theirs = b.store.block(number).unwrap().expect("block kept");
+        assert_eq!(mine.header, theirs.header, "block {number}");
+    }
+}
+
+#[test]
+fn with_no_snapshot_offered_a_snapshot_node_syncs_every_block_instead() {
+    deterministic::Runner::timed(Duration::from_secs(600)).start(|context| async move {
+        let net = Net::new(context.child("net"), "none-offered").await;
+        let mut running = Vec::new();
+        for i in 0..VALIDATORS {
+            running.push(net.start_keeping(i, SyncMode::Full, false, None).await);
+        }
+        let validators: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
+        wait_for(&context, &validators, 20).await;
+        let fresh = net.start(VALIDATORS, SyncMode::Snapshot, false).await;
+        // Five rounds of asking (2 s apart) find no offer; the node then fetches and
+        // re-executes every block from genesis.
+        let target = height(validators[0]) + 60;
+        let mut all = validators.clone();
+        all.push(fresh.node.as_ref());
+        wait_for(&context, &all, target).await;
+        assert_eq!(fresh.node.chain.lock().unwrap().store.oldest_kept(), 1);
+        assert_same_blocks(&fresh.node, validators[0], 1, target);
+        running.iter().chain(std::iter::once(&fresh)).for_each(stop);
+    });
+}
+
+#[test]
+fn a_node_stopped_mid_snapshot_restarts_on_an_empty_store_and_completes_the_sync() {
+    deterministic::Runner::timed(Duration::from_secs(600)).start(|context| async move {
+        let net = Net::new(context.child("net"), "stopped").await;
+        let mut running = Vec::new();
+        for i in 0..VALIDATORS {
+            running.push(net.start(i, SyncMode::Full, false).await);
+        }
+        let validators: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
+        wait_for(&context, &validators, 2 * EVERY + 3).await;
+        let fresh = net.start(VALIDATORS, SyncMode::Snapshot, false).await;
+        // Offers are gathered for 1 s, then chunks asked for: stopped in the middle (its
+        // tasks dropped, as a kill leaves them), the store still holds genesis only.
+        context.sleep(Duration::from_millis(1_100)).await;
+        stop(&fresh);
+        assert_eq!(height(&fresh.node), 0);
+        // The aborted tasks let go of the node (and so of its store files).
+        for _ in 0..100 {
+            if Arc::strong_count(&fresh.node) == 1 {
+                break;
+            }
+            context.sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(Arc::strong_count(&fresh.node), 1, "the stopped node is released");
+        drop(fresh);
+        let fresh = net.start(VALIDATORS, SyncMode::Snapshot, false).await;
+        assert_eq!(height(&fresh.node), 0, "reopened: nothing but genesis");
+        let target = height(validators[0]) + 10;
+        let mut all = validators.clone();
+        all.push(fresh.node.as_ref());
+        wait_for(&context, &all, target).await;
+        let oldest = fresh.node.chain.lock().unwrap().store.oldest_kept();
+        assert!(oldest >= 2 * EVERY && oldest % EVERY == 0, "snapshot at {oldest}");
+        assert_same_blocks(&fresh.node, validators[0], oldest, target);
+        running.iter().chain(std::iter::once(&fresh)).for_each(stop);
     });
 }
