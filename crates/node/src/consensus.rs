@@ -953,6 +953,10 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             if self.snapshots.fetching() {
                 let outcomes = self.snapshots.tick(self.context.current());
                 self.snapshot_outcomes(outcomes, &mut sender);
+                if let Some(number) = self.snapshots.target() {
+                    // `tao_syncState`: syncing, up to the snapshot's (certified) block.
+                    self.node.sync.saw(number);
+                }
                 continue;
             }
             if let Err(e) = self.progress(&mut sender) {

@@ -773,6 +773,16 @@ impl Snapshots {
         out
     }
 
+    /// The block of the snapshot being fetched, once one is chosen (its certificate
+    /// verified): what `tao_syncState` reports as the highest block seen meanwhile.
+    pub fn target(&self) -> Option<u64> {
+        match &self.fetch {
+            Some(Fetch::Parts(parts)) => Some(parts.offer.header.number.get()),
+            Some(Fetch::Block { offer, .. }) => Some(offer.header.number.get()),
+            _ => None,
+        }
+    }
+
     /// The hash of the block the fetch waits for, if it does.
     pub fn wanted_block(&self) -> Option<Hash> {
         match &self.fetch {

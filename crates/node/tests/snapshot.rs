@@ -276,6 +276,9 @@ fn a_node_stopped_mid_snapshot_restarts_on_an_empty_store_and_completes_the_sync
         // Offers are gathered for 1 s, then chunks asked for: stopped in the middle (its
         // tasks dropped, as a kill leaves them), the store still holds genesis only.
         context.sleep(Duration::from_millis(1_100)).await;
+        let during = fresh.node.sync_state().unwrap();
+        assert!(during.syncing && during.head == 0, "{during:?}");
+        assert!(during.highest_seen >= 2 * EVERY, "the chosen snapshot's block: {during:?}");
         stop(&fresh);
         assert_eq!(height(&fresh.node), 0);
         // The aborted tasks let go of the node (and so of its store files).
