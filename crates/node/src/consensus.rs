@@ -957,6 +957,12 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                     // `tao_syncState`: syncing, up to the snapshot's (certified) block.
                     self.node.sync.saw(number);
                 }
+                // An engine's finalizations meanwhile are of blocks the snapshot will hold
+                // or the certificate sync will fetch after it: not kept without bound.
+                if self.finalized.len() > MAX_PENDING_BLOCKS {
+                    self.finalized.clear();
+                    self.certificates.clear();
+                }
                 continue;
             }
             if let Err(e) = self.progress(&mut sender) {

@@ -63,6 +63,9 @@ const MAX_TRACKED_PEERS: usize = 1_024;
 const MAX_IN_FLIGHT: usize = 4;
 /// How long a chunk (or block H) may take before it is asked of another peer.
 const ASK_TIMEOUT: Duration = Duration::from_secs(2);
+/// Unanswered requests after which a peer is asked no more for this snapshot (and asks for
+/// block H after which the offers are gathered again).
+const MAX_TIMEOUTS: u32 = 3;
 /// How long offers are gathered after the first valid one.
 const OFFER_WINDOW: Duration = Duration::from_secs(1);
 /// How often peers are asked for offers while none came.
@@ -369,7 +372,7 @@ enum Fetch {
     /// Parts being fetched.
     Parts(Box<Parts>),
     /// Every part is here and the state verified; block H is being fetched.
-    Block { offer: Box<Offer>, state: Box<State>, asked: SystemTime },
+    Block { offer: Box<Offer>, state: Box<State>, asked: SystemTime, tries: u32 },
 }
 
 /// Offers gathered in one round: only the newest verified one is kept (one manifest in
@@ -398,6 +401,10 @@ struct Parts {
     in_flight: BTreeMap<u32, (PublicKey, u32, u32, SystemTime)>,
     /// Next peer to ask (round robin).
     next: usize,
+    /// Ticks in which a request of a peer expired since its last good answer: at
+    /// [`MAX_TIMEOUTS`] it is asked no more (a peer that offers and withholds cannot stall
+    /// the fetch).
+    timeouts: BTreeMap<PublicKey, u32>,
 }
 
 /// What the consensus application must do after a snapshot message.
@@ -678,6 +685,7 @@ impl Snapshots {
             fetch.in_flight.retain(|_, (p, _, _, _)| p != peer);
             return Outcome::Block(peer.clone());
         }
+        fetch.timeouts.remove(peer);
         for (index, part) in (first as usize..).zip(parts) {
             fetch.bytes = fetch.bytes.saturating_add(part.len() as u64);
             if let Some(slot) = fetch.have.get_mut(index) {
@@ -727,7 +735,22 @@ impl Snapshots {
             }
             Fetch::Parts(mut parts) => {
                 let number = parts.offer.header.number.get();
+                // Peers with a request that expired in this tick (each counted once).
+                let expired: BTreeSet<PublicKey> = parts
+                    .in_flight
+                    .values()
+                    .filter(|(_, _, _, at)| since(*at) >= ASK_TIMEOUT)
+                    .map(|(peer, _, _, _)| peer.clone())
+                    .collect();
                 parts.in_flight.retain(|_, (_, _, _, at)| since(*at) < ASK_TIMEOUT);
+                for peer in expired {
+                    let count = parts.timeouts.entry(peer.clone()).or_insert(0);
+                    *count += 1;
+                    if *count >= MAX_TIMEOUTS {
+                        debug!(%peer, "a snapshot server that does not answer: asked no more");
+                        parts.peers.retain(|p| *p != peer);
+                    }
+                }
                 if parts.peers.is_empty() {
                     warn!(number, "no honest peer left for this snapshot; asking for offers again");
                     Fetch::Offers(Box::default())
@@ -748,6 +771,7 @@ impl Snapshots {
                                 offer: Box::new(parts.offer),
                                 state: Box::new(state),
                                 asked: now,
+                                tries: 1,
                             }
                         }
                         Err(e) => {
@@ -760,12 +784,18 @@ impl Snapshots {
                     Fetch::Parts(parts)
                 }
             }
-            Fetch::Block { offer, state, asked } => {
-                if since(asked) >= ASK_TIMEOUT {
-                    out.push(Outcome::WantBlock(offer.header.hash()));
-                    Fetch::Block { offer, state, asked: now }
+            Fetch::Block { offer, state, asked, tries } => {
+                if since(asked) < ASK_TIMEOUT {
+                    Fetch::Block { offer, state, asked, tries }
+                } else if tries >= MAX_TIMEOUTS {
+                    warn!(
+                        number = offer.header.number.get(),
+                        "no peer sends the snapshot's block; asking for offers again"
+                    );
+                    Fetch::Offers(Box::default())
                 } else {
-                    Fetch::Block { offer, state, asked }
+                    out.push(Outcome::WantBlock(offer.header.hash()));
+                    Fetch::Block { offer, state, asked: now, tries: tries + 1 }
                 }
             }
         });
@@ -827,6 +857,7 @@ fn choose(gather: Gather) -> Fetch {
         bytes: 0,
         in_flight: BTreeMap::new(),
         next: 0,
+        timeouts: BTreeMap::new(),
     }))
 }
 
@@ -993,6 +1024,104 @@ mod tests {
         // Even a manifest whose root matched could not make a state without the part.
         all.remove(7);
         assert!(matches!(assemble(&manifest, all, &header), Err(SnapshotError::Parts(_))));
+    }
+
+    /// A fetch of `state`'s snapshot from `peers` (the offer already chosen).
+    fn fetching(state: &State, peers: &[PublicKey]) -> Snapshots {
+        let offer =
+            Offer { header: header(state), certificate: Vec::new(), manifest: Manifest::of(state) };
+        let gather = Gather { best: Some(offer), peers: peers.to_vec(), ..Gather::default() };
+        Snapshots {
+            every: None,
+            tamper: false,
+            db: None,
+            kept: BTreeMap::new(),
+            answered: BTreeMap::new(),
+            fetch: Some(choose(gather)),
+        }
+    }
+
+    fn key(seed: u64) -> PublicKey {
+        use commonware_cryptography::Signer as _;
+        commonware_cryptography::ed25519::PrivateKey::from_seed(seed).public_key()
+    }
+
+    fn asks(out: &[Outcome]) -> Vec<(PublicKey, u32)> {
+        out.iter()
+            .filter_map(|o| match o {
+                Outcome::Send(peer, Message::WantParts { first, .. }) => {
+                    Some((peer.clone(), *first))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_tampered_chunk_blocks_its_sender_and_is_asked_of_another_peer() {
+        let state = state();
+        let all = parts(&state);
+        let (a, b) = (key(1), key(2));
+        let mut peers = vec![a.clone(), b.clone()];
+        peers.sort();
+        let mut snapshots = fetching(&state, &peers);
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
+        let first = asks(&snapshots.tick(t0));
+        assert_eq!(first.len(), MAX_IN_FLIGHT);
+        let (liar, start) = first[0].clone();
+        let mut bad = all[start as usize..start as usize + 3].to_vec();
+        bad[1] = vec![0xff];
+        let outcome = snapshots.parts(&liar, 10, start, bad);
+        assert!(matches!(outcome, Outcome::Block(ref p) if *p == liar));
+        // Its other windows are dropped too; the next asks go to the other peer only.
+        let again = asks(&snapshots.tick(t0 + Duration::from_millis(25)));
+        assert!(again.iter().any(|(_, f)| *f == start), "the window is asked again");
+        assert!(again.iter().all(|(p, _)| *p != liar), "never of the liar");
+        // A late answer from the liar is not even looked at.
+        let late = snapshots.parts(&liar, 10, start, all[start as usize..][..1].to_vec());
+        assert!(matches!(late, Outcome::None));
+        // Honest answers fill the state; then block 10 is asked for.
+        let honest = peers.iter().find(|p| **p != liar).unwrap().clone();
+        let mut now = t0 + Duration::from_millis(50);
+        let mut rounds = 0;
+        while snapshots.wanted_block().is_none() {
+            let out = snapshots.tick(now);
+            for (peer, first) in asks(&out) {
+                assert_eq!(peer, honest);
+                let end = (first + MAX_PARTS_PER_CHUNK).min(all.len() as u32) as usize;
+                let answer = all[first as usize..end].to_vec();
+                assert!(matches!(snapshots.parts(&peer, 10, first, answer), Outcome::None));
+            }
+            now += Duration::from_millis(25);
+            rounds += 1;
+            assert!(rounds < 100, "the fetch completes");
+        }
+        assert_eq!(snapshots.target(), Some(10));
+    }
+
+    #[test]
+    fn peers_that_never_answer_are_dropped_and_offers_asked_again() {
+        let state = state();
+        let mut snapshots = fetching(&state, &[key(1)]);
+        let mut now = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
+        for _ in 0..MAX_TIMEOUTS {
+            assert!(!asks(&snapshots.tick(now)).is_empty());
+            now += ASK_TIMEOUT;
+        }
+        let out = snapshots.tick(now);
+        assert!(asks(&out).is_empty());
+        assert!(matches!(snapshots.fetch, Some(Fetch::Offers(_))), "back to gathering offers");
+        // The offers are asked for again, and after rounds with none the fetch is given up
+        // (the node syncs every block).
+        let mut asked = 0;
+        for _ in 0..=MAX_OFFER_ROUNDS {
+            let out = snapshots.tick(now);
+            asked +=
+                out.iter().filter(|o| matches!(o, Outcome::Broadcast(Message::WantOffer))).count();
+            now += OFFER_RETRY;
+        }
+        assert_eq!(asked, MAX_OFFER_ROUNDS as usize);
+        assert!(!snapshots.fetching());
     }
 
     #[test]
