@@ -302,3 +302,32 @@ fn a_node_stopped_mid_snapshot_restarts_on_an_empty_store_and_completes_the_sync
         running.iter().chain(std::iter::once(&fresh)).for_each(stop);
     });
 }
+
+#[test]
+fn an_authority_starting_empty_by_snapshot_catches_up_and_votes_again() {
+    deterministic::Runner::timed(Duration::from_secs(600)).start(|context| async move {
+        let net = Net::new(context.child("net"), "authority").await;
+        let mut running = Vec::new();
+        for i in 0..VALIDATORS - 1 {
+            running.push(net.start(i, SyncMode::Full, false).await);
+        }
+        let three: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
+        wait_for(&context, &three, 2 * EVERY + 5).await;
+        // The fourth authority starts from nothing (no store, no journal), by snapshot.
+        let fourth = net.start(VALIDATORS - 1, SyncMode::Snapshot, false).await;
+        let target = height(three[0]) + 10;
+        let mut all = three.clone();
+        all.push(fourth.node.as_ref());
+        wait_for(&context, &all, target).await;
+        let oldest = fourth.node.chain.lock().unwrap().store.oldest_kept();
+        assert!(oldest >= 2 * EVERY && oldest % EVERY == 0, "snapshot at {oldest}");
+        assert_same_blocks(&fourth.node, three[0], oldest, target);
+        // It votes again: with another authority stopped, 3 of 4 need it.
+        stop(&running[0]);
+        let rest = [three[1], three[2], fourth.node.as_ref()];
+        let target = height(three[1]) + 10;
+        wait_for(&context, &rest, target).await;
+        assert_same_blocks(&fourth.node, three[1], oldest, target);
+        running.iter().chain(std::iter::once(&fourth)).for_each(stop);
+    });
+}
