@@ -1209,20 +1209,29 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             Wire::Block(block) if self.snapshots.wanted_block() == Some(block.header.hash()) => {
                 self.install_snapshot(&block);
             }
-            Wire::Snapshot(message) => {
+            Wire::Snapshot(crate::snapshot::Message::Offer(offer)) => {
+                if !self.snapshots.wants_offers() {
+                    return;
+                }
+                let now = self.context.current();
+                // Gathering offers: the head is genesis, whose state names the sets.
                 let outcome = {
                     let chain =
                         self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    self.snapshots.receive(
+                    self.snapshots.receive_offer(
                         &peer,
-                        message,
-                        self.context.current(),
+                        *offer,
+                        now,
                         &mut self.context,
                         &self.namespace,
                         &chain.state,
                         &self.authorities,
                     )
                 };
+                self.snapshot_outcomes(vec![outcome], sender);
+            }
+            Wire::Snapshot(message) => {
+                let outcome = self.snapshots.receive(&peer, message, self.context.current());
                 self.snapshot_outcomes(vec![outcome], sender);
             }
             Wire::Block(block) => {

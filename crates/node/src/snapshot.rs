@@ -596,75 +596,84 @@ impl Snapshots {
         Outcome::Send(peer.clone(), answer)
     }
 
-    /// A snapshot message from `peer`.
+    /// A snapshot request or chunk from `peer` (offers: [`Self::receive_offer`]).
+    pub fn receive(&mut self, peer: &PublicKey, message: Message, now: SystemTime) -> Outcome {
+        match message {
+            Message::WantOffer | Message::WantParts { .. } => self.serve(peer, message, now),
+            Message::Parts { number, first, parts } => self.parts(peer, number, first, parts),
+            Message::Offer(_) => Outcome::None,
+        }
+    }
+
+    /// Whether offers are being gathered (only then is an offer looked at).
+    pub fn wants_offers(&self) -> bool {
+        matches!(self.fetch, Some(Fetch::Offers(_)))
+    }
+
+    /// An offer from `peer`: kept if it is the newest so far and verifies (its certificate
+    /// under the set `genesis` names for its epoch, its manifest against its state root).
     #[allow(clippy::too_many_arguments)]
-    pub fn receive(
+    pub fn receive_offer(
         &mut self,
         peer: &PublicKey,
-        message: Message,
+        offer: Offer,
         now: SystemTime,
         rng: &mut impl rand_core::CryptoRng,
         namespace: &[u8],
         genesis: &State,
         authorities: &[PublicKey],
     ) -> Outcome {
-        match message {
-            Message::WantOffer | Message::WantParts { .. } => self.serve(peer, message, now),
-            Message::Offer(offer) => {
-                let Some(Fetch::Offers(gather)) = &mut self.fetch else {
-                    return Outcome::None;
-                };
-                if gather.heard.contains(peer) || gather.heard.len() >= MAX_TRACKED_PEERS {
-                    return Outcome::None;
-                }
-                gather.heard.insert(peer.clone());
-                let number = offer.header.number.get();
-                if let Some(best) = &gather.best {
-                    // An older snapshot is not looked at; the one already verified is
-                    // only compared.
-                    if number < best.header.number.get() {
-                        return Outcome::None;
-                    }
-                    if offer.header == best.header && offer.manifest == best.manifest {
-                        gather.peers.push(peer.clone());
-                        return Outcome::None;
-                    }
-                }
-                let checked = offer.manifest.verify(&offer.header).and_then(|()| {
-                    verify_certificate(
-                        rng,
-                        namespace,
-                        genesis,
-                        authorities,
-                        &offer.header,
-                        &offer.certificate,
-                    )
-                });
-                match checked {
-                    Ok(()) => {}
-                    Err(SnapshotError::UnknownEpoch(_)) => {
-                        // Honest, but beyond what this node can check from genesis.
-                        debug!(%peer, number, "a snapshot offer of an epoch this node cannot verify");
-                        return Outcome::None;
-                    }
-                    Err(e) => {
-                        warn!(%peer, number, "a snapshot offer refused: {e}");
-                        return Outcome::Block(peer.clone());
-                    }
-                }
-                debug!(%peer, number, "a snapshot offer");
-                gather.first.get_or_insert(now);
-                if gather.best.as_ref().is_some_and(|best| best.header == offer.header) {
-                    // The same block, another (also verified) manifest: impossible for
-                    // digests that hash to one root in one order; kept apart all the same.
-                    return Outcome::None;
-                }
-                gather.best = Some(*offer);
-                gather.peers = vec![peer.clone()];
-                Outcome::None
-            }
-            Message::Parts { number, first, parts } => self.parts(peer, number, first, parts),
+        let Some(Fetch::Offers(gather)) = &mut self.fetch else {
+            return Outcome::None;
+        };
+        if gather.heard.contains(peer) || gather.heard.len() >= MAX_TRACKED_PEERS {
+            return Outcome::None;
         }
+        gather.heard.insert(peer.clone());
+        let number = offer.header.number.get();
+        if let Some(best) = &gather.best {
+            // An older snapshot is not looked at; the one already verified is
+            // only compared.
+            if number < best.header.number.get() {
+                return Outcome::None;
+            }
+            if offer.header == best.header && offer.manifest == best.manifest {
+                gather.peers.push(peer.clone());
+                return Outcome::None;
+            }
+        }
+        let checked = offer.manifest.verify(&offer.header).and_then(|()| {
+            verify_certificate(
+                rng,
+                namespace,
+                genesis,
+                authorities,
+                &offer.header,
+                &offer.certificate,
+            )
+        });
+        match checked {
+            Ok(()) => {}
+            Err(SnapshotError::UnknownEpoch(_)) => {
+                // Honest, but beyond what this node can check from genesis.
+                debug!(%peer, number, "a snapshot offer of an epoch this node cannot verify");
+                return Outcome::None;
+            }
+            Err(e) => {
+                warn!(%peer, number, "a snapshot offer refused: {e}");
+                return Outcome::Block(peer.clone());
+            }
+        }
+        debug!(%peer, number, "a snapshot offer");
+        gather.first.get_or_insert(now);
+        if gather.best.as_ref().is_some_and(|best| best.header == offer.header) {
+            // The same block, another (also verified) manifest: impossible for
+            // digests that hash to one root in one order; kept apart all the same.
+            return Outcome::None;
+        }
+        gather.best = Some(offer);
+        gather.peers = vec![peer.clone()];
+        Outcome::None
     }
 
     fn parts(&mut self, peer: &PublicKey, number: u64, first: u32, parts: Vec<Vec<u8>>) -> Outcome {
