@@ -1133,6 +1133,121 @@ mod tests {
         assert!(!snapshots.fetching());
     }
 
+    /// A finalization of block `hash` in `epoch`, signed by `signers` of the set `keys`.
+    fn certify(
+        namespace: &[u8],
+        signers: &[commonware_cryptography::ed25519::PrivateKey],
+        keys: &[PublicKey],
+        epoch: u64,
+        hash: Hash,
+    ) -> Vec<u8> {
+        use commonware_consensus::{
+            simplex::types::{Finalize, Proposal},
+            types::{Round, View},
+        };
+        let participants = commonware_utils::ordered::Set::try_from(keys.to_vec()).unwrap();
+        let round = Round::new(Epoch::new(epoch), View::new(5));
+        let proposal = Proposal::new(round, View::new(4), crate::consensus::digest(&hash));
+        let votes: Vec<Finalize<Scheme, Digest>> = signers
+            .iter()
+            .map(|signer| {
+                let scheme =
+                    Scheme::signer(namespace, participants.clone(), signer.clone()).unwrap();
+                Finalize::sign(&scheme, proposal.clone()).unwrap()
+            })
+            .collect();
+        let scheme = Scheme::verifier(namespace, participants);
+        let votes = commonware_utils::iter::NonEmpty::try_new(votes.iter()).unwrap();
+        let finalization =
+            Finalization::from_finalizes(&scheme, votes, &commonware_parallel::Sequential).unwrap();
+        commonware_codec::Encode::encode(&finalization).to_vec()
+    }
+
+    #[test]
+    fn certificates_verify_only_for_their_block_epoch_and_the_genesis_set() {
+        use commonware_cryptography::{ed25519, Signer as _};
+        use commonware_runtime::Runner as _;
+        let signers: Vec<ed25519::PrivateKey> =
+            (0..8).map(ed25519::PrivateKey::from_seed).collect();
+        let mut keys: Vec<PublicKey> = signers[..4].iter().map(|s| s.public_key()).collect();
+        keys.sort();
+        let mut others: Vec<PublicKey> = signers[4..].iter().map(|s| s.public_key()).collect();
+        others.sort();
+        let mut config = crate::dev_genesis().unwrap();
+        config.authorities = keys.iter().map(crate::consensus::public_key_hex).collect();
+        let genesis = tao_runtime::genesis(&config).unwrap();
+        let namespace = crate::consensus::namespace(&genesis.genesis_hash());
+        let header = header(&genesis);
+        let hash = header.hash();
+        commonware_runtime::deterministic::Runner::default().start(|mut rng| async move {
+            let mut check = |certificate: &[u8]| {
+                verify_certificate(&mut rng, &namespace, &genesis, &keys, &header, certificate)
+            };
+            let refused = Err(SnapshotError::Certificate(10));
+            // A quorum (3 of 4) of the genesis set, for this block in epoch 0.
+            assert_eq!(check(&certify(&namespace, &signers[..3], &keys, 0, hash)), Ok(()));
+            // Another block, another epoch, another set, another chain, garbage.
+            let another = Hash([1; 32]);
+            assert_eq!(check(&certify(&namespace, &signers[..3], &keys, 0, another)), refused);
+            assert_eq!(check(&certify(&namespace, &signers[..3], &keys, 1, hash)), refused);
+            assert_eq!(check(&certify(&namespace, &signers[4..7], &others, 0, hash)), refused);
+            let elsewhere = crate::consensus::namespace(&Hash([9; 32]));
+            assert_eq!(check(&certify(&elsewhere, &signers[..3], &keys, 0, hash)), refused);
+            assert_eq!(check(&[0xff; 40]), refused);
+            let mut cut = certify(&namespace, &signers[..3], &keys, 0, hash);
+            cut.pop();
+            assert_eq!(check(&cut), refused);
+        });
+    }
+
+    /// On a proof-of-stake chain a new node knows epoch 0's set from genesis: a snapshot in
+    /// epoch 0 is checked against it, one of a later epoch is `UnknownEpoch` (not a lie).
+    #[test]
+    fn on_proof_of_stake_only_epoch_0_certificates_can_be_checked_from_genesis() {
+        use commonware_cryptography::{ed25519, Signer as _};
+        use commonware_runtime::Runner as _;
+        let signers: Vec<ed25519::PrivateKey> =
+            (0..4).map(ed25519::PrivateKey::from_seed).collect();
+        let mut keys: Vec<PublicKey> = signers.iter().map(|s| s.public_key()).collect();
+        keys.sort();
+        let mut config = crate::dev_genesis().unwrap();
+        config.authorities.clear();
+        for (i, signer) in signers.iter().enumerate() {
+            let controller = tao_primitives::AccountId::new([i as u8 + 1; 32]);
+            let tao = |n: u64| tao_primitives::Rao::new(n * 1_000_000_000);
+            config
+                .balances
+                .push(tao_types::GenesisBalance { account: controller, rao: tao(100_000) });
+            config.validators.push(tao_types::GenesisValidator {
+                controller,
+                consensus_key: epochs::consensus_key(&signer.public_key()),
+                p2p_address: format!("127.0.0.1:{}", 30_000 + i),
+                bond: tao(10_000),
+                commission: 1_000,
+            });
+        }
+        config.consensus = Some(tao_types::GenesisConsensus {
+            epoch_length: Some(20),
+            ..tao_types::GenesisConsensus::default()
+        });
+        let genesis = tao_runtime::genesis(&config).unwrap();
+        assert!(epochs::elects(&genesis));
+        let namespace = crate::consensus::namespace(&genesis.genesis_hash());
+        let mut in_epoch_0 = header(&genesis);
+        in_epoch_0.number = BlockNumber::new(20);
+        let mut in_epoch_1 = header(&genesis);
+        in_epoch_1.number = BlockNumber::new(21);
+        commonware_runtime::deterministic::Runner::default().start(|mut rng| async move {
+            let ok = certify(&namespace, &signers[..3], &keys, 0, in_epoch_0.hash());
+            let check = |rng: &mut _, header: &Header, certificate: &[u8]| {
+                verify_certificate(rng, &namespace, &genesis, &[], header, certificate)
+            };
+            assert_eq!(check(&mut rng, &in_epoch_0, &ok), Ok(()));
+            let later = certify(&namespace, &signers[..3], &keys, 1, in_epoch_1.hash());
+            assert_eq!(check(&mut rng, &in_epoch_1, &later), Err(SnapshotError::UnknownEpoch(21)));
+        });
+    }
+
     #[test]
     fn sync_modes_parse() {
         assert_eq!("full".parse::<SyncMode>(), Ok(SyncMode::Full));
