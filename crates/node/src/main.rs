@@ -105,7 +105,7 @@ struct Args {
     pruning: Option<String>,
     /// How a node of a BFT chain with an empty --base-path gets the chain: `full` (every
     /// block from genesis, re-executed) or `snapshot` (a certified state snapshot from its
-    /// peers, then the blocks after it; docs/storage.md) (default full).
+    /// peers, then the blocks after it; docs/storage.md).
     #[arg(long, value_name = "full|snapshot", default_value = "full")]
     sync: tao_node::snapshot::SyncMode,
     /// Keep a state snapshot every N blocks (the last 2, in <base-path>/snapshots.redb) and
