@@ -108,7 +108,7 @@ const SYNC_NEXT: Duration = Duration::from_millis(100);
 const META_FLOOR: &str = "consensus_floor";
 
 /// The largest validator set a certificate may name (bounds its decoding).
-const MAX_PARTICIPANTS: usize = 1_024;
+pub(crate) const MAX_PARTICIPANTS: usize = 1_024;
 
 /// The engine's digest of a block header hash.
 pub fn digest(hash: &Hash) -> Digest {
@@ -548,6 +548,8 @@ pub enum Wire {
         /// The encoded certificate.
         bytes: Vec<u8>,
     },
+    /// Snapshot sync: offers, chunk requests and chunks ([`crate::snapshot`]).
+    Snapshot(crate::snapshot::Message),
 }
 
 /// A validator's settings.
@@ -621,6 +623,45 @@ where
     S2: Sender<PublicKey = PublicKey>,
     S3: Sender<PublicKey = PublicKey>,
 {
+    let snapshots = crate::snapshot::Config::default();
+    start_with_snapshots(
+        context,
+        node,
+        config,
+        snapshots,
+        blocker,
+        gossip,
+        votes,
+        certificates,
+        resolver,
+        blocks,
+        on_peers,
+    )
+}
+
+/// [`start`], serving snapshots and (with an empty store) starting by snapshot sync as
+/// `snapshots` says ([`crate::snapshot`]).
+#[allow(clippy::too_many_arguments)]
+pub fn start_with_snapshots<E, B, S1, S2, S3>(
+    context: E,
+    node: Arc<Node>,
+    config: Config,
+    snapshots: crate::snapshot::Config,
+    blocker: B,
+    gossip: mpsc::UnboundedReceiver<SignedTransaction>,
+    votes: (S1, impl Receiver<PublicKey = PublicKey>),
+    certificates: (S2, impl Receiver<PublicKey = PublicKey>),
+    resolver: (S3, impl Receiver<PublicKey = PublicKey>),
+    blocks: (impl Sender<PublicKey = PublicKey>, impl Receiver<PublicKey = PublicKey>),
+    on_peers: impl FnMut(u64, Peers) + Send + 'static,
+) -> anyhow::Result<Validator>
+where
+    E: Clock + CryptoRng + Spawner + Storage + Metrics,
+    B: Blocker<PublicKey = PublicKey> + Clone + Send + 'static,
+    S1: Sender<PublicKey = PublicKey>,
+    S2: Sender<PublicKey = PublicKey>,
+    S3: Sender<PublicKey = PublicKey>,
+{
     let genesis = {
         let chain = node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
         chain.state.genesis_hash()
@@ -670,10 +711,14 @@ where
     let me = config.signer.public_key();
     let faults = Faults::default();
     let (kept, reporter) = (faults.clone(), reporter(&config.signer));
-
+    let snapshots = {
+        let chain = node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
+        crate::snapshot::Snapshots::open(&snapshots, &chain)?
+    };
     let application = context.child("application").spawn(move |context| {
         let now = context.current();
         Application {
+            snapshots,
             context,
             node,
             behaviour,
@@ -892,7 +937,10 @@ struct Application<E> {
     faults: Faults,
     /// Signs equivocation reports ([`reporter`]).
     reporter: tao_types::Keypair,
-    /// Blocks a peer on the p2p network (disconnects it, refuses it from then on).
+    /// Snapshots kept and served, and a snapshot fetch under way.
+    snapshots: crate::snapshot::Snapshots,
+    /// Blocks a peer on the p2p network (disconnects it, refuses it from then on): one that
+    /// sent what no honest node sends, e.g. a tampered snapshot chunk.
     block_peer: Box<dyn FnMut(PublicKey) + Send>,
 }
 
@@ -934,6 +982,21 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                     None => gossip_open = false,
                 },
                 () = tick => {}
+            }
+            if self.snapshots.fetching() {
+                let outcomes = self.snapshots.tick(self.context.current());
+                self.snapshot_outcomes(outcomes, &mut sender);
+                if let Some(number) = self.snapshots.target() {
+                    // `tao_syncState`: syncing, up to the snapshot's (certified) block.
+                    self.node.sync.saw(number);
+                }
+                // An engine's finalizations meanwhile are of blocks the snapshot will hold
+                // or the certificate sync will fetch after it: not kept without bound.
+                if self.finalized.len() > MAX_PENDING_BLOCKS {
+                    self.finalized.clear();
+                    self.certificates.clear();
+                }
+                continue;
             }
             if let Err(e) = self.progress(&mut sender) {
                 error!("cannot commit a finalized block: {e:#}");
@@ -1200,6 +1263,34 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             return;
         };
         match wire {
+            Wire::Block(block) if self.snapshots.wanted_block() == Some(block.header.hash()) => {
+                self.install_snapshot(&block);
+            }
+            Wire::Snapshot(crate::snapshot::Message::Offer(offer)) => {
+                if !self.snapshots.wants_offers() {
+                    return;
+                }
+                let now = self.context.current();
+                // Gathering offers: the head is genesis, whose state names the sets.
+                let outcome = {
+                    let chain =
+                        self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    self.snapshots.receive_offer(
+                        &peer,
+                        *offer,
+                        now,
+                        &mut self.context,
+                        &self.namespace,
+                        &chain.state,
+                        &self.authorities,
+                    )
+                };
+                self.snapshot_outcomes(vec![outcome], sender);
+            }
+            Wire::Snapshot(message) => {
+                let outcome = self.snapshots.receive(&peer, message, self.context.current());
+                self.snapshot_outcomes(vec![outcome], sender);
+            }
             Wire::Block(block) => {
                 let hash = block.header.hash();
                 // The header's hash says nothing about the body behind it: a copy whose
@@ -1296,6 +1387,56 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                     self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 let _ = chain.submit_verified(verified);
             }
+        }
+    }
+
+    /// Sends what the snapshot fetch or server asked for; blocks the peers it caught lying.
+    fn snapshot_outcomes(
+        &mut self,
+        outcomes: Vec<crate::snapshot::Outcome>,
+        sender: &mut impl Sender<PublicKey = PublicKey>,
+    ) {
+        use crate::snapshot::Outcome;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::None => {}
+                Outcome::Send(peer, message) => {
+                    let bytes = Wire::Snapshot(message).encode();
+                    let _ = sender.send(Recipients::One(peer), bytes, false);
+                }
+                Outcome::Broadcast(message) => {
+                    let _ = sender.send(Recipients::All, Wire::Snapshot(message).encode(), false);
+                }
+                Outcome::Block(peer) => self.punish(&peer, "a tampered snapshot offer or chunk"),
+                Outcome::WantBlock(hash) => {
+                    let _ = sender.send(Recipients::All, Wire::Want(hash).encode(), false);
+                }
+            }
+        }
+    }
+
+    /// Installs the fetched snapshot with its block; the node then follows the chain from
+    /// there by certificates.
+    fn install_snapshot(&mut self, block: &Block) {
+        let installed = {
+            let mut chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            self.snapshots.install(&mut chain, block)
+        };
+        match installed {
+            Ok(Some(number)) => {
+                self.node.sync.saw(number);
+                self.blocks.clear();
+                self.executed.clear();
+                self.finalized.clear();
+                self.certificates.clear();
+                self.wanted.clear();
+                self.unsolicited.clear();
+                self.last_commit = self.context.current();
+                self.track_peers();
+                self.enter_epoch();
+            }
+            Ok(None) => {}
+            Err(e) => error!("cannot install the snapshot: {e:#}"),
         }
     }
 
@@ -1663,6 +1804,7 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                         .map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
                     let certificate = self.certificates.remove(&hash);
                     chain.commit_certified(&block, state, &outcome, certificate.as_deref())?;
+                    self.snapshots.committed(&chain, certificate.as_deref());
                 }
                 self.last_commit = self.context.current();
                 let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);

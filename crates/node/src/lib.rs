@@ -21,6 +21,7 @@ pub mod mempool;
 pub mod metrics;
 pub mod rpc;
 pub mod settings;
+pub mod snapshot;
 pub mod sockets;
 pub mod store;
 pub mod views;

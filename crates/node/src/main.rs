@@ -107,6 +107,15 @@ struct Args {
     /// receipts; the state at the head is always kept) (default archive) [env: TAO_NODE_PRUNING].
     #[arg(long, value_name = "archive|N")]
     pruning: Option<String>,
+    /// How a node of a BFT chain with an empty --base-path gets the chain: `full` (every
+    /// block from genesis, re-executed) or `snapshot` (a certified state snapshot from its
+    /// peers, then the blocks after it; docs/storage.md).
+    #[arg(long, value_name = "full|snapshot", default_value = "full")]
+    sync: tao_node::snapshot::SyncMode,
+    /// Keep a state snapshot every N blocks (the last 2, in <base-path>/snapshots.redb) and
+    /// serve it to peers that sync by snapshot (BFT chains).
+    #[arg(long, value_name = "N")]
+    snapshot_every: Option<std::num::NonZeroU64>,
     /// Write a new validator (node) key to FILE, print its public key, and exit
     /// (`--generate-node-key` is the same flag).
     #[arg(long, value_name = "FILE", alias = "generate-node-key")]
@@ -205,10 +214,19 @@ fn start() -> Result<()> {
     };
     std::fs::create_dir_all(&base_path)
         .with_context(|| format!("creating {}", base_path.display()))?;
+    let snapshots = tao_node::snapshot::Config {
+        sync: args.sync,
+        every: args.snapshot_every,
+        dir: Some(base_path.clone()),
+        tamper: false,
+    };
     if (!config.authorities.is_empty() || !config.validators.is_empty())
         && settings.follow.is_none()
     {
-        return validator::run(config, base_path, &settings, block_time);
+        return validator::run(config, base_path, &settings, block_time, snapshots);
+    }
+    if args.sync == tao_node::snapshot::SyncMode::Snapshot || args.snapshot_every.is_some() {
+        bail!("--sync snapshot and --snapshot-every are for BFT chains (genesis authorities or validators)");
     }
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

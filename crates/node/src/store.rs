@@ -443,6 +443,44 @@ impl Store {
         Ok(())
     }
 
+    /// Installs a snapshot in an empty store (nothing committed past genesis): block H,
+    /// its finalization certificate and the whole state after it, with head, `state_at`
+    /// and `oldest` = H, in one durable transaction (a crash leaves the empty store). The
+    /// caller verified the state against the block's state root and the block against a
+    /// certificate (`crate::snapshot`). Block H's receipts and events are not known (it was
+    /// not executed here) and are not stored.
+    pub fn install_snapshot(
+        &mut self,
+        block: &Block,
+        state: &State,
+        certificate: &[u8],
+    ) -> Result<()> {
+        anyhow::ensure!(self.head == 0, "a snapshot goes only into an empty store");
+        let number = block.header.number.get();
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(self.durability);
+        {
+            txn.open_table(BLOCKS)?.insert(number, block.encode().as_slice())?;
+            txn.open_table(HASHES)?.insert(block.header.hash().0.as_slice(), number)?;
+            txn.open_table(CERTIFICATES)?.insert(number, certificate)?;
+            let mut table = txn.open_table(STATE)?;
+            table.retain(|_, _| false)?;
+            for (key, _) in state.part_digests() {
+                let bytes = state.encode_part(key).context("a listed part encodes")?;
+                table.insert(key.to_bytes().as_slice(), bytes.as_slice())?;
+            }
+            let mut meta = txn.open_table(META)?;
+            meta.insert(META_STATE_AT, number.to_le_bytes().as_slice())?;
+            meta.insert(META_HEAD, number.to_le_bytes().as_slice())?;
+            meta.insert(META_OLDEST, number.to_le_bytes().as_slice())?;
+        }
+        txn.commit()?;
+        self.adopt_state(state);
+        self.head = number;
+        self.oldest = number;
+        Ok(())
+    }
+
     /// Commits a block, its receipts, its own events, its account index, the state after it
     /// (the parts that changed) and the new head number in one durable transaction; with
     /// [`Pruning::Keep`], the blocks that fall out of the window are deleted in the same
@@ -957,5 +995,43 @@ mod tests {
         }
         assert_eq!(keep(7).to_string(), "7");
         assert_eq!(Pruning::Archive.to_string(), "archive");
+    }
+
+    /// A snapshot installed in an empty store is read back after a reopen (no replay) as
+    /// a pruned store from its block on; the chain goes on from it; a store that is not
+    /// empty refuses one.
+    #[test]
+    fn an_installed_snapshot_is_the_store_s_state_and_oldest_block() {
+        let (source_dir, fresh_dir) = (dir("snap-source"), dir("snap-fresh"));
+        let mut source = open(&source_dir, Pruning::Archive);
+        let now = crate::chain::wall_clock_ms();
+        for i in 0..5 {
+            source.produce(now + i).unwrap();
+        }
+        let block5 = source.store.block(5).unwrap().unwrap();
+        {
+            let mut fresh = open(&fresh_dir, Pruning::Archive);
+            fresh.store.install_snapshot(&block5, &source.state, b"certificate").unwrap();
+            assert!(fresh.store.install_snapshot(&block5, &source.state, b"c").is_err());
+        }
+        let mut fresh = open(&fresh_dir, Pruning::Archive);
+        assert_eq!(fresh.opened.replayed, 0);
+        assert_eq!(fresh.opened.fallback, None);
+        assert_eq!(fresh.head, block5.header);
+        assert_eq!(fresh.state.state_root(), source.state.state_root());
+        assert_eq!(fresh.store.oldest_kept(), 5);
+        assert!(matches!(
+            fresh.store.block_or_why(4).unwrap(),
+            Err(BlockLookupError::Pruned { number: 4, oldest: 5, head: 5 })
+        ));
+        assert_eq!(
+            fresh.store.last_certificate_in(1, 5).unwrap(),
+            Some((5, b"certificate".to_vec()))
+        );
+        let (block6, _) = source.produce(now + 5).unwrap();
+        fresh.import(&block6).unwrap();
+        assert_eq!(fresh.state.state_root(), source.state.state_root());
+        // A store with blocks refuses a snapshot.
+        assert!(source.store.install_snapshot(&block5, &fresh.state, b"c").is_err());
     }
 }

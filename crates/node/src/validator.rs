@@ -44,6 +44,7 @@ pub fn run(
     base_path: PathBuf,
     settings: &Settings,
     block_time: Duration,
+    snapshots: tao_node::snapshot::Config,
 ) -> Result<()> {
     let key_path = settings.validator_key.as_ref().context(
         "this genesis names validators (authorities): give --validator-key FILE \
@@ -164,7 +165,7 @@ pub fn run(
         let handle = serve(&node, rpc_addr, metrics_addr).await?;
         let telemetry = context.child("telemetry");
         node.metrics.engine.set(move || commonware_runtime::Metrics::encode(&telemetry));
-        let validator = consensus::start(
+        let validator = consensus::start_with_snapshots(
             context.child("consensus"),
             node.clone(),
             consensus::Config {
@@ -174,6 +175,7 @@ pub fn run(
                 partition: "simplex".into(),
                 behaviour: Behaviour::Honest,
             },
+            snapshots,
             oracle,
             gossip_rx,
             votes,

@@ -522,6 +522,17 @@ impl Member {
     /// Starts it with the peers' p2p addresses known so far (`None`: not started yet; it is
     /// given as port 0, "it dials us", and it does once it starts, knowing ours).
     fn start(&self, genesis: &Path, all: &[Member], p2p: &[Option<SocketAddr>]) -> Node {
+        self.start_with(genesis, all, p2p, &[])
+    }
+
+    /// [`Self::start`] with more flags.
+    fn start_with(
+        &self,
+        genesis: &Path,
+        all: &[Member],
+        p2p: &[Option<SocketAddr>],
+        more: &[&str],
+    ) -> Node {
         let peers: Vec<String> = all
             .iter()
             .zip(p2p)
@@ -531,28 +542,103 @@ impl Member {
                 None => format!("{}@127.0.0.1:0", m.public),
             })
             .collect();
-        Node::spawn(
-            &self.base,
-            &[
-                "--genesis",
-                genesis.to_str().unwrap(),
-                "--validator-key",
-                self.key_file.to_str().unwrap(),
-                "--p2p-addr",
-                "127.0.0.1:0",
-                "--peers",
-                &peers.join(","),
-                "--block-time-ms",
-                "200",
-                "--metrics-addr",
-                "127.0.0.1:0",
-            ],
-        )
+        let peers = peers.join(",");
+        let mut args = vec![
+            "--genesis",
+            genesis.to_str().unwrap(),
+            "--validator-key",
+            self.key_file.to_str().unwrap(),
+            "--p2p-addr",
+            "127.0.0.1:0",
+            "--peers",
+            &peers,
+            "--block-time-ms",
+            "200",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ];
+        args.extend_from_slice(more);
+        Node::spawn(&self.base, &args)
     }
 }
 
 fn head_number(node: &Node) -> u64 {
     node.rpc("tao_chainHead", json!([]))["number"].as_u64().unwrap()
+}
+
+/// Four validator processes keep a snapshot every 5 blocks; validator 3 is SIGKILLed, its
+/// base path deleted, and restarted with `--sync snapshot`: it installs a peer's snapshot
+/// (blocks below it answer "pruned"), catches up, and agrees with the others.
+#[test]
+fn a_validator_restarted_empty_with_sync_snapshot_starts_from_a_peers_snapshot() {
+    let dir = temp("bft-snapshot");
+    std::fs::create_dir_all(&dir).unwrap();
+    let node_bin = env!("CARGO_BIN_EXE_tao-node");
+    let members: Vec<Member> = (0..4)
+        .map(|i| {
+            let key_file = dir.join(format!("validator-{i}.key"));
+            let out = Command::new(node_bin)
+                .arg("--generate-validator-key")
+                .arg(&key_file)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            let public = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+            Member { key_file, public, base: dir.join(format!("v{i}")) }
+        })
+        .collect();
+    let out = Command::new(node_bin).arg("--print-dev-genesis").output().unwrap();
+    let mut genesis: Value = serde_json::from_slice(&out.stdout).unwrap();
+    genesis["authorities"] = json!(members.iter().map(|m| m.public.clone()).collect::<Vec<_>>());
+    genesis["chain_name"] = json!("tao-bft-snapshot-test");
+    let genesis_file = dir.join("genesis.json");
+    std::fs::write(&genesis_file, genesis.to_string()).unwrap();
+    let keep = ["--snapshot-every", "5"];
+    let mut p2p: Vec<Option<SocketAddr>> = vec![None; members.len()];
+    let mut nodes: Vec<Option<Node>> = Vec::new();
+    for (i, member) in members.iter().enumerate() {
+        let node = member.start_with(&genesis_file, &members, &p2p, &keep);
+        p2p[i] = Some(node.p2p.expect("a validator says where its p2p network listens"));
+        nodes.push(Some(node));
+    }
+    let wait_all = |nodes: &[Option<Node>], target: u64| {
+        let started = Instant::now();
+        while nodes.iter().flatten().any(|n| head_number(n) < target) {
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "validators did not reach {target}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_all(&nodes, 12);
+    nodes[3].take().unwrap().kill();
+    std::fs::remove_dir_all(&members[3].base).unwrap();
+    p2p[3] = None;
+    let restarted = members[3].start_with(
+        &genesis_file,
+        &members,
+        &p2p,
+        &["--sync", "snapshot", keep[0], keep[1]],
+    );
+    nodes[3] = Some(restarted);
+    let target = head_number(nodes[0].as_ref().unwrap()) + 5;
+    wait_all(&nodes, target);
+    let fresh = nodes[3].as_ref().unwrap();
+    let oldest = fresh.rpc("tao_syncState", json!([]))["oldest_block"].as_u64().unwrap();
+    assert!(oldest >= 10 && oldest % 5 == 0, "started from the snapshot at {oldest}");
+    let error = fresh.rpc_error("tao_getBlock", json!([1]));
+    assert_eq!(error["code"], -32005, "block 1 is below the snapshot: {error}");
+    let blocks: Vec<Value> = nodes
+        .iter()
+        .map(|n| n.as_ref().unwrap().rpc("tao_getBlock", json!([target]))["header"].clone())
+        .collect();
+    assert!(blocks.iter().all(|b| *b == blocks[0]), "{blocks:#?}");
+    let at_snapshot: Vec<Value> = nodes
+        .iter()
+        .map(|n| n.as_ref().unwrap().rpc("tao_getBlock", json!([oldest]))["header"].clone())
+        .collect();
+    assert!(at_snapshot.iter().all(|b| *b == at_snapshot[0]), "{at_snapshot:#?}");
 }
 
 #[test]
