@@ -646,10 +646,11 @@ fn fixed_rate_band(
 ) {
     let stride = columns.consensus.len().max(1);
     let alpha = columns.alpha.to_bits();
-    let keep_rate = fast::ONE.wrapping_sub(alpha);
+    let (alpha, keep_rate) =
+        (fast::UnitFactor::new(alpha), fast::UnitFactor::new(fast::ONE.wrapping_sub(alpha)));
     let rows = weights.chunks_exact_mut(stride).zip(bonds.chunks_exact(stride));
     for ((weight_row, bond_row), (s, vt)) in rows.zip(stake.iter().zip(trust.iter_mut())) {
-        let s = s.to_bits();
+        let s = fast::UnitFactor::new(s.to_bits());
         let mut row_trust = 0i64;
         let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
         let cells = weight_row.iter_mut().zip(bond_row);
@@ -661,12 +662,12 @@ fn fixed_rate_band(
             let excess = raw.wrapping_sub(c.to_bits());
             let clipped = c.to_bits().wrapping_add(excess & (excess >> 63));
             row_trust = row_trust.wrapping_add(clipped);
-            *cr = I32F32::from_bits(cr.to_bits().wrapping_add(fast::mul_unit(s, clipped)));
-            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(fast::mul_unit(s, raw)));
+            *cr = I32F32::from_bits(cr.to_bits().wrapping_add(s.times(clipped)));
+            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(s.times(raw)));
             let wb = weights_for_bonds(raw, clipped);
             let bond = fast::u16_proportion_bits(*b);
             // Two non-negative products: `max(0)` (the reference's) is the identity here.
-            let v = fast::mul_unit(alpha, wb).wrapping_add(fast::mul_unit(keep_rate, bond));
+            let v = alpha.times(wb).wrapping_add(keep_rate.times(bond));
             *w = I32F32::from_bits(v);
             *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
         }

@@ -169,7 +169,10 @@ impl ShareDivisor {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RowDivisor {
     multiplier: u64,
-    shift: u32,
+    /// `⌊n·m / 2^(48+ℓ)⌋ = ⌊w·m / 2^(16+ℓ)⌋`: the low word of `w·m` shifts right by
+    /// `16 + ℓ` (16 to 47), the high word left by `48 − ℓ`.
+    low_shift: u32,
+    high_shift: u32,
 }
 
 impl RowDivisor {
@@ -184,14 +187,19 @@ impl RowDivisor {
         let power = 1u128.wrapping_shl(shift);
         let t128 = u128::from(t);
         let multiplier = power.wrapping_add(t128.wrapping_sub(1)).checked_div(t128)?;
-        Some(Self { multiplier: u64::try_from(multiplier).ok()?, shift })
+        let low_shift = 16u32.wrapping_add(l);
+        let high_shift = 64u32.wrapping_sub(low_shift);
+        Some(Self { multiplier: u64::try_from(multiplier).ok()?, low_shift, high_shift })
     }
 
     /// `u16_integer(w).safe_div(u16_integer(t))`, as raw bits.
     #[inline]
     pub(crate) fn divide(&self, w: u16) -> i64 {
-        let n = u128::from(w) << 32;
-        n.wrapping_mul(u128::from(self.multiplier)).wrapping_shr(self.shift) as i64
+        // `w·m < 2⁶⁵`: one 64×64-bit multiplication; the quotient `< 2³³` fits a word, so
+        // the two halves' shifted bits do not overlap.
+        let product = u128::from(u64::from(w)).wrapping_mul(u128::from(self.multiplier));
+        let (low, high) = (product as u64, (product >> 64) as u64);
+        (low.wrapping_shr(self.low_shift) | high.wrapping_shl(self.high_shift)) as i64
     }
 }
 
@@ -238,6 +246,35 @@ pub(crate) fn mul(a: I32F32, b: I32F32) -> I32F32 {
 pub(crate) fn mul_unit(a: i64, b: i64) -> i64 {
     let product = u128::from(a as u64).wrapping_mul(u128::from(b as u64));
     (product >> 32) as i64
+}
+
+/// A factor in [0, 1] (raw bits in [0, 2³²]) for many products with values in [0, 1]:
+/// [`mul_unit`] bit for bit, with one 64-bit multiplication. Below one, `f·x ≤ (2³² − 1)·2³²
+/// < 2⁶⁴` fits a word; one itself gives `x`. Callers prove both ranges; outside them the
+/// result is meaningless (but never a panic).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UnitFactor {
+    bits: u64,
+    one: bool,
+}
+
+impl UnitFactor {
+    /// The factor of raw bits `f` in [0, 2³²].
+    #[inline]
+    pub(crate) fn new(f: i64) -> Self {
+        Self { bits: f as u64, one: f == ONE }
+    }
+
+    /// `mul_unit(f, x)` for `x` in [0, 2³²].
+    #[inline]
+    pub(crate) fn times(self, x: i64) -> i64 {
+        let product = (self.bits.wrapping_mul(x as u64) >> 32) as i64;
+        if self.one {
+            x
+        } else {
+            product
+        }
+    }
 }
 
 /// Whether `v` is in [0, 1] (the range [`mul_unit`] needs).
@@ -862,6 +899,12 @@ mod tests {
             }
         }
         assert!(!is_unit(bits(-1)) && !is_unit(bits(ONE + 1)));
+        for &f in &values {
+            let factor = UnitFactor::new(f);
+            for &x in &values {
+                assert_eq!(factor.times(x), mul_unit(f, x), "{f} * {x}");
+            }
+        }
     }
 
     #[test]
