@@ -185,12 +185,13 @@ impl Block {
         let width = shape.columns.len();
         let cells = shape.rows.len().saturating_mul(width);
         let Buffers { mut weights, mut present, mut bonds } = Buffers::take();
-        // Zeroed to the block's size (the contents of a reused buffer never show through).
-        weights.clear();
+        // Sized to the block. `fill_row` writes every cell (a row it does not fill entry by
+        // entry it zeroes first): the contents of a reused buffer never show through.
+        weights.truncate(cells);
         weights.resize(cells, zero());
-        present.clear();
+        present.truncate(cells);
         present.resize(cells, false);
-        bonds.clear();
+        bonds.truncate(cells);
         bonds.resize(cells, 0);
         let registered: Vec<u64> = input.block_at_registration.iter().map(|b| b.get()).collect();
         let column_registered: Vec<u64> = shape
@@ -240,7 +241,7 @@ impl Block {
 /// [`KEPT_CELLS`] cells: a subnet's epoch then reuses memory the allocator already mapped.
 /// (Freeing them handed a small block's memory back to the system at every epoch, the top
 /// of the heap trimmed, and the next one took the page faults again: a quarter of an
-/// n = 256 epoch.) Only capacity is reused: [`Block::new`] zeroes every cell it uses, so
+/// n = 256 epoch.) Only capacity is reused: [`fill_row`] writes every cell of the block, so
 /// no result depends on a previous epoch.
 #[derive(Default)]
 struct Buffers {
@@ -337,16 +338,37 @@ fn fill_row(
         let kept = |j: &Uid, r: &u64| (j.index() != self_column) & (*r < bound);
         let mut sum = 0u64;
         let full = shape.is_full_row(entries, weights_ascending);
-        if full && registered.newest < bound {
-            // Every cell in order, none registered too late: all kept but the self column.
+        // The row names every column, so the self column, if in the block, is `i`'s.
+        let own = shape.column_of.get(self_column).copied().unwrap_or(usize::MAX);
+        let all_kept = full && registered.newest < bound;
+        // Every cell in order, none registered too late: all kept but the self column. The
+        // usual row: its total first (a sum that vectorizes), then each cell written
+        // normalized (step 10 in the same pass).
+        let total = if all_kept {
+            let own_weight = entries.get(own).map_or(0, |(_, w)| u64::from(*w));
+            let all = entries.iter().fold(0u64, |sum, (_, w)| sum.wrapping_add(u64::from(*w)));
+            all.wrapping_sub(own_weight)
+        } else {
+            0
+        };
+        if let (true, Some(divisor)) = (all_kept, fast::RowDivisor::new(total)) {
+            let cells = weight_row.iter_mut().zip(present_row.iter_mut());
+            for ((_, w), (cell, set)) in entries.iter().zip(cells) {
+                *cell = I32F32::from_bits(divisor.divide(*w));
+                *set = true;
+            }
+            if let (Some(cell), Some(set)) = (weight_row.get_mut(own), present_row.get_mut(own)) {
+                *cell = zero();
+                *set = false;
+            }
+            // (Normalized: the sum stays 0, which `normalize_row` leaves alone.)
+        } else if all_kept {
             let cells = weight_row.iter_mut().zip(present_row.iter_mut());
             for ((_, w), (cell, set)) in entries.iter().zip(cells) {
                 *cell = fast::u16_integer(*w);
                 *set = true;
                 sum = sum.wrapping_add(u64::from(*w));
             }
-            // The row names every column, so the self column, if in the block, is `i`'s.
-            let own = shape.column_of.get(self_column).copied().unwrap_or(usize::MAX);
             if let (Some(cell), Some(set)) = (weight_row.get_mut(own), present_row.get_mut(own)) {
                 sum = sum.wrapping_sub(u64::from((cell.to_bits() >> 32) as u16));
                 *cell = zero();
@@ -363,6 +385,8 @@ fn fill_row(
                 sum = sum.wrapping_add(u64::from(w));
             }
         } else {
+            weight_row.fill(zero());
+            present_row.fill(false);
             for (j, w) in entries {
                 let (Some(&r), Some(&k)) =
                     (registered_by_uid.get(j.index()), shape.column_of.get(j.index()))
@@ -379,6 +403,9 @@ fn fill_row(
             }
         }
         normalize_row(weight_row, sum);
+    } else {
+        weight_row.fill(zero());
+        present_row.fill(false);
     }
     // Stored bonds, without the columns of neurons registered since the last epoch.
     let last_tempo = last_tempo(input);
@@ -397,6 +424,7 @@ fn fill_row(
         }
         return;
     }
+    bond_row.fill(0);
     for (j, b) in entries {
         let j = j.index();
         if let (Some(&r), Some(&k)) = (registered_by_uid.get(j), shape.column_of.get(j)) {

@@ -54,7 +54,7 @@ pub fn epoch_with_threads(
     kernel: Kernel,
     threads: usize,
 ) -> Result<YumaOutput, YumaError> {
-    let valid = input.validated()?;
+    let valid = input.validated(threads)?;
     let n = valid.n;
     let params = &input.params;
 
