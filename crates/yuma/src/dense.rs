@@ -72,6 +72,9 @@ impl Shape {
         let mut column_of = vec![usize::MAX; n];
         let mut entries = 0usize;
         let mut ascending = Vec::new();
+        // The UIDs of the row marked last: a row naming the same ones (a validator's bonds
+        // and weights, or the next validator's weights, on a dense subnet) marks nothing new.
+        let mut marked: &[(Uid, u16)] = &[];
         for (i, (weights, bonds)) in input.weights.iter().zip(&input.bonds).enumerate() {
             let permitted = permit.get(i).copied().unwrap_or(false);
             let voter = active_stake.get(i).is_some_and(|s| *s > zero());
@@ -82,8 +85,12 @@ impl Shape {
             rows.push(i);
             entries = entries.saturating_add(weights.len()).saturating_add(bonds.len());
             // (Two calls: a chained iterator costs twice the instructions per entry.)
-            mark(weights, &mut column_of);
-            mark(bonds, &mut column_of);
+            for row in [weights, bonds.as_slice()] {
+                if !same_uids(row, marked) {
+                    mark(row, &mut column_of);
+                    marked = row;
+                }
+            }
             let sorted = |rows: &[bool]| rows.get(i).copied().unwrap_or(false);
             ascending.push((sorted(&valid.sorted_weights), sorted(&valid.sorted_bonds)));
         }
@@ -102,6 +109,13 @@ impl Shape {
     fn is_full_row<T>(&self, entries: &[(Uid, T)], ascending: bool) -> bool {
         ascending && entries.len() == self.columns.len()
     }
+}
+
+/// Whether two rows name the same UIDs in the same order (compared without an exit per
+/// entry, which vectorizes).
+fn same_uids(a: &[(Uid, u16)], b: &[(Uid, u16)]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).fold(0u16, |any, ((x, _), (y, _))| any | (x.get() ^ y.get())) == 0
 }
 
 /// Marks the columns `entries` name (`column_of` 0).

@@ -8,7 +8,7 @@ use crate::{
 use tao_primitives::{
     fixed::{
         fixed64_to_fixed32, per_million_to_fixed64, saturating_sum, u16_proportion_to_fixed,
-        u16_to_fixed, SafeDiv, I32F32, I64F64, I96F32,
+        u16_to_fixed, SafeDiv, I32F32, I64F64,
     },
     AlphaRao, Uid,
 };
@@ -388,15 +388,9 @@ fn emission_split(
         validator = fallback.to_vec();
         combined_share = fallback.to_vec();
     }
-    let amount = I96F32::saturating_from_num(emission.get());
+    // Each share times the emission in `I96F32`, to whole rao (`fast::share_of`, exact).
     let to_alpha = |shares: &[I32F32]| -> Vec<AlphaRao> {
-        shares
-            .iter()
-            .map(|s| {
-                let raw = I96F32::saturating_from_num(*s).saturating_mul(amount);
-                AlphaRao::new(raw.saturating_to_num::<u64>())
-            })
-            .collect()
+        shares.iter().map(|s| AlphaRao::new(fast::share_of(*s, emission.get()))).collect()
     };
     EmissionSplit {
         server: to_alpha(&server),

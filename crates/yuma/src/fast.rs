@@ -277,6 +277,22 @@ impl UnitFactor {
     }
 }
 
+/// A share of an amount in whole rao, as the emission split computes it:
+/// `I96F32(s).saturating_mul(I96F32(amount)).saturating_to_num::<u64>()`, bit for bit. The
+/// `I96F32` product of `s`'s raw bits by `amount` is exact (`|s·2³²·amount| < 2¹²⁷`, no
+/// saturation), so the result is `⌊s_bits·amount / 2³²⌋` capped at `u64::MAX`, and 0 for a
+/// share that is not positive.
+#[inline]
+pub(crate) fn share_of(s: I32F32, amount: u64) -> u64 {
+    match u64::try_from(s.to_bits()) {
+        Ok(bits) => {
+            let whole = u128::from(bits).wrapping_mul(u128::from(amount)) >> 32;
+            u64::try_from(whole).unwrap_or(u64::MAX)
+        }
+        Err(_) => 0,
+    }
+}
+
 /// Whether `v` is in [0, 1] (the range [`mul_unit`] needs).
 #[inline]
 pub(crate) fn is_unit(v: I32F32) -> bool {
@@ -903,6 +919,31 @@ mod tests {
             let factor = UnitFactor::new(f);
             for &x in &values {
                 assert_eq!(factor.times(x), mul_unit(f, x), "{f} * {x}");
+            }
+        }
+    }
+
+    #[test]
+    fn share_of_is_the_fixed_point_product() {
+        use tao_primitives::fixed::I96F32;
+        let reference = |s: I32F32, amount: u64| {
+            let amount = I96F32::saturating_from_num(amount);
+            I96F32::saturating_from_num(s).saturating_mul(amount).saturating_to_num::<u64>()
+        };
+        let mut rng = Rng(0x5A4E_0F01_2345_6789);
+        let mut shares: Vec<i64> =
+            vec![0, 1, -1, ONE, ONE - 1, ONE + 1, i64::MAX, i64::MIN, -ONE, ONE / 2, 3];
+        shares.extend((0..400).map(|_| (rng.next() >> (rng.next() % 64)) as i64));
+        shares.extend((0..100).map(|_| -((rng.next() >> (rng.next() % 64)) as i64 >> 1)));
+        let mut amounts: Vec<u64> = vec![0, 1, 2, 1_000_000_000, u64::MAX, u64::MAX - 1, 1 << 32];
+        amounts.extend((0..400).map(|_| rng.next() >> (rng.next() % 64)));
+        for &s in &shares {
+            for &amount in &amounts {
+                assert_eq!(
+                    share_of(bits(s), amount),
+                    reference(bits(s), amount),
+                    "{s} of {amount}"
+                );
             }
         }
     }
