@@ -1035,7 +1035,7 @@ fn yuma3_dividends(
 /// non-negative term of its column's sum ([`fast::UnitDivisor`]'s range; a column summing
 /// to 0 holds only zeros, which any divisor leaves 0), so each share is in [0, 1]
 /// (`mul_unit`), and a row's dividend adds at most `width` terms in [0, 1]: plain adds
-/// cannot overflow. The bond row to store (its positive cells) is written in the same pass.
+/// cannot overflow.
 fn unit_dividend_rows(
     weights: &[I32F32],
     stride: usize,
@@ -1049,20 +1049,20 @@ fn unit_dividend_rows(
     {
         let mut dividend = 0i64;
         // The bond row to store, in the same pass (as `positive_cells`).
-        let mut kept = vec![(Uid::new(0), zero()); weight_row.len()];
-        let mut len = 0usize;
-        let columns = divisors.iter().zip(out.incentive).zip(out.uids);
-        for (v, ((divisor, inc), uid)) in weight_row.iter().zip(columns) {
+        let mut all_positive = true;
+        for (v, (divisor, inc)) in weight_row.iter().zip(divisors.iter().zip(out.incentive)) {
             let share = divisor.divide(v.to_bits());
             dividend = dividend.wrapping_add(fast::mul_unit(share, inc.to_bits()));
-            if let Some(slot) = kept.get_mut(len) {
-                *slot = (*uid, *v);
-            }
-            len = len.wrapping_add(usize::from(*v > zero()));
+            all_positive &= *v > zero();
         }
-        kept.truncate(len);
         *d = I32F32::from_bits(dividend);
-        *row = kept;
+        // The bond row to store: on a dense subnet every cell (a copy with the UIDs, written
+        // once), else the positive ones.
+        *row = if all_positive {
+            out.uids.iter().zip(weight_row).map(|(uid, v)| (*uid, *v)).collect()
+        } else {
+            positive_cells(weight_row, out.uids)
+        };
     }
 }
 
