@@ -1198,6 +1198,67 @@ fn classic_dividends(
     );
 }
 
+/// The classic EMA's old bond `b` (a u16 integer) divided by its column's sum.
+trait OldBond: Sync {
+    fn normalized(&self, b: u16) -> i64;
+}
+
+impl OldBond for Divisor {
+    /// `divide_unit` (`b` is a term of the sum).
+    #[inline]
+    fn normalized(&self, b: u16) -> i64 {
+        self.divide_unit(fast::u16_integer(b).to_bits())
+    }
+}
+
+impl OldBond for fast::RowDivisor {
+    /// `u16_integer(b).safe_div(u16_integer(t))` for the integer column sum `t`.
+    #[inline]
+    fn normalized(&self, b: u16) -> i64 {
+        self.divide(b)
+    }
+}
+
+/// A [`fast::RowDivisor`] for a column sum of u16 integers (`t · 2³²`, `t` below 2³¹; a
+/// zero sum holds only zeros, which dividing by 1 leaves 0); `None` for a saturated sum.
+fn integer_sum_divisor(sum: I32F32) -> Option<fast::RowDivisor> {
+    let bits = u64::try_from(sum.to_bits()).ok()?;
+    if bits & u64::from(u32::MAX) != 0 {
+        return None;
+    }
+    fast::RowDivisor::new((bits >> 32).max(1))
+}
+
+/// One band of [`unit_classic_dividends`]' EMA: each cell's new bond
+/// `α · delta / Σ delta + (1 − α) · b / Σ b` (kept where positive) and its column sums.
+fn classic_ema_band<D: OldBond>(
+    (weights, present, bonds): (&mut [I32F32], &mut [bool], &[u16]),
+    stride: usize,
+    (alpha, keep_rate): (i64, i64),
+    delta_divisors: &[fast::ShareDivisor],
+    bond_divisors: &[D],
+) -> Vec<I32F32> {
+    let mut sums = vec![zero(); delta_divisors.len()];
+    let rows = weights
+        .chunks_exact_mut(stride)
+        .zip(present.chunks_exact_mut(stride))
+        .zip(bonds.chunks_exact(stride));
+    for ((delta_row, keep_row), bond_row) in rows {
+        let columns = delta_divisors.iter().zip(bond_divisors).zip(sums.iter_mut());
+        for (((delta, keep), b), ((dd, bd), sum)) in
+            delta_row.iter_mut().zip(keep_row.iter_mut()).zip(bond_row).zip(columns)
+        {
+            let old = bd.normalized(*b);
+            let v = fast::mul_unit(alpha, dd.divide(delta.to_bits()))
+                .wrapping_add(fast::mul_unit(keep_rate, old));
+            *keep = v > 0;
+            *delta = I32F32::from_bits(v);
+            *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
+        }
+    }
+    sums
+}
+
 /// Divisors for `divide_unit` by each column's sum or maximum (a column whose sum is 0 holds
 /// only zeros, which any divisor leaves 0).
 fn unit_divisors(sums: &[I32F32]) -> Vec<Divisor> {
@@ -1230,36 +1291,26 @@ fn unit_classic_dividends(
     let alpha = alpha.to_bits();
     let keep_rate = fast::ONE.wrapping_sub(alpha);
     let delta_divisors = share_divisors(delta_sum);
-    let bond_divisors = unit_divisors(bond_sum);
+    // The old bonds' column sums are sums of u16 integers: below 2³¹ (the usual case), a
+    // `RowDivisor` each; else `divide_unit`.
+    let integer_divisors: Option<Vec<fast::RowDivisor>> =
+        bond_sum.iter().map(|s| integer_sum_divisor(*s)).collect();
     // The EMA (`present` now marks the kept cells) and its column sums.
     let ema_sum = {
         let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
         let (present_a, present_b) = split_rows(&mut block.present, mid, width);
         let (bonds_a, bonds_b) = split_rows_ref(&block.bonds, mid, width);
+        let rates = (alpha, keep_rate);
         let (a, b) = both(
             threads,
             (weights_a, present_a, bonds_a),
             (weights_b, present_b, bonds_b),
-            |(weights, present, bonds)| {
-                let mut sums = vec![zero(); width];
-                let rows = weights
-                    .chunks_exact_mut(stride)
-                    .zip(present.chunks_exact_mut(stride))
-                    .zip(bonds.chunks_exact(stride));
-                for ((delta_row, keep_row), bond_row) in rows {
-                    let columns = delta_divisors.iter().zip(&bond_divisors).zip(sums.iter_mut());
-                    for (((delta, keep), b), ((dd, bd), sum)) in
-                        delta_row.iter_mut().zip(keep_row.iter_mut()).zip(bond_row).zip(columns)
-                    {
-                        let old = bd.divide_unit(fast::u16_integer(*b).to_bits());
-                        let v = fast::mul_unit(alpha, dd.divide(delta.to_bits()))
-                            .wrapping_add(fast::mul_unit(keep_rate, old));
-                        *keep = v > 0;
-                        *delta = I32F32::from_bits(v);
-                        *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
-                    }
+            |band| match &integer_divisors {
+                Some(old) => classic_ema_band(band, stride, rates, &delta_divisors, old),
+                None => {
+                    let old = unit_divisors(bond_sum);
+                    classic_ema_band(band, stride, rates, &delta_divisors, &old)
                 }
-                sums
             },
         );
         merge(a, &b)
@@ -1303,11 +1354,20 @@ fn unit_classic_dividends(
         |(weights, present, rows)| {
             let cells = weights.chunks_exact(stride).zip(present.chunks_exact(stride));
             for ((row, keep_row), out_row) in cells.zip(rows.iter_mut()) {
-                let mut kept = Vec::with_capacity(width);
                 let columns = max_divisors.iter().zip(out.uids);
-                for ((v, keep), (divisor, uid)) in row.iter().zip(keep_row).zip(columns) {
+                let upscaled = |(v, (divisor, uid)): (&I32F32, (&fast::ShareDivisor, &Uid))| {
+                    (*uid, I32F32::from_bits(divisor.divide(v.to_bits())))
+                };
+                // A row keeping every cell (a dense subnet) is collected without a test
+                // per cell.
+                if keep_row.iter().fold(true, |all, keep| all & *keep) {
+                    *out_row = row.iter().zip(columns).map(upscaled).collect();
+                    continue;
+                }
+                let mut kept = Vec::with_capacity(width);
+                for ((v, keep), column) in row.iter().zip(keep_row).zip(columns) {
                     if *keep {
-                        kept.push((*uid, I32F32::from_bits(divisor.divide(v.to_bits()))));
+                        kept.push(upscaled((v, column)));
                     }
                 }
                 *out_row = kept;
