@@ -428,7 +428,7 @@ impl Buckets {
 /// share every key bit from the bucket's lowest up: the next round works on lower bits, so
 /// the rounds end (at most 64 / `b` of them), when all active scores are equal (`v*` is that
 /// score) or at most [`FEW`] remain (sorted and walked). When the chosen bucket holds at
-/// most [`FEW`] items (the usual case: about one item per bucket), they are picked out with
+/// most [`FEW`] items (the usual case: a few items per bucket), they are picked out with
 /// a branch the predictor gets right (it is rarely taken), sorted and walked. The stakes
 /// must be non-negative and sum to `total` without saturating (normalized stake), so no
 /// bucket sum overflows; `spare` is scratch of the same length as `items` (both scrambled
@@ -453,9 +453,10 @@ pub(crate) fn radix_rounds(
             // Every active score is the same: it is `v*`.
             return active.first().map_or(0, |item| item.0);
         }
-        // About one item per bucket: 2^b ≥ len / 2, with b in [4, 8].
+        // Two to four items per bucket: 2^b ≥ len / 4, with b in [4, 8] (fewer buckets to
+        // clear and scan; measured slightly fewer instructions than one per bucket).
         let bits = (usize::BITS.wrapping_sub(len.leading_zeros()))
-            .saturating_sub(1)
+            .saturating_sub(2)
             .clamp(4, MAX_BUCKET_BITS);
         let top = u64::BITS.wrapping_sub(differ.leading_zeros()); // bits up to `t`, inclusive
         let shift = top.saturating_sub(bits);
