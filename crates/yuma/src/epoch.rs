@@ -194,10 +194,11 @@ fn activity(input: &YumaInput) -> Vec<bool> {
         .collect()
 }
 
-/// Step 2: stake below the threshold (except the owner's) is ignored; normalized in I64F64.
+/// Step 2: stake below the threshold (except the owner's) is ignored; normalized in I64F64
+/// (`fast::normalized_stake`: `math::normalize_64` narrowed to I32F32, bit for bit).
 fn normalized_stake(input: &YumaInput) -> Vec<I32F32> {
     let owner = input.owner.map(Uid::index);
-    let mut stake: Vec<I64F64> = input
+    let stake: Vec<I64F64> = input
         .stake
         .iter()
         .enumerate()
@@ -210,8 +211,7 @@ fn normalized_stake(input: &YumaInput) -> Vec<I32F32> {
             }
         })
         .collect();
-    math::normalize_64(&mut stake);
-    stake.into_iter().map(fixed64_to_fixed32).collect()
+    fast::normalized_stake(&stake)
 }
 
 /// Steps 5-10: the weight matrix the consensus sees.

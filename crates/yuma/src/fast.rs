@@ -5,7 +5,7 @@
 //! equality on edge cases and on hundreds of thousands of random inputs.
 
 use crate::math::{one, zero};
-use tao_primitives::fixed::{SafeDiv, I32F32};
+use tao_primitives::fixed::{fixed64_to_fixed32, SafeDiv, I32F32, I64F64};
 
 /// Division of many `I32F32`s by one divisor: `a.safe_div(d)` bit for bit.
 ///
@@ -275,6 +275,67 @@ impl UnitFactor {
             product
         }
     }
+}
+
+/// Step 2's normalization: each stake divided by their saturating sum in `I64F64`
+/// (`math::normalize_64`), narrowed to `I32F32` (`fixed64_to_fixed32`), bit for bit.
+///
+/// With every stake non-negative and a positive total `d` (each `a ≤ d`), the `I64F64`
+/// quotient `⌊a·2⁶⁴/d⌋` narrowed (floor) is `⌊a·2³²/d⌋ ≤ 2³²` ([`quotient_32`], a few
+/// products instead of the library's 192-bit long division). Other inputs (a negative
+/// stake) take the library's path.
+pub(crate) fn normalized_stake(stake: &[I64F64]) -> Vec<I32F32> {
+    let non_negative = stake.iter().all(|s| s.to_bits() >= 0);
+    let total = stake.iter().fold(I64F64::from_num(0), |sum, s| sum.saturating_add(*s));
+    match u128::try_from(total.to_bits()) {
+        Ok(d) if non_negative && d > 0 => stake
+            .iter()
+            .map(|a| {
+                let a = u128::try_from(a.to_bits()).unwrap_or_default();
+                let q = quotient_32(a, d);
+                I32F32::from_bits(i64::try_from(q).unwrap_or(i64::MAX))
+            })
+            .collect(),
+        _ => {
+            let mut stake = stake.to_vec();
+            crate::math::normalize_64(&mut stake);
+            stake.into_iter().map(fixed64_to_fixed32).collect()
+        }
+    }
+}
+
+/// `⌊a·2³² / d⌋` for `0 ≤ a ≤ d` and `0 < d < 2¹²⁷`, exactly (at most 2³²).
+///
+/// `d` is normalized to `D = d·2^s` with its top bit set, `A = a·2^s·2³²` (three words;
+/// `a·2^s ≤ D < 2¹²⁸`). The estimate `q̂ = ⌊(A >> 64) / D₁⌋` by `D`'s high word `D₁ ≥ 2⁶³` is
+/// at least the quotient and at most 2 above it (Knuth, TAOCP 4.3.1, theorem B); it is
+/// lowered while `q̂·D > A` (at most twice).
+pub(crate) fn quotient_32(a: u128, d: u128) -> u128 {
+    if d < 1 << 96 {
+        // `a·2³² < 2¹²⁸`: one division.
+        return (a << 32).checked_div(d).unwrap_or_default();
+    }
+    let s = d.leading_zeros();
+    let big_d = d << s;
+    let scaled = a << s; // ≤ D
+                         // A = scaled · 2³² as (A >> 64, A mod 2⁶⁴): `scaled >> 32` and its low 32 bits shifted up.
+    let top = scaled >> 32;
+    let bottom = (scaled as u64) << 32;
+    let d1 = (big_d >> 64) as u64;
+    let d0 = big_d as u64;
+    let mut q = top.checked_div(u128::from(d1)).unwrap_or_default();
+    // q̂·D = q̂·D₁·2⁶⁴ + q̂·D₀ compared with A = top·2⁶⁴ + bottom, as (high, low) pairs.
+    let above = |q: u128| {
+        let low = q.wrapping_mul(u128::from(d0));
+        let high = q.wrapping_mul(u128::from(d1)).wrapping_add(low >> 64);
+        (high, low as u64) > (top, bottom)
+    };
+    for _ in 0..3 {
+        if above(q) {
+            q = q.wrapping_sub(1);
+        }
+    }
+    q
 }
 
 /// A share of an amount in whole rao, as the emission split computes it:
@@ -920,6 +981,48 @@ mod tests {
             let factor = UnitFactor::new(f);
             for &x in &values {
                 assert_eq!(factor.times(x), mul_unit(f, x), "{f} * {x}");
+            }
+        }
+    }
+
+    /// Against the library's `normalize_64` and narrowing: stakes from tiny to near the
+    /// `I64F64` maximum (sums above and below 2⁹⁶ raw, saturating sums), zeros, negatives.
+    #[test]
+    fn normalized_stake_is_the_reference() {
+        let mut rng = Rng(0x57A4_E0F0_1234_ABCD);
+        for case in 0..6_000 {
+            let len = (rng.next() % 70) as usize;
+            let scale = rng.next() % 127;
+            let stake: Vec<I64F64> = (0..len)
+                .map(|_| {
+                    let high = u128::from(rng.next()) << 64 | u128::from(rng.next());
+                    let v = (high >> (1 + scale)) as i128;
+                    I64F64::from_bits(match rng.next() % 10 {
+                        0 => 0,
+                        1 if case % 7 == 0 => -v,
+                        2 => v >> (rng.next() % 100),
+                        3 => i128::MAX - (rng.next() % 5) as i128,
+                        _ => v,
+                    })
+                })
+                .collect();
+            let mut reference = stake.clone();
+            math::normalize_64(&mut reference);
+            let reference: Vec<I32F32> = reference.into_iter().map(fixed64_to_fixed32).collect();
+            assert_eq!(normalized_stake(&stake), reference, "case {case}: {stake:?}");
+        }
+        // The quotient at its edges: a = d, a = 0, a = d − 1, divisors at every bit length.
+        for bits in 1..127u32 {
+            for d in [(1u128 << bits) - 1, 1 << bits, (1 << bits) + 1, (1 << (bits - 1)) + 3] {
+                if d == 0 || d >= 1 << 127 {
+                    continue;
+                }
+                for a in [0, 1, d / 2, d / 3, d - 1, d] {
+                    let expected =
+                        I64F64::from_bits(a as i128).safe_div(I64F64::from_bits(d as i128));
+                    let expected = fixed64_to_fixed32(expected).to_bits() as u128;
+                    assert_eq!(quotient_32(a, d), expected, "{a} / {d}");
+                }
             }
         }
     }
