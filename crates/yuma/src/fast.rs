@@ -76,9 +76,20 @@ impl Divisor {
 }
 
 /// `math::normalize_with_sum`, bit for bit: every value divided by `total` with one
-/// [`Divisor`] (`safe_div` for any signs), unless `total` is zero.
+/// [`UnitDivisor`] (values in `[0, total]`) or one [`Divisor`] (`safe_div` for any signs),
+/// unless `total` is zero.
 pub(crate) fn normalize_with_sum(values: &mut [I32F32], total: I32F32) {
     if total == zero() {
+        return;
+    }
+    // The usual vector: every value in `[0, total]` (and below 2³³): one product each
+    // ([`UnitDivisor`]'s range, checked first).
+    let bound = total.to_bits().min((1 << 33) - 1);
+    let in_range = values.iter().fold(true, |ok, v| ok & (0..=bound).contains(&v.to_bits()));
+    if let (true, Some(unit)) = (in_range, UnitDivisor::new(total)) {
+        for value in values.iter_mut() {
+            *value = I32F32::from_bits(unit.divide(value.to_bits()));
+        }
         return;
     }
     let divisor = Divisor::new(total);
