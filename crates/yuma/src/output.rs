@@ -55,16 +55,14 @@ pub fn to_u16(values: &[I32F32]) -> Vec<u16> {
 }
 
 /// `fixed_proportion_to_u16(x)` (`x · 65535` saturating, floored, clamped to the u16
-/// range), bit for bit, on the raw bits: 0 when `x ≤ 0`, 65535 when `x ≥ 1`, else
-/// `⌊x_bits · 65535 / 2³²⌋` (below 2⁴⁸ before the shift: nothing saturates).
+/// range), bit for bit, on the raw bits clamped to [0, 1]: 0 when `x ≤ 0`, 65535 when
+/// `x ≥ 1`, else `⌊x_bits · 65535 / 2³²⌋` (below 2⁴⁸ before the shift: nothing saturates).
+/// Without branches (a bond row converts in a loop that vectorizes).
 #[inline]
 fn proportion_to_u16(x: I32F32) -> u16 {
     const ONE: i64 = 1 << 32;
-    match x.to_bits() {
-        bits if bits <= 0 => 0,
-        bits if bits >= ONE => u16::MAX,
-        bits => u16::try_from(bits.wrapping_mul(65_535) >> 32).unwrap_or(u16::MAX),
-    }
+    let bits = x.to_bits().clamp(0, ONE);
+    (bits.wrapping_mul(65_535) >> 32) as u16
 }
 
 #[cfg(test)]
