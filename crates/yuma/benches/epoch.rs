@@ -21,9 +21,23 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     // `--profile N CASE RUNS [sparse|one-thread]`: one case in a loop, for `perf record` or
     // callgrind (no peers, no table); `sparse` times the reference kernel instead of `epoch`,
-    // `one-thread` times `epoch` on one thread.
+    // `one-thread` times `epoch` on one thread. `--profile block RUNS`: the block's epochs.
     if let Some(at) = args.iter().position(|a| a == "--profile") {
         let arg = |k: usize| args.get(at + k).map(String::as_str).unwrap_or_default();
+        // `--profile block RUNS`: the block of 1,024 subnets of 256 UIDs, epochs only.
+        if arg(1) == "block" {
+            let inputs: Vec<_> =
+                (0..1_024u64).map(|s| bench::subnet(256, 64, bench::Case::Yuma3, s + 1)).collect();
+            let runs: usize = arg(2).parse().unwrap_or(5);
+            for _ in 0..runs.max(1) {
+                let start = std::time::Instant::now();
+                for input in &inputs {
+                    std::hint::black_box(tao_yuma::epoch(std::hint::black_box(input)).ok());
+                }
+                println!("profile block: {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
+            }
+            return;
+        }
         let n: usize = arg(1).parse().unwrap_or(4096);
         let case = match arg(2) {
             "liquid" => bench::Case::Yuma3Liquid,

@@ -72,6 +72,9 @@ impl Shape {
         let mut column_of = vec![usize::MAX; n];
         let mut entries = 0usize;
         let mut ascending = Vec::new();
+        // The UIDs of the row marked last: a row naming the same ones (a validator's bonds
+        // and weights, or the next validator's weights, on a dense subnet) marks nothing new.
+        let mut marked: &[(Uid, u16)] = &[];
         for (i, (weights, bonds)) in input.weights.iter().zip(&input.bonds).enumerate() {
             let permitted = permit.get(i).copied().unwrap_or(false);
             let voter = active_stake.get(i).is_some_and(|s| *s > zero());
@@ -82,8 +85,12 @@ impl Shape {
             rows.push(i);
             entries = entries.saturating_add(weights.len()).saturating_add(bonds.len());
             // (Two calls: a chained iterator costs twice the instructions per entry.)
-            mark(weights, &mut column_of);
-            mark(bonds, &mut column_of);
+            for row in [weights, bonds.as_slice()] {
+                if !same_uids(row, marked) {
+                    mark(row, &mut column_of);
+                    marked = row;
+                }
+            }
             let sorted = |rows: &[bool]| rows.get(i).copied().unwrap_or(false);
             ascending.push((sorted(&valid.sorted_weights), sorted(&valid.sorted_bonds)));
         }
@@ -102,6 +109,13 @@ impl Shape {
     fn is_full_row<T>(&self, entries: &[(Uid, T)], ascending: bool) -> bool {
         ascending && entries.len() == self.columns.len()
     }
+}
+
+/// Whether two rows name the same UIDs in the same order (compared without an exit per
+/// entry, which vectorizes).
+fn same_uids(a: &[(Uid, u16)], b: &[(Uid, u16)]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).fold(0u16, |any, ((x, _), (y, _))| any | (x.get() ^ y.get())) == 0
 }
 
 /// Marks the columns `entries` name (`column_of` 0).
@@ -185,12 +199,13 @@ impl Block {
         let width = shape.columns.len();
         let cells = shape.rows.len().saturating_mul(width);
         let Buffers { mut weights, mut present, mut bonds } = Buffers::take();
-        // Zeroed to the block's size (the contents of a reused buffer never show through).
-        weights.clear();
+        // Sized to the block. `fill_row` writes every cell (a row it does not fill entry by
+        // entry it zeroes first): the contents of a reused buffer never show through.
+        weights.truncate(cells);
         weights.resize(cells, zero());
-        present.clear();
+        present.truncate(cells);
         present.resize(cells, false);
-        bonds.clear();
+        bonds.truncate(cells);
         bonds.resize(cells, 0);
         let registered: Vec<u64> = input.block_at_registration.iter().map(|b| b.get()).collect();
         let column_registered: Vec<u64> = shape
@@ -240,7 +255,7 @@ impl Block {
 /// [`KEPT_CELLS`] cells: a subnet's epoch then reuses memory the allocator already mapped.
 /// (Freeing them handed a small block's memory back to the system at every epoch, the top
 /// of the heap trimmed, and the next one took the page faults again: a quarter of an
-/// n = 256 epoch.) Only capacity is reused: [`Block::new`] zeroes every cell it uses, so
+/// n = 256 epoch.) Only capacity is reused: [`fill_row`] writes every cell of the block, so
 /// no result depends on a previous epoch.
 #[derive(Default)]
 struct Buffers {
@@ -337,16 +352,37 @@ fn fill_row(
         let kept = |j: &Uid, r: &u64| (j.index() != self_column) & (*r < bound);
         let mut sum = 0u64;
         let full = shape.is_full_row(entries, weights_ascending);
-        if full && registered.newest < bound {
-            // Every cell in order, none registered too late: all kept but the self column.
+        // The row names every column, so the self column, if in the block, is `i`'s.
+        let own = shape.column_of.get(self_column).copied().unwrap_or(usize::MAX);
+        let all_kept = full && registered.newest < bound;
+        // Every cell in order, none registered too late: all kept but the self column. The
+        // usual row: its total first (a sum that vectorizes), then each cell written
+        // normalized (step 10 in the same pass).
+        let total = if all_kept {
+            let own_weight = entries.get(own).map_or(0, |(_, w)| u64::from(*w));
+            let all = entries.iter().fold(0u64, |sum, (_, w)| sum.wrapping_add(u64::from(*w)));
+            all.wrapping_sub(own_weight)
+        } else {
+            0
+        };
+        if let (true, Some(divisor)) = (all_kept, fast::RowDivisor::new(total)) {
+            let cells = weight_row.iter_mut().zip(present_row.iter_mut());
+            for ((_, w), (cell, set)) in entries.iter().zip(cells) {
+                *cell = I32F32::from_bits(divisor.divide(*w));
+                *set = true;
+            }
+            if let (Some(cell), Some(set)) = (weight_row.get_mut(own), present_row.get_mut(own)) {
+                *cell = zero();
+                *set = false;
+            }
+            // (Normalized: the sum stays 0, which `normalize_row` leaves alone.)
+        } else if all_kept {
             let cells = weight_row.iter_mut().zip(present_row.iter_mut());
             for ((_, w), (cell, set)) in entries.iter().zip(cells) {
                 *cell = fast::u16_integer(*w);
                 *set = true;
                 sum = sum.wrapping_add(u64::from(*w));
             }
-            // The row names every column, so the self column, if in the block, is `i`'s.
-            let own = shape.column_of.get(self_column).copied().unwrap_or(usize::MAX);
             if let (Some(cell), Some(set)) = (weight_row.get_mut(own), present_row.get_mut(own)) {
                 sum = sum.wrapping_sub(u64::from((cell.to_bits() >> 32) as u16));
                 *cell = zero();
@@ -363,6 +399,8 @@ fn fill_row(
                 sum = sum.wrapping_add(u64::from(w));
             }
         } else {
+            weight_row.fill(zero());
+            present_row.fill(false);
             for (j, w) in entries {
                 let (Some(&r), Some(&k)) =
                     (registered_by_uid.get(j.index()), shape.column_of.get(j.index()))
@@ -379,6 +417,9 @@ fn fill_row(
             }
         }
         normalize_row(weight_row, sum);
+    } else {
+        weight_row.fill(zero());
+        present_row.fill(false);
     }
     // Stored bonds, without the columns of neurons registered since the last epoch.
     let last_tempo = last_tempo(input);
@@ -397,6 +438,7 @@ fn fill_row(
         }
         return;
     }
+    bond_row.fill(0);
     for (j, b) in entries {
         let j = j.index();
         if let (Some(&r), Some(&k)) = (registered_by_uid.get(j), shape.column_of.get(j)) {
@@ -646,10 +688,11 @@ fn fixed_rate_band(
 ) {
     let stride = columns.consensus.len().max(1);
     let alpha = columns.alpha.to_bits();
-    let keep_rate = fast::ONE.wrapping_sub(alpha);
+    let (alpha, keep_rate) =
+        (fast::UnitFactor::new(alpha), fast::UnitFactor::new(fast::ONE.wrapping_sub(alpha)));
     let rows = weights.chunks_exact_mut(stride).zip(bonds.chunks_exact(stride));
     for ((weight_row, bond_row), (s, vt)) in rows.zip(stake.iter().zip(trust.iter_mut())) {
-        let s = s.to_bits();
+        let s = fast::UnitFactor::new(s.to_bits());
         let mut row_trust = 0i64;
         let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
         let cells = weight_row.iter_mut().zip(bond_row);
@@ -661,12 +704,12 @@ fn fixed_rate_band(
             let excess = raw.wrapping_sub(c.to_bits());
             let clipped = c.to_bits().wrapping_add(excess & (excess >> 63));
             row_trust = row_trust.wrapping_add(clipped);
-            *cr = I32F32::from_bits(cr.to_bits().wrapping_add(fast::mul_unit(s, clipped)));
-            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(fast::mul_unit(s, raw)));
+            *cr = I32F32::from_bits(cr.to_bits().wrapping_add(s.times(clipped)));
+            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(s.times(raw)));
             let wb = weights_for_bonds(raw, clipped);
             let bond = fast::u16_proportion_bits(*b);
             // Two non-negative products: `max(0)` (the reference's) is the identity here.
-            let v = fast::mul_unit(alpha, wb).wrapping_add(fast::mul_unit(keep_rate, bond));
+            let v = alpha.times(wb).wrapping_add(keep_rate.times(bond));
             *w = I32F32::from_bits(v);
             *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
         }
@@ -992,7 +1035,7 @@ fn yuma3_dividends(
 /// non-negative term of its column's sum ([`fast::UnitDivisor`]'s range; a column summing
 /// to 0 holds only zeros, which any divisor leaves 0), so each share is in [0, 1]
 /// (`mul_unit`), and a row's dividend adds at most `width` terms in [0, 1]: plain adds
-/// cannot overflow. The bond row to store (its positive cells) is written in the same pass.
+/// cannot overflow.
 fn unit_dividend_rows(
     weights: &[I32F32],
     stride: usize,
@@ -1006,20 +1049,20 @@ fn unit_dividend_rows(
     {
         let mut dividend = 0i64;
         // The bond row to store, in the same pass (as `positive_cells`).
-        let mut kept = vec![(Uid::new(0), zero()); weight_row.len()];
-        let mut len = 0usize;
-        let columns = divisors.iter().zip(out.incentive).zip(out.uids);
-        for (v, ((divisor, inc), uid)) in weight_row.iter().zip(columns) {
+        let mut all_positive = true;
+        for (v, (divisor, inc)) in weight_row.iter().zip(divisors.iter().zip(out.incentive)) {
             let share = divisor.divide(v.to_bits());
             dividend = dividend.wrapping_add(fast::mul_unit(share, inc.to_bits()));
-            if let Some(slot) = kept.get_mut(len) {
-                *slot = (*uid, *v);
-            }
-            len = len.wrapping_add(usize::from(*v > zero()));
+            all_positive &= *v > zero();
         }
-        kept.truncate(len);
         *d = I32F32::from_bits(dividend);
-        *row = kept;
+        // The bond row to store: on a dense subnet every cell (a copy with the UIDs, written
+        // once), else the positive ones.
+        *row = if all_positive {
+            out.uids.iter().zip(weight_row).map(|(uid, v)| (*uid, *v)).collect()
+        } else {
+            positive_cells(weight_row, out.uids)
+        };
     }
 }
 
@@ -1155,6 +1198,67 @@ fn classic_dividends(
     );
 }
 
+/// The classic EMA's old bond `b` (a u16 integer) divided by its column's sum.
+trait OldBond: Sync {
+    fn normalized(&self, b: u16) -> i64;
+}
+
+impl OldBond for Divisor {
+    /// `divide_unit` (`b` is a term of the sum).
+    #[inline]
+    fn normalized(&self, b: u16) -> i64 {
+        self.divide_unit(fast::u16_integer(b).to_bits())
+    }
+}
+
+impl OldBond for fast::RowDivisor {
+    /// `u16_integer(b).safe_div(u16_integer(t))` for the integer column sum `t`.
+    #[inline]
+    fn normalized(&self, b: u16) -> i64 {
+        self.divide(b)
+    }
+}
+
+/// A [`fast::RowDivisor`] for a column sum of u16 integers (`t · 2³²`, `t` below 2³¹; a
+/// zero sum holds only zeros, which dividing by 1 leaves 0); `None` for a saturated sum.
+fn integer_sum_divisor(sum: I32F32) -> Option<fast::RowDivisor> {
+    let bits = u64::try_from(sum.to_bits()).ok()?;
+    if bits & u64::from(u32::MAX) != 0 {
+        return None;
+    }
+    fast::RowDivisor::new((bits >> 32).max(1))
+}
+
+/// One band of [`unit_classic_dividends`]' EMA: each cell's new bond
+/// `α · delta / Σ delta + (1 − α) · b / Σ b` (kept where positive) and its column sums.
+fn classic_ema_band<D: OldBond>(
+    (weights, present, bonds): (&mut [I32F32], &mut [bool], &[u16]),
+    stride: usize,
+    (alpha, keep_rate): (i64, i64),
+    delta_divisors: &[fast::ShareDivisor],
+    bond_divisors: &[D],
+) -> Vec<I32F32> {
+    let mut sums = vec![zero(); delta_divisors.len()];
+    let rows = weights
+        .chunks_exact_mut(stride)
+        .zip(present.chunks_exact_mut(stride))
+        .zip(bonds.chunks_exact(stride));
+    for ((delta_row, keep_row), bond_row) in rows {
+        let columns = delta_divisors.iter().zip(bond_divisors).zip(sums.iter_mut());
+        for (((delta, keep), b), ((dd, bd), sum)) in
+            delta_row.iter_mut().zip(keep_row.iter_mut()).zip(bond_row).zip(columns)
+        {
+            let old = bd.normalized(*b);
+            let v = fast::mul_unit(alpha, dd.divide(delta.to_bits()))
+                .wrapping_add(fast::mul_unit(keep_rate, old));
+            *keep = v > 0;
+            *delta = I32F32::from_bits(v);
+            *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
+        }
+    }
+    sums
+}
+
 /// Divisors for `divide_unit` by each column's sum or maximum (a column whose sum is 0 holds
 /// only zeros, which any divisor leaves 0).
 fn unit_divisors(sums: &[I32F32]) -> Vec<Divisor> {
@@ -1187,36 +1291,26 @@ fn unit_classic_dividends(
     let alpha = alpha.to_bits();
     let keep_rate = fast::ONE.wrapping_sub(alpha);
     let delta_divisors = share_divisors(delta_sum);
-    let bond_divisors = unit_divisors(bond_sum);
+    // The old bonds' column sums are sums of u16 integers: below 2³¹ (the usual case), a
+    // `RowDivisor` each; else `divide_unit`.
+    let integer_divisors: Option<Vec<fast::RowDivisor>> =
+        bond_sum.iter().map(|s| integer_sum_divisor(*s)).collect();
     // The EMA (`present` now marks the kept cells) and its column sums.
     let ema_sum = {
         let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
         let (present_a, present_b) = split_rows(&mut block.present, mid, width);
         let (bonds_a, bonds_b) = split_rows_ref(&block.bonds, mid, width);
+        let rates = (alpha, keep_rate);
         let (a, b) = both(
             threads,
             (weights_a, present_a, bonds_a),
             (weights_b, present_b, bonds_b),
-            |(weights, present, bonds)| {
-                let mut sums = vec![zero(); width];
-                let rows = weights
-                    .chunks_exact_mut(stride)
-                    .zip(present.chunks_exact_mut(stride))
-                    .zip(bonds.chunks_exact(stride));
-                for ((delta_row, keep_row), bond_row) in rows {
-                    let columns = delta_divisors.iter().zip(&bond_divisors).zip(sums.iter_mut());
-                    for (((delta, keep), b), ((dd, bd), sum)) in
-                        delta_row.iter_mut().zip(keep_row.iter_mut()).zip(bond_row).zip(columns)
-                    {
-                        let old = bd.divide_unit(fast::u16_integer(*b).to_bits());
-                        let v = fast::mul_unit(alpha, dd.divide(delta.to_bits()))
-                            .wrapping_add(fast::mul_unit(keep_rate, old));
-                        *keep = v > 0;
-                        *delta = I32F32::from_bits(v);
-                        *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
-                    }
+            |band| match &integer_divisors {
+                Some(old) => classic_ema_band(band, stride, rates, &delta_divisors, old),
+                None => {
+                    let old = unit_divisors(bond_sum);
+                    classic_ema_band(band, stride, rates, &delta_divisors, &old)
                 }
-                sums
             },
         );
         merge(a, &b)
@@ -1260,11 +1354,20 @@ fn unit_classic_dividends(
         |(weights, present, rows)| {
             let cells = weights.chunks_exact(stride).zip(present.chunks_exact(stride));
             for ((row, keep_row), out_row) in cells.zip(rows.iter_mut()) {
-                let mut kept = Vec::with_capacity(width);
                 let columns = max_divisors.iter().zip(out.uids);
-                for ((v, keep), (divisor, uid)) in row.iter().zip(keep_row).zip(columns) {
+                let upscaled = |(v, (divisor, uid)): (&I32F32, (&fast::ShareDivisor, &Uid))| {
+                    (*uid, I32F32::from_bits(divisor.divide(v.to_bits())))
+                };
+                // A row keeping every cell (a dense subnet) is collected without a test
+                // per cell.
+                if keep_row.iter().fold(true, |all, keep| all & *keep) {
+                    *out_row = row.iter().zip(columns).map(upscaled).collect();
+                    continue;
+                }
+                let mut kept = Vec::with_capacity(width);
+                for ((v, keep), column) in row.iter().zip(keep_row).zip(columns) {
                     if *keep {
-                        kept.push((*uid, I32F32::from_bits(divisor.divide(v.to_bits()))));
+                        kept.push(upscaled((v, column)));
                     }
                 }
                 *out_row = kept;

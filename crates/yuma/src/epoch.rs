@@ -8,7 +8,7 @@ use crate::{
 use tao_primitives::{
     fixed::{
         fixed64_to_fixed32, per_million_to_fixed64, saturating_sum, u16_proportion_to_fixed,
-        u16_to_fixed, SafeDiv, I32F32, I64F64, I96F32,
+        u16_to_fixed, SafeDiv, I32F32, I64F64,
     },
     AlphaRao, Uid,
 };
@@ -54,7 +54,7 @@ pub fn epoch_with_threads(
     kernel: Kernel,
     threads: usize,
 ) -> Result<YumaOutput, YumaError> {
-    let valid = input.validated()?;
+    let valid = input.validated(threads)?;
     let n = valid.n;
     let params = &input.params;
 
@@ -194,10 +194,11 @@ fn activity(input: &YumaInput) -> Vec<bool> {
         .collect()
 }
 
-/// Step 2: stake below the threshold (except the owner's) is ignored; normalized in I64F64.
+/// Step 2: stake below the threshold (except the owner's) is ignored; normalized in I64F64
+/// (`fast::normalized_stake`: `math::normalize_64` narrowed to I32F32, bit for bit).
 fn normalized_stake(input: &YumaInput) -> Vec<I32F32> {
     let owner = input.owner.map(Uid::index);
-    let mut stake: Vec<I64F64> = input
+    let stake: Vec<I64F64> = input
         .stake
         .iter()
         .enumerate()
@@ -210,8 +211,7 @@ fn normalized_stake(input: &YumaInput) -> Vec<I32F32> {
             }
         })
         .collect();
-    math::normalize_64(&mut stake);
-    stake.into_iter().map(fixed64_to_fixed32).collect()
+    fast::normalized_stake(&stake)
 }
 
 /// Steps 5-10: the weight matrix the consensus sees.
@@ -388,15 +388,9 @@ fn emission_split(
         validator = fallback.to_vec();
         combined_share = fallback.to_vec();
     }
-    let amount = I96F32::saturating_from_num(emission.get());
+    // Each share times the emission in `I96F32`, to whole rao (`fast::share_of`, exact).
     let to_alpha = |shares: &[I32F32]| -> Vec<AlphaRao> {
-        shares
-            .iter()
-            .map(|s| {
-                let raw = I96F32::saturating_from_num(*s).saturating_mul(amount);
-                AlphaRao::new(raw.saturating_to_num::<u64>())
-            })
-            .collect()
+        shares.iter().map(|s| AlphaRao::new(fast::share_of(*s, emission.get()))).collect()
     };
     EmissionSplit {
         server: to_alpha(&server),

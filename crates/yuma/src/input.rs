@@ -120,12 +120,12 @@ pub struct YumaInput {
 impl YumaInput {
     /// Checks shapes, UIDs and parameters; returns the number of neurons.
     pub fn validate(&self) -> Result<usize, YumaError> {
-        self.validated().map(|valid| valid.n)
+        self.validated(1).map(|valid| valid.n)
     }
 
     /// [`Self::validate`], also telling which rows are sorted (what the epoch's dense kernel
-    /// reuses instead of checking again).
-    pub(crate) fn validated(&self) -> Result<Validated, YumaError> {
+    /// reuses instead of checking again), on at most `threads` threads.
+    pub(crate) fn validated(&self, threads: usize) -> Result<Validated, YumaError> {
         let n = self.stake.len();
         if n > usize::from(u16::MAX) {
             return Err(YumaError::TooManyNeurons(n));
@@ -138,8 +138,8 @@ impl YumaInput {
         if let CommitReveal::On { first_commit } = &self.commit_reveal {
             check_len("commit_reveal.first_commit", n, first_commit.len())?;
         }
-        let sorted_weights = check_rows("weights", n, &self.weights)?;
-        let sorted_bonds = check_rows("bonds", n, &self.bonds)?;
+        let (sorted_weights, sorted_bonds) = self.check_weights_and_bonds(n, threads);
+        let (sorted_weights, sorted_bonds) = (sorted_weights?, sorted_bonds?);
         if let Some(owner) = self.owner {
             if owner.index() >= n {
                 return Err(YumaError::OwnerOutOfRange { uid: owner.get(), n });
@@ -149,6 +149,33 @@ impl YumaInput {
         Ok(Validated { n, sorted_weights, sorted_bonds })
     }
 }
+
+impl YumaInput {
+    /// [`check_rows`] of the weights and of the bonds: the bonds on a second thread when
+    /// `threads ≥ 2` and there are at least [`PARALLEL_ENTRIES`] weights (the results are
+    /// the same; a thread that cannot start leaves the bonds to this one).
+    #[allow(clippy::type_complexity)]
+    fn check_weights_and_bonds(
+        &self,
+        n: usize,
+        threads: usize,
+    ) -> (Result<Vec<bool>, YumaError>, Result<Vec<bool>, YumaError>) {
+        let entries = self.weights.iter().fold(0usize, |sum, row| sum.saturating_add(row.len()));
+        if threads < 2 || entries < PARALLEL_ENTRIES {
+            return (check_rows("weights", n, &self.weights), check_rows("bonds", n, &self.bonds));
+        }
+        let mut bonds = None;
+        let weights = std::thread::scope(|scope| {
+            let _worker = std::thread::Builder::new()
+                .spawn_scoped(scope, || bonds = Some(check_rows("bonds", n, &self.bonds)));
+            check_rows("weights", n, &self.weights)
+        });
+        (weights, bonds.unwrap_or_else(|| check_rows("bonds", n, &self.bonds)))
+    }
+}
+
+/// Inputs with at least this many weights check their bonds on a second thread.
+const PARALLEL_ENTRIES: usize = 1 << 16;
 
 /// A valid input's size and which of its rows are sorted.
 pub(crate) struct Validated {
@@ -224,7 +251,89 @@ fn check_rows<T>(
     Ok(sorted)
 }
 
-/// Whether the row's UIDs strictly increase (one comparison per entry, no lookups).
+/// Whether the row's UIDs strictly increase (one comparison per entry, no lookups): in
+/// chunks whose steps are folded without an exit per entry (which vectorizes), each
+/// chunk's first UID also compared with the previous chunk's last.
 fn is_ascending<T>(entries: &[(Uid, T)]) -> bool {
-    entries.iter().zip(entries.iter().skip(1)).all(|((a, _), (b, _))| a < b)
+    let mut last: Option<Uid> = None;
+    for chunk in entries.chunks(256) {
+        let (Some(first), Some(end)) = (chunk.first(), chunk.last()) else { continue };
+        let pairs = chunk.iter().zip(chunk.get(1..).unwrap_or_default());
+        // `b − a − 1` is negative iff `b ≤ a`: the OR of them has its sign bit set iff a
+        // pair does not ascend.
+        let steps = pairs.fold(0i32, |any, ((a, _), (b, _))| {
+            any | i32::from(b.get()).wrapping_sub(i32::from(a.get())).wrapping_sub(1)
+        });
+        if steps < 0 || last.is_some_and(|previous| previous >= first.0) {
+            return false;
+        }
+        last = Some(end.0);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large input checks its bonds on a second thread: the same errors as on one, the
+    /// weights' first when both are malformed.
+    #[test]
+    fn large_inputs_report_the_same_errors_on_two_threads() {
+        let n = 300; // 90,000 weights: above `PARALLEL_ENTRIES`
+        let row: Vec<(Uid, u16)> = (0..n).map(|j| (Uid::new(j as u16), 1)).collect();
+        let input = YumaInput {
+            block: BlockNumber::new(10),
+            tempo: 360,
+            last_epoch_block: BlockNumber::new(0),
+            activity_cutoff: 5_000,
+            stake: vec![I64F64::from_num(1); n],
+            stake_threshold: 0,
+            owner: None,
+            validator_permit: vec![true; n],
+            last_update: vec![BlockNumber::new(9); n],
+            block_at_registration: vec![BlockNumber::new(1); n],
+            weights: vec![row.clone(); n],
+            bonds: vec![row; n],
+            commit_reveal: CommitReveal::Off,
+            params: Params::default(),
+            emission: AlphaRao::new(1),
+        };
+        assert!(n * n >= PARALLEL_ENTRIES);
+        let valid = input.validated(2).expect("valid");
+        assert!(valid.sorted_weights.iter().chain(&valid.sorted_bonds).all(|sorted| *sorted));
+        let mut bad_bonds = input.clone();
+        bad_bonds.bonds[7].push((Uid::new(3), 1));
+        let mut bad_both = bad_bonds.clone();
+        bad_both.weights[9].push((Uid::new(n as u16), 1));
+        for bad in [&bad_bonds, &bad_both] {
+            let one = bad.validated(1).err().expect("malformed");
+            let two = bad.validated(2).err().expect("malformed");
+            assert_eq!(one, two);
+        }
+        let both = bad_both.validated(2).err().expect("malformed");
+        assert!(matches!(both, YumaError::UidOutOfRange { field: "weights", .. }), "{both:?}");
+        let bonds = bad_bonds.validated(2).err().expect("malformed");
+        assert!(matches!(bonds, YumaError::DuplicateUid { field: "bonds", .. }), "{bonds:?}");
+    }
+
+    /// Against the definition, on rows around the chunk boundaries: ascending, with one
+    /// pair out of order or repeated anywhere.
+    #[test]
+    fn is_ascending_is_strictly_increasing() {
+        let naive = |row: &[(Uid, u16)]| row.windows(2).all(|pair| pair[0].0 < pair[1].0);
+        for len in [0usize, 1, 2, 3, 255, 256, 257, 511, 512, 513, 1_000] {
+            let row: Vec<(Uid, u16)> = (0..len).map(|j| (Uid::new(2 * j as u16), 7)).collect();
+            assert!(is_ascending(&row) && naive(&row), "len {len}");
+            for at in 0..len.saturating_sub(1) {
+                for (a, b) in [(1, 0), (0, 0)] {
+                    let mut broken = row.clone();
+                    broken[at].0 = Uid::new(2 * at as u16 + a + 2);
+                    broken[at + 1].0 = Uid::new(2 * at as u16 + b + 2);
+                    assert_eq!(is_ascending(&broken), naive(&broken), "len {len} at {at}");
+                    assert!(!is_ascending(&broken));
+                }
+            }
+        }
+    }
 }

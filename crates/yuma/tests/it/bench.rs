@@ -282,5 +282,35 @@ pub fn run(mode: Mode) -> Vec<Line> {
         block * 1e3 / subnets as f64,
         reference / block
     );
+    // The crate's share of the chain's work around each epoch (`run_epoch` in the runtime):
+    // the input assembled from the state (its weight and bond rows cloned), the epoch, and
+    // its outputs converted to what the state stores (u16 proportions and bonds).
+    let assemble = ms(median(block_runs, || {
+        for input in &inputs {
+            std::hint::black_box(std::hint::black_box(input).clone());
+        }
+    }));
+    let outputs: Vec<tao_yuma::YumaOutput> =
+        inputs.iter().map(|input| epoch(input).expect("valid")).collect();
+    let store = ms(median(block_runs, || {
+        for output in std::hint::black_box(&outputs) {
+            for values in [
+                &output.consensus,
+                &output.incentive,
+                &output.dividends,
+                &output.validator_trust,
+                &output.stake,
+            ] {
+                std::hint::black_box(tao_yuma::to_u16(values));
+            }
+            std::hint::black_box(output.bonds_u16());
+        }
+    }));
+    let total = assemble + block + store;
+    println!(
+        "block work around the epochs: assemble inputs {assemble:.1} ms + epochs {block:.1} ms + \
+         store outputs {store:.1} ms = {total:.1} ms; the epochs are {:.0}%",
+        100.0 * block / total
+    );
     lines
 }
