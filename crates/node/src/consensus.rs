@@ -244,6 +244,8 @@ pub enum Serving {
     /// A finalization certificate with one signature altered (no longer a quorum of valid
     /// signatures).
     ForgedCertificates,
+    /// Snapshot chunks with one byte of their first part flipped.
+    TamperedChunks,
 }
 
 /// What a forging leader ([`Behaviour::Forges`]) puts in its blocks.
@@ -565,6 +567,8 @@ pub struct Config {
     pub partition: String,
     /// Honest, unless a test says otherwise.
     pub behaviour: Behaviour,
+    /// Snapshots: kept and served, and whether an empty node starts from one.
+    pub snapshots: crate::snapshot::Config,
 }
 
 /// The account a node signs its `ReportEquivocation` transactions with: an sr25519 key
@@ -608,45 +612,6 @@ pub fn start<E, B, S1, S2, S3>(
     context: E,
     node: Arc<Node>,
     config: Config,
-    blocker: B,
-    gossip: mpsc::UnboundedReceiver<SignedTransaction>,
-    votes: (S1, impl Receiver<PublicKey = PublicKey>),
-    certificates: (S2, impl Receiver<PublicKey = PublicKey>),
-    resolver: (S3, impl Receiver<PublicKey = PublicKey>),
-    blocks: (impl Sender<PublicKey = PublicKey>, impl Receiver<PublicKey = PublicKey>),
-    on_peers: impl FnMut(u64, Peers) + Send + 'static,
-) -> anyhow::Result<Validator>
-where
-    E: Clock + CryptoRng + Spawner + Storage + Metrics,
-    B: Blocker<PublicKey = PublicKey> + Clone + Send + 'static,
-    S1: Sender<PublicKey = PublicKey>,
-    S2: Sender<PublicKey = PublicKey>,
-    S3: Sender<PublicKey = PublicKey>,
-{
-    let snapshots = crate::snapshot::Config::default();
-    start_with_snapshots(
-        context,
-        node,
-        config,
-        snapshots,
-        blocker,
-        gossip,
-        votes,
-        certificates,
-        resolver,
-        blocks,
-        on_peers,
-    )
-}
-
-/// [`start`], serving snapshots and (with an empty store) starting by snapshot sync as
-/// `snapshots` says ([`crate::snapshot`]).
-#[allow(clippy::too_many_arguments)]
-pub fn start_with_snapshots<E, B, S1, S2, S3>(
-    context: E,
-    node: Arc<Node>,
-    config: Config,
-    snapshots: crate::snapshot::Config,
     blocker: B,
     gossip: mpsc::UnboundedReceiver<SignedTransaction>,
     votes: (S1, impl Receiver<PublicKey = PublicKey>),
@@ -713,7 +678,8 @@ where
     let (kept, reporter) = (faults.clone(), reporter(&config.signer));
     let snapshots = {
         let chain = node.chain.lock().map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
-        crate::snapshot::Snapshots::open(&snapshots, &chain)?
+        let tamper = config.behaviour == Behaviour::Serves(Serving::TamperedChunks);
+        crate::snapshot::Snapshots::open(&config.snapshots, tamper, &chain)?
     };
     let application = context.child("application").spawn(move |context| {
         let now = context.current();

@@ -218,7 +218,6 @@ fn start() -> Result<()> {
         sync: args.sync,
         every: args.snapshot_every,
         dir: Some(base_path.clone()),
-        tamper: false,
     };
     if (!config.authorities.is_empty() || !config.validators.is_empty())
         && settings.follow.is_none()

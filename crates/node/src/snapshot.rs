@@ -107,8 +107,6 @@ pub struct Config {
     pub every: Option<NonZeroU64>,
     /// Where `snapshots.redb` lives (the base path); none: nothing is served.
     pub dir: Option<PathBuf>,
-    /// Simulations only: serve every chunk with its first part's last byte flipped.
-    pub tamper: bool,
 }
 
 /// One part in a manifest: its key ([`StatePart::to_bytes`]) and the digest of its bytes.
@@ -423,8 +421,10 @@ pub enum Outcome {
 
 impl Snapshots {
     /// Opens the kept snapshots (if serving) and starts a fetch if `config` asks for one
-    /// and the store holds nothing but genesis.
-    pub fn open(config: &Config, chain: &Chain) -> anyhow::Result<Self> {
+    /// and the store holds nothing but genesis. `tamper` (simulations of a bad server,
+    /// `Behaviour::Serves(Serving::TamperedChunks)`): every chunk served with its first
+    /// part's last byte flipped.
+    pub fn open(config: &Config, tamper: bool, chain: &Chain) -> anyhow::Result<Self> {
         let db = match (&config.every, &config.dir) {
             (Some(_), Some(dir)) => Some(open_db(dir)?),
             _ => None,
@@ -446,14 +446,7 @@ impl Snapshots {
         if fetch.is_some() {
             info!("starting by snapshot sync: asking peers for their snapshots");
         }
-        Ok(Self {
-            every: config.every,
-            tamper: config.tamper,
-            db,
-            kept,
-            answered: BTreeMap::new(),
-            fetch,
-        })
+        Ok(Self { every: config.every, tamper, db, kept, answered: BTreeMap::new(), fetch })
     }
 
     /// Whether a fetch is under way (the application then neither commits nor syncs by

@@ -165,7 +165,7 @@ pub fn run(
         let handle = serve(&node, rpc_addr, metrics_addr).await?;
         let telemetry = context.child("telemetry");
         node.metrics.engine.set(move || commonware_runtime::Metrics::encode(&telemetry));
-        let validator = consensus::start_with_snapshots(
+        let validator = consensus::start(
             context.child("consensus"),
             node.clone(),
             consensus::Config {
@@ -174,8 +174,8 @@ pub fn run(
                 block_time,
                 partition: "simplex".into(),
                 behaviour: Behaviour::Honest,
+                snapshots,
             },
-            snapshots,
             oracle,
             gossip_rx,
             votes,

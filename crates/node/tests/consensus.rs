@@ -110,6 +110,7 @@ impl Net {
             block_time: BLOCK_TIME,
             partition: format!("validator-{i}"),
             behaviour,
+            snapshots: Default::default(),
         };
         let handles = consensus::start(
             self.context.child("validator").with_attribute("index", i),

@@ -169,6 +169,7 @@ impl Net {
             block_time: BLOCK_TIME,
             partition: format!("node-{i}"),
             behaviour,
+            snapshots: Default::default(),
         };
         let handles = consensus::start(
             self.context.child("node").with_attribute("index", i),

@@ -91,8 +91,8 @@ impl Net {
 
     /// Starts node `i` (an authority for `i < VALIDATORS`), keeping a snapshot every
     /// [`EVERY`] blocks.
-    async fn start(&self, i: usize, sync: SyncMode, tamper: bool) -> Running {
-        self.start_keeping(i, sync, tamper, NonZeroU64::new(EVERY)).await
+    async fn start(&self, i: usize, sync: SyncMode, behaviour: Behaviour) -> Running {
+        self.start_keeping(i, sync, behaviour, NonZeroU64::new(EVERY)).await
     }
 
     /// Starts node `i`, keeping a snapshot every `every` blocks (none: no snapshots).
@@ -100,7 +100,7 @@ impl Net {
         &self,
         i: usize,
         sync: SyncMode,
-        tamper: bool,
+        behaviour: Behaviour,
         every: Option<NonZeroU64>,
     ) -> Running {
         let dir = self.dir.join(format!("n{i}"));
@@ -118,14 +118,13 @@ impl Net {
             authorities: self.keys[..VALIDATORS].to_vec(),
             block_time: BLOCK_TIME,
             partition: format!("node-{i}"),
-            behaviour: Behaviour::Honest,
+            behaviour,
+            snapshots: snapshot::Config { sync, every, dir: Some(dir) },
         };
-        let snapshots = snapshot::Config { sync, every, dir: Some(dir), tamper };
-        let handles = consensus::start_with_snapshots(
+        let handles = consensus::start(
             self.context.child("node").with_attribute("index", i),
             node.clone(),
             config,
-            snapshots,
             control,
             gossip_rx,
             votes,
@@ -163,12 +162,16 @@ fn a_fresh_node_snapshot_syncs_refusing_a_tampered_chunk_and_follows_the_chain()
         let liar = (0..VALIDATORS).min_by_key(|i| net.keys[*i].clone()).unwrap();
         let mut running = Vec::new();
         for i in 0..VALIDATORS {
-            running.push(net.start(i, SyncMode::Full, i == liar).await);
+            let behaviour = match i == liar {
+                true => Behaviour::Serves(consensus::Serving::TamperedChunks),
+                false => Behaviour::Honest,
+            };
+            running.push(net.start(i, SyncMode::Full, behaviour).await);
         }
         let validators: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
         wait_for(&context, &validators, 3 * EVERY + 5).await;
 
-        let fresh = net.start(VALIDATORS, SyncMode::Snapshot, false).await;
+        let fresh = net.start(VALIDATORS, SyncMode::Snapshot, Behaviour::Honest).await;
         assert_eq!(height(&fresh.node), 0);
         let target = height(validators[0]) + 15;
         let mut all = validators.clone();
@@ -244,11 +247,11 @@ fn with_no_snapshot_offered_a_snapshot_node_syncs_every_block_instead() {
         let net = Net::new(context.child("net"), "none-offered").await;
         let mut running = Vec::new();
         for i in 0..VALIDATORS {
-            running.push(net.start_keeping(i, SyncMode::Full, false, None).await);
+            running.push(net.start_keeping(i, SyncMode::Full, Behaviour::Honest, None).await);
         }
         let validators: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
         wait_for(&context, &validators, 20).await;
-        let fresh = net.start(VALIDATORS, SyncMode::Snapshot, false).await;
+        let fresh = net.start(VALIDATORS, SyncMode::Snapshot, Behaviour::Honest).await;
         // Five rounds of asking (2 s apart) find no offer; the node then fetches and
         // re-executes every block from genesis.
         let target = height(validators[0]) + 60;
@@ -267,11 +270,11 @@ fn a_node_stopped_mid_snapshot_restarts_on_an_empty_store_and_completes_the_sync
         let net = Net::new(context.child("net"), "stopped").await;
         let mut running = Vec::new();
         for i in 0..VALIDATORS {
-            running.push(net.start(i, SyncMode::Full, false).await);
+            running.push(net.start(i, SyncMode::Full, Behaviour::Honest).await);
         }
         let validators: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
         wait_for(&context, &validators, 2 * EVERY + 3).await;
-        let fresh = net.start(VALIDATORS, SyncMode::Snapshot, false).await;
+        let fresh = net.start(VALIDATORS, SyncMode::Snapshot, Behaviour::Honest).await;
         // Offers are gathered for 1 s, then chunks asked for: stopped in the middle (its
         // tasks dropped, as a kill leaves them), the store still holds genesis only.
         context.sleep(Duration::from_millis(1_100)).await;
@@ -289,7 +292,7 @@ fn a_node_stopped_mid_snapshot_restarts_on_an_empty_store_and_completes_the_sync
         }
         assert_eq!(Arc::strong_count(&fresh.node), 1, "the stopped node is released");
         drop(fresh);
-        let fresh = net.start(VALIDATORS, SyncMode::Snapshot, false).await;
+        let fresh = net.start(VALIDATORS, SyncMode::Snapshot, Behaviour::Honest).await;
         assert_eq!(height(&fresh.node), 0, "reopened: nothing but genesis");
         let target = height(validators[0]) + 10;
         let mut all = validators.clone();
@@ -308,12 +311,12 @@ fn an_authority_starting_empty_by_snapshot_catches_up_and_votes_again() {
         let net = Net::new(context.child("net"), "authority").await;
         let mut running = Vec::new();
         for i in 0..VALIDATORS - 1 {
-            running.push(net.start(i, SyncMode::Full, false).await);
+            running.push(net.start(i, SyncMode::Full, Behaviour::Honest).await);
         }
         let three: Vec<&Node> = running.iter().map(|r| r.node.as_ref()).collect();
         wait_for(&context, &three, 2 * EVERY + 5).await;
         // The fourth authority starts from nothing (no store, no journal), by snapshot.
-        let fourth = net.start(VALIDATORS - 1, SyncMode::Snapshot, false).await;
+        let fourth = net.start(VALIDATORS - 1, SyncMode::Snapshot, Behaviour::Honest).await;
         let target = height(three[0]) + 10;
         let mut all = three.clone();
         all.push(fourth.node.as_ref());
