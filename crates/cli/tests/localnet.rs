@@ -566,31 +566,57 @@ fn a_fifth_node_bonded_with_tao_validator_joins_at_the_boundary_and_keeps_the_ch
     let kill = |pid: u64| {
         assert!(Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
     };
+    let try_head = |url: &str| {
+        let client = ChainClient::new(url).ok()?;
+        runtime.block_on(client.call("tao_chainHead", Vec::new())).ok()?["number"].as_u64()
+    };
+    let saved = || -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("localnet.json")).unwrap())
+            .unwrap_or(Value::Null)
+    };
     let mut caught = false;
     for _attempt in 0..3 {
-        kill(pid_of(&status(&dir), "full1"));
-        // Let it fall 100 blocks (5 epochs) behind, then restart it.
+        let before = head(&full_url(&status(&dir), 0));
+        let killed = pid_of(&status(&dir), "full1");
+        kill(killed);
+        // Let it fall 100 blocks (5 epochs) behind, then restart it with `localnet up`,
+        // watching it from the moment `up` records the new process.
         let behind = head(&endpoint(0)) + 100;
         while head(&endpoint(0)) < behind {
             std::thread::sleep(Duration::from_millis(250));
         }
-        let s = ok(&dir, &up);
-        let url = full_url(&s, 0);
-        let restarted_at = head(&url);
+        let mut restart = Command::new(env!("CARGO_BIN_EXE_tao"))
+            .arg("--json")
+            .args(up)
+            .arg("--dir")
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let started = Instant::now();
-        loop {
-            let (now, tip) = (head(&url), head(&endpoint(0)));
-            if now > restarted_at && now + 5 < tip {
-                // Mid-sync: some blocks fetched, most not.
-                kill(pid_of(&status(&dir), "full1"));
-                caught = true;
-                break;
+        while started.elapsed() < Duration::from_secs(60) {
+            let state = saved();
+            let (pid, url) = (state["pids"]["full1"].as_u64(), state["full"][0].as_str());
+            if let (Some(pid), Some(url)) = (pid, url) {
+                if pid != killed {
+                    if let (Some(now), tip) = (try_head(url), head(&endpoint(0))) {
+                        if now > before && now + 5 < tip {
+                            // Mid-sync: blocks fetched since the restart, most not yet.
+                            kill(pid);
+                            caught = true;
+                            break;
+                        }
+                        if now + 5 >= tip {
+                            break;
+                        }
+                    }
+                }
             }
-            if now + 5 >= tip || started.elapsed() > Duration::from_secs(60) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(5));
         }
+        assert!(restart.wait().unwrap().success(), "tao localnet up (restarting full1) failed");
         if caught {
             break;
         }
