@@ -1167,6 +1167,7 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
     /// account) to the pool and the peers. The pool admits it only if it would slash: a
     /// fault already reported (by any node) is dropped there.
     fn report(&mut self, epoch: u64, signer: u32, parts: EvidenceParts) {
+        let account = self.reporter.account();
         let (key, genesis_hash, nonce) = {
             let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let index = usize::try_from(signer).unwrap_or(usize::MAX);
@@ -1176,7 +1177,6 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                 Some(set) => set.members.get(index).map(|m| m.consensus_key),
                 None => self.authorities.get(index).map(epochs::consensus_key),
             };
-            let account = self.reporter.account();
             let nonce = chain.mempool.next_nonce(&account, chain.state.account(&account).nonce);
             (key, chain.state.genesis_hash(), nonce)
         };
@@ -1189,9 +1189,7 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             faults.push_back(evidence.clone());
         }
         let call = tao_types::Call::ReportEquivocation { evidence };
-        let signer_account = self.reporter.account();
-        let transaction =
-            tao_types::Transaction { genesis_hash, signer: signer_account, nonce, call };
+        let transaction = tao_types::Transaction { genesis_hash, signer: account, nonce, call };
         let transaction = transaction.sign(&self.reporter);
         let admitted = {
             let mut chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

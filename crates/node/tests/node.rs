@@ -566,13 +566,10 @@ fn head_number(node: &Node) -> u64 {
     node.rpc("tao_chainHead", json!([]))["number"].as_u64().unwrap()
 }
 
-/// Four validator processes keep a snapshot every 5 blocks; validator 3 is SIGKILLed, its
-/// base path deleted, and restarted with `--sync snapshot`: it installs a peer's snapshot
-/// (blocks below it answer "pruned"), catches up, and agrees with the others.
-#[test]
-fn a_validator_restarted_empty_with_sync_snapshot_starts_from_a_peers_snapshot() {
-    let dir = temp("bft-snapshot");
-    std::fs::create_dir_all(&dir).unwrap();
+/// Four validator keys in `dir` and a development genesis (`genesis.json` there) naming
+/// them as the authorities of chain `chain_name`.
+fn bft_network(dir: &Path, chain_name: &str) -> (Vec<Member>, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
     let node_bin = env!("CARGO_BIN_EXE_tao-node");
     let members: Vec<Member> = (0..4)
         .map(|i| {
@@ -590,9 +587,19 @@ fn a_validator_restarted_empty_with_sync_snapshot_starts_from_a_peers_snapshot()
     let out = Command::new(node_bin).arg("--print-dev-genesis").output().unwrap();
     let mut genesis: Value = serde_json::from_slice(&out.stdout).unwrap();
     genesis["authorities"] = json!(members.iter().map(|m| m.public.clone()).collect::<Vec<_>>());
-    genesis["chain_name"] = json!("tao-bft-snapshot-test");
+    genesis["chain_name"] = json!(chain_name);
     let genesis_file = dir.join("genesis.json");
     std::fs::write(&genesis_file, genesis.to_string()).unwrap();
+    (members, genesis_file)
+}
+
+/// Four validator processes keep a snapshot every 5 blocks; validator 3 is SIGKILLed, its
+/// base path deleted, and restarted with `--sync snapshot`: it installs a peer's snapshot
+/// (blocks below it answer "pruned"), catches up, and agrees with the others.
+#[test]
+fn a_validator_restarted_empty_with_sync_snapshot_starts_from_a_peers_snapshot() {
+    let dir = temp("bft-snapshot");
+    let (members, genesis_file) = bft_network(&dir, "tao-bft-snapshot-test");
     let keep = ["--snapshot-every", "5"];
     let mut p2p: Vec<Option<SocketAddr>> = vec![None; members.len()];
     let mut nodes: Vec<Option<Node>> = Vec::new();
@@ -644,27 +651,7 @@ fn a_validator_restarted_empty_with_sync_snapshot_starts_from_a_peers_snapshot()
 #[test]
 fn four_validator_processes_agree_across_a_sigkill() {
     let dir = temp("bft");
-    std::fs::create_dir_all(&dir).unwrap();
-    let node_bin = env!("CARGO_BIN_EXE_tao-node");
-    let members: Vec<Member> = (0..4)
-        .map(|i| {
-            let key_file = dir.join(format!("validator-{i}.key"));
-            let out = Command::new(node_bin)
-                .arg("--generate-validator-key")
-                .arg(&key_file)
-                .output()
-                .unwrap();
-            assert!(out.status.success());
-            let public = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-            Member { key_file, public, base: dir.join(format!("v{i}")) }
-        })
-        .collect();
-    let out = Command::new(node_bin).arg("--print-dev-genesis").output().unwrap();
-    let mut genesis: Value = serde_json::from_slice(&out.stdout).unwrap();
-    genesis["authorities"] = json!(members.iter().map(|m| m.public.clone()).collect::<Vec<_>>());
-    genesis["chain_name"] = json!("tao-bft-test");
-    let genesis_file = dir.join("genesis.json");
-    std::fs::write(&genesis_file, genesis.to_string()).unwrap();
+    let (members, genesis_file) = bft_network(&dir, "tao-bft-test");
     // Started one by one, each told the p2p addresses of those before it.
     let mut p2p: Vec<Option<SocketAddr>> = vec![None; members.len()];
     let mut nodes: Vec<Option<Node>> = Vec::new();
