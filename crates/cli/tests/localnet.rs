@@ -641,3 +641,22 @@ fn a_fifth_node_bonded_with_tao_validator_joins_at_the_boundary_and_keeps_the_ch
     let _ = ok(&dir, &["localnet", "down", "--clean"]);
     drop(network);
 }
+
+#[test]
+fn full_nodes_are_refused_beyond_eight_and_without_a_bft_network() {
+    let dir =
+        std::env::temp_dir().join(format!("tao-localnet-full-refused-{}", std::process::id()));
+    for (args, says) in [
+        (vec!["--validators", "4", "--full-nodes", "9"], "--full-nodes: give 0 to 8 full nodes"),
+        (vec!["--full-nodes", "1"], "--full-nodes needs a BFT network"),
+    ] {
+        let mut all = vec!["localnet", "up", "--detach"];
+        all.extend(args);
+        let out = tao(&dir, &all);
+        assert_eq!(out.status.code(), Some(2), "{all:?}");
+        let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{all:?}: {message}");
+        assert!(!dir.join("localnet.json").exists(), "nothing was started");
+    }
+}
