@@ -314,7 +314,15 @@ fn py_peer(python: &str, script: &str, args: &[&str], ready: &str) -> (PyAxon, S
         .map_while(Result::ok)
         .find(|l| l.starts_with(ready))
         .unwrap_or_else(|| panic!("{script} did not start"));
-    (guard, format!("127.0.0.1:{port}").parse().unwrap(), line)
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    // The ready line can come before the listener accepts (a loaded machine once saw a
+    // refused connection right after it): a bounded poll until it does.
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{script} never listened");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    (guard, addr, line)
 }
 
 fn dummy(name: &str, input: i64, hashed: bool) -> tao_sdk::dendrite::Query {
