@@ -552,7 +552,24 @@ pub enum Wire {
     },
     /// Snapshot sync: offers, chunk requests and chunks ([`crate::snapshot`]).
     Snapshot(crate::snapshot::Message),
+    /// "Send me the block with this header hash and its ancestors above block `above`"
+    /// (the asker's finalized head): a node catching up fetches [`MAX_CHAIN_BLOCKS`] a
+    /// round trip instead of one.
+    WantChain {
+        /// The newest block wanted.
+        hash: Hash,
+        /// The asker's head: no block at or below it is sent.
+        above: u64,
+    },
+    /// The answer to `WantChain`: the block asked for, then its parent, and so on (at most
+    /// [`MAX_CHAIN_BLOCKS`], and no more than [`CHAIN_BYTES`] after the first).
+    Blocks(Vec<Block>),
 }
+
+/// Most blocks in one `Wire::Blocks` answer.
+pub const MAX_CHAIN_BLOCKS: usize = 64;
+/// Most bytes of blocks in one `Wire::Blocks` answer after its first block.
+pub const CHAIN_BYTES: usize = 2 * 1024 * 1024;
 
 /// A validator's settings.
 pub struct Config {
@@ -695,6 +712,7 @@ where
             executed: BTreeMap::new(),
             invalid: BTreeSet::new(),
             wanted: BTreeMap::new(),
+            sync_peer: None,
             unsolicited: BTreeMap::new(),
             proposes: Vec::new(),
             verifies: Vec::new(),
@@ -873,6 +891,9 @@ struct Application<E> {
     invalid: BTreeSet<Hash>,
     /// Blocks asked for, and when.
     wanted: BTreeMap<Hash, SystemTime>,
+    /// The peer whose finalization certificate this node is catching up to: the blocks
+    /// behind it are asked of it first (of every peer if it does not answer in time).
+    sync_peer: Option<PublicKey>,
     /// Who sent each kept block that nobody asked for (the count per peer is bounded).
     unsolicited: BTreeMap<Hash, PublicKey>,
     proposes: Vec<PendingPropose>,
@@ -1108,6 +1129,7 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
         }
         debug!(%peer, number, %hash, "a peer's finalization certificate");
         self.catching_up = true;
+        self.sync_peer = Some(peer.clone());
         self.node.sync.saw(number);
         self.certificates.insert(hash, bytes.to_vec());
         self.finalized.push(hash);
@@ -1210,10 +1232,59 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
     /// block body that is not its header's, a finalization certificate that does not
     /// decode or verify. Honest nodes never do (a late or stale answer is ignored, not
     /// punished), so the node goes on with its other peers.
+    /// A block a peer sent (a proposal, or an answer): kept if its body is its header's, it
+    /// is above the head, and it was asked for (by hash, or `chained` to one asked for in
+    /// the same answer) or is within the bounds for unsolicited blocks. Returns `false` if
+    /// the peer was blocked for it.
+    fn accept_block(&mut self, peer: &PublicKey, block: Block, chained: bool) -> bool {
+        let hash = block.header.hash();
+        // The header's hash says nothing about the body behind it: a copy whose
+        // transactions are not the header's (or that breaks the block limits) is
+        // the sender's fault, never the hash's.
+        if let Err(e) = check_block_body(&block) {
+            warn!(%peer, %hash, "a peer sent a bad copy of a block: {e}");
+            self.punish(peer, "a block whose body is not its header's");
+            return false;
+        }
+        if self.blocks.contains_key(&hash) {
+            return true;
+        }
+        let head = self.head_header().number.get();
+        let number = block.header.number.get();
+        if number <= head {
+            return true;
+        }
+        // Blocks asked for (the way back to a finalized digest, however long) are
+        // always kept; unsolicited ones only within bounds, per peer.
+        let solicited = self.wanted.remove(&hash).is_some() || chained;
+        if !solicited {
+            let from_peer = self.unsolicited.values().filter(|p| *p == peer).count();
+            if number > head.saturating_add(MAX_UNSOLICITED_AHEAD)
+                || from_peer >= MAX_UNSOLICITED_PER_PEER
+                || self.blocks.len() >= MAX_PENDING_BLOCKS
+            {
+                debug!(%peer, %hash, number, "unsolicited block dropped (over the bounds)");
+                return true;
+            }
+            self.unsolicited.insert(hash, peer.clone());
+        }
+        // A block beyond the head that the validators finalized or built on (its
+        // hash came from consensus, and binds its number): `tao_syncState`'s highest
+        // seen. Unsolicited blocks do not count: a faulty peer could make up numbers.
+        if solicited {
+            self.node.sync.saw(number);
+        }
+        self.blocks.insert(hash, block);
+        true
+    }
+
     fn punish(&mut self, peer: &PublicKey, why: &str) {
         warn!(%peer, why, "blocking a peer");
         self.node.metrics.peers_blocked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         (self.block_peer)(peer.clone());
+        if self.sync_peer.as_ref() == Some(peer) {
+            self.sync_peer = None;
+        }
     }
 
     fn receive(
@@ -1236,7 +1307,7 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                 }
                 let now = self.context.current();
                 // Gathering offers: the head is genesis, whose state names the sets.
-                let outcome = {
+                let outcomes = {
                     let chain =
                         self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                     self.snapshots.receive_offer(
@@ -1249,51 +1320,26 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                         &self.authorities,
                     )
                 };
-                self.snapshot_outcomes(vec![outcome], sender);
+                self.snapshot_outcomes(outcomes, sender);
+            }
+            Wire::Snapshot(crate::snapshot::Message::Epochs { from, proofs }) => {
+                let now = self.context.current();
+                let outcomes = self.snapshots.receive_epochs(
+                    &peer,
+                    from,
+                    proofs,
+                    now,
+                    &mut self.context,
+                    &self.namespace,
+                );
+                self.snapshot_outcomes(outcomes, sender);
             }
             Wire::Snapshot(message) => {
                 let outcome = self.snapshots.receive(&peer, message, self.context.current());
                 self.snapshot_outcomes(vec![outcome], sender);
             }
             Wire::Block(block) => {
-                let hash = block.header.hash();
-                // The header's hash says nothing about the body behind it: a copy whose
-                // transactions are not the header's (or that breaks the block limits) is
-                // the sender's fault, never the hash's.
-                if let Err(e) = check_block_body(&block) {
-                    warn!(%peer, %hash, "a peer sent a bad copy of a block: {e}");
-                    self.punish(&peer, "a block whose body is not its header's");
-                    return;
-                }
-                if self.blocks.contains_key(&hash) {
-                    return;
-                }
-                let head = self.head_header().number.get();
-                let number = block.header.number.get();
-                if number <= head {
-                    return;
-                }
-                // Blocks asked for (the way back to a finalized digest, however long) are
-                // always kept; unsolicited ones only within bounds, per peer.
-                let solicited = self.wanted.remove(&hash).is_some();
-                if !solicited {
-                    let from_peer = self.unsolicited.values().filter(|p| **p == peer).count();
-                    if number > head.saturating_add(MAX_UNSOLICITED_AHEAD)
-                        || from_peer >= MAX_UNSOLICITED_PER_PEER
-                        || self.blocks.len() >= MAX_PENDING_BLOCKS
-                    {
-                        debug!(%peer, %hash, number, "unsolicited block dropped (over the bounds)");
-                        return;
-                    }
-                    self.unsolicited.insert(hash, peer);
-                }
-                // A block beyond the head that the validators finalized or built on (its
-                // hash came from consensus, and binds its number): `tao_syncState`'s highest
-                // seen. Unsolicited blocks do not count: a faulty peer could make up numbers.
-                if solicited {
-                    self.node.sync.saw(number);
-                }
-                self.blocks.insert(hash, block);
+                self.accept_block(&peer, block, false);
             }
             Wire::Want(hash) => {
                 let block = match self.blocks.get(&hash) {
@@ -1340,6 +1386,39 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                 }
             }
             Wire::Certificate { number, bytes } => self.accept_certificate(&peer, number, &bytes),
+            Wire::WantChain { hash, above } => {
+                let mut blocks = self.chain_above(&hash, above);
+                if let Some(block) = blocks.first_mut() {
+                    if self.behaviour == Behaviour::Serves(Serving::CorruptBlocks) {
+                        block.transactions.push(self.garbage_transaction(&self.head().1));
+                    }
+                    let _ =
+                        sender.send(Recipients::One(peer), Wire::Blocks(blocks).encode(), false);
+                }
+            }
+            Wire::Blocks(blocks) => {
+                // Only an answer to a request: its first block was asked for by hash, and each
+                // next one is the parent of the one before (an honest server never breaks the
+                // chain nor sends more than asked).
+                let Some(first) = blocks.first() else {
+                    self.punish(&peer, "an empty answer of blocks");
+                    return;
+                };
+                if !self.wanted.contains_key(&first.header.hash()) {
+                    return;
+                }
+                let linked =
+                    blocks.windows(2).all(|w| w[0].header.parent_hash == w[1].header.hash());
+                if blocks.len() > MAX_CHAIN_BLOCKS || !linked {
+                    self.punish(&peer, "an answer of blocks that is not a chain");
+                    return;
+                }
+                for block in blocks {
+                    if !self.accept_block(&peer, block, true) {
+                        return;
+                    }
+                }
+            }
             Wire::Transaction(transaction) => {
                 let transaction = *transaction;
                 // The signature is checked before the chain's lock is taken.
@@ -1412,10 +1491,44 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             None => true,
         };
         if due {
-            debug!(%hash, "asking peers for a block");
+            // While catching up, the first ask goes to the peer whose certificate is being
+            // followed (it holds the blocks behind it); a retry, and any other ask, to all.
+            let first = !self.wanted.contains_key(&hash);
+            let recipients = match &self.sync_peer {
+                Some(peer) if first && !self.finalized.is_empty() => Recipients::One(peer.clone()),
+                _ => Recipients::All,
+            };
+            let above = self.head_header().number.get();
+            debug!(%hash, above, "asking peers for a block and its ancestors");
             self.wanted.insert(hash, now);
-            let _ = sender.send(Recipients::All, Wire::Want(hash).encode(), false);
+            let _ = sender.send(recipients, Wire::WantChain { hash, above }.encode(), false);
         }
+    }
+
+    /// The block `hash` and its ancestors above block `above`, newest first, as
+    /// `Wire::Blocks` carries them: a block held in memory (not final yet) alone, or
+    /// committed blocks from the store (as many as it keeps, within the answer's bounds).
+    fn chain_above(&self, hash: &Hash, above: u64) -> Vec<Block> {
+        if let Some(block) = self.blocks.get(hash) {
+            return vec![block.clone()];
+        }
+        let chain = self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Ok(Some(number)) = chain.store.number_of(hash) else { return Vec::new() };
+        let lowest = above.saturating_add(1).min(number);
+        let mut blocks = Vec::new();
+        let mut bytes = 0usize;
+        for n in (lowest..=number).rev() {
+            let Ok(Some(block)) = chain.store.block(n) else { break };
+            let size = block.encoded_size();
+            if blocks.len() >= MAX_CHAIN_BLOCKS
+                || (!blocks.is_empty() && bytes.saturating_add(size) > CHAIN_BYTES)
+            {
+                break;
+            }
+            bytes = bytes.saturating_add(size);
+            blocks.push(block);
+        }
+        blocks
     }
 
     /// Whether block `number` belongs to `epoch` (an engine of one epoch neither builds nor

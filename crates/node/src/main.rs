@@ -110,12 +110,13 @@ struct Args {
     /// How a node of a BFT chain with an empty --base-path gets the chain: `full` (every
     /// block from genesis, re-executed) or `snapshot` (a certified state snapshot from its
     /// peers, then the blocks after it; docs/storage.md).
-    #[arg(long, value_name = "full|snapshot", default_value = "full")]
-    sync: tao_node::snapshot::SyncMode,
+    /// (default full) [env: TAO_NODE_SYNC].
+    #[arg(long, value_name = "full|snapshot")]
+    sync: Option<String>,
     /// Keep a state snapshot every N blocks (the last 2, in <base-path>/snapshots.redb) and
-    /// serve it to peers that sync by snapshot (BFT chains).
+    /// serve it to peers that sync by snapshot (BFT chains) [env: TAO_NODE_SNAPSHOT_EVERY].
     #[arg(long, value_name = "N")]
-    snapshot_every: Option<std::num::NonZeroU64>,
+    snapshot_every: Option<u64>,
     /// Write a new validator (node) key to FILE, print its public key, and exit
     /// (`--generate-node-key` is the same flag).
     #[arg(long, value_name = "FILE", alias = "generate-node-key")]
@@ -185,6 +186,8 @@ fn start() -> Result<()> {
         rpc_cors: args.rpc_cors.clone(),
         explorer: args.explorer,
         pruning: args.pruning.clone(),
+        sync: args.sync.clone(),
+        snapshot_every: args.snapshot_every,
     };
     let settings = settings::resolve(&flags, |var| std::env::var(var).ok(), &config)?;
     let _ = RPC_LIMITS.set(settings.rpc_limits.clone());
@@ -215,8 +218,8 @@ fn start() -> Result<()> {
     std::fs::create_dir_all(&base_path)
         .with_context(|| format!("creating {}", base_path.display()))?;
     let snapshots = tao_node::snapshot::Config {
-        sync: args.sync,
-        every: args.snapshot_every,
+        sync: settings.sync,
+        every: settings.snapshot_every,
         dir: Some(base_path.clone()),
     };
     if (!config.authorities.is_empty() || !config.validators.is_empty())
@@ -224,7 +227,8 @@ fn start() -> Result<()> {
     {
         return validator::run(config, base_path, &settings, block_time, snapshots);
     }
-    if args.sync == tao_node::snapshot::SyncMode::Snapshot || args.snapshot_every.is_some() {
+    if settings.sync == tao_node::snapshot::SyncMode::Snapshot || settings.snapshot_every.is_some()
+    {
         bail!("--sync snapshot and --snapshot-every are for BFT chains (genesis authorities or validators)");
     }
     tokio::runtime::Builder::new_multi_thread()

@@ -14,6 +14,8 @@
 //! | follow a node  | `--follow URL`     | `TAO_NODE_FOLLOW`       | `follow`        | off (produce blocks) |
 //! | explorer       | `--explorer`       | `TAO_NODE_EXPLORER=1`   | `explorer`      | off (`docs/explorer.md`) |
 //! | pruning        | `--pruning`        | `TAO_NODE_PRUNING`      | `pruning`       | `archive` (or N blocks; `docs/storage.md`) |
+//! | sync mode      | `--sync`           | `TAO_NODE_SYNC`         | `sync`          | `full` (or `snapshot`; `docs/storage.md`) |
+//! | snapshots kept | `--snapshot-every` | `TAO_NODE_SNAPSHOT_EVERY` | `snapshot_every` | off (a snapshot every N blocks) |
 //!
 //! The JSON-RPC server's limits (`docs/rpc.md`, "Limits"), each a flag, a `TAO_NODE_*`
 //! variable and a config key of the same name:
@@ -81,6 +83,10 @@ pub struct Flags {
     pub explorer: bool,
     /// Which blocks to keep: `archive` or a number of blocks.
     pub pruning: Option<String>,
+    /// How an empty node of a BFT chain gets the chain: `full` or `snapshot`.
+    pub sync: Option<String>,
+    /// Keep (and serve) a snapshot every this many blocks.
+    pub snapshot_every: Option<u64>,
 }
 
 /// How logs are written.
@@ -123,9 +129,13 @@ pub struct Settings {
     pub rpc_limits: RpcLimits,
     /// Which blocks the store keeps.
     pub pruning: Pruning,
+    /// How an empty node of a BFT chain gets the chain.
+    pub sync: crate::snapshot::SyncMode,
+    /// Keep (and serve) a snapshot every this many blocks.
+    pub snapshot_every: Option<std::num::NonZeroU64>,
 }
 
-const KEYS: [&str; 20] = [
+const KEYS: [&str; 22] = [
     "dev",
     "genesis",
     "base_path",
@@ -146,6 +156,8 @@ const KEYS: [&str; 20] = [
     "rpc_cors",
     "explorer",
     "pruning",
+    "sync",
+    "snapshot_every",
 ];
 
 /// Reads a config file: a JSON object with the keys above (unknown keys are refused).
@@ -275,6 +287,13 @@ pub fn resolve(
         .map(|v| Pruning::from_str(v.trim()))
         .transpose()?
         .unwrap_or_default();
+    let sync = text(flags.sync.clone(), "TAO_NODE_SYNC", "sync")?
+        .map(|v| crate::snapshot::SyncMode::from_str(v.trim()).map_err(anyhow::Error::msg))
+        .transpose()?
+        .unwrap_or_default();
+    let snapshot_every =
+        number(flags.snapshot_every.map(|n| n.to_string()), "snapshot_every", "blocks")?
+            .and_then(std::num::NonZeroU64::new);
     Ok(Settings {
         dev,
         genesis,
@@ -290,6 +309,8 @@ pub fn resolve(
         peers,
         rpc_limits,
         pruning,
+        sync,
+        snapshot_every,
     })
 }
 
@@ -435,6 +456,31 @@ mod tests {
         ));
         assert!(on(&Flags::default(), &|_| None, json!({"explorer": true})));
         assert!(bad(json!({"explorer": "maybe"})).contains("explorer"));
+    }
+
+    #[test]
+    fn sync_mode_and_snapshots_come_from_flags_environment_and_file() {
+        use crate::snapshot::SyncMode;
+        let plain = resolve(&Flags::default(), |_| None, &BTreeMap::new()).unwrap();
+        assert_eq!((plain.sync, plain.snapshot_every), (SyncMode::Full, None));
+        let file = config(json!({"sync": "snapshot", "snapshot_every": 100}));
+        let s = resolve(&Flags::default(), |_| None, &file).unwrap();
+        assert_eq!((s.sync, s.snapshot_every.map(|n| n.get())), (SyncMode::Snapshot, Some(100)));
+        let env = |var: &str| match var {
+            "TAO_NODE_SYNC" => Some("full".to_owned()),
+            "TAO_NODE_SNAPSHOT_EVERY" => Some("50".to_owned()),
+            _ => None,
+        };
+        let s = resolve(&Flags::default(), env, &file).unwrap();
+        assert_eq!((s.sync, s.snapshot_every.map(|n| n.get())), (SyncMode::Full, Some(50)));
+        let flags =
+            Flags { sync: Some("snapshot".into()), snapshot_every: Some(7), ..Flags::default() };
+        let s = resolve(&flags, env, &file).unwrap();
+        assert_eq!((s.sync, s.snapshot_every.map(|n| n.get())), (SyncMode::Snapshot, Some(7)));
+        let bad =
+            |v: Value| resolve(&Flags::default(), |_| None, &config(v)).unwrap_err().to_string();
+        assert!(bad(json!({"sync": "warp"})).contains("full or snapshot"));
+        assert!(bad(json!({"snapshot_every": 0})).contains("snapshot_every"));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! * **What is trusted.** A snapshot is the state after block H. Its *offer* carries H's
 //!   header, a finalization certificate of H (checked against the validator set of H's
-//!   epoch, as the node's genesis state names it) and a *manifest*: every state part's key
+//!   epoch: the genesis state names epoch 0's, and on a chain with proof of stake each
+//!   later set is learned by the *epoch walk* below) and a *manifest*: every state part's key
 //!   and digest in state-root order. The manifest is checked against the header's state
 //!   root by recomputing the root ([`Manifest::verify`]); each part's bytes are checked
 //!   against its digest in the manifest as they arrive ([`verify_parts`]). Nothing a peer
@@ -20,6 +21,16 @@
 //!   ([`crate::store::Store::install_snapshot`]) with `oldest` = H, as a pruned store
 //!   keeps. A crash before that leaves the empty store it started from; the fetch starts
 //!   over.
+//! * **The epoch walk.** On a chain with proof of stake, epoch e's set is elected in the
+//!   state after e − 1's last block. For every epoch e whose last block L it commits with
+//!   its certificate, a node keeps an [`EpochProof`]: L's header, L's certificate, the
+//!   manifest of the state after L, and that state's two parts that name the next epoch
+//!   (its set: `ValidatorSets`; its blocks: `Consensus`). A new node checks each proof with
+//!   the set it already trusts ([`verify_epoch_proof`]): the certificate under epoch e's set,
+//!   the manifest against L's state root, the two parts against the manifest; and so learns
+//!   epoch e + 1's set and last block. It walks from genesis to the offer's epoch, asking
+//!   peers for proofs in bounded batches ([`MAX_PROOFS_PER_ANSWER`]); a proof that does not
+//!   verify blocks its sender. Verified proofs are kept, so the node serves them in turn.
 //! * **Serving.** With `--snapshot-every N`, the node keeps the state at each certified
 //!   committed block whose number crosses a multiple of N, in `<base-path>/snapshots.redb`
 //!   (the last [`KEPT_SNAPSHOTS`]), and answers offers and chunks from there, at most
@@ -28,7 +39,7 @@
 use crate::{
     chain::{check_block_body, Chain},
     consensus::{block_hash, Digest, PublicKey, Scheme, MAX_PARTICIPANTS},
-    epochs,
+    epochs::{self, EpochPlan},
 };
 use codec::{Decode, Encode};
 use commonware_consensus::{simplex::types::Finalization, types::Epoch, Epochable as _};
@@ -39,7 +50,7 @@ use std::{
     path::{Path, PathBuf},
     time::{Duration, SystemTime},
 };
-use tao_runtime::{State, StatePart};
+use tao_runtime::{ConsensusState, State, StatePart, ValidatorSets};
 use tao_types::{blake2_256, Block, Hash, Header};
 use tracing::{debug, info, warn};
 
@@ -52,6 +63,11 @@ pub const CHUNK_BYTES: usize = 1024 * 1024;
 pub const MAX_MANIFEST_PARTS: usize = 65_536;
 /// Most bytes of state a fetch holds in memory before it gives the snapshot up.
 pub const MAX_SNAPSHOT_BYTES: u64 = 1 << 30;
+/// Most epoch proofs in one answer (fewer if they pass [`CHUNK_BYTES`]; at least one).
+pub const MAX_PROOFS_PER_ANSWER: usize = 64;
+/// Verified epochs whose set a walking node remembers (an offer of an older epoch than
+/// these is not looked at: the newest snapshot is wanted).
+const KEPT_PLANS: usize = 16;
 /// Snapshots a serving node keeps.
 pub const KEPT_SNAPSHOTS: usize = 2;
 /// Answers (offers and chunks) a node sends one peer in one second; further requests in
@@ -76,6 +92,7 @@ const MAX_OFFER_ROUNDS: u32 = 5;
 
 const OFFERS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("snapshot_offers");
 const PARTS: TableDefinition<'_, (u64, u32), &[u8]> = TableDefinition::new("snapshot_parts");
+const EPOCH_PROOFS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("epoch_proofs");
 
 /// How a node with an empty store gets the state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -105,7 +122,8 @@ pub struct Config {
     pub sync: SyncMode,
     /// Keep (and serve) a snapshot every this many blocks.
     pub every: Option<NonZeroU64>,
-    /// Where `snapshots.redb` lives (the base path); none: nothing is served.
+    /// Where `snapshots.redb` lives (the base path); none: nothing is kept or served
+    /// (neither snapshots nor epoch proofs).
     pub dir: Option<PathBuf>,
 }
 
@@ -136,6 +154,22 @@ pub struct Offer {
     pub manifest: Manifest,
 }
 
+/// How a node learns epoch e + 1's validators from epoch e's: e's last block, finalized by
+/// e's set, and the parts of the state after it that name e + 1's set and blocks.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct EpochProof {
+    /// Epoch e's last block's header.
+    pub header: Header,
+    /// Its finalization certificate (commonware's encoding), by epoch e's set.
+    pub certificate: Vec<u8>,
+    /// The manifest of the state after it.
+    pub manifest: Manifest,
+    /// That state's `Consensus` part (epoch e + 1's first and last blocks).
+    pub consensus: Vec<u8>,
+    /// That state's `ValidatorSets` part (epoch e + 1's set).
+    pub sets: Vec<u8>,
+}
+
 /// Snapshot messages on the block channel (`consensus::Wire::Snapshot`).
 #[derive(Debug, Encode, Decode)]
 pub enum Message {
@@ -160,6 +194,18 @@ pub enum Message {
         first: u32,
         /// Their bytes.
         parts: Vec<Vec<u8>>,
+    },
+    /// "Send me the proofs of epochs `from`, `from + 1`, … ([`EpochProof`])."
+    WantEpochs {
+        /// The first epoch (its last block's proof names `from + 1`'s set).
+        from: u64,
+    },
+    /// The answer: consecutive proofs from epoch `from` (none: the peer has none).
+    Epochs {
+        /// The first proof's epoch.
+        from: u64,
+        /// The proofs.
+        proofs: Vec<EpochProof>,
     },
 }
 
@@ -208,6 +254,15 @@ pub enum SnapshotError {
     /// The certificate does not decode, is of another epoch or block, or does not verify.
     #[error("the finalization certificate of block {0} does not verify")]
     Certificate(u64),
+    /// An epoch proof of another block than the epoch's last, or whose parts do not make
+    /// the next epoch.
+    #[error("the proof of epoch {epoch} is not a proof of its last block: {why}")]
+    EpochProof {
+        /// The epoch it claims to prove.
+        epoch: u64,
+        /// What is wrong.
+        why: &'static str,
+    },
 }
 
 /// Where a part sits in state-root order ([`State::part_digests`]): the fixed parts in
@@ -317,23 +372,21 @@ pub fn assemble(
     Ok(state)
 }
 
-/// Checks that `certificate` finalizes `header` under a quorum of the set of its block's
-/// epoch, as `genesis` (the genesis state) names it: the fixed authorities, or, on a chain
-/// with proof of stake, epoch 0's set (later epochs' sets are elected on chain; a node
-/// starting from genesis cannot check them without the epochs between).
+/// Checks that `certificate` finalizes `header` under a quorum of `plan`'s set (the epoch
+/// the caller trusts for this block: from genesis, or learned by the epoch walk); a block
+/// beyond the plan's last is [`SnapshotError::UnknownEpoch`].
 pub fn verify_certificate(
     rng: &mut impl rand_core::CryptoRng,
     namespace: &[u8],
-    genesis: &State,
-    authorities: &[PublicKey],
+    plan: &EpochPlan,
     header: &Header,
     certificate: &[u8],
 ) -> Result<(), SnapshotError> {
     let number = header.number.get();
-    let plan = epochs::plan(genesis, authorities, number)
-        .filter(|plan| plan.last.is_none_or(|last| number <= last))
-        .ok_or(SnapshotError::UnknownEpoch(number))?;
-    let participants = commonware_utils::ordered::Set::try_from(plan.participants)
+    if plan.last.is_some_and(|last| number > last) {
+        return Err(SnapshotError::UnknownEpoch(number));
+    }
+    let participants = commonware_utils::ordered::Set::try_from(plan.participants.clone())
         .map_err(|_| SnapshotError::UnknownEpoch(number))?;
     let verifier = Scheme::verifier(namespace, participants);
     let finalization = <Finalization<Scheme, Digest> as commonware_codec::Decode>::decode_cfg(
@@ -350,6 +403,121 @@ pub fn verify_certificate(
     Ok(())
 }
 
+/// The epoch a node trusts from its genesis state: the fixed authorities' one endless
+/// epoch, or on a chain with proof of stake epoch 0 (its set is in genesis).
+pub fn genesis_plan(genesis: &State, authorities: &[PublicKey]) -> Option<EpochPlan> {
+    epochs::plan(genesis, authorities, 1)
+}
+
+/// Checks `proof` with the trusted `plan` of epoch e and returns epoch e + 1's: the proof's
+/// block is e's last, finalized by e's set; its manifest hashes to the block's state root;
+/// its two parts hash to their manifest digests; and the state after the block has elected
+/// e + 1's set and begun e + 1 right after it.
+pub fn verify_epoch_proof(
+    rng: &mut impl rand_core::CryptoRng,
+    namespace: &[u8],
+    plan: &EpochPlan,
+    proof: &EpochProof,
+) -> Result<EpochPlan, SnapshotError> {
+    let epoch = plan.epoch;
+    let refuse = |why| SnapshotError::EpochProof { epoch, why };
+    let number = proof.header.number.get();
+    if plan.last != Some(number) {
+        return Err(refuse("its block is not the epoch's last"));
+    }
+    verify_certificate(rng, namespace, plan, &proof.header, &proof.certificate)?;
+    proof.manifest.verify(&proof.header)?;
+    let digest_of = |part: StatePart| {
+        let key = part.to_bytes();
+        proof.manifest.entries.iter().find(|e| e.key == key).map(|e| e.digest)
+    };
+    if digest_of(StatePart::Consensus) != Some(blake2_256(&proof.consensus))
+        || digest_of(StatePart::ValidatorSets) != Some(blake2_256(&proof.sets))
+    {
+        return Err(refuse("its parts are not the state's"));
+    }
+    let meta = ConsensusState::decode(&mut proof.consensus.as_slice())
+        .map_err(|_| refuse("its Consensus part does not decode"))?;
+    let sets = ValidatorSets::decode(&mut proof.sets.as_slice())
+        .map_err(|_| refuse("its ValidatorSets part does not decode"))?;
+    let next = epoch.checked_add(1).ok_or_else(|| refuse("the last epoch"))?;
+    if !meta.enabled || meta.epoch != next || meta.epoch_start.get() != number.saturating_add(1) {
+        return Err(refuse("the state after it does not begin the next epoch"));
+    }
+    let set = sets.sets.get(&next).ok_or_else(|| refuse("the next epoch's set is missing"))?;
+    let mut participants: Vec<PublicKey> =
+        set.members.iter().filter_map(|m| epochs::public_key(&m.consensus_key)).collect();
+    participants.sort();
+    participants.dedup();
+    if participants.is_empty() {
+        return Err(refuse("the next epoch's set is empty"));
+    }
+    Ok(EpochPlan { epoch: next, last: Some(meta.last_block(next).get()), participants })
+}
+
+/// The epoch proof of `chain`'s head, if the head is the last block of an epoch (the state
+/// after it has begun the next one) and `certificate` finalizes it.
+fn epoch_proof(chain: &Chain, certificate: &[u8]) -> Option<(u64, EpochProof)> {
+    let meta = chain.state.consensus();
+    let number = chain.head.number.get();
+    if !meta.enabled || meta.epoch_start.get() != number.checked_add(1)? {
+        return None;
+    }
+    let epoch = meta.epoch.checked_sub(1)?;
+    let proof = EpochProof {
+        header: chain.head.clone(),
+        certificate: certificate.to_vec(),
+        manifest: Manifest::of(&chain.state),
+        consensus: chain.state.encode_part(StatePart::Consensus)?,
+        sets: chain.state.encode_part(StatePart::ValidatorSets)?,
+    };
+    Some((epoch, proof))
+}
+
+/// How far a walking node trusts the epochs: the plans it verified, newest last (the
+/// newest [`KEPT_PLANS`], each with its first block), and the pending request for more.
+struct Walk {
+    /// (first block, plan), oldest first.
+    plans: std::collections::VecDeque<(u64, EpochPlan)>,
+    /// The peer asked for proofs from the newest plan's epoch, and when.
+    asked: Option<(PublicKey, SystemTime)>,
+    /// Peers that had no (more) proofs since the walk last moved.
+    exhausted: BTreeSet<PublicKey>,
+}
+
+impl Walk {
+    fn new(genesis: EpochPlan) -> Self {
+        let plans = std::iter::once((1, genesis)).collect();
+        Self { plans, asked: None, exhausted: BTreeSet::new() }
+    }
+
+    fn newest(&self) -> Option<&EpochPlan> {
+        self.plans.back().map(|(_, plan)| plan)
+    }
+
+    /// The trusted plan of block `number`'s epoch: `Ok(None)` if it is beyond the newest
+    /// (the walk must go on), `Err` if older than the plans kept.
+    fn plan_of(&self, number: u64) -> Result<Option<&EpochPlan>, ()> {
+        if self.newest().is_some_and(|p| p.last.is_some_and(|last| number > last)) {
+            return Ok(None);
+        }
+        self.plans
+            .iter()
+            .find(|(first, plan)| *first <= number && plan.last.is_none_or(|last| number <= last))
+            .map(|(_, plan)| Some(plan))
+            .ok_or(())
+    }
+
+    fn push(&mut self, plan: EpochPlan) {
+        let first = self.newest().and_then(|p| p.last).unwrap_or(0).saturating_add(1);
+        self.plans.push_back((first, plan));
+        while self.plans.len() > KEPT_PLANS {
+            self.plans.pop_front();
+        }
+        self.exhausted.clear();
+    }
+}
+
 /// What a node does about snapshots: serving those it keeps, fetching one when it starts
 /// empty with [`SyncMode::Snapshot`].
 pub struct Snapshots {
@@ -361,6 +529,8 @@ pub struct Snapshots {
     /// Answers sent per peer in the current second (second, count).
     answered: BTreeMap<PublicKey, (u64, u32)>,
     fetch: Option<Fetch>,
+    /// The epochs a fetch trusts (proof of stake), kept across rounds of offers.
+    walk: Option<Walk>,
 }
 
 /// A snapshot fetch under way.
@@ -387,6 +557,12 @@ struct Gather {
     peers: Vec<PublicKey>,
     /// Peers that answered this round (one offer each is looked at).
     heard: BTreeSet<PublicKey>,
+    /// The newest offer beyond the epochs walked so far (its manifest checked, its
+    /// certificate not yet), and who offered exactly it (the first's certificate is the
+    /// one checked): the walk goes on until it reaches its epoch or no peer has more proofs.
+    pending: Option<(Offer, Vec<PublicKey>)>,
+    /// Peers caught lying this round: never asked for parts.
+    blocked: BTreeSet<PublicKey>,
 }
 
 struct Parts {
@@ -425,10 +601,7 @@ impl Snapshots {
     /// `Behaviour::Serves(Serving::TamperedChunks)`): every chunk served with its first
     /// part's last byte flipped.
     pub fn open(config: &Config, tamper: bool, chain: &Chain) -> anyhow::Result<Self> {
-        let db = match (&config.every, &config.dir) {
-            (Some(_), Some(dir)) => Some(open_db(dir)?),
-            _ => None,
-        };
+        let db = config.dir.as_deref().map(open_db).transpose()?;
         let mut kept = BTreeMap::new();
         if let Some(db) = &db {
             let txn = db.begin_read()?;
@@ -446,7 +619,15 @@ impl Snapshots {
         if fetch.is_some() {
             info!("starting by snapshot sync: asking peers for their snapshots");
         }
-        Ok(Self { every: config.every, tamper, db, kept, answered: BTreeMap::new(), fetch })
+        Ok(Self {
+            every: config.every,
+            tamper,
+            db,
+            kept,
+            answered: BTreeMap::new(),
+            fetch,
+            walk: None,
+        })
     }
 
     /// Whether a fetch is under way (the application then neither commits nor syncs by
@@ -460,12 +641,18 @@ impl Snapshots {
         self.kept.keys().copied().collect()
     }
 
-    /// Called after a block is committed with its certificate: keeps the state if the block
-    /// crosses a multiple of `every` since the last kept snapshot.
+    /// Called after a block is committed with its certificate: keeps its epoch proof if it
+    /// is an epoch's last block, and the state if the block crosses a multiple of `every`
+    /// since the last kept snapshot.
     pub fn committed(&mut self, chain: &Chain, certificate: Option<&[u8]>) {
-        let (Some(every), Some(db), Some(certificate)) = (self.every, &self.db, certificate) else {
-            return;
-        };
+        let (Some(db), Some(certificate)) = (&self.db, certificate) else { return };
+        if let Some((epoch, proof)) = epoch_proof(chain, certificate) {
+            match keep_proofs(db, &[(epoch, proof)]) {
+                Ok(()) => debug!(epoch, "epoch proof kept"),
+                Err(e) => warn!(epoch, "cannot keep an epoch proof: {e:#}"),
+            }
+        }
+        let Some(every) = self.every else { return };
         let number = chain.head.number.get();
         let last = self.kept.keys().next_back().copied().unwrap_or(0);
         if number / every.get() <= last / every.get() {
@@ -529,7 +716,9 @@ impl Snapshots {
 
     /// A request a peer sent: answered from the kept snapshots, within the peer's budget.
     fn serve(&mut self, peer: &PublicKey, message: Message, now: SystemTime) -> Outcome {
-        if self.db.is_none() || matches!(message, Message::Offer(_) | Message::Parts { .. }) {
+        if self.db.is_none()
+            || matches!(message, Message::Offer(_) | Message::Parts { .. } | Message::Epochs { .. })
+        {
             return Outcome::None;
         }
         // Counted before any work: requests over the budget cost a map lookup.
@@ -584,17 +773,31 @@ impl Snapshots {
                 }
                 Message::Parts { number, first, parts }
             }
-            Message::Offer(_) | Message::Parts { .. } => return Outcome::None,
+            Message::WantEpochs { from } => {
+                let Ok(mut proofs) = read_proofs(db, from) else { return Outcome::None };
+                if self.tamper {
+                    if let Some(byte) = proofs.first_mut().and_then(|p| p.sets.last_mut()) {
+                        *byte ^= 1;
+                    }
+                }
+                Message::Epochs { from, proofs }
+            }
+            Message::Offer(_) | Message::Parts { .. } | Message::Epochs { .. } => {
+                return Outcome::None
+            }
         };
         Outcome::Send(peer.clone(), answer)
     }
 
-    /// A snapshot request or chunk from `peer` (offers: [`Self::receive_offer`]).
+    /// A snapshot request or chunk from `peer` (offers: [`Self::receive_offer`]; epoch
+    /// proofs: [`Self::receive_epochs`]).
     pub fn receive(&mut self, peer: &PublicKey, message: Message, now: SystemTime) -> Outcome {
         match message {
-            Message::WantOffer | Message::WantParts { .. } => self.serve(peer, message, now),
+            Message::WantOffer | Message::WantParts { .. } | Message::WantEpochs { .. } => {
+                self.serve(peer, message, now)
+            }
             Message::Parts { number, first, parts } => self.parts(peer, number, first, parts),
-            Message::Offer(_) => Outcome::None,
+            Message::Offer(_) | Message::Epochs { .. } => Outcome::None,
         }
     }
 
@@ -603,8 +806,10 @@ impl Snapshots {
         matches!(self.fetch, Some(Fetch::Offers(_)))
     }
 
-    /// An offer from `peer`: kept if it is the newest so far and verifies (its certificate
-    /// under the set `genesis` names for its epoch, its manifest against its state root).
+    /// An offer from `peer`: kept if it is the newest so far and verifies (its manifest
+    /// against its state root, its certificate under the set of its epoch: from `genesis`,
+    /// or learned by the epoch walk, which an offer beyond the epochs walked so far starts
+    /// or moves on).
     #[allow(clippy::too_many_arguments)]
     pub fn receive_offer(
         &mut self,
@@ -615,58 +820,166 @@ impl Snapshots {
         namespace: &[u8],
         genesis: &State,
         authorities: &[PublicKey],
-    ) -> Outcome {
+    ) -> Vec<Outcome> {
         let Some(Fetch::Offers(gather)) = &mut self.fetch else {
-            return Outcome::None;
+            return Vec::new();
         };
         if gather.heard.contains(peer) || gather.heard.len() >= MAX_TRACKED_PEERS {
-            return Outcome::None;
+            return Vec::new();
         }
         gather.heard.insert(peer.clone());
+        if self.walk.is_none() {
+            self.walk = genesis_plan(genesis, authorities).map(Walk::new);
+        }
+        let Some(walk) = &mut self.walk else { return Vec::new() };
         let number = offer.header.number.get();
         if let Some(best) = &gather.best {
             // An older snapshot is not looked at; the one already verified is
             // only compared.
             if number < best.header.number.get() {
-                return Outcome::None;
+                return Vec::new();
             }
             if offer.header == best.header && offer.manifest == best.manifest {
                 gather.peers.push(peer.clone());
-                return Outcome::None;
+                return Vec::new();
             }
         }
+        let plan = match walk.plan_of(number) {
+            Ok(Some(plan)) => plan.clone(),
+            Ok(None) => {
+                // Beyond the epochs walked: its manifest now, its certificate once the
+                // walk reaches its epoch.
+                if let Err(e) = offer.manifest.verify(&offer.header) {
+                    warn!(%peer, number, "a snapshot offer refused: {e}");
+                    return vec![Outcome::Block(peer.clone())];
+                }
+                match &mut gather.pending {
+                    Some((pending, offerers))
+                        if pending.header == offer.header && pending.manifest == offer.manifest =>
+                    {
+                        offerers.push(peer.clone());
+                    }
+                    Some((pending, _)) if number <= pending.header.number.get() => {}
+                    _ => {
+                        debug!(%peer, number, "a snapshot offer beyond the epochs walked so far");
+                        gather.pending = Some((offer, vec![peer.clone()]));
+                    }
+                }
+                return ask_epochs(walk, &gather.heard, Some(peer), now).into_iter().collect();
+            }
+            Err(()) => {
+                debug!(%peer, number, "a snapshot offer older than the epochs walked");
+                return Vec::new();
+            }
+        };
         let checked = offer.manifest.verify(&offer.header).and_then(|()| {
-            verify_certificate(
-                rng,
-                namespace,
-                genesis,
-                authorities,
-                &offer.header,
-                &offer.certificate,
-            )
+            verify_certificate(rng, namespace, &plan, &offer.header, &offer.certificate)
         });
-        match checked {
-            Ok(()) => {}
-            Err(SnapshotError::UnknownEpoch(_)) => {
-                // Honest, but beyond what this node can check from genesis.
-                debug!(%peer, number, "a snapshot offer of an epoch this node cannot verify");
-                return Outcome::None;
+        if let Err(e) = checked {
+            warn!(%peer, number, "a snapshot offer refused: {e}");
+            return vec![Outcome::Block(peer.clone())];
+        }
+        adopt(gather, offer, peer, now);
+        Vec::new()
+    }
+
+    /// Epoch proofs from `peer`, the answer to the walk's request: each verified with the
+    /// set the one before taught, kept, and the walk moved on; a proof that does not verify
+    /// blocks its sender. Once the walk reaches the pending offer's epoch, its certificate
+    /// is checked; until then the next proofs are asked for.
+    pub fn receive_epochs(
+        &mut self,
+        peer: &PublicKey,
+        from: u64,
+        proofs: Vec<EpochProof>,
+        now: SystemTime,
+        rng: &mut impl rand_core::CryptoRng,
+        namespace: &[u8],
+    ) -> Vec<Outcome> {
+        let (Some(Fetch::Offers(gather)), Some(walk)) = (&mut self.fetch, &mut self.walk) else {
+            return Vec::new();
+        };
+        // Only the peer asked, for the epoch asked: verifying costs signature checks.
+        let asked = walk.asked.as_ref().is_some_and(|(p, _)| p == peer);
+        let Some(mut plan) = walk.newest().cloned() else { return Vec::new() };
+        if !asked || from != plan.epoch {
+            return Vec::new();
+        }
+        walk.asked = None;
+        let mut out = Vec::new();
+        let proofs = if proofs.len() > MAX_PROOFS_PER_ANSWER {
+            warn!(%peer, proofs = proofs.len(), "an answer of more epoch proofs than asked");
+            walk.exhausted.insert(peer.clone());
+            gather.blocked.insert(peer.clone());
+            gather.peers.retain(|p| p != peer);
+            out.push(Outcome::Block(peer.clone()));
+            Vec::new()
+        } else {
+            if proofs.is_empty() {
+                walk.exhausted.insert(peer.clone());
             }
-            Err(e) => {
-                warn!(%peer, number, "a snapshot offer refused: {e}");
-                return Outcome::Block(peer.clone());
+            proofs
+        };
+        let mut verified = Vec::new();
+        for proof in proofs {
+            let epoch = plan.epoch;
+            match verify_epoch_proof(rng, namespace, &plan, &proof) {
+                Ok(next) => {
+                    walk.push(next.clone());
+                    plan = next;
+                    verified.push((epoch, proof));
+                }
+                Err(e) => {
+                    warn!(%peer, epoch, "an epoch proof refused: {e}");
+                    walk.exhausted.insert(peer.clone());
+                    gather.blocked.insert(peer.clone());
+                    gather.peers.retain(|p| p != peer);
+                    out.push(Outcome::Block(peer.clone()));
+                    break;
+                }
             }
         }
-        debug!(%peer, number, "a snapshot offer");
-        gather.first.get_or_insert(now);
-        if gather.best.as_ref().is_some_and(|best| best.header == offer.header) {
-            // The same block, another (also verified) manifest: impossible for
-            // digests that hash to one root in one order; kept apart all the same.
-            return Outcome::None;
+        if let (Some(db), Some((first, _))) = (&self.db, verified.first()) {
+            debug!(%peer, from = first, epochs = verified.len(), "epoch proofs verified");
+            if let Err(e) = keep_proofs(db, &verified) {
+                warn!("cannot keep epoch proofs: {e:#}");
+            }
         }
-        gather.best = Some(offer);
-        gather.peers = vec![peer.clone()];
-        Outcome::None
+        let Some((offer, offerers)) = gather.pending.take() else { return out };
+        let (Some(offerer), number) = (offerers.first().cloned(), offer.header.number.get()) else {
+            return out;
+        };
+        match walk.plan_of(number) {
+            Ok(Some(plan)) => {
+                match verify_certificate(rng, namespace, plan, &offer.header, &offer.certificate) {
+                    Ok(()) => {
+                        let header = offer.header.clone();
+                        adopt(gather, offer, &offerer, now);
+                        // The others offered exactly this header and manifest.
+                        if gather.best.as_ref().is_some_and(|best| best.header == header) {
+                            let others = offerers.into_iter().skip(1);
+                            let fresh: Vec<_> =
+                                others.filter(|p| !gather.blocked.contains(p)).collect();
+                            gather.peers.extend(fresh);
+                        }
+                    }
+                    Err(e) => {
+                        warn!(peer = %offerer, number, "a snapshot offer refused: {e}");
+                        gather.blocked.insert(offerer.clone());
+                        out.push(Outcome::Block(offerer));
+                    }
+                }
+            }
+            Ok(None) => match ask_epochs(walk, &gather.heard, Some(peer), now) {
+                Some(ask) => {
+                    gather.pending = Some((offer, offerers));
+                    out.push(ask);
+                }
+                None => debug!(number, "no peer proves the epoch of the offered snapshot"),
+            },
+            Err(()) => {}
+        }
+        out
     }
 
     fn parts(&mut self, peer: &PublicKey, number: u64, first: u32, parts: Vec<Vec<u8>>) -> Outcome {
@@ -714,9 +1027,22 @@ impl Snapshots {
         let Some(fetch) = self.fetch.take() else { return out };
         self.fetch = Some(match fetch {
             Fetch::Offers(mut gather) => {
+                // A walk request nobody answered: asked of another peer (none left: the
+                // pending offer cannot be checked, and is dropped).
+                if let Some(walk) = &mut self.walk {
+                    if let Some((peer, _)) = walk.asked.take_if(|(_, at)| since(*at) >= ASK_TIMEOUT)
+                    {
+                        walk.exhausted.insert(peer);
+                        match ask_epochs(walk, &gather.heard, None, now) {
+                            Some(ask) => out.push(ask),
+                            None => gather.pending = None,
+                        }
+                    }
+                }
                 if gather.first.is_some_and(|f| since(f) >= OFFER_WINDOW) {
                     choose(*gather)
                 } else if gather.first.is_none()
+                    && gather.pending.is_none()
                     && gather.asked.is_none_or(|asked| since(asked) >= OFFER_RETRY)
                 {
                     if gather.rounds >= MAX_OFFER_ROUNDS {
@@ -841,6 +1167,84 @@ impl Snapshots {
     }
 }
 
+/// A verified offer: the round's best if it is the newest (a second verified offer of the
+/// same block only adds its peer).
+fn adopt(gather: &mut Gather, offer: Offer, peer: &PublicKey, now: SystemTime) {
+    if gather.blocked.contains(peer) {
+        return;
+    }
+    let number = offer.header.number.get();
+    debug!(%peer, number, "a snapshot offer");
+    gather.first.get_or_insert(now);
+    match &gather.best {
+        Some(best) if best.header.number.get() > number => {}
+        Some(best) if best.header == offer.header => {
+            // The same block, another (also verified) manifest: impossible for digests
+            // that hash to one root in one order; only exactly the best's offerers serve.
+            if best.manifest == offer.manifest {
+                gather.peers.push(peer.clone());
+            }
+        }
+        _ => {
+            gather.best = Some(offer);
+            gather.peers = vec![peer.clone()];
+        }
+    }
+}
+
+/// Asks one peer for the epoch proofs from the walk's newest epoch on, unless a request is
+/// out: `prefer` if it has not run out of proofs, else another peer heard this round.
+fn ask_epochs(
+    walk: &mut Walk,
+    heard: &BTreeSet<PublicKey>,
+    prefer: Option<&PublicKey>,
+    now: SystemTime,
+) -> Option<Outcome> {
+    if walk.asked.is_some() {
+        return None;
+    }
+    let from = walk.newest()?.epoch;
+    let fresh = |p: &&PublicKey| !walk.exhausted.contains(*p);
+    let peer = prefer.filter(fresh).or_else(|| heard.iter().find(fresh))?.clone();
+    walk.asked = Some((peer.clone(), now));
+    Some(Outcome::Send(peer, Message::WantEpochs { from }))
+}
+
+/// Keeps verified (or own) epoch proofs by epoch.
+fn keep_proofs(db: &Database, proofs: &[(u64, EpochProof)]) -> anyhow::Result<()> {
+    let txn = db.begin_write()?;
+    {
+        let mut table = txn.open_table(EPOCH_PROOFS)?;
+        for (epoch, proof) in proofs {
+            table.insert(*epoch, proof.encode().as_slice())?;
+        }
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+/// The kept proofs of epochs `from`, `from + 1`, … as long as they are consecutive: at most
+/// [`MAX_PROOFS_PER_ANSWER`], and no more than [`CHUNK_BYTES`] after the first.
+fn read_proofs(db: &Database, from: u64) -> anyhow::Result<Vec<EpochProof>> {
+    let txn = db.begin_read()?;
+    let table = txn.open_table(EPOCH_PROOFS)?;
+    let mut proofs = Vec::new();
+    let mut bytes = 0usize;
+    for (expected, item) in (from..).zip(table.range(from..)?) {
+        let (epoch, value) = item?;
+        let value = value.value();
+        if epoch.value() != expected
+            || proofs.len() >= MAX_PROOFS_PER_ANSWER
+            || (!proofs.is_empty() && bytes.saturating_add(value.len()) > CHUNK_BYTES)
+        {
+            break;
+        }
+        bytes = bytes.saturating_add(value.len());
+        proofs.push(EpochProof::decode(&mut &value[..])?);
+    }
+    Ok(proofs)
+}
+
 /// Chooses the newest offered snapshot; its offerers (those that offered exactly it) are
 /// asked for its parts.
 fn choose(gather: Gather) -> Fetch {
@@ -895,6 +1299,7 @@ fn open_db(dir: &Path) -> anyhow::Result<Database> {
     let txn = db.begin_write()?;
     txn.open_table(OFFERS)?;
     txn.open_table(PARTS)?;
+    txn.open_table(EPOCH_PROOFS)?;
     txn.commit()?;
     Ok(db)
 }
@@ -1040,6 +1445,7 @@ mod tests {
             kept: BTreeMap::new(),
             answered: BTreeMap::new(),
             fetch: Some(choose(gather)),
+            walk: None,
         }
     }
 
@@ -1173,8 +1579,9 @@ mod tests {
         let header = header(&genesis);
         let hash = header.hash();
         commonware_runtime::deterministic::Runner::default().start(|mut rng| async move {
+            let plan = genesis_plan(&genesis, &keys).unwrap();
             let mut check = |certificate: &[u8]| {
-                verify_certificate(&mut rng, &namespace, &genesis, &keys, &header, certificate)
+                verify_certificate(&mut rng, &namespace, &plan, &header, certificate)
             };
             let refused = Err(SnapshotError::Certificate(10));
             // A quorum (3 of 4) of the genesis set, for this block in epoch 0.
@@ -1193,16 +1600,11 @@ mod tests {
         });
     }
 
-    /// On a proof-of-stake chain a new node knows epoch 0's set from genesis: a snapshot in
-    /// epoch 0 is checked against it, one of a later epoch is `UnknownEpoch` (not a lie).
-    #[test]
-    fn on_proof_of_stake_only_epoch_0_certificates_can_be_checked_from_genesis() {
-        use commonware_cryptography::{ed25519, Signer as _};
-        use commonware_runtime::Runner as _;
-        let signers: Vec<ed25519::PrivateKey> =
-            (0..4).map(ed25519::PrivateKey::from_seed).collect();
-        let mut keys: Vec<PublicKey> = signers.iter().map(|s| s.public_key()).collect();
-        keys.sort();
+    /// A proof-of-stake dev genesis whose validators are `signers`, with 20-block epochs.
+    fn pos_genesis(
+        signers: &[commonware_cryptography::ed25519::PrivateKey],
+    ) -> tao_types::GenesisConfig {
+        use commonware_cryptography::Signer as _;
         let mut config = crate::dev_genesis().unwrap();
         config.authorities.clear();
         for (i, signer) in signers.iter().enumerate() {
@@ -1223,7 +1625,20 @@ mod tests {
             epoch_length: Some(20),
             ..tao_types::GenesisConsensus::default()
         });
-        let genesis = tao_runtime::genesis(&config).unwrap();
+        config
+    }
+
+    /// On a proof-of-stake chain a new node knows epoch 0's set from genesis: a snapshot in
+    /// epoch 0 is checked against it, one of a later epoch is `UnknownEpoch` (not a lie).
+    #[test]
+    fn on_proof_of_stake_only_epoch_0_certificates_can_be_checked_from_genesis() {
+        use commonware_cryptography::{ed25519, Signer as _};
+        use commonware_runtime::Runner as _;
+        let signers: Vec<ed25519::PrivateKey> =
+            (0..4).map(ed25519::PrivateKey::from_seed).collect();
+        let mut keys: Vec<PublicKey> = signers.iter().map(|s| s.public_key()).collect();
+        keys.sort();
+        let genesis = tao_runtime::genesis(&pos_genesis(&signers)).unwrap();
         assert!(epochs::elects(&genesis));
         let namespace = crate::consensus::namespace(&genesis.genesis_hash());
         let mut in_epoch_0 = header(&genesis);
@@ -1232,12 +1647,81 @@ mod tests {
         in_epoch_1.number = BlockNumber::new(21);
         commonware_runtime::deterministic::Runner::default().start(|mut rng| async move {
             let ok = certify(&namespace, &signers[..3], &keys, 0, in_epoch_0.hash());
+            let plan = genesis_plan(&genesis, &[]).unwrap();
             let check = |rng: &mut _, header: &Header, certificate: &[u8]| {
-                verify_certificate(rng, &namespace, &genesis, &[], header, certificate)
+                verify_certificate(rng, &namespace, &plan, header, certificate)
             };
             assert_eq!(check(&mut rng, &in_epoch_0, &ok), Ok(()));
             let later = certify(&namespace, &signers[..3], &keys, 1, in_epoch_1.hash());
             assert_eq!(check(&mut rng, &in_epoch_1, &later), Err(SnapshotError::UnknownEpoch(21)));
+        });
+    }
+
+    /// The epoch walk's step: epoch 0's last block, certified by epoch 0's set, with the two
+    /// parts of the state after it, teaches epoch 1's set and last block; every forgery of
+    /// a piece is refused.
+    #[test]
+    fn an_epoch_proof_teaches_the_next_set_and_every_forged_piece_is_refused() {
+        use commonware_cryptography::{ed25519, Signer as _};
+        use commonware_runtime::Runner as _;
+        let signers: Vec<ed25519::PrivateKey> =
+            (0..4).map(ed25519::PrivateKey::from_seed).collect();
+        let mut keys: Vec<PublicKey> = signers.iter().map(|s| s.public_key()).collect();
+        keys.sort();
+        let dir = std::env::temp_dir().join(format!("tao-epoch-proof-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut chain = Chain::open(&dir, &pos_genesis(&signers)).unwrap();
+        let namespace = crate::consensus::namespace(&chain.state.genesis_hash());
+        let plan = genesis_plan(&chain.state, &[]).unwrap();
+        assert_eq!((plan.epoch, plan.last), (0, Some(20)));
+        for _ in 0..19 {
+            let timestamp = chain.head.timestamp_ms + 12_000;
+            chain.produce(timestamp).unwrap();
+            assert!(epoch_proof(&chain, &[1]).is_none(), "not an epoch's last block");
+        }
+        let timestamp = chain.head.timestamp_ms + 12_000;
+        chain.produce(timestamp).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        commonware_runtime::deterministic::Runner::default().start(|mut rng| async move {
+            let certificate = certify(&namespace, &signers[..3], &keys, 0, chain.head.hash());
+            let (epoch, proof) = epoch_proof(&chain, &certificate).unwrap();
+            assert_eq!((epoch, proof.header.number.get()), (0, 20));
+            let next = verify_epoch_proof(&mut rng, &namespace, &plan, &proof).unwrap();
+            assert_eq!((next.epoch, next.last, &next.participants), (1, Some(40), &keys));
+            let refused = |rng: &mut _, proof: &EpochProof| {
+                verify_epoch_proof(rng, &namespace, &plan, proof).unwrap_err()
+            };
+            // The next set's part, or the epochs' part, not the state's.
+            let mut forged = proof.clone();
+            *forged.sets.last_mut().unwrap() ^= 1;
+            assert!(matches!(refused(&mut rng, &forged), SnapshotError::EpochProof { .. }));
+            let mut forged = proof.clone();
+            forged.consensus.push(0);
+            assert!(matches!(refused(&mut rng, &forged), SnapshotError::EpochProof { .. }));
+            // A manifest made up to fit forged parts no longer hashes to the state root.
+            let mut forged = proof.clone();
+            forged.sets.push(0);
+            let key = StatePart::ValidatorSets.to_bytes();
+            let entry = forged.manifest.entries.iter_mut().find(|e| e.key == key).unwrap();
+            entry.digest = blake2_256(&forged.sets);
+            assert!(matches!(refused(&mut rng, &forged), SnapshotError::RootMismatch { .. }));
+            // A certificate of another set, of another epoch; a block not the last.
+            let strangers: Vec<ed25519::PrivateKey> =
+                (10..14).map(ed25519::PrivateKey::from_seed).collect();
+            let mut their_keys: Vec<PublicKey> = strangers.iter().map(|s| s.public_key()).collect();
+            their_keys.sort();
+            let mut forged = proof.clone();
+            forged.certificate =
+                certify(&namespace, &strangers[..3], &their_keys, 0, chain.head.hash());
+            assert_eq!(refused(&mut rng, &forged), SnapshotError::Certificate(20));
+            let mut forged = proof.clone();
+            forged.certificate = certify(&namespace, &signers[..3], &keys, 1, chain.head.hash());
+            assert_eq!(refused(&mut rng, &forged), SnapshotError::Certificate(20));
+            let early = EpochPlan { last: Some(19), ..plan.clone() };
+            assert!(matches!(
+                verify_epoch_proof(&mut rng, &namespace, &early, &proof),
+                Err(SnapshotError::EpochProof { epoch: 0, .. })
+            ));
         });
     }
 

@@ -10,7 +10,7 @@ use commonware_cryptography::{ed25519, Signer as _};
 use commonware_p2p::simulated::{self, Link, Oracle};
 use commonware_runtime::{deterministic, Clock, Quota, Runner as _, Supervisor as _};
 use std::{
-    num::{NonZeroU32, NonZeroUsize},
+    num::{NonZeroU32, NonZeroU64, NonZeroUsize},
     path::PathBuf,
     sync::Arc,
     time::Duration,
@@ -20,6 +20,7 @@ use tao_node::{
     consensus::{self, channels, Behaviour, PublicKey},
     epochs,
     rpc::Node,
+    snapshot::{self, SyncMode},
 };
 use tao_primitives::{AccountId, Rao};
 use tao_types::{
@@ -154,7 +155,20 @@ impl Net {
 
     /// Starts node `i` behaving as `behaviour`.
     async fn start_as(&self, i: usize, behaviour: Behaviour) -> Running {
-        let chain = Chain::open(&self.dir.join(format!("n{i}")), &self.genesis).unwrap();
+        self.start_with(i, behaviour, SyncMode::Full, None).await
+    }
+
+    /// Starts node `i` behaving as `behaviour`, starting empty by `sync`, keeping (and
+    /// serving) a snapshot every `every` blocks.
+    async fn start_with(
+        &self,
+        i: usize,
+        behaviour: Behaviour,
+        sync: SyncMode,
+        every: Option<NonZeroU64>,
+    ) -> Running {
+        let dir = self.dir.join(format!("n{i}"));
+        let chain = Chain::open(&dir, &self.genesis).unwrap();
         let (gossip_tx, gossip_rx) = tokio::sync::mpsc::unbounded_channel();
         let node = Arc::new(Node::new(chain, None, Some(gossip_tx)));
         let control = self.oracle.control(self.keys[i].clone());
@@ -169,7 +183,7 @@ impl Net {
             block_time: BLOCK_TIME,
             partition: format!("node-{i}"),
             behaviour,
-            snapshots: Default::default(),
+            snapshots: snapshot::Config { sync, every, dir: Some(dir) },
         };
         let handles = consensus::start(
             self.context.child("node").with_attribute("index", i),
@@ -537,6 +551,63 @@ fn a_full_node_joining_after_1000_blocks_syncs_past_a_corrupt_and_a_forging_peer
             assert_agree(&[validators[0].clone(), bad.node.clone()], upto);
         }
         stop(&joining);
+        running.iter().for_each(stop);
+    });
+}
+
+/// Snapshot sync on a proof-of-stake chain, past epoch 0: a new node knows only epoch 0's
+/// set from genesis; the snapshot it is offered is in epoch 3. It walks the epochs (each
+/// epoch's last block, certified by that epoch's set, names the next set in its state),
+/// refusing the proofs and chunks of a validator that tampers with what it serves, verifies
+/// the offer with epoch 3's set, installs it and follows the chain.
+#[test]
+fn a_new_node_snapshot_syncs_a_proof_of_stake_chain_past_epoch_0_walking_the_epochs() {
+    const EVERY: u64 = 10;
+    deterministic::Runner::timed(Duration::from_secs(900)).start(|context| async move {
+        let net = Net::new(context.child("net"), "pos-snapshot").await;
+        // The validator whose key sorts first is asked first (peers are asked in key
+        // order); it tampers with every chunk and epoch proof it serves.
+        let liar = (0..GENESIS_VALIDATORS).min_by_key(|i| net.keys[*i].clone()).unwrap();
+        let every = NonZeroU64::new(EVERY);
+        let mut running = Vec::new();
+        for i in 0..GENESIS_VALIDATORS {
+            let behaviour = match i == liar {
+                true => Behaviour::Serves(consensus::Serving::TamperedChunks),
+                false => Behaviour::Honest,
+            };
+            running.push(net.start_with(i, behaviour, SyncMode::Full, every).await);
+        }
+        let validators: Vec<Arc<Node>> = running.iter().map(|r| r.node.clone()).collect();
+        wait_for(&net.context, &validators, 3 * EPOCH + 15).await;
+
+        let fresh = net.start_with(6, Behaviour::Honest, SyncMode::Snapshot, None).await;
+        let target = height(&validators[0]) + 15;
+        let mut all = validators.clone();
+        all.push(fresh.node.clone());
+        wait_for(&net.context, &all, target).await;
+
+        // It started from a snapshot in epoch 3, not from genesis nor epoch 0.
+        {
+            let chain = fresh.node.chain.lock().unwrap();
+            let oldest = chain.store.oldest_kept();
+            assert!(oldest > 3 * EPOCH && oldest % EVERY == 0, "snapshot at {oldest}");
+            assert!(chain.store.block(1).unwrap().is_none(), "block 1 was not fetched");
+            assert_eq!(epochs::epoch_of(&chain.state, oldest), 3);
+            let reference = validators[0].chain.lock().unwrap();
+            for number in oldest..=target {
+                let mine = chain.store.block(number).unwrap().expect("kept from the snapshot on");
+                let theirs = reference.store.block(number).unwrap().unwrap();
+                assert_eq!(mine.header, theirs.header, "block {number}");
+            }
+            assert_eq!(chain.state.state_root(), chain.head.state_root);
+        }
+
+        // The liar, and only the liar, was blocked by the new node.
+        let blocked = net.oracle.blocked().await.unwrap();
+        let by_fresh: Vec<&PublicKey> =
+            blocked.iter().filter(|(from, _)| *from == net.keys[6]).map(|(_, to)| to).collect();
+        assert_eq!(by_fresh, vec![&net.keys[liar]], "the new node blocks the liar only");
+        stop(&fresh);
         running.iter().for_each(stop);
     });
 }
