@@ -244,8 +244,12 @@ pub enum Serving {
     /// A finalization certificate with one signature altered (no longer a quorum of valid
     /// signatures).
     ForgedCertificates,
-    /// Snapshot chunks with one byte of their first part flipped.
+    /// Snapshot chunks with one byte of their first part flipped (and epoch proofs with
+    /// one byte of their sets part flipped).
     TamperedChunks,
+    /// Answers of several blocks (`Wire::Blocks`) with the second and third swapped: each
+    /// block is genuine, but they are not a chain of parents.
+    BrokenChains,
 }
 
 /// What a forging leader ([`Behaviour::Forges`]) puts in its blocks.
@@ -1228,10 +1232,6 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
         }
     }
 
-    /// Blocks `peer` for sending what no honest node sends: an undecodable message, a
-    /// block body that is not its header's, a finalization certificate that does not
-    /// decode or verify. Honest nodes never do (a late or stale answer is ignored, not
-    /// punished), so the node goes on with its other peers.
     /// A block a peer sent (a proposal, or an answer): kept if its body is its header's, it
     /// is above the head, and it was asked for (by hash, or `chained` to one asked for in
     /// the same answer) or is within the bounds for unsolicited blocks. Returns `false` if
@@ -1278,6 +1278,10 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
         true
     }
 
+    /// Blocks `peer` for sending what no honest node sends: an undecodable message, a
+    /// block body that is not its header's, a finalization certificate that does not
+    /// decode or verify. Honest nodes never do (a late or stale answer is ignored, not
+    /// punished), so the node goes on with its other peers.
     fn punish(&mut self, peer: &PublicKey, why: &str) {
         warn!(%peer, why, "blocking a peer");
         self.node.metrics.peers_blocked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -1388,6 +1392,9 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             Wire::Certificate { number, bytes } => self.accept_certificate(&peer, number, &bytes),
             Wire::WantChain { hash, above } => {
                 let mut blocks = self.chain_above(&hash, above);
+                if self.behaviour == Behaviour::Serves(Serving::BrokenChains) && blocks.len() >= 3 {
+                    blocks.swap(1, 2);
+                }
                 if let Some(block) = blocks.first_mut() {
                     if self.behaviour == Behaviour::Serves(Serving::CorruptBlocks) {
                         block.transactions.push(self.garbage_transaction(&self.head().1));

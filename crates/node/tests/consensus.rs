@@ -527,3 +527,51 @@ fn a_validator_with_an_empty_store_syncs_the_whole_chain_from_its_peers() {
         running.iter().for_each(stop);
     });
 }
+
+/// The blocks behind a certificate come many to an answer; an answer whose blocks are not a
+/// chain of parents (here: a peer that swaps two) blocks its sender, and the node gets the
+/// blocks from the others. The late validator is first linked to the liar alone, so the
+/// liar is the one it asks.
+#[test]
+fn a_peer_answering_with_blocks_that_are_not_a_chain_is_blocked_and_the_rest_serve() {
+    deterministic::Runner::timed(Duration::from_secs(600)).start(|context| async move {
+        let net = Net::new(context.child("net"), "broken-chain").await;
+        let liar = 0;
+        let mut running = Vec::new();
+        for i in 0..3 {
+            let behaviour = match i == liar {
+                true => Behaviour::Serves(consensus::Serving::BrokenChains),
+                false => Behaviour::Honest,
+            };
+            running.push(net.start(i, behaviour).await);
+        }
+        wait_for(&context, &nodes(&running), 60).await;
+        // The fourth starts from nothing, reaching only the liar.
+        net.isolate(3).await;
+        for (a, b) in [(3, liar), (liar, 3)] {
+            net.oracle.add_link(net.keys[a].clone(), net.keys[b].clone(), link()).await.unwrap();
+        }
+        running.push(net.start(3, Behaviour::Honest).await);
+        let mut blocked = false;
+        for _ in 0..600 {
+            let list = net.oracle.blocked().await.unwrap();
+            if list.iter().any(|(from, to)| *from == net.keys[3] && *to == net.keys[liar]) {
+                blocked = true;
+                break;
+            }
+            context.sleep(Duration::from_millis(50)).await;
+        }
+        assert!(blocked, "the late validator did not block the liar within 30 s");
+        assert_eq!(height(&running[3].node), 0, "nothing was taken from the broken answer");
+        for other in [1, 2] {
+            for (a, b) in [(3, other), (other, 3)] {
+                net.oracle
+                    .add_link(net.keys[a].clone(), net.keys[b].clone(), link())
+                    .await
+                    .unwrap();
+            }
+        }
+        go_on_and_agree(&context, &nodes(&running), 10).await;
+        running.iter().for_each(stop);
+    });
+}
