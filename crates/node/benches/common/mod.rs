@@ -30,7 +30,8 @@ impl Drop for Guard {
 
 /// Starts `tao-node ARGS --base-path DIR/NAME --block-time-ms MS --rpc-addr 127.0.0.1:0`
 /// (every port bound as 0 and read back from its log); the process and where it listens.
-fn spawn_node(
+/// The same `name` again reopens the same store (a restart).
+pub fn spawn_node(
     dir: &std::path::Path,
     name: &str,
     args: &[String],
@@ -58,10 +59,11 @@ pub fn validator_keys(dir: &std::path::Path, n: usize) -> Vec<String> {
         .collect()
 }
 
-/// Starts `validators` nodes with blocks every `block_ms` (1: a single block producer) on
-/// `config`; their RPC addresses and the genesis they run (with its authorities, unless
-/// `config` names proof-of-stake validators, whose keys must be `dir/v<i>.key`). Validators
-/// start one after another, each told the p2p addresses of those before it.
+/// Starts `validators` nodes with blocks every `block_ms` (1 without proof-of-stake
+/// validators in `config`: a single block producer) on `config`; their RPC addresses and the
+/// genesis they run (with its authorities, unless `config` names proof-of-stake validators,
+/// whose keys must be `dir/v<i>.key`: then even one is a BFT validator, named `v0`).
+/// Validators start one after another, each told the p2p addresses of those before it.
 pub fn start_network(
     dir: &std::path::Path,
     config: &GenesisConfig,
@@ -69,7 +71,7 @@ pub fn start_network(
     block_ms: u64,
 ) -> (Vec<Guard>, Vec<std::net::SocketAddr>, GenesisConfig) {
     let mut config = config.clone();
-    if validators == 1 {
+    if validators == 1 && config.validators.is_empty() {
         let genesis_file = dir.join("genesis.json");
         std::fs::write(&genesis_file, serde_json::to_vec(&config).unwrap()).unwrap();
         let args = vec!["--genesis".into(), genesis_file.display().to_string()];
@@ -96,16 +98,17 @@ pub fn start_network(
                 None => format!("{}@127.0.0.1:0", publics[j]),
             })
             .collect();
-        let args = vec![
+        let mut args = vec![
             "--genesis".into(),
             genesis_file.display().to_string(),
             "--validator-key".into(),
             dir.join(format!("v{i}.key")).display().to_string(),
             "--p2p-addr".into(),
             "127.0.0.1:0".into(),
-            "--peers".into(),
-            peers.join(","),
         ];
+        if !peers.is_empty() {
+            args.extend(["--peers".into(), peers.join(",")]);
+        }
         let (guard, listening) = spawn_node(dir, &format!("v{i}"), &args, block_ms);
         p2p[i] = listening.p2p;
         guards.push(guard);
