@@ -100,6 +100,11 @@ const WANT_RETRY: Duration = Duration::from_millis(500);
 /// moved to an epoch whose engine it has not started), and how often it asks again.
 const SYNC_AFTER: Duration = Duration::from_secs(2);
 
+/// [`SYNC_AFTER`] for a node whose head is still genesis (it just started empty, or the
+/// chain has not begun): it asks this often, so a new node does not wait 2 s, and asks
+/// again soon if its first ask went out before its peers were connected.
+const SYNC_FRESH: Duration = Duration::from_millis(500);
+
 /// How soon a node that is catching up by certificates asks for the next one, once the
 /// blocks behind the last are committed (it does not wait for its head to stall).
 const SYNC_NEXT: Duration = Duration::from_millis(100);
@@ -1068,14 +1073,18 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
         }
     }
 
-    /// A node whose head has not moved for [`SYNC_AFTER`] asks its peers for a
-    /// finalization certificate above it (at most once per [`SYNC_AFTER`]); a node catching
-    /// up asks again as soon as the blocks behind the last certificate are committed.
+    /// A node whose head has not moved for [`SYNC_AFTER`] ([`SYNC_FRESH`] at genesis) asks
+    /// its peers for a finalization certificate above it (at most once per that time); a
+    /// node catching up asks again as soon as the blocks behind the last certificate are
+    /// committed.
     fn sync(&mut self, sender: &mut impl Sender<PublicKey = PublicKey>) {
         let now = self.context.current();
         let since = |t: SystemTime| now.duration_since(t).unwrap_or_default();
-        let stalled =
-            since(self.last_commit) >= SYNC_AFTER && since(self.last_sync_ask) >= SYNC_AFTER;
+        let wait = match self.head_header().number.get() {
+            0 => SYNC_FRESH,
+            _ => SYNC_AFTER,
+        };
+        let stalled = since(self.last_commit) >= wait && since(self.last_sync_ask) >= wait;
         let next =
             self.catching_up && self.finalized.is_empty() && since(self.last_sync_ask) >= SYNC_NEXT;
         if !(stalled || next) {
@@ -1876,7 +1885,12 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                 path.push(cursor);
                 cursor = self.blocks[&cursor].header.parent_hash;
             }
-            for hash in path.into_iter().rev() {
+            // A node catching up commits many blocks behind one certificate: only the last
+            // commit waits for the disk (`fsync`); the ones before it are made durable with
+            // it. A crash in between loses a suffix of them, never consistency (each commit
+            // is one transaction), and they are fetched again.
+            let count = path.len();
+            for (index, hash) in path.into_iter().rev().enumerate() {
                 let block = self.blocks.remove(&hash).expect("executed blocks are kept");
                 let (state, outcome) = self.executed.remove(&hash).expect("executed");
                 let started = std::time::Instant::now();
@@ -1887,7 +1901,15 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                         .lock()
                         .map_err(|_| anyhow::anyhow!("chain lock poisoned"))?;
                     let certificate = self.certificates.remove(&hash);
-                    chain.commit_certified(&block, state, &outcome, certificate.as_deref())?;
+                    let durability = match index + 1 == count {
+                        true => redb::Durability::Immediate,
+                        false => redb::Durability::Eventual,
+                    };
+                    chain.store.set_durability(durability);
+                    let committed =
+                        chain.commit_certified(&block, state, &outcome, certificate.as_deref());
+                    chain.store.set_durability(redb::Durability::Immediate);
+                    committed?;
                     self.snapshots.committed(&chain, certificate.as_deref());
                 }
                 self.last_commit = self.context.current();
