@@ -492,9 +492,10 @@ impl Penalty {
 }
 
 /// Step 11 over columns `first..first + consensus.len()` of the block: per column, the
-/// [`fast::radix_rounds`] median of the voters' weights (`voters`: block rows with
-/// positive active stake, `stake`: theirs renormalized), gathered from the rows (the same
-/// lines serve the next columns).
+/// [`fast::radix_column`] median of the voters' weights (`voters`: block rows with positive
+/// active stake, `stake`: theirs renormalized). The columns go [`fast::STRIP`] at a time:
+/// each voter's cells of the strip are read in one contiguous piece and written to the
+/// strip's columns, then each column's median reads its scores contiguously.
 #[allow(clippy::too_many_arguments)]
 fn consensus_columns(
     weights: &[I32F32],
@@ -506,30 +507,82 @@ fn consensus_columns(
     minority: I32F32,
     total: I32F32,
 ) {
+    const STRIP: usize = fast::STRIP;
+    let height = voters.len();
     let offsets: Vec<usize> =
         voters.iter().map(|&r| r.saturating_mul(width).saturating_add(first)).collect();
-    let mut items: Vec<fast::Item> = vec![(0, 0); voters.len()];
-    let mut spare: Vec<fast::Item> = vec![(0, 0); voters.len()];
+    let stakes: Vec<i64> = stake.iter().map(|s| s.to_bits()).collect();
+    let mut items: Vec<fast::Item> = vec![(0, 0); height];
+    let mut spare: Vec<fast::Item> = vec![(0, 0); height];
+    // The strip, column-major: column `c` of the strip is `strip[c·height..(c+1)·height]`.
+    let mut strip: Vec<i64> = vec![0; height.saturating_mul(STRIP)];
     let (minority, total) = (minority.to_bits(), total.to_bits());
     let mut buckets = fast::Buckets::new();
-    for (k, c) in consensus.iter_mut().enumerate() {
-        if minority < 0 || minority >= total {
-            for ((item, offset), s) in items.iter_mut().zip(&offsets).zip(stake) {
-                let w = weights.get(offset.wrapping_add(k)).copied().unwrap_or_default();
-                *item = (w.to_bits(), s.to_bits());
+    for (s, out) in consensus.chunks_mut(STRIP).enumerate() {
+        let base = s.wrapping_mul(STRIP);
+        if out.len() == STRIP {
+            copy_strip(weights, base, &offsets, &mut strip);
+        } else {
+            // The last strip, narrower: its columns beyond the block are never read.
+            let mut columns: Vec<&mut [i64]> = strip.chunks_exact_mut(height.max(1)).collect();
+            for (v, offset) in offsets.iter().enumerate() {
+                let start = offset.wrapping_add(base);
+                let row = weights.get(start..).unwrap_or_default();
+                for (column, w) in columns.iter_mut().zip(row.iter().take(out.len())) {
+                    if let Some(slot) = column.get_mut(v) {
+                        *slot = w.to_bits();
+                    }
+                }
             }
-            *c = I32F32::from_bits(fast::weighted_median(&mut items, &mut spare, minority, total));
-            continue;
         }
-        // Gathered with the OR and the AND of the keys the first round needs.
-        let (mut any, mut all) = (0u64, u64::MAX);
-        for ((item, offset), s) in items.iter_mut().zip(&offsets).zip(stake) {
-            let w = weights.get(offset.wrapping_add(k)).copied().unwrap_or_default().to_bits();
-            fast::key_bits(&mut any, &mut all, w);
-            *item = (w, s.to_bits());
+        for (scores, c) in strip.chunks_exact(height.max(1)).zip(out.iter_mut()) {
+            let scores = scores.get(..height).unwrap_or_default();
+            if minority < 0 || minority >= total {
+                for (item, (w, s)) in items.iter_mut().zip(scores.iter().zip(&stakes)) {
+                    *item = (*w, *s);
+                }
+                let median = fast::weighted_median(&mut items, &mut spare, minority, total);
+                *c = I32F32::from_bits(median);
+                continue;
+            }
+            // The bits at which the column's scores differ (their keys differ at the same).
+            let (any, all) = scores
+                .iter()
+                .fold((0u64, u64::MAX), |(any, all), w| (any | *w as u64, all & *w as u64));
+            let scratch = (items.as_mut_slice(), spare.as_mut_slice());
+            let median =
+                fast::radix_column(scores, &stakes, any ^ all, scratch, &mut buckets, minority);
+            *c = I32F32::from_bits(median);
         }
-        let median = fast::radix_rounds(&mut items, &mut spare, &mut buckets, minority, (any, all));
-        *c = I32F32::from_bits(median);
+    }
+}
+
+/// Copies the block's columns `base + first..base + first + STRIP` of the voters' rows
+/// (at `offsets`: row start plus `first`) into `strip`, column-major (`height` =
+/// `offsets.len()` cells per column): one contiguous read per row, a write to each column.
+fn copy_strip(weights: &[I32F32], base: usize, offsets: &[usize], strip: &mut [i64]) {
+    let mut columns = strip.chunks_exact_mut(offsets.len().max(1));
+    let (Some(c0), Some(c1), Some(c2), Some(c3), Some(c4), Some(c5), Some(c6), Some(c7)) = (
+        columns.next(),
+        columns.next(),
+        columns.next(),
+        columns.next(),
+        columns.next(),
+        columns.next(),
+        columns.next(),
+        columns.next(),
+    ) else {
+        return;
+    };
+    let slots = c0.iter_mut().zip(c1).zip(c2).zip(c3).zip(c4).zip(c5).zip(c6).zip(c7);
+    for (offset, (((((((s0, s1), s2), s3), s4), s5), s6), s7)) in offsets.iter().zip(slots) {
+        let start = offset.wrapping_add(base);
+        if let Some(&[w0, w1, w2, w3, w4, w5, w6, w7]) =
+            weights.get(start..start.wrapping_add(fast::STRIP))
+        {
+            (*s0, *s1, *s2, *s3) = (w0.to_bits(), w1.to_bits(), w2.to_bits(), w3.to_bits());
+            (*s4, *s5, *s6, *s7) = (w4.to_bits(), w5.to_bits(), w6.to_bits(), w7.to_bits());
+        }
     }
 }
 
@@ -693,28 +746,48 @@ fn fixed_rate_band(
     let rows = weights.chunks_exact_mut(stride).zip(bonds.chunks_exact(stride));
     for ((weight_row, bond_row), (s, vt)) in rows.zip(stake.iter().zip(trust.iter_mut())) {
         let s = fast::UnitFactor::new(s.to_bits());
-        let mut row_trust = 0i64;
-        let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
-        let cells = weight_row.iter_mut().zip(bond_row);
-        for ((w, b), (c, ((cr, rr), sum))) in
-            cells.zip(columns.consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
-        {
-            let raw = w.to_bits();
-            // `min(w, c)` by the sign of `w − c` (both in [0, 2³²]: no overflow).
-            let excess = raw.wrapping_sub(c.to_bits());
-            let clipped = c.to_bits().wrapping_add(excess & (excess >> 63));
-            row_trust = row_trust.wrapping_add(clipped);
-            *cr = I32F32::from_bits(cr.to_bits().wrapping_add(s.times(clipped)));
-            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(s.times(raw)));
-            let wb = weights_for_bonds(raw, clipped);
-            let bond = fast::u16_proportion_bits(*b);
-            // Two non-negative products: `max(0)` (the reference's) is the identity here.
-            let v = alpha.times(wb).wrapping_add(keep_rate.times(bond));
-            *w = I32F32::from_bits(v);
-            *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
-        }
-        *vt = I32F32::from_bits(row_trust);
+        let factors = (s, alpha, keep_rate);
+        let row = (weight_row, bond_row, columns.consensus);
+        // Every factor below one (the usual row): products without the masked term.
+        *vt = if s.is_below_one() && alpha.is_below_one() && keep_rate.is_below_one() {
+            fixed_rate_row(row, factors, sums, &weights_for_bonds, |f, x| f.times_below_one(x))
+        } else {
+            fixed_rate_row(row, factors, sums, &weights_for_bonds, |f, x| f.times(x))
+        };
     }
+}
+
+/// One row of [`fixed_rate_band`] (`times`: the factors' products); returns its validator
+/// trust.
+#[inline(always)]
+fn fixed_rate_row(
+    (weight_row, bond_row, consensus): (&mut [I32F32], &[u16], &[I32F32]),
+    (s, alpha, keep_rate): (fast::UnitFactor, fast::UnitFactor, fast::UnitFactor),
+    sums: &mut Sums,
+    weights_for_bonds: impl Fn(i64, i64) -> i64,
+    times: impl Fn(fast::UnitFactor, i64) -> i64,
+) -> I32F32 {
+    let mut row_trust = 0i64;
+    let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
+    let cells = weight_row.iter_mut().zip(bond_row);
+    for ((w, b), (c, ((cr, rr), sum))) in
+        cells.zip(consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
+    {
+        let raw = w.to_bits();
+        // `min(w, c)` by the sign of `w − c` (both in [0, 2³²]: no overflow).
+        let excess = raw.wrapping_sub(c.to_bits());
+        let clipped = c.to_bits().wrapping_add(excess & (excess >> 63));
+        row_trust = row_trust.wrapping_add(clipped);
+        *cr = I32F32::from_bits(cr.to_bits().wrapping_add(times(s, clipped)));
+        *rr = I32F32::from_bits(rr.to_bits().wrapping_add(times(s, raw)));
+        let wb = weights_for_bonds(raw, clipped);
+        let bond = fast::u16_proportion_bits(*b);
+        // Two non-negative products: `max(0)` (the reference's) is the identity here.
+        let v = times(alpha, wb).wrapping_add(times(keep_rate, bond));
+        *w = I32F32::from_bits(v);
+        *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
+    }
+    I32F32::from_bits(row_trust)
 }
 
 /// Steps 12–15 and the first half of 16 for one row band, in one pass over each row:
@@ -991,7 +1064,6 @@ fn yuma3_dividends(
     row_dividends: &mut [I32F32],
     bond_rows: &mut [Vec<(Uid, I32F32)>],
 ) {
-    let divisors = column_divisors(bond_sums);
     // Each column's new bonds sum to at most 65,535 terms in [0, 1]: below 2⁶² raw.
     let unit_divisors: Option<Vec<fast::UnitDivisor>> =
         if out.incentive.iter().all(|i| fast::is_unit(*i)) {
@@ -1015,6 +1087,8 @@ fn yuma3_dividends(
                 unit_dividend_rows(weights, stride, unit_divisors, out, dividends, rows);
                 return;
             }
+            // (Only here: a `Divisor` per column costs a 128-bit division.)
+            let divisors = column_divisors(bond_sums);
             for ((weight_row, d), row) in
                 weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
             {
