@@ -20,7 +20,7 @@
 use crate::{
     epoch::{fixed_alpha, last_tempo, Matrix},
     fast::{self, Divisor},
-    input::Validated,
+    input::{Order, Validated},
     math::{self, one, zero},
     BondModel, CommitReveal, LiquidAlpha, YumaInput,
 };
@@ -75,6 +75,9 @@ impl Shape {
         // The UIDs of the row marked last: a row naming the same ones (a validator's bonds
         // and weights, or the next validator's weights, on a dense subnet) marks nothing new.
         let mut marked: &[(Uid, u16)] = &[];
+        // The UIDs `first..=last` marked by consecutive rows: a consecutive row within them
+        // (known from its ends) marks nothing new either.
+        let mut marked_range: Option<(usize, usize)> = None;
         for (i, (weights, bonds)) in input.weights.iter().zip(&input.bonds).enumerate() {
             let permitted = permit.get(i).copied().unwrap_or(false);
             let voter = active_stake.get(i).is_some_and(|s| *s > zero());
@@ -84,15 +87,34 @@ impl Shape {
             }
             rows.push(i);
             entries = entries.saturating_add(weights.len()).saturating_add(bonds.len());
+            let order = |rows: &[Order]| rows.get(i).copied().unwrap_or_default();
+            let orders = (order(&valid.sorted_weights), order(&valid.sorted_bonds));
             // (Two calls: a chained iterator costs twice the instructions per entry.)
-            for row in [weights, bonds.as_slice()] {
-                if !same_uids(row, marked) {
+            for (row, order) in [(weights, orders.0), (bonds.as_slice(), orders.1)] {
+                if let (Order::Consecutive, Some((first, _)), Some((last, _))) =
+                    (order, row.first(), row.last())
+                {
+                    let (first, last) = (first.index(), last.index());
+                    if !marked_range.is_some_and(|(a, b)| a <= first && last <= b) {
+                        if let Some(cells) = column_of.get_mut(first..=last) {
+                            cells.fill(0);
+                        }
+                        // Overlapping or adjacent ranges are marked as one.
+                        marked_range = Some(match marked_range {
+                            Some((a, b))
+                                if first <= b.saturating_add(1) && a <= last.saturating_add(1) =>
+                            {
+                                (a.min(first), b.max(last))
+                            }
+                            _ => (first, last),
+                        });
+                    }
+                } else if !same_uids(row, marked) {
                     mark(row, &mut column_of);
                     marked = row;
                 }
             }
-            let sorted = |rows: &[bool]| rows.get(i).copied().unwrap_or(false);
-            ascending.push((sorted(&valid.sorted_weights), sorted(&valid.sorted_bonds)));
+            ascending.push((orders.0.is_sorted(), orders.1.is_sorted()));
         }
         let mut columns = Vec::new();
         for (j, cell) in column_of.iter_mut().enumerate() {
