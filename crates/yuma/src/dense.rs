@@ -683,9 +683,86 @@ fn unit_band(
         }
         return;
     }
+    let band = (weights, present, bonds, stake, trust);
+    // The weights for bonds of a cell's `(value, present)`, raw and clipped (`Mix`: the
+    // reference's saturating expression).
+    let mix = |w: (i64, bool), c: (i64, bool)| {
+        let clipped = (I32F32::from_bits(c.0), c.1);
+        let (value, present) = columns.penalty.apply(I32F32::from_bits(w.0), w.1, clipped);
+        (value.to_bits(), present)
+    };
+    if let (BondModel::Yuma3, Some(curve)) = (columns.model, &columns.curve) {
+        let scratch = (rates, scratch);
+        match columns.penalty {
+            Penalty::Raw => liquid_band(columns, curve, band, sums, scratch, |w, _| w),
+            Penalty::Clipped => liquid_band(columns, curve, band, sums, scratch, |_, c| c),
+            Penalty::Mix(_) => liquid_band(columns, curve, band, sums, scratch, mix),
+        }
+        return;
+    }
+    match columns.penalty {
+        Penalty::Raw => classic_band(columns, band, sums, |w, _| w),
+        Penalty::Clipped => classic_band(columns, band, sums, |_, c| c),
+        Penalty::Mix(_) => classic_band(columns, band, sums, mix),
+    }
+}
+
+/// [`unit_band`] for the classic model, one loop per penalty (`weights_for_bonds` as in
+/// [`liquid_band`]): per row, the clip, validator trust and rank sums, then each weight
+/// for bonds scaled by the row's stake, with the column sums of those and of the old bonds
+/// (integers up to 65535: that sum keeps saturating).
+fn classic_band(
+    columns: &Columns<'_>,
+    (weights, present, bonds, stake, trust): Band<'_>,
+    sums: &mut Sums,
+    weights_for_bonds: impl Fn((i64, bool), (i64, bool)) -> (i64, bool),
+) {
     let stride = columns.consensus.len().max(1);
-    let alpha = columns.alpha.to_bits();
-    let keep_rate = fast::ONE.wrapping_sub(alpha);
+    let rows = weights
+        .chunks_exact_mut(stride)
+        .zip(present.chunks_exact(stride))
+        .zip(bonds.chunks_exact(stride));
+    for (((weight_row, present_row), bond_row), (s, vt)) in
+        rows.zip(stake.iter().zip(trust.iter_mut()))
+    {
+        let s = fast::UnitFactor::new(s.to_bits());
+        let mut row_trust = 0i64;
+        let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
+        let cells = weight_row.iter_mut().zip(present_row);
+        for ((w, p), (c, ((cr, rr), sum))) in
+            cells.zip(columns.consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
+        {
+            let (clipped, clipped_present) = clip(*w, *p, *c);
+            let (raw, clipped) = (w.to_bits(), clipped.to_bits());
+            row_trust = row_trust.wrapping_add(clipped);
+            *cr = I32F32::from_bits(cr.to_bits().wrapping_add(s.times(clipped)));
+            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(s.times(raw)));
+            let (wb, _) = weights_for_bonds((raw, *p), (clipped, clipped_present));
+            let delta = s.times(wb);
+            *w = I32F32::from_bits(delta);
+            *sum = I32F32::from_bits(sum.to_bits().wrapping_add(delta));
+        }
+        for (b, bs) in bond_row.iter().zip(sums.second.iter_mut()) {
+            *bs = bs.saturating_add(fast::u16_integer(*b));
+        }
+        *vt = I32F32::from_bits(row_trust);
+    }
+}
+
+/// [`unit_band`] for Yuma3 with liquid alpha, one loop per penalty (`weights_for_bonds` of
+/// the raw and the clipped cell, each `(value, present)`): per row, the clip, validator trust
+/// and rank sums (the row's stake a [`fast::UnitFactor`]), the weights for bonds with their
+/// presence; the row's rates ([`math::AlphaCurve::alpha_row`]); then `math::ema_per_cell`:
+/// only cells with a weight for bonds, absent ones drop.
+fn liquid_band(
+    columns: &Columns<'_>,
+    curve: &math::AlphaCurve,
+    (weights, present, bonds, stake, trust): Band<'_>,
+    sums: &mut Sums,
+    (rates, scratch): (&mut [I32F32], &mut [I32F32]),
+    weights_for_bonds: impl Fn((i64, bool), (i64, bool)) -> (i64, bool),
+) {
+    let stride = columns.consensus.len().max(1);
     let rows = weights
         .chunks_exact_mut(stride)
         .zip(present.chunks_exact_mut(stride))
@@ -693,59 +770,29 @@ fn unit_band(
     for (((weight_row, present_row), bond_row), (s, vt)) in
         rows.zip(stake.iter().zip(trust.iter_mut()))
     {
-        let s = s.to_bits();
+        let s = fast::UnitFactor::new(s.to_bits());
         let mut row_trust = 0i64;
-        let classic = columns.model == BondModel::Classic;
-        let fused = columns.curve.is_none();
         let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
-        let cells = weight_row.iter_mut().zip(present_row.iter_mut()).zip(bond_row);
-        for (((w, p), b), (c, ((cr, rr), sum))) in
-            cells.zip(columns.consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
-        {
-            let clipped = clip(*w, *p, *c);
-            let raw = w.to_bits();
-            row_trust = row_trust.wrapping_add(clipped.0.to_bits());
-            *cr = I32F32::from_bits(
-                cr.to_bits().wrapping_add(fast::mul_unit(s, clipped.0.to_bits())),
-            );
-            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(fast::mul_unit(s, raw)));
-            let (wb, wb_present) = columns.penalty.apply(*w, *p, clipped);
-            if classic {
-                // The weight for bonds scaled by the row's stake; the column sums of those
-                // and of the old bonds (integers up to 65535: that sum keeps saturating).
-                let delta = fast::mul_unit(wb.to_bits(), s);
-                *w = I32F32::from_bits(delta);
-                *sum = I32F32::from_bits(sum.to_bits().wrapping_add(delta));
-            } else if fused {
-                // `math::ema` over the union (an absent cell adds `α · 0`), kept where positive.
-                let bond = fast::u16_proportion(*b).to_bits();
-                let v = fast::mul_unit(alpha, wb.to_bits())
-                    .wrapping_add(fast::mul_unit(keep_rate, bond))
-                    .max(0);
-                *w = I32F32::from_bits(v);
-                *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
-            } else {
-                (*w, *p) = (wb, wb_present);
-            }
-        }
-        if classic {
-            for (b, bs) in bond_row.iter().zip(sums.second.iter_mut()) {
-                *bs = bs.saturating_add(fast::u16_integer(*b));
-            }
+        let cells = weight_row.iter_mut().zip(present_row.iter_mut());
+        for ((w, p), (c, (cr, rr))) in cells.zip(columns.consensus.iter().zip(column_sums)) {
+            let (clipped, clipped_present) = clip(*w, *p, *c);
+            let (raw, clipped) = (w.to_bits(), clipped.to_bits());
+            row_trust = row_trust.wrapping_add(clipped);
+            *cr = I32F32::from_bits(cr.to_bits().wrapping_add(s.times(clipped)));
+            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(s.times(raw)));
+            let (wb, wb_present) = weights_for_bonds((raw, *p), (clipped, clipped_present));
+            (*w, *p) = (I32F32::from_bits(wb), wb_present);
         }
         *vt = I32F32::from_bits(row_trust);
-        if let (false, Some(curve)) = (classic, &columns.curve) {
-            // `math::ema_per_cell`: only cells with a weight for bonds; absent ones drop.
-            curve.alpha_row(columns.consensus, weight_row, bond_row, rates, scratch);
-            let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(rates.iter());
-            for ((((w, p), b), a), sum) in row.zip(sums.first.iter_mut()) {
-                let (a, bond) = (a.to_bits(), fast::u16_proportion(*b).to_bits());
-                let decayed = fast::mul_unit(fast::ONE.wrapping_sub(a), bond);
-                let v = decayed.wrapping_add(fast::mul_unit(a, w.to_bits())).min(fast::ONE);
-                let v = if *p && v > 0 { v } else { 0 };
-                *w = I32F32::from_bits(v);
-                *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
-            }
+        curve.alpha_row(columns.consensus, weight_row, bond_row, rates, scratch);
+        let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(rates.iter());
+        for ((((w, p), b), a), sum) in row.zip(sums.first.iter_mut()) {
+            let (a, bond) = (a.to_bits(), fast::u16_proportion_bits(*b));
+            let decayed = fast::mul_unit(fast::ONE.wrapping_sub(a), bond);
+            let v = decayed.wrapping_add(fast::mul_unit(a, w.to_bits())).min(fast::ONE);
+            let v = if *p && v > 0 { v } else { 0 };
+            *w = I32F32::from_bits(v);
+            *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
         }
     }
 }
