@@ -775,8 +775,14 @@ fn liquid_band(
         let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
         let cells = weight_row.iter_mut().zip(present_row.iter_mut());
         for ((w, p), (c, (cr, rr))) in cells.zip(columns.consensus.iter().zip(column_sums)) {
-            let (clipped, clipped_present) = clip(*w, *p, *c);
-            let (raw, clipped) = (w.to_bits(), clipped.to_bits());
+            // `clip` on the unit interval: a consensus is a voter's weight or 0, in [0, 1],
+            // and an absent cell is 0, so the clipped value is `min(w, c)` (the sign of
+            // `w − c`, no overflow), and a present cell is removed iff it is above a zero
+            // consensus.
+            let (raw, c) = (w.to_bits(), c.to_bits());
+            let excess = raw.wrapping_sub(c);
+            let clipped = c.wrapping_add(excess & (excess >> 63));
+            let clipped_present = *p & !((c == 0) & (raw > 0));
             row_trust = row_trust.wrapping_add(clipped);
             *cr = I32F32::from_bits(cr.to_bits().wrapping_add(s.times(clipped)));
             *rr = I32F32::from_bits(rr.to_bits().wrapping_add(s.times(raw)));
@@ -788,9 +794,13 @@ fn liquid_band(
         let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(rates.iter());
         for ((((w, p), b), a), sum) in row.zip(sums.first.iter_mut()) {
             let (a, bond) = (a.to_bits(), fast::u16_proportion_bits(*b));
-            let decayed = fast::mul_unit(fast::ONE.wrapping_sub(a), bond);
-            let v = decayed.wrapping_add(fast::mul_unit(a, w.to_bits())).min(fast::ONE);
-            let v = if *p && v > 0 { v } else { 0 };
+            // The rate, the weight for bonds and the bond are in [0, 1]: two `mul_unit`
+            // products whose sum is at most `(1 − a)·bond + a·w ≤ 1` (each floors), so the
+            // reference's `min(1)` is the identity; the sum is non-negative, so a present
+            // cell keeps it (0 stays 0) and an absent one drops.
+            let decayed = fast::mul_unit_halves(fast::ONE.wrapping_sub(a), bond);
+            let v = decayed.wrapping_add(fast::mul_unit_halves(a, w.to_bits()));
+            let v = v & i64::from(*p).wrapping_neg();
             *w = I32F32::from_bits(v);
             *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
         }

@@ -496,6 +496,23 @@ impl AlphaCurve {
         let common_exp = crate::fast::exp_safe(common);
         let span = self.high.saturating_sub(self.low);
         let mut next = 0usize;
+        if zero() <= self.low && self.low <= self.high && self.high <= one() {
+            // Rates from u16 proportions (always, in an epoch): `e ≥ 0` (an exponential, or
+            // 0 or the maximum on overflow), so `1 + e ≥ 1` and the sigmoid is in [0, 1];
+            // so is `span`: their product is `mul_unit`'s, at most `span`, and
+            // `low + product` stays in `[low, high]`: no saturation, no clamp.
+            let (low, span) = (self.low.to_bits(), span.to_bits());
+            for rate in rates.iter_mut() {
+                let is_common = *rate == common;
+                let other = scratch.get(next).copied().unwrap_or_default();
+                next = next.wrapping_add(usize::from(!is_common));
+                let exp = if is_common { common_exp } else { other };
+                let sigmoid = crate::fast::reciprocal(one().saturating_add(exp));
+                let product = crate::fast::mul_unit(sigmoid.to_bits(), span);
+                *rate = I32F32::from_bits(low.wrapping_add(product));
+            }
+            return;
+        }
         for rate in rates.iter_mut() {
             let is_common = *rate == common;
             let other = scratch.get(next).copied().unwrap_or_default();
