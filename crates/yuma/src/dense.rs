@@ -718,6 +718,9 @@ fn classic_band(
     weights_for_bonds: impl Fn((i64, bool), (i64, bool)) -> (i64, bool),
 ) {
     let stride = columns.consensus.len().max(1);
+    // The old bonds' column sums as integers: at most 65,535 rows of at most 65,535, below
+    // 2³², added to the saturating sums at the end.
+    let mut bond_sums = vec![0u64; columns.consensus.len()];
     let rows = weights
         .chunks_exact_mut(stride)
         .zip(present.chunks_exact(stride))
@@ -726,27 +729,50 @@ fn classic_band(
         rows.zip(stake.iter().zip(trust.iter_mut()))
     {
         let s = fast::UnitFactor::new(s.to_bits());
-        let mut row_trust = 0i64;
-        let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
-        let cells = weight_row.iter_mut().zip(present_row);
-        for ((w, p), (c, ((cr, rr), sum))) in
-            cells.zip(columns.consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
-        {
-            let (clipped, clipped_present) = clip(*w, *p, *c);
-            let (raw, clipped) = (w.to_bits(), clipped.to_bits());
-            row_trust = row_trust.wrapping_add(clipped);
-            *cr = I32F32::from_bits(cr.to_bits().wrapping_add(s.times(clipped)));
-            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(s.times(raw)));
-            let (wb, _) = weights_for_bonds((raw, *p), (clipped, clipped_present));
-            let delta = s.times(wb);
-            *w = I32F32::from_bits(delta);
-            *sum = I32F32::from_bits(sum.to_bits().wrapping_add(delta));
+        let row = (weight_row, present_row, columns.consensus);
+        *vt = if s.is_below_one() {
+            classic_row(row, s, sums, &weights_for_bonds, |f, x| f.times_below_one(x))
+        } else {
+            classic_row(row, s, sums, &weights_for_bonds, |f, x| f.times(x))
+        };
+        for (b, bs) in bond_row.iter().zip(bond_sums.iter_mut()) {
+            *bs = bs.wrapping_add(u64::from(*b));
         }
-        for (b, bs) in bond_row.iter().zip(sums.second.iter_mut()) {
-            *bs = bs.saturating_add(fast::u16_integer(*b));
-        }
-        *vt = I32F32::from_bits(row_trust);
     }
+    for (sum, integer) in sums.second.iter_mut().zip(bond_sums) {
+        // `u16_integer` terms summed saturating: the integer sum, or the maximum from 2³¹.
+        let total = if integer < 1 << 31 { fast::u16_sum(integer) } else { I32F32::max_value() };
+        *sum = sum.saturating_add(total);
+    }
+}
+
+/// One row of [`classic_band`] (`times`: the row stake's products); returns its validator
+/// trust.
+#[inline(always)]
+fn classic_row(
+    (weight_row, present_row, consensus): (&mut [I32F32], &[bool], &[I32F32]),
+    s: fast::UnitFactor,
+    sums: &mut Sums,
+    weights_for_bonds: impl Fn((i64, bool), (i64, bool)) -> (i64, bool),
+    times: impl Fn(fast::UnitFactor, i64) -> i64,
+) -> I32F32 {
+    let mut row_trust = 0i64;
+    let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
+    let cells = weight_row.iter_mut().zip(present_row);
+    for ((w, p), (c, ((cr, rr), sum))) in
+        cells.zip(consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
+    {
+        let (clipped, clipped_present) = clip(*w, *p, *c);
+        let (raw, clipped) = (w.to_bits(), clipped.to_bits());
+        row_trust = row_trust.wrapping_add(clipped);
+        *cr = I32F32::from_bits(cr.to_bits().wrapping_add(times(s, clipped)));
+        *rr = I32F32::from_bits(rr.to_bits().wrapping_add(times(s, raw)));
+        let (wb, _) = weights_for_bonds((raw, *p), (clipped, clipped_present));
+        let delta = times(s, wb);
+        *w = I32F32::from_bits(delta);
+        *sum = I32F32::from_bits(sum.to_bits().wrapping_add(delta));
+    }
+    I32F32::from_bits(row_trust)
 }
 
 /// [`unit_band`] for Yuma3 with liquid alpha, one loop per penalty (`weights_for_bonds` of

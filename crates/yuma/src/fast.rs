@@ -212,7 +212,7 @@ impl RowDivisor {
         // `w·low < 2⁴⁸`, `w·high < 2³³`: no product wraps.
         let low = w.wrapping_mul(u64::from(self.low)) >> 16;
         let high = w.wrapping_mul(u64::from(self.high)) << 16;
-        (low.wrapping_add(high) >> self.shift) as i64
+        low.wrapping_add(high).wrapping_shr(self.shift) as i64
     }
 }
 
@@ -431,6 +431,12 @@ pub(crate) fn reciprocal(d: I32F32) -> I32F32 {
 #[inline]
 pub(crate) fn u16_integer(w: u16) -> I32F32 {
     I32F32::from_bits(i64::from(w) << 32)
+}
+
+/// The `I32F32` integer `t` (below 2³¹): a sum of `u16_integer`s, which adds exactly.
+#[inline]
+pub(crate) fn u16_sum(t: u64) -> I32F32 {
+    I32F32::from_bits(i64::try_from(t << 32).unwrap_or(i64::MAX))
 }
 
 /// `u16_proportion_to_fixed(b)` (`b / 65535`, truncated): since `2³² = 65535·65537 + 1`,
