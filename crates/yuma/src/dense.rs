@@ -740,9 +740,7 @@ fn classic_band(
         }
     }
     for (sum, integer) in sums.second.iter_mut().zip(bond_sums) {
-        // `u16_integer` terms summed saturating: the integer sum, or the maximum from 2³¹.
-        let total = if integer < 1 << 31 { fast::u16_sum(integer) } else { I32F32::max_value() };
-        *sum = sum.saturating_add(total);
+        *sum = sum.saturating_add(fast::u16_sum(integer));
     }
 }
 

@@ -433,10 +433,15 @@ pub(crate) fn u16_integer(w: u16) -> I32F32 {
     I32F32::from_bits(i64::from(w) << 32)
 }
 
-/// The `I32F32` integer `t` (below 2³¹): a sum of `u16_integer`s, which adds exactly.
+/// The saturating sum of `u16_integer`s whose integer sum is `t`: non-negative terms, so
+/// `t` itself below 2³¹, the maximum from there.
 #[inline]
 pub(crate) fn u16_sum(t: u64) -> I32F32 {
-    I32F32::from_bits(i64::try_from(t << 32).unwrap_or(i64::MAX))
+    if t < 1 << 31 {
+        I32F32::from_bits((t << 32) as i64)
+    } else {
+        I32F32::max_value()
+    }
 }
 
 /// `u16_proportion_to_fixed(b)` (`b / 65535`, truncated): since `2³² = 65535·65537 + 1`,
@@ -1160,6 +1165,25 @@ mod tests {
             }
             assert_eq!(factor.is_below_one(), f < ONE);
         }
+    }
+
+    /// Against the saturating sum of the `u16_integer`s, up to and past saturation.
+    #[test]
+    fn u16_sum_is_the_saturating_sum() {
+        let mut rng = Rng(0x5A7_0000_1616);
+        for case in 0..60 {
+            let len = rng.next() % 2_000 + if case % 4 == 0 { 32_700 } else { 0 };
+            let (mut total, mut fixed) = (0u64, zero());
+            for _ in 0..len {
+                let b = if rng.next() % 3 == 0 { (rng.next() % 65_536) as u16 } else { u16::MAX };
+                total += u64::from(b);
+                fixed = fixed.saturating_add(u16_integer(b));
+                assert_eq!(u16_sum(total), fixed, "case {case}: {total}");
+            }
+        }
+        assert_eq!(u16_sum(0), zero());
+        assert_eq!(u16_sum((1 << 31) - 1), I32F32::from_bits(((1i64 << 31) - 1) << 32));
+        assert_eq!(u16_sum(1 << 31), I32F32::max_value());
     }
 
     /// Against the library's `normalize_64` and narrowing: stakes from tiny to near the
