@@ -1226,12 +1226,15 @@ fn unit_dividend_rows(
     {
         let mut dividend = 0i64;
         // The bond row to store, in the same pass (as `positive_cells`).
-        let mut all_positive = true;
+        // (Each bond is in [0, 1]: `v − 1` is negative iff `v` is 0, so the OR of them has
+        // its sign bit set iff a cell is not positive.)
+        let mut not_positive = 0i64;
         for (v, (divisor, inc)) in weight_row.iter().zip(divisors.iter().zip(out.incentive)) {
             let share = divisor.divide(v.to_bits());
             dividend = dividend.wrapping_add(fast::mul_unit(share, inc.to_bits()));
-            all_positive &= *v > zero();
+            not_positive |= v.to_bits().wrapping_sub(1);
         }
+        let all_positive = not_positive >= 0;
         *d = I32F32::from_bits(dividend);
         // The bond row to store: on a dense subnet every cell (a copy with the UIDs, written
         // once), else the positive ones.

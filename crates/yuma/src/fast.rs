@@ -530,9 +530,10 @@ pub(crate) const STRIP: usize = 8;
 /// contiguous), the voters' stakes in the same order (the same for every column) and
 /// `differ`, the bits at which the scores are not all equal (the OR of their bits XOR the
 /// AND: the same bits as their keys'), for a `minority` in `[0, total)`. The first round
-/// reads the scores and the stakes directly; the chosen bucket's items then go to `items`
-/// (or, when at most [`FEW`], are sorted and walked), as in [`radix_rounds`], which takes
-/// the next rounds. `items` and `spare` hold at least as many items as there are scores.
+/// reads the scores and the stakes directly and links each item to its bucket's previous
+/// one; the chosen bucket's items are then walked (not searched for among all) and, when
+/// at most [`FEW`], sorted and walked, else handed to [`radix_rounds`] in `items` for the
+/// next rounds. `items` and `spare` hold at least as many items as there are scores.
 pub(crate) fn radix_column(
     scores: &[i64],
     stakes: &[i64],
@@ -552,15 +553,25 @@ pub(crate) fn radix_column(
     }
     let (shift, mask, used) = radix_round(len, differ);
     scratch.sums.get_mut(..used).unwrap_or_default().fill(0);
-    scratch.counts.get_mut(..used).unwrap_or_default().fill(0);
-    for (&score, stake) in scores.iter().zip(stakes) {
+    scratch.heads.get_mut(..used).unwrap_or_default().fill(0);
+    if scratch.links.len() < len {
+        scratch.links.resize(len, 0);
+    }
+    // Each item is summed into its bucket and linked to the bucket's previous item: the
+    // chosen bucket's items are then walked, not searched for among all.
+    let Buckets { sums, heads, links, .. } = scratch;
+    let links = links.get_mut(..len).unwrap_or_default();
+    let (scores_in, stakes_in) =
+        (scores.get(..len).unwrap_or_default(), stakes.get(..len).unwrap_or_default());
+    let mut next = 0u32;
+    for ((&score, stake), link) in scores_in.iter().zip(stakes_in).zip(links.iter_mut()) {
         let bucket = ((key(score) >> shift) & mask) as usize;
-        if let (Some(sum), Some(count)) =
-            (scratch.sums.get_mut(bucket), scratch.counts.get_mut(bucket))
-        {
+        next = next.wrapping_add(1);
+        if let (Some(sum), Some(head)) = (sums.get_mut(bucket), heads.get_mut(bucket)) {
             // Non-negative stakes summing to `total`: no overflow. At most 65,535 items.
             *sum = sum.wrapping_add(*stake);
-            *count = count.wrapping_add(1);
+            *link = *head;
+            *head = next;
         }
     }
     let (chosen, below) = match crossing(scratch, used, minority) {
@@ -576,41 +587,39 @@ pub(crate) fn radix_column(
         }
     };
     let lo = below;
-    // Every key shares its bits above the highest differing bit, the bucket's bits are
-    // `chosen`: its keys are `low..low + 2^shift`. (Tested as one wrapping subtraction and
-    // one comparison.)
-    let common = scores.first().map_or(0, |score| key(*score));
-    let above = u64::MAX.checked_shl(shift.wrapping_add(mask.count_ones())).unwrap_or(0);
-    let low = (common & above) | (chosen as u64).wrapping_shl(shift);
-    let span = 1u64.wrapping_shl(shift);
-    let in_chosen = |score: i64| key(score).wrapping_sub(low) < span;
-    let count = scratch.counts.get(chosen).map_or(usize::MAX, |c| *c as usize);
-    if count <= FEW {
-        let mut few = [(0i64, 0i64); FEW];
-        let mut k = 0usize;
-        for (&score, stake) in scores.iter().zip(stakes) {
-            if in_chosen(score) {
-                if let Some(slot) = few.get_mut(k) {
-                    *slot = (score, *stake);
-                }
-                k = k.wrapping_add(1);
-            }
-        }
+    // The chosen bucket's items, last first: each link points to an earlier item (or 0, the
+    // end), so the walk ends within `len` steps.
+    let links = scratch.links.as_slice();
+    let head = scratch.heads.get(chosen).copied().unwrap_or(0);
+    let bucket = core::iter::successors(Some(head), |at| {
+        let index = (*at as usize).wrapping_sub(1);
+        links.get(index).copied()
+    })
+    .take_while(|at| *at != 0)
+    .take(len)
+    .filter_map(|at| {
+        let index = (at as usize).wrapping_sub(1);
+        scores.get(index).copied().zip(stakes.get(index).copied())
+    });
+    let mut few = [(0i64, 0i64); FEW];
+    let mut k = 0usize;
+    let mut rest = bucket.clone();
+    for (slot, item) in few.iter_mut().zip(&mut rest) {
+        *slot = item;
+        k = k.wrapping_add(1);
+    }
+    if rest.next().is_none() {
         return sorted_median(few.get_mut(..k).unwrap_or_default(), minority, lo);
     }
-    // The chosen bucket's items, with the OR and AND of their keys, for the next rounds.
+    // More than a few: the bucket's items, with the OR and AND of their keys, for the next
+    // rounds.
     let mut kept = 0usize;
     let (mut any, mut all) = (0u64, u64::MAX);
-    for (&score, stake) in scores.iter().zip(stakes) {
-        let k = key(score);
-        if let Some(slot) = items.get_mut(kept) {
-            *slot = (score, *stake);
-        }
-        let keep = in_chosen(score);
-        let select = u64::from(keep).wrapping_neg();
-        any |= k & select;
-        all &= k | !select;
-        kept = kept.wrapping_add(usize::from(keep));
+    for (slot, (score, stake)) in items.iter_mut().zip(bucket) {
+        *slot = (score, stake);
+        any |= key(score);
+        all &= key(score);
+        kept = kept.wrapping_add(1);
     }
     let items = items.get_mut(..kept).unwrap_or_default();
     radix_rounds(items, spare, scratch, minority, lo, (any, all))
@@ -652,11 +661,15 @@ fn crossing(scratch: &Buckets, used: usize, target: i64) -> Result<(usize, i64),
 pub(crate) struct Buckets {
     sums: [i64; BUCKETS],
     counts: [u32; BUCKETS],
+    /// [`radix_column`]: per bucket, its last item's index plus one (0: none yet).
+    heads: [u32; BUCKETS],
+    /// [`radix_column`]: per item, the previous item's index plus one in its bucket.
+    links: Vec<u32>,
 }
 
 impl Buckets {
     pub(crate) fn new() -> Self {
-        Self { sums: [0; BUCKETS], counts: [0; BUCKETS] }
+        Self { sums: [0; BUCKETS], counts: [0; BUCKETS], heads: [0; BUCKETS], links: Vec::new() }
     }
 }
 
