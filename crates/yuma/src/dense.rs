@@ -795,25 +795,14 @@ fn liquid_band(
         rows.zip(stake.iter().zip(trust.iter_mut()))
     {
         let s = fast::UnitFactor::new(s.to_bits());
-        let mut row_trust = 0i64;
-        let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
-        let cells = weight_row.iter_mut().zip(present_row.iter_mut());
-        for ((w, p), (c, (cr, rr))) in cells.zip(columns.consensus.iter().zip(column_sums)) {
-            // `clip` on the unit interval: a consensus is a voter's weight or 0, in [0, 1],
-            // and an absent cell is 0, so the clipped value is `min(w, c)` (the sign of
-            // `w − c`, no overflow), and a present cell is removed iff it is above a zero
-            // consensus.
-            let (raw, c) = (w.to_bits(), c.to_bits());
-            let excess = raw.wrapping_sub(c);
-            let clipped = c.wrapping_add(excess & (excess >> 63));
-            let clipped_present = *p & !((c == 0) & (raw > 0));
-            row_trust = row_trust.wrapping_add(clipped);
-            *cr = I32F32::from_bits(cr.to_bits().wrapping_add(s.times(clipped)));
-            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(s.times(raw)));
-            let (wb, wb_present) = weights_for_bonds((raw, *p), (clipped, clipped_present));
-            (*w, *p) = (I32F32::from_bits(wb), wb_present);
-        }
-        *vt = I32F32::from_bits(row_trust);
+        let row = (&mut *weight_row, &mut *present_row, columns.consensus);
+        // A row stake below one (the usual row): products without the masked term.
+        let row_trust = if s.is_below_one() {
+            liquid_clip_row(row, s, sums, &weights_for_bonds, |f, x| f.times_below_one(x))
+        } else {
+            liquid_clip_row(row, s, sums, &weights_for_bonds, |f, x| f.times(x))
+        };
+        *vt = row_trust;
         curve.alpha_row(columns.consensus, weight_row, bond_row, rates, scratch);
         let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(rates.iter());
         for ((((w, p), b), a), sum) in row.zip(sums.first.iter_mut()) {
@@ -829,6 +818,41 @@ fn liquid_band(
             *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
         }
     }
+}
+
+/// The clip half of one [`liquid_band`] row (`times`: the row stake's products): clipped
+/// weights, rank sums and the weights for bonds with their presence; returns the row's
+/// validator trust.
+#[inline(always)]
+fn liquid_clip_row(
+    (weight_row, present_row, consensus): (&mut [I32F32], &mut [bool], &[I32F32]),
+    s: fast::UnitFactor,
+    sums: &mut Sums,
+    weights_for_bonds: impl Fn((i64, bool), (i64, bool)) -> (i64, bool),
+    times: impl Fn(fast::UnitFactor, i64) -> i64,
+) -> I32F32 {
+    let mut row_trust = 0i64;
+    let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
+    let cells = weight_row.iter_mut().zip(present_row.iter_mut());
+    for ((w, p), (c, (cr, rr))) in cells.zip(consensus.iter().zip(column_sums)) {
+        // `clip` on the unit interval: a consensus is a voter's weight or 0, in [0, 1], and
+        // an absent cell is 0, so the clipped value is `min(w, c)` (the sign of `w − c`, no
+        // overflow), and a present cell is removed iff it is above a zero consensus. (For
+        // `x` in [0, 2³²], `x − 1` is negative iff `x` is 0: its sign bit tells.)
+        let (raw, c) = (w.to_bits(), c.to_bits());
+        let excess = raw.wrapping_sub(c);
+        let clipped = c.wrapping_add(excess & (excess >> 63));
+        let zero_consensus = (c.wrapping_sub(1) as u64) >> 63;
+        let zero_weight = (raw.wrapping_sub(1) as u64) >> 63;
+        let removed = (zero_consensus & !zero_weight & 1) as u8;
+        let clipped_present = (u8::from(*p) & !removed) != 0;
+        row_trust = row_trust.wrapping_add(clipped);
+        *cr = I32F32::from_bits(cr.to_bits().wrapping_add(times(s, clipped)));
+        *rr = I32F32::from_bits(rr.to_bits().wrapping_add(times(s, raw)));
+        let (wb, wb_present) = weights_for_bonds((raw, *p), (clipped, clipped_present));
+        (*w, *p) = (I32F32::from_bits(wb), wb_present);
+    }
+    I32F32::from_bits(row_trust)
 }
 
 /// [`unit_band`] for Yuma3 at a fixed rate (the usual subnet), one loop per penalty
