@@ -803,7 +803,13 @@ fn liquid_band(
             liquid_clip_row(row, s, sums, &weights_for_bonds, |f, x| f.times(x))
         };
         *vt = row_trust;
-        curve.alpha_row(columns.consensus, weight_row, bond_row, rates, scratch);
+        // (The row's cells, the consensus and the bonds are in [0, 1]; the rates' range is
+        // the curve's.)
+        if curve.is_unit() {
+            curve.alpha_row_unit(columns.consensus, weight_row, bond_row, rates, scratch);
+        } else {
+            curve.alpha_row(columns.consensus, weight_row, bond_row, rates, scratch);
+        }
         let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(rates.iter());
         for ((((w, p), b), a), sum) in row.zip(sums.first.iter_mut()) {
             let (a, bond) = (a.to_bits(), fast::u16_proportion_bits(*b));
