@@ -876,29 +876,43 @@ fn fixed_rate_band(
     let alpha = columns.alpha.to_bits();
     let (alpha, keep_rate) =
         (fast::UnitFactor::new(alpha), fast::UnitFactor::new(fast::ONE.wrapping_sub(alpha)));
+    // The decayed old bond `(1 − α) · b / 65535` straight from the u16, for `1 − α` in
+    // (0, 1).
+    let decay = fast::ProportionFactor::new(fast::ONE.wrapping_sub(columns.alpha.to_bits()));
     let rows = weights.chunks_exact_mut(stride).zip(bonds.chunks_exact(stride));
     for ((weight_row, bond_row), (s, vt)) in rows.zip(stake.iter().zip(trust.iter_mut())) {
         let s = fast::UnitFactor::new(s.to_bits());
-        let factors = (s, alpha, keep_rate);
+        let factors = (s, alpha);
         let row = (weight_row, bond_row, columns.consensus);
         // Every factor below one (the usual row): products without the masked term.
-        *vt = if s.is_below_one() && alpha.is_below_one() && keep_rate.is_below_one() {
-            fixed_rate_row(row, factors, sums, &weights_for_bonds, |f, x| f.times_below_one(x))
-        } else {
-            fixed_rate_row(row, factors, sums, &weights_for_bonds, |f, x| f.times(x))
+        *vt = match decay {
+            Some(decay) if s.is_below_one() && alpha.is_below_one() => fixed_rate_row(
+                row,
+                factors,
+                sums,
+                &weights_for_bonds,
+                (|f, x| f.times_below_one(x), |b| decay.times(b)),
+            ),
+            _ => fixed_rate_row(
+                row,
+                factors,
+                sums,
+                &weights_for_bonds,
+                (|f, x| f.times(x), |b| keep_rate.times(fast::u16_proportion_bits(b))),
+            ),
         };
     }
 }
 
-/// One row of [`fixed_rate_band`] (`times`: the factors' products); returns its validator
-/// trust.
+/// One row of [`fixed_rate_band`] (`times`: the factors' products, `decayed`: an old u16
+/// bond's `(1 − α) · b / 65535`); returns its validator trust.
 #[inline(always)]
 fn fixed_rate_row(
     (weight_row, bond_row, consensus): (&mut [I32F32], &[u16], &[I32F32]),
-    (s, alpha, keep_rate): (fast::UnitFactor, fast::UnitFactor, fast::UnitFactor),
+    (s, alpha): (fast::UnitFactor, fast::UnitFactor),
     sums: &mut Sums,
     weights_for_bonds: impl Fn(i64, i64) -> i64,
-    times: impl Fn(fast::UnitFactor, i64) -> i64,
+    (times, decayed): (impl Fn(fast::UnitFactor, i64) -> i64, impl Fn(u16) -> i64),
 ) -> I32F32 {
     let mut row_trust = 0i64;
     let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
@@ -914,9 +928,8 @@ fn fixed_rate_row(
         *cr = I32F32::from_bits(cr.to_bits().wrapping_add(times(s, clipped)));
         *rr = I32F32::from_bits(rr.to_bits().wrapping_add(times(s, raw)));
         let wb = weights_for_bonds(raw, clipped);
-        let bond = fast::u16_proportion_bits(*b);
         // Two non-negative products: `max(0)` (the reference's) is the identity here.
-        let v = times(alpha, wb).wrapping_add(times(keep_rate, bond));
+        let v = times(alpha, wb).wrapping_add(decayed(*b));
         *w = I32F32::from_bits(v);
         *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
     }

@@ -326,6 +326,36 @@ impl UnitFactor {
     }
 }
 
+/// `mul_unit(f, u16_proportion(b))` for a factor `f` in (0, 1) (raw bits in (0, 2³²)) and
+/// any u16 `b`, straight from `b` in 32-bit lane products (which vectorize). For
+/// `b < 65535` the proportion is `65537·b` (below 2³²), so the product is `⌊K·b / 2³²⌋`
+/// with `K = 65537·f = high·2³² + low`: `⌊low·b / 2³²⌋ + high·b`. For `b = 65535` the
+/// proportion is one and the product `f`, while that expression gives
+/// `⌊f·(2³² − 1) / 2³²⌋ = f − 1` (`0 < f < 2³²`): `(b + 1) >> 16`, 1 only there, adds it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ProportionFactor {
+    low: u32,
+    high: u32,
+}
+
+impl ProportionFactor {
+    /// For raw bits `f` in (0, 2³²); `None` otherwise.
+    pub(crate) fn new(f: i64) -> Option<Self> {
+        let f = u64::try_from(f).ok().filter(|f| (1..1 << 32).contains(f))?;
+        let k = f.checked_mul(65_537)?;
+        Some(Self { low: k as u32, high: u32::try_from(k >> 32).ok()? })
+    }
+
+    /// `mul_unit(f, u16_proportion(b))`, as raw bits.
+    #[inline]
+    pub(crate) fn times(self, b: u16) -> i64 {
+        let b = u64::from(b);
+        let low = u64::from(self.low).wrapping_mul(b) >> 32;
+        let high = u64::from(self.high).wrapping_mul(b);
+        low.wrapping_add(high).wrapping_add(b.wrapping_add(1) >> 16) as i64
+    }
+}
+
 /// Step 2's normalization: each stake divided by their saturating sum in `I64F64`
 /// (`math::normalize_64`), narrowed to `I32F32` (`fixed64_to_fixed32`), bit for bit.
 ///
@@ -1177,6 +1207,26 @@ mod tests {
                 }
             }
             assert_eq!(factor.is_below_one(), f < ONE);
+        }
+    }
+
+    /// Against `mul_unit` of the library's u16 proportion: every u16, for factors at the
+    /// edges of (0, 1) and random ones; none outside it.
+    #[test]
+    fn proportion_factor_is_mul_unit_of_the_proportion() {
+        let mut rng = Rng(0x9E0_F00D_1234_5678);
+        let mut factors: Vec<i64> =
+            vec![1, 2, 3, 65_535, 65_536, 65_537, ONE / 2, ONE - 1, ONE - 2];
+        factors.extend((0..40).map(|_| 1 + (rng.next() % (ONE as u64 - 1)) as i64));
+        for f in factors {
+            let factor = ProportionFactor::new(f).expect("in range");
+            for b in 0..=u16::MAX {
+                let proportion = tao_primitives::fixed::u16_proportion_to_fixed(b).to_bits();
+                assert_eq!(factor.times(b), mul_unit(f, proportion), "{f} * {b}");
+            }
+        }
+        for f in [0, ONE, ONE + 1, -1, i64::MAX] {
+            assert!(ProportionFactor::new(f).is_none(), "{f}");
         }
     }
 
