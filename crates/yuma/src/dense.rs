@@ -1454,11 +1454,11 @@ fn integer_sum_divisor(sum: I32F32) -> Option<fast::RowDivisor> {
 
 /// One band of [`unit_classic_dividends`]' EMA: each cell's new bond
 /// `α · delta / Σ delta + (1 − α) · b / Σ b` (kept where positive) and its column sums.
-fn classic_ema_band<D: OldBond>(
+fn classic_ema_band<D: OldBond, S: Share>(
     (weights, present, bonds): (&mut [I32F32], &mut [bool], &[u16]),
     stride: usize,
     (alpha, keep_rate): (i64, i64),
-    delta_divisors: &[fast::ShareDivisor],
+    delta_divisors: &[S],
     bond_divisors: &[D],
 ) -> Vec<I32F32> {
     let mut sums = vec![zero(); delta_divisors.len()];
@@ -1472,7 +1472,7 @@ fn classic_ema_band<D: OldBond>(
             delta_row.iter_mut().zip(keep_row.iter_mut()).zip(bond_row).zip(columns)
         {
             let old = bd.normalized(*b);
-            let v = fast::mul_unit(alpha, dd.divide(delta.to_bits()))
+            let v = fast::mul_unit(alpha, dd.share(delta.to_bits()))
                 .wrapping_add(fast::mul_unit(keep_rate, old));
             *keep = v > 0;
             *delta = I32F32::from_bits(v);
@@ -1513,7 +1513,7 @@ fn unit_classic_dividends(
     let stride = width.max(1);
     let alpha = alpha.to_bits();
     let keep_rate = fast::ONE.wrapping_sub(alpha);
-    let delta_divisors = share_divisors(delta_sum);
+    let delta_divisors = shares(delta_sum);
     // The old bonds' column sums are sums of u16 integers: below 2³¹ (the usual case), a
     // `RowDivisor` each; else `divide_unit`.
     let integer_divisors: Option<Vec<fast::RowDivisor>> =
@@ -1528,73 +1528,140 @@ fn unit_classic_dividends(
             threads,
             (weights_a, present_a, bonds_a),
             (weights_b, present_b, bonds_b),
-            |band| match &integer_divisors {
-                Some(old) => classic_ema_band(band, stride, rates, &delta_divisors, old),
-                None => {
-                    let old = unit_divisors(bond_sum);
-                    classic_ema_band(band, stride, rates, &delta_divisors, &old)
+            |band| match (&integer_divisors, &delta_divisors) {
+                (Some(old), Shares::Unit(delta)) => {
+                    classic_ema_band(band, stride, rates, delta, old)
+                }
+                (Some(old), Shares::Mixed(delta)) => {
+                    classic_ema_band(band, stride, rates, delta, old)
+                }
+                (None, Shares::Unit(delta)) => {
+                    classic_ema_band(band, stride, rates, delta, &unit_divisors(bond_sum))
+                }
+                (None, Shares::Mixed(delta)) => {
+                    classic_ema_band(band, stride, rates, delta, &unit_divisors(bond_sum))
                 }
             },
         );
         merge(a, &b)
     };
     // Column-normalized; the dividends read it; the column maxima for the upscale.
-    let ema_divisors = share_divisors(&ema_sum);
+    let ema_divisors = shares(&ema_sum);
     let max = {
         let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
         let (dividends_a, dividends_b) = split_rows(row_dividends, mid, 1);
-        let (a, b) = both(
-            threads,
-            (weights_a, dividends_a),
-            (weights_b, dividends_b),
-            |(weights, dividends)| {
-                let mut max = vec![zero(); width];
-                for (row, d) in weights.chunks_exact_mut(stride).zip(dividends.iter_mut()) {
-                    let mut dividend = 0i64;
-                    let columns = ema_divisors.iter().zip(out.incentive.iter().zip(max.iter_mut()));
-                    for (v, (divisor, (inc, m))) in row.iter_mut().zip(columns) {
-                        let normalized = divisor.divide(v.to_bits());
-                        *v = I32F32::from_bits(normalized);
-                        dividend = dividend.wrapping_add(fast::mul_unit(inc.to_bits(), normalized));
-                        *m = (*m).max(*v);
-                    }
-                    *d = I32F32::from_bits(dividend);
-                }
-                max
-            },
-        );
+        let (a, b) = both(threads, (weights_a, dividends_a), (weights_b, dividends_b), |band| {
+            match &ema_divisors {
+                Shares::Unit(divisors) => classic_dividend_band(band, stride, divisors, out),
+                Shares::Mixed(divisors) => classic_dividend_band(band, stride, divisors, out),
+            }
+        });
+        // Column maxima of non-negative values: any order.
         a.iter().zip(&b).map(|(x, y)| (*x).max(*y)).collect::<Vec<_>>()
     };
     // The stored bonds: every kept cell, upscaled to its column's maximum.
-    let max_divisors = share_divisors(&max);
+    let max_divisors = shares(&max);
     let (weights_a, weights_b) = split_rows_ref(&block.weights, mid, width);
     let (present_a, present_b) = split_rows_ref(&block.present, mid, width);
     let (rows_a, rows_b) = split_rows(bond_rows, mid, 1);
-    both(
-        threads,
-        (weights_a, present_a, rows_a),
-        (weights_b, present_b, rows_b),
-        |(weights, present, rows)| {
-            let cells = weights.chunks_exact(stride).zip(present.chunks_exact(stride));
-            for ((row, keep_row), out_row) in cells.zip(rows.iter_mut()) {
-                let columns = max_divisors.iter().zip(out.uids);
-                let upscaled = |(v, (divisor, uid)): (&I32F32, (&fast::ShareDivisor, &Uid))| {
-                    (*uid, I32F32::from_bits(divisor.divide(v.to_bits())))
-                };
-                // A row keeping every cell (a dense subnet) is collected without a test
-                // per cell.
-                if keep_row.iter().fold(true, |all, keep| all & *keep) {
-                    *out_row = row.iter().zip(columns).map(upscaled).collect();
-                    continue;
-                }
-                let mut kept = Vec::with_capacity(width);
-                for ((v, keep), column) in row.iter().zip(keep_row).zip(columns) {
-                    if *keep {
-                        kept.push(upscaled((v, column)));
-                    }
-                }
-                *out_row = kept;
+    both(threads, (weights_a, present_a, rows_a), (weights_b, present_b, rows_b), |band| {
+        match &max_divisors {
+            Shares::Unit(divisors) => classic_store_band(band, stride, divisors, out),
+            Shares::Mixed(divisors) => classic_store_band(band, stride, divisors, out),
+        }
+    });
+}
+
+/// Per-column divisions of values in [0, 1] by their column's sum or maximum (`Share`):
+/// a [`fast::UnitDivisor`] each when every column's is in its range (the usual case: one
+/// construction each, no choice per cell), else [`fast::ShareDivisor`]s.
+enum Shares {
+    Unit(Vec<fast::UnitDivisor>),
+    Mixed(Vec<fast::ShareDivisor>),
+}
+
+/// [`Shares`] for `sums` (a column whose sum is 0 holds only zeros, which any divisor
+/// leaves 0).
+fn shares(sums: &[I32F32]) -> Shares {
+    let unit: Option<Vec<fast::UnitDivisor>> =
+        sums.iter().map(|s| fast::UnitDivisor::new(if *s > zero() { *s } else { one() })).collect();
+    match unit {
+        Some(unit) => Shares::Unit(unit),
+        None => Shares::Mixed(share_divisors(sums)),
+    }
+}
+
+/// `a.safe_div(d)` for `0 ≤ a ≤ d`, `a ≤ 2³²` (callers prove it), by a column's divisor.
+trait Share: Sync {
+    fn share(&self, a: i64) -> i64;
+}
+
+impl Share for fast::UnitDivisor {
+    #[inline]
+    fn share(&self, a: i64) -> i64 {
+        self.divide(a)
+    }
+}
+
+impl Share for fast::ShareDivisor {
+    #[inline]
+    fn share(&self, a: i64) -> i64 {
+        self.divide(a)
+    }
+}
+
+/// One band of [`unit_classic_dividends`]' second pass: each new bond divided by its
+/// column's sum (in place), each row's dividend `Σ incentive · bond`, and the band's column
+/// maxima.
+fn classic_dividend_band<S: Share>(
+    (weights, dividends): (&mut [I32F32], &mut [I32F32]),
+    stride: usize,
+    divisors: &[S],
+    out: &Out<'_>,
+) -> Vec<I32F32> {
+    let mut max = vec![zero(); out.width];
+    for (row, d) in weights.chunks_exact_mut(stride).zip(dividends.iter_mut()) {
+        let mut dividend = 0i64;
+        let columns = divisors.iter().zip(out.incentive.iter().zip(max.iter_mut()));
+        for (v, (divisor, (inc, m))) in row.iter_mut().zip(columns) {
+            let normalized = divisor.share(v.to_bits());
+            *v = I32F32::from_bits(normalized);
+            dividend = dividend.wrapping_add(fast::mul_unit(inc.to_bits(), normalized));
+            *m = (*m).max(*v);
+        }
+        *d = I32F32::from_bits(dividend);
+    }
+    max
+}
+
+/// A bond row to store.
+type BondRow = Vec<(Uid, I32F32)>;
+
+/// One band of [`unit_classic_dividends`]' last pass: the bond rows to store, every kept
+/// cell upscaled to its column's maximum.
+fn classic_store_band<S: Share>(
+    (weights, present, rows): (&[I32F32], &[bool], &mut [BondRow]),
+    stride: usize,
+    divisors: &[S],
+    out: &Out<'_>,
+) {
+    let cells = weights.chunks_exact(stride).zip(present.chunks_exact(stride));
+    for ((row, keep_row), out_row) in cells.zip(rows.iter_mut()) {
+        let columns = divisors.iter().zip(out.uids);
+        let upscaled = |(v, (divisor, uid)): (&I32F32, (&S, &Uid))| {
+            (*uid, I32F32::from_bits(divisor.share(v.to_bits())))
+        };
+        // A row keeping every cell (a dense subnet) is collected without a test per cell.
+        if keep_row.iter().fold(true, |all, keep| all & *keep) {
+            *out_row = row.iter().zip(columns).map(upscaled).collect();
+            continue;
+        }
+        let mut kept = Vec::with_capacity(out.width);
+        for ((v, keep), column) in row.iter().zip(keep_row).zip(columns) {
+            if *keep {
+                kept.push(upscaled((v, column)));
             }
-        },
-    );
+        }
+        *out_row = kept;
+    }
 }
