@@ -583,6 +583,8 @@ fn consensus_columns(
 /// (at `offsets`: row start plus `first`) into `strip`, column-major (`height` =
 /// `offsets.len()` cells per column): one contiguous read per row, a write to each column.
 fn copy_strip(weights: &[I32F32], base: usize, offsets: &[usize], strip: &mut [i64]) {
+    // (Written for strips of eight columns.)
+    const _: () = assert!(fast::STRIP == 8);
     let mut columns = strip.chunks_exact_mut(offsets.len().max(1));
     let (Some(c0), Some(c1), Some(c2), Some(c3), Some(c4), Some(c5), Some(c6), Some(c7)) = (
         columns.next(),
