@@ -388,11 +388,10 @@ fn fill_row(
             0
         };
         if let (true, Some(divisor)) = (all_kept, fast::RowDivisor::new(total)) {
-            let cells = weight_row.iter_mut().zip(present_row.iter_mut());
-            for ((_, w), (cell, set)) in entries.iter().zip(cells) {
+            for ((_, w), cell) in entries.iter().zip(weight_row.iter_mut()) {
                 *cell = I32F32::from_bits(divisor.divide(*w));
-                *set = true;
             }
+            present_row.fill(true);
             if let (Some(cell), Some(set)) = (weight_row.get_mut(own), present_row.get_mut(own)) {
                 *cell = zero();
                 *set = false;
