@@ -827,6 +827,21 @@ fn liquid_band(
     }
 }
 
+/// [`clip`] on the unit interval, on raw bits: a consensus is a voter's weight or 0, in
+/// [0, 1], and an absent cell is 0, so the clipped value is `min(w, c)` (the sign of
+/// `w − c`, no overflow), and a present cell is removed iff it is above a zero consensus.
+/// (For `x` in [0, 2³²], `x − 1` is negative iff `x` is 0: its sign bit tells; no 64-bit
+/// comparison, which the vectorized loop would emulate.)
+#[inline(always)]
+fn unit_clip(w: i64, present: bool, c: i64) -> (i64, bool) {
+    let excess = w.wrapping_sub(c);
+    let clipped = c.wrapping_add(excess & (excess >> 63));
+    let zero_consensus = (c.wrapping_sub(1) as u64) >> 63;
+    let zero_weight = (w.wrapping_sub(1) as u64) >> 63;
+    let removed = (zero_consensus & !zero_weight & 1) as u8;
+    (clipped, (u8::from(present) & !removed) != 0)
+}
+
 /// The clip half of one [`liquid_band`] row (`times`: the row stake's products): clipped
 /// weights, rank sums and the weights for bonds with their presence; returns the row's
 /// validator trust.
@@ -842,17 +857,8 @@ fn liquid_clip_row(
     let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
     let cells = weight_row.iter_mut().zip(present_row.iter_mut());
     for ((w, p), (c, (cr, rr))) in cells.zip(consensus.iter().zip(column_sums)) {
-        // `clip` on the unit interval: a consensus is a voter's weight or 0, in [0, 1], and
-        // an absent cell is 0, so the clipped value is `min(w, c)` (the sign of `w − c`, no
-        // overflow), and a present cell is removed iff it is above a zero consensus. (For
-        // `x` in [0, 2³²], `x − 1` is negative iff `x` is 0: its sign bit tells.)
-        let (raw, c) = (w.to_bits(), c.to_bits());
-        let excess = raw.wrapping_sub(c);
-        let clipped = c.wrapping_add(excess & (excess >> 63));
-        let zero_consensus = (c.wrapping_sub(1) as u64) >> 63;
-        let zero_weight = (raw.wrapping_sub(1) as u64) >> 63;
-        let removed = (zero_consensus & !zero_weight & 1) as u8;
-        let clipped_present = (u8::from(*p) & !removed) != 0;
+        let raw = w.to_bits();
+        let (clipped, clipped_present) = unit_clip(raw, *p, c.to_bits());
         row_trust = row_trust.wrapping_add(clipped);
         *cr = I32F32::from_bits(cr.to_bits().wrapping_add(times(s, clipped)));
         *rr = I32F32::from_bits(rr.to_bits().wrapping_add(times(s, raw)));
@@ -1664,5 +1670,34 @@ fn classic_store_band<S: Share>(
             }
         }
         *out_row = kept;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The unit-interval clip against `clip`: weights and consensus in [0, 1] (the edges,
+    /// zeros, equal values, random), present or absent (an absent cell is 0).
+    #[test]
+    fn unit_clip_is_clip_on_the_unit_interval() {
+        let one = fast::ONE;
+        let mut values: Vec<i64> = vec![0, 1, 2, one / 2, one - 1, one];
+        let mut state = 0xC11F_0000_2222_3333u64;
+        for _ in 0..300 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            values.push((state % (one as u64 + 1)) as i64);
+        }
+        for &c in &values {
+            for &w in &values {
+                for present in [true, false] {
+                    let w = if present { w } else { 0 };
+                    let (value, kept) = clip(I32F32::from_bits(w), present, I32F32::from_bits(c));
+                    assert_eq!(unit_clip(w, present, c), (value.to_bits(), kept), "{w} {c}");
+                }
+            }
+        }
     }
 }

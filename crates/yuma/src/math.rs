@@ -721,10 +721,14 @@ mod tests {
             let mut rates = vec![zero(); len];
             let mut scratch = vec![zero(); len];
             curve.alpha_row_unit(&consensus, &weights, &bonds, &mut rates, &mut scratch);
+            // And the general row (its unit-rate sigmoid path).
+            let mut general = vec![zero(); len];
+            curve.alpha_row(&consensus, &weights, &bonds, &mut general, &mut scratch);
             for j in 0..len {
                 let expected =
                     curve.alpha(consensus[j], weights[j], u16_proportion_to_fixed(bonds[j]));
                 assert_eq!(rates[j], expected, "case {case} cell {j}");
+                assert_eq!(general[j], expected, "case {case} cell {j}, general row");
             }
         }
     }
