@@ -20,7 +20,7 @@
 use crate::{
     epoch::{fixed_alpha, last_tempo, Matrix},
     fast::{self, Divisor},
-    input::Validated,
+    input::{Order, Validated},
     math::{self, one, zero},
     BondModel, CommitReveal, LiquidAlpha, YumaInput,
 };
@@ -75,6 +75,9 @@ impl Shape {
         // The UIDs of the row marked last: a row naming the same ones (a validator's bonds
         // and weights, or the next validator's weights, on a dense subnet) marks nothing new.
         let mut marked: &[(Uid, u16)] = &[];
+        // The UIDs `first..=last` marked by consecutive rows: a consecutive row within them
+        // (known from its ends) marks nothing new either.
+        let mut marked_range: Option<(usize, usize)> = None;
         for (i, (weights, bonds)) in input.weights.iter().zip(&input.bonds).enumerate() {
             let permitted = permit.get(i).copied().unwrap_or(false);
             let voter = active_stake.get(i).is_some_and(|s| *s > zero());
@@ -84,15 +87,34 @@ impl Shape {
             }
             rows.push(i);
             entries = entries.saturating_add(weights.len()).saturating_add(bonds.len());
+            let order = |rows: &[Order]| rows.get(i).copied().unwrap_or_default();
+            let orders = (order(&valid.sorted_weights), order(&valid.sorted_bonds));
             // (Two calls: a chained iterator costs twice the instructions per entry.)
-            for row in [weights, bonds.as_slice()] {
-                if !same_uids(row, marked) {
+            for (row, order) in [(weights, orders.0), (bonds.as_slice(), orders.1)] {
+                if let (Order::Consecutive, Some((first, _)), Some((last, _))) =
+                    (order, row.first(), row.last())
+                {
+                    let (first, last) = (first.index(), last.index());
+                    if !marked_range.is_some_and(|(a, b)| a <= first && last <= b) {
+                        if let Some(cells) = column_of.get_mut(first..=last) {
+                            cells.fill(0);
+                        }
+                        // Overlapping or adjacent ranges are marked as one.
+                        marked_range = Some(match marked_range {
+                            Some((a, b))
+                                if first <= b.saturating_add(1) && a <= last.saturating_add(1) =>
+                            {
+                                (a.min(first), b.max(last))
+                            }
+                            _ => (first, last),
+                        });
+                    }
+                } else if !same_uids(row, marked) {
                     mark(row, &mut column_of);
                     marked = row;
                 }
             }
-            let sorted = |rows: &[bool]| rows.get(i).copied().unwrap_or(false);
-            ascending.push((sorted(&valid.sorted_weights), sorted(&valid.sorted_bonds)));
+            ascending.push((orders.0.is_sorted(), orders.1.is_sorted()));
         }
         let mut columns = Vec::new();
         for (j, cell) in column_of.iter_mut().enumerate() {
@@ -366,11 +388,10 @@ fn fill_row(
             0
         };
         if let (true, Some(divisor)) = (all_kept, fast::RowDivisor::new(total)) {
-            let cells = weight_row.iter_mut().zip(present_row.iter_mut());
-            for ((_, w), (cell, set)) in entries.iter().zip(cells) {
+            for ((_, w), cell) in entries.iter().zip(weight_row.iter_mut()) {
                 *cell = I32F32::from_bits(divisor.divide(*w));
-                *set = true;
             }
+            present_row.fill(true);
             if let (Some(cell), Some(set)) = (weight_row.get_mut(own), present_row.get_mut(own)) {
                 *cell = zero();
                 *set = false;
@@ -492,9 +513,10 @@ impl Penalty {
 }
 
 /// Step 11 over columns `first..first + consensus.len()` of the block: per column, the
-/// [`fast::radix_rounds`] median of the voters' weights (`voters`: block rows with
-/// positive active stake, `stake`: theirs renormalized), gathered from the rows (the same
-/// lines serve the next columns).
+/// [`fast::radix_column`] median of the voters' weights (`voters`: block rows with positive
+/// active stake, `stake`: theirs renormalized). The columns go [`fast::STRIP`] at a time:
+/// each voter's cells of the strip are read in one contiguous piece and written to the
+/// strip's columns, then each column's median reads its scores contiguously.
 #[allow(clippy::too_many_arguments)]
 fn consensus_columns(
     weights: &[I32F32],
@@ -506,30 +528,84 @@ fn consensus_columns(
     minority: I32F32,
     total: I32F32,
 ) {
+    const STRIP: usize = fast::STRIP;
+    let height = voters.len();
     let offsets: Vec<usize> =
         voters.iter().map(|&r| r.saturating_mul(width).saturating_add(first)).collect();
-    let mut items: Vec<fast::Item> = vec![(0, 0); voters.len()];
-    let mut spare: Vec<fast::Item> = vec![(0, 0); voters.len()];
+    let stakes: Vec<i64> = stake.iter().map(|s| s.to_bits()).collect();
+    let mut items: Vec<fast::Item> = vec![(0, 0); height];
+    let mut spare: Vec<fast::Item> = vec![(0, 0); height];
+    // The strip, column-major: column `c` of the strip is `strip[c·height..(c+1)·height]`.
+    let mut strip: Vec<i64> = vec![0; height.saturating_mul(STRIP)];
     let (minority, total) = (minority.to_bits(), total.to_bits());
     let mut buckets = fast::Buckets::new();
-    for (k, c) in consensus.iter_mut().enumerate() {
-        if minority < 0 || minority >= total {
-            for ((item, offset), s) in items.iter_mut().zip(&offsets).zip(stake) {
-                let w = weights.get(offset.wrapping_add(k)).copied().unwrap_or_default();
-                *item = (w.to_bits(), s.to_bits());
+    for (s, out) in consensus.chunks_mut(STRIP).enumerate() {
+        let base = s.wrapping_mul(STRIP);
+        if out.len() == STRIP {
+            copy_strip(weights, base, &offsets, &mut strip);
+        } else {
+            // The last strip, narrower: its columns beyond the block are never read.
+            let mut columns: Vec<&mut [i64]> = strip.chunks_exact_mut(height.max(1)).collect();
+            for (v, offset) in offsets.iter().enumerate() {
+                let start = offset.wrapping_add(base);
+                let row = weights.get(start..).unwrap_or_default();
+                for (column, w) in columns.iter_mut().zip(row.iter().take(out.len())) {
+                    if let Some(slot) = column.get_mut(v) {
+                        *slot = w.to_bits();
+                    }
+                }
             }
-            *c = I32F32::from_bits(fast::weighted_median(&mut items, &mut spare, minority, total));
-            continue;
         }
-        // Gathered with the OR and the AND of the keys the first round needs.
-        let (mut any, mut all) = (0u64, u64::MAX);
-        for ((item, offset), s) in items.iter_mut().zip(&offsets).zip(stake) {
-            let w = weights.get(offset.wrapping_add(k)).copied().unwrap_or_default().to_bits();
-            fast::key_bits(&mut any, &mut all, w);
-            *item = (w, s.to_bits());
+        for (scores, c) in strip.chunks_exact(height.max(1)).zip(out.iter_mut()) {
+            let scores = scores.get(..height).unwrap_or_default();
+            if minority < 0 || minority >= total {
+                for (item, (w, s)) in items.iter_mut().zip(scores.iter().zip(&stakes)) {
+                    *item = (*w, *s);
+                }
+                let median = fast::weighted_median(&mut items, &mut spare, minority, total);
+                *c = I32F32::from_bits(median);
+                continue;
+            }
+            // The bits at which the column's scores differ (their keys differ at the same).
+            let (any, all) = scores
+                .iter()
+                .fold((0u64, u64::MAX), |(any, all), w| (any | *w as u64, all & *w as u64));
+            let scratch = (items.as_mut_slice(), spare.as_mut_slice());
+            let median =
+                fast::radix_column(scores, &stakes, any ^ all, scratch, &mut buckets, minority);
+            *c = I32F32::from_bits(median);
         }
-        let median = fast::radix_rounds(&mut items, &mut spare, &mut buckets, minority, (any, all));
-        *c = I32F32::from_bits(median);
+    }
+}
+
+/// Copies the block's columns `base + first..base + first + STRIP` of the voters' rows
+/// (at `offsets`: row start plus `first`) into `strip`, column-major (`height` =
+/// `offsets.len()` cells per column): one contiguous read per row, a write to each column.
+fn copy_strip(weights: &[I32F32], base: usize, offsets: &[usize], strip: &mut [i64]) {
+    // (Written for strips of eight columns.)
+    const _: () = assert!(fast::STRIP == 8);
+    let mut columns = strip.chunks_exact_mut(offsets.len().max(1));
+    let (Some(c0), Some(c1), Some(c2), Some(c3), Some(c4), Some(c5), Some(c6), Some(c7)) = (
+        columns.next(),
+        columns.next(),
+        columns.next(),
+        columns.next(),
+        columns.next(),
+        columns.next(),
+        columns.next(),
+        columns.next(),
+    ) else {
+        return;
+    };
+    let slots = c0.iter_mut().zip(c1).zip(c2).zip(c3).zip(c4).zip(c5).zip(c6).zip(c7);
+    for (offset, (((((((s0, s1), s2), s3), s4), s5), s6), s7)) in offsets.iter().zip(slots) {
+        let start = offset.wrapping_add(base);
+        if let Some(&[w0, w1, w2, w3, w4, w5, w6, w7]) =
+            weights.get(start..start.wrapping_add(fast::STRIP))
+        {
+            (*s0, *s1, *s2, *s3) = (w0.to_bits(), w1.to_bits(), w2.to_bits(), w3.to_bits());
+            (*s4, *s5, *s6, *s7) = (w4.to_bits(), w5.to_bits(), w6.to_bits(), w7.to_bits());
+        }
     }
 }
 
@@ -608,9 +684,110 @@ fn unit_band(
         }
         return;
     }
+    let band = (weights, present, bonds, stake, trust);
+    // The weights for bonds of a cell's `(value, present)`, raw and clipped (`Mix`: the
+    // reference's saturating expression).
+    let mix = |w: (i64, bool), c: (i64, bool)| {
+        let clipped = (I32F32::from_bits(c.0), c.1);
+        let (value, present) = columns.penalty.apply(I32F32::from_bits(w.0), w.1, clipped);
+        (value.to_bits(), present)
+    };
+    if let (BondModel::Yuma3, Some(curve)) = (columns.model, &columns.curve) {
+        let scratch = (rates, scratch);
+        match columns.penalty {
+            Penalty::Raw => liquid_band(columns, curve, band, sums, scratch, |w, _| w),
+            Penalty::Clipped => liquid_band(columns, curve, band, sums, scratch, |_, c| c),
+            Penalty::Mix(_) => liquid_band(columns, curve, band, sums, scratch, mix),
+        }
+        return;
+    }
+    match columns.penalty {
+        Penalty::Raw => classic_band(columns, band, sums, |w, _| w),
+        Penalty::Clipped => classic_band(columns, band, sums, |_, c| c),
+        Penalty::Mix(_) => classic_band(columns, band, sums, mix),
+    }
+}
+
+/// [`unit_band`] for the classic model, one loop per penalty (`weights_for_bonds` as in
+/// [`liquid_band`]): per row, the clip, validator trust and rank sums, then each weight
+/// for bonds scaled by the row's stake, with the column sums of those and of the old bonds
+/// (integers up to 65535: that sum keeps saturating).
+fn classic_band(
+    columns: &Columns<'_>,
+    (weights, present, bonds, stake, trust): Band<'_>,
+    sums: &mut Sums,
+    weights_for_bonds: impl Fn((i64, bool), (i64, bool)) -> (i64, bool),
+) {
     let stride = columns.consensus.len().max(1);
-    let alpha = columns.alpha.to_bits();
-    let keep_rate = fast::ONE.wrapping_sub(alpha);
+    // The old bonds' column sums as integers: at most 65,535 rows of at most 65,535, below
+    // 2³², added to the saturating sums at the end.
+    let mut bond_sums = vec![0u64; columns.consensus.len()];
+    let rows = weights
+        .chunks_exact_mut(stride)
+        .zip(present.chunks_exact(stride))
+        .zip(bonds.chunks_exact(stride));
+    for (((weight_row, present_row), bond_row), (s, vt)) in
+        rows.zip(stake.iter().zip(trust.iter_mut()))
+    {
+        let s = fast::UnitFactor::new(s.to_bits());
+        let row = (weight_row, present_row, columns.consensus);
+        *vt = if s.is_below_one() {
+            classic_row(row, s, sums, &weights_for_bonds, |f, x| f.times_below_one(x))
+        } else {
+            classic_row(row, s, sums, &weights_for_bonds, |f, x| f.times(x))
+        };
+        for (b, bs) in bond_row.iter().zip(bond_sums.iter_mut()) {
+            *bs = bs.wrapping_add(u64::from(*b));
+        }
+    }
+    for (sum, integer) in sums.second.iter_mut().zip(bond_sums) {
+        *sum = sum.saturating_add(fast::u16_sum(integer));
+    }
+}
+
+/// One row of [`classic_band`] (`times`: the row stake's products); returns its validator
+/// trust.
+#[inline(always)]
+fn classic_row(
+    (weight_row, present_row, consensus): (&mut [I32F32], &[bool], &[I32F32]),
+    s: fast::UnitFactor,
+    sums: &mut Sums,
+    weights_for_bonds: impl Fn((i64, bool), (i64, bool)) -> (i64, bool),
+    times: impl Fn(fast::UnitFactor, i64) -> i64,
+) -> I32F32 {
+    let mut row_trust = 0i64;
+    let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
+    let cells = weight_row.iter_mut().zip(present_row);
+    for ((w, p), (c, ((cr, rr), sum))) in
+        cells.zip(consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
+    {
+        let (clipped, clipped_present) = clip(*w, *p, *c);
+        let (raw, clipped) = (w.to_bits(), clipped.to_bits());
+        row_trust = row_trust.wrapping_add(clipped);
+        *cr = I32F32::from_bits(cr.to_bits().wrapping_add(times(s, clipped)));
+        *rr = I32F32::from_bits(rr.to_bits().wrapping_add(times(s, raw)));
+        let (wb, _) = weights_for_bonds((raw, *p), (clipped, clipped_present));
+        let delta = times(s, wb);
+        *w = I32F32::from_bits(delta);
+        *sum = I32F32::from_bits(sum.to_bits().wrapping_add(delta));
+    }
+    I32F32::from_bits(row_trust)
+}
+
+/// [`unit_band`] for Yuma3 with liquid alpha, one loop per penalty (`weights_for_bonds` of
+/// the raw and the clipped cell, each `(value, present)`): per row, the clip, validator trust
+/// and rank sums (the row's stake a [`fast::UnitFactor`]), the weights for bonds with their
+/// presence; the row's rates ([`math::AlphaCurve::alpha_row`]); then `math::ema_per_cell`:
+/// only cells with a weight for bonds, absent ones drop.
+fn liquid_band(
+    columns: &Columns<'_>,
+    curve: &math::AlphaCurve,
+    (weights, present, bonds, stake, trust): Band<'_>,
+    sums: &mut Sums,
+    (rates, scratch): (&mut [I32F32], &mut [I32F32]),
+    weights_for_bonds: impl Fn((i64, bool), (i64, bool)) -> (i64, bool),
+) {
+    let stride = columns.consensus.len().max(1);
     let rows = weights
         .chunks_exact_mut(stride)
         .zip(present.chunks_exact_mut(stride))
@@ -618,61 +795,77 @@ fn unit_band(
     for (((weight_row, present_row), bond_row), (s, vt)) in
         rows.zip(stake.iter().zip(trust.iter_mut()))
     {
-        let s = s.to_bits();
-        let mut row_trust = 0i64;
-        let classic = columns.model == BondModel::Classic;
-        let fused = columns.curve.is_none();
-        let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
-        let cells = weight_row.iter_mut().zip(present_row.iter_mut()).zip(bond_row);
-        for (((w, p), b), (c, ((cr, rr), sum))) in
-            cells.zip(columns.consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
-        {
-            let clipped = clip(*w, *p, *c);
-            let raw = w.to_bits();
-            row_trust = row_trust.wrapping_add(clipped.0.to_bits());
-            *cr = I32F32::from_bits(
-                cr.to_bits().wrapping_add(fast::mul_unit(s, clipped.0.to_bits())),
-            );
-            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(fast::mul_unit(s, raw)));
-            let (wb, wb_present) = columns.penalty.apply(*w, *p, clipped);
-            if classic {
-                // The weight for bonds scaled by the row's stake; the column sums of those
-                // and of the old bonds (integers up to 65535: that sum keeps saturating).
-                let delta = fast::mul_unit(wb.to_bits(), s);
-                *w = I32F32::from_bits(delta);
-                *sum = I32F32::from_bits(sum.to_bits().wrapping_add(delta));
-            } else if fused {
-                // `math::ema` over the union (an absent cell adds `α · 0`), kept where positive.
-                let bond = fast::u16_proportion(*b).to_bits();
-                let v = fast::mul_unit(alpha, wb.to_bits())
-                    .wrapping_add(fast::mul_unit(keep_rate, bond))
-                    .max(0);
-                *w = I32F32::from_bits(v);
-                *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
-            } else {
-                (*w, *p) = (wb, wb_present);
-            }
-        }
-        if classic {
-            for (b, bs) in bond_row.iter().zip(sums.second.iter_mut()) {
-                *bs = bs.saturating_add(fast::u16_integer(*b));
-            }
-        }
-        *vt = I32F32::from_bits(row_trust);
-        if let (false, Some(curve)) = (classic, &columns.curve) {
-            // `math::ema_per_cell`: only cells with a weight for bonds; absent ones drop.
+        let s = fast::UnitFactor::new(s.to_bits());
+        let row = (&mut *weight_row, &mut *present_row, columns.consensus);
+        // A row stake below one (the usual row): products without the masked term.
+        let row_trust = if s.is_below_one() {
+            liquid_clip_row(row, s, sums, &weights_for_bonds, |f, x| f.times_below_one(x))
+        } else {
+            liquid_clip_row(row, s, sums, &weights_for_bonds, |f, x| f.times(x))
+        };
+        *vt = row_trust;
+        // (The row's cells, the consensus and the bonds are in [0, 1]; the rates' range is
+        // the curve's.)
+        if curve.is_unit() {
+            curve.alpha_row_unit(columns.consensus, weight_row, bond_row, rates, scratch);
+        } else {
             curve.alpha_row(columns.consensus, weight_row, bond_row, rates, scratch);
-            let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(rates.iter());
-            for ((((w, p), b), a), sum) in row.zip(sums.first.iter_mut()) {
-                let (a, bond) = (a.to_bits(), fast::u16_proportion(*b).to_bits());
-                let decayed = fast::mul_unit(fast::ONE.wrapping_sub(a), bond);
-                let v = decayed.wrapping_add(fast::mul_unit(a, w.to_bits())).min(fast::ONE);
-                let v = if *p && v > 0 { v } else { 0 };
-                *w = I32F32::from_bits(v);
-                *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
-            }
+        }
+        let row = weight_row.iter_mut().zip(present_row.iter()).zip(bond_row).zip(rates.iter());
+        for ((((w, p), b), a), sum) in row.zip(sums.first.iter_mut()) {
+            let (a, bond) = (a.to_bits(), fast::u16_proportion_bits(*b));
+            // The rate, the weight for bonds and the bond are in [0, 1]: two `mul_unit`
+            // products whose sum is at most `(1 − a)·bond + a·w ≤ 1` (each floors), so the
+            // reference's `min(1)` is the identity; the sum is non-negative, so a present
+            // cell keeps it (0 stays 0) and an absent one drops.
+            let decayed = fast::mul_unit_halves(fast::ONE.wrapping_sub(a), bond);
+            let v = decayed.wrapping_add(fast::mul_unit_halves(a, w.to_bits()));
+            let v = v & i64::from(*p).wrapping_neg();
+            *w = I32F32::from_bits(v);
+            *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
         }
     }
+}
+
+/// [`clip`] on the unit interval, on raw bits: a consensus is a voter's weight or 0, in
+/// [0, 1], and an absent cell is 0, so the clipped value is `min(w, c)` (the sign of
+/// `w − c`, no overflow), and a present cell is removed iff it is above a zero consensus.
+/// (For `x` in [0, 2³²], `x − 1` is negative iff `x` is 0: its sign bit tells; no 64-bit
+/// comparison, which the vectorized loop would emulate.)
+#[inline(always)]
+fn unit_clip(w: i64, present: bool, c: i64) -> (i64, bool) {
+    let excess = w.wrapping_sub(c);
+    let clipped = c.wrapping_add(excess & (excess >> 63));
+    let zero_consensus = (c.wrapping_sub(1) as u64) >> 63;
+    let zero_weight = (w.wrapping_sub(1) as u64) >> 63;
+    let removed = (zero_consensus & !zero_weight & 1) as u8;
+    (clipped, (u8::from(present) & !removed) != 0)
+}
+
+/// The clip half of one [`liquid_band`] row (`times`: the row stake's products): clipped
+/// weights, rank sums and the weights for bonds with their presence; returns the row's
+/// validator trust.
+#[inline(always)]
+fn liquid_clip_row(
+    (weight_row, present_row, consensus): (&mut [I32F32], &mut [bool], &[I32F32]),
+    s: fast::UnitFactor,
+    sums: &mut Sums,
+    weights_for_bonds: impl Fn((i64, bool), (i64, bool)) -> (i64, bool),
+    times: impl Fn(fast::UnitFactor, i64) -> i64,
+) -> I32F32 {
+    let mut row_trust = 0i64;
+    let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
+    let cells = weight_row.iter_mut().zip(present_row.iter_mut());
+    for ((w, p), (c, (cr, rr))) in cells.zip(consensus.iter().zip(column_sums)) {
+        let raw = w.to_bits();
+        let (clipped, clipped_present) = unit_clip(raw, *p, c.to_bits());
+        row_trust = row_trust.wrapping_add(clipped);
+        *cr = I32F32::from_bits(cr.to_bits().wrapping_add(times(s, clipped)));
+        *rr = I32F32::from_bits(rr.to_bits().wrapping_add(times(s, raw)));
+        let (wb, wb_present) = weights_for_bonds((raw, *p), (clipped, clipped_present));
+        (*w, *p) = (I32F32::from_bits(wb), wb_present);
+    }
+    I32F32::from_bits(row_trust)
 }
 
 /// [`unit_band`] for Yuma3 at a fixed rate (the usual subnet), one loop per penalty
@@ -690,31 +883,64 @@ fn fixed_rate_band(
     let alpha = columns.alpha.to_bits();
     let (alpha, keep_rate) =
         (fast::UnitFactor::new(alpha), fast::UnitFactor::new(fast::ONE.wrapping_sub(alpha)));
+    // The decayed old bond `(1 − α) · b / 65535` straight from the u16, for `1 − α` in
+    // (0, 1).
+    let decay = fast::ProportionFactor::new(fast::ONE.wrapping_sub(columns.alpha.to_bits()));
     let rows = weights.chunks_exact_mut(stride).zip(bonds.chunks_exact(stride));
     for ((weight_row, bond_row), (s, vt)) in rows.zip(stake.iter().zip(trust.iter_mut())) {
         let s = fast::UnitFactor::new(s.to_bits());
-        let mut row_trust = 0i64;
-        let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
-        let cells = weight_row.iter_mut().zip(bond_row);
-        for ((w, b), (c, ((cr, rr), sum))) in
-            cells.zip(columns.consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
-        {
-            let raw = w.to_bits();
-            // `min(w, c)` by the sign of `w − c` (both in [0, 2³²]: no overflow).
-            let excess = raw.wrapping_sub(c.to_bits());
-            let clipped = c.to_bits().wrapping_add(excess & (excess >> 63));
-            row_trust = row_trust.wrapping_add(clipped);
-            *cr = I32F32::from_bits(cr.to_bits().wrapping_add(s.times(clipped)));
-            *rr = I32F32::from_bits(rr.to_bits().wrapping_add(s.times(raw)));
-            let wb = weights_for_bonds(raw, clipped);
-            let bond = fast::u16_proportion_bits(*b);
-            // Two non-negative products: `max(0)` (the reference's) is the identity here.
-            let v = alpha.times(wb).wrapping_add(keep_rate.times(bond));
-            *w = I32F32::from_bits(v);
-            *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
-        }
-        *vt = I32F32::from_bits(row_trust);
+        let factors = (s, alpha);
+        let row = (weight_row, bond_row, columns.consensus);
+        // Every factor below one (the usual row): products without the masked term.
+        *vt = match decay {
+            Some(decay) if s.is_below_one() && alpha.is_below_one() => fixed_rate_row(
+                row,
+                factors,
+                sums,
+                &weights_for_bonds,
+                (|f, x| f.times_below_one(x), |b| decay.times(b)),
+            ),
+            _ => fixed_rate_row(
+                row,
+                factors,
+                sums,
+                &weights_for_bonds,
+                (|f, x| f.times(x), |b| keep_rate.times(fast::u16_proportion_bits(b))),
+            ),
+        };
     }
+}
+
+/// One row of [`fixed_rate_band`] (`times`: the factors' products, `decayed`: an old u16
+/// bond's `(1 − α) · b / 65535`); returns its validator trust.
+#[inline(always)]
+fn fixed_rate_row(
+    (weight_row, bond_row, consensus): (&mut [I32F32], &[u16], &[I32F32]),
+    (s, alpha): (fast::UnitFactor, fast::UnitFactor),
+    sums: &mut Sums,
+    weights_for_bonds: impl Fn(i64, i64) -> i64,
+    (times, decayed): (impl Fn(fast::UnitFactor, i64) -> i64, impl Fn(u16) -> i64),
+) -> I32F32 {
+    let mut row_trust = 0i64;
+    let column_sums = sums.clipped_rank.iter_mut().zip(sums.raw_rank.iter_mut());
+    let cells = weight_row.iter_mut().zip(bond_row);
+    for ((w, b), (c, ((cr, rr), sum))) in
+        cells.zip(consensus.iter().zip(column_sums.zip(sums.first.iter_mut())))
+    {
+        let raw = w.to_bits();
+        // `min(w, c)` by the sign of `w − c` (both in [0, 2³²]: no overflow).
+        let excess = raw.wrapping_sub(c.to_bits());
+        let clipped = c.to_bits().wrapping_add(excess & (excess >> 63));
+        row_trust = row_trust.wrapping_add(clipped);
+        *cr = I32F32::from_bits(cr.to_bits().wrapping_add(times(s, clipped)));
+        *rr = I32F32::from_bits(rr.to_bits().wrapping_add(times(s, raw)));
+        let wb = weights_for_bonds(raw, clipped);
+        // Two non-negative products: `max(0)` (the reference's) is the identity here.
+        let v = times(alpha, wb).wrapping_add(decayed(*b));
+        *w = I32F32::from_bits(v);
+        *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
+    }
+    I32F32::from_bits(row_trust)
 }
 
 /// Steps 12–15 and the first half of 16 for one row band, in one pass over each row:
@@ -991,7 +1217,6 @@ fn yuma3_dividends(
     row_dividends: &mut [I32F32],
     bond_rows: &mut [Vec<(Uid, I32F32)>],
 ) {
-    let divisors = column_divisors(bond_sums);
     // Each column's new bonds sum to at most 65,535 terms in [0, 1]: below 2⁶² raw.
     let unit_divisors: Option<Vec<fast::UnitDivisor>> =
         if out.incentive.iter().all(|i| fast::is_unit(*i)) {
@@ -1015,6 +1240,8 @@ fn yuma3_dividends(
                 unit_dividend_rows(weights, stride, unit_divisors, out, dividends, rows);
                 return;
             }
+            // (Only here: a `Divisor` per column costs a 128-bit division.)
+            let divisors = column_divisors(bond_sums);
             for ((weight_row, d), row) in
                 weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
             {
@@ -1049,12 +1276,15 @@ fn unit_dividend_rows(
     {
         let mut dividend = 0i64;
         // The bond row to store, in the same pass (as `positive_cells`).
-        let mut all_positive = true;
+        // (Each bond is in [0, 1]: `v − 1` is negative iff `v` is 0, so the OR of them has
+        // its sign bit set iff a cell is not positive.)
+        let mut not_positive = 0i64;
         for (v, (divisor, inc)) in weight_row.iter().zip(divisors.iter().zip(out.incentive)) {
             let share = divisor.divide(v.to_bits());
             dividend = dividend.wrapping_add(fast::mul_unit(share, inc.to_bits()));
-            all_positive &= *v > zero();
+            not_positive |= v.to_bits().wrapping_sub(1);
         }
+        let all_positive = not_positive >= 0;
         *d = I32F32::from_bits(dividend);
         // The bond row to store: on a dense subnet every cell (a copy with the UIDs, written
         // once), else the positive ones.
@@ -1231,11 +1461,11 @@ fn integer_sum_divisor(sum: I32F32) -> Option<fast::RowDivisor> {
 
 /// One band of [`unit_classic_dividends`]' EMA: each cell's new bond
 /// `α · delta / Σ delta + (1 − α) · b / Σ b` (kept where positive) and its column sums.
-fn classic_ema_band<D: OldBond>(
+fn classic_ema_band<D: OldBond, S: Share>(
     (weights, present, bonds): (&mut [I32F32], &mut [bool], &[u16]),
     stride: usize,
     (alpha, keep_rate): (i64, i64),
-    delta_divisors: &[fast::ShareDivisor],
+    delta_divisors: &[S],
     bond_divisors: &[D],
 ) -> Vec<I32F32> {
     let mut sums = vec![zero(); delta_divisors.len()];
@@ -1249,7 +1479,7 @@ fn classic_ema_band<D: OldBond>(
             delta_row.iter_mut().zip(keep_row.iter_mut()).zip(bond_row).zip(columns)
         {
             let old = bd.normalized(*b);
-            let v = fast::mul_unit(alpha, dd.divide(delta.to_bits()))
+            let v = fast::mul_unit(alpha, dd.share(delta.to_bits()))
                 .wrapping_add(fast::mul_unit(keep_rate, old));
             *keep = v > 0;
             *delta = I32F32::from_bits(v);
@@ -1290,7 +1520,7 @@ fn unit_classic_dividends(
     let stride = width.max(1);
     let alpha = alpha.to_bits();
     let keep_rate = fast::ONE.wrapping_sub(alpha);
-    let delta_divisors = share_divisors(delta_sum);
+    let delta_divisors = shares(delta_sum);
     // The old bonds' column sums are sums of u16 integers: below 2³¹ (the usual case), a
     // `RowDivisor` each; else `divide_unit`.
     let integer_divisors: Option<Vec<fast::RowDivisor>> =
@@ -1305,73 +1535,169 @@ fn unit_classic_dividends(
             threads,
             (weights_a, present_a, bonds_a),
             (weights_b, present_b, bonds_b),
-            |band| match &integer_divisors {
-                Some(old) => classic_ema_band(band, stride, rates, &delta_divisors, old),
-                None => {
-                    let old = unit_divisors(bond_sum);
-                    classic_ema_band(band, stride, rates, &delta_divisors, &old)
+            |band| match (&integer_divisors, &delta_divisors) {
+                (Some(old), Shares::Unit(delta)) => {
+                    classic_ema_band(band, stride, rates, delta, old)
+                }
+                (Some(old), Shares::Mixed(delta)) => {
+                    classic_ema_band(band, stride, rates, delta, old)
+                }
+                (None, Shares::Unit(delta)) => {
+                    classic_ema_band(band, stride, rates, delta, &unit_divisors(bond_sum))
+                }
+                (None, Shares::Mixed(delta)) => {
+                    classic_ema_band(band, stride, rates, delta, &unit_divisors(bond_sum))
                 }
             },
         );
         merge(a, &b)
     };
     // Column-normalized; the dividends read it; the column maxima for the upscale.
-    let ema_divisors = share_divisors(&ema_sum);
+    let ema_divisors = shares(&ema_sum);
     let max = {
         let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
         let (dividends_a, dividends_b) = split_rows(row_dividends, mid, 1);
-        let (a, b) = both(
-            threads,
-            (weights_a, dividends_a),
-            (weights_b, dividends_b),
-            |(weights, dividends)| {
-                let mut max = vec![zero(); width];
-                for (row, d) in weights.chunks_exact_mut(stride).zip(dividends.iter_mut()) {
-                    let mut dividend = 0i64;
-                    let columns = ema_divisors.iter().zip(out.incentive.iter().zip(max.iter_mut()));
-                    for (v, (divisor, (inc, m))) in row.iter_mut().zip(columns) {
-                        let normalized = divisor.divide(v.to_bits());
-                        *v = I32F32::from_bits(normalized);
-                        dividend = dividend.wrapping_add(fast::mul_unit(inc.to_bits(), normalized));
-                        *m = (*m).max(*v);
-                    }
-                    *d = I32F32::from_bits(dividend);
-                }
-                max
-            },
-        );
+        let (a, b) = both(threads, (weights_a, dividends_a), (weights_b, dividends_b), |band| {
+            match &ema_divisors {
+                Shares::Unit(divisors) => classic_dividend_band(band, stride, divisors, out),
+                Shares::Mixed(divisors) => classic_dividend_band(band, stride, divisors, out),
+            }
+        });
+        // Column maxima of non-negative values: any order.
         a.iter().zip(&b).map(|(x, y)| (*x).max(*y)).collect::<Vec<_>>()
     };
     // The stored bonds: every kept cell, upscaled to its column's maximum.
-    let max_divisors = share_divisors(&max);
+    let max_divisors = shares(&max);
     let (weights_a, weights_b) = split_rows_ref(&block.weights, mid, width);
     let (present_a, present_b) = split_rows_ref(&block.present, mid, width);
     let (rows_a, rows_b) = split_rows(bond_rows, mid, 1);
-    both(
-        threads,
-        (weights_a, present_a, rows_a),
-        (weights_b, present_b, rows_b),
-        |(weights, present, rows)| {
-            let cells = weights.chunks_exact(stride).zip(present.chunks_exact(stride));
-            for ((row, keep_row), out_row) in cells.zip(rows.iter_mut()) {
-                let columns = max_divisors.iter().zip(out.uids);
-                let upscaled = |(v, (divisor, uid)): (&I32F32, (&fast::ShareDivisor, &Uid))| {
-                    (*uid, I32F32::from_bits(divisor.divide(v.to_bits())))
-                };
-                // A row keeping every cell (a dense subnet) is collected without a test
-                // per cell.
-                if keep_row.iter().fold(true, |all, keep| all & *keep) {
-                    *out_row = row.iter().zip(columns).map(upscaled).collect();
-                    continue;
-                }
-                let mut kept = Vec::with_capacity(width);
-                for ((v, keep), column) in row.iter().zip(keep_row).zip(columns) {
-                    if *keep {
-                        kept.push(upscaled((v, column)));
-                    }
-                }
-                *out_row = kept;
+    both(threads, (weights_a, present_a, rows_a), (weights_b, present_b, rows_b), |band| {
+        match &max_divisors {
+            Shares::Unit(divisors) => classic_store_band(band, stride, divisors, out),
+            Shares::Mixed(divisors) => classic_store_band(band, stride, divisors, out),
+        }
+    });
+}
+
+/// Per-column divisions of values in [0, 1] by their column's sum or maximum (`Share`):
+/// a [`fast::UnitDivisor`] each when every column's is in its range (the usual case: one
+/// construction each, no choice per cell), else [`fast::ShareDivisor`]s.
+enum Shares {
+    Unit(Vec<fast::UnitDivisor>),
+    Mixed(Vec<fast::ShareDivisor>),
+}
+
+/// [`Shares`] for `sums` (a column whose sum is 0 holds only zeros, which any divisor
+/// leaves 0).
+fn shares(sums: &[I32F32]) -> Shares {
+    let unit: Option<Vec<fast::UnitDivisor>> =
+        sums.iter().map(|s| fast::UnitDivisor::new(if *s > zero() { *s } else { one() })).collect();
+    match unit {
+        Some(unit) => Shares::Unit(unit),
+        None => Shares::Mixed(share_divisors(sums)),
+    }
+}
+
+/// `a.safe_div(d)` for `0 ≤ a ≤ d`, `a ≤ 2³²` (callers prove it), by a column's divisor.
+trait Share: Sync {
+    fn share(&self, a: i64) -> i64;
+}
+
+impl Share for fast::UnitDivisor {
+    #[inline]
+    fn share(&self, a: i64) -> i64 {
+        self.divide(a)
+    }
+}
+
+impl Share for fast::ShareDivisor {
+    #[inline]
+    fn share(&self, a: i64) -> i64 {
+        self.divide(a)
+    }
+}
+
+/// One band of [`unit_classic_dividends`]' second pass: each new bond divided by its
+/// column's sum (in place), each row's dividend `Σ incentive · bond`, and the band's column
+/// maxima.
+fn classic_dividend_band<S: Share>(
+    (weights, dividends): (&mut [I32F32], &mut [I32F32]),
+    stride: usize,
+    divisors: &[S],
+    out: &Out<'_>,
+) -> Vec<I32F32> {
+    let mut max = vec![zero(); out.width];
+    for (row, d) in weights.chunks_exact_mut(stride).zip(dividends.iter_mut()) {
+        let mut dividend = 0i64;
+        let columns = divisors.iter().zip(out.incentive.iter().zip(max.iter_mut()));
+        for (v, (divisor, (inc, m))) in row.iter_mut().zip(columns) {
+            let normalized = divisor.share(v.to_bits());
+            *v = I32F32::from_bits(normalized);
+            dividend = dividend.wrapping_add(fast::mul_unit(inc.to_bits(), normalized));
+            *m = (*m).max(*v);
+        }
+        *d = I32F32::from_bits(dividend);
+    }
+    max
+}
+
+/// A bond row to store.
+type BondRow = Vec<(Uid, I32F32)>;
+
+/// One band of [`unit_classic_dividends`]' last pass: the bond rows to store, every kept
+/// cell upscaled to its column's maximum.
+fn classic_store_band<S: Share>(
+    (weights, present, rows): (&[I32F32], &[bool], &mut [BondRow]),
+    stride: usize,
+    divisors: &[S],
+    out: &Out<'_>,
+) {
+    let cells = weights.chunks_exact(stride).zip(present.chunks_exact(stride));
+    for ((row, keep_row), out_row) in cells.zip(rows.iter_mut()) {
+        let columns = divisors.iter().zip(out.uids);
+        let upscaled = |(v, (divisor, uid)): (&I32F32, (&S, &Uid))| {
+            (*uid, I32F32::from_bits(divisor.share(v.to_bits())))
+        };
+        // A row keeping every cell (a dense subnet) is collected without a test per cell.
+        if keep_row.iter().fold(true, |all, keep| all & *keep) {
+            *out_row = row.iter().zip(columns).map(upscaled).collect();
+            continue;
+        }
+        let mut kept = Vec::with_capacity(out.width);
+        for ((v, keep), column) in row.iter().zip(keep_row).zip(columns) {
+            if *keep {
+                kept.push(upscaled((v, column)));
             }
-        },
-    );
+        }
+        *out_row = kept;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The unit-interval clip against `clip`: weights and consensus in [0, 1] (the edges,
+    /// zeros, equal values, random), present or absent (an absent cell is 0).
+    #[test]
+    fn unit_clip_is_clip_on_the_unit_interval() {
+        let one = fast::ONE;
+        let mut values: Vec<i64> = vec![0, 1, 2, one / 2, one - 1, one];
+        let mut state = 0xC11F_0000_2222_3333u64;
+        for _ in 0..300 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            values.push((state % (one as u64 + 1)) as i64);
+        }
+        for &c in &values {
+            for &w in &values {
+                for present in [true, false] {
+                    let w = if present { w } else { 0 };
+                    let (value, kept) = clip(I32F32::from_bits(w), present, I32F32::from_bits(c));
+                    assert_eq!(unit_clip(w, present, c), (value.to_bits(), kept), "{w} {c}");
+                }
+            }
+        }
+    }
 }

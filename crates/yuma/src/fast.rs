@@ -105,19 +105,22 @@ pub(crate) fn normalize(values: &mut [I32F32]) {
 }
 
 /// Division of a value in [0, 1] by a sum of such values, `a.safe_div(d)` for
-/// `0 ≤ a ≤ d` (raw bits `a ≤ 2³²`), with one 64×64-bit multiplication and a small one.
+/// `0 ≤ a ≤ d` (raw bits `a ≤ 2³²`), with one 64×64-bit multiplication, a small one and a
+/// shift of one word.
 ///
-/// With `ℓ = ⌈log₂ d⌉`, `k = 33 + ℓ` and `m = ⌈2^(k+32) / d⌉`: `m·d = 2^(k+32) + e` with
-/// `0 ≤ e < d`, so for `a < 2³³`, writing `a·2³² = q·d + r` (`0 ≤ r < d`),
-/// `a·m / 2^k = q + (r + a·e/2^k) / d` where `a·e/2^k < 2³³·d/2^(33+ℓ) ≤ 1`: the fraction
-/// stays below 1 and `⌊a·m / 2^k⌋ = q = ⌊a·2³²/d⌋`, the library's quotient (it fits: `a ≤
-/// d`). `m < 2^(65+ℓ)/2^(ℓ−1) + 1` is at most `2⁶⁶`: split as `high·2⁶⁴ + low` with
-/// `high ≤ 4`, the product is `a·low + (a·high)·2⁶⁴ < 2¹⁰⁰`. For `d` in `1..2⁶²` (`k + 32 ≤
-/// 127`).
+/// With `ℓ = ⌈log₂ d⌉`, `k = max(64, 33 + ℓ)` and `m = ⌈2^(k+32) / d⌉`: `m·d = 2^(k+32) + e`
+/// with `0 ≤ e < d ≤ 2^ℓ`, so for `a < 2³³`, writing `a·2³² = q·d + r` (`0 ≤ r < d`),
+/// `a·m / 2^k = q + (r + a·e/2^k) / d` where `a·e/2^k < 2³³·2^ℓ/2^k ≤ 1`: the fraction stays
+/// below 1 and `⌊a·m / 2^k⌋ = q = ⌊a·2³²/d⌋`, the library's quotient (it fits: `a ≤ d`).
+/// `k + 32 ≤ 127` for `d` in `1..2⁶²`, so `m < 2¹²⁸`: split as `high·2⁶⁴ + low`,
+/// `⌊a·m / 2⁶⁴⌋ = ⌊a·low / 2⁶⁴⌋ + a·high` (the high word of one 64×64 product plus a
+/// small product), at most `a·m / 2⁶⁴ ≤ (2^(k+32)·a/d + a) / 2⁶⁴ < 2⁶⁴`: no partial sum
+/// wraps; then `q` is that shifted right by `k − 64` (0 to 31).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct UnitDivisor {
     low: u64,
     high: u64,
+    /// `k − 64`.
     shift: u32,
 }
 
@@ -127,11 +130,11 @@ impl UnitDivisor {
         let d = u64::try_from(d.to_bits()).ok().filter(|d| (1..1 << 62).contains(d))?;
         // ℓ = ⌈log₂ d⌉ (0 for d = 1).
         let l = u64::BITS.wrapping_sub(d.wrapping_sub(1).leading_zeros());
-        let shift = 33u32.wrapping_add(l);
-        let power = 1u128.checked_shl(shift.wrapping_add(32))?;
+        let k = 33u32.wrapping_add(l).max(64);
+        let power = 1u128.checked_shl(k.wrapping_add(32))?;
         let d128 = u128::from(d);
         let m = power.checked_add(d128.wrapping_sub(1))?.checked_div(d128)?;
-        Some(Self { low: m as u64, high: u64::try_from(m >> 64).ok()?, shift })
+        Some(Self { low: m as u64, high: (m >> 64) as u64, shift: k.wrapping_sub(64) })
     }
 
     /// `a.safe_div(d)` on raw bits for `0 ≤ a ≤ min(d, 2³³ − 1)`, which callers prove;
@@ -139,10 +142,8 @@ impl UnitDivisor {
     #[inline]
     pub(crate) fn divide(&self, a: i64) -> i64 {
         let a = a as u64;
-        let product = u128::from(a)
-            .wrapping_mul(u128::from(self.low))
-            .wrapping_add(u128::from(a.wrapping_mul(self.high)) << 64);
-        product.wrapping_shr(self.shift) as i64
+        let high = (u128::from(a).wrapping_mul(u128::from(self.low)) >> 64) as u64;
+        high.wrapping_add(a.wrapping_mul(self.high)).wrapping_shr(self.shift) as i64
     }
 }
 
@@ -175,15 +176,18 @@ impl ShareDivisor {
 /// `u16_integer(w).safe_div(u16_integer(t))` is `⌊w·2⁶⁴ / (t·2³²)⌋ = ⌊n / t⌋` with
 /// `n = w·2³² < 2⁴⁸`. Granlund–Montgomery (1994, theorem 4.2): with `ℓ = ⌈log₂ t⌉` and
 /// `m = ⌈2^(48+ℓ) / t⌉`, `2^(48+ℓ) ≤ m·t < 2^(48+ℓ) + t ≤ 2^(48+ℓ) + 2^ℓ`, so
-/// `⌊n / t⌋ = ⌊n·m / 2^(48+ℓ)⌋` for every `n < 2⁴⁸`: one multiplication (`m < 2⁴⁹`,
-/// `n·m < 2⁹⁷`) and a shift per cell.
+/// `⌊n / t⌋ = ⌊n·m / 2^(48+ℓ)⌋ = ⌊w·m / 2^(16+ℓ)⌋` for every `n < 2⁴⁸` (`m ≤ 2⁴⁹`): two
+/// small products and three shifts per cell, which vectorize.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RowDivisor {
-    multiplier: u64,
-    /// `⌊n·m / 2^(48+ℓ)⌋ = ⌊w·m / 2^(16+ℓ)⌋`: the low word of `w·m` shifts right by
-    /// `16 + ℓ` (16 to 47), the high word left by `48 − ℓ`.
-    low_shift: u32,
-    high_shift: u32,
+    /// `m = high·2³² + low` (`high < 2¹⁷`), in 32-bit halves: `w·m = w·low + w·high·2³²`
+    /// as two 32×32→64-bit products (which vectorize), and
+    /// `⌊w·m / 2^(16+ℓ)⌋ = ⌊(⌊w·low / 2¹⁶⌋ + w·high·2¹⁶) / 2^ℓ⌋` (a multiple of 2¹⁶ added
+    /// before dividing by 2¹⁶ passes through the floor; the sum is below 2⁵⁰).
+    low: u32,
+    high: u32,
+    /// `ℓ`.
+    shift: u32,
 }
 
 impl RowDivisor {
@@ -194,23 +198,21 @@ impl RowDivisor {
         }
         // ℓ = ⌈log₂ t⌉ (0 for t = 1).
         let l = u64::BITS.wrapping_sub(t.wrapping_sub(1).leading_zeros());
-        let shift = 48u32.wrapping_add(l);
-        let power = 1u128.wrapping_shl(shift);
+        let power = 1u128.wrapping_shl(48u32.wrapping_add(l));
         let t128 = u128::from(t);
-        let multiplier = power.wrapping_add(t128.wrapping_sub(1)).checked_div(t128)?;
-        let low_shift = 16u32.wrapping_add(l);
-        let high_shift = 64u32.wrapping_sub(low_shift);
-        Some(Self { multiplier: u64::try_from(multiplier).ok()?, low_shift, high_shift })
+        let multiplier =
+            u64::try_from(power.wrapping_add(t128.wrapping_sub(1)).checked_div(t128)?).ok()?;
+        Some(Self { low: multiplier as u32, high: u32::try_from(multiplier >> 32).ok()?, shift: l })
     }
 
     /// `u16_integer(w).safe_div(u16_integer(t))`, as raw bits.
     #[inline]
     pub(crate) fn divide(&self, w: u16) -> i64 {
-        // `w·m < 2⁶⁵`: one 64×64-bit multiplication; the quotient `< 2³³` fits a word, so
-        // the two halves' shifted bits do not overlap.
-        let product = u128::from(u64::from(w)).wrapping_mul(u128::from(self.multiplier));
-        let (low, high) = (product as u64, (product >> 64) as u64);
-        (low.wrapping_shr(self.low_shift) | high.wrapping_shl(self.high_shift)) as i64
+        let w = u64::from(w);
+        // `w·low < 2⁴⁸`, `w·high < 2³³`: no product wraps.
+        let low = w.wrapping_mul(u64::from(self.low)) >> 16;
+        let high = w.wrapping_mul(u64::from(self.high)) << 16;
+        low.wrapping_add(high).wrapping_shr(self.shift) as i64
     }
 }
 
@@ -259,32 +261,98 @@ pub(crate) fn mul_unit(a: i64, b: i64) -> i64 {
     (product >> 32) as i64
 }
 
+/// [`mul_unit`] bit for bit, on 32-bit halves (which vectorize: four 32×32→64-bit lane
+/// products where a full 64-bit product takes three and its high word more): with
+/// `a = a₁·2³² + a₀` and `b = b₁·2³² + b₀` (`a₁, b₁ ∈ {0, 1}`),
+/// `⌊a·b / 2³²⌋ = ⌊a₀b₀ / 2³²⌋ + a₀b₁ + a₁b₀ + 2³²·a₁b₁`, at most 2³². For `a` and `b` in
+/// [0, 1] (raw bits in [0, 2³²]), which callers prove; outside it the result is meaningless
+/// (but never a panic).
+#[inline]
+pub(crate) fn mul_unit_halves(a: i64, b: i64) -> i64 {
+    let (a, b) = (a as u64, b as u64);
+    let (a0, a1, b0, b1) = (u64::from(a as u32), a >> 32, u64::from(b as u32), b >> 32);
+    let low = a0.wrapping_mul(b0) >> 32;
+    let middle = a0.wrapping_mul(b1).wrapping_add(a1.wrapping_mul(b0));
+    low.wrapping_add(middle).wrapping_add(a1.wrapping_mul(b1) << 32) as i64
+}
+
 /// A factor in [0, 1] (raw bits in [0, 2³²]) for many products with values in [0, 1]:
-/// [`mul_unit`] bit for bit, with one 64-bit multiplication. Below one, `f·x ≤ (2³² − 1)·2³²
-/// < 2⁶⁴` fits a word; one itself gives `x`. Callers prove both ranges; outside them the
-/// result is meaningless (but never a panic).
+/// [`mul_unit`] bit for bit, on 32-bit halves (which vectorize: one 32×32→64-bit lane
+/// product each, where a full 64-bit product takes three). With `f = f₁·2³² + f₀` and
+/// `x = x₁·2³² + x₀` (`f₁, x₁ ∈ {0, 1}`; `f₁ = 1` only for `f = 1`, then `f₀ = 0`, and the
+/// same for `x`), `f·x = f₀x₀ + 2³²(f₀x₁ + f₁x₀) + 2⁶⁴f₁x₁`, so
+/// `⌊f·x / 2³²⌋ = ⌊f₀x₀ / 2³²⌋ + f₀x₁ + f₁·x`: the last term is `x` masked by `f = 1`.
+/// Callers prove both ranges; outside them the result is meaningless (but never a panic).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct UnitFactor {
-    bits: u64,
-    one: bool,
+    /// `f₀`, the low half.
+    low: u32,
+    /// All ones when `f = 1`, else 0.
+    one: u64,
 }
 
 impl UnitFactor {
     /// The factor of raw bits `f` in [0, 2³²].
     #[inline]
     pub(crate) fn new(f: i64) -> Self {
-        Self { bits: f as u64, one: f == ONE }
+        Self { low: f as u32, one: u64::from(f == ONE).wrapping_neg() }
     }
 
     /// `mul_unit(f, x)` for `x` in [0, 2³²].
     #[inline]
     pub(crate) fn times(self, x: i64) -> i64 {
-        let product = (self.bits.wrapping_mul(x as u64) >> 32) as i64;
-        if self.one {
-            x
-        } else {
-            product
-        }
+        let x = x as u64;
+        let low = u64::from(self.low);
+        // `f₀x₀ < 2⁶⁴`; `x₁ ≤ 1`, so `f₀x₁ < 2³²`: nothing wraps.
+        let product = low.wrapping_mul(u64::from(x as u32)) >> 32;
+        let carry = low.wrapping_mul(x >> 32);
+        product.wrapping_add(carry).wrapping_add(x & self.one) as i64
+    }
+
+    /// [`Self::times`] for a factor below one (`f₁ = 0`: no masked term), which callers
+    /// prove; for `f = 1` it gives 0.
+    #[inline]
+    pub(crate) fn times_below_one(self, x: i64) -> i64 {
+        let x = x as u64;
+        let low = u64::from(self.low);
+        let product = low.wrapping_mul(u64::from(x as u32)) >> 32;
+        product.wrapping_add(low.wrapping_mul(x >> 32)) as i64
+    }
+
+    /// Whether the factor is below one ([`Self::times_below_one`]'s range).
+    #[inline]
+    pub(crate) fn is_below_one(self) -> bool {
+        self.one == 0
+    }
+}
+
+/// `mul_unit(f, u16_proportion(b))` for a factor `f` in (0, 1) (raw bits in (0, 2³²)) and
+/// any u16 `b`, straight from `b` in 32-bit lane products (which vectorize). For
+/// `b < 65535` the proportion is `65537·b` (below 2³²), so the product is `⌊K·b / 2³²⌋`
+/// with `K = 65537·f = high·2³² + low`: `⌊low·b / 2³²⌋ + high·b`. For `b = 65535` the
+/// proportion is one and the product `f`, while that expression gives
+/// `⌊f·(2³² − 1) / 2³²⌋ = f − 1` (`0 < f < 2³²`): `(b + 1) >> 16`, 1 only there, adds it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ProportionFactor {
+    low: u32,
+    high: u32,
+}
+
+impl ProportionFactor {
+    /// For raw bits `f` in (0, 2³²); `None` otherwise.
+    pub(crate) fn new(f: i64) -> Option<Self> {
+        let f = u64::try_from(f).ok().filter(|f| (1..1 << 32).contains(f))?;
+        let k = f.checked_mul(65_537)?;
+        Some(Self { low: k as u32, high: u32::try_from(k >> 32).ok()? })
+    }
+
+    /// `mul_unit(f, u16_proportion(b))`, as raw bits.
+    #[inline]
+    pub(crate) fn times(self, b: u16) -> i64 {
+        let b = u64::from(b);
+        let low = u64::from(self.low).wrapping_mul(b) >> 32;
+        let high = u64::from(self.high).wrapping_mul(b);
+        low.wrapping_add(high).wrapping_add(b.wrapping_add(1) >> 16) as i64
     }
 }
 
@@ -395,6 +463,17 @@ pub(crate) fn u16_integer(w: u16) -> I32F32 {
     I32F32::from_bits(i64::from(w) << 32)
 }
 
+/// The saturating sum of `u16_integer`s whose integer sum is `t`: non-negative terms, so
+/// `t` itself below 2³¹, the maximum from there.
+#[inline]
+pub(crate) fn u16_sum(t: u64) -> I32F32 {
+    if t < 1 << 31 {
+        I32F32::from_bits((t << 32) as i64)
+    } else {
+        I32F32::max_value()
+    }
+}
+
 /// `u16_proportion_to_fixed(b)` (`b / 65535`, truncated): since `2³² = 65535·65537 + 1`,
 /// `⌊b·2³² / 65535⌋ = 65537·b + ⌊b / 65535⌋`.
 #[inline]
@@ -444,9 +523,10 @@ fn key(score: i64) -> u64 {
     (score as u64) ^ (1 << 63)
 }
 
-/// [`weighted_median`] by [`radix_rounds`], from the items alone (the dense kernel gathers
-/// each column with its keys' OR and AND and calls [`radix_rounds`] itself). A `minority`
-/// outside `[0, total)` goes to the plain [`weighted_median`].
+/// [`weighted_median`] by radix selection, from the items alone: both of the dense
+/// kernel's entries, [`radix_column`] (from the scores and stakes apart, and the bits at which
+/// the scores differ) and [`radix_rounds`] (from the items and their keys' OR and AND), must
+/// give it. A `minority` outside `[0, total)` goes to the plain [`weighted_median`].
 #[cfg(test)]
 pub(crate) fn weighted_median_radix(
     items: &mut [Item],
@@ -462,31 +542,171 @@ pub(crate) fn weighted_median_radix(
         any |= key(score);
         all &= key(score);
     }
-    radix_rounds(items, spare, &mut Buckets::new(), minority, (any, all))
+    let scores: Vec<i64> = items.iter().map(|item| item.0).collect();
+    let stakes: Vec<i64> = items.iter().map(|item| item.1).collect();
+    let mut buckets = Buckets::new();
+    // (Each scrambles the items: the column's copy goes first.)
+    let by_rounds = radix_rounds(items, spare, &mut buckets, minority, 0, (any, all));
+    let scratch = (&mut *items, &mut *spare);
+    let by_column = radix_column(&scores, &stakes, any ^ all, scratch, &mut buckets, minority);
+    assert_eq!(by_column, by_rounds);
+    by_rounds
 }
 
-/// The OR and the AND of `scores`' keys, which [`radix_rounds`] starts from.
+/// How many columns the dense kernel's consensus copies out of the block at a time.
+pub(crate) const STRIP: usize = 8;
+
+/// [`radix_rounds`] on one column of the dense block: its scores (copied out of the block,
+/// contiguous), the voters' stakes in the same order (the same for every column) and
+/// `differ`, the bits at which the scores are not all equal (the OR of their bits XOR the
+/// AND: the same bits as their keys'), for a `minority` in `[0, total)`. The first round
+/// reads the scores and the stakes directly and links each item to its bucket's previous
+/// one; the chosen bucket's items are then walked (not searched for among all) and, when
+/// at most [`FEW`], sorted and walked, else handed to [`radix_rounds`] in `items` for the
+/// next rounds. `items` and `spare` hold at least as many items as there are scores.
+pub(crate) fn radix_column(
+    scores: &[i64],
+    stakes: &[i64],
+    differ: u64,
+    (items, spare): (&mut [Item], &mut [Item]),
+    scratch: &mut Buckets,
+    minority: i64,
+) -> i64 {
+    let len = scores.len().min(stakes.len());
+    if len <= FEW || differ == 0 {
+        // All equal or few: the rounds' own start.
+        for (item, (score, stake)) in items.iter_mut().zip(scores.iter().zip(stakes)) {
+            *item = (*score, *stake);
+        }
+        let items = items.get_mut(..len).unwrap_or_default();
+        return radix_rounds(items, spare, scratch, minority, 0, (differ, 0));
+    }
+    let (shift, mask, used) = radix_round(len, differ);
+    scratch.sums.get_mut(..used).unwrap_or_default().fill(0);
+    scratch.heads.get_mut(..used).unwrap_or_default().fill(0);
+    if scratch.links.len() < len {
+        scratch.links.resize(len, 0);
+    }
+    // Each item is summed into its bucket and linked to the bucket's previous item: the
+    // chosen bucket's items are then walked, not searched for among all.
+    let Buckets { sums, heads, links, .. } = scratch;
+    let links = links.get_mut(..len).unwrap_or_default();
+    let (scores_in, stakes_in) =
+        (scores.get(..len).unwrap_or_default(), stakes.get(..len).unwrap_or_default());
+    let mut next = 0u32;
+    for ((&score, stake), link) in scores_in.iter().zip(stakes_in).zip(links.iter_mut()) {
+        let bucket = ((key(score) >> shift) & mask) as usize;
+        next = next.wrapping_add(1);
+        if let (Some(sum), Some(head)) = (sums.get_mut(bucket), heads.get_mut(bucket)) {
+            // Non-negative stakes summing to `total`: no overflow. At most 65,535 items.
+            *sum = sum.wrapping_add(*stake);
+            *link = *head;
+            *head = next;
+        }
+    }
+    let (chosen, below) = match crossing(scratch, used, minority) {
+        Ok(found) => found,
+        Err(total) => {
+            // Unreachable under the invariant; the reference's quickselect decides then.
+            for (item, (score, stake)) in items.iter_mut().zip(scores.iter().zip(stakes)) {
+                *item = (*score, *stake);
+            }
+            let items = items.get_mut(..len).unwrap_or_default();
+            let out = spare.get_mut(..len).unwrap_or_default();
+            return quickselect(items, out, minority, 0, total);
+        }
+    };
+    let lo = below;
+    // The chosen bucket's items, last first: each link points to an earlier item (or 0, the
+    // end), so the walk ends within `len` steps.
+    let links = scratch.links.as_slice();
+    let head = scratch.heads.get(chosen).copied().unwrap_or(0);
+    let bucket = core::iter::successors(Some(head), |at| {
+        let index = (*at as usize).wrapping_sub(1);
+        links.get(index).copied()
+    })
+    .take_while(|at| *at != 0)
+    .take(len)
+    .filter_map(|at| {
+        let index = (at as usize).wrapping_sub(1);
+        scores.get(index).copied().zip(stakes.get(index).copied())
+    });
+    let mut few = [(0i64, 0i64); FEW];
+    let mut k = 0usize;
+    let mut rest = bucket.clone();
+    for (slot, item) in few.iter_mut().zip(&mut rest) {
+        *slot = item;
+        k = k.wrapping_add(1);
+    }
+    if rest.next().is_none() {
+        return sorted_median(few.get_mut(..k).unwrap_or_default(), minority, lo);
+    }
+    // More than a few: the bucket's items, with the OR and AND of their keys, for the next
+    // rounds.
+    let mut kept = 0usize;
+    let (mut any, mut all) = (0u64, u64::MAX);
+    for (slot, (score, stake)) in items.iter_mut().zip(bucket) {
+        *slot = (score, stake);
+        any |= key(score);
+        all &= key(score);
+        kept = kept.wrapping_add(1);
+    }
+    let items = items.get_mut(..kept).unwrap_or_default();
+    radix_rounds(items, spare, scratch, minority, lo, (any, all))
+}
+
+/// One round's bucket layout for `len` active items whose keys differ at `differ`: the
+/// shift and mask of the bucket bits and the number of buckets. Two to four items per
+/// bucket: `2^b ≥ len / 4`, with `b` in [4, 8] (fewer buckets to clear and scan; measured
+/// slightly fewer instructions than one per bucket); the bucket bits end at the highest
+/// differing bit `t`.
 #[inline]
-pub(crate) fn key_bits(any: &mut u64, all: &mut u64, score: i64) {
-    *any |= key(score);
-    *all &= key(score);
+fn radix_round(len: usize, differ: u64) -> (u32, u64, usize) {
+    let bits =
+        (usize::BITS.wrapping_sub(len.leading_zeros())).saturating_sub(2).clamp(4, MAX_BUCKET_BITS);
+    let top = u64::BITS.wrapping_sub(differ.leading_zeros()); // bits up to `t`, inclusive
+    let shift = top.saturating_sub(bits);
+    // (`mask < 2^MAX_BUCKET_BITS`: the indexing needs no bounds check.)
+    let mask = (1u64 << bits).wrapping_sub(1) & (BUCKETS as u64).wrapping_sub(1);
+    (shift, mask, 1usize << bits)
+}
+
+/// The first of the `used` buckets where the cumulative stake passes `target` (the minority
+/// less the stake below the active items), with the stake of the buckets before it; `None`
+/// (and the total stake, second) if none does.
+#[inline]
+fn crossing(scratch: &Buckets, used: usize, target: i64) -> Result<(usize, i64), i64> {
+    let mut below = 0i64;
+    for (b, sum) in scratch.sums.get(..used).unwrap_or_default().iter().enumerate() {
+        let through = below.wrapping_add(*sum);
+        if through > target {
+            return Ok((b, below));
+        }
+        below = through;
+    }
+    Err(below)
 }
 
 /// [`radix_rounds`]' scratch: stake and item count per bucket (any contents between calls).
 pub(crate) struct Buckets {
     sums: [i64; BUCKETS],
     counts: [u32; BUCKETS],
+    /// [`radix_column`]: per bucket, its last item's index plus one (0: none yet).
+    heads: [u32; BUCKETS],
+    /// [`radix_column`]: per item, the previous item's index plus one in its bucket.
+    links: Vec<u32>,
 }
 
 impl Buckets {
     pub(crate) fn new() -> Self {
-        Self { sums: [0; BUCKETS], counts: [0; BUCKETS] }
+        Self { sums: [0; BUCKETS], counts: [0; BUCKETS], heads: [0; BUCKETS], links: Vec::new() }
     }
 }
 
 /// [`weighted_median`], the same value, by radix selection: a few passes over the column
-/// whatever its scores, from the OR and the AND of the items' keys ([`key_bits`]), for a
-/// `minority` in `[0, total)`.
+/// whatever its scores, from the OR and the AND of the items' keys, for a
+/// `minority` in `[0, total)`; `lo` is the stake of the column's items below `items` (0 for
+/// a whole column; [`radix_column`] hands over after its first round).
 ///
 /// The answer `v*` is the smallest score whose cumulative stake (scores at or below it)
 /// exceeds `minority`. Invariant: the active items hold `v*`, `lo` is the stake of every
@@ -503,16 +723,16 @@ impl Buckets {
 /// most [`FEW`] items (the usual case: a few items per bucket), they are picked out with
 /// a branch the predictor gets right (it is rarely taken), sorted and walked. The stakes
 /// must be non-negative and sum to `total` without saturating (normalized stake), so no
-/// bucket sum overflows; `spare` is scratch of the same length as `items` (both scrambled
+/// bucket sum overflows; `spare` is scratch at least as long as `items` (both scrambled
 /// on return), `scratch` any [`Buckets`].
 pub(crate) fn radix_rounds(
     items: &mut [Item],
     spare: &mut [Item],
     scratch: &mut Buckets,
     minority: i64,
+    mut lo: i64,
     (mut any, mut all): (u64, u64),
 ) -> i64 {
-    let mut lo = 0i64;
     let (mut current, mut next) = (items, spare);
     let mut len = current.len();
     loop {
@@ -525,16 +745,7 @@ pub(crate) fn radix_rounds(
             // Every active score is the same: it is `v*`.
             return active.first().map_or(0, |item| item.0);
         }
-        // Two to four items per bucket: 2^b ≥ len / 4, with b in [4, 8] (fewer buckets to
-        // clear and scan; measured slightly fewer instructions than one per bucket).
-        let bits = (usize::BITS.wrapping_sub(len.leading_zeros()))
-            .saturating_sub(2)
-            .clamp(4, MAX_BUCKET_BITS);
-        let top = u64::BITS.wrapping_sub(differ.leading_zeros()); // bits up to `t`, inclusive
-        let shift = top.saturating_sub(bits);
-        // (`mask < 2^MAX_BUCKET_BITS`: the indexing below needs no bounds check.)
-        let mask = (1u64 << bits).wrapping_sub(1) & (BUCKETS as u64).wrapping_sub(1);
-        let used = 1usize << bits;
+        let (shift, mask, used) = radix_round(len, differ);
         scratch.sums.get_mut(..used).unwrap_or_default().fill(0);
         scratch.counts.get_mut(..used).unwrap_or_default().fill(0);
         for &(score, stake) in active {
@@ -548,22 +759,15 @@ pub(crate) fn radix_rounds(
             }
         }
         // The first bucket where the cumulative stake passes the minority.
-        let target = minority.wrapping_sub(lo);
-        let mut below = 0i64;
-        let mut chosen = None;
-        for (b, sum) in scratch.sums.get(..used).unwrap_or_default().iter().enumerate() {
-            let through = below.wrapping_add(*sum);
-            if through > target {
-                chosen = Some(b);
-                break;
+        let (chosen, below) = match crossing(scratch, used, minority.wrapping_sub(lo)) {
+            Ok(found) => found,
+            Err(below) => {
+                // Unreachable under the invariant; the reference's quickselect decides then.
+                let hi = lo.saturating_add(below);
+                let out = next.get_mut(..len).unwrap_or_default();
+                let items = current.get_mut(..len).unwrap_or_default();
+                return quickselect(items, out, minority, lo, hi);
             }
-            below = through;
-        }
-        let Some(chosen) = chosen else {
-            // Unreachable under the invariant; the reference's quickselect decides then.
-            let hi = lo.saturating_add(below);
-            let out = next.get_mut(..len).unwrap_or_default();
-            return quickselect(current.get_mut(..len).unwrap_or_default(), out, minority, lo, hi);
         };
         lo = lo.wrapping_add(below);
         let in_chosen = |score: i64| (key(score) >> shift) & mask == chosen as u64;
@@ -988,12 +1192,61 @@ mod tests {
             }
         }
         assert!(!is_unit(bits(-1)) && !is_unit(bits(ONE + 1)));
+        for &a in &values {
+            for &b in &values {
+                assert_eq!(mul_unit_halves(a, b), mul_unit(a, b), "{a} * {b}");
+            }
+        }
         for &f in &values {
             let factor = UnitFactor::new(f);
             for &x in &values {
                 assert_eq!(factor.times(x), mul_unit(f, x), "{f} * {x}");
+                if f < ONE {
+                    assert!(factor.is_below_one());
+                    assert_eq!(factor.times_below_one(x), mul_unit(f, x), "{f} * {x}");
+                }
+            }
+            assert_eq!(factor.is_below_one(), f < ONE);
+        }
+    }
+
+    /// Against `mul_unit` of the library's u16 proportion: every u16, for factors at the
+    /// edges of (0, 1) and random ones; none outside it.
+    #[test]
+    fn proportion_factor_is_mul_unit_of_the_proportion() {
+        let mut rng = Rng(0x9E0_F00D_1234_5678);
+        let mut factors: Vec<i64> =
+            vec![1, 2, 3, 65_535, 65_536, 65_537, ONE / 2, ONE - 1, ONE - 2];
+        factors.extend((0..40).map(|_| 1 + (rng.next() % (ONE as u64 - 1)) as i64));
+        for f in factors {
+            let factor = ProportionFactor::new(f).expect("in range");
+            for b in 0..=u16::MAX {
+                let proportion = tao_primitives::fixed::u16_proportion_to_fixed(b).to_bits();
+                assert_eq!(factor.times(b), mul_unit(f, proportion), "{f} * {b}");
             }
         }
+        for f in [0, ONE, ONE + 1, -1, i64::MAX] {
+            assert!(ProportionFactor::new(f).is_none(), "{f}");
+        }
+    }
+
+    /// Against the saturating sum of the `u16_integer`s, up to and past saturation.
+    #[test]
+    fn u16_sum_is_the_saturating_sum() {
+        let mut rng = Rng(0x5A7_0000_1616);
+        for case in 0..60 {
+            let len = rng.next() % 2_000 + if case % 4 == 0 { 32_700 } else { 0 };
+            let (mut total, mut fixed) = (0u64, zero());
+            for _ in 0..len {
+                let b = if rng.next() % 3 == 0 { (rng.next() % 65_536) as u16 } else { u16::MAX };
+                total += u64::from(b);
+                fixed = fixed.saturating_add(u16_integer(b));
+                assert_eq!(u16_sum(total), fixed, "case {case}: {total}");
+            }
+        }
+        assert_eq!(u16_sum(0), zero());
+        assert_eq!(u16_sum((1 << 31) - 1), I32F32::from_bits(((1i64 << 31) - 1) << 32));
+        assert_eq!(u16_sum(1 << 31), I32F32::max_value());
     }
 
     /// Against the library's `normalize_64` and narrowing: stakes from tiny to near the

@@ -159,7 +159,7 @@ impl YumaInput {
         &self,
         n: usize,
         threads: usize,
-    ) -> (Result<Vec<bool>, YumaError>, Result<Vec<bool>, YumaError>) {
+    ) -> (Result<Vec<Order>, YumaError>, Result<Vec<Order>, YumaError>) {
         let entries = self.weights.iter().fold(0usize, |sum, row| sum.saturating_add(row.len()));
         if threads < 2 || entries < PARALLEL_ENTRIES {
             return (check_rows("weights", n, &self.weights), check_rows("bonds", n, &self.bonds));
@@ -181,10 +181,30 @@ const PARALLEL_ENTRIES: usize = 1 << 16;
 pub(crate) struct Validated {
     /// The number of UIDs.
     pub(crate) n: usize,
-    /// Per UID: whether its weight row's UIDs strictly ascend.
-    pub(crate) sorted_weights: Vec<bool>,
-    /// Per UID: whether its bond row's UIDs strictly ascend.
-    pub(crate) sorted_bonds: Vec<bool>,
+    /// Per UID: the order of its weight row's UIDs.
+    pub(crate) sorted_weights: Vec<Order>,
+    /// Per UID: the order of its bond row's UIDs.
+    pub(crate) sorted_bonds: Vec<Order>,
+}
+
+/// The order of a row's UIDs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Not strictly ascending.
+    #[default]
+    Other,
+    /// Strictly ascending.
+    Ascending,
+    /// Strictly ascending by one at each step: exactly the UIDs from its first to its last
+    /// (an empty row too).
+    Consecutive,
+}
+
+impl Order {
+    /// Whether the UIDs strictly ascend.
+    pub(crate) fn is_sorted(self) -> bool {
+        self != Self::Other
+    }
 }
 
 impl Params {
@@ -218,18 +238,19 @@ fn check_len(field: &'static str, expected: usize, actual: usize) -> Result<(), 
     }
 }
 
-/// Checks every row (UIDs in range, none repeated); returns which rows are sorted.
+/// Checks every row (UIDs in range, none repeated); returns each row's [`Order`].
 fn check_rows<T>(
     field: &'static str,
     n: usize,
     rows: &[SparseRow<T>],
-) -> Result<Vec<bool>, YumaError> {
+) -> Result<Vec<Order>, YumaError> {
     let mut seen = Vec::new();
-    let mut sorted = vec![false; rows.len()];
+    let mut sorted = vec![Order::Other; rows.len()];
     for ((row, entries), sorted) in rows.iter().enumerate().zip(sorted.iter_mut()) {
         // The usual row, sorted by UID, repeats none; it is in range if its last UID is.
-        if is_ascending(entries) && entries.last().is_none_or(|(uid, _)| uid.index() < n) {
-            *sorted = true;
+        let order = order(entries);
+        if order.is_sorted() && entries.last().is_none_or(|(uid, _)| uid.index() < n) {
+            *sorted = order;
             continue;
         }
         if seen.is_empty() {
@@ -251,25 +272,35 @@ fn check_rows<T>(
     Ok(sorted)
 }
 
-/// Whether the row's UIDs strictly increase (one comparison per entry, no lookups): in
-/// chunks whose steps are folded without an exit per entry (which vectorizes), each
-/// chunk's first UID also compared with the previous chunk's last.
-fn is_ascending<T>(entries: &[(Uid, T)]) -> bool {
+/// Whether the row's UIDs strictly increase, and whether by one at each step (one
+/// comparison per entry, no lookups): in chunks whose steps are folded without an exit per
+/// entry (which vectorizes), each chunk's first UID also compared with the previous chunk's
+/// last.
+fn order<T>(entries: &[(Uid, T)]) -> Order {
     let mut last: Option<Uid> = None;
+    let mut consecutive = true;
     for chunk in entries.chunks(256) {
         let (Some(first), Some(end)) = (chunk.first(), chunk.last()) else { continue };
         let pairs = chunk.iter().zip(chunk.get(1..).unwrap_or_default());
-        // `b − a − 1` is negative iff `b ≤ a`: the OR of them has its sign bit set iff a
-        // pair does not ascend.
+        // `b − a − 1` is negative iff `b ≤ a`, zero iff `b = a + 1`: the OR of them has its
+        // sign bit set iff a pair does not ascend, and is zero iff every pair steps by one.
         let steps = pairs.fold(0i32, |any, ((a, _), (b, _))| {
             any | i32::from(b.get()).wrapping_sub(i32::from(a.get())).wrapping_sub(1)
         });
         if steps < 0 || last.is_some_and(|previous| previous >= first.0) {
-            return false;
+            return Order::Other;
         }
+        let joined = last.is_none_or(|previous| {
+            u32::from(previous.get()).wrapping_add(1) == u32::from(first.0.get())
+        });
+        consecutive &= steps == 0 && joined;
         last = Some(end.0);
     }
-    true
+    if consecutive {
+        Order::Consecutive
+    } else {
+        Order::Ascending
+    }
 }
 
 #[cfg(test)]
@@ -301,7 +332,8 @@ mod tests {
         };
         assert!(n * n >= PARALLEL_ENTRIES);
         let valid = input.validated(2).expect("valid");
-        assert!(valid.sorted_weights.iter().chain(&valid.sorted_bonds).all(|sorted| *sorted));
+        let orders = valid.sorted_weights.iter().chain(&valid.sorted_bonds);
+        assert!(orders.into_iter().all(|order| *order == Order::Consecutive));
         let mut bad_bonds = input.clone();
         bad_bonds.bonds[7].push((Uid::new(3), 1));
         let mut bad_both = bad_bonds.clone();
@@ -317,21 +349,41 @@ mod tests {
         assert!(matches!(bonds, YumaError::DuplicateUid { field: "bonds", .. }), "{bonds:?}");
     }
 
-    /// Against the definition, on rows around the chunk boundaries: ascending, with one
-    /// pair out of order or repeated anywhere.
+    /// Against the definition, on rows around the chunk boundaries: ascending by two or by
+    /// one, with one pair out of order, repeated or (by one) a gap anywhere.
     #[test]
-    fn is_ascending_is_strictly_increasing() {
-        let naive = |row: &[(Uid, u16)]| row.windows(2).all(|pair| pair[0].0 < pair[1].0);
+    fn order_is_strictly_increasing_and_consecutive() {
+        let naive = |row: &[(Uid, u16)]| {
+            if !row.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+                Order::Other
+            } else if row.windows(2).all(|pair| pair[0].0.get() + 1 == pair[1].0.get()) {
+                Order::Consecutive
+            } else {
+                Order::Ascending
+            }
+        };
+        assert_eq!(order::<u16>(&[]), Order::Consecutive);
         for len in [0usize, 1, 2, 3, 255, 256, 257, 511, 512, 513, 1_000] {
-            let row: Vec<(Uid, u16)> = (0..len).map(|j| (Uid::new(2 * j as u16), 7)).collect();
-            assert!(is_ascending(&row) && naive(&row), "len {len}");
-            for at in 0..len.saturating_sub(1) {
-                for (a, b) in [(1, 0), (0, 0)] {
-                    let mut broken = row.clone();
-                    broken[at].0 = Uid::new(2 * at as u16 + a + 2);
-                    broken[at + 1].0 = Uid::new(2 * at as u16 + b + 2);
-                    assert_eq!(is_ascending(&broken), naive(&broken), "len {len} at {at}");
-                    assert!(!is_ascending(&broken));
+            for step in [1u16, 2] {
+                let row: Vec<(Uid, u16)> =
+                    (0..len).map(|j| (Uid::new(3 + step * j as u16), 7)).collect();
+                let expected =
+                    if step == 1 || len < 2 { Order::Consecutive } else { Order::Ascending };
+                assert_eq!(order(&row), expected, "len {len} step {step}");
+                assert_eq!(naive(&row), expected);
+                for at in 0..len.saturating_sub(1) {
+                    for (a, b) in [(1, 0), (0, 0), (0, 2)] {
+                        let mut broken = row.clone();
+                        broken[at].0 = Uid::new(step * at as u16 + a + 3);
+                        broken[at + 1].0 = Uid::new(step * at as u16 + b + 3);
+                        assert_eq!(order(&broken), naive(&broken), "len {len} at {at}");
+                    }
+                    let mut gap = row.clone();
+                    for entry in &mut gap[at + 1..] {
+                        entry.0 = Uid::new(entry.0.get() + 1);
+                    }
+                    assert_eq!(order(&gap), naive(&gap), "len {len} gap at {at}");
+                    assert_eq!(order(&gap), Order::Ascending);
                 }
             }
         }

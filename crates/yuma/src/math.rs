@@ -496,6 +496,23 @@ impl AlphaCurve {
         let common_exp = crate::fast::exp_safe(common);
         let span = self.high.saturating_sub(self.low);
         let mut next = 0usize;
+        if zero() <= self.low && self.low <= self.high && self.high <= one() {
+            // Rates from u16 proportions (always, in an epoch): `e ≥ 0` (an exponential, or
+            // 0 or the maximum on overflow), so `1 + e ≥ 1` and the sigmoid is in [0, 1];
+            // so is `span`: their product is `mul_unit`'s, at most `span`, and
+            // `low + product` stays in `[low, high]`: no saturation, no clamp.
+            let (low, span) = (self.low.to_bits(), span.to_bits());
+            for rate in rates.iter_mut() {
+                let is_common = *rate == common;
+                let other = scratch.get(next).copied().unwrap_or_default();
+                next = next.wrapping_add(usize::from(!is_common));
+                let exp = if is_common { common_exp } else { other };
+                let sigmoid = crate::fast::reciprocal(one().saturating_add(exp));
+                let product = crate::fast::mul_unit(sigmoid.to_bits(), span);
+                *rate = I32F32::from_bits(low.wrapping_add(product));
+            }
+            return;
+        }
         for rate in rates.iter_mut() {
             let is_common = *rate == common;
             let other = scratch.get(next).copied().unwrap_or_default();
@@ -505,6 +522,81 @@ impl AlphaCurve {
             let alpha = self.low.saturating_add(crate::fast::mul(sigmoid, span));
             *rate = alpha.min(self.high).max(self.low);
         }
+    }
+}
+
+impl AlphaCurve {
+    /// [`Self::alpha_row`] for cells on the unit interval (consensus, weights for bonds and
+    /// bonds in [0, 1], as in the dense kernel's unit band) and `0 ≤ low ≤ high ≤ 1` (rates
+    /// from u16 proportions), the same bits with the ranges proven instead of checked:
+    /// * `w − c` and `bond − w` are in [−1, 1]: no saturation, and clamping to [0, 1] is
+    ///   `max(0)`; `diff − ½` is in [−½, ½];
+    /// * the exponent `slope · (diff − ½)` is at most `327.68 · ½` in magnitude (the slope
+    ///   is an `i16` over −100): no saturation, so it is `⌊slope·d / 2³²⌋` on raw bits,
+    ///   computed as `s₁·d + ⌊s₀·d / 2³²⌋` with `slope = s₁·2³² + s₀` (`0 ≤ s₀ < 2³²`, so
+    ///   `|s₀·d| < 2⁶³`);
+    /// * every cell with the epoch's common exponent shares one rate (computed once, with
+    ///   its reciprocal), the others' rates are computed in the gathered slice, then each
+    ///   cell takes its own in order.
+    pub(crate) fn alpha_row_unit(
+        &self,
+        consensus: &[I32F32],
+        weights: &[I32F32],
+        bonds: &[u16],
+        rates: &mut [I32F32],
+        scratch: &mut [I32F32],
+    ) {
+        const HALF: i64 = 1 << 31;
+        let slope = self.slope.to_bits();
+        let (slope_high, slope_low) = (slope >> 32, slope & i64::from(u32::MAX));
+        let exponent =
+            |d: i64| slope_high.wrapping_mul(d).wrapping_add(slope_low.wrapping_mul(d) >> 32);
+        let common = exponent(HALF.wrapping_neg());
+        let cells = consensus.iter().zip(weights).zip(bonds);
+        for (((c, w), b), rate) in cells.zip(rates.iter_mut()) {
+            let (c, w) = (c.to_bits(), w.to_bits());
+            let bond = crate::fast::u16_proportion_bits(*b);
+            // Buying (`w ≥ bond`) or selling is a coin flip: both sides, then a mask select.
+            let buying = w.wrapping_sub(c).max(0);
+            let selling = bond.wrapping_sub(w).max(0);
+            let mask = i64::from(w >= bond).wrapping_neg();
+            let diff = (buying & mask) | (selling & !mask);
+            *rate = I32F32::from_bits(exponent(diff.wrapping_sub(HALF)));
+        }
+        // The exponents other than the common one, gathered (each to the next free slot,
+        // kept unless common).
+        let mut others = 0usize;
+        for rate in rates.iter() {
+            if let Some(slot) = scratch.get_mut(others) {
+                *slot = *rate;
+            }
+            others = others.wrapping_add(usize::from(rate.to_bits() != common));
+        }
+        let others = scratch.get_mut(..others).unwrap_or_default();
+        crate::fast::exp_safe_slice(others);
+        // `e ≥ 0`, so the sigmoid `1 / (1 + e)` is in [0, 1], and so is `span`: their
+        // product is `mul_unit`'s, at most `span`: `low + product` stays in [low, high].
+        let (low, span) = (self.low.to_bits(), self.high.saturating_sub(self.low).to_bits());
+        let rate_of = |exp: I32F32| {
+            let sigmoid = crate::fast::reciprocal(one().saturating_add(exp));
+            I32F32::from_bits(low.wrapping_add(crate::fast::mul_unit(sigmoid.to_bits(), span)))
+        };
+        for value in others.iter_mut() {
+            *value = rate_of(*value);
+        }
+        let common_rate = rate_of(crate::fast::exp_safe(I32F32::from_bits(common)));
+        let mut next = 0usize;
+        for rate in rates.iter_mut() {
+            let is_common = rate.to_bits() == common;
+            let other = others.get(next).copied().unwrap_or_default();
+            next = next.wrapping_add(usize::from(!is_common));
+            *rate = if is_common { common_rate } else { other };
+        }
+    }
+
+    /// Whether [`Self::alpha_row_unit`]'s rate range holds: `0 ≤ low ≤ high ≤ 1`.
+    pub(crate) fn is_unit(&self) -> bool {
+        zero() <= self.low && self.low <= self.high && self.high <= one()
     }
 }
 
@@ -547,6 +639,7 @@ pub fn check_vec_max_limited(values: &[u16], max_limit: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tao_primitives::fixed::u16_proportion_to_fixed;
 
     fn f(x: f64) -> I32F32 {
         I32F32::from_num(x)
@@ -575,6 +668,68 @@ mod tests {
         for bits in inputs {
             let x = I32F32::from_bits(bits);
             assert_eq!(exp_i32f32(x), library(x), "x = {x} (bits {bits})");
+        }
+    }
+
+    /// The unit row against the per-cell rate (`alpha`, the library's expressions) on random
+    /// cells in [0, 1] with many at or below consensus (the common exponent), bonds at the
+    /// edges, and every steepness sign; rates from u16 proportions.
+    #[test]
+    fn alpha_row_unit_is_alpha_per_cell() {
+        let mut state = 0x1234_5678_9ABC_DEF1u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for case in 0..400 {
+            let len = (next() % 70) as usize;
+            let (a, b) = ((next() % 65_536) as u16, (next() % 65_536) as u16);
+            let (a, b) = if case % 7 == 0 { (0, u16::MAX) } else { (a.min(b), a.max(b)) };
+            let steepness = match case % 4 {
+                0 => 1_000,
+                1 => next() as i16,
+                2 => i16::MIN,
+                _ => i16::MAX,
+            };
+            let curve = AlphaCurve::new(
+                u16_proportion_to_fixed(a),
+                u16_proportion_to_fixed(b),
+                I32F32::from_num(steepness),
+            );
+            assert!(curve.is_unit());
+            let unit = |n: u64| I32F32::from_bits((n % ((1 << 32) + 1)) as i64);
+            let consensus: Vec<I32F32> =
+                (0..len).map(|_| if next() % 5 == 0 { zero() } else { unit(next()) }).collect();
+            let weights: Vec<I32F32> = consensus
+                .iter()
+                .map(|c| match next() % 4 {
+                    0 => *c,
+                    1 => I32F32::from_bits(c.to_bits() / 2),
+                    2 => zero(),
+                    _ => unit(next()),
+                })
+                .collect();
+            let bonds: Vec<u16> = (0..len)
+                .map(|_| match next() % 4 {
+                    0 => 0,
+                    1 => u16::MAX,
+                    _ => next() as u16,
+                })
+                .collect();
+            let mut rates = vec![zero(); len];
+            let mut scratch = vec![zero(); len];
+            curve.alpha_row_unit(&consensus, &weights, &bonds, &mut rates, &mut scratch);
+            // And the general row (its unit-rate sigmoid path).
+            let mut general = vec![zero(); len];
+            curve.alpha_row(&consensus, &weights, &bonds, &mut general, &mut scratch);
+            for j in 0..len {
+                let expected =
+                    curve.alpha(consensus[j], weights[j], u16_proportion_to_fixed(bonds[j]));
+                assert_eq!(rates[j], expected, "case {case} cell {j}");
+                assert_eq!(general[j], expected, "case {case} cell {j}, general row");
+            }
         }
     }
 

@@ -176,6 +176,32 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Consecutive weight and bond rows (UIDs `a..=b`, which the block's shape marks as a
+    /// range and skips when within the ranges marked before): nested, overlapping,
+    /// adjacent and disjoint ranges, empty rows, and rows with a gap, in any order.
+    #[test]
+    fn consecutive_rows_equal_the_reference(seed in any::<u64>(), n in 1usize..40) {
+        let mut input = random_subnet(seed, n);
+        let mut rng = Rng(seed ^ 0xC0_5EC0);
+        for row in input.weights.iter_mut().chain(input.bonds.iter_mut()) {
+            if row.is_empty() && !rng.chance(30) {
+                continue;
+            }
+            let a = rng.below(n as u64) as usize;
+            let b = a + rng.below((n - a) as u64) as usize;
+            let gap = if rng.chance(20) { Some(a + rng.below((b - a + 1) as u64) as usize) } else { None };
+            *row = (a..=b)
+                .filter(|j| Some(*j) != gap)
+                .map(|j| (Uid::new(j as u16), rng.u16()))
+                .collect();
+        }
+        assert_kernels_agree(&input);
+    }
+}
+
 /// Multi-epoch: bonds from the dense kernel feed the next epoch, with liquid alpha on and
 /// a dense subnet, for both bond models.
 #[test]
