@@ -579,6 +579,9 @@ pub enum Wire {
 pub const MAX_CHAIN_BLOCKS: usize = 64;
 /// Most bytes of blocks in one `Wire::Blocks` answer after its first block.
 pub const CHAIN_BYTES: usize = 2 * 1024 * 1024;
+/// `Wire::WantChain` requests one peer gets answered in a second (each may cost
+/// [`MAX_CHAIN_BLOCKS`] store reads and [`CHAIN_BYTES`] sent); the rest are dropped unread.
+pub const MAX_CHAIN_ANSWERS_PER_SECOND: u32 = 16;
 
 /// A validator's settings.
 pub struct Config {
@@ -722,6 +725,7 @@ where
             invalid: BTreeSet::new(),
             wanted: BTreeMap::new(),
             sync_peer: None,
+            chain_answers: crate::snapshot::AnswerBudget::new(MAX_CHAIN_ANSWERS_PER_SECOND),
             unsolicited: BTreeMap::new(),
             proposes: Vec::new(),
             verifies: Vec::new(),
@@ -903,6 +907,8 @@ struct Application<E> {
     /// The peer whose finalization certificate this node is catching up to: the blocks
     /// behind it are asked of it first (of every peer if it does not answer in time).
     sync_peer: Option<PublicKey>,
+    /// `WantChain` answers per peer in the current second.
+    chain_answers: crate::snapshot::AnswerBudget,
     /// Who sent each kept block that nobody asked for (the count per peer is bounded).
     unsolicited: BTreeMap<Hash, PublicKey>,
     proposes: Vec<PendingPropose>,
@@ -1400,6 +1406,10 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
             }
             Wire::Certificate { number, bytes } => self.accept_certificate(&peer, number, &bytes),
             Wire::WantChain { hash, above } => {
+                if !self.chain_answers.allows(&peer, self.context.current()) {
+                    debug!(%peer, "a request of blocks over the peer's budget: dropped");
+                    return;
+                }
                 let mut blocks = self.chain_above(&hash, above);
                 if self.behaviour == Behaviour::Serves(Serving::BrokenChains) && blocks.len() >= 3 {
                     blocks.swap(1, 2);

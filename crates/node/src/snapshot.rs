@@ -94,6 +94,38 @@ const OFFERS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("snapshot_o
 const PARTS: TableDefinition<'_, (u64, u32), &[u8]> = TableDefinition::new("snapshot_parts");
 const EPOCH_PROOFS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("epoch_proofs");
 
+/// How many answers each peer may get in one second (requests over it are dropped before
+/// any work). Tracks at most [`MAX_TRACKED_PEERS`] peers: the map is cleared when full.
+pub struct AnswerBudget {
+    per_second: u32,
+    /// Per peer: the second (since the Unix epoch) and the answers counted in it.
+    counts: BTreeMap<PublicKey, (u64, u32)>,
+}
+
+impl AnswerBudget {
+    /// A budget of `per_second` answers a peer.
+    pub fn new(per_second: u32) -> Self {
+        Self { per_second, counts: BTreeMap::new() }
+    }
+
+    /// Whether `peer` may be answered now (and counts the answer).
+    pub fn allows(&mut self, peer: &PublicKey, now: SystemTime) -> bool {
+        let second = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
+        if self.counts.len() >= MAX_TRACKED_PEERS && !self.counts.contains_key(peer) {
+            self.counts.clear();
+        }
+        let (at, count) = self.counts.entry(peer.clone()).or_insert((second, 0));
+        if *at != second {
+            (*at, *count) = (second, 0);
+        }
+        if *count >= self.per_second {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+}
+
 /// How a node with an empty store gets the state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SyncMode {
@@ -528,7 +560,7 @@ pub struct Snapshots {
     /// Kept snapshots: block number → the manifest's length.
     kept: BTreeMap<u64, u32>,
     /// Answers sent per peer in the current second (second, count).
-    answered: BTreeMap<PublicKey, (u64, u32)>,
+    answered: AnswerBudget,
     fetch: Option<Fetch>,
     /// The epochs a fetch trusts (proof of stake), kept across rounds of offers.
     walk: Option<Walk>,
@@ -625,7 +657,7 @@ impl Snapshots {
             tamper,
             db,
             kept,
-            answered: BTreeMap::new(),
+            answered: AnswerBudget::new(MAX_ANSWERS_PER_SECOND),
             fetch,
             walk: None,
         })
@@ -698,23 +730,6 @@ impl Snapshots {
         }
     }
 
-    /// Whether `peer` may be answered now (and counts the answer).
-    fn may_answer(&mut self, peer: &PublicKey, now: SystemTime) -> bool {
-        let second = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
-        if self.answered.len() >= MAX_TRACKED_PEERS && !self.answered.contains_key(peer) {
-            self.answered.clear();
-        }
-        let (at, count) = self.answered.entry(peer.clone()).or_insert((second, 0));
-        if *at != second {
-            (*at, *count) = (second, 0);
-        }
-        if *count >= MAX_ANSWERS_PER_SECOND {
-            return false;
-        }
-        *count += 1;
-        true
-    }
-
     /// A request a peer sent: answered from the kept snapshots, within the peer's budget.
     fn serve(&mut self, peer: &PublicKey, message: Message, now: SystemTime) -> Outcome {
         if self.db.is_none()
@@ -723,7 +738,7 @@ impl Snapshots {
             return Outcome::None;
         }
         // Counted before any work: requests over the budget cost a map lookup.
-        if !self.may_answer(peer, now) {
+        if !self.answered.allows(peer, now) {
             debug!(%peer, "snapshot request over the peer's budget: dropped");
             return Outcome::None;
         }
@@ -1444,7 +1459,7 @@ mod tests {
             tamper: false,
             db: None,
             kept: BTreeMap::new(),
-            answered: BTreeMap::new(),
+            answered: AnswerBudget::new(MAX_ANSWERS_PER_SECOND),
             fetch: Some(choose(gather)),
             walk: None,
         }
@@ -1724,6 +1739,22 @@ mod tests {
                 Err(SnapshotError::EpochProof { epoch: 0, .. })
             ));
         });
+    }
+
+    #[test]
+    fn an_answer_budget_refuses_a_peer_past_its_rate_until_the_next_second() {
+        let mut budget = AnswerBudget::new(3);
+        let (a, b) = (key(1), key(2));
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
+        assert!((0..3).all(|_| budget.allows(&a, t0)));
+        assert!(!budget.allows(&a, t0 + Duration::from_millis(900)), "the fourth in a second");
+        assert!(budget.allows(&b, t0), "another peer has its own budget");
+        assert!(budget.allows(&a, t0 + Duration::from_secs(1)), "a new second");
+        // The map stays bounded: past MAX_TRACKED_PEERS it starts over.
+        for seed in 10..10 + MAX_TRACKED_PEERS as u64 {
+            budget.allows(&key(seed), t0);
+        }
+        assert!(budget.counts.len() <= MAX_TRACKED_PEERS);
     }
 
     #[test]
