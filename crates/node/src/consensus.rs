@@ -1361,19 +1361,8 @@ impl<E: Clock + Spawner + CryptoRng> Application<E> {
                 self.accept_block(&peer, block, false);
             }
             Wire::Want(hash) => {
-                let block = match self.blocks.get(&hash) {
-                    Some(block) => Some(block.clone()),
-                    None => {
-                        let chain =
-                            self.node.chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                        chain
-                            .store
-                            .number_of(&hash)
-                            .ok()
-                            .flatten()
-                            .and_then(|number| chain.store.block(number).ok().flatten())
-                    }
-                };
+                // The block alone: no ancestor is above a head of `u64::MAX`.
+                let block = self.chain_above(&hash, u64::MAX).into_iter().next();
                 if let Some(mut block) = block {
                     if self.behaviour == Behaviour::Serves(Serving::CorruptBlocks) {
                         block.transactions.push(self.garbage_transaction(&self.head().1));
