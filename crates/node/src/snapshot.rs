@@ -1741,6 +1741,42 @@ mod tests {
         });
     }
 
+    /// An answer of more epoch proofs than any honest server sends blocks its sender
+    /// unread; an answer from a peer that was not asked, or for another epoch, is ignored.
+    #[test]
+    fn an_answer_of_too_many_epoch_proofs_blocks_its_sender_unread() {
+        use commonware_runtime::Runner as _;
+        let state = state();
+        let (asked, stranger) = (key(1), key(2));
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
+        let plan = EpochPlan { epoch: 0, last: Some(20), participants: vec![key(3)] };
+        let mut walk = Walk::new(plan);
+        walk.asked = Some((asked.clone(), t0));
+        let gather = Gather { heard: [asked.clone()].into(), ..Gather::default() };
+        let mut snapshots = fetching(&state, &[]);
+        snapshots.fetch = Some(Fetch::Offers(Box::new(gather)));
+        snapshots.walk = Some(walk);
+        let junk = EpochProof {
+            header: header(&state),
+            certificate: Vec::new(),
+            manifest: Manifest { entries: Vec::new() },
+            consensus: Vec::new(),
+            sets: Vec::new(),
+        };
+        commonware_runtime::deterministic::Runner::default().start(|mut rng| async move {
+            let many = vec![junk; MAX_PROOFS_PER_ANSWER + 1];
+            let ns = b"tao";
+            let out = snapshots.receive_epochs(&stranger, 0, many.clone(), t0, &mut rng, ns);
+            assert!(out.is_empty(), "not asked: ignored");
+            let out = snapshots.receive_epochs(&asked, 1, many.clone(), t0, &mut rng, ns);
+            assert!(out.is_empty(), "another epoch: ignored");
+            let out = snapshots.receive_epochs(&asked, 0, many, t0, &mut rng, ns);
+            assert!(matches!(out.as_slice(), [Outcome::Block(p)] if *p == asked), "blocked");
+            let walk = snapshots.walk.as_ref().unwrap();
+            assert_eq!(walk.newest().map(|p| p.epoch), Some(0), "nothing was learned");
+        });
+    }
+
     #[test]
     fn an_answer_budget_refuses_a_peer_past_its_rate_until_the_next_second() {
         let mut budget = AnswerBudget::new(3);
