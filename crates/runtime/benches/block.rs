@@ -5,14 +5,21 @@
 //! 2. one empty block on a chain of 1,024 started subnets of 64 neurons (price decay,
 //!    emission split, epoch scheduling with two epochs run and the rest deferred, the state
 //!    root), against re-hashing the whole
-//!    state from scratch (what a root without cached digests would cost per block).
+//!    state from scratch (what a root without cached digests would cost per block);
+//! 3. the block in which a full subnet's epoch pays out 1,000 nominators, against the bare
+//!    Yuma epoch on the same input;
+//! 4. a block in which 1,024 subnets of 256 UIDs (64 validators weighting 192 miners) all
+//!    run their epoch (`MaxEpochsPerBlock` raised by root), split into its parts: the
+//!    epochs' inputs read from the state, the bare Yuma epochs on those inputs, the changed
+//!    subnets' parts re-hashed for the state root, and the rest (results and bonds written
+//!    back, payouts, emission).
 //!
 //! Run: `cargo bench -p tao-runtime --bench block` (`-- --quick` for fewer iterations).
 
 use codec::Encode;
 use std::time::{Duration, Instant};
 use tao_primitives::{AccountId, AlphaRao, BlockNumber, Rao};
-use tao_runtime::{execute_block, genesis, BlockContext, State};
+use tao_runtime::{execute_block, genesis, BlockContext, Cached, State};
 use tao_types::{
     blake2_256, Call, GenesisBalance, GenesisConfig, GenesisNeuron, GenesisSubnet, Hash, Keypair,
     SignedTransaction, Transaction,
@@ -275,6 +282,176 @@ fn payout(quick: bool) {
     );
 }
 
+/// A block in which every one of `subnets` subnets of 256 UIDs runs its epoch: 64
+/// validators (stake, permits, dense weights on the 192 miners) per subnet, root having
+/// raised `MaxEpochsPerBlock` so that none is deferred. Times `execute_block` of that block
+/// and, on the same state, its parts: reading each epoch's input from the state and the
+/// bare Yuma epochs on those inputs; the rest of the block is the difference.
+fn all_epochs(quick: bool) {
+    let subnets: u32 = if quick { 8 } else { 1_024 };
+    let root = key(0);
+    let mut config = config(1, subnets, 255);
+    config.sudo = Some(root.account());
+    for subnet in &mut config.subnets {
+        subnet.tempo = Some(60);
+        for (k, neuron) in subnet.neurons.iter_mut().enumerate() {
+            if k < 64 {
+                neuron.stake = AlphaRao::new(1_000_000_000 + 1_000 * k as u64);
+            }
+        }
+    }
+    let setup = Instant::now();
+    let mut state = genesis(&config).expect("genesis");
+    let sign = |state: &State, signer: &Keypair, nonce: u64, call: Call| {
+        Transaction { genesis_hash: state.genesis_hash(), signer: signer.account(), nonce, call }
+            .sign(signer)
+    };
+    let block = |state: &mut State, txs: &[SignedTransaction]| {
+        let context = BlockContext {
+            number: BlockNumber::new(state.block().get() + 1),
+            parent_hash: Hash::default(),
+            credit: None,
+        };
+        let outcome = execute_block(state, &context, txs).expect("executes");
+        assert!(
+            outcome.receipts.iter().all(|r| r.outcome == tao_types::Outcome::Success),
+            "a setup transaction failed: {:?}",
+            outcome.receipts.iter().find(|r| r.outcome != tao_types::Outcome::Success)
+        );
+        outcome
+    };
+    let raise = sign(
+        &state,
+        &root,
+        0,
+        Call::SetGlobalParameter { value: tao_types::GlobalParameter::MaxEpochsPerBlock(u16::MAX) },
+    );
+    block(&mut state, &[raise]);
+    let epoch_index = |state: &State| {
+        state.subnets().map(|(_, s)| s.info.get().epoch_index).min().unwrap_or_default()
+    };
+    // The first epoch hands out the validator permits.
+    while epoch_index(&state) == 0 {
+        block(&mut state, &[]);
+    }
+    // Every validator weights every miner (UIDs 65..256), 4,096 transactions a block.
+    let uids: Vec<u16> = (65..256).collect();
+    let mut weights = Vec::new();
+    for s in 0..subnets {
+        let netuid = tao_primitives::NetUid::new(u16::try_from(s + 1).expect("netuid"));
+        for k in 0..64u32 {
+            let validator = key(1_000_000 + s * 1_000 + 2 + k);
+            let values: Vec<u16> = uids
+                .iter()
+                .map(|u| (u32::from(*u) * 37 + k * 101 + s) as u16 % 1_000 + 1)
+                .collect();
+            let call = Call::SetWeights { netuid, uids: uids.clone(), values, version_key: 0 };
+            weights.push(sign(&state, &validator, state.account(&validator.account()).nonce, call));
+        }
+    }
+    for chunk in weights.chunks(4_096) {
+        block(&mut state, chunk);
+    }
+    // To the block before the next epoch.
+    let index = epoch_index(&state);
+    loop {
+        let mut probe = state.clone();
+        block(&mut probe, &[]);
+        if epoch_index(&probe) > index {
+            break;
+        }
+        block(&mut state, &[]);
+    }
+    let setup = setup.elapsed();
+    let runs = if quick { 1 } else { 5 };
+    let next = BlockNumber::new(state.block().get() + 1);
+    let mut epochs = 0;
+    let mut after = state.clone();
+    let whole = median(runs, || {
+        let mut copy = state.clone();
+        let context = BlockContext { number: next, parent_hash: Hash::default(), credit: None };
+        let start = Instant::now();
+        let outcome = execute_block(&mut copy, &context, &[]).expect("executes");
+        let elapsed = start.elapsed();
+        after = copy;
+        epochs = outcome
+            .events
+            .iter()
+            .filter(|e| matches!(e, tao_types::Event::EpochCompleted { .. }))
+            .count();
+        elapsed
+    });
+    assert_eq!(epochs, subnets as usize, "every subnet's epoch runs in the block");
+    let weight = tao_economics::coinbase::tao_weight(state.chain().params.tao_weight);
+    let threshold = state.chain().params.stake_threshold;
+    let mut inputs = Vec::new();
+    let assemble = median(runs, || {
+        let start = Instant::now();
+        inputs = state
+            .subnets()
+            .map(|(_, subnet)| {
+                tao_runtime::epoch::epoch_input(
+                    subnet,
+                    state.root_stakes(),
+                    weight,
+                    next,
+                    threshold,
+                )
+            })
+            .collect();
+        start.elapsed()
+    });
+    // The epochs are dense (every validator weights every miner) and pay somebody.
+    let output = tao_yuma::epoch(&inputs[0]).expect("valid");
+    assert!(output.incentive.iter().filter(|i| i.to_bits() > 0).count() >= 190);
+    let yuma = median(runs, || {
+        let start = Instant::now();
+        for input in &inputs {
+            std::hint::black_box(tao_yuma::epoch(std::hint::black_box(input)).expect("valid"));
+        }
+        start.elapsed()
+    });
+    // The state root's share: every subnet's three parts changed in the block (its record,
+    // its neurons' results and bonds, its stakes after the payouts), re-hashed.
+    let hashing = median(runs, || {
+        let fresh: Vec<_> = after
+            .subnets()
+            .map(|(_, s)| {
+                (
+                    Cached::new(s.info.get().clone()),
+                    Cached::new(s.neurons.get().clone()),
+                    Cached::new(s.stakes.get().clone()),
+                )
+            })
+            .collect();
+        let start = Instant::now();
+        for (info, neurons, stakes) in &fresh {
+            std::hint::black_box((info.digest(), neurons.digest(), stakes.digest()));
+        }
+        start.elapsed()
+    });
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let rest = whole.saturating_sub(assemble).saturating_sub(yuma).saturating_sub(hashing);
+    let share = |d: Duration| 100.0 * ms(d) / ms(whole);
+    println!(
+        "{subnets} subnets x 256 UIDs, every epoch in one block ({epochs} ran; set-up {:.1} s): \
+         execute_block {:.1} ms = epoch inputs read from the state {:.1} ms ({:.0}%) + Yuma \
+         epochs {:.1} ms ({:.0}%) + the changed subnets' parts re-hashed for the state root \
+         {:.1} ms ({:.0}%) + the rest (results and bonds written, payouts, emission) {:.1} ms \
+         ({:.0}%)",
+        setup.as_secs_f64(),
+        ms(whole),
+        ms(assemble),
+        share(assemble),
+        ms(yuma),
+        share(yuma),
+        ms(hashing),
+        share(hashing),
+        ms(rest),
+        share(rest),
+    );
+}
+
 fn main() {
     // `--quick`, or `TAO_BENCH_QUICK` set (CI runs every bench once that way).
     let quick =
@@ -282,4 +459,5 @@ fn main() {
     transfers(quick);
     many_subnets(quick);
     payout(quick);
+    all_epochs(quick);
 }
