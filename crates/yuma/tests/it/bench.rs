@@ -185,6 +185,18 @@ fn simulator(validators: usize, miners: usize, runs: usize) -> Option<f64> {
 pub fn run(mode: Mode) -> Vec<Line> {
     let sizes: &[(usize, usize)] =
         if mode == Mode::Smoke { &[(256, 64)] } else { &[(256, 64), (4096, 256)] };
+    // What this build may use (`.cargo/config.toml` compiles for the building CPU).
+    let isa = if cfg!(target_feature = "avx512f") {
+        "AVX-512"
+    } else if cfg!(target_feature = "avx2") {
+        "AVX2"
+    } else {
+        "baseline (no AVX2)"
+    };
+    println!(
+        "ours: this build's vector instructions: {isa}; threads: {}",
+        tao_yuma::DEFAULT_THREADS
+    );
     println!(
         "peers, same run, same inputs: sim = the Python simulator (torch on CPU, Yuma3 only, \
          when YUMA_SIM_ROOT is set); oracle = the dense f64 test oracle (tests/it/oracle.rs, \
@@ -309,7 +321,9 @@ pub fn run(mode: Mode) -> Vec<Line> {
     let total = assemble + block + store;
     println!(
         "block work around the epochs: assemble inputs {assemble:.1} ms + epochs {block:.1} ms + \
-         store outputs {store:.1} ms = {total:.1} ms; the epochs are {:.0}%",
+         store outputs {store:.1} ms = {total:.1} ms; the epochs are {:.0}% (the crate's share \
+         only; the whole block, state reads, payouts and state root included: \
+         `cargo bench -p tao-runtime --bench block`)",
         100.0 * block / total
     );
     lines
