@@ -708,6 +708,15 @@ fn unit_band(
     }
 }
 
+/// Whether every weight of a row in [0, 1] is below one (the usual row: a weight is one
+/// only when it is its row's only positive one): their OR is below one iff each is. Then so
+/// is each clipped weight (`min(w, c)`) and weight for bonds (in `[w̄, w]`, see
+/// [`unit_band`]), and their products by a factor below one are
+/// [`fast::UnitFactor::times_both_below_one`]'s.
+fn below_one(weight_row: &[I32F32]) -> bool {
+    weight_row.iter().fold(0u64, |any, w| any | w.to_bits() as u64) < fast::ONE as u64
+}
+
 /// [`unit_band`] for the classic model, one loop per penalty (`weights_for_bonds` as in
 /// [`liquid_band`]): per row, the clip, validator trust and rank sums, then each weight
 /// for bonds scaled by the row's stake, with the column sums of those and of the old bonds
@@ -731,7 +740,9 @@ fn classic_band(
     {
         let s = fast::UnitFactor::new(s.to_bits());
         let row = (weight_row, present_row, columns.consensus);
-        *vt = if s.is_below_one() {
+        *vt = if s.is_below_one() && below_one(row.0) {
+            classic_row(row, s, sums, &weights_for_bonds, |f, x| f.times_both_below_one(x))
+        } else if s.is_below_one() {
             classic_row(row, s, sums, &weights_for_bonds, |f, x| f.times_below_one(x))
         } else {
             classic_row(row, s, sums, &weights_for_bonds, |f, x| f.times(x))
@@ -798,7 +809,9 @@ fn liquid_band(
         let s = fast::UnitFactor::new(s.to_bits());
         let row = (&mut *weight_row, &mut *present_row, columns.consensus);
         // A row stake below one (the usual row): products without the masked term.
-        let row_trust = if s.is_below_one() {
+        let row_trust = if s.is_below_one() && below_one(row.0) {
+            liquid_clip_row(row, s, sums, &weights_for_bonds, |f, x| f.times_both_below_one(x))
+        } else if s.is_below_one() {
             liquid_clip_row(row, s, sums, &weights_for_bonds, |f, x| f.times_below_one(x))
         } else {
             liquid_clip_row(row, s, sums, &weights_for_bonds, |f, x| f.times(x))
@@ -890,9 +903,19 @@ fn fixed_rate_band(
     for ((weight_row, bond_row), (s, vt)) in rows.zip(stake.iter().zip(trust.iter_mut())) {
         let s = fast::UnitFactor::new(s.to_bits());
         let factors = (s, alpha);
+        // Every weight below one too (the usual row): every product has both factors below
+        // one.
+        let below_one = below_one(weight_row);
         let row = (weight_row, bond_row, columns.consensus);
         // Every factor below one (the usual row): products without the masked term.
         *vt = match decay {
+            Some(decay) if s.is_below_one() && alpha.is_below_one() && below_one => fixed_rate_row(
+                row,
+                factors,
+                sums,
+                &weights_for_bonds,
+                (|f, x| f.times_both_below_one(x), |b| decay.times(b)),
+            ),
             Some(decay) if s.is_below_one() && alpha.is_below_one() => fixed_rate_row(
                 row,
                 factors,
@@ -1275,25 +1298,43 @@ fn unit_dividend_rows(
         weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
     {
         let mut dividend = 0i64;
-        // The bond row to store, in the same pass (as `positive_cells`).
         // (Each bond is in [0, 1]: `v − 1` is negative iff `v` is 0, so the OR of them has
         // its sign bit set iff a cell is not positive.)
         let mut not_positive = 0i64;
-        for (v, (divisor, inc)) in weight_row.iter().zip(divisors.iter().zip(out.incentive)) {
+        // The bond row to store, in the same pass as the dividend: every cell with its UID
+        // (one write each, no test: an extend from a loop of known length), then, on a row
+        // with a cell that is not positive (not on a dense subnet), only the positive ones
+        // kept, in order (as `positive_cells`).
+        let mut kept: Vec<(Uid, I32F32)> = Vec::with_capacity(weight_row.len());
+        let columns = divisors.iter().zip(out.incentive).zip(out.uids);
+        kept.extend(weight_row.iter().zip(columns).map(|(v, ((divisor, inc), uid))| {
             let share = divisor.divide(v.to_bits());
             dividend = dividend.wrapping_add(fast::mul_unit(share, inc.to_bits()));
             not_positive |= v.to_bits().wrapping_sub(1);
+            (*uid, *v)
+        }));
+        if not_positive < 0 {
+            keep_positive(&mut kept);
         }
-        let all_positive = not_positive >= 0;
         *d = I32F32::from_bits(dividend);
-        // The bond row to store: on a dense subnet every cell (a copy with the UIDs, written
-        // once), else the positive ones.
-        *row = if all_positive {
-            out.uids.iter().zip(weight_row).map(|(uid, v)| (*uid, *v)).collect()
-        } else {
-            positive_cells(weight_row, out.uids)
-        };
+        *row = kept;
     }
+}
+
+/// Keeps the positive cells of `row`, in order, moving each cell to the next free slot and
+/// keeping the slot if positive: no branch on the cells, which the predictor cannot guess
+/// on a mixed row.
+fn keep_positive(row: &mut Vec<(Uid, I32F32)>) {
+    let mut len = 0usize;
+    for at in 0..row.len() {
+        if let Some(&cell) = row.get(at) {
+            if let Some(slot) = row.get_mut(len) {
+                *slot = cell;
+            }
+            len = len.wrapping_add(usize::from(cell.1 > zero()));
+        }
+    }
+    row.truncate(len);
 }
 
 /// The positive cells of a block row with their UIDs, in column order (the bond row to

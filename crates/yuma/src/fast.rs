@@ -319,6 +319,14 @@ impl UnitFactor {
         product.wrapping_add(low.wrapping_mul(x >> 32)) as i64
     }
 
+    /// [`Self::times`] for a factor and an `x` both below one (`f₁ = x₁ = 0`: one 32×32-bit
+    /// product and a shift), which callers prove; outside it the result is meaningless (but
+    /// never a panic).
+    #[inline]
+    pub(crate) fn times_both_below_one(self, x: i64) -> i64 {
+        (u64::from(self.low).wrapping_mul(u64::from(x as u32)) >> 32) as i64
+    }
+
     /// Whether the factor is below one ([`Self::times_below_one`]'s range).
     #[inline]
     pub(crate) fn is_below_one(self) -> bool {
@@ -1204,6 +1212,9 @@ mod tests {
                 if f < ONE {
                     assert!(factor.is_below_one());
                     assert_eq!(factor.times_below_one(x), mul_unit(f, x), "{f} * {x}");
+                    if x < ONE {
+                        assert_eq!(factor.times_both_below_one(x), mul_unit(f, x), "{f} * {x}");
+                    }
                 }
             }
             assert_eq!(factor.is_below_one(), f < ONE);
