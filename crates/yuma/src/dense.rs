@@ -535,42 +535,27 @@ fn consensus_columns(
     let stakes: Vec<i64> = stake.iter().map(|s| s.to_bits()).collect();
     let mut items: Vec<fast::Item> = vec![(0, 0); height];
     let mut spare: Vec<fast::Item> = vec![(0, 0); height];
-    // The strip, column-major: column `c` of the strip is `strip[c·height..(c+1)·height]`.
-    let mut strip: Vec<i64> = vec![0; height.saturating_mul(STRIP)];
+    // The strip, one row of `STRIP` scores per voter: column `c` is lane `c` of each row.
+    let mut strip: Vec<[i64; STRIP]> = vec![[0; STRIP]; height];
     let (minority, total) = (minority.to_bits(), total.to_bits());
     let mut buckets = fast::Buckets::new();
     for (s, out) in consensus.chunks_mut(STRIP).enumerate() {
         let base = s.wrapping_mul(STRIP);
-        if out.len() == STRIP {
-            copy_strip(weights, base, &offsets, &mut strip);
-        } else {
-            // The last strip, narrower: its columns beyond the block are never read.
-            let mut columns: Vec<&mut [i64]> = strip.chunks_exact_mut(height.max(1)).collect();
-            for (v, offset) in offsets.iter().enumerate() {
-                let start = offset.wrapping_add(base);
-                let row = weights.get(start..).unwrap_or_default();
-                for (column, w) in columns.iter_mut().zip(row.iter().take(out.len())) {
-                    if let Some(slot) = column.get_mut(v) {
-                        *slot = w.to_bits();
-                    }
-                }
-            }
-        }
-        for (scores, c) in strip.chunks_exact(height.max(1)).zip(out.iter_mut()) {
-            let scores = scores.get(..height).unwrap_or_default();
+        // The bits at which each column's scores differ (their keys differ at the same):
+        // the OR and the AND of the scores, gathered with the copy.
+        let (any, all) = copy_strip(weights, base, &offsets, out.len(), &mut strip);
+        let columns = out.iter_mut().zip(any.iter().zip(&all));
+        for (lane, (c, (any, all))) in columns.enumerate() {
             if minority < 0 || minority >= total {
-                for (item, (w, s)) in items.iter_mut().zip(scores.iter().zip(&stakes)) {
-                    *item = (*w, *s);
+                for (item, (row, s)) in items.iter_mut().zip(strip.iter().zip(&stakes)) {
+                    *item = (row.get(lane).copied().unwrap_or_default(), *s);
                 }
                 let median = fast::weighted_median(&mut items, &mut spare, minority, total);
                 *c = I32F32::from_bits(median);
                 continue;
             }
-            // The bits at which the column's scores differ (their keys differ at the same).
-            let (any, all) = scores
-                .iter()
-                .fold((0u64, u64::MAX), |(any, all), w| (any | *w as u64, all & *w as u64));
             let scratch = (items.as_mut_slice(), spare.as_mut_slice());
+            let scores = (strip.as_slice(), lane);
             let median =
                 fast::radix_column(scores, &stakes, any ^ all, scratch, &mut buckets, minority);
             *c = I32F32::from_bits(median);
@@ -578,35 +563,37 @@ fn consensus_columns(
     }
 }
 
-/// Copies the block's columns `base + first..base + first + STRIP` of the voters' rows
-/// (at `offsets`: row start plus `first`) into `strip`, column-major (`height` =
-/// `offsets.len()` cells per column): one contiguous read per row, a write to each column.
-fn copy_strip(weights: &[I32F32], base: usize, offsets: &[usize], strip: &mut [i64]) {
-    // (Written for strips of eight columns.)
-    const _: () = assert!(fast::STRIP == 8);
-    let mut columns = strip.chunks_exact_mut(offsets.len().max(1));
-    let (Some(c0), Some(c1), Some(c2), Some(c3), Some(c4), Some(c5), Some(c6), Some(c7)) = (
-        columns.next(),
-        columns.next(),
-        columns.next(),
-        columns.next(),
-        columns.next(),
-        columns.next(),
-        columns.next(),
-        columns.next(),
-    ) else {
-        return;
-    };
-    let slots = c0.iter_mut().zip(c1).zip(c2).zip(c3).zip(c4).zip(c5).zip(c6).zip(c7);
-    for (offset, (((((((s0, s1), s2), s3), s4), s5), s6), s7)) in offsets.iter().zip(slots) {
+/// Copies the block's columns `base + first..base + first + columns` (at most
+/// [`fast::STRIP`]) of the voters' rows (at `offsets`: row start plus `first`) into `strip`,
+/// a row per voter (the lanes past `columns` are left as they are and never read); returns
+/// the OR and the AND of each column's scores as `u64`s.
+fn copy_strip(
+    weights: &[I32F32],
+    base: usize,
+    offsets: &[usize],
+    columns: usize,
+    strip: &mut [[i64; fast::STRIP]],
+) -> ([u64; fast::STRIP], [u64; fast::STRIP]) {
+    let (mut any, mut all) = ([0u64; fast::STRIP], [u64::MAX; fast::STRIP]);
+    for (slot, offset) in strip.iter_mut().zip(offsets) {
         let start = offset.wrapping_add(base);
-        if let Some(&[w0, w1, w2, w3, w4, w5, w6, w7]) =
-            weights.get(start..start.wrapping_add(fast::STRIP))
-        {
-            (*s0, *s1, *s2, *s3) = (w0.to_bits(), w1.to_bits(), w2.to_bits(), w3.to_bits());
-            (*s4, *s5, *s6, *s7) = (w4.to_bits(), w5.to_bits(), w6.to_bits(), w7.to_bits());
+        let cells = weights.get(start..start.wrapping_add(columns)).unwrap_or_default();
+        if let Ok(cells) = <&[I32F32; fast::STRIP]>::try_from(cells) {
+            // A full strip: eight lanes at once.
+            for ((s, w), (a, l)) in slot.iter_mut().zip(cells).zip(any.iter_mut().zip(&mut all)) {
+                *s = w.to_bits();
+                *a |= *s as u64;
+                *l &= *s as u64;
+            }
+            continue;
+        }
+        for ((s, w), (a, l)) in slot.iter_mut().zip(cells).zip(any.iter_mut().zip(&mut all)) {
+            *s = w.to_bits();
+            *a |= *s as u64;
+            *l &= *s as u64;
         }
     }
+    (any, all)
 }
 
 /// Column sums a row band of the clip-and-bond pass produces.

@@ -550,13 +550,14 @@ pub(crate) fn weighted_median_radix(
         any |= key(score);
         all &= key(score);
     }
-    let scores: Vec<i64> = items.iter().map(|item| item.0).collect();
+    // (A strip whose lane 3 holds the scores.)
+    let rows: Vec<[i64; STRIP]> = items.iter().map(|item| [-1, 0, 7, item.0, 5, 0, 0, 0]).collect();
     let stakes: Vec<i64> = items.iter().map(|item| item.1).collect();
     let mut buckets = Buckets::new();
     // (Each scrambles the items: the column's copy goes first.)
     let by_rounds = radix_rounds(items, spare, &mut buckets, minority, 0, (any, all));
     let scratch = (&mut *items, &mut *spare);
-    let by_column = radix_column(&scores, &stakes, any ^ all, scratch, &mut buckets, minority);
+    let by_column = radix_column((&rows, 3), &stakes, any ^ all, scratch, &mut buckets, minority);
     assert_eq!(by_column, by_rounds);
     by_rounds
 }
@@ -564,27 +565,31 @@ pub(crate) fn weighted_median_radix(
 /// How many columns the dense kernel's consensus copies out of the block at a time.
 pub(crate) const STRIP: usize = 8;
 
-/// [`radix_rounds`] on one column of the dense block: its scores (copied out of the block,
-/// contiguous), the voters' stakes in the same order (the same for every column) and
-/// `differ`, the bits at which the scores are not all equal (the OR of their bits XOR the
-/// AND: the same bits as their keys'), for a `minority` in `[0, total)`. The first round
-/// reads the scores and the stakes directly and links each item to its bucket's previous
-/// one; the chosen bucket's items are then walked (not searched for among all) and, when
-/// at most [`FEW`], sorted and walked, else handed to [`radix_rounds`] in `items` for the
-/// next rounds. `items` and `spare` hold at least as many items as there are scores.
+/// [`radix_rounds`] on one column of the dense block: its scores (lane `lane` of `rows`, a
+/// strip copied out of the block, a row per voter), the voters' stakes in the same order
+/// (the same for every column) and `differ`, the bits at which the scores are not all equal
+/// (the OR of their bits XOR the AND: the same bits as their keys'), for a `minority` in
+/// `[0, total)`. The first round reads the scores and the stakes directly and links each
+/// item to its bucket's previous one; the chosen bucket's items are then walked (not
+/// searched for among all) and, when at most [`FEW`], sorted and walked, else handed to
+/// [`radix_rounds`] in `items` for the next rounds. `items` and `spare` hold at least as
+/// many items as there are scores.
 pub(crate) fn radix_column(
-    scores: &[i64],
+    (rows, lane): (&[[i64; STRIP]], usize),
     stakes: &[i64],
     differ: u64,
     (items, spare): (&mut [Item], &mut [Item]),
     scratch: &mut Buckets,
     minority: i64,
 ) -> i64 {
-    let len = scores.len().min(stakes.len());
+    // (`lane % STRIP`: in bounds, so each read below needs no check.)
+    let lane = lane % STRIP;
+    let score = |row: &[i64; STRIP]| row.get(lane).copied().unwrap_or_default();
+    let len = rows.len().min(stakes.len());
     if len <= FEW || differ == 0 {
         // All equal or few: the rounds' own start.
-        for (item, (score, stake)) in items.iter_mut().zip(scores.iter().zip(stakes)) {
-            *item = (*score, *stake);
+        for (item, (row, stake)) in items.iter_mut().zip(rows.iter().zip(stakes)) {
+            *item = (score(row), *stake);
         }
         let items = items.get_mut(..len).unwrap_or_default();
         return radix_rounds(items, spare, scratch, minority, 0, (differ, 0));
@@ -599,11 +604,11 @@ pub(crate) fn radix_column(
     // chosen bucket's items are then walked, not searched for among all.
     let Buckets { sums, heads, links, .. } = scratch;
     let links = links.get_mut(..len).unwrap_or_default();
-    let (scores_in, stakes_in) =
-        (scores.get(..len).unwrap_or_default(), stakes.get(..len).unwrap_or_default());
+    let (rows_in, stakes_in) =
+        (rows.get(..len).unwrap_or_default(), stakes.get(..len).unwrap_or_default());
     let mut next = 0u32;
-    for ((&score, stake), link) in scores_in.iter().zip(stakes_in).zip(links.iter_mut()) {
-        let bucket = ((key(score) >> shift) & mask) as usize;
+    for ((row, stake), link) in rows_in.iter().zip(stakes_in).zip(links.iter_mut()) {
+        let bucket = ((key(score(row)) >> shift) & mask) as usize;
         next = next.wrapping_add(1);
         if let (Some(sum), Some(head)) = (sums.get_mut(bucket), heads.get_mut(bucket)) {
             // Non-negative stakes summing to `total`: no overflow. At most 65,535 items.
@@ -616,8 +621,8 @@ pub(crate) fn radix_column(
         Ok(found) => found,
         Err(total) => {
             // Unreachable under the invariant; the reference's quickselect decides then.
-            for (item, (score, stake)) in items.iter_mut().zip(scores.iter().zip(stakes)) {
-                *item = (*score, *stake);
+            for (item, (row, stake)) in items.iter_mut().zip(rows.iter().zip(stakes)) {
+                *item = (score(row), *stake);
             }
             let items = items.get_mut(..len).unwrap_or_default();
             let out = spare.get_mut(..len).unwrap_or_default();
@@ -625,41 +630,32 @@ pub(crate) fn radix_column(
         }
     };
     let lo = below;
-    // The chosen bucket's items, last first: each link points to an earlier item (or 0, the
-    // end), so the walk ends within `len` steps.
+    // The chosen bucket's items, last first, into `items`, with the OR and AND of their
+    // keys: each link points to an earlier item (or 0, the end, where the reads fail), so
+    // the walk ends within `len` steps.
     let links = scratch.links.as_slice();
-    let head = scratch.heads.get(chosen).copied().unwrap_or(0);
-    let bucket = core::iter::successors(Some(head), |at| {
-        let index = (*at as usize).wrapping_sub(1);
-        links.get(index).copied()
-    })
-    .take_while(|at| *at != 0)
-    .take(len)
-    .filter_map(|at| {
-        let index = (at as usize).wrapping_sub(1);
-        scores.get(index).copied().zip(stakes.get(index).copied())
-    });
-    let mut few = [(0i64, 0i64); FEW];
-    let mut k = 0usize;
-    let mut rest = bucket.clone();
-    for (slot, item) in few.iter_mut().zip(&mut rest) {
-        *slot = item;
-        k = k.wrapping_add(1);
-    }
-    if rest.next().is_none() {
-        return sorted_median(few.get_mut(..k).unwrap_or_default(), minority, lo);
-    }
-    // More than a few: the bucket's items, with the OR and AND of their keys, for the next
-    // rounds.
+    let mut at = scratch.heads.get(chosen).copied().unwrap_or(0);
     let mut kept = 0usize;
     let (mut any, mut all) = (0u64, u64::MAX);
-    for (slot, (score, stake)) in items.iter_mut().zip(bucket) {
-        *slot = (score, stake);
-        any |= key(score);
-        all &= key(score);
+    for slot in items.iter_mut().take(len) {
+        let index = (at as usize).wrapping_sub(1);
+        let (Some(row), Some(stake), Some(link)) =
+            (rows.get(index), stakes.get(index), links.get(index))
+        else {
+            break;
+        };
+        let value = score(row);
+        *slot = (value, *stake);
+        any |= key(value);
+        all &= key(value);
         kept = kept.wrapping_add(1);
+        at = *link;
     }
     let items = items.get_mut(..kept).unwrap_or_default();
+    if kept <= FEW {
+        return sorted_median(items, minority, lo);
+    }
+    // More than a few: the next rounds.
     radix_rounds(items, spare, scratch, minority, lo, (any, all))
 }
 
