@@ -324,15 +324,40 @@ struct Registered<'a> {
 /// maximum from there; divided where it is positive (absent cells stay 0).
 fn normalize_row(weight_row: &mut [I32F32], sum: u64) {
     if let Some(divisor) = fast::RowDivisor::new(sum) {
-        // The usual case, `0 < sum < 2³¹`: one multiplication per cell.
-        for cell in weight_row.iter_mut() {
-            *cell = I32F32::from_bits(divisor.divide((cell.to_bits() >> 32) as u16));
+        // The usual case, `0 < sum < 2³¹`: two lane products per cell.
+        let integer = |cell: &I32F32| (cell.to_bits() >> 32) as u16;
+        if divisor.is_wide() {
+            for cell in weight_row.iter_mut() {
+                *cell = I32F32::from_bits(divisor.divide_wide(integer(cell)));
+            }
+        } else {
+            for cell in weight_row.iter_mut() {
+                *cell = I32F32::from_bits(divisor.divide(integer(cell)));
+            }
         }
     } else if sum > 0 {
         // A saturated sum; each cell is a non-negative term of it: `divide_unit`.
         let divisor = Divisor::new(I32F32::max_value());
         for cell in weight_row.iter_mut() {
             *cell = I32F32::from_bits(divisor.divide_unit(cell.to_bits()));
+        }
+    }
+}
+
+/// Each u16 weight of `entries` divided by the row's total (`divisor`) into `weight_row`.
+/// (A function of its own: inside [`fill_row`] the compiler leaves this loop scalar; here
+/// its products vectorize as 32×32-bit lane products.)
+#[inline(never)]
+fn divide_row(entries: &[(Uid, u16)], weight_row: &mut [I32F32], divisor: fast::RowDivisor) {
+    let cells = entries.iter().zip(weight_row.iter_mut());
+    if divisor.is_wide() {
+        // The usual row (a total above 2¹⁵).
+        for ((_, w), cell) in cells {
+            *cell = I32F32::from_bits(divisor.divide_wide(*w));
+        }
+    } else {
+        for ((_, w), cell) in cells {
+            *cell = I32F32::from_bits(divisor.divide(*w));
         }
     }
 }
@@ -388,9 +413,7 @@ fn fill_row(
             0
         };
         if let (true, Some(divisor)) = (all_kept, fast::RowDivisor::new(total)) {
-            for ((_, w), cell) in entries.iter().zip(weight_row.iter_mut()) {
-                *cell = I32F32::from_bits(divisor.divide(*w));
-            }
+            divide_row(entries, weight_row, divisor);
             present_row.fill(true);
             if let (Some(cell), Some(set)) = (weight_row.get_mut(own), present_row.get_mut(own)) {
                 *cell = zero();

@@ -214,6 +214,27 @@ impl RowDivisor {
         let high = w.wrapping_mul(u64::from(self.high)) << 16;
         low.wrapping_add(high).wrapping_shr(self.shift) as i64
     }
+
+    /// Whether the total is above 2¹⁵ (`ℓ ≥ 16`, [`Self::divide_wide`]'s range: every row
+    /// of more than one maximal weight, and most rows of many weights).
+    #[inline]
+    pub(crate) fn is_wide(&self) -> bool {
+        self.shift >= 16
+    }
+
+    /// [`Self::divide`] for a wide divisor ([`Self::is_wide`], which callers check), with
+    /// both products by a 32-bit factor (which vectorize as lane products; `divide`'s
+    /// `w·high·2¹⁶` is compiled as a product by a 33-bit factor): for `ℓ ≥ 16`, adding a
+    /// multiple of 2¹⁶ and dividing by 2¹⁶ nest in the floors,
+    /// `⌊(⌊w·low / 2¹⁶⌋ + w·high·2¹⁶) / 2^ℓ⌋ = ⌊(⌊w·low / 2³²⌋ + w·high) / 2^(ℓ−16)⌋`.
+    /// For a divisor that is not wide the result is meaningless (but never a panic).
+    #[inline]
+    pub(crate) fn divide_wide(&self, w: u16) -> i64 {
+        let w = u64::from(w);
+        let low = w.wrapping_mul(u64::from(self.low)) >> 32;
+        let high = w.wrapping_mul(u64::from(self.high));
+        low.wrapping_add(high).wrapping_shr(self.shift.wrapping_sub(16)) as i64
+    }
 }
 
 /// `⌊u / d⌋` for a normalized `d` (top bit set) and `u < d·2⁶⁴`, with `v` the reciprocal.
@@ -1136,7 +1157,8 @@ mod tests {
     /// Every u16 weight against `safe_div`, for totals at every bit length and their edges.
     #[test]
     fn row_divisor_is_safe_div() {
-        let mut totals: Vec<u64> = vec![1, 2, 3, 7, 65_535, 65_536, 65_537, (1 << 31) - 1];
+        let mut totals: Vec<u64> =
+            vec![1, 2, 3, 7, 32_767, 32_768, 32_769, 65_535, 65_536, 65_537, (1 << 31) - 1];
         for bits in 1..31 {
             totals.extend([(1u64 << bits) - 1, 1 << bits, (1 << bits) + 1]);
         }
@@ -1146,9 +1168,13 @@ mod tests {
             let divisor = RowDivisor::new(t).expect("in range");
             let total =
                 tao_primitives::fixed::u16_to_fixed(0).saturating_add(bits((t as i64) << 32));
+            assert_eq!(divisor.is_wide(), t > 1 << 15, "{t}");
             for w in 0..=u16::MAX {
                 let expected = u16_integer(w).safe_div(total);
                 assert_eq!(bits(divisor.divide(w)), expected, "{w} / {t}");
+                if divisor.is_wide() {
+                    assert_eq!(bits(divisor.divide_wide(w)), expected, "{w} / {t}");
+                }
             }
         }
         assert!(RowDivisor::new(0).is_none() && RowDivisor::new(1 << 31).is_none());
