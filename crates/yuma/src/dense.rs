@@ -589,7 +589,9 @@ fn consensus_columns(
 /// Copies the block's columns `base + first..base + first + columns` (at most
 /// [`fast::STRIP`]) of the voters' rows (at `offsets`: row start plus `first`) into `strip`,
 /// a row per voter (the lanes past `columns` are left as they are and never read); returns
-/// the OR and the AND of each column's scores as `u64`s.
+/// the OR and the AND of each column's scores as `u64`s. (Not inlined: in the consensus
+/// loop the compiler kept the OR and AND in memory.)
+#[inline(never)]
 fn copy_strip(
     weights: &[I32F32],
     base: usize,
@@ -598,18 +600,25 @@ fn copy_strip(
     strip: &mut [[i64; fast::STRIP]],
 ) -> ([u64; fast::STRIP], [u64; fast::STRIP]) {
     let (mut any, mut all) = ([0u64; fast::STRIP], [u64::MAX; fast::STRIP]);
+    if columns == fast::STRIP {
+        // A full strip (all but the last): eight lanes at once.
+        for (slot, offset) in strip.iter_mut().zip(offsets) {
+            let start = offset.wrapping_add(base);
+            let cells = weights.get(start..).and_then(|row| row.first_chunk::<{ fast::STRIP }>());
+            if let Some(cells) = cells {
+                let lanes = any.iter_mut().zip(&mut all);
+                for ((s, w), (a, l)) in slot.iter_mut().zip(cells).zip(lanes) {
+                    *s = w.to_bits();
+                    *a |= *s as u64;
+                    *l &= *s as u64;
+                }
+            }
+        }
+        return (any, all);
+    }
     for (slot, offset) in strip.iter_mut().zip(offsets) {
         let start = offset.wrapping_add(base);
         let cells = weights.get(start..start.wrapping_add(columns)).unwrap_or_default();
-        if let Ok(cells) = <&[I32F32; fast::STRIP]>::try_from(cells) {
-            // A full strip: eight lanes at once.
-            for ((s, w), (a, l)) in slot.iter_mut().zip(cells).zip(any.iter_mut().zip(&mut all)) {
-                *s = w.to_bits();
-                *a |= *s as u64;
-                *l &= *s as u64;
-            }
-            continue;
-        }
         for ((s, w), (a, l)) in slot.iter_mut().zip(cells).zip(any.iter_mut().zip(&mut all)) {
             *s = w.to_bits();
             *a |= *s as u64;
