@@ -180,8 +180,12 @@ fn both<P: Send, R: Send + Default>(
     (first, second)
 }
 
-/// `a += b` element-wise, saturating (column sums of non-negative values: any order).
+/// `a += b` element-wise, saturating (column sums of non-negative values: any order). An
+/// empty part's sums are empty: the other's are the total.
 fn merge(mut a: Vec<I32F32>, b: &[I32F32]) -> Vec<I32F32> {
+    if a.is_empty() {
+        return b.to_vec();
+    }
     for (x, y) in a.iter_mut().zip(b) {
         *x = x.saturating_add(*y);
     }
@@ -552,6 +556,10 @@ fn consensus_columns(
     total: I32F32,
 ) {
     const STRIP: usize = fast::STRIP;
+    if consensus.is_empty() {
+        // An empty part (on one thread, the second): no scratch to allocate.
+        return;
+    }
     let height = voters.len();
     let offsets: Vec<usize> =
         voters.iter().map(|&r| r.saturating_mul(width).saturating_add(first)).collect();
@@ -992,6 +1000,10 @@ fn fixed_rate_row(
 fn clip_and_bond(columns: &Columns<'_>, (weights, present, bonds, stake, trust): Band<'_>) -> Sums {
     let width = columns.consensus.len();
     let stride = width.max(1);
+    if stake.is_empty() {
+        // An empty band (on one thread, the second): no sums (`merge` takes the other's).
+        return Sums::default();
+    }
     let mut sums = Sums::zeros(width);
     let mut rates = vec![zero(); if columns.curve.is_some() { width } else { 0 }];
     let mut scratch = rates.clone();
@@ -1152,7 +1164,12 @@ pub(crate) fn matrix(
             (weights_b, present_b, bonds_b, stake_b, trust_b),
             |band| clip_and_bond(&columns, band),
         );
-        a.merge(&b)
+        // (No rows at all: both parts empty, every sum 0.)
+        if height == 0 {
+            Sums::zeros(width)
+        } else {
+            a.merge(&b)
+        }
     };
 
     // Per UID: consensus, rank, trust, validator trust; incentive.

@@ -462,6 +462,41 @@ pub(crate) fn share_of(s: I32F32, amount: u64) -> u64 {
     }
 }
 
+/// `math::is_topk_nonzero`, the same bits: the reference sorts the indices by value
+/// (stably: equal values keep index order) and drops the first `n − k`. That order is the
+/// order of the keys `(value, index)`, all distinct, so the kept ones are those at or above
+/// the key at sorted position `n − k`: one selection (linear) instead of a sort.
+pub(crate) fn is_topk_nonzero(values: &[I32F32], k: usize) -> Vec<bool> {
+    let n = values.len();
+    let Some(cut) = n.checked_sub(k) else {
+        // Fewer values than `k`: every non-zero one.
+        return values.iter().map(|v| *v != zero()).collect();
+    };
+    // `I32F32`'s order is its bits' (`key` flips the sign bit into an unsigned order); the
+    // index below it breaks ties. (An index fits 64 bits.)
+    let mut keys: Vec<u128> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (u128::from(key(v.to_bits())) << 64) | i as u128)
+        .collect();
+    // The smallest kept key; none when `k` is 0 (`cut = n`).
+    let threshold = if cut < n {
+        let (_, nth, _) = keys.select_nth_unstable(cut);
+        Some(*nth)
+    } else {
+        None
+    };
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let kept =
+                threshold.is_some_and(|t| (u128::from(key(v.to_bits())) << 64) | i as u128 >= t);
+            kept && *v != zero()
+        })
+        .collect()
+}
+
 /// Whether `v` is in [0, 1] (the range [`mul_unit`] needs).
 #[inline]
 pub(crate) fn is_unit(v: I32F32) -> bool {
@@ -1155,6 +1190,31 @@ mod tests {
     }
 
     /// Every u16 weight against `safe_div`, for totals at every bit length and their edges.
+    /// Against the reference's stable sort: random values with many ties (a few distinct
+    /// values, negatives, zeros), every `k` from 0 past `n`.
+    #[test]
+    fn is_topk_nonzero_is_the_reference() {
+        let mut rng = Rng(0x7095_0000_ABCD_0001);
+        for case in 0..300 {
+            let n = (rng.next() % 40) as usize;
+            let distinct = 1 + rng.next() % if case % 3 == 0 { 3 } else { 1_000 };
+            let values: Vec<I32F32> = (0..n)
+                .map(|_| bits((rng.next() % distinct) as i64 - (distinct / 3) as i64))
+                .collect();
+            for k in 0..=n + 2 {
+                assert_eq!(
+                    is_topk_nonzero(&values, k),
+                    crate::math::is_topk_nonzero(&values, k),
+                    "{values:?} {k}"
+                );
+            }
+        }
+        let edges = [bits(i64::MIN), bits(i64::MAX), bits(-1), bits(0), bits(1), bits(i64::MIN)];
+        for k in 0..=7 {
+            assert_eq!(is_topk_nonzero(&edges, k), crate::math::is_topk_nonzero(&edges, k));
+        }
+    }
+
     #[test]
     fn row_divisor_is_safe_div() {
         let mut totals: Vec<u64> =
