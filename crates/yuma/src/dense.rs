@@ -25,7 +25,7 @@ use crate::{
     BondModel, CommitReveal, LiquidAlpha, YumaInput,
 };
 use tao_primitives::{
-    fixed::{saturating_sum, u16_proportion_to_fixed, SafeDiv, I32F32},
+    fixed::{saturating_sum, u16_proportion_to_fixed, I32F32},
     Uid,
 };
 
@@ -1188,7 +1188,7 @@ pub(crate) fn matrix(
         ) {
             *cc = *c;
             *rr = *r;
-            *tt = r.safe_div(*u);
+            *tt = fast::ratio(*r, *u);
         }
     }
     let mut validator_trust = vec![zero(); n];

@@ -462,6 +462,20 @@ pub(crate) fn share_of(s: I32F32, amount: u64) -> u64 {
     }
 }
 
+/// `r.safe_div(u)`: for `0 ≤ r < 1` (raw bits below 2³²) and `r ≤ u` (a clipped rank over
+/// its raw rank, the usual trust) the quotient `⌊r·2³²/u⌋ ≤ 2³²` is one 64-bit division
+/// (the library divides in 128 bits); anything else takes `safe_div`.
+#[inline]
+pub(crate) fn ratio(r: I32F32, u: I32F32) -> I32F32 {
+    let (a, d) = (r.to_bits(), u.to_bits());
+    if (0..ONE).contains(&a) && a <= d {
+        // `a < 2³²`: `a·2³²` fits a `u64`; `d ≥ a ≥ 0`, and `d > 0` unless `a = 0`.
+        let quotient = ((a as u64) << 32).checked_div(d as u64).unwrap_or_default();
+        return I32F32::from_bits(quotient as i64);
+    }
+    r.safe_div(u)
+}
+
 /// `math::is_topk_nonzero`, the same bits: the reference sorts the indices by value
 /// (stably: equal values keep index order) and drops the first `n − k`. That order is the
 /// order of the keys `(value, index)`, all distinct, so the kept ones are those at or above
@@ -663,15 +677,25 @@ pub(crate) fn radix_column(
     let (rows_in, stakes_in) =
         (rows.get(..len).unwrap_or_default(), stakes.get(..len).unwrap_or_default());
     let mut next = 0u32;
-    for ((row, stake), link) in rows_in.iter().zip(stakes_in).zip(links.iter_mut()) {
-        let bucket = ((key(score(row)) >> shift) & mask) as usize;
-        next = next.wrapping_add(1);
-        if let (Some(sum), Some(head)) = (sums.get_mut(bucket), heads.get_mut(bucket)) {
-            // Non-negative stakes summing to `total`: no overflow. At most 65,535 items.
-            *sum = sum.wrapping_add(*stake);
-            *link = *head;
-            *head = next;
+    let mut first_round = |bucket_of: &dyn Fn(i64) -> usize| {
+        for ((row, stake), link) in rows_in.iter().zip(stakes_in).zip(links.iter_mut()) {
+            let bucket = bucket_of(score(row));
+            next = next.wrapping_add(1);
+            if let (Some(sum), Some(head)) = (sums.get_mut(bucket), heads.get_mut(bucket)) {
+                // Non-negative stakes summing to `total`: no overflow. At most 65,535 items.
+                *sum = sum.wrapping_add(*stake);
+                *link = *head;
+                *head = next;
+            }
         }
+    };
+    if differ >> 63 == 0 {
+        // The scores share their sign bit (the usual column: all non-negative), so the
+        // bucket bits end below bit 63 and the key's flipped sign bit is masked off: the
+        // score's own bits give the same bucket.
+        first_round(&|score| ((score as u64 >> shift) & mask) as usize);
+    } else {
+        first_round(&|score| ((key(score) >> shift) & mask) as usize);
     }
     let (chosen, below) = match crossing(scratch, used, minority) {
         Ok(found) => found,
@@ -1190,6 +1214,26 @@ mod tests {
     }
 
     /// Every u16 weight against `safe_div`, for totals at every bit length and their edges.
+    /// Against `safe_div`: edges and random values of every sign and size, and pairs in the
+    /// fast path's range.
+    #[test]
+    fn ratio_is_safe_div() {
+        let mut rng = Rng(0x0A71_0000_5AFE_D1F0);
+        let mut values: Vec<i64> =
+            vec![0, 1, 2, ONE - 1, ONE, ONE + 1, -1, -ONE, i64::MAX, i64::MIN, 1 << 40];
+        for _ in 0..300 {
+            let r = rng.next() >> (rng.next() % 64);
+            values.push(r as i64);
+            values.push(-(r as i64));
+            values.push((rng.next() % (ONE as u64 + 2)) as i64);
+        }
+        for &a in &values {
+            for &d in &values {
+                assert_eq!(ratio(bits(a), bits(d)), bits(a).safe_div(bits(d)), "{a} / {d}");
+            }
+        }
+    }
+
     /// Against the reference's stable sort: random values with many ties (a few distinct
     /// values, negatives, zeros), every `k` from 0 past `n`.
     #[test]
