@@ -933,10 +933,21 @@ fn fixed_rate_band(
         // Every weight below one too (the usual row): every product has both factors below
         // one.
         let below_one = below_one(weight_row);
+        // No old bond at 65535 (the usual row; a u16 compare per cell, eight to a vector):
+        // its decay needs no term for the proportion one.
+        let below_max = bond_row.iter().fold(true, |below, b| below & (*b != u16::MAX));
         let row = (weight_row, bond_row, columns.consensus);
         // Every factor below one (the usual row): products without the masked term.
+        let unit_row = s.is_below_one() && alpha.is_below_one() && below_one;
         *vt = match decay {
-            Some(decay) if s.is_below_one() && alpha.is_below_one() && below_one => fixed_rate_row(
+            Some(decay) if unit_row && below_max => fixed_rate_row(
+                row,
+                factors,
+                sums,
+                &weights_for_bonds,
+                (|f, x| f.times_both_below_one(x), |b| decay.times_below_max(b)),
+            ),
+            Some(decay) if unit_row => fixed_rate_row(
                 row,
                 factors,
                 sums,

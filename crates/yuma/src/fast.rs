@@ -383,6 +383,15 @@ impl ProportionFactor {
         let high = u64::from(self.high).wrapping_mul(b);
         low.wrapping_add(high).wrapping_add(b.wrapping_add(1) >> 16) as i64
     }
+
+    /// [`Self::times`] for `b < 65535` (the `(b + 1) >> 16` term is then 0), which callers
+    /// check; for `b = 65535` it is one less.
+    #[inline]
+    pub(crate) fn times_below_max(self, b: u16) -> i64 {
+        let b = u64::from(b);
+        let low = u64::from(self.low).wrapping_mul(b) >> 32;
+        low.wrapping_add(u64::from(self.high).wrapping_mul(b)) as i64
+    }
 }
 
 /// Step 2's normalization: each stake divided by their saturating sum in `I64F64`
@@ -1360,6 +1369,9 @@ mod tests {
             for b in 0..=u16::MAX {
                 let proportion = tao_primitives::fixed::u16_proportion_to_fixed(b).to_bits();
                 assert_eq!(factor.times(b), mul_unit(f, proportion), "{f} * {b}");
+                if b < u16::MAX {
+                    assert_eq!(factor.times_below_max(b), factor.times(b), "{f} * {b}");
+                }
             }
         }
         for f in [0, ONE, ONE + 1, -1, i64::MAX] {
