@@ -411,8 +411,10 @@ fn fill_row(
         // normalized (step 10 in the same pass).
         let total = if all_kept {
             let own_weight = entries.get(own).map_or(0, |(_, w)| u64::from(*w));
-            let all = entries.iter().fold(0u64, |sum, (_, w)| sum.wrapping_add(u64::from(*w)));
-            all.wrapping_sub(own_weight)
+            // In `u32` lanes (four to a vector): at most 65,535 weights of at most 65,535,
+            // below 2³², so the sum does not wrap.
+            let all = entries.iter().fold(0u32, |sum, (_, w)| sum.wrapping_add(u32::from(*w)));
+            u64::from(all).wrapping_sub(own_weight)
         } else {
             0
         };
