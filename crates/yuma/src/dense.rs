@@ -224,15 +224,17 @@ impl Block {
     fn new(input: &YumaInput, permit: &[bool], shape: Shape, mid: usize, threads: usize) -> Self {
         let width = shape.columns.len();
         let cells = shape.rows.len().saturating_mul(width);
-        let Buffers { mut weights, mut present, mut bonds } = Buffers::take();
+        let Buffers { weights, present, bonds } = Buffers::take();
         // Sized to the block. `fill_row` writes every cell (a row it does not fill entry by
-        // entry it zeroes first): the contents of a reused buffer never show through.
-        weights.truncate(cells);
-        weights.resize(cells, zero());
-        present.truncate(cells);
-        present.resize(cells, false);
-        bonds.truncate(cells);
-        bonds.resize(cells, 0);
+        // entry it zeroes first): the contents of a reused buffer never show through. A
+        // buffer too small is replaced by zeroed memory from the allocator (a large one is
+        // fresh pages, zero already), not written with zeros here first.
+        let mut weights = sized(weights, cells, zero(), || {
+            // (Zeroed `i64`s as `I32F32`s, the same bits: collected in place.)
+            vec![0i64; cells].into_iter().map(I32F32::from_bits).collect()
+        });
+        let mut present = sized(present, cells, false, || vec![false; cells]);
+        let mut bonds = sized(bonds, cells, 0, || vec![0u16; cells]);
         let registered: Vec<u64> = input.block_at_registration.iter().map(|b| b.get()).collect();
         let column_registered: Vec<u64> = shape
             .columns
@@ -275,6 +277,22 @@ impl Block {
         );
         Self { shape, weights, present, bonds }
     }
+}
+
+/// `buffer` as `cells` cells (those past its length `fill`) if its capacity holds them, else
+/// `fresh()`.
+fn sized<T: Clone>(
+    mut buffer: Vec<T>,
+    cells: usize,
+    fill: T,
+    fresh: impl FnOnce() -> Vec<T>,
+) -> Vec<T> {
+    if buffer.capacity() < cells {
+        return fresh();
+    }
+    buffer.truncate(cells);
+    buffer.resize(cells, fill);
+    buffer
 }
 
 /// The block's cell buffers, kept by each thread for its next epoch when at most
@@ -571,7 +589,13 @@ fn consensus_columns(
     // The strip, one row of `STRIP` scores per voter: column `c` is lane `c` of each row.
     let mut strip: Vec<[i64; STRIP]> = vec![[0; STRIP]; height];
     let (minority, total) = (minority.to_bits(), total.to_bits());
-    let mut buckets = fast::Buckets::new();
+    // The radix scratch this thread used last (any contents will do), else new: 4 KiB not
+    // zeroed again at every epoch.
+    let mut buckets = KEPT_BUCKETS
+        .try_with(core::cell::Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Box::new(fast::Buckets::new()));
     for (s, out) in consensus.chunks_mut(STRIP).enumerate() {
         let base = s.wrapping_mul(STRIP);
         // The bits at which each column's scores differ (their keys differ at the same):
@@ -594,6 +618,14 @@ fn consensus_columns(
             *c = I32F32::from_bits(median);
         }
     }
+    // (Fails only while the thread exits: the scratch is then dropped.)
+    let _ = KEPT_BUCKETS.try_with(|cell| cell.set(Some(buckets)));
+}
+
+thread_local! {
+    /// [`consensus_columns`]' radix scratch, kept by each thread for its next epoch.
+    static KEPT_BUCKETS: core::cell::Cell<Option<Box<fast::Buckets>>> =
+        const { core::cell::Cell::new(None) };
 }
 
 /// Copies the block's columns `base + first..base + first + columns` (at most
