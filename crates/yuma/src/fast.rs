@@ -100,7 +100,19 @@ pub(crate) fn normalize_with_sum(values: &mut [I32F32], total: I32F32) {
 
 /// `math::normalize`, bit for bit: divided by the saturating sum.
 pub(crate) fn normalize(values: &mut [I32F32]) {
-    let total = tao_primitives::fixed::saturating_sum(values.iter());
+    let (total, any) = values
+        .iter()
+        .fold((zero(), 0i64), |(total, any), v| (total.saturating_add(*v), any | v.to_bits()));
+    // Every value non-negative (their OR's sign bit is clear) and a sum below 2³³ (so not
+    // saturated): each value is at most the sum, [`UnitDivisor`]'s range, without the
+    // check per value.
+    if let (true, true, Some(unit)) = (any >= 0, total.to_bits() < 1 << 33, UnitDivisor::new(total))
+    {
+        for value in values.iter_mut() {
+            *value = I32F32::from_bits(unit.divide(value.to_bits()));
+        }
+        return;
+    }
     normalize_with_sum(values, total);
 }
 
