@@ -312,6 +312,8 @@ struct Buffers {
 /// larger block is freed as before: measured at n = 4,096, keeping it made the allocator
 /// (glibc, whose thresholds adapt to the large blocks freed) return the caller's freed
 /// output to the system at every epoch instead, and the page faults came back elsewhere.
+/// (Measured again with 2²⁰: 8.6% fewer instructions at n = 4,096, no memset of the block,
+/// but 200 epochs took 3.3–3.7 s on two threads against 1.8–2.3 s.)
 const KEPT_CELLS: usize = 1 << 18;
 
 thread_local! {
