@@ -67,7 +67,7 @@ pub fn epoch_with_threads(
     // 3. Permits: last epoch's decide who counts now; this epoch's are the top stakes.
     let owner = input.owner.map(Uid::index);
     let mut permit = input.validator_permit.clone();
-    let mut new_permit = math::is_topk_nonzero(&stake, usize::from(params.max_allowed_validators));
+    let mut new_permit = fast::is_topk_nonzero(&stake, usize::from(params.max_allowed_validators));
     if let Some(owner) = owner {
         for permits in [&mut permit, &mut new_permit] {
             if let Some(cell) = permits.get_mut(owner) {

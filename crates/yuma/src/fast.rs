@@ -100,7 +100,19 @@ pub(crate) fn normalize_with_sum(values: &mut [I32F32], total: I32F32) {
 
 /// `math::normalize`, bit for bit: divided by the saturating sum.
 pub(crate) fn normalize(values: &mut [I32F32]) {
-    let total = tao_primitives::fixed::saturating_sum(values.iter());
+    let (total, any) = values
+        .iter()
+        .fold((zero(), 0i64), |(total, any), v| (total.saturating_add(*v), any | v.to_bits()));
+    // Every value non-negative (their OR's sign bit is clear) and a sum below 2³³ (so not
+    // saturated): each value is at most the sum, [`UnitDivisor`]'s range, without the
+    // check per value.
+    if let (true, true, Some(unit)) = (any >= 0, total.to_bits() < 1 << 33, UnitDivisor::new(total))
+    {
+        for value in values.iter_mut() {
+            *value = I32F32::from_bits(unit.divide(value.to_bits()));
+        }
+        return;
+    }
     normalize_with_sum(values, total);
 }
 
@@ -214,6 +226,27 @@ impl RowDivisor {
         let high = w.wrapping_mul(u64::from(self.high)) << 16;
         low.wrapping_add(high).wrapping_shr(self.shift) as i64
     }
+
+    /// Whether the total is above 2¹⁵ (`ℓ ≥ 16`, [`Self::divide_wide`]'s range: every row
+    /// of more than one maximal weight, and most rows of many weights).
+    #[inline]
+    pub(crate) fn is_wide(&self) -> bool {
+        self.shift >= 16
+    }
+
+    /// [`Self::divide`] for a wide divisor ([`Self::is_wide`], which callers check), with
+    /// both products by a 32-bit factor (which vectorize as lane products; `divide`'s
+    /// `w·high·2¹⁶` is compiled as a product by a 33-bit factor): for `ℓ ≥ 16`, adding a
+    /// multiple of 2¹⁶ and dividing by 2¹⁶ nest in the floors,
+    /// `⌊(⌊w·low / 2¹⁶⌋ + w·high·2¹⁶) / 2^ℓ⌋ = ⌊(⌊w·low / 2³²⌋ + w·high) / 2^(ℓ−16)⌋`.
+    /// For a divisor that is not wide the result is meaningless (but never a panic).
+    #[inline]
+    pub(crate) fn divide_wide(&self, w: u16) -> i64 {
+        let w = u64::from(w);
+        let low = w.wrapping_mul(u64::from(self.low)) >> 32;
+        let high = w.wrapping_mul(u64::from(self.high));
+        low.wrapping_add(high).wrapping_shr(self.shift.wrapping_sub(16)) as i64
+    }
 }
 
 /// `⌊u / d⌋` for a normalized `d` (top bit set) and `u < d·2⁶⁴`, with `v` the reciprocal.
@@ -319,6 +352,14 @@ impl UnitFactor {
         product.wrapping_add(low.wrapping_mul(x >> 32)) as i64
     }
 
+    /// [`Self::times`] for a factor and an `x` both below one (`f₁ = x₁ = 0`: one 32×32-bit
+    /// product and a shift), which callers prove; outside it the result is meaningless (but
+    /// never a panic).
+    #[inline]
+    pub(crate) fn times_both_below_one(self, x: i64) -> i64 {
+        (u64::from(self.low).wrapping_mul(u64::from(x as u32)) >> 32) as i64
+    }
+
     /// Whether the factor is below one ([`Self::times_below_one`]'s range).
     #[inline]
     pub(crate) fn is_below_one(self) -> bool {
@@ -353,6 +394,15 @@ impl ProportionFactor {
         let low = u64::from(self.low).wrapping_mul(b) >> 32;
         let high = u64::from(self.high).wrapping_mul(b);
         low.wrapping_add(high).wrapping_add(b.wrapping_add(1) >> 16) as i64
+    }
+
+    /// [`Self::times`] for `b < 65535` (the `(b + 1) >> 16` term is then 0), which callers
+    /// check; for `b = 65535` it is one less.
+    #[inline]
+    pub(crate) fn times_below_max(self, b: u16) -> i64 {
+        let b = u64::from(b);
+        let low = u64::from(self.low).wrapping_mul(b) >> 32;
+        low.wrapping_add(u64::from(self.high).wrapping_mul(b)) as i64
     }
 }
 
@@ -431,6 +481,55 @@ pub(crate) fn share_of(s: I32F32, amount: u64) -> u64 {
         }
         Err(_) => 0,
     }
+}
+
+/// `r.safe_div(u)`: for `0 ≤ r < 1` (raw bits below 2³²) and `r ≤ u` (a clipped rank over
+/// its raw rank, the usual trust) the quotient `⌊r·2³²/u⌋ ≤ 2³²` is one 64-bit division
+/// (the library divides in 128 bits); anything else takes `safe_div`.
+#[inline]
+pub(crate) fn ratio(r: I32F32, u: I32F32) -> I32F32 {
+    let (a, d) = (r.to_bits(), u.to_bits());
+    if (0..ONE).contains(&a) && a <= d {
+        // `a < 2³²`: `a·2³²` fits a `u64`; `d ≥ a ≥ 0`, and `d > 0` unless `a = 0`.
+        let quotient = ((a as u64) << 32).checked_div(d as u64).unwrap_or_default();
+        return I32F32::from_bits(quotient as i64);
+    }
+    r.safe_div(u)
+}
+
+/// `math::is_topk_nonzero`, the same bits: the reference sorts the indices by value
+/// (stably: equal values keep index order) and drops the first `n − k`. That order is the
+/// order of the keys `(value, index)`, all distinct, so the kept ones are those at or above
+/// the key at sorted position `n − k`: one selection (linear) instead of a sort.
+pub(crate) fn is_topk_nonzero(values: &[I32F32], k: usize) -> Vec<bool> {
+    let n = values.len();
+    let Some(cut) = n.checked_sub(k) else {
+        // Fewer values than `k`: every non-zero one.
+        return values.iter().map(|v| *v != zero()).collect();
+    };
+    // `I32F32`'s order is its bits' (`key` flips the sign bit into an unsigned order); the
+    // index below it breaks ties. (An index fits 64 bits.)
+    let mut keys: Vec<u128> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (u128::from(key(v.to_bits())) << 64) | i as u128)
+        .collect();
+    // The smallest kept key; none when `k` is 0 (`cut = n`).
+    let threshold = if cut < n {
+        let (_, nth, _) = keys.select_nth_unstable(cut);
+        Some(*nth)
+    } else {
+        None
+    };
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let kept =
+                threshold.is_some_and(|t| (u128::from(key(v.to_bits())) << 64) | i as u128 >= t);
+            kept && *v != zero()
+        })
+        .collect()
 }
 
 /// Whether `v` is in [0, 1] (the range [`mul_unit`] needs).
@@ -542,13 +641,14 @@ pub(crate) fn weighted_median_radix(
         any |= key(score);
         all &= key(score);
     }
-    let scores: Vec<i64> = items.iter().map(|item| item.0).collect();
+    // (A strip whose lane 3 holds the scores.)
+    let rows: Vec<[i64; STRIP]> = items.iter().map(|item| [-1, 0, 7, item.0, 5, 0, 0, 0]).collect();
     let stakes: Vec<i64> = items.iter().map(|item| item.1).collect();
     let mut buckets = Buckets::new();
     // (Each scrambles the items: the column's copy goes first.)
     let by_rounds = radix_rounds(items, spare, &mut buckets, minority, 0, (any, all));
     let scratch = (&mut *items, &mut *spare);
-    let by_column = radix_column(&scores, &stakes, any ^ all, scratch, &mut buckets, minority);
+    let by_column = radix_column((&rows, 3), &stakes, any ^ all, scratch, &mut buckets, minority);
     assert_eq!(by_column, by_rounds);
     by_rounds
 }
@@ -556,27 +656,31 @@ pub(crate) fn weighted_median_radix(
 /// How many columns the dense kernel's consensus copies out of the block at a time.
 pub(crate) const STRIP: usize = 8;
 
-/// [`radix_rounds`] on one column of the dense block: its scores (copied out of the block,
-/// contiguous), the voters' stakes in the same order (the same for every column) and
-/// `differ`, the bits at which the scores are not all equal (the OR of their bits XOR the
-/// AND: the same bits as their keys'), for a `minority` in `[0, total)`. The first round
-/// reads the scores and the stakes directly and links each item to its bucket's previous
-/// one; the chosen bucket's items are then walked (not searched for among all) and, when
-/// at most [`FEW`], sorted and walked, else handed to [`radix_rounds`] in `items` for the
-/// next rounds. `items` and `spare` hold at least as many items as there are scores.
+/// [`radix_rounds`] on one column of the dense block: its scores (lane `lane` of `rows`, a
+/// strip copied out of the block, a row per voter), the voters' stakes in the same order
+/// (the same for every column) and `differ`, the bits at which the scores are not all equal
+/// (the OR of their bits XOR the AND: the same bits as their keys'), for a `minority` in
+/// `[0, total)`. The first round reads the scores and the stakes directly and links each
+/// item to its bucket's previous one; the chosen bucket's items are then walked (not
+/// searched for among all) and, when at most [`FEW`], sorted and walked, else handed to
+/// [`radix_rounds`] in `items` for the next rounds. `items` and `spare` hold at least as
+/// many items as there are scores.
 pub(crate) fn radix_column(
-    scores: &[i64],
+    (rows, lane): (&[[i64; STRIP]], usize),
     stakes: &[i64],
     differ: u64,
     (items, spare): (&mut [Item], &mut [Item]),
     scratch: &mut Buckets,
     minority: i64,
 ) -> i64 {
-    let len = scores.len().min(stakes.len());
+    // (`lane % STRIP`: in bounds, so each read below needs no check.)
+    let lane = lane % STRIP;
+    let score = |row: &[i64; STRIP]| row.get(lane).copied().unwrap_or_default();
+    let len = rows.len().min(stakes.len());
     if len <= FEW || differ == 0 {
         // All equal or few: the rounds' own start.
-        for (item, (score, stake)) in items.iter_mut().zip(scores.iter().zip(stakes)) {
-            *item = (*score, *stake);
+        for (item, (row, stake)) in items.iter_mut().zip(rows.iter().zip(stakes)) {
+            *item = (score(row), *stake);
         }
         let items = items.get_mut(..len).unwrap_or_default();
         return radix_rounds(items, spare, scratch, minority, 0, (differ, 0));
@@ -591,25 +695,35 @@ pub(crate) fn radix_column(
     // chosen bucket's items are then walked, not searched for among all.
     let Buckets { sums, heads, links, .. } = scratch;
     let links = links.get_mut(..len).unwrap_or_default();
-    let (scores_in, stakes_in) =
-        (scores.get(..len).unwrap_or_default(), stakes.get(..len).unwrap_or_default());
+    let (rows_in, stakes_in) =
+        (rows.get(..len).unwrap_or_default(), stakes.get(..len).unwrap_or_default());
     let mut next = 0u32;
-    for ((&score, stake), link) in scores_in.iter().zip(stakes_in).zip(links.iter_mut()) {
-        let bucket = ((key(score) >> shift) & mask) as usize;
-        next = next.wrapping_add(1);
-        if let (Some(sum), Some(head)) = (sums.get_mut(bucket), heads.get_mut(bucket)) {
-            // Non-negative stakes summing to `total`: no overflow. At most 65,535 items.
-            *sum = sum.wrapping_add(*stake);
-            *link = *head;
-            *head = next;
+    let mut first_round = |bucket_of: &dyn Fn(i64) -> usize| {
+        for ((row, stake), link) in rows_in.iter().zip(stakes_in).zip(links.iter_mut()) {
+            let bucket = bucket_of(score(row));
+            next = next.wrapping_add(1);
+            if let (Some(sum), Some(head)) = (sums.get_mut(bucket), heads.get_mut(bucket)) {
+                // Non-negative stakes summing to `total`: no overflow. At most 65,535 items.
+                *sum = sum.wrapping_add(*stake);
+                *link = *head;
+                *head = next;
+            }
         }
+    };
+    if differ >> 63 == 0 {
+        // The scores share their sign bit (the usual column: all non-negative), so the
+        // bucket bits end below bit 63 and the key's flipped sign bit is masked off: the
+        // score's own bits give the same bucket.
+        first_round(&|score| ((score as u64 >> shift) & mask) as usize);
+    } else {
+        first_round(&|score| ((key(score) >> shift) & mask) as usize);
     }
     let (chosen, below) = match crossing(scratch, used, minority) {
         Ok(found) => found,
         Err(total) => {
             // Unreachable under the invariant; the reference's quickselect decides then.
-            for (item, (score, stake)) in items.iter_mut().zip(scores.iter().zip(stakes)) {
-                *item = (*score, *stake);
+            for (item, (row, stake)) in items.iter_mut().zip(rows.iter().zip(stakes)) {
+                *item = (score(row), *stake);
             }
             let items = items.get_mut(..len).unwrap_or_default();
             let out = spare.get_mut(..len).unwrap_or_default();
@@ -617,41 +731,32 @@ pub(crate) fn radix_column(
         }
     };
     let lo = below;
-    // The chosen bucket's items, last first: each link points to an earlier item (or 0, the
-    // end), so the walk ends within `len` steps.
+    // The chosen bucket's items, last first, into `items`, with the OR and AND of their
+    // keys: each link points to an earlier item (or 0, the end, where the reads fail), so
+    // the walk ends within `len` steps.
     let links = scratch.links.as_slice();
-    let head = scratch.heads.get(chosen).copied().unwrap_or(0);
-    let bucket = core::iter::successors(Some(head), |at| {
-        let index = (*at as usize).wrapping_sub(1);
-        links.get(index).copied()
-    })
-    .take_while(|at| *at != 0)
-    .take(len)
-    .filter_map(|at| {
-        let index = (at as usize).wrapping_sub(1);
-        scores.get(index).copied().zip(stakes.get(index).copied())
-    });
-    let mut few = [(0i64, 0i64); FEW];
-    let mut k = 0usize;
-    let mut rest = bucket.clone();
-    for (slot, item) in few.iter_mut().zip(&mut rest) {
-        *slot = item;
-        k = k.wrapping_add(1);
-    }
-    if rest.next().is_none() {
-        return sorted_median(few.get_mut(..k).unwrap_or_default(), minority, lo);
-    }
-    // More than a few: the bucket's items, with the OR and AND of their keys, for the next
-    // rounds.
+    let mut at = scratch.heads.get(chosen).copied().unwrap_or(0);
     let mut kept = 0usize;
     let (mut any, mut all) = (0u64, u64::MAX);
-    for (slot, (score, stake)) in items.iter_mut().zip(bucket) {
-        *slot = (score, stake);
-        any |= key(score);
-        all &= key(score);
+    for slot in items.iter_mut().take(len) {
+        let index = (at as usize).wrapping_sub(1);
+        let (Some(row), Some(stake), Some(link)) =
+            (rows.get(index), stakes.get(index), links.get(index))
+        else {
+            break;
+        };
+        let value = score(row);
+        *slot = (value, *stake);
+        any |= key(value);
+        all &= key(value);
         kept = kept.wrapping_add(1);
+        at = *link;
     }
     let items = items.get_mut(..kept).unwrap_or_default();
+    if kept <= FEW {
+        return sorted_median(items, minority, lo);
+    }
+    // More than a few: the next rounds.
     radix_rounds(items, spare, scratch, minority, lo, (any, all))
 }
 
@@ -1130,9 +1235,55 @@ mod tests {
     }
 
     /// Every u16 weight against `safe_div`, for totals at every bit length and their edges.
+    /// Against `safe_div`: edges and random values of every sign and size, and pairs in the
+    /// fast path's range.
+    #[test]
+    fn ratio_is_safe_div() {
+        let mut rng = Rng(0x0A71_0000_5AFE_D1F0);
+        let mut values: Vec<i64> =
+            vec![0, 1, 2, ONE - 1, ONE, ONE + 1, -1, -ONE, i64::MAX, i64::MIN, 1 << 40];
+        for _ in 0..300 {
+            let r = rng.next() >> (rng.next() % 64);
+            values.push(r as i64);
+            values.push(-(r as i64));
+            values.push((rng.next() % (ONE as u64 + 2)) as i64);
+        }
+        for &a in &values {
+            for &d in &values {
+                assert_eq!(ratio(bits(a), bits(d)), bits(a).safe_div(bits(d)), "{a} / {d}");
+            }
+        }
+    }
+
+    /// Against the reference's stable sort: random values with many ties (a few distinct
+    /// values, negatives, zeros), every `k` from 0 past `n`.
+    #[test]
+    fn is_topk_nonzero_is_the_reference() {
+        let mut rng = Rng(0x7095_0000_ABCD_0001);
+        for case in 0..300 {
+            let n = (rng.next() % 40) as usize;
+            let distinct = 1 + rng.next() % if case % 3 == 0 { 3 } else { 1_000 };
+            let values: Vec<I32F32> = (0..n)
+                .map(|_| bits((rng.next() % distinct) as i64 - (distinct / 3) as i64))
+                .collect();
+            for k in 0..=n + 2 {
+                assert_eq!(
+                    is_topk_nonzero(&values, k),
+                    crate::math::is_topk_nonzero(&values, k),
+                    "{values:?} {k}"
+                );
+            }
+        }
+        let edges = [bits(i64::MIN), bits(i64::MAX), bits(-1), bits(0), bits(1), bits(i64::MIN)];
+        for k in 0..=7 {
+            assert_eq!(is_topk_nonzero(&edges, k), crate::math::is_topk_nonzero(&edges, k));
+        }
+    }
+
     #[test]
     fn row_divisor_is_safe_div() {
-        let mut totals: Vec<u64> = vec![1, 2, 3, 7, 65_535, 65_536, 65_537, (1 << 31) - 1];
+        let mut totals: Vec<u64> =
+            vec![1, 2, 3, 7, 32_767, 32_768, 32_769, 65_535, 65_536, 65_537, (1 << 31) - 1];
         for bits in 1..31 {
             totals.extend([(1u64 << bits) - 1, 1 << bits, (1 << bits) + 1]);
         }
@@ -1142,9 +1293,13 @@ mod tests {
             let divisor = RowDivisor::new(t).expect("in range");
             let total =
                 tao_primitives::fixed::u16_to_fixed(0).saturating_add(bits((t as i64) << 32));
+            assert_eq!(divisor.is_wide(), t > 1 << 15, "{t}");
             for w in 0..=u16::MAX {
                 let expected = u16_integer(w).safe_div(total);
                 assert_eq!(bits(divisor.divide(w)), expected, "{w} / {t}");
+                if divisor.is_wide() {
+                    assert_eq!(bits(divisor.divide_wide(w)), expected, "{w} / {t}");
+                }
             }
         }
         assert!(RowDivisor::new(0).is_none() && RowDivisor::new(1 << 31).is_none());
@@ -1204,6 +1359,9 @@ mod tests {
                 if f < ONE {
                     assert!(factor.is_below_one());
                     assert_eq!(factor.times_below_one(x), mul_unit(f, x), "{f} * {x}");
+                    if x < ONE {
+                        assert_eq!(factor.times_both_below_one(x), mul_unit(f, x), "{f} * {x}");
+                    }
                 }
             }
             assert_eq!(factor.is_below_one(), f < ONE);
@@ -1223,6 +1381,9 @@ mod tests {
             for b in 0..=u16::MAX {
                 let proportion = tao_primitives::fixed::u16_proportion_to_fixed(b).to_bits();
                 assert_eq!(factor.times(b), mul_unit(f, proportion), "{f} * {b}");
+                if b < u16::MAX {
+                    assert_eq!(factor.times_below_max(b), factor.times(b), "{f} * {b}");
+                }
             }
         }
         for f in [0, ONE, ONE + 1, -1, i64::MAX] {

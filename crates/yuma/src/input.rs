@@ -277,6 +277,25 @@ fn check_rows<T>(
 /// entry (which vectorizes), each chunk's first UID also compared with the previous chunk's
 /// last.
 fn order<T>(entries: &[(Uid, T)]) -> Order {
+    // A row whose ends are `len − 1` apart (the usual dense row) is consecutive iff each
+    // UID is the first plus its position: one comparison per entry against a counter,
+    // without pairs (which vectorizes better). In `u32`, where `first + k` cannot wrap.
+    if let (Some((first, _)), Some((end, _))) = (entries.first(), entries.last()) {
+        let span = usize::from(end.get()).checked_sub(first.index());
+        if span == Some(entries.len().wrapping_sub(1)) {
+            let first = u32::from(first.get());
+            let mut expected = first;
+            let differs = entries.iter().fold(0u32, |any, (uid, _)| {
+                let differs = any | (u32::from(uid.get()) ^ expected);
+                // At most 65,535 entries past a `u16`: no overflow.
+                expected = expected.wrapping_add(1);
+                differs
+            });
+            if differs == 0 {
+                return Order::Consecutive;
+            }
+        }
+    }
     let mut last: Option<Uid> = None;
     let mut consecutive = true;
     for chunk in entries.chunks(256) {
@@ -363,6 +382,21 @@ mod tests {
             }
         };
         assert_eq!(order::<u16>(&[]), Order::Consecutive);
+        // Ends `len − 1` apart but not consecutive (permuted, repeated), and rows up to the
+        // last UID.
+        let uids = |row: &[u16]| row.iter().map(|&j| (Uid::new(j), 1u16)).collect::<Vec<_>>();
+        for row in [
+            &[3u16, 5, 4, 6][..],
+            &[3, 4, 4, 6],
+            &[3, 3, 5, 6],
+            &[65_533, 65_534, 65_535],
+            &[65_535],
+            &[65_534, 65_533, 65_535],
+            &[65_535, 0, 1, 2],
+            &[0, 65_535],
+        ] {
+            assert_eq!(order(&uids(row)), naive(&uids(row)), "{row:?}");
+        }
         for len in [0usize, 1, 2, 3, 255, 256, 257, 511, 512, 513, 1_000] {
             for step in [1u16, 2] {
                 let row: Vec<(Uid, u16)> =
