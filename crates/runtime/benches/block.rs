@@ -121,6 +121,11 @@ fn transfers(quick: bool) {
     );
 }
 
+/// How many epochs ran in a block.
+fn epochs_completed(outcome: &tao_runtime::BlockOutcome) -> usize {
+    outcome.events.iter().filter(|e| matches!(e, tao_types::Event::EpochCompleted { .. })).count()
+}
+
 fn full_rehash(state: &State) -> Hash {
     let mut parts = Vec::new();
     parts.extend_from_slice(&blake2_256(&state.chain().encode()).0);
@@ -161,11 +166,7 @@ fn many_subnets(quick: bool) {
         let start = Instant::now();
         let outcome = execute_block(&mut copy, &context, &[]).expect("executes");
         let elapsed = start.elapsed();
-        epochs = outcome
-            .events
-            .iter()
-            .filter(|e| matches!(e, tao_types::Event::EpochCompleted { .. }))
-            .count();
+        epochs = epochs_completed(&outcome);
         elapsed
     });
     let rehash = median(runs, || {
@@ -374,11 +375,7 @@ fn all_epochs(quick: bool) {
         let outcome = execute_block(&mut copy, &context, &[]).expect("executes");
         let elapsed = start.elapsed();
         after = copy;
-        epochs = outcome
-            .events
-            .iter()
-            .filter(|e| matches!(e, tao_types::Event::EpochCompleted { .. }))
-            .count();
+        epochs = epochs_completed(&outcome);
         elapsed
     });
     assert_eq!(epochs, subnets as usize, "every subnet's epoch runs in the block");
