@@ -495,34 +495,37 @@ impl AlphaCurve {
         crate::fast::exp_safe_slice(scratch.get_mut(..others).unwrap_or_default());
         let common_exp = crate::fast::exp_safe(common);
         let span = self.high.saturating_sub(self.low);
+        // Rates from u16 proportions (always, in an epoch): [`unit_rate`], no saturation, no
+        // clamp; otherwise the reference's saturating expression and clamp.
+        let unit = self.is_unit().then(|| (self.low.to_bits(), span.to_bits()));
         let mut next = 0usize;
-        if zero() <= self.low && self.low <= self.high && self.high <= one() {
-            // Rates from u16 proportions (always, in an epoch): `e ≥ 0` (an exponential, or
-            // 0 or the maximum on overflow), so `1 + e ≥ 1` and the sigmoid is in [0, 1];
-            // so is `span`: their product is `mul_unit`'s, at most `span`, and
-            // `low + product` stays in `[low, high]`: no saturation, no clamp.
-            let (low, span) = (self.low.to_bits(), span.to_bits());
-            for rate in rates.iter_mut() {
-                let is_common = *rate == common;
-                let other = scratch.get(next).copied().unwrap_or_default();
-                next = next.wrapping_add(usize::from(!is_common));
-                let exp = if is_common { common_exp } else { other };
-                let sigmoid = crate::fast::reciprocal(one().saturating_add(exp));
-                let product = crate::fast::mul_unit(sigmoid.to_bits(), span);
-                *rate = I32F32::from_bits(low.wrapping_add(product));
-            }
-            return;
-        }
         for rate in rates.iter_mut() {
             let is_common = *rate == common;
             let other = scratch.get(next).copied().unwrap_or_default();
             next = next.wrapping_add(usize::from(!is_common));
             let exp = if is_common { common_exp } else { other };
-            let sigmoid = crate::fast::reciprocal(one().saturating_add(exp));
-            let alpha = self.low.saturating_add(crate::fast::mul(sigmoid, span));
-            *rate = alpha.min(self.high).max(self.low);
+            *rate = match unit {
+                Some((low, span)) => unit_rate(low, span, exp),
+                None => {
+                    let sigmoid = crate::fast::reciprocal(one().saturating_add(exp));
+                    let alpha = self.low.saturating_add(crate::fast::mul(sigmoid, span));
+                    alpha.min(self.high).max(self.low)
+                }
+            };
         }
     }
+}
+
+/// A liquid-alpha rate `low + sigmoid · span` from the exponential `e` of its exponent, on
+/// raw bits, for `0 ≤ low ≤ high ≤ 1` ([`AlphaCurve::is_unit`]; `span = high − low`): `e ≥ 0`
+/// (an exponential, or 0 or the maximum on overflow), so `1 + e ≥ 1` and the sigmoid
+/// `1 / (1 + e)` is in [0, 1]; so is `span`: their product is `mul_unit`'s, at most `span`,
+/// and `low + product` stays in `[low, high]`: the reference's saturations and clamp change
+/// nothing.
+#[inline]
+fn unit_rate(low: i64, span: i64, exp: I32F32) -> I32F32 {
+    let sigmoid = crate::fast::reciprocal(one().saturating_add(exp));
+    I32F32::from_bits(low.wrapping_add(crate::fast::mul_unit(sigmoid.to_bits(), span)))
 }
 
 impl AlphaCurve {
@@ -574,13 +577,8 @@ impl AlphaCurve {
         }
         let others = scratch.get_mut(..others).unwrap_or_default();
         crate::fast::exp_safe_slice(others);
-        // `e ≥ 0`, so the sigmoid `1 / (1 + e)` is in [0, 1], and so is `span`: their
-        // product is `mul_unit`'s, at most `span`: `low + product` stays in [low, high].
         let (low, span) = (self.low.to_bits(), self.high.saturating_sub(self.low).to_bits());
-        let rate_of = |exp: I32F32| {
-            let sigmoid = crate::fast::reciprocal(one().saturating_add(exp));
-            I32F32::from_bits(low.wrapping_add(crate::fast::mul_unit(sigmoid.to_bits(), span)))
-        };
+        let rate_of = |exp: I32F32| unit_rate(low, span, exp);
         for value in others.iter_mut() {
             *value = rate_of(*value);
         }
