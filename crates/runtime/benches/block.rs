@@ -19,7 +19,7 @@
 use codec::Encode;
 use std::time::{Duration, Instant};
 use tao_primitives::{AccountId, AlphaRao, BlockNumber, Rao};
-use tao_runtime::{execute_block, genesis, BlockContext, Cached, State};
+use tao_runtime::{execute_block, genesis, BlockContext, BlockOutcome, Cached, State};
 use tao_types::{
     blake2_256, Call, GenesisBalance, GenesisConfig, GenesisNeuron, GenesisSubnet, Hash, Keypair,
     SignedTransaction, Transaction,
@@ -76,21 +76,56 @@ fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
     times[times.len() / 2]
 }
 
+/// `call` signed by `signer` with its next nonce on `state`.
+fn sign(state: &State, signer: &Keypair, call: Call) -> SignedTransaction {
+    Transaction {
+        genesis_hash: state.genesis_hash(),
+        signer: signer.account(),
+        nonce: state.account(&signer.account()).nonce,
+        call,
+    }
+    .sign(signer)
+}
+
+/// Executes the block after `state`'s with `txs` (set-up, not timed); every transaction
+/// must succeed.
+fn next_block(state: &mut State, txs: &[SignedTransaction]) -> BlockOutcome {
+    let context = BlockContext {
+        number: BlockNumber::new(state.block().get() + 1),
+        parent_hash: Hash::default(),
+        credit: None,
+    };
+    let outcome = execute_block(state, &context, txs).expect("executes");
+    assert!(
+        outcome.receipts.iter().all(|r| r.outcome == tao_types::Outcome::Success),
+        "a set-up transaction failed: {:?}",
+        outcome.receipts.iter().find(|r| r.outcome != tao_types::Outcome::Success)
+    );
+    outcome
+}
+
+/// Runs `state` to the block before the one where `epoch_index` next grows.
+fn to_the_block_before_an_epoch(state: &mut State, epoch_index: impl Fn(&State) -> u64) {
+    let index = epoch_index(state);
+    loop {
+        let mut probe = state.clone();
+        next_block(&mut probe, &[]);
+        if epoch_index(&probe) > index {
+            return;
+        }
+        next_block(state, &[]);
+    }
+}
+
 fn transfers(quick: bool) {
     let state = genesis(&config(1_000, 0, 0)).expect("genesis");
     let txs: Vec<SignedTransaction> = (0..1_000u32)
         .map(|n| {
-            let from = key(n);
-            Transaction {
-                genesis_hash: state.genesis_hash(),
-                signer: from.account(),
-                nonce: 0,
-                call: Call::Transfer {
-                    dest: key((n + 1) % 1_000).account(),
-                    amount: Rao::new(1_000_000),
-                },
-            }
-            .sign(&from)
+            let call = Call::Transfer {
+                dest: key((n + 1) % 1_000).account(),
+                amount: Rao::new(1_000_000),
+            };
+            sign(&state, &key(n), call)
         })
         .collect();
     let runs = if quick { 3 } else { 11 };
@@ -122,7 +157,7 @@ fn transfers(quick: bool) {
 }
 
 /// How many epochs ran in a block.
-fn epochs_completed(outcome: &tao_runtime::BlockOutcome) -> usize {
+fn epochs_completed(outcome: &BlockOutcome) -> usize {
     outcome.events.iter().filter(|e| matches!(e, tao_types::Event::EpochCompleted { .. })).count()
 }
 
@@ -144,16 +179,10 @@ fn many_subnets(quick: bool) {
     let mut state = genesis(&config(1, 1_024, 63)).expect("genesis");
     // Run to the block where every subnet's first epoch is due: two run, the rest are
     // deferred (the busiest block the scheduler allows).
-    let mut next = 1u64;
     for _ in 0..359 {
-        let context = BlockContext {
-            number: BlockNumber::new(next),
-            parent_hash: Hash::default(),
-            credit: None,
-        };
-        execute_block(&mut state, &context, &[]).expect("executes");
-        next += 1;
+        next_block(&mut state, &[]);
     }
+    let next = state.block().get() + 1;
     let runs = if quick { 3 } else { 21 };
     let mut epochs = 0;
     let block = median(runs, || {
@@ -190,24 +219,7 @@ fn payout(quick: bool) {
     config.subnets[0].tempo = Some(50);
     let mut state = genesis(&config).expect("genesis");
     let netuid = tao_primitives::NetUid::new(1);
-    let block = |state: &mut State, txs: &[SignedTransaction]| {
-        let context = BlockContext {
-            number: BlockNumber::new(state.block().get() + 1),
-            parent_hash: Hash::default(),
-            credit: None,
-        };
-        execute_block(state, &context, txs).expect("executes")
-    };
     let validators: Vec<AccountId> = (0..64u32).map(|k| key(1_000_000 + 2 + k).account()).collect();
-    let sign = |state: &State, signer: &Keypair, call: Call| {
-        Transaction {
-            genesis_hash: state.genesis_hash(),
-            signer: signer.account(),
-            nonce: state.account(&signer.account()).nonce,
-            call,
-        }
-        .sign(signer)
-    };
     let stakes: Vec<SignedTransaction> = (0..nominators)
         .map(|n| {
             sign(
@@ -222,9 +234,10 @@ fn payout(quick: bool) {
             )
         })
         .collect();
-    block(&mut state, &stakes);
-    while state.subnet(netuid).unwrap().info.get().epoch_index == 0 {
-        block(&mut state, &[]);
+    next_block(&mut state, &stakes);
+    let epoch_index = |state: &State| state.subnet(netuid).unwrap().info.get().epoch_index;
+    while epoch_index(&state) == 0 {
+        next_block(&mut state, &[]);
     }
     let weights: Vec<SignedTransaction> = (0..64u32)
         .map(|k| {
@@ -237,17 +250,8 @@ fn payout(quick: bool) {
             )
         })
         .collect();
-    block(&mut state, &weights);
-    let index = state.subnet(netuid).unwrap().info.get().epoch_index;
-    // Run to the block before the next epoch.
-    loop {
-        let mut probe = state.clone();
-        block(&mut probe, &[]);
-        if probe.subnet(netuid).unwrap().info.get().epoch_index > index {
-            break;
-        }
-        block(&mut state, &[]);
-    }
+    next_block(&mut state, &weights);
+    to_the_block_before_an_epoch(&mut state, epoch_index);
     let runs = if quick { 3 } else { 11 };
     let next = state.block().get() + 1;
     let epoch_block = median(runs, || {
@@ -286,8 +290,9 @@ fn payout(quick: bool) {
 /// A block in which every one of `subnets` subnets of 256 UIDs runs its epoch: 64
 /// validators (stake, permits, dense weights on the 192 miners) per subnet, root having
 /// raised `MaxEpochsPerBlock` so that none is deferred. Times `execute_block` of that block
-/// and, on the same state, its parts: reading each epoch's input from the state and the
-/// bare Yuma epochs on those inputs; the rest of the block is the difference.
+/// and, on the same state, its parts: reading each epoch's input from the state, the bare
+/// Yuma epochs on those inputs and re-hashing the subnets' changed parts (as the state root
+/// does after the block); the rest of the block is the difference.
 fn all_epochs(quick: bool) {
     let subnets: u32 = if quick { 8 } else { 1_024 };
     let root = key(0);
@@ -303,37 +308,18 @@ fn all_epochs(quick: bool) {
     }
     let setup = Instant::now();
     let mut state = genesis(&config).expect("genesis");
-    let sign = |state: &State, signer: &Keypair, nonce: u64, call: Call| {
-        Transaction { genesis_hash: state.genesis_hash(), signer: signer.account(), nonce, call }
-            .sign(signer)
-    };
-    let block = |state: &mut State, txs: &[SignedTransaction]| {
-        let context = BlockContext {
-            number: BlockNumber::new(state.block().get() + 1),
-            parent_hash: Hash::default(),
-            credit: None,
-        };
-        let outcome = execute_block(state, &context, txs).expect("executes");
-        assert!(
-            outcome.receipts.iter().all(|r| r.outcome == tao_types::Outcome::Success),
-            "a setup transaction failed: {:?}",
-            outcome.receipts.iter().find(|r| r.outcome != tao_types::Outcome::Success)
-        );
-        outcome
-    };
     let raise = sign(
         &state,
         &root,
-        0,
         Call::SetGlobalParameter { value: tao_types::GlobalParameter::MaxEpochsPerBlock(u16::MAX) },
     );
-    block(&mut state, &[raise]);
+    next_block(&mut state, &[raise]);
     let epoch_index = |state: &State| {
         state.subnets().map(|(_, s)| s.info.get().epoch_index).min().unwrap_or_default()
     };
     // The first epoch hands out the validator permits.
     while epoch_index(&state) == 0 {
-        block(&mut state, &[]);
+        next_block(&mut state, &[]);
     }
     // Every validator weights every miner (UIDs 65..256), 4,096 transactions a block.
     let uids: Vec<u16> = (65..256).collect();
@@ -347,22 +333,13 @@ fn all_epochs(quick: bool) {
                 .map(|u| (u32::from(*u) * 37 + k * 101 + s) as u16 % 1_000 + 1)
                 .collect();
             let call = Call::SetWeights { netuid, uids: uids.clone(), values, version_key: 0 };
-            weights.push(sign(&state, &validator, state.account(&validator.account()).nonce, call));
+            weights.push(sign(&state, &validator, call));
         }
     }
     for chunk in weights.chunks(4_096) {
-        block(&mut state, chunk);
+        next_block(&mut state, chunk);
     }
-    // To the block before the next epoch.
-    let index = epoch_index(&state);
-    loop {
-        let mut probe = state.clone();
-        block(&mut probe, &[]);
-        if epoch_index(&probe) > index {
-            break;
-        }
-        block(&mut state, &[]);
-    }
+    to_the_block_before_an_epoch(&mut state, epoch_index);
     let setup = setup.elapsed();
     let runs = if quick { 1 } else { 5 };
     let next = BlockNumber::new(state.block().get() + 1);
