@@ -1324,12 +1324,13 @@ fn yuma3_dividends(
     bond_rows: &mut [Vec<(Uid, I32F32)>],
 ) {
     // Each column's new bonds sum to at most 65,535 terms in [0, 1]: below 2⁶² raw.
-    let unit_divisors: Option<Vec<fast::UnitDivisor>> =
+    let unit_divisors: Option<fast::UnitDivisors> =
         if out.incentive.iter().all(|i| fast::is_unit(*i)) {
-            bond_sums
+            let divisors: Option<Vec<fast::UnitDivisor>> = bond_sums
                 .iter()
                 .map(|s| fast::UnitDivisor::new(if *s > zero() { *s } else { one() }))
-                .collect()
+                .collect();
+            divisors.map(|d| fast::UnitDivisors::new(&d))
         } else {
             None
         };
@@ -1372,7 +1373,7 @@ fn yuma3_dividends(
 fn unit_dividend_rows(
     weights: &[I32F32],
     stride: usize,
-    divisors: &[fast::UnitDivisor],
+    divisors: &fast::UnitDivisors,
     out: &Out<'_>,
     dividends: &mut [I32F32],
     rows: &mut [Vec<(Uid, I32F32)>],
@@ -1380,22 +1381,13 @@ fn unit_dividend_rows(
     for ((weight_row, d), row) in
         weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
     {
-        let mut dividend = 0i64;
-        // (Each bond is in [0, 1]: `v − 1` is negative iff `v` is 0, so the OR of them has
-        // its sign bit set iff a cell is not positive.)
-        let mut not_positive = 0i64;
-        // The bond row to store, in the same pass as the dividend: every cell with its UID
-        // (one write each, no test: an extend from a loop of known length), then, on a row
-        // with a cell that is not positive (not on a dense subnet), only the positive ones
-        // kept, in order (as `positive_cells`).
-        let mut kept: Vec<(Uid, I32F32)> = Vec::with_capacity(weight_row.len());
-        let columns = divisors.iter().zip(out.incentive).zip(out.uids);
-        kept.extend(weight_row.iter().zip(columns).map(|(v, ((divisor, inc), uid))| {
-            let share = divisor.divide(v.to_bits());
-            dividend = dividend.wrapping_add(fast::mul_unit(share, inc.to_bits()));
-            not_positive |= v.to_bits().wrapping_sub(1);
-            (*uid, *v)
-        }));
+        let (dividend, not_positive) = divisors.dot(weight_row, out.incentive);
+        // The bond row to store: every cell with its UID (one write each, no test: a
+        // collect from a loop of known length), then, on a row with a cell that is not
+        // positive (not on a dense subnet), only the positive ones kept, in order (as
+        // `positive_cells`).
+        let mut kept: Vec<(Uid, I32F32)> =
+            weight_row.iter().zip(out.uids).map(|(v, uid)| (*uid, *v)).collect();
         if not_positive < 0 {
             keep_positive(&mut kept);
         }

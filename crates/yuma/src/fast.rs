@@ -159,6 +159,75 @@ impl UnitDivisor {
     }
 }
 
+/// A row's [`UnitDivisor`]s, one per column, field by field (an array each), for values
+/// in [0, 1] (raw bits `a ≤ 2³²`): a row of divisions then vectorizes as 32×32→64-bit lane
+/// products, where [`UnitDivisor::divide`]'s high word of a 64×64-bit product does not.
+/// With `a < 2³²` and `low = low₁·2³² + low₀`, `⌊a·low / 2⁶⁴⌋ = ⌊(a·low₁ + ⌊a·low₀ / 2³²⌋)
+/// / 2³²⌋` (the integer part passes through the inner floor; the sum is below
+/// `(2³² − 1)² + 2³² < 2⁶⁴`); `a = 2³²` (one) takes the column's precomputed quotient.
+/// [`Self::divide`] is [`UnitDivisor::divide`] bit for bit on that range (tested).
+pub(crate) struct UnitDivisors {
+    low0: Vec<u64>,
+    low1: Vec<u64>,
+    high: Vec<u64>,
+    shift: Vec<u64>,
+    /// `divide(2³²)`: the quotient of one.
+    of_one: Vec<i64>,
+}
+
+impl UnitDivisors {
+    /// The divisors of a row's columns, in column order.
+    pub(crate) fn new(divisors: &[UnitDivisor]) -> Self {
+        Self {
+            low0: divisors.iter().map(|d| d.low & 0xFFFF_FFFF).collect(),
+            low1: divisors.iter().map(|d| d.low >> 32).collect(),
+            high: divisors.iter().map(|d| d.high).collect(),
+            shift: divisors.iter().map(|d| u64::from(d.shift)).collect(),
+            of_one: divisors.iter().map(|d| d.divide(ONE)).collect(),
+        }
+    }
+
+    /// `Σ_j mul_unit(divide_j(row_j), factor_j)` (wrapping) and the OR of `row_j − 1` (its
+    /// sign bit set iff a cell is not positive, for cells in [0, 1]): for every cell and
+    /// factor in [0, 1] and each cell at most its column's divisor ([`UnitDivisor`]'s
+    /// range), which callers prove; outside it the result is meaningless (but never a
+    /// panic). Columns past the shortest of the row, the factors and the divisors are not
+    /// read.
+    pub(crate) fn dot(&self, row: &[I32F32], factors: &[I32F32]) -> (i64, i64) {
+        let mut sum = 0i64;
+        let mut not_positive = 0i64;
+        let divisors = self
+            .low0
+            .iter()
+            .zip(&self.low1)
+            .zip(self.high.iter().zip(&self.shift))
+            .zip(&self.of_one);
+        for ((v, f), (((low0, low1), (high, shift)), of_one)) in
+            row.iter().zip(factors).zip(divisors)
+        {
+            let a = v.to_bits();
+            let share = split_divide(a, (*low0, *low1, *high, *shift), *of_one);
+            sum = sum.wrapping_add(mul_unit_halves(share, f.to_bits()));
+            not_positive |= a.wrapping_sub(1);
+        }
+        (sum, not_positive)
+    }
+}
+
+/// [`UnitDivisors`]'s division of one cell `a` in `[0, 2³²]` (see there).
+#[inline]
+fn split_divide(a: i64, (low0, low1, high, shift): (u64, u64, u64, u64), of_one: i64) -> i64 {
+    let a = a as u64;
+    let a0 = a & 0xFFFF_FFFF;
+    let top = a0.wrapping_mul(low1).wrapping_add(a0.wrapping_mul(low0) >> 32) >> 32;
+    let quotient = top.wrapping_add(a0.wrapping_mul(high)).wrapping_shr(shift as u32) as i64;
+    if a >> 32 == 0 {
+        quotient
+    } else {
+        of_one
+    }
+}
+
 /// Division of a value in [0, 1] by its column's sum or maximum, `a.safe_div(d)` for
 /// `0 ≤ a ≤ d`: [`UnitDivisor`] when `d` is in its range (always, for sums of at most
 /// 65,535 values in [0, 1]), [`Divisor::divide_unit`] otherwise.
@@ -1232,6 +1301,57 @@ mod tests {
         let share = ShareDivisor::new(bits(3 * ONE));
         assert_eq!(bits(share.divide(ONE)), bits(ONE).safe_div(bits(3 * ONE)));
         assert!(UnitDivisor::new(bits(1 << 62)).is_none());
+    }
+
+    #[test]
+    fn unit_divisors_are_unit_divisor_on_the_unit_interval() {
+        let mut rng = Rng(0x5EED_00FD_11DE_5000);
+        let mut sums: Vec<i64> = vec![1, 2, 3, ONE - 1, ONE, ONE + 1, 64 * ONE, (1 << 62) - 1];
+        for b in 1..62 {
+            sums.extend([(1i64 << b) - 1, 1 << b, (1 << b) + 1]);
+        }
+        sums.extend(
+            (0..2_000).map(|_| ((rng.next() >> (rng.next() % 64)) as i64 & ((1 << 62) - 1)).max(1)),
+        );
+        let divisors: Vec<UnitDivisor> =
+            sums.iter().map(|d| UnitDivisor::new(bits(*d)).expect("in range")).collect();
+        let lanes = UnitDivisors::new(&divisors);
+        for _ in 0..40 {
+            // A row of cells each at most its column's sum and one, and factors in [0, 1].
+            let row: Vec<i64> = sums
+                .iter()
+                .map(|d| {
+                    let top = (*d).min(ONE);
+                    match rng.next() % 5 {
+                        0 => 0,
+                        1 => top,
+                        2 => top - 1,
+                        _ => (rng.next() % (top as u64 + 1)) as i64,
+                    }
+                })
+                .collect();
+            let factors: Vec<i64> = sums
+                .iter()
+                .map(|_| {
+                    if rng.next() % 10 == 0 {
+                        ONE
+                    } else {
+                        (rng.next() % (ONE as u64 + 1)) as i64
+                    }
+                })
+                .collect();
+            let (mut expected, mut not_positive) = (0i64, 0i64);
+            for (j, ((a, f), d)) in row.iter().zip(&factors).zip(&divisors).enumerate() {
+                let share = d.divide(*a);
+                let column = (lanes.low0[j], lanes.low1[j], lanes.high[j], lanes.shift[j]);
+                assert_eq!(split_divide(*a, column, lanes.of_one[j]), share, "{a} / {}", sums[j]);
+                expected = expected.wrapping_add(mul_unit(share, *f));
+                not_positive |= a - 1;
+            }
+            let as_fixed = |values: &[i64]| values.iter().map(|v| bits(*v)).collect::<Vec<_>>();
+            let dot = lanes.dot(&as_fixed(&row), &as_fixed(&factors));
+            assert_eq!(dot, (expected, not_positive));
+        }
     }
 
     /// Every u16 weight against `safe_div`, for totals at every bit length and their edges.
