@@ -207,7 +207,7 @@ mod tests {
             incentive: Vec::new(),
             dividends: Vec::new(),
             validator_trust: Vec::new(),
-            bonds: Vec::new(),
+            bonds: tao_yuma::Bonds::default(),
             server_emission: server.map(AlphaRao::new).to_vec(),
             validator_emission: validator.map(AlphaRao::new).to_vec(),
             combined_emission: Vec::new(),

@@ -4,7 +4,8 @@
 //! rows with stored bonds) and the columns any of them names, row-major as the input rows
 //! arrive. The consensus reads it in column strips (the weighted median needs a column);
 //! every other step walks contiguous rows: clip, rank sums, weights for bonds and the bond
-//! EMA in one fused pass, then dividends and the bond rows to store, written in order. Per
+//! EMA in one fused pass, then dividends. Yuma3's new bonds, computed in the block, are the
+//! output as they are ([`Bonds::from_block`]); classic's are upscaled into rows. Per
 //! column results (rank sums, bond sums) accumulate in column vectors. An absent cell is 0
 //! plus a presence flag where the reference tells "absent" from "explicit 0" (the
 //! liquid-alpha EMA, the stored bond rows). Every cell gets the reference's expression in the
@@ -22,7 +23,7 @@ use crate::{
     fast::{self, Divisor},
     input::{Order, Validated},
     math::{self, one, zero},
-    BondModel, CommitReveal, LiquidAlpha, YumaInput,
+    BondModel, Bonds, CommitReveal, LiquidAlpha, YumaInput,
 };
 use tao_primitives::{
     fixed::{saturating_sum, u16_proportion_to_fixed, I32F32},
@@ -1299,33 +1300,32 @@ pub(crate) fn matrix(
         .map(|&j| incentive.get(usize::from(j)).copied().unwrap_or_default())
         .collect();
 
-    // 16b. Dividends and the bond rows to store.
+    // 16b. Dividends and the bond rows to store: Yuma3's new bonds are the block's cells
+    // (handed over as they are, [`Bonds::from_block`]); classic's are upscaled rows.
     let mut row_dividends = vec![zero(); height];
-    let mut bond_rows: Vec<Vec<(Uid, I32F32)>> = vec![Vec::new(); height];
     let out = Out { incentive: &column_incentive, uids: &uids, width, mid, threads };
-    match params.bond_model {
+    let classic_rows = match params.bond_model {
         BondModel::Yuma3 => {
-            yuma3_dividends(&block, &sums.first, &out, &mut row_dividends, &mut bond_rows);
+            yuma3_dividends(&block, &sums.first, &out, &mut row_dividends);
             for (d, s) in row_dividends.iter_mut().zip(&row_stake) {
                 *d = d.checked_mul(*s).unwrap_or_default();
             }
+            None
         }
-        BondModel::Classic => classic_dividends(
-            unit_stake && column_incentive.iter().all(|i| fast::is_unit(*i)),
-            &mut block,
-            (&sums.first, &sums.second),
-            columns.alpha,
-            &out,
-            &mut row_dividends,
-            &mut bond_rows,
-        ),
-    }
-    let mut bonds: Vec<Vec<(Uid, I32F32)>> = vec![Vec::new(); n];
-    for (&i, row) in block.shape.rows.iter().zip(bond_rows) {
-        if let Some(cell) = bonds.get_mut(i) {
-            *cell = row;
+        BondModel::Classic => {
+            let mut bond_rows: Vec<Vec<(Uid, I32F32)>> = vec![Vec::new(); height];
+            classic_dividends(
+                unit_stake && column_incentive.iter().all(|i| fast::is_unit(*i)),
+                &mut block,
+                (&sums.first, &sums.second),
+                columns.alpha,
+                &out,
+                &mut row_dividends,
+                &mut bond_rows,
+            );
+            Some(bond_rows)
         }
-    }
+    };
     let mut dividends = vec![zero(); n];
     for (&i, d) in block.shape.rows.iter().zip(&row_dividends) {
         if let Some(cell) = dividends.get_mut(i) {
@@ -1333,7 +1333,24 @@ pub(crate) fn matrix(
         }
     }
     fast::normalize(&mut dividends);
-    let Block { weights, present, bonds: stored, .. } = block;
+    let Block { shape, weights, present, bonds: stored } = block;
+    let (bonds, weights) = match classic_rows {
+        Some(bond_rows) => {
+            let mut bonds: Vec<Vec<(Uid, I32F32)>> = vec![Vec::new(); n];
+            for (&i, row) in shape.rows.iter().zip(bond_rows) {
+                if let Some(cell) = bonds.get_mut(i) {
+                    *cell = row;
+                }
+            }
+            (Bonds::from_rows(bonds), weights)
+        }
+        // A block whose buffer this thread keeps gives the output a copy (one `memcpy`); a
+        // larger one (not kept) gives the buffer itself.
+        None if weights.capacity() <= KEPT_CELLS => {
+            (Bonds::from_block(n, &shape.rows, uids, weights.clone()), weights)
+        }
+        None => (Bonds::from_block(n, &shape.rows, uids, weights), Vec::new()),
+    };
     Buffers { weights, present, bonds: stored }.keep();
 
     Matrix { consensus, rank, trust, incentive, validator_trust, dividends, bonds }
@@ -1367,7 +1384,6 @@ fn yuma3_dividends(
     bond_sums: &[I32F32],
     out: &Out<'_>,
     row_dividends: &mut [I32F32],
-    bond_rows: &mut [Vec<(Uid, I32F32)>],
 ) {
     // Each column's new bonds sum to at most 65,535 terms in [0, 1]: below 2⁶² raw.
     let unit_divisors: Option<fast::UnitDivisors> =
@@ -1383,95 +1399,36 @@ fn yuma3_dividends(
     let stride = out.width.max(1);
     let (weights_a, weights_b) = split_rows_ref(&block.weights, out.mid, out.width);
     let (dividends_a, dividends_b) = split_rows(row_dividends, out.mid, 1);
-    let (rows_a, rows_b) = split_rows(bond_rows, out.mid, 1);
     both(
         out.threads,
-        (weights_a, dividends_a, rows_a),
-        (weights_b, dividends_b, rows_b),
-        |(weights, dividends, rows)| {
+        (weights_a, dividends_a),
+        (weights_b, dividends_b),
+        |(weights, dividends)| {
+            let rows = weights.chunks_exact(stride).zip(dividends.iter_mut());
             if let Some(unit_divisors) = &unit_divisors {
-                unit_dividend_rows(weights, stride, unit_divisors, out, dividends, rows);
+                // Every incentive in [0, 1] (normalized rank, unless the input's stakes are
+                // negative), on raw bits: each new bond is in [0, 1] and a non-negative term of
+                // its column's sum ([`fast::UnitDivisor`]'s range; a column summing to 0 holds
+                // only zeros, which any divisor leaves 0), so each share is in [0, 1] and a
+                // row's dividend adds at most `width` terms in [0, 1]: plain adds cannot
+                // overflow ([`fast::UnitDivisors::dot`]).
+                for (weight_row, d) in rows {
+                    *d = I32F32::from_bits(unit_divisors.dot(weight_row, out.incentive));
+                }
                 return;
             }
             // (Only here: a `Divisor` per column costs a 128-bit division.)
             let divisors = column_divisors(bond_sums);
-            for ((weight_row, d), row) in
-                weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
-            {
+            for (weight_row, d) in rows {
                 let mut dividend = zero();
                 let columns = divisors.iter().zip(out.incentive);
                 for (v, (divisor, inc)) in weight_row.iter().zip(columns) {
                     dividend = dividend.saturating_add(fast::mul(normalized(*v, divisor), *inc));
                 }
                 *d = dividend;
-                *row = positive_cells(weight_row, out.uids);
             }
         },
     );
-}
-
-/// The rows of [`yuma3_dividends`] when every incentive is in [0, 1] (normalized rank, unless
-/// the input's stakes are negative), on raw bits: each new bond is in [0, 1] and a
-/// non-negative term of its column's sum ([`fast::UnitDivisor`]'s range; a column summing
-/// to 0 holds only zeros, which any divisor leaves 0), so each share is in [0, 1]
-/// (`mul_unit`), and a row's dividend adds at most `width` terms in [0, 1]: plain adds
-/// cannot overflow.
-fn unit_dividend_rows(
-    weights: &[I32F32],
-    stride: usize,
-    divisors: &fast::UnitDivisors,
-    out: &Out<'_>,
-    dividends: &mut [I32F32],
-    rows: &mut [Vec<(Uid, I32F32)>],
-) {
-    for ((weight_row, d), row) in
-        weights.chunks_exact(stride).zip(dividends.iter_mut()).zip(rows.iter_mut())
-    {
-        let (dividend, not_positive) = divisors.dot(weight_row, out.incentive);
-        // The bond row to store: every cell with its UID (one write each, no test: a
-        // collect from a loop of known length), then, on a row with a cell that is not
-        // positive (not on a dense subnet), only the positive ones kept, in order (as
-        // `positive_cells`).
-        let mut kept: Vec<(Uid, I32F32)> =
-            weight_row.iter().zip(out.uids).map(|(v, uid)| (*uid, *v)).collect();
-        if not_positive < 0 {
-            keep_positive(&mut kept);
-        }
-        *d = I32F32::from_bits(dividend);
-        *row = kept;
-    }
-}
-
-/// Keeps the positive cells of `row`, in order, moving each cell to the next free slot and
-/// keeping the slot if positive: no branch on the cells, which the predictor cannot guess
-/// on a mixed row.
-fn keep_positive(row: &mut Vec<(Uid, I32F32)>) {
-    let mut len = 0usize;
-    for at in 0..row.len() {
-        if let Some(&cell) = row.get(at) {
-            if let Some(slot) = row.get_mut(len) {
-                *slot = cell;
-            }
-            len = len.wrapping_add(usize::from(cell.1 > zero()));
-        }
-    }
-    row.truncate(len);
-}
-
-/// The positive cells of a block row with their UIDs, in column order (the bond row to
-/// store). Every cell is written to the next free slot and the slot kept if positive: no
-/// branch on the cells, which the predictor cannot guess on a mixed row.
-fn positive_cells(row: &[I32F32], uids: &[Uid]) -> Vec<(Uid, I32F32)> {
-    let mut kept = vec![(Uid::new(0), zero()); row.len()];
-    let mut len = 0usize;
-    for (v, uid) in row.iter().zip(uids) {
-        if let Some(slot) = kept.get_mut(len) {
-            *slot = (*uid, *v);
-        }
-        len = len.wrapping_add(usize::from(*v > zero()));
-    }
-    kept.truncate(len);
-    kept
 }
 
 /// §4.6, row by row, from the stake-scaled weights for bonds in the block and the column

@@ -3,7 +3,7 @@
 use crate::{
     dense, fast,
     math::{self, one, zero, Row},
-    BondModel, CommitReveal, LiquidAlpha, YumaError, YumaInput, YumaOutput,
+    BondModel, Bonds, CommitReveal, LiquidAlpha, YumaError, YumaInput, YumaOutput,
 };
 use tao_primitives::{
     fixed::{
@@ -104,9 +104,9 @@ pub fn epoch_with_threads(
 
     // 18. Bond rows are kept only for neurons holding a permit after this epoch.
     let mut bonds = matrix.bonds;
-    for (row, keep) in bonds.iter_mut().zip(&new_permit) {
+    for (i, keep) in new_permit.iter().enumerate() {
         if !*keep {
-            *row = Vec::new();
+            bonds.clear(i);
         }
     }
 
@@ -137,7 +137,7 @@ pub(crate) struct Matrix {
     pub(crate) validator_trust: Vec<I32F32>,
     pub(crate) dividends: Vec<I32F32>,
     /// Bond rows before step 18 (every row, permit or not).
-    pub(crate) bonds: Vec<Vec<(Uid, I32F32)>>,
+    pub(crate) bonds: Bonds,
 }
 
 /// Steps 5–16 on sparse rows: the reference path.
@@ -177,10 +177,12 @@ fn sparse_matrix(input: &YumaInput, permit: &[bool], active_stake: &[I32F32], n:
             classic_bonds(input, &weights_for_bonds, bonds, &incentive, active_stake, n)
         }
     };
-    let bonds = bonds
-        .into_iter()
-        .map(|row| row.into_iter().map(|(j, v)| (Uid::new(j), v)).collect())
-        .collect();
+    let bonds = Bonds::from_rows(
+        bonds
+            .into_iter()
+            .map(|row| row.into_iter().map(|(j, v)| (Uid::new(j), v)).collect())
+            .collect(),
+    );
 
     Matrix { consensus, rank, trust, incentive, validator_trust, dividends, bonds }
 }

@@ -187,15 +187,12 @@ impl UnitDivisors {
         }
     }
 
-    /// `Σ_j mul_unit(divide_j(row_j), factor_j)` (wrapping) and the OR of `row_j − 1` (its
-    /// sign bit set iff a cell is not positive, for cells in [0, 1]): for every cell and
-    /// factor in [0, 1] and each cell at most its column's divisor ([`UnitDivisor`]'s
-    /// range), which callers prove; outside it the result is meaningless (but never a
-    /// panic). Columns past the shortest of the row, the factors and the divisors are not
-    /// read.
-    pub(crate) fn dot(&self, row: &[I32F32], factors: &[I32F32]) -> (i64, i64) {
+    /// `Σ_j mul_unit(divide_j(row_j), factor_j)` (wrapping), for every cell and factor in
+    /// [0, 1] and each cell at most its column's divisor ([`UnitDivisor`]'s range), which
+    /// callers prove; outside it the result is meaningless (but never a panic). Columns past
+    /// the shortest of the row, the factors and the divisors are not read.
+    pub(crate) fn dot(&self, row: &[I32F32], factors: &[I32F32]) -> i64 {
         let mut sum = 0i64;
-        let mut not_positive = 0i64;
         let divisors = self
             .low0
             .iter()
@@ -205,12 +202,10 @@ impl UnitDivisors {
         for ((v, f), (((low0, low1), (high, shift)), of_one)) in
             row.iter().zip(factors).zip(divisors)
         {
-            let a = v.to_bits();
-            let share = split_divide(a, (*low0, *low1, *high, *shift), *of_one);
+            let share = split_divide(v.to_bits(), (*low0, *low1, *high, *shift), *of_one);
             sum = sum.wrapping_add(mul_unit_halves(share, f.to_bits()));
-            not_positive |= a.wrapping_sub(1);
         }
-        (sum, not_positive)
+        sum
     }
 }
 
@@ -1340,17 +1335,16 @@ mod tests {
                     }
                 })
                 .collect();
-            let (mut expected, mut not_positive) = (0i64, 0i64);
+            let mut expected = 0i64;
             for (j, ((a, f), d)) in row.iter().zip(&factors).zip(&divisors).enumerate() {
                 let share = d.divide(*a);
                 let column = (lanes.low0[j], lanes.low1[j], lanes.high[j], lanes.shift[j]);
                 assert_eq!(split_divide(*a, column, lanes.of_one[j]), share, "{a} / {}", sums[j]);
                 expected = expected.wrapping_add(mul_unit(share, *f));
-                not_positive |= a - 1;
             }
             let as_fixed = |values: &[i64]| values.iter().map(|v| bits(*v)).collect::<Vec<_>>();
             let dot = lanes.dot(&as_fixed(&row), &as_fixed(&factors));
-            assert_eq!(dot, (expected, not_positive));
+            assert_eq!(dot, expected);
         }
     }
 

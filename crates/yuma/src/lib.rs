@@ -91,4 +91,4 @@ mod output;
 pub use epoch::{epoch, epoch_with, epoch_with_threads, reset_bonds_to, Kernel, DEFAULT_THREADS};
 pub use error::YumaError;
 pub use input::{BondModel, CommitReveal, LiquidAlpha, Params, SparseRow, YumaInput};
-pub use output::{to_u16, YumaOutput};
+pub use output::{to_u16, BondRow, Bonds, YumaOutput};

@@ -29,7 +29,7 @@ pub struct YumaOutput {
     /// Fraction of each validator's weight that was within consensus.
     pub validator_trust: Vec<I32F32>,
     /// Bonds to store: a row per UID holding a permit after this epoch, empty otherwise.
-    pub bonds: Vec<Vec<(Uid, I32F32)>>,
+    pub bonds: Bonds,
     /// Alpha paid to each UID as a miner.
     pub server_emission: Vec<AlphaRao>,
     /// Alpha paid to each UID as a validator (before take and nominators).
@@ -41,10 +41,135 @@ pub struct YumaOutput {
 impl YumaOutput {
     /// The bonds as the chain stores them (u16 proportions), to feed the next epoch.
     pub fn bonds_u16(&self) -> Vec<Vec<(Uid, u16)>> {
-        self.bonds
-            .iter()
-            .map(|row| row.iter().map(|(j, v)| (*j, proportion_to_u16(*v))).collect())
-            .collect()
+        self.bonds.rows().map(|row| row.map(|(j, v)| (j, proportion_to_u16(v))).collect()).collect()
+    }
+}
+
+/// An epoch's bonds: per UID, a row of `(UID, bond)` with positive bonds in ascending UID
+/// order (empty for a UID without a permit after the epoch).
+///
+/// Rows are held either as such (the sparse kernel, the classic model) or as one validator ×
+/// miner block, row-major, where a cell is a bond if positive (the dense kernel's Yuma3 bonds:
+/// the block it computed them in, kept as it is instead of copied out row by row, 16 bytes
+/// a bond). Both read the same through [`Bonds::row`]; equality compares the rows.
+#[derive(Clone, Default)]
+pub struct Bonds {
+    /// Per UID, where its row is.
+    rows: Vec<Place>,
+    /// The block's columns.
+    columns: Vec<Uid>,
+    /// The block's cells, row-major (`columns.len()` a row); a cell not positive is no bond.
+    cells: Vec<I32F32>,
+}
+
+/// Where a UID's bond row is.
+#[derive(Clone, Debug)]
+enum Place {
+    Empty,
+    Listed(Vec<(Uid, I32F32)>),
+    /// This block row.
+    Block(usize),
+}
+
+impl Bonds {
+    /// Bonds from one row per UID (each ascending by UID, positive bonds).
+    pub fn from_rows(rows: Vec<Vec<(Uid, I32F32)>>) -> Self {
+        let rows = rows
+            .into_iter()
+            .map(|row| if row.is_empty() { Place::Empty } else { Place::Listed(row) })
+            .collect();
+        Self { rows, columns: Vec::new(), cells: Vec::new() }
+    }
+
+    /// Bonds of `n` UIDs from a block: `block_rows[r]` is the UID of block row `r`, `columns`
+    /// the block's columns (ascending), `cells` its cells row-major; a UID in no block row
+    /// (or out of range) has none.
+    pub(crate) fn from_block(
+        n: usize,
+        block_rows: &[usize],
+        columns: Vec<Uid>,
+        cells: Vec<I32F32>,
+    ) -> Self {
+        let mut rows = vec![Place::Empty; n];
+        for (r, &i) in block_rows.iter().enumerate() {
+            if let Some(place) = rows.get_mut(i) {
+                *place = Place::Block(r);
+            }
+        }
+        Self { rows, columns, cells }
+    }
+
+    /// How many rows (UIDs).
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// UID `i`'s bonds, ascending by UID (none for a UID out of range).
+    pub fn row(&self, i: usize) -> BondRow<'_> {
+        match self.rows.get(i) {
+            Some(Place::Listed(row)) => BondRow::Listed(row.iter()),
+            Some(Place::Block(r)) => {
+                let width = self.columns.len();
+                let start = r.saturating_mul(width);
+                let cells = self.cells.get(start..start.saturating_add(width)).unwrap_or_default();
+                BondRow::Block(cells.iter().zip(self.columns.iter()))
+            }
+            Some(Place::Empty) | None => BondRow::Listed([].iter()),
+        }
+    }
+
+    /// Every UID's row, in UID order.
+    pub fn rows(&self) -> impl Iterator<Item = BondRow<'_>> + '_ {
+        (0..self.rows.len()).map(|i| self.row(i))
+    }
+
+    /// Every UID's row, collected.
+    pub fn to_rows(&self) -> Vec<Vec<(Uid, I32F32)>> {
+        self.rows().map(Iterator::collect).collect()
+    }
+
+    /// Drops UID `i`'s row (it holds no permit after the epoch).
+    pub fn clear(&mut self, i: usize) {
+        if let Some(place) = self.rows.get_mut(i) {
+            *place = Place::Empty;
+        }
+    }
+}
+
+impl PartialEq for Bonds {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.rows().zip(other.rows()).all(|(a, b)| a.eq(b))
+    }
+}
+
+impl core::fmt::Debug for Bonds {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.rows().map(Iterator::collect::<Vec<_>>)).finish()
+    }
+}
+
+/// One UID's bonds, `(UID, bond)` ascending by UID ([`Bonds::row`]).
+#[derive(Clone, Debug)]
+pub enum BondRow<'a> {
+    /// A row held as such.
+    Listed(core::slice::Iter<'a, (Uid, I32F32)>),
+    /// A block row: its cells with their columns, the positive ones.
+    Block(core::iter::Zip<core::slice::Iter<'a, I32F32>, core::slice::Iter<'a, Uid>>),
+}
+
+impl Iterator for BondRow<'_> {
+    type Item = (Uid, I32F32);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Listed(row) => row.next().copied(),
+            Self::Block(cells) => cells.find(|(v, _)| v.to_bits() > 0).map(|(v, j)| (*j, *v)),
+        }
     }
 }
 
@@ -69,6 +194,52 @@ fn proportion_to_u16(x: I32F32) -> u16 {
 mod tests {
     use super::*;
     use tao_primitives::fixed::fixed_proportion_to_u16;
+
+    fn fixed(bits: i64) -> I32F32 {
+        I32F32::from_bits(bits)
+    }
+
+    /// A block reads as its positive cells per row, UIDs in no block row read empty, and it
+    /// equals the same rows listed, but not rows that differ in a UID, a bond, a row's
+    /// length or the number of rows.
+    #[test]
+    fn block_bonds_read_and_compare_as_their_rows() {
+        let columns = vec![Uid::new(1), Uid::new(4), Uid::new(6)];
+        // Block rows for UIDs 4 and 0 (in that order), UID 9 out of range.
+        let cells = vec![fixed(5), fixed(0), fixed(7), fixed(-3), fixed(1 << 32), fixed(2)];
+        let block = Bonds::from_block(5, &[4, 0, 9], columns, cells);
+        let rows = vec![
+            vec![(Uid::new(4), fixed(1 << 32)), (Uid::new(6), fixed(2))],
+            vec![],
+            vec![],
+            vec![],
+            vec![(Uid::new(1), fixed(5)), (Uid::new(6), fixed(7))],
+        ];
+        assert_eq!(block.to_rows(), rows);
+        assert_eq!(block.len(), 5);
+        assert_eq!(block.row(7).count(), 0);
+        let listed = Bonds::from_rows(rows.clone());
+        assert_eq!(block, listed);
+        assert_eq!(format!("{block:?}"), format!("{rows:?}"));
+        let mut changed = rows.clone();
+        changed[4][1].1 = fixed(8);
+        assert_ne!(block, Bonds::from_rows(changed));
+        let mut changed = rows.clone();
+        changed[0][0].0 = Uid::new(3);
+        assert_ne!(block, Bonds::from_rows(changed));
+        let mut changed = rows.clone();
+        changed[0].pop();
+        assert_ne!(block, Bonds::from_rows(changed));
+        let mut changed = rows.clone();
+        changed.push(vec![]);
+        assert_ne!(block, Bonds::from_rows(changed));
+        // A cleared row reads empty.
+        let mut cleared = block.clone();
+        cleared.clear(4);
+        assert_eq!(cleared.row(4).count(), 0);
+        assert_eq!(cleared.row(0).count(), 2);
+        assert_ne!(cleared, block);
+    }
 
     /// Against the library's conversion: every u16 proportion's neighbourhood, the edges,
     /// and values far outside [0, 1].

@@ -175,12 +175,13 @@ proptest! {
         for v in [&out.incentive, &out.dividends, &out.consensus, &out.validator_trust, &out.stake, &out.active_stake, &out.trust] {
             prop_assert!(in_unit_interval(v), "{:?}", v);
         }
-        for row in &out.bonds {
+        let bonds = out.bonds.to_rows();
+        for row in &bonds {
             prop_assert!(row.iter().all(|(_, b)| *b > I32F32::from_num(0) && *b <= I32F32::from_num(1)));
         }
         prop_assert_eq!(out.bonds.len(), out.validator_permit.len());
         prop_assert!(!out.bonds.is_empty());
-        for (row, permit) in out.bonds.iter().zip(&out.validator_permit) {
+        for (row, permit) in bonds.iter().zip(&out.validator_permit) {
             prop_assert!(*permit || row.is_empty());
         }
     }
@@ -260,12 +261,12 @@ proptest! {
         prop_assert_eq!(permute(&a.server_emission, &perm), b.server_emission);
         prop_assert_eq!(permute(&a.validator_emission, &perm), b.validator_emission);
         let mut a_bonds: Vec<Vec<(Uid, I32F32)>> = vec![Vec::new(); n];
-        for (i, row) in a.bonds.iter().enumerate() {
-            let mut row: Vec<(Uid, I32F32)> = row.iter().map(|(j, v)| (Uid::new(perm[j.index()] as u16), *v)).collect();
+        for (i, row) in a.bonds.rows().enumerate() {
+            let mut row: Vec<(Uid, I32F32)> = row.map(|(j, v)| (Uid::new(perm[j.index()] as u16), v)).collect();
             row.sort_by_key(|(j, _)| *j);
             a_bonds[perm[i]] = row;
         }
-        prop_assert_eq!(a_bonds, b.bonds);
+        prop_assert_eq!(a_bonds, b.bonds.to_rows());
     }
 }
 
@@ -416,10 +417,10 @@ proptest! {
         assert_near(&out.validator_trust, &oracle.validator_trust, tolerance, "validator_trust")?;
         assert_near(&out.incentive, &oracle.incentive, tolerance, "incentive")?;
         assert_near(&out.dividends, &oracle.dividends, bond_tolerance, "dividends")?;
-        for (i, row) in out.bonds.iter().enumerate() {
+        for (i, row) in out.bonds.rows().enumerate() {
             let mut dense = vec![I32F32::from_num(0); input.stake.len()];
             for (j, b) in row {
-                dense[j.index()] = *b;
+                dense[j.index()] = b;
             }
             let expected: Vec<f64> = (0..input.stake.len()).map(|j| oracle.bond(i, j)).collect();
             assert_near(&dense, &expected, bond_tolerance, &format!("bonds row {i}"))?;
