@@ -41,7 +41,7 @@ pub struct YumaOutput {
 impl YumaOutput {
     /// The bonds as the chain stores them (u16 proportions), to feed the next epoch.
     pub fn bonds_u16(&self) -> Vec<Vec<(Uid, u16)>> {
-        self.bonds.rows().map(|row| row.map(|(j, v)| (j, proportion_to_u16(v))).collect()).collect()
+        self.bonds.collect_rows(proportion_to_u16)
     }
 }
 
@@ -113,14 +113,37 @@ impl Bonds {
     pub fn row(&self, i: usize) -> BondRow<'_> {
         match self.rows.get(i) {
             Some(Place::Listed(row)) => BondRow::Listed(row.iter()),
-            Some(Place::Block(r)) => {
-                let width = self.columns.len();
-                let start = r.saturating_mul(width);
-                let cells = self.cells.get(start..start.saturating_add(width)).unwrap_or_default();
-                BondRow::Block(cells.iter().zip(self.columns.iter()))
-            }
+            Some(Place::Block(r)) => BondRow::Block(self.block_row(*r).iter().zip(&self.columns)),
             Some(Place::Empty) | None => BondRow::Listed([].iter()),
         }
+    }
+
+    /// Block row `r`'s cells.
+    fn block_row(&self, r: usize) -> &[I32F32] {
+        let width = self.columns.len();
+        let start = r.saturating_mul(width);
+        self.cells.get(start..start.saturating_add(width)).unwrap_or_default()
+    }
+
+    /// Every row with each bond mapped by `f`, collected: a block row in one pass over its
+    /// cells (every cell written, then the non-positive ones dropped if the row has any),
+    /// not through the filtering [`BondRow`].
+    fn collect_rows<T>(&self, f: impl Fn(I32F32) -> T) -> Vec<Vec<(Uid, T)>> {
+        let collect = |place: &Place| match place {
+            Place::Empty => Vec::new(),
+            Place::Listed(row) => row.iter().map(|(j, v)| (*j, f(*v))).collect(),
+            Place::Block(r) => {
+                let cells = self.block_row(*r);
+                let mut row: Vec<(Uid, T)> =
+                    cells.iter().zip(&self.columns).map(|(v, j)| (*j, f(*v))).collect();
+                if cells.iter().any(|v| v.to_bits() <= 0) {
+                    let mut positive = cells.iter().map(|v| v.to_bits() > 0);
+                    row.retain(|_| positive.next().unwrap_or(false));
+                }
+                row
+            }
+        };
+        self.rows.iter().map(collect).collect()
     }
 
     /// Every UID's row, in UID order.
@@ -130,7 +153,7 @@ impl Bonds {
 
     /// Every UID's row, collected.
     pub fn to_rows(&self) -> Vec<Vec<(Uid, I32F32)>> {
-        self.rows().map(Iterator::collect).collect()
+        self.collect_rows(|v| v)
     }
 
     /// Drops UID `i`'s row (it holds no permit after the epoch).
@@ -216,6 +239,7 @@ mod tests {
             vec![(Uid::new(1), fixed(5)), (Uid::new(6), fixed(7))],
         ];
         assert_eq!(block.to_rows(), rows);
+        assert_eq!(block.rows().map(Iterator::collect::<Vec<_>>).collect::<Vec<_>>(), rows);
         assert_eq!(block.len(), 5);
         assert_eq!(block.row(7).count(), 0);
         let listed = Bonds::from_rows(rows.clone());
