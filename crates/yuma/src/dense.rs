@@ -69,10 +69,11 @@ pub(crate) struct Shape {
 impl Shape {
     fn new(input: &YumaInput, valid: &Validated, permit: &[bool], active_stake: &[I32F32]) -> Self {
         let n = input.stake.len();
-        let mut rows = Vec::new();
+        // (Sized for every UID: growing them took reallocations each epoch.)
+        let mut rows = Vec::with_capacity(n);
         let mut column_of = vec![usize::MAX; n];
         let mut entries = 0usize;
-        let mut ascending = Vec::new();
+        let mut ascending = Vec::with_capacity(n);
         // The UIDs of the row marked last: a row naming the same ones (a validator's bonds
         // and weights, or the next validator's weights, on a dense subnet) marks nothing new.
         let mut marked: &[(Uid, u16)] = &[];
@@ -117,7 +118,7 @@ impl Shape {
             }
             ascending.push((orders.0.is_sorted(), orders.1.is_sorted()));
         }
-        let mut columns = Vec::new();
+        let mut columns = Vec::with_capacity(n);
         for (j, cell) in column_of.iter_mut().enumerate() {
             if *cell == 0 {
                 *cell = columns.len();
@@ -1202,8 +1203,8 @@ pub(crate) fn matrix(
     let uids: Vec<Uid> = block.shape.columns.iter().map(|&j| Uid::new(j)).collect();
 
     // 11. Consensus: the voters (positive active stake) and their renormalized stake.
-    let voters: Vec<usize> =
-        (0..height).filter(|&r| row_stake.get(r).is_some_and(|s| *s > zero())).collect();
+    let mut voters: Vec<usize> = Vec::with_capacity(height);
+    voters.extend((0..height).filter(|&r| row_stake.get(r).is_some_and(|s| *s > zero())));
     let mut voter_stake: Vec<I32F32> =
         voters.iter().filter_map(|&r| row_stake.get(r).copied()).collect();
     fast::normalize(&mut voter_stake);

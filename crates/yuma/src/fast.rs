@@ -485,7 +485,8 @@ pub(crate) fn normalized_stake(stake: &[I64F64]) -> Vec<I32F32> {
             .iter()
             .map(|a| {
                 let a = u128::try_from(a.to_bits()).unwrap_or_default();
-                let q = quotient_32(a, d);
+                // (No division for a zero stake, most UIDs': a miner's.)
+                let q = if a == 0 { 0 } else { quotient_32(a, d) };
                 I32F32::from_bits(i64::try_from(q).unwrap_or(i64::MAX))
             })
             .collect(),
