@@ -237,7 +237,7 @@ pub fn run(mode: Mode) -> Vec<Line> {
                 (Mode::Smoke, _) => 1,
                 (Mode::Quick, _) => 5,
                 (Mode::Full, true) => 21,
-                (Mode::Full, false) => 201,
+                (Mode::Full, false) => 1_001,
             };
             let ours = ms(median(runs, || {
                 std::hint::black_box(epoch(std::hint::black_box(&input)).expect("valid"));
