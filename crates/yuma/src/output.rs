@@ -112,9 +112,11 @@ impl Bonds {
     /// UID `i`'s bonds, ascending by UID (none for a UID out of range).
     pub fn row(&self, i: usize) -> BondRow<'_> {
         match self.rows.get(i) {
-            Some(Place::Listed(row)) => BondRow::Listed(row.iter()),
-            Some(Place::Block(r)) => BondRow::Block(self.block_row(*r).iter().zip(&self.columns)),
-            Some(Place::Empty) | None => BondRow::Listed([].iter()),
+            Some(Place::Listed(row)) => BondRow(Cells::Listed(row.iter())),
+            Some(Place::Block(r)) => {
+                BondRow(Cells::Block(self.block_row(*r).iter().zip(&self.columns)))
+            }
+            Some(Place::Empty) | None => BondRow(Cells::Listed([].iter())),
         }
     }
 
@@ -178,7 +180,11 @@ impl core::fmt::Debug for Bonds {
 
 /// One UID's bonds, `(UID, bond)` ascending by UID ([`Bonds::row`]).
 #[derive(Clone, Debug)]
-pub enum BondRow<'a> {
+pub struct BondRow<'a>(Cells<'a>);
+
+/// Where a [`BondRow`] reads from.
+#[derive(Clone, Debug)]
+enum Cells<'a> {
     /// A row held as such.
     Listed(core::slice::Iter<'a, (Uid, I32F32)>),
     /// A block row: its cells with their columns, the positive ones.
@@ -189,9 +195,9 @@ impl Iterator for BondRow<'_> {
     type Item = (Uid, I32F32);
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            Self::Listed(row) => row.next().copied(),
-            Self::Block(cells) => cells.find(|(v, _)| v.to_bits() > 0).map(|(v, j)| (*j, *v)),
+        match &mut self.0 {
+            Cells::Listed(row) => row.next().copied(),
+            Cells::Block(cells) => cells.find(|(v, _)| v.to_bits() > 0).map(|(v, j)| (*j, *v)),
         }
     }
 }
