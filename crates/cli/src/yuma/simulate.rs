@@ -111,10 +111,10 @@ pub fn run(scenario: &Scenario) -> Result<Vec<EpochResult>, YumaError> {
             .map(|i| {
                 (0..m)
                     .map(|j| {
-                        out.bonds[i]
-                            .iter()
+                        out.bonds
+                            .row(i)
                             .find(|(uid, _)| *uid == miner_uid(j))
-                            .map_or(0.0, |(_, b)| to_f64(*b))
+                            .map_or(0.0, |(_, b)| to_f64(b))
                     })
                     .collect()
             })
