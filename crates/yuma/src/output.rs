@@ -62,6 +62,12 @@ pub struct Bonds {
     cells: Vec<I32F32>,
 }
 
+/// Whether a block cell is a bond: positive (the dense kernel's new bonds are in [0, 1];
+/// the reference keeps the positive ones).
+fn is_bond(cell: &I32F32) -> bool {
+    cell.to_bits() > 0
+}
+
 /// Where a UID's bond row is.
 #[derive(Clone, Debug)]
 enum Place {
@@ -138,8 +144,8 @@ impl Bonds {
                 let cells = self.block_row(*r);
                 let mut row: Vec<(Uid, T)> =
                     cells.iter().zip(&self.columns).map(|(v, j)| (*j, f(*v))).collect();
-                if cells.iter().any(|v| v.to_bits() <= 0) {
-                    let mut positive = cells.iter().map(|v| v.to_bits() > 0);
+                if !cells.iter().all(is_bond) {
+                    let mut positive = cells.iter().map(is_bond);
                     row.retain(|_| positive.next().unwrap_or(false));
                 }
                 row
@@ -197,7 +203,7 @@ impl Iterator for BondRow<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.0 {
             Cells::Listed(row) => row.next().copied(),
-            Cells::Block(cells) => cells.find(|(v, _)| v.to_bits() > 0).map(|(v, j)| (*j, *v)),
+            Cells::Block(cells) => cells.find(|(v, _)| is_bond(v)).map(|(v, j)| (*j, *v)),
         }
     }
 }
