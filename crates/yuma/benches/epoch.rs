@@ -62,7 +62,7 @@ fn main() {
         times.sort_by(f64::total_cmp);
         let (min, median) = (times[0], times[times.len() / 2]);
         println!(
-            "profile n={n} {case:?} {kernel:?} {threads} thread(s): min {min:.3} ms, median {median:.3} ms ({runs} runs)"
+            "profile n={n} {case:?} {kernel:?} {threads} thread(s): min {min:.4} ms, median {median:.4} ms ({runs} runs)"
         );
         return;
     }

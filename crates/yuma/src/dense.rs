@@ -638,10 +638,14 @@ fn consensus_columns(
 }
 
 /// At most this many strips are copied out of the block in one pass over the voters' rows
-/// (64 columns: a row's piece is eight cache lines read in order, where a strip at a time
+/// (16 columns: a row's piece is two cache lines read in order, where a strip at a time
 /// read one line per row and pass, a miss each on a block larger than the cache: measured
-/// at n = 4,096, the copy took 14% of the epoch).
-const TILE: usize = 8;
+/// at n = 4,096, the copy took 14% of the epoch). Two, not more: at n = 256 a tile of two
+/// strips (8 KiB) stays in the L1 cache with the radix scratch while its columns are
+/// selected; eight strips (32 KiB, the whole L1) took 5% longer per epoch there, four 2%,
+/// and n = 4,096 was no faster with eight (the fastest of a dozen 1,000-epoch runs of each
+/// build, run alternately).
+const TILE: usize = 2;
 
 /// ... and the tile's strips take at most this many bytes (they stay in the L2 cache).
 const TILE_BYTES: usize = 1 << 20;
