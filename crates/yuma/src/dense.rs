@@ -26,7 +26,7 @@ use crate::{
     BondModel, Bonds, CommitReveal, LiquidAlpha, YumaInput,
 };
 use tao_primitives::{
-    fixed::{saturating_sum, u16_proportion_to_fixed, I32F32},
+    fixed::{u16_proportion_to_fixed, I32F32},
     Uid,
 };
 
@@ -1212,7 +1212,7 @@ pub(crate) fn matrix(
     let mut voter_stake: Vec<I32F32> =
         voters.iter().filter_map(|&r| row_stake.get(r).copied()).collect();
     fast::normalize(&mut voter_stake);
-    let total = saturating_sum(voter_stake.iter());
+    let total = fast::sum(&voter_stake);
     let minority = total.saturating_sub(u16_proportion_to_fixed(params.kappa));
     let mut column_consensus = vec![zero(); width];
     {

@@ -377,7 +377,7 @@ fn emission_split(
 ) -> EmissionSplit {
     let combined: Vec<I32F32> =
         incentive.iter().zip(dividends).map(|(i, d)| i.saturating_add(*d)).collect();
-    let total = saturating_sum(combined.iter());
+    let total = fast::sum(&combined);
     let mut server = incentive.to_vec();
     let mut validator = dividends.to_vec();
     let mut combined_share = combined;

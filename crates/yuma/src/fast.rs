@@ -85,11 +85,11 @@ pub(crate) fn normalize_with_sum(values: &mut [I32F32], total: I32F32) {
     // The usual vector: every value in `[0, total]` (and below 2³³): one product each
     // ([`UnitDivisor`]'s range, checked first).
     let bound = total.to_bits().min((1 << 33) - 1);
-    let in_range = values.iter().fold(true, |ok, v| ok & (0..=bound).contains(&v.to_bits()));
+    let (in_range, any) = values.iter().fold((true, 0), |(ok, any), v| {
+        (ok & (0..=bound).contains(&v.to_bits()), any | v.to_bits())
+    });
     if let (true, Some(unit)) = (in_range, UnitDivisor::new(total)) {
-        for value in values.iter_mut() {
-            *value = I32F32::from_bits(unit.divide(value.to_bits()));
-        }
+        unit.divide_all(values, any);
         return;
     }
     let divisor = Divisor::new(total);
@@ -98,19 +98,36 @@ pub(crate) fn normalize_with_sum(values: &mut [I32F32], total: I32F32) {
     }
 }
 
+/// `saturating_sum(values)`, bit for bit, and the OR of the values' bits. When every value
+/// is in [0, 2³²) (the usual vector: the OR's top 32 bits clear), the sum is below
+/// `len · 2³² < 2⁶³`, never saturated, so the plain sum (which vectorizes; the saturating
+/// one does not) is the saturating one.
+#[inline]
+pub(crate) fn sum_and_bits(values: &[I32F32]) -> (I32F32, i64) {
+    let any = values.iter().fold(0i64, |any, v| any | v.to_bits());
+    let total = if (any as u64) >> 32 == 0 && values.len() < 1 << 31 {
+        I32F32::from_bits(values.iter().fold(0i64, |total, v| total.wrapping_add(v.to_bits())))
+    } else {
+        values.iter().fold(zero(), |total, v| total.saturating_add(*v))
+    };
+    (total, any)
+}
+
+/// `saturating_sum(values)`, bit for bit ([`sum_and_bits`]).
+#[inline]
+pub(crate) fn sum(values: &[I32F32]) -> I32F32 {
+    sum_and_bits(values).0
+}
+
 /// `math::normalize`, bit for bit: divided by the saturating sum.
 pub(crate) fn normalize(values: &mut [I32F32]) {
-    let (total, any) = values
-        .iter()
-        .fold((zero(), 0i64), |(total, any), v| (total.saturating_add(*v), any | v.to_bits()));
+    let (total, any) = sum_and_bits(values);
     // Every value non-negative (their OR's sign bit is clear) and a sum below 2³³ (so not
     // saturated): each value is at most the sum, [`UnitDivisor`]'s range, without the
     // check per value.
     if let (true, true, Some(unit)) = (any >= 0, total.to_bits() < 1 << 33, UnitDivisor::new(total))
     {
-        for value in values.iter_mut() {
-            *value = I32F32::from_bits(unit.divide(value.to_bits()));
-        }
+        unit.divide_all(values, any);
         return;
     }
     normalize_with_sum(values, total);
@@ -156,6 +173,25 @@ impl UnitDivisor {
         let a = a as u64;
         let high = (u128::from(a).wrapping_mul(u128::from(self.low)) >> 64) as u64;
         high.wrapping_add(a.wrapping_mul(self.high)).wrapping_shr(self.shift) as i64
+    }
+
+    /// [`Self::divide`] of every value, each in its range (callers prove it); `any` is the
+    /// OR of their bits. When every value is below one (`any < 2³²`: the usual vector of
+    /// stakes, ranks or dividends), in the 32-bit lane products of [`split_divide`] (the
+    /// same bits, tested), which vectorize.
+    #[inline]
+    pub(crate) fn divide_all(&self, values: &mut [I32F32], any: i64) {
+        if (any as u64) >> 32 == 0 {
+            let fields = (self.low & 0xFFFF_FFFF, self.low >> 32, self.high, u64::from(self.shift));
+            for value in values.iter_mut() {
+                // (Below one: `split_divide`'s quotient of one is never taken.)
+                *value = I32F32::from_bits(split_divide(value.to_bits(), fields, 0));
+            }
+            return;
+        }
+        for value in values.iter_mut() {
+            *value = I32F32::from_bits(self.divide(value.to_bits()));
+        }
     }
 }
 
@@ -1158,7 +1194,7 @@ fn exp_safe_lanes(x: [I32F32; LANES]) -> [I32F32; LANES] {
 mod tests {
     use super::*;
     use crate::math;
-    use tao_primitives::fixed::u16_proportion_to_fixed;
+    use tao_primitives::fixed::{saturating_sum, u16_proportion_to_fixed};
 
     struct Rng(u64);
     impl Rng {
@@ -1255,11 +1291,27 @@ mod tests {
                     })
                 })
                 .collect();
+            assert_eq!(sum(&values), saturating_sum(values.iter()), "case {case}");
             let (mut ours, mut reference) = (values.clone(), values.clone());
             normalize(&mut ours);
             math::normalize(&mut reference);
             assert_eq!(ours, reference, "case {case}");
             let total = bits(rng.next() as i64 >> (rng.next() % 64));
+            let (mut ours, mut reference) = (values.clone(), values);
+            normalize_with_sum(&mut ours, total);
+            math::normalize_with_sum(&mut reference, total);
+            assert_eq!(ours, reference, "case {case} with sum");
+            // Longer vectors below one (the lane path), with their sum and with a larger one.
+            let values: Vec<I32F32> = (0..rng.next() % 300)
+                .map(|_| bits((rng.next() >> (32 + rng.next() % 32)) as i64))
+                .collect();
+            assert_eq!(sum(&values), saturating_sum(values.iter()), "case {case} below one");
+            let (mut ours, mut reference) = (values.clone(), values.clone());
+            normalize(&mut ours);
+            math::normalize(&mut reference);
+            assert_eq!(ours, reference, "case {case} below one");
+            let total =
+                saturating_sum(values.iter()).saturating_add(bits((rng.next() >> 20) as i64));
             let (mut ours, mut reference) = (values.clone(), values);
             normalize_with_sum(&mut ours, total);
             math::normalize_with_sum(&mut reference, total);
