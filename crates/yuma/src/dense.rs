@@ -301,8 +301,11 @@ fn sized<T: Clone>(
 /// [`KEPT_CELLS`] cells: a subnet's epoch then reuses memory the allocator already mapped.
 /// (Freeing them handed a small block's memory back to the system at every epoch, the top
 /// of the heap trimmed, and the next one took the page faults again: a quarter of an
-/// n = 256 epoch.) Only capacity is reused: [`fill_row`] writes every cell of the block, so
-/// no result depends on a previous epoch.
+/// n = 256 epoch.) Yuma3's new bonds leave in the output's [`Bonds`], which hands its
+/// block back here when dropped ([`recycle`]): a caller that drops an epoch's output before
+/// running the next (the runtime, the simulator tool, the benchmarks) neither copies nor
+/// allocates the block. Only capacity is reused: [`fill_row`] writes every cell of the
+/// block, so no result depends on a previous epoch.
 #[derive(Default)]
 struct Buffers {
     weights: Vec<I32F32>,
@@ -330,11 +333,28 @@ impl Buffers {
 
     /// Keeps `self` for this thread's next block, if small enough.
     fn keep(self) {
-        if self.weights.capacity() <= KEPT_CELLS {
+        if self.weights.capacity().max(self.present.capacity()) <= KEPT_CELLS {
             // (Fails only while the thread exits: the buffers are then dropped.)
             let _ = BUFFERS.try_with(|cell| cell.set(Some(self)));
         }
     }
+}
+
+/// Takes back the cells of a dropped output's bond block ([`Bonds`]) as this thread's next
+/// block's weights, when at most [`KEPT_CELLS`] and larger than what the thread keeps
+/// (one block per thread at most: the rest is freed).
+pub(crate) fn recycle(cells: Vec<I32F32>) {
+    if cells.capacity() == 0 || cells.capacity() > KEPT_CELLS {
+        return;
+    }
+    // (Fails only while the thread exits: the cells are then freed.)
+    let _ = BUFFERS.try_with(|slot| {
+        let mut kept = slot.take().unwrap_or_default();
+        if kept.weights.capacity() < cells.capacity() {
+            kept.weights = cells;
+        }
+        slot.set(Some(kept));
+    });
 }
 
 /// Registration blocks, per UID and per block column.
@@ -1349,11 +1369,7 @@ pub(crate) fn matrix(
             }
             (Bonds::from_rows(bonds), weights)
         }
-        // A block whose buffer this thread keeps gives the output a copy (one `memcpy`); a
-        // larger one (not kept) gives the buffer itself.
-        None if weights.capacity() <= KEPT_CELLS => {
-            (Bonds::from_block(n, &shape.rows, uids, weights.clone()), weights)
-        }
+        // The block itself: the output hands it back when dropped ([`recycle`]).
         None => (Bonds::from_block(n, &shape.rows, uids, weights), Vec::new()),
     };
     Buffers { weights, present, bonds: stored }.keep();

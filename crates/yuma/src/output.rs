@@ -62,6 +62,14 @@ pub struct Bonds {
     cells: Vec<I32F32>,
 }
 
+/// A dropped block goes back to the dense kernel's buffers of this thread, for its next
+/// epoch (bounded there: one block of at most 2¹⁸ cells per thread; any other is freed).
+impl Drop for Bonds {
+    fn drop(&mut self) {
+        crate::dense::recycle(core::mem::take(&mut self.cells));
+    }
+}
+
 /// Whether a block cell is a bond: positive (the dense kernel's new bonds are in [0, 1];
 /// the reference keeps the positive ones).
 fn is_bond(cell: &I32F32) -> bool {
