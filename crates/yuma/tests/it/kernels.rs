@@ -228,8 +228,9 @@ fn kernels_agree_over_epochs() {
     }
 }
 
-/// Each thread keeps its last block's buffers for the next epoch: an epoch's output must not
-/// depend on what the thread ran before (large blocks, small ones, full ones, in turn),
+/// Each thread keeps its last block's buffers for the next epoch, and a dropped output hands
+/// its bond block back to them: an epoch's output must not depend on what the thread ran
+/// before (large blocks, small ones, full ones, in turn; outputs dropped, held, cloned),
 /// against the same inputs on fresh threads.
 #[test]
 fn reused_buffers_leave_no_trace() {
@@ -261,4 +262,12 @@ fn reused_buffers_leave_no_trace() {
         }
         inputs.reverse();
     }
+    // An output held while its clone is dropped (the clone's block goes back) and the next
+    // epochs run: neither the held output nor theirs changes.
+    let held = epoch_with_threads(&inputs[4], Kernel::Dense, 1).expect("valid");
+    drop(held.clone());
+    for (k, (input, expected)) in inputs.iter().zip(&fresh).enumerate() {
+        assert_eq!(&epoch_with_threads(input, Kernel::Dense, 1).expect("valid"), expected, "{k}");
+    }
+    assert_eq!(held, fresh[4], "the held output");
 }
