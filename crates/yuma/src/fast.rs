@@ -1277,6 +1277,17 @@ mod tests {
     /// (saturating sums, zero sums, negative totals).
     #[test]
     fn normalize_is_the_reference() {
+        let check = |values: &[I32F32], total: I32F32, label: &str| {
+            assert_eq!(sum(values), saturating_sum(values.iter()), "{label}");
+            let (mut ours, mut reference) = (values.to_vec(), values.to_vec());
+            normalize(&mut ours);
+            math::normalize(&mut reference);
+            assert_eq!(ours, reference, "{label}");
+            let (mut ours, mut reference) = (values.to_vec(), values.to_vec());
+            normalize_with_sum(&mut ours, total);
+            math::normalize_with_sum(&mut reference, total);
+            assert_eq!(ours, reference, "{label} with sum {total:?}");
+        };
         let mut rng = Rng(0x4E0E_3A11_2B5C_0017);
         for case in 0..20_000 {
             let len = (rng.next() % 20) as usize;
@@ -1291,31 +1302,15 @@ mod tests {
                     })
                 })
                 .collect();
-            assert_eq!(sum(&values), saturating_sum(values.iter()), "case {case}");
-            let (mut ours, mut reference) = (values.clone(), values.clone());
-            normalize(&mut ours);
-            math::normalize(&mut reference);
-            assert_eq!(ours, reference, "case {case}");
             let total = bits(rng.next() as i64 >> (rng.next() % 64));
-            let (mut ours, mut reference) = (values.clone(), values);
-            normalize_with_sum(&mut ours, total);
-            math::normalize_with_sum(&mut reference, total);
-            assert_eq!(ours, reference, "case {case} with sum");
-            // Longer vectors below one (the lane path), with their sum and with a larger one.
+            check(&values, total, &format!("case {case}"));
+            // Longer vectors below one (the lane path), with a sum at least theirs.
             let values: Vec<I32F32> = (0..rng.next() % 300)
                 .map(|_| bits((rng.next() >> (32 + rng.next() % 32)) as i64))
                 .collect();
-            assert_eq!(sum(&values), saturating_sum(values.iter()), "case {case} below one");
-            let (mut ours, mut reference) = (values.clone(), values.clone());
-            normalize(&mut ours);
-            math::normalize(&mut reference);
-            assert_eq!(ours, reference, "case {case} below one");
             let total =
                 saturating_sum(values.iter()).saturating_add(bits((rng.next() >> 20) as i64));
-            let (mut ours, mut reference) = (values.clone(), values);
-            normalize_with_sum(&mut ours, total);
-            math::normalize_with_sum(&mut reference, total);
-            assert_eq!(ours, reference, "case {case} with sum");
+            check(&values, total, &format!("case {case} below one"));
         }
     }
 
