@@ -604,6 +604,13 @@ pub(crate) fn ratio(r: I32F32, u: I32F32) -> I32F32 {
 /// the key at sorted position `n − k`: one selection (linear) instead of a sort.
 pub(crate) fn is_topk_nonzero(values: &[I32F32], k: usize) -> Vec<bool> {
     let n = values.len();
+    // No negative value and at most `k` non-zero ones (fewer stakers than permits): every
+    // positive value sorts above every zero, so the top `k` hold them all, and the kept
+    // ones are the non-zero ones, without a selection.
+    let negative = values.iter().any(|v| v.is_negative());
+    if !negative && values.iter().filter(|v| **v != zero()).count() <= k {
+        return values.iter().map(|v| *v != zero()).collect();
+    }
     let Some(cut) = n.checked_sub(k) else {
         // Fewer values than `k`: every non-zero one.
         return values.iter().map(|v| *v != zero()).collect();
@@ -1433,6 +1440,22 @@ mod tests {
                     is_topk_nonzero(&values, k),
                     crate::math::is_topk_nonzero(&values, k),
                     "{values:?} {k}"
+                );
+            }
+        }
+        // Few stakers (no negative value, mostly zeros): the shortcut without a selection
+        // when at most `k` are non-zero, the selection above that.
+        for case in 0..300 {
+            let n = (rng.next() % 40) as usize;
+            let values: Vec<I32F32> = (0..n)
+                .map(|_| bits(if rng.next() % 4 == 0 { (rng.next() % 5) as i64 } else { 0 }))
+                .collect();
+            for k in 0..=n + 2 {
+                let ours = is_topk_nonzero(&values, k);
+                assert_eq!(
+                    ours,
+                    crate::math::is_topk_nonzero(&values, k),
+                    "{case}: {values:?} {k}"
                 );
             }
         }
