@@ -1360,15 +1360,7 @@ pub(crate) fn matrix(
     fast::normalize(&mut dividends);
     let Block { shape, weights, present, bonds: stored } = block;
     let (bonds, weights) = match classic_rows {
-        Some(bond_rows) => {
-            let mut bonds: Vec<Vec<(Uid, I32F32)>> = vec![Vec::new(); n];
-            for (&i, row) in shape.rows.iter().zip(bond_rows) {
-                if let Some(cell) = bonds.get_mut(i) {
-                    *cell = row;
-                }
-            }
-            (Bonds::from_rows(bonds), weights)
-        }
+        Some(bond_rows) => (Bonds::from_block_rows(n, &shape.rows, bond_rows), weights),
         // The block itself: the output hands it back when dropped ([`recycle`]).
         None => (Bonds::from_block(n, &shape.rows, uids, weights), Vec::new()),
     };

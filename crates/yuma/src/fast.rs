@@ -182,7 +182,7 @@ impl UnitDivisor {
     #[inline]
     pub(crate) fn divide_all(&self, values: &mut [I32F32], any: i64) {
         if (any as u64) >> 32 == 0 {
-            let fields = (self.low & 0xFFFF_FFFF, self.low >> 32, self.high, u64::from(self.shift));
+            let fields = self.lanes();
             for value in values.iter_mut() {
                 // (Below one: `split_divide`'s quotient of one is never taken.)
                 *value = I32F32::from_bits(split_divide(value.to_bits(), fields, 0));
@@ -192,6 +192,12 @@ impl UnitDivisor {
         for value in values.iter_mut() {
             *value = I32F32::from_bits(self.divide(value.to_bits()));
         }
+    }
+
+    /// The fields as [`split_divide`] takes them: `(low₀, low₁, high, shift)`.
+    #[inline]
+    fn lanes(&self) -> (u64, u64, u64, u64) {
+        (self.low & 0xFFFF_FFFF, self.low >> 32, self.high, u64::from(self.shift))
     }
 }
 
@@ -214,11 +220,12 @@ pub(crate) struct UnitDivisors {
 impl UnitDivisors {
     /// The divisors of a row's columns, in column order.
     pub(crate) fn new(divisors: &[UnitDivisor]) -> Self {
+        // (Each field's own pass, as a vectorizable map: `lanes` inlines to its one field.)
         Self {
-            low0: divisors.iter().map(|d| d.low & 0xFFFF_FFFF).collect(),
-            low1: divisors.iter().map(|d| d.low >> 32).collect(),
-            high: divisors.iter().map(|d| d.high).collect(),
-            shift: divisors.iter().map(|d| u64::from(d.shift)).collect(),
+            low0: divisors.iter().map(|d| d.lanes().0).collect(),
+            low1: divisors.iter().map(|d| d.lanes().1).collect(),
+            high: divisors.iter().map(|d| d.lanes().2).collect(),
+            shift: divisors.iter().map(|d| d.lanes().3).collect(),
             of_one: divisors.iter().map(|d| d.divide(ONE)).collect(),
         }
     }
@@ -604,17 +611,15 @@ pub(crate) fn ratio(r: I32F32, u: I32F32) -> I32F32 {
 /// the key at sorted position `n − k`: one selection (linear) instead of a sort.
 pub(crate) fn is_topk_nonzero(values: &[I32F32], k: usize) -> Vec<bool> {
     let n = values.len();
-    // No negative value and at most `k` non-zero ones (fewer stakers than permits): every
-    // positive value sorts above every zero, so the top `k` hold them all, and the kept
-    // ones are the non-zero ones, without a selection.
+    // Every non-zero value is kept, without a selection, when there are fewer values than
+    // `k`, or when none is negative and at most `k` are non-zero (fewer stakers than
+    // permits: every positive value sorts above every zero, so the top `k` hold them all).
     let negative = values.iter().any(|v| v.is_negative());
-    if !negative && values.iter().filter(|v| **v != zero()).count() <= k {
+    if n < k || (!negative && values.iter().filter(|v| **v != zero()).count() <= k) {
         return values.iter().map(|v| *v != zero()).collect();
     }
-    let Some(cut) = n.checked_sub(k) else {
-        // Fewer values than `k`: every non-zero one.
-        return values.iter().map(|v| *v != zero()).collect();
-    };
+    // (`n ≥ k` from here.)
+    let cut = n.saturating_sub(k);
     // `I32F32`'s order is its bits' (`key` flips the sign bit into an unsigned order); the
     // index below it breaks ties. (An index fits 64 bits.)
     let mut keys: Vec<u128> = values

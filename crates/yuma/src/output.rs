@@ -85,13 +85,44 @@ enum Place {
     Block(usize),
 }
 
+impl Place {
+    /// A listed row, or none if it is empty.
+    fn listed(row: Vec<(Uid, I32F32)>) -> Self {
+        if row.is_empty() {
+            Self::Empty
+        } else {
+            Self::Listed(row)
+        }
+    }
+}
+
+/// `n` places, block row `r`'s (UID `block_rows[r]`) the `r`-th of `places`, the others
+/// empty (a UID out of range is dropped).
+fn placed(n: usize, block_rows: &[usize], places: impl Iterator<Item = Place>) -> Vec<Place> {
+    let mut rows = vec![Place::Empty; n];
+    for (&i, place) in block_rows.iter().zip(places) {
+        if let Some(slot) = rows.get_mut(i) {
+            *slot = place;
+        }
+    }
+    rows
+}
+
 impl Bonds {
     /// Bonds from one row per UID (each ascending by UID, positive bonds).
     pub fn from_rows(rows: Vec<Vec<(Uid, I32F32)>>) -> Self {
-        let rows = rows
-            .into_iter()
-            .map(|row| if row.is_empty() { Place::Empty } else { Place::Listed(row) })
-            .collect();
+        let rows = rows.into_iter().map(Place::listed).collect();
+        Self { rows, columns: Vec::new(), cells: Vec::new() }
+    }
+
+    /// Bonds of `n` UIDs from one listed row per block row: `block_rows[r]` is the UID of
+    /// `rows[r]`; a UID in no block row (or out of range) has none.
+    pub(crate) fn from_block_rows(
+        n: usize,
+        block_rows: &[usize],
+        rows: Vec<Vec<(Uid, I32F32)>>,
+    ) -> Self {
+        let rows = placed(n, block_rows, rows.into_iter().map(Place::listed));
         Self { rows, columns: Vec::new(), cells: Vec::new() }
     }
 
@@ -104,12 +135,7 @@ impl Bonds {
         columns: Vec<Uid>,
         cells: Vec<I32F32>,
     ) -> Self {
-        let mut rows = vec![Place::Empty; n];
-        for (r, &i) in block_rows.iter().enumerate() {
-            if let Some(place) = rows.get_mut(i) {
-                *place = Place::Block(r);
-            }
-        }
+        let rows = placed(n, block_rows, (0..block_rows.len()).map(Place::Block));
         Self { rows, columns, cells }
     }
 
