@@ -1813,6 +1813,24 @@ fn classic_store_band<S: Share>(
 mod tests {
     use super::*;
 
+    /// A dropped output's block comes back to its thread only up to [`KEPT_CELLS`] cells,
+    /// one block per thread (the larger kept), and an empty one is ignored.
+    #[test]
+    fn recycled_blocks_are_bounded() {
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let kept = || Buffers::take().weights.capacity();
+                recycle(Vec::with_capacity(KEPT_CELLS + 1));
+                assert_eq!(kept(), 0, "a block past the bound is freed");
+                recycle(Vec::new());
+                assert_eq!(kept(), 0, "nothing to keep");
+                recycle(Vec::with_capacity(KEPT_CELLS));
+                recycle(Vec::with_capacity(16));
+                assert_eq!(kept(), KEPT_CELLS, "the larger block stays, one per thread");
+            });
+        });
+    }
+
     /// The unit-interval clip against `clip`: weights and consensus in [0, 1] (the edges,
     /// zeros, equal values, random), present or absent (an absent cell is 0).
     #[test]
