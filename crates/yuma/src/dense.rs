@@ -633,22 +633,26 @@ fn consensus_columns(
         copy_tile(weights, base, &offsets, out.len(), &mut tile, &mut bits);
         let tile_strips = tile.chunks_exact(height.max(1));
         for ((out, strip), (any, all)) in out.chunks_mut(STRIP).zip(tile_strips).zip(&bits) {
-            // The bits at which each column's scores differ (their keys differ at the
-            // same): the OR and the AND of the scores, gathered with the copy.
-            let columns = out.iter_mut().zip(any.iter().zip(all));
-            for (lane, (c, (any, all))) in columns.enumerate() {
-                if minority < 0 || minority >= total {
+            if minority < 0 || minority >= total {
+                for (lane, c) in out.iter_mut().enumerate() {
                     for (item, (row, s)) in items.iter_mut().zip(strip.iter().zip(&stakes)) {
                         *item = (row.get(lane).copied().unwrap_or_default(), *s);
                     }
                     let median = fast::weighted_median(&mut items, &mut spare, minority, total);
                     *c = I32F32::from_bits(median);
-                    continue;
                 }
-                let scratch = (items.as_mut_slice(), spare.as_mut_slice());
-                let scores = (strip, lane);
-                let median =
-                    fast::radix_column(scores, &stakes, any ^ all, scratch, &mut buckets, minority);
+                continue;
+            }
+            // The bits at which each column's scores differ (their keys differ at the
+            // same): the OR and the AND of the scores, gathered with the copy.
+            let differ: [u64; STRIP] = core::array::from_fn(|l| {
+                any.get(l).copied().unwrap_or(0) ^ all.get(l).copied().unwrap_or(0)
+            });
+            let mut medians = [0i64; STRIP];
+            let lanes = medians.get_mut(..out.len()).unwrap_or_default();
+            let scratch = (items.as_mut_slice(), spare.as_mut_slice());
+            fast::radix_strip(strip, &stakes, &differ, scratch, &mut buckets, minority, lanes);
+            for (c, median) in out.iter_mut().zip(medians) {
                 *c = I32F32::from_bits(median);
             }
         }

@@ -754,15 +754,48 @@ pub(crate) fn weighted_median_radix(
         any |= key(score);
         all &= key(score);
     }
-    // (A strip whose lane 3 holds the scores.)
-    let rows: Vec<[i64; STRIP]> = items.iter().map(|item| [-1, 0, 7, item.0, 5, 0, 0, 0]).collect();
+    // (A strip whose lane 3 holds the scores; the others all equal (0, 1, 4, 7), the
+    // scores reversed (2), halved (5), or with every fourth one the largest (6).)
+    let len = items.len();
+    let rows: Vec<[i64; STRIP]> = items
+        .iter()
+        .enumerate()
+        .map(|(r, item)| {
+            let reversed = items.get(len - 1 - r).map_or(0, |item| item.0);
+            let largest = if r % 4 == 0 { i64::MAX } else { item.0 };
+            [-1, 0, reversed, item.0, 5, item.0 >> 1, largest, 0]
+        })
+        .collect();
     let stakes: Vec<i64> = items.iter().map(|item| item.1).collect();
     let mut buckets = Buckets::new();
     // (Each scrambles the items: the column's copy goes first.)
     let by_rounds = radix_rounds(items, spare, &mut buckets, minority, 0, (any, all));
-    let scratch = (&mut *items, &mut *spare);
-    let by_column = radix_column((&rows, 3), &stakes, any ^ all, scratch, &mut buckets, minority);
-    assert_eq!(by_column, by_rounds);
+    let differ: [u64; STRIP] = core::array::from_fn(|lane| {
+        let keys = rows.iter().map(|row| key(row[lane]));
+        keys.clone().fold(0, |any, k| any | k) ^ keys.fold(u64::MAX, |all, k| all & k)
+    });
+    let by_column: Vec<i64> = (0..STRIP)
+        .map(|lane| {
+            let scratch = (&mut *items, &mut *spare);
+            radix_column((&rows, lane), &stakes, differ[lane], scratch, &mut buckets, minority)
+        })
+        .collect();
+    assert_eq!(by_column[3], by_rounds);
+    // The whole strip at once, and its first lanes only (a strip past the last column).
+    for lanes in [STRIP, 5] {
+        let mut by_strip = [0i64; STRIP];
+        let scratch = (&mut *items, &mut *spare);
+        radix_strip(
+            &rows,
+            &stakes,
+            &differ,
+            scratch,
+            &mut buckets,
+            minority,
+            &mut by_strip[..lanes],
+        );
+        assert_eq!(by_strip[..lanes], by_column[..lanes]);
+    }
     by_rounds
 }
 
@@ -873,6 +906,131 @@ pub(crate) fn radix_column(
     radix_rounds(items, spare, scratch, minority, lo, (any, all))
 }
 
+/// [`radix_column`] on every lane of a strip at once: `rows` a strip copied out of the
+/// block (a row per voter, column `l` of the strip in lane `l`), `stakes` the voters' stakes
+/// in the same order, `differ` each lane's bits at which its scores are not all equal, for a
+/// `minority` in `[0, total)`; each lane's median into `out` (lanes past `out` are computed
+/// on whatever they hold and dropped). The same value as `radix_column` per lane (tested),
+/// with less work per item: its first round sums each lane's stake per bucket, all eight
+/// lanes of a row together (a load, three key operations and one sum in memory per item,
+/// where `radix_column` also links each item into its bucket: three more memory operations,
+/// and memory operations bound that loop); the chosen buckets' items are then marked in
+/// one bit mask per lane and 64 rows, eight lanes of a row compared at once, and each
+/// lane's items read back from its masks. A lane whose scores are all equal, or a strip of
+/// at most [`FEW`] voters, takes `radix_column`'s own path.
+pub(crate) fn radix_strip(
+    rows: &[[i64; STRIP]],
+    stakes: &[i64],
+    differ: &[u64; STRIP],
+    (items, spare): (&mut [Item], &mut [Item]),
+    scratch: &mut Buckets,
+    minority: i64,
+    out: &mut [i64],
+) {
+    let len = rows.len().min(stakes.len());
+    let (rows, stakes) =
+        (rows.get(..len).unwrap_or_default(), stakes.get(..len).unwrap_or_default());
+    if len <= FEW {
+        for (lane, (o, differ)) in out.iter_mut().zip(differ).enumerate() {
+            let scratch_items = (&mut *items, &mut *spare);
+            *o = radix_column((rows, lane), stakes, *differ, scratch_items, scratch, minority);
+        }
+        return;
+    }
+    // Each lane's layout: the same bucket bits (they follow `len`), its own shift.
+    let (_, mask, used) = radix_round(len, u64::MAX);
+    let shift: [u32; STRIP] = differ.map(|d| radix_round(len, d).0);
+    if scratch.lane_sums.len() < STRIP {
+        scratch.lane_sums.resize(STRIP, [0; BUCKETS]);
+    }
+    let lane_sums = scratch.lane_sums.get_mut(..STRIP).unwrap_or_default();
+    for sums in lane_sums.iter_mut() {
+        sums.get_mut(..used).unwrap_or_default().fill(0);
+    }
+    // (Shifts below 64: `radix_round`'s.)
+    let bucket =
+        |score: i64, shift: u32| (key(score).wrapping_shr(shift) & mask) as usize % BUCKETS;
+    // 1. Stake per bucket, per lane. (Non-negative stakes summing to `total`: no overflow.)
+    for (row, stake) in rows.iter().zip(stakes) {
+        for ((score, shift), sums) in row.iter().zip(&shift).zip(lane_sums.iter_mut()) {
+            if let Some(sum) = sums.get_mut(bucket(*score, *shift)) {
+                *sum = sum.wrapping_add(*stake);
+            }
+        }
+    }
+    // 2. Each lane's chosen bucket and the stake below it; a lane none crosses (unreachable
+    // under the invariant) or whose scores are all equal is done by `radix_column`.
+    let mut chosen = [BUCKETS as u64; STRIP];
+    let mut below = [0i64; STRIP];
+    for ((sums, differ), (c, b)) in
+        lane_sums.iter().zip(differ).zip(chosen.iter_mut().zip(below.iter_mut()))
+    {
+        if *differ != 0 {
+            if let Ok((found, stake_below)) = crossing_in(sums, used, minority) {
+                (*c, *b) = (found as u64, stake_below);
+            }
+        }
+    }
+    // 3. The chosen buckets' items, marked per lane in one bit per row, 64 rows a mask.
+    let chunks = len.div_ceil(64);
+    scratch.masks.clear();
+    scratch.masks.resize(chunks, [0; STRIP]);
+    for (chunk, masks) in rows.chunks(64).zip(scratch.masks.iter_mut()) {
+        let mut marks = [0u64; STRIP];
+        // The row's bit, rotated (not an induction: the compiler then keeps the eight lanes
+        // of a row in one vector instead of gathering a lane from eight rows).
+        let mut bit = 1u64;
+        for row in chunk {
+            for (((score, shift), chosen), m) in
+                row.iter().zip(&shift).zip(&chosen).zip(marks.iter_mut())
+            {
+                let hit = bucket(*score, *shift) as u64 == *chosen;
+                *m |= bit & u64::from(hit).wrapping_neg();
+            }
+            bit = bit.rotate_left(1);
+        }
+        *masks = marks;
+    }
+    // 4. Per lane: its items read back, then sorted and walked if few, else the next rounds.
+    for (lane, o) in out.iter_mut().enumerate() {
+        let (Some(&differ), Some(&chosen), Some(&lo)) =
+            (differ.get(lane), chosen.get(lane), below.get(lane))
+        else {
+            break;
+        };
+        if differ == 0 || chosen >= BUCKETS as u64 {
+            let scratch_items = (&mut *items, &mut *spare);
+            *o = radix_column((rows, lane), stakes, differ, scratch_items, scratch, minority);
+            continue;
+        }
+        let mut kept = 0usize;
+        let (mut any, mut all) = (0u64, u64::MAX);
+        for (c, masks) in scratch.masks.iter().enumerate() {
+            let mut bits = masks.get(lane).copied().unwrap_or(0);
+            while bits != 0 {
+                let r = c.wrapping_mul(64).wrapping_add(bits.trailing_zeros() as usize);
+                bits &= bits.wrapping_sub(1);
+                let (Some(row), Some(stake), Some(slot)) =
+                    (rows.get(r), stakes.get(r), items.get_mut(kept))
+                else {
+                    continue;
+                };
+                let value = row.get(lane).copied().unwrap_or_default();
+                *slot = (value, *stake);
+                any |= key(value);
+                all &= key(value);
+                kept = kept.wrapping_add(1);
+            }
+        }
+        let items = items.get_mut(..kept).unwrap_or_default();
+        *o = if kept <= FEW {
+            sorted_median(items, minority, lo)
+        } else {
+            radix_rounds(items, spare, scratch, minority, lo, (any, all))
+        };
+    }
+}
+
 /// One round's bucket layout for `len` active items whose keys differ at `differ`: the
 /// shift and mask of the bucket bits and the number of buckets. Two to four items per
 /// bucket: `2^b ≥ len / 4`, with `b` in [4, 8] (fewer buckets to clear and scan; measured
@@ -894,8 +1052,14 @@ fn radix_round(len: usize, differ: u64) -> (u32, u64, usize) {
 /// (and the total stake, second) if none does.
 #[inline]
 fn crossing(scratch: &Buckets, used: usize, target: i64) -> Result<(usize, i64), i64> {
+    crossing_in(&scratch.sums, used, target)
+}
+
+/// [`crossing`] over the bucket sums `sums`.
+#[inline]
+fn crossing_in(sums: &[i64], used: usize, target: i64) -> Result<(usize, i64), i64> {
     let mut below = 0i64;
-    for (b, sum) in scratch.sums.get(..used).unwrap_or_default().iter().enumerate() {
+    for (b, sum) in sums.get(..used).unwrap_or_default().iter().enumerate() {
         let through = below.wrapping_add(*sum);
         if through > target {
             return Ok((b, below));
@@ -913,11 +1077,22 @@ pub(crate) struct Buckets {
     heads: [u32; BUCKETS],
     /// [`radix_column`]: per item, the previous item's index plus one in its bucket.
     links: Vec<u32>,
+    /// [`radix_strip`]: stake per bucket, per lane ([`STRIP`] of them once used).
+    lane_sums: Vec<[i64; BUCKETS]>,
+    /// [`radix_strip`]: per 64 rows, each lane's chosen items (bit `r`: row `r`).
+    masks: Vec<[u64; STRIP]>,
 }
 
 impl Buckets {
     pub(crate) fn new() -> Self {
-        Self { sums: [0; BUCKETS], counts: [0; BUCKETS], heads: [0; BUCKETS], links: Vec::new() }
+        Self {
+            sums: [0; BUCKETS],
+            counts: [0; BUCKETS],
+            heads: [0; BUCKETS],
+            links: Vec::new(),
+            lane_sums: Vec::new(),
+            masks: Vec::new(),
+        }
     }
 }
 
