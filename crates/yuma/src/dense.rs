@@ -584,11 +584,11 @@ impl Penalty {
 }
 
 /// Step 11 over columns `first..first + consensus.len()` of the block: per column, the
-/// [`fast::radix_column`] median of the voters' weights (`voters`: block rows with positive
-/// active stake, `stake`: theirs renormalized). The columns go a tile of up to [`TILE`]
-/// strips of [`fast::STRIP`] at a time: each voter's cells of the tile are read in one
-/// contiguous piece and written to the tile's strips, then each column's median reads its
-/// scores contiguously from its strip.
+/// weighted median of the voters' weights (`voters`: block rows with positive active stake,
+/// `stake`: theirs renormalized). The columns go a tile of up to [`TILE`] strips of
+/// [`fast::STRIP`] at a time: each voter's cells of the tile are read in one contiguous
+/// piece and written to the tile's strips, then [`fast::radix_strip`] selects each strip's
+/// columns together.
 #[allow(clippy::too_many_arguments)]
 fn consensus_columns(
     weights: &[I32F32],
@@ -620,8 +620,8 @@ fn consensus_columns(
     let mut tile: Vec<[i64; STRIP]> = vec![[0; STRIP]; strips.saturating_mul(height)];
     let mut bits: Vec<Bits> = vec![([0; STRIP], [0; STRIP]); strips];
     let (minority, total) = (minority.to_bits(), total.to_bits());
-    // The radix scratch this thread used last (any contents will do), else new: 4 KiB not
-    // zeroed again at every epoch.
+    // The radix scratch this thread used last (any contents will do), else new: about
+    // 20 KiB not allocated and zeroed again at every epoch.
     let mut buckets = KEPT_BUCKETS
         .try_with(core::cell::Cell::take)
         .ok()
