@@ -831,15 +831,18 @@ fn lane_rounds(
 /// on whatever they hold and dropped). `items` and `spare` hold at least as many items as
 /// there are voters.
 ///
-/// The first round sums each lane's stake per bucket, the eight lanes of a row together: a
-/// load, the key's bucket and one sum in memory per item. (A first round per column that
-/// also linked each item into its bucket, so that the chosen bucket's items were walked,
-/// took three more memory operations per item, and memory operations bound that loop: the
-/// n = 256 epoch took 0.0460 ms against 0.0407.) The chosen buckets' items are then marked,
-/// a bit per row in one mask per lane and 64 rows (the eight lanes of a row compared at
-/// once), and each lane's items read back from its masks: sorted and walked when at most
-/// [`FEW`], else handed to the next rounds. A lane whose scores are all equal, or a strip
-/// of at most [`FEW`] voters, goes to the rounds whole.
+/// The first round finds each lane's bucket (the one [`radix_rounds`] would choose) by
+/// bisection: a few passes over the strip, each comparing a row's eight scores with the
+/// lanes' bounds and adding its stake where below, the eight lanes at once (two vector
+/// operations a row). Then the chosen buckets' items are marked, a bit per row in one mask
+/// per lane and 64 rows (the eight lanes of a row compared at once), and each lane's items
+/// read back from its masks: sorted and walked when at most [`FEW`], else handed to the
+/// next rounds. A lane whose scores are all equal, or a strip of at most [`FEW`] voters,
+/// goes to the rounds whole. Measured at n = 256 (the fastest of alternating
+/// 1,000-epoch runs): a first round per column that summed each item's stake into its
+/// bucket and linked it there (seven memory operations an item, which bound the loop)
+/// took 0.0460 ms an epoch; per-lane bucket sums for the eight lanes of a row (three
+/// memory operations an item), 0.0407; the bisection, 0.0397.
 pub(crate) fn radix_strip(
     rows: &[[i64; STRIP]],
     stakes: &[i64],
@@ -860,39 +863,56 @@ pub(crate) fn radix_strip(
         return;
     }
     // Each lane's layout: the same bucket bits (they follow `len`), its own shift.
-    let (_, mask, used) = radix_round(len, u64::MAX);
+    let (_, mask, _) = radix_round(len, u64::MAX);
+    let bits = mask.count_ones();
     let shift: [u32; STRIP] = differ.map(|d| radix_round(len, d).0);
-    if scratch.lane_sums.len() < STRIP {
-        scratch.lane_sums.resize(STRIP, [0; BUCKETS]);
-    }
-    let lane_sums = scratch.lane_sums.get_mut(..STRIP).unwrap_or_default();
-    for sums in lane_sums.iter_mut() {
-        sums.get_mut(..used).unwrap_or_default().fill(0);
-    }
-    // (Shifts below 64: `radix_round`'s.)
-    let bucket =
-        |score: i64, shift: u32| (key(score).wrapping_shr(shift) & mask) as usize % BUCKETS;
-    // 1. Stake per bucket, per lane. (Non-negative stakes summing to `total`: no overflow.)
-    for (row, stake) in rows.iter().zip(stakes) {
-        for ((score, shift), sums) in row.iter().zip(&shift).zip(lane_sums.iter_mut()) {
-            if let Some(sum) = sums.get_mut(bucket(*score, *shift)) {
-                *sum = sum.wrapping_add(*stake);
-            }
-        }
-    }
-    // 2. Each lane's chosen bucket and the stake below it; a lane none crosses (unreachable
-    // under the invariant) or whose scores are all equal goes to the rounds whole.
-    let mut chosen = [BUCKETS as u64; STRIP];
+    // 1-2. Each lane's bucket, by bisection of its keys' window (its `bits` bucket bits and
+    // the bits below; the keys share every bit above it): `lo`, the lowest key of the
+    // lane's range, and `below`, the stake of the keys under it. Each step halves the
+    // range, keeping the half that holds the answer: the lower one when the stake of the
+    // keys under its end (every lane's sum in one pass over the rows, the eight lanes of a
+    // row compared and added at once) passes the minority. After `bits` steps the range is
+    // one bucket. (Keys compare as their scores do, signed: the sums compare scores.)
+    let mut lo: [u64; STRIP] = core::array::from_fn(|lane| {
+        let first = rows.first().and_then(|row| row.get(lane)).map_or(0, |s| key(*s));
+        let window = shift.get(lane).map_or(64, |s| s.wrapping_add(bits));
+        first & u64::MAX.checked_shl(window).unwrap_or(0)
+    });
     let mut below = [0i64; STRIP];
-    for ((sums, differ), (c, b)) in
-        lane_sums.iter().zip(differ).zip(chosen.iter_mut().zip(below.iter_mut()))
-    {
-        if *differ != 0 {
-            if let Ok((found, stake_below)) = crossing_in(sums, used, minority) {
-                (*c, *b) = (found as u64, stake_below);
+    for probe in (0..bits).rev() {
+        // (`shift + probe < shift + bits ≤ 64`, and the middle stays in the window.)
+        let middle: [u64; STRIP] = core::array::from_fn(|lane| {
+            let step = shift.get(lane).map_or(0, |s| s.wrapping_add(probe));
+            lo.get(lane).copied().unwrap_or(0).wrapping_add(1u64.wrapping_shl(step))
+        });
+        let bound = middle.map(|k| (k ^ (1 << 63)) as i64);
+        let mut under = [0i64; STRIP];
+        // (A bit rotated at every row and read after the loop, which the compiler cannot
+        // compute for a vector of rows: it then keeps the eight lanes of a row in one vector
+        // instead of gathering a lane from eight rows.)
+        let mut bit = 1u64;
+        for (row, stake) in rows.iter().zip(stakes) {
+            for ((sum, score), bound) in under.iter_mut().zip(row).zip(&bound) {
+                // Non-negative stakes summing to `total`: no overflow.
+                *sum = sum.wrapping_add(*stake & -i64::from(*score < *bound));
+            }
+            bit = bit.rotate_left(1);
+        }
+        core::hint::black_box(bit);
+        let lanes = lo.iter_mut().zip(below.iter_mut()).zip(middle.iter().zip(&under));
+        for ((lo, below), (middle, under)) in lanes {
+            if *under <= minority {
+                (*lo, *below) = (*middle, *under);
             }
         }
     }
+    let chosen: [u64; STRIP] = core::array::from_fn(|lane| {
+        let (lo, shift) =
+            (lo.get(lane).copied().unwrap_or(0), shift.get(lane).copied().unwrap_or(0));
+        lo.wrapping_shr(shift) & mask
+    });
+    // (Shifts below 64: `radix_round`'s.)
+    let bucket = |score: i64, shift: u32| key(score).wrapping_shr(shift) & mask;
     // 3. The chosen buckets' items, marked per lane in one bit per row, 64 rows a mask.
     let chunks = len.div_ceil(64);
     scratch.masks.clear();
@@ -906,7 +926,7 @@ pub(crate) fn radix_strip(
             for (((score, shift), chosen), m) in
                 row.iter().zip(&shift).zip(&chosen).zip(marks.iter_mut())
             {
-                let hit = bucket(*score, *shift) as u64 == *chosen;
+                let hit = bucket(*score, *shift) == *chosen;
                 *m |= bit & u64::from(hit).wrapping_neg();
             }
             bit = bit.rotate_left(1);
@@ -915,17 +935,16 @@ pub(crate) fn radix_strip(
     }
     // 4. Per lane: its items read back, then sorted and walked if few, else the next rounds.
     for (lane, o) in out.iter_mut().enumerate() {
-        let (Some(&differ), Some(&chosen), Some(&lo)) =
-            (differ.get(lane), chosen.get(lane), below.get(lane))
-        else {
+        let (Some(&differ), Some(&lo)) = (differ.get(lane), below.get(lane)) else {
             break;
         };
-        if differ == 0 || chosen >= BUCKETS as u64 {
+        if differ == 0 {
             let scratch_items = (&mut *items, &mut *spare);
             *o = lane_rounds((rows, lane), stakes, differ, scratch_items, scratch, minority);
             continue;
         }
         let mut kept = 0usize;
+        let mut through = lo;
         let (mut any, mut all) = (0u64, u64::MAX);
         for (c, masks) in scratch.masks.iter().enumerate() {
             let mut bits = masks.get(lane).copied().unwrap_or(0);
@@ -941,8 +960,16 @@ pub(crate) fn radix_strip(
                 *slot = (value, *stake);
                 any |= key(value);
                 all &= key(value);
+                through = through.wrapping_add(*stake);
                 kept = kept.wrapping_add(1);
             }
+        }
+        if through <= minority {
+            // The stake never passes the minority (unreachable under the invariant): the
+            // whole lane to the rounds, which hand it to the reference's quickselect.
+            let scratch_items = (&mut *items, &mut *spare);
+            *o = lane_rounds((rows, lane), stakes, differ, scratch_items, scratch, minority);
+            continue;
         }
         let items = items.get_mut(..kept).unwrap_or_default();
         *o = if kept <= FEW {
@@ -974,14 +1001,8 @@ fn radix_round(len: usize, differ: u64) -> (u32, u64, usize) {
 /// (and the total stake, second) if none does.
 #[inline]
 fn crossing(scratch: &Buckets, used: usize, target: i64) -> Result<(usize, i64), i64> {
-    crossing_in(&scratch.sums, used, target)
-}
-
-/// [`crossing`] over the bucket sums `sums`.
-#[inline]
-fn crossing_in(sums: &[i64], used: usize, target: i64) -> Result<(usize, i64), i64> {
     let mut below = 0i64;
-    for (b, sum) in sums.get(..used).unwrap_or_default().iter().enumerate() {
+    for (b, sum) in scratch.sums.get(..used).unwrap_or_default().iter().enumerate() {
         let through = below.wrapping_add(*sum);
         if through > target {
             return Ok((b, below));
@@ -995,15 +1016,13 @@ fn crossing_in(sums: &[i64], used: usize, target: i64) -> Result<(usize, i64), i
 pub(crate) struct Buckets {
     sums: [i64; BUCKETS],
     counts: [u32; BUCKETS],
-    /// [`radix_strip`]: stake per bucket, per lane ([`STRIP`] of them once used).
-    lane_sums: Vec<[i64; BUCKETS]>,
     /// [`radix_strip`]: per 64 rows, each lane's chosen items (bit `r`: row `r`).
     masks: Vec<[u64; STRIP]>,
 }
 
 impl Buckets {
     pub(crate) fn new() -> Self {
-        Self { sums: [0; BUCKETS], counts: [0; BUCKETS], lane_sums: Vec::new(), masks: Vec::new() }
+        Self { sums: [0; BUCKETS], counts: [0; BUCKETS], masks: Vec::new() }
     }
 }
 
