@@ -524,20 +524,76 @@ pub(crate) fn normalized_stake(stake: &[I64F64]) -> Vec<I32F32> {
     let non_negative = stake.iter().all(|s| s.to_bits() >= 0);
     let total = stake.iter().fold(I64F64::from_num(0), |sum, s| sum.saturating_add(*s));
     match u128::try_from(total.to_bits()) {
-        Ok(d) if non_negative && d > 0 => stake
-            .iter()
-            .map(|a| {
-                let a = u128::try_from(a.to_bits()).unwrap_or_default();
-                // (No division for a zero stake, most UIDs': a miner's.)
-                let q = if a == 0 { 0 } else { quotient_32(a, d) };
-                I32F32::from_bits(i64::try_from(q).unwrap_or(i64::MAX))
-            })
-            .collect(),
+        Ok(d) if non_negative && d > 0 => {
+            let wide = WideDivisor::new(d);
+            stake
+                .iter()
+                .map(|a| {
+                    let a = u128::try_from(a.to_bits()).unwrap_or_default();
+                    // (No division for a zero stake, most UIDs': a miner's.)
+                    let q = match &wide {
+                        _ if a == 0 => 0,
+                        Some(wide) => wide.quotient(a),
+                        None => quotient_32(a, d),
+                    };
+                    I32F32::from_bits(i64::try_from(q).unwrap_or(i64::MAX))
+                })
+                .collect()
+        }
         _ => {
             let mut stake = stake.to_vec();
             crate::math::normalize_64(&mut stake);
             stake.into_iter().map(fixed64_to_fixed32).collect()
         }
+    }
+}
+
+/// [`quotient_32`] of many numerators by one divisor `d` in `(0, 2¹²⁶)`, with one
+/// division in all (the reciprocal of `d`'s normalized high word) where `quotient_32` takes
+/// a 128-bit division each (when `d ≥ 2⁶⁴`, as a subnet's total stake in `I64F64`).
+///
+/// With `D = d·2^s` (top bit set), `A = a·2^s ≤ D` and their high words `D₁ ≥ 2⁶³` and `A₁`,
+/// the estimate `q̂ = ⌊A₁·2³² / D₁⌋` ([`div_2by1`]) is within one of `q = ⌊a·2³² / d⌋`:
+/// `a·2³²/d < (A₁ + 1)·2³²/D₁ ≤ A₁·2³²/D₁ + 2⁻³¹` and
+/// `a·2³²/d ≥ A₁·2³²/(D₁ + 1) ≥ A₁·2³²/D₁ − 2⁻³¹` (`A₁ ≤ D₁`). So `q̂ − 1 ≤ q` and the
+/// remainder `a·2³² − (q̂ − 1)·d` is in `[0, 3d)`, below 2¹²⁸: computed modulo 2¹²⁸ (a
+/// numerator `a·2³²` of up to 158 bits wraps, the difference does not), it adds 1 for each
+/// `d` it reaches.
+pub(crate) struct WideDivisor {
+    d: u128,
+    shift: u32,
+    /// `D₁`.
+    high: u64,
+    /// `⌊(2¹²⁸ − 1) / D₁⌋ − 2⁶⁴`.
+    reciprocal: u64,
+}
+
+impl WideDivisor {
+    /// For `d` in `(0, 2¹²⁶)`; `None` otherwise.
+    pub(crate) fn new(d: u128) -> Option<Self> {
+        if d == 0 || d >= 1 << 126 {
+            return None;
+        }
+        let shift = d.leading_zeros();
+        let high = (d.wrapping_shl(shift) >> 64) as u64;
+        let reciprocal = u128::MAX.checked_div(u128::from(high))?.wrapping_sub(1 << 64) as u64;
+        Some(Self { d, shift, high, reciprocal })
+    }
+
+    /// `quotient_32(a, d)` for `0 ≤ a ≤ d`, which callers prove; outside it the result is
+    /// meaningless (but never a panic).
+    #[inline]
+    pub(crate) fn quotient(&self, a: u128) -> u128 {
+        // `a ≤ d`: no bits shifted out; `A₁·2³² < 2⁹⁶ ≤ D₁·2⁶⁴`, `div_2by1`'s bound.
+        let top = (a.wrapping_shl(self.shift) >> 64) as u64;
+        let estimate = div_2by1(u128::from(top) << 32, self.high, self.reciprocal);
+        // `q̂ − 1` (all ones for `q̂ = 0`, where `q ≤ 1`: the remainder `a·2³² + d` is the
+        // same modulo 2¹²⁸, and the sum wraps back).
+        let low = u128::from(estimate).wrapping_sub(1);
+        let remainder = a.wrapping_shl(32).wrapping_sub(low.wrapping_mul(self.d));
+        let twice = self.d.wrapping_shl(1);
+        low.wrapping_add(u128::from(remainder >= self.d))
+            .wrapping_add(u128::from(remainder >= twice))
     }
 }
 
@@ -895,7 +951,7 @@ pub(crate) fn radix_strip(
         for (row, stake) in rows.iter().zip(stakes) {
             for ((sum, score), bound) in under.iter_mut().zip(row).zip(&bound) {
                 // Non-negative stakes summing to `total`: no overflow.
-                *sum = sum.wrapping_add(*stake & -i64::from(*score < *bound));
+                *sum = sum.wrapping_add(*stake & i64::from(*score < *bound).wrapping_neg());
             }
             bit = bit.rotate_left(1);
         }
@@ -1029,7 +1085,7 @@ fn few_median(
         let value = rows.get(at).and_then(|r| r.get(lane % STRIP)).copied().unwrap_or_default();
         let stake = stakes.get(at).copied().unwrap_or_default();
         *score = if real { value } else { i64::MAX };
-        *weight = stake & -i64::from(real);
+        *weight = stake & i64::from(real).wrapping_neg();
     }
     let mut best = i64::MAX;
     let mut through = lo;
@@ -1038,7 +1094,8 @@ fn few_median(
         through = through.wrapping_add(*weight);
         let mut cumulative = lo;
         for (score, weight) in scores.iter().zip(&weights) {
-            cumulative = cumulative.wrapping_add(*weight & -i64::from(*score <= *candidate));
+            cumulative =
+                cumulative.wrapping_add(*weight & i64::from(*score <= *candidate).wrapping_neg());
         }
         let passes = cumulative > minority;
         best = if passes { best.min(*candidate) } else { best };
@@ -1797,6 +1854,38 @@ mod tests {
             let reference: Vec<I32F32> = reference.into_iter().map(fixed64_to_fixed32).collect();
             assert_eq!(normalized_stake(&stake), reference, "case {case}: {stake:?}");
         }
+        // One reciprocal for many numerators: random divisors of every length, numerators
+        // at and near the divisor's multiples of 2⁻³² and at random.
+        for _ in 0..100_000 {
+            let length = 1 + rng.next() % 126;
+            let wide = u128::from(rng.next()) << 64 | u128::from(rng.next());
+            let d = (wide >> (128 - length)).max(1);
+            let Some(divisor) = WideDivisor::new(d) else { panic!("{d} in range") };
+            let random = (u128::from(rng.next()) << 64 | u128::from(rng.next())) % (d + 1);
+            let near = (d >> 32).saturating_mul(u128::from(rng.next() % (1 << 32)));
+            for a in [random, near.min(d), near.saturating_sub(1).min(d), d, d - 1] {
+                assert_eq!(divisor.quotient(a), quotient_32(a, d), "{a} / {d}");
+            }
+        }
+        // The estimate one below (`A₁·2³²` one short of a multiple of `D₁`, `A₀` all ones)
+        // and one above (`A₁·2³²` a multiple of `D₁`, `A₀ = 0`, `D₀ > 0`), shifted by 2.
+        for _ in 0..20_000 {
+            let d1 = rng.next() | 1 << 63 | 1;
+            // `k = D₁⁻¹ mod 2³²` (Newton's iteration for an odd number), so that
+            // `k·D₁ − 1` is a multiple of 2³².
+            let low = d1 as u32;
+            let k = (0..5).fold(low, |x, _| x.wrapping_mul(2u32.wrapping_sub(low.wrapping_mul(x))));
+            let a1 = (u128::from(k) * u128::from(d1) - 1) >> 32;
+            let (a, d) = ((a1 << 64 | u128::from(u64::MAX - 3)) >> 2, u128::from(d1) << 62);
+            assert_eq!(WideDivisor::new(d).map(|w| w.quotient(a)), Some(quotient_32(a, d)));
+            let m = rng.next() >> 33 | 1 << 31;
+            let k = 1 + rng.next() % (1 << 32);
+            let d0 = (rng.next() | 1) << 2;
+            let (a, d) =
+                ((u128::from(k * m) << 64) >> 2, (u128::from(m) << 96 | u128::from(d0)) >> 2);
+            assert_eq!(WideDivisor::new(d).map(|w| w.quotient(a)), Some(quotient_32(a, d)));
+        }
+        assert!(WideDivisor::new(0).is_none() && WideDivisor::new(1 << 126).is_none());
         // The quotient at its edges: a = d, a = 0, a = d − 1, divisors at every bit length.
         for bits in 1..127u32 {
             for d in [(1u128 << bits) - 1, 1 << bits, (1 << bits) + 1, (1 << (bits - 1)) + 3] {
@@ -1808,6 +1897,9 @@ mod tests {
                         I64F64::from_bits(a as i128).safe_div(I64F64::from_bits(d as i128));
                     let expected = fixed64_to_fixed32(expected).to_bits() as u128;
                     assert_eq!(quotient_32(a, d), expected, "{a} / {d}");
+                    if let Some(wide) = WideDivisor::new(d) {
+                        assert_eq!(wide.quotient(a), expected, "{a} / {d}, one reciprocal");
+                    }
                 }
             }
         }
