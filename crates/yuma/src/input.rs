@@ -380,8 +380,8 @@ mod tests {
     }
 
     /// Against the definition, on rows around the chunk boundaries (16 and 256 entries):
-    /// ascending by two or by
-    /// one, with one pair out of order, repeated or (by one) a gap anywhere.
+    /// ascending by two or by one, with one pair out of order, repeated or (by one) a gap
+    /// anywhere.
     #[test]
     fn order_is_strictly_increasing_and_consecutive() {
         let naive = |row: &[(Uid, u16)]| {
