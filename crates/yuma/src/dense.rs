@@ -218,6 +218,18 @@ struct Block {
     present: Vec<bool>,
     /// Stored bonds of columns registered before the last epoch, 0 where absent.
     bonds: Vec<u16>,
+    /// Per row: what [`fill_row`] learned of it on the way.
+    hints: Vec<RowHint>,
+}
+
+/// What [`fill_row`] learns of a row without a pass of its own: each flag is set only when
+/// proven (unset: not known, and the pass that needs it checks the row).
+#[derive(Clone, Copy, Default)]
+struct RowHint {
+    /// Every weight of the row is below one ([`below_one`]).
+    weights_below_one: bool,
+    /// No stored bond of the row is 65535.
+    bonds_below_max: bool,
 }
 
 impl Block {
@@ -250,21 +262,23 @@ impl Block {
         let (weights_a, weights_b) = split_rows(&mut weights, mid, width);
         let (present_a, present_b) = split_rows(&mut present, mid, width);
         let (bonds_a, bonds_b) = split_rows(&mut bonds, mid, width);
+        let mut hints = vec![RowHint::default(); shape.rows.len()];
+        let (hints_a, hints_b) = split_rows(&mut hints, mid, 1);
         both(
             threads,
-            ((rows_a, ascending_a), weights_a, present_a, bonds_a),
-            ((rows_b, ascending_b), weights_b, present_b, bonds_b),
-            |((rows, ascending), weights, present, bonds)| {
+            ((rows_a, ascending_a), weights_a, present_a, (bonds_a, hints_a)),
+            ((rows_b, ascending_b), weights_b, present_b, (bonds_b, hints_b)),
+            |((rows, ascending), weights, present, (bonds, hints))| {
                 let stride = width.max(1);
                 let row_chunks = weights
                     .chunks_exact_mut(stride)
                     .zip(present.chunks_exact_mut(stride))
-                    .zip(bonds.chunks_exact_mut(stride));
+                    .zip(bonds.chunks_exact_mut(stride).zip(hints.iter_mut()));
                 let rows = rows.iter().zip(ascending);
-                for ((&i, &ascending), ((weight_row, present_row), bond_row)) in
+                for ((&i, &ascending), ((weight_row, present_row), (bond_row, hint))) in
                     rows.zip(row_chunks)
                 {
-                    fill_row(
+                    *hint = fill_row(
                         input,
                         permit,
                         &shape,
@@ -277,7 +291,7 @@ impl Block {
                 }
             },
         );
-        Self { shape, weights, present, bonds }
+        Self { shape, weights, present, bonds, hints }
     }
 }
 
@@ -421,8 +435,9 @@ fn fill_row(
     weight_row: &mut [I32F32],
     present_row: &mut [bool],
     bond_row: &mut [u16],
-) {
+) -> RowHint {
     let registered_by_uid = registered.by_uid;
+    let mut hint = RowHint::default();
     // 6. Only rows of validators that held a permit.
     if permit.get(i).copied().unwrap_or(false) {
         let owner_row = input.owner.map(Uid::index) == Some(i);
@@ -451,17 +466,21 @@ fn fill_row(
         // Every cell in order, none registered too late: all kept but the self column. The
         // usual row: its total first (a sum that vectorizes), then each cell written
         // normalized (step 10 in the same pass).
-        let total = if all_kept {
+        let (total, largest) = if all_kept {
             let own_weight = entries.get(own).map_or(0, |(_, w)| u64::from(*w));
             // In `u32` lanes (four to a vector): at most 65,535 weights of at most 65,535,
-            // below 2³², so the sum does not wrap.
-            let all = entries.iter().fold(0u32, |sum, (_, w)| sum.wrapping_add(u32::from(*w)));
-            u64::from(all).wrapping_sub(own_weight)
+            // below 2³², so the sum does not wrap. With the largest weight (the own one too).
+            let (all, largest) = entries.iter().fold((0u32, 0u16), |(sum, largest), (_, w)| {
+                (sum.wrapping_add(u32::from(*w)), largest.max(*w))
+            });
+            (u64::from(all).wrapping_sub(own_weight), u64::from(largest))
         } else {
-            0
+            (0, 0)
         };
         if let (true, Some(divisor)) = (all_kept, fast::RowDivisor::new(total)) {
             divide_row(entries, weight_row, divisor);
+            // A cell is one only if its weight is the total (`⌊w·2³²/t⌋ < 2³²` for `w < t`).
+            hint.weights_below_one = largest < total;
             present_row.fill(true);
             if let (Some(cell), Some(set)) = (weight_row.get_mut(own), present_row.get_mut(own)) {
                 *cell = zero();
@@ -512,23 +531,28 @@ fn fill_row(
     } else {
         weight_row.fill(zero());
         present_row.fill(false);
+        hint.weights_below_one = true;
     }
     // Stored bonds, without the columns of neurons registered since the last epoch.
     let last_tempo = last_tempo(input);
     let entries = input.bonds.get(i).map(Vec::as_slice).unwrap_or_default();
     if shape.is_full_row(entries, bonds_ascending) {
+        let mut any_max = false;
         if registered.newest < last_tempo {
             // None registered since: a copy.
             for ((_, b), cell) in entries.iter().zip(bond_row.iter_mut()) {
                 *cell = *b;
+                any_max |= *b == u16::MAX;
             }
-            return;
+        } else {
+            let cells = entries.iter().zip(registered.by_column).zip(bond_row.iter_mut());
+            for (((_, b), r), cell) in cells {
+                *cell = if last_tempo > *r { *b } else { 0 };
+                any_max |= *cell == u16::MAX;
+            }
         }
-        for (((_, b), r), cell) in entries.iter().zip(registered.by_column).zip(bond_row.iter_mut())
-        {
-            *cell = if last_tempo > *r { *b } else { 0 };
-        }
-        return;
+        hint.bonds_below_max = !any_max;
+        return hint;
     }
     bond_row.fill(0);
     for (j, b) in entries {
@@ -541,6 +565,7 @@ fn fill_row(
             }
         }
     }
+    hint
 }
 
 /// Step 12's clip of one cell: `(value, present)`; an entry above a consensus that is not
@@ -792,7 +817,8 @@ struct Columns<'a> {
 
 /// A row band of the clip-and-bond pass: weights, presence, stored bonds, each row's active
 /// stake and validator trust.
-type Band<'a> = (&'a mut [I32F32], &'a mut [bool], &'a [u16], &'a [I32F32], &'a mut [I32F32]);
+type Band<'a> =
+    (&'a mut [I32F32], &'a mut [bool], (&'a [u16], &'a [RowHint]), &'a [I32F32], &'a mut [I32F32]);
 
 /// [`clip_and_bond`] for a band whose active stakes are all in [0, 1], on raw bits, with the
 /// bounds proven instead of checked:
@@ -807,12 +833,12 @@ type Band<'a> = (&'a mut [I32F32], &'a mut [bool], &'a [u16], &'a [I32F32], &'a 
 ///   the old bonds' sum adds integers up to 65,535 and keeps saturating).
 fn unit_band(
     columns: &Columns<'_>,
-    (weights, present, bonds, stake, trust): Band<'_>,
+    (weights, present, (bonds, hints), stake, trust): Band<'_>,
     sums: &mut Sums,
     (rates, scratch): (&mut [I32F32], &mut [I32F32]),
 ) {
     if columns.model == BondModel::Yuma3 && columns.curve.is_none() {
-        let band = (weights, bonds, stake, trust);
+        let band = (weights, (bonds, hints), stake, trust);
         match columns.penalty {
             Penalty::Raw => fixed_rate_band(columns, band, sums, |w, _| w),
             Penalty::Clipped => fixed_rate_band(columns, band, sums, |_, clipped| clipped),
@@ -823,7 +849,7 @@ fn unit_band(
         }
         return;
     }
-    let band = (weights, present, bonds, stake, trust);
+    let band = (weights, present, (bonds, hints), stake, trust);
     // The weights for bonds of a cell's `(value, present)`, raw and clipped (`Mix`: the
     // reference's saturating expression).
     let mix = |w: (i64, bool), c: (i64, bool)| {
@@ -862,7 +888,7 @@ fn below_one(weight_row: &[I32F32]) -> bool {
 /// (integers up to 65535: that sum keeps saturating).
 fn classic_band(
     columns: &Columns<'_>,
-    (weights, present, bonds, stake, trust): Band<'_>,
+    (weights, present, (bonds, _), stake, trust): Band<'_>,
     sums: &mut Sums,
     weights_for_bonds: impl Fn((i64, bool), (i64, bool)) -> (i64, bool),
 ) {
@@ -932,7 +958,7 @@ fn classic_row(
 fn liquid_band(
     columns: &Columns<'_>,
     curve: &math::AlphaCurve,
-    (weights, present, bonds, stake, trust): Band<'_>,
+    (weights, present, (bonds, _), stake, trust): Band<'_>,
     sums: &mut Sums,
     (rates, scratch): (&mut [I32F32], &mut [I32F32]),
     weights_for_bonds: impl Fn((i64, bool), (i64, bool)) -> (i64, bool),
@@ -1027,7 +1053,12 @@ fn liquid_clip_row(
 /// and the fused EMA (over the union) needs no presence.
 fn fixed_rate_band(
     columns: &Columns<'_>,
-    (weights, bonds, stake, trust): (&mut [I32F32], &[u16], &[I32F32], &mut [I32F32]),
+    (weights, (bonds, hints), stake, trust): (
+        &mut [I32F32],
+        (&[u16], &[RowHint]),
+        &[I32F32],
+        &mut [I32F32],
+    ),
     sums: &mut Sums,
     weights_for_bonds: impl Fn(i64, i64) -> i64,
 ) {
@@ -1038,16 +1069,17 @@ fn fixed_rate_band(
     // The decayed old bond `(1 − α) · b / 65535` straight from the u16, for `1 − α` in
     // (0, 1).
     let decay = fast::ProportionFactor::new(fast::ONE.wrapping_sub(columns.alpha.to_bits()));
-    let rows = weights.chunks_exact_mut(stride).zip(bonds.chunks_exact(stride));
-    for ((weight_row, bond_row), (s, vt)) in rows.zip(stake.iter().zip(trust.iter_mut())) {
+    let rows = weights.chunks_exact_mut(stride).zip(bonds.chunks_exact(stride)).zip(hints);
+    for (((weight_row, bond_row), hint), (s, vt)) in rows.zip(stake.iter().zip(trust.iter_mut())) {
         let s = fast::UnitFactor::new(s.to_bits());
         let factors = (s, alpha);
         // Every weight below one too (the usual row): every product has both factors below
         // one.
-        let below_one = below_one(weight_row);
+        let below_one = hint.weights_below_one || below_one(weight_row);
         // No old bond at 65535 (the usual row; a u16 compare per cell, eight to a vector):
         // its decay needs no term for the proportion one.
-        let below_max = bond_row.iter().fold(true, |below, b| below & (*b != u16::MAX));
+        let below_max =
+            hint.bonds_below_max || bond_row.iter().fold(true, |below, b| below & (*b != u16::MAX));
         let row = (weight_row, bond_row, columns.consensus);
         // Every factor below one (the usual row): products without the masked term.
         let unit_row = s.is_below_one() && alpha.is_below_one() && below_one;
@@ -1120,7 +1152,10 @@ fn fixed_rate_row(
 /// clipped weights, validator trust, rank sums; the weights for bonds; then Yuma3's new
 /// bonds (the EMA, replacing the weights in the row) or classic's stake-scaled weights for
 /// bonds. Returns the band's column sums.
-fn clip_and_bond(columns: &Columns<'_>, (weights, present, bonds, stake, trust): Band<'_>) -> Sums {
+fn clip_and_bond(
+    columns: &Columns<'_>,
+    (weights, present, (bonds, hints), stake, trust): Band<'_>,
+) -> Sums {
     let width = columns.consensus.len();
     let stride = width.max(1);
     if stake.is_empty() {
@@ -1134,7 +1169,7 @@ fn clip_and_bond(columns: &Columns<'_>, (weights, present, bonds, stake, trust):
     if stake.iter().all(|s| fast::is_unit(*s)) {
         unit_band(
             columns,
-            (weights, present, bonds, stake, trust),
+            (weights, present, (bonds, hints), stake, trust),
             &mut sums,
             (&mut rates, &mut scratch),
         );
@@ -1279,12 +1314,13 @@ pub(crate) fn matrix(
         let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
         let (present_a, present_b) = split_rows(&mut block.present, mid, width);
         let (bonds_a, bonds_b) = split_rows_ref(&block.bonds, mid, width);
+        let (hints_a, hints_b) = split_rows_ref(&block.hints, mid, 1);
         let (stake_a, stake_b) = split_rows_ref(&row_stake, mid, 1);
         let (trust_a, trust_b) = split_rows(&mut row_trust, mid, 1);
         let (a, b) = both(
             threads,
-            (weights_a, present_a, bonds_a, stake_a, trust_a),
-            (weights_b, present_b, bonds_b, stake_b, trust_b),
+            (weights_a, present_a, (bonds_a, hints_a), stake_a, trust_a),
+            (weights_b, present_b, (bonds_b, hints_b), stake_b, trust_b),
             |band| clip_and_bond(&columns, band),
         );
         // (No rows at all: both parts empty, every sum 0.)
@@ -1362,7 +1398,7 @@ pub(crate) fn matrix(
         }
     }
     fast::normalize(&mut dividends);
-    let Block { shape, weights, present, bonds: stored } = block;
+    let Block { shape, weights, present, bonds: stored, .. } = block;
     let (bonds, weights) = match classic_rows {
         Some(bond_rows) => (Bonds::from_block_rows(n, &shape.rows, bond_rows), weights),
         // The block itself: the output hands it back when dropped ([`recycle`]).
