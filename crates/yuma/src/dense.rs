@@ -815,8 +815,12 @@ struct Columns<'a> {
     alpha: I32F32,
 }
 
-/// A row band of the clip-and-bond pass: weights, presence, stored bonds, each row's active
-/// stake and validator trust.
+/// [`fixed_rate_band`]'s part of a [`Band`] (no presence).
+type FixedRateBand<'a> =
+    (&'a mut [I32F32], (&'a [u16], &'a [RowHint]), &'a [I32F32], &'a mut [I32F32]);
+
+/// A row band of the clip-and-bond pass: weights, presence, stored bonds with the rows'
+/// hints, each row's active stake and validator trust.
 type Band<'a> =
     (&'a mut [I32F32], &'a mut [bool], (&'a [u16], &'a [RowHint]), &'a [I32F32], &'a mut [I32F32]);
 
@@ -1053,12 +1057,7 @@ fn liquid_clip_row(
 /// and the fused EMA (over the union) needs no presence.
 fn fixed_rate_band(
     columns: &Columns<'_>,
-    (weights, (bonds, hints), stake, trust): (
-        &mut [I32F32],
-        (&[u16], &[RowHint]),
-        &[I32F32],
-        &mut [I32F32],
-    ),
+    (weights, (bonds, hints), stake, trust): FixedRateBand<'_>,
     sums: &mut Sums,
     weights_for_bonds: impl Fn(i64, i64) -> i64,
 ) {
