@@ -635,10 +635,17 @@ pub(crate) fn quotient_32(a: u128, d: u128) -> u128 {
 /// `I96F32(s).saturating_mul(I96F32(amount)).saturating_to_num::<u64>()`, bit for bit. The
 /// `I96F32` product of `s`'s raw bits by `amount` is exact (`|s·2³²·amount| < 2¹²⁷`, no
 /// saturation), so the result is `⌊s_bits·amount / 2³²⌋` capped at `u64::MAX`, and 0 for a
-/// share that is not positive.
+/// share that is not positive. A share below one (raw bits below 2³², every share but a
+/// whole one) takes 32-bit halves, which vectorize: with `amount = a₁·2³² + a₀`,
+/// `⌊s·amount / 2³²⌋ = s·a₁ + ⌊s·a₀ / 2³²⌋`, below `2⁶⁴` (`s·amount < 2⁹⁶`).
 #[inline]
 pub(crate) fn share_of(s: I32F32, amount: u64) -> u64 {
-    match u64::try_from(s.to_bits()) {
+    let bits = s.to_bits();
+    if (bits as u64) >> 32 == 0 {
+        let (s, a1, a0) = (bits as u64, amount >> 32, amount & 0xFFFF_FFFF);
+        return s.wrapping_mul(a1).wrapping_add(s.wrapping_mul(a0) >> 32);
+    }
+    match u64::try_from(bits) {
         Ok(bits) => {
             let whole = u128::from(bits).wrapping_mul(u128::from(amount)) >> 32;
             u64::try_from(whole).unwrap_or(u64::MAX)
