@@ -612,8 +612,10 @@ impl Penalty {
 /// weighted median of the voters' weights (`voters`: block rows with positive active stake,
 /// `stake`: theirs renormalized). The columns go a tile of up to [`TILE`] strips of
 /// [`fast::STRIP`] at a time: each voter's cells of the tile are read in one contiguous
-/// piece and written to the tile's strips, then [`fast::radix_strip`] selects each strip's
-/// columns together.
+/// piece and written to the tile's strips (and, narrowed to 32 bits, to one row of sixteen
+/// lanes per voter), then [`fast::radix_strip`] selects each strip's columns together, the
+/// first round found for both strips at once in the 32-bit lanes when every score of the
+/// tile and the stakes' total are below one ([`fast::narrow_first`]).
 #[allow(clippy::too_many_arguments)]
 fn consensus_columns(
     weights: &[I32F32],
@@ -645,6 +647,13 @@ fn consensus_columns(
     let mut tile: Vec<[i64; STRIP]> = vec![[0; STRIP]; strips.saturating_mul(height)];
     let mut bits: Vec<Bits> = vec![([0; STRIP], [0; STRIP]); strips];
     let (minority, total) = (minority.to_bits(), total.to_bits());
+    // The voters' stakes and each full tile's scores in 32 bits too, when the stakes' total
+    // is below one (each stake then is, and every sum of them): the first round then runs
+    // on both strips of a tile at once ([`fast::bisect_narrow`]).
+    let narrow_stakes: Option<Vec<u32>> = (total >= 0 && total >> 32 == 0 && strips == TILE)
+        .then(|| stakes.iter().map(|s| *s as u32).collect());
+    let mut narrow: Vec<[u32; fast::NARROW]> =
+        if narrow_stakes.is_some() { vec![[0; fast::NARROW]; height] } else { Vec::new() };
     // The radix scratch this thread used last (any contents will do), else new: about
     // 20 KiB not allocated and zeroed again at every epoch.
     let mut buckets = KEPT_BUCKETS
@@ -655,9 +664,27 @@ fn consensus_columns(
     let tile_columns = strips.wrapping_mul(STRIP);
     for (t, out) in consensus.chunks_mut(tile_columns).enumerate() {
         let base = t.wrapping_mul(tile_columns);
-        copy_tile(weights, base, &offsets, out.len(), &mut tile, &mut bits);
+        copy_tile(weights, base, &offsets, out.len(), (&mut tile, &mut narrow), &mut bits);
         let tile_strips = tile.chunks_exact(height.max(1));
-        for ((out, strip), (any, all)) in out.chunks_mut(STRIP).zip(tile_strips).zip(&bits) {
+        let first = match (out.len() == fast::NARROW, bits.as_slice()) {
+            (true, [(any_a, all_a), (any_b, all_b)]) if minority >= 0 && minority < total => {
+                let any: [u64; fast::NARROW] = core::array::from_fn(|l| {
+                    any_a.iter().chain(any_b).nth(l).copied().unwrap_or(0)
+                });
+                let all: [u64; fast::NARROW] = core::array::from_fn(|l| {
+                    all_a.iter().chain(all_b).nth(l).copied().unwrap_or(u64::MAX)
+                });
+                let differ: [u64; fast::NARROW] = core::array::from_fn(|l| {
+                    any.get(l).copied().unwrap_or(0) ^ all.get(l).copied().unwrap_or(0)
+                });
+                fast::narrow_first(&narrow, narrow_stakes.as_deref(), (&any, &differ), minority)
+            }
+            _ => None,
+        };
+        let firsts = [first.as_ref().map(|f| &f.0), first.as_ref().map(|f| &f.1)];
+        for (((out, strip), (any, all)), first) in
+            out.chunks_mut(STRIP).zip(tile_strips).zip(&bits).zip(firsts)
+        {
             if minority < 0 || minority >= total {
                 for (lane, c) in out.iter_mut().enumerate() {
                     for (item, (row, s)) in items.iter_mut().zip(strip.iter().zip(&stakes)) {
@@ -676,7 +703,8 @@ fn consensus_columns(
             let mut medians = [0i64; STRIP];
             let lanes = medians.get_mut(..out.len()).unwrap_or_default();
             let scratch = (items.as_mut_slice(), spare.as_mut_slice());
-            fast::radix_strip(strip, &stakes, &differ, scratch, &mut buckets, minority, lanes);
+            let round = (minority, first);
+            fast::radix_strip(strip, &stakes, &differ, scratch, &mut buckets, round, lanes);
             for (c, median) in out.iter_mut().zip(medians) {
                 *c = I32F32::from_bits(median);
             }
@@ -693,8 +721,10 @@ fn consensus_columns(
 /// strips (8 KiB) stays in the L1 cache with the radix scratch while its columns are
 /// selected; eight strips (32 KiB, the whole L1) took 5% longer per epoch there, four 2%,
 /// and n = 4,096 was no faster with eight (the fastest of a dozen 1,000-epoch runs of each
-/// build, run alternately).
+/// build, run alternately). A full tile is also the pair of strips
+/// [`fast::bisect_narrow`] takes ([`fast::NARROW`] columns).
 const TILE: usize = 2;
+const _: () = assert!(fast::STRIP * TILE == fast::NARROW, "a full tile is a narrow pair");
 
 /// ... and the tile's strips take at most this many bytes (they stay in the L2 cache).
 const TILE_BYTES: usize = 1 << 20;
@@ -720,7 +750,7 @@ fn copy_tile(
     base: usize,
     offsets: &[usize],
     columns: usize,
-    tile: &mut [[i64; fast::STRIP]],
+    (tile, narrow): (&mut [[i64; fast::STRIP]], &mut [[u32; fast::NARROW]]),
     bits: &mut [Bits],
 ) {
     const STRIP: usize = fast::STRIP;
@@ -738,6 +768,10 @@ fn copy_tile(
             for ((w, a), l) in cells.iter().zip(&mut any).zip(&mut all) {
                 *a |= w.to_bits() as u64;
                 *l &= w.to_bits() as u64;
+            }
+            if let Some(slot) = narrow.get_mut(r) {
+                // (Truncated: read only when every score of the tile is below one.)
+                *slot = core::array::from_fn(|c| cells.get(c).map_or(0, |w| w.to_bits() as u32));
             }
             for (k, cells) in cells.chunks_exact(STRIP).enumerate() {
                 let slot = tile.get_mut(k.wrapping_mul(height).wrapping_add(r));

@@ -855,10 +855,55 @@ pub(crate) fn weighted_median_radix(
             &differ,
             scratch,
             &mut buckets,
-            minority,
+            (minority, None),
             &mut by_strip[..lanes],
         );
         assert_eq!(by_strip[..lanes], by_column[..lanes]);
+    }
+    // Scores and stakes that fit 32 bits: the first round on a pair of strips (the scores,
+    // reversed, shifted, constant, zero) equals each strip's own, and so do the medians.
+    let total = stakes.iter().fold(0i64, |sum, s| sum.wrapping_add(*s));
+    let narrow = stakes.iter().all(|s| *s >= 0) && (0..1 << 32).contains(&total);
+    if narrow && rows.iter().all(|row| (0..1 << 32).contains(&row[3])) && len > FEW {
+        let pair: Vec<[u32; NARROW]> = rows
+            .iter()
+            .zip(rows.iter().rev())
+            .map(|(row, reversed)| {
+                let s = row[3] as u32;
+                let r = reversed[3] as u32;
+                [s, r, s >> 1, s >> 9, 7, 0, s | 1, r >> 2, r, s, 0, 5, s >> 30, r & 0xFF, s, r]
+            })
+            .collect();
+        let halves: [Vec<[i64; STRIP]>; 2] = [0, STRIP].map(|from| {
+            pair.iter().map(|row| core::array::from_fn(|l| i64::from(row[from + l]))).collect()
+        });
+        let fold = |lane: usize| {
+            let keys = pair.iter().map(|row| u64::from(row[lane]));
+            (keys.clone().fold(0, |any, k| any | k), keys.fold(u64::MAX, |all, k| all & k))
+        };
+        let any: [u64; NARROW] = core::array::from_fn(|lane| fold(lane).0);
+        let differ: [u64; NARROW] = core::array::from_fn(|lane| fold(lane).0 ^ fold(lane).1);
+        let stakes32: Vec<u32> = stakes.iter().map(|s| *s as u32).collect();
+        let (first_a, first_b) =
+            narrow_first(&pair, Some(&stakes32), (&any, &differ), minority).expect("narrow");
+        let (_, mask, _) = radix_round(len, u64::MAX);
+        for ((half, first), from) in halves.iter().zip([first_a, first_b]).zip([0, STRIP]) {
+            let differ: [u64; STRIP] = core::array::from_fn(|l| differ[from + l]);
+            let shift = differ.map(|d| radix_round(len, d).0);
+            let wide = bisect(half, &stakes, &shift, mask.count_ones(), minority);
+            assert_eq!(first, wide);
+            let mut by_strip = [0i64; STRIP];
+            let scratch = (&mut *items, &mut *spare);
+            let round = (minority, Some(&first));
+            radix_strip(half, &stakes, &differ, scratch, &mut buckets, round, &mut by_strip);
+            for (lane, median) in by_strip.iter().enumerate() {
+                let scratch = (&mut *items, &mut *spare);
+                let alone = (half.as_slice(), lane);
+                let expected =
+                    lane_rounds(alone, &stakes, differ[lane], scratch, &mut buckets, minority);
+                assert_eq!(*median, expected, "lane {}", from + lane);
+            }
+        }
     }
     by_rounds
 }
@@ -892,7 +937,8 @@ fn lane_rounds(
 /// all equal (the OR of their bits XOR the AND: the same bits as their keys'), for a
 /// `minority` in `[0, total)`; each lane's median into `out` (lanes past `out` are computed
 /// on whatever they hold and dropped). `items` and `spare` hold at least as many items as
-/// there are voters.
+/// there are voters. `first`: the first round's result if already found
+/// ([`bisect_narrow`]).
 ///
 /// The first round finds each lane's bucket (the one [`radix_rounds`] would choose) by
 /// bisection: a few passes over the strip, each comparing a row's eight scores with the
@@ -906,14 +952,16 @@ fn lane_rounds(
 /// 1,000-epoch runs): a first round per column that summed each item's stake into its
 /// bucket and linked it there (seven memory operations an item, which bound the loop)
 /// took 0.0460 ms an epoch; per-lane bucket sums for the eight lanes of a row (three
-/// memory operations an item), 0.0407; the bisection, 0.0397; with `few_median`, 0.0384.
+/// memory operations an item), 0.0407; the bisection, 0.0397; with `few_median`, 0.0384;
+/// with the first round on a tile's two strips at once in 32-bit lanes when the scores
+/// and stakes fit ([`bisect_narrow`], handed in as `first`), 0.0360.
 pub(crate) fn radix_strip(
     rows: &[[i64; STRIP]],
     stakes: &[i64],
     differ: &[u64; STRIP],
     (items, spare): (&mut [Item], &mut [Item]),
     scratch: &mut Buckets,
-    minority: i64,
+    (minority, first): (i64, Option<&Bisected>),
     out: &mut [i64],
 ) {
     let len = rows.len().min(stakes.len());
@@ -937,39 +985,12 @@ pub(crate) fn radix_strip(
     // keys under its end (every lane's sum in one pass over the rows, the eight lanes of a
     // row compared and added at once) passes the minority. After `bits` steps the range is
     // one bucket. (Keys compare as their scores do, signed: the sums compare scores.)
-    let mut lo: [u64; STRIP] = core::array::from_fn(|lane| {
-        let first = rows.first().and_then(|row| row.get(lane)).map_or(0, |s| key(*s));
-        let window = shift.get(lane).map_or(64, |s| s.wrapping_add(bits));
-        first & u64::MAX.checked_shl(window).unwrap_or(0)
-    });
-    let mut below = [0i64; STRIP];
-    for probe in (0..bits).rev() {
-        // (`shift + probe < shift + bits ≤ 64`, and the middle stays in the window.)
-        let middle: [u64; STRIP] = core::array::from_fn(|lane| {
-            let step = shift.get(lane).map_or(0, |s| s.wrapping_add(probe));
-            lo.get(lane).copied().unwrap_or(0).wrapping_add(1u64.wrapping_shl(step))
-        });
-        let bound = middle.map(|k| (k ^ (1 << 63)) as i64);
-        let mut under = [0i64; STRIP];
-        // (A bit rotated at every row and read after the loop, which the compiler cannot
-        // compute for a vector of rows: it then keeps the eight lanes of a row in one vector
-        // instead of gathering a lane from eight rows.)
-        let mut bit = 1u64;
-        for (row, stake) in rows.iter().zip(stakes) {
-            for ((sum, score), bound) in under.iter_mut().zip(row).zip(&bound) {
-                // Non-negative stakes summing to `total`: no overflow.
-                *sum = sum.wrapping_add(*stake & i64::from(*score < *bound).wrapping_neg());
-            }
-            bit = bit.rotate_left(1);
-        }
-        core::hint::black_box(bit);
-        let lanes = lo.iter_mut().zip(below.iter_mut()).zip(middle.iter().zip(&under));
-        for ((lo, below), (middle, under)) in lanes {
-            if *under <= minority {
-                (*lo, *below) = (*middle, *under);
-            }
-        }
-    }
+    // (Given: found on the narrow lanes, [`bisect_narrow`].)
+    let (lo, below) = match first {
+        Some(found) => *found,
+        None => bisect(rows, stakes, &shift, bits, minority),
+    };
+
     let chosen: [u64; STRIP] = core::array::from_fn(|lane| {
         let (lo, shift) =
             (lo.get(lane).copied().unwrap_or(0), shift.get(lane).copied().unwrap_or(0));
@@ -1053,6 +1074,138 @@ pub(crate) fn radix_strip(
             radix_rounds(items, spare, scratch, minority, lo, (any, all))
         };
     }
+}
+
+/// Each lane's bucket and the stake under it, `(lo, below)`: what [`radix_strip`]'s first
+/// round finds.
+pub(crate) type Bisected = ([u64; STRIP], [i64; STRIP]);
+
+/// [`radix_strip`]'s first round: each lane's bucket by bisection (see there), on the
+/// strip's `i64` scores.
+fn bisect(
+    rows: &[[i64; STRIP]],
+    stakes: &[i64],
+    shift: &[u32; STRIP],
+    bits: u32,
+    minority: i64,
+) -> Bisected {
+    let mut lo: [u64; STRIP] = core::array::from_fn(|lane| {
+        let first = rows.first().and_then(|row| row.get(lane)).map_or(0, |s| key(*s));
+        let window = shift.get(lane).map_or(64, |s| s.wrapping_add(bits));
+        first & u64::MAX.checked_shl(window).unwrap_or(0)
+    });
+    let mut below = [0i64; STRIP];
+    for probe in (0..bits).rev() {
+        // (`shift + probe < shift + bits ≤ 64`, and the middle stays in the window.)
+        let middle: [u64; STRIP] = core::array::from_fn(|lane| {
+            let step = shift.get(lane).map_or(0, |s| s.wrapping_add(probe));
+            lo.get(lane).copied().unwrap_or(0).wrapping_add(1u64.wrapping_shl(step))
+        });
+        let bound = middle.map(|k| (k ^ (1 << 63)) as i64);
+        let mut under = [0i64; STRIP];
+        // (A bit rotated at every row and read after the loop, which the compiler cannot
+        // compute for a vector of rows: it then keeps the eight lanes of a row in one vector
+        // instead of gathering a lane from eight rows.)
+        let mut bit = 1u64;
+        for (row, stake) in rows.iter().zip(stakes) {
+            for ((sum, score), bound) in under.iter_mut().zip(row).zip(&bound) {
+                // Non-negative stakes summing to `total`: no overflow.
+                *sum = sum.wrapping_add(*stake & i64::from(*score < *bound).wrapping_neg());
+            }
+            bit = bit.rotate_left(1);
+        }
+        core::hint::black_box(bit);
+        let lanes = lo.iter_mut().zip(below.iter_mut()).zip(middle.iter().zip(&under));
+        for ((lo, below), (middle, under)) in lanes {
+            if *under <= minority {
+                (*lo, *below) = (*middle, *under);
+            }
+        }
+    }
+    (lo, below)
+}
+
+/// [`bisect_narrow`] for a pair of strips, if they qualify: more than [`FEW`] voters, every
+/// score below one (`any`: the OR of each column's scores), and `stakes` given (their total
+/// below one); `None` otherwise.
+pub(crate) fn narrow_first(
+    rows: &[[u32; NARROW]],
+    stakes: Option<&[u32]>,
+    (any, differ): (&[u64; NARROW], &[u64; NARROW]),
+    minority: i64,
+) -> Option<(Bisected, Bisected)> {
+    let stakes = stakes?;
+    let len = rows.len().min(stakes.len());
+    let narrow = any.iter().all(|any| any >> 32 == 0);
+    let minority = u32::try_from(minority).ok()?;
+    if len <= FEW || !narrow {
+        return None;
+    }
+    let (_, mask, _) = radix_round(len, u64::MAX);
+    let shift: [u32; NARROW] = differ.map(|d| radix_round(len, d).0);
+    let (rows, stakes) = (rows.get(..len)?, stakes.get(..len)?);
+    Some(bisect_narrow(rows, stakes, &shift, mask.count_ones(), minority))
+}
+
+/// The lanes of [`bisect_narrow`]: two strips.
+pub(crate) const NARROW: usize = 2 * STRIP;
+
+/// [`bisect`] on two strips at once (`rows`: a row per voter, lane `l` column `l` of the
+/// pair), for scores and stakes that fit 32 bits: every score below one (raw bits below
+/// 2³², where the keys order as the `u32`s do) and the stakes' total below one (so every
+/// sum of stakes fits too, and so does the minority, below the total). Sixteen lanes to a
+/// vector: half the operations of two `i64` strips. Returns each strip's `(lo, below)` as
+/// [`bisect`] gives them (the same: tested).
+pub(crate) fn bisect_narrow(
+    rows: &[[u32; NARROW]],
+    stakes: &[u32],
+    shift: &[u32; NARROW],
+    bits: u32,
+    minority: u32,
+) -> (Bisected, Bisected) {
+    // (The window ends at bit 32 at most: `shift + bits` is the top differing bit or
+    // `bits`.)
+    let mut lo: [u32; NARROW] = core::array::from_fn(|lane| {
+        let first = rows.first().and_then(|row| row.get(lane)).copied().unwrap_or(0);
+        let window = shift.get(lane).map_or(32, |s| s.wrapping_add(bits));
+        first & u32::MAX.checked_shl(window).unwrap_or(0)
+    });
+    let mut below = [0u32; NARROW];
+    for probe in (0..bits).rev() {
+        let middle: [u32; NARROW] = core::array::from_fn(|lane| {
+            let step = shift.get(lane).map_or(0, |s| s.wrapping_add(probe));
+            lo.get(lane).copied().unwrap_or(0).wrapping_add(1u32.wrapping_shl(step))
+        });
+        let mut under = [0u32; NARROW];
+        // (The rotated bit: as in `bisect`.)
+        let mut bit = 1u64;
+        for (row, stake) in rows.iter().zip(stakes) {
+            for ((sum, score), bound) in under.iter_mut().zip(row).zip(&middle) {
+                // Stakes summing below 2³²: no overflow.
+                *sum = sum.wrapping_add(*stake & u32::from(*score < *bound).wrapping_neg());
+            }
+            bit = bit.rotate_left(1);
+        }
+        core::hint::black_box(bit);
+        let lanes = lo.iter_mut().zip(below.iter_mut()).zip(middle.iter().zip(&under));
+        for ((lo, below), (middle, under)) in lanes {
+            if *under <= minority {
+                (*lo, *below) = (*middle, *under);
+            }
+        }
+    }
+    // As keys (a non-negative score's key is the score with the top bit set) and `i64`s.
+    let half = |from: usize| -> Bisected {
+        (
+            core::array::from_fn(|lane| {
+                u64::from(lo.get(from.wrapping_add(lane)).copied().unwrap_or(0)) | 1 << 63
+            }),
+            core::array::from_fn(|lane| {
+                i64::from(below.get(from.wrapping_add(lane)).copied().unwrap_or(0))
+            }),
+        )
+    };
+    (half(0), half(STRIP))
 }
 
 /// [`radix_strip`]'s lanes whose chosen bucket holds at most this many items are selected
@@ -1995,6 +2148,75 @@ mod tests {
     /// The radix-selected median against the reference quickselect, short and long columns:
     /// ties, zero stakes, skewed stakes, every kappa; scores clustered, spread over the
     /// unit interval, one far above the rest, negative, or at the `i64` extremes.
+    /// The first round on 32-bit lanes is the `i64` one on each of its two strips: small
+    /// stakes and clustered scores, so that the stake under a bound often equals the
+    /// minority exactly, and random ones.
+    #[test]
+    fn bisect_narrow_is_bisect() {
+        let mut rng = Rng(0xB15E_C700_0000_3232);
+        for case in 0..3_000 {
+            let len = FEW + 1 + (rng.next() % 120) as usize;
+            let small = case % 2 == 0;
+            let stakes: Vec<u32> =
+                (0..len)
+                    .map(|_| {
+                        if small {
+                            (rng.next() % 4) as u32
+                        } else {
+                            (rng.next() % (1 << 24)) as u32
+                        }
+                    })
+                    .collect();
+            let total: u64 = stakes.iter().map(|s| u64::from(*s)).sum();
+            if total == 0 {
+                continue;
+            }
+            let minority = (rng.next() % total) as i64;
+            let spread = 1 + rng.next() % 32;
+            let pair: Vec<[u32; NARROW]> = (0..len)
+                .map(|_| {
+                    core::array::from_fn(|lane| match lane % 4 {
+                        0 => (rng.next() % (spread * 3)) as u32,
+                        1 => (rng.next() >> (32 + rng.next() % 32)) as u32,
+                        2 => 77,
+                        _ => (rng.next() as u32) >> (rng.next() % 32),
+                    })
+                })
+                .collect();
+            let fold = |lane: usize| {
+                let keys = pair.iter().map(|row| u64::from(row[lane]));
+                (keys.clone().fold(0, |any, k| any | k), keys.fold(u64::MAX, |all, k| all & k))
+            };
+            let any: [u64; NARROW] = core::array::from_fn(|lane| fold(lane).0);
+            let differ: [u64; NARROW] = core::array::from_fn(|lane| fold(lane).0 ^ fold(lane).1);
+            let halves = narrow_first(&pair, Some(&stakes), (&any, &differ), minority);
+            let (first_a, first_b) = halves.expect("narrow");
+            let wide_stakes: Vec<i64> = stakes.iter().map(|s| i64::from(*s)).collect();
+            let (_, mask, _) = radix_round(len, u64::MAX);
+            for (first, from) in [(first_a, 0), (first_b, STRIP)] {
+                let half: Vec<[i64; STRIP]> = pair
+                    .iter()
+                    .map(|row| core::array::from_fn(|l| i64::from(row[from + l])))
+                    .collect();
+                let shift: [u32; STRIP] =
+                    core::array::from_fn(|l| radix_round(len, differ[from + l]).0);
+                let wide = bisect(&half, &wide_stakes, &shift, mask.count_ones(), minority);
+                assert_eq!(first, wide, "case {case}, lanes from {from}");
+            }
+        }
+        // Declined: a score of one or more, a minority past 32 bits, no stakes, few voters.
+        let pair = vec![[1u32 << 31; NARROW]; FEW + 1];
+        let stakes = vec![1u32; FEW + 1];
+        let mut any = [1u64 << 31; NARROW];
+        let differ = [0u64; NARROW];
+        assert!(narrow_first(&pair, Some(&stakes), (&any, &differ), 3).is_some());
+        assert!(narrow_first(&pair, None, (&any, &differ), 3).is_none());
+        assert!(narrow_first(&pair, Some(&stakes), (&any, &differ), 1 << 32).is_none());
+        assert!(narrow_first(&pair[..FEW], Some(&stakes), (&any, &differ), 3).is_none());
+        any[5] = 1 << 32;
+        assert!(narrow_first(&pair, Some(&stakes), (&any, &differ), 3).is_none());
+    }
+
     /// `few_median` is `sorted_median` for one to `SLOTS` items of a strip's lane (ties, zero
     /// stakes, the extreme scores, every row of 64, the stake below them above the minority
     /// too), and declines none, more items, or a stake that does not pass the minority.
