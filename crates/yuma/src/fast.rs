@@ -1089,28 +1089,90 @@ fn bisect(
     bits: u32,
     minority: i64,
 ) -> Bisected {
-    let mut lo: [u64; STRIP] = core::array::from_fn(|lane| {
+    // The window's lowest key as a score (a key and its score differ by 2⁶³: the same
+    // steps added to either, modulo 2⁶⁴).
+    let lo: [i64; STRIP] = core::array::from_fn(|lane| {
         let first = rows.first().and_then(|row| row.get(lane)).map_or(0, |s| key(*s));
         let window = shift.get(lane).map_or(64, |s| s.wrapping_add(bits));
-        first & u64::MAX.checked_shl(window).unwrap_or(0)
+        ((first & u64::MAX.checked_shl(window).unwrap_or(0)) ^ 1 << 63) as i64
     });
-    let mut below = [0i64; STRIP];
+    let (lo, below) = bisect_lanes(rows, stakes, (shift, bits), minority, lo);
+    (lo.map(key), below)
+}
+
+/// A lane of [`bisect_lanes`]: a score and a stake, `i64` or (both below 2³²) `u32`, whose
+/// order is the scores' and whose sums of stakes do not wrap.
+trait Lane: Copy + PartialOrd {
+    const ZERO: Self;
+    /// `self + other`, wrapping.
+    fn plus(self, other: Self) -> Self;
+    /// `2^shift`, wrapping (the steps of a window).
+    fn power(shift: u32) -> Self;
+    /// `self` if `keep`, else 0, without a branch.
+    fn kept(self, keep: bool) -> Self;
+}
+
+impl Lane for i64 {
+    const ZERO: Self = 0;
+    #[inline(always)]
+    fn plus(self, other: Self) -> Self {
+        self.wrapping_add(other)
+    }
+    #[inline(always)]
+    fn power(shift: u32) -> Self {
+        1i64.wrapping_shl(shift)
+    }
+    #[inline(always)]
+    fn kept(self, keep: bool) -> Self {
+        self & i64::from(keep).wrapping_neg()
+    }
+}
+
+impl Lane for u32 {
+    const ZERO: Self = 0;
+    #[inline(always)]
+    fn plus(self, other: Self) -> Self {
+        self.wrapping_add(other)
+    }
+    #[inline(always)]
+    fn power(shift: u32) -> Self {
+        1u32.wrapping_shl(shift)
+    }
+    #[inline(always)]
+    fn kept(self, keep: bool) -> Self {
+        self & u32::from(keep).wrapping_neg()
+    }
+}
+
+/// The bisection of [`radix_strip`]'s first round on `N` lanes from each lane's window's
+/// lowest score `lo`: `bits` halvings (a lane's `probe`-th step is `2^(shift + probe)`; the
+/// middle stays in the window), each one pass over the rows that adds, per lane, the stake
+/// of the scores below the middle (the `N` lanes of a row compared and added at once), and
+/// keeps the upper half when that does not pass the minority. Returns each lane's bucket's
+/// lowest score and the stake below it.
+#[inline(always)]
+fn bisect_lanes<T: Lane, const N: usize>(
+    rows: &[[T; N]],
+    stakes: &[T],
+    (shift, bits): (&[u32; N], u32),
+    minority: T,
+    mut lo: [T; N],
+) -> ([T; N], [T; N]) {
+    let mut below = [T::ZERO; N];
     for probe in (0..bits).rev() {
-        // (`shift + probe < shift + bits ≤ 64`, and the middle stays in the window.)
-        let middle: [u64; STRIP] = core::array::from_fn(|lane| {
+        let middle: [T; N] = core::array::from_fn(|lane| {
             let step = shift.get(lane).map_or(0, |s| s.wrapping_add(probe));
-            lo.get(lane).copied().unwrap_or(0).wrapping_add(1u64.wrapping_shl(step))
+            lo.get(lane).map_or(T::ZERO, |lo| lo.plus(T::power(step)))
         });
-        let bound = middle.map(|k| (k ^ (1 << 63)) as i64);
-        let mut under = [0i64; STRIP];
+        let mut under = [T::ZERO; N];
         // (A bit rotated at every row and read after the loop, which the compiler cannot
-        // compute for a vector of rows: it then keeps the eight lanes of a row in one vector
-        // instead of gathering a lane from eight rows.)
+        // compute for a vector of rows: it then keeps the lanes of a row in one vector
+        // instead of gathering a lane from many rows.)
         let mut bit = 1u64;
         for (row, stake) in rows.iter().zip(stakes) {
-            for ((sum, score), bound) in under.iter_mut().zip(row).zip(&bound) {
-                // Non-negative stakes summing to `total`: no overflow.
-                *sum = sum.wrapping_add(*stake & i64::from(*score < *bound).wrapping_neg());
+            for ((sum, score), bound) in under.iter_mut().zip(row).zip(&middle) {
+                // Non-negative stakes whose total does not wrap.
+                *sum = sum.plus(stake.kept(*score < *bound));
             }
             bit = bit.rotate_left(1);
         }
@@ -1165,35 +1227,12 @@ pub(crate) fn bisect_narrow(
 ) -> (Bisected, Bisected) {
     // (The window ends at bit 32 at most: `shift + bits` is the top differing bit or
     // `bits`.)
-    let mut lo: [u32; NARROW] = core::array::from_fn(|lane| {
+    let lo: [u32; NARROW] = core::array::from_fn(|lane| {
         let first = rows.first().and_then(|row| row.get(lane)).copied().unwrap_or(0);
         let window = shift.get(lane).map_or(32, |s| s.wrapping_add(bits));
         first & u32::MAX.checked_shl(window).unwrap_or(0)
     });
-    let mut below = [0u32; NARROW];
-    for probe in (0..bits).rev() {
-        let middle: [u32; NARROW] = core::array::from_fn(|lane| {
-            let step = shift.get(lane).map_or(0, |s| s.wrapping_add(probe));
-            lo.get(lane).copied().unwrap_or(0).wrapping_add(1u32.wrapping_shl(step))
-        });
-        let mut under = [0u32; NARROW];
-        // (The rotated bit: as in `bisect`.)
-        let mut bit = 1u64;
-        for (row, stake) in rows.iter().zip(stakes) {
-            for ((sum, score), bound) in under.iter_mut().zip(row).zip(&middle) {
-                // Stakes summing below 2³²: no overflow.
-                *sum = sum.wrapping_add(*stake & u32::from(*score < *bound).wrapping_neg());
-            }
-            bit = bit.rotate_left(1);
-        }
-        core::hint::black_box(bit);
-        let lanes = lo.iter_mut().zip(below.iter_mut()).zip(middle.iter().zip(&under));
-        for ((lo, below), (middle, under)) in lanes {
-            if *under <= minority {
-                (*lo, *below) = (*middle, *under);
-            }
-        }
-    }
+    let (lo, below) = bisect_lanes(rows, stakes, (shift, bits), minority, lo);
     // As keys (a non-negative score's key is the score with the top bit set) and `i64`s.
     let half = |from: usize| -> Bisected {
         (
