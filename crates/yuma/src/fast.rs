@@ -1112,37 +1112,28 @@ trait Lane: Copy + PartialOrd {
     fn kept(self, keep: bool) -> Self;
 }
 
-impl Lane for i64 {
-    const ZERO: Self = 0;
-    #[inline(always)]
-    fn plus(self, other: Self) -> Self {
-        self.wrapping_add(other)
-    }
-    #[inline(always)]
-    fn power(shift: u32) -> Self {
-        1i64.wrapping_shl(shift)
-    }
-    #[inline(always)]
-    fn kept(self, keep: bool) -> Self {
-        self & i64::from(keep).wrapping_neg()
-    }
+/// [`Lane`] for an integer type: its wrapping operations.
+macro_rules! lane {
+    ($t:ty) => {
+        impl Lane for $t {
+            const ZERO: Self = 0;
+            #[inline(always)]
+            fn plus(self, other: Self) -> Self {
+                self.wrapping_add(other)
+            }
+            #[inline(always)]
+            fn power(shift: u32) -> Self {
+                (1 as $t).wrapping_shl(shift)
+            }
+            #[inline(always)]
+            fn kept(self, keep: bool) -> Self {
+                self & <$t>::from(keep).wrapping_neg()
+            }
+        }
+    };
 }
-
-impl Lane for u32 {
-    const ZERO: Self = 0;
-    #[inline(always)]
-    fn plus(self, other: Self) -> Self {
-        self.wrapping_add(other)
-    }
-    #[inline(always)]
-    fn power(shift: u32) -> Self {
-        1u32.wrapping_shl(shift)
-    }
-    #[inline(always)]
-    fn kept(self, keep: bool) -> Self {
-        self & u32::from(keep).wrapping_neg()
-    }
-}
+lane!(i64);
+lane!(u32);
 
 /// The bisection of [`radix_strip`]'s first round on `N` lanes from each lane's window's
 /// lowest score `lo`: `bits` halvings (a lane's `probe`-th step is `2^(shift + probe)`; the
