@@ -654,8 +654,8 @@ fn consensus_columns(
         .then(|| stakes.iter().map(|s| *s as u32).collect());
     let mut narrow: Vec<[u32; fast::NARROW]> =
         if narrow_stakes.is_some() { vec![[0; fast::NARROW]; height] } else { Vec::new() };
-    // The radix scratch this thread used last (any contents will do), else new: about
-    // 20 KiB not allocated and zeroed again at every epoch.
+    // The radix scratch this thread used last (any contents will do), else new: 3 KiB
+    // not allocated and zeroed again at every epoch.
     let mut buckets = KEPT_BUCKETS
         .try_with(core::cell::Cell::take)
         .ok()
