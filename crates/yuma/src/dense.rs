@@ -666,24 +666,24 @@ fn consensus_columns(
         let base = t.wrapping_mul(tile_columns);
         copy_tile(weights, base, &offsets, out.len(), (&mut tile, &mut narrow), &mut bits);
         let tile_strips = tile.chunks_exact(height.max(1));
-        let first = match (out.len() == fast::NARROW, bits.as_slice()) {
-            (true, [(any_a, all_a), (any_b, all_b)]) if minority >= 0 && minority < total => {
-                let any: [u64; fast::NARROW] = core::array::from_fn(|l| {
-                    any_a.iter().chain(any_b).nth(l).copied().unwrap_or(0)
-                });
-                let all: [u64; fast::NARROW] = core::array::from_fn(|l| {
-                    all_a.iter().chain(all_b).nth(l).copied().unwrap_or(u64::MAX)
-                });
-                let differ: [u64; fast::NARROW] = core::array::from_fn(|l| {
-                    any.get(l).copied().unwrap_or(0) ^ all.get(l).copied().unwrap_or(0)
-                });
-                fast::narrow_first(&narrow, narrow_stakes.as_deref(), (&any, &differ), minority)
-            }
-            _ => None,
+        // Column `k` of the tile: the OR of its scores, and the bits at which they differ.
+        let column = |k: usize| {
+            bits.get(k / STRIP).map_or((0, 0), |(any, all)| {
+                let (any, all) = (any.get(k % STRIP), all.get(k % STRIP));
+                let any = any.copied().unwrap_or(0);
+                (any, any ^ all.copied().unwrap_or(0))
+            })
+        };
+        let first = if out.len() == fast::NARROW && minority >= 0 && minority < total {
+            let any: [u64; fast::NARROW] = core::array::from_fn(|k| column(k).0);
+            let differ: [u64; fast::NARROW] = core::array::from_fn(|k| column(k).1);
+            fast::narrow_first(&narrow, narrow_stakes.as_deref(), (&any, &differ), minority)
+        } else {
+            None
         };
         let firsts = [first.as_ref().map(|f| &f.0), first.as_ref().map(|f| &f.1)];
-        for (((out, strip), (any, all)), first) in
-            out.chunks_mut(STRIP).zip(tile_strips).zip(&bits).zip(firsts)
+        for (h, ((out, strip), first)) in
+            out.chunks_mut(STRIP).zip(tile_strips).zip(firsts).enumerate()
         {
             if minority < 0 || minority >= total {
                 for (lane, c) in out.iter_mut().enumerate() {
@@ -696,10 +696,9 @@ fn consensus_columns(
                 continue;
             }
             // The bits at which each column's scores differ (their keys differ at the
-            // same): the OR and the AND of the scores, gathered with the copy.
-            let differ: [u64; STRIP] = core::array::from_fn(|l| {
-                any.get(l).copied().unwrap_or(0) ^ all.get(l).copied().unwrap_or(0)
-            });
+            // same): from the OR and the AND of the scores, gathered with the copy.
+            let differ: [u64; STRIP] =
+                core::array::from_fn(|l| column(h.wrapping_mul(STRIP).wrapping_add(l)).1);
             let mut medians = [0i64; STRIP];
             let lanes = medians.get_mut(..out.len()).unwrap_or_default();
             let scratch = (items.as_mut_slice(), spare.as_mut_slice());

@@ -801,7 +801,8 @@ fn key(score: i64) -> u64 {
 /// [`weighted_median`] by radix selection, from the items alone: both of the dense
 /// kernel's entries, [`radix_strip`] (a strip's columns at once, from the scores and stakes
 /// apart, and the bits at which each column's scores differ) and [`radix_rounds`] (from the
-/// items and their keys' OR and AND), must give it. A `minority` outside `[0, total)` goes to the plain [`weighted_median`].
+/// items and their keys' OR and AND), must give it. A `minority` outside `[0, total)` goes
+/// to the plain [`weighted_median`].
 #[cfg(test)]
 pub(crate) fn weighted_median_radix(
     items: &mut [Item],
@@ -978,19 +979,13 @@ pub(crate) fn radix_strip(
     let (_, mask, _) = radix_round(len, u64::MAX);
     let bits = mask.count_ones();
     let shift: [u32; STRIP] = differ.map(|d| radix_round(len, d).0);
-    // 1-2. Each lane's bucket, by bisection of its keys' window (its `bits` bucket bits and
-    // the bits below; the keys share every bit above it): `lo`, the lowest key of the
-    // lane's range, and `below`, the stake of the keys under it. Each step halves the
-    // range, keeping the half that holds the answer: the lower one when the stake of the
-    // keys under its end (every lane's sum in one pass over the rows, the eight lanes of a
-    // row compared and added at once) passes the minority. After `bits` steps the range is
-    // one bucket. (Keys compare as their scores do, signed: the sums compare scores.)
-    // (Given: found on the narrow lanes, [`bisect_narrow`].)
+    // 1-2. Each lane's bucket by bisection of its keys' window ([`bisect_lanes`]): `lo`,
+    // the bucket's lowest key, and `below`, the stake of the keys under it (given when
+    // found on the narrow lanes, [`bisect_narrow`]).
     let (lo, below) = match first {
         Some(found) => *found,
         None => bisect(rows, stakes, &shift, bits, minority),
     };
-
     let chosen: [u64; STRIP] = core::array::from_fn(|lane| {
         let (lo, shift) =
             (lo.get(lane).copied().unwrap_or(0), shift.get(lane).copied().unwrap_or(0));
