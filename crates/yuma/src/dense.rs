@@ -11,9 +11,10 @@
 //! liquid-alpha EMA, the stored bond rows). Every cell gets the reference's expression in the
 //! reference's types; the sums add non-negative values, so their order cannot change a
 //! saturating result; divisions by a row's or a column's total use [`Divisor`],
-//! [`fast::RowDivisor`] or [`fast::UnitDivisor`], `safe_div` bit for bit. Large blocks run
-//! on two threads (row bands, column ranges), with the same bits for any thread count; each
-//! thread keeps a small block's buffers for its next epoch ([`Buffers`]).
+//! [`fast::RowDivisor`] or [`fast::UnitDivisor`], `safe_div` bit for bit. Large blocks are
+//! split in two (row bands, column ranges) joined across the worker pool ([`both`]), with
+//! the same bits for any thread count; each thread keeps a small block's buffers for its
+//! next epoch ([`Buffers`]).
 //!
 //! [`crate::epoch_with`] with [`crate::Kernel::Sparse`] is the reference this path is
 //! property-tested against.
@@ -23,6 +24,7 @@ use crate::{
     fast::{self, Divisor},
     input::{Order, Validated},
     math::{self, one, zero},
+    workers::both,
     BondModel, Bonds, CommitReveal, LiquidAlpha, YumaInput,
 };
 use tao_primitives::{
@@ -128,6 +130,12 @@ impl Shape {
         Self { rows, columns, column_of, entries, ascending }
     }
 
+    /// Whether the block is worked on two threads (when allowed): at least
+    /// [`PARALLEL_CELLS`] cells.
+    pub(crate) fn is_large(&self) -> bool {
+        self.rows.len().saturating_mul(self.columns.len()) >= PARALLEL_CELLS
+    }
+
     /// Whether a block row's `entries` (its weights or bonds, whichever `ascending` is
     /// for) name exactly the block's columns, in order.
     fn is_full_row<T>(&self, entries: &[(Uid, T)], ascending: bool) -> bool {
@@ -152,35 +160,8 @@ fn mark<T>(entries: &[(Uid, T)], column_of: &mut [usize]) {
 }
 
 /// A block with at least this many cells is worked on two threads (when allowed); below
-/// it a thread costs more than it saves.
+/// it the hand-over costs more than it saves.
 const PARALLEL_CELLS: usize = 1 << 16;
-
-/// Runs `work` on two parts, on a second thread for `b` when `threads ≥ 2`.
-///
-/// The parts are disjoint (row bands or column ranges of the block) and every merge of
-/// their results is order-independent (saturating sums of non-negative values, per-row
-/// outputs), so the result does not depend on the thread count. A worker that cannot start
-/// leaves its part to this thread. `R::default()` is unreachable: the worker either ran (a
-/// panic in it would resume here when the scope ends) or left its part in `slot`.
-fn both<P: Send, R: Send + Default>(
-    threads: usize,
-    a: P,
-    b: P,
-    work: impl Fn(P) -> R + Sync,
-) -> (R, R) {
-    if threads < 2 {
-        return (work(a), work(b));
-    }
-    let mut slot = Some(b);
-    let mut second = None;
-    let first = std::thread::scope(|scope| {
-        let _worker =
-            std::thread::Builder::new().spawn_scoped(scope, || second = slot.take().map(&work));
-        work(a)
-    });
-    let second = second.or_else(|| slot.take().map(&work)).unwrap_or_default();
-    (first, second)
-}
 
 /// `a += b` element-wise, saturating (column sums of non-negative values: any order). An
 /// empty part's sums are empty: the other's are the total.
@@ -1283,8 +1264,7 @@ pub(crate) fn matrix(
     let params = &input.params;
     let width = shape.columns.len();
     let height = shape.rows.len();
-    let large = height.saturating_mul(width) >= PARALLEL_CELLS;
-    let threads = if large || always_split { threads } else { 1 };
+    let threads = if shape.is_large() || always_split { threads } else { 1 };
     // Active stake per block row.
     let row_stake: Vec<I32F32> =
         shape.rows.iter().map(|&i| active_stake.get(i).copied().unwrap_or_default()).collect();

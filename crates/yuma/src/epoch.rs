@@ -3,7 +3,7 @@
 use crate::{
     dense, fast,
     math::{self, one, zero, Row},
-    BondModel, Bonds, CommitReveal, LiquidAlpha, YumaError, YumaInput, YumaOutput,
+    workers, BondModel, Bonds, CommitReveal, LiquidAlpha, YumaError, YumaInput, YumaOutput,
 };
 use tao_primitives::{
     fixed::{
@@ -23,7 +23,7 @@ pub enum Kernel {
     /// The reference path: sparse rows of `(column, value)`, merged ([`crate::math`]).
     Sparse,
     /// One contiguous validator × miner block, worked row by row (the consensus in column
-    /// strips), on two threads when large.
+    /// strips), split in two halves whatever its size ([`epoch_with_threads`]).
     Dense,
 }
 
@@ -45,15 +45,27 @@ pub fn epoch_with(input: &YumaInput, kernel: Kernel) -> Result<YumaOutput, YumaE
     epoch_with_threads(input, kernel, DEFAULT_THREADS)
 }
 
-/// [`epoch_with`] on at most `threads` threads: with `threads ≥ 2` the dense kernel splits a
-/// large block (any block under [`Kernel::Dense`]) into two row bands and two column ranges
-/// worked in parallel. The output is the same for every thread count: the parts are
-/// disjoint and their merges order-independent (property-tested).
+/// [`epoch_with`] on at most `threads` threads: with `threads ≥ 2` a large input (at least
+/// 2¹⁶ weights, or a block of at least 2¹⁶ cells; any input under [`Kernel::Dense`]) runs in
+/// the crate's pool of two kept threads, its validation split into weight and bond rows and
+/// its block into two row bands and two column ranges, each pair joined by work stealing
+/// (a half the other thread is not free to take runs on the thread that split it). The
+/// caller waits. The output is the same for every thread count and whichever thread runs
+/// which half: the parts are disjoint and their merges order-independent
+/// (property-tested).
 pub fn epoch_with_threads(
     input: &YumaInput,
     kernel: Kernel,
     threads: usize,
 ) -> Result<YumaOutput, YumaError> {
+    // A large input's epoch runs in the worker pool, where its splits are joined: one hop
+    // for the whole epoch (`workers`). A small one stays on this thread.
+    let pooled = kernel == Kernel::Dense || input.is_large();
+    workers::run(if pooled { threads } else { 1 }, || steps(input, kernel, threads))
+}
+
+/// The epoch's steps, on this thread (splits joined in the pool when run there).
+fn steps(input: &YumaInput, kernel: Kernel, threads: usize) -> Result<YumaOutput, YumaError> {
     let valid = input.validated(threads)?;
     let n = valid.n;
     let params = &input.params;
@@ -93,7 +105,19 @@ pub fn epoch_with_threads(
     };
     let matrix = match dense {
         Some(shape) => {
-            dense::matrix(input, shape, &permit, &active_stake, n, threads, kernel == Kernel::Dense)
+            // (A large block of a smaller input hops into the pool here; in it already, runs.)
+            let split = kernel == Kernel::Dense || shape.is_large();
+            workers::run(if split { threads } else { 1 }, || {
+                dense::matrix(
+                    input,
+                    shape,
+                    &permit,
+                    &active_stake,
+                    n,
+                    threads,
+                    kernel == Kernel::Dense,
+                )
+            })
         }
         None => sparse_matrix(input, &permit, &active_stake, n),
     };

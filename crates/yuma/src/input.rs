@@ -1,6 +1,6 @@
 //! What an epoch reads: the subnet's neurons, weights, bonds and hyperparameters.
 
-use crate::YumaError;
+use crate::{workers::both, YumaError};
 use tao_primitives::{fixed::I64F64, AlphaRao, BlockNumber, Uid};
 
 /// A sparse matrix row: `(column UID, value)` pairs. Rows need not be sorted on input, but a
@@ -151,30 +151,30 @@ impl YumaInput {
 }
 
 impl YumaInput {
-    /// [`check_rows`] of the weights and of the bonds: the bonds on a second thread when
-    /// `threads ≥ 2` and there are at least [`PARALLEL_ENTRIES`] weights (the results are
-    /// the same; a thread that cannot start leaves the bonds to this one).
+    /// [`check_rows`] of the weights and of the bonds: the bonds on the pool's other
+    /// thread when `threads ≥ 2` and running in the pool ([`Self::is_large`]; the results
+    /// are the same).
     #[allow(clippy::type_complexity)]
     fn check_weights_and_bonds(
         &self,
         n: usize,
         threads: usize,
     ) -> (Result<Vec<Order>, YumaError>, Result<Vec<Order>, YumaError>) {
+        let threads = if self.is_large() { threads } else { 1 };
+        both(threads, ("weights", &self.weights), ("bonds", &self.bonds), |(what, rows)| {
+            check_rows(what, n, rows)
+        })
+    }
+
+    /// Whether the epoch runs in the worker pool: at least [`PARALLEL_ENTRIES`] weights.
+    pub(crate) fn is_large(&self) -> bool {
         let entries = self.weights.iter().fold(0usize, |sum, row| sum.saturating_add(row.len()));
-        if threads < 2 || entries < PARALLEL_ENTRIES {
-            return (check_rows("weights", n, &self.weights), check_rows("bonds", n, &self.bonds));
-        }
-        let mut bonds = None;
-        let weights = std::thread::scope(|scope| {
-            let _worker = std::thread::Builder::new()
-                .spawn_scoped(scope, || bonds = Some(check_rows("bonds", n, &self.bonds)));
-            check_rows("weights", n, &self.weights)
-        });
-        (weights, bonds.unwrap_or_else(|| check_rows("bonds", n, &self.bonds)))
+        entries >= PARALLEL_ENTRIES
     }
 }
 
-/// Inputs with at least this many weights check their bonds on a second thread.
+/// Inputs with at least this many weights run in the worker pool, their bonds checked on
+/// its other thread.
 const PARALLEL_ENTRIES: usize = 1 << 16;
 
 /// A valid input's size and which of its rows are sorted.
@@ -337,8 +337,8 @@ fn order<T>(entries: &[(Uid, T)]) -> Order {
 mod tests {
     use super::*;
 
-    /// A large input checks its bonds on a second thread: the same errors as on one, the
-    /// weights' first when both are malformed.
+    /// A large input checks its bonds on the pool's other thread (as the epoch runs it, in
+    /// the pool): the same errors as on one, the weights' first when both are malformed.
     #[test]
     fn large_inputs_report_the_same_errors_on_two_threads() {
         let n = 300; // 90,000 weights: above `PARALLEL_ENTRIES`
@@ -361,7 +361,8 @@ mod tests {
             emission: AlphaRao::new(1),
         };
         assert!(n * n >= PARALLEL_ENTRIES);
-        let valid = input.validated(2).expect("valid");
+        let pooled = |input: &YumaInput| crate::workers::run(2, || input.validated(2));
+        let valid = pooled(&input).expect("valid");
         let orders = valid.sorted_weights.iter().chain(&valid.sorted_bonds);
         assert!(orders.into_iter().all(|order| *order == Order::Consecutive));
         let mut bad_bonds = input.clone();
@@ -370,12 +371,12 @@ mod tests {
         bad_both.weights[9].push((Uid::new(n as u16), 1));
         for bad in [&bad_bonds, &bad_both] {
             let one = bad.validated(1).err().expect("malformed");
-            let two = bad.validated(2).err().expect("malformed");
+            let two = pooled(bad).err().expect("malformed");
             assert_eq!(one, two);
         }
-        let both = bad_both.validated(2).err().expect("malformed");
+        let both = pooled(&bad_both).err().expect("malformed");
         assert!(matches!(both, YumaError::UidOutOfRange { field: "weights", .. }), "{both:?}");
-        let bonds = bad_bonds.validated(2).err().expect("malformed");
+        let bonds = pooled(&bad_bonds).err().expect("malformed");
         assert!(matches!(bonds, YumaError::DuplicateUid { field: "bonds", .. }), "{bonds:?}");
     }
 
