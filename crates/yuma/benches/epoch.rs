@@ -66,6 +66,24 @@ fn main() {
         );
         return;
     }
+    // The table's peers share this process's allocator. glibc adapts its thresholds to the
+    // largest block freed so far, so a peer's page faults followed what ran before it: the
+    // oracle took 58-64 ms at n = 4,096 after our epochs on this thread, 77-119 ms after
+    // them on the pool's threads (from the same code). With the thresholds fixed (and the
+    // simulator given the same), no peer's time depends on the order: run again with them.
+    if std::env::var_os("GLIBC_TUNABLES").is_none() {
+        let tunables = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728";
+        let status = std::env::current_exe().and_then(|exe| {
+            std::process::Command::new(exe)
+                .args(args.iter().skip(1))
+                .env("GLIBC_TUNABLES", tunables)
+                .status()
+        });
+        match status {
+            Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+            Err(e) => eprintln!("running with fixed allocator thresholds failed ({e}); as is"),
+        }
+    }
     // `--quick`: every size, few runs. `TAO_BENCH_QUICK` set: the smoke mode the tests use
     // (CI runs every bench once, unoptimized, so none can rot).
     let mode = if std::env::var_os("TAO_BENCH_QUICK").is_some() {

@@ -197,6 +197,12 @@ pub fn run(mode: Mode) -> Vec<Line> {
         "ours: this build's vector instructions: {isa}; threads: {}",
         tao_yuma::DEFAULT_THREADS
     );
+    if let Some(tunables) = std::env::var_os("GLIBC_TUNABLES") {
+        println!(
+            "allocator thresholds fixed for every peer (the simulator too): GLIBC_TUNABLES={}",
+            tunables.to_string_lossy()
+        );
+    }
     println!(
         "peers, same run, same inputs: sim = the Python simulator (torch on CPU, Yuma3 only, \
          when YUMA_SIM_ROOT is set); oracle = the dense f64 test oracle (tests/it/oracle.rs, \
