@@ -23,7 +23,8 @@ const POOL_THREADS: usize = 2;
 static POOL: OnceLock<Option<rayon_core::ThreadPool>> = OnceLock::new();
 
 /// Runs `work` in the pool (where [`both`] splits) when `threads ≥ 2`; on this thread
-/// when `threads < 2`, when already on a pool thread, or without a pool.
+/// when `threads < 2`, without a pool, or when this is already a pool's thread (ours, or a
+/// caller's own rayon pool: its splits are then joined there, with no hop between pools).
 pub(crate) fn run<R: Send>(threads: usize, work: impl FnOnce() -> R + Send) -> R {
     if threads < 2 || rayon_core::current_thread_index().is_some() {
         return work();
