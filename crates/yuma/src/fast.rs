@@ -207,7 +207,7 @@ impl UnitDivisor {
 /// With `a < 2³²` and `low = low₁·2³² + low₀`, `⌊a·low / 2⁶⁴⌋ = ⌊(a·low₁ + ⌊a·low₀ / 2³²⌋)
 /// / 2³²⌋` (the integer part passes through the inner floor; the sum is below
 /// `(2³² − 1)² + 2³² < 2⁶⁴`); `a = 2³²` (one) takes the column's precomputed quotient.
-/// [`Self::divide`] is [`UnitDivisor::divide`] bit for bit on that range (tested).
+/// Its division ([`split_divide`]) is [`UnitDivisor::divide`] bit for bit on that range (tested).
 pub(crate) struct UnitDivisors {
     low0: Vec<u64>,
     low1: Vec<u64>,

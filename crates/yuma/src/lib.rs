@@ -1,7 +1,7 @@
 //! Yuma Consensus: stake-weighted weights in, incentive, dividends and bonds out,
 //! bit-exact with the reference chain.
 //!
-//! One call, [`epoch`], turns a subnet's state ([`YumaInput`]) into a [`YumaOutput`]. It
+//! One call, [`epoch()`], turns a subnet's state ([`YumaInput`]) into a [`YumaOutput`]. It
 //! follows the reference chain's sparse production path (`chain-protocol.md` §4) step by step,
 //! in the reference's fixed-point types and rounding, so its u16 outputs match the chain's.
 //! Steps 5–16 run on sparse rows (the reference) or, when most cells are set, on a dense
