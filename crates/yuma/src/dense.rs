@@ -1249,9 +1249,9 @@ fn clip_and_bond(
     sums
 }
 
-/// Steps 5–16 on the dense block, on up to `threads` threads (the same bits for any count):
-/// two when the block has at least [`PARALLEL_CELLS`] cells, or whatever its size when
-/// `always_split` (so that tests reach every split on small blocks).
+/// Steps 5–16 on the dense block, split in two parts per pass when `threads ≥ 2` (the
+/// same bits for any count; the caller passes 2 for a block of at least [`PARALLEL_CELLS`]
+/// cells, [`Shape::is_large`], or under `Kernel::Dense` whatever its size).
 pub(crate) fn matrix(
     input: &YumaInput,
     shape: Shape,
@@ -1259,12 +1259,10 @@ pub(crate) fn matrix(
     active_stake: &[I32F32],
     n: usize,
     threads: usize,
-    always_split: bool,
 ) -> Matrix {
     let params = &input.params;
     let width = shape.columns.len();
     let height = shape.rows.len();
-    let threads = if shape.is_large() || always_split { threads } else { 1 };
     // Active stake per block row.
     let row_stake: Vec<I32F32> =
         shape.rows.iter().map(|&i| active_stake.get(i).copied().unwrap_or_default()).collect();

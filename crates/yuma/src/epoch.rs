@@ -105,18 +105,13 @@ fn steps(input: &YumaInput, kernel: Kernel, threads: usize) -> Result<YumaOutput
     };
     let matrix = match dense {
         Some(shape) => {
-            // (A large block of a smaller input hops into the pool here; in it already, runs.)
+            // Split in two when large (any block under `Kernel::Dense`, so that tests reach
+            // every split). A large block of a smaller input hops into the pool here; in it
+            // already, it runs on.
             let split = kernel == Kernel::Dense || shape.is_large();
-            workers::run(if split { threads } else { 1 }, || {
-                dense::matrix(
-                    input,
-                    shape,
-                    &permit,
-                    &active_stake,
-                    n,
-                    threads,
-                    kernel == Kernel::Dense,
-                )
+            let threads = if split { threads } else { 1 };
+            workers::run(threads, || {
+                dense::matrix(input, shape, &permit, &active_stake, n, threads)
             })
         }
         None => sparse_matrix(input, &permit, &active_stake, n),

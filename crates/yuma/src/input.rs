@@ -152,15 +152,14 @@ impl YumaInput {
 
 impl YumaInput {
     /// [`check_rows`] of the weights and of the bonds: the bonds on the pool's other
-    /// thread when `threads ≥ 2` and running in the pool ([`Self::is_large`]; the results
-    /// are the same).
+    /// thread when `threads ≥ 2` and running in the pool (a large input's epoch,
+    /// [`Self::is_large`]; the results are the same).
     #[allow(clippy::type_complexity)]
     fn check_weights_and_bonds(
         &self,
         n: usize,
         threads: usize,
     ) -> (Result<Vec<Order>, YumaError>, Result<Vec<Order>, YumaError>) {
-        let threads = if self.is_large() { threads } else { 1 };
         both(threads, ("weights", &self.weights), ("bonds", &self.bonds), |(what, rows)| {
             check_rows(what, n, rows)
         })
