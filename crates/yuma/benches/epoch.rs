@@ -6,7 +6,10 @@
 //! small, in CI).
 //!
 //! Run: `YUMA_SIM_ROOT=DIR cargo bench -p tao-yuma --bench epoch` (`-- --quick` for fewer
-//! runs). The figures that matter are the ratios: machines here are shared and noisy.
+//! runs). The figures that matter are the ratios: machines here are shared and noisy, so the
+//! simulator is kept running (`benches/yuma_sim_driver.py`) and alternated with our epoch in
+//! rounds, each peer warmed up before its round; the table gives the medians over all rounds
+//! and, below the line, each round's ratio (median, lowest, highest).
 
 #![allow(missing_docs)] // the shared oracle's and suite's fields
 

@@ -5,7 +5,11 @@
 //! one previous epoch. Peers measured in the same run on the same shapes:
 //! * the Python research simulator (`bactensor/yuma-simulation`, torch on CPU), when
 //!   `YUMA_SIM_ROOT` points at a directory prepared as `../shared/bench/yuma-sim/README.md`
-//!   says; it runs Yuma3 with fixed-rate bonds, so it is the peer of that case only;
+//!   says; it runs Yuma3 with fixed-rate bonds, so it is the peer of that case only. It is
+//!   kept running (`benches/yuma_sim_driver.py`, the epoch `pysim_epoch.py` times) and
+//!   alternated with ours in rounds, each peer warm and the other idle ([`alternate`]): both
+//!   then run under the same load of this shared machine, which otherwise decides the ratio
+//!   (each peer's time moves by 1.5–2× over seconds);
 //! * the test oracle (`oracle.rs`): a dense `f64` epoch on the V × M block, straight from
 //!   the equations, the same number of runs as ours;
 //! * our own reference kernel (`Kernel::Sparse`, the sparse rows the dense kernel is
@@ -165,19 +169,151 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// The simulator's median for one Yuma3 epoch on V × M, if `YUMA_SIM_ROOT` is prepared.
-fn simulator(validators: usize, miners: usize, runs: usize) -> Option<f64> {
-    let root = std::env::var("YUMA_SIM_ROOT").ok()?;
-    let script =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/bench/yuma-sim/pysim_epoch.py");
-    let output = Command::new(format!("{root}/venv/bin/python"))
-        .env("YUMA_ROOT", &root)
-        .args([script, &validators.to_string(), &miners.to_string(), &runs.to_string()])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let value = text.split_whitespace().find_map(|w| w.strip_prefix("median_ms="))?;
-    value.parse().ok()
+/// Median of some times (0 for none).
+fn median_of(times: &mut [f64]) -> f64 {
+    times.sort_by(f64::total_cmp);
+    times.get(times.len() / 2).copied().unwrap_or_default()
+}
+
+/// The Python simulator kept running (`benches/yuma_sim_driver.py`, the epoch of
+/// `../shared/bench/yuma-sim/pysim_epoch.py`) for one V × M shape, so that the benchmark can
+/// alternate it with our epoch in rounds: on this shared machine a peer's time follows the
+/// load of the moment, and peers timed one after the other can each catch a different one
+/// (ours 1.5 times slower, the simulator's twice, over seconds).
+struct Simulator {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+/// How long each peer runs untimed before its round of [`alternate`].
+const WARM_UP: Duration = Duration::from_millis(20);
+
+/// How long the simulator may take to start (Python, torch), or to answer a round.
+const SIMULATOR_WAIT: Duration = Duration::from_secs(180);
+
+impl Simulator {
+    /// Started if `YUMA_SIM_ROOT` is set and the simulator answers; else `None` (with why).
+    fn start(validators: usize, miners: usize) -> Option<Self> {
+        let root = std::env::var("YUMA_SIM_ROOT").ok()?;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/yuma_sim_driver.py");
+        let started = Command::new(format!("{root}/venv/bin/python"))
+            .env("YUMA_ROOT", &root)
+            .args([script, &validators.to_string(), &miners.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn();
+        let mut child = match started {
+            Ok(child) => child,
+            Err(e) => {
+                println!("simulator: cannot start {root}/venv/bin/python: {e}");
+                return None;
+            }
+        };
+        let (stdin, stdout) = (child.stdin.take()?, child.stdout.take()?);
+        let (send, lines) = std::sync::mpsc::sync_channel(4);
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let simulator = Self { child, stdin, lines };
+        match simulator.lines.recv_timeout(SIMULATOR_WAIT) {
+            Ok(line) if line.starts_with("ready") => Some(simulator),
+            other => {
+                println!("simulator: no `ready` from {script}: {other:?}");
+                None
+            }
+        }
+    }
+
+    /// Times `epochs` epochs of the simulator (ms each).
+    fn run(&mut self, epochs: usize) -> Option<Vec<f64>> {
+        use std::io::Write;
+        writeln!(self.stdin, "run {epochs}").ok()?;
+        let line = self.lines.recv_timeout(SIMULATOR_WAIT).ok()?;
+        let times: Vec<f64> = line
+            .strip_prefix("times ")?
+            .split_whitespace()
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        self.quiet();
+        (times.len() == epochs).then_some(times)
+    }
+
+    /// Waits (a bounded poll) until none of the simulator's threads runs: after its round,
+    /// torch's worker threads spin a while before they sleep, and would take a core from
+    /// our next round. Their time on a CPU (`/proc/PID/task/*/schedstat`, nanoseconds)
+    /// must stay the same over 0.5 ms; at most 200 ms (where `/proc` is missing: no wait).
+    fn quiet(&self) {
+        let pid = self.child.id();
+        let on_cpu = || -> Option<u64> {
+            let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+            let mut total = 0u64;
+            for task in tasks.flatten() {
+                let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+                total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+            }
+            Some(total)
+        };
+        let deadline = Instant::now() + Duration::from_millis(200);
+        let mut last = on_cpu();
+        while last.is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(500));
+            let now = on_cpu();
+            if now == last {
+                return;
+            }
+            last = now;
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Our epoch and the simulator alternated: `rounds` rounds of `epochs` timed epochs each
+/// (after [`WARM_UP`] untimed), ours then the simulator's. Returns the medians over all
+/// rounds (ours, the simulator's) and each round's ratio of medians (simulator / ours);
+/// `None` if the simulator stopped answering.
+fn alternate(
+    input: &YumaInput,
+    simulator: &mut Simulator,
+    rounds: usize,
+    epochs: usize,
+) -> Option<(f64, f64, Vec<f64>)> {
+    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        // Each peer's round starts with epochs untimed for at least `WARM_UP` (at least
+        // one): after the other's round, a peer's first epochs run slower for a few
+        // milliseconds (measured: ours at n = 4,096 took 3.1–9.2 ms for the first timed
+        // epoch after one untimed one against 2.0–2.8 ms for the next; as slow after an idle
+        // pause as after the simulator's round). The driver does the same.
+        let warm = Instant::now();
+        while {
+            std::hint::black_box(epoch(std::hint::black_box(input)).expect("valid"));
+            warm.elapsed() < WARM_UP
+        } {}
+        let mut round: Vec<f64> = (0..epochs)
+            .map(|_| {
+                let start = Instant::now();
+                std::hint::black_box(epoch(std::hint::black_box(input)).expect("valid"));
+                ms(start.elapsed())
+            })
+            .collect();
+        let mut their_round = simulator.run(epochs)?;
+        ours.extend_from_slice(&round);
+        theirs.extend_from_slice(&their_round);
+        ratios.push(median_of(&mut their_round) / median_of(&mut round));
+    }
+    Some((median_of(&mut ours), median_of(&mut theirs), ratios))
 }
 
 /// Runs the suite, prints the table and returns its lines. Panics if the dense kernel and
@@ -205,7 +341,8 @@ pub fn run(mode: Mode) -> Vec<Line> {
     }
     println!(
         "peers, same run, same inputs: sim = the Python simulator (torch on CPU, Yuma3 only, \
-         when YUMA_SIM_ROOT is set); oracle = the dense f64 test oracle (tests/it/oracle.rs, \
+         when YUMA_SIM_ROOT is set; alternated with ours in rounds, each peer warmed up for \
+         20 ms before its round); oracle = the dense f64 test oracle (tests/it/oracle.rs, \
          V x M block, as many runs as ours); sparse = our reference kernel (Kernel::Sparse)"
     );
     println!(
@@ -245,9 +382,29 @@ pub fn run(mode: Mode) -> Vec<Line> {
                 (Mode::Full, true) => 21,
                 (Mode::Full, false) => 1_001,
             };
-            let ours = ms(median(runs, || {
-                std::hint::black_box(epoch(std::hint::black_box(&input)).expect("valid"));
-            }));
+            // Against the simulator (Yuma3): alternated in rounds; else ours alone.
+            let mut simulator = match (mode, case) {
+                (Mode::Smoke, _) | (_, Case::Yuma3Liquid | Case::Classic) => None,
+                _ => Simulator::start(validators, miners),
+            };
+            let rounds = if mode == Mode::Full { 7.max(runs / 50).min(runs) } else { runs };
+            let alternated = simulator.as_mut().and_then(|simulator| {
+                let alternated = alternate(&input, simulator, rounds, runs / rounds);
+                if alternated.is_none() {
+                    println!("simulator: stopped answering; n={n} timed without it");
+                }
+                alternated
+            });
+            drop(simulator);
+            let (ours, simulator) = match &alternated {
+                Some((ours, theirs, _)) => (*ours, Some(*theirs)),
+                None => {
+                    let ours = ms(median(runs, || {
+                        std::hint::black_box(epoch(std::hint::black_box(&input)).expect("valid"));
+                    }));
+                    (ours, None)
+                }
+            };
             let oracle = ms(median(runs, || {
                 std::hint::black_box(crate::oracle::epoch(std::hint::black_box(&input)));
             }));
@@ -256,10 +413,6 @@ pub fn run(mode: Mode) -> Vec<Line> {
                     epoch_with(std::hint::black_box(&input), Kernel::Sparse).expect("valid"),
                 );
             }));
-            let simulator = match (mode, case) {
-                (Mode::Smoke, _) | (_, Case::Yuma3Liquid | Case::Classic) => None,
-                _ => simulator(validators, miners, runs),
-            };
             let label = format!("{validators}x{miners}");
             let sim_text = simulator.map_or("-".to_owned(), |s| format!("{s:.3}"));
             let sim_ratio = simulator.map_or("-".to_owned(), |s| format!("{:.1}x", s / ours));
@@ -269,6 +422,18 @@ pub fn run(mode: Mode) -> Vec<Line> {
                 oracle / ours,
                 sparse / ours
             );
+            if let Some((_, _, mut ratios)) = alternated {
+                let rounds = ratios.len();
+                let middle = median_of(&mut ratios);
+                let (low, high) = (ratios.first(), ratios.last());
+                println!(
+                    "       sim/ours per round ({rounds} rounds of {} epochs, ours then the \
+                     simulator's): median {middle:.1}x, lowest {:.1}x, highest {:.1}x",
+                    runs / rounds,
+                    low.copied().unwrap_or_default(),
+                    high.copied().unwrap_or_default()
+                );
+            }
             lines.push(Line { n, validators, case, ours, simulator, oracle, sparse });
         }
     }
