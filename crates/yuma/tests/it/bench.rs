@@ -8,8 +8,9 @@
 //!   says; it runs Yuma3 with fixed-rate bonds, so it is the peer of that case only. It is
 //!   kept running (`benches/yuma_sim_driver.py`, the epoch `pysim_epoch.py` times) and
 //!   alternated with ours in rounds, each peer warm and the other idle ([`alternate`]): both
-//!   then run under the same load of this shared machine, which otherwise decides the ratio
-//!   (each peer's time moves by 1.5–2× over seconds);
+//!   then run under the same moment's load of this shared machine (timed one after the
+//!   other, the ratio followed which peer caught a slow phase; the load still moves our
+//!   epoch more than the simulator's);
 //! * the test oracle (`oracle.rs`): a dense `f64` epoch on the V × M block, straight from
 //!   the equations, the same number of runs as ours;
 //! * our own reference kernel (`Kernel::Sparse`, the sparse rows the dense kernel is
@@ -178,8 +179,7 @@ fn median_of(times: &mut [f64]) -> f64 {
 /// The Python simulator kept running (`benches/yuma_sim_driver.py`, the epoch of
 /// `../shared/bench/yuma-sim/pysim_epoch.py`) for one V × M shape, so that the benchmark can
 /// alternate it with our epoch in rounds: on this shared machine a peer's time follows the
-/// load of the moment, and peers timed one after the other can each catch a different one
-/// (ours 1.5 times slower, the simulator's twice, over seconds).
+/// load of the moment, and peers timed one after the other can each catch a different one.
 struct Simulator {
     child: std::process::Child,
     stdin: std::process::ChildStdin,
