@@ -380,7 +380,7 @@ pub fn run(mode: Mode) -> Vec<Line> {
                 (Mode::Smoke, _) => 1,
                 (Mode::Quick, _) => 5,
                 (Mode::Full, true) => 63,
-                (Mode::Full, false) => 1_001,
+                (Mode::Full, false) => 1_000,
             };
             // Against the simulator (Yuma3): alternated in rounds; else ours alone.
             let mut simulator = match (mode, case) {
