@@ -153,24 +153,23 @@ pub fn subnet(n: usize, validators: usize, case: Case, seed: u64) -> YumaInput {
     input
 }
 
-/// Median wall time of `runs` calls.
-fn median(runs: usize, mut f: impl FnMut()) -> Duration {
-    let mut times: Vec<Duration> = (0..runs.max(1))
+/// Wall time of each of `runs` calls (at least one), in milliseconds.
+fn times(runs: usize, mut f: impl FnMut()) -> Vec<f64> {
+    (0..runs.max(1))
         .map(|_| {
             let start = Instant::now();
             f();
-            start.elapsed()
+            start.elapsed().as_secs_f64() * 1e3
         })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
+        .collect()
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
+/// Median wall time of `runs` calls, in milliseconds.
+fn median(runs: usize, f: impl FnMut()) -> f64 {
+    median_of(&mut times(runs, f))
 }
 
-/// Median of some times (0 for none).
+/// The median of some times (0 for none); sorts them.
 fn median_of(times: &mut [f64]) -> f64 {
     times.sort_by(f64::total_cmp);
     times.get(times.len() / 2).copied().unwrap_or_default()
@@ -289,6 +288,9 @@ fn alternate(
     rounds: usize,
     epochs: usize,
 ) -> Option<(f64, f64, Vec<f64>)> {
+    let ours_once = || {
+        std::hint::black_box(epoch(std::hint::black_box(input)).expect("valid"));
+    };
     let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         // Each peer's round starts with epochs untimed for at least `WARM_UP` (at least
@@ -298,16 +300,10 @@ fn alternate(
         // pause as after the simulator's round). The driver does the same.
         let warm = Instant::now();
         while {
-            std::hint::black_box(epoch(std::hint::black_box(input)).expect("valid"));
+            ours_once();
             warm.elapsed() < WARM_UP
         } {}
-        let mut round: Vec<f64> = (0..epochs)
-            .map(|_| {
-                let start = Instant::now();
-                std::hint::black_box(epoch(std::hint::black_box(input)).expect("valid"));
-                ms(start.elapsed())
-            })
-            .collect();
+        let mut round = times(epochs, ours_once);
         let mut their_round = simulator.run(epochs)?;
         ours.extend_from_slice(&round);
         theirs.extend_from_slice(&their_round);
@@ -406,20 +402,20 @@ pub fn run(mode: Mode) -> Vec<Line> {
             let (ours, simulator) = match &alternated {
                 Some((ours, theirs, _)) => (*ours, Some(*theirs)),
                 None => {
-                    let ours = ms(median(runs, || {
+                    let ours = median(runs, || {
                         std::hint::black_box(epoch(std::hint::black_box(&input)).expect("valid"));
-                    }));
+                    });
                     (ours, None)
                 }
             };
-            let oracle = ms(median(runs, || {
+            let oracle = median(runs, || {
                 std::hint::black_box(crate::oracle::epoch(std::hint::black_box(&input)));
-            }));
-            let sparse = ms(median(runs, || {
+            });
+            let sparse = median(runs, || {
                 std::hint::black_box(
                     epoch_with(std::hint::black_box(&input), Kernel::Sparse).expect("valid"),
                 );
-            }));
+            });
             let label = format!("{validators}x{miners}");
             let sim_text = simulator.map_or("-".to_owned(), |s| format!("{s:.3}"));
             let sim_ratio = simulator.map_or("-".to_owned(), |s| format!("{:.1}x", s / ours));
@@ -454,18 +450,18 @@ pub fn run(mode: Mode) -> Vec<Line> {
         Mode::Smoke | Mode::Quick => 1,
         Mode::Full => 5,
     };
-    let block = ms(median(block_runs, || {
+    let block = median(block_runs, || {
         for input in &inputs {
             std::hint::black_box(epoch(std::hint::black_box(input)).expect("valid"));
         }
-    }));
-    let reference = ms(median(1, || {
+    });
+    let reference = median(1, || {
         for input in &inputs {
             std::hint::black_box(
                 epoch_with(std::hint::black_box(input), Kernel::Sparse).expect("valid"),
             );
         }
-    }));
+    });
     println!(
         "block: {subnets} subnets x 256 UIDs, every epoch: {block:.1} ms ({:.1} us per subnet); \
          the sparse reference kernel: {reference:.1} ms ({:.1}x)",
@@ -475,14 +471,14 @@ pub fn run(mode: Mode) -> Vec<Line> {
     // The crate's share of the chain's work around each epoch (`run_epoch` in the runtime):
     // the input assembled from the state (its weight and bond rows cloned), the epoch, and
     // its outputs converted to what the state stores (u16 proportions and bonds).
-    let assemble = ms(median(block_runs, || {
+    let assemble = median(block_runs, || {
         for input in &inputs {
             std::hint::black_box(std::hint::black_box(input).clone());
         }
-    }));
+    });
     let outputs: Vec<tao_yuma::YumaOutput> =
         inputs.iter().map(|input| epoch(input).expect("valid")).collect();
-    let store = ms(median(block_runs, || {
+    let store = median(block_runs, || {
         for output in std::hint::black_box(&outputs) {
             for values in [
                 &output.consensus,
@@ -495,7 +491,7 @@ pub fn run(mode: Mode) -> Vec<Line> {
             }
             std::hint::black_box(output.bonds_u16());
         }
-    }));
+    });
     let total = assemble + block + store;
     println!(
         "block work around the epochs: assemble inputs {assemble:.1} ms + epochs {block:.1} ms + \
