@@ -5,7 +5,8 @@
 //! arrive. The consensus reads it in column strips (the weighted median needs a column);
 //! every other step walks contiguous rows: clip, rank sums, weights for bonds and the bond
 //! EMA in one fused pass, then dividends. Yuma3's new bonds, computed in the block, are the
-//! output as they are ([`Bonds::from_block`]); classic's are upscaled into rows. Per
+//! output as they are ([`Bonds::from_block`]); so are classic's, upscaled in the block
+//! (listed rows only where a kept cell is not positive, or off the unit interval). Per
 //! column results (rank sums, bond sums) accumulate in column vectors. An absent cell is 0
 //! plus a presence flag where the reference tells "absent" from "explicit 0" (the
 //! liquid-alpha EMA, the stored bond rows). Every cell gets the reference's expression in the
@@ -1375,31 +1376,27 @@ pub(crate) fn matrix(
         .map(|&j| incentive.get(usize::from(j)).copied().unwrap_or_default())
         .collect();
 
-    // 16b. Dividends and the bond rows to store: Yuma3's new bonds are the block's cells
-    // (handed over as they are, [`Bonds::from_block`]); classic's are upscaled rows.
+    // 16b. Dividends and the bonds to store: Yuma3's new bonds are the block's cells, and so
+    // are classic's upscaled ones when every kept cell is positive (handed over as they are,
+    // [`Bonds::from_block`]); else classic's are listed rows.
     let mut row_dividends = vec![zero(); height];
     let out = Out { incentive: &column_incentive, uids: &uids, width, mid, threads };
-    let classic_rows = match params.bond_model {
+    let stored = match params.bond_model {
         BondModel::Yuma3 => {
             yuma3_dividends(&block, &sums.first, &out, &mut row_dividends);
             for (d, s) in row_dividends.iter_mut().zip(&row_stake) {
                 *d = d.checked_mul(*s).unwrap_or_default();
             }
-            None
+            Stored::InBlock
         }
-        BondModel::Classic => {
-            let mut bond_rows: Vec<Vec<(Uid, I32F32)>> = vec![Vec::new(); height];
-            classic_dividends(
-                unit_stake && column_incentive.iter().all(|i| fast::is_unit(*i)),
-                &mut block,
-                (&sums.first, &sums.second),
-                columns.alpha,
-                &out,
-                &mut row_dividends,
-                &mut bond_rows,
-            );
-            Some(bond_rows)
-        }
+        BondModel::Classic => classic_dividends(
+            unit_stake && column_incentive.iter().all(|i| fast::is_unit(*i)),
+            &mut block,
+            (&sums.first, &sums.second),
+            columns.alpha,
+            &out,
+            &mut row_dividends,
+        ),
     };
     let mut dividends = vec![zero(); n];
     for (&i, d) in block.shape.rows.iter().zip(&row_dividends) {
@@ -1408,15 +1405,23 @@ pub(crate) fn matrix(
         }
     }
     fast::normalize(&mut dividends);
-    let Block { shape, weights, present, bonds: stored, .. } = block;
-    let (bonds, weights) = match classic_rows {
-        Some(bond_rows) => (Bonds::from_block_rows(n, &shape.rows, bond_rows), weights),
+    let Block { shape, weights, present, bonds: stored_bonds, .. } = block;
+    let (bonds, weights) = match stored {
+        Stored::Rows(bond_rows) => (Bonds::from_block_rows(n, &shape.rows, bond_rows), weights),
         // The block itself: the output hands it back when dropped ([`recycle`]).
-        None => (Bonds::from_block(n, &shape.rows, uids, weights), Vec::new()),
+        Stored::InBlock => (Bonds::from_block(n, &shape.rows, uids, weights), Vec::new()),
     };
-    Buffers { weights, present, bonds: stored }.keep();
+    Buffers { weights, present, bonds: stored_bonds }.keep();
 
     Matrix { consensus, rank, trust, incentive, validator_trust, dividends, bonds }
+}
+
+/// Where the bonds to store are once the dividends are computed.
+enum Stored {
+    /// In the block's cells, a bond where positive (every cell to store is).
+    InBlock,
+    /// Listed, one row per block row.
+    Rows(Vec<BondRow>),
 }
 
 /// What the dividend passes share: per column incentive and UID, the block's width, the
@@ -1506,17 +1511,9 @@ fn classic_dividends(
     alpha: I32F32,
     out: &Out<'_>,
     row_dividends: &mut [I32F32],
-    bond_rows: &mut [Vec<(Uid, I32F32)>],
-) {
+) -> Stored {
     if unit {
-        return unit_classic_dividends(
-            block,
-            (delta_sum, bond_sum),
-            alpha,
-            out,
-            row_dividends,
-            bond_rows,
-        );
+        return unit_classic_dividends(block, (delta_sum, bond_sum), alpha, out, row_dividends);
     }
     let (width, mid, threads) = (out.width, out.mid, out.threads);
     let stride = width.max(1);
@@ -1587,9 +1584,10 @@ fn classic_dividends(
     };
     // The stored bonds: every kept cell, upscaled to its column's maximum.
     let max_divisors = column_divisors(&max);
+    let mut bond_rows: Vec<BondRow> = vec![Vec::new(); block.shape.rows.len()];
     let (weights_a, weights_b) = split_rows_ref(&block.weights, mid, width);
     let (present_a, present_b) = split_rows_ref(&block.present, mid, width);
-    let (rows_a, rows_b) = split_rows(bond_rows, mid, 1);
+    let (rows_a, rows_b) = split_rows(&mut bond_rows, mid, 1);
     both(
         threads,
         (weights_a, present_a, rows_a),
@@ -1608,6 +1606,7 @@ fn classic_dividends(
             }
         },
     );
+    Stored::Rows(bond_rows)
 }
 
 /// The classic EMA's old bond `b` (a u16 integer) divided by its column's sum.
@@ -1643,30 +1642,25 @@ fn integer_sum_divisor(sum: I32F32) -> Option<fast::RowDivisor> {
 
 /// One band of [`unit_classic_dividends`]' EMA: each cell's new bond
 /// `α · delta / Σ delta + (1 − α) · b / Σ b` (kept where positive) and its column sums.
-fn classic_ema_band<D: OldBond, S: Share>(
+fn classic_ema_band<D: OldBond, S: ShareColumns + ?Sized>(
     (weights, present, bonds): (&mut [I32F32], &mut [bool], &[u16]),
     stride: usize,
-    (alpha, keep_rate): (i64, i64),
-    delta_divisors: &[S],
+    (alpha, keep_rate): (fast::UnitFactor, fast::UnitFactor),
+    delta_divisors: &S,
     bond_divisors: &[D],
 ) -> Vec<I32F32> {
-    let mut sums = vec![zero(); delta_divisors.len()];
-    // Each column's two divisors side by side: one stream (and one register) fewer in the
-    // loop, which otherwise runs short of registers.
-    let divisors: Vec<(S, D)> =
-        delta_divisors.iter().cloned().zip(bond_divisors.iter().cloned()).collect();
+    let mut sums = vec![zero(); bond_divisors.len()];
     let rows = weights
         .chunks_exact_mut(stride)
         .zip(present.chunks_exact_mut(stride))
         .zip(bonds.chunks_exact(stride));
     for ((delta_row, keep_row), bond_row) in rows {
-        let columns = divisors.iter().zip(sums.iter_mut());
+        let columns = delta_divisors.columns().zip(bond_divisors).zip(sums.iter_mut());
         for (((delta, keep), b), ((dd, bd), sum)) in
             delta_row.iter_mut().zip(keep_row.iter_mut()).zip(bond_row).zip(columns)
         {
             let old = bd.normalized(*b);
-            let v = fast::mul_unit(alpha, dd.share(delta.to_bits()))
-                .wrapping_add(fast::mul_unit(keep_rate, old));
+            let v = alpha.times(dd.share(delta.to_bits())).wrapping_add(keep_rate.times(old));
             *keep = v > 0;
             *delta = I32F32::from_bits(v);
             *sum = I32F32::from_bits(sum.to_bits().wrapping_add(v));
@@ -1693,19 +1687,22 @@ fn share_divisors(sums: &[I32F32]) -> Vec<fast::ShareDivisor> {
 /// [0, 1]), the EMA of two values in [0, 1] is in
 /// [0, 1] (`mul_unit`), a column's EMA sum is at most `α + (1 − α) = 1` per unit of the
 /// normalized columns' sums, and a row's dividend adds at most Σ incentive ≤ 1: plain adds
-/// cannot overflow.
+/// cannot overflow. The bonds to store are upscaled in the block: a kept cell is positive
+/// (the EMA's), its share of a column sum at most 1 is at least itself, and so is its share
+/// of a column maximum at most 1, so every one stays a bond ([`Stored::InBlock`]; checked
+/// cell by cell all the same, and listed rows if one is not).
 fn unit_classic_dividends(
     block: &mut Block,
     (delta_sum, bond_sum): (&[I32F32], &[I32F32]),
     alpha: I32F32,
     out: &Out<'_>,
     row_dividends: &mut [I32F32],
-    bond_rows: &mut [Vec<(Uid, I32F32)>],
-) {
+) -> Stored {
     let (width, mid, threads) = (out.width, out.mid, out.threads);
     let stride = width.max(1);
     let alpha = alpha.to_bits();
     let keep_rate = fast::ONE.wrapping_sub(alpha);
+    let rates = (fast::UnitFactor::new(alpha), fast::UnitFactor::new(keep_rate));
     let delta_divisors = shares(delta_sum);
     // The old bonds' column sums are sums of u16 integers: below 2³¹ (the usual case), a
     // `RowDivisor` each; else `divide_unit`.
@@ -1716,7 +1713,6 @@ fn unit_classic_dividends(
         let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
         let (present_a, present_b) = split_rows(&mut block.present, mid, width);
         let (bonds_a, bonds_b) = split_rows_ref(&block.bonds, mid, width);
-        let rates = (alpha, keep_rate);
         let (a, b) = both(
             threads,
             (weights_a, present_a, bonds_a),
@@ -1726,14 +1722,18 @@ fn unit_classic_dividends(
                     classic_ema_band(band, stride, rates, delta, old)
                 }
                 (Some(old), Shares::Mixed(delta)) => {
-                    classic_ema_band(band, stride, rates, delta, old)
+                    classic_ema_band(band, stride, rates, delta.as_slice(), old)
                 }
                 (None, Shares::Unit(delta)) => {
                     classic_ema_band(band, stride, rates, delta, &unit_divisors(bond_sum))
                 }
-                (None, Shares::Mixed(delta)) => {
-                    classic_ema_band(band, stride, rates, delta, &unit_divisors(bond_sum))
-                }
+                (None, Shares::Mixed(delta)) => classic_ema_band(
+                    band,
+                    stride,
+                    rates,
+                    delta.as_slice(),
+                    &unit_divisors(bond_sum),
+                ),
             },
         );
         merge(a, &b)
@@ -1746,30 +1746,41 @@ fn unit_classic_dividends(
         let (a, b) = both(threads, (weights_a, dividends_a), (weights_b, dividends_b), |band| {
             match &ema_divisors {
                 Shares::Unit(divisors) => classic_dividend_band(band, stride, divisors, out),
-                Shares::Mixed(divisors) => classic_dividend_band(band, stride, divisors, out),
+                Shares::Mixed(divisors) => {
+                    classic_dividend_band(band, stride, divisors.as_slice(), out)
+                }
             }
         });
         // Column maxima of non-negative values: any order.
         a.iter().zip(&b).map(|(x, y)| (*x).max(*y)).collect::<Vec<_>>()
     };
-    // The stored bonds: every kept cell, upscaled to its column's maximum.
+    // The stored bonds: every kept cell upscaled to its column's maximum, in place.
     let max_divisors = shares(&max);
-    let (weights_a, weights_b) = split_rows_ref(&block.weights, mid, width);
+    let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
     let (present_a, present_b) = split_rows_ref(&block.present, mid, width);
-    let (rows_a, rows_b) = split_rows(bond_rows, mid, 1);
-    both(threads, (weights_a, present_a, rows_a), (weights_b, present_b, rows_b), |band| {
-        match &max_divisors {
-            Shares::Unit(divisors) => classic_store_band(band, stride, divisors, out),
-            Shares::Mixed(divisors) => classic_store_band(band, stride, divisors, out),
-        }
+    let (a, b) =
+        both(threads, (weights_a, present_a), (weights_b, present_b), |band| match &max_divisors {
+            Shares::Unit(divisors) => classic_store_band(band, stride, divisors),
+            Shares::Mixed(divisors) => classic_store_band(band, stride, divisors.as_slice()),
+        });
+    if a & b {
+        return Stored::InBlock;
+    }
+    // (A kept cell that is not positive: every kept cell listed.)
+    let cells = block.weights.chunks_exact(stride).zip(block.present.chunks_exact(stride));
+    let rows = cells.map(|(row, keep_row)| {
+        let kept = row.iter().zip(keep_row).zip(out.uids).filter(|((_, keep), _)| **keep);
+        kept.map(|((v, _), uid)| (*uid, *v)).collect()
     });
+    Stored::Rows(rows.take(block.shape.rows.len()).collect())
 }
 
 /// Per-column divisions of values in [0, 1] by their column's sum or maximum (`Share`):
-/// a [`fast::UnitDivisor`] each when every column's is in its range (the usual case: one
-/// construction each, no choice per cell), else [`fast::ShareDivisor`]s.
+/// [`fast::UnitDivisors`] when every column's is in [`fast::UnitDivisor`]'s range (the usual
+/// case: one construction each, no choice per cell, lane products that vectorize), else
+/// [`fast::ShareDivisor`]s.
 enum Shares {
-    Unit(Vec<fast::UnitDivisor>),
+    Unit(fast::UnitDivisors),
     Mixed(Vec<fast::ShareDivisor>),
 }
 
@@ -1779,17 +1790,17 @@ fn shares(sums: &[I32F32]) -> Shares {
     let unit: Option<Vec<fast::UnitDivisor>> =
         sums.iter().map(|s| fast::UnitDivisor::new(if *s > zero() { *s } else { one() })).collect();
     match unit {
-        Some(unit) => Shares::Unit(unit),
+        Some(unit) => Shares::Unit(fast::UnitDivisors::new(&unit)),
         None => Shares::Mixed(share_divisors(sums)),
     }
 }
 
 /// `a.safe_div(d)` for `0 ≤ a ≤ d`, `a ≤ 2³²` (callers prove it), by a column's divisor.
-trait Share: Sync + Clone {
+trait Share {
     fn share(&self, a: i64) -> i64;
 }
 
-impl Share for fast::UnitDivisor {
+impl Share for fast::SplitDivisor {
     #[inline]
     fn share(&self, a: i64) -> i64 {
         self.divide(a)
@@ -1803,23 +1814,42 @@ impl Share for fast::ShareDivisor {
     }
 }
 
+/// A row's [`Share`] divisors, column by column.
+trait ShareColumns: Sync {
+    fn columns(&self) -> impl Iterator<Item = impl Share> + '_;
+}
+
+impl ShareColumns for fast::UnitDivisors {
+    #[inline]
+    fn columns(&self) -> impl Iterator<Item = impl Share> + '_ {
+        fast::UnitDivisors::columns(self)
+    }
+}
+
+impl ShareColumns for [fast::ShareDivisor] {
+    #[inline]
+    fn columns(&self) -> impl Iterator<Item = impl Share> + '_ {
+        self.iter().copied()
+    }
+}
+
 /// One band of [`unit_classic_dividends`]' second pass: each new bond divided by its
 /// column's sum (in place), each row's dividend `Σ incentive · bond`, and the band's column
 /// maxima.
-fn classic_dividend_band<S: Share>(
+fn classic_dividend_band<S: ShareColumns + ?Sized>(
     (weights, dividends): (&mut [I32F32], &mut [I32F32]),
     stride: usize,
-    divisors: &[S],
+    divisors: &S,
     out: &Out<'_>,
 ) -> Vec<I32F32> {
     let mut max = vec![zero(); out.width];
     for (row, d) in weights.chunks_exact_mut(stride).zip(dividends.iter_mut()) {
         let mut dividend = 0i64;
-        let columns = divisors.iter().zip(out.incentive.iter().zip(max.iter_mut()));
+        let columns = divisors.columns().zip(out.incentive.iter().zip(max.iter_mut()));
         for (v, (divisor, (inc, m))) in row.iter_mut().zip(columns) {
             let normalized = divisor.share(v.to_bits());
             *v = I32F32::from_bits(normalized);
-            dividend = dividend.wrapping_add(fast::mul_unit(inc.to_bits(), normalized));
+            dividend = dividend.wrapping_add(fast::mul_unit_halves(inc.to_bits(), normalized));
             *m = (*m).max(*v);
         }
         *d = I32F32::from_bits(dividend);
@@ -1830,33 +1860,23 @@ fn classic_dividend_band<S: Share>(
 /// A bond row to store.
 type BondRow = Vec<(Uid, I32F32)>;
 
-/// One band of [`unit_classic_dividends`]' last pass: the bond rows to store, every kept
-/// cell upscaled to its column's maximum.
-fn classic_store_band<S: Share>(
-    (weights, present, rows): (&[I32F32], &[bool], &mut [BondRow]),
+/// One band of [`unit_classic_dividends`]' last pass: every cell upscaled to its column's
+/// maximum, in place (a cell not kept is 0 and stays 0). Whether every kept cell is
+/// positive (a bond in the block).
+fn classic_store_band<S: ShareColumns + ?Sized>(
+    (weights, present): (&mut [I32F32], &[bool]),
     stride: usize,
-    divisors: &[S],
-    out: &Out<'_>,
-) {
-    let cells = weights.chunks_exact(stride).zip(present.chunks_exact(stride));
-    for ((row, keep_row), out_row) in cells.zip(rows.iter_mut()) {
-        let columns = divisors.iter().zip(out.uids);
-        let upscaled = |(v, (divisor, uid)): (&I32F32, (&S, &Uid))| {
-            (*uid, I32F32::from_bits(divisor.share(v.to_bits())))
-        };
-        // A row keeping every cell (a dense subnet) is collected without a test per cell.
-        if keep_row.iter().fold(true, |all, keep| all & *keep) {
-            *out_row = row.iter().zip(columns).map(upscaled).collect();
-            continue;
+    divisors: &S,
+) -> bool {
+    let mut positive = true;
+    for (row, keep_row) in weights.chunks_exact_mut(stride).zip(present.chunks_exact(stride)) {
+        for ((v, keep), divisor) in row.iter_mut().zip(keep_row).zip(divisors.columns()) {
+            let upscaled = divisor.share(v.to_bits());
+            positive &= !*keep | (upscaled > 0);
+            *v = I32F32::from_bits(upscaled);
         }
-        let mut kept = Vec::with_capacity(out.width);
-        for ((v, keep), column) in row.iter().zip(keep_row).zip(columns) {
-            if *keep {
-                kept.push(upscaled((v, column)));
-            }
-        }
-        *out_row = kept;
     }
+    positive
 }
 
 #[cfg(test)]
@@ -1902,6 +1922,29 @@ mod tests {
                     assert_eq!(unit_clip(w, present, c), (value.to_bits(), kept), "{w} {c}");
                 }
             }
+        }
+    }
+
+    /// Classic's bonds stay in the block only when every kept cell is positive once
+    /// upscaled: a kept cell that is 0 is reported (the rows are then listed), a cell not
+    /// kept (0) is not; both upscaled by their column's maximum, in place.
+    #[test]
+    fn classic_store_band_reports_a_kept_cell_that_is_not_positive() {
+        let half = I32F32::from_bits(fast::ONE / 2);
+        let divisors = share_divisors(&[half, one()]);
+        let unit = fast::UnitDivisors::new(&[
+            fast::UnitDivisor::new(half).expect("in range"),
+            fast::UnitDivisor::new(one()).expect("in range"),
+        ]);
+        for kept_zero in [false, true] {
+            let keep = [true, kept_zero];
+            let mut cells = vec![I32F32::from_bits(fast::ONE / 4), zero()];
+            let mut split = cells.clone();
+            let positive = classic_store_band((&mut cells, &keep), 2, divisors.as_slice());
+            assert_eq!(positive, !kept_zero);
+            assert_eq!(cells, vec![half, zero()]);
+            assert_eq!(classic_store_band((&mut split, &keep), 2, &unit), positive);
+            assert_eq!(split, cells);
         }
     }
 }

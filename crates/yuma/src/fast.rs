@@ -236,19 +236,37 @@ impl UnitDivisors {
     /// the shortest of the row, the factors and the divisors are not read.
     pub(crate) fn dot(&self, row: &[I32F32], factors: &[I32F32]) -> i64 {
         let mut sum = 0i64;
-        let divisors = self
-            .low0
-            .iter()
-            .zip(&self.low1)
-            .zip(self.high.iter().zip(&self.shift))
-            .zip(&self.of_one);
-        for ((v, f), (((low0, low1), (high, shift)), of_one)) in
-            row.iter().zip(factors).zip(divisors)
-        {
-            let share = split_divide(v.to_bits(), (*low0, *low1, *high, *shift), *of_one);
-            sum = sum.wrapping_add(mul_unit_halves(share, f.to_bits()));
+        for ((v, f), divisor) in row.iter().zip(factors).zip(self.columns()) {
+            sum = sum.wrapping_add(mul_unit_halves(divisor.divide(v.to_bits()), f.to_bits()));
         }
         sum
+    }
+
+    /// Each column's divisor, in column order, as its fields read together.
+    #[inline]
+    pub(crate) fn columns(&self) -> impl Iterator<Item = SplitDivisor> + '_ {
+        let fields = self.low0.iter().zip(&self.low1).zip(self.high.iter().zip(&self.shift));
+        fields.zip(&self.of_one).map(|(((low0, low1), (high, shift)), of_one)| SplitDivisor {
+            fields: (*low0, *low1, *high, *shift),
+            of_one: *of_one,
+        })
+    }
+}
+
+/// One column of [`UnitDivisors`]: [`UnitDivisor::divide`] for `a` in `[0, 2³²]`, on
+/// 32-bit lane products ([`split_divide`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SplitDivisor {
+    fields: (u64, u64, u64, u64),
+    of_one: i64,
+}
+
+impl SplitDivisor {
+    /// `a.safe_div(d)` on raw bits for `0 ≤ a ≤ min(d, 2³²)`, which callers prove; outside
+    /// it the result is meaningless (but never a panic).
+    #[inline]
+    pub(crate) fn divide(self, a: i64) -> i64 {
+        split_divide(a, self.fields, self.of_one)
     }
 }
 

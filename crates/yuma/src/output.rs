@@ -48,10 +48,10 @@ impl YumaOutput {
 /// An epoch's bonds: per UID, a row of `(UID, bond)` with positive bonds in ascending UID
 /// order (empty for a UID without a permit after the epoch).
 ///
-/// Rows are held either as such (the sparse kernel, the classic model) or as one validator ×
-/// miner block, row-major, where a cell is a bond if positive (the dense kernel's Yuma3 bonds:
-/// the block it computed them in, kept as it is instead of copied out row by row, 16 bytes
-/// a bond). Both read the same through [`Bonds::row`]; equality compares the rows.
+/// Rows are held either as such (the sparse kernel) or as one validator × miner block,
+/// row-major, where a cell is a bond if positive (the dense kernel's bonds, Yuma3's and
+/// classic's: the block it computed them in, kept as it is instead of copied out row by row,
+/// 16 bytes a bond). Both read the same through [`Bonds::row`]; equality compares the rows.
 #[derive(Clone, Default)]
 pub struct Bonds {
     /// Per UID, where its row is.
