@@ -179,10 +179,13 @@ fn median_of(times: &mut [f64]) -> f64 {
 /// `../shared/bench/yuma-sim/pysim_epoch.py`) for one V × M shape, so that the benchmark can
 /// alternate it with our epoch in rounds: on this shared machine a peer's time follows the
 /// load of the moment, and peers timed one after the other can each catch a different one.
-struct Simulator {
+/// Every wait on it is bounded ([`Launch`]), so is each line it prints
+/// ([`MAX_SIMULATOR_LINE`]) and how many lines wait to be read (4); dropped, it is killed.
+pub struct Simulator {
     child: std::process::Child,
     stdin: std::process::ChildStdin,
     lines: std::sync::mpsc::Receiver<String>,
+    answer: Duration,
 }
 
 /// How long each peer runs untimed before its round of [`alternate`].
@@ -191,49 +194,109 @@ const WARM_UP: Duration = Duration::from_millis(20);
 /// How long the simulator may take to start (Python, torch), or to answer a round.
 const SIMULATOR_WAIT: Duration = Duration::from_secs(180);
 
+/// The longest line read from the simulator, in bytes (a round of the driver's largest,
+/// 100,000 epochs, prints about 1 MB); past it the simulator is taken as stopped.
+pub const MAX_SIMULATOR_LINE: u64 = 4 << 20;
+
+/// How to start the simulator's driver: the interpreter, the directory it reads the
+/// simulator from (`YUMA_ROOT`), and how long it may take to start and to answer a round.
+pub struct Launch {
+    pub python: std::path::PathBuf,
+    pub root: std::path::PathBuf,
+    pub start: Duration,
+    pub answer: Duration,
+}
+
+/// Why the simulator did not start.
+#[derive(Debug)]
+pub enum SimulatorError {
+    /// The interpreter could not be run.
+    Spawn(std::io::Error),
+    /// Its first line was not `ready` (`None`: no line before [`Launch::start`] passed, or it
+    /// stopped).
+    NotReady(Option<String>),
+}
+
+impl std::fmt::Display for SimulatorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Spawn(e) => write!(f, "cannot start the interpreter: {e}"),
+            Self::NotReady(Some(line)) => write!(f, "first line is not `ready`: {line:?}"),
+            Self::NotReady(None) => write!(f, "no `ready` in time (or it stopped)"),
+        }
+    }
+}
+
 impl Simulator {
     /// Started if `YUMA_SIM_ROOT` is set and the simulator answers; else `None` (with why).
     fn start(validators: usize, miners: usize) -> Option<Self> {
-        let root = std::env::var("YUMA_SIM_ROOT").ok()?;
+        let root = std::path::PathBuf::from(std::env::var_os("YUMA_SIM_ROOT")?);
+        let python = root.join("venv/bin/python");
+        let launch = Launch { python, root, start: SIMULATOR_WAIT, answer: SIMULATOR_WAIT };
+        Self::launch(&launch, validators, miners)
+            .map_err(|e| println!("simulator ({}): {e}", launch.python.display()))
+            .ok()
+    }
+
+    /// The driver on `launch.python` for V × M, once it has said `ready`.
+    pub fn launch(
+        launch: &Launch,
+        validators: usize,
+        miners: usize,
+    ) -> Result<Self, SimulatorError> {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/yuma_sim_driver.py");
-        let started = Command::new(format!("{root}/venv/bin/python"))
-            .env("YUMA_ROOT", &root)
+        let mut child = Command::new(&launch.python)
+            .env("YUMA_ROOT", &launch.root)
             .args([script, &validators.to_string(), &miners.to_string()])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
-            .spawn();
-        let mut child = match started {
-            Ok(child) => child,
-            Err(e) => {
-                println!("simulator: cannot start {root}/venv/bin/python: {e}");
-                return None;
-            }
+            .spawn()
+            .map_err(SimulatorError::Spawn)?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(SimulatorError::NotReady(None));
         };
-        let (stdin, stdout) = (child.stdin.take()?, child.stdout.take()?);
         let (send, lines) = std::sync::mpsc::sync_channel(4);
         std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    break;
+            use std::io::{BufRead, Read};
+            let mut stdout = std::io::BufReader::new(stdout);
+            loop {
+                let mut line = Vec::new();
+                match (&mut stdout).take(MAX_SIMULATOR_LINE).read_until(b'\n', &mut line) {
+                    // A complete line (the last one may lack its newline at the end).
+                    Ok(n)
+                        if n > 0 && (line.ends_with(b"\n") || (n as u64) < MAX_SIMULATOR_LINE) =>
+                    {
+                        let text = String::from_utf8_lossy(&line).trim_end().to_owned();
+                        if send.send(text).is_err() {
+                            return;
+                        }
+                    }
+                    // The end, an error, or a line too long: no more lines.
+                    _ => return,
                 }
             }
         });
-        let simulator = Self { child, stdin, lines };
-        match simulator.lines.recv_timeout(SIMULATOR_WAIT) {
-            Ok(line) if line.starts_with("ready") => Some(simulator),
-            other => {
-                println!("simulator: no `ready` from {script}: {other:?}");
-                None
-            }
+        let simulator = Self { child, stdin, lines, answer: launch.answer };
+        match simulator.lines.recv_timeout(launch.start) {
+            Ok(line) if line.starts_with("ready") => Ok(simulator),
+            Ok(line) => Err(SimulatorError::NotReady(Some(line))),
+            Err(_) => Err(SimulatorError::NotReady(None)),
         }
     }
 
-    /// Times `epochs` epochs of the simulator (ms each).
-    fn run(&mut self, epochs: usize) -> Option<Vec<f64>> {
+    /// The driver's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Times `epochs` epochs of the simulator (ms each); `None` if it answers anything else
+    /// or nothing within [`Launch::answer`].
+    pub fn run(&mut self, epochs: usize) -> Option<Vec<f64>> {
         use std::io::Write;
         writeln!(self.stdin, "run {epochs}").ok()?;
-        let line = self.lines.recv_timeout(SIMULATOR_WAIT).ok()?;
+        let line = self.lines.recv_timeout(self.answer).ok()?;
         let times: Vec<f64> = line
             .strip_prefix("times ")?
             .split_whitespace()

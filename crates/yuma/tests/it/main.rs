@@ -8,6 +8,7 @@ mod harness;
 mod kernels;
 pub mod oracle;
 mod properties;
+mod simulator;
 mod vectors_epoch;
 mod vectors_math;
 
