@@ -294,8 +294,29 @@ fn py_axon_with(wallets: &str, extra: &[&str]) -> (PyAxon, SocketAddr, String) {
 }
 
 /// Starts a Python peer script on a free port; returns it, its address, and its line
-/// starting with `ready` (printed once it serves).
+/// starting with `ready` (printed once it serves). The port is picked here and bound by the
+/// script seconds later (after its imports), so another process can take it in between:
+/// a peer that never listens is stopped and started again on a new port, three times at
+/// most.
 fn py_peer(python: &str, script: &str, args: &[&str], ready: &str) -> (PyAxon, SocketAddr, String) {
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        match py_peer_once(python, script, args, ready) {
+            Ok(peer) => return peer,
+            Err(why) => failures.push(why),
+        }
+    }
+    panic!("{script} did not start: {failures:?}");
+}
+
+/// One attempt of [`py_peer`]: the peer, or why not (it exited before its ready line, or
+/// its port did not accept within 10 s of it).
+fn py_peer_once(
+    python: &str,
+    script: &str,
+    args: &[&str],
+    ready: &str,
+) -> Result<(PyAxon, SocketAddr, String), String> {
     use std::io::{BufRead, BufReader};
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = Command::new(python)
@@ -313,16 +334,18 @@ fn py_peer(python: &str, script: &str, args: &[&str], ready: &str) -> (PyAxon, S
         .lines()
         .map_while(Result::ok)
         .find(|l| l.starts_with(ready))
-        .unwrap_or_else(|| panic!("{script} did not start"));
+        .ok_or_else(|| format!("port {port}: exited before its ready line"))?;
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     // The ready line can come before the listener accepts (a loaded machine once saw a
     // refused connection right after it): a bounded poll until it does.
     let started = std::time::Instant::now();
     while std::net::TcpStream::connect(addr).is_err() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{script} never listened");
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            return Err(format!("port {port}: never listened"));
+        }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    (guard, addr, line)
+    Ok((guard, addr, line))
 }
 
 fn dummy(name: &str, input: i64, hashed: bool) -> tao_sdk::dendrite::Query {
