@@ -1610,7 +1610,7 @@ fn classic_dividends(
 }
 
 /// The classic EMA's old bond `b` (a u16 integer) divided by its column's sum.
-trait OldBond: Sync + Clone {
+trait OldBond: Sync {
     fn normalized(&self, b: u16) -> i64;
 }
 
