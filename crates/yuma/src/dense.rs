@@ -1472,7 +1472,6 @@ fn yuma3_dividends(
         (weights_a, dividends_a),
         (weights_b, dividends_b),
         |(weights, dividends)| {
-            let rows = weights.chunks_exact(stride).zip(dividends.iter_mut());
             if let Some(unit_divisors) = &unit_divisors {
                 // Every incentive in [0, 1] (normalized rank, unless the input's stakes are
                 // negative), on raw bits: each new bond is in [0, 1] and a non-negative term of
@@ -1480,6 +1479,20 @@ fn yuma3_dividends(
                 // only zeros, which any divisor leaves 0), so each share is in [0, 1] and a
                 // row's dividend adds at most `width` terms in [0, 1]: plain adds cannot
                 // overflow ([`fast::UnitDivisors::dot`]).
+                // Four rows at a time ([`fast::UnitDivisors::dot4`]), the rest one by one.
+                let quads = weights.chunks_exact(stride.saturating_mul(4));
+                let rest = quads.remainder();
+                let mut done = 0usize;
+                for (quad, d) in quads.zip(dividends.chunks_exact_mut(4)) {
+                    let mut rows = quad.chunks_exact(stride);
+                    let mut row = || rows.next().unwrap_or_default();
+                    let sums = unit_divisors.dot4([row(), row(), row(), row()], out.incentive);
+                    for (d, sum) in d.iter_mut().zip(sums) {
+                        *d = I32F32::from_bits(sum);
+                    }
+                    done = done.wrapping_add(4);
+                }
+                let rows = rest.chunks_exact(stride).zip(dividends.iter_mut().skip(done));
                 for (weight_row, d) in rows {
                     *d = I32F32::from_bits(unit_divisors.dot(weight_row, out.incentive));
                 }
@@ -1487,7 +1500,7 @@ fn yuma3_dividends(
             }
             // (Only here: a `Divisor` per column costs a 128-bit division.)
             let divisors = column_divisors(bond_sums);
-            for (weight_row, d) in rows {
+            for (weight_row, d) in weights.chunks_exact(stride).zip(dividends.iter_mut()) {
                 let mut dividend = zero();
                 let columns = divisors.iter().zip(out.incentive);
                 for (v, (divisor, inc)) in weight_row.iter().zip(columns) {
