@@ -22,9 +22,10 @@ mod bench;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    // `--profile N CASE RUNS [sparse|one-thread]`: one case in a loop, for `perf record` or
-    // callgrind (no peers, no table); `sparse` times the reference kernel instead of `epoch`,
-    // `one-thread` times `epoch` on one thread. `--profile block RUNS`: the block's epochs.
+    // `--profile N CASE RUNS [sparse|one-thread] [pad=BYTES]`: one case in a loop, for
+    // `perf record` or callgrind (no peers, no table); `sparse` times the reference kernel
+    // instead of `epoch`, `one-thread` times `epoch` on one thread. `--profile block RUNS`:
+    // the block's epochs.
     if let Some(at) = args.iter().position(|a| a == "--profile") {
         let arg = |k: usize| args.get(at + k).map(String::as_str).unwrap_or_default();
         // `--profile block RUNS`: the block of 1,024 subnets of 256 UIDs, epochs only.
@@ -53,13 +54,23 @@ fn main() {
         let threads = if arg(4) == "one-thread" { 1 } else { tao_yuma::DEFAULT_THREADS };
         let validators = if n > 1000 { 256 } else { 64 };
         let input = bench::subnet(n, validators, case, 0);
+        // `pad=BYTES`: that many bytes allocated (untimed) before each epoch and freed after
+        // it, which moves every allocation the epoch makes: the n = 256 epoch's time depends
+        // on where the heap puts its vectors (medians 0.0363-0.0370 ms over pads of 0-3 KiB,
+        // the same build, each pad's repeatable), so an A/B of two builds within ~2% compares
+        // them over several pads.
+        let pad: usize =
+            args.iter().find_map(|a| a.strip_prefix("pad=")?.parse().ok()).unwrap_or(0);
         let mut times: Vec<f64> = (0..runs.max(1))
             .map(|_| {
+                let padding = std::hint::black_box(vec![1u8; pad]);
                 let start = std::time::Instant::now();
                 let input = std::hint::black_box(&input);
                 let output = tao_yuma::epoch_with_threads(input, kernel, threads);
                 std::hint::black_box(output.expect("valid"));
-                start.elapsed().as_secs_f64() * 1e3
+                let elapsed = start.elapsed().as_secs_f64() * 1e3;
+                drop(padding);
+                elapsed
             })
             .collect();
         times.sort_by(f64::total_cmp);
