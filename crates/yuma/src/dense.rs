@@ -1482,17 +1482,16 @@ fn yuma3_dividends(
                 // Four rows at a time ([`fast::UnitDivisors::dot4`]), the rest one by one.
                 let quads = weights.chunks_exact(stride.saturating_mul(4));
                 let rest = quads.remainder();
-                let mut done = 0usize;
-                for (quad, d) in quads.zip(dividends.chunks_exact_mut(4)) {
+                let mut quad_dividends = dividends.chunks_exact_mut(4);
+                for (quad, d) in quads.zip(&mut quad_dividends) {
                     let mut rows = quad.chunks_exact(stride);
                     let mut row = || rows.next().unwrap_or_default();
                     let sums = unit_divisors.dot4([row(), row(), row(), row()], out.incentive);
                     for (d, sum) in d.iter_mut().zip(sums) {
                         *d = I32F32::from_bits(sum);
                     }
-                    done = done.wrapping_add(4);
                 }
-                let rows = rest.chunks_exact(stride).zip(dividends.iter_mut().skip(done));
+                let rows = rest.chunks_exact(stride).zip(quad_dividends.into_remainder());
                 for (weight_row, d) in rows {
                     *d = I32F32::from_bits(unit_divisors.dot(weight_row, out.incentive));
                 }

@@ -1851,9 +1851,9 @@ mod tests {
                     }
                 })
                 .collect();
+            let fixed_factors = as_fixed(&factors);
             let fixed: Vec<Vec<I32F32>> = quad.iter().map(|row| as_fixed(row)).collect();
-            let four =
-                lanes.dot4([&fixed[0], &fixed[1], &fixed[2], &fixed[3]], &as_fixed(&factors));
+            let four = lanes.dot4([&fixed[0], &fixed[1], &fixed[2], &fixed[3]], &fixed_factors);
             for ((row, fixed), four) in quad.iter().zip(&fixed).zip(four) {
                 let mut expected = 0i64;
                 for (j, ((a, f), d)) in row.iter().zip(&factors).zip(&divisors).enumerate() {
@@ -1867,7 +1867,7 @@ mod tests {
                     );
                     expected = expected.wrapping_add(mul_unit(share, *f));
                 }
-                assert_eq!(lanes.dot(fixed, &as_fixed(&factors)), expected);
+                assert_eq!(lanes.dot(fixed, &fixed_factors), expected);
                 // Four rows at once: each its own row's sum.
                 assert_eq!(four, expected);
             }
