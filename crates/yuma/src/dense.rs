@@ -1279,8 +1279,9 @@ pub(crate) fn matrix(
     // 11. Consensus: the voters (positive active stake) and their renormalized stake.
     let mut voters: Vec<usize> = Vec::with_capacity(height);
     voters.extend((0..height).filter(|&r| row_stake.get(r).is_some_and(|s| *s > zero())));
+    // (A `map`, not a `filter_map`: collected at its length, not grown by doubling.)
     let mut voter_stake: Vec<I32F32> =
-        voters.iter().filter_map(|&r| row_stake.get(r).copied()).collect();
+        voters.iter().map(|&r| row_stake.get(r).copied().unwrap_or_default()).collect();
     fast::normalize(&mut voter_stake);
     let total = fast::sum(&voter_stake);
     let minority = total.saturating_sub(u16_proportion_to_fixed(params.kappa));
@@ -1456,11 +1457,17 @@ fn yuma3_dividends(
     // Each column's new bonds sum to at most 65,535 terms in [0, 1]: below 2⁶² raw.
     let unit_divisors: Option<fast::UnitDivisors> =
         if out.incentive.iter().all(|i| fast::is_unit(*i)) {
-            let divisors: Option<Vec<fast::UnitDivisor>> = bond_sums
+            // (Pushed into their length: an `Option<Vec<_>>` collect grew it by doubling,
+            // six reallocations at n = 256.)
+            let mut divisors = Vec::with_capacity(bond_sums.len());
+            bond_sums
                 .iter()
-                .map(|s| fast::UnitDivisor::new(if *s > zero() { *s } else { one() }))
-                .collect();
-            divisors.map(|d| fast::UnitDivisors::new(&d))
+                .try_for_each(|s| {
+                    let d = fast::UnitDivisor::new(if *s > zero() { *s } else { one() })?;
+                    divisors.push(d);
+                    Some(())
+                })
+                .map(|()| fast::UnitDivisors::new(&divisors))
         } else {
             None
         };

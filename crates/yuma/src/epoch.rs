@@ -218,6 +218,11 @@ fn activity(input: &YumaInput) -> Vec<bool> {
 /// Step 2: stake below the threshold (except the owner's) is ignored; normalized in I64F64
 /// (`fast::normalized_stake`: `math::normalize_64` narrowed to I32F32, bit for bit).
 fn normalized_stake(input: &YumaInput) -> Vec<I32F32> {
+    if input.stake_threshold == 0 {
+        // No stake is below 0 (`saturating_to_num::<u64>` is at least 0): the stakes as
+        // they are, not copied.
+        return fast::normalized_stake(&input.stake);
+    }
     let owner = input.owner.map(Uid::index);
     let stake: Vec<I64F64> = input
         .stake
@@ -394,6 +399,29 @@ fn emission_split(
     active_stake: &[I32F32],
     emission: AlphaRao,
 ) -> EmissionSplit {
+    // The usual epoch (incentive and dividends in [0, 1], someone earned): the three
+    // payouts in one pass (`fast::emission_shares`, the same bits as below).
+    if let Some([server, validator, combined]) =
+        fast::emission_shares(incentive, dividends, emission.get())
+    {
+        let to_alpha = |rao: Vec<u64>| rao.into_iter().map(AlphaRao::new).collect();
+        return EmissionSplit {
+            server: to_alpha(server),
+            validator: to_alpha(validator),
+            combined: to_alpha(combined),
+        };
+    }
+    emission_split_general(incentive, dividends, stake, active_stake, emission)
+}
+
+/// [`emission_split`] step by step, for any input.
+fn emission_split_general(
+    incentive: &[I32F32],
+    dividends: &[I32F32],
+    stake: &[I32F32],
+    active_stake: &[I32F32],
+    emission: AlphaRao,
+) -> EmissionSplit {
     let combined: Vec<I32F32> =
         incentive.iter().zip(dividends).map(|(i, d)| i.saturating_add(*d)).collect();
     let total = fast::sum(&combined);
@@ -425,5 +453,65 @@ fn emission_split(
 pub fn reset_bonds_to(bonds: &mut [Vec<(Uid, u16)>], uid: Uid) {
     for row in bonds.iter_mut() {
         row.retain(|(j, _)| *j != uid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-pass split (`fast::emission_shares`) pays what the step-by-step one does,
+    /// on vectors inside its range (normalized, with zeros, ones, sums above one) and
+    /// outside it (negative, above one, all zero: the general path then).
+    #[test]
+    fn emission_split_in_one_pass_is_the_general_split() {
+        let mut state = 0x0E41_5510_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let one = 1i64 << 32;
+        let mut fast_paths = 0;
+        for round in 0..3_000 {
+            let n = (next() % 40) as usize;
+            let value = |next: &mut dyn FnMut() -> u64| -> I32F32 {
+                let bits = match next() % 10 {
+                    0 => 0,
+                    1 => one,
+                    2 => one - 1,
+                    3 => 1,
+                    4 if round % 7 == 0 => one + (next() % 1_000) as i64,
+                    5 if round % 11 == 0 => -((next() % one as u64) as i64),
+                    _ => (next() % (one as u64 + 1)) as i64,
+                };
+                I32F32::from_bits(bits)
+            };
+            let mut incentive: Vec<I32F32> = (0..n).map(|_| value(&mut next)).collect();
+            let mut dividends: Vec<I32F32> = (0..n).map(|_| value(&mut next)).collect();
+            if round % 3 == 0 {
+                // As the epoch hands them over: each normalized.
+                fast::normalize(&mut incentive);
+                fast::normalize(&mut dividends);
+            }
+            if round % 13 == 0 {
+                dividends.iter_mut().for_each(|d| *d = zero());
+            }
+            let stake: Vec<I32F32> = (0..n).map(|_| value(&mut next)).collect();
+            let active: Vec<I32F32> = (0..n).map(|_| value(&mut next)).collect();
+            let amounts = [0, 1, 1_000_000_000, u64::MAX, next()];
+            let emission = AlphaRao::new(amounts[round % amounts.len()]);
+            let fast = emission_split(&incentive, &dividends, &stake, &active, emission);
+            let general = emission_split_general(&incentive, &dividends, &stake, &active, emission);
+            assert_eq!(fast.server, general.server, "{incentive:?} {dividends:?}");
+            assert_eq!(fast.validator, general.validator, "{incentive:?} {dividends:?}");
+            assert_eq!(fast.combined, general.combined, "{incentive:?} {dividends:?}");
+            fast_paths += usize::from(
+                fast::emission_shares(&incentive, &dividends, emission.get()).is_some(),
+            );
+        }
+        // Both paths were taken, each often.
+        assert!((500..2_500).contains(&fast_paths), "{fast_paths}");
     }
 }
