@@ -615,38 +615,50 @@ fn consensus_columns(
         return;
     }
     let height = voters.len();
-    let offsets: Vec<usize> =
-        voters.iter().map(|&r| r.saturating_mul(width).saturating_add(first)).collect();
-    let stakes: Vec<i64> = stake.iter().map(|s| s.to_bits()).collect();
-    let mut items: Vec<fast::Item> = vec![(0, 0); height];
-    let mut spare: Vec<fast::Item> = vec![(0, 0); height];
+    // The scratch this thread used last (its buffers' contents, whatever they are, are
+    // written before they are read), else new: not allocated and zeroed again at every
+    // epoch.
+    let mut scratch: ConsensusScratch =
+        KEPT_CONSENSUS.try_with(core::cell::Cell::take).ok().flatten().unwrap_or_default();
+    let ConsensusScratch { buckets, offsets, stakes, items, spare, tile, bits, narrow, stakes32 } =
+        &mut scratch;
+    let buckets = buckets.get_or_insert_with(|| Box::new(fast::Buckets::new()));
+    offsets.clear();
+    offsets.extend(voters.iter().map(|&r| r.saturating_mul(width).saturating_add(first)));
+    stakes.clear();
+    stakes.extend(stake.iter().map(|s| s.to_bits()));
+    let stakes = stakes.as_slice();
+    let offsets = offsets.as_slice();
+    for buffer in [&mut *items, &mut *spare] {
+        buffer.truncate(height);
+        buffer.resize(height, (0, 0));
+    }
     // The tile's strips, each one row of `STRIP` scores per voter (column `c` of a strip is
     // lane `c` of each row): as many as the columns need, up to `TILE`, within
     // `TILE_BYTES`.
     let strip_bytes = height.saturating_mul(core::mem::size_of::<[i64; STRIP]>()).max(1);
     let fit = TILE_BYTES.checked_div(strip_bytes).unwrap_or(1);
     let strips = consensus.len().div_ceil(STRIP).min(TILE).min(fit).max(1);
-    let mut tile: Vec<[i64; STRIP]> = vec![[0; STRIP]; strips.saturating_mul(height)];
-    let mut bits: Vec<Bits> = vec![([0; STRIP], [0; STRIP]); strips];
+    tile.truncate(strips.saturating_mul(height));
+    tile.resize(strips.saturating_mul(height), [0; STRIP]);
+    bits.truncate(strips);
+    bits.resize(strips, ([0; STRIP], [0; STRIP]));
     let (minority, total) = (minority.to_bits(), total.to_bits());
     // The voters' stakes and each full tile's scores in 32 bits too, when the stakes' total
     // is below one (each stake then is, and every sum of them): the first round then runs
     // on both strips of a tile at once ([`fast::bisect_narrow`]).
-    let narrow_stakes: Option<Vec<u32>> = (total >= 0 && total >> 32 == 0 && strips == TILE)
-        .then(|| stakes.iter().map(|s| *s as u32).collect());
-    let mut narrow: Vec<[u32; fast::NARROW]> =
-        if narrow_stakes.is_some() { vec![[0; fast::NARROW]; height] } else { Vec::new() };
-    // The radix scratch this thread used last (any contents will do), else new: 3 KiB
-    // not allocated and zeroed again at every epoch.
-    let mut buckets = KEPT_BUCKETS
-        .try_with(core::cell::Cell::take)
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| Box::new(fast::Buckets::new()));
+    let narrow_stakes = (total >= 0 && total >> 32 == 0 && strips == TILE).then(|| {
+        stakes32.clear();
+        stakes32.extend(stakes.iter().map(|s| *s as u32));
+        stakes32.as_slice()
+    });
+    let rows = if narrow_stakes.is_some() { height } else { 0 };
+    narrow.truncate(rows);
+    narrow.resize(rows, [0; fast::NARROW]);
     let tile_columns = strips.wrapping_mul(STRIP);
     for (t, out) in consensus.chunks_mut(tile_columns).enumerate() {
         let base = t.wrapping_mul(tile_columns);
-        copy_tile(weights, base, &offsets, out.len(), (&mut tile, &mut narrow), &mut bits);
+        copy_tile(weights, base, offsets, out.len(), (tile, narrow), bits);
         let tile_strips = tile.chunks_exact(height.max(1));
         // Column `k` of the tile: the OR of its scores, and the bits at which they differ.
         let column = |k: usize| {
@@ -659,7 +671,7 @@ fn consensus_columns(
         let first = if out.len() == fast::NARROW && minority >= 0 && minority < total {
             let any: [u64; fast::NARROW] = core::array::from_fn(|k| column(k).0);
             let differ: [u64; fast::NARROW] = core::array::from_fn(|k| column(k).1);
-            fast::narrow_first(&narrow, narrow_stakes.as_deref(), (&any, &differ), minority)
+            fast::narrow_first(narrow, narrow_stakes, (&any, &differ), minority)
         } else {
             None
         };
@@ -669,10 +681,10 @@ fn consensus_columns(
         {
             if minority < 0 || minority >= total {
                 for (lane, c) in out.iter_mut().enumerate() {
-                    for (item, (row, s)) in items.iter_mut().zip(strip.iter().zip(&stakes)) {
+                    for (item, (row, s)) in items.iter_mut().zip(strip.iter().zip(stakes)) {
                         *item = (row.get(lane).copied().unwrap_or_default(), *s);
                     }
-                    let median = fast::weighted_median(&mut items, &mut spare, minority, total);
+                    let median = fast::weighted_median(items, spare, minority, total);
                     *c = I32F32::from_bits(median);
                 }
                 continue;
@@ -685,14 +697,14 @@ fn consensus_columns(
             let lanes = medians.get_mut(..out.len()).unwrap_or_default();
             let scratch = (items.as_mut_slice(), spare.as_mut_slice());
             let round = (minority, first);
-            fast::radix_strip(strip, &stakes, &differ, scratch, &mut buckets, round, lanes);
+            fast::radix_strip(strip, stakes, &differ, scratch, buckets, round, lanes);
             for (c, median) in out.iter_mut().zip(medians) {
                 *c = I32F32::from_bits(median);
             }
         }
     }
     // (Fails only while the thread exits: the scratch is then dropped.)
-    let _ = KEPT_BUCKETS.try_with(|cell| cell.set(Some(buckets)));
+    let _ = KEPT_CONSENSUS.try_with(|cell| cell.set(Some(scratch)));
 }
 
 /// At most this many strips are copied out of the block in one pass over the voters' rows
@@ -713,9 +725,26 @@ const TILE_BYTES: usize = 1 << 20;
 /// The OR and the AND of a strip's columns' scores, as `u64`s.
 type Bits = ([u64; fast::STRIP], [u64; fast::STRIP]);
 
+/// [`consensus_columns`]' scratch, kept by each thread for its next epoch: the radix
+/// buckets, the voters' row offsets and stakes (also in 32 bits), the selection's items,
+/// and the tile with its bits (also in 32 bits). (Allocated and zeroed at every epoch
+/// instead, the n = 256 epoch's consensus took 11.1–11.3 µs against 10.0–10.7 µs, timed
+/// alternately.)
+#[derive(Default)]
+struct ConsensusScratch {
+    buckets: Option<Box<fast::Buckets>>,
+    offsets: Vec<usize>,
+    stakes: Vec<i64>,
+    items: Vec<fast::Item>,
+    spare: Vec<fast::Item>,
+    tile: Vec<[i64; fast::STRIP]>,
+    bits: Vec<Bits>,
+    narrow: Vec<[u32; fast::NARROW]>,
+    stakes32: Vec<u32>,
+}
+
 thread_local! {
-    /// [`consensus_columns`]' radix scratch, kept by each thread for its next epoch.
-    static KEPT_BUCKETS: core::cell::Cell<Option<Box<fast::Buckets>>> =
+    static KEPT_CONSENSUS: core::cell::Cell<Option<ConsensusScratch>> =
         const { core::cell::Cell::new(None) };
 }
 
