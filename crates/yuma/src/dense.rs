@@ -658,27 +658,35 @@ fn consensus_columns(
     let tile_columns = strips.wrapping_mul(STRIP);
     for (t, out) in consensus.chunks_mut(tile_columns).enumerate() {
         let base = t.wrapping_mul(tile_columns);
-        copy_tile(weights, base, offsets, out.len(), (tile, narrow), bits);
+        // A tile that can take the narrow path (its scores known only once copied) is copied
+        // narrow only; the `i64` strips are copied after all if a score is one or more.
+        let narrow_path = narrow_stakes.is_some()
+            && out.len() == fast::NARROW
+            && minority >= 0
+            && minority < total
+            && height > fast::FEW;
+        copy_tile(weights, base, offsets, (out.len(), !narrow_path), (tile, narrow), bits);
+        if narrow_path {
+            let any: [u64; fast::NARROW] = core::array::from_fn(|k| column_bits(bits, k).0);
+            let differ: [u64; fast::NARROW] = core::array::from_fn(|k| column_bits(bits, k).1);
+            let first = fast::narrow_first(narrow, narrow_stakes, (&any, &differ), minority);
+            if let Some((a, b)) = &first {
+                // Every score of the tile below one: both strips' columns selected on the
+                // narrow rows, sixteen lanes at once.
+                let mut medians = [0i64; fast::NARROW];
+                let scratch = ((items.as_mut_slice(), spare.as_mut_slice()), &mut **buckets);
+                let round = (minority, (a, b));
+                fast::radix_pair(narrow, stakes, &differ, scratch, round, &mut medians);
+                for (c, median) in out.iter_mut().zip(medians) {
+                    *c = I32F32::from_bits(median);
+                }
+                continue;
+            }
+            // A score of one or more: the tile's `i64` strips after all.
+            copy_tile(weights, base, offsets, (out.len(), true), (tile, narrow), bits);
+        }
         let tile_strips = tile.chunks_exact(height.max(1));
-        // Column `k` of the tile: the OR of its scores, and the bits at which they differ.
-        let column = |k: usize| {
-            bits.get(k / STRIP).map_or((0, 0), |(any, all)| {
-                let (any, all) = (any.get(k % STRIP), all.get(k % STRIP));
-                let any = any.copied().unwrap_or(0);
-                (any, any ^ all.copied().unwrap_or(0))
-            })
-        };
-        let first = if out.len() == fast::NARROW && minority >= 0 && minority < total {
-            let any: [u64; fast::NARROW] = core::array::from_fn(|k| column(k).0);
-            let differ: [u64; fast::NARROW] = core::array::from_fn(|k| column(k).1);
-            fast::narrow_first(narrow, narrow_stakes, (&any, &differ), minority)
-        } else {
-            None
-        };
-        let firsts = [first.as_ref().map(|f| &f.0), first.as_ref().map(|f| &f.1)];
-        for (h, ((out, strip), first)) in
-            out.chunks_mut(STRIP).zip(tile_strips).zip(firsts).enumerate()
-        {
+        for (h, (out, strip)) in out.chunks_mut(STRIP).zip(tile_strips).enumerate() {
             if minority < 0 || minority >= total {
                 for (lane, c) in out.iter_mut().enumerate() {
                     for (item, (row, s)) in items.iter_mut().zip(strip.iter().zip(stakes)) {
@@ -691,13 +699,13 @@ fn consensus_columns(
             }
             // The bits at which each column's scores differ (their keys differ at the
             // same): from the OR and the AND of the scores, gathered with the copy.
-            let differ: [u64; STRIP] =
-                core::array::from_fn(|l| column(h.wrapping_mul(STRIP).wrapping_add(l)).1);
+            let differ: [u64; STRIP] = core::array::from_fn(|l| {
+                column_bits(bits, h.wrapping_mul(STRIP).wrapping_add(l)).1
+            });
             let mut medians = [0i64; STRIP];
             let lanes = medians.get_mut(..out.len()).unwrap_or_default();
             let scratch = (items.as_mut_slice(), spare.as_mut_slice());
-            let round = (minority, first);
-            fast::radix_strip(strip, stakes, &differ, scratch, buckets, round, lanes);
+            fast::radix_strip(strip, stakes, &differ, scratch, buckets, minority, lanes);
             for (c, median) in out.iter_mut().zip(medians) {
                 *c = I32F32::from_bits(median);
             }
@@ -724,6 +732,16 @@ const TILE_BYTES: usize = 1 << 20;
 
 /// The OR and the AND of a strip's columns' scores, as `u64`s.
 type Bits = ([u64; fast::STRIP], [u64; fast::STRIP]);
+
+/// Column `k` of a tile (from its strips' [`Bits`]): the OR of its scores, and the bits at
+/// which they differ.
+fn column_bits(bits: &[Bits], k: usize) -> (u64, u64) {
+    bits.get(k / fast::STRIP).map_or((0, 0), |(any, all)| {
+        let (any, all) = (any.get(k % fast::STRIP), all.get(k % fast::STRIP));
+        let any = any.copied().unwrap_or(0);
+        (any, any ^ all.copied().unwrap_or(0))
+    })
+}
 
 /// [`consensus_columns`]' scratch, kept by each thread for its next epoch: the radix
 /// buckets, the voters' row offsets and stakes (also in 32 bits), the selection's items,
@@ -752,14 +770,16 @@ thread_local! {
 /// `bits.len()` strips of [`fast::STRIP`]) of the voters' rows (at `offsets`: row start plus
 /// `first`) into `tile`, strip after strip, a row per voter in each (`tile[k·height + r]`:
 /// strip `k`, voter `r`; the lanes past `columns` are left as they are and never read), and
-/// each strip's OR and AND per column into `bits`. (Not inlined: in the consensus loop the
-/// compiler kept the OR and AND in memory.)
+/// each strip's OR and AND per column into `bits`; a full tile also into `narrow` (32 bits,
+/// a row of sixteen lanes per voter), and into `tile` only when `wide` (a tile whose scores
+/// may all be below one is first copied narrow only: [`fast::radix_pair`]). (Not inlined: in
+/// the consensus loop the compiler kept the OR and AND in memory.)
 #[inline(never)]
 fn copy_tile(
     weights: &[I32F32],
     base: usize,
     offsets: &[usize],
-    columns: usize,
+    (columns, wide): (usize, bool),
     (tile, narrow): (&mut [[i64; fast::STRIP]], &mut [[u32; fast::NARROW]]),
     bits: &mut [Bits],
 ) {
@@ -782,6 +802,9 @@ fn copy_tile(
             if let Some(slot) = narrow.get_mut(r) {
                 // (Truncated: read only when every score of the tile is below one.)
                 *slot = core::array::from_fn(|c| cells.get(c).map_or(0, |w| w.to_bits() as u32));
+            }
+            if !wide {
+                continue;
             }
             for (k, cells) in cells.chunks_exact(STRIP).enumerate() {
                 let slot = tile.get_mut(k.wrapping_mul(height).wrapping_add(r));

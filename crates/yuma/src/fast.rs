@@ -894,7 +894,7 @@ pub(crate) fn weighted_median(
 }
 
 /// At most this many items are sorted and walked by [`radix_rounds`].
-const FEW: usize = 16;
+pub(crate) const FEW: usize = 16;
 
 /// The order-preserving unsigned key of an `i64` score (its sign bit flipped).
 #[inline]
@@ -960,7 +960,7 @@ pub(crate) fn weighted_median_radix(
             &differ,
             scratch,
             &mut buckets,
-            (minority, None),
+            minority,
             &mut by_strip[..lanes],
         );
         assert_eq!(by_strip[..lanes], by_column[..lanes]);
@@ -991,6 +991,24 @@ pub(crate) fn weighted_median_radix(
         let stakes32: Vec<u32> = stakes.iter().map(|s| *s as u32).collect();
         let (first_a, first_b) =
             narrow_first(&pair, Some(&stakes32), (&any, &differ), minority).expect("narrow");
+        // Both strips selected on the narrow rows at once: each lane's own median.
+        let mut by_pair = [0i64; NARROW];
+        let scratch = ((&mut *items, &mut *spare), &mut buckets);
+        radix_pair(
+            &pair,
+            &stakes,
+            &differ,
+            scratch,
+            (minority, (&first_a, &first_b)),
+            &mut by_pair,
+        );
+        for (lane, median) in by_pair.iter().enumerate() {
+            let scratch = (&mut *items, &mut *spare);
+            let alone = (pair.as_slice(), lane);
+            let expected =
+                lane_rounds(alone, &stakes, differ[lane], scratch, &mut buckets, minority);
+            assert_eq!(*median, expected, "pair lane {lane}");
+        }
         let (_, mask, _) = radix_round(len, u64::MAX);
         for ((half, first), from) in halves.iter().zip([first_a, first_b]).zip([0, STRIP]) {
             let differ: [u64; STRIP] = core::array::from_fn(|l| differ[from + l]);
@@ -999,8 +1017,8 @@ pub(crate) fn weighted_median_radix(
             assert_eq!(first, wide);
             let mut by_strip = [0i64; STRIP];
             let scratch = (&mut *items, &mut *spare);
-            let round = (minority, Some(&first));
-            radix_strip(half, &stakes, &differ, scratch, &mut buckets, round, &mut by_strip);
+            let round = (minority, first);
+            select_lanes(half, &stakes, &differ, scratch, &mut buckets, round, &mut by_strip);
             for (lane, median) in by_strip.iter().enumerate() {
                 let scratch = (&mut *items, &mut *spare);
                 let alone = (half.as_slice(), lane);
@@ -1016,10 +1034,43 @@ pub(crate) fn weighted_median_radix(
 /// How many columns the dense kernel's consensus copies out of the block at a time.
 pub(crate) const STRIP: usize = 8;
 
+/// A score in a strip's lane: an `i64` (raw `I32F32` bits) or, on the narrow lanes, a
+/// `u32` (a score below one).
+pub(crate) trait Score: Copy {
+    /// The score as raw `I32F32` bits.
+    fn bits(self) -> i64;
+    /// `key(score) >> shift & mask`: its radix bucket. For a `u32` score, `shift` plus the
+    /// mask's bits are at most 32 (the scores differ below bit 32), where the key's top bit
+    /// is shifted out of the mask: the bucket of `score >> shift` alone.
+    fn bucket(self, shift: u32, mask: u64) -> u64;
+}
+
+impl Score for i64 {
+    #[inline(always)]
+    fn bits(self) -> i64 {
+        self
+    }
+    #[inline(always)]
+    fn bucket(self, shift: u32, mask: u64) -> u64 {
+        key(self).wrapping_shr(shift) & mask
+    }
+}
+
+impl Score for u32 {
+    #[inline(always)]
+    fn bits(self) -> i64 {
+        i64::from(self)
+    }
+    #[inline(always)]
+    fn bucket(self, shift: u32, mask: u64) -> u64 {
+        u64::from(self.wrapping_shr(shift)) & mask
+    }
+}
+
 /// One lane of a strip ([`radix_strip`]'s `rows`), all its items to [`radix_rounds`] (for a
 /// lane whose scores are all equal or a strip of few voters; `differ` as there).
-fn lane_rounds(
-    (rows, lane): (&[[i64; STRIP]], usize),
+fn lane_rounds<T: Score, const L: usize>(
+    (rows, lane): (&[[T; L]], usize),
     stakes: &[i64],
     differ: u64,
     (items, spare): (&mut [Item], &mut [Item]),
@@ -1028,7 +1079,7 @@ fn lane_rounds(
 ) -> i64 {
     let mut len = 0usize;
     for (item, (row, stake)) in items.iter_mut().zip(rows.iter().zip(stakes)) {
-        *item = (row.get(lane).copied().unwrap_or_default(), *stake);
+        *item = (row.get(lane).map_or(0, |s| s.bits()), *stake);
         len = len.wrapping_add(1);
     }
     let items = items.get_mut(..len).unwrap_or_default();
@@ -1042,8 +1093,8 @@ fn lane_rounds(
 /// all equal (the OR of their bits XOR the AND: the same bits as their keys'), for a
 /// `minority` in `[0, total)`; each lane's median into `out` (lanes past `out` are computed
 /// on whatever they hold and dropped). `items` and `spare` hold at least as many items as
-/// there are voters. `first`: the first round's result if already found
-/// ([`bisect_narrow`]).
+/// there are voters. (A pair of strips whose scores are all below one takes
+/// [`radix_pair`] instead.)
 ///
 /// The first round finds each lane's bucket (the one [`radix_rounds`] would choose) by
 /// bisection: a few passes over the strip, each comparing a row's eight scores with the
@@ -1059,14 +1110,15 @@ fn lane_rounds(
 /// took 0.0460 ms an epoch; per-lane bucket sums for the eight lanes of a row (three
 /// memory operations an item), 0.0407; the bisection, 0.0397; with `few_median`, 0.0384;
 /// with the first round on a tile's two strips at once in 32-bit lanes when the scores
-/// and stakes fit ([`bisect_narrow`], handed in as `first`), 0.0360.
+/// and stakes fit ([`bisect_narrow`]), 0.0360; the rest too on those lanes
+/// ([`radix_pair`]), see there.
 pub(crate) fn radix_strip(
     rows: &[[i64; STRIP]],
     stakes: &[i64],
     differ: &[u64; STRIP],
     (items, spare): (&mut [Item], &mut [Item]),
     scratch: &mut Buckets,
-    (minority, first): (i64, Option<&Bisected>),
+    minority: i64,
     out: &mut [i64],
 ) {
     let len = rows.len().min(stakes.len());
@@ -1084,38 +1136,82 @@ pub(crate) fn radix_strip(
     let bits = mask.count_ones();
     let shift: [u32; STRIP] = differ.map(|d| radix_round(len, d).0);
     // 1-2. Each lane's bucket by bisection of its keys' window ([`bisect_lanes`]): `lo`,
-    // the bucket's lowest key, and `below`, the stake of the keys under it (given when
-    // found on the narrow lanes, [`bisect_narrow`]).
-    let (lo, below) = match first {
-        Some(found) => *found,
-        None => bisect(rows, stakes, &shift, bits, minority),
-    };
-    let chosen: [u64; STRIP] = core::array::from_fn(|lane| {
+    // the bucket's lowest key, and `below`, the stake of the keys under it.
+    let found = bisect(rows, stakes, &shift, bits, minority);
+    select_lanes(rows, stakes, differ, (items, spare), scratch, (minority, found), out);
+}
+
+/// [`radix_strip`] on a pair of strips in 32-bit lanes (every score below one): the first
+/// round given (`first`, [`bisect_narrow`]'s for both strips), the rest as there, sixteen
+/// lanes to a vector in the marking, each lane's few items read from the 32-bit rows. More
+/// than [`FEW`] voters (as [`narrow_first`] takes). The dense kernel then copies such a
+/// tile only in 32 bits (the `i64` strips only when a score turns out to be one or more).
+/// (Measured at n = 256, timed alternately: the consensus took 8.3–8.7 µs against
+/// 9.7–10.1 µs with each strip marked and selected on its `i64` copy.)
+pub(crate) fn radix_pair(
+    rows: &[[u32; NARROW]],
+    stakes: &[i64],
+    differ: &[u64; NARROW],
+    scratch: ((&mut [Item], &mut [Item]), &mut Buckets),
+    (minority, first): (i64, (&Bisected, &Bisected)),
+    out: &mut [i64; NARROW],
+) {
+    let (a, b) = first;
+    let lo: [u64; NARROW] = core::array::from_fn(|l| {
+        let half = if l < STRIP { &a.0 } else { &b.0 };
+        half.get(l % STRIP).copied().unwrap_or(0)
+    });
+    let below: [i64; NARROW] = core::array::from_fn(|l| {
+        let half = if l < STRIP { &a.1 } else { &b.1 };
+        half.get(l % STRIP).copied().unwrap_or(0)
+    });
+    let (items, buckets) = scratch;
+    select_lanes(rows, stakes, differ, items, buckets, (minority, (lo, below)), out);
+}
+
+/// [`radix_strip`]'s steps 3–4 on `L` lanes of scores `T`, from each lane's bucket `lo` (its
+/// lowest key) and the stake `below` it. More than [`FEW`] voters.
+#[inline(always)]
+fn select_lanes<T: Score, const L: usize>(
+    rows: &[[T; L]],
+    stakes: &[i64],
+    differ: &[u64; L],
+    (items, spare): (&mut [Item], &mut [Item]),
+    scratch: &mut Buckets,
+    (minority, (lo, below)): (i64, ([u64; L], [i64; L])),
+    out: &mut [i64],
+) {
+    let len = rows.len().min(stakes.len());
+    let (rows, stakes) =
+        (rows.get(..len).unwrap_or_default(), stakes.get(..len).unwrap_or_default());
+    let (_, mask, _) = radix_round(len, u64::MAX);
+    let shift: [u32; L] = differ.map(|d| radix_round(len, d).0);
+    let chosen: [u64; L] = core::array::from_fn(|lane| {
         let (lo, shift) =
             (lo.get(lane).copied().unwrap_or(0), shift.get(lane).copied().unwrap_or(0));
         lo.wrapping_shr(shift) & mask
     });
-    // (Shifts below 64: `radix_round`'s.)
-    let bucket = |score: i64, shift: u32| key(score).wrapping_shr(shift) & mask;
-    // 3. The chosen buckets' items, marked per lane in one bit per row, 64 rows a mask.
+    // 3. The chosen buckets' items, marked per lane in one bit per row, 64 rows a mask
+    // (the masks of chunk `c`: `masks[c·L..][..L]`).
     let chunks = len.div_ceil(64);
     scratch.masks.clear();
-    scratch.masks.resize(chunks, [0; STRIP]);
-    for (chunk, masks) in rows.chunks(64).zip(scratch.masks.iter_mut()) {
-        let mut marks = [0u64; STRIP];
-        // The row's bit, rotated (not an induction: the compiler then keeps the eight lanes
-        // of a row in one vector instead of gathering a lane from eight rows).
+    scratch.masks.resize(chunks.saturating_mul(L), 0);
+    for (chunk, masks) in rows.chunks(64).zip(scratch.masks.chunks_exact_mut(L)) {
+        let mut marks = [0u64; L];
+        // The row's bit, rotated (not an induction: the compiler then keeps the lanes of a
+        // row in one vector instead of gathering a lane from many rows).
         let mut bit = 1u64;
         for row in chunk {
             for (((score, shift), chosen), m) in
                 row.iter().zip(&shift).zip(&chosen).zip(marks.iter_mut())
             {
-                let hit = bucket(*score, *shift) == *chosen;
+                // (Shifts below 64: `radix_round`'s.)
+                let hit = score.bucket(*shift, mask) == *chosen;
                 *m |= bit & u64::from(hit).wrapping_neg();
             }
             bit = bit.rotate_left(1);
         }
-        *masks = marks;
+        masks.copy_from_slice(&marks);
     }
     // 4. Per lane: up to `SLOTS` items selected at once, else read back, then sorted and
     // walked if few, else the next rounds.
@@ -1130,9 +1226,8 @@ pub(crate) fn radix_strip(
         }
         if let Some(median) = scratch
             .masks
-            .first()
-            .filter(|_| scratch.masks.len() == 1)
-            .and_then(|masks| masks.get(lane))
+            .get(lane)
+            .filter(|_| chunks == 1)
             .and_then(|mask| few_median((rows, lane), stakes, *mask, lo, minority))
         {
             *o = median;
@@ -1141,7 +1236,7 @@ pub(crate) fn radix_strip(
         let mut kept = 0usize;
         let mut through = lo;
         let (mut any, mut all) = (0u64, u64::MAX);
-        for (c, masks) in scratch.masks.iter().enumerate() {
+        for (c, masks) in scratch.masks.chunks_exact(L).enumerate() {
             let mut bits = masks.get(lane).copied().unwrap_or(0);
             while bits != 0 {
                 let r = c.wrapping_mul(64).wrapping_add(bits.trailing_zeros() as usize);
@@ -1151,7 +1246,7 @@ pub(crate) fn radix_strip(
                 else {
                     continue;
                 };
-                let value = row.get(lane).copied().unwrap_or_default();
+                let value = row.get(lane).map_or(0, |s| s.bits());
                 *slot = (value, *stake);
                 any |= key(value);
                 all &= key(value);
@@ -1353,8 +1448,8 @@ const SLOTS: usize = 3;
 /// (Sorting and walking two or three items took more time in mispredicted branches (how
 /// many items, their order, where the stake crosses) than these nine comparisons.)
 #[inline]
-fn few_median(
-    (rows, lane): (&[[i64; STRIP]], usize),
+fn few_median<T: Score, const L: usize>(
+    (rows, lane): (&[[T; L]], usize),
     stakes: &[i64],
     mask: u64,
     lo: i64,
@@ -1373,7 +1468,7 @@ fn few_median(
         rest &= rest.wrapping_sub(1);
         let real = row <= last;
         let at = row.min(last);
-        let value = rows.get(at).and_then(|r| r.get(lane % STRIP)).copied().unwrap_or_default();
+        let value = rows.get(at).and_then(|r| r.get(lane)).map_or(0, |s| s.bits());
         let stake = stakes.get(at).copied().unwrap_or_default();
         *score = if real { value } else { i64::MAX };
         *weight = stake & i64::from(real).wrapping_neg();
@@ -1432,8 +1527,9 @@ fn crossing(scratch: &Buckets, used: usize, target: i64) -> Result<(usize, i64),
 pub(crate) struct Buckets {
     sums: [i64; BUCKETS],
     counts: [u32; BUCKETS],
-    /// [`radix_strip`]: per 64 rows, each lane's chosen items (bit `r`: row `r`).
-    masks: Vec<[u64; STRIP]>,
+    /// [`radix_strip`]: per 64 rows, each lane's chosen items (bit `r`: row `r`), the
+    /// lanes of each 64 rows together.
+    masks: Vec<u64>,
 }
 
 impl Buckets {

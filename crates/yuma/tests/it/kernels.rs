@@ -202,6 +202,35 @@ proptest! {
     }
 }
 
+/// The consensus on a tile of sixteen columns whose scores are all below one runs on the
+/// 32-bit copy alone (`fast::radix_pair`); a tile with a score of one (a validator whose
+/// whole weight is on one miner) is copied again in `i64` and takes the per-strip path.
+/// Both against the reference, with every tile full (48 miners) and with a last, partial
+/// tile (45), for both bond models.
+#[test]
+fn narrow_and_wide_tiles_equal_the_reference() {
+    for (miners, model, one_hot) in [
+        (48usize, BondModel::Yuma3, false),
+        (48, BondModel::Yuma3, true),
+        (45, BondModel::Classic, true),
+        (45, BondModel::Yuma3, false),
+    ] {
+        let case = match model {
+            BondModel::Yuma3 => crate::bench::Case::Yuma3,
+            BondModel::Classic => crate::bench::Case::Classic,
+        };
+        let validators = 20;
+        let mut input = crate::bench::subnet(validators + miners, validators, case, 3);
+        if one_hot {
+            // Validator 4's whole weight on miner 7 (the first tile), zero elsewhere.
+            for (uid, w) in input.weights[4].iter_mut() {
+                *w = if uid.index() == validators + 7 { 1_000 } else { 0 };
+            }
+        }
+        assert_kernels_agree(&input);
+    }
+}
+
 /// Multi-epoch: bonds from the dense kernel feed the next epoch, with liquid alpha on and
 /// a dense subnet, for both bond models.
 #[test]
