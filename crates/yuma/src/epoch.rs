@@ -465,13 +465,8 @@ mod tests {
     /// outside it (negative, above one, all zero: the general path then).
     #[test]
     fn emission_split_in_one_pass_is_the_general_split() {
-        let mut state = 0x0E41_5510_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::fast::tests::Rng(0x0E41_5510);
+        let mut next = move || rng.next();
         let one = 1i64 << 32;
         let mut fast_paths = 0;
         for round in 0..3_000 {

@@ -1820,14 +1820,15 @@ fn exp_safe_lanes(x: [I32F32; LANES]) -> [I32F32; LANES] {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::math;
     use tao_primitives::fixed::{saturating_sum, u16_proportion_to_fixed};
 
-    struct Rng(u64);
+    /// A xorshift generator for the crate's unit tests.
+    pub(crate) struct Rng(pub(crate) u64);
     impl Rng {
-        fn next(&mut self) -> u64 {
+        pub(crate) fn next(&mut self) -> u64 {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;

@@ -674,13 +674,8 @@ mod tests {
     /// edges, and every steepness sign; rates from u16 proportions.
     #[test]
     fn alpha_row_unit_is_alpha_per_cell() {
-        let mut state = 0x1234_5678_9ABC_DEF1u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::fast::tests::Rng(0x1234_5678_9ABC_DEF1);
+        let mut next = move || rng.next();
         for case in 0..400 {
             let len = (next() % 70) as usize;
             let (a, b) = ((next() % 65_536) as u16, (next() % 65_536) as u16);
