@@ -1509,17 +1509,7 @@ fn yuma3_dividends(
     // Each column's new bonds sum to at most 65,535 terms in [0, 1]: below 2⁶² raw.
     let unit_divisors: Option<fast::UnitDivisors> =
         if out.incentive.iter().all(|i| fast::is_unit(*i)) {
-            // (Pushed into their length: an `Option<Vec<_>>` collect grew it by doubling,
-            // six reallocations at n = 256.)
-            let mut divisors = Vec::with_capacity(bond_sums.len());
-            bond_sums
-                .iter()
-                .try_for_each(|s| {
-                    let d = fast::UnitDivisor::new(if *s > zero() { *s } else { one() })?;
-                    divisors.push(d);
-                    Some(())
-                })
-                .map(|()| fast::UnitDivisors::new(&divisors))
+            fast::UnitDivisors::of_sums(bond_sums)
         } else {
             None
         };
@@ -1858,10 +1848,8 @@ enum Shares {
 /// [`Shares`] for `sums` (a column whose sum is 0 holds only zeros, which any divisor
 /// leaves 0).
 fn shares(sums: &[I32F32]) -> Shares {
-    let unit: Option<Vec<fast::UnitDivisor>> =
-        sums.iter().map(|s| fast::UnitDivisor::new(if *s > zero() { *s } else { one() })).collect();
-    match unit {
-        Some(unit) => Shares::Unit(fast::UnitDivisors::new(&unit)),
+    match fast::UnitDivisors::of_sums(sums) {
+        Some(unit) => Shares::Unit(unit),
         None => Shares::Mixed(share_divisors(sums)),
     }
 }

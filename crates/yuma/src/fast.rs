@@ -218,7 +218,33 @@ pub(crate) struct UnitDivisors {
 }
 
 impl UnitDivisors {
+    /// The divisors of columns whose sums are `sums` (a column summing to 0 or less holds
+    /// only zeros, which its divisor of one leaves 0), each field filled in the same pass;
+    /// `None` if a sum is outside [`UnitDivisor`]'s range. (From the sums directly: through
+    /// a vector of [`UnitDivisor`]s this took another allocation and five more passes.)
+    pub(crate) fn of_sums(sums: &[I32F32]) -> Option<Self> {
+        let n = sums.len();
+        let mut lanes = Self {
+            low0: Vec::with_capacity(n),
+            low1: Vec::with_capacity(n),
+            high: Vec::with_capacity(n),
+            shift: Vec::with_capacity(n),
+            of_one: Vec::with_capacity(n),
+        };
+        for s in sums {
+            let d = UnitDivisor::new(if *s > zero() { *s } else { one() })?;
+            let (low0, low1, high, shift) = d.lanes();
+            lanes.low0.push(low0);
+            lanes.low1.push(low1);
+            lanes.high.push(high);
+            lanes.shift.push(shift);
+            lanes.of_one.push(d.divide(ONE));
+        }
+        Some(lanes)
+    }
+
     /// The divisors of a row's columns, in column order.
+    #[cfg(test)]
     pub(crate) fn new(divisors: &[UnitDivisor]) -> Self {
         // (Each field's own pass, as a vectorizable map: `lanes` inlines to its one field.)
         Self {
@@ -1989,6 +2015,19 @@ pub(crate) mod tests {
         let divisors: Vec<UnitDivisor> =
             sums.iter().map(|d| UnitDivisor::new(bits(*d)).expect("in range")).collect();
         let lanes = UnitDivisors::new(&divisors);
+        // From the sums directly: the same fields; a sum of 0 or less as a divisor of one.
+        let fixed_sums: Vec<I32F32> = sums.iter().map(|d| bits(*d)).collect();
+        let of_sums = UnitDivisors::of_sums(&fixed_sums).expect("in range");
+        let fields = |l: &UnitDivisors| {
+            (l.low0.clone(), l.low1.clone(), l.high.clone(), l.shift.clone(), l.of_one.clone())
+        };
+        assert_eq!(fields(&of_sums), fields(&lanes));
+        let ones = UnitDivisors::new(&[UnitDivisor::new(one()).expect("one")]);
+        for empty in [0, -5] {
+            let of_empty = UnitDivisors::of_sums(&[bits(empty)]).expect("a divisor of one");
+            assert_eq!(fields(&of_empty), fields(&ones));
+        }
+        assert!(UnitDivisors::of_sums(&[bits(1 << 62)]).is_none());
         // A row of cells each at most its column's sum and one.
         let mut row = || -> Vec<i64> {
             sums.iter()
