@@ -670,12 +670,12 @@ fn consensus_columns(
             let any: [u64; fast::NARROW] = core::array::from_fn(|k| column_bits(bits, k).0);
             let differ: [u64; fast::NARROW] = core::array::from_fn(|k| column_bits(bits, k).1);
             let first = fast::narrow_first(narrow, narrow_stakes, (&any, &differ), minority);
-            if let Some((a, b)) = &first {
+            if let Some(first) = first {
                 // Every score of the tile below one: both strips' columns selected on the
                 // narrow rows, sixteen lanes at once.
                 let mut medians = [0i64; fast::NARROW];
                 let scratch = ((items.as_mut_slice(), spare.as_mut_slice()), &mut **buckets);
-                let round = (minority, (a, b));
+                let round = (minority, first);
                 fast::radix_pair(narrow, stakes, &differ, scratch, round, &mut medians);
                 for (c, median) in out.iter_mut().zip(medians) {
                     *c = I32F32::from_bits(median);

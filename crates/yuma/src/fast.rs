@@ -199,6 +199,12 @@ impl UnitDivisor {
     fn lanes(&self) -> (u64, u64, u64, u64) {
         (self.low & 0xFFFF_FFFF, self.low >> 32, self.high, u64::from(self.shift))
     }
+
+    /// This divisor in 32-bit lane products ([`SplitDivisor`]).
+    #[inline]
+    fn split(&self) -> SplitDivisor {
+        SplitDivisor { fields: self.lanes(), of_one: self.divide(ONE) }
+    }
 }
 
 /// A row's [`UnitDivisor`]s, one per column, field by field (an array each), for values
@@ -232,13 +238,13 @@ impl UnitDivisors {
             of_one: Vec::with_capacity(n),
         };
         for s in sums {
-            let d = UnitDivisor::new(if *s > zero() { *s } else { one() })?;
-            let (low0, low1, high, shift) = d.lanes();
+            let d = UnitDivisor::new(if *s > zero() { *s } else { one() })?.split();
+            let (low0, low1, high, shift) = d.fields;
             lanes.low0.push(low0);
             lanes.low1.push(low1);
             lanes.high.push(high);
             lanes.shift.push(shift);
-            lanes.of_one.push(d.divide(ONE));
+            lanes.of_one.push(d.of_one);
         }
         Some(lanes)
     }
@@ -761,7 +767,7 @@ pub(crate) fn emission_shares(
         return None;
     }
     let unit = UnitDivisor::new(I32F32::from_bits(total))?;
-    let split = SplitDivisor { fields: unit.lanes(), of_one: unit.divide(ONE) };
+    let split = unit.split();
     // Each payout its own pass, collected at its length, without branches: they
     // vectorize. A share `s` in `[0, 2³²]` (every quotient here) takes [`share_of`]'s
     // halves, `s·a₁ + ⌊s·a₀ / 2³²⌋` (each product below 2⁶⁴, the sum at most `amount`),
@@ -1015,19 +1021,12 @@ pub(crate) fn weighted_median_radix(
         let any: [u64; NARROW] = core::array::from_fn(|lane| fold(lane).0);
         let differ: [u64; NARROW] = core::array::from_fn(|lane| fold(lane).0 ^ fold(lane).1);
         let stakes32: Vec<u32> = stakes.iter().map(|s| *s as u32).collect();
-        let (first_a, first_b) =
-            narrow_first(&pair, Some(&stakes32), (&any, &differ), minority).expect("narrow");
+        let first = narrow_first(&pair, Some(&stakes32), (&any, &differ), minority);
+        let first = first.expect("narrow");
         // Both strips selected on the narrow rows at once: each lane's own median.
         let mut by_pair = [0i64; NARROW];
         let scratch = ((&mut *items, &mut *spare), &mut buckets);
-        radix_pair(
-            &pair,
-            &stakes,
-            &differ,
-            scratch,
-            (minority, (&first_a, &first_b)),
-            &mut by_pair,
-        );
+        radix_pair(&pair, &stakes, &differ, scratch, (minority, first), &mut by_pair);
         for (lane, median) in by_pair.iter().enumerate() {
             let scratch = (&mut *items, &mut *spare);
             let alone = (pair.as_slice(), lane);
@@ -1036,7 +1035,7 @@ pub(crate) fn weighted_median_radix(
             assert_eq!(*median, expected, "pair lane {lane}");
         }
         let (_, mask, _) = radix_round(len, u64::MAX);
-        for ((half, first), from) in halves.iter().zip([first_a, first_b]).zip([0, STRIP]) {
+        for ((half, first), from) in halves.iter().zip(halves_of(&first)).zip([0, STRIP]) {
             let differ: [u64; STRIP] = core::array::from_fn(|l| differ[from + l]);
             let shift = differ.map(|d| radix_round(len, d).0);
             let wide = bisect(half, &stakes, &shift, mask.count_ones(), minority);
@@ -1179,20 +1178,11 @@ pub(crate) fn radix_pair(
     stakes: &[i64],
     differ: &[u64; NARROW],
     scratch: ((&mut [Item], &mut [Item]), &mut Buckets),
-    (minority, first): (i64, (&Bisected, &Bisected)),
+    (minority, first): (i64, Bisected<NARROW>),
     out: &mut [i64; NARROW],
 ) {
-    let (a, b) = first;
-    let lo: [u64; NARROW] = core::array::from_fn(|l| {
-        let half = if l < STRIP { &a.0 } else { &b.0 };
-        half.get(l % STRIP).copied().unwrap_or(0)
-    });
-    let below: [i64; NARROW] = core::array::from_fn(|l| {
-        let half = if l < STRIP { &a.1 } else { &b.1 };
-        half.get(l % STRIP).copied().unwrap_or(0)
-    });
     let (items, buckets) = scratch;
-    select_lanes(rows, stakes, differ, items, buckets, (minority, (lo, below)), out);
+    select_lanes(rows, stakes, differ, items, buckets, (minority, first), out);
 }
 
 /// [`radix_strip`]'s steps 3–4 on `L` lanes of scores `T`, from each lane's bucket `lo` (its
@@ -1204,7 +1194,7 @@ fn select_lanes<T: Score, const L: usize>(
     differ: &[u64; L],
     (items, spare): (&mut [Item], &mut [Item]),
     scratch: &mut Buckets,
-    (minority, (lo, below)): (i64, ([u64; L], [i64; L])),
+    (minority, (lo, below)): (i64, Bisected<L>),
     out: &mut [i64],
 ) {
     let len = rows.len().min(stakes.len());
@@ -1296,9 +1286,18 @@ fn select_lanes<T: Score, const L: usize>(
     }
 }
 
-/// Each lane's bucket and the stake under it, `(lo, below)`: what [`radix_strip`]'s first
-/// round finds.
-pub(crate) type Bisected = ([u64; STRIP], [i64; STRIP]);
+/// Each of `L` lanes' bucket and the stake under it, `(lo, below)`: what [`radix_strip`]'s
+/// first round finds (on a strip's eight lanes, or on a pair of strips' sixteen,
+/// [`bisect_narrow`]).
+pub(crate) type Bisected<const L: usize = STRIP> = ([u64; L], [i64; L]);
+
+/// A pair of strips' [`Bisected`] as each strip's (the halves of its lanes).
+#[cfg(test)]
+fn halves_of((lo, below): &Bisected<NARROW>) -> [Bisected; 2] {
+    [0, STRIP].map(|from| {
+        (core::array::from_fn(|l| lo[from + l]), core::array::from_fn(|l| below[from + l]))
+    })
+}
 
 /// [`radix_strip`]'s first round: each lane's bucket by bisection (see there), on the
 /// strip's `i64` scores.
@@ -1406,7 +1405,7 @@ pub(crate) fn narrow_first(
     stakes: Option<&[u32]>,
     (any, differ): (&[u64; NARROW], &[u64; NARROW]),
     minority: i64,
-) -> Option<(Bisected, Bisected)> {
+) -> Option<Bisected<NARROW>> {
     let stakes = stakes?;
     let len = rows.len().min(stakes.len());
     let narrow = any.iter().all(|any| any >> 32 == 0);
@@ -1427,15 +1426,15 @@ pub(crate) const NARROW: usize = 2 * STRIP;
 /// pair), for scores and stakes that fit 32 bits: every score below one (raw bits below
 /// 2³², where the keys order as the `u32`s do) and the stakes' total below one (so every
 /// sum of stakes fits too, and so does the minority, below the total). Sixteen lanes to a
-/// vector: half the operations of two `i64` strips. Returns each strip's `(lo, below)` as
-/// [`bisect`] gives them (the same: tested).
+/// vector: half the operations of two `i64` strips. Returns the sixteen lanes' `(lo,
+/// below)`, each strip's as [`bisect`] gives them (the same: tested).
 pub(crate) fn bisect_narrow(
     rows: &[[u32; NARROW]],
     stakes: &[u32],
     shift: &[u32; NARROW],
     bits: u32,
     minority: u32,
-) -> (Bisected, Bisected) {
+) -> Bisected<NARROW> {
     // (The window ends at bit 32 at most: `shift + bits` is the top differing bit or
     // `bits`.)
     let lo: [u32; NARROW] = core::array::from_fn(|lane| {
@@ -1445,17 +1444,7 @@ pub(crate) fn bisect_narrow(
     });
     let (lo, below) = bisect_lanes(rows, stakes, (shift, bits), minority, lo);
     // As keys (a non-negative score's key is the score with the top bit set) and `i64`s.
-    let half = |from: usize| -> Bisected {
-        (
-            core::array::from_fn(|lane| {
-                u64::from(lo.get(from.wrapping_add(lane)).copied().unwrap_or(0)) | 1 << 63
-            }),
-            core::array::from_fn(|lane| {
-                i64::from(below.get(from.wrapping_add(lane)).copied().unwrap_or(0))
-            }),
-        )
-    };
-    (half(0), half(STRIP))
+    (lo.map(|lo| u64::from(lo) | 1 << 63), below.map(i64::from))
 }
 
 /// [`radix_strip`]'s lanes whose chosen bucket holds at most this many items are selected
@@ -2472,8 +2461,8 @@ pub(crate) mod tests {
             };
             let any: [u64; NARROW] = core::array::from_fn(|lane| fold(lane).0);
             let differ: [u64; NARROW] = core::array::from_fn(|lane| fold(lane).0 ^ fold(lane).1);
-            let halves = narrow_first(&pair, Some(&stakes), (&any, &differ), minority);
-            let (first_a, first_b) = halves.expect("narrow");
+            let found = narrow_first(&pair, Some(&stakes), (&any, &differ), minority);
+            let [first_a, first_b] = halves_of(&found.expect("narrow"));
             let wide_stakes: Vec<i64> = stakes.iter().map(|s| i64::from(*s)).collect();
             let (_, mask, _) = radix_round(len, u64::MAX);
             for (first, from) in [(first_a, 0), (first_b, STRIP)] {
