@@ -711,8 +711,10 @@ fn consensus_columns(
             }
         }
     }
-    // (Fails only while the thread exits: the scratch is then dropped.)
-    let _ = KEPT_CONSENSUS.try_with(|cell| cell.set(Some(scratch)));
+    // Kept only if small (fails only while the thread exits: the scratch is then dropped).
+    if scratch.bytes() <= KEPT_SCRATCH_BYTES {
+        let _ = KEPT_CONSENSUS.try_with(|cell| cell.set(Some(scratch)));
+    }
 }
 
 /// At most this many strips are copied out of the block in one pass over the voters' rows
@@ -760,6 +762,32 @@ struct ConsensusScratch {
     narrow: Vec<[u32; fast::NARROW]>,
     stakes32: Vec<u32>,
 }
+
+impl ConsensusScratch {
+    /// The bytes its vectors hold (their capacities).
+    fn bytes(&self) -> usize {
+        fn of<T>(v: &Vec<T>) -> usize {
+            v.capacity().saturating_mul(core::mem::size_of::<T>())
+        }
+        [
+            of(&self.offsets),
+            of(&self.stakes),
+            of(&self.items),
+            of(&self.spare),
+            of(&self.tile),
+            of(&self.bits),
+            of(&self.narrow),
+            of(&self.stakes32),
+        ]
+        .iter()
+        .fold(0usize, |sum, b| sum.saturating_add(*b))
+    }
+}
+
+/// A thread keeps its consensus scratch for the next epoch only up to this many bytes
+/// (n = 4,096 with 256 voters uses ~60 KiB); the scratch of a block with more voters (a
+/// larger tile and more items, up to a few MiB) is freed after its epoch.
+const KEPT_SCRATCH_BYTES: usize = 1 << 20;
 
 thread_local! {
     static KEPT_CONSENSUS: core::cell::Cell<Option<ConsensusScratch>> =
@@ -1956,6 +1984,31 @@ mod tests {
                 recycle(Vec::with_capacity(KEPT_CELLS));
                 recycle(Vec::with_capacity(16));
                 assert_eq!(kept(), KEPT_CELLS, "the larger block stays, one per thread");
+            });
+        });
+    }
+
+    /// A thread keeps its consensus scratch only up to [`KEPT_SCRATCH_BYTES`]: after a block
+    /// of 20,000 voters (a tile and items of a few MiB) it holds none; after a small one, one.
+    #[test]
+    fn kept_consensus_scratch_is_bounded() {
+        let consensus_of = |voters: usize| {
+            let width = 16;
+            let weights: Vec<I32F32> =
+                (0..voters * width).map(|k| I32F32::from_bits((k % 977) as i64)).collect();
+            let stake = vec![I32F32::from_bits(((1u64 << 32) / voters as u64) as i64); voters];
+            let rows: Vec<usize> = (0..voters).collect();
+            let mut out = vec![zero(); width];
+            let minority = I32F32::from_bits(1 << 31);
+            let total = fast::sum(&stake);
+            consensus_columns(&weights, width, 0, &mut out, &rows, &stake, minority, total);
+            KEPT_CONSENSUS.with(core::cell::Cell::take).map(|kept| kept.bytes())
+        };
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                assert_eq!(consensus_of(20_000), None, "past the bound: freed");
+                let small = consensus_of(64).expect("a small scratch is kept");
+                assert!(small <= KEPT_SCRATCH_BYTES, "{small}");
             });
         });
     }
