@@ -22,9 +22,9 @@ mod bench;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    // `--profile N CASE RUNS [sparse|one-thread] [pad=BYTES]`: one case in a loop, for
+    // `--profile N CASE RUNS [sparse|two-threads] [pad=BYTES]`: one case in a loop, for
     // `perf record` or callgrind (no peers, no table); `sparse` times the reference kernel
-    // instead of `epoch`, `one-thread` times `epoch` on one thread. `--profile block RUNS`:
+    // instead of `epoch`, `two-threads` times `epoch` split across the pool's two threads. `--profile block RUNS`:
     // the block's epochs.
     if let Some(at) = args.iter().position(|a| a == "--profile") {
         let arg = |k: usize| args.get(at + k).map(String::as_str).unwrap_or_default();
@@ -51,7 +51,7 @@ fn main() {
         let runs: usize = arg(3).parse().unwrap_or(100);
         let kernel =
             if arg(4) == "sparse" { tao_yuma::Kernel::Sparse } else { tao_yuma::Kernel::Auto };
-        let threads = if arg(4) == "one-thread" { 1 } else { tao_yuma::DEFAULT_THREADS };
+        let threads = if arg(4) == "two-threads" { 2 } else { tao_yuma::DEFAULT_THREADS };
         let validators = if n > 1000 { 256 } else { 64 };
         let input = bench::subnet(n, validators, case, 0);
         // `pad=BYTES`: that many bytes allocated (untimed) before each epoch and freed after

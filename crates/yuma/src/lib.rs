@@ -61,8 +61,8 @@
 //!
 //! # Invariants
 //! * Pure and deterministic: no I/O, no clock, no floats, no hash-map iteration; the same
-//!   input gives the same bits, on one thread or split across the crate's pool of two
-//!   (a large epoch, [`epoch_with_threads`]).
+//!   input gives the same bits, on one thread ([`epoch`]) or split across the crate's
+//!   pool of two ([`epoch_with_threads`] with two threads, on a large epoch).
 //! * Never panics; a malformed input (length mismatch, UID out of range, repeated UID,
 //!   parameter out of domain) is a [`YumaError`].
 //! * `incentive` and `dividends` each sum to 1 (up to fixed-point truncation) or are all 0;

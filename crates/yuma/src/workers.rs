@@ -1,5 +1,7 @@
-//! The epoch's second thread: a large epoch runs in a pool of two kept threads, and each
-//! of its splits into two halves is a work-stealing join there.
+//! The epoch's second thread, for callers who ask for two ([`crate::epoch_with_threads`];
+//! [`crate::epoch`] stays on its caller's thread, [`crate::DEFAULT_THREADS`] says why): a
+//! large epoch then runs in a pool of two kept threads, and each of its splits into two
+//! halves is a work-stealing join there.
 //!
 //! Why not a thread per split (as before): starting and joining a thread took ~60 µs on a
 //! quiet machine and 0.5–1.5 ms on a loaded one (measured on an n = 4,096 epoch: its four
