@@ -38,13 +38,14 @@ pub fn epoch(input: &YumaInput) -> Result<YumaOutput, YumaError> {
 /// How many threads [`epoch`] uses: one, the caller's (the output does not depend on it).
 ///
 /// Why not the pool's two on a large epoch: measured at n = 4,096 (256 × 3,840, dense), two
-/// threads took 1.6–2.0 ms where one took 2.7–3.4 ms, but in the phases when this host ran
-/// our two vCPUs far apart (a cache-line round trip between them 300–460 ns instead of
-/// ~80), every two-thread epoch took 5–8 ms, for seconds to minutes at a time: its passes
-/// hand the block between the threads (rows filled by one, columns read by the other), and
-/// splitting each pass in sixteen work-stolen parts instead of two did not help (6.1 ms
-/// against 5.9 ms in the same phase). One thread, pinned to either vCPU, was never slowed
-/// so. A chain node needs the time it can count on; a caller with many epochs to run (a
+/// threads took 1.6–2.0 ms where one took 2.7–3.4 ms, but in phases of this shared host
+/// lasting seconds to minutes every two-thread epoch took 5–8 ms, while one thread, pinned
+/// to either vCPU, stayed at 2.7–3.8 ms (minimum). The passes hand the block between the
+/// threads (rows filled by one, columns read by the other); a cache-line round trip between
+/// two threads, measured between runs, took up to 460 ns instead of ~80 ns at times, so the
+/// host placing our vCPUs apart is the likely cause, not a proven one. Splitting each pass
+/// in sixteen work-stolen parts instead of two did not help (6.1 ms against 5.9 ms in the
+/// same phase). A chain node needs the time it can count on; a caller with many epochs to run (a
 /// simulation) gains more by running whole epochs on its own threads, which share nothing,
 /// or passes 2 to [`epoch_with_threads`].
 pub const DEFAULT_THREADS: usize = 1;
