@@ -24,8 +24,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     // `--profile N CASE RUNS [sparse|two-threads] [pad=BYTES]`: one case in a loop, for
     // `perf record` or callgrind (no peers, no table); `sparse` times the reference kernel
-    // instead of `epoch`, `two-threads` times `epoch` split across the pool's two threads. `--profile block RUNS`:
-    // the block's epochs.
+    // instead of `epoch`, `two-threads` the epoch split across the pool's two threads
+    // (`epoch_with_threads`). `--profile block RUNS`: the block's epochs.
     if let Some(at) = args.iter().position(|a| a == "--profile") {
         let arg = |k: usize| args.get(at + k).map(String::as_str).unwrap_or_default();
         // `--profile block RUNS`: the block of 1,024 subnets of 256 UIDs, epochs only.

@@ -23,7 +23,8 @@ pub enum Kernel {
     /// The reference path: sparse rows of `(column, value)`, merged ([`crate::math`]).
     Sparse,
     /// One contiguous validator × miner block, worked row by row (the consensus in column
-    /// strips), split in two halves whatever its size ([`epoch_with_threads`]).
+    /// strips); on two threads split in two halves whatever its size
+    /// ([`epoch_with_threads`]).
     Dense,
 }
 
@@ -45,9 +46,9 @@ pub fn epoch(input: &YumaInput) -> Result<YumaOutput, YumaError> {
 /// two threads, measured between runs, took up to 460 ns instead of ~80 ns at times, so the
 /// host placing our vCPUs apart is the likely cause, not a proven one. Splitting each pass
 /// in sixteen work-stolen parts instead of two did not help (6.1 ms against 5.9 ms in the
-/// same phase). A chain node needs the time it can count on; a caller with many epochs to run (a
-/// simulation) gains more by running whole epochs on its own threads, which share nothing,
-/// or passes 2 to [`epoch_with_threads`].
+/// same phase). A chain node needs the time it can count on; a caller with many epochs to
+/// run (a simulation) gains more by running whole epochs on its own threads, which share
+/// nothing, or passes 2 to [`epoch_with_threads`].
 pub const DEFAULT_THREADS: usize = 1;
 
 /// [`epoch`] with a chosen [`Kernel`] for steps 5–16 (for tests and benchmarks: every

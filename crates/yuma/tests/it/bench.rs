@@ -511,7 +511,7 @@ pub fn run(mode: Mode) -> Vec<Line> {
                 });
                 println!(
                     "       ours on two threads (epoch_with_threads(_, _, 2), not what epoch \
-                     uses): {two:.3} ms, {:.2}x ours",
+                     uses): {two:.3} ms, ours/two {:.2}x",
                     ours / two
                 );
             }
