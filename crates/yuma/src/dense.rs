@@ -288,7 +288,6 @@ fn sized<T: Clone>(
     if buffer.capacity() < cells {
         return fresh();
     }
-    buffer.truncate(cells);
     buffer.resize(cells, fill);
     buffer
 }
@@ -630,7 +629,6 @@ fn consensus_columns(
     let stakes = stakes.as_slice();
     let offsets = offsets.as_slice();
     for buffer in [&mut *items, &mut *spare] {
-        buffer.truncate(height);
         buffer.resize(height, (0, 0));
     }
     // The tile's strips, each one row of `STRIP` scores per voter (column `c` of a strip is
@@ -639,9 +637,7 @@ fn consensus_columns(
     let strip_bytes = height.saturating_mul(core::mem::size_of::<[i64; STRIP]>()).max(1);
     let fit = TILE_BYTES.checked_div(strip_bytes).unwrap_or(1);
     let strips = consensus.len().div_ceil(STRIP).min(TILE).min(fit).max(1);
-    tile.truncate(strips.saturating_mul(height));
     tile.resize(strips.saturating_mul(height), [0; STRIP]);
-    bits.truncate(strips);
     bits.resize(strips, ([0; STRIP], [0; STRIP]));
     let (minority, total) = (minority.to_bits(), total.to_bits());
     // The voters' stakes and each full tile's scores in 32 bits too, when the stakes' total
@@ -653,7 +649,6 @@ fn consensus_columns(
         stakes32.as_slice()
     });
     let rows = if narrow_stakes.is_some() { height } else { 0 };
-    narrow.truncate(rows);
     narrow.resize(rows, [0; fast::NARROW]);
     let tile_columns = strips.wrapping_mul(STRIP);
     for (t, out) in consensus.chunks_mut(tile_columns).enumerate() {
@@ -764,7 +759,7 @@ struct ConsensusScratch {
 }
 
 impl ConsensusScratch {
-    /// The bytes its vectors hold (their capacities).
+    /// The bytes it holds (its vectors' capacities, and the buckets with their masks).
     fn bytes(&self) -> usize {
         fn of<T>(v: &Vec<T>) -> usize {
             v.capacity().saturating_mul(core::mem::size_of::<T>())
@@ -778,6 +773,7 @@ impl ConsensusScratch {
             of(&self.bits),
             of(&self.narrow),
             of(&self.stakes32),
+            self.buckets.as_ref().map_or(0, |b| b.bytes()),
         ]
         .iter()
         .fold(0usize, |sum, b| sum.saturating_add(*b))

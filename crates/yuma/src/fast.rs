@@ -1551,6 +1551,13 @@ impl Buckets {
     pub(crate) fn new() -> Self {
         Self { sums: [0; BUCKETS], counts: [0; BUCKETS], masks: Vec::new() }
     }
+
+    /// The bytes it holds: its arrays, and its masks' capacity (which grows with the
+    /// voters).
+    pub(crate) fn bytes(&self) -> usize {
+        let masks = self.masks.capacity().saturating_mul(core::mem::size_of::<u64>());
+        core::mem::size_of::<Self>().saturating_add(masks)
+    }
 }
 
 /// [`weighted_median`], the same value, by radix selection: a few passes over the column
