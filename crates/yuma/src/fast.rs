@@ -151,6 +151,8 @@ pub(crate) struct UnitDivisor {
     high: u64,
     /// `k − 64`.
     shift: u32,
+    /// `d`.
+    divisor: u64,
 }
 
 impl UnitDivisor {
@@ -163,7 +165,7 @@ impl UnitDivisor {
         let power = 1u128.checked_shl(k.wrapping_add(32))?;
         let d128 = u128::from(d);
         let m = power.checked_add(d128.wrapping_sub(1))?.checked_div(d128)?;
-        Some(Self { low: m as u64, high: (m >> 64) as u64, shift: k.wrapping_sub(64) })
+        Some(Self { low: m as u64, high: (m >> 64) as u64, shift: k.wrapping_sub(64), divisor: d })
     }
 
     /// `a.safe_div(d)` on raw bits for `0 ≤ a ≤ min(d, 2³³ − 1)`, which callers prove;
@@ -177,15 +179,13 @@ impl UnitDivisor {
 
     /// [`Self::divide`] of every value, each in its range (callers prove it); `any` is the
     /// OR of their bits. When every value is below one (`any < 2³²`: the usual vector of
-    /// stakes, ranks or dividends), in the 32-bit lane products of [`split_divide`] (the
+    /// stakes, ranks or dividends), in the 32-bit lane products of [`SplitDivisor`] (the
     /// same bits, tested), which vectorize.
     #[inline]
     pub(crate) fn divide_all(&self, values: &mut [I32F32], any: i64) {
-        if (any as u64) >> 32 == 0 {
-            let fields = self.lanes();
+        if let (0, Some(split)) = ((any as u64) >> 32, self.split()) {
             for value in values.iter_mut() {
-                // (Below one: `split_divide`'s quotient of one is never taken.)
-                *value = I32F32::from_bits(split_divide(value.to_bits(), fields, 0));
+                *value = I32F32::from_bits(split.divide(value.to_bits()));
             }
             return;
         }
@@ -194,32 +194,23 @@ impl UnitDivisor {
         }
     }
 
-    /// The fields as [`split_divide`] takes them: `(low₀, low₁, high, shift)`.
-    #[inline]
-    fn lanes(&self) -> (u64, u64, u64, u64) {
-        (self.low & 0xFFFF_FFFF, self.low >> 32, self.high, u64::from(self.shift))
-    }
-
     /// This divisor in 32-bit lane products ([`SplitDivisor`]).
     #[inline]
-    fn split(&self) -> SplitDivisor {
-        SplitDivisor { fields: self.lanes(), of_one: self.divide(ONE) }
+    fn split(&self) -> Option<SplitDivisor> {
+        SplitDivisor::new(self.divisor)
     }
 }
 
-/// A row's [`UnitDivisor`]s, one per column, field by field (an array each), for values
-/// in [0, 1] (raw bits `a ≤ 2³²`): a row of divisions then vectorizes as 32×32→64-bit lane
-/// products, where [`UnitDivisor::divide`]'s high word of a 64×64-bit product does not.
-/// With `a < 2³²` and `low = low₁·2³² + low₀`, `⌊a·low / 2⁶⁴⌋ = ⌊(a·low₁ + ⌊a·low₀ / 2³²⌋)
-/// / 2³²⌋` (the integer part passes through the inner floor; the sum is below
-/// `(2³² − 1)² + 2³² < 2⁶⁴`); `a = 2³²` (one) takes the column's precomputed quotient.
-/// Its division ([`split_divide`]) is [`UnitDivisor::divide`] bit for bit on that range (tested).
+/// A row's [`SplitDivisor`]s, one per column, field by field (an array each), for values
+/// in [0, 1] (raw bits `a ≤ 2³²`), each at most its column's divisor: a row of divisions
+/// then vectorizes as 32-bit lane products, where [`UnitDivisor::divide`]'s high word of a
+/// 64×64-bit product does not. Its division ([`split_divide`]) is [`UnitDivisor::divide`]
+/// bit for bit on that range (tested).
 pub(crate) struct UnitDivisors {
-    low0: Vec<u64>,
-    low1: Vec<u64>,
-    high: Vec<u64>,
-    shift: Vec<u64>,
-    /// `divide(2³²)`: the quotient of one.
+    m0: Vec<u64>,
+    m1: Vec<u64>,
+    up: Vec<u64>,
+    down: Vec<u64>,
     of_one: Vec<i64>,
 }
 
@@ -231,19 +222,19 @@ impl UnitDivisors {
     pub(crate) fn of_sums(sums: &[I32F32]) -> Option<Self> {
         let n = sums.len();
         let mut lanes = Self {
-            low0: Vec::with_capacity(n),
-            low1: Vec::with_capacity(n),
-            high: Vec::with_capacity(n),
-            shift: Vec::with_capacity(n),
+            m0: Vec::with_capacity(n),
+            m1: Vec::with_capacity(n),
+            up: Vec::with_capacity(n),
+            down: Vec::with_capacity(n),
             of_one: Vec::with_capacity(n),
         };
         for s in sums {
-            let d = UnitDivisor::new(if *s > zero() { *s } else { one() })?.split();
-            let (low0, low1, high, shift) = d.fields;
-            lanes.low0.push(low0);
-            lanes.low1.push(low1);
-            lanes.high.push(high);
-            lanes.shift.push(shift);
+            let d = SplitDivisor::new(if *s > zero() { s.to_bits() as u64 } else { ONE as u64 })?;
+            let (m0, m1, up, down) = d.fields;
+            lanes.m0.push(m0);
+            lanes.m1.push(m1);
+            lanes.up.push(up);
+            lanes.down.push(down);
             lanes.of_one.push(d.of_one);
         }
         Some(lanes)
@@ -252,13 +243,14 @@ impl UnitDivisors {
     /// The divisors of a row's columns, in column order.
     #[cfg(test)]
     pub(crate) fn new(divisors: &[UnitDivisor]) -> Self {
-        // (Each field's own pass, as a vectorizable map: `lanes` inlines to its one field.)
+        let split: Vec<SplitDivisor> =
+            divisors.iter().map(|d| d.split().expect("in range")).collect();
         Self {
-            low0: divisors.iter().map(|d| d.lanes().0).collect(),
-            low1: divisors.iter().map(|d| d.lanes().1).collect(),
-            high: divisors.iter().map(|d| d.lanes().2).collect(),
-            shift: divisors.iter().map(|d| d.lanes().3).collect(),
-            of_one: divisors.iter().map(|d| d.divide(ONE)).collect(),
+            m0: split.iter().map(|d| d.fields.0).collect(),
+            m1: split.iter().map(|d| d.fields.1).collect(),
+            up: split.iter().map(|d| d.fields.2).collect(),
+            down: split.iter().map(|d| d.fields.3).collect(),
+            of_one: split.iter().map(|d| d.of_one).collect(),
         }
     }
 
@@ -298,23 +290,60 @@ impl UnitDivisors {
     /// Each column's divisor, in column order, as its fields read together.
     #[inline]
     pub(crate) fn columns(&self) -> impl Iterator<Item = SplitDivisor> + '_ {
-        let fields = self.low0.iter().zip(&self.low1).zip(self.high.iter().zip(&self.shift));
-        fields.zip(&self.of_one).map(|(((low0, low1), (high, shift)), of_one)| SplitDivisor {
-            fields: (*low0, *low1, *high, *shift),
+        let fields = self.m0.iter().zip(&self.m1).zip(self.up.iter().zip(&self.down));
+        fields.zip(&self.of_one).map(|(((m0, m1), (up, down)), of_one)| SplitDivisor {
+            fields: (*m0, *m1, *up, *down),
             of_one: *of_one,
         })
     }
 }
 
-/// One column of [`UnitDivisors`]: [`UnitDivisor::divide`] for `a` in `[0, 2³²]`, on
-/// 32-bit lane products ([`split_divide`]).
+/// [`UnitDivisor::divide`] for `0 ≤ a ≤ min(d, 2³²)`, on 32-bit lane products (which
+/// vectorize): two products, one of them for a carry, and three shifts.
+///
+/// The quotient `⌊a·2³²/d⌋` is `⌊a'·2³²/d'⌋` for `a' = a·2^t`, `d' = d·2^t` with
+/// `t = max(0, 32 − ℓ)`, `ℓ = ⌈log₂ d⌉`: then `ℓ' = ⌈log₂ d'⌉ = max(ℓ, 32)`, and `a' ≤ 2³²`
+/// (`a ≤ d ≤ 2^ℓ`). For `a' < 2³²` the dividend `n = a'·2³²` is below 2⁶⁴, where
+/// Granlund–Montgomery (1994, theorem 4.2, `N = 64`) give `⌊n/d'⌋ = ⌊n·m / 2^(64+ℓ')⌋` for
+/// `m = ⌈2^(64+ℓ')/d'⌉`, with `2⁶⁴ ≤ m < 2⁶⁵`: `m = 2⁶⁴ + m₁·2³² + m₀` (`m₀, m₁ < 2³²`).
+/// Then with `x = a'·m₁ + ⌊a'·m₀ / 2³²⌋` (below `(2³² − 1)² + 2³² < 2⁶⁴`),
+/// `a'·m = 2⁶⁴a' + 2³²x + r` (`r < 2³²`), and since `ℓ' ≥ 32` the fractions drop out of the
+/// floors: `⌊a'·m / 2^(32+ℓ')⌋ = (a' + ⌊x / 2³²⌋) >> (ℓ' − 32)`. `a' = 2³²` (only for
+/// `a = 2³²`, or `a = d = 2^ℓ`) takes the precomputed `⌊2⁶⁴/d'⌋`. (With the multiplier
+/// `⌈2^(k+32)/d⌉` of [`UnitDivisor`], whose high word takes a third product, the n = 256
+/// epoch's dividends took 5.0 µs against 4.67 µs.)
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SplitDivisor {
+    /// `(m₀, m₁, t, ℓ' − 32)`.
     fields: (u64, u64, u64, u64),
+    /// `⌊2⁶⁴/d'⌋`: the quotient of `a' = 2³²`.
     of_one: i64,
 }
 
 impl SplitDivisor {
+    /// For `d` in `[1, 2⁶²)` ([`UnitDivisor`]'s range); `None` otherwise.
+    pub(crate) fn new(d: u64) -> Option<Self> {
+        if !(1..1 << 62).contains(&d) {
+            return None;
+        }
+        // ℓ = ⌈log₂ d⌉ (0 for d = 1), t, d' and ℓ'.
+        let l = u64::BITS.wrapping_sub(d.wrapping_sub(1).leading_zeros());
+        let up = 32u32.saturating_sub(l);
+        let d = d.checked_shl(up)?;
+        let l = l.max(32);
+        // `m − 2⁶⁴ = ⌈2⁶⁴·(2^ℓ' − d') / d'⌉`, below 2⁶⁴ (`d' > 2^(ℓ'−1)`).
+        let excess = 1u64.checked_shl(l)?.checked_sub(d)?;
+        let d128 = u128::from(d);
+        let numerator = (u128::from(excess) << 64).checked_add(d128.wrapping_sub(1))?;
+        let m = u64::try_from(numerator.checked_div(d128)?).ok()?;
+        // `⌊2⁶⁴/d'⌋ = ⌊⌊2^(64+ℓ')/d'⌋ / 2^ℓ'⌋`, where `⌊2^(64+ℓ')/d'⌋` is `m`, less one
+        // unless `d'` divides `2^(64+ℓ')` (a power of two).
+        let floor = ((1u128 << 64) | u128::from(m)).wrapping_sub(u128::from(!d.is_power_of_two()));
+        let of_one = i64::try_from(floor >> l).ok()?;
+        let fields = (m & 0xFFFF_FFFF, m >> 32, u64::from(up), u64::from(l.wrapping_sub(32)));
+        Some(Self { fields, of_one })
+    }
+
     /// `a.safe_div(d)` on raw bits for `0 ≤ a ≤ min(d, 2³²)`, which callers prove; outside
     /// it the result is meaningless (but never a panic).
     #[inline]
@@ -323,14 +352,18 @@ impl SplitDivisor {
     }
 }
 
-/// [`UnitDivisors`]'s division of one cell `a` in `[0, 2³²]` (see there).
+/// [`SplitDivisor`]'s division of one cell `a` in `[0, min(d, 2³²)]` (see there).
 #[inline]
-fn split_divide(a: i64, (low0, low1, high, shift): (u64, u64, u64, u64), of_one: i64) -> i64 {
-    let a = a as u64;
-    let a0 = a & 0xFFFF_FFFF;
-    let top = a0.wrapping_mul(low1).wrapping_add(a0.wrapping_mul(low0) >> 32) >> 32;
-    let quotient = top.wrapping_add(a0.wrapping_mul(high)).wrapping_shr(shift as u32) as i64;
-    if a >> 32 == 0 {
+fn split_divide(a: i64, (m0, m1, up, down): (u64, u64, u64, u64), of_one: i64) -> i64 {
+    // `a'`, at most 2³²; the quotient below is used only when it is below 2³². (The masks
+    // say that each factor is 32 bits, `m₀` and `m₁` too: the products are then lane
+    // products, which ignore the upper halves, and the masks cost nothing.)
+    let scaled = (a as u64).wrapping_shl(up as u32);
+    let low = scaled & 0xFFFF_FFFF;
+    let (m0, m1) = (m0 & 0xFFFF_FFFF, m1 & 0xFFFF_FFFF);
+    let x = low.wrapping_mul(m1).wrapping_add(low.wrapping_mul(m0) >> 32);
+    let quotient = scaled.wrapping_add(x >> 32).wrapping_shr(down as u32) as i64;
+    if scaled >> 32 == 0 {
         quotient
     } else {
         of_one
@@ -472,19 +505,18 @@ pub(crate) fn mul_unit(a: i64, b: i64) -> i64 {
     (product >> 32) as i64
 }
 
-/// [`mul_unit`] bit for bit, on 32-bit halves (which vectorize: four 32×32→64-bit lane
-/// products where a full 64-bit product takes three and its high word more): with
-/// `a = a₁·2³² + a₀` and `b = b₁·2³² + b₀` (`a₁, b₁ ∈ {0, 1}`),
-/// `⌊a·b / 2³²⌋ = ⌊a₀b₀ / 2³²⌋ + a₀b₁ + a₁b₀ + 2³²·a₁b₁`, at most 2³². For `a` and `b` in
-/// [0, 1] (raw bits in [0, 2³²]), which callers prove; outside it the result is meaningless
-/// (but never a panic).
+/// [`mul_unit`] bit for bit in 64-bit lanes (which vectorize: one 64-bit lane product, where
+/// the full product's high word takes three and more): with `b = b₁·2³² + b₀` (`b₁ ∈ {0,
+/// 1}`, and `b₀ = 0` when `b₁ = 1`), `⌊a·b / 2³²⌋ = ⌊a·b₀ / 2³²⌋ + a·b₁`, where
+/// `a·b₀ ≤ 2³²(2³² − 1)` fits 64 bits and `a·b₁` is `a` masked. For `a` and `b` in [0, 1]
+/// (raw bits in [0, 2³²]), which callers prove; outside it the result is meaningless (but
+/// never a panic). (On four 32×32-bit lane products, `a₀b₀`, `a₀b₁`, `a₁b₀` and `a₁b₁`, the
+/// n = 256 epoch's dividends took 4.67 µs against 4.03 µs.)
 #[inline]
 pub(crate) fn mul_unit_halves(a: i64, b: i64) -> i64 {
     let (a, b) = (a as u64, b as u64);
-    let (a0, a1, b0, b1) = (u64::from(a as u32), a >> 32, u64::from(b as u32), b >> 32);
-    let low = a0.wrapping_mul(b0) >> 32;
-    let middle = a0.wrapping_mul(b1).wrapping_add(a1.wrapping_mul(b0));
-    low.wrapping_add(middle).wrapping_add(a1.wrapping_mul(b1) << 32) as i64
+    let low = a.wrapping_mul(b & 0xFFFF_FFFF) >> 32;
+    low.wrapping_add(a & (b >> 32).wrapping_neg()) as i64
 }
 
 /// A factor in [0, 1] (raw bits in [0, 2³²]) for many products with values in [0, 1]:
@@ -767,7 +799,7 @@ pub(crate) fn emission_shares(
         return None;
     }
     let unit = UnitDivisor::new(I32F32::from_bits(total))?;
-    let split = unit.split();
+    let split = unit.split()?;
     // Each payout its own pass, collected at its length, without branches: they
     // vectorize. A share `s` in `[0, 2³²]` (every quotient here) takes [`share_of`]'s
     // halves, `s·a₁ + ⌊s·a₀ / 2³²⌋` (each product below 2⁶⁴, the sum at most `amount`),
@@ -2015,7 +2047,7 @@ pub(crate) mod tests {
         let fixed_sums: Vec<I32F32> = sums.iter().map(|d| bits(*d)).collect();
         let of_sums = UnitDivisors::of_sums(&fixed_sums).expect("in range");
         let fields = |l: &UnitDivisors| {
-            (l.low0.clone(), l.low1.clone(), l.high.clone(), l.shift.clone(), l.of_one.clone())
+            (l.m0.clone(), l.m1.clone(), l.up.clone(), l.down.clone(), l.of_one.clone())
         };
         assert_eq!(fields(&of_sums), fields(&lanes));
         let ones = UnitDivisors::new(&[UnitDivisor::new(one()).expect("one")]);
@@ -2059,7 +2091,7 @@ pub(crate) mod tests {
                 let mut expected = 0i64;
                 for (j, ((a, f), d)) in row.iter().zip(&factors).zip(&divisors).enumerate() {
                     let share = d.divide(*a);
-                    let column = (lanes.low0[j], lanes.low1[j], lanes.high[j], lanes.shift[j]);
+                    let column = (lanes.m0[j], lanes.m1[j], lanes.up[j], lanes.down[j]);
                     assert_eq!(
                         split_divide(*a, column, lanes.of_one[j]),
                         share,
