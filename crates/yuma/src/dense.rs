@@ -813,6 +813,29 @@ fn copy_tile(
     if columns == COLUMNS && bits.len() == TILE {
         // A full tile (the usual one): fixed-length loops, the OR and AND in registers.
         let (mut any, mut all) = ([0u64; COLUMNS], [u64::MAX; COLUMNS]);
+        if !wide && narrow.len() == height {
+            // Narrow only (the usual tile): a loop of its own, without the wide copy's
+            // per-row tests.
+            for (offset, slot) in offsets.iter().zip(narrow.iter_mut()) {
+                let start = offset.wrapping_add(base);
+                let Some(cells) = weights.get(start..).and_then(|row| row.first_chunk::<COLUMNS>())
+                else {
+                    continue;
+                };
+                for ((w, a), l) in cells.iter().zip(&mut any).zip(&mut all) {
+                    *a |= w.to_bits() as u64;
+                    *l &= w.to_bits() as u64;
+                }
+                // (Truncated: read only when every score of the tile is below one.)
+                *slot = core::array::from_fn(|c| cells.get(c).map_or(0, |w| w.to_bits() as u32));
+            }
+            let strips = any.chunks_exact(STRIP).zip(all.chunks_exact(STRIP));
+            for ((any, all), (to_any, to_all)) in strips.zip(bits.iter_mut()) {
+                to_any.copy_from_slice(any);
+                to_all.copy_from_slice(all);
+            }
+            return;
+        }
         for (r, offset) in offsets.iter().enumerate() {
             let start = offset.wrapping_add(base);
             let Some(cells) = weights.get(start..).and_then(|row| row.first_chunk::<COLUMNS>())
