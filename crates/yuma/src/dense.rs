@@ -25,6 +25,7 @@ use crate::{
     fast::{self, Divisor},
     input::{Order, Validated},
     math::{self, one, zero},
+    pool,
     workers::both,
     BondModel, Bonds, CommitReveal, LiquidAlpha, YumaInput,
 };
@@ -49,7 +50,12 @@ pub(crate) fn plan(
     let cells = shape.rows.len().saturating_mul(shape.columns.len());
     let worthwhile =
         cells <= MAX_CELLS && cells <= shape.entries.saturating_mul(8).saturating_add(64);
-    (force || worthwhile).then_some(shape)
+    if force || worthwhile {
+        Some(shape)
+    } else {
+        shape.recycle();
+        None
+    }
 }
 
 /// Which rows and columns the block holds.
@@ -73,10 +79,10 @@ impl Shape {
     fn new(input: &YumaInput, valid: &Validated, permit: &[bool], active_stake: &[I32F32]) -> Self {
         let n = input.stake.len();
         // (Sized for every UID: growing them took reallocations each epoch.)
-        let mut rows = Vec::with_capacity(n);
-        let mut column_of = vec![usize::MAX; n];
+        let mut rows = pool::take(n);
+        let mut column_of = pool::filled(n, usize::MAX);
         let mut entries = 0usize;
-        let mut ascending = Vec::with_capacity(n);
+        let mut ascending = pool::take(n);
         // The UIDs of the row marked last: a row naming the same ones (a validator's bonds
         // and weights, or the next validator's weights, on a dense subnet) marks nothing new.
         let mut marked: &[(Uid, u16)] = &[];
@@ -121,7 +127,7 @@ impl Shape {
             }
             ascending.push((orders.0.is_sorted(), orders.1.is_sorted()));
         }
-        let mut columns = Vec::with_capacity(n);
+        let mut columns = pool::take(n);
         for (j, cell) in column_of.iter_mut().enumerate() {
             if *cell == 0 {
                 *cell = columns.len();
@@ -129,6 +135,14 @@ impl Shape {
             }
         }
         Self { rows, columns, column_of, entries, ascending }
+    }
+
+    /// Hands its vectors back to the [`pool`].
+    fn recycle(self) {
+        pool::give(self.rows);
+        pool::give(self.columns);
+        pool::give(self.column_of);
+        pool::give(self.ascending);
     }
 
     /// Whether the block is worked on two threads (when allowed): at least
@@ -231,14 +245,20 @@ impl Block {
         });
         let mut present = sized(present, cells, false, || vec![false; cells]);
         let mut bonds = sized(bonds, cells, 0, || vec![0u16; cells]);
-        let registered: Vec<u64> = input.block_at_registration.iter().map(|b| b.get()).collect();
-        let column_registered: Vec<u64> = shape
-            .columns
-            .iter()
-            .map(|&j| registered.get(usize::from(j)).copied().unwrap_or_default())
-            .collect();
+        let registered: Vec<u64> = pool::collect(
+            input.block_at_registration.len(),
+            input.block_at_registration.iter().map(|b| b.get()),
+        );
+        let column_registered: Vec<u64> = pool::collect(
+            width,
+            shape
+                .columns
+                .iter()
+                .map(|&j| registered.get(usize::from(j)).copied().unwrap_or_default()),
+        );
         let newest = column_registered.iter().copied().max().unwrap_or_default();
-        let registered = Registered { by_uid: &registered, by_column: &column_registered, newest };
+        let registration =
+            Registered { by_uid: &registered, by_column: &column_registered, newest };
         let (rows_a, rows_b) = shape.rows.split_at(mid.min(shape.rows.len()));
         let (ascending_a, ascending_b) = shape.ascending.split_at(mid.min(shape.rows.len()));
         let (weights_a, weights_b) = split_rows(&mut weights, mid, width);
@@ -264,7 +284,7 @@ impl Block {
                         input,
                         permit,
                         &shape,
-                        &registered,
+                        &registration,
                         (i, ascending),
                         weight_row,
                         present_row,
@@ -273,6 +293,8 @@ impl Block {
                 }
             },
         );
+        pool::give(registered);
+        pool::give(column_registered);
         Self { shape, weights, present, bonds, hints }
     }
 }
@@ -903,10 +925,17 @@ struct Sums {
 impl Sums {
     fn zeros(width: usize) -> Self {
         Self {
-            clipped_rank: vec![zero(); width],
-            raw_rank: vec![zero(); width],
-            first: vec![zero(); width],
-            second: vec![zero(); width],
+            clipped_rank: pool::filled(width, zero()),
+            raw_rank: pool::filled(width, zero()),
+            first: pool::filled(width, zero()),
+            second: pool::filled(width, zero()),
+        }
+    }
+
+    /// Hands its vectors back to the [`pool`].
+    fn recycle(self) {
+        for sums in [self.clipped_rank, self.raw_rank, self.first, self.second] {
+            pool::give(sums);
         }
     }
 
@@ -1364,8 +1393,10 @@ pub(crate) fn matrix(
     let width = shape.columns.len();
     let height = shape.rows.len();
     // Active stake per block row.
-    let row_stake: Vec<I32F32> =
-        shape.rows.iter().map(|&i| active_stake.get(i).copied().unwrap_or_default()).collect();
+    let row_stake: Vec<I32F32> = pool::collect(
+        height,
+        shape.rows.iter().map(|&i| active_stake.get(i).copied().unwrap_or_default()),
+    );
     // Row bands `..mid` and `mid..` (the second empty on one thread). With every active
     // stake in [0, 1] (normalized stake, unless the input's stakes are negative), every
     // column sum adds non-negative terms: any grouping of the rows gives the same saturating
@@ -1373,18 +1404,22 @@ pub(crate) fn matrix(
     let unit_stake = row_stake.iter().all(|s| fast::is_unit(*s));
     let mid = if threads >= 2 && unit_stake { height / 2 } else { height };
     let mut block = Block::new(input, permit, shape, mid, threads);
-    let uids: Vec<Uid> = block.shape.columns.iter().map(|&j| Uid::new(j)).collect();
+    let uids: Vec<Uid> = pool::collect(width, block.shape.columns.iter().map(|&j| Uid::new(j)));
 
     // 11. Consensus: the voters (positive active stake) and their renormalized stake.
-    let mut voters: Vec<usize> = Vec::with_capacity(height);
-    voters.extend((0..height).filter(|&r| row_stake.get(r).is_some_and(|s| *s > zero())));
+    let voters: Vec<usize> = pool::collect(
+        height,
+        (0..height).filter(|&r| row_stake.get(r).is_some_and(|s| *s > zero())),
+    );
     // (A `map`, not a `filter_map`: collected at its length, not grown by doubling.)
-    let mut voter_stake: Vec<I32F32> =
-        voters.iter().map(|&r| row_stake.get(r).copied().unwrap_or_default()).collect();
+    let mut voter_stake: Vec<I32F32> = pool::collect(
+        voters.len(),
+        voters.iter().map(|&r| row_stake.get(r).copied().unwrap_or_default()),
+    );
     fast::normalize(&mut voter_stake);
     let total = fast::sum(&voter_stake);
     let minority = total.saturating_sub(u16_proportion_to_fixed(params.kappa));
-    let mut column_consensus = vec![zero(); width];
+    let mut column_consensus = pool::filled(width, zero());
     {
         // Columns `..half` and `half..`.
         let half = if threads >= 2 { width / 2 } else { width };
@@ -1420,7 +1455,7 @@ pub(crate) fn matrix(
         curve,
         alpha: fixed_alpha(params.bonds_moving_average),
     };
-    let mut row_trust = vec![zero(); height];
+    let mut row_trust = pool::filled(height, zero());
     let sums = {
         let (weights_a, weights_b) = split_rows(&mut block.weights, mid, width);
         let (present_a, present_b) = split_rows(&mut block.present, mid, width);
@@ -1443,9 +1478,9 @@ pub(crate) fn matrix(
     };
 
     // Per UID: consensus, rank, trust, validator trust; incentive.
-    let mut consensus = vec![zero(); n];
-    let mut rank = vec![zero(); n];
-    let mut trust = vec![zero(); n];
+    let mut consensus = pool::filled(n, zero());
+    let mut rank = pool::filled(n, zero());
+    let mut trust = pool::filled(n, zero());
     for (k, &j) in block.shape.columns.iter().enumerate() {
         let j = usize::from(j);
         if let (Some(cc), Some(rr), Some(tt), Some(c), Some(r), Some(u)) = (
@@ -1461,25 +1496,27 @@ pub(crate) fn matrix(
             *tt = fast::ratio(*r, *u);
         }
     }
-    let mut validator_trust = vec![zero(); n];
+    let mut validator_trust = pool::filled(n, zero());
     for (&i, vt) in block.shape.rows.iter().zip(&row_trust) {
         if let Some(cell) = validator_trust.get_mut(i) {
             *cell = *vt;
         }
     }
-    let mut incentive = rank.clone();
+    let mut incentive = pool::collect(n, rank.iter().copied());
     fast::normalize(&mut incentive);
-    let column_incentive: Vec<I32F32> = block
-        .shape
-        .columns
-        .iter()
-        .map(|&j| incentive.get(usize::from(j)).copied().unwrap_or_default())
-        .collect();
+    let column_incentive: Vec<I32F32> = pool::collect(
+        width,
+        block
+            .shape
+            .columns
+            .iter()
+            .map(|&j| incentive.get(usize::from(j)).copied().unwrap_or_default()),
+    );
 
     // 16b. Dividends and the bonds to store: Yuma3's new bonds are the block's cells, and so
     // are classic's upscaled ones when every kept cell is positive (handed over as they are,
     // [`Bonds::from_block`]); else classic's are listed rows.
-    let mut row_dividends = vec![zero(); height];
+    let mut row_dividends = pool::filled(height, zero());
     let out = Out { incentive: &column_incentive, uids: &uids, width, mid, threads };
     let stored = match params.bond_model {
         BondModel::Yuma3 => {
@@ -1498,7 +1535,7 @@ pub(crate) fn matrix(
             &mut row_dividends,
         ),
     };
-    let mut dividends = vec![zero(); n];
+    let mut dividends = pool::filled(n, zero());
     for (&i, d) in block.shape.rows.iter().zip(&row_dividends) {
         if let Some(cell) = dividends.get_mut(i) {
             *cell = *d;
@@ -1507,11 +1544,22 @@ pub(crate) fn matrix(
     fast::normalize(&mut dividends);
     let Block { shape, weights, present, bonds: stored_bonds, .. } = block;
     let (bonds, weights) = match stored {
-        Stored::Rows(bond_rows) => (Bonds::from_block_rows(n, &shape.rows, bond_rows), weights),
+        Stored::Rows(bond_rows) => {
+            pool::give(uids);
+            (Bonds::from_block_rows(n, &shape.rows, bond_rows), weights)
+        }
         // The block itself: the output hands it back when dropped ([`recycle`]).
         Stored::InBlock => (Bonds::from_block(n, &shape.rows, uids, weights), Vec::new()),
     };
     Buffers { weights, present, bonds: stored_bonds }.keep();
+    shape.recycle();
+    sums.recycle();
+    for vector in
+        [row_stake, voter_stake, column_consensus, row_trust, column_incentive, row_dividends]
+    {
+        pool::give(vector);
+    }
+    pool::give(voters);
 
     Matrix { consensus, rank, trust, incentive, validator_trust, dividends, bonds }
 }
@@ -1605,6 +1653,9 @@ fn yuma3_dividends(
             }
         },
     );
+    if let Some(unit_divisors) = unit_divisors {
+        unit_divisors.recycle();
+    }
 }
 
 /// §4.6, row by row, from the stake-scaled weights for bonds in the block and the column

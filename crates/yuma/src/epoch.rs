@@ -90,7 +90,7 @@ fn steps(input: &YumaInput, kernel: Kernel, threads: usize) -> Result<YumaOutput
 
     // 3. Permits: last epoch's decide who counts now; this epoch's are the top stakes.
     let owner = input.owner.map(Uid::index);
-    let mut permit = input.validator_permit.clone();
+    let mut permit = crate::pool::collect(n, input.validator_permit.iter().copied());
     let mut new_permit = fast::is_topk_nonzero(&stake, usize::from(params.max_allowed_validators));
     if let Some(owner) = owner {
         for permits in [&mut permit, &mut new_permit] {
@@ -101,11 +101,13 @@ fn steps(input: &YumaInput, kernel: Kernel, threads: usize) -> Result<YumaOutput
     }
 
     // 4. Active stake: stake of active neurons that held a permit, renormalized.
-    let mut active_stake: Vec<I32F32> = stake
-        .iter()
-        .zip(active.iter().zip(&permit))
-        .map(|(s, (is_active, has_permit))| if *is_active && *has_permit { *s } else { zero() })
-        .collect();
+    let active_stake = stake.iter().zip(active.iter().zip(&permit));
+    let mut active_stake: Vec<I32F32> = crate::pool::collect(
+        n,
+        active_stake.map(
+            |(s, (is_active, has_permit))| if *is_active && *has_permit { *s } else { zero() },
+        ),
+    );
     fast::normalize(&mut active_stake);
 
     // 5-16. Weights, consensus, clipping, rank, incentive, bonds and dividends: on sparse
@@ -140,6 +142,9 @@ fn steps(input: &YumaInput, kernel: Kernel, threads: usize) -> Result<YumaOutput
             bonds.clear(i);
         }
     }
+    crate::pool::give(permit);
+    crate::pool::give(valid.sorted_weights);
+    crate::pool::give(valid.sorted_bonds);
 
     Ok(YumaOutput {
         active,
@@ -220,11 +225,10 @@ fn sparse_matrix(input: &YumaInput, permit: &[bool], active_stake: &[I32F32], n:
 
 /// Step 1: `active_i = last_update_i + cutoff ≥ block`.
 fn activity(input: &YumaInput) -> Vec<bool> {
-    input
-        .last_update
-        .iter()
-        .map(|updated| updated.get().saturating_add(input.activity_cutoff) >= input.block.get())
-        .collect()
+    let updates = input.last_update.iter();
+    let active = updates
+        .map(|updated| updated.get().saturating_add(input.activity_cutoff) >= input.block.get());
+    crate::pool::collect(input.last_update.len(), active)
 }
 
 /// Step 2: stake below the threshold (except the owner's) is ignored; normalized in I64F64
@@ -416,12 +420,7 @@ fn emission_split(
     if let Some([server, validator, combined]) =
         fast::emission_shares(incentive, dividends, emission.get())
     {
-        let to_alpha = |rao: Vec<u64>| rao.into_iter().map(AlphaRao::new).collect();
-        return EmissionSplit {
-            server: to_alpha(server),
-            validator: to_alpha(validator),
-            combined: to_alpha(combined),
-        };
+        return EmissionSplit { server, validator, combined };
     }
     emission_split_general(incentive, dividends, stake, active_stake, emission)
 }

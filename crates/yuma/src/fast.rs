@@ -4,8 +4,14 @@
 //! Each function names the reference operation it equals; the unit tests below check the
 //! equality on edge cases and on hundreds of thousands of random inputs.
 
-use crate::math::{one, zero};
-use tao_primitives::fixed::{fixed64_to_fixed32, SafeDiv, I32F32, I64F64};
+use crate::{
+    math::{one, zero},
+    pool,
+};
+use tao_primitives::{
+    fixed::{fixed64_to_fixed32, SafeDiv, I32F32, I64F64},
+    AlphaRao,
+};
 
 /// Division of many `I32F32`s by one divisor: `a.safe_div(d)` bit for bit.
 ///
@@ -222,11 +228,11 @@ impl UnitDivisors {
     pub(crate) fn of_sums(sums: &[I32F32]) -> Option<Self> {
         let n = sums.len();
         let mut lanes = Self {
-            m0: Vec::with_capacity(n),
-            m1: Vec::with_capacity(n),
-            up: Vec::with_capacity(n),
-            down: Vec::with_capacity(n),
-            of_one: Vec::with_capacity(n),
+            m0: crate::pool::take(n),
+            m1: crate::pool::take(n),
+            up: crate::pool::take(n),
+            down: crate::pool::take(n),
+            of_one: crate::pool::take(n),
         };
         for s in sums {
             let d = SplitDivisor::new(if *s > zero() { s.to_bits() as u64 } else { ONE as u64 })?;
@@ -238,6 +244,14 @@ impl UnitDivisors {
             lanes.of_one.push(d.of_one);
         }
         Some(lanes)
+    }
+
+    /// Hands its vectors back to the [`crate::pool`].
+    pub(crate) fn recycle(self) {
+        for field in [self.m0, self.m1, self.up, self.down] {
+            crate::pool::give(field);
+        }
+        crate::pool::give(self.of_one);
     }
 
     /// The divisors of a row's columns, in column order.
@@ -637,19 +651,17 @@ pub(crate) fn normalized_stake(stake: &[I64F64]) -> Vec<I32F32> {
     let d = if carried { u128::MAX } else { sum }.min(i128::MAX as u128);
     if any >= 0 && d > 0 {
         let wide = WideDivisor::new(d);
-        stake
-            .iter()
-            .map(|a| {
-                let a = u128::try_from(a.to_bits()).unwrap_or_default();
-                // (No division for a zero stake, most UIDs': a miner's.)
-                let q = match &wide {
-                    _ if a == 0 => 0,
-                    Some(wide) => wide.quotient(a),
-                    None => quotient_32(a, d),
-                };
-                I32F32::from_bits(i64::try_from(q).unwrap_or(i64::MAX))
-            })
-            .collect()
+        let normalized = stake.iter().map(|a| {
+            let a = u128::try_from(a.to_bits()).unwrap_or_default();
+            // (No division for a zero stake, most UIDs': a miner's.)
+            let q = match &wide {
+                _ if a == 0 => 0,
+                Some(wide) => wide.quotient(a),
+                None => quotient_32(a, d),
+            };
+            I32F32::from_bits(i64::try_from(q).unwrap_or(i64::MAX))
+        });
+        pool::collect(stake.len(), normalized)
     } else {
         let mut stake = stake.to_vec();
         crate::math::normalize_64(&mut stake);
@@ -780,7 +792,7 @@ pub(crate) fn emission_shares(
     incentive: &[I32F32],
     dividends: &[I32F32],
     amount: u64,
-) -> Option<[Vec<u64>; 3]> {
+) -> Option<[Vec<AlphaRao>; 3]> {
     // (At most 2³⁰ UIDs, each sum at most 2³³: the total is below 2⁶³.)
     if incentive.len() != dividends.len() || incentive.len() > 1 << 30 {
         return None;
@@ -811,13 +823,17 @@ pub(crate) fn emission_shares(
         let s = share as u64;
         s.wrapping_mul(a1).wrapping_add(s.wrapping_mul(a0) >> 32)
     };
-    let server = incentive.iter().map(move |i| pay(split.divide(i.to_bits()))).collect();
-    let validator = dividends.iter().map(move |d| pay(split.divide(d.to_bits()))).collect();
+    let n = incentive.len();
+    let paid = |rao: u64| AlphaRao::new(rao);
+    let server =
+        pool::collect(n, incentive.iter().map(move |i| paid(pay(split.divide(i.to_bits())))));
+    let validator =
+        pool::collect(n, dividends.iter().map(move |d| paid(pay(split.divide(d.to_bits())))));
     let sums = incentive.iter().zip(dividends).map(|(i, d)| i.to_bits().wrapping_add(d.to_bits()));
     let combined = if largest <= ONE {
-        sums.map(move |sum| pay(split.divide(sum))).collect()
+        pool::collect(n, sums.map(move |sum| paid(pay(split.divide(sum)))))
     } else {
-        sums.map(move |sum| pay(unit.divide(sum))).collect()
+        pool::collect(n, sums.map(move |sum| paid(pay(unit.divide(sum)))))
     };
     Some([server, validator, combined])
 }
@@ -847,7 +863,7 @@ pub(crate) fn is_topk_nonzero(values: &[I32F32], k: usize) -> Vec<bool> {
     // permits: every positive value sorts above every zero, so the top `k` hold them all).
     let negative = values.iter().any(|v| v.is_negative());
     if n < k || (!negative && values.iter().filter(|v| **v != zero()).count() <= k) {
-        return values.iter().map(|v| *v != zero()).collect();
+        return pool::collect(n, values.iter().map(|v| *v != zero()));
     }
     // (`n ≥ k` from here.)
     let cut = n.saturating_sub(k);
@@ -865,15 +881,11 @@ pub(crate) fn is_topk_nonzero(values: &[I32F32], k: usize) -> Vec<bool> {
     } else {
         None
     };
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let kept =
-                threshold.is_some_and(|t| (u128::from(key(v.to_bits())) << 64) | i as u128 >= t);
-            kept && *v != zero()
-        })
-        .collect()
+    let kept = values.iter().enumerate().map(|(i, v)| {
+        let kept = threshold.is_some_and(|t| (u128::from(key(v.to_bits())) << 64) | i as u128 >= t);
+        kept && *v != zero()
+    });
+    pool::collect(n, kept)
 }
 
 /// Whether `v` is in [0, 1] (the range [`mul_unit`] needs).

@@ -244,7 +244,7 @@ fn check_rows<T>(
     rows: &[SparseRow<T>],
 ) -> Result<Vec<Order>, YumaError> {
     let mut seen = Vec::new();
-    let mut sorted = vec![Order::Other; rows.len()];
+    let mut sorted = crate::pool::filled(rows.len(), Order::Other);
     for ((row, entries), sorted) in rows.iter().enumerate().zip(sorted.iter_mut()) {
         // The usual row, sorted by UID, repeats none; it is in range if its last UID is.
         let order = order(entries);

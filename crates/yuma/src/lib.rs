@@ -88,6 +88,7 @@ mod fast;
 mod input;
 pub mod math;
 mod output;
+mod pool;
 mod workers;
 
 pub use epoch::{epoch, epoch_with, epoch_with_threads, reset_bonds_to, Kernel, DEFAULT_THREADS};

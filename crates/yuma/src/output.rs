@@ -38,6 +38,34 @@ pub struct YumaOutput {
     pub combined_emission: Vec<AlphaRao>,
 }
 
+/// A dropped output's vectors go back to this thread's [`crate::pool`], for the next
+/// epoch's (bounded there).
+impl Drop for YumaOutput {
+    fn drop(&mut self) {
+        use crate::pool::give;
+        use core::mem::take;
+        give(take(&mut self.active));
+        give(take(&mut self.validator_permit));
+        for fractions in [
+            &mut self.stake,
+            &mut self.active_stake,
+            &mut self.consensus,
+            &mut self.rank,
+            &mut self.trust,
+            &mut self.incentive,
+            &mut self.dividends,
+            &mut self.validator_trust,
+        ] {
+            give(take(fractions));
+        }
+        for alpha in
+            [&mut self.server_emission, &mut self.validator_emission, &mut self.combined_emission]
+        {
+            give(take(alpha));
+        }
+    }
+}
+
 impl YumaOutput {
     /// The bonds as the chain stores them (u16 proportions), to feed the next epoch.
     pub fn bonds_u16(&self) -> Vec<Vec<(Uid, u16)>> {

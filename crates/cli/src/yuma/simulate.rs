@@ -84,8 +84,8 @@ pub fn run(scenario: &Scenario) -> Result<Vec<EpochResult>, YumaError> {
     if let Some(first) = scenario.epochs.first() {
         set_stake(&mut input, &first.stake);
     }
-    let warm_up = epoch(&input)?;
-    input.validator_permit = warm_up.validator_permit;
+    let mut warm_up = epoch(&input)?;
+    input.validator_permit = std::mem::take(&mut warm_up.validator_permit);
     input.last_epoch_block = input.block;
 
     let mut results = Vec::with_capacity(scenario.epochs.len());

@@ -253,13 +253,13 @@ proptest! {
         let binding = usize::from(input.params.max_allowed_validators) < nonzero.len();
         prop_assume!(!binding || nonzero.windows(2).all(|w| w[0] != w[1]));
         let b = epoch(&moved).unwrap();
-        prop_assert_eq!(permute(&a.incentive, &perm), b.incentive);
-        prop_assert_eq!(permute(&a.dividends, &perm), b.dividends);
-        prop_assert_eq!(permute(&a.consensus, &perm), b.consensus);
-        prop_assert_eq!(permute(&a.validator_trust, &perm), b.validator_trust);
-        prop_assert_eq!(permute(&a.validator_permit, &perm), b.validator_permit);
-        prop_assert_eq!(permute(&a.server_emission, &perm), b.server_emission);
-        prop_assert_eq!(permute(&a.validator_emission, &perm), b.validator_emission);
+        prop_assert_eq!(&permute(&a.incentive, &perm), &b.incentive);
+        prop_assert_eq!(&permute(&a.dividends, &perm), &b.dividends);
+        prop_assert_eq!(&permute(&a.consensus, &perm), &b.consensus);
+        prop_assert_eq!(&permute(&a.validator_trust, &perm), &b.validator_trust);
+        prop_assert_eq!(&permute(&a.validator_permit, &perm), &b.validator_permit);
+        prop_assert_eq!(&permute(&a.server_emission, &perm), &b.server_emission);
+        prop_assert_eq!(&permute(&a.validator_emission, &perm), &b.validator_emission);
         let mut a_bonds: Vec<Vec<(Uid, I32F32)>> = vec![Vec::new(); n];
         for (i, row) in a.bonds.rows().enumerate() {
             let mut row: Vec<(Uid, I32F32)> = row.map(|(j, v)| (Uid::new(perm[j.index()] as u16), v)).collect();
