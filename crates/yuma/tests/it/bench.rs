@@ -480,10 +480,10 @@ pub fn run(mode: Mode) -> Vec<Line> {
                 );
             });
             let label = format!("{validators}x{miners}");
-            let sim_text = simulator.map_or("-".to_owned(), |s| format!("{s:.3}"));
+            let sim_text = simulator.map_or("-".to_owned(), |s| format!("{s:.4}"));
             let sim_ratio = simulator.map_or("-".to_owned(), |s| format!("{:.1}x", s / ours));
             println!(
-                "{n:<6} {label:>11} {:<12} {ours:>10.3} {sim_text:>10} {oracle:>10.3} {sparse:>10.3} {sim_ratio:>9} {:>8.1}x {:>8.1}x",
+                "{n:<6} {label:>11} {:<12} {ours:>10.4} {sim_text:>10} {oracle:>10.3} {sparse:>10.3} {sim_ratio:>9} {:>8.1}x {:>8.1}x",
                 format!("{case:?}"),
                 oracle / ours,
                 sparse / ours
