@@ -63,6 +63,9 @@
 //! * Pure and deterministic: no I/O, no clock, no floats, no hash-map iteration; the same
 //!   input gives the same bits, on one thread ([`epoch`]) or split across the crate's
 //!   pool of two ([`epoch_with_threads`] with two threads, on a large epoch).
+//! * Buffers a thread keeps from one epoch for the next (the dense block, the consensus
+//!   scratch, the vectors of `pool.rs`, a dropped output's) carry capacity only: every
+//!   value is written before it is read, and each is bounded.
 //! * Never panics; a malformed input (length mismatch, UID out of range, repeated UID,
 //!   parameter out of domain) is a [`YumaError`].
 //! * `incentive` and `dividends` each sum to 1 (up to fixed-point truncation) or are all 0;
