@@ -38,8 +38,9 @@ pub struct YumaOutput {
     pub combined_emission: Vec<AlphaRao>,
 }
 
-/// A dropped output's vectors go back to this thread's [`crate::pool`], for the next
-/// epoch's (bounded there).
+/// A dropped output's vectors go back to this thread's pool of kept vectors (`pool.rs`,
+/// bounded), for the next epoch's: an epoch then allocates almost nothing. So that this
+/// can be, a field is taken out of an output (`std::mem::take`), not moved.
 impl Drop for YumaOutput {
     fn drop(&mut self) {
         use crate::pool::give;
