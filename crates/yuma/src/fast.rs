@@ -94,8 +94,7 @@ pub(crate) fn normalize_with_sum(values: &mut [I32F32], total: I32F32) {
     let (in_range, any) = values.iter().fold((true, 0), |(ok, any), v| {
         (ok & (0..=bound).contains(&v.to_bits()), any | v.to_bits())
     });
-    if let (true, Some(unit)) = (in_range, UnitDivisor::new(total)) {
-        unit.divide_all(values, any);
+    if in_range && divide_all(values, total, any) {
         return;
     }
     let divisor = Divisor::new(total);
@@ -131,12 +130,32 @@ pub(crate) fn normalize(values: &mut [I32F32]) {
     // Every value non-negative (their OR's sign bit is clear) and a sum below 2³³ (so not
     // saturated): each value is at most the sum, [`UnitDivisor`]'s range, without the
     // check per value.
-    if let (true, true, Some(unit)) = (any >= 0, total.to_bits() < 1 << 33, UnitDivisor::new(total))
-    {
-        unit.divide_all(values, any);
+    if any >= 0 && total.to_bits() < 1 << 33 && divide_all(values, total, any) {
         return;
     }
     normalize_with_sum(values, total);
+}
+
+/// [`UnitDivisor::divide`] by `total` of every value, each in its range (callers prove it);
+/// `any` is the OR of their bits. When every value is below one (`any < 2³²`: the usual
+/// vector of stakes, ranks or dividends), in the 32-bit lane products of [`SplitDivisor`]
+/// (the same bits, tested), which vectorize. `false` (nothing divided) for a total outside
+/// their range (the same for both).
+fn divide_all(values: &mut [I32F32], total: I32F32, any: i64) -> bool {
+    if (any as u64) >> 32 == 0 {
+        let Some(split) = u64::try_from(total.to_bits()).ok().and_then(SplitDivisor::new) else {
+            return false;
+        };
+        for value in values.iter_mut() {
+            *value = I32F32::from_bits(split.divide(value.to_bits()));
+        }
+        return true;
+    }
+    let Some(unit) = UnitDivisor::new(total) else { return false };
+    for value in values.iter_mut() {
+        *value = I32F32::from_bits(unit.divide(value.to_bits()));
+    }
+    true
 }
 
 /// Division of a value in [0, 1] by a sum of such values, `a.safe_div(d)` for
@@ -157,8 +176,6 @@ pub(crate) struct UnitDivisor {
     high: u64,
     /// `k − 64`.
     shift: u32,
-    /// `d`.
-    divisor: u64,
 }
 
 impl UnitDivisor {
@@ -171,7 +188,7 @@ impl UnitDivisor {
         let power = 1u128.checked_shl(k.wrapping_add(32))?;
         let d128 = u128::from(d);
         let m = power.checked_add(d128.wrapping_sub(1))?.checked_div(d128)?;
-        Some(Self { low: m as u64, high: (m >> 64) as u64, shift: k.wrapping_sub(64), divisor: d })
+        Some(Self { low: m as u64, high: (m >> 64) as u64, shift: k.wrapping_sub(64) })
     }
 
     /// `a.safe_div(d)` on raw bits for `0 ≤ a ≤ min(d, 2³³ − 1)`, which callers prove;
@@ -181,29 +198,6 @@ impl UnitDivisor {
         let a = a as u64;
         let high = (u128::from(a).wrapping_mul(u128::from(self.low)) >> 64) as u64;
         high.wrapping_add(a.wrapping_mul(self.high)).wrapping_shr(self.shift) as i64
-    }
-
-    /// [`Self::divide`] of every value, each in its range (callers prove it); `any` is the
-    /// OR of their bits. When every value is below one (`any < 2³²`: the usual vector of
-    /// stakes, ranks or dividends), in the 32-bit lane products of [`SplitDivisor`] (the
-    /// same bits, tested), which vectorize.
-    #[inline]
-    pub(crate) fn divide_all(&self, values: &mut [I32F32], any: i64) {
-        if let (0, Some(split)) = ((any as u64) >> 32, self.split()) {
-            for value in values.iter_mut() {
-                *value = I32F32::from_bits(split.divide(value.to_bits()));
-            }
-            return;
-        }
-        for value in values.iter_mut() {
-            *value = I32F32::from_bits(self.divide(value.to_bits()));
-        }
-    }
-
-    /// This divisor in 32-bit lane products ([`SplitDivisor`]).
-    #[inline]
-    fn split(&self) -> Option<SplitDivisor> {
-        SplitDivisor::new(self.divisor)
     }
 }
 
@@ -254,11 +248,12 @@ impl UnitDivisors {
         crate::pool::give(self.of_one);
     }
 
-    /// The divisors of a row's columns, in column order.
+    /// The divisors `d` (raw bits, each in [`SplitDivisor`]'s range) of a row's columns, in
+    /// column order, each built on its own.
     #[cfg(test)]
-    pub(crate) fn new(divisors: &[UnitDivisor]) -> Self {
+    pub(crate) fn new(divisors: &[u64]) -> Self {
         let split: Vec<SplitDivisor> =
-            divisors.iter().map(|d| d.split().expect("in range")).collect();
+            divisors.iter().map(|d| SplitDivisor::new(*d).expect("in range")).collect();
         Self {
             m0: split.iter().map(|d| d.fields.0).collect(),
             m1: split.iter().map(|d| d.fields.1).collect(),
@@ -810,8 +805,10 @@ pub(crate) fn emission_shares(
     if outside < 0 || largest >= 1 << 33 || total <= 0 {
         return None;
     }
-    let unit = UnitDivisor::new(I32F32::from_bits(total))?;
-    let split = unit.split()?;
+    // (The 64×64-bit [`UnitDivisor`] only for a sum above one, which takes it.)
+    let split = SplitDivisor::new(total as u64)?;
+    let unit =
+        if largest <= ONE { None } else { Some(UnitDivisor::new(I32F32::from_bits(total))?) };
     // Each payout its own pass, collected at its length, without branches: they
     // vectorize. A share `s` in `[0, 2³²]` (every quotient here) takes [`share_of`]'s
     // halves, `s·a₁ + ⌊s·a₀ / 2³²⌋` (each product below 2⁶⁴, the sum at most `amount`),
@@ -830,10 +827,9 @@ pub(crate) fn emission_shares(
     let validator =
         pool::collect(n, dividends.iter().map(move |d| paid(pay(split.divide(d.to_bits())))));
     let sums = incentive.iter().zip(dividends).map(|(i, d)| i.to_bits().wrapping_add(d.to_bits()));
-    let combined = if largest <= ONE {
-        pool::collect(n, sums.map(move |sum| paid(pay(split.divide(sum)))))
-    } else {
-        pool::collect(n, sums.map(move |sum| paid(pay(unit.divide(sum)))))
+    let combined = match unit {
+        None => pool::collect(n, sums.map(move |sum| paid(pay(split.divide(sum))))),
+        Some(unit) => pool::collect(n, sums.map(move |sum| paid(pay(unit.divide(sum))))),
     };
     Some([server, validator, combined])
 }
@@ -2054,7 +2050,7 @@ pub(crate) mod tests {
         );
         let divisors: Vec<UnitDivisor> =
             sums.iter().map(|d| UnitDivisor::new(bits(*d)).expect("in range")).collect();
-        let lanes = UnitDivisors::new(&divisors);
+        let lanes = UnitDivisors::new(&sums.iter().map(|d| *d as u64).collect::<Vec<_>>());
         // From the sums directly: the same fields; a sum of 0 or less as a divisor of one.
         let fixed_sums: Vec<I32F32> = sums.iter().map(|d| bits(*d)).collect();
         let of_sums = UnitDivisors::of_sums(&fixed_sums).expect("in range");
@@ -2062,7 +2058,7 @@ pub(crate) mod tests {
             (l.m0.clone(), l.m1.clone(), l.up.clone(), l.down.clone(), l.of_one.clone())
         };
         assert_eq!(fields(&of_sums), fields(&lanes));
-        let ones = UnitDivisors::new(&[UnitDivisor::new(one()).expect("one")]);
+        let ones = UnitDivisors::new(&[ONE as u64]);
         for empty in [0, -5] {
             let of_empty = UnitDivisors::of_sums(&[bits(empty)]).expect("a divisor of one");
             assert_eq!(fields(&of_empty), fields(&ones));
