@@ -816,10 +816,11 @@ thread_local! {
 /// `bits.len()` strips of [`fast::STRIP`]) of the voters' rows (at `offsets`: row start plus
 /// `first`) into `tile`, strip after strip, a row per voter in each (`tile[k·height + r]`:
 /// strip `k`, voter `r`; the lanes past `columns` are left as they are and never read), and
-/// each strip's OR and AND per column into `bits`; a full tile also into `narrow` (32 bits,
-/// a row of sixteen lanes per voter), and into `tile` only when `wide` (a tile whose scores
-/// may all be below one is first copied narrow only: [`fast::radix_pair`]). (Not inlined: in
-/// the consensus loop the compiler kept the OR and AND in memory.)
+/// each strip's OR and AND per column into `bits`; a full tile into `tile` only when `wide`,
+/// else into `narrow` only (32 bits, a row of sixteen lanes per voter: a tile whose scores
+/// may all be below one is first copied narrow only, [`fast::radix_pair`]; a wide copy's
+/// callers do not read `narrow`). (Not inlined: in the consensus loop the compiler kept the
+/// OR and AND in memory.)
 #[inline(never)]
 fn copy_tile(
     weights: &[I32F32],
@@ -835,51 +836,34 @@ fn copy_tile(
     if columns == COLUMNS && bits.len() == TILE {
         // A full tile (the usual one): fixed-length loops, the OR and AND in registers.
         let (mut any, mut all) = ([0u64; COLUMNS], [u64::MAX; COLUMNS]);
-        if !wide && narrow.len() == height {
-            // Narrow only (the usual tile): a loop of its own, without the wide copy's
-            // per-row tests.
-            for (offset, slot) in offsets.iter().zip(narrow.iter_mut()) {
-                let start = offset.wrapping_add(base);
-                let Some(cells) = weights.get(start..).and_then(|row| row.first_chunk::<COLUMNS>())
-                else {
-                    continue;
-                };
-                for ((w, a), l) in cells.iter().zip(&mut any).zip(&mut all) {
+        let fold =
+            |cells: &[I32F32; COLUMNS], any: &mut [u64; COLUMNS], all: &mut [u64; COLUMNS]| {
+                for ((w, a), l) in cells.iter().zip(any).zip(all) {
                     *a |= w.to_bits() as u64;
                     *l &= w.to_bits() as u64;
                 }
-                // (Truncated: read only when every score of the tile is below one.)
-                *slot = core::array::from_fn(|c| cells.get(c).map_or(0, |w| w.to_bits() as u32));
-            }
-            let strips = any.chunks_exact(STRIP).zip(all.chunks_exact(STRIP));
-            for ((any, all), (to_any, to_all)) in strips.zip(bits.iter_mut()) {
-                to_any.copy_from_slice(any);
-                to_all.copy_from_slice(all);
-            }
-            return;
-        }
-        for (r, offset) in offsets.iter().enumerate() {
-            let start = offset.wrapping_add(base);
-            let Some(cells) = weights.get(start..).and_then(|row| row.first_chunk::<COLUMNS>())
-            else {
-                continue;
             };
-            for ((w, a), l) in cells.iter().zip(&mut any).zip(&mut all) {
-                *a |= w.to_bits() as u64;
-                *l &= w.to_bits() as u64;
+        let cells_at = |offset: &usize| {
+            weights.get(offset.wrapping_add(base)..).and_then(|row| row.first_chunk::<COLUMNS>())
+        };
+        if wide {
+            for (r, offset) in offsets.iter().enumerate() {
+                let Some(cells) = cells_at(offset) else { continue };
+                fold(cells, &mut any, &mut all);
+                for (k, cells) in cells.chunks_exact(STRIP).enumerate() {
+                    let slot = tile.get_mut(k.wrapping_mul(height).wrapping_add(r));
+                    if let (Some(slot), Some(cells)) = (slot, cells.first_chunk::<STRIP>()) {
+                        *slot = cells.map(I32F32::to_bits);
+                    }
+                }
             }
-            if let Some(slot) = narrow.get_mut(r) {
+        } else {
+            // Narrow only: a loop of its own, without the wide copy's per-row tests.
+            for (offset, slot) in offsets.iter().zip(narrow.iter_mut()) {
+                let Some(cells) = cells_at(offset) else { continue };
+                fold(cells, &mut any, &mut all);
                 // (Truncated: read only when every score of the tile is below one.)
                 *slot = core::array::from_fn(|c| cells.get(c).map_or(0, |w| w.to_bits() as u32));
-            }
-            if !wide {
-                continue;
-            }
-            for (k, cells) in cells.chunks_exact(STRIP).enumerate() {
-                let slot = tile.get_mut(k.wrapping_mul(height).wrapping_add(r));
-                if let (Some(slot), Some(cells)) = (slot, cells.first_chunk::<STRIP>()) {
-                    *slot = cells.map(I32F32::to_bits);
-                }
             }
         }
         let strips = any.chunks_exact(STRIP).zip(all.chunks_exact(STRIP));
