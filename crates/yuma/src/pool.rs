@@ -14,8 +14,9 @@
 //! vector for the next [`take`] of its type. Only capacity is reused: a vector comes back
 //! empty, so no result can depend on a previous epoch.
 //!
-//! Bounded: at most [`SHELF`] vectors per type, each of at most [`KEPT_BYTES`]; larger
-//! ones (a large subnet's) are freed as before.
+//! Bounded: at most [`SHELF`] vectors per type, each of at most [`KEPT_BYTES`] (10 MiB a
+//! thread at the most, whatever subnets it runs); larger ones (a large subnet's) are freed
+//! as before.
 
 use crate::input::Order;
 use core::cell::Cell;
